@@ -1,0 +1,3 @@
+module github.com/sortnet/sortnet
+
+go 1.24

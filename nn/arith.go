@@ -1,0 +1,300 @@
+package nn
+
+// Elementwise arithmetic with broadcasting. Shapes broadcast as in NumPy
+// (right-aligned, 1 stretches), which covers the cases the models need:
+// same shape, a scalar [1], a per-channel vector [C] against NHWC, and a
+// per-sample-and-channel [N,1,1,C] (squeeze-excite) or per-sample
+// [N,1,1,1] (drop-path) scale.
+//
+// Shape legend: a, b broadcast to out.
+
+type binop int
+
+const (
+	opAdd binop = iota
+	opSub
+	opMul
+	opDiv
+)
+
+var binopNames = [...]string{"Add", "Sub", "Mul", "Div"}
+
+// Add returns a + b.
+func Add(a, b *Var) *Var { return binary(opAdd, a, b) }
+
+// Sub returns a - b.
+func Sub(a, b *Var) *Var { return binary(opSub, a, b) }
+
+// Mul returns a * b elementwise.
+func Mul(a, b *Var) *Var { return binary(opMul, a, b) }
+
+// Div returns a / b elementwise.
+func Div(a, b *Var) *Var { return binary(opDiv, a, b) }
+
+func binary(op binop, a, b *Var) *Var {
+	name := binopNames[op]
+	p := planBroadcast(name, a.Value.shape, b.Value.shape)
+	y := newPooled(p.shape...)
+	ad, bd, yd := a.Value.data, b.Value.data, y.data
+	_, _, sa, sb := p.innerSteps()
+	p.forEach(true, func(o, ao, bo, lo, hi int) {
+		binaryRun(op, yd[o+lo:o+hi], ad[ao+lo*sa:], sa, bd[bo+lo*sb:], sb)
+	})
+	out := result(y, name, a, b)
+	if !out.requiresGrad {
+		return out
+	}
+	out.backward = func() {
+		g := out.Grad.data
+		if a.requiresGrad {
+			ga := a.gradData()
+			p.forEach(p.disjoint(p.sa), func(o, ao, bo, lo, hi int) {
+				gr, da := g[o+lo:o+hi], ga[ao+lo*sa:]
+				switch op {
+				case opAdd, opSub:
+					accScaled(da, sa, gr, 1)
+				case opMul:
+					accMul(da, sa, gr, bd[bo+lo*sb:], sb)
+				case opDiv:
+					accDiv(da, sa, gr, bd[bo+lo*sb:], sb)
+				}
+			})
+		}
+		if b.requiresGrad {
+			gb := b.gradData()
+			p.forEach(p.disjoint(p.sb), func(o, ao, bo, lo, hi int) {
+				gr, db := g[o+lo:o+hi], gb[bo+lo*sb:]
+				switch op {
+				case opAdd:
+					accScaled(db, sb, gr, 1)
+				case opSub:
+					accScaled(db, sb, gr, -1)
+				case opMul:
+					accMul(db, sb, gr, ad[ao+lo*sa:], sa)
+				case opDiv:
+					// d(a/b)/db = -(a/b)/b
+					accDivB(db, sb, gr, yd[o+lo:o+hi], bd[bo+lo*sb:], sb)
+				}
+			})
+		}
+	}
+	return out
+}
+
+// innerSteps returns the innermost strides of out, a and b.
+func (p *bplan) innerSteps() (so, inner, sa, sb int) {
+	k := len(p.dims) - 1
+	return p.so[k], p.dims[k], p.sa[k], p.sb[k]
+}
+
+// binaryRun computes y[i] = a[i*sa] op b[i*sb], with sa, sb in {0, 1}.
+func binaryRun(op binop, y, a []float32, sa int, b []float32, sb int) {
+	n := len(y)
+	switch {
+	case sa == 1 && sb == 1:
+		a, b = a[:n], b[:n]
+		switch op {
+		case opAdd:
+			for i := range y {
+				y[i] = a[i] + b[i]
+			}
+		case opSub:
+			for i := range y {
+				y[i] = a[i] - b[i]
+			}
+		case opMul:
+			for i := range y {
+				y[i] = a[i] * b[i]
+			}
+		case opDiv:
+			for i := range y {
+				y[i] = a[i] / b[i]
+			}
+		}
+	case sa == 1:
+		a, c := a[:n], b[0]
+		switch op {
+		case opAdd:
+			for i := range y {
+				y[i] = a[i] + c
+			}
+		case opSub:
+			for i := range y {
+				y[i] = a[i] - c
+			}
+		case opMul:
+			for i := range y {
+				y[i] = a[i] * c
+			}
+		case opDiv:
+			for i := range y {
+				y[i] = a[i] / c
+			}
+		}
+	case sb == 1:
+		c, b := a[0], b[:n]
+		switch op {
+		case opAdd:
+			for i := range y {
+				y[i] = c + b[i]
+			}
+		case opSub:
+			for i := range y {
+				y[i] = c - b[i]
+			}
+		case opMul:
+			for i := range y {
+				y[i] = c * b[i]
+			}
+		case opDiv:
+			for i := range y {
+				y[i] = c / b[i]
+			}
+		}
+	default:
+		var v float32
+		switch op {
+		case opAdd:
+			v = a[0] + b[0]
+		case opSub:
+			v = a[0] - b[0]
+		case opMul:
+			v = a[0] * b[0]
+		case opDiv:
+			v = a[0] / b[0]
+		}
+		for i := range y {
+			y[i] = v
+		}
+	}
+}
+
+// accScaled adds s*g[i] to d[i*sd], sd in {0, 1}.
+func accScaled(d []float32, sd int, g []float32, s float32) {
+	if sd == 1 {
+		d = d[:len(g)]
+		for i, x := range g {
+			d[i] += s * x
+		}
+		return
+	}
+	var acc float32
+	for _, x := range g {
+		acc += x
+	}
+	d[0] += s * acc
+}
+
+// accMul adds g[i]*y[i*sy] to d[i*sd].
+func accMul(d []float32, sd int, g, y []float32, sy int) {
+	switch {
+	case sd == 1 && sy == 1:
+		d, y = d[:len(g)], y[:len(g)]
+		for i, x := range g {
+			d[i] += x * y[i]
+		}
+	case sd == 1:
+		c := y[0]
+		d = d[:len(g)]
+		for i, x := range g {
+			d[i] += x * c
+		}
+	case sy == 1:
+		y = y[:len(g)]
+		var acc float32
+		for i, x := range g {
+			acc += x * y[i]
+		}
+		d[0] += acc
+	default:
+		var acc float32
+		for _, x := range g {
+			acc += x
+		}
+		d[0] += acc * y[0]
+	}
+}
+
+// accDiv adds g[i]/b[i*sb] to d[i*sd].
+func accDiv(d []float32, sd int, g, b []float32, sb int) {
+	switch {
+	case sd == 1 && sb == 1:
+		d, b = d[:len(g)], b[:len(g)]
+		for i, x := range g {
+			d[i] += x / b[i]
+		}
+	case sd == 1:
+		c := b[0]
+		d = d[:len(g)]
+		for i, x := range g {
+			d[i] += x / c
+		}
+	case sb == 1:
+		b = b[:len(g)]
+		var acc float32
+		for i, x := range g {
+			acc += x / b[i]
+		}
+		d[0] += acc
+	default:
+		var acc float32
+		for _, x := range g {
+			acc += x
+		}
+		d[0] += acc / b[0]
+	}
+}
+
+// accDivB subtracts g[i]*y[i]/b[i*sb] from d[i*sd], the gradient of y = a/b
+// with respect to b.
+func accDivB(d []float32, sd int, g, y, b []float32, sb int) {
+	y = y[:len(g)]
+	if sd == 1 {
+		d = d[:len(g)]
+		for i, x := range g {
+			d[i] -= x * y[i] / b[i*sb]
+		}
+		return
+	}
+	var acc float32
+	for i, x := range g {
+		acc += x * y[i] / b[i*sb]
+	}
+	d[0] -= acc
+}
+
+// AddScalar returns x + c.
+func AddScalar(x *Var, c float32) *Var {
+	return affine("AddScalar", x, 1, c)
+}
+
+// MulScalar returns c * x.
+func MulScalar(x *Var, c float32) *Var {
+	return affine("MulScalar", x, c, 0)
+}
+
+// Neg returns -x.
+func Neg(x *Var) *Var { return affine("Neg", x, -1, 0) }
+
+// affine returns s*x + c.
+func affine(name string, x *Var, s, c float32) *Var {
+	y := newPooled(x.Value.shape...)
+	xd, yd := x.Value.data, y.data
+	forChunks(len(yd), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			yd[i] = s*xd[i] + c
+		}
+	})
+	out := result(y, name, x)
+	if out.requiresGrad {
+		out.backward = func() {
+			g, gx := out.Grad.data, x.gradData()
+			forChunks(len(g), func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					gx[i] += s * g[i]
+				}
+			})
+		}
+	}
+	return out
+}

@@ -1,0 +1,225 @@
+package nn
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// Var is a node of the autograd graph: a value, its gradient, and — for
+// values computed by ops while gradients are recorded — the parents and the
+// backward function that propagates the gradient to them.
+//
+// Leaves are Vars made by NewVar (constants) or Param (trainable). Every op
+// returns a new Var; it records its parents only when gradients are enabled
+// and at least one input requires a gradient.
+type Var struct {
+	// Value is the forward value.
+	Value *Tensor
+	// Grad is the accumulated gradient of the loss with respect to Value,
+	// nil until Backward reaches this Var. Gradients of leaves accumulate
+	// across Backward calls until ZeroGrad; gradients of intermediate Vars
+	// are freed as soon as they have been propagated.
+	Grad *Tensor
+
+	requiresGrad bool
+	op           string
+	parents      []*Var
+	backward     func()
+}
+
+// NewVar wraps t as a constant leaf that does not require a gradient.
+func NewVar(t *Tensor) *Var { return &Var{Value: t} }
+
+// Param wraps t as a trainable leaf that requires a gradient.
+func Param(t *Tensor) *Var { return &Var{Value: t, requiresGrad: true} }
+
+// RequiresGrad reports whether gradients flow to v.
+func (v *Var) RequiresGrad() bool { return v.requiresGrad }
+
+// SetRequiresGrad switches gradient tracking on or off for a leaf (to freeze
+// or unfreeze a parameter). It panics on a Var computed by an op.
+func (v *Var) SetRequiresGrad(on bool) {
+	if !v.IsLeaf() {
+		panic(fmt.Sprintf("nn.Var.SetRequiresGrad: %s output is not a leaf; use Detach", v.op))
+	}
+	v.requiresGrad = on
+}
+
+// IsLeaf reports whether v was not produced by a recorded op.
+func (v *Var) IsLeaf() bool { return v.backward == nil }
+
+// Op names the op that produced v ("" for leaves).
+func (v *Var) Op() string { return v.op }
+
+// Shape returns v.Value's shape.
+func (v *Var) Shape() []int { return v.Value.shape }
+
+// Detach returns a leaf sharing v's value that does not require a gradient.
+func (v *Var) Detach() *Var { return &Var{Value: v.Value} }
+
+// ZeroGrad zeroes v's gradient if it has one.
+func (v *Var) ZeroGrad() {
+	if v.Grad != nil {
+		v.Grad.Zero()
+	}
+}
+
+// String describes v.
+func (v *Var) String() string {
+	op := v.op
+	if op == "" {
+		op = "leaf"
+	}
+	return fmt.Sprintf("Var(%s, grad=%t) %v", op, v.requiresGrad, v.Value)
+}
+
+// gradData returns v's gradient buffer, allocating a zeroed one first if
+// needed. Leaves get ordinary memory (it outlives the step); intermediate
+// Vars get pooled memory, freed after their backward has run.
+func (v *Var) gradData() []float32 {
+	if v.Grad == nil {
+		if v.IsLeaf() {
+			v.Grad = New(v.Value.shape...)
+		} else {
+			v.Grad = newPooledZero(v.Value.shape...)
+		}
+	}
+	return v.Grad.data
+}
+
+// AccumulateGrad adds g (same number of elements as v) to v's gradient. It
+// is the hook for code outside this package that defines its own op with
+// Custom.
+func (v *Var) AccumulateGrad(g []float32) {
+	if len(g) != v.Value.Len() {
+		panic(fmt.Sprintf("nn.Var.AccumulateGrad: gradient of %d values for shape %v", len(g), v.Value.shape))
+	}
+	dst := v.gradData()
+	for i, x := range g {
+		dst[i] += x
+	}
+}
+
+var noGradDepth atomic.Int32
+
+// GradEnabled reports whether ops record the graph for Backward.
+func GradEnabled() bool { return noGradDepth.Load() == 0 }
+
+// NoGrad runs fn with gradient recording switched off: ops inside compute
+// values only, which is what inference wants. The switch is process-wide, so
+// do not train in one goroutine while another runs NoGrad.
+func NoGrad(fn func()) {
+	noGradDepth.Add(1)
+	defer noGradDepth.Add(-1)
+	fn()
+}
+
+// result wraps an op's output value. The Var records parents (and the op
+// must then set its backward function) only if gradients are enabled and
+// some parent requires a gradient.
+func result(value *Tensor, op string, parents ...*Var) *Var {
+	out := &Var{Value: value, op: op}
+	if !GradEnabled() {
+		return out
+	}
+	for _, p := range parents {
+		if p != nil && p.requiresGrad {
+			out.requiresGrad = true
+			out.parents = parents
+			break
+		}
+	}
+	return out
+}
+
+// Custom records an op defined outside this package: value was computed
+// from inputs, and backward (called with the output's gradient, same shape
+// as value) must add each input's gradient with AccumulateGrad, skipping
+// inputs whose RequiresGrad is false. If no gradient is recorded, backward
+// is never called.
+func Custom(op string, value *Tensor, backward func(grad *Tensor), inputs ...*Var) *Var {
+	out := result(value, op, inputs...)
+	if out.requiresGrad {
+		out.backward = func() { backward(out.Grad) }
+	}
+	return out
+}
+
+// topo returns the Vars that require gradients reachable from v, in an order
+// where every Var comes after all of its parents.
+func topo(v *Var) []*Var {
+	var order []*Var
+	seen := map[*Var]bool{v: true}
+	type frame struct {
+		v *Var
+		i int
+	}
+	stack := []frame{{v, 0}}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.i < len(f.v.parents) {
+			p := f.v.parents[f.i]
+			f.i++
+			if p != nil && p.requiresGrad && !seen[p] {
+				seen[p] = true
+				stack = append(stack, frame{p, 0})
+			}
+			continue
+		}
+		order = append(order, f.v)
+		stack = stack[:len(stack)-1]
+	}
+	return order
+}
+
+// Backward computes the gradient of v, which must hold a single value, with
+// respect to every Var in its graph that requires a gradient, and adds it to
+// their Grad. Intermediate gradients are freed as they are consumed; values
+// stay until Release.
+func (v *Var) Backward() {
+	if v.Value.Len() != 1 {
+		panic(fmt.Sprintf("nn.Var.Backward: %s output has shape %v; Backward needs a single value (reduce it with Sum or Mean first)", v.op, v.Value.shape))
+	}
+	if !v.requiresGrad {
+		panic("nn.Var.Backward: nothing in this graph requires a gradient (no trainable parameter reached, or it was computed under NoGrad)")
+	}
+	order := topo(v)
+	v.gradData()[0] += 1
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		if n.backward == nil || n.Grad == nil {
+			continue
+		}
+		n.backward()
+		Recycle(n.Grad)
+		n.Grad = nil
+	}
+}
+
+// Release returns the buffers of every intermediate value in v's recorded
+// graph (and v's own, if an op made it) to the buffer pool, so the next
+// training step reuses them instead of growing the heap. Call it once the
+// step is done (after the optimizer step); copy out anything you still need
+// first. Leaves — parameters and inputs — are untouched. Release does
+// nothing for values computed under NoGrad, which record no graph.
+func (v *Var) Release() {
+	if v == nil {
+		return
+	}
+	if v.IsLeaf() {
+		if v.op != "" { // an op output with no recorded graph
+			Recycle(v.Value)
+		}
+		return
+	}
+	for _, n := range topo(v) {
+		if n.IsLeaf() {
+			continue
+		}
+		Recycle(n.Value)
+		Recycle(n.Grad)
+		n.Grad = nil
+		n.parents = nil
+		n.backward = nil
+	}
+}
