@@ -1,26 +1,74 @@
 package nn
 
-// ReLU returns max(x, 0).
-func ReLU(x *Var) *Var {
+import "github.com/sortnet/sortnet/nn/kernels"
+
+// Elementwise activations. Each is a forward/backward pair over the kernels
+// in nn/kernels (elementwise.go), split into chunks across the worker pool;
+// no element depends on another, so the result does not depend on the
+// thread count. NaN inputs give NaN outputs; ±Inf inputs give the
+// function's limits (see nn/kernels).
+
+// unaryFromX runs a kernel pair whose backward reads the forward input x.
+func unaryFromX(name string, x *Var, fwd func(dst, src []float32), bwd func(dx, x, dy []float32)) *Var {
 	y := newPooled(x.Value.shape...)
 	xd, yd := x.Value.data, y.data
-	forChunks(len(yd), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			yd[i] = max(xd[i], 0)
-		}
-	})
-	out := result(y, "ReLU", x)
+	forChunks(len(yd), func(lo, hi int) { fwd(yd[lo:hi], xd[lo:hi]) })
+	out := result(y, name, x)
 	if out.requiresGrad {
 		out.backward = func() {
 			g, gx := out.Grad.data, x.gradData()
-			forChunks(len(g), func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					if xd[i] > 0 {
-						gx[i] += g[i]
-					}
-				}
-			})
+			forChunks(len(g), func(lo, hi int) { bwd(gx[lo:hi], xd[lo:hi], g[lo:hi]) })
 		}
 	}
 	return out
 }
+
+// unaryFromY runs a kernel pair whose backward reads the forward output y.
+func unaryFromY(name string, x *Var, fwd func(dst, src []float32), bwd func(dx, y, dy []float32)) *Var {
+	y := newPooled(x.Value.shape...)
+	xd, yd := x.Value.data, y.data
+	forChunks(len(yd), func(lo, hi int) { fwd(yd[lo:hi], xd[lo:hi]) })
+	out := result(y, name, x)
+	if out.requiresGrad {
+		out.backward = func() {
+			g, gx := out.Grad.data, x.gradData()
+			forChunks(len(g), func(lo, hi int) { bwd(gx[lo:hi], yd[lo:hi], g[lo:hi]) })
+		}
+	}
+	return out
+}
+
+// ReLU returns max(x, 0). Its derivative at 0 is 0.
+func ReLU(x *Var) *Var { return unaryFromX("ReLU", x, kernels.ReLU, kernels.ReLUBackward) }
+
+// ReLU6 returns min(max(x, 0), 6), PyTorch's nn.ReLU6. Its derivative is 1
+// strictly between 0 and 6 and 0 elsewhere, the kinks included.
+func ReLU6(x *Var) *Var { return unaryFromX("ReLU6", x, kernels.ReLU6, kernels.ReLU6Backward) }
+
+// Sigmoid returns 1/(1+exp(-x)), saturating to exactly 0 and 1 for large
+// |x|. The backward pass uses the output: dx = dy·y·(1-y).
+func Sigmoid(x *Var) *Var {
+	return unaryFromY("Sigmoid", x, kernels.Sigmoid, kernels.SigmoidBackward)
+}
+
+// SiLU returns x·sigmoid(x) (swish, PyTorch's nn.SiLU), as one fused op.
+func SiLU(x *Var) *Var { return unaryFromX("SiLU", x, kernels.SiLU, kernels.SiLUBackward) }
+
+// Tanh returns tanh(x). The backward pass uses the output: dx = dy·(1-y²).
+func Tanh(x *Var) *Var { return unaryFromY("Tanh", x, kernels.Tanh, kernels.TanhBackward) }
+
+// HardSigmoid returns relu6(x+3)/6, PyTorch's nn.Hardsigmoid; its
+// derivative is 1/6 strictly between -3 and 3 and 0 elsewhere.
+func HardSigmoid(x *Var) *Var {
+	return unaryFromX("HardSigmoid", x, kernels.HardSigmoid, kernels.HardSigmoidBackward)
+}
+
+// HardSwish returns x·relu6(x+3)/6, PyTorch's nn.Hardswish, with PyTorch's
+// derivative: 0 below -3, x/3+1/2 on [-3, 3), 1 from 3 on.
+func HardSwish(x *Var) *Var {
+	return unaryFromX("HardSwish", x, kernels.HardSwish, kernels.HardSwishBackward)
+}
+
+// GELU returns x·Φ(x) with Φ the standard normal CDF: the exact (erf) form,
+// PyTorch's nn.GELU(approximate="none").
+func GELU(x *Var) *Var { return unaryFromX("GELU", x, kernels.GELU, kernels.GELUBackward) }
