@@ -1,0 +1,194 @@
+package nn_test
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/sortnet/sortnet/nn"
+	"github.com/sortnet/sortnet/nn/internal/parallel"
+	"github.com/sortnet/sortnet/nn/nntest"
+)
+
+// bnShapes: NHWC with odd channel counts, batch 1 with spatial > 1, an
+// [N, C] batch, and a single channel.
+var bnShapes = [][]int{
+	{2, 3, 4, 5},
+	{1, 3, 3, 3},
+	{1, 2, 2, 7},
+	{3, 2, 1, 1},
+	{5, 3},
+}
+
+func TestBatchNormGrad(t *testing.T) {
+	for _, training := range []bool{true, false} {
+		for _, shape := range bnShapes {
+			c := shape[len(shape)-1]
+			t.Run(fmt.Sprintf("train=%t/%v", training, shape), func(t *testing.T) {
+				r := rng(21)
+				x := nn.Param(nntest.Rand(r, -2, 2, shape...))
+				gamma := nn.Param(nntest.Rand(r, 0.5, 1.5, c))
+				beta := nn.Param(nntest.Rand(r, -1, 1, c))
+				rm, rv := nntest.Rand(r, -0.5, 0.5, c), nntest.Rand(r, 0.5, 2, c)
+				f := func() *nn.Var {
+					// Fresh copies: training would otherwise drift the
+					// running stats between the finite-difference calls
+					// (harmless, but keep f a pure function).
+					return nn.BatchNorm(x, gamma, beta, rm.Clone(), rv.Clone(), training, 0.1, 1e-5)
+				}
+				nntest.CheckGrad(t, f, []*nn.Var{x, gamma, beta}, nntest.Options{Eps: 1e-3})
+			})
+		}
+	}
+}
+
+// TestBatchNormGradComposite feeds BatchNorm from another op and into
+// another op, with constant affine parameters, so the gradient also has to
+// accumulate correctly into a non-leaf input.
+func TestBatchNormGradComposite(t *testing.T) {
+	r := rng(22)
+	x := nn.Param(nntest.Rand(r, -2, 2, 2, 3, 3, 4))
+	gamma, beta := nn.NewVar(nn.Full(1, 4)), nn.NewVar(nn.New(4))
+	f := func() *nn.Var {
+		h := nn.MulScalar(x, 3)
+		return nn.Mul(nn.BatchNorm(h, gamma, beta, nil, nil, true, 0.1, 1e-3), h)
+	}
+	nntest.CheckGrad(t, f, []*nn.Var{x}, nntest.Options{Eps: 1e-3})
+}
+
+func TestBatchNormRunningStats(t *testing.T) {
+	// Channel 0: 1, 3, 5 -> mean 3, biased var 8/3, unbiased var 4.
+	// Channel 1: 10, 20, 60 -> mean 30, biased var 1400/3, unbiased 700.
+	x := nn.NewVar(nn.FromData([]float32{1, 10, 3, 20, 5, 60}, 3, 2))
+	gamma := nn.NewVar(nn.FromData([]float32{2, 1}, 2))
+	beta := nn.NewVar(nn.FromData([]float32{0.5, 0}, 2))
+	rm := nn.FromData([]float32{1, 2}, 2)
+	rv := nn.FromData([]float32{2, 3}, 2)
+	y := nn.BatchNorm(x, gamma, beta, rm, rv, true, 0.1, 0)
+	want := map[string][]float64{
+		"running mean": {0.9*1 + 0.1*3, 0.9*2 + 0.1*30},
+		"running var":  {0.9*2 + 0.1*4, 0.9*3 + 0.1*700},
+		"output": {
+			2*(1-3)/math.Sqrt(8.0/3) + 0.5, (10 - 30) / math.Sqrt(1400.0/3),
+			0.5, (20 - 30) / math.Sqrt(1400.0/3),
+			2*(5-3)/math.Sqrt(8.0/3) + 0.5, (60 - 30) / math.Sqrt(1400.0/3),
+		},
+	}
+	got := map[string][]float32{"running mean": rm.Data(), "running var": rv.Data(), "output": y.Value.Data()}
+	for name, w := range want {
+		for i := range w {
+			if math.Abs(float64(got[name][i])-w[i]) > 1e-6*math.Max(1, math.Abs(w[i])) {
+				t.Errorf("%s = %v, want %v", name, got[name], w)
+				break
+			}
+		}
+	}
+
+	// Evaluation uses (and does not change) the running statistics.
+	rm0, rv0 := rm.Clone(), rv.Clone()
+	y = nn.BatchNorm(x, gamma, beta, rm, rv, false, 0.1, 1e-3)
+	for i, v := range x.Value.Data() {
+		c := i % 2
+		w := (float64(v)-float64(rm0.Data()[c]))/math.Sqrt(float64(rv0.Data()[c])+1e-3)*float64(gamma.Value.Data()[c]) + float64(beta.Value.Data()[c])
+		if math.Abs(float64(y.Value.Data()[i])-w) > 1e-5*math.Max(1, math.Abs(w)) {
+			t.Fatalf("eval output %d = %v, want %v", i, y.Value.Data()[i], w)
+		}
+	}
+	if rm.Data()[1] != rm0.Data()[1] || rv.Data()[1] != rv0.Data()[1] {
+		t.Fatal("evaluation changed the running statistics")
+	}
+
+	// Training without running statistics, or with only one of them, and
+	// under NoGrad (which still updates them, as PyTorch does).
+	nn.BatchNorm(x, gamma, beta, nil, nil, true, 0.1, 1e-5)
+	nn.BatchNorm(x, gamma, beta, nil, rv, true, 0.1, 1e-5)
+	nn.NoGrad(func() { nn.BatchNorm(x, gamma, beta, rm, nil, true, 0.5, 1e-5) })
+	if w := float32(0.5*float64(rm0.Data()[0]) + 0.5*3); rm.Data()[0] != w {
+		t.Fatalf("running mean under NoGrad = %v, want %v", rm.Data()[0], w)
+	}
+}
+
+// TestBatchNormThreadInvariant runs forward and backward with 1 and 3
+// threads on a size that spans several reduction blocks.
+func TestBatchNormThreadInvariant(t *testing.T) {
+	shape := []int{4, 33, 35, 7}
+	run := func(threads int) [][]float32 {
+		prev := parallel.SetThreads(threads)
+		defer parallel.SetThreads(prev)
+		r := rng(5)
+		x := nn.Param(nntest.Rand(r, -1, 3, shape...))
+		gamma, beta := nn.Param(nntest.Rand(r, 0.5, 1.5, 7)), nn.Param(nntest.Rand(r, -1, 1, 7))
+		up := nntest.Rand(r, -1, 1, shape...)
+		rm, rv := nn.New(7), nn.Full(1, 7)
+		y := nn.BatchNorm(x, gamma, beta, rm, rv, true, 0.1, 1e-5)
+		nn.Sum(nn.Mul(y, nn.NewVar(up))).Backward()
+		ye := nn.BatchNorm(x, gamma, beta, rm, rv, false, 0.1, 1e-5)
+		return [][]float32{y.Value.Data(), x.Grad.Data(), gamma.Grad.Data(), beta.Grad.Data(), rm.Data(), rv.Data(), ye.Value.Data()}
+	}
+	bnSameBits(t, run(1), run(3))
+}
+
+func bnSameBits(t *testing.T, a, b [][]float32) {
+	t.Helper()
+	for k := range a {
+		for i := range a[k] {
+			if math.Float32bits(a[k][i]) != math.Float32bits(b[k][i]) {
+				t.Fatalf("output %d element %d: %v with 1 thread, %v with 3", k, i, a[k][i], b[k][i])
+			}
+		}
+	}
+}
+
+func TestBatchNormPanics(t *testing.T) {
+	x := nn.NewVar(nn.New(2, 3, 3, 4))
+	g4, b4 := nn.NewVar(nn.New(4)), nn.NewVar(nn.New(4))
+	cases := []struct {
+		want string
+		f    func()
+	}{
+		{"nn.BatchNorm: input [2 3 3 4], gamma [3]: need [4]", func() {
+			nn.BatchNorm(x, nn.NewVar(nn.New(3)), b4, nil, nil, true, 0.1, 1e-5)
+		}},
+		{"nn.BatchNorm: input [2 3 3 4], running var [4 1]: need [4]", func() {
+			nn.BatchNorm(x, g4, b4, nn.New(4), nn.New(4, 1), true, 0.1, 1e-5)
+		}},
+		{"nn.BatchNorm: input [4]: need at least 2 dimensions", func() {
+			nn.BatchNorm(nn.NewVar(nn.New(4)), g4, b4, nil, nil, true, 0.1, 1e-5)
+		}},
+		{"nn.BatchNorm: input [1 1 1 4]: training needs more than 1 value per channel", func() {
+			nn.BatchNorm(nn.NewVar(nn.New(1, 1, 1, 4)), g4, b4, nil, nil, true, 0.1, 1e-5)
+		}},
+		{"nn.BatchNorm: input [2 3 3 4]: evaluation mode needs the running mean and variance", func() {
+			nn.BatchNorm(x, g4, b4, nn.New(4), nil, false, 0.1, 1e-5)
+		}},
+	}
+	for _, tc := range cases {
+		bnExpectPanic(t, tc.want, tc.f)
+	}
+}
+
+func bnExpectPanic(t *testing.T, want string, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		msg := fmt.Sprint(recover())
+		if !strings.Contains(msg, want) {
+			t.Errorf("panic %q, want it to contain %q", msg, want)
+		}
+	}()
+	f()
+}
+
+func ExampleBatchNorm() {
+	// Two samples of a 1×2 image with 2 channels (NHWC).
+	x := nn.Param(nn.FromData([]float32{1, 10, 3, 20, 5, 30, 7, 40}, 2, 1, 2, 2))
+	gamma, beta := nn.Param(nn.Full(1, 2)), nn.Param(nn.New(2))
+	runMean, runVar := nn.New(2), nn.Full(1, 2)
+	y := nn.BatchNorm(x, gamma, beta, runMean, runVar, true, nn.BatchNormMomentum, nn.BatchNormEps)
+	fmt.Printf("y %.3f\n", y.Value.Data())
+	fmt.Printf("running mean %.3f, running var %.3f\n", runMean.Data(), runVar.Data())
+	// Output:
+	// y [-1.342 -1.342 -0.447 -0.447 0.447 0.447 1.342 1.342]
+	// running mean [0.400 2.500], running var [1.567 17.567]
+}
