@@ -225,3 +225,19 @@ func TestConv2dNoGradAndRelease(t *testing.T) {
 	}
 	loss.Release()
 }
+
+func ExampleConv2d() {
+	// A batch of one 4×4 RGB image and a 3×3 convolution to 8 channels
+	// with stride 2 and TensorFlow "SAME" padding.
+	x := nn.NewVar(nn.New(1, 4, 4, 3))
+	w := nn.Param(nn.New(3, 3, 3, 8))
+	y := nn.Conv2d(x, w, nn.Conv2dOpts{Stride: 2, Padding: nn.SamePadding()})
+	fmt.Println(y.Shape())
+
+	// Depthwise: one 3×3 kernel per channel, weight [KH KW C].
+	dw := nn.Param(nn.New(3, 3, 8))
+	fmt.Println(nn.DepthwiseConv2d(y, dw, nn.Conv2dOpts{Padding: nn.Pad(1)}).Shape())
+	// Output:
+	// [1 2 2 8]
+	// [1 2 2 8]
+}

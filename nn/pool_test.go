@@ -132,3 +132,18 @@ func TestPoolPanics(t *testing.T) {
 		})
 	}
 }
+
+func ExampleMaxPool2d() {
+	x := nn.NewVar(nn.FromData([]float32{
+		1, 2, 3,
+		4, 5, 6,
+		7, 8, 9,
+	}, 1, 3, 3, 1))
+	// 3×3 windows, stride 2, TF "SAME" padding (1 on each side here);
+	// padding never wins.
+	fmt.Println(nn.MaxPool2d(x, 3, 2, nn.SamePadding()).Value.Data())
+	fmt.Println(nn.GlobalAvgPool(x).Value.Data())
+	// Output:
+	// [5 6 8 9]
+	// [5]
+}
