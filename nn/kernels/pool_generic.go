@@ -1,0 +1,219 @@
+package kernels
+
+import (
+	"math"
+
+	"github.com/sortnet/sortnet/nn/internal/parallel"
+)
+
+// All pooling loops write each output (or, for the backward passes, each
+// input-gradient) element from exactly one chunk: the backward passes gather
+// from the windows that contain an input cell instead of scattering, so
+// they parallelise over input rows and sum in a fixed order.
+
+// poolSpan returns the in-bounds kernel taps [lo, hi) of a window starting at
+// input coordinate i0 on an axis of length n.
+func poolSpan(i0, k, n int) (lo, hi int) { return max(0, -i0), min(k, n-i0) }
+
+// poolWindows returns the output coordinates [lo, hi] of the windows (stride s,
+// size k, padding pad, out of them) that contain input coordinate i.
+func poolWindows(i, k, s, pad, out int) (lo, hi int) {
+	if t := i + pad - k + 1; t > 0 {
+		lo = convCeilDiv(t, s)
+	}
+	return lo, min(out-1, (i+pad)/s)
+}
+
+func poolGrain(units, work int) int { return parallel.Grain(units, max(1, (1<<15)/max(1, work))) }
+
+func maxPool2dGeneric(p *PoolParams, x, y []float32, argmax []int32) {
+	c := p.C
+	units := p.N * p.OutH
+	parallel.For(units, poolGrain(units, p.OutW*c*p.KH*p.KW), func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			n, oh := u/p.OutH, u%p.OutH
+			ih0 := oh*p.StrideH - p.PadTop
+			khLo, khHi := poolSpan(ih0, p.KH, p.H)
+			for ow := 0; ow < p.OutW; ow++ {
+				iw0 := ow*p.StrideW - p.PadLeft
+				kwLo, kwHi := poolSpan(iw0, p.KW, p.W)
+				o := (u*p.OutW + ow) * c
+				dst := y[o : o+c]
+				for i := range dst {
+					dst[i] = float32(math.Inf(-1))
+				}
+				if argmax == nil {
+					for kh := khLo; kh < khHi; kh++ {
+						for kw := kwLo; kw < kwHi; kw++ {
+							base := ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
+							src := x[base : base+c]
+							for i, v := range src {
+								if v > dst[i] || v != v {
+									dst[i] = v
+								}
+							}
+						}
+					}
+					continue
+				}
+				am := argmax[o : o+c]
+				first := int32(((n*p.H+ih0+khLo)*p.W + iw0 + kwLo) * c)
+				for i := range am {
+					am[i] = first + int32(i)
+				}
+				for kh := khLo; kh < khHi; kh++ {
+					for kw := kwLo; kw < kwHi; kw++ {
+						base := ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
+						src := x[base : base+c]
+						for i, v := range src {
+							if v > dst[i] || v != v {
+								dst[i] = v
+								am[i] = int32(base + i)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func maxPool2dBackwardGeneric(p *PoolParams, dy []float32, argmax []int32, dx []float32) {
+	c := p.C
+	units := p.N * p.H
+	work := p.W * c * convCeilDiv(p.KH, p.StrideH) * convCeilDiv(p.KW, p.StrideW)
+	parallel.For(units, poolGrain(units, work), func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			n, ih := u/p.H, u%p.H
+			ohLo, ohHi := poolWindows(ih, p.KH, p.StrideH, p.PadTop, p.OutH)
+			for iw := 0; iw < p.W; iw++ {
+				owLo, owHi := poolWindows(iw, p.KW, p.StrideW, p.PadLeft, p.OutW)
+				idx := (u*p.W + iw) * c
+				dst := dx[idx : idx+c]
+				for oh := ohLo; oh <= ohHi; oh++ {
+					for ow := owLo; ow <= owHi; ow++ {
+						o := ((n*p.OutH+oh)*p.OutW + ow) * c
+						g := dy[o : o+c]
+						am := argmax[o : o+c]
+						for i := range dst {
+							if int(am[i]) == idx+i {
+								dst[i] += g[i]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// avgScale returns 1/cnt for the window at (ih0, iw0).
+func (p *PoolParams) avgScale(ih0, iw0 int, countIncludePad bool) float32 {
+	if countIncludePad {
+		return 1 / float32(p.KH*p.KW)
+	}
+	khLo, khHi := poolSpan(ih0, p.KH, p.H)
+	kwLo, kwHi := poolSpan(iw0, p.KW, p.W)
+	return 1 / float32((khHi-khLo)*(kwHi-kwLo))
+}
+
+func avgPool2dGeneric(p *PoolParams, x, y []float32, countIncludePad bool) {
+	c := p.C
+	units := p.N * p.OutH
+	parallel.For(units, poolGrain(units, p.OutW*c*p.KH*p.KW), func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			n, oh := u/p.OutH, u%p.OutH
+			ih0 := oh*p.StrideH - p.PadTop
+			khLo, khHi := poolSpan(ih0, p.KH, p.H)
+			for ow := 0; ow < p.OutW; ow++ {
+				iw0 := ow*p.StrideW - p.PadLeft
+				kwLo, kwHi := poolSpan(iw0, p.KW, p.W)
+				o := (u*p.OutW + ow) * c
+				dst := y[o : o+c]
+				clear(dst)
+				for kh := khLo; kh < khHi; kh++ {
+					for kw := kwLo; kw < kwHi; kw++ {
+						base := ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
+						src := x[base : base+c]
+						for i, v := range src {
+							dst[i] += v
+						}
+					}
+				}
+				s := p.avgScale(ih0, iw0, countIncludePad)
+				for i := range dst {
+					dst[i] *= s
+				}
+			}
+		}
+	})
+}
+
+func avgPool2dBackwardGeneric(p *PoolParams, dy, dx []float32, countIncludePad bool) {
+	c := p.C
+	units := p.N * p.H
+	work := p.W * c * convCeilDiv(p.KH, p.StrideH) * convCeilDiv(p.KW, p.StrideW)
+	parallel.For(units, poolGrain(units, work), func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			n, ih := u/p.H, u%p.H
+			ohLo, ohHi := poolWindows(ih, p.KH, p.StrideH, p.PadTop, p.OutH)
+			for iw := 0; iw < p.W; iw++ {
+				owLo, owHi := poolWindows(iw, p.KW, p.StrideW, p.PadLeft, p.OutW)
+				idx := (u*p.W + iw) * c
+				dst := dx[idx : idx+c]
+				for oh := ohLo; oh <= ohHi; oh++ {
+					for ow := owLo; ow <= owHi; ow++ {
+						s := p.avgScale(oh*p.StrideH-p.PadTop, ow*p.StrideW-p.PadLeft, countIncludePad)
+						o := ((n*p.OutH+oh)*p.OutW + ow) * c
+						g := dy[o : o+c]
+						for i := range dst {
+							dst[i] += g[i] * s
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// globalBlock is the channel block of GlobalAvgPool's parallel loop.
+const globalBlock = 64
+
+func globalAvgPoolGeneric(n, hw, c int, x, y []float32) {
+	cb := convCeilDiv(c, globalBlock)
+	units := n * cb
+	parallel.For(units, poolGrain(units, hw*globalBlock), func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			i, b := u/cb, u%cb
+			c0, c1 := b*globalBlock, min((b+1)*globalBlock, c)
+			acc := y[i*c+c0 : i*c+c1]
+			clear(acc)
+			for q := 0; q < hw; q++ {
+				o := (i*hw+q)*c + c0
+				src := x[o : o+len(acc)]
+				for j, v := range src {
+					acc[j] += v
+				}
+			}
+			s := 1 / float32(hw)
+			for j := range acc {
+				acc[j] *= s
+			}
+		}
+	})
+}
+
+func globalAvgPoolBackwardGeneric(n, hw, c int, dy, dx []float32) {
+	units := n * hw
+	s := 1 / float32(hw)
+	parallel.For(units, poolGrain(units, c), func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			i := u / hw
+			g := dy[i*c : (i+1)*c]
+			dst := dx[u*c : (u+1)*c]
+			for j, v := range g {
+				dst[j] += v * s
+			}
+		}
+	})
+}
