@@ -11,11 +11,6 @@ import (
 // tools/fixtures_bn_loss.py. Both sides compute in float32 (this package
 // with float64 statistics and loss sums), so rel 1e-4 / abs 1e-5 leaves
 // ample room for differences in summation order.
-const (
-	parityRTol = 1e-4
-	parityATol = 1e-5
-)
-
 func loadBNLossFixture(t *testing.T) *fixture.File {
 	t.Helper()
 	f, err := fixture.Load("testdata/bn_loss_parity.json")
@@ -23,26 +18,6 @@ func loadBNLossFixture(t *testing.T) *fixture.File {
 		t.Fatal(err)
 	}
 	return f
-}
-
-func parityCheck(t *testing.T, what string, got, want *nn.Tensor) {
-	t.Helper()
-	if got.Len() != want.Len() {
-		t.Errorf("%s: shape %v, want %v", what, got.Shape(), want.Shape())
-		return
-	}
-	if ok, msg := fixture.Close(got.Data(), want.Data(), parityRTol, parityATol); !ok {
-		t.Errorf("%s: %s", what, msg)
-	}
-}
-
-// backwardWith runs Backward on sum(y * up) (or y itself when up is nil).
-func backwardWith(y *nn.Var, up *nn.Tensor) {
-	if up == nil {
-		y.Backward()
-		return
-	}
-	nn.Sum(nn.Mul(y, nn.NewVar(up))).Backward()
 }
 
 func TestBatchNormParity(t *testing.T) {
@@ -58,23 +33,23 @@ func TestBatchNormParity(t *testing.T) {
 			nn.NoGrad(func() { nn.BatchNorm(nn.NewVar(f.T(p+"x1")), w, b, rm, rv, true, mom, eps) })
 			x2 := nn.Param(f.T(p + "x2").Clone())
 			y := nn.BatchNorm(x2, w, b, rm, rv, true, mom, eps)
-			parityCheck(t, "train y", y.Value, f.T(p+"train_y"))
+			closeTo(t, "train y", y.Value, f.T(p+"train_y"))
 			backwardWith(y, f.T(p+"g"))
-			parityCheck(t, "train dx", x2.Grad, f.T(p+"train_dx"))
-			parityCheck(t, "train dweight", w.Grad, f.T(p+"train_dw"))
-			parityCheck(t, "train dbias", b.Grad, f.T(p+"train_db"))
-			parityCheck(t, "running_mean", rm, f.T(p+"rm"))
-			parityCheck(t, "running_var", rv, f.T(p+"rv"))
+			closeTo(t, "train dx", x2.Grad, f.T(p+"train_dx"))
+			closeTo(t, "train dweight", w.Grad, f.T(p+"train_dw"))
+			closeTo(t, "train dbias", b.Grad, f.T(p+"train_db"))
+			closeTo(t, "running_mean", rm, f.T(p+"rm"))
+			closeTo(t, "running_var", rv, f.T(p+"rv"))
 
 			w.ZeroGrad()
 			b.ZeroGrad()
 			x3 := nn.Param(f.T(p + "x3").Clone())
 			y = nn.BatchNorm(x3, w, b, rm, rv, false, mom, eps)
-			parityCheck(t, "eval y", y.Value, f.T(p+"eval_y"))
+			closeTo(t, "eval y", y.Value, f.T(p+"eval_y"))
 			backwardWith(y, f.T(p+"g3"))
-			parityCheck(t, "eval dx", x3.Grad, f.T(p+"eval_dx"))
-			parityCheck(t, "eval dweight", w.Grad, f.T(p+"eval_dw"))
-			parityCheck(t, "eval dbias", b.Grad, f.T(p+"eval_db"))
+			closeTo(t, "eval dx", x3.Grad, f.T(p+"eval_dx"))
+			closeTo(t, "eval dweight", w.Grad, f.T(p+"eval_dw"))
+			closeTo(t, "eval dbias", b.Grad, f.T(p+"eval_db"))
 		})
 	}
 }
@@ -137,13 +112,13 @@ func TestLossParity(t *testing.T) {
 			t.Run(c.name+"/"+red.name, func(t *testing.T) {
 				x := nn.Param(f.T(p + "x").Clone())
 				y := c.fn(x, red.r)
-				parityCheck(t, "value", y.Value, f.T(p+"value_"+red.name))
+				closeTo(t, "value", y.Value, f.T(p+"value_"+red.name))
 				var up *nn.Tensor
 				if red.r == nn.ReduceNone {
 					up = f.T(p + "up")
 				}
 				backwardWith(y, up)
-				parityCheck(t, "grad", x.Grad, f.T(p+"grad_"+red.name))
+				closeTo(t, "grad", x.Grad, f.T(p+"grad_"+red.name))
 			})
 		}
 	}

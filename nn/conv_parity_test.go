@@ -10,8 +10,6 @@ import (
 // Parity with PyTorch (float64 reference) from nn/testdata/conv_parity.json,
 // written by tools/fixtures_conv.py.
 
-const parityRTol, parityATol = 1e-4, 1e-5
-
 func loadConvParity(t *testing.T) *fixture.File {
 	t.Helper()
 	f, err := fixture.Load("testdata/conv_parity.json")
@@ -19,24 +17,6 @@ func loadConvParity(t *testing.T) *fixture.File {
 		t.Fatal(err)
 	}
 	return f
-}
-
-func closeTo(t *testing.T, what string, got *nn.Tensor, want *nn.Tensor) {
-	t.Helper()
-	if !nn.SameShape(got.Shape(), want.Shape()) {
-		t.Errorf("%s: shape %v, want %v", what, got.Shape(), want.Shape())
-		return
-	}
-	if ok, msg := fixture.Close(got.Data(), want.Data(), parityRTol, parityATol); !ok {
-		t.Errorf("%s: %s", what, msg)
-	}
-}
-
-// backwardWith runs Backward on sum(y*dy), so the gradients are those of
-// upstream gradient dy.
-func backwardWith(y *nn.Var, dy *nn.Tensor) {
-	loss := nn.Sum(nn.Mul(y, nn.NewVar(dy)))
-	loss.Backward()
 }
 
 func TestConv2dParityPyTorch(t *testing.T) {
