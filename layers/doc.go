@@ -1,0 +1,15 @@
+// Package layers builds models from nn ops: the Module tree with named
+// parameters and buffers, the standard layers (Conv2d, DepthwiseConv2d,
+// BatchNorm2d, Linear, SqueezeExcite, Dropout, DropPath, Sequential,
+// activations), state dicts, and safetensors files.
+//
+// A Module lists its own parameters, buffers and children under local
+// names (Members); Params, Buffers and StateDict join them into dotted
+// paths such as "blocks.1.0.conv_dw.weight", the names timm uses, so
+// weights and checkpoints move between sortnet and PyTorch by name.
+// SetTraining switches a whole tree between training and evaluation mode.
+//
+// Layers panic on programmer errors (impossible sizes) with a message that
+// names the layer and the sizes; loading state dicts and files returns
+// errors.
+package layers
