@@ -1,6 +1,6 @@
 module github.com/sortnet/sortnet
 
-go 1.24
+go 1.24.0
 
 require (
 	// gorgonia.org/tensor asks for an older assume-no-moving-gc whose init
@@ -9,6 +9,8 @@ require (
 	go4.org/unsafe/assume-no-moving-gc v0.0.0-20231121144256-b99613f794b6 // indirect
 	gorgonia.org/tensor v0.9.24
 )
+
+require golang.org/x/sys v0.41.0
 
 require (
 	github.com/apache/arrow/go/arrow v0.0.0-20201229220542-30ce2eb5d4dc // indirect
