@@ -1,6 +1,22 @@
 package kernels
 
-import "github.com/sortnet/sortnet/nn/internal/parallel"
+import (
+	"sync"
+
+	"github.com/sortnet/sortnet/nn/internal/parallel"
+)
+
+// rowBufs recycles the per-chunk row accumulators of sgemmGeneric.
+var rowBufs sync.Pool
+
+func getRow(n int) *[]float32 {
+	if b, ok := rowBufs.Get().(*[]float32); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float32, n)
+	return &b
+}
 
 // sgemmGeneric is the reference SGEMM: rows of C are split across the pool
 // (each row is computed by one thread, so the result does not depend on the
@@ -9,7 +25,9 @@ func sgemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 	// Enough rows per chunk that each chunk does ~64k multiply-adds.
 	grain := max(1, (1<<16)/max(1, n*k))
 	parallel.For(m, grain, func(lo, hi int) {
-		acc := make([]float32, n)
+		buf := getRow(n)
+		defer rowBufs.Put(buf)
+		acc := *buf
 		for i := lo; i < hi; i++ {
 			clear(acc)
 			if transB {
