@@ -61,13 +61,7 @@ func (c *Conv2d) Forward(x *nn.Var) *nn.Var {
 }
 
 // Members lists "weight" and, if present, "bias".
-func (c *Conv2d) Members() Members {
-	m := Members{Params: []Param{{"weight", c.Weight}}}
-	if c.Bias != nil {
-		m.Params = append(m.Params, Param{"bias", c.Bias})
-	}
-	return m
-}
+func (c *Conv2d) Members() Members { return weightBias(c.Weight, c.Bias) }
 
 // DepthwiseConv2d convolves each channel with its own k×k filter: weight
 // [K, K, C], optional bias [C]. It is Conv2d with groups = C, with the
@@ -110,13 +104,7 @@ func (d *DepthwiseConv2d) Forward(x *nn.Var) *nn.Var {
 }
 
 // Members lists "weight" and, if present, "bias".
-func (d *DepthwiseConv2d) Members() Members {
-	m := Members{Params: []Param{{"weight", d.Weight}}}
-	if d.Bias != nil {
-		m.Params = append(m.Params, Param{"bias", d.Bias})
-	}
-	return m
-}
+func (d *DepthwiseConv2d) Members() Members { return weightBias(d.Weight, d.Bias) }
 
 // Linear is a fully connected layer: y = x·W + b with W [In, Out], b [Out].
 // Input [N, In] (or any shape whose last axis is In after Flatten).
@@ -159,10 +147,13 @@ func (l *Linear) Forward(x *nn.Var) *nn.Var {
 }
 
 // Members lists "weight" and, if present, "bias".
-func (l *Linear) Members() Members {
-	m := Members{Params: []Param{{"weight", l.Weight}}}
-	if l.Bias != nil {
-		m.Params = append(m.Params, Param{"bias", l.Bias})
+func (l *Linear) Members() Members { return weightBias(l.Weight, l.Bias) }
+
+// weightBias lists "weight" and, if b is not nil, "bias".
+func weightBias(w, b *nn.Var) Members {
+	m := Members{Params: []Param{{"weight", w}}}
+	if b != nil {
+		m.Params = append(m.Params, Param{"bias", b})
 	}
 	return m
 }
