@@ -43,3 +43,11 @@ func SetThreads(n int) int { return parallel.SetThreads(n) }
 
 // Threads returns the number of threads ops use.
 func Threads() int { return parallel.Threads() }
+
+// ParallelFor calls fn(lo, hi) for consecutive chunks of grain elements
+// (the last may be shorter) covering [0, n), spread over the worker pool,
+// and returns when all are done. Chunk boundaries depend only on n and
+// grain. fn must write disjoint memory for disjoint chunks; code that
+// reduces across chunks must keep one partial per chunk and combine them in
+// order, to stay independent of the thread count.
+func ParallelFor(n, grain int, fn func(lo, hi int)) { parallel.For(n, grain, fn) }

@@ -161,9 +161,24 @@ func (c *core) each(fn func(w, g []float32, decay bool, s *slot)) {
 			}
 		}
 		s.step++
-		fn(w, g, c.decay[i], s)
+		if len(w) <= updateGrain {
+			fn(w, g, c.decay[i], s)
+			continue
+		}
+		// Updates are elementwise: chunks of one tensor run in parallel
+		// and the result does not depend on how it is split.
+		nn.ParallelFor(len(w), updateGrain, func(lo, hi int) {
+			sub := slot{step: s.step, bufs: make([][]float32, len(s.bufs))}
+			for k, b := range s.bufs {
+				sub.bufs[k] = b[lo:hi]
+			}
+			fn(w[lo:hi], g[lo:hi], c.decay[i], &sub)
+		})
 	}
 }
+
+// updateGrain is the chunk of a parameter tensor one thread updates.
+const updateGrain = 1 << 14
 
 func (c *core) StateDict() map[string]*nn.Tensor {
 	sd := map[string]*nn.Tensor{stepKey: nn.Scalar(float32(c.steps))}
