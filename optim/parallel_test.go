@@ -51,4 +51,6 @@ func TestLargeParameterUpdatedInChunks(t *testing.T) {
 // one is a module with a single parameter "w".
 type one struct{ w *nn.Var }
 
-func (o *one) Members() layers.Members { return layers.Members{Params: []layers.Param{{Name: "w", Var: o.w}}} }
+func (o *one) Members() layers.Members {
+	return layers.Members{Params: []layers.Param{{Name: "w", Var: o.w}}}
+}
