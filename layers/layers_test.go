@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -47,6 +48,12 @@ func TestLayerShapesNamesAndGradients(t *testing.T) {
 			[]int{1, 6, 7, 4}, []int{1, 3, 4, 6}, []string{"weight[3 3 2 6]"}},
 		{"depthwise5x5", layers.NewDepthwiseConv2d(5, 5, layers.ConvConfig{Padding: nn.Pad(2)}, r),
 			[]int{1, 6, 5, 5}, []int{1, 6, 5, 5}, []string{"weight[5 5 5]"}},
+		{"depthwise_bias_stride2", layers.NewDepthwiseConv2d(3, 3, layers.ConvConfig{Stride: 2, Padding: nn.SamePadding(), Bias: true}, r),
+			[]int{2, 5, 6, 3}, []int{2, 3, 3, 3}, []string{"weight[3 3 3]", "bias[3]"}},
+		{"dropout", &reseeded{layers.NewDropout(0.3, rng(0)), 11},
+			[]int{2, 3, 3, 2}, []int{2, 3, 3, 2}, nil},
+		{"droppath", &reseeded{layers.NewDropPath(0.5, rng(0)), 12},
+			[]int{4, 2, 2, 3}, []int{4, 2, 2, 3}, nil},
 		{"linear", layers.NewLinear(7, 3, r),
 			[]int{4, 7}, []int{4, 3}, []string{"weight[7 3]", "bias[3]"}},
 		{"linear_after_pool", layers.NewLinear(7, 3, r),
@@ -65,7 +72,7 @@ func TestLayerShapesNamesAndGradients(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := names(layers.Params(c.layer)); !reflect.DeepEqual(got, c.params) {
+			if got := names(layers.Params(c.layer)); len(got)+len(c.params) > 0 && !reflect.DeepEqual(got, c.params) {
 				t.Fatalf("params %v, want %v", got, c.params)
 			}
 			x := nn.Param(nntest.Rand(rng(2), -1, 1, c.in...))
@@ -162,8 +169,27 @@ func TestStateDictRoundTrip(t *testing.T) {
 	for n := range layers.StateDict(a) {
 		got = append(got, n)
 	}
-	if len(got) != len(want) {
+	sort.Strings(got)
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("state dict names %v, want %v", got, want)
+	}
+}
+
+func TestSharedParametersListedOnce(t *testing.T) {
+	shared := layers.NewConv2d(2, 2, 1, layers.ConvConfig{}, rng(1))
+	m := layers.NewSequential(shared, layers.ReLU{}, shared)
+	ps := layers.Params(m)
+	if len(ps) != 1 || ps[0].Name != "0.weight" {
+		t.Fatalf("params %v, want one, named 0.weight", names(ps))
+	}
+	layers.Freeze(m, true)
+	x := nn.NewVar(nn.Full(1, 1, 2, 2, 2))
+	if y := m.Forward(x); y.RequiresGrad() {
+		t.Fatal("a frozen model's output requires a gradient")
+	}
+	layers.Freeze(m, false)
+	if !shared.Weight.RequiresGrad() {
+		t.Fatal("Freeze(m, false) did not unfreeze")
 	}
 }
 
@@ -209,4 +235,21 @@ func TestLayerPanicsNameSizes(t *testing.T) {
 		}
 	}()
 	layers.NewLinear(3, 2, rng(1)).Forward(nn.NewVar(nn.New(2, 5)))
+}
+
+// reseeded gives a dropout-style layer a freshly seeded rng on every
+// forward, so that gradient checks see the same mask each time.
+type reseeded struct {
+	layers.Layer
+	seed uint64
+}
+
+func (r *reseeded) Forward(x *nn.Var) *nn.Var {
+	switch l := r.Layer.(type) {
+	case *layers.Dropout:
+		l.Rng = rng(r.seed)
+	case *layers.DropPath:
+		l.Rng = rng(r.seed)
+	}
+	return r.Layer.Forward(x)
 }

@@ -77,26 +77,46 @@ func join(prefix, name string) string {
 }
 
 // Params returns every trainable parameter of m and its children with its
-// dotted name, in a stable order.
+// dotted name, in a stable order. A parameter shared by several modules
+// (the same Var under two paths) is listed once, under its first path.
 func Params(m Module) []Param {
 	var out []Param
+	seen := map[*nn.Var]bool{}
 	Walk(m, func(path string, m Module) {
 		for _, p := range m.Members().Params {
-			out = append(out, Param{join(path, p.Name), p.Var})
+			if !seen[p.Var] {
+				seen[p.Var] = true
+				out = append(out, Param{join(path, p.Name), p.Var})
+			}
 		}
 	})
 	return out
 }
 
-// Buffers returns every buffer of m and its children with its dotted name.
+// Buffers returns every buffer of m and its children with its dotted name,
+// each shared tensor once, under its first path.
 func Buffers(m Module) []Buffer {
 	var out []Buffer
+	seen := map[*nn.Tensor]bool{}
 	Walk(m, func(path string, m Module) {
 		for _, b := range m.Members().Buffers {
-			out = append(out, Buffer{join(path, b.Name), b.Tensor})
+			if !seen[b.Tensor] {
+				seen[b.Tensor] = true
+				out = append(out, Buffer{join(path, b.Name), b.Tensor})
+			}
 		}
 	})
 	return out
+}
+
+// Freeze stops (on) or restarts (off) gradient tracking for every
+// parameter of m. A frozen model records no graph even while gradients are
+// enabled, so it can run inference concurrently with training elsewhere,
+// and optimizers leave its parameters alone.
+func Freeze(m Module, on bool) {
+	for _, p := range Params(m) {
+		p.Var.SetRequiresGrad(!on)
+	}
 }
 
 // SetTraining switches m and all its children to training (on) or

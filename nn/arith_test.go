@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -28,7 +29,7 @@ func TestBinaryGrad(t *testing.T) {
 			r := rng(7)
 			a := nn.Param(nntest.Rand(r, -2, 2, c.a...))
 			b := nn.Param(nntest.RandAwayFrom(r, -2, 2, 0.5, []float32{0}, c.b...))
-			t.Run(name, func(t *testing.T) {
+			t.Run(fmt.Sprint(name, c.a, c.b), func(t *testing.T) {
 				nntest.CheckGrad(t, func() *nn.Var { return op(a, b) }, []*nn.Var{a, b}, nntest.Options{})
 			})
 		}

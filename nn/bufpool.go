@@ -1,45 +1,68 @@
 package nn
 
-import "sync"
+import (
+	"math/bits"
+	"sync"
+)
 
 // The buffer pool recycles the float32 slices of op outputs and gradients.
-// A training step allocates the same sizes every step, so free lists keyed by
-// exact length reach a steady state after the first step and the Go heap
-// stops growing. Buffers return to the pool through Var.Release (and
-// Recycle); anything never returned is simply garbage collected.
+// A training step allocates the same sizes every step, so after the first
+// step the Go heap stops growing. Buffers are kept in size classes (powers
+// of two split into four steps, so at most 25% is wasted), which lets
+// nearby sizes — a smaller last batch, another image size — share buffers;
+// the pool holds at most SetPoolLimit bytes and drops what would exceed it.
+// Buffers return through Var.Release and Recycle; anything never returned
+// is simply garbage collected.
 var bufs = struct {
 	sync.Mutex
-	free map[int][][]float32
-	held int64 // float32s currently in free lists
-}{free: map[int][][]float32{}}
+	free  map[int][][]float32 // by class capacity
+	held  int64               // float32s in free lists
+	limit int64               // most float32s the free lists may hold
+}{free: map[int][][]float32{}, limit: 8 << 30 / 4}
+
+// classCap returns the capacity of the size class that holds n floats: n
+// rounded up to a multiple of 2^(k-2), where 2^k <= n < 2^(k+1); sizes up to
+// 64 are their own class.
+func classCap(n int) int {
+	if n <= 64 {
+		return n
+	}
+	step := 1 << (bits.Len(uint(n)) - 3)
+	return (n + step - 1) / step * step
+}
 
 // getBuf returns a slice of length n with unspecified contents.
 func getBuf(n int) []float32 {
 	if n == 0 {
 		return []float32{}
 	}
+	c := classCap(n)
 	bufs.Lock()
-	l := bufs.free[n]
+	l := bufs.free[c]
 	if k := len(l); k > 0 {
 		b := l[k-1]
 		l[k-1] = nil
-		bufs.free[n] = l[:k-1]
-		bufs.held -= int64(n)
+		bufs.free[c] = l[:k-1]
+		bufs.held -= int64(c)
 		bufs.Unlock()
-		return b
+		return b[:n]
 	}
 	bufs.Unlock()
-	return make([]float32, n)
+	return make([]float32, n, c)
 }
 
+// putBuf offers b's backing array to the pool; arrays whose capacity is not
+// a class capacity (not made by getBuf) are left to the garbage collector.
 func putBuf(b []float32) {
-	if len(b) == 0 {
+	c := cap(b)
+	if c == 0 || classCap(c) != c {
 		return
 	}
-	b = b[:len(b):len(b)]
 	bufs.Lock()
-	bufs.free[len(b)] = append(bufs.free[len(b)], b)
-	bufs.held += int64(len(b))
+	if bufs.held+int64(c) <= bufs.limit {
+		bufs.free[c] = append(bufs.free[c], b[:c])
+		bufs.held += int64(c)
+	}
 	bufs.Unlock()
 }
 
@@ -62,6 +85,27 @@ func PoolBytes() int64 {
 	bufs.Lock()
 	defer bufs.Unlock()
 	return bufs.held * 4
+}
+
+// SetPoolLimit sets the most bytes the buffer pool keeps for reuse
+// (default 8 GiB) and returns the previous limit. Buffers beyond it are
+// dropped when returned. A limit of 0 disables reuse.
+func SetPoolLimit(bytes int64) int64 {
+	bufs.Lock()
+	defer bufs.Unlock()
+	prev := bufs.limit * 4
+	bufs.limit = max(bytes, 0) / 4
+	for bufs.held > bufs.limit {
+		for c, l := range bufs.free {
+			for len(l) > 0 && bufs.held > bufs.limit {
+				l[len(l)-1] = nil
+				l = l[:len(l)-1]
+				bufs.held -= int64(c)
+			}
+			bufs.free[c] = l
+		}
+	}
+	return prev
 }
 
 // FreePool drops every buffer held by the pool, e.g. after a change of image

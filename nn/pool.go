@@ -60,7 +60,7 @@ func MaxPool2d(x *Var, k, stride int, pad Padding) *Var {
 	p := poolParams("MaxPool2d", x, k, stride, pad)
 	y := newPooled(p.N, p.OutH, p.OutW, p.C)
 	var argmax []int32
-	if GradEnabled() && x.requiresGrad {
+	if x.requiresGrad { // may still go unrecorded under NoGrad; result decides
 		argmax = make([]int32, len(y.data))
 	}
 	kernels.MaxPool2d(p, x.Value.data, y.data, argmax)

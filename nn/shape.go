@@ -3,7 +3,7 @@ package nn
 // Reshape returns x with a new shape and the same data (no copy). One
 // dimension may be -1 and is inferred.
 func Reshape(x *Var, shape ...int) *Var {
-	y := &Tensor{shape: resolveShape("nn.Reshape", x.Value.shape, x.Value.Len(), shape), data: x.Value.data}
+	y := &Tensor{shape: resolveShape("nn.Reshape", x.Value.shape, x.Value.Len(), shape), data: x.Value.data, view: true}
 	out := result(y, "Reshape", x)
 	if out.requiresGrad {
 		out.backward = func() {
@@ -18,10 +18,15 @@ func Reshape(x *Var, shape ...int) *Var {
 	return out
 }
 
-// Flatten reshapes x to [x.Dim(0), rest], keeping the batch axis.
+// Flatten reshapes x to [x.Dim(0), rest], keeping the batch axis (which may
+// be empty).
 func Flatten(x *Var) *Var {
 	if x.Value.Rank() == 0 {
 		return Reshape(x, 1, 1)
 	}
-	return Reshape(x, x.Value.shape[0], -1)
+	rest := 1
+	for _, d := range x.Value.shape[1:] {
+		rest *= d
+	}
+	return Reshape(x, x.Value.shape[0], rest)
 }

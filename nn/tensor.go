@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -14,7 +15,29 @@ type Tensor struct {
 	// pooled marks data that came from the buffer pool and belongs to this
 	// header; only such tensors are returned to the pool by Var.Release.
 	pooled bool
+	// view marks a header made by an op over another tensor's data
+	// (Reshape); Var.Release empties it along with its base.
+	view bool
+	// dead marks a tensor emptied by Var.Release.
+	dead bool
 }
+
+// release recycles t's pooled data, or forgets a view's, and marks t dead.
+// Tensors an op did not create (leaves, Custom values) are left alone.
+func (t *Tensor) release() {
+	switch {
+	case t.pooled:
+		Recycle(t)
+	case t.view:
+		t.data = nil
+	default:
+		return
+	}
+	t.dead = true
+}
+
+// released reports whether Var.Release emptied t.
+func (t *Tensor) released() bool { return t.dead }
 
 // New returns a zero-filled tensor of the given shape.
 func New(shape ...int) *Tensor {
@@ -61,6 +84,9 @@ func checkShape(op string, shape []int) int {
 	for _, d := range shape {
 		if d < 0 {
 			panic(fmt.Sprintf("%s: negative dimension in shape %v", op, shape))
+		}
+		if d != 0 && n > math.MaxInt/d {
+			panic(fmt.Sprintf("%s: shape %v has too many elements", op, shape))
 		}
 		n *= d
 	}

@@ -22,9 +22,12 @@ type Var struct {
 	Grad *Tensor
 
 	requiresGrad bool
-	op           string
-	parents      []*Var
-	backward     func()
+	// recorded marks an op output made while gradients were enabled: it
+	// holds its parents and Release may recycle its buffers.
+	recorded bool
+	op       string
+	parents  []*Var
+	backward func()
 }
 
 // NewVar wraps t as a constant leaf that does not require a gradient.
@@ -106,26 +109,34 @@ var noGradDepth atomic.Int32
 func GradEnabled() bool { return noGradDepth.Load() == 0 }
 
 // NoGrad runs fn with gradient recording switched off: ops inside compute
-// values only, which is what inference wants. The switch is process-wide, so
-// do not train in one goroutine while another runs NoGrad.
+// values only, which is what inference wants.
+//
+// The switch is process-wide (Go has no goroutine-local state): do not
+// build a training graph in one goroutine while another runs NoGrad, or the
+// training graph silently loses the ops recorded meanwhile. To run
+// inference concurrently with training, use a model whose parameters do not
+// require gradients (a frozen copy, see layers.Freeze): its ops record
+// nothing whatever the switch says.
 func NoGrad(fn func()) {
 	noGradDepth.Add(1)
 	defer noGradDepth.Add(-1)
 	fn()
 }
 
-// result wraps an op's output value. The Var records parents (and the op
-// must then set its backward function) only if gradients are enabled and
-// some parent requires a gradient.
+// result wraps an op's output value. While gradients are enabled the Var
+// records its parents (so Release can recycle the graph) and requires a
+// gradient if any parent does; the op must then set its backward function.
+// The switch is read once, here.
 func result(value *Tensor, op string, parents ...*Var) *Var {
 	out := &Var{Value: value, op: op}
 	if !GradEnabled() {
 		return out
 	}
+	out.recorded = true
+	out.parents = parents
 	for _, p := range parents {
 		if p != nil && p.requiresGrad {
 			out.requiresGrad = true
-			out.parents = parents
 			break
 		}
 	}
@@ -138,7 +149,7 @@ func result(value *Tensor, op string, parents ...*Var) *Var {
 // inputs whose RequiresGrad is false. If no gradient is recorded, backward
 // is never called.
 func Custom(op string, value *Tensor, backward func(grad *Tensor), inputs ...*Var) *Var {
-	out := result(value, op, inputs...)
+	out := result(value, op, append([]*Var(nil), inputs...)...)
 	if out.requiresGrad {
 		out.backward = func() { backward(out.Grad) }
 	}
@@ -177,6 +188,9 @@ func topo(v *Var) []*Var {
 // their Grad. Intermediate gradients are freed as they are consumed; values
 // stay until Release.
 func (v *Var) Backward() {
+	if v.Value.released() {
+		panic(fmt.Sprintf("nn.Var.Backward: %s output was released (Release recycles the whole graph; call Backward first)", v.op))
+	}
 	if v.Value.Len() != 1 {
 		panic(fmt.Sprintf("nn.Var.Backward: %s output has shape %v; Backward needs a single value (reduce it with Sum or Mean first)", v.op, v.Value.shape))
 	}
@@ -196,27 +210,33 @@ func (v *Var) Backward() {
 	}
 }
 
-// Release returns the buffers of every intermediate value in v's recorded
-// graph (and v's own, if an op made it) to the buffer pool, so the next
-// training step reuses them instead of growing the heap. Call it once the
-// step is done (after the optimizer step); copy out anything you still need
-// first. Leaves — parameters and inputs — are untouched. Release does
-// nothing for values computed under NoGrad, which record no graph.
+// Release returns the buffers of every value in v's recorded graph — v and
+// every op output it was computed from while gradients were enabled — to
+// the buffer pool, so the next training step reuses them instead of growing
+// the heap. Call it once the step is done (after the optimizer step); copy
+// out anything you still need first. The released tensors (and Reshape
+// views of them) are emptied, so a stray use fails loudly instead of
+// reading recycled memory.
+//
+// Leaves — parameters, inputs — and values computed under NoGrad are never
+// touched: Release does nothing for an output made under NoGrad (give its
+// tensor to Recycle yourself if you want the memory back).
 func (v *Var) Release() {
-	if v == nil {
+	if v == nil || !v.recorded {
 		return
 	}
-	if v.IsLeaf() {
-		if v.op != "" { // an op output with no recorded graph
-			Recycle(v.Value)
+	seen := map[*Var]bool{v: true}
+	stack := []*Var{v}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, p := range n.parents {
+			if p != nil && p.recorded && !seen[p] {
+				seen[p] = true
+				stack = append(stack, p)
+			}
 		}
-		return
-	}
-	for _, n := range topo(v) {
-		if n.IsLeaf() {
-			continue
-		}
-		Recycle(n.Value)
+		n.Value.release()
 		Recycle(n.Grad)
 		n.Grad = nil
 		n.parents = nil

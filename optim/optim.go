@@ -13,8 +13,10 @@ import (
 // Optimizer updates a fixed list of named parameters from their gradients.
 type Optimizer interface {
 	// Step applies one update to every parameter from its current Grad.
-	// Parameters whose Grad is nil are skipped and keep their state
-	// untouched (as in PyTorch), so a frozen parameter costs nothing.
+	// Parameters whose Grad is nil (never reached by Backward) or that do
+	// not require a gradient (frozen with SetRequiresGrad(false)) are
+	// skipped and keep their state untouched, so a frozen parameter costs
+	// nothing and does not drift under momentum or weight decay.
 	Step()
 	// ZeroGrad zeroes the gradients of all parameters (keeping the buffers).
 	ZeroGrad()
@@ -141,8 +143,8 @@ func (c *core) ZeroGrad() {
 func (c *core) each(fn func(w, g []float32, decay bool, s *slot)) {
 	c.steps++
 	for i, p := range c.params {
-		if p.Var.Grad == nil {
-			continue
+		if p.Var.Grad == nil || !p.Var.RequiresGrad() {
+			continue // never reached, or frozen: no update, state untouched
 		}
 		w, g := p.Var.Value.Data(), p.Var.Grad.Data()
 		if len(g) != len(w) {

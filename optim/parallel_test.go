@@ -31,10 +31,12 @@ func TestLargeParameterUpdatedInChunks(t *testing.T) {
 		return p.Value.Data()
 	}
 	a, b := run(1), run(4)
-	for _, k := range []int{0, 1<<14 - 1, 1 << 14, n - 1} {
+	for k := range a {
 		if a[k] != b[k] {
 			t.Fatalf("element %d: %v with 1 thread, %v with 4", k, a[k], b[k])
 		}
+	}
+	for _, k := range []int{0, 1<<14 - 1, 1 << 14, n - 1} {
 		// The same element as a parameter of its own.
 		p := nn.Param(nn.FromData([]float32{w0.Data()[k]}, 1))
 		opt, _ := optim.NewAdamW(layers.Params(&one{p}), optim.AdamWConfig{LR: 0.1})
@@ -53,4 +55,23 @@ type one struct{ w *nn.Var }
 
 func (o *one) Members() layers.Members {
 	return layers.Members{Params: []layers.Param{{Name: "w", Var: o.w}}}
+}
+
+func TestFrozenParameterDoesNotMove(t *testing.T) {
+	p := nn.Param(nn.FromData([]float32{0.7}, 1))
+	opt, err := optim.NewAdamW(layers.Params(&one{p}), optim.AdamWConfig{LR: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Grad = nn.FromData([]float32{1}, 1)
+	opt.Step()
+	moved := p.Value.Data()[0]
+	p.SetRequiresGrad(false)
+	opt.ZeroGrad()
+	for i := 0; i < 3; i++ {
+		opt.Step()
+	}
+	if p.Value.Data()[0] != moved {
+		t.Fatalf("frozen parameter moved from %v to %v", moved, p.Value.Data()[0])
+	}
 }

@@ -45,13 +45,13 @@ func TestTinyConvNetLearns(t *testing.T) {
 
 func TestTinySameSeedSameRun(t *testing.T) {
 	c := defaults()
-	c.Epochs, c.Train = 1, 128
+	c.Epochs, c.Train, c.Threads = 1, 128, 1
 	var a, b bytes.Buffer
 	ra, err := run(c, &a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Threads = 1 // results must not depend on the thread count
+	c.Threads = 3 // results must not depend on the thread count
 	rb, err := run(c, &b)
 	if err != nil {
 		t.Fatal(err)

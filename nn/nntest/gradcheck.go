@@ -112,7 +112,8 @@ func CheckGrad(t testing.TB, f func() *nn.Var, wrt []*nn.Var, opt Options) int {
 			num := (lp - lm) / h
 			ana := float64(analytic[i][k])
 			tol := o.ATol*maxAbs + o.RTol*math.Abs(num) + 1e-6
-			if math.IsNaN(ana) || math.Abs(ana-num) > tol {
+			// Written so that NaN or Inf on either side counts as a mismatch.
+			if !(math.Abs(ana-num) <= tol) || math.IsInf(num, 0) || math.IsInf(ana, 0) {
 				bad++
 				if bad <= 10 {
 					t.Errorf("CheckGrad: wrt[%d] %v element %d: analytic %.6g, numeric %.6g (|diff| %.3g > tol %.3g)",

@@ -1,6 +1,7 @@
 package nntest_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -45,5 +46,20 @@ func TestCheckGradAcceptsCorrectAndRejectsWrong(t *testing.T) {
 	// the absolute tolerance; most of the 12 must be caught.
 	if bad < 8 || r.errors != min(bad, 10) {
 		t.Fatalf("5%% wrong gradient: %d of 12 caught, %d reported", bad, r.errors)
+	}
+}
+
+// A function whose finite differences are NaN or Inf must never pass.
+func TestCheckGradRejectsNonFinite(t *testing.T) {
+	for _, v := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+		x := nn.Param(nn.Full(1, 3))
+		f := func() *nn.Var {
+			y := nn.Full(v, 3)
+			return nn.Custom("broken", y, func(g *nn.Tensor) { x.AccumulateGrad(g.Data()) }, x)
+		}
+		r := &recorder{TB: t}
+		if bad := nntest.CheckGrad(r, f, []*nn.Var{x}, nntest.Options{}); bad != 3 {
+			t.Fatalf("output %v: %d mismatches, want 3", v, bad)
+		}
 	}
 }
