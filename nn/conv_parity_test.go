@@ -30,6 +30,8 @@ func TestConv2dParityPyTorch(t *testing.T) {
 		{"strided", false, nn.Conv2dOpts{Stride: 2, Padding: nn.Pad(1)}},
 		{"depthwise", true, nn.Conv2dOpts{Stride: 2, Padding: nn.SamePadding()}},
 		{"dilated", false, nn.Conv2dOpts{Dilation: 2, Padding: nn.Pad(2)}},
+		{"stem_same", false, nn.Conv2dOpts{Stride: 2, Padding: nn.SamePadding()}},
+		{"grouped_same", false, nn.Conv2dOpts{Stride: 2, Groups: 2, Padding: nn.SamePadding()}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			x := nn.Param(f.T(c.name + ".x").Clone())

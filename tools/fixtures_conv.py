@@ -60,6 +60,10 @@ conv_case("strided", "3x3, stride 2, padding 1", (1, 3, 9, 8), (4, 3, 3, 3), str
 conv_case("depthwise", "depthwise 3x3, stride 2, TF same", (2, 4, 7, 8), (4, 1, 3, 3),
           depthwise=True, tf_same=True, stride=2, groups=4)
 conv_case("dilated", "3x3, dilation 2, padding 2", (1, 3, 8, 7), (4, 3, 3, 3), dilation=2, padding=2)
+conv_case("stem_same", "stem 3x3, stride 2, TF same on even sizes", (2, 3, 8, 10), (8, 3, 3, 3),
+          tf_same=True, stride=2)
+conv_case("grouped_same", "3x3, stride 2, groups 2, TF same on odd sizes", (1, 4, 7, 9), (6, 2, 3, 3),
+          tf_same=True, stride=2, groups=2)
 
 # Max pool 3x3/2, TF same: padding is -inf, so it never wins.
 x = rand(2, 3, 7, 8)
