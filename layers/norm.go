@@ -61,7 +61,7 @@ func NewBatchNorm2d(c int, cfg BNConfig) *BatchNorm2d {
 
 // Forward normalises x [..., C].
 func (b *BatchNorm2d) Forward(x *nn.Var) *nn.Var {
-	return nn.BatchNorm(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, b.training, b.Momentum, b.Eps)
+	return nn.BatchNorm(x, b.Weight, b.Bias, nn.BNOpts{RunningMean: b.RunningMean, RunningVar: b.RunningVar, Training: b.training, Momentum: b.Momentum, Eps: b.Eps})
 }
 
 // SetTraining switches between batch statistics (on) and running ones.

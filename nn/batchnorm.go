@@ -7,6 +7,21 @@ import (
 	"github.com/sortnet/sortnet/nn/kernels"
 )
 
+// BNOpts configures BatchNorm. There are no hidden defaults: set Eps and
+// Momentum (see the BatchNorm* constants).
+type BNOpts struct {
+	// RunningMean and RunningVar are the running statistics [C]: updated
+	// in training mode (each may be nil), used in evaluation mode.
+	RunningMean, RunningVar *Tensor
+	// Training selects batch statistics (true) or the running ones.
+	Training bool
+	// Momentum, in [0, 1], is the weight of the new batch statistic in the
+	// running ones (0 freezes them).
+	Momentum float32
+	// Eps, >= 0, is added to the variance.
+	Eps float32
+}
+
 // Batch-norm defaults. PyTorch's nn.BatchNorm2d uses eps 1e-5 and momentum
 // 0.1; models ported from TensorFlow (tf_efficientnet_*, EfficientDet) use
 // Keras' epsilon 1e-3 and decay 0.99, which is momentum 0.01 in PyTorch's
@@ -24,23 +39,24 @@ const (
 // per-channel affine transform: y = (x - μ)/√(σ² + eps)·gamma + beta.
 //
 // Shapes: x [..., C] with at least two dimensions; gamma, beta [C];
-// runMean, runVar [C].
+// o.RunningMean, o.RunningVar [C].
 //
 // In training mode μ and σ² are the batch mean and biased variance over the
 // m = len(x)/C values of each channel, and the gradient flows through them.
-// If runMean and runVar are given they are updated in place exactly as
+// If RunningMean and RunningVar are given they are updated in place exactly as
 // PyTorch does: running = (1-momentum)·running + momentum·batch, with the
-// unbiased variance σ²·m/(m-1) for runVar. Either may be nil (then it is not
+// unbiased variance σ²·m/(m-1) for RunningVar. Either may be nil (then it is not
 // updated). Training needs m > 1, as in PyTorch. The running statistics are
 // updated even under NoGrad.
 //
-// In evaluation mode μ and σ² are runMean and runVar (both required) and
+// In evaluation mode μ and σ² are the running statistics (both required) and
 // BatchNorm is a per-channel affine op; gradients still flow to x, gamma and
 // beta.
 //
 // gamma and beta are required; pass constants (NewVar) for a batch norm
 // without learnable affine parameters.
-func BatchNorm(x, gamma, beta *Var, runMean, runVar *Tensor, training bool, momentum, eps float32) *Var {
+func BatchNorm(x, gamma, beta *Var, o BNOpts) *Var {
+	runMean, runVar, training, momentum, eps := o.RunningMean, o.RunningVar, o.Training, o.Momentum, o.Eps
 	xs := x.Value.shape
 	if len(xs) < 2 {
 		panic(fmt.Sprintf("nn.BatchNorm: input %v: need at least 2 dimensions [..., C]", xs))
@@ -58,8 +74,11 @@ func BatchNorm(x, gamma, beta *Var, runMean, runVar *Tensor, training bool, mome
 	if runVar != nil {
 		bnCheckVec("running var", xs, runVar, c)
 	}
-	if !(eps >= 0) {
-		panic(fmt.Sprintf("nn.BatchNorm: input %v: eps %g must be >= 0", xs, eps))
+	if !(eps >= 0) || math.IsInf(float64(eps), 0) {
+		panic(fmt.Sprintf("nn.BatchNorm: input %v: eps %g must be finite and >= 0", xs, eps))
+	}
+	if !(momentum >= 0 && momentum <= 1) {
+		panic(fmt.Sprintf("nn.BatchNorm: input %v: momentum %g must lie in [0, 1]", xs, momentum))
 	}
 
 	// mean and invStd are the statistics used for normalisation, saved for

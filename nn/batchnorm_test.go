@@ -35,7 +35,7 @@ func TestBatchNormGrad(t *testing.T) {
 					// Fresh copies: training would otherwise drift the
 					// running stats between the finite-difference calls
 					// (harmless, but keep f a pure function).
-					return nn.BatchNorm(x, gamma, beta, rm.Clone(), rv.Clone(), training, 0.1, 1e-5)
+					return nn.BatchNorm(x, gamma, beta, nn.BNOpts{RunningMean: rm.Clone(), RunningVar: rv.Clone(), Training: training, Momentum: 0.1, Eps: 1e-5})
 				}
 				nntest.CheckGrad(t, f, []*nn.Var{x, gamma, beta}, nntest.Options{Eps: 1e-3})
 			})
@@ -52,7 +52,7 @@ func TestBatchNormGradComposite(t *testing.T) {
 	gamma, beta := nn.NewVar(nn.Full(1, 4)), nn.NewVar(nn.New(4))
 	f := func() *nn.Var {
 		h := nn.MulScalar(x, 3)
-		return nn.Mul(nn.BatchNorm(h, gamma, beta, nil, nil, true, 0.1, 1e-3), h)
+		return nn.Mul(nn.BatchNorm(h, gamma, beta, nn.BNOpts{Training: true, Momentum: 0.1, Eps: 1e-3}), h)
 	}
 	nntest.CheckGrad(t, f, []*nn.Var{x}, nntest.Options{Eps: 1e-3})
 }
@@ -65,7 +65,7 @@ func TestBatchNormRunningStats(t *testing.T) {
 	beta := nn.NewVar(nn.FromData([]float32{0.5, 0}, 2))
 	rm := nn.FromData([]float32{1, 2}, 2)
 	rv := nn.FromData([]float32{2, 3}, 2)
-	y := nn.BatchNorm(x, gamma, beta, rm, rv, true, 0.1, 0)
+	y := nn.BatchNorm(x, gamma, beta, nn.BNOpts{RunningMean: rm, RunningVar: rv, Training: true, Momentum: 0.1, Eps: 0})
 	want := map[string][]float64{
 		"running mean": {0.9*1 + 0.1*3, 0.9*2 + 0.1*30},
 		"running var":  {0.9*2 + 0.1*4, 0.9*3 + 0.1*700},
@@ -87,7 +87,7 @@ func TestBatchNormRunningStats(t *testing.T) {
 
 	// Evaluation uses (and does not change) the running statistics.
 	rm0, rv0 := rm.Clone(), rv.Clone()
-	y = nn.BatchNorm(x, gamma, beta, rm, rv, false, 0.1, 1e-3)
+	y = nn.BatchNorm(x, gamma, beta, nn.BNOpts{RunningMean: rm, RunningVar: rv, Momentum: 0.1, Eps: 1e-3})
 	for i, v := range x.Value.Data() {
 		c := i % 2
 		w := (float64(v)-float64(rm0.Data()[c]))/math.Sqrt(float64(rv0.Data()[c])+1e-3)*float64(gamma.Value.Data()[c]) + float64(beta.Value.Data()[c])
@@ -101,9 +101,11 @@ func TestBatchNormRunningStats(t *testing.T) {
 
 	// Training without running statistics, or with only one of them, and
 	// under NoGrad (which still updates them, as PyTorch does).
-	nn.BatchNorm(x, gamma, beta, nil, nil, true, 0.1, 1e-5)
-	nn.BatchNorm(x, gamma, beta, nil, rv, true, 0.1, 1e-5)
-	nn.NoGrad(func() { nn.BatchNorm(x, gamma, beta, rm, nil, true, 0.5, 1e-5) })
+	nn.BatchNorm(x, gamma, beta, nn.BNOpts{Training: true, Momentum: 0.1, Eps: 1e-5})
+	nn.BatchNorm(x, gamma, beta, nn.BNOpts{RunningVar: rv, Training: true, Momentum: 0.1, Eps: 1e-5})
+	nn.NoGrad(func() {
+		nn.BatchNorm(x, gamma, beta, nn.BNOpts{RunningMean: rm, Training: true, Momentum: 0.5, Eps: 1e-5})
+	})
 	if w := float32(0.5*float64(rm0.Data()[0]) + 0.5*3); rm.Data()[0] != w {
 		t.Fatalf("running mean under NoGrad = %v, want %v", rm.Data()[0], w)
 	}
@@ -121,9 +123,9 @@ func TestBatchNormThreadInvariant(t *testing.T) {
 		gamma, beta := nn.Param(nntest.Rand(r, 0.5, 1.5, 7)), nn.Param(nntest.Rand(r, -1, 1, 7))
 		up := nntest.Rand(r, -1, 1, shape...)
 		rm, rv := nn.New(7), nn.Full(1, 7)
-		y := nn.BatchNorm(x, gamma, beta, rm, rv, true, 0.1, 1e-5)
+		y := nn.BatchNorm(x, gamma, beta, nn.BNOpts{RunningMean: rm, RunningVar: rv, Training: true, Momentum: 0.1, Eps: 1e-5})
 		nn.Sum(nn.Mul(y, nn.NewVar(up))).Backward()
-		ye := nn.BatchNorm(x, gamma, beta, rm, rv, false, 0.1, 1e-5)
+		ye := nn.BatchNorm(x, gamma, beta, nn.BNOpts{RunningMean: rm, RunningVar: rv, Momentum: 0.1, Eps: 1e-5})
 		return [][]float32{y.Value.Data(), x.Grad.Data(), gamma.Grad.Data(), beta.Grad.Data(), rm.Data(), rv.Data(), ye.Value.Data()}
 	}
 	bnSameBits(t, run(1), run(3))
@@ -148,19 +150,19 @@ func TestBatchNormPanics(t *testing.T) {
 		f    func()
 	}{
 		{"nn.BatchNorm: input [2 3 3 4], gamma [3]: need [4]", func() {
-			nn.BatchNorm(x, nn.NewVar(nn.New(3)), b4, nil, nil, true, 0.1, 1e-5)
+			nn.BatchNorm(x, nn.NewVar(nn.New(3)), b4, nn.BNOpts{Training: true, Momentum: 0.1, Eps: 1e-5})
 		}},
 		{"nn.BatchNorm: input [2 3 3 4], running var [4 1]: need [4]", func() {
-			nn.BatchNorm(x, g4, b4, nn.New(4), nn.New(4, 1), true, 0.1, 1e-5)
+			nn.BatchNorm(x, g4, b4, nn.BNOpts{RunningMean: nn.New(4), RunningVar: nn.New(4, 1), Training: true, Momentum: 0.1, Eps: 1e-5})
 		}},
 		{"nn.BatchNorm: input [4]: need at least 2 dimensions", func() {
-			nn.BatchNorm(nn.NewVar(nn.New(4)), g4, b4, nil, nil, true, 0.1, 1e-5)
+			nn.BatchNorm(nn.NewVar(nn.New(4)), g4, b4, nn.BNOpts{Training: true, Momentum: 0.1, Eps: 1e-5})
 		}},
 		{"nn.BatchNorm: input [1 1 1 4]: training needs more than 1 value per channel", func() {
-			nn.BatchNorm(nn.NewVar(nn.New(1, 1, 1, 4)), g4, b4, nil, nil, true, 0.1, 1e-5)
+			nn.BatchNorm(nn.NewVar(nn.New(1, 1, 1, 4)), g4, b4, nn.BNOpts{Training: true, Momentum: 0.1, Eps: 1e-5})
 		}},
 		{"nn.BatchNorm: input [2 3 3 4]: evaluation mode needs the running mean and variance", func() {
-			nn.BatchNorm(x, g4, b4, nn.New(4), nil, false, 0.1, 1e-5)
+			nn.BatchNorm(x, g4, b4, nn.BNOpts{RunningMean: nn.New(4), Momentum: 0.1, Eps: 1e-5})
 		}},
 	}
 	for _, tc := range cases {
@@ -185,7 +187,7 @@ func ExampleBatchNorm() {
 	x := nn.Param(nn.FromData([]float32{1, 10, 3, 20, 5, 30, 7, 40}, 2, 1, 2, 2))
 	gamma, beta := nn.Param(nn.Full(1, 2)), nn.Param(nn.New(2))
 	runMean, runVar := nn.New(2), nn.Full(1, 2)
-	y := nn.BatchNorm(x, gamma, beta, runMean, runVar, true, nn.BatchNormMomentum, nn.BatchNormEps)
+	y := nn.BatchNorm(x, gamma, beta, nn.BNOpts{RunningMean: runMean, RunningVar: runVar, Training: true, Momentum: nn.BatchNormMomentum, Eps: nn.BatchNormEps})
 	fmt.Printf("y %.3f\n", y.Value.Data())
 	fmt.Printf("running mean %.3f, running var %.3f\n", runMean.Data(), runVar.Data())
 	// Output:

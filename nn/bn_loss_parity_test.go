@@ -30,9 +30,11 @@ func TestBatchNormParity(t *testing.T) {
 			b := nn.Param(f.T(p + "bias").Clone())
 			rm, rv := f.T(p+"rm0").Clone(), f.T(p+"rv0").Clone()
 
-			nn.NoGrad(func() { nn.BatchNorm(nn.NewVar(f.T(p+"x1")), w, b, rm, rv, true, mom, eps) })
+			nn.NoGrad(func() {
+				nn.BatchNorm(nn.NewVar(f.T(p+"x1")), w, b, nn.BNOpts{RunningMean: rm, RunningVar: rv, Training: true, Momentum: mom, Eps: eps})
+			})
 			x2 := nn.Param(f.T(p + "x2").Clone())
-			y := nn.BatchNorm(x2, w, b, rm, rv, true, mom, eps)
+			y := nn.BatchNorm(x2, w, b, nn.BNOpts{RunningMean: rm, RunningVar: rv, Training: true, Momentum: mom, Eps: eps})
 			closeTo(t, "train y", y.Value, f.T(p+"train_y"))
 			backwardWith(y, f.T(p+"g"))
 			closeTo(t, "train dx", x2.Grad, f.T(p+"train_dx"))
@@ -44,7 +46,7 @@ func TestBatchNormParity(t *testing.T) {
 			w.ZeroGrad()
 			b.ZeroGrad()
 			x3 := nn.Param(f.T(p + "x3").Clone())
-			y = nn.BatchNorm(x3, w, b, rm, rv, false, mom, eps)
+			y = nn.BatchNorm(x3, w, b, nn.BNOpts{RunningMean: rm, RunningVar: rv, Momentum: mom, Eps: eps})
 			closeTo(t, "eval y", y.Value, f.T(p+"eval_y"))
 			backwardWith(y, f.T(p+"g3"))
 			closeTo(t, "eval dx", x3.Grad, f.T(p+"eval_dx"))
