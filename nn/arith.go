@@ -47,8 +47,7 @@ func binary(op binop, a, b *Var) *Var {
 	out.backward = func() {
 		g := out.Grad.data
 		if a.requiresGrad {
-			ga := a.gradData()
-			p.forEach(p.disjoint(p.sa), func(o, ao, bo, lo, hi int) {
+			p.accumulate(a.gradData(), p.sa, func(ga []float32, o, ao, bo, lo, hi int) {
 				gr, da := g[o+lo:o+hi], ga[ao+lo*sa:]
 				switch op {
 				case opAdd, opSub:
@@ -61,8 +60,7 @@ func binary(op binop, a, b *Var) *Var {
 			})
 		}
 		if b.requiresGrad {
-			gb := b.gradData()
-			p.forEach(p.disjoint(p.sb), func(o, ao, bo, lo, hi int) {
+			p.accumulate(b.gradData(), p.sb, func(gb []float32, o, ao, bo, lo, hi int) {
 				gr, db := g[o+lo:o+hi], gb[bo+lo*sb:]
 				switch op {
 				case opAdd:

@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -152,5 +153,50 @@ func TestReleaseReusesBuffers(t *testing.T) {
 	// Small headers (Vars, closures, shapes) remain; the big buffers must not.
 	if allocs > 40 {
 		t.Fatalf("%v allocations per step", allocs)
+	}
+}
+
+// Large broadcast reductions (bias and squeeze-excite gradients) are summed
+// in fixed blocks: correct against float64, identical for any thread count.
+func TestBroadcastReductionBlocks(t *testing.T) {
+	r := rng(5)
+	x := nn.Param(nntest.Rand(r, -1, 1, 8, 32, 32, 16))
+	s := nn.Param(nntest.Rand(r, -1, 1, 8, 1, 1, 16))
+	bias := nn.Param(nntest.Rand(r, -1, 1, 16))
+	run := func(threads int) (gs, gb []float32) {
+		defer nn.SetThreads(nn.SetThreads(threads))
+		s.ZeroGrad()
+		bias.ZeroGrad()
+		loss := nn.Sum(nn.Add(nn.Mul(x, s), bias))
+		loss.Backward()
+		loss.Release()
+		return append([]float32(nil), s.Grad.Data()...), append([]float32(nil), bias.Grad.Data()...)
+	}
+	gs1, gb1 := run(1)
+	gs3, gb3 := run(3)
+	for i := range gs1 {
+		if gs1[i] != gs3[i] {
+			t.Fatalf("SE gradient %d: %v with 1 thread, %v with 3", i, gs1[i], gs3[i])
+		}
+	}
+	for i := range gb1 {
+		if gb1[i] != gb3[i] {
+			t.Fatalf("bias gradient %d: %v with 1 thread, %v with 3", i, gb1[i], gb3[i])
+		}
+		if want := float32(8 * 32 * 32); gb1[i] != want {
+			t.Fatalf("bias gradient %d = %v, want %v", i, gb1[i], want)
+		}
+	}
+	xd := x.Value.Data()
+	for n := 0; n < 8; n++ {
+		for c := 0; c < 16; c++ {
+			var want float64
+			for p := 0; p < 32*32; p++ {
+				want += float64(xd[(n*1024+p)*16+c])
+			}
+			if got := float64(gs1[n*16+c]); math.Abs(got-want) > 1e-3 {
+				t.Fatalf("SE gradient [%d,%d] = %v, want %v", n, c, got, want)
+			}
+		}
 	}
 }

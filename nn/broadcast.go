@@ -148,3 +148,54 @@ func (p *bplan) disjoint(s []int) bool {
 	}
 	return true
 }
+
+// accumulate adds an operand's gradient into grad (indexed like the
+// operand, whose strides are s): fn(dst, o, a, b, lo, hi) must add the
+// contribution of one piece of the output into dst. Where the pieces write
+// disjoint parts of the operand they run in parallel straight into grad.
+// Where they overlap (the operand was broadcast, so its gradient is a sum)
+// the pieces are split into blocks fixed by the sizes alone; each block
+// sums into its own zeroed partial, and the partials are added in block
+// order — the same result for any thread count.
+func (p *bplan) accumulate(grad []float32, s []int, fn func(dst []float32, o, a, b, lo, hi int)) {
+	if p.disjoint(s) {
+		p.forEach(true, func(o, a, b, lo, hi int) { fn(grad, o, a, b, lo, hi) })
+		return
+	}
+	runs, inner := p.runs(), p.inner()
+	units := runs
+	if runs == 1 {
+		units = inner
+	}
+	// Blocks of at least 32k output elements, at most 16, and partials of
+	// at most 4M floats in all.
+	blocks := min(16, runs*inner/(1<<15), (1<<22)/max(len(grad), 1), units)
+	if blocks <= 1 {
+		p.forEach(false, func(o, a, b, lo, hi int) { fn(grad, o, a, b, lo, hi) })
+		return
+	}
+	n := len(grad)
+	partials := getBuf(blocks * n)
+	clear(partials)
+	parallel.For(blocks, 1, func(lo, hi int) {
+		for blk := lo; blk < hi; blk++ {
+			dst := partials[blk*n : (blk+1)*n]
+			u0, u1 := blk*units/blocks, (blk+1)*units/blocks
+			if runs == 1 {
+				fn(dst, 0, 0, 0, u0, u1)
+				continue
+			}
+			for r := u0; r < u1; r++ {
+				o, a, b := p.offsets(r)
+				fn(dst, o, a, b, 0, inner)
+			}
+		}
+	})
+	for blk := 0; blk < blocks; blk++ {
+		src := partials[blk*n : (blk+1)*n]
+		for i, v := range src {
+			grad[i] += v
+		}
+	}
+	putBuf(partials)
+}
