@@ -11,3 +11,18 @@ const minChunk = 1 << 14
 func forChunks(n int, fn func(lo, hi int)) {
 	parallel.For(n, parallel.Grain(n, minChunk), fn)
 }
+
+// forRows runs fn over [0, rows) split across the pool, where each row
+// holds rowLen elements of work; chunks hold about minChunk elements.
+func forRows(rows, rowLen int, fn func(lo, hi int)) {
+	parallel.For(rows, parallel.Grain(rows, max(1, minChunk/max(1, rowLen))), fn)
+}
+
+// forEachRow is forRows calling fn once per row.
+func forEachRow(rows, rowLen int, fn func(r int)) {
+	forRows(rows, rowLen, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			fn(r)
+		}
+	})
+}

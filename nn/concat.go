@@ -2,8 +2,6 @@ package nn
 
 import (
 	"fmt"
-
-	"github.com/sortnet/sortnet/nn/internal/parallel"
 )
 
 // Concat and Split along any axis. Shape legend: with the axis at position
@@ -36,12 +34,6 @@ func splitAround(shape []int, axis int) (outer, inner int) {
 		inner *= d
 	}
 	return outer, inner
-}
-
-// forOuter spreads [0, outer) over the pool in chunks of about minChunk
-// elements, where each outer index covers rowLen elements.
-func forOuter(outer, rowLen int, fn func(lo, hi int)) {
-	parallel.For(outer, parallel.Grain(outer, max(1, minChunk/max(1, rowLen))), fn)
 }
 
 // Concat joins xs along axis (negative counts from the end). All inputs
@@ -79,7 +71,7 @@ func Concat(axis int, xs ...*Var) *Var {
 	row := total * inner // output elements per outer index
 	y := newPooled(oshape...)
 	yd := y.data
-	forOuter(outer, row, func(lo, hi int) {
+	forRows(outer, row, func(lo, hi int) {
 		for o := lo; o < hi; o++ {
 			off := o * row
 			for _, x := range xs {
@@ -98,7 +90,7 @@ func Concat(axis int, xs ...*Var) *Var {
 				n := x.Value.shape[a] * inner
 				if x.requiresGrad {
 					gx, s := x.gradData(), start
-					forOuter(outer, n, func(lo, hi int) {
+					forRows(outer, n, func(lo, hi int) {
 						for o := lo; o < hi; o++ {
 							dst, src := gx[o*n:(o+1)*n], g[o*row+s:o*row+s+n]
 							for i, v := range src {
@@ -142,7 +134,7 @@ func Split(x *Var, axis int, sizes ...int) []*Var {
 		n, s := sz*inner, start
 		y := newPooled(oshape...)
 		yd := y.data
-		forOuter(outer, n, func(lo, hi int) {
+		forRows(outer, n, func(lo, hi int) {
 			for o := lo; o < hi; o++ {
 				copy(yd[o*n:(o+1)*n], xd[o*row+s:o*row+s+n])
 			}
@@ -151,7 +143,7 @@ func Split(x *Var, axis int, sizes ...int) []*Var {
 		if out.requiresGrad {
 			out.backward = func() {
 				g, gx := out.Grad.data, x.gradData()
-				forOuter(outer, n, func(lo, hi int) {
+				forRows(outer, n, func(lo, hi int) {
 					for o := lo; o < hi; o++ {
 						dst, src := gx[o*row+s:o*row+s+n], g[o*n:(o+1)*n]
 						for j, v := range src {

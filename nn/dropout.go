@@ -113,7 +113,7 @@ func DropPath(x *Var, p float32, rng *rand.Rand) *Var {
 	}
 	y := newPooled(s...)
 	xd, yd := x.Value.data, y.data
-	forOuter(batch, per, func(lo, hi int) {
+	forRows(batch, per, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			dst, src, f := yd[b*per:(b+1)*per], xd[b*per:(b+1)*per], factor[b]
 			if f == 0 {
@@ -129,7 +129,7 @@ func DropPath(x *Var, p float32, rng *rand.Rand) *Var {
 	if out.requiresGrad {
 		out.backward = func() {
 			g, gx := out.Grad.data, x.gradData()
-			forOuter(batch, per, func(lo, hi int) {
+			forRows(batch, per, func(lo, hi int) {
 				for b := lo; b < hi; b++ {
 					f := factor[b]
 					if f == 0 {

@@ -3,8 +3,6 @@ package nn
 import (
 	"fmt"
 	"math"
-
-	"github.com/sortnet/sortnet/nn/internal/parallel"
 )
 
 // Cross-entropy losses on logits [N, K] (N samples, K classes). Both are
@@ -78,7 +76,7 @@ func CrossEntropy(logits *Var, labels []int, o CEOpts) *Var {
 	}
 	z := logits.Value.data
 	lse, per := make([]float64, n), make([]float64, n)
-	ceRows(n, k, func(i int) {
+	forEachRow(n, k, func(i int) {
 		row := z[i*k : i*k+k]
 		l := ceLogSumExp(row)
 		lse[i] = l
@@ -131,7 +129,7 @@ func SoftCrossEntropy(logits *Var, targets *Tensor, o CEOpts) *Var {
 	}
 	z, td := logits.Value.data, targets.data
 	lse, per := make([]float64, n), make([]float64, n)
-	ceRows(n, k, func(i int) {
+	forEachRow(n, k, func(i int) {
 		row, t := z[i*k:i*k+k], td[i*k:i*k+k]
 		l := ceLogSumExp(row)
 		lse[i] = l
@@ -198,16 +196,6 @@ func ceLogSumExp(row []float32) float64 {
 	return m + math.Log(s)
 }
 
-// ceRows runs fn for every sample, spread over the pool (rows are
-// independent).
-func ceRows(n, k int, fn func(i int)) {
-	parallel.For(n, parallel.Grain(n, max(1, (1<<12)/k)), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			fn(i)
-		}
-	})
-}
-
 // ceFinish reduces the per-sample losses per (a mean divides by den) and
 // records the backward, which calls rowGrad(i, s, dz) to add s·∂ℓ_i/∂z_i
 // into sample i's gradient row dz.
@@ -243,7 +231,7 @@ func ceFinish(op string, logits *Var, per []float64, den float64, r Reduction, r
 				scale /= den
 			}
 		}
-		ceRows(n, k, func(i int) {
+		forEachRow(n, k, func(i int) {
 			s := scale
 			if r == ReduceNone {
 				s = float64(g[i])

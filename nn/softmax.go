@@ -3,8 +3,6 @@ package nn
 import (
 	"fmt"
 	"math"
-
-	"github.com/sortnet/sortnet/nn/internal/parallel"
 )
 
 // Softmax and LogSoftmax over the last axis. Shape legend: x, out [..., K];
@@ -30,14 +28,14 @@ func softmax(name string, x *Var, logOut bool) *Var {
 	rows := x.Value.Len() / k
 	y := newPooled(shape...)
 	xd, yd := x.Value.data, y.data
-	forRows(rows, k, func(r int) {
+	forEachRow(rows, k, func(r int) {
 		softmaxRow(yd[r*k:(r+1)*k], xd[r*k:(r+1)*k], logOut)
 	})
 	out := result(y, name, x)
 	if out.requiresGrad {
 		out.backward = func() {
 			g, gx := out.Grad.data, x.gradData()
-			forRows(rows, k, func(r int) {
+			forEachRow(rows, k, func(r int) {
 				lo, hi := r*k, (r+1)*k
 				if logOut {
 					logSoftmaxRowBackward(gx[lo:hi], yd[lo:hi], g[lo:hi])
@@ -48,16 +46,6 @@ func softmax(name string, x *Var, logOut bool) *Var {
 		}
 	}
 	return out
-}
-
-// forRows calls fn for every row index in [0, rows), rows of k elements
-// each, spread over the pool in chunks of whole rows.
-func forRows(rows, k int, fn func(r int)) {
-	parallel.For(rows, parallel.Grain(rows, max(1, minChunk/k)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			fn(r)
-		}
-	})
 }
 
 // softmaxRow writes softmax(x) (or log-softmax) into y.

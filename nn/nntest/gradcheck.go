@@ -1,5 +1,3 @@
-// Package nntest holds test helpers for code built on nn: a finite-difference
-// gradient checker for any op, layer or composite function.
 package nntest
 
 import (
