@@ -299,3 +299,23 @@ func TestSubset(t *testing.T) {
 		t.Fatal("out-of-range index accepted")
 	}
 }
+
+func TestEpochFromResumesExactly(t *testing.T) {
+	l, _ := NewLoader(&toy{n: 50, failAt: -1}, LoaderConfig{Batch: 8, Seed: 3})
+	all := collect(t, l, 2)
+	var tail []*Batch
+	for b, err := range l.EpochFrom(context.Background(), 2, 4) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		tail = append(tail, b)
+	}
+	if len(tail) != len(all)-4 {
+		t.Fatalf("EpochFrom(4) gave %d batches, want %d", len(tail), len(all)-4)
+	}
+	for i, b := range tail {
+		if !reflect.DeepEqual(b.X.Data(), all[i+4].X.Data()) {
+			t.Fatalf("batch %d differs when resumed", i+4)
+		}
+	}
+}

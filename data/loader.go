@@ -136,12 +136,24 @@ type pending struct {
 	mu       sync.Mutex
 }
 
-// Epoch yields the batches of one epoch in order, with their position. It
-// stops at the first error (a failing sample names its index) or when ctx
-// is cancelled; breaking out of the loop early stops the workers.
+// Epoch yields the batches of one epoch in order. It stops at the first
+// error (a failing sample names its index) or when ctx is cancelled;
+// breaking out of the loop early stops the workers.
 func (l *Loader) Epoch(ctx context.Context, epoch int) iter.Seq2[*Batch, error] {
+	return l.EpochFrom(ctx, epoch, 0)
+}
+
+// EpochFrom is Epoch starting at batch start (0-based): the batches it
+// yields are exactly those Epoch yields from there on, so a run stopped in
+// the middle of an epoch can resume bit for bit.
+func (l *Loader) EpochFrom(ctx context.Context, epoch, start int) iter.Seq2[*Batch, error] {
 	return func(yield func(*Batch, error) bool) {
 		batches := l.order(epoch)
+		first := 0 // position in the epoch of the first sample yielded
+		for _, b := range batches[:min(max(start, 0), len(batches))] {
+			first += len(b)
+		}
+		batches = batches[min(max(start, 0), len(batches)):]
 		ctx, cancel := context.WithCancel(ctx)
 
 		type job struct {
@@ -185,7 +197,7 @@ func (l *Loader) Epoch(ctx context.Context, epoch int) iter.Seq2[*Batch, error] 
 		go func() {
 			defer close(jobs)
 			defer close(ready)
-			pos := 0
+			pos := first
 			for _, b := range batches {
 				p := &pending{examples: make([]Example, len(b)), left: len(b), done: make(chan struct{})}
 				select {
