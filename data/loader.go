@@ -124,9 +124,17 @@ func (l *Loader) order(epoch int) [][]int {
 	return batches
 }
 
-// Batches returns the number of batches in an epoch (sampler draws can
-// change it only through NumSamples, which is fixed).
+// Batches returns the number of batches in an epoch.
 func (l *Loader) Batches() int { return len(l.order(0)) }
+
+// Len returns the number of samples in an epoch (after DropLast).
+func (l *Loader) Len() int {
+	n := 0
+	for _, b := range l.order(0) {
+		n += len(b)
+	}
+	return n
+}
 
 type pending struct {
 	examples []Example

@@ -33,7 +33,7 @@
 // A Progress reports long loops: a bar with loss, accuracy, throughput and
 // time left on a terminal (github.com/schollz/progressbar/v3), plain log
 // lines at an interval otherwise, or nothing (ProgressQuiet, or a nil
-// *Progress). Each Task adds up a Summary (mean loss, accuracy, rate).
+// *Progress). Each Stage adds up a Summary (mean loss, accuracy, rate).
 // MetricsLog appends one JSON object per line per step or epoch, written in
 // one piece so a crash cannot corrupt more than the last line;
 // ReadMetricsLog reads it back.

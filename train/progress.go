@@ -37,7 +37,7 @@ type ProgressConfig struct {
 	// ProgressLines mode (zero: 10 seconds). The line at the end of a
 	// task is always written.
 	Interval time.Duration
-	// Unit names what Task.Add counts, for the rate ("img" if empty).
+	// Unit names what Stage.Add counts, for the rate ("img" if empty).
 	Unit string
 }
 
@@ -106,13 +106,13 @@ func (p *Progress) Logf(format string, args ...any) {
 	fmt.Fprintln(p.out, msg)
 }
 
-// NoAccuracy is passed to Task.Add by tasks without an accuracy (a
+// NoAccuracy is passed to Stage.Add by tasks without an accuracy (a
 // detector), so that none is shown.
 const NoAccuracy = -1
 
-// Task is one loop being reported: an epoch, an evaluation pass. Its
+// Stage is one loop being reported: an epoch, an evaluation pass. Its
 // methods may be called from several goroutines.
-type Task struct {
+type Stage struct {
 	p     *Progress
 	name  string
 	total int
@@ -131,8 +131,8 @@ type Task struct {
 
 // Start begins a task called name (such as "epoch 3/20") over total
 // samples; total <= 0 means unknown (no percentage or time left).
-func (p *Progress) Start(name string, total int) *Task {
-	t := &Task{p: p, name: name, total: max(total, 0)}
+func (p *Progress) Start(name string, total int) *Stage {
+	t := &Stage{p: p, name: name, total: max(total, 0)}
 	if p == nil {
 		t.start = time.Now()
 		return t
@@ -185,7 +185,7 @@ func (p *Progress) newBar(name string, total int) *progressbar.ProgressBar {
 // were classified correctly (NoAccuracy if the task has no accuracy). It
 // updates the bar, or writes a log line if Interval has passed since the
 // last one.
-func (t *Task) Add(n int, loss float64, correct int) {
+func (t *Stage) Add(n int, loss float64, correct int) {
 	if n <= 0 {
 		return
 	}
@@ -217,7 +217,7 @@ func (t *Task) Add(n int, loss float64, correct int) {
 
 // Note sets a short text shown after the statistics until the task ends
 // (for instance the learning rate, "lr 3.0e-04"); "" removes it.
-func (t *Task) Note(s string) {
+func (t *Stage) Note(s string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.noteSuffix = ""
@@ -227,7 +227,7 @@ func (t *Task) Note(s string) {
 }
 
 // stats formats the running loss and accuracy.
-func (t *Task) stats() string {
+func (t *Stage) stats() string {
 	s := "loss " + fmtLoss(t.lossSum/float64(max(t.n, 1)))
 	if t.counted > 0 {
 		s += fmt.Sprintf("  acc %5.1f%%", 100*float64(t.correct)/float64(t.counted))
@@ -244,7 +244,7 @@ func fmtLoss(v float64) string {
 
 // writeLine writes a progress log line: done so far, statistics, rate and
 // time left.
-func (t *Task) writeLine(now time.Time) {
+func (t *Stage) writeLine(now time.Time) {
 	el := now.Sub(t.start)
 	rate := float64(t.n) / el.Seconds()
 	var b strings.Builder
@@ -317,7 +317,7 @@ func (s Summary) String() string {
 // Done ends the task: it removes the bar, writes one summary line (except
 // in ProgressQuiet mode) and returns the summary. Calling Done again
 // returns the summary without writing.
-func (t *Task) Done() Summary {
+func (t *Stage) Done() Summary {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
