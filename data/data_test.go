@@ -319,3 +319,37 @@ func TestEpochFromResumesExactly(t *testing.T) {
 		}
 	}
 }
+
+func TestMixedBatchesHaveExactComposition(t *testing.T) {
+	a, b := &toy{n: 10, failAt: -1}, &toy{n: 3, failAt: -1}
+	l, err := NewLoader(&Concat{a, b}, LoaderConfig{Batch: 4, Seed: 1, Sampler: Mixed{LenA: 10, PerBatchA: 2, PerBatchB: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := collect(t, l, 0)
+	if len(batches) != 5 {
+		t.Fatalf("%d batches, want 5", len(batches))
+	}
+	seenA := map[int]bool{}
+	countB := map[int]int{}
+	for _, bt := range batches {
+		for k, i := range bt.Indices {
+			if (k < 2) != (i < 10) {
+				t.Fatalf("batch indices %v: want 2 from A then 2 from B", bt.Indices)
+			}
+			if i < 10 {
+				seenA[i] = true
+			} else {
+				countB[i]++
+			}
+		}
+	}
+	if len(seenA) != 10 {
+		t.Fatalf("A visited %d of 10", len(seenA))
+	}
+	for i := 10; i < 13; i++ {
+		if countB[i] < 3 || countB[i] > 4 {
+			t.Fatalf("B sample %d drawn %d times of 10, want cycling 3-4", i, countB[i])
+		}
+	}
+}

@@ -56,6 +56,9 @@ type Config struct {
 	// Run describes the run (flags, data paths); stored as JSON in every
 	// checkpoint.
 	Run any
+	// OnEpoch, if set, is called before each training epoch with its
+	// number (1-based), e.g. to change what the data sets produce.
+	OnEpoch func(epoch int)
 }
 
 // Validate reports invalid settings.
@@ -263,6 +266,9 @@ func (t *Trainer) Fit(ctx context.Context, trainData, val *data.Loader) (*Report
 		epoch := t.epoch + 1
 		if t.cfg.Schedule != nil && !t.cfg.StepSchedule {
 			optim.Apply(t.opt, t.cfg.Schedule, float64(t.epoch))
+		}
+		if t.cfg.OnEpoch != nil {
+			t.cfg.OnEpoch(epoch)
 		}
 		layers.SetTraining(model, true)
 		stage := t.cfg.Progress.Start(fmt.Sprintf("epoch %d/%d", epoch, t.cfg.Epochs), trainData.Len())
