@@ -1,7 +1,39 @@
-// Package train trains sortnet models. What exists so far are the pieces a
-// training loop is made of; the Trainer (one step kept apart from the loop
-// and its hooks) and the SelfTrainer (pseudo-labels, generic over the task)
-// will be built on them.
+// Package train trains sortnet models: a Trainer for supervised training and
+// a SelfTrainer that improves a model with pseudo-labels, both generic over
+// the task, and the pieces they are made of.
+//
+// # Tasks and the Trainer
+//
+// A Task binds a model to a problem: the loss of a batch, and an
+// evaluation. Classifier is the task of image classifiers (cross-entropy
+// with hard or soft labels and per-sample weights); detectors bring their
+// own. Trainer.Step is one training step — forward, loss, backward,
+// clipping, optimizer step, EMA — kept apart from the loop so that a user
+// can write their own. Trainer.Fit is the loop: learning-rate schedule per
+// epoch or per step, validation after every epoch, last and best
+// checkpoints, early stopping, a JSONL metrics log, plots and progress. A
+// NaN or infinite loss stops it with an error that names the step and the
+// last good checkpoint (or skips the batch, with SkipNonFinite). Cancelling
+// the context (on SIGINT, say) writes an "interrupted" checkpoint, and
+// Resume continues from any checkpoint bit for bit, even mid-epoch.
+//
+// # Self-training
+//
+// SelfTrainer works through PseudoLabeler, the part of a task that
+// proposes labels for unlabelled samples, so classifiers and detectors use
+// the same code. Offline, each round labels the pool with a teacher (the
+// model as the round starts, or its EMA), keeps the proposals above a
+// confidence threshold (global or per class), optionally balances the
+// classes (most confident first, short classes repeated), and trains the
+// student — the same model continued, or a fresh one — on batches that mix
+// labelled samples with μ times as many pseudo-labelled ones, seen through
+// the pool's noisy view (augmentation) and weighted by Lee's α(t) ramp. The
+// student is the next round's teacher. Online, FixMatch-style, every
+// labelled batch is paired with a pool batch whose clean view the current
+// model labels and whose noisy view it trains on. Each round reports the
+// accepted counts per class and, when the pool's true labels are known (as
+// with synthetic data), the pseudo-labels' accuracy. WritePseudoCSV and
+// ReadPseudoCSV keep pseudo-labels on disk for inspection and reuse.
 //
 // # Metrics
 //
