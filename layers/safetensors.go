@@ -33,6 +33,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/sortnet/sortnet/nn"
+
+	"github.com/sortnet/sortnet/internal/dtype"
 )
 
 // maxSafetensorsHeader is the largest header accepted (the reference
@@ -315,19 +317,19 @@ type stDtype struct {
 }
 
 var stDtypes = map[string]stDtype{
-	"F64":  {"F64", 8, decodeF64},
-	"F32":  {"F32", 4, decodeF32},
-	"F16":  {"F16", 2, decodeF16},
-	"BF16": {"BF16", 2, decodeBF16},
-	"I64":  {"I64", 8, decodeI64},
-	"I32":  {"I32", 4, decodeI32},
-	"I16":  {"I16", 2, decodeI16},
-	"I8":   {"I8", 1, decodeI8},
-	"U64":  {"U64", 8, decodeU64},
-	"U32":  {"U32", 4, decodeU32},
-	"U16":  {"U16", 2, decodeU16},
-	"U8":   {"U8", 1, decodeU8},
-	"BOOL": {"BOOL", 1, decodeBool},
+	"F64":  {"F64", 8, dtype.DecodeF64},
+	"F32":  {"F32", 4, dtype.DecodeF32},
+	"F16":  {"F16", 2, dtype.DecodeF16},
+	"BF16": {"BF16", 2, dtype.DecodeBF16},
+	"I64":  {"I64", 8, dtype.DecodeI64},
+	"I32":  {"I32", 4, dtype.DecodeI32},
+	"I16":  {"I16", 2, dtype.DecodeI16},
+	"I8":   {"I8", 1, dtype.DecodeI8},
+	"U64":  {"U64", 8, dtype.DecodeU64},
+	"U32":  {"U32", 4, dtype.DecodeU32},
+	"U16":  {"U16", 2, dtype.DecodeU16},
+	"U8":   {"U8", 1, dtype.DecodeU8},
+	"BOOL": {"BOOL", 1, dtype.DecodeBool},
 }
 
 const stSupported = "F32, F16, BF16, F64, I64, I32, I16, I8, U64, U32, U16, U8, BOOL"
@@ -609,170 +611,4 @@ func abbrev(raw []byte) string {
 		return string(raw)
 	}
 	return strings.ToValidUTF8(string(raw[:max]), "") + "…"
-}
-
-// ---- dtype conversions (all little-endian) ----
-
-func decodeF32(dst []float32, src []byte) error {
-	for i := range dst {
-		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
-	}
-	return nil
-}
-
-func decodeF64(dst []float32, src []byte) error {
-	for i := range dst {
-		dst[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:])))
-	}
-	return nil
-}
-
-func decodeF16(dst []float32, src []byte) error {
-	for i := range dst {
-		dst[i] = float16to32(binary.LittleEndian.Uint16(src[2*i:]))
-	}
-	return nil
-}
-
-func decodeBF16(dst []float32, src []byte) error {
-	for i := range dst {
-		dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
-	}
-	return nil
-}
-
-// float16to32 converts an IEEE 754 binary16 value to float32 exactly:
-// normals and subnormals by value, ±Inf to ±Inf, and NaN to a quiet NaN
-// with the same sign and payload (shifted into the top of float32's
-// mantissa), as x86 F16C and PyTorch do.
-func float16to32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch exp {
-	case 0x1f: // Inf, NaN
-		if mant != 0 {
-			mant |= 0x200 // quiet
-		}
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case 0: // ±0 and subnormals: mant * 2^-24, exact in float32
-		return math.Float32frombits(sign | math.Float32bits(float32(mant)*0x1p-24))
-	default: // rebias the exponent from 15 to 127
-		return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
-	}
-}
-
-// exactInt converts v to float32, failing if float32 cannot hold it exactly
-// (more than 24 significant bits).
-func exactInt(neg bool, mag uint64) (float32, bool) {
-	if mag != 0 && bits.Len64(mag>>bits.TrailingZeros64(mag)) > 24 {
-		return 0, false
-	}
-	f := float32(mag)
-	if neg {
-		f = -f
-	}
-	return f, true
-}
-
-func inexact(i int, v any) error {
-	return fmt.Errorf("value %d at index %d cannot be represented exactly as float32", v, i)
-}
-
-func decodeI64(dst []float32, src []byte) error {
-	for i := range dst {
-		v := int64(binary.LittleEndian.Uint64(src[8*i:]))
-		mag := uint64(v)
-		if v < 0 {
-			mag = -mag
-		}
-		f, ok := exactInt(v < 0, mag)
-		if !ok {
-			return inexact(i, v)
-		}
-		dst[i] = f
-	}
-	return nil
-}
-
-func decodeU64(dst []float32, src []byte) error {
-	for i := range dst {
-		v := binary.LittleEndian.Uint64(src[8*i:])
-		f, ok := exactInt(false, v)
-		if !ok {
-			return inexact(i, v)
-		}
-		dst[i] = f
-	}
-	return nil
-}
-
-func decodeI32(dst []float32, src []byte) error {
-	for i := range dst {
-		v := int32(binary.LittleEndian.Uint32(src[4*i:]))
-		mag := uint64(uint32(v))
-		if v < 0 {
-			mag = uint64(-int64(v))
-		}
-		f, ok := exactInt(v < 0, mag)
-		if !ok {
-			return inexact(i, v)
-		}
-		dst[i] = f
-	}
-	return nil
-}
-
-func decodeU32(dst []float32, src []byte) error {
-	for i := range dst {
-		v := binary.LittleEndian.Uint32(src[4*i:])
-		f, ok := exactInt(false, uint64(v))
-		if !ok {
-			return inexact(i, v)
-		}
-		dst[i] = f
-	}
-	return nil
-}
-
-func decodeI16(dst []float32, src []byte) error {
-	for i := range dst {
-		dst[i] = float32(int16(binary.LittleEndian.Uint16(src[2*i:])))
-	}
-	return nil
-}
-
-func decodeU16(dst []float32, src []byte) error {
-	for i := range dst {
-		dst[i] = float32(binary.LittleEndian.Uint16(src[2*i:]))
-	}
-	return nil
-}
-
-func decodeI8(dst []float32, src []byte) error {
-	for i := range dst {
-		dst[i] = float32(int8(src[i]))
-	}
-	return nil
-}
-
-func decodeU8(dst []float32, src []byte) error {
-	for i := range dst {
-		dst[i] = float32(src[i])
-	}
-	return nil
-}
-
-func decodeBool(dst []float32, src []byte) error {
-	for i := range dst {
-		switch src[i] {
-		case 0:
-			dst[i] = 0
-		case 1:
-			dst[i] = 1
-		default:
-			return fmt.Errorf("byte %d at index %d is not 0 or 1", src[i], i)
-		}
-	}
-	return nil
 }
