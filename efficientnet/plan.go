@@ -32,15 +32,14 @@ type FeatureInfo struct {
 // stride and drop-path rate, before any weight is allocated. It is cheap
 // to compute, even for L2.
 type Plan struct {
-	InChannels   int
-	Stem         int // stem conv output channels
-	Blocks       [][]BlockPlan
-	Head         int // head conv output channels (the pooled feature size)
-	NumClasses   int
-	Features     []FeatureInfo
-	StemKernel   int
-	totalBlocks  int
-	featureAfter map[int]int // stage index (timm numbering) -> feature index
+	InChannels  int
+	Stem        int // stem conv output channels
+	Blocks      [][]BlockPlan
+	Head        int // head conv output channels (the pooled feature size)
+	NumClasses  int
+	Features    []FeatureInfo
+	StemKernel  int
+	totalBlocks int
 }
 
 // Plan resolves the configuration into the blocks it builds. It follows
@@ -64,7 +63,7 @@ func (c Config) Plan() (Plan, error) {
 		return Plan{}, err
 	}
 	round := func(ch int) int { return RoundChannels(ch, c.Width) }
-	p := Plan{InChannels: c.InChannels, Stem: round(32), NumClasses: c.NumClasses, StemKernel: 3, featureAfter: map[int]int{}}
+	p := Plan{InChannels: c.InChannels, Stem: round(32), NumClasses: c.NumClasses, StemKernel: 3}
 
 	// Expand repeats per stage.
 	stages := make([][]BlockSpec, len(arch))
@@ -128,7 +127,6 @@ func (c Config) Plan() (Plan, error) {
 }
 
 func (p *Plan) addFeature(f FeatureInfo) {
-	p.featureAfter[f.Stage] = len(p.Features)
 	p.Features = append(p.Features, f)
 }
 

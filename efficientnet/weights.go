@@ -54,11 +54,12 @@ func readCheckpoint(path string) (map[string]*nn.Tensor, error) {
 }
 
 // ReadPyTorch reads a PyTorch checkpoint (a torch.save'd state dict) into
-// a flat map of tensors in PyTorch's layouts. It is a variable so that the
-// PyTorch checkpoint reader can be plugged in; until then it returns an
+// a flat map of tensors in PyTorch's layouts; LoadPretrained calls it for
+// .pth, .pt, .bin, .ckpt and .tar files. It is a variable so that a
+// PyTorch checkpoint reader can be plugged in; until one is, it returns an
 // error.
 var ReadPyTorch = func(path string) (map[string]*nn.Tensor, error) {
-	return nil, fmt.Errorf("efficientnet: %s: reading PyTorch checkpoints is not available in this build; convert it with tools/export_weights.py to .safetensors", path)
+	return nil, fmt.Errorf("efficientnet: %s: no PyTorch checkpoint reader is available (efficientnet.ReadPyTorch is unset); save the state dict as .safetensors instead", path)
 }
 
 // LoadStateDict copies sd into m. sd may be
