@@ -2,6 +2,8 @@ package efficientnet_test
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -121,4 +123,39 @@ func TestTorchvisionParityTrainStep(t *testing.T) {
 	checkClose(t, "bn1.running_mean", sd["bn1.running_mean"], ts["train.bn1.running_mean"], 1e-4)
 	checkClose(t, "bn1.running_var", sd["bn1.running_var"], ts["train.bn1.running_var"], 1e-4)
 	loss.Release()
+}
+
+// A training checkpoint written by torch.save (state dict nested under
+// "state_dict", float16 weights, torchvision names) loads without Python
+// and gives the same logits as the fixture's weights.
+func TestLoadPretrainedPth(t *testing.T) {
+	ts := readFixture(t, "testdata/torchvision_tiny.safetensors")
+	m, err := efficientnet.New(efficientnet.Config{Width: 0.1, Depth: 0.5, NumClasses: 5, Flavour: efficientnet.Torchvision})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := efficientnet.LoadPretrained(m, "testdata/torchvision_tiny.pth", efficientnet.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	layers.SetTraining(m, false)
+	nn.NoGrad(func() {
+		checkClose(t, "logits", m.Forward(nn.NewVar(ts["x"])).Value, ts["eval.logits"], 1e-4)
+	})
+
+	// A different architecture: the error names the mismatch.
+	other, _ := efficientnet.New(efficientnet.Config{Width: 0.2, Depth: 0.5, NumClasses: 5, Flavour: efficientnet.Torchvision})
+	if err := efficientnet.LoadPretrained(other, "testdata/torchvision_tiny.pth", efficientnet.LoadOptions{}); err == nil ||
+		!strings.Contains(err.Error(), "torchvision_tiny.pth") {
+		t.Fatalf("mismatched architecture: %v", err)
+	}
+	// A truncated file: a clear error, no panic.
+	b, err := os.ReadFile("testdata/torchvision_tiny.pth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "cut.pth")
+	os.WriteFile(bad, b[:len(b)/2], 0o644)
+	if err := efficientnet.LoadPretrained(m, bad, efficientnet.LoadOptions{}); err == nil || !strings.Contains(err.Error(), "cut.pth") {
+		t.Fatalf("truncated checkpoint: %v", err)
+	}
 }

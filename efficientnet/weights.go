@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sortnet/sortnet/layers"
+	"github.com/sortnet/sortnet/layers/pth"
 	"github.com/sortnet/sortnet/nn"
 )
 
@@ -48,18 +49,9 @@ func readCheckpoint(path string) (map[string]*nn.Tensor, error) {
 		sd, _, err := layers.ReadSafetensors(path)
 		return sd, err
 	case ".pth", ".pt", ".bin", ".ckpt", ".tar":
-		return ReadPyTorch(path)
+		return pth.Read(path) // unwraps state_dict/model/state_dict_ema nesting
 	}
 	return nil, fmt.Errorf("efficientnet: %s: unknown weight file type (want .safetensors, .pth, .pt or .bin)", path)
-}
-
-// ReadPyTorch reads a PyTorch checkpoint (a torch.save'd state dict) into
-// a flat map of tensors in PyTorch's layouts; LoadPretrained calls it for
-// .pth, .pt, .bin, .ckpt and .tar files. It is a variable so that a
-// PyTorch checkpoint reader can be plugged in; until one is, it returns an
-// error.
-var ReadPyTorch = func(path string) (map[string]*nn.Tensor, error) {
-	return nil, fmt.Errorf("efficientnet: %s: no PyTorch checkpoint reader is available (efficientnet.ReadPyTorch is unset); save the state dict as .safetensors instead", path)
 }
 
 // LoadStateDict copies sd into m. sd may be

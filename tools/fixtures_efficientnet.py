@@ -179,6 +179,11 @@ def torchvision_tiny():
             out[k] = v.float()
     write_safetensors("efficientnet/testdata/torchvision_tiny.safetensors", out,
                       {"width": "0.1", "depth": "0.5", "num_classes": "5", "torchvision": "0.14"})
+    # The same weights as a training checkpoint written by torch.save, for
+    # the .pth loading path (state dict nested under "state_dict", float16).
+    sd = {k[3:]: v for k, v in out.items() if k.startswith("sd.")}
+    torch.save({"epoch": 3, "state_dict": sd}, os.path.join(ROOT, "efficientnet/testdata/torchvision_tiny.pth"))
+    print("wrote efficientnet/testdata/torchvision_tiny.pth")
 
 
 def same_pads(n, k, s):
