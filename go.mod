@@ -10,7 +10,11 @@ require (
 	gorgonia.org/tensor v0.9.24
 )
 
-require golang.org/x/sys v0.41.0
+require (
+	github.com/klauspost/cpuid/v2 v2.4.2
+	golang.org/x/image v0.36.0
+	golang.org/x/sys v0.41.0
+)
 
 require (
 	github.com/apache/arrow/go/arrow v0.0.0-20201229220542-30ce2eb5d4dc // indirect
@@ -19,7 +23,6 @@ require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.4.3 // indirect
 	github.com/google/flatbuffers v1.12.0 // indirect
-	github.com/klauspost/cpuid/v2 v2.4.2 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/xtgo/set v1.0.0 // indirect
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
