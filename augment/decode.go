@@ -6,20 +6,43 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	_ "image/gif"  // GIF decoder
-	_ "image/jpeg" // JPEG decoder
-	_ "image/png"  // PNG decoder
+	"image/gif"
+	"image/jpeg"
+	"image/png"
 	"io"
 	"os"
 
-	_ "golang.org/x/image/bmp"  // BMP decoder
-	_ "golang.org/x/image/tiff" // TIFF decoder
-	_ "golang.org/x/image/webp" // WebP decoder
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
 )
 
-// MaxPixels is the largest image (width × height) the decoders accept; a
-// header that claims more is rejected before any pixel memory is taken.
-const MaxPixels = 1 << 28
+// codec is one image format: its magic-number test and its decoders.
+type codec struct {
+	name   string
+	match  func([]byte) bool
+	config func(io.Reader) (image.Config, error)
+	decode func(io.Reader) (image.Image, error)
+}
+
+var codecs = []codec{
+	{"jpeg", func(b []byte) bool { return len(b) >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF }, jpeg.DecodeConfig, jpeg.Decode},
+	{"png", func(b []byte) bool { return bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) }, png.DecodeConfig, png.Decode},
+	{"gif", func(b []byte) bool {
+		return bytes.HasPrefix(b, []byte("GIF87a")) || bytes.HasPrefix(b, []byte("GIF89a"))
+	}, gif.DecodeConfig, gif.Decode},
+	{"webp", func(b []byte) bool { return len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP" }, webp.DecodeConfig, webp.Decode},
+	{"bmp", func(b []byte) bool { return bytes.HasPrefix(b, []byte("BM")) }, bmp.DecodeConfig, bmp.Decode},
+	{"tiff", func(b []byte) bool {
+		return bytes.HasPrefix(b, []byte("II*\x00")) || bytes.HasPrefix(b, []byte("MM\x00*"))
+	}, tiff.DecodeConfig, tiff.Decode},
+}
+
+// MaxPixels is the largest image (width × height) the decoders accept (by
+// default 2^27, about 134 megapixels); a header that claims more is
+// rejected before any pixel memory is taken. Set it before decoding
+// concurrently, not during.
+var MaxPixels int64 = 1 << 27
 
 // DecodeFile reads and decodes an image file (JPEG, PNG, GIF, WebP, BMP or
 // TIFF) to RGB, applying the EXIF orientation of JPEG files. Errors name
@@ -56,7 +79,21 @@ func DecodeBytes(data []byte, name string) (img *Image, err error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("augment: decode %s: empty file", name)
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	// Each decoder gets a *bytes.Reader directly (image.Decode would wrap
+	// it in a bufio.Reader): the TIFF decoder then reads at offsets
+	// instead of buffering up to whatever offset a corrupt header names.
+	var c *codec
+	for i := range codecs {
+		if codecs[i].match(data) {
+			c = &codecs[i]
+			break
+		}
+	}
+	if c == nil {
+		return nil, fmt.Errorf("augment: decode %s: not a JPEG, PNG, GIF, WebP, BMP or TIFF image", name)
+	}
+	format := c.name
+	cfg, err := c.config(bytes.NewReader(data))
 	if err != nil {
 		return nil, decodeErr(name, err)
 	}
@@ -66,7 +103,14 @@ func DecodeBytes(data []byte, name string) (img *Image, err error) {
 	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
 		return nil, fmt.Errorf("augment: decode %s: %s image of %dx%d pixels exceeds the %d-pixel limit", name, format, cfg.Width, cfg.Height, MaxPixels)
 	}
-	m, _, err := image.Decode(bytes.NewReader(data))
+	if format == "webp" {
+		// A VP8X header's canvas size (what DecodeConfig reports) need not
+		// match the frame's own size, which is what the decoder allocates.
+		if w, h, ok := webpFrameSize(data); ok && int64(w)*int64(h) > MaxPixels {
+			return nil, fmt.Errorf("augment: decode %s: webp frame of %dx%d pixels exceeds the %d-pixel limit", name, w, h, MaxPixels)
+		}
+	}
+	m, err := c.decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, decodeErr(name, err)
 	}
@@ -78,6 +122,38 @@ func DecodeBytes(data []byte, name string) (img *Image, err error) {
 		img = Orient(img, JPEGOrientation(data))
 	}
 	return img, nil
+}
+
+// webpFrameSize returns the size stored in the first VP8 or VP8L chunk of a
+// WebP file (ok false when there is none or it is cut short).
+func webpFrameSize(b []byte) (w, h int, ok bool) {
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
+		return 0, 0, false
+	}
+	for i := 12; i+8 <= len(b); {
+		id := string(b[i : i+4])
+		n := int(binary.LittleEndian.Uint32(b[i+4:]))
+		d := b[i+8:]
+		switch id {
+		case "VP8 ":
+			if len(d) < 10 {
+				return 0, 0, false
+			}
+			return int(binary.LittleEndian.Uint16(d[6:]) & 0x3fff), int(binary.LittleEndian.Uint16(d[8:]) & 0x3fff), true
+		case "VP8L":
+			if len(d) < 5 {
+				return 0, 0, false
+			}
+			w = 1 + int(d[1]) | int(d[2]&0x3f)<<8
+			h = 1 + (int(d[2]>>6) | int(d[3])<<2 | int(d[4]&0x0f)<<10)
+			return w, h, true
+		}
+		if n < 0 || n > len(b) {
+			return 0, 0, false
+		}
+		i += 8 + n + n&1
+	}
+	return 0, 0, false
 }
 
 func decodeErr(name string, err error) error {

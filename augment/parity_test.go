@@ -51,7 +51,7 @@ var borderByName = map[string]augment.BorderMode{
 
 func num(p map[string]any, k string) float64 { return p[k].(float64) }
 
-func color(p map[string]any, k string) augment.Color {
+func fillColor(p map[string]any, k string) augment.Color {
 	var c augment.Color
 	for _, v := range p[k].([]any) {
 		c = append(c, uint8(v.(float64)))
@@ -69,7 +69,7 @@ func runCV(t *testing.T, in *augment.Image, c cvCase) *augment.Image {
 		out, err = augment.ResizeImage(in, int(num(p, "height")), int(num(p, "width")), interpByName[p["interpolation"].(string)])
 	case "ssr":
 		m := augment.ShiftScaleRotateMatrix(in.H, in.W, num(p, "angle"), num(p, "scale"), num(p, "dx"), num(p, "dy"))
-		out, err = augment.WarpAffine(in, m, in.H, in.W, interpByName[p["interpolation"].(string)], borderByName[p["border"].(string)], color(p, "value"))
+		out, err = augment.WarpAffine(in, m, in.H, in.W, interpByName[p["interpolation"].(string)], borderByName[p["border"].(string)], fillColor(p, "value"))
 	case "hflip":
 		out, err = augment.FlipHorizontal(in)
 	case "vflip":
@@ -81,7 +81,7 @@ func runCV(t *testing.T, in *augment.Image, c cvCase) *augment.Image {
 	case "gaussian_blur":
 		out, err = augment.GaussianBlurImage(in, int(num(p, "ksize")), num(p, "sigma"))
 	case "pad":
-		out, err = augment.Pad(in, int(num(p, "top")), int(num(p, "bottom")), int(num(p, "left")), int(num(p, "right")), borderByName[p["border"].(string)], color(p, "value"))
+		out, err = augment.Pad(in, int(num(p, "top")), int(num(p, "bottom")), int(num(p, "left")), int(num(p, "right")), borderByName[p["border"].(string)], fillColor(p, "value"))
 	case "hsv":
 		out, err = augment.ShiftHSVImage(in, num(p, "hue"), num(p, "sat"), num(p, "val"))
 	default:

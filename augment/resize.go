@@ -191,6 +191,7 @@ func resizeGeneric(dst, src *Image, dh, dw, oy, ox, ksize int, areaMode bool, ws
 
 	// Cubic taps: clamp each of the four source columns (cv2's border loop).
 	var xtaps []int
+	var ltaps []linTap
 	if ksize == 4 {
 		xtaps = make([]int, wOut*4)
 		for i, sx := range xofs {
@@ -202,6 +203,7 @@ func resizeGeneric(dst, src *Image, dh, dw, oy, ox, ksize int, areaMode bool, ws
 		for i := range xofs {
 			xofs[i] *= c
 		}
+		ltaps = makeLinTaps(xofs, alpha, c, sw)
 	}
 
 	rowLen := wOut * c
@@ -254,7 +256,7 @@ func resizeGeneric(dst, src *Image, dh, dw, oy, ox, ksize int, areaMode bool, ws
 			}
 			s := src.Row(need[k])
 			if ksize == 2 {
-				hresizeLinear(rows[j], s, xofs, alpha, c, sw)
+				hresizeLinear(rows[j], s, ltaps, c)
 			} else {
 				hresizeCubic(rows[j], s, xtaps, alpha, c)
 			}
@@ -269,33 +271,43 @@ func resizeGeneric(dst, src *Image, dh, dw, oy, ox, ksize int, areaMode bool, ws
 	}
 }
 
-func hresizeLinear(d []int32, s []uint8, xofs []int, alpha []int32, c, sw int) {
+// linTap is one output column of a bilinear row pass: source offsets of
+// the two taps (the second equals the first at the right edge, where cv2
+// uses the edge pixel alone) and their weights.
+type linTap struct {
+	o0, o1 int
+	a0, a1 int32
+}
+
+func makeLinTaps(xofs []int, alpha []int32, c, sw int) []linTap {
 	last := (sw - 1) * c
+	taps := make([]linTap, len(xofs))
+	for i, o := range xofs {
+		if o >= last {
+			taps[i] = linTap{o, o, resizeCoefScale, 0}
+		} else {
+			taps[i] = linTap{o, o + c, alpha[2*i], alpha[2*i+1]}
+		}
+	}
+	return taps
+}
+
+func hresizeLinear(d []int32, s []uint8, taps []linTap, c int) {
 	if c == 3 {
-		for i, o := range xofs {
-			a0, a1 := alpha[2*i], alpha[2*i+1]
+		d = d[:3*len(taps)]
+		for i, t := range taps {
 			dd := d[3*i : 3*i+3 : 3*i+3]
-			if o >= last {
-				dd[0] = int32(s[o]) * resizeCoefScale
-				dd[1] = int32(s[o+1]) * resizeCoefScale
-				dd[2] = int32(s[o+2]) * resizeCoefScale
-				continue
-			}
-			ss := s[o : o+6 : o+6]
-			dd[0] = int32(ss[0])*a0 + int32(ss[3])*a1
-			dd[1] = int32(ss[1])*a0 + int32(ss[4])*a1
-			dd[2] = int32(ss[2])*a0 + int32(ss[5])*a1
+			p := s[t.o0 : t.o0+3 : t.o0+3]
+			q := s[t.o1 : t.o1+3 : t.o1+3]
+			dd[0] = int32(p[0])*t.a0 + int32(q[0])*t.a1
+			dd[1] = int32(p[1])*t.a0 + int32(q[1])*t.a1
+			dd[2] = int32(p[2])*t.a0 + int32(q[2])*t.a1
 		}
 		return
 	}
-	for i, o := range xofs {
-		a0, a1 := alpha[2*i], alpha[2*i+1]
+	for i, t := range taps {
 		for k := 0; k < c; k++ {
-			if o >= last {
-				d[i*c+k] = int32(s[o+k]) * resizeCoefScale
-			} else {
-				d[i*c+k] = int32(s[o+k])*a0 + int32(s[o+c+k])*a1
-			}
+			d[i*c+k] = int32(s[t.o0+k])*t.a0 + int32(s[t.o1+k])*t.a1
 		}
 	}
 }
@@ -327,8 +339,10 @@ func sat8(v int32) uint8 {
 func vresizeLinear(d []uint8, s0, s1 []int32, b0, b1 int32) {
 	n := len(d)
 	s0, s1 = s0[:n], s1[:n]
+	// With non-negative weights summing to 2048±1 the result lies in
+	// [0, 255]: no saturation needed.
 	for i := range d {
-		d[i] = sat8((((b0 * (s0[i] >> 4)) >> 16) + ((b1 * (s1[i] >> 4)) >> 16) + 2) >> 2)
+		d[i] = uint8((((b0 * (s0[i] >> 4)) >> 16) + ((b1 * (s1[i] >> 4)) >> 16) + 2) >> 2)
 	}
 }
 

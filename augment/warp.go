@@ -266,23 +266,49 @@ func linearBorderPixel(o []uint8, src *Image, sx, sy int, w *[4]int32, border Bo
 		return
 	}
 	var sx0, sx1, sy0, sy1 int
-	if border == BorderReplicate {
+	switch border {
+	case BorderReplicate:
 		sx0, sx1 = min(max(sx, 0), W-1), min(max(sx+1, 0), W-1)
 		sy0, sy1 = min(max(sy, 0), H-1), min(max(sy+1, 0), H-1)
-	} else {
+	case BorderReflect101:
+		sx0, sx1 = reflect101(sx, W), reflect101(sx+1, W)
+		sy0, sy1 = reflect101(sy, H), reflect101(sy+1, H)
+	default:
 		sx0, sx1 = borderIndex(sx, W, border), borderIndex(sx+1, W, border)
 		sy0, sy1 = borderIndex(sy, H, border), borderIndex(sy+1, H, border)
 	}
-	for k := 0; k < c; k++ {
-		v := func(yy, xx int) int32 {
-			if xx < 0 || yy < 0 {
-				return int32(cval[k])
-			}
-			return int32(src.Pix[(yy*W+xx)*c+k])
+	// Corners outside (constant border) read the fill colour.
+	var p [4][]uint8
+	for i, yx := range [4][2]int{{sy0, sx0}, {sy0, sx1}, {sy1, sx0}, {sy1, sx1}} {
+		if yx[0] < 0 || yx[1] < 0 {
+			p[i] = cval[:c]
+		} else {
+			q := (yx[0]*W + yx[1]) * c
+			p[i] = src.Pix[q : q+c]
 		}
-		s := v(sy0, sx0)*w[0] + v(sy0, sx1)*w[1] + v(sy1, sx0)*w[2] + v(sy1, sx1)*w[3]
+	}
+	for k := 0; k < c; k++ {
+		s := int32(p[0][k])*w[0] + int32(p[1][k])*w[1] + int32(p[2][k])*w[2] + int32(p[3][k])*w[3]
 		o[k] = sat8((s + 1<<(remapBits-1)) >> remapBits)
 	}
+}
+
+// reflect101 is borderIndex for BorderReflect101.
+func reflect101(p, n int) int {
+	if uint(p) < uint(n) {
+		return p
+	}
+	if n == 1 {
+		return 0
+	}
+	for uint(p) >= uint(n) {
+		if p < 0 {
+			p = -p
+		} else {
+			p = 2*n - 2 - p
+		}
+	}
+	return p
 }
 
 func warpRowCubic(d []uint8, src *Image, X0, Y0 int32, adelta, bdelta []int32, border BorderMode, cval [4]uint8) {

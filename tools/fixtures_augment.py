@@ -126,12 +126,46 @@ def main():
         out = cv2.cvtColor(cv2.merge((h, s, v)).astype(np.uint8), cv2.COLOR_HSV2RGB)
         add("hsv", out, hue=hue, sat=sat, val=val)
 
+    write_exif_fixtures()
+    write_format_fixtures(img)
+
     meta = {"opencv": cv2.__version__, "numpy": np.__version__, "height": H, "width": W, "cases": cases}
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")
     total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
     print("wrote %d cases to %s (%d bytes)" % (len(cases), os.path.relpath(OUT, ROOT), total))
+
+
+def write_exif_fixtures():
+    """testdata/exif: a 24x16 JPEG of flat 8x8 blocks (quality 100, 4:4:4, so
+    any decoder reproduces it within a few levels) saved with each EXIF
+    orientation 1..8, and PIL's ImageOps.exif_transpose of it as PNG."""
+    from PIL import Image, ImageOps
+
+    out = os.path.join(ROOT, "augment", "testdata", "exif")
+    os.makedirs(out, exist_ok=True)
+    blocks = np.zeros((16, 24, 3), np.uint8)
+    cols = [(250, 20, 20), (20, 250, 20), (20, 20, 250), (250, 250, 20), (20, 250, 250), (250, 20, 250)]
+    for by in range(2):
+        for bx in range(3):
+            blocks[by * 8:(by + 1) * 8, bx * 8:(bx + 1) * 8] = cols[by * 3 + bx]
+    for o in range(1, 9):
+        im = Image.fromarray(blocks)
+        exif = Image.Exif()
+        exif[0x0112] = o
+        path = os.path.join(out, "orient_%d.jpg" % o)
+        im.save(path, quality=100, subsampling=0, exif=exif.tobytes())
+        ImageOps.exif_transpose(Image.open(path)).convert("RGB").save(os.path.join(out, "orient_%d.png" % o))
+
+
+def write_format_fixtures(img):
+    """testdata/formats: the pattern as lossless WebP (cv2), the one format
+    the Go tests cannot encode themselves."""
+    out = os.path.join(ROOT, "augment", "testdata", "formats")
+    os.makedirs(out, exist_ok=True)
+    ok = cv2.imwrite(os.path.join(out, "pattern.webp"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_WEBP_QUALITY, 101])
+    assert ok
 
 
 if __name__ == "__main__":
