@@ -207,39 +207,46 @@ func resizeGeneric(dst, src *Image, dh, dw, oy, ox, ksize int, areaMode bool, ws
 	}
 
 	rowLen := wOut * c
-	buf := ws.int32s(rowLen * ksize)
-	var rows [4][]int32
-	var tags [4]int
-	for k := 0; k < ksize; k++ {
-		rows[k] = buf[k*rowLen : (k+1)*rowLen]
-		tags[k] = -1
+	// Row cache: slot j holds source row tags[j] after the horizontal pass.
+	// Bilinear rows are kept as uint16 (the pass's result shifted right by
+	// 4, all cv2's vertical step uses); bicubic rows as int32.
+	var rows32 [4][]int32
+	var rows16 [2][]uint16
+	if ksize == 2 {
+		buf := ws.uint16s(rowLen * 2)
+		rows16[0], rows16[1] = buf[:rowLen], buf[rowLen:]
+	} else {
+		buf := ws.int32s(rowLen * 4)
+		for k := range rows32 {
+			rows32[k] = buf[k*rowLen : (k+1)*rowLen]
+		}
 	}
+	tags := [4]int{-1, -1, -1, -1}
 	// The element index where cv2's cubic vector loop (8 lanes) ends, in
 	// the full row. (Its bilinear loop covers the whole row in the builds we
 	// compared against: every element uses the vector arithmetic.)
 	fullElems := dw * c
 	vecEnd := fullElems / (cvLanes8 / 2) * (cvLanes8 / 2)
 	vecEnd -= ox * c // in window coordinates
-	var need [4]int
-	var srcRows [4][]int32
+	var need, slot [4]int
 	for y := 0; y < hOut; y++ {
 		for k := 0; k < ksize; k++ {
 			need[k] = min(max(yofs[y]-ksize/2+1+k, 0), sh-1)
+			slot[k] = -1
 		}
 		// Reuse computed rows; compute the missing ones into free slots.
 		var used [4]bool
 		for k := 0; k < ksize; k++ {
-			srcRows[k] = nil
 			for j := 0; j < ksize; j++ {
 				if tags[j] == need[k] {
-					srcRows[k] = rows[j]
+					slot[k] = j
 					used[j] = true
 					break
 				}
 			}
 		}
 		for k := 0; k < ksize; k++ {
-			if srcRows[k] != nil {
+			if slot[k] >= 0 {
 				continue
 			}
 			j := 0
@@ -248,25 +255,23 @@ func resizeGeneric(dst, src *Image, dh, dw, oy, ox, ksize int, areaMode bool, ws
 			}
 			used[j] = true
 			tags[j] = need[k]
-			// Later taps with the same source row share it.
-			for k2 := k + 1; k2 < ksize; k2++ {
-				if need[k2] == need[k] && srcRows[k2] == nil {
-					srcRows[k2] = rows[j]
+			for k2 := k; k2 < ksize; k2++ {
+				if need[k2] == need[k] && slot[k2] < 0 {
+					slot[k2] = j
 				}
 			}
 			s := src.Row(need[k])
 			if ksize == 2 {
-				hresizeLinear(rows[j], s, ltaps, c)
+				hresizeLinear(rows16[j], s, ltaps, c)
 			} else {
-				hresizeCubic(rows[j], s, xtaps, alpha, c)
+				hresizeCubic(rows32[j], s, xtaps, alpha, c)
 			}
-			srcRows[k] = rows[j]
 		}
 		d := dst.Row(y)
 		if ksize == 2 {
-			vresizeLinear(d, srcRows[0], srcRows[1], beta[2*y], beta[2*y+1])
+			vresizeLinear(d, rows16[slot[0]], rows16[slot[1]], beta[2*y], beta[2*y+1])
 		} else {
-			vresizeCubic(d, srcRows[:4], beta[4*y:4*y+4], vecEnd)
+			vresizeCubic(d, [][]int32{rows32[slot[0]], rows32[slot[1]], rows32[slot[2]], rows32[slot[3]]}, beta[4*y:4*y+4], vecEnd)
 		}
 	}
 }
@@ -292,22 +297,24 @@ func makeLinTaps(xofs []int, alpha []int32, c, sw int) []linTap {
 	return taps
 }
 
-func hresizeLinear(d []int32, s []uint8, taps []linTap, c int) {
+// hresizeLinear is cv2's bilinear row pass (11-bit weights), stored
+// shifted right by 4 as cv2's vertical SIMD step uses it (at most 32640).
+func hresizeLinear(d []uint16, s []uint8, taps []linTap, c int) {
 	if c == 3 {
 		d = d[:3*len(taps)]
 		for i, t := range taps {
 			dd := d[3*i : 3*i+3 : 3*i+3]
 			p := s[t.o0 : t.o0+3 : t.o0+3]
 			q := s[t.o1 : t.o1+3 : t.o1+3]
-			dd[0] = int32(p[0])*t.a0 + int32(q[0])*t.a1
-			dd[1] = int32(p[1])*t.a0 + int32(q[1])*t.a1
-			dd[2] = int32(p[2])*t.a0 + int32(q[2])*t.a1
+			dd[0] = uint16((int32(p[0])*t.a0 + int32(q[0])*t.a1) >> 4)
+			dd[1] = uint16((int32(p[1])*t.a0 + int32(q[1])*t.a1) >> 4)
+			dd[2] = uint16((int32(p[2])*t.a0 + int32(q[2])*t.a1) >> 4)
 		}
 		return
 	}
 	for i, t := range taps {
 		for k := 0; k < c; k++ {
-			d[i*c+k] = int32(s[t.o0+k])*t.a0 + int32(s[t.o1+k])*t.a1
+			d[i*c+k] = uint16((int32(s[t.o0+k])*t.a0 + int32(s[t.o1+k])*t.a1) >> 4)
 		}
 	}
 }
@@ -336,13 +343,13 @@ func sat8(v int32) uint8 {
 // of cv2's SIMD loop (VResizeLinearVec_32s8u): each row shifted right by 4,
 // multiplied by its 16-bit weight keeping the high half, summed, then a
 // rounding shift by 2.
-func vresizeLinear(d []uint8, s0, s1 []int32, b0, b1 int32) {
+func vresizeLinear(d []uint8, s0, s1 []uint16, b0, b1 int32) {
 	n := len(d)
 	s0, s1 = s0[:n], s1[:n]
 	// With non-negative weights summing to 2048±1 the result lies in
 	// [0, 255]: no saturation needed.
 	for i := range d {
-		d[i] = uint8((((b0 * (s0[i] >> 4)) >> 16) + ((b1 * (s1[i] >> 4)) >> 16) + 2) >> 2)
+		d[i] = uint8((((b0 * int32(s0[i])) >> 16) + ((b1 * int32(s1[i])) >> 16) + 2) >> 2)
 	}
 }
 

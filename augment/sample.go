@@ -85,7 +85,7 @@ type Workspace struct {
 	boxes  []Box
 	labels []int
 	ints   []int32
-	shorts []int16
+	shorts []uint16
 	floats []float32
 }
 
@@ -122,6 +122,16 @@ func (w *Workspace) int32s(n int) []int32 {
 		w.ints = make([]int32, n)
 	}
 	return w.ints[:n]
+}
+
+func (w *Workspace) uint16s(n int) []uint16 {
+	if w == nil {
+		return make([]uint16, n)
+	}
+	if cap(w.shorts) < n {
+		w.shorts = make([]uint16, n)
+	}
+	return w.shorts[:n]
 }
 
 func (w *Workspace) float32s(n int) []float32 {

@@ -231,8 +231,50 @@ func warpRowLinear3(d []uint8, src *Image, X0, Y0 int32, adelta, bdelta []int32,
 			o[2] = uint8((int32(r0[2])*w0 + int32(r0[5])*w1 + int32(r1[2])*w2 + int32(r1[5])*w3 + 1<<(remapBits-1)) >> remapBits)
 			continue
 		}
+		if border == BorderReflect101 || border == BorderReplicate {
+			linearBorder3(o, pix, W, H, sx, sy, w, border)
+			continue
+		}
 		linearBorderPixel(o, src, sx, sy, w, border, cval)
 	}
+}
+
+// fold101 maps p into [0, n) for BorderReflect101 (one reflection covers
+// every case but huge overshoots, which take the general path).
+func fold101(p, n int) int {
+	if p < 0 {
+		p = -p
+	} else if p >= n {
+		p = 2*n - 2 - p
+	}
+	if uint(p) >= uint(n) {
+		return reflect101(p, n)
+	}
+	return p
+}
+
+// linearBorder3 is linearBorderPixel for three channels and the
+// reflect-101 and replicate borders, written out for speed.
+func linearBorder3(o []uint8, pix []uint8, W, H, sx, sy int, w *[4]int32, border BorderMode) {
+	var x0, x1, y0, y1 int
+	if border == BorderReplicate {
+		x0, x1 = min(max(sx, 0), W-1), min(max(sx+1, 0), W-1)
+		y0, y1 = min(max(sy, 0), H-1), min(max(sy+1, 0), H-1)
+	} else if W == 1 || H == 1 {
+		x0, x1 = reflect101(sx, W), reflect101(sx+1, W)
+		y0, y1 = reflect101(sy, H), reflect101(sy+1, H)
+	} else {
+		x0, x1 = fold101(sx, W), fold101(sx+1, W)
+		y0, y1 = fold101(sy, H), fold101(sy+1, H)
+	}
+	p00 := pix[(y0*W+x0)*3 : (y0*W+x0)*3+3 : (y0*W+x0)*3+3]
+	p01 := pix[(y0*W+x1)*3 : (y0*W+x1)*3+3 : (y0*W+x1)*3+3]
+	p10 := pix[(y1*W+x0)*3 : (y1*W+x0)*3+3 : (y1*W+x0)*3+3]
+	p11 := pix[(y1*W+x1)*3 : (y1*W+x1)*3+3 : (y1*W+x1)*3+3]
+	w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
+	o[0] = uint8((int32(p00[0])*w0 + int32(p01[0])*w1 + int32(p10[0])*w2 + int32(p11[0])*w3 + 1<<(remapBits-1)) >> remapBits)
+	o[1] = uint8((int32(p00[1])*w0 + int32(p01[1])*w1 + int32(p10[1])*w2 + int32(p11[1])*w3 + 1<<(remapBits-1)) >> remapBits)
+	o[2] = uint8((int32(p00[2])*w0 + int32(p01[2])*w1 + int32(p10[2])*w2 + int32(p11[2])*w3 + 1<<(remapBits-1)) >> remapBits)
 }
 
 func warpRowLinear(d []uint8, src *Image, X0, Y0 int32, adelta, bdelta []int32, border BorderMode, cval [4]uint8) {
