@@ -419,7 +419,7 @@ type decimateAlpha struct {
 // computeResizeAreaTab is cv::computeResizeAreaTab: the source pixels
 // covering each destination pixel with their coverage fractions.
 func computeResizeAreaTab(ssize, dsize int, scale float64) []decimateAlpha {
-	var tab []decimateAlpha
+	tab := make([]decimateAlpha, 0, 2*ssize+2)
 	for dx := 0; dx < dsize; dx++ {
 		fsx1 := float64(dx) * scale
 		fsx2 := fsx1 + scale
@@ -470,11 +470,23 @@ func resizeAreaFrac(dst, src *Image, dh, dw, oy, ox int, scaleX, scaleY float64)
 		}
 		s := src.Row(yt.si)
 		clear(buf)
-		for _, t := range xt {
-			dxn := (t.di - ox) * c
-			sxn := t.si * c
-			for k := 0; k < c; k++ {
-				buf[dxn+k] = buf[dxn+k] + float32(float32(s[sxn+k])*t.alpha)
+		if c == 3 {
+			for _, t := range xt {
+				dxn := (t.di - ox) * 3
+				sxn := t.si * 3
+				b := buf[dxn : dxn+3 : dxn+3]
+				p := s[sxn : sxn+3 : sxn+3]
+				b[0] = b[0] + float32(float32(p[0])*t.alpha)
+				b[1] = b[1] + float32(float32(p[1])*t.alpha)
+				b[2] = b[2] + float32(float32(p[2])*t.alpha)
+			}
+		} else {
+			for _, t := range xt {
+				dxn := (t.di - ox) * c
+				sxn := t.si * c
+				for k := 0; k < c; k++ {
+					buf[dxn+k] = buf[dxn+k] + float32(float32(s[sxn+k])*t.alpha)
+				}
 			}
 		}
 		if yt.di != prev {

@@ -86,7 +86,6 @@ type Workspace struct {
 	labels []int
 	ints   []int32
 	shorts []uint16
-	floats []float32
 }
 
 func (w *Workspace) get(h, wd, c int) *Image {
@@ -132,16 +131,6 @@ func (w *Workspace) uint16s(n int) []uint16 {
 		w.shorts = make([]uint16, n)
 	}
 	return w.shorts[:n]
-}
-
-func (w *Workspace) float32s(n int) []float32 {
-	if w == nil {
-		return make([]float32, n)
-	}
-	if cap(w.floats) < n {
-		w.floats = make([]float32, n)
-	}
-	return w.floats[:n]
 }
 
 // validateInput checks a sample handed to a pipeline.
