@@ -51,7 +51,7 @@ type COCOCategory struct {
 
 // Box returns the annotation's box in pascal_voc order.
 func (a COCOAnnotation) Box() Box {
-	return Box{a.BBox[0], a.BBox[1], a.BBox[0] + a.BBox[2], a.BBox[1] + a.BBox[3]}
+	return Box{X1: a.BBox[0], Y1: a.BBox[1], X2: a.BBox[0] + a.BBox[2], Y2: a.BBox[1] + a.BBox[3]}
 }
 
 // COCOStats reports what Validate dropped.
@@ -156,7 +156,7 @@ func (c *COCO) Validate() (COCOStats, error) {
 			return st, fmt.Errorf("COCO: annotation %d box %v lies outside image %d (%dx%d)", a.ID, a.BBox, im.ID, im.Width, im.Height)
 		}
 		if b.X1 < 0 || b.Y1 < 0 || b.X2 > w || b.Y2 > h {
-			b = Box{max(b.X1, 0), max(b.Y1, 0), min(b.X2, w), min(b.Y2, h)}
+			b = Box{X1: max(b.X1, 0), Y1: max(b.Y1, 0), X2: min(b.X2, w), Y2: min(b.Y2, h)}
 			if b.X2 <= b.X1 || b.Y2 <= b.Y1 {
 				st.Degenerate++
 				continue

@@ -26,7 +26,7 @@ func TestDecodeCOCO(t *testing.T) {
 	if st.Degenerate != 1 || st.Clipped != 2 || st.Annotations != 3 || st.Images != 2 {
 		t.Fatalf("stats %+v", st)
 	}
-	if a := c.Annotations[0]; a.Area != 600 || a.Box() != (Box{10, 10, 30, 40}) {
+	if a := c.Annotations[0]; a.Area != 600 || a.Box() != (Box{X1: 10, Y1: 10, X2: 30, Y2: 40}) {
 		t.Fatalf("annotation 1: %+v", a)
 	}
 	if a := c.Annotations[1]; a.BBox != [4]float64{90, 70, 10, 10} || a.Area != 5 || a.IsCrowd != 1 {

@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/sortnet/sortnet/augment"
 	"github.com/sortnet/sortnet/nn"
 )
 
-// Box is an axis-aligned box in pixels, pascal_voc order: X1, Y1 (top left)
-// and X2, Y2 (bottom right, exclusive).
-type Box struct{ X1, Y1, X2, Y2 float64 }
+// Box is an axis-aligned box in pixels, pascal_voc order (augment.Box):
+// X1, Y1 top left, X2, Y2 bottom right, in continuous coordinates.
+type Box = augment.Box
 
 // Example is one sample ready for batching.
 type Example struct {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync"
 
+	"github.com/sortnet/sortnet/augment"
 	"github.com/sortnet/sortnet/nn"
 )
 
@@ -62,7 +64,7 @@ func (b *Batch) Len() int { return len(b.Indices) }
 // the sampler, loads samples on worker goroutines, and yields batches in
 // order. The batches of an epoch depend only on the data set, the seed and
 // the epoch — never on the number of workers or on timing — because every
-// sample's rng is SampleRNG(seed, epoch, position in the epoch).
+// sample's rng is augment.SampleRNG(seed, epoch, position in the epoch).
 type Loader struct {
 	ds  Dataset
 	cfg LoaderConfig
@@ -94,24 +96,10 @@ func (l *Loader) Dataset() Dataset { return l.ds }
 // Config returns the loader's configuration with defaults filled in.
 func (l *Loader) Config() LoaderConfig { return l.cfg }
 
-// SampleRNG returns the rng of the sample at position pos of an epoch: a
-// PCG seeded from (seed, epoch, pos) through a 64-bit mixer, so nearby
-// arguments give unrelated streams.
-func SampleRNG(seed uint64, epoch, pos int) *rand.Rand {
-	return rand.New(rand.NewPCG(mix(seed^mix(uint64(epoch)+0x9e3779b97f4a7c15)), mix(uint64(pos)^0xd1b54a32d192ed03)))
-}
-
-// mix is SplitMix64's finaliser.
-func mix(z uint64) uint64 {
-	z += 0x9e3779b97f4a7c15
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
 // order returns the sample indices of an epoch, grouped into batches.
 func (l *Loader) order(epoch int) [][]int {
-	rng := rand.New(rand.NewPCG(mix(l.cfg.Seed), mix(uint64(epoch)+1)))
+	s1, s2 := augment.SampleSeeds(l.cfg.Seed, uint64(epoch), math.MaxUint64) // no sample has this index
+	rng := rand.New(rand.NewPCG(s1, s2))
 	idx := l.cfg.Sampler.Indices(l.ds.Len(), rng)
 	var batches [][]int
 	for lo := 0; lo < len(idx); lo += l.cfg.Batch {
@@ -176,7 +164,7 @@ func (l *Loader) EpochFrom(ctx context.Context, epoch, start int) iter.Seq2[*Bat
 			go func() {
 				defer wg.Done()
 				for j := range jobs {
-					ex, err := l.ds.Example(j.idx, SampleRNG(l.cfg.Seed, epoch, j.pos))
+					ex, err := l.ds.Example(j.idx, augment.SampleRNG(l.cfg.Seed, uint64(epoch), uint64(j.pos)))
 					if err != nil {
 						err = fmt.Errorf("data: sample %d: %w", j.idx, err)
 					}

@@ -1,0 +1,171 @@
+package data
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sortnet/sortnet/augment"
+)
+
+// writePNG writes a w×h image filled with a colour derived from v.
+func writePNG(t *testing.T, path string, w, h int, v uint8) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{v, uint8(x * 7), uint8(y * 5), 255})
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// folder makes root/{glass,paper}/… with a hidden file, a text file and a
+// nested image.
+func folder(t *testing.T) string {
+	root := t.TempDir()
+	writePNG(t, filepath.Join(root, "paper", "b.png"), 40, 30, 200)
+	writePNG(t, filepath.Join(root, "paper", "a.PNG"), 40, 30, 210)
+	writePNG(t, filepath.Join(root, "glass", "x.png"), 36, 50, 10)
+	writePNG(t, filepath.Join(root, "glass", "sub", "y.png"), 20, 20, 20)
+	writePNG(t, filepath.Join(root, "glass", ".hidden.png"), 20, 20, 20)
+	writePNG(t, filepath.Join(root, ".git", "z.png"), 20, 20, 20)
+	os.WriteFile(filepath.Join(root, "glass", "notes.txt"), []byte("not an image"), 0o644)
+	return root
+}
+
+func TestImageFolderRules(t *testing.T) {
+	root := folder(t)
+	f, err := NewImageFolder(root, FolderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.Classes(), []string{"glass", "paper"}) {
+		t.Fatalf("classes %v", f.Classes())
+	}
+	var rel []string
+	for _, p := range f.Files {
+		r, _ := filepath.Rel(root, p)
+		rel = append(rel, r)
+	}
+	want := []string{"glass/sub/y.png", "glass/x.png", "paper/a.PNG", "paper/b.png"}
+	if !reflect.DeepEqual(rel, want) || !reflect.DeepEqual(f.Labels(), []int{0, 0, 1, 1}) {
+		t.Fatalf("files %v labels %v, want %v [0 0 1 1]", rel, f.Labels(), want)
+	}
+	ex, err := f.Example(1, augment.SampleRNG(1, 0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ex.Image.Shape(), []int{50, 36, 3}) || ex.Image.At(0, 0, 0) != float32(10)/255 {
+		t.Fatalf("image %v", ex.Image)
+	}
+}
+
+func TestImageFolderErrors(t *testing.T) {
+	root := folder(t)
+	if _, err := NewImageFolder(root, FolderOptions{Classes: []string{"glass", "metal"}}); err == nil || !strings.Contains(err.Error(), "expected [glass metal]") {
+		t.Fatalf("class mismatch: %v", err)
+	}
+	os.MkdirAll(filepath.Join(root, "bio"), 0o755)
+	if _, err := NewImageFolder(root, FolderOptions{}); err == nil || !strings.Contains(err.Error(), "[bio]") {
+		t.Fatalf("empty class: %v", err)
+	}
+	if _, err := NewImageFolder(root, FolderOptions{AllowEmpty: true}); err != nil {
+		t.Fatalf("AllowEmpty: %v", err)
+	}
+	if _, err := NewImageFolder(filepath.Join(root, "missing"), FolderOptions{}); err == nil {
+		t.Fatal("missing folder accepted")
+	}
+	if _, err := NewImageFolder(filepath.Join(root, "glass", "sub"), FolderOptions{}); err == nil || !strings.Contains(err.Error(), "no class folders") {
+		t.Fatalf("no class folders: %v", err)
+	}
+}
+
+func TestImageFolderCorruptFile(t *testing.T) {
+	root := folder(t)
+	bad := filepath.Join(root, "paper", "c.png")
+	os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\ntruncated"), 0o644)
+	f, err := NewImageFolder(root, FolderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Example(4, augment.SampleRNG(1, 0, 4)); err == nil || !strings.Contains(err.Error(), "c.png") {
+		t.Fatalf("corrupt image: %v", err)
+	}
+	l, _ := NewLoader(f.WithPipeline(augment.DetectWasteEval(16)), LoaderConfig{Batch: 5, Sampler: Sequential{}})
+	for _, err := range l.Epoch(context.Background(), 0) {
+		if err == nil || !strings.Contains(err.Error(), "c.png") {
+			t.Fatalf("loader error %v does not name the file", err)
+		}
+		break
+	}
+	badFiles, err := f.Check(context.Background(), 2, false)
+	if err != nil || len(badFiles) != 1 || f.Len() != 5 {
+		t.Fatalf("Check without drop: %v, %v, %d files", badFiles, err, f.Len())
+	}
+	badFiles, err = f.Check(context.Background(), 2, true)
+	if err != nil || len(badFiles) != 1 || f.Len() != 4 || f.Labels()[3] != 1 {
+		t.Fatalf("Check with drop: %v, %v, %d files", badFiles, err, f.Len())
+	}
+}
+
+func TestImageFolderPipelineDeterministicAndCached(t *testing.T) {
+	root := folder(t)
+	f, err := NewImageFolder(root, FolderOptions{Pipeline: augment.DetectWasteTrain(16), Cache: true, CacheMaxSide: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref []*Batch
+	for _, workers := range []int{1, 4} {
+		l, _ := NewLoader(f, LoaderConfig{Batch: 2, Workers: workers, Seed: 9})
+		got := collect(t, l, 1)
+		if ref == nil {
+			ref = got
+			continue
+		}
+		for i := range got {
+			if !reflect.DeepEqual(got[i].X.Data(), ref[i].X.Data()) {
+				t.Fatalf("%d workers: batch %d differs", workers, i)
+			}
+		}
+	}
+	if !reflect.DeepEqual(ref[0].X.Shape(), []int{2, 16, 16, 3}) {
+		t.Fatalf("batch shape %v", ref[0].X.Shape())
+	}
+	if len(f.cache.m) != 4 {
+		t.Fatalf("cache holds %d images, want 4", len(f.cache.m))
+	}
+	if img := f.cache.m[f.Files[1]]; max(img.H, img.W) != 40 {
+		t.Fatalf("cached image %dx%d not shrunk to 40", img.W, img.H)
+	}
+}
+
+func TestUnlabeledFolder(t *testing.T) {
+	root := folder(t)
+	f, err := NewUnlabeledFolder(root, FolderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Len() != 4 || f.Labels()[0] != Unlabeled {
+		t.Fatalf("%d images, labels %v", f.Len(), f.Labels())
+	}
+	if _, err := NewUnlabeledFolder(t.TempDir(), FolderOptions{}); err == nil {
+		t.Fatal("empty pool accepted")
+	}
+}
