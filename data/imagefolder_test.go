@@ -169,3 +169,46 @@ func TestUnlabeledFolder(t *testing.T) {
 		t.Fatal("empty pool accepted")
 	}
 }
+
+func TestCutCrops(t *testing.T) {
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "img", "a.png"), 100, 80, 128)
+	c, _, err := DecodeCOCO(strings.NewReader(`{
+	 "images": [{"id": 4, "file_name": "a.png", "width": 100, "height": 80}],
+	 "categories": [{"id": 1, "name": "glass"}, {"id": 2, "name": "paper"}],
+	 "annotations": [
+	  {"id": 1, "image_id": 4, "category_id": 1, "bbox": [10, 10, 20, 10]},
+	  {"id": 2, "image_id": 4, "category_id": 2, "bbox": [90, 70, 10, 10], "score": 0.9},
+	  {"id": 3, "image_id": 4, "category_id": 2, "bbox": [40, 40, 5, 5], "score": 0.1}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "crops")
+	st, err := CutCrops(context.Background(), c, filepath.Join(dir, "img"), out, CropOptions{Zoom: 1.5, Size: 24, MinScore: 0.05}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Written != 3 || st.PerClass["paper"] != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	f, err := NewImageFolder(out, FolderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := f.Image(0)
+	if err != nil || img.H != 24 || img.W != 24 {
+		t.Fatalf("crop %v, %v", img, err)
+	}
+	// The crop near the corner is partly outside: filled, not mirrored.
+	corner, _ := augment.DecodeFile(filepath.Join(out, "paper", "4_2.jpg"))
+	if v := corner.At(23, 23, 1); v < 90 || v > 140 {
+		t.Fatalf("outside pixel %d, want the fill (~116)", v)
+	}
+	st, _ = CutCrops(context.Background(), c, filepath.Join(dir, "img"), t.TempDir(), CropOptions{MinScore: 0.5}, nil)
+	if st.Skipped != 1 || st.Written != 2 {
+		t.Fatalf("MinScore: %+v", st)
+	}
+	if _, err := CutCrops(context.Background(), c, filepath.Join(dir, "missing"), t.TempDir(), CropOptions{}, nil); err == nil || !strings.Contains(err.Error(), "a.png") {
+		t.Fatalf("missing image: %v", err)
+	}
+}
