@@ -23,9 +23,14 @@ type Example struct {
 	Target []float32
 	// Weight scales the sample's loss; 0 means 1.
 	Weight float32
-	// Boxes and BoxLabels are the objects of a detection sample.
+	// Boxes and BoxLabels are the objects of a detection sample, in the
+	// coordinates of Image.
 	Boxes     []Box
 	BoxLabels []int
+	// Geom maps the original image's coordinates to Image's (the
+	// augmentation's geometry; the zero value is the identity), so that
+	// predictions map back with Geom.Invert().
+	Geom augment.Matrix
 	// Index is the sample's index in its data set, set by the Loader.
 	Index int
 }

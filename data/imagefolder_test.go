@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -210,5 +211,45 @@ func TestCutCrops(t *testing.T) {
 	}
 	if _, err := CutCrops(context.Background(), c, filepath.Join(dir, "missing"), t.TempDir(), CropOptions{}, nil); err == nil || !strings.Contains(err.Error(), "a.png") {
 		t.Fatalf("missing image: %v", err)
+	}
+}
+
+func TestDetectionDataset(t *testing.T) {
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "a.png"), 128, 96, 50)
+	c, _, err := DecodeCOCO(strings.NewReader(`{
+	 "images": [{"id": 1, "file_name": "a.png", "width": 128, "height": 96}],
+	 "categories": [{"id": 5, "name": "litter"}, {"id": 2, "name": "bio"}],
+	 "annotations": [
+	  {"id": 1, "image_id": 1, "category_id": 5, "bbox": [10, 20, 30, 40]},
+	  {"id": 2, "image_id": 1, "category_id": 2, "bbox": [60, 10, 20, 20], "iscrowd": 1}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDetection(c, dir, augment.EffDetEval(64))
+	ex, err := d.Example(0, augment.SampleRNG(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ex.Image.Shape(), []int{64, 64, 3}) || len(ex.Boxes) != 1 || ex.BoxLabels[0] != 1 {
+		t.Fatalf("image %v boxes %v labels %v (crowd must be left out; litter is class 1)", ex.Image.Shape(), ex.Boxes, ex.BoxLabels)
+	}
+	inv, err := ex.Geom.Invert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := inv.MapBox(ex.Boxes[0])
+	if want := (Box{X1: 10, Y1: 20, X2: 40, Y2: 60}); math.Abs(back.X1-want.X1)+math.Abs(back.Y2-want.Y2) > 0.5 {
+		t.Fatalf("box mapped back to %v, want %v", back, want)
+	}
+	l, _ := NewLoader(d, LoaderConfig{Batch: 1, Sampler: Sequential{}})
+	for b, err := range l.Epoch(context.Background(), 0) {
+		if err != nil || len(b.Boxes[0]) != 1 || len(b.Geoms) != 1 {
+			t.Fatalf("batch %+v, %v", b, err)
+		}
+	}
+	c.Images[0].Width = 100
+	if _, err := d.Example(0, augment.SampleRNG(1, 0, 0)); err == nil || !strings.Contains(err.Error(), "COCO file says") {
+		t.Fatalf("size mismatch: %v", err)
 	}
 }

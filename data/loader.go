@@ -50,9 +50,11 @@ type Batch struct {
 	Targets *nn.Tensor
 	// Weights holds each sample's loss weight (1 where the example said 0).
 	Weights []float32
-	// Boxes and BoxLabels hold each sample's objects (detection).
+	// Boxes, BoxLabels and Geoms hold each sample's objects and geometry
+	// (detection).
 	Boxes     [][]Box
 	BoxLabels [][]int
+	Geoms     []augment.Matrix
 	// Indices holds each sample's index in the data set.
 	Indices []int
 }
@@ -286,8 +288,9 @@ func Collate(examples []Example) (*Batch, error) {
 	if detection {
 		b.Boxes = make([][]Box, len(examples))
 		b.BoxLabels = make([][]int, len(examples))
+		b.Geoms = make([]augment.Matrix, len(examples))
 		for i, ex := range examples {
-			b.Boxes[i], b.BoxLabels[i] = ex.Boxes, ex.BoxLabels
+			b.Boxes[i], b.BoxLabels[i], b.Geoms[i] = ex.Boxes, ex.BoxLabels, ex.Geom
 		}
 	}
 	return b, nil
