@@ -324,19 +324,15 @@ func (s *SelfTrainer) round(ctx context.Context, round int, labelled data.Datase
 	if rep.Before, err = s.evaluate(ctx, val); err != nil {
 		return rep, err
 	}
-	props, err := s.label(ctx, pool.Clean, lc)
+	props, err := s.Label(ctx, pool.Clean, lc.Batch, lc.Workers)
 	if err != nil {
 		return rep, err
 	}
 	k := s.numClasses(props)
-	accepted := s.accept(props)
+	accepted, used := s.Select(props, lc.Seed+uint64(round))
 	rep.Accepted = countClasses(accepted, k)
 	rep.AcceptedFraction = float64(len(accepted)) / float64(len(props))
 	rep.Accuracy, rep.ClassAccuracy = pseudoAccuracy(accepted, pool.Truth, k)
-	used := accepted
-	if s.cfg.Balance {
-		used = balance(accepted, k, s.cfg.PerClass, rand.New(rand.NewPCG(lc.Seed, uint64(round))))
-	}
 	rep.Used = countClasses(used, k)
 	s.pseudo = used
 	s.t.cfg.Progress.Logf("round %d: accepted %d of %d pool samples (%.1f%%), training on %d; per class %v",
@@ -383,8 +379,10 @@ func (s *SelfTrainer) round(ctx context.Context, round int, labelled data.Datase
 	return rep, err
 }
 
-// label runs the teacher over the clean pool.
-func (s *SelfTrainer) label(ctx context.Context, clean data.Dataset, lc data.LoaderConfig) ([]Proposal, error) {
+// Label runs the teacher (the model, or its EMA with EMATeacher) over the
+// clean view of a pool, batch samples at a time on workers loading
+// goroutines (0: GOMAXPROCS), and returns one proposal per sample.
+func (s *SelfTrainer) Label(ctx context.Context, clean data.Dataset, batch, workers int) ([]Proposal, error) {
 	t := s.t
 	model := t.task.Module()
 	layers.SetTraining(model, false)
@@ -393,7 +391,7 @@ func (s *SelfTrainer) label(ctx context.Context, clean data.Dataset, lc data.Loa
 		t.ema.Swap()
 		defer t.ema.Swap()
 	}
-	l, err := data.NewLoader(clean, data.LoaderConfig{Batch: lc.Batch, Workers: lc.Workers, Sampler: data.Sequential{}})
+	l, err := data.NewLoader(clean, data.LoaderConfig{Batch: batch, Workers: workers, Sampler: data.Sequential{}})
 	if err != nil {
 		return nil, err
 	}
@@ -431,6 +429,26 @@ func (s *SelfTrainer) threshold(class int) float64 {
 		return s.cfg.ClassThresholds[class]
 	}
 	return s.cfg.Threshold
+}
+
+// Select applies the confidence thresholds to proposals (accepted) and,
+// with Balance, balances the classes (used, what a student trains on;
+// seed drives the repetition of short classes). Without Balance used is
+// accepted.
+func (s *SelfTrainer) Select(props []Proposal, seed uint64) (accepted, used []Proposal) {
+	accepted = s.accept(props)
+	used = accepted
+	if s.cfg.Balance {
+		used = balance(accepted, s.numClasses(props), s.cfg.PerClass, rand.New(rand.NewPCG(seed, 0xba1)))
+	}
+	return accepted, used
+}
+
+// PseudoAccuracy returns the share of proposals whose class matches truth
+// (indexed by Proposal.Index), overall and per predicted class (NaN where
+// there are none).
+func PseudoAccuracy(props []Proposal, truth []int, k int) (float64, []float64) {
+	return pseudoAccuracy(props, truth, k)
 }
 
 func (s *SelfTrainer) accept(props []Proposal) []Proposal {
