@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/sortnet/sortnet/nn/internal/parallel"
@@ -411,40 +408,4 @@ func FuzzDepthwise(f *testing.F) {
 		}
 		runDepthwise(t, d, seed, int(seed%4))
 	})
-}
-
-// TestAVX2KernelsUseVEXRegistersOnly: AVX2 kernels must not touch vector
-// registers 16–31 (they need EVEX encoding, i.e. AVX-512).
-func TestAVX2KernelsUseVEXRegistersOnly(t *testing.T) {
-	files, err := os.ReadDir(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	high := regexp.MustCompile(`\b[XYZ](1[6-9]|2[0-9]|3[01])\b|\bZ[0-9]+\b|\bK[1-7]\b`)
-	checked := 0
-	for _, f := range files {
-		if !strings.HasSuffix(f.Name(), "_amd64.s") {
-			continue
-		}
-		src, err := os.ReadFile(f.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn := ""
-		for i, line := range strings.Split(string(src), "\n") {
-			if strings.HasPrefix(line, "TEXT ") {
-				fn = line
-				continue
-			}
-			if strings.Contains(fn, "AVX2") && !strings.Contains(fn, "AVX512") {
-				checked++
-				if m := high.FindString(line); m != "" {
-					t.Errorf("%s:%d: AVX2 function uses %s: %s", f.Name(), i+1, m, strings.TrimSpace(line))
-				}
-			}
-		}
-	}
-	if checked == 0 {
-		t.Skip("no AVX2 assembly in this package")
-	}
 }

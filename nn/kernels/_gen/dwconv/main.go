@@ -367,7 +367,6 @@ func wgt(is isa) {
 	for taps := 1; taps <= maxTaps; taps++ {
 		sect := fmt.Sprintf("%s_t%d", name, taps)
 		Label(sect)
-		gmax := min(maxGroup, maxRows, (is.vregs-2)/taps)
 		co := GP64()
 		XORQ(co, co)
 		{
@@ -381,6 +380,14 @@ func wgt(is isa) {
 			CMPQ(crLocal, U8(w))
 			JL(LabelRef(step + "_end"))
 			MOVQ(U32(0), rLocal)
+			// Accumulators for a group of rows: ZMM steps have 32
+			// registers; YMM and scalar steps keep to the 16 that VEX
+			// can encode, so they are the same code in both kernels.
+			vregs := 16
+			if w == 16 {
+				vregs = is.vregs
+			}
+			gmax := min(maxGroup, maxRows, (vregs-2)/taps)
 			for g := gmax; g >= 1; g-- {
 				grp := fmt.Sprintf("%s_g%d", step, g)
 				Label(grp)
