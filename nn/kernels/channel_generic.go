@@ -109,18 +109,17 @@ func chanBNGradGeneric(dx, dy, x []float32, rows, stride, c int, mean, a, b, d [
 	}
 }
 
-// bnApplyRowsGeneric sets y[r, j] = z or siluf32(z) (silu) for z =
+// bnApplyRowsGeneric sets y[r, j] = z or SiLU(z) (silu) for z =
 // x[r, j]·scale[j] + shift[j] (two roundings), rows of c elements.
 func bnApplyRowsGeneric(y, x []float32, rows, c int, scale, shift []float32, silu bool) {
 	scale, shift = scale[:c], shift[:c]
 	for r := 0; r < rows; r++ {
 		xr, yr := x[r*c:r*c+c], y[r*c:r*c+c]
 		for j, v := range xr {
-			z := float32(v*scale[j]) + shift[j]
-			if silu {
-				z = siluf32(z)
-			}
-			yr[j] = z
+			yr[j] = float32(v*scale[j]) + shift[j]
+		}
+		if silu {
+			siluGeneric(yr, yr)
 		}
 	}
 }

@@ -184,23 +184,41 @@ DATA ewc_one<>+56(SB)/4, $0x3f800000
 DATA ewc_one<>+60(SB)/4, $0x3f800000
 GLOBL ewc_one<>(SB), RODATA|NOPTR, $64
 
-DATA ewc_lo<>+0(SB)/4, $0xc2d00000
-DATA ewc_lo<>+4(SB)/4, $0xc2d00000
-DATA ewc_lo<>+8(SB)/4, $0xc2d00000
-DATA ewc_lo<>+12(SB)/4, $0xc2d00000
-DATA ewc_lo<>+16(SB)/4, $0xc2d00000
-DATA ewc_lo<>+20(SB)/4, $0xc2d00000
-DATA ewc_lo<>+24(SB)/4, $0xc2d00000
-DATA ewc_lo<>+28(SB)/4, $0xc2d00000
-DATA ewc_lo<>+32(SB)/4, $0xc2d00000
-DATA ewc_lo<>+36(SB)/4, $0xc2d00000
-DATA ewc_lo<>+40(SB)/4, $0xc2d00000
-DATA ewc_lo<>+44(SB)/4, $0xc2d00000
-DATA ewc_lo<>+48(SB)/4, $0xc2d00000
-DATA ewc_lo<>+52(SB)/4, $0xc2d00000
-DATA ewc_lo<>+56(SB)/4, $0xc2d00000
-DATA ewc_lo<>+60(SB)/4, $0xc2d00000
+DATA ewc_lo<>+0(SB)/4, $0xc2b00000
+DATA ewc_lo<>+4(SB)/4, $0xc2b00000
+DATA ewc_lo<>+8(SB)/4, $0xc2b00000
+DATA ewc_lo<>+12(SB)/4, $0xc2b00000
+DATA ewc_lo<>+16(SB)/4, $0xc2b00000
+DATA ewc_lo<>+20(SB)/4, $0xc2b00000
+DATA ewc_lo<>+24(SB)/4, $0xc2b00000
+DATA ewc_lo<>+28(SB)/4, $0xc2b00000
+DATA ewc_lo<>+32(SB)/4, $0xc2b00000
+DATA ewc_lo<>+36(SB)/4, $0xc2b00000
+DATA ewc_lo<>+40(SB)/4, $0xc2b00000
+DATA ewc_lo<>+44(SB)/4, $0xc2b00000
+DATA ewc_lo<>+48(SB)/4, $0xc2b00000
+DATA ewc_lo<>+52(SB)/4, $0xc2b00000
+DATA ewc_lo<>+56(SB)/4, $0xc2b00000
+DATA ewc_lo<>+60(SB)/4, $0xc2b00000
 GLOBL ewc_lo<>(SB), RODATA|NOPTR, $64
+
+DATA ewc_round<>+0(SB)/4, $0x4b400000
+DATA ewc_round<>+4(SB)/4, $0x4b400000
+DATA ewc_round<>+8(SB)/4, $0x4b400000
+DATA ewc_round<>+12(SB)/4, $0x4b400000
+DATA ewc_round<>+16(SB)/4, $0x4b400000
+DATA ewc_round<>+20(SB)/4, $0x4b400000
+DATA ewc_round<>+24(SB)/4, $0x4b400000
+DATA ewc_round<>+28(SB)/4, $0x4b400000
+DATA ewc_round<>+32(SB)/4, $0x4b400000
+DATA ewc_round<>+36(SB)/4, $0x4b400000
+DATA ewc_round<>+40(SB)/4, $0x4b400000
+DATA ewc_round<>+44(SB)/4, $0x4b400000
+DATA ewc_round<>+48(SB)/4, $0x4b400000
+DATA ewc_round<>+52(SB)/4, $0x4b400000
+DATA ewc_round<>+56(SB)/4, $0x4b400000
+DATA ewc_round<>+60(SB)/4, $0x4b400000
+GLOBL ewc_round<>(SB), RODATA|NOPTR, $64
 
 DATA ewc_negmax<>+0(SB)/4, $0xff7fffff
 DATA ewc_negmax<>+4(SB)/4, $0xff7fffff
@@ -287,53 +305,45 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_one<>+0(SB), Y1
 
 sigmoidAVX2_v8:
-	CMPQ      DX, $0x08
-	JL        sigmoidAVX2_v8_end
-	VMOVUPS   (CX)(BX*1), Y2
-	VORPS     ewc_sign<>+0(SB), Y2, Y3
-	VMAXPS    Y3, Y0, Y3
-	VMULPS    ewc_log2e<>+0(SB), Y3, Y4
-	VCVTPS2DQ Y4, Y4
-	VCVTDQ2PS Y4, Y5
-	VMULPS    ewc_c1<>+0(SB), Y5, Y6
-	VSUBPS    Y6, Y3, Y3
-	VMULPS    ewc_c2<>+0(SB), Y5, Y6
-	VSUBPS    Y6, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMULPS    ewc_p0<>+0(SB), Y3, Y6
-	VADDPS    ewc_p1<>+0(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    ewc_p2<>+0(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    ewc_p3<>+0(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    ewc_p4<>+0(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    ewc_p5<>+0(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y6
-	VADDPS    Y3, Y6, Y6
-	VADDPS    ewc_one<>+0(SB), Y6, Y6
-	VPSRAD    $0x01, Y4, Y3
-	VPSUBD    Y3, Y4, Y4
-	VPADDD    ewc_i127<>+0(SB), Y3, Y3
-	VPSLLD    $0x17, Y3, Y3
-	VPADDD    ewc_i127<>+0(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y3, Y6, Y6
-	VMULPS    Y4, Y6, Y6
-	VPSRAD    $0x1f, Y2, Y2
-	VANDPS    Y6, Y2, Y4
-	VANDNPS   Y1, Y2, Y3
-	VORPS     Y3, Y4, Y4
-	VANDPS    Y1, Y2, Y5
-	VANDNPS   Y6, Y2, Y3
-	VORPS     Y3, Y5, Y5
-	VADDPS    Y1, Y6, Y2
-	VDIVPS    Y2, Y4, Y2
-	VMOVUPS   Y2, (AX)(BX*1)
-	ADDQ      $0x00000020, BX
-	SUBQ      $0x08, DX
-	JMP       sigmoidAVX2_v8
+	CMPQ    DX, $0x08
+	JL      sigmoidAVX2_v8_end
+	VMOVUPS (CX)(BX*1), Y2
+	VORPS   ewc_sign<>+0(SB), Y2, Y3
+	VMAXPS  Y3, Y0, Y3
+	VMULPS  ewc_log2e<>+0(SB), Y3, Y4
+	VADDPS  ewc_round<>+0(SB), Y4, Y4
+	VSUBPS  ewc_round<>+0(SB), Y4, Y5
+	VMULPS  ewc_c1<>+0(SB), Y5, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMULPS  ewc_c2<>+0(SB), Y5, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMULPS  Y3, Y3, Y5
+	VMULPS  ewc_p0<>+0(SB), Y3, Y6
+	VADDPS  ewc_p1<>+0(SB), Y6, Y6
+	VMULPS  ewc_p2<>+0(SB), Y3, Y7
+	VADDPS  ewc_p3<>+0(SB), Y7, Y7
+	VMULPS  ewc_p4<>+0(SB), Y3, Y8
+	VADDPS  ewc_p5<>+0(SB), Y8, Y8
+	VMULPS  Y5, Y6, Y6
+	VADDPS  Y7, Y6, Y6
+	VMULPS  Y5, Y6, Y6
+	VADDPS  Y8, Y6, Y6
+	VMULPS  Y5, Y6, Y6
+	VADDPS  Y3, Y6, Y6
+	VADDPS  ewc_one<>+0(SB), Y6, Y6
+	VPADDD  ewc_i127<>+0(SB), Y4, Y4
+	VPSLLD  $0x17, Y4, Y4
+	VMULPS  Y4, Y6, Y6
+	VPSRAD  $0x1f, Y2, Y2
+	VANDPS  Y6, Y2, Y3
+	VANDNPS Y1, Y2, Y2
+	VORPS   Y2, Y3, Y3
+	VADDPS  Y1, Y6, Y2
+	VDIVPS  Y2, Y3, Y2
+	VMOVUPS Y2, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x08, DX
+	JMP     sigmoidAVX2_v8
 
 sigmoidAVX2_v8_end:
 	VZEROUPPER
@@ -352,55 +362,47 @@ TEXT ·siluAVX2(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 siluAVX2_v8:
-	CMPQ      DX, $0x08
-	JL        siluAVX2_v8_end
-	VMOVUPS   (CX)(BX*1), Y3
-	VORPS     ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS    Y4, Y0, Y4
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
-	VCVTPS2DQ Y5, Y5
-	VCVTDQ2PS Y5, Y6
-	VMULPS    ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    Y4, Y4, Y6
-	VMULPS    ewc_p0<>+0(SB), Y4, Y7
-	VADDPS    ewc_p1<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p2<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p3<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p4<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p5<>+0(SB), Y7, Y7
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y4, Y7, Y7
-	VADDPS    ewc_one<>+0(SB), Y7, Y7
-	VPSRAD    $0x01, Y5, Y4
-	VPSUBD    Y4, Y5, Y5
-	VPADDD    ewc_i127<>+0(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VMULPS    Y4, Y7, Y7
-	VMULPS    Y5, Y7, Y7
-	VPSRAD    $0x1f, Y3, Y4
-	VANDPS    Y7, Y4, Y6
-	VANDNPS   Y2, Y4, Y5
-	VORPS     Y5, Y6, Y6
-	VANDPS    Y2, Y4, Y8
-	VANDNPS   Y7, Y4, Y5
-	VORPS     Y5, Y8, Y8
-	VADDPS    Y2, Y7, Y4
-	VMAXPS    Y3, Y1, Y3
-	VMULPS    Y6, Y3, Y3
-	VDIVPS    Y4, Y3, Y3
-	VMOVUPS   Y3, (AX)(BX*1)
-	ADDQ      $0x00000020, BX
-	SUBQ      $0x08, DX
-	JMP       siluAVX2_v8
+	CMPQ    DX, $0x08
+	JL      siluAVX2_v8_end
+	VMOVUPS (CX)(BX*1), Y3
+	VORPS   ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS  Y4, Y0, Y4
+	VMULPS  ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS  ewc_round<>+0(SB), Y5, Y5
+	VSUBPS  ewc_round<>+0(SB), Y5, Y6
+	VMULPS  ewc_c1<>+0(SB), Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMULPS  ewc_c2<>+0(SB), Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMULPS  Y4, Y4, Y6
+	VMULPS  ewc_p0<>+0(SB), Y4, Y7
+	VADDPS  ewc_p1<>+0(SB), Y7, Y7
+	VMULPS  ewc_p2<>+0(SB), Y4, Y8
+	VADDPS  ewc_p3<>+0(SB), Y8, Y8
+	VMULPS  ewc_p4<>+0(SB), Y4, Y9
+	VADDPS  ewc_p5<>+0(SB), Y9, Y9
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y8, Y7, Y7
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y9, Y7, Y7
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y4, Y7, Y7
+	VADDPS  ewc_one<>+0(SB), Y7, Y7
+	VPADDD  ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD  $0x17, Y5, Y5
+	VMULPS  Y5, Y7, Y7
+	VPSRAD  $0x1f, Y3, Y4
+	VANDPS  Y7, Y4, Y5
+	VANDNPS Y2, Y4, Y4
+	VORPS   Y4, Y5, Y5
+	VADDPS  Y2, Y7, Y4
+	VMAXPS  Y3, Y1, Y3
+	VMULPS  Y5, Y3, Y3
+	VDIVPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x08, DX
+	JMP     siluAVX2_v8
 
 siluAVX2_v8_end:
 	VZEROUPPER
@@ -450,62 +452,57 @@ TEXT ·siluBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_one<>+0(SB), Y3
 
 siluBackwardAVX2_v8:
-	CMPQ      BX, $0x08
-	JL        siluBackwardAVX2_v8_end
-	VMOVUPS   (CX)(SI*1), Y4
-	VORPS     ewc_sign<>+0(SB), Y4, Y5
-	VMAXPS    Y5, Y0, Y5
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y6
-	VCVTPS2DQ Y6, Y6
-	VCVTDQ2PS Y6, Y7
-	VMULPS    ewc_c1<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    ewc_c2<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    Y5, Y5, Y7
-	VMULPS    ewc_p0<>+0(SB), Y5, Y8
-	VADDPS    ewc_p1<>+0(SB), Y8, Y8
-	VMULPS    Y5, Y8, Y8
-	VADDPS    ewc_p2<>+0(SB), Y8, Y8
-	VMULPS    Y5, Y8, Y8
-	VADDPS    ewc_p3<>+0(SB), Y8, Y8
-	VMULPS    Y5, Y8, Y8
-	VADDPS    ewc_p4<>+0(SB), Y8, Y8
-	VMULPS    Y5, Y8, Y8
-	VADDPS    ewc_p5<>+0(SB), Y8, Y8
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y5, Y8, Y8
-	VADDPS    ewc_one<>+0(SB), Y8, Y8
-	VPSRAD    $0x01, Y6, Y5
-	VPSUBD    Y5, Y6, Y6
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VPADDD    ewc_i127<>+0(SB), Y6, Y6
-	VPSLLD    $0x17, Y6, Y6
-	VMULPS    Y5, Y8, Y8
-	VMULPS    Y6, Y8, Y8
-	VPSRAD    $0x1f, Y4, Y5
-	VANDPS    Y8, Y5, Y7
-	VANDNPS   Y3, Y5, Y6
-	VORPS     Y6, Y7, Y7
-	VANDPS    Y3, Y5, Y9
-	VANDNPS   Y8, Y5, Y6
-	VORPS     Y6, Y9, Y9
-	VADDPS    Y3, Y8, Y5
-	VDIVPS    Y5, Y3, Y5
-	VMULPS    Y5, Y7, Y7
-	VMULPS    Y5, Y9, Y9
-	VMAXPS    Y4, Y1, Y4
-	VMINPS    Y4, Y2, Y4
-	VMULPS    Y9, Y4, Y4
-	VADDPS    Y3, Y4, Y4
-	VMULPS    Y4, Y7, Y7
-	VMULPS    (DX)(SI*1), Y7, Y7
-	VADDPS    (AX)(SI*1), Y7, Y7
-	VMOVUPS   Y7, (AX)(SI*1)
-	ADDQ      $0x00000020, SI
-	SUBQ      $0x08, BX
-	JMP       siluBackwardAVX2_v8
+	CMPQ    BX, $0x08
+	JL      siluBackwardAVX2_v8_end
+	VMOVUPS (CX)(SI*1), Y4
+	VORPS   ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS  Y5, Y0, Y5
+	VMULPS  ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS  ewc_round<>+0(SB), Y6, Y6
+	VSUBPS  ewc_round<>+0(SB), Y6, Y7
+	VMULPS  ewc_c1<>+0(SB), Y7, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMULPS  ewc_c2<>+0(SB), Y7, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMULPS  Y5, Y5, Y7
+	VMULPS  ewc_p0<>+0(SB), Y5, Y8
+	VADDPS  ewc_p1<>+0(SB), Y8, Y8
+	VMULPS  ewc_p2<>+0(SB), Y5, Y9
+	VADDPS  ewc_p3<>+0(SB), Y9, Y9
+	VMULPS  ewc_p4<>+0(SB), Y5, Y10
+	VADDPS  ewc_p5<>+0(SB), Y10, Y10
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y9, Y8, Y8
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y10, Y8, Y8
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y5, Y8, Y8
+	VADDPS  ewc_one<>+0(SB), Y8, Y8
+	VPADDD  ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD  $0x17, Y6, Y6
+	VMULPS  Y6, Y8, Y8
+	VPSRAD  $0x1f, Y4, Y5
+	VANDPS  Y8, Y5, Y7
+	VANDNPS Y3, Y5, Y6
+	VORPS   Y6, Y7, Y7
+	VANDPS  Y3, Y5, Y9
+	VANDNPS Y8, Y5, Y6
+	VORPS   Y6, Y9, Y9
+	VADDPS  Y3, Y8, Y5
+	VDIVPS  Y5, Y3, Y5
+	VMULPS  Y5, Y7, Y7
+	VMULPS  Y5, Y9, Y9
+	VMAXPS  Y4, Y1, Y4
+	VMINPS  Y4, Y2, Y4
+	VMULPS  Y9, Y4, Y4
+	VADDPS  Y3, Y4, Y4
+	VMULPS  Y4, Y7, Y7
+	VMULPS  (DX)(SI*1), Y7, Y7
+	VADDPS  (AX)(SI*1), Y7, Y7
+	VMOVUPS Y7, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, BX
+	JMP     siluBackwardAVX2_v8
 
 siluBackwardAVX2_v8_end:
 	VZEROUPPER
@@ -565,57 +562,49 @@ bnApplyAVX2_silutrue_row:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 bnApplyAVX2_silutrue_v8:
-	CMPQ      R8, $0x08
-	JL        bnApplyAVX2_silutrue_v8_end
-	VMOVUPS   (CX)(R9*1), Y3
-	VMULPS    (SI)(R9*1), Y3, Y3
-	VADDPS    (DI)(R9*1), Y3, Y3
-	VORPS     ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS    Y4, Y0, Y4
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
-	VCVTPS2DQ Y5, Y5
-	VCVTDQ2PS Y5, Y6
-	VMULPS    ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    Y4, Y4, Y6
-	VMULPS    ewc_p0<>+0(SB), Y4, Y7
-	VADDPS    ewc_p1<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p2<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p3<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p4<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p5<>+0(SB), Y7, Y7
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y4, Y7, Y7
-	VADDPS    ewc_one<>+0(SB), Y7, Y7
-	VPSRAD    $0x01, Y5, Y4
-	VPSUBD    Y4, Y5, Y5
-	VPADDD    ewc_i127<>+0(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VMULPS    Y4, Y7, Y7
-	VMULPS    Y5, Y7, Y7
-	VPSRAD    $0x1f, Y3, Y4
-	VANDPS    Y7, Y4, Y6
-	VANDNPS   Y2, Y4, Y5
-	VORPS     Y5, Y6, Y6
-	VANDPS    Y2, Y4, Y8
-	VANDNPS   Y7, Y4, Y5
-	VORPS     Y5, Y8, Y8
-	VADDPS    Y2, Y7, Y4
-	VMAXPS    Y3, Y1, Y3
-	VMULPS    Y6, Y3, Y3
-	VDIVPS    Y4, Y3, Y3
-	VMOVUPS   Y3, (AX)(R9*1)
-	ADDQ      $0x00000020, R9
-	SUBQ      $0x08, R8
-	JMP       bnApplyAVX2_silutrue_v8
+	CMPQ    R8, $0x08
+	JL      bnApplyAVX2_silutrue_v8_end
+	VMOVUPS (CX)(R9*1), Y3
+	VMULPS  (SI)(R9*1), Y3, Y3
+	VADDPS  (DI)(R9*1), Y3, Y3
+	VORPS   ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS  Y4, Y0, Y4
+	VMULPS  ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS  ewc_round<>+0(SB), Y5, Y5
+	VSUBPS  ewc_round<>+0(SB), Y5, Y6
+	VMULPS  ewc_c1<>+0(SB), Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMULPS  ewc_c2<>+0(SB), Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMULPS  Y4, Y4, Y6
+	VMULPS  ewc_p0<>+0(SB), Y4, Y7
+	VADDPS  ewc_p1<>+0(SB), Y7, Y7
+	VMULPS  ewc_p2<>+0(SB), Y4, Y8
+	VADDPS  ewc_p3<>+0(SB), Y8, Y8
+	VMULPS  ewc_p4<>+0(SB), Y4, Y9
+	VADDPS  ewc_p5<>+0(SB), Y9, Y9
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y8, Y7, Y7
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y9, Y7, Y7
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y4, Y7, Y7
+	VADDPS  ewc_one<>+0(SB), Y7, Y7
+	VPADDD  ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD  $0x17, Y5, Y5
+	VMULPS  Y5, Y7, Y7
+	VPSRAD  $0x1f, Y3, Y4
+	VANDPS  Y7, Y4, Y5
+	VANDNPS Y2, Y4, Y4
+	VORPS   Y4, Y5, Y5
+	VADDPS  Y2, Y7, Y4
+	VMAXPS  Y3, Y1, Y3
+	VMULPS  Y5, Y3, Y3
+	VDIVPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)(R9*1)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x08, R8
+	JMP     bnApplyAVX2_silutrue_v8
 
 bnApplyAVX2_silutrue_v8_end:
 	ADDQ BX, CX
@@ -640,53 +629,45 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_one<>+0(SB), Z1
 
 sigmoidAVX512_v16:
-	CMPQ      DX, $0x10
-	JL        sigmoidAVX512_v16_end
-	VMOVUPS   (CX)(BX*1), Z2
-	VORPS     ewc_sign<>+0(SB), Z2, Z3
-	VMAXPS    Z3, Z0, Z3
-	VMULPS    ewc_log2e<>+0(SB), Z3, Z4
-	VCVTPS2DQ Z4, Z4
-	VCVTDQ2PS Z4, Z5
-	VMULPS    ewc_c1<>+0(SB), Z5, Z6
-	VSUBPS    Z6, Z3, Z3
-	VMULPS    ewc_c2<>+0(SB), Z5, Z6
-	VSUBPS    Z6, Z3, Z3
-	VMULPS    Z3, Z3, Z5
-	VMULPS    ewc_p0<>+0(SB), Z3, Z6
-	VADDPS    ewc_p1<>+0(SB), Z6, Z6
-	VMULPS    Z3, Z6, Z6
-	VADDPS    ewc_p2<>+0(SB), Z6, Z6
-	VMULPS    Z3, Z6, Z6
-	VADDPS    ewc_p3<>+0(SB), Z6, Z6
-	VMULPS    Z3, Z6, Z6
-	VADDPS    ewc_p4<>+0(SB), Z6, Z6
-	VMULPS    Z3, Z6, Z6
-	VADDPS    ewc_p5<>+0(SB), Z6, Z6
-	VMULPS    Z5, Z6, Z6
-	VADDPS    Z3, Z6, Z6
-	VADDPS    ewc_one<>+0(SB), Z6, Z6
-	VPSRAD    $0x01, Z4, Z3
-	VPSUBD    Z3, Z4, Z4
-	VPADDD    ewc_i127<>+0(SB), Z3, Z3
-	VPSLLD    $0x17, Z3, Z3
-	VPADDD    ewc_i127<>+0(SB), Z4, Z4
-	VPSLLD    $0x17, Z4, Z4
-	VMULPS    Z3, Z6, Z6
-	VMULPS    Z4, Z6, Z6
-	VPSRAD    $0x1f, Z2, Z2
-	VANDPS    Z6, Z2, Z4
-	VANDNPS   Z1, Z2, Z3
-	VORPS     Z3, Z4, Z4
-	VANDPS    Z1, Z2, Z5
-	VANDNPS   Z6, Z2, Z3
-	VORPS     Z3, Z5, Z5
-	VADDPS    Z1, Z6, Z2
-	VDIVPS    Z2, Z4, Z2
-	VMOVUPS   Z2, (AX)(BX*1)
-	ADDQ      $0x00000040, BX
-	SUBQ      $0x10, DX
-	JMP       sigmoidAVX512_v16
+	CMPQ    DX, $0x10
+	JL      sigmoidAVX512_v16_end
+	VMOVUPS (CX)(BX*1), Z2
+	VORPS   ewc_sign<>+0(SB), Z2, Z3
+	VMAXPS  Z3, Z0, Z3
+	VMULPS  ewc_log2e<>+0(SB), Z3, Z4
+	VADDPS  ewc_round<>+0(SB), Z4, Z4
+	VSUBPS  ewc_round<>+0(SB), Z4, Z5
+	VMULPS  ewc_c1<>+0(SB), Z5, Z6
+	VSUBPS  Z6, Z3, Z3
+	VMULPS  ewc_c2<>+0(SB), Z5, Z6
+	VSUBPS  Z6, Z3, Z3
+	VMULPS  Z3, Z3, Z5
+	VMULPS  ewc_p0<>+0(SB), Z3, Z6
+	VADDPS  ewc_p1<>+0(SB), Z6, Z6
+	VMULPS  ewc_p2<>+0(SB), Z3, Z7
+	VADDPS  ewc_p3<>+0(SB), Z7, Z7
+	VMULPS  ewc_p4<>+0(SB), Z3, Z8
+	VADDPS  ewc_p5<>+0(SB), Z8, Z8
+	VMULPS  Z5, Z6, Z6
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z5, Z6, Z6
+	VADDPS  Z8, Z6, Z6
+	VMULPS  Z5, Z6, Z6
+	VADDPS  Z3, Z6, Z6
+	VADDPS  ewc_one<>+0(SB), Z6, Z6
+	VPADDD  ewc_i127<>+0(SB), Z4, Z4
+	VPSLLD  $0x17, Z4, Z4
+	VMULPS  Z4, Z6, Z6
+	VPSRAD  $0x1f, Z2, Z2
+	VANDPS  Z6, Z2, Z3
+	VANDNPS Z1, Z2, Z2
+	VORPS   Z2, Z3, Z3
+	VADDPS  Z1, Z6, Z2
+	VDIVPS  Z2, Z3, Z2
+	VMOVUPS Z2, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x10, DX
+	JMP     sigmoidAVX512_v16
 
 sigmoidAVX512_v16_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
@@ -695,53 +676,45 @@ sigmoidAVX512_v16_end:
 	VMOVUPS ewc_one<>+0(SB), Y1
 
 sigmoidAVX512_v8:
-	CMPQ      DX, $0x08
-	JL        sigmoidAVX512_v8_end
-	VMOVUPS   (CX)(BX*1), Y2
-	VORPS     ewc_sign<>+0(SB), Y2, Y3
-	VMAXPS    Y3, Y0, Y3
-	VMULPS    ewc_log2e<>+0(SB), Y3, Y4
-	VCVTPS2DQ Y4, Y4
-	VCVTDQ2PS Y4, Y5
-	VMULPS    ewc_c1<>+0(SB), Y5, Y6
-	VSUBPS    Y6, Y3, Y3
-	VMULPS    ewc_c2<>+0(SB), Y5, Y6
-	VSUBPS    Y6, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMULPS    ewc_p0<>+0(SB), Y3, Y6
-	VADDPS    ewc_p1<>+0(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    ewc_p2<>+0(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    ewc_p3<>+0(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    ewc_p4<>+0(SB), Y6, Y6
-	VMULPS    Y3, Y6, Y6
-	VADDPS    ewc_p5<>+0(SB), Y6, Y6
-	VMULPS    Y5, Y6, Y6
-	VADDPS    Y3, Y6, Y6
-	VADDPS    ewc_one<>+0(SB), Y6, Y6
-	VPSRAD    $0x01, Y4, Y3
-	VPSUBD    Y3, Y4, Y4
-	VPADDD    ewc_i127<>+0(SB), Y3, Y3
-	VPSLLD    $0x17, Y3, Y3
-	VPADDD    ewc_i127<>+0(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y3, Y6, Y6
-	VMULPS    Y4, Y6, Y6
-	VPSRAD    $0x1f, Y2, Y2
-	VANDPS    Y6, Y2, Y4
-	VANDNPS   Y1, Y2, Y3
-	VORPS     Y3, Y4, Y4
-	VANDPS    Y1, Y2, Y5
-	VANDNPS   Y6, Y2, Y3
-	VORPS     Y3, Y5, Y5
-	VADDPS    Y1, Y6, Y2
-	VDIVPS    Y2, Y4, Y2
-	VMOVUPS   Y2, (AX)(BX*1)
-	ADDQ      $0x00000020, BX
-	SUBQ      $0x08, DX
-	JMP       sigmoidAVX512_v8
+	CMPQ    DX, $0x08
+	JL      sigmoidAVX512_v8_end
+	VMOVUPS (CX)(BX*1), Y2
+	VORPS   ewc_sign<>+0(SB), Y2, Y3
+	VMAXPS  Y3, Y0, Y3
+	VMULPS  ewc_log2e<>+0(SB), Y3, Y4
+	VADDPS  ewc_round<>+0(SB), Y4, Y4
+	VSUBPS  ewc_round<>+0(SB), Y4, Y5
+	VMULPS  ewc_c1<>+0(SB), Y5, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMULPS  ewc_c2<>+0(SB), Y5, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMULPS  Y3, Y3, Y5
+	VMULPS  ewc_p0<>+0(SB), Y3, Y6
+	VADDPS  ewc_p1<>+0(SB), Y6, Y6
+	VMULPS  ewc_p2<>+0(SB), Y3, Y7
+	VADDPS  ewc_p3<>+0(SB), Y7, Y7
+	VMULPS  ewc_p4<>+0(SB), Y3, Y8
+	VADDPS  ewc_p5<>+0(SB), Y8, Y8
+	VMULPS  Y5, Y6, Y6
+	VADDPS  Y7, Y6, Y6
+	VMULPS  Y5, Y6, Y6
+	VADDPS  Y8, Y6, Y6
+	VMULPS  Y5, Y6, Y6
+	VADDPS  Y3, Y6, Y6
+	VADDPS  ewc_one<>+0(SB), Y6, Y6
+	VPADDD  ewc_i127<>+0(SB), Y4, Y4
+	VPSLLD  $0x17, Y4, Y4
+	VMULPS  Y4, Y6, Y6
+	VPSRAD  $0x1f, Y2, Y2
+	VANDPS  Y6, Y2, Y3
+	VANDNPS Y1, Y2, Y2
+	VORPS   Y2, Y3, Y3
+	VADDPS  Y1, Y6, Y2
+	VDIVPS  Y2, Y3, Y2
+	VMOVUPS Y2, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x08, DX
+	JMP     sigmoidAVX512_v8
 
 sigmoidAVX512_v8_end:
 	VZEROUPPER
@@ -760,55 +733,47 @@ TEXT ·siluAVX512(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_one<>+0(SB), Z2
 
 siluAVX512_v16:
-	CMPQ      DX, $0x10
-	JL        siluAVX512_v16_end
-	VMOVUPS   (CX)(BX*1), Z3
-	VORPS     ewc_sign<>+0(SB), Z3, Z4
-	VMAXPS    Z4, Z0, Z4
-	VMULPS    ewc_log2e<>+0(SB), Z4, Z5
-	VCVTPS2DQ Z5, Z5
-	VCVTDQ2PS Z5, Z6
-	VMULPS    ewc_c1<>+0(SB), Z6, Z7
-	VSUBPS    Z7, Z4, Z4
-	VMULPS    ewc_c2<>+0(SB), Z6, Z7
-	VSUBPS    Z7, Z4, Z4
-	VMULPS    Z4, Z4, Z6
-	VMULPS    ewc_p0<>+0(SB), Z4, Z7
-	VADDPS    ewc_p1<>+0(SB), Z7, Z7
-	VMULPS    Z4, Z7, Z7
-	VADDPS    ewc_p2<>+0(SB), Z7, Z7
-	VMULPS    Z4, Z7, Z7
-	VADDPS    ewc_p3<>+0(SB), Z7, Z7
-	VMULPS    Z4, Z7, Z7
-	VADDPS    ewc_p4<>+0(SB), Z7, Z7
-	VMULPS    Z4, Z7, Z7
-	VADDPS    ewc_p5<>+0(SB), Z7, Z7
-	VMULPS    Z6, Z7, Z7
-	VADDPS    Z4, Z7, Z7
-	VADDPS    ewc_one<>+0(SB), Z7, Z7
-	VPSRAD    $0x01, Z5, Z4
-	VPSUBD    Z4, Z5, Z5
-	VPADDD    ewc_i127<>+0(SB), Z4, Z4
-	VPSLLD    $0x17, Z4, Z4
-	VPADDD    ewc_i127<>+0(SB), Z5, Z5
-	VPSLLD    $0x17, Z5, Z5
-	VMULPS    Z4, Z7, Z7
-	VMULPS    Z5, Z7, Z7
-	VPSRAD    $0x1f, Z3, Z4
-	VANDPS    Z7, Z4, Z6
-	VANDNPS   Z2, Z4, Z5
-	VORPS     Z5, Z6, Z6
-	VANDPS    Z2, Z4, Z8
-	VANDNPS   Z7, Z4, Z5
-	VORPS     Z5, Z8, Z8
-	VADDPS    Z2, Z7, Z4
-	VMAXPS    Z3, Z1, Z3
-	VMULPS    Z6, Z3, Z3
-	VDIVPS    Z4, Z3, Z3
-	VMOVUPS   Z3, (AX)(BX*1)
-	ADDQ      $0x00000040, BX
-	SUBQ      $0x10, DX
-	JMP       siluAVX512_v16
+	CMPQ    DX, $0x10
+	JL      siluAVX512_v16_end
+	VMOVUPS (CX)(BX*1), Z3
+	VORPS   ewc_sign<>+0(SB), Z3, Z4
+	VMAXPS  Z4, Z0, Z4
+	VMULPS  ewc_log2e<>+0(SB), Z4, Z5
+	VADDPS  ewc_round<>+0(SB), Z5, Z5
+	VSUBPS  ewc_round<>+0(SB), Z5, Z6
+	VMULPS  ewc_c1<>+0(SB), Z6, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMULPS  ewc_c2<>+0(SB), Z6, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMULPS  Z4, Z4, Z6
+	VMULPS  ewc_p0<>+0(SB), Z4, Z7
+	VADDPS  ewc_p1<>+0(SB), Z7, Z7
+	VMULPS  ewc_p2<>+0(SB), Z4, Z8
+	VADDPS  ewc_p3<>+0(SB), Z8, Z8
+	VMULPS  ewc_p4<>+0(SB), Z4, Z9
+	VADDPS  ewc_p5<>+0(SB), Z9, Z9
+	VMULPS  Z6, Z7, Z7
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z6, Z7, Z7
+	VADDPS  Z9, Z7, Z7
+	VMULPS  Z6, Z7, Z7
+	VADDPS  Z4, Z7, Z7
+	VADDPS  ewc_one<>+0(SB), Z7, Z7
+	VPADDD  ewc_i127<>+0(SB), Z5, Z5
+	VPSLLD  $0x17, Z5, Z5
+	VMULPS  Z5, Z7, Z7
+	VPSRAD  $0x1f, Z3, Z4
+	VANDPS  Z7, Z4, Z5
+	VANDNPS Z2, Z4, Z4
+	VORPS   Z4, Z5, Z5
+	VADDPS  Z2, Z7, Z4
+	VMAXPS  Z3, Z1, Z3
+	VMULPS  Z5, Z3, Z3
+	VDIVPS  Z4, Z3, Z3
+	VMOVUPS Z3, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x10, DX
+	JMP     siluAVX512_v16
 
 siluAVX512_v16_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
@@ -817,55 +782,47 @@ siluAVX512_v16_end:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 siluAVX512_v8:
-	CMPQ      DX, $0x08
-	JL        siluAVX512_v8_end
-	VMOVUPS   (CX)(BX*1), Y3
-	VORPS     ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS    Y4, Y0, Y4
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
-	VCVTPS2DQ Y5, Y5
-	VCVTDQ2PS Y5, Y6
-	VMULPS    ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    Y4, Y4, Y6
-	VMULPS    ewc_p0<>+0(SB), Y4, Y7
-	VADDPS    ewc_p1<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p2<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p3<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p4<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p5<>+0(SB), Y7, Y7
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y4, Y7, Y7
-	VADDPS    ewc_one<>+0(SB), Y7, Y7
-	VPSRAD    $0x01, Y5, Y4
-	VPSUBD    Y4, Y5, Y5
-	VPADDD    ewc_i127<>+0(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VMULPS    Y4, Y7, Y7
-	VMULPS    Y5, Y7, Y7
-	VPSRAD    $0x1f, Y3, Y4
-	VANDPS    Y7, Y4, Y6
-	VANDNPS   Y2, Y4, Y5
-	VORPS     Y5, Y6, Y6
-	VANDPS    Y2, Y4, Y8
-	VANDNPS   Y7, Y4, Y5
-	VORPS     Y5, Y8, Y8
-	VADDPS    Y2, Y7, Y4
-	VMAXPS    Y3, Y1, Y3
-	VMULPS    Y6, Y3, Y3
-	VDIVPS    Y4, Y3, Y3
-	VMOVUPS   Y3, (AX)(BX*1)
-	ADDQ      $0x00000020, BX
-	SUBQ      $0x08, DX
-	JMP       siluAVX512_v8
+	CMPQ    DX, $0x08
+	JL      siluAVX512_v8_end
+	VMOVUPS (CX)(BX*1), Y3
+	VORPS   ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS  Y4, Y0, Y4
+	VMULPS  ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS  ewc_round<>+0(SB), Y5, Y5
+	VSUBPS  ewc_round<>+0(SB), Y5, Y6
+	VMULPS  ewc_c1<>+0(SB), Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMULPS  ewc_c2<>+0(SB), Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMULPS  Y4, Y4, Y6
+	VMULPS  ewc_p0<>+0(SB), Y4, Y7
+	VADDPS  ewc_p1<>+0(SB), Y7, Y7
+	VMULPS  ewc_p2<>+0(SB), Y4, Y8
+	VADDPS  ewc_p3<>+0(SB), Y8, Y8
+	VMULPS  ewc_p4<>+0(SB), Y4, Y9
+	VADDPS  ewc_p5<>+0(SB), Y9, Y9
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y8, Y7, Y7
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y9, Y7, Y7
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y4, Y7, Y7
+	VADDPS  ewc_one<>+0(SB), Y7, Y7
+	VPADDD  ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD  $0x17, Y5, Y5
+	VMULPS  Y5, Y7, Y7
+	VPSRAD  $0x1f, Y3, Y4
+	VANDPS  Y7, Y4, Y5
+	VANDNPS Y2, Y4, Y4
+	VORPS   Y4, Y5, Y5
+	VADDPS  Y2, Y7, Y4
+	VMAXPS  Y3, Y1, Y3
+	VMULPS  Y5, Y3, Y3
+	VDIVPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x08, DX
+	JMP     siluAVX512_v8
 
 siluAVX512_v8_end:
 	VZEROUPPER
@@ -934,62 +891,57 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_one<>+0(SB), Z3
 
 siluBackwardAVX512_v16:
-	CMPQ      BX, $0x10
-	JL        siluBackwardAVX512_v16_end
-	VMOVUPS   (CX)(SI*1), Z4
-	VORPS     ewc_sign<>+0(SB), Z4, Z5
-	VMAXPS    Z5, Z0, Z5
-	VMULPS    ewc_log2e<>+0(SB), Z5, Z6
-	VCVTPS2DQ Z6, Z6
-	VCVTDQ2PS Z6, Z7
-	VMULPS    ewc_c1<>+0(SB), Z7, Z8
-	VSUBPS    Z8, Z5, Z5
-	VMULPS    ewc_c2<>+0(SB), Z7, Z8
-	VSUBPS    Z8, Z5, Z5
-	VMULPS    Z5, Z5, Z7
-	VMULPS    ewc_p0<>+0(SB), Z5, Z8
-	VADDPS    ewc_p1<>+0(SB), Z8, Z8
-	VMULPS    Z5, Z8, Z8
-	VADDPS    ewc_p2<>+0(SB), Z8, Z8
-	VMULPS    Z5, Z8, Z8
-	VADDPS    ewc_p3<>+0(SB), Z8, Z8
-	VMULPS    Z5, Z8, Z8
-	VADDPS    ewc_p4<>+0(SB), Z8, Z8
-	VMULPS    Z5, Z8, Z8
-	VADDPS    ewc_p5<>+0(SB), Z8, Z8
-	VMULPS    Z7, Z8, Z8
-	VADDPS    Z5, Z8, Z8
-	VADDPS    ewc_one<>+0(SB), Z8, Z8
-	VPSRAD    $0x01, Z6, Z5
-	VPSUBD    Z5, Z6, Z6
-	VPADDD    ewc_i127<>+0(SB), Z5, Z5
-	VPSLLD    $0x17, Z5, Z5
-	VPADDD    ewc_i127<>+0(SB), Z6, Z6
-	VPSLLD    $0x17, Z6, Z6
-	VMULPS    Z5, Z8, Z8
-	VMULPS    Z6, Z8, Z8
-	VPSRAD    $0x1f, Z4, Z5
-	VANDPS    Z8, Z5, Z7
-	VANDNPS   Z3, Z5, Z6
-	VORPS     Z6, Z7, Z7
-	VANDPS    Z3, Z5, Z9
-	VANDNPS   Z8, Z5, Z6
-	VORPS     Z6, Z9, Z9
-	VADDPS    Z3, Z8, Z5
-	VDIVPS    Z5, Z3, Z5
-	VMULPS    Z5, Z7, Z7
-	VMULPS    Z5, Z9, Z9
-	VMAXPS    Z4, Z1, Z4
-	VMINPS    Z4, Z2, Z4
-	VMULPS    Z9, Z4, Z4
-	VADDPS    Z3, Z4, Z4
-	VMULPS    Z4, Z7, Z7
-	VMULPS    (DX)(SI*1), Z7, Z7
-	VADDPS    (AX)(SI*1), Z7, Z7
-	VMOVUPS   Z7, (AX)(SI*1)
-	ADDQ      $0x00000040, SI
-	SUBQ      $0x10, BX
-	JMP       siluBackwardAVX512_v16
+	CMPQ    BX, $0x10
+	JL      siluBackwardAVX512_v16_end
+	VMOVUPS (CX)(SI*1), Z4
+	VORPS   ewc_sign<>+0(SB), Z4, Z5
+	VMAXPS  Z5, Z0, Z5
+	VMULPS  ewc_log2e<>+0(SB), Z5, Z6
+	VADDPS  ewc_round<>+0(SB), Z6, Z6
+	VSUBPS  ewc_round<>+0(SB), Z6, Z7
+	VMULPS  ewc_c1<>+0(SB), Z7, Z8
+	VSUBPS  Z8, Z5, Z5
+	VMULPS  ewc_c2<>+0(SB), Z7, Z8
+	VSUBPS  Z8, Z5, Z5
+	VMULPS  Z5, Z5, Z7
+	VMULPS  ewc_p0<>+0(SB), Z5, Z8
+	VADDPS  ewc_p1<>+0(SB), Z8, Z8
+	VMULPS  ewc_p2<>+0(SB), Z5, Z9
+	VADDPS  ewc_p3<>+0(SB), Z9, Z9
+	VMULPS  ewc_p4<>+0(SB), Z5, Z10
+	VADDPS  ewc_p5<>+0(SB), Z10, Z10
+	VMULPS  Z7, Z8, Z8
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z7, Z8, Z8
+	VADDPS  Z10, Z8, Z8
+	VMULPS  Z7, Z8, Z8
+	VADDPS  Z5, Z8, Z8
+	VADDPS  ewc_one<>+0(SB), Z8, Z8
+	VPADDD  ewc_i127<>+0(SB), Z6, Z6
+	VPSLLD  $0x17, Z6, Z6
+	VMULPS  Z6, Z8, Z8
+	VPSRAD  $0x1f, Z4, Z5
+	VANDPS  Z8, Z5, Z7
+	VANDNPS Z3, Z5, Z6
+	VORPS   Z6, Z7, Z7
+	VANDPS  Z3, Z5, Z9
+	VANDNPS Z8, Z5, Z6
+	VORPS   Z6, Z9, Z9
+	VADDPS  Z3, Z8, Z5
+	VDIVPS  Z5, Z3, Z5
+	VMULPS  Z5, Z7, Z7
+	VMULPS  Z5, Z9, Z9
+	VMAXPS  Z4, Z1, Z4
+	VMINPS  Z4, Z2, Z4
+	VMULPS  Z9, Z4, Z4
+	VADDPS  Z3, Z4, Z4
+	VMULPS  Z4, Z7, Z7
+	VMULPS  (DX)(SI*1), Z7, Z7
+	VADDPS  (AX)(SI*1), Z7, Z7
+	VMOVUPS Z7, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     siluBackwardAVX512_v16
 
 siluBackwardAVX512_v16_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
@@ -998,62 +950,57 @@ siluBackwardAVX512_v16_end:
 	VMOVUPS ewc_one<>+0(SB), Y3
 
 siluBackwardAVX512_v8:
-	CMPQ      BX, $0x08
-	JL        siluBackwardAVX512_v8_end
-	VMOVUPS   (CX)(SI*1), Y4
-	VORPS     ewc_sign<>+0(SB), Y4, Y5
-	VMAXPS    Y5, Y0, Y5
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y6
-	VCVTPS2DQ Y6, Y6
-	VCVTDQ2PS Y6, Y7
-	VMULPS    ewc_c1<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    ewc_c2<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    Y5, Y5, Y7
-	VMULPS    ewc_p0<>+0(SB), Y5, Y8
-	VADDPS    ewc_p1<>+0(SB), Y8, Y8
-	VMULPS    Y5, Y8, Y8
-	VADDPS    ewc_p2<>+0(SB), Y8, Y8
-	VMULPS    Y5, Y8, Y8
-	VADDPS    ewc_p3<>+0(SB), Y8, Y8
-	VMULPS    Y5, Y8, Y8
-	VADDPS    ewc_p4<>+0(SB), Y8, Y8
-	VMULPS    Y5, Y8, Y8
-	VADDPS    ewc_p5<>+0(SB), Y8, Y8
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y5, Y8, Y8
-	VADDPS    ewc_one<>+0(SB), Y8, Y8
-	VPSRAD    $0x01, Y6, Y5
-	VPSUBD    Y5, Y6, Y6
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VPADDD    ewc_i127<>+0(SB), Y6, Y6
-	VPSLLD    $0x17, Y6, Y6
-	VMULPS    Y5, Y8, Y8
-	VMULPS    Y6, Y8, Y8
-	VPSRAD    $0x1f, Y4, Y5
-	VANDPS    Y8, Y5, Y7
-	VANDNPS   Y3, Y5, Y6
-	VORPS     Y6, Y7, Y7
-	VANDPS    Y3, Y5, Y9
-	VANDNPS   Y8, Y5, Y6
-	VORPS     Y6, Y9, Y9
-	VADDPS    Y3, Y8, Y5
-	VDIVPS    Y5, Y3, Y5
-	VMULPS    Y5, Y7, Y7
-	VMULPS    Y5, Y9, Y9
-	VMAXPS    Y4, Y1, Y4
-	VMINPS    Y4, Y2, Y4
-	VMULPS    Y9, Y4, Y4
-	VADDPS    Y3, Y4, Y4
-	VMULPS    Y4, Y7, Y7
-	VMULPS    (DX)(SI*1), Y7, Y7
-	VADDPS    (AX)(SI*1), Y7, Y7
-	VMOVUPS   Y7, (AX)(SI*1)
-	ADDQ      $0x00000020, SI
-	SUBQ      $0x08, BX
-	JMP       siluBackwardAVX512_v8
+	CMPQ    BX, $0x08
+	JL      siluBackwardAVX512_v8_end
+	VMOVUPS (CX)(SI*1), Y4
+	VORPS   ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS  Y5, Y0, Y5
+	VMULPS  ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS  ewc_round<>+0(SB), Y6, Y6
+	VSUBPS  ewc_round<>+0(SB), Y6, Y7
+	VMULPS  ewc_c1<>+0(SB), Y7, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMULPS  ewc_c2<>+0(SB), Y7, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMULPS  Y5, Y5, Y7
+	VMULPS  ewc_p0<>+0(SB), Y5, Y8
+	VADDPS  ewc_p1<>+0(SB), Y8, Y8
+	VMULPS  ewc_p2<>+0(SB), Y5, Y9
+	VADDPS  ewc_p3<>+0(SB), Y9, Y9
+	VMULPS  ewc_p4<>+0(SB), Y5, Y10
+	VADDPS  ewc_p5<>+0(SB), Y10, Y10
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y9, Y8, Y8
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y10, Y8, Y8
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y5, Y8, Y8
+	VADDPS  ewc_one<>+0(SB), Y8, Y8
+	VPADDD  ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD  $0x17, Y6, Y6
+	VMULPS  Y6, Y8, Y8
+	VPSRAD  $0x1f, Y4, Y5
+	VANDPS  Y8, Y5, Y7
+	VANDNPS Y3, Y5, Y6
+	VORPS   Y6, Y7, Y7
+	VANDPS  Y3, Y5, Y9
+	VANDNPS Y8, Y5, Y6
+	VORPS   Y6, Y9, Y9
+	VADDPS  Y3, Y8, Y5
+	VDIVPS  Y5, Y3, Y5
+	VMULPS  Y5, Y7, Y7
+	VMULPS  Y5, Y9, Y9
+	VMAXPS  Y4, Y1, Y4
+	VMINPS  Y4, Y2, Y4
+	VMULPS  Y9, Y4, Y4
+	VADDPS  Y3, Y4, Y4
+	VMULPS  Y4, Y7, Y7
+	VMULPS  (DX)(SI*1), Y7, Y7
+	VADDPS  (AX)(SI*1), Y7, Y7
+	VMOVUPS Y7, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, BX
+	JMP     siluBackwardAVX512_v8
 
 siluBackwardAVX512_v8_end:
 	VZEROUPPER
@@ -1130,57 +1077,49 @@ bnApplyAVX512_silutrue_row:
 	VMOVUPS ewc_one<>+0(SB), Z2
 
 bnApplyAVX512_silutrue_v16:
-	CMPQ      R8, $0x10
-	JL        bnApplyAVX512_silutrue_v16_end
-	VMOVUPS   (CX)(R9*1), Z3
-	VMULPS    (SI)(R9*1), Z3, Z3
-	VADDPS    (DI)(R9*1), Z3, Z3
-	VORPS     ewc_sign<>+0(SB), Z3, Z4
-	VMAXPS    Z4, Z0, Z4
-	VMULPS    ewc_log2e<>+0(SB), Z4, Z5
-	VCVTPS2DQ Z5, Z5
-	VCVTDQ2PS Z5, Z6
-	VMULPS    ewc_c1<>+0(SB), Z6, Z7
-	VSUBPS    Z7, Z4, Z4
-	VMULPS    ewc_c2<>+0(SB), Z6, Z7
-	VSUBPS    Z7, Z4, Z4
-	VMULPS    Z4, Z4, Z6
-	VMULPS    ewc_p0<>+0(SB), Z4, Z7
-	VADDPS    ewc_p1<>+0(SB), Z7, Z7
-	VMULPS    Z4, Z7, Z7
-	VADDPS    ewc_p2<>+0(SB), Z7, Z7
-	VMULPS    Z4, Z7, Z7
-	VADDPS    ewc_p3<>+0(SB), Z7, Z7
-	VMULPS    Z4, Z7, Z7
-	VADDPS    ewc_p4<>+0(SB), Z7, Z7
-	VMULPS    Z4, Z7, Z7
-	VADDPS    ewc_p5<>+0(SB), Z7, Z7
-	VMULPS    Z6, Z7, Z7
-	VADDPS    Z4, Z7, Z7
-	VADDPS    ewc_one<>+0(SB), Z7, Z7
-	VPSRAD    $0x01, Z5, Z4
-	VPSUBD    Z4, Z5, Z5
-	VPADDD    ewc_i127<>+0(SB), Z4, Z4
-	VPSLLD    $0x17, Z4, Z4
-	VPADDD    ewc_i127<>+0(SB), Z5, Z5
-	VPSLLD    $0x17, Z5, Z5
-	VMULPS    Z4, Z7, Z7
-	VMULPS    Z5, Z7, Z7
-	VPSRAD    $0x1f, Z3, Z4
-	VANDPS    Z7, Z4, Z6
-	VANDNPS   Z2, Z4, Z5
-	VORPS     Z5, Z6, Z6
-	VANDPS    Z2, Z4, Z8
-	VANDNPS   Z7, Z4, Z5
-	VORPS     Z5, Z8, Z8
-	VADDPS    Z2, Z7, Z4
-	VMAXPS    Z3, Z1, Z3
-	VMULPS    Z6, Z3, Z3
-	VDIVPS    Z4, Z3, Z3
-	VMOVUPS   Z3, (AX)(R9*1)
-	ADDQ      $0x00000040, R9
-	SUBQ      $0x10, R8
-	JMP       bnApplyAVX512_silutrue_v16
+	CMPQ    R8, $0x10
+	JL      bnApplyAVX512_silutrue_v16_end
+	VMOVUPS (CX)(R9*1), Z3
+	VMULPS  (SI)(R9*1), Z3, Z3
+	VADDPS  (DI)(R9*1), Z3, Z3
+	VORPS   ewc_sign<>+0(SB), Z3, Z4
+	VMAXPS  Z4, Z0, Z4
+	VMULPS  ewc_log2e<>+0(SB), Z4, Z5
+	VADDPS  ewc_round<>+0(SB), Z5, Z5
+	VSUBPS  ewc_round<>+0(SB), Z5, Z6
+	VMULPS  ewc_c1<>+0(SB), Z6, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMULPS  ewc_c2<>+0(SB), Z6, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMULPS  Z4, Z4, Z6
+	VMULPS  ewc_p0<>+0(SB), Z4, Z7
+	VADDPS  ewc_p1<>+0(SB), Z7, Z7
+	VMULPS  ewc_p2<>+0(SB), Z4, Z8
+	VADDPS  ewc_p3<>+0(SB), Z8, Z8
+	VMULPS  ewc_p4<>+0(SB), Z4, Z9
+	VADDPS  ewc_p5<>+0(SB), Z9, Z9
+	VMULPS  Z6, Z7, Z7
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z6, Z7, Z7
+	VADDPS  Z9, Z7, Z7
+	VMULPS  Z6, Z7, Z7
+	VADDPS  Z4, Z7, Z7
+	VADDPS  ewc_one<>+0(SB), Z7, Z7
+	VPADDD  ewc_i127<>+0(SB), Z5, Z5
+	VPSLLD  $0x17, Z5, Z5
+	VMULPS  Z5, Z7, Z7
+	VPSRAD  $0x1f, Z3, Z4
+	VANDPS  Z7, Z4, Z5
+	VANDNPS Z2, Z4, Z4
+	VORPS   Z4, Z5, Z5
+	VADDPS  Z2, Z7, Z4
+	VMAXPS  Z3, Z1, Z3
+	VMULPS  Z5, Z3, Z3
+	VDIVPS  Z4, Z3, Z3
+	VMOVUPS Z3, (AX)(R9*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x10, R8
+	JMP     bnApplyAVX512_silutrue_v16
 
 bnApplyAVX512_silutrue_v16_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
@@ -1189,57 +1128,49 @@ bnApplyAVX512_silutrue_v16_end:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 bnApplyAVX512_silutrue_v8:
-	CMPQ      R8, $0x08
-	JL        bnApplyAVX512_silutrue_v8_end
-	VMOVUPS   (CX)(R9*1), Y3
-	VMULPS    (SI)(R9*1), Y3, Y3
-	VADDPS    (DI)(R9*1), Y3, Y3
-	VORPS     ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS    Y4, Y0, Y4
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
-	VCVTPS2DQ Y5, Y5
-	VCVTDQ2PS Y5, Y6
-	VMULPS    ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    Y4, Y4, Y6
-	VMULPS    ewc_p0<>+0(SB), Y4, Y7
-	VADDPS    ewc_p1<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p2<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p3<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p4<>+0(SB), Y7, Y7
-	VMULPS    Y4, Y7, Y7
-	VADDPS    ewc_p5<>+0(SB), Y7, Y7
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y4, Y7, Y7
-	VADDPS    ewc_one<>+0(SB), Y7, Y7
-	VPSRAD    $0x01, Y5, Y4
-	VPSUBD    Y4, Y5, Y5
-	VPADDD    ewc_i127<>+0(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VMULPS    Y4, Y7, Y7
-	VMULPS    Y5, Y7, Y7
-	VPSRAD    $0x1f, Y3, Y4
-	VANDPS    Y7, Y4, Y6
-	VANDNPS   Y2, Y4, Y5
-	VORPS     Y5, Y6, Y6
-	VANDPS    Y2, Y4, Y8
-	VANDNPS   Y7, Y4, Y5
-	VORPS     Y5, Y8, Y8
-	VADDPS    Y2, Y7, Y4
-	VMAXPS    Y3, Y1, Y3
-	VMULPS    Y6, Y3, Y3
-	VDIVPS    Y4, Y3, Y3
-	VMOVUPS   Y3, (AX)(R9*1)
-	ADDQ      $0x00000020, R9
-	SUBQ      $0x08, R8
-	JMP       bnApplyAVX512_silutrue_v8
+	CMPQ    R8, $0x08
+	JL      bnApplyAVX512_silutrue_v8_end
+	VMOVUPS (CX)(R9*1), Y3
+	VMULPS  (SI)(R9*1), Y3, Y3
+	VADDPS  (DI)(R9*1), Y3, Y3
+	VORPS   ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS  Y4, Y0, Y4
+	VMULPS  ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS  ewc_round<>+0(SB), Y5, Y5
+	VSUBPS  ewc_round<>+0(SB), Y5, Y6
+	VMULPS  ewc_c1<>+0(SB), Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMULPS  ewc_c2<>+0(SB), Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMULPS  Y4, Y4, Y6
+	VMULPS  ewc_p0<>+0(SB), Y4, Y7
+	VADDPS  ewc_p1<>+0(SB), Y7, Y7
+	VMULPS  ewc_p2<>+0(SB), Y4, Y8
+	VADDPS  ewc_p3<>+0(SB), Y8, Y8
+	VMULPS  ewc_p4<>+0(SB), Y4, Y9
+	VADDPS  ewc_p5<>+0(SB), Y9, Y9
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y8, Y7, Y7
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y9, Y7, Y7
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y4, Y7, Y7
+	VADDPS  ewc_one<>+0(SB), Y7, Y7
+	VPADDD  ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD  $0x17, Y5, Y5
+	VMULPS  Y5, Y7, Y7
+	VPSRAD  $0x1f, Y3, Y4
+	VANDPS  Y7, Y4, Y5
+	VANDNPS Y2, Y4, Y4
+	VORPS   Y4, Y5, Y5
+	VADDPS  Y2, Y7, Y4
+	VMAXPS  Y3, Y1, Y3
+	VMULPS  Y5, Y3, Y3
+	VDIVPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)(R9*1)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x08, R8
+	JMP     bnApplyAVX512_silutrue_v8
 
 bnApplyAVX512_silutrue_v8_end:
 	ADDQ BX, CX

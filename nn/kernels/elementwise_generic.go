@@ -44,8 +44,8 @@ func relu6BackwardGeneric(dx, x, dy []float32) {
 // every implementation gives the same bits.
 
 // Constants of expf32: Cephes' expf (range reduction by ln 2 split into
-// expC1 + expC2, degree-5 polynomial), and the lower clamp, below which
-// e^t underflows to 0.
+// expC1 + expC2, degree-5 polynomial), the rounding constant 1.5·2^23 and
+// the lower clamp.
 const (
 	expLog2e = float32(1.44269504088896341)
 	expC1    = float32(0.693359375)
@@ -56,96 +56,136 @@ const (
 	expP3    = float32(4.1665795894e-2)
 	expP4    = float32(1.6666665459e-1)
 	expP5    = float32(5.0000001201e-1)
-	expLo    = float32(-104)
+	expRound = float32(12582912) // 1.5·2^23: a + expRound rounds a to an integer (ties to even)
+	expLo    = float32(-88)
 	maxF32   = float32(math.MaxFloat32)
 )
 
-// expf32 is e^t for t in [expLo, 89] (NaN passes through): t = n·ln2 + r
-// with n = round(t·log2e) (ties to even) and |r| <= ln2/2, e^r from the
-// Cephes polynomial, times 2^n applied as 2^(n>>1)·2^(n-n>>1) so that
-// underflow rounds once, to a subnormal or 0. Every operation rounds to
-// float32 (the conversions keep the compiler from fusing a multiply and an
-// add); the SIMD kernels run the same operations. Error below 1 ulp for
-// normal results.
-func expf32(t float32) float32 {
-	a := t * expLog2e
-	ni := int32(math.RoundToEven(float64(a))) // as VCVTPS2DQ (NaN: any value, the result is NaN through r)
-	nf := float32(ni)
-	r := t - float32(nf*expC1)
-	r = r - float32(nf*expC2)
-	z := r * r
-	y := float32(expP0*r) + expP1
-	y = float32(y*r) + expP2
-	y = float32(y*r) + expP3
-	y = float32(y*r) + expP4
-	y = float32(y*r) + expP5
-	y = float32(y*z) + r
-	y = y + 1
-	n1 := ni >> 1
-	n2 := ni - n1
-	y = y * math.Float32frombits(uint32(n1+127)<<23)
-	return y * math.Float32frombits(uint32(n2+127)<<23)
-}
-
-// logisticParts returns e = e^-|x| (never overflowing; 0 for |x| > 104,
-// NaN for NaN) and the numerators p and q of sigmoid(x) = p/(1+e) and
-// 1-sigmoid(x) = q/(1+e): p, q = 1, e for x >= 0 and e, 1 when the sign
-// bit of x is set. Neither fraction cancels, so both are accurate to a
-// few ulp over the whole range, subnormal results included.
-func logisticParts(x float32) (e, p, q float32) {
-	b := math.Float32bits(x)
-	t := math.Float32frombits(b | 1<<31) // -|x|
-	if t < expLo {                       // false for NaN, which passes through
-		t = expLo
+// logisticParts sets, for every x[i], e[i] = e^-|x[i]| and the numerators
+// p[i] and q[i] of sigmoid(x) = p/(1+e) and 1-sigmoid(x) = q/(1+e): p, q =
+// 1, e for x >= 0 and e, 1 when the sign bit of x is set. Neither fraction
+// cancels, so both are accurate to a few ulp over the whole range; e never
+// overflows, and NaN passes through.
+//
+// The exponential (expf32 in the SIMD kernels): t = -|x| is clamped below
+// at expLo; t = n·ln2 + r with n = round(t·log2e) in [-127, 0] (ties to
+// even, by adding and subtracting 1.5·2^23) and |r| <= ln2/2; e^r from
+// Cephes' expf polynomial, evaluated in Estrin's scheme (half the
+// dependency chain of Horner's); times 2^n built in the exponent bits. For
+// n = -127 that factor is 0, so e is 0 rather than a subnormal below
+// |x| ≈ 87.7 (subnormal arithmetic is slow on x86). Every operation rounds
+// to float32 (the conversions keep the compiler from fusing a multiply and
+// an add); the SIMD kernels run the same operations in the same order.
+// Error below 1 ulp for normal e.
+//
+// The loop has no calls, so it runs at a few ns per element; callers work
+// in blocks of logisticBlock elements.
+func logisticParts(x, e, p, q []float32) {
+	e, p, q = e[:len(x)], p[:len(x)], q[:len(x)]
+	for i, v := range x {
+		b := math.Float32bits(v)
+		t := math.Float32frombits(b | 1<<31) // -|x|
+		if t < expLo {                       // false for NaN, which passes through
+			t = expLo
+		}
+		a := t * expLog2e
+		sr := a + expRound // n in the low mantissa bits
+		nf := sr - expRound
+		r := t - float32(nf*expC1)
+		r = r - float32(nf*expC2)
+		z := r * r
+		p01 := float32(expP0*r) + expP1
+		p23 := float32(expP2*r) + expP3
+		p45 := float32(expP4*r) + expP5
+		y := float32(p01*z) + p23
+		y = float32(y*z) + p45
+		y = float32(y*z) + r
+		y = y + 1
+		// (bits(sr) + 127) << 23 = (n + 127) << 23: the bits of 1.5·2^23
+		// vanish in the shift.
+		ev := y * math.Float32frombits((math.Float32bits(sr)+127)<<23)
+		e[i] = ev
+		// Select without a branch (the sign of x is unpredictable):
+		// m is all ones where the sign bit is set.
+		m := uint32(int32(b) >> 31)
+		eb := math.Float32bits(ev)
+		p[i] = math.Float32frombits(m&eb | ^m&0x3f800000)
+		q[i] = math.Float32frombits(^m&eb | m&0x3f800000)
 	}
-	e = expf32(t)
-	if b>>31 != 0 {
-		return e, e, 1
+}
+
+// logisticBlock is the block length of the generic logistic loops.
+const logisticBlock = 64
+
+// sigmoidRun sets dst[i] = p/(1+e) for len(src) <= logisticBlock.
+func sigmoidRun(dst, src []float32) {
+	var e, p, q [logisticBlock]float32
+	logisticParts(src, e[:], p[:], q[:])
+	for i := range src {
+		dst[i] = p[i] / (1 + e[i])
 	}
-	return e, 1, e
 }
 
-// sigmoidf32 is 1/(1+e^-x): exactly 1 for x > 17.3, exactly 0 for x < -104.
-func sigmoidf32(x float32) float32 {
-	e, p, _ := logisticParts(x)
-	return p / (1 + e)
-}
-
-// siluf32 is x·sigmoid(x) = x·p/(1+e), with x clamped below at
+// siluRun sets dst[i] = SiLU(src[i]) = x·p/(1+e), with x clamped below at
 // -MaxFloat32 so that SiLU(-Inf) = -MaxFloat32·0 = 0 (a -0) rather than
-// NaN.
-func siluf32(x float32) float32 {
-	e, p, _ := logisticParts(x)
-	xc := x
-	if xc < -maxF32 {
-		xc = -maxF32
+// NaN; len(src) <= logisticBlock, dst may be src.
+func siluRun(dst, src []float32) {
+	var e, p, q [logisticBlock]float32
+	logisticParts(src, e[:], p[:], q[:])
+	for i, x := range src {
+		if x < -maxF32 {
+			x = -maxF32
+		}
+		dst[i] = float32(x*p[i]) / (1 + e[i])
 	}
-	return float32(xc*p) / (1 + e)
 }
 
-// siluGradf32 is s·(1 + x·(1-s)) with s = sigmoid(x), 1-s computed as
-// q/(1+e) (no cancellation) and x clamped to ±MaxFloat32, so that the
-// derivative is 0 at -Inf and 1 at +Inf.
+// siluGradRun adds dy[i]·s·(1 + x·(1-s)) to dx[i], s = sigmoid(x) and 1-s
+// computed as q/(1+e), x clamped to ±MaxFloat32 so that the derivative is 0
+// at -Inf and 1 at +Inf; len(x) <= logisticBlock.
+func siluGradRun(dx, x, dy []float32) {
+	var e, p, q [logisticBlock]float32
+	logisticParts(x, e[:], p[:], q[:])
+	dy = dy[:len(x)]
+	for i, v := range x {
+		inv := 1 / (1 + e[i])
+		s := p[i] * inv
+		sc := q[i] * inv
+		if v < -maxF32 {
+			v = -maxF32
+		}
+		if v > maxF32 {
+			v = maxF32
+		}
+		d := s * (float32(v*sc) + 1)
+		dx[i] = dx[i] + float32(dy[i]*d)
+	}
+}
+
+// Scalar forms, for tests.
+func sigmoidf32(x float32) float32 {
+	var y [1]float32
+	sigmoidRun(y[:], []float32{x})
+	return y[0]
+}
+
+func siluf32(x float32) float32 {
+	var y [1]float32
+	siluRun(y[:], []float32{x})
+	return y[0]
+}
+
 func siluGradf32(x float32) float32 {
-	e, p, q := logisticParts(x)
-	inv := 1 / (1 + e)
-	s := p * inv
-	sc := q * inv
-	xc := x
-	if xc < -maxF32 {
-		xc = -maxF32
-	}
-	if xc > maxF32 {
-		xc = maxF32
-	}
-	v := float32(xc*sc) + 1
-	return s * v
+	var dx [1]float32
+	siluGradRun(dx[:], []float32{x}, []float32{1})
+	return dx[0]
 }
 
 func sigmoidGeneric(dst, src []float32) {
 	src = src[:len(dst)]
-	for i, x := range src {
-		dst[i] = sigmoidf32(x)
+	for i := 0; i < len(src); i += logisticBlock {
+		j := min(i+logisticBlock, len(src))
+		sigmoidRun(dst[i:j], src[i:j])
 	}
 }
 
@@ -158,15 +198,17 @@ func sigmoidBackwardGeneric(dx, y, dy []float32) {
 
 func siluGeneric(dst, src []float32) {
 	src = src[:len(dst)]
-	for i, x := range src {
-		dst[i] = siluf32(x)
+	for i := 0; i < len(src); i += logisticBlock {
+		j := min(i+logisticBlock, len(src))
+		siluRun(dst[i:j], src[i:j])
 	}
 }
 
 func siluBackwardGeneric(dx, x, dy []float32) {
 	x, dy = x[:len(dx)], dy[:len(dx)]
-	for i, v := range x {
-		dx[i] = dx[i] + float32(dy[i]*siluGradf32(v))
+	for i := 0; i < len(x); i += logisticBlock {
+		j := min(i+logisticBlock, len(x))
+		siluGradRun(dx[i:j], x[i:j], dy[i:j])
 	}
 }
 

@@ -4,13 +4,13 @@
 
 package kernels
 
-// sigmoidAVX2 computes sigmoid: dst[i] = sigmoidf32(src[i]) for i < len(dst)&^7.
+// sigmoidAVX2 computes sigmoid: dst[i] = sigmoid(src[i]) as in sigmoidGeneric for i < len(dst)&^7.
 // len(src) >= len(dst) must hold.
 //
 //go:noescape
 func sigmoidAVX2(dst []float32, src []float32)
 
-// siluAVX2 computes SiLU: dst[i] = siluf32(src[i]) for i < len(dst)&^7.
+// siluAVX2 computes SiLU: dst[i] = SiLU(src[i]) as in siluGeneric for i < len(dst)&^7.
 // len(src) >= len(dst) must hold.
 //
 //go:noescape
@@ -22,7 +22,7 @@ func siluAVX2(dst []float32, src []float32)
 //go:noescape
 func sigmoidBackwardAVX2(dx []float32, v []float32, dy []float32)
 
-// siluBackwardAVX2 adds the SiLU gradient: dx[i] += dy[i]*siluGradf32(x[i]) for i < len(dx)&^7.
+// siluBackwardAVX2 adds the SiLU gradient: dx[i] += dy[i]*SiLU'(x[i]) as in siluBackwardGeneric for i < len(dx)&^7.
 // len(v) and len(dy) must be at least len(dx).
 //
 //go:noescape
@@ -34,13 +34,13 @@ func siluBackwardAVX2(dx []float32, v []float32, dy []float32)
 //go:noescape
 func bnApplyAVX2(y []float32, x []float32, m int, c int, scale []float32, shift []float32, silu int)
 
-// sigmoidAVX512 computes sigmoid: dst[i] = sigmoidf32(src[i]) for i < len(dst)&^7.
+// sigmoidAVX512 computes sigmoid: dst[i] = sigmoid(src[i]) as in sigmoidGeneric for i < len(dst)&^7.
 // len(src) >= len(dst) must hold.
 //
 //go:noescape
 func sigmoidAVX512(dst []float32, src []float32)
 
-// siluAVX512 computes SiLU: dst[i] = siluf32(src[i]) for i < len(dst)&^7.
+// siluAVX512 computes SiLU: dst[i] = SiLU(src[i]) as in siluGeneric for i < len(dst)&^7.
 // len(src) >= len(dst) must hold.
 //
 //go:noescape
@@ -52,7 +52,7 @@ func siluAVX512(dst []float32, src []float32)
 //go:noescape
 func sigmoidBackwardAVX512(dx []float32, v []float32, dy []float32)
 
-// siluBackwardAVX512 adds the SiLU gradient: dx[i] += dy[i]*siluGradf32(x[i]) for i < len(dx)&^7.
+// siluBackwardAVX512 adds the SiLU gradient: dx[i] += dy[i]*SiLU'(x[i]) as in siluBackwardGeneric for i < len(dx)&^7.
 // len(v) and len(dy) must be at least len(dx).
 //
 //go:noescape

@@ -5,9 +5,9 @@
 //	go run ./elementwise -out ../elementwise_amd64.s -stubs ../elementwise_stubs_amd64.go -pkg kernels
 //
 // Each kernel runs exactly the float32 operations of its generic twin in
-// elementwise_generic.go and batchnorm_generic.go (expf32, logisticParts,
-// …), in the same order, each rounded (no FMA), so every implementation
-// gives the same bits. The kernels handle whole 8-lane vectors only; the Go
+// elementwise_generic.go (logisticParts, sigmoidRun, siluRun, siluGradRun)
+// and channel_generic.go (bnApplyRowsGeneric), in the same order, each
+// rounded (no FMA), so every implementation gives the same bits. The kernels handle whole 8-lane vectors only; the Go
 // callers run the generic loop on the remaining elements.
 //
 // One template serves both instruction sets: a loop over 16-lane ZMM
@@ -40,10 +40,10 @@ func main() {
 	ConstraintExpr("amd64,gc,!noasm")
 	consts()
 	for _, is := range isas {
-		unary(is, "sigmoid", "sigmoid: dst[i] = sigmoidf32(src[i])", sigmoidV)
-		unary(is, "silu", "SiLU: dst[i] = siluf32(src[i])", siluV)
+		unary(is, "sigmoid", "sigmoid: dst[i] = sigmoid(src[i]) as in sigmoidGeneric", sigmoidV)
+		unary(is, "silu", "SiLU: dst[i] = SiLU(src[i]) as in siluGeneric", siluV)
 		backward(is, "sigmoidBackward", "the sigmoid gradient: dx[i] += dy[i]*y[i]*(1-y[i]), y the forward output", sigmoidGradV)
-		backward(is, "siluBackward", "the SiLU gradient: dx[i] += dy[i]*siluGradf32(x[i])", siluGradV)
+		backward(is, "siluBackward", "the SiLU gradient: dx[i] += dy[i]*SiLU'(x[i]) as in siluBackwardGeneric", siluGradV)
 		bnApply(is)
 	}
 	Generate()
@@ -75,7 +75,8 @@ func consts() {
 	f("p4", float32(1.6666665459e-1))
 	f("p5", float32(5.0000001201e-1))
 	f("one", 1)
-	f("lo", -104)
+	f("lo", -88)
+	f("round", 12582912)
 	f("negmax", -math.MaxFloat32)
 	f("posmax", math.MaxFloat32)
 	constant("sign", 1<<31)
@@ -107,14 +108,14 @@ func (v vk) load(name string) reg.VecVirtual {
 	return r
 }
 
-// exp is expf32 on every lane of t.
+// exp is the exponential of logisticParts on every lane of t.
 func (v vk) exp(t reg.VecVirtual) reg.VecVirtual {
 	a := v.new()
 	VMULPS(c("log2e"), t, a)
-	ni := v.new()
-	VCVTPS2DQ(a, ni) // round to nearest even (MXCSR default)
+	sr := v.new()
+	VADDPS(c("round"), a, sr) // n in the low mantissa bits
 	nf := v.new()
-	VCVTDQ2PS(ni, nf)
+	VSUBPS(c("round"), sr, nf)
 	u := v.new()
 	VMULPS(c("c1"), nf, u)
 	r := v.new()
@@ -123,27 +124,24 @@ func (v vk) exp(t reg.VecVirtual) reg.VecVirtual {
 	VSUBPS(u, r, r) // r -= nf*c2
 	z := v.new()
 	VMULPS(r, r, z)
-	y := v.new()
-	VMULPS(c("p0"), r, y)
-	VADDPS(c("p1"), y, y)
-	for _, p := range []string{"p2", "p3", "p4", "p5"} {
-		VMULPS(r, y, y)
-		VADDPS(c(p), y, y)
-	}
-	VMULPS(z, y, y)
-	VADDPS(r, y, y)
-	VADDPS(c("one"), y, y)
-	n1 := v.new()
-	VPSRAD(U8(1), ni, n1)
-	n2 := v.new()
-	VPSUBD(n1, ni, n2) // n2 = ni - n1
-	VPADDD(c("i127"), n1, n1)
-	VPSLLD(U8(23), n1, n1)
-	VPADDD(c("i127"), n2, n2)
-	VPSLLD(U8(23), n2, n2)
-	VMULPS(n1, y, y)
-	VMULPS(n2, y, y)
-	return y
+	p01, p23, p45 := v.new(), v.new(), v.new()
+	VMULPS(c("p0"), r, p01)
+	VADDPS(c("p1"), p01, p01)
+	VMULPS(c("p2"), r, p23)
+	VADDPS(c("p3"), p23, p23)
+	VMULPS(c("p4"), r, p45)
+	VADDPS(c("p5"), p45, p45)
+	VMULPS(z, p01, p01)
+	VADDPS(p23, p01, p01)
+	VMULPS(z, p01, p01)
+	VADDPS(p45, p01, p01)
+	VMULPS(z, p01, p01)
+	VADDPS(r, p01, p01)
+	VADDPS(c("one"), p01, p01)
+	VPADDD(c("i127"), sr, sr)
+	VPSLLD(U8(23), sr, sr) // 2^n (0 for n = -127)
+	VMULPS(sr, p01, p01)
+	return p01
 }
 
 // regs holds constants kept in registers: the clamp bounds and 1 must be
@@ -158,8 +156,8 @@ func (v vk) regs() regs {
 }
 
 // parts is logisticParts: e = e^-|x|, p and q the numerators of sigmoid
-// and 1-sigmoid.
-func (v vk) parts(x reg.VecVirtual, k regs) (e, p, q reg.VecVirtual) {
+// and 1-sigmoid (q only if wantQ).
+func (v vk) parts(x reg.VecVirtual, k regs, wantQ bool) (e, p, q reg.VecVirtual) {
 	t := v.new()
 	VORPS(c("sign"), x, t) // -|x|
 	VMAXPS(t, k.lo, t)     // lo > t ? lo : t (NaN t passes)
@@ -171,6 +169,9 @@ func (v vk) parts(x reg.VecVirtual, k regs) (e, p, q reg.VecVirtual) {
 	VANDPS(e, m, p)        // m & e
 	VANDNPS(k.one, m, tmp) // ^m & 1
 	VORPS(tmp, p, p)
+	if !wantQ {
+		return e, p, nil
+	}
 	q = v.new()
 	VANDPS(k.one, m, q) // m & 1
 	VANDNPS(e, m, tmp)  // ^m & e
@@ -179,7 +180,7 @@ func (v vk) parts(x reg.VecVirtual, k regs) (e, p, q reg.VecVirtual) {
 }
 
 func sigmoidV(v vk, x reg.VecVirtual, k regs) reg.VecVirtual {
-	e, p, _ := v.parts(x, k)
+	e, p, _ := v.parts(x, k, false)
 	den := v.new()
 	VADDPS(k.one, e, den)
 	VDIVPS(den, p, den) // p / (1+e)
@@ -187,7 +188,7 @@ func sigmoidV(v vk, x reg.VecVirtual, k regs) reg.VecVirtual {
 }
 
 func siluV(v vk, x reg.VecVirtual, k regs) reg.VecVirtual {
-	e, p, _ := v.parts(x, k)
+	e, p, _ := v.parts(x, k, false)
 	den := v.new()
 	VADDPS(k.one, e, den)
 	xc := v.new()
@@ -199,7 +200,7 @@ func siluV(v vk, x reg.VecVirtual, k regs) reg.VecVirtual {
 
 // siluGradV is siluGradf32.
 func siluGradV(v vk, x reg.VecVirtual, k regs) reg.VecVirtual {
-	e, p, q := v.parts(x, k)
+	e, p, q := v.parts(x, k, true)
 	inv := v.new()
 	VADDPS(k.one, e, inv)
 	VDIVPS(inv, k.one, inv) // 1 / (1+e)
