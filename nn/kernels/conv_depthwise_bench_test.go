@@ -2,7 +2,10 @@ package kernels
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
+
+	"github.com/sortnet/sortnet/nn/internal/parallel"
 )
 
 // dwBenchCases are EfficientNet-B0 depthwise layers at batch 8 with TF
@@ -32,10 +35,16 @@ func dwBenchParams(n, h, c, k, s int) ConvParams {
 
 // BenchmarkDepthwise times the depthwise convolution per implementation:
 // forward, input gradient, weight gradient, and all three (fwdbwd, counted
-// as 3× the forward FLOPs). GFLOP/s counts 2·N·OutH·OutW·C·KH·KW per pass.
+// as 3× the forward FLOPs). GFLOP/s counts 2·N·OutH·OutW·C·KH·KW per pass;
+// GFLOP/cpu-s divides by the process's CPU time instead of wall time (per
+// core, and not inflated by waiting for other processes).
+// The worker pool runs GOMAXPROCS threads, so -cpu 1,2 gives the one- and
+// two-thread figures (tools/bench_depthwise_torch.py --go prints them next
+// to PyTorch's).
 func BenchmarkDepthwise(b *testing.B) {
 	prev := Impl()
 	defer Use(prev)
+	defer parallel.SetThreads(parallel.SetThreads(runtime.GOMAXPROCS(0)))
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, impl := range Available() {
 		for _, bc := range dwBenchCases {
@@ -73,10 +82,15 @@ func BenchmarkDepthwise(b *testing.B) {
 						b.Fatal(err)
 					}
 					b.ReportAllocs()
+					cpu0 := processCPUTime()
 					for b.Loop() {
 						pass.fn()
 					}
-					b.ReportMetric(pass.scale*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					work := pass.scale * flops * float64(b.N) / 1e9
+					b.ReportMetric(work/b.Elapsed().Seconds(), "GFLOP/s")
+					if cpu := processCPUTime() - cpu0; cpu > 0 {
+						b.ReportMetric(work/cpu.Seconds(), "GFLOP/cpu-s")
+					}
 				})
 			}
 		}

@@ -2,13 +2,17 @@ package kernels
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
+
+	"github.com/sortnet/sortnet/nn/internal/parallel"
 )
 
 // BenchmarkElementwise times the memory-bound kernels per implementation
 // on an EfficientNet-B0 activation at batch 8, [8, 56, 56, 144] (14 MB),
 // and reports GB/s: the bytes each call must read and write (an
-// accumulated output counts twice). "copy" is Go's copy of the same
+// accumulated output counts twice), per second of wall time and per second
+// of CPU time (per core, for shared machines). "copy" is Go's copy of the same
 // tensor, the reference for what the memory system delivers.
 func BenchmarkElementwise(b *testing.B) {
 	const n, hw, c = 8, 56 * 56, 144
@@ -43,6 +47,7 @@ func BenchmarkElementwise(b *testing.B) {
 	}
 	prev := Impl()
 	defer Use(prev)
+	defer parallel.SetThreads(parallel.SetThreads(runtime.GOMAXPROCS(0)))
 	for _, impl := range Available() {
 		for _, op := range ops {
 			b.Run(impl+"/"+op.name, func(b *testing.B) {
@@ -51,10 +56,15 @@ func BenchmarkElementwise(b *testing.B) {
 				}
 				b.SetBytes(int64(op.bytes))
 				b.ReportAllocs()
+				cpu0 := processCPUTime()
 				for b.Loop() {
 					op.fn()
 				}
-				b.ReportMetric(float64(op.bytes)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+				gb := float64(op.bytes) * float64(b.N) / 1e9
+				b.ReportMetric(gb/b.Elapsed().Seconds(), "GB/s")
+				if cpu := processCPUTime() - cpu0; cpu > 0 {
+					b.ReportMetric(gb/cpu.Seconds(), "GB/cpu-s")
+				}
 			})
 		}
 	}
