@@ -83,32 +83,62 @@ func dwRowGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, w
 // dwWgtGo is the reference of the weight-gradient kernels. For r < rows,
 // t < taps and j < c it adds
 //
-//	Σ_{i<n} x[offs[r]+i*xpix+t*xtap+j] * y[i*ypix+j]
+//	Σ_{q<nr} Σ_{i<n} x[offs[r]+q*xrow+i*xpix+t*xtap+j] * y[q*yrow+i*ypix+j]
 //
-// to w[offs[dwMaxRows+r]+t*wtap+j]; the SIMD versions sum over i in a
-// register and then add the sum to w. Bounds as for dwRowGo.
-func dwWgtGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix int) {
+// to w[offs[dwMaxRows+r]+t*wtap+j]: nr output rows (xrow, yrow apart) of n
+// pixels each. The SIMD versions sum over q and i in a register and then
+// add the sum to w. Bounds as for dwRowGo.
+func dwWgtGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, nr, xrow, yrow int) {
 	for r := 0; r < rows; r++ {
 		for t := 0; t < taps; t++ {
 			dst := w[offs[dwMaxRows+r]+t*wtap:]
 			dst = dst[:c]
-			for i := 0; i < n; i++ {
-				src := x[offs[r]+i*xpix+t*xtap:]
-				src = src[:len(dst)]
-				g := y[i*ypix:]
-				g = g[:len(dst)]
-				for j := range dst {
-					dst[j] += src[j] * g[j]
+			for q := 0; q < nr; q++ {
+				for i := 0; i < n; i++ {
+					src := x[offs[r]+q*xrow+i*xpix+t*xtap:]
+					src = src[:len(dst)]
+					g := y[q*yrow+i*ypix:]
+					g = g[:len(dst)]
+					for j := range dst {
+						dst[j] += src[j] * g[j]
+					}
 				}
 			}
 		}
 	}
 }
 
-// dwKernels is one implementation's pair of row kernels.
+// dwRowFunc is the signature of the row kernels (see dwRowGo).
+type dwRowFunc = func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc int)
+
+// dwKernels is one implementation's set of row kernels: row for any steps,
+// and versions of it for the column patterns of dilation 1 — rowS1 for
+// xpix = xtap = u (forward, stride 1), rowS2 for xpix = 2u, xtap = u
+// (forward, stride 2) and rowM1 for xpix = u, xtap = -u (input gradient)
+// — which load each source column once per pixel block and window row
+// instead of once per tap.
 type dwKernels struct {
-	row func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc int)
-	wgt func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix int)
+	row, rowS1, rowS2, rowM1 dwRowFunc
+	wgt                      func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, nr, xrow, yrow int)
+}
+
+// fwdRow returns the row kernel for the forward pass of p.
+func (k *dwKernels) fwdRow(p *ConvParams) dwRowFunc {
+	switch {
+	case p.DilW == 1 && p.StrideW == 1:
+		return k.rowS1
+	case p.DilW == 1 && p.StrideW == 2:
+		return k.rowS2
+	}
+	return k.row
+}
+
+// bwdRow returns the row kernel for the input gradient of p.
+func (k *dwKernels) bwdRow(p *ConvParams) dwRowFunc {
+	if p.DilW == 1 {
+		return k.rowM1
+	}
+	return k.row
 }
 
 // dwSIMD holds the selected implementation's row kernels; nil selects the
@@ -117,7 +147,7 @@ var dwSIMD *dwKernels
 
 // dwGo runs the row-kernel drivers on the Go reference kernels: a test
 // oracle for the drivers' planning, never selected for real work.
-var dwGo = &dwKernels{row: dwRowGo, wgt: dwWgtGo}
+var dwGo = &dwKernels{row: dwRowGo, rowS1: dwRowGo, rowS2: dwRowGo, rowM1: dwRowGo, wgt: dwWgtGo}
 
 var _ = onImpl(Generic, func() { dwSIMD = nil })
 
@@ -250,6 +280,7 @@ func dwForwardRows(k *dwKernels, p *ConvParams, x, w, y []float32) {
 	c := p.C
 	rowLen := p.OutW * c
 	units := p.N * p.OutH
+	kr := k.fwdRow(p)
 	parallel.For(units, dwGrain(units, rowLen*p.KH*p.KW), func(lo, hi int) {
 		var offs dwOffs
 		for u := lo; u < hi; u++ {
@@ -270,7 +301,7 @@ func dwForwardRows(k *dwKernels, p *ConvParams, x, w, y []float32) {
 						offs[j] = ((n*p.H+ih0+j*p.DilH)*p.W + r.q0 + t*p.DilW) * c
 						offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
 					}
-					k.row(min(dwMaxTaps, r.nt-t), x, w, yrow[r.p0*c:], offs, nh, r.n, c,
+					kr(min(dwMaxTaps, r.nt-t), x, w, yrow[r.p0*c:], offs, nh, r.n, c,
 						p.StrideW*c, p.DilW*c, c, c, min(t, 1))
 				}
 			}
@@ -295,6 +326,7 @@ func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
 	if p.StrideW > 1 {
 		xtap = -c
 	}
+	kr := k.bwdRow(p)
 	parallel.For(units, dwGrain(units, rowLen*p.KH*p.KW), func(lo, hi int) {
 		var offs dwOffs
 		for u := lo; u < hi; u++ {
@@ -317,7 +349,7 @@ func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
 						offs[j] = ((n*p.OutH+oh0-j*ohs)*p.OutW + r.q0 - t*os) * c
 						offs[dwMaxRows+j] = ((kh0+j*khs)*p.KW + r.k0 + t*ks) * c
 					}
-					k.row(min(dwMaxTaps, r.nt-t), dy, w, dxrow[r.p0*c:], offs, nh, r.n, c,
+					kr(min(dwMaxTaps, r.nt-t), dy, w, dxrow[r.p0*c:], offs, nh, r.n, c,
 						c, xtap, ks*c, p.StrideW*c, 1)
 				}
 			}
@@ -334,27 +366,38 @@ func dwBackwardWeightRows(k *dwKernels, p *ConvParams, x, dy, dw []float32) {
 	c := p.C
 	units := p.N * p.OutH
 	ws := p.KH * p.KW * c
+	// Consecutive output rows of one image with the same window rows (all
+	// interior rows) go into one kernel call per column run, so that the
+	// kernel adds its register sums to the partial once for all of them.
+	xrow, yrow := p.StrideH*p.W*c, p.OutW*c
 	run := func(u0, u1 int, acc []float32) {
 		var offs dwOffs
-		for u := u0; u < u1; u++ {
+		for u := u0; u < u1; {
 			n, oh := u/p.OutH, u%p.OutH
 			kh0, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
-			if nh == 0 {
-				continue
-			}
-			for _, r := range cols {
-				if r.nt == 0 {
-					continue
+			nr := 1
+			for u+nr < u1 && oh+nr < p.OutH {
+				if k2, n2, _ := dwFwdTaps(oh+nr, p.StrideH, p.DilH, p.PadTop, p.KH, p.H); k2 != kh0 || n2 != nh {
+					break
 				}
-				for t := 0; t < r.nt; t += dwMaxTaps {
-					for j := 0; j < nh; j++ {
-						offs[j] = ((n*p.H+ih0+j*p.DilH)*p.W + r.q0 + t*p.DilW) * c
-						offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
+				nr++
+			}
+			if nh > 0 {
+				for _, r := range cols {
+					if r.nt == 0 {
+						continue
 					}
-					k.wgt(min(dwMaxTaps, r.nt-t), x, acc, dy[(u*p.OutW+r.p0)*c:], offs, nh, r.n, c,
-						p.StrideW*c, p.DilW*c, c, c)
+					for t := 0; t < r.nt; t += dwMaxTaps {
+						for j := 0; j < nh; j++ {
+							offs[j] = ((n*p.H+ih0+j*p.DilH)*p.W + r.q0 + t*p.DilW) * c
+							offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
+						}
+						k.wgt(min(dwMaxTaps, r.nt-t), x, acc, dy[(u*p.OutW+r.p0)*c:], offs, nh, r.n, c,
+							p.StrideW*c, p.DilW*c, c, c, nr, xrow, yrow)
+					}
 				}
 			}
+			u += nr
 		}
 	}
 	per, parts := convPartialPlan(units, ws)

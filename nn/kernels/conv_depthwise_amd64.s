@@ -238,168 +238,42 @@ dwRowAVX2_t1_w1:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
-dwRowAVX2_t1_w1_p8:
-	CMPQ   (SP), $0x08
-	JL     dwRowAVX2_t1_w1_p8_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX2_t1_w1_p8_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	LEAQ   (R13)(R11*4), R14
-	ADDQ   R11, R14
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	VMOVSS (R13)(R11*4), X4
-	VMOVSS (R14), X5
-	VMOVSS (R13)(R12*2), X6
-	VMOVSS (R14)(R11*2), X7
-	JMP    dwRowAVX2_t1_w1_p8_rows
-
-dwRowAVX2_t1_w1_p8_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	VXORPS X4, X4, X4
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VXORPS X7, X7, X7
-
-dwRowAVX2_t1_w1_p8_rows:
-	XORQ R11, R11
-
-dwRowAVX2_t1_w1_p8_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	LEAQ        (R12)(DI*4), R14
-	ADDQ        DI, R14
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX2_t1_w1_p8_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	VMOVSS      X4, (R13)(R11*4)
-	VMOVSS      X5, (R14)
-	VMOVSS      X6, (R13)(R12*2)
-	VMOVSS      X7, (R14)(R11*2)
-	LEAQ        (CX)(DI*8), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*8), BX
-	SUBQ        $0x08, (SP)
-	JMP         dwRowAVX2_t1_w1_p8
-
-dwRowAVX2_t1_w1_p8_end:
-dwRowAVX2_t1_w1_p4:
-	CMPQ   (SP), $0x04
-	JL     dwRowAVX2_t1_w1_p4_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX2_t1_w1_p4_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	JMP    dwRowAVX2_t1_w1_p4_rows
-
-dwRowAVX2_t1_w1_p4_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-
-dwRowAVX2_t1_w1_p4_rows:
-	XORQ R11, R11
-
-dwRowAVX2_t1_w1_p4_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX2_t1_w1_p4_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	LEAQ        (CX)(DI*4), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*4), BX
-	SUBQ        $0x04, (SP)
-	JMP         dwRowAVX2_t1_w1_p4
-
-dwRowAVX2_t1_w1_p4_end:
 dwRowAVX2_t1_w1_p1:
 	CMPQ   (SP), $0x01
 	JL     dwRowAVX2_t1_w1_p1_end
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t1_w1_p1_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R11
-	LEAQ   (BX)(R9*1), R11
-	VMOVSS (R11), X0
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
 	JMP    dwRowAVX2_t1_w1_p1_rows
 
 dwRowAVX2_t1_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX2_t1_w1_p1_rows:
-	XORQ R11, R11
+	XORQ R8, R8
 
 dwRowAVX2_t1_w1_p1_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	MOVQ        64(SI)(R8*8), R12
+	ADDQ        DX, R12
 	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX2_t1_w1_p1_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R11
-	LEAQ        (BX)(R9*1), R11
-	VMOVSS      X0, (R11)
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*1), BX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX2_t1_w1_p1
 
@@ -623,191 +497,46 @@ dwRowAVX2_t2_w1:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
-dwRowAVX2_t2_w1_p8:
-	CMPQ   (SP), $0x08
-	JL     dwRowAVX2_t2_w1_p8_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX2_t2_w1_p8_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	LEAQ   (R13)(R11*4), R14
-	ADDQ   R11, R14
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	VMOVSS (R13)(R11*4), X4
-	VMOVSS (R14), X5
-	VMOVSS (R13)(R12*2), X6
-	VMOVSS (R14)(R11*2), X7
-	JMP    dwRowAVX2_t2_w1_p8_rows
-
-dwRowAVX2_t2_w1_p8_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	VXORPS X4, X4, X4
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VXORPS X7, X7, X7
-
-dwRowAVX2_t2_w1_p8_rows:
-	XORQ R11, R11
-
-dwRowAVX2_t2_w1_p8_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	LEAQ        (R12)(DI*4), R14
-	ADDQ        DI, R14
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX2_t2_w1_p8_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	VMOVSS      X4, (R13)(R11*4)
-	VMOVSS      X5, (R14)
-	VMOVSS      X6, (R13)(R12*2)
-	VMOVSS      X7, (R14)(R11*2)
-	LEAQ        (CX)(DI*8), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*8), BX
-	SUBQ        $0x08, (SP)
-	JMP         dwRowAVX2_t2_w1_p8
-
-dwRowAVX2_t2_w1_p8_end:
-dwRowAVX2_t2_w1_p4:
-	CMPQ   (SP), $0x04
-	JL     dwRowAVX2_t2_w1_p4_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX2_t2_w1_p4_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	JMP    dwRowAVX2_t2_w1_p4_rows
-
-dwRowAVX2_t2_w1_p4_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-
-dwRowAVX2_t2_w1_p4_rows:
-	XORQ R11, R11
-
-dwRowAVX2_t2_w1_p4_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX2_t2_w1_p4_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	LEAQ        (CX)(DI*4), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*4), BX
-	SUBQ        $0x04, (SP)
-	JMP         dwRowAVX2_t2_w1_p4
-
-dwRowAVX2_t2_w1_p4_end:
 dwRowAVX2_t2_w1_p1:
 	CMPQ   (SP), $0x01
 	JL     dwRowAVX2_t2_w1_p1_end
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t2_w1_p1_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R11
-	LEAQ   (BX)(R9*1), R11
-	VMOVSS (R11), X0
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
 	JMP    dwRowAVX2_t2_w1_p1_rows
 
 dwRowAVX2_t2_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX2_t2_w1_p1_rows:
-	XORQ R11, R11
+	XORQ R8, R8
 
 dwRowAVX2_t2_w1_p1_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	MOVQ        64(SI)(R8*8), R12
+	ADDQ        DX, R12
 	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX2_t2_w1_p1_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R11
-	LEAQ        (BX)(R9*1), R11
-	VMOVSS      X0, (R11)
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*1), BX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX2_t2_w1_p1
 
@@ -1054,214 +783,50 @@ dwRowAVX2_t3_w1:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
-dwRowAVX2_t3_w1_p8:
-	CMPQ   (SP), $0x08
-	JL     dwRowAVX2_t3_w1_p8_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX2_t3_w1_p8_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	LEAQ   (R13)(R11*4), R14
-	ADDQ   R11, R14
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	VMOVSS (R13)(R11*4), X4
-	VMOVSS (R14), X5
-	VMOVSS (R13)(R12*2), X6
-	VMOVSS (R14)(R11*2), X7
-	JMP    dwRowAVX2_t3_w1_p8_rows
-
-dwRowAVX2_t3_w1_p8_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	VXORPS X4, X4, X4
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VXORPS X7, X7, X7
-
-dwRowAVX2_t3_w1_p8_rows:
-	XORQ R11, R11
-
-dwRowAVX2_t3_w1_p8_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	LEAQ        (R12)(DI*4), R14
-	ADDQ        DI, R14
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX2_t3_w1_p8_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	VMOVSS      X4, (R13)(R11*4)
-	VMOVSS      X5, (R14)
-	VMOVSS      X6, (R13)(R12*2)
-	VMOVSS      X7, (R14)(R11*2)
-	LEAQ        (CX)(DI*8), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*8), BX
-	SUBQ        $0x08, (SP)
-	JMP         dwRowAVX2_t3_w1_p8
-
-dwRowAVX2_t3_w1_p8_end:
-dwRowAVX2_t3_w1_p4:
-	CMPQ   (SP), $0x04
-	JL     dwRowAVX2_t3_w1_p4_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX2_t3_w1_p4_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	JMP    dwRowAVX2_t3_w1_p4_rows
-
-dwRowAVX2_t3_w1_p4_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-
-dwRowAVX2_t3_w1_p4_rows:
-	XORQ R11, R11
-
-dwRowAVX2_t3_w1_p4_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX2_t3_w1_p4_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	LEAQ        (CX)(DI*4), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*4), BX
-	SUBQ        $0x04, (SP)
-	JMP         dwRowAVX2_t3_w1_p4
-
-dwRowAVX2_t3_w1_p4_end:
 dwRowAVX2_t3_w1_p1:
 	CMPQ   (SP), $0x01
 	JL     dwRowAVX2_t3_w1_p1_end
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t3_w1_p1_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R11
-	LEAQ   (BX)(R9*1), R11
-	VMOVSS (R11), X0
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
 	JMP    dwRowAVX2_t3_w1_p1_rows
 
 dwRowAVX2_t3_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX2_t3_w1_p1_rows:
-	XORQ R11, R11
+	XORQ R8, R8
 
 dwRowAVX2_t3_w1_p1_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	MOVQ        64(SI)(R8*8), R12
+	ADDQ        DX, R12
 	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX2_t3_w1_p1_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R11
-	LEAQ        (BX)(R9*1), R11
-	VMOVSS      X0, (R11)
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*1), BX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX2_t3_w1_p1
 
@@ -1531,237 +1096,54 @@ dwRowAVX2_t4_w1:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
-dwRowAVX2_t4_w1_p8:
-	CMPQ   (SP), $0x08
-	JL     dwRowAVX2_t4_w1_p8_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX2_t4_w1_p8_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	LEAQ   (R13)(R11*4), R14
-	ADDQ   R11, R14
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	VMOVSS (R13)(R11*4), X4
-	VMOVSS (R14), X5
-	VMOVSS (R13)(R12*2), X6
-	VMOVSS (R14)(R11*2), X7
-	JMP    dwRowAVX2_t4_w1_p8_rows
-
-dwRowAVX2_t4_w1_p8_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	VXORPS X4, X4, X4
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VXORPS X7, X7, X7
-
-dwRowAVX2_t4_w1_p8_rows:
-	XORQ R11, R11
-
-dwRowAVX2_t4_w1_p8_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	LEAQ        (R12)(DI*4), R14
-	ADDQ        DI, R14
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX2_t4_w1_p8_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	VMOVSS      X4, (R13)(R11*4)
-	VMOVSS      X5, (R14)
-	VMOVSS      X6, (R13)(R12*2)
-	VMOVSS      X7, (R14)(R11*2)
-	LEAQ        (CX)(DI*8), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*8), BX
-	SUBQ        $0x08, (SP)
-	JMP         dwRowAVX2_t4_w1_p8
-
-dwRowAVX2_t4_w1_p8_end:
-dwRowAVX2_t4_w1_p4:
-	CMPQ   (SP), $0x04
-	JL     dwRowAVX2_t4_w1_p4_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX2_t4_w1_p4_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	JMP    dwRowAVX2_t4_w1_p4_rows
-
-dwRowAVX2_t4_w1_p4_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-
-dwRowAVX2_t4_w1_p4_rows:
-	XORQ R11, R11
-
-dwRowAVX2_t4_w1_p4_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX2_t4_w1_p4_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	LEAQ        (CX)(DI*4), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*4), BX
-	SUBQ        $0x04, (SP)
-	JMP         dwRowAVX2_t4_w1_p4
-
-dwRowAVX2_t4_w1_p4_end:
 dwRowAVX2_t4_w1_p1:
 	CMPQ   (SP), $0x01
 	JL     dwRowAVX2_t4_w1_p1_end
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t4_w1_p1_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R11
-	LEAQ   (BX)(R9*1), R11
-	VMOVSS (R11), X0
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
 	JMP    dwRowAVX2_t4_w1_p1_rows
 
 dwRowAVX2_t4_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX2_t4_w1_p1_rows:
-	XORQ R11, R11
+	XORQ R8, R8
 
 dwRowAVX2_t4_w1_p1_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	MOVQ        64(SI)(R8*8), R12
+	ADDQ        DX, R12
 	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX2_t4_w1_p1_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R11
-	LEAQ        (BX)(R9*1), R11
-	VMOVSS      X0, (R11)
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*1), BX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX2_t4_w1_p1
 
@@ -2054,260 +1436,58 @@ dwRowAVX2_t5_w1:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
-dwRowAVX2_t5_w1_p8:
-	CMPQ   (SP), $0x08
-	JL     dwRowAVX2_t5_w1_p8_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX2_t5_w1_p8_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	LEAQ   (R13)(R11*4), R14
-	ADDQ   R11, R14
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	VMOVSS (R13)(R11*4), X4
-	VMOVSS (R14), X5
-	VMOVSS (R13)(R12*2), X6
-	VMOVSS (R14)(R11*2), X7
-	JMP    dwRowAVX2_t5_w1_p8_rows
-
-dwRowAVX2_t5_w1_p8_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	VXORPS X4, X4, X4
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VXORPS X7, X7, X7
-
-dwRowAVX2_t5_w1_p8_rows:
-	XORQ R11, R11
-
-dwRowAVX2_t5_w1_p8_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	LEAQ        (R12)(DI*4), R14
-	ADDQ        DI, R14
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX2_t5_w1_p8_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	VMOVSS      X4, (R13)(R11*4)
-	VMOVSS      X5, (R14)
-	VMOVSS      X6, (R13)(R12*2)
-	VMOVSS      X7, (R14)(R11*2)
-	LEAQ        (CX)(DI*8), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*8), BX
-	SUBQ        $0x08, (SP)
-	JMP         dwRowAVX2_t5_w1_p8
-
-dwRowAVX2_t5_w1_p8_end:
-dwRowAVX2_t5_w1_p4:
-	CMPQ   (SP), $0x04
-	JL     dwRowAVX2_t5_w1_p4_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX2_t5_w1_p4_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	JMP    dwRowAVX2_t5_w1_p4_rows
-
-dwRowAVX2_t5_w1_p4_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-
-dwRowAVX2_t5_w1_p4_rows:
-	XORQ R11, R11
-
-dwRowAVX2_t5_w1_p4_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX2_t5_w1_p4_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	LEAQ        (CX)(DI*4), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*4), BX
-	SUBQ        $0x04, (SP)
-	JMP         dwRowAVX2_t5_w1_p4
-
-dwRowAVX2_t5_w1_p4_end:
 dwRowAVX2_t5_w1_p1:
 	CMPQ   (SP), $0x01
 	JL     dwRowAVX2_t5_w1_p1_end
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t5_w1_p1_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R11
-	LEAQ   (BX)(R9*1), R11
-	VMOVSS (R11), X0
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
 	JMP    dwRowAVX2_t5_w1_p1_rows
 
 dwRowAVX2_t5_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX2_t5_w1_p1_rows:
-	XORQ R11, R11
+	XORQ R8, R8
 
 dwRowAVX2_t5_w1_p1_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	MOVQ        64(SI)(R8*8), R12
+	ADDQ        DX, R12
 	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX2_t5_w1_p1_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R11
-	LEAQ        (BX)(R9*1), R11
-	VMOVSS      X0, (R11)
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*1), BX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX2_t5_w1_p1
 
@@ -2318,6 +1498,5041 @@ dwRowAVX2_t5_w1_p1_end:
 
 dwRowAVX2_t5_w1_end:
 dwRowAVX2_done:
+	VZEROUPPER
+	RET
+
+// func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
+// Requires: AVX, FMA3
+TEXT ·dwRowS1AVX2(SB), NOSPLIT, $8-272
+	MOVQ  n+216(FP), AX
+	TESTQ AX, AX
+	JZ    dwRowS1AVX2_done
+	SHLQ  $0x02, offs_0+80(FP)
+	SHLQ  $0x02, offs_1+88(FP)
+	SHLQ  $0x02, offs_2+96(FP)
+	SHLQ  $0x02, offs_3+104(FP)
+	SHLQ  $0x02, offs_4+112(FP)
+	SHLQ  $0x02, offs_5+120(FP)
+	SHLQ  $0x02, offs_6+128(FP)
+	SHLQ  $0x02, offs_7+136(FP)
+	SHLQ  $0x02, offs_8+144(FP)
+	SHLQ  $0x02, offs_9+152(FP)
+	SHLQ  $0x02, offs_10+160(FP)
+	SHLQ  $0x02, offs_11+168(FP)
+	SHLQ  $0x02, offs_12+176(FP)
+	SHLQ  $0x02, offs_13+184(FP)
+	SHLQ  $0x02, offs_14+192(FP)
+	SHLQ  $0x02, offs_15+200(FP)
+	SHLQ  $0x02, xpix+232(FP)
+	SHLQ  $0x02, xtap+240(FP)
+	SHLQ  $0x02, wtap+248(FP)
+	SHLQ  $0x02, ypix+256(FP)
+	MOVQ  x_base+8(FP), CX
+	MOVQ  w_base+32(FP), DX
+	MOVQ  y_base+56(FP), BX
+	LEAQ  offs_0+80(FP), SI
+	MOVQ  xpix+232(FP), DI
+	LEAQ  (DI)(DI*2), CX
+	MOVQ  xtap+240(FP), R8
+	MOVQ  taps+0(FP), CX
+	CMPQ  CX, $0x01
+	JEQ   dwRowS1AVX2_t1
+	CMPQ  CX, $0x02
+	JEQ   dwRowS1AVX2_t2
+	CMPQ  CX, $0x03
+	JEQ   dwRowS1AVX2_t3
+	CMPQ  CX, $0x04
+	JEQ   dwRowS1AVX2_t4
+	CMPQ  CX, $0x05
+	JEQ   dwRowS1AVX2_t5
+	JMP   dwRowS1AVX2_done
+
+dwRowS1AVX2_t1:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS1AVX2_t1_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS1AVX2_t1_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX2_t1_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX2_t1_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t1_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS1AVX2_t1_w8_p8_rows
+
+dwRowS1AVX2_t1_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS1AVX2_t1_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t1_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t1_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX2_t1_w8_p8
+
+dwRowS1AVX2_t1_w8_p8_end:
+dwRowS1AVX2_t1_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX2_t1_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t1_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS1AVX2_t1_w8_p4_rows
+
+dwRowS1AVX2_t1_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS1AVX2_t1_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t1_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t1_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX2_t1_w8_p4
+
+dwRowS1AVX2_t1_w8_p4_end:
+dwRowS1AVX2_t1_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX2_t1_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t1_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS1AVX2_t1_w8_p1_rows
+
+dwRowS1AVX2_t1_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS1AVX2_t1_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t1_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	VFMADD231PS Y1, Y2, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t1_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX2_t1_w8_p1
+
+dwRowS1AVX2_t1_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS1AVX2_t1_w8
+
+dwRowS1AVX2_t1_w8_end:
+dwRowS1AVX2_t1_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS1AVX2_t1_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX2_t1_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS1AVX2_t1_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS1AVX2_t1_w1_p1_zero
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
+	JMP    dwRowS1AVX2_t1_w1_p1_rows
+
+dwRowS1AVX2_t1_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS1AVX2_t1_w1_p1_rows:
+	XORQ R8, R8
+
+dwRowS1AVX2_t1_w1_p1_row:
+	MOVQ        64(SI)(R8*8), R11
+	ADDQ        DX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X1
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X2
+	VFMADD231SS X1, X2, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
+	JL          dwRowS1AVX2_t1_w1_p1_row
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX2_t1_w1_p1
+
+dwRowS1AVX2_t1_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS1AVX2_t1_w1
+
+dwRowS1AVX2_t1_w1_end:
+	JMP dwRowS1AVX2_done
+
+dwRowS1AVX2_t2:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS1AVX2_t2_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS1AVX2_t2_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX2_t2_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX2_t2_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t2_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS1AVX2_t2_w8_p8_rows
+
+dwRowS1AVX2_t2_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS1AVX2_t2_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t2_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y0
+	VFMADD231PS Y8, Y10, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y1
+	VFMADD231PS Y8, Y10, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y2
+	VFMADD231PS Y8, Y10, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y3
+	VFMADD231PS Y8, Y10, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y4
+	VFMADD231PS Y8, Y10, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y5
+	VFMADD231PS Y8, Y10, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y6
+	VFMADD231PS Y8, Y10, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t2_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX2_t2_w8_p8
+
+dwRowS1AVX2_t2_w8_p8_end:
+dwRowS1AVX2_t2_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX2_t2_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t2_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS1AVX2_t2_w8_p4_rows
+
+dwRowS1AVX2_t2_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS1AVX2_t2_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t2_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	VFMADD231PS Y4, Y6, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y1
+	VFMADD231PS Y4, Y6, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
+	VFMADD231PS Y4, Y6, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t2_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX2_t2_w8_p4
+
+dwRowS1AVX2_t2_w8_p4_end:
+dwRowS1AVX2_t2_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX2_t2_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t2_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS1AVX2_t2_w8_p1_rows
+
+dwRowS1AVX2_t2_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS1AVX2_t2_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t2_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y1, Y3, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t2_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX2_t2_w8_p1
+
+dwRowS1AVX2_t2_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS1AVX2_t2_w8
+
+dwRowS1AVX2_t2_w8_end:
+dwRowS1AVX2_t2_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS1AVX2_t2_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX2_t2_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS1AVX2_t2_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS1AVX2_t2_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS1AVX2_t2_w1_p1_rows
+
+dwRowS1AVX2_t2_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS1AVX2_t2_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t2_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X1, X3, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X2, X3, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t2_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX2_t2_w1_p1
+
+dwRowS1AVX2_t2_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS1AVX2_t2_w1
+
+dwRowS1AVX2_t2_w1_end:
+	JMP dwRowS1AVX2_done
+
+dwRowS1AVX2_t3:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS1AVX2_t3_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS1AVX2_t3_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX2_t3_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX2_t3_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t3_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS1AVX2_t3_w8_p8_rows
+
+dwRowS1AVX2_t3_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS1AVX2_t3_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t3_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y0
+	VFMADD231PS Y8, Y11, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y0
+	VFMADD231PS Y9, Y11, Y1
+	VFMADD231PS Y8, Y11, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y1
+	VFMADD231PS Y9, Y11, Y2
+	VFMADD231PS Y8, Y11, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VFMADD231PS Y8, Y11, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y3
+	VFMADD231PS Y9, Y11, Y4
+	VFMADD231PS Y8, Y11, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y4
+	VFMADD231PS Y9, Y11, Y5
+	VFMADD231PS Y8, Y11, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y5
+	VFMADD231PS Y9, Y11, Y6
+	VFMADD231PS Y8, Y11, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y6
+	VFMADD231PS Y9, Y11, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t3_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX2_t3_w8_p8
+
+dwRowS1AVX2_t3_w8_p8_end:
+dwRowS1AVX2_t3_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX2_t3_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t3_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS1AVX2_t3_w8_p4_rows
+
+dwRowS1AVX2_t3_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS1AVX2_t3_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t3_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y4, Y7, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VFMADD231PS Y4, Y7, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y1
+	VFMADD231PS Y5, Y7, Y2
+	VFMADD231PS Y4, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y2
+	VFMADD231PS Y5, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t3_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX2_t3_w8_p4
+
+dwRowS1AVX2_t3_w8_p4_end:
+dwRowS1AVX2_t3_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX2_t3_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t3_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS1AVX2_t3_w8_p1_rows
+
+dwRowS1AVX2_t3_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS1AVX2_t3_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t3_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y1, Y4, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t3_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX2_t3_w8_p1
+
+dwRowS1AVX2_t3_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS1AVX2_t3_w8
+
+dwRowS1AVX2_t3_w8_end:
+dwRowS1AVX2_t3_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS1AVX2_t3_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX2_t3_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS1AVX2_t3_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS1AVX2_t3_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS1AVX2_t3_w1_p1_rows
+
+dwRowS1AVX2_t3_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS1AVX2_t3_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t3_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X1, X4, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t3_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX2_t3_w1_p1
+
+dwRowS1AVX2_t3_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS1AVX2_t3_w1
+
+dwRowS1AVX2_t3_w1_end:
+	JMP dwRowS1AVX2_done
+
+dwRowS1AVX2_t4:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS1AVX2_t4_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS1AVX2_t4_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX2_t4_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX2_t4_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t4_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS1AVX2_t4_w8_p8_rows
+
+dwRowS1AVX2_t4_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS1AVX2_t4_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t4_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y9, Y12, Y0
+	VFMADD231PS Y8, Y12, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y8, Y12, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y0
+	VFMADD231PS Y10, Y12, Y1
+	VFMADD231PS Y9, Y12, Y2
+	VFMADD231PS Y8, Y12, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y9, Y12, Y3
+	VFMADD231PS Y8, Y12, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y2
+	VFMADD231PS Y10, Y12, Y3
+	VFMADD231PS Y9, Y12, Y4
+	VFMADD231PS Y8, Y12, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y3
+	VFMADD231PS Y10, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VFMADD231PS Y8, Y12, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y4
+	VFMADD231PS Y10, Y12, Y5
+	VFMADD231PS Y9, Y12, Y6
+	VFMADD231PS Y8, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y5
+	VFMADD231PS Y10, Y12, Y6
+	VFMADD231PS Y9, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y6
+	VFMADD231PS Y10, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t4_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX2_t4_w8_p8
+
+dwRowS1AVX2_t4_w8_p8_end:
+dwRowS1AVX2_t4_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX2_t4_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t4_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS1AVX2_t4_w8_p4_rows
+
+dwRowS1AVX2_t4_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS1AVX2_t4_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t4_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y0
+	VFMADD231PS Y4, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y5, Y8, Y1
+	VFMADD231PS Y4, Y8, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y0
+	VFMADD231PS Y6, Y8, Y1
+	VFMADD231PS Y5, Y8, Y2
+	VFMADD231PS Y4, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y1
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VFMADD231PS Y6, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t4_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX2_t4_w8_p4
+
+dwRowS1AVX2_t4_w8_p4_end:
+dwRowS1AVX2_t4_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX2_t4_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t4_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS1AVX2_t4_w8_p1_rows
+
+dwRowS1AVX2_t4_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS1AVX2_t4_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t4_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y1, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y2, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y3, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t4_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX2_t4_w8_p1
+
+dwRowS1AVX2_t4_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS1AVX2_t4_w8
+
+dwRowS1AVX2_t4_w8_end:
+dwRowS1AVX2_t4_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS1AVX2_t4_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX2_t4_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS1AVX2_t4_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS1AVX2_t4_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS1AVX2_t4_w1_p1_rows
+
+dwRowS1AVX2_t4_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS1AVX2_t4_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t4_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X1, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X2, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X3, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X4, X5, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t4_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX2_t4_w1_p1
+
+dwRowS1AVX2_t4_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS1AVX2_t4_w1
+
+dwRowS1AVX2_t4_w1_end:
+	JMP dwRowS1AVX2_done
+
+dwRowS1AVX2_t5:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS1AVX2_t5_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS1AVX2_t5_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX2_t5_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX2_t5_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t5_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS1AVX2_t5_w8_p8_rows
+
+dwRowS1AVX2_t5_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS1AVX2_t5_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t5_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y0
+	VFMADD231PS Y8, Y13, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y0
+	VFMADD231PS Y9, Y13, Y1
+	VFMADD231PS Y8, Y13, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y9, Y13, Y2
+	VFMADD231PS Y8, Y13, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y0
+	VFMADD231PS Y11, Y13, Y1
+	VFMADD231PS Y10, Y13, Y2
+	VFMADD231PS Y9, Y13, Y3
+	VFMADD231PS Y8, Y13, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y1
+	VFMADD231PS Y11, Y13, Y2
+	VFMADD231PS Y10, Y13, Y3
+	VFMADD231PS Y9, Y13, Y4
+	VFMADD231PS Y8, Y13, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y2
+	VFMADD231PS Y11, Y13, Y3
+	VFMADD231PS Y10, Y13, Y4
+	VFMADD231PS Y9, Y13, Y5
+	VFMADD231PS Y8, Y13, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y3
+	VFMADD231PS Y11, Y13, Y4
+	VFMADD231PS Y10, Y13, Y5
+	VFMADD231PS Y9, Y13, Y6
+	VFMADD231PS Y8, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y4
+	VFMADD231PS Y11, Y13, Y5
+	VFMADD231PS Y10, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y5
+	VFMADD231PS Y11, Y13, Y6
+	VFMADD231PS Y10, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y6
+	VFMADD231PS Y11, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t5_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX2_t5_w8_p8
+
+dwRowS1AVX2_t5_w8_p8_end:
+dwRowS1AVX2_t5_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX2_t5_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t5_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS1AVX2_t5_w8_p4_rows
+
+dwRowS1AVX2_t5_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS1AVX2_t5_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t5_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y0
+	VFMADD231PS Y4, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y5, Y9, Y1
+	VFMADD231PS Y4, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y0
+	VFMADD231PS Y6, Y9, Y1
+	VFMADD231PS Y5, Y9, Y2
+	VFMADD231PS Y4, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y7, Y9, Y1
+	VFMADD231PS Y6, Y9, Y2
+	VFMADD231PS Y5, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y6, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y2
+	VFMADD231PS Y7, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t5_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX2_t5_w8_p4
+
+dwRowS1AVX2_t5_w8_p4_end:
+dwRowS1AVX2_t5_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX2_t5_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t5_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS1AVX2_t5_w8_p1_rows
+
+dwRowS1AVX2_t5_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS1AVX2_t5_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t5_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y1, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y2, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t5_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX2_t5_w8_p1
+
+dwRowS1AVX2_t5_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS1AVX2_t5_w8
+
+dwRowS1AVX2_t5_w8_end:
+dwRowS1AVX2_t5_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS1AVX2_t5_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX2_t5_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS1AVX2_t5_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS1AVX2_t5_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS1AVX2_t5_w1_p1_rows
+
+dwRowS1AVX2_t5_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS1AVX2_t5_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t5_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X1, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X2, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t5_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX2_t5_w1_p1
+
+dwRowS1AVX2_t5_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS1AVX2_t5_w1
+
+dwRowS1AVX2_t5_w1_end:
+dwRowS1AVX2_done:
+	VZEROUPPER
+	RET
+
+// func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
+// Requires: AVX, FMA3
+TEXT ·dwRowS2AVX2(SB), NOSPLIT, $8-272
+	MOVQ  n+216(FP), AX
+	TESTQ AX, AX
+	JZ    dwRowS2AVX2_done
+	SHLQ  $0x02, offs_0+80(FP)
+	SHLQ  $0x02, offs_1+88(FP)
+	SHLQ  $0x02, offs_2+96(FP)
+	SHLQ  $0x02, offs_3+104(FP)
+	SHLQ  $0x02, offs_4+112(FP)
+	SHLQ  $0x02, offs_5+120(FP)
+	SHLQ  $0x02, offs_6+128(FP)
+	SHLQ  $0x02, offs_7+136(FP)
+	SHLQ  $0x02, offs_8+144(FP)
+	SHLQ  $0x02, offs_9+152(FP)
+	SHLQ  $0x02, offs_10+160(FP)
+	SHLQ  $0x02, offs_11+168(FP)
+	SHLQ  $0x02, offs_12+176(FP)
+	SHLQ  $0x02, offs_13+184(FP)
+	SHLQ  $0x02, offs_14+192(FP)
+	SHLQ  $0x02, offs_15+200(FP)
+	SHLQ  $0x02, xpix+232(FP)
+	SHLQ  $0x02, xtap+240(FP)
+	SHLQ  $0x02, wtap+248(FP)
+	SHLQ  $0x02, ypix+256(FP)
+	MOVQ  x_base+8(FP), CX
+	MOVQ  w_base+32(FP), DX
+	MOVQ  y_base+56(FP), BX
+	LEAQ  offs_0+80(FP), SI
+	MOVQ  xpix+232(FP), DI
+	LEAQ  (DI)(DI*2), CX
+	MOVQ  xtap+240(FP), R8
+	MOVQ  taps+0(FP), CX
+	CMPQ  CX, $0x01
+	JEQ   dwRowS2AVX2_t1
+	CMPQ  CX, $0x02
+	JEQ   dwRowS2AVX2_t2
+	CMPQ  CX, $0x03
+	JEQ   dwRowS2AVX2_t3
+	CMPQ  CX, $0x04
+	JEQ   dwRowS2AVX2_t4
+	CMPQ  CX, $0x05
+	JEQ   dwRowS2AVX2_t5
+	JMP   dwRowS2AVX2_done
+
+dwRowS2AVX2_t1:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS2AVX2_t1_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS2AVX2_t1_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX2_t1_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX2_t1_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t1_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS2AVX2_t1_w8_p8_rows
+
+dwRowS2AVX2_t1_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS2AVX2_t1_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t1_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t1_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX2_t1_w8_p8
+
+dwRowS2AVX2_t1_w8_p8_end:
+dwRowS2AVX2_t1_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX2_t1_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t1_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS2AVX2_t1_w8_p4_rows
+
+dwRowS2AVX2_t1_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS2AVX2_t1_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t1_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t1_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX2_t1_w8_p4
+
+dwRowS2AVX2_t1_w8_p4_end:
+dwRowS2AVX2_t1_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX2_t1_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t1_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS2AVX2_t1_w8_p1_rows
+
+dwRowS2AVX2_t1_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS2AVX2_t1_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t1_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	VFMADD231PS Y1, Y2, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t1_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX2_t1_w8_p1
+
+dwRowS2AVX2_t1_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS2AVX2_t1_w8
+
+dwRowS2AVX2_t1_w8_end:
+dwRowS2AVX2_t1_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS2AVX2_t1_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX2_t1_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS2AVX2_t1_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS2AVX2_t1_w1_p1_zero
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
+	JMP    dwRowS2AVX2_t1_w1_p1_rows
+
+dwRowS2AVX2_t1_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS2AVX2_t1_w1_p1_rows:
+	XORQ R8, R8
+
+dwRowS2AVX2_t1_w1_p1_row:
+	MOVQ        64(SI)(R8*8), R11
+	ADDQ        DX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X1
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X2
+	VFMADD231SS X1, X2, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
+	JL          dwRowS2AVX2_t1_w1_p1_row
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX2_t1_w1_p1
+
+dwRowS2AVX2_t1_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS2AVX2_t1_w1
+
+dwRowS2AVX2_t1_w1_end:
+	JMP dwRowS2AVX2_done
+
+dwRowS2AVX2_t2:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS2AVX2_t2_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS2AVX2_t2_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX2_t2_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX2_t2_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t2_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS2AVX2_t2_w8_p8_rows
+
+dwRowS2AVX2_t2_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS2AVX2_t2_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t2_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t2_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX2_t2_w8_p8
+
+dwRowS2AVX2_t2_w8_p8_end:
+dwRowS2AVX2_t2_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX2_t2_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t2_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS2AVX2_t2_w8_p4_rows
+
+dwRowS2AVX2_t2_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS2AVX2_t2_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t2_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t2_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX2_t2_w8_p4
+
+dwRowS2AVX2_t2_w8_p4_end:
+dwRowS2AVX2_t2_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX2_t2_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t2_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS2AVX2_t2_w8_p1_rows
+
+dwRowS2AVX2_t2_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS2AVX2_t2_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t2_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y1, Y3, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t2_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX2_t2_w8_p1
+
+dwRowS2AVX2_t2_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS2AVX2_t2_w8
+
+dwRowS2AVX2_t2_w8_end:
+dwRowS2AVX2_t2_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS2AVX2_t2_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX2_t2_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS2AVX2_t2_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS2AVX2_t2_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS2AVX2_t2_w1_p1_rows
+
+dwRowS2AVX2_t2_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS2AVX2_t2_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t2_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X1, X3, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X2, X3, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t2_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX2_t2_w1_p1
+
+dwRowS2AVX2_t2_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS2AVX2_t2_w1
+
+dwRowS2AVX2_t2_w1_end:
+	JMP dwRowS2AVX2_done
+
+dwRowS2AVX2_t3:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS2AVX2_t3_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS2AVX2_t3_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX2_t3_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX2_t3_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t3_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS2AVX2_t3_w8_p8_rows
+
+dwRowS2AVX2_t3_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS2AVX2_t3_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t3_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y0
+	VFMADD231PS Y8, Y11, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y1
+	VFMADD231PS Y8, Y11, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y2
+	VFMADD231PS Y8, Y11, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y3
+	VFMADD231PS Y8, Y11, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y4
+	VFMADD231PS Y8, Y11, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y5
+	VFMADD231PS Y8, Y11, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y6
+	VFMADD231PS Y8, Y11, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t3_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX2_t3_w8_p8
+
+dwRowS2AVX2_t3_w8_p8_end:
+dwRowS2AVX2_t3_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX2_t3_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t3_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS2AVX2_t3_w8_p4_rows
+
+dwRowS2AVX2_t3_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS2AVX2_t3_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t3_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	VFMADD231PS Y4, Y7, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y1
+	VFMADD231PS Y4, Y7, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y2
+	VFMADD231PS Y4, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t3_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX2_t3_w8_p4
+
+dwRowS2AVX2_t3_w8_p4_end:
+dwRowS2AVX2_t3_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX2_t3_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t3_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS2AVX2_t3_w8_p1_rows
+
+dwRowS2AVX2_t3_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS2AVX2_t3_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t3_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y1, Y4, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t3_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX2_t3_w8_p1
+
+dwRowS2AVX2_t3_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS2AVX2_t3_w8
+
+dwRowS2AVX2_t3_w8_end:
+dwRowS2AVX2_t3_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS2AVX2_t3_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX2_t3_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS2AVX2_t3_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS2AVX2_t3_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS2AVX2_t3_w1_p1_rows
+
+dwRowS2AVX2_t3_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS2AVX2_t3_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t3_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X1, X4, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t3_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX2_t3_w1_p1
+
+dwRowS2AVX2_t3_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS2AVX2_t3_w1
+
+dwRowS2AVX2_t3_w1_end:
+	JMP dwRowS2AVX2_done
+
+dwRowS2AVX2_t4:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS2AVX2_t4_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS2AVX2_t4_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX2_t4_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX2_t4_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t4_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS2AVX2_t4_w8_p8_rows
+
+dwRowS2AVX2_t4_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS2AVX2_t4_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t4_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y9, Y12, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y8, Y12, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y1
+	VFMADD231PS Y8, Y12, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y1
+	VFMADD231PS Y9, Y12, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y8, Y12, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y2
+	VFMADD231PS Y9, Y12, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y3
+	VFMADD231PS Y8, Y12, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y3
+	VFMADD231PS Y9, Y12, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y4
+	VFMADD231PS Y8, Y12, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y5
+	VFMADD231PS Y8, Y12, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y5
+	VFMADD231PS Y9, Y12, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y6
+	VFMADD231PS Y8, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y6
+	VFMADD231PS Y9, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t4_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX2_t4_w8_p8
+
+dwRowS2AVX2_t4_w8_p8_end:
+dwRowS2AVX2_t4_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX2_t4_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t4_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS2AVX2_t4_w8_p4_rows
+
+dwRowS2AVX2_t4_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS2AVX2_t4_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t4_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y4, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y0
+	VFMADD231PS Y5, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y1
+	VFMADD231PS Y4, Y8, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y1
+	VFMADD231PS Y5, Y8, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y4, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t4_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX2_t4_w8_p4
+
+dwRowS2AVX2_t4_w8_p4_end:
+dwRowS2AVX2_t4_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX2_t4_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t4_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS2AVX2_t4_w8_p1_rows
+
+dwRowS2AVX2_t4_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS2AVX2_t4_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t4_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y1, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y2, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y3, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t4_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX2_t4_w8_p1
+
+dwRowS2AVX2_t4_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS2AVX2_t4_w8
+
+dwRowS2AVX2_t4_w8_end:
+dwRowS2AVX2_t4_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS2AVX2_t4_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX2_t4_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS2AVX2_t4_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS2AVX2_t4_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS2AVX2_t4_w1_p1_rows
+
+dwRowS2AVX2_t4_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS2AVX2_t4_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t4_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X1, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X2, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X3, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X4, X5, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t4_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX2_t4_w1_p1
+
+dwRowS2AVX2_t4_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS2AVX2_t4_w1
+
+dwRowS2AVX2_t4_w1_end:
+	JMP dwRowS2AVX2_done
+
+dwRowS2AVX2_t5:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS2AVX2_t5_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS2AVX2_t5_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX2_t5_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX2_t5_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t5_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS2AVX2_t5_w8_p8_rows
+
+dwRowS2AVX2_t5_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS2AVX2_t5_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t5_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y0
+	VFMADD231PS Y8, Y13, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y0
+	VFMADD231PS Y9, Y13, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y8, Y13, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y1
+	VFMADD231PS Y9, Y13, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y1
+	VFMADD231PS Y10, Y13, Y2
+	VFMADD231PS Y8, Y13, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y2
+	VFMADD231PS Y9, Y13, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y2
+	VFMADD231PS Y10, Y13, Y3
+	VFMADD231PS Y8, Y13, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y3
+	VFMADD231PS Y9, Y13, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y3
+	VFMADD231PS Y10, Y13, Y4
+	VFMADD231PS Y8, Y13, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y4
+	VFMADD231PS Y9, Y13, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y4
+	VFMADD231PS Y10, Y13, Y5
+	VFMADD231PS Y8, Y13, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y5
+	VFMADD231PS Y9, Y13, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y5
+	VFMADD231PS Y10, Y13, Y6
+	VFMADD231PS Y8, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y6
+	VFMADD231PS Y10, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t5_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX2_t5_w8_p8
+
+dwRowS2AVX2_t5_w8_p8_end:
+dwRowS2AVX2_t5_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX2_t5_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t5_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS2AVX2_t5_w8_p4_rows
+
+dwRowS2AVX2_t5_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS2AVX2_t5_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t5_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y4, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y0
+	VFMADD231PS Y5, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y6, Y9, Y1
+	VFMADD231PS Y4, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y1
+	VFMADD231PS Y5, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	VFMADD231PS Y6, Y9, Y2
+	VFMADD231PS Y4, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y5, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y2
+	VFMADD231PS Y6, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t5_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX2_t5_w8_p4
+
+dwRowS2AVX2_t5_w8_p4_end:
+dwRowS2AVX2_t5_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX2_t5_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t5_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS2AVX2_t5_w8_p1_rows
+
+dwRowS2AVX2_t5_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS2AVX2_t5_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t5_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y1, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y2, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t5_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX2_t5_w8_p1
+
+dwRowS2AVX2_t5_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS2AVX2_t5_w8
+
+dwRowS2AVX2_t5_w8_end:
+dwRowS2AVX2_t5_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS2AVX2_t5_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX2_t5_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS2AVX2_t5_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS2AVX2_t5_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS2AVX2_t5_w1_p1_rows
+
+dwRowS2AVX2_t5_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS2AVX2_t5_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t5_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X1, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X2, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t5_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX2_t5_w1_p1
+
+dwRowS2AVX2_t5_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS2AVX2_t5_w1
+
+dwRowS2AVX2_t5_w1_end:
+dwRowS2AVX2_done:
+	VZEROUPPER
+	RET
+
+// func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
+// Requires: AVX, FMA3
+TEXT ·dwRowM1AVX2(SB), NOSPLIT, $8-272
+	MOVQ  n+216(FP), AX
+	TESTQ AX, AX
+	JZ    dwRowM1AVX2_done
+	SHLQ  $0x02, offs_0+80(FP)
+	SHLQ  $0x02, offs_1+88(FP)
+	SHLQ  $0x02, offs_2+96(FP)
+	SHLQ  $0x02, offs_3+104(FP)
+	SHLQ  $0x02, offs_4+112(FP)
+	SHLQ  $0x02, offs_5+120(FP)
+	SHLQ  $0x02, offs_6+128(FP)
+	SHLQ  $0x02, offs_7+136(FP)
+	SHLQ  $0x02, offs_8+144(FP)
+	SHLQ  $0x02, offs_9+152(FP)
+	SHLQ  $0x02, offs_10+160(FP)
+	SHLQ  $0x02, offs_11+168(FP)
+	SHLQ  $0x02, offs_12+176(FP)
+	SHLQ  $0x02, offs_13+184(FP)
+	SHLQ  $0x02, offs_14+192(FP)
+	SHLQ  $0x02, offs_15+200(FP)
+	SHLQ  $0x02, xpix+232(FP)
+	SHLQ  $0x02, xtap+240(FP)
+	SHLQ  $0x02, wtap+248(FP)
+	SHLQ  $0x02, ypix+256(FP)
+	MOVQ  x_base+8(FP), CX
+	MOVQ  w_base+32(FP), DX
+	MOVQ  y_base+56(FP), BX
+	LEAQ  offs_0+80(FP), SI
+	MOVQ  xpix+232(FP), DI
+	LEAQ  (DI)(DI*2), CX
+	MOVQ  xtap+240(FP), R8
+	NEGQ  R8
+	MOVQ  taps+0(FP), CX
+	CMPQ  CX, $0x01
+	JEQ   dwRowM1AVX2_t1
+	CMPQ  CX, $0x02
+	JEQ   dwRowM1AVX2_t2
+	CMPQ  CX, $0x03
+	JEQ   dwRowM1AVX2_t3
+	CMPQ  CX, $0x04
+	JEQ   dwRowM1AVX2_t4
+	CMPQ  CX, $0x05
+	JEQ   dwRowM1AVX2_t5
+	JMP   dwRowM1AVX2_done
+
+dwRowM1AVX2_t1:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowM1AVX2_t1_w8:
+	CMPQ R10, $0x08
+	JL   dwRowM1AVX2_t1_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX2_t1_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX2_t1_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t1_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowM1AVX2_t1_w8_p8_rows
+
+dwRowM1AVX2_t1_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowM1AVX2_t1_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t1_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t1_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX2_t1_w8_p8
+
+dwRowM1AVX2_t1_w8_p8_end:
+dwRowM1AVX2_t1_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX2_t1_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t1_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowM1AVX2_t1_w8_p4_rows
+
+dwRowM1AVX2_t1_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowM1AVX2_t1_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t1_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t1_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX2_t1_w8_p4
+
+dwRowM1AVX2_t1_w8_p4_end:
+dwRowM1AVX2_t1_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX2_t1_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t1_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowM1AVX2_t1_w8_p1_rows
+
+dwRowM1AVX2_t1_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowM1AVX2_t1_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t1_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	VFMADD231PS Y1, Y2, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t1_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX2_t1_w8_p1
+
+dwRowM1AVX2_t1_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowM1AVX2_t1_w8
+
+dwRowM1AVX2_t1_w8_end:
+dwRowM1AVX2_t1_w1:
+	CMPQ R10, $0x01
+	JL   dwRowM1AVX2_t1_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX2_t1_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowM1AVX2_t1_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowM1AVX2_t1_w1_p1_zero
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
+	JMP    dwRowM1AVX2_t1_w1_p1_rows
+
+dwRowM1AVX2_t1_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowM1AVX2_t1_w1_p1_rows:
+	XORQ R8, R8
+
+dwRowM1AVX2_t1_w1_p1_row:
+	MOVQ        64(SI)(R8*8), R11
+	ADDQ        DX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X1
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X2
+	VFMADD231SS X1, X2, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
+	JL          dwRowM1AVX2_t1_w1_p1_row
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX2_t1_w1_p1
+
+dwRowM1AVX2_t1_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowM1AVX2_t1_w1
+
+dwRowM1AVX2_t1_w1_end:
+	JMP dwRowM1AVX2_done
+
+dwRowM1AVX2_t2:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowM1AVX2_t2_w8:
+	CMPQ R10, $0x08
+	JL   dwRowM1AVX2_t2_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX2_t2_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX2_t2_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t2_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowM1AVX2_t2_w8_p8_rows
+
+dwRowM1AVX2_t2_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowM1AVX2_t2_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t2_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y6
+	VFMADD231PS Y9, Y10, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y5
+	VFMADD231PS Y9, Y10, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y4
+	VFMADD231PS Y9, Y10, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y3
+	VFMADD231PS Y9, Y10, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y2
+	VFMADD231PS Y9, Y10, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y1
+	VFMADD231PS Y9, Y10, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t2_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX2_t2_w8_p8
+
+dwRowM1AVX2_t2_w8_p8_end:
+dwRowM1AVX2_t2_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX2_t2_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t2_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowM1AVX2_t2_w8_p4_rows
+
+dwRowM1AVX2_t2_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowM1AVX2_t2_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t2_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y2
+	VFMADD231PS Y5, Y6, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
+	VFMADD231PS Y5, Y6, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y6, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t2_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX2_t2_w8_p4
+
+dwRowM1AVX2_t2_w8_p4_end:
+dwRowM1AVX2_t2_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX2_t2_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t2_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowM1AVX2_t2_w8_p1_rows
+
+dwRowM1AVX2_t2_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowM1AVX2_t2_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t2_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y1, Y3, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t2_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX2_t2_w8_p1
+
+dwRowM1AVX2_t2_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowM1AVX2_t2_w8
+
+dwRowM1AVX2_t2_w8_end:
+dwRowM1AVX2_t2_w1:
+	CMPQ R10, $0x01
+	JL   dwRowM1AVX2_t2_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX2_t2_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowM1AVX2_t2_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowM1AVX2_t2_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowM1AVX2_t2_w1_p1_rows
+
+dwRowM1AVX2_t2_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowM1AVX2_t2_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t2_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X1, X3, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X2, X3, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t2_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX2_t2_w1_p1
+
+dwRowM1AVX2_t2_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowM1AVX2_t2_w1
+
+dwRowM1AVX2_t2_w1_end:
+	JMP dwRowM1AVX2_done
+
+dwRowM1AVX2_t3:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowM1AVX2_t3_w8:
+	CMPQ R10, $0x08
+	JL   dwRowM1AVX2_t3_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX2_t3_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX2_t3_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t3_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowM1AVX2_t3_w8_p8_rows
+
+dwRowM1AVX2_t3_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowM1AVX2_t3_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t3_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y6
+	VFMADD231PS Y9, Y11, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y5
+	VFMADD231PS Y9, Y11, Y6
+	VFMADD231PS Y10, Y11, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y4
+	VFMADD231PS Y9, Y11, Y5
+	VFMADD231PS Y10, Y11, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y3
+	VFMADD231PS Y9, Y11, Y4
+	VFMADD231PS Y10, Y11, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VFMADD231PS Y10, Y11, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y1
+	VFMADD231PS Y9, Y11, Y2
+	VFMADD231PS Y10, Y11, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y0
+	VFMADD231PS Y9, Y11, Y1
+	VFMADD231PS Y10, Y11, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y0
+	VFMADD231PS Y10, Y11, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t3_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX2_t3_w8_p8
+
+dwRowM1AVX2_t3_w8_p8_end:
+dwRowM1AVX2_t3_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX2_t3_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t3_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowM1AVX2_t3_w8_p4_rows
+
+dwRowM1AVX2_t3_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowM1AVX2_t3_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t3_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y2
+	VFMADD231PS Y5, Y7, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y1
+	VFMADD231PS Y5, Y7, Y2
+	VFMADD231PS Y6, Y7, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VFMADD231PS Y6, Y7, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y7, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t3_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX2_t3_w8_p4
+
+dwRowM1AVX2_t3_w8_p4_end:
+dwRowM1AVX2_t3_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX2_t3_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t3_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowM1AVX2_t3_w8_p1_rows
+
+dwRowM1AVX2_t3_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowM1AVX2_t3_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t3_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y1, Y4, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t3_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX2_t3_w8_p1
+
+dwRowM1AVX2_t3_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowM1AVX2_t3_w8
+
+dwRowM1AVX2_t3_w8_end:
+dwRowM1AVX2_t3_w1:
+	CMPQ R10, $0x01
+	JL   dwRowM1AVX2_t3_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX2_t3_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowM1AVX2_t3_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowM1AVX2_t3_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowM1AVX2_t3_w1_p1_rows
+
+dwRowM1AVX2_t3_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowM1AVX2_t3_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t3_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X1, X4, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t3_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX2_t3_w1_p1
+
+dwRowM1AVX2_t3_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowM1AVX2_t3_w1
+
+dwRowM1AVX2_t3_w1_end:
+	JMP dwRowM1AVX2_done
+
+dwRowM1AVX2_t4:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowM1AVX2_t4_w8:
+	CMPQ R10, $0x08
+	JL   dwRowM1AVX2_t4_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX2_t4_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX2_t4_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t4_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowM1AVX2_t4_w8_p8_rows
+
+dwRowM1AVX2_t4_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowM1AVX2_t4_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t4_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y6
+	VFMADD231PS Y9, Y12, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y5
+	VFMADD231PS Y9, Y12, Y6
+	VFMADD231PS Y10, Y12, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VFMADD231PS Y10, Y12, Y6
+	VFMADD231PS Y11, Y12, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y3
+	VFMADD231PS Y9, Y12, Y4
+	VFMADD231PS Y10, Y12, Y5
+	VFMADD231PS Y11, Y12, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y2
+	VFMADD231PS Y9, Y12, Y3
+	VFMADD231PS Y10, Y12, Y4
+	VFMADD231PS Y11, Y12, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y1
+	VFMADD231PS Y9, Y12, Y2
+	VFMADD231PS Y10, Y12, Y3
+	VFMADD231PS Y11, Y12, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y11, Y12, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y9, Y12, Y0
+	VFMADD231PS Y10, Y12, Y1
+	VFMADD231PS Y11, Y12, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y11, Y12, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t4_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX2_t4_w8_p8
+
+dwRowM1AVX2_t4_w8_p8_end:
+dwRowM1AVX2_t4_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX2_t4_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t4_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowM1AVX2_t4_w8_p4_rows
+
+dwRowM1AVX2_t4_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowM1AVX2_t4_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t4_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y2
+	VFMADD231PS Y5, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y1
+	VFMADD231PS Y5, Y8, Y2
+	VFMADD231PS Y6, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	VFMADD231PS Y5, Y8, Y1
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y0
+	VFMADD231PS Y6, Y8, Y1
+	VFMADD231PS Y7, Y8, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y7, Y8, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t4_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX2_t4_w8_p4
+
+dwRowM1AVX2_t4_w8_p4_end:
+dwRowM1AVX2_t4_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX2_t4_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t4_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowM1AVX2_t4_w8_p1_rows
+
+dwRowM1AVX2_t4_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowM1AVX2_t4_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t4_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y1, Y5, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y2, Y5, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y3, Y5, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t4_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX2_t4_w8_p1
+
+dwRowM1AVX2_t4_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowM1AVX2_t4_w8
+
+dwRowM1AVX2_t4_w8_end:
+dwRowM1AVX2_t4_w1:
+	CMPQ R10, $0x01
+	JL   dwRowM1AVX2_t4_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX2_t4_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowM1AVX2_t4_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowM1AVX2_t4_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowM1AVX2_t4_w1_p1_rows
+
+dwRowM1AVX2_t4_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowM1AVX2_t4_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t4_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X1, X5, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X2, X5, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X3, X5, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X4, X5, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t4_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX2_t4_w1_p1
+
+dwRowM1AVX2_t4_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowM1AVX2_t4_w1
+
+dwRowM1AVX2_t4_w1_end:
+	JMP dwRowM1AVX2_done
+
+dwRowM1AVX2_t5:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowM1AVX2_t5_w8:
+	CMPQ R10, $0x08
+	JL   dwRowM1AVX2_t5_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX2_t5_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX2_t5_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t5_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowM1AVX2_t5_w8_p8_rows
+
+dwRowM1AVX2_t5_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowM1AVX2_t5_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t5_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y5
+	VFMADD231PS Y9, Y13, Y6
+	VFMADD231PS Y10, Y13, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y4
+	VFMADD231PS Y9, Y13, Y5
+	VFMADD231PS Y10, Y13, Y6
+	VFMADD231PS Y11, Y13, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y3
+	VFMADD231PS Y9, Y13, Y4
+	VFMADD231PS Y10, Y13, Y5
+	VFMADD231PS Y11, Y13, Y6
+	VFMADD231PS Y12, Y13, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y2
+	VFMADD231PS Y9, Y13, Y3
+	VFMADD231PS Y10, Y13, Y4
+	VFMADD231PS Y11, Y13, Y5
+	VFMADD231PS Y12, Y13, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y1
+	VFMADD231PS Y9, Y13, Y2
+	VFMADD231PS Y10, Y13, Y3
+	VFMADD231PS Y11, Y13, Y4
+	VFMADD231PS Y12, Y13, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y0
+	VFMADD231PS Y9, Y13, Y1
+	VFMADD231PS Y10, Y13, Y2
+	VFMADD231PS Y11, Y13, Y3
+	VFMADD231PS Y12, Y13, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y11, Y13, Y2
+	VFMADD231PS Y12, Y13, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y0
+	VFMADD231PS Y11, Y13, Y1
+	VFMADD231PS Y12, Y13, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y0
+	VFMADD231PS Y12, Y13, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t5_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX2_t5_w8_p8
+
+dwRowM1AVX2_t5_w8_p8_end:
+dwRowM1AVX2_t5_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX2_t5_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t5_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowM1AVX2_t5_w8_p4_rows
+
+dwRowM1AVX2_t5_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowM1AVX2_t5_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t5_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y2
+	VFMADD231PS Y5, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y1
+	VFMADD231PS Y5, Y9, Y2
+	VFMADD231PS Y6, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	VFMADD231PS Y5, Y9, Y1
+	VFMADD231PS Y6, Y9, Y2
+	VFMADD231PS Y7, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y0
+	VFMADD231PS Y6, Y9, Y1
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y8, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y7, Y9, Y1
+	VFMADD231PS Y8, Y9, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y0
+	VFMADD231PS Y8, Y9, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t5_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX2_t5_w8_p4
+
+dwRowM1AVX2_t5_w8_p4_end:
+dwRowM1AVX2_t5_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX2_t5_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t5_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowM1AVX2_t5_w8_p1_rows
+
+dwRowM1AVX2_t5_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowM1AVX2_t5_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t5_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y1, Y6, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y2, Y6, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t5_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX2_t5_w8_p1
+
+dwRowM1AVX2_t5_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowM1AVX2_t5_w8
+
+dwRowM1AVX2_t5_w8_end:
+dwRowM1AVX2_t5_w1:
+	CMPQ R10, $0x01
+	JL   dwRowM1AVX2_t5_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX2_t5_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowM1AVX2_t5_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowM1AVX2_t5_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowM1AVX2_t5_w1_p1_rows
+
+dwRowM1AVX2_t5_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowM1AVX2_t5_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t5_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X1, X6, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X2, X6, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t5_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX2_t5_w1_p1
+
+dwRowM1AVX2_t5_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowM1AVX2_t5_w1
+
+dwRowM1AVX2_t5_w1_end:
+dwRowM1AVX2_done:
 	VZEROUPPER
 	RET
 
@@ -2733,168 +6948,42 @@ dwRowAVX512_t1_w1:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
-dwRowAVX512_t1_w1_p8:
-	CMPQ   (SP), $0x08
-	JL     dwRowAVX512_t1_w1_p8_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX512_t1_w1_p8_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	LEAQ   (R13)(R11*4), R14
-	ADDQ   R11, R14
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	VMOVSS (R13)(R11*4), X4
-	VMOVSS (R14), X5
-	VMOVSS (R13)(R12*2), X6
-	VMOVSS (R14)(R11*2), X7
-	JMP    dwRowAVX512_t1_w1_p8_rows
-
-dwRowAVX512_t1_w1_p8_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	VXORPS X4, X4, X4
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VXORPS X7, X7, X7
-
-dwRowAVX512_t1_w1_p8_rows:
-	XORQ R11, R11
-
-dwRowAVX512_t1_w1_p8_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	LEAQ        (R12)(DI*4), R14
-	ADDQ        DI, R14
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX512_t1_w1_p8_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	VMOVSS      X4, (R13)(R11*4)
-	VMOVSS      X5, (R14)
-	VMOVSS      X6, (R13)(R12*2)
-	VMOVSS      X7, (R14)(R11*2)
-	LEAQ        (CX)(DI*8), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*8), BX
-	SUBQ        $0x08, (SP)
-	JMP         dwRowAVX512_t1_w1_p8
-
-dwRowAVX512_t1_w1_p8_end:
-dwRowAVX512_t1_w1_p4:
-	CMPQ   (SP), $0x04
-	JL     dwRowAVX512_t1_w1_p4_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX512_t1_w1_p4_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	JMP    dwRowAVX512_t1_w1_p4_rows
-
-dwRowAVX512_t1_w1_p4_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-
-dwRowAVX512_t1_w1_p4_rows:
-	XORQ R11, R11
-
-dwRowAVX512_t1_w1_p4_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX512_t1_w1_p4_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	LEAQ        (CX)(DI*4), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*4), BX
-	SUBQ        $0x04, (SP)
-	JMP         dwRowAVX512_t1_w1_p4
-
-dwRowAVX512_t1_w1_p4_end:
 dwRowAVX512_t1_w1_p1:
 	CMPQ   (SP), $0x01
 	JL     dwRowAVX512_t1_w1_p1_end
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t1_w1_p1_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R11
-	LEAQ   (BX)(R9*1), R11
-	VMOVSS (R11), X0
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
 	JMP    dwRowAVX512_t1_w1_p1_rows
 
 dwRowAVX512_t1_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX512_t1_w1_p1_rows:
-	XORQ R11, R11
+	XORQ R8, R8
 
 dwRowAVX512_t1_w1_p1_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	MOVQ        64(SI)(R8*8), R12
+	ADDQ        DX, R12
 	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX512_t1_w1_p1_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R11
-	LEAQ        (BX)(R9*1), R11
-	VMOVSS      X0, (R11)
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*1), BX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX512_t1_w1_p1
 
@@ -3319,191 +7408,46 @@ dwRowAVX512_t2_w1:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
-dwRowAVX512_t2_w1_p8:
-	CMPQ   (SP), $0x08
-	JL     dwRowAVX512_t2_w1_p8_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX512_t2_w1_p8_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	LEAQ   (R13)(R11*4), R14
-	ADDQ   R11, R14
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	VMOVSS (R13)(R11*4), X4
-	VMOVSS (R14), X5
-	VMOVSS (R13)(R12*2), X6
-	VMOVSS (R14)(R11*2), X7
-	JMP    dwRowAVX512_t2_w1_p8_rows
-
-dwRowAVX512_t2_w1_p8_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	VXORPS X4, X4, X4
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VXORPS X7, X7, X7
-
-dwRowAVX512_t2_w1_p8_rows:
-	XORQ R11, R11
-
-dwRowAVX512_t2_w1_p8_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	LEAQ        (R12)(DI*4), R14
-	ADDQ        DI, R14
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX512_t2_w1_p8_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	VMOVSS      X4, (R13)(R11*4)
-	VMOVSS      X5, (R14)
-	VMOVSS      X6, (R13)(R12*2)
-	VMOVSS      X7, (R14)(R11*2)
-	LEAQ        (CX)(DI*8), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*8), BX
-	SUBQ        $0x08, (SP)
-	JMP         dwRowAVX512_t2_w1_p8
-
-dwRowAVX512_t2_w1_p8_end:
-dwRowAVX512_t2_w1_p4:
-	CMPQ   (SP), $0x04
-	JL     dwRowAVX512_t2_w1_p4_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX512_t2_w1_p4_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	JMP    dwRowAVX512_t2_w1_p4_rows
-
-dwRowAVX512_t2_w1_p4_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-
-dwRowAVX512_t2_w1_p4_rows:
-	XORQ R11, R11
-
-dwRowAVX512_t2_w1_p4_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX512_t2_w1_p4_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	LEAQ        (CX)(DI*4), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*4), BX
-	SUBQ        $0x04, (SP)
-	JMP         dwRowAVX512_t2_w1_p4
-
-dwRowAVX512_t2_w1_p4_end:
 dwRowAVX512_t2_w1_p1:
 	CMPQ   (SP), $0x01
 	JL     dwRowAVX512_t2_w1_p1_end
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t2_w1_p1_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R11
-	LEAQ   (BX)(R9*1), R11
-	VMOVSS (R11), X0
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
 	JMP    dwRowAVX512_t2_w1_p1_rows
 
 dwRowAVX512_t2_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX512_t2_w1_p1_rows:
-	XORQ R11, R11
+	XORQ R8, R8
 
 dwRowAVX512_t2_w1_p1_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	MOVQ        64(SI)(R8*8), R12
+	ADDQ        DX, R12
 	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX512_t2_w1_p1_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R11
-	LEAQ        (BX)(R9*1), R11
-	VMOVSS      X0, (R11)
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*1), BX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX512_t2_w1_p1
 
@@ -3974,214 +7918,50 @@ dwRowAVX512_t3_w1:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
-dwRowAVX512_t3_w1_p8:
-	CMPQ   (SP), $0x08
-	JL     dwRowAVX512_t3_w1_p8_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX512_t3_w1_p8_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	LEAQ   (R13)(R11*4), R14
-	ADDQ   R11, R14
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	VMOVSS (R13)(R11*4), X4
-	VMOVSS (R14), X5
-	VMOVSS (R13)(R12*2), X6
-	VMOVSS (R14)(R11*2), X7
-	JMP    dwRowAVX512_t3_w1_p8_rows
-
-dwRowAVX512_t3_w1_p8_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	VXORPS X4, X4, X4
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VXORPS X7, X7, X7
-
-dwRowAVX512_t3_w1_p8_rows:
-	XORQ R11, R11
-
-dwRowAVX512_t3_w1_p8_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	LEAQ        (R12)(DI*4), R14
-	ADDQ        DI, R14
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX512_t3_w1_p8_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	VMOVSS      X4, (R13)(R11*4)
-	VMOVSS      X5, (R14)
-	VMOVSS      X6, (R13)(R12*2)
-	VMOVSS      X7, (R14)(R11*2)
-	LEAQ        (CX)(DI*8), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*8), BX
-	SUBQ        $0x08, (SP)
-	JMP         dwRowAVX512_t3_w1_p8
-
-dwRowAVX512_t3_w1_p8_end:
-dwRowAVX512_t3_w1_p4:
-	CMPQ   (SP), $0x04
-	JL     dwRowAVX512_t3_w1_p4_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX512_t3_w1_p4_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	JMP    dwRowAVX512_t3_w1_p4_rows
-
-dwRowAVX512_t3_w1_p4_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-
-dwRowAVX512_t3_w1_p4_rows:
-	XORQ R11, R11
-
-dwRowAVX512_t3_w1_p4_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX512_t3_w1_p4_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	LEAQ        (CX)(DI*4), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*4), BX
-	SUBQ        $0x04, (SP)
-	JMP         dwRowAVX512_t3_w1_p4
-
-dwRowAVX512_t3_w1_p4_end:
 dwRowAVX512_t3_w1_p1:
 	CMPQ   (SP), $0x01
 	JL     dwRowAVX512_t3_w1_p1_end
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t3_w1_p1_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R11
-	LEAQ   (BX)(R9*1), R11
-	VMOVSS (R11), X0
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
 	JMP    dwRowAVX512_t3_w1_p1_rows
 
 dwRowAVX512_t3_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX512_t3_w1_p1_rows:
-	XORQ R11, R11
+	XORQ R8, R8
 
 dwRowAVX512_t3_w1_p1_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	MOVQ        64(SI)(R8*8), R12
+	ADDQ        DX, R12
 	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX512_t3_w1_p1_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R11
-	LEAQ        (BX)(R9*1), R11
-	VMOVSS      X0, (R11)
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*1), BX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX512_t3_w1_p1
 
@@ -4698,237 +8478,54 @@ dwRowAVX512_t4_w1:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
-dwRowAVX512_t4_w1_p8:
-	CMPQ   (SP), $0x08
-	JL     dwRowAVX512_t4_w1_p8_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX512_t4_w1_p8_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	LEAQ   (R13)(R11*4), R14
-	ADDQ   R11, R14
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	VMOVSS (R13)(R11*4), X4
-	VMOVSS (R14), X5
-	VMOVSS (R13)(R12*2), X6
-	VMOVSS (R14)(R11*2), X7
-	JMP    dwRowAVX512_t4_w1_p8_rows
-
-dwRowAVX512_t4_w1_p8_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	VXORPS X4, X4, X4
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VXORPS X7, X7, X7
-
-dwRowAVX512_t4_w1_p8_rows:
-	XORQ R11, R11
-
-dwRowAVX512_t4_w1_p8_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	LEAQ        (R12)(DI*4), R14
-	ADDQ        DI, R14
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX512_t4_w1_p8_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	VMOVSS      X4, (R13)(R11*4)
-	VMOVSS      X5, (R14)
-	VMOVSS      X6, (R13)(R12*2)
-	VMOVSS      X7, (R14)(R11*2)
-	LEAQ        (CX)(DI*8), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*8), BX
-	SUBQ        $0x08, (SP)
-	JMP         dwRowAVX512_t4_w1_p8
-
-dwRowAVX512_t4_w1_p8_end:
-dwRowAVX512_t4_w1_p4:
-	CMPQ   (SP), $0x04
-	JL     dwRowAVX512_t4_w1_p4_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX512_t4_w1_p4_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	JMP    dwRowAVX512_t4_w1_p4_rows
-
-dwRowAVX512_t4_w1_p4_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-
-dwRowAVX512_t4_w1_p4_rows:
-	XORQ R11, R11
-
-dwRowAVX512_t4_w1_p4_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX512_t4_w1_p4_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	LEAQ        (CX)(DI*4), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*4), BX
-	SUBQ        $0x04, (SP)
-	JMP         dwRowAVX512_t4_w1_p4
-
-dwRowAVX512_t4_w1_p4_end:
 dwRowAVX512_t4_w1_p1:
 	CMPQ   (SP), $0x01
 	JL     dwRowAVX512_t4_w1_p1_end
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t4_w1_p1_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R11
-	LEAQ   (BX)(R9*1), R11
-	VMOVSS (R11), X0
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
 	JMP    dwRowAVX512_t4_w1_p1_rows
 
 dwRowAVX512_t4_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX512_t4_w1_p1_rows:
-	XORQ R11, R11
+	XORQ R8, R8
 
 dwRowAVX512_t4_w1_p1_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	MOVQ        64(SI)(R8*8), R12
+	ADDQ        DX, R12
 	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX512_t4_w1_p1_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R11
-	LEAQ        (BX)(R9*1), R11
-	VMOVSS      X0, (R11)
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*1), BX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX512_t4_w1_p1
 
@@ -5491,260 +9088,58 @@ dwRowAVX512_t5_w1:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
-dwRowAVX512_t5_w1_p8:
-	CMPQ   (SP), $0x08
-	JL     dwRowAVX512_t5_w1_p8_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX512_t5_w1_p8_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	LEAQ   (R13)(R11*4), R14
-	ADDQ   R11, R14
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	VMOVSS (R13)(R11*4), X4
-	VMOVSS (R14), X5
-	VMOVSS (R13)(R12*2), X6
-	VMOVSS (R14)(R11*2), X7
-	JMP    dwRowAVX512_t5_w1_p8_rows
-
-dwRowAVX512_t5_w1_p8_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-	VXORPS X4, X4, X4
-	VXORPS X5, X5, X5
-	VXORPS X6, X6, X6
-	VXORPS X7, X7, X7
-
-dwRowAVX512_t5_w1_p8_rows:
-	XORQ R11, R11
-
-dwRowAVX512_t5_w1_p8_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	LEAQ        (R12)(DI*4), R14
-	ADDQ        DI, R14
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	ADDQ        xtap+240(FP), R12
-	ADDQ        xtap+240(FP), R14
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X8
-	VFMADD231SS (R12), X8, X0
-	VFMADD231SS (R12)(DI*1), X8, X1
-	VFMADD231SS (R12)(DI*2), X8, X2
-	VFMADD231SS (R12)(R8*1), X8, X3
-	VFMADD231SS (R12)(DI*4), X8, X4
-	VFMADD231SS (R14), X8, X5
-	VFMADD231SS (R12)(R8*2), X8, X6
-	VFMADD231SS (R14)(DI*2), X8, X7
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX512_t5_w1_p8_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	VMOVSS      X4, (R13)(R11*4)
-	VMOVSS      X5, (R14)
-	VMOVSS      X6, (R13)(R12*2)
-	VMOVSS      X7, (R14)(R11*2)
-	LEAQ        (CX)(DI*8), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*8), BX
-	SUBQ        $0x08, (SP)
-	JMP         dwRowAVX512_t5_w1_p8
-
-dwRowAVX512_t5_w1_p8_end:
-dwRowAVX512_t5_w1_p4:
-	CMPQ   (SP), $0x04
-	JL     dwRowAVX512_t5_w1_p4_end
-	CMPQ   acc+264(FP), $0x00
-	JEQ    dwRowAVX512_t5_w1_p4_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R12
-	LEAQ   (BX)(R9*1), R13
-	VMOVSS (R13), X0
-	VMOVSS (R13)(R11*1), X1
-	VMOVSS (R13)(R11*2), X2
-	VMOVSS (R13)(R12*1), X3
-	JMP    dwRowAVX512_t5_w1_p4_rows
-
-dwRowAVX512_t5_w1_p4_zero:
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	VXORPS X2, X2, X2
-	VXORPS X3, X3, X3
-
-dwRowAVX512_t5_w1_p4_rows:
-	XORQ R11, R11
-
-dwRowAVX512_t5_w1_p4_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
-	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X4
-	VFMADD231SS (R12), X4, X0
-	VFMADD231SS (R12)(DI*1), X4, X1
-	VFMADD231SS (R12)(DI*2), X4, X2
-	VFMADD231SS (R12)(R8*1), X4, X3
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
-	JL          dwRowAVX512_t5_w1_p4_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R12
-	LEAQ        (BX)(R9*1), R13
-	VMOVSS      X0, (R13)
-	VMOVSS      X1, (R13)(R11*1)
-	VMOVSS      X2, (R13)(R11*2)
-	VMOVSS      X3, (R13)(R12*1)
-	LEAQ        (CX)(DI*4), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*4), BX
-	SUBQ        $0x04, (SP)
-	JMP         dwRowAVX512_t5_w1_p4
-
-dwRowAVX512_t5_w1_p4_end:
 dwRowAVX512_t5_w1_p1:
 	CMPQ   (SP), $0x01
 	JL     dwRowAVX512_t5_w1_p1_end
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t5_w1_p1_zero
-	MOVQ   ypix+256(FP), R11
-	LEAQ   (R11)(R11*2), R11
-	LEAQ   (BX)(R9*1), R11
-	VMOVSS (R11), X0
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
 	JMP    dwRowAVX512_t5_w1_p1_rows
 
 dwRowAVX512_t5_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX512_t5_w1_p1_rows:
-	XORQ R11, R11
+	XORQ R8, R8
 
 dwRowAVX512_t5_w1_p1_row:
-	MOVQ        (SI)(R11*8), R12
-	ADDQ        CX, R12
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	MOVQ        64(SI)(R8*8), R12
+	ADDQ        DX, R12
 	ADDQ        R9, R12
-	MOVQ        64(SI)(R11*8), R13
-	ADDQ        DX, R13
-	ADDQ        R9, R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	ADDQ        xtap+240(FP), R12
-	ADDQ        wtap+248(FP), R13
-	VMOVSS      (R13), X1
-	VFMADD231SS (R12), X1, X0
-	INCQ        R11
-	CMPQ        R11, rows+208(FP)
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        xtap+240(FP), R11
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X1
+	VFMADD231SS (R11), X1, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX512_t5_w1_p1_row
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (R11)(R11*2), R11
-	LEAQ        (BX)(R9*1), R11
-	VMOVSS      X0, (R11)
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R11
-	LEAQ        (BX)(R11*1), BX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX512_t5_w1_p1
 
@@ -5758,12 +9153,12 @@ dwRowAVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwWgtAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int)
-// Requires: AVX, FMA3
-TEXT ·dwWgtAVX2(SB), NOSPLIT, $16-264
+// func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
+// Requires: AVX, AVX512DQ, AVX512F, FMA3
+TEXT ·dwRowS1AVX512(SB), NOSPLIT, $8-272
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
-	JZ    dwWgtAVX2_done
+	JZ    dwRowS1AVX512_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -5784,24 +9179,8928 @@ TEXT ·dwWgtAVX2(SB), NOSPLIT, $16-264
 	SHLQ  $0x02, xtap+240(FP)
 	SHLQ  $0x02, wtap+248(FP)
 	SHLQ  $0x02, ypix+256(FP)
-	LEAQ  offs_0+80(FP), AX
-	MOVQ  xtap+240(FP), CX
-	LEAQ  (CX)(CX*2), DX
-	MOVQ  taps+0(FP), BX
-	CMPQ  BX, $0x01
+	MOVQ  x_base+8(FP), CX
+	MOVQ  w_base+32(FP), DX
+	MOVQ  y_base+56(FP), BX
+	LEAQ  offs_0+80(FP), SI
+	MOVQ  xpix+232(FP), DI
+	LEAQ  (DI)(DI*2), CX
+	MOVQ  xtap+240(FP), R8
+	MOVQ  taps+0(FP), CX
+	CMPQ  CX, $0x01
+	JEQ   dwRowS1AVX512_t1
+	CMPQ  CX, $0x02
+	JEQ   dwRowS1AVX512_t2
+	CMPQ  CX, $0x03
+	JEQ   dwRowS1AVX512_t3
+	CMPQ  CX, $0x04
+	JEQ   dwRowS1AVX512_t4
+	CMPQ  CX, $0x05
+	JEQ   dwRowS1AVX512_t5
+	JMP   dwRowS1AVX512_done
+
+dwRowS1AVX512_t1:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS1AVX512_t1_w16:
+	CMPQ R10, $0x10
+	JL   dwRowS1AVX512_t1_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t1_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX512_t1_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowS1AVX512_t1_w16_p8_rows
+
+dwRowS1AVX512_t1_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowS1AVX512_t1_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX512_t1_w16_p8
+
+dwRowS1AVX512_t1_w16_p8_end:
+dwRowS1AVX512_t1_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX512_t1_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowS1AVX512_t1_w16_p4_rows
+
+dwRowS1AVX512_t1_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowS1AVX512_t1_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX512_t1_w16_p4
+
+dwRowS1AVX512_t1_w16_p4_end:
+dwRowS1AVX512_t1_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX512_t1_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowS1AVX512_t1_w16_p1_rows
+
+dwRowS1AVX512_t1_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowS1AVX512_t1_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z2
+	VFMADD231PS Z1, Z2, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t1_w16_p1
+
+dwRowS1AVX512_t1_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowS1AVX512_t1_w16
+
+dwRowS1AVX512_t1_w16_end:
+dwRowS1AVX512_t1_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS1AVX512_t1_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t1_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX512_t1_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS1AVX512_t1_w8_p8_rows
+
+dwRowS1AVX512_t1_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS1AVX512_t1_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX512_t1_w8_p8
+
+dwRowS1AVX512_t1_w8_p8_end:
+dwRowS1AVX512_t1_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX512_t1_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS1AVX512_t1_w8_p4_rows
+
+dwRowS1AVX512_t1_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS1AVX512_t1_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX512_t1_w8_p4
+
+dwRowS1AVX512_t1_w8_p4_end:
+dwRowS1AVX512_t1_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX512_t1_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS1AVX512_t1_w8_p1_rows
+
+dwRowS1AVX512_t1_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS1AVX512_t1_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	VFMADD231PS Y1, Y2, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t1_w8_p1
+
+dwRowS1AVX512_t1_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS1AVX512_t1_w8
+
+dwRowS1AVX512_t1_w8_end:
+dwRowS1AVX512_t1_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS1AVX512_t1_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t1_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS1AVX512_t1_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS1AVX512_t1_w1_p1_zero
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
+	JMP    dwRowS1AVX512_t1_w1_p1_rows
+
+dwRowS1AVX512_t1_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS1AVX512_t1_w1_p1_rows:
+	XORQ R8, R8
+
+dwRowS1AVX512_t1_w1_p1_row:
+	MOVQ        64(SI)(R8*8), R11
+	ADDQ        DX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X1
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X2
+	VFMADD231SS X1, X2, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w1_p1_row
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t1_w1_p1
+
+dwRowS1AVX512_t1_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS1AVX512_t1_w1
+
+dwRowS1AVX512_t1_w1_end:
+	JMP dwRowS1AVX512_done
+
+dwRowS1AVX512_t2:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS1AVX512_t2_w16:
+	CMPQ R10, $0x10
+	JL   dwRowS1AVX512_t2_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t2_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX512_t2_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowS1AVX512_t2_w16_p8_rows
+
+dwRowS1AVX512_t2_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowS1AVX512_t2_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t2_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z0
+	VFMADD231PS Z8, Z10, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z1
+	VFMADD231PS Z8, Z10, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z2
+	VFMADD231PS Z8, Z10, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z3
+	VFMADD231PS Z8, Z10, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z4
+	VFMADD231PS Z8, Z10, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z5
+	VFMADD231PS Z8, Z10, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z6
+	VFMADD231PS Z8, Z10, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX512_t2_w16_p8
+
+dwRowS1AVX512_t2_w16_p8_end:
+dwRowS1AVX512_t2_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX512_t2_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowS1AVX512_t2_w16_p4_rows
+
+dwRowS1AVX512_t2_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowS1AVX512_t2_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t2_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z0
+	VFMADD231PS Z4, Z6, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z1
+	VFMADD231PS Z4, Z6, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z2
+	VFMADD231PS Z4, Z6, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX512_t2_w16_p4
+
+dwRowS1AVX512_t2_w16_p4_end:
+dwRowS1AVX512_t2_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX512_t2_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowS1AVX512_t2_w16_p1_rows
+
+dwRowS1AVX512_t2_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowS1AVX512_t2_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t2_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z1, Z3, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z2, Z3, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t2_w16_p1
+
+dwRowS1AVX512_t2_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowS1AVX512_t2_w16
+
+dwRowS1AVX512_t2_w16_end:
+dwRowS1AVX512_t2_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS1AVX512_t2_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t2_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX512_t2_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS1AVX512_t2_w8_p8_rows
+
+dwRowS1AVX512_t2_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS1AVX512_t2_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t2_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y0
+	VFMADD231PS Y8, Y10, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y1
+	VFMADD231PS Y8, Y10, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y2
+	VFMADD231PS Y8, Y10, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y3
+	VFMADD231PS Y8, Y10, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y4
+	VFMADD231PS Y8, Y10, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y5
+	VFMADD231PS Y8, Y10, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y6
+	VFMADD231PS Y8, Y10, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX512_t2_w8_p8
+
+dwRowS1AVX512_t2_w8_p8_end:
+dwRowS1AVX512_t2_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX512_t2_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS1AVX512_t2_w8_p4_rows
+
+dwRowS1AVX512_t2_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS1AVX512_t2_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t2_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	VFMADD231PS Y4, Y6, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y1
+	VFMADD231PS Y4, Y6, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
+	VFMADD231PS Y4, Y6, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX512_t2_w8_p4
+
+dwRowS1AVX512_t2_w8_p4_end:
+dwRowS1AVX512_t2_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX512_t2_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS1AVX512_t2_w8_p1_rows
+
+dwRowS1AVX512_t2_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS1AVX512_t2_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t2_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y1, Y3, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t2_w8_p1
+
+dwRowS1AVX512_t2_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS1AVX512_t2_w8
+
+dwRowS1AVX512_t2_w8_end:
+dwRowS1AVX512_t2_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS1AVX512_t2_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t2_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS1AVX512_t2_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS1AVX512_t2_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS1AVX512_t2_w1_p1_rows
+
+dwRowS1AVX512_t2_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS1AVX512_t2_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t2_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X1, X3, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X2, X3, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t2_w1_p1
+
+dwRowS1AVX512_t2_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS1AVX512_t2_w1
+
+dwRowS1AVX512_t2_w1_end:
+	JMP dwRowS1AVX512_done
+
+dwRowS1AVX512_t3:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS1AVX512_t3_w16:
+	CMPQ R10, $0x10
+	JL   dwRowS1AVX512_t3_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t3_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX512_t3_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowS1AVX512_t3_w16_p8_rows
+
+dwRowS1AVX512_t3_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowS1AVX512_t3_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t3_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z10
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z8, Z11, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z9, Z11, Z0
+	VFMADD231PS Z8, Z11, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z0
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z8, Z11, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VFMADD231PS Z9, Z11, Z2
+	VFMADD231PS Z8, Z11, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z2
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z8, Z11, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z3
+	VFMADD231PS Z9, Z11, Z4
+	VFMADD231PS Z8, Z11, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z4
+	VFMADD231PS Z9, Z11, Z5
+	VFMADD231PS Z8, Z11, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z5
+	VFMADD231PS Z9, Z11, Z6
+	VFMADD231PS Z8, Z11, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z6
+	VFMADD231PS Z9, Z11, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX512_t3_w16_p8
+
+dwRowS1AVX512_t3_w16_p8_end:
+dwRowS1AVX512_t3_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX512_t3_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowS1AVX512_t3_w16_p4_rows
+
+dwRowS1AVX512_t3_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowS1AVX512_t3_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t3_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z0
+	VFMADD231PS Z4, Z7, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z0
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z4, Z7, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z4, Z7, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z2
+	VFMADD231PS Z5, Z7, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX512_t3_w16_p4
+
+dwRowS1AVX512_t3_w16_p4_end:
+dwRowS1AVX512_t3_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX512_t3_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowS1AVX512_t3_w16_p1_rows
+
+dwRowS1AVX512_t3_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowS1AVX512_t3_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t3_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z1, Z4, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z2, Z4, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z3, Z4, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t3_w16_p1
+
+dwRowS1AVX512_t3_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowS1AVX512_t3_w16
+
+dwRowS1AVX512_t3_w16_end:
+dwRowS1AVX512_t3_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS1AVX512_t3_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t3_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX512_t3_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS1AVX512_t3_w8_p8_rows
+
+dwRowS1AVX512_t3_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS1AVX512_t3_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t3_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y0
+	VFMADD231PS Y8, Y11, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y0
+	VFMADD231PS Y9, Y11, Y1
+	VFMADD231PS Y8, Y11, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y1
+	VFMADD231PS Y9, Y11, Y2
+	VFMADD231PS Y8, Y11, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VFMADD231PS Y8, Y11, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y3
+	VFMADD231PS Y9, Y11, Y4
+	VFMADD231PS Y8, Y11, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y4
+	VFMADD231PS Y9, Y11, Y5
+	VFMADD231PS Y8, Y11, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y5
+	VFMADD231PS Y9, Y11, Y6
+	VFMADD231PS Y8, Y11, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y6
+	VFMADD231PS Y9, Y11, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX512_t3_w8_p8
+
+dwRowS1AVX512_t3_w8_p8_end:
+dwRowS1AVX512_t3_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX512_t3_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS1AVX512_t3_w8_p4_rows
+
+dwRowS1AVX512_t3_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS1AVX512_t3_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t3_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y4, Y7, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VFMADD231PS Y4, Y7, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y1
+	VFMADD231PS Y5, Y7, Y2
+	VFMADD231PS Y4, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y2
+	VFMADD231PS Y5, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX512_t3_w8_p4
+
+dwRowS1AVX512_t3_w8_p4_end:
+dwRowS1AVX512_t3_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX512_t3_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS1AVX512_t3_w8_p1_rows
+
+dwRowS1AVX512_t3_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS1AVX512_t3_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t3_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y1, Y4, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t3_w8_p1
+
+dwRowS1AVX512_t3_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS1AVX512_t3_w8
+
+dwRowS1AVX512_t3_w8_end:
+dwRowS1AVX512_t3_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS1AVX512_t3_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t3_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS1AVX512_t3_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS1AVX512_t3_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS1AVX512_t3_w1_p1_rows
+
+dwRowS1AVX512_t3_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS1AVX512_t3_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t3_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X1, X4, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t3_w1_p1
+
+dwRowS1AVX512_t3_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS1AVX512_t3_w1
+
+dwRowS1AVX512_t3_w1_end:
+	JMP dwRowS1AVX512_done
+
+dwRowS1AVX512_t4:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS1AVX512_t4_w16:
+	CMPQ R10, $0x10
+	JL   dwRowS1AVX512_t4_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t4_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX512_t4_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t4_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowS1AVX512_t4_w16_p8_rows
+
+dwRowS1AVX512_t4_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowS1AVX512_t4_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t4_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z11
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z9, Z12, Z0
+	VFMADD231PS Z8, Z12, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z0
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z8, Z12, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z0
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z8, Z12, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z1
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z8, Z12, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z2
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z8, Z12, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z3
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z8, Z12, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z4
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z8, Z12, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z5
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z9, Z12, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z6
+	VFMADD231PS Z10, Z12, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t4_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX512_t4_w16_p8
+
+dwRowS1AVX512_t4_w16_p8_end:
+dwRowS1AVX512_t4_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX512_t4_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t4_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowS1AVX512_t4_w16_p4_rows
+
+dwRowS1AVX512_t4_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowS1AVX512_t4_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t4_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z5, Z8, Z0
+	VFMADD231PS Z4, Z8, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z4, Z8, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z0
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z4, Z8, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z1
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z5, Z8, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z2
+	VFMADD231PS Z6, Z8, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t4_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX512_t4_w16_p4
+
+dwRowS1AVX512_t4_w16_p4_end:
+dwRowS1AVX512_t4_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX512_t4_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t4_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowS1AVX512_t4_w16_p1_rows
+
+dwRowS1AVX512_t4_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowS1AVX512_t4_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t4_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z1, Z5, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z2, Z5, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z3, Z5, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t4_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t4_w16_p1
+
+dwRowS1AVX512_t4_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowS1AVX512_t4_w16
+
+dwRowS1AVX512_t4_w16_end:
+dwRowS1AVX512_t4_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS1AVX512_t4_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t4_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX512_t4_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t4_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS1AVX512_t4_w8_p8_rows
+
+dwRowS1AVX512_t4_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS1AVX512_t4_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t4_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y9, Y12, Y0
+	VFMADD231PS Y8, Y12, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y8, Y12, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y0
+	VFMADD231PS Y10, Y12, Y1
+	VFMADD231PS Y9, Y12, Y2
+	VFMADD231PS Y8, Y12, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y9, Y12, Y3
+	VFMADD231PS Y8, Y12, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y2
+	VFMADD231PS Y10, Y12, Y3
+	VFMADD231PS Y9, Y12, Y4
+	VFMADD231PS Y8, Y12, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y3
+	VFMADD231PS Y10, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VFMADD231PS Y8, Y12, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y4
+	VFMADD231PS Y10, Y12, Y5
+	VFMADD231PS Y9, Y12, Y6
+	VFMADD231PS Y8, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y5
+	VFMADD231PS Y10, Y12, Y6
+	VFMADD231PS Y9, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y6
+	VFMADD231PS Y10, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t4_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX512_t4_w8_p8
+
+dwRowS1AVX512_t4_w8_p8_end:
+dwRowS1AVX512_t4_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX512_t4_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t4_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS1AVX512_t4_w8_p4_rows
+
+dwRowS1AVX512_t4_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS1AVX512_t4_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t4_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y0
+	VFMADD231PS Y4, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y5, Y8, Y1
+	VFMADD231PS Y4, Y8, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y0
+	VFMADD231PS Y6, Y8, Y1
+	VFMADD231PS Y5, Y8, Y2
+	VFMADD231PS Y4, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y1
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VFMADD231PS Y6, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t4_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX512_t4_w8_p4
+
+dwRowS1AVX512_t4_w8_p4_end:
+dwRowS1AVX512_t4_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX512_t4_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t4_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS1AVX512_t4_w8_p1_rows
+
+dwRowS1AVX512_t4_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS1AVX512_t4_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t4_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y1, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y2, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y3, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t4_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t4_w8_p1
+
+dwRowS1AVX512_t4_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS1AVX512_t4_w8
+
+dwRowS1AVX512_t4_w8_end:
+dwRowS1AVX512_t4_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS1AVX512_t4_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t4_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS1AVX512_t4_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS1AVX512_t4_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS1AVX512_t4_w1_p1_rows
+
+dwRowS1AVX512_t4_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS1AVX512_t4_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t4_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X1, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X2, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X3, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X4, X5, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t4_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t4_w1_p1
+
+dwRowS1AVX512_t4_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS1AVX512_t4_w1
+
+dwRowS1AVX512_t4_w1_end:
+	JMP dwRowS1AVX512_done
+
+dwRowS1AVX512_t5:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS1AVX512_t5_w16:
+	CMPQ R10, $0x10
+	JL   dwRowS1AVX512_t5_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t5_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX512_t5_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t5_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowS1AVX512_t5_w16_p8_rows
+
+dwRowS1AVX512_t5_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowS1AVX512_t5_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t5_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z11
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z8, Z13, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z9, Z13, Z0
+	VFMADD231PS Z8, Z13, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z10, Z13, Z0
+	VFMADD231PS Z9, Z13, Z1
+	VFMADD231PS Z8, Z13, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z0
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z9, Z13, Z2
+	VFMADD231PS Z8, Z13, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z0
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z9, Z13, Z3
+	VFMADD231PS Z8, Z13, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z1
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z9, Z13, Z4
+	VFMADD231PS Z8, Z13, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z2
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z9, Z13, Z5
+	VFMADD231PS Z8, Z13, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z3
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z9, Z13, Z6
+	VFMADD231PS Z8, Z13, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z4
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z9, Z13, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z5
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z10, Z13, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z6
+	VFMADD231PS Z11, Z13, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t5_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX512_t5_w16_p8
+
+dwRowS1AVX512_t5_w16_p8_end:
+dwRowS1AVX512_t5_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX512_t5_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t5_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowS1AVX512_t5_w16_p4_rows
+
+dwRowS1AVX512_t5_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowS1AVX512_t5_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t5_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z4, Z9, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z5, Z9, Z0
+	VFMADD231PS Z4, Z9, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z6, Z9, Z0
+	VFMADD231PS Z5, Z9, Z1
+	VFMADD231PS Z4, Z9, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z7, Z9, Z0
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z5, Z9, Z2
+	VFMADD231PS Z4, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z0
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z5, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z6, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z2
+	VFMADD231PS Z7, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t5_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX512_t5_w16_p4
+
+dwRowS1AVX512_t5_w16_p4_end:
+dwRowS1AVX512_t5_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX512_t5_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t5_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowS1AVX512_t5_w16_p1_rows
+
+dwRowS1AVX512_t5_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowS1AVX512_t5_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t5_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z1, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z2, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z3, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t5_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t5_w16_p1
+
+dwRowS1AVX512_t5_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowS1AVX512_t5_w16
+
+dwRowS1AVX512_t5_w16_end:
+dwRowS1AVX512_t5_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS1AVX512_t5_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t5_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS1AVX512_t5_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t5_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS1AVX512_t5_w8_p8_rows
+
+dwRowS1AVX512_t5_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS1AVX512_t5_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t5_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y0
+	VFMADD231PS Y8, Y13, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y0
+	VFMADD231PS Y9, Y13, Y1
+	VFMADD231PS Y8, Y13, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y9, Y13, Y2
+	VFMADD231PS Y8, Y13, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y0
+	VFMADD231PS Y11, Y13, Y1
+	VFMADD231PS Y10, Y13, Y2
+	VFMADD231PS Y9, Y13, Y3
+	VFMADD231PS Y8, Y13, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y1
+	VFMADD231PS Y11, Y13, Y2
+	VFMADD231PS Y10, Y13, Y3
+	VFMADD231PS Y9, Y13, Y4
+	VFMADD231PS Y8, Y13, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y2
+	VFMADD231PS Y11, Y13, Y3
+	VFMADD231PS Y10, Y13, Y4
+	VFMADD231PS Y9, Y13, Y5
+	VFMADD231PS Y8, Y13, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y3
+	VFMADD231PS Y11, Y13, Y4
+	VFMADD231PS Y10, Y13, Y5
+	VFMADD231PS Y9, Y13, Y6
+	VFMADD231PS Y8, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y4
+	VFMADD231PS Y11, Y13, Y5
+	VFMADD231PS Y10, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y5
+	VFMADD231PS Y11, Y13, Y6
+	VFMADD231PS Y10, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y6
+	VFMADD231PS Y11, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t5_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS1AVX512_t5_w8_p8
+
+dwRowS1AVX512_t5_w8_p8_end:
+dwRowS1AVX512_t5_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS1AVX512_t5_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t5_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS1AVX512_t5_w8_p4_rows
+
+dwRowS1AVX512_t5_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS1AVX512_t5_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t5_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y0
+	VFMADD231PS Y4, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y5, Y9, Y1
+	VFMADD231PS Y4, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y0
+	VFMADD231PS Y6, Y9, Y1
+	VFMADD231PS Y5, Y9, Y2
+	VFMADD231PS Y4, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y7, Y9, Y1
+	VFMADD231PS Y6, Y9, Y2
+	VFMADD231PS Y5, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y6, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y2
+	VFMADD231PS Y7, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t5_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS1AVX512_t5_w8_p4
+
+dwRowS1AVX512_t5_w8_p4_end:
+dwRowS1AVX512_t5_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS1AVX512_t5_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t5_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS1AVX512_t5_w8_p1_rows
+
+dwRowS1AVX512_t5_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS1AVX512_t5_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t5_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y1, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y2, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t5_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t5_w8_p1
+
+dwRowS1AVX512_t5_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS1AVX512_t5_w8
+
+dwRowS1AVX512_t5_w8_end:
+dwRowS1AVX512_t5_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS1AVX512_t5_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS1AVX512_t5_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS1AVX512_t5_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS1AVX512_t5_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS1AVX512_t5_w1_p1_rows
+
+dwRowS1AVX512_t5_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS1AVX512_t5_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t5_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X1, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X2, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t5_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS1AVX512_t5_w1_p1
+
+dwRowS1AVX512_t5_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS1AVX512_t5_w1
+
+dwRowS1AVX512_t5_w1_end:
+dwRowS1AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
+// Requires: AVX, AVX512DQ, AVX512F, FMA3
+TEXT ·dwRowS2AVX512(SB), NOSPLIT, $8-272
+	MOVQ  n+216(FP), AX
+	TESTQ AX, AX
+	JZ    dwRowS2AVX512_done
+	SHLQ  $0x02, offs_0+80(FP)
+	SHLQ  $0x02, offs_1+88(FP)
+	SHLQ  $0x02, offs_2+96(FP)
+	SHLQ  $0x02, offs_3+104(FP)
+	SHLQ  $0x02, offs_4+112(FP)
+	SHLQ  $0x02, offs_5+120(FP)
+	SHLQ  $0x02, offs_6+128(FP)
+	SHLQ  $0x02, offs_7+136(FP)
+	SHLQ  $0x02, offs_8+144(FP)
+	SHLQ  $0x02, offs_9+152(FP)
+	SHLQ  $0x02, offs_10+160(FP)
+	SHLQ  $0x02, offs_11+168(FP)
+	SHLQ  $0x02, offs_12+176(FP)
+	SHLQ  $0x02, offs_13+184(FP)
+	SHLQ  $0x02, offs_14+192(FP)
+	SHLQ  $0x02, offs_15+200(FP)
+	SHLQ  $0x02, xpix+232(FP)
+	SHLQ  $0x02, xtap+240(FP)
+	SHLQ  $0x02, wtap+248(FP)
+	SHLQ  $0x02, ypix+256(FP)
+	MOVQ  x_base+8(FP), CX
+	MOVQ  w_base+32(FP), DX
+	MOVQ  y_base+56(FP), BX
+	LEAQ  offs_0+80(FP), SI
+	MOVQ  xpix+232(FP), DI
+	LEAQ  (DI)(DI*2), CX
+	MOVQ  xtap+240(FP), R8
+	MOVQ  taps+0(FP), CX
+	CMPQ  CX, $0x01
+	JEQ   dwRowS2AVX512_t1
+	CMPQ  CX, $0x02
+	JEQ   dwRowS2AVX512_t2
+	CMPQ  CX, $0x03
+	JEQ   dwRowS2AVX512_t3
+	CMPQ  CX, $0x04
+	JEQ   dwRowS2AVX512_t4
+	CMPQ  CX, $0x05
+	JEQ   dwRowS2AVX512_t5
+	JMP   dwRowS2AVX512_done
+
+dwRowS2AVX512_t1:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS2AVX512_t1_w16:
+	CMPQ R10, $0x10
+	JL   dwRowS2AVX512_t1_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t1_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX512_t1_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowS2AVX512_t1_w16_p8_rows
+
+dwRowS2AVX512_t1_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowS2AVX512_t1_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX512_t1_w16_p8
+
+dwRowS2AVX512_t1_w16_p8_end:
+dwRowS2AVX512_t1_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX512_t1_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowS2AVX512_t1_w16_p4_rows
+
+dwRowS2AVX512_t1_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowS2AVX512_t1_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX512_t1_w16_p4
+
+dwRowS2AVX512_t1_w16_p4_end:
+dwRowS2AVX512_t1_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX512_t1_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowS2AVX512_t1_w16_p1_rows
+
+dwRowS2AVX512_t1_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowS2AVX512_t1_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z2
+	VFMADD231PS Z1, Z2, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t1_w16_p1
+
+dwRowS2AVX512_t1_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowS2AVX512_t1_w16
+
+dwRowS2AVX512_t1_w16_end:
+dwRowS2AVX512_t1_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS2AVX512_t1_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t1_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX512_t1_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS2AVX512_t1_w8_p8_rows
+
+dwRowS2AVX512_t1_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS2AVX512_t1_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX512_t1_w8_p8
+
+dwRowS2AVX512_t1_w8_p8_end:
+dwRowS2AVX512_t1_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX512_t1_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS2AVX512_t1_w8_p4_rows
+
+dwRowS2AVX512_t1_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS2AVX512_t1_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX512_t1_w8_p4
+
+dwRowS2AVX512_t1_w8_p4_end:
+dwRowS2AVX512_t1_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX512_t1_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS2AVX512_t1_w8_p1_rows
+
+dwRowS2AVX512_t1_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS2AVX512_t1_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	VFMADD231PS Y1, Y2, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t1_w8_p1
+
+dwRowS2AVX512_t1_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS2AVX512_t1_w8
+
+dwRowS2AVX512_t1_w8_end:
+dwRowS2AVX512_t1_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS2AVX512_t1_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t1_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS2AVX512_t1_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS2AVX512_t1_w1_p1_zero
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
+	JMP    dwRowS2AVX512_t1_w1_p1_rows
+
+dwRowS2AVX512_t1_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS2AVX512_t1_w1_p1_rows:
+	XORQ R8, R8
+
+dwRowS2AVX512_t1_w1_p1_row:
+	MOVQ        64(SI)(R8*8), R11
+	ADDQ        DX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X1
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X2
+	VFMADD231SS X1, X2, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w1_p1_row
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t1_w1_p1
+
+dwRowS2AVX512_t1_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS2AVX512_t1_w1
+
+dwRowS2AVX512_t1_w1_end:
+	JMP dwRowS2AVX512_done
+
+dwRowS2AVX512_t2:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS2AVX512_t2_w16:
+	CMPQ R10, $0x10
+	JL   dwRowS2AVX512_t2_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t2_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX512_t2_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowS2AVX512_t2_w16_p8_rows
+
+dwRowS2AVX512_t2_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowS2AVX512_t2_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t2_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX512_t2_w16_p8
+
+dwRowS2AVX512_t2_w16_p8_end:
+dwRowS2AVX512_t2_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX512_t2_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowS2AVX512_t2_w16_p4_rows
+
+dwRowS2AVX512_t2_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowS2AVX512_t2_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t2_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX512_t2_w16_p4
+
+dwRowS2AVX512_t2_w16_p4_end:
+dwRowS2AVX512_t2_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX512_t2_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowS2AVX512_t2_w16_p1_rows
+
+dwRowS2AVX512_t2_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowS2AVX512_t2_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t2_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z1, Z3, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z2, Z3, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t2_w16_p1
+
+dwRowS2AVX512_t2_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowS2AVX512_t2_w16
+
+dwRowS2AVX512_t2_w16_end:
+dwRowS2AVX512_t2_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS2AVX512_t2_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t2_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX512_t2_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS2AVX512_t2_w8_p8_rows
+
+dwRowS2AVX512_t2_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS2AVX512_t2_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t2_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX512_t2_w8_p8
+
+dwRowS2AVX512_t2_w8_p8_end:
+dwRowS2AVX512_t2_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX512_t2_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS2AVX512_t2_w8_p4_rows
+
+dwRowS2AVX512_t2_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS2AVX512_t2_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t2_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX512_t2_w8_p4
+
+dwRowS2AVX512_t2_w8_p4_end:
+dwRowS2AVX512_t2_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX512_t2_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS2AVX512_t2_w8_p1_rows
+
+dwRowS2AVX512_t2_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS2AVX512_t2_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t2_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y1, Y3, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t2_w8_p1
+
+dwRowS2AVX512_t2_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS2AVX512_t2_w8
+
+dwRowS2AVX512_t2_w8_end:
+dwRowS2AVX512_t2_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS2AVX512_t2_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t2_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS2AVX512_t2_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS2AVX512_t2_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS2AVX512_t2_w1_p1_rows
+
+dwRowS2AVX512_t2_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS2AVX512_t2_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t2_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X1, X3, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X2, X3, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t2_w1_p1
+
+dwRowS2AVX512_t2_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS2AVX512_t2_w1
+
+dwRowS2AVX512_t2_w1_end:
+	JMP dwRowS2AVX512_done
+
+dwRowS2AVX512_t3:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS2AVX512_t3_w16:
+	CMPQ R10, $0x10
+	JL   dwRowS2AVX512_t3_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t3_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX512_t3_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowS2AVX512_t3_w16_p8_rows
+
+dwRowS2AVX512_t3_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowS2AVX512_t3_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t3_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z10
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z8, Z11, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z9, Z11, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z0
+	VFMADD231PS Z8, Z11, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z9, Z11, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VFMADD231PS Z8, Z11, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z9, Z11, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z2
+	VFMADD231PS Z8, Z11, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z9, Z11, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z3
+	VFMADD231PS Z8, Z11, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z9, Z11, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z4
+	VFMADD231PS Z8, Z11, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z9, Z11, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z5
+	VFMADD231PS Z8, Z11, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z9, Z11, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z6
+	VFMADD231PS Z8, Z11, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z9, Z11, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX512_t3_w16_p8
+
+dwRowS2AVX512_t3_w16_p8_end:
+dwRowS2AVX512_t3_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX512_t3_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowS2AVX512_t3_w16_p4_rows
+
+dwRowS2AVX512_t3_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowS2AVX512_t3_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t3_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z0
+	VFMADD231PS Z4, Z7, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VFMADD231PS Z4, Z7, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z2
+	VFMADD231PS Z4, Z7, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX512_t3_w16_p4
+
+dwRowS2AVX512_t3_w16_p4_end:
+dwRowS2AVX512_t3_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX512_t3_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowS2AVX512_t3_w16_p1_rows
+
+dwRowS2AVX512_t3_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowS2AVX512_t3_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t3_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z1, Z4, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z2, Z4, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z3, Z4, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t3_w16_p1
+
+dwRowS2AVX512_t3_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowS2AVX512_t3_w16
+
+dwRowS2AVX512_t3_w16_end:
+dwRowS2AVX512_t3_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS2AVX512_t3_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t3_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX512_t3_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS2AVX512_t3_w8_p8_rows
+
+dwRowS2AVX512_t3_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS2AVX512_t3_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t3_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y0
+	VFMADD231PS Y8, Y11, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y1
+	VFMADD231PS Y8, Y11, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y2
+	VFMADD231PS Y8, Y11, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y3
+	VFMADD231PS Y8, Y11, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y4
+	VFMADD231PS Y8, Y11, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y5
+	VFMADD231PS Y8, Y11, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y6
+	VFMADD231PS Y8, Y11, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX512_t3_w8_p8
+
+dwRowS2AVX512_t3_w8_p8_end:
+dwRowS2AVX512_t3_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX512_t3_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS2AVX512_t3_w8_p4_rows
+
+dwRowS2AVX512_t3_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS2AVX512_t3_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t3_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	VFMADD231PS Y4, Y7, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y1
+	VFMADD231PS Y4, Y7, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y2
+	VFMADD231PS Y4, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX512_t3_w8_p4
+
+dwRowS2AVX512_t3_w8_p4_end:
+dwRowS2AVX512_t3_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX512_t3_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS2AVX512_t3_w8_p1_rows
+
+dwRowS2AVX512_t3_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS2AVX512_t3_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t3_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y1, Y4, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t3_w8_p1
+
+dwRowS2AVX512_t3_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS2AVX512_t3_w8
+
+dwRowS2AVX512_t3_w8_end:
+dwRowS2AVX512_t3_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS2AVX512_t3_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t3_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS2AVX512_t3_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS2AVX512_t3_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS2AVX512_t3_w1_p1_rows
+
+dwRowS2AVX512_t3_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS2AVX512_t3_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t3_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X1, X4, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t3_w1_p1
+
+dwRowS2AVX512_t3_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS2AVX512_t3_w1
+
+dwRowS2AVX512_t3_w1_end:
+	JMP dwRowS2AVX512_done
+
+dwRowS2AVX512_t4:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS2AVX512_t4_w16:
+	CMPQ R10, $0x10
+	JL   dwRowS2AVX512_t4_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t4_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX512_t4_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t4_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowS2AVX512_t4_w16_p8_rows
+
+dwRowS2AVX512_t4_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowS2AVX512_t4_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t4_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z11
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z9, Z12, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z0
+	VFMADD231PS Z8, Z12, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z0
+	VFMADD231PS Z9, Z12, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z8, Z12, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z1
+	VFMADD231PS Z9, Z12, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z8, Z12, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z2
+	VFMADD231PS Z9, Z12, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z8, Z12, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z3
+	VFMADD231PS Z9, Z12, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z8, Z12, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z4
+	VFMADD231PS Z9, Z12, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z8, Z12, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z5
+	VFMADD231PS Z9, Z12, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z8, Z12, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z6
+	VFMADD231PS Z9, Z12, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t4_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX512_t4_w16_p8
+
+dwRowS2AVX512_t4_w16_p8_end:
+dwRowS2AVX512_t4_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX512_t4_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t4_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowS2AVX512_t4_w16_p4_rows
+
+dwRowS2AVX512_t4_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowS2AVX512_t4_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t4_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z5, Z8, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z4, Z8, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z0
+	VFMADD231PS Z5, Z8, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z4, Z8, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z1
+	VFMADD231PS Z5, Z8, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z4, Z8, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z2
+	VFMADD231PS Z5, Z8, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t4_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX512_t4_w16_p4
+
+dwRowS2AVX512_t4_w16_p4_end:
+dwRowS2AVX512_t4_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX512_t4_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t4_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowS2AVX512_t4_w16_p1_rows
+
+dwRowS2AVX512_t4_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowS2AVX512_t4_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t4_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z1, Z5, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z2, Z5, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z3, Z5, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t4_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t4_w16_p1
+
+dwRowS2AVX512_t4_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowS2AVX512_t4_w16
+
+dwRowS2AVX512_t4_w16_end:
+dwRowS2AVX512_t4_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS2AVX512_t4_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t4_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX512_t4_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t4_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS2AVX512_t4_w8_p8_rows
+
+dwRowS2AVX512_t4_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS2AVX512_t4_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t4_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y9, Y12, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y8, Y12, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y1
+	VFMADD231PS Y8, Y12, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y1
+	VFMADD231PS Y9, Y12, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y8, Y12, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y2
+	VFMADD231PS Y9, Y12, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y3
+	VFMADD231PS Y8, Y12, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y3
+	VFMADD231PS Y9, Y12, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y4
+	VFMADD231PS Y8, Y12, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y5
+	VFMADD231PS Y8, Y12, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y5
+	VFMADD231PS Y9, Y12, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y6
+	VFMADD231PS Y8, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y6
+	VFMADD231PS Y9, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t4_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX512_t4_w8_p8
+
+dwRowS2AVX512_t4_w8_p8_end:
+dwRowS2AVX512_t4_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX512_t4_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t4_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS2AVX512_t4_w8_p4_rows
+
+dwRowS2AVX512_t4_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS2AVX512_t4_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t4_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y4, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y0
+	VFMADD231PS Y5, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y1
+	VFMADD231PS Y4, Y8, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y1
+	VFMADD231PS Y5, Y8, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y4, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t4_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX512_t4_w8_p4
+
+dwRowS2AVX512_t4_w8_p4_end:
+dwRowS2AVX512_t4_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX512_t4_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t4_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS2AVX512_t4_w8_p1_rows
+
+dwRowS2AVX512_t4_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS2AVX512_t4_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t4_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y1, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y2, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y3, Y5, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t4_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t4_w8_p1
+
+dwRowS2AVX512_t4_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS2AVX512_t4_w8
+
+dwRowS2AVX512_t4_w8_end:
+dwRowS2AVX512_t4_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS2AVX512_t4_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t4_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS2AVX512_t4_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS2AVX512_t4_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS2AVX512_t4_w1_p1_rows
+
+dwRowS2AVX512_t4_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS2AVX512_t4_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t4_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X1, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X2, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X3, X5, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X4, X5, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t4_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t4_w1_p1
+
+dwRowS2AVX512_t4_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS2AVX512_t4_w1
+
+dwRowS2AVX512_t4_w1_end:
+	JMP dwRowS2AVX512_done
+
+dwRowS2AVX512_t5:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowS2AVX512_t5_w16:
+	CMPQ R10, $0x10
+	JL   dwRowS2AVX512_t5_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t5_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX512_t5_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t5_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowS2AVX512_t5_w16_p8_rows
+
+dwRowS2AVX512_t5_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowS2AVX512_t5_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t5_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z11
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z8, Z13, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z9, Z13, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z10, Z13, Z0
+	VFMADD231PS Z8, Z13, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z0
+	VFMADD231PS Z9, Z13, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z0
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z8, Z13, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z9, Z13, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z1
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z8, Z13, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z9, Z13, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z2
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z8, Z13, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z9, Z13, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z3
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z8, Z13, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z9, Z13, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z4
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z8, Z13, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z9, Z13, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z5
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z8, Z13, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z9, Z13, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z6
+	VFMADD231PS Z10, Z13, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t5_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX512_t5_w16_p8
+
+dwRowS2AVX512_t5_w16_p8_end:
+dwRowS2AVX512_t5_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX512_t5_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t5_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowS2AVX512_t5_w16_p4_rows
+
+dwRowS2AVX512_t5_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowS2AVX512_t5_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t5_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z4, Z9, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z5, Z9, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z6, Z9, Z0
+	VFMADD231PS Z4, Z9, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z7, Z9, Z0
+	VFMADD231PS Z5, Z9, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z0
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z4, Z9, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z5, Z9, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z4, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z5, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z2
+	VFMADD231PS Z6, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z7, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t5_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX512_t5_w16_p4
+
+dwRowS2AVX512_t5_w16_p4_end:
+dwRowS2AVX512_t5_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX512_t5_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t5_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowS2AVX512_t5_w16_p1_rows
+
+dwRowS2AVX512_t5_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowS2AVX512_t5_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t5_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z1, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z2, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z3, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t5_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t5_w16_p1
+
+dwRowS2AVX512_t5_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowS2AVX512_t5_w16
+
+dwRowS2AVX512_t5_w16_end:
+dwRowS2AVX512_t5_w8:
+	CMPQ R10, $0x08
+	JL   dwRowS2AVX512_t5_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t5_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowS2AVX512_t5_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t5_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowS2AVX512_t5_w8_p8_rows
+
+dwRowS2AVX512_t5_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowS2AVX512_t5_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t5_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y0
+	VFMADD231PS Y8, Y13, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y0
+	VFMADD231PS Y9, Y13, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y8, Y13, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y1
+	VFMADD231PS Y9, Y13, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y1
+	VFMADD231PS Y10, Y13, Y2
+	VFMADD231PS Y8, Y13, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y2
+	VFMADD231PS Y9, Y13, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y2
+	VFMADD231PS Y10, Y13, Y3
+	VFMADD231PS Y8, Y13, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y3
+	VFMADD231PS Y9, Y13, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y3
+	VFMADD231PS Y10, Y13, Y4
+	VFMADD231PS Y8, Y13, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y4
+	VFMADD231PS Y9, Y13, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y4
+	VFMADD231PS Y10, Y13, Y5
+	VFMADD231PS Y8, Y13, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y5
+	VFMADD231PS Y9, Y13, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y5
+	VFMADD231PS Y10, Y13, Y6
+	VFMADD231PS Y8, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y6
+	VFMADD231PS Y10, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y7
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t5_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowS2AVX512_t5_w8_p8
+
+dwRowS2AVX512_t5_w8_p8_end:
+dwRowS2AVX512_t5_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowS2AVX512_t5_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t5_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowS2AVX512_t5_w8_p4_rows
+
+dwRowS2AVX512_t5_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowS2AVX512_t5_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t5_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y4, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y0
+	VFMADD231PS Y5, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y6, Y9, Y1
+	VFMADD231PS Y4, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y1
+	VFMADD231PS Y5, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	VFMADD231PS Y6, Y9, Y2
+	VFMADD231PS Y4, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y5, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y2
+	VFMADD231PS Y6, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t5_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowS2AVX512_t5_w8_p4
+
+dwRowS2AVX512_t5_w8_p4_end:
+dwRowS2AVX512_t5_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowS2AVX512_t5_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t5_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowS2AVX512_t5_w8_p1_rows
+
+dwRowS2AVX512_t5_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowS2AVX512_t5_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t5_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y1, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y2, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t5_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t5_w8_p1
+
+dwRowS2AVX512_t5_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowS2AVX512_t5_w8
+
+dwRowS2AVX512_t5_w8_end:
+dwRowS2AVX512_t5_w1:
+	CMPQ R10, $0x01
+	JL   dwRowS2AVX512_t5_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowS2AVX512_t5_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowS2AVX512_t5_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowS2AVX512_t5_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowS2AVX512_t5_w1_p1_rows
+
+dwRowS2AVX512_t5_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowS2AVX512_t5_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t5_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X1, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X2, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X0
+	ADDQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t5_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowS2AVX512_t5_w1_p1
+
+dwRowS2AVX512_t5_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowS2AVX512_t5_w1
+
+dwRowS2AVX512_t5_w1_end:
+dwRowS2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
+// Requires: AVX, AVX512DQ, AVX512F, FMA3
+TEXT ·dwRowM1AVX512(SB), NOSPLIT, $8-272
+	MOVQ  n+216(FP), AX
+	TESTQ AX, AX
+	JZ    dwRowM1AVX512_done
+	SHLQ  $0x02, offs_0+80(FP)
+	SHLQ  $0x02, offs_1+88(FP)
+	SHLQ  $0x02, offs_2+96(FP)
+	SHLQ  $0x02, offs_3+104(FP)
+	SHLQ  $0x02, offs_4+112(FP)
+	SHLQ  $0x02, offs_5+120(FP)
+	SHLQ  $0x02, offs_6+128(FP)
+	SHLQ  $0x02, offs_7+136(FP)
+	SHLQ  $0x02, offs_8+144(FP)
+	SHLQ  $0x02, offs_9+152(FP)
+	SHLQ  $0x02, offs_10+160(FP)
+	SHLQ  $0x02, offs_11+168(FP)
+	SHLQ  $0x02, offs_12+176(FP)
+	SHLQ  $0x02, offs_13+184(FP)
+	SHLQ  $0x02, offs_14+192(FP)
+	SHLQ  $0x02, offs_15+200(FP)
+	SHLQ  $0x02, xpix+232(FP)
+	SHLQ  $0x02, xtap+240(FP)
+	SHLQ  $0x02, wtap+248(FP)
+	SHLQ  $0x02, ypix+256(FP)
+	MOVQ  x_base+8(FP), CX
+	MOVQ  w_base+32(FP), DX
+	MOVQ  y_base+56(FP), BX
+	LEAQ  offs_0+80(FP), SI
+	MOVQ  xpix+232(FP), DI
+	LEAQ  (DI)(DI*2), CX
+	MOVQ  xtap+240(FP), R8
+	NEGQ  R8
+	MOVQ  taps+0(FP), CX
+	CMPQ  CX, $0x01
+	JEQ   dwRowM1AVX512_t1
+	CMPQ  CX, $0x02
+	JEQ   dwRowM1AVX512_t2
+	CMPQ  CX, $0x03
+	JEQ   dwRowM1AVX512_t3
+	CMPQ  CX, $0x04
+	JEQ   dwRowM1AVX512_t4
+	CMPQ  CX, $0x05
+	JEQ   dwRowM1AVX512_t5
+	JMP   dwRowM1AVX512_done
+
+dwRowM1AVX512_t1:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowM1AVX512_t1_w16:
+	CMPQ R10, $0x10
+	JL   dwRowM1AVX512_t1_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t1_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX512_t1_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowM1AVX512_t1_w16_p8_rows
+
+dwRowM1AVX512_t1_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowM1AVX512_t1_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX512_t1_w16_p8
+
+dwRowM1AVX512_t1_w16_p8_end:
+dwRowM1AVX512_t1_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX512_t1_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowM1AVX512_t1_w16_p4_rows
+
+dwRowM1AVX512_t1_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowM1AVX512_t1_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX512_t1_w16_p4
+
+dwRowM1AVX512_t1_w16_p4_end:
+dwRowM1AVX512_t1_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX512_t1_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowM1AVX512_t1_w16_p1_rows
+
+dwRowM1AVX512_t1_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowM1AVX512_t1_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z2
+	VFMADD231PS Z1, Z2, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t1_w16_p1
+
+dwRowM1AVX512_t1_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowM1AVX512_t1_w16
+
+dwRowM1AVX512_t1_w16_end:
+dwRowM1AVX512_t1_w8:
+	CMPQ R10, $0x08
+	JL   dwRowM1AVX512_t1_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t1_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX512_t1_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowM1AVX512_t1_w8_p8_rows
+
+dwRowM1AVX512_t1_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowM1AVX512_t1_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX512_t1_w8_p8
+
+dwRowM1AVX512_t1_w8_p8_end:
+dwRowM1AVX512_t1_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX512_t1_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowM1AVX512_t1_w8_p4_rows
+
+dwRowM1AVX512_t1_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowM1AVX512_t1_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX512_t1_w8_p4
+
+dwRowM1AVX512_t1_w8_p4_end:
+dwRowM1AVX512_t1_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX512_t1_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowM1AVX512_t1_w8_p1_rows
+
+dwRowM1AVX512_t1_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowM1AVX512_t1_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	VFMADD231PS Y1, Y2, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t1_w8_p1
+
+dwRowM1AVX512_t1_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowM1AVX512_t1_w8
+
+dwRowM1AVX512_t1_w8_end:
+dwRowM1AVX512_t1_w1:
+	CMPQ R10, $0x01
+	JL   dwRowM1AVX512_t1_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t1_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowM1AVX512_t1_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowM1AVX512_t1_w1_p1_zero
+	MOVQ   ypix+256(FP), R8
+	LEAQ   (R8)(R8*2), R8
+	LEAQ   (BX)(R9*1), R8
+	VMOVSS (R8), X0
+	JMP    dwRowM1AVX512_t1_w1_p1_rows
+
+dwRowM1AVX512_t1_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowM1AVX512_t1_w1_p1_rows:
+	XORQ R8, R8
+
+dwRowM1AVX512_t1_w1_p1_row:
+	MOVQ        64(SI)(R8*8), R11
+	ADDQ        DX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X1
+	MOVQ        (SI)(R8*8), R11
+	ADDQ        CX, R11
+	ADDQ        R9, R11
+	VMOVSS      (R11), X2
+	VFMADD231SS X1, X2, X0
+	INCQ        R8
+	CMPQ        R8, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w1_p1_row
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (R8)(R8*2), R8
+	LEAQ        (BX)(R9*1), R8
+	VMOVSS      X0, (R8)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R8
+	LEAQ        (BX)(R8*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t1_w1_p1
+
+dwRowM1AVX512_t1_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowM1AVX512_t1_w1
+
+dwRowM1AVX512_t1_w1_end:
+	JMP dwRowM1AVX512_done
+
+dwRowM1AVX512_t2:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowM1AVX512_t2_w16:
+	CMPQ R10, $0x10
+	JL   dwRowM1AVX512_t2_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t2_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX512_t2_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowM1AVX512_t2_w16_p8_rows
+
+dwRowM1AVX512_t2_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowM1AVX512_t2_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t2_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z5
+	VFMADD231PS Z9, Z10, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z3
+	VFMADD231PS Z9, Z10, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z1
+	VFMADD231PS Z9, Z10, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z9, Z10, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z9, Z10, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX512_t2_w16_p8
+
+dwRowM1AVX512_t2_w16_p8_end:
+dwRowM1AVX512_t2_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX512_t2_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowM1AVX512_t2_w16_p4_rows
+
+dwRowM1AVX512_t2_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowM1AVX512_t2_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t2_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z1
+	VFMADD231PS Z5, Z6, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z0
+	VFMADD231PS Z5, Z6, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX512_t2_w16_p4
+
+dwRowM1AVX512_t2_w16_p4_end:
+dwRowM1AVX512_t2_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX512_t2_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowM1AVX512_t2_w16_p1_rows
+
+dwRowM1AVX512_t2_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowM1AVX512_t2_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t2_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z1, Z3, Z0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z2, Z3, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t2_w16_p1
+
+dwRowM1AVX512_t2_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowM1AVX512_t2_w16
+
+dwRowM1AVX512_t2_w16_end:
+dwRowM1AVX512_t2_w8:
+	CMPQ R10, $0x08
+	JL   dwRowM1AVX512_t2_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t2_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX512_t2_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowM1AVX512_t2_w8_p8_rows
+
+dwRowM1AVX512_t2_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowM1AVX512_t2_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t2_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y6
+	VFMADD231PS Y9, Y10, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y5
+	VFMADD231PS Y9, Y10, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y4
+	VFMADD231PS Y9, Y10, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y3
+	VFMADD231PS Y9, Y10, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y2
+	VFMADD231PS Y9, Y10, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y1
+	VFMADD231PS Y9, Y10, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y9, Y10, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX512_t2_w8_p8
+
+dwRowM1AVX512_t2_w8_p8_end:
+dwRowM1AVX512_t2_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX512_t2_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowM1AVX512_t2_w8_p4_rows
+
+dwRowM1AVX512_t2_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowM1AVX512_t2_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t2_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y2
+	VFMADD231PS Y5, Y6, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
+	VFMADD231PS Y5, Y6, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y6, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX512_t2_w8_p4
+
+dwRowM1AVX512_t2_w8_p4_end:
+dwRowM1AVX512_t2_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX512_t2_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowM1AVX512_t2_w8_p1_rows
+
+dwRowM1AVX512_t2_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowM1AVX512_t2_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t2_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y1, Y3, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t2_w8_p1
+
+dwRowM1AVX512_t2_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowM1AVX512_t2_w8
+
+dwRowM1AVX512_t2_w8_end:
+dwRowM1AVX512_t2_w1:
+	CMPQ R10, $0x01
+	JL   dwRowM1AVX512_t2_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t2_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowM1AVX512_t2_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowM1AVX512_t2_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowM1AVX512_t2_w1_p1_rows
+
+dwRowM1AVX512_t2_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowM1AVX512_t2_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t2_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X1, X3, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X3
+	VFMADD231SS X2, X3, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t2_w1_p1
+
+dwRowM1AVX512_t2_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowM1AVX512_t2_w1
+
+dwRowM1AVX512_t2_w1_end:
+	JMP dwRowM1AVX512_done
+
+dwRowM1AVX512_t3:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowM1AVX512_t3_w16:
+	CMPQ R10, $0x10
+	JL   dwRowM1AVX512_t3_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t3_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX512_t3_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowM1AVX512_t3_w16_p8_rows
+
+dwRowM1AVX512_t3_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowM1AVX512_t3_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t3_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z10
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z8, Z11, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z9, Z11, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z9, Z11, Z6
+	VFMADD231PS Z10, Z11, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z9, Z11, Z5
+	VFMADD231PS Z10, Z11, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z9, Z11, Z4
+	VFMADD231PS Z10, Z11, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z10, Z11, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z9, Z11, Z2
+	VFMADD231PS Z10, Z11, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z8, Z11, Z0
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z10, Z11, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z9, Z11, Z0
+	VFMADD231PS Z10, Z11, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z11
+	VFMADD231PS Z10, Z11, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX512_t3_w16_p8
+
+dwRowM1AVX512_t3_w16_p8_end:
+dwRowM1AVX512_t3_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX512_t3_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowM1AVX512_t3_w16_p4_rows
+
+dwRowM1AVX512_t3_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowM1AVX512_t3_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t3_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z5, Z7, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z6, Z7, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z0
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z6, Z7, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z0
+	VFMADD231PS Z6, Z7, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX512_t3_w16_p4
+
+dwRowM1AVX512_t3_w16_p4_end:
+dwRowM1AVX512_t3_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX512_t3_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowM1AVX512_t3_w16_p1_rows
+
+dwRowM1AVX512_t3_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowM1AVX512_t3_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t3_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z1, Z4, Z0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z2, Z4, Z0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z3, Z4, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t3_w16_p1
+
+dwRowM1AVX512_t3_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowM1AVX512_t3_w16
+
+dwRowM1AVX512_t3_w16_end:
+dwRowM1AVX512_t3_w8:
+	CMPQ R10, $0x08
+	JL   dwRowM1AVX512_t3_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t3_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX512_t3_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowM1AVX512_t3_w8_p8_rows
+
+dwRowM1AVX512_t3_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowM1AVX512_t3_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t3_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y6
+	VFMADD231PS Y9, Y11, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y5
+	VFMADD231PS Y9, Y11, Y6
+	VFMADD231PS Y10, Y11, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y4
+	VFMADD231PS Y9, Y11, Y5
+	VFMADD231PS Y10, Y11, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y3
+	VFMADD231PS Y9, Y11, Y4
+	VFMADD231PS Y10, Y11, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VFMADD231PS Y10, Y11, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y1
+	VFMADD231PS Y9, Y11, Y2
+	VFMADD231PS Y10, Y11, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y8, Y11, Y0
+	VFMADD231PS Y9, Y11, Y1
+	VFMADD231PS Y10, Y11, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y9, Y11, Y0
+	VFMADD231PS Y10, Y11, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y11
+	VFMADD231PS Y10, Y11, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX512_t3_w8_p8
+
+dwRowM1AVX512_t3_w8_p8_end:
+dwRowM1AVX512_t3_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX512_t3_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowM1AVX512_t3_w8_p4_rows
+
+dwRowM1AVX512_t3_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowM1AVX512_t3_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t3_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y2
+	VFMADD231PS Y5, Y7, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y1
+	VFMADD231PS Y5, Y7, Y2
+	VFMADD231PS Y6, Y7, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VFMADD231PS Y6, Y7, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y6, Y7, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX512_t3_w8_p4
+
+dwRowM1AVX512_t3_w8_p4_end:
+dwRowM1AVX512_t3_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX512_t3_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowM1AVX512_t3_w8_p1_rows
+
+dwRowM1AVX512_t3_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowM1AVX512_t3_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t3_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y1, Y4, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t3_w8_p1
+
+dwRowM1AVX512_t3_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowM1AVX512_t3_w8
+
+dwRowM1AVX512_t3_w8_end:
+dwRowM1AVX512_t3_w1:
+	CMPQ R10, $0x01
+	JL   dwRowM1AVX512_t3_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t3_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowM1AVX512_t3_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowM1AVX512_t3_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowM1AVX512_t3_w1_p1_rows
+
+dwRowM1AVX512_t3_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowM1AVX512_t3_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t3_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X1, X4, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t3_w1_p1
+
+dwRowM1AVX512_t3_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowM1AVX512_t3_w1
+
+dwRowM1AVX512_t3_w1_end:
+	JMP dwRowM1AVX512_done
+
+dwRowM1AVX512_t4:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowM1AVX512_t4_w16:
+	CMPQ R10, $0x10
+	JL   dwRowM1AVX512_t4_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t4_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX512_t4_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t4_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowM1AVX512_t4_w16_p8_rows
+
+dwRowM1AVX512_t4_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowM1AVX512_t4_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t4_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z11
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z6
+	VFMADD231PS Z9, Z12, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z5
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z10, Z12, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z4
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z3
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z11, Z12, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z2
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z1
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z11, Z12, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z0
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z9, Z12, Z0
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z11, Z12, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z0
+	VFMADD231PS Z11, Z12, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t4_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX512_t4_w16_p8
+
+dwRowM1AVX512_t4_w16_p8_end:
+dwRowM1AVX512_t4_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX512_t4_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t4_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowM1AVX512_t4_w16_p4_rows
+
+dwRowM1AVX512_t4_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowM1AVX512_t4_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t4_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z2
+	VFMADD231PS Z5, Z8, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z1
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z6, Z8, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z0
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z5, Z8, Z0
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z7, Z8, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z7, Z8, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t4_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX512_t4_w16_p4
+
+dwRowM1AVX512_t4_w16_p4_end:
+dwRowM1AVX512_t4_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX512_t4_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t4_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowM1AVX512_t4_w16_p1_rows
+
+dwRowM1AVX512_t4_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowM1AVX512_t4_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t4_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z1, Z5, Z0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z2, Z5, Z0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z3, Z5, Z0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z5
+	VFMADD231PS Z4, Z5, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t4_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t4_w16_p1
+
+dwRowM1AVX512_t4_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowM1AVX512_t4_w16
+
+dwRowM1AVX512_t4_w16_end:
+dwRowM1AVX512_t4_w8:
+	CMPQ R10, $0x08
+	JL   dwRowM1AVX512_t4_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t4_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX512_t4_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t4_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowM1AVX512_t4_w8_p8_rows
+
+dwRowM1AVX512_t4_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowM1AVX512_t4_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t4_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y6
+	VFMADD231PS Y9, Y12, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y5
+	VFMADD231PS Y9, Y12, Y6
+	VFMADD231PS Y10, Y12, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VFMADD231PS Y10, Y12, Y6
+	VFMADD231PS Y11, Y12, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y3
+	VFMADD231PS Y9, Y12, Y4
+	VFMADD231PS Y10, Y12, Y5
+	VFMADD231PS Y11, Y12, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y2
+	VFMADD231PS Y9, Y12, Y3
+	VFMADD231PS Y10, Y12, Y4
+	VFMADD231PS Y11, Y12, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y1
+	VFMADD231PS Y9, Y12, Y2
+	VFMADD231PS Y10, Y12, Y3
+	VFMADD231PS Y11, Y12, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y11, Y12, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y9, Y12, Y0
+	VFMADD231PS Y10, Y12, Y1
+	VFMADD231PS Y11, Y12, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y11, Y12, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t4_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX512_t4_w8_p8
+
+dwRowM1AVX512_t4_w8_p8_end:
+dwRowM1AVX512_t4_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX512_t4_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t4_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowM1AVX512_t4_w8_p4_rows
+
+dwRowM1AVX512_t4_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowM1AVX512_t4_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t4_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y2
+	VFMADD231PS Y5, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y1
+	VFMADD231PS Y5, Y8, Y2
+	VFMADD231PS Y6, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	VFMADD231PS Y5, Y8, Y1
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y0
+	VFMADD231PS Y6, Y8, Y1
+	VFMADD231PS Y7, Y8, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y7, Y8, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t4_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX512_t4_w8_p4
+
+dwRowM1AVX512_t4_w8_p4_end:
+dwRowM1AVX512_t4_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX512_t4_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t4_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowM1AVX512_t4_w8_p1_rows
+
+dwRowM1AVX512_t4_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowM1AVX512_t4_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t4_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y1, Y5, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y2, Y5, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y3, Y5, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y5
+	VFMADD231PS Y4, Y5, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t4_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t4_w8_p1
+
+dwRowM1AVX512_t4_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowM1AVX512_t4_w8
+
+dwRowM1AVX512_t4_w8_end:
+dwRowM1AVX512_t4_w1:
+	CMPQ R10, $0x01
+	JL   dwRowM1AVX512_t4_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t4_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowM1AVX512_t4_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowM1AVX512_t4_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowM1AVX512_t4_w1_p1_rows
+
+dwRowM1AVX512_t4_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowM1AVX512_t4_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t4_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X1, X5, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X2, X5, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X3, X5, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X5
+	VFMADD231SS X4, X5, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t4_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t4_w1_p1
+
+dwRowM1AVX512_t4_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowM1AVX512_t4_w1
+
+dwRowM1AVX512_t4_w1_end:
+	JMP dwRowM1AVX512_done
+
+dwRowM1AVX512_t5:
+	XORQ R9, R9
+	MOVQ c+224(FP), R10
+
+dwRowM1AVX512_t5_w16:
+	CMPQ R10, $0x10
+	JL   dwRowM1AVX512_t5_w16_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t5_w16_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX512_t5_w16_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t5_w16_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	JMP     dwRowM1AVX512_t5_w16_p8_rows
+
+dwRowM1AVX512_t5_w16_p8_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+dwRowM1AVX512_t5_w16_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t5_w16_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z11
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z8, Z13, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z8, Z13, Z6
+	VFMADD231PS Z9, Z13, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z8, Z13, Z5
+	VFMADD231PS Z9, Z13, Z6
+	VFMADD231PS Z10, Z13, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z8, Z13, Z4
+	VFMADD231PS Z9, Z13, Z5
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z11, Z13, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z8, Z13, Z3
+	VFMADD231PS Z9, Z13, Z4
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z12, Z13, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z8, Z13, Z2
+	VFMADD231PS Z9, Z13, Z3
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z12, Z13, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z8, Z13, Z1
+	VFMADD231PS Z9, Z13, Z2
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z12, Z13, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z8, Z13, Z0
+	VFMADD231PS Z9, Z13, Z1
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z12, Z13, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z9, Z13, Z0
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z12, Z13, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z10, Z13, Z0
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z12, Z13, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z0
+	VFMADD231PS Z12, Z13, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t5_w16_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX512_t5_w16_p8
+
+dwRowM1AVX512_t5_w16_p8_end:
+dwRowM1AVX512_t5_w16_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX512_t5_w16_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t5_w16_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	JMP     dwRowM1AVX512_t5_w16_p4_rows
+
+dwRowM1AVX512_t5_w16_p4_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+dwRowM1AVX512_t5_w16_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t5_w16_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z4, Z9, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z4, Z9, Z2
+	VFMADD231PS Z5, Z9, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z4, Z9, Z1
+	VFMADD231PS Z5, Z9, Z2
+	VFMADD231PS Z6, Z9, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z4, Z9, Z0
+	VFMADD231PS Z5, Z9, Z1
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z7, Z9, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z5, Z9, Z0
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z8, Z9, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z6, Z9, Z0
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z8, Z9, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z7, Z9, Z0
+	VFMADD231PS Z8, Z9, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t5_w16_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX512_t5_w16_p4
+
+dwRowM1AVX512_t5_w16_p4_end:
+dwRowM1AVX512_t5_w16_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX512_t5_w16_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t5_w16_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Z0
+	JMP     dwRowM1AVX512_t5_w16_p1_rows
+
+dwRowM1AVX512_t5_w16_p1_zero:
+	VXORPS Z0, Z0, Z0
+
+dwRowM1AVX512_t5_w16_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t5_w16_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z1, Z6, Z0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z2, Z6, Z0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z3, Z6, Z0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t5_w16_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Z0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t5_w16_p1
+
+dwRowM1AVX512_t5_w16_p1_end:
+	ADDQ $0x00000040, R9
+	SUBQ $0x10, R10
+	JMP  dwRowM1AVX512_t5_w16
+
+dwRowM1AVX512_t5_w16_end:
+dwRowM1AVX512_t5_w8:
+	CMPQ R10, $0x08
+	JL   dwRowM1AVX512_t5_w8_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t5_w8_p8:
+	CMPQ    (SP), $0x08
+	JL      dwRowM1AVX512_t5_w8_p8_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t5_w8_p8_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	JMP     dwRowM1AVX512_t5_w8_p8_rows
+
+dwRowM1AVX512_t5_w8_p8_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dwRowM1AVX512_t5_w8_p8_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t5_w8_p8_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y9
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y10
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y11
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000007, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y5
+	VFMADD231PS Y9, Y13, Y6
+	VFMADD231PS Y10, Y13, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y4
+	VFMADD231PS Y9, Y13, Y5
+	VFMADD231PS Y10, Y13, Y6
+	VFMADD231PS Y11, Y13, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y3
+	VFMADD231PS Y9, Y13, Y4
+	VFMADD231PS Y10, Y13, Y5
+	VFMADD231PS Y11, Y13, Y6
+	VFMADD231PS Y12, Y13, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y2
+	VFMADD231PS Y9, Y13, Y3
+	VFMADD231PS Y10, Y13, Y4
+	VFMADD231PS Y11, Y13, Y5
+	VFMADD231PS Y12, Y13, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y1
+	VFMADD231PS Y9, Y13, Y2
+	VFMADD231PS Y10, Y13, Y3
+	VFMADD231PS Y11, Y13, Y4
+	VFMADD231PS Y12, Y13, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y8, Y13, Y0
+	VFMADD231PS Y9, Y13, Y1
+	VFMADD231PS Y10, Y13, Y2
+	VFMADD231PS Y11, Y13, Y3
+	VFMADD231PS Y12, Y13, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y11, Y13, Y2
+	VFMADD231PS Y12, Y13, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y0
+	VFMADD231PS Y11, Y13, Y1
+	VFMADD231PS Y12, Y13, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y0
+	VFMADD231PS Y12, Y13, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t5_w8_p8_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (CX)(DI*8), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*8), BX
+	SUBQ        $0x08, (SP)
+	JMP         dwRowM1AVX512_t5_w8_p8
+
+dwRowM1AVX512_t5_w8_p8_end:
+dwRowM1AVX512_t5_w8_p4:
+	CMPQ    (SP), $0x04
+	JL      dwRowM1AVX512_t5_w8_p4_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t5_w8_p4_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	JMP     dwRowM1AVX512_t5_w8_p4_rows
+
+dwRowM1AVX512_t5_w8_p4_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dwRowM1AVX512_t5_w8_p4_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t5_w8_p4_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000003, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y2
+	VFMADD231PS Y5, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y1
+	VFMADD231PS Y5, Y9, Y2
+	VFMADD231PS Y6, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	VFMADD231PS Y5, Y9, Y1
+	VFMADD231PS Y6, Y9, Y2
+	VFMADD231PS Y7, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y0
+	VFMADD231PS Y6, Y9, Y1
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y8, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y7, Y9, Y1
+	VFMADD231PS Y8, Y9, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y0
+	VFMADD231PS Y8, Y9, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t5_w8_p4_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	LEAQ        (CX)(DI*4), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*4), BX
+	SUBQ        $0x04, (SP)
+	JMP         dwRowM1AVX512_t5_w8_p4
+
+dwRowM1AVX512_t5_w8_p4_end:
+dwRowM1AVX512_t5_w8_p1:
+	CMPQ    (SP), $0x01
+	JL      dwRowM1AVX512_t5_w8_p1_end
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t5_w8_p1_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R11
+	LEAQ    (BX)(R9*1), R11
+	VMOVUPS (R11), Y0
+	JMP     dwRowM1AVX512_t5_w8_p1_rows
+
+dwRowM1AVX512_t5_w8_p1_zero:
+	VXORPS Y0, Y0, Y0
+
+dwRowM1AVX512_t5_w8_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t5_w8_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y1
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y1, Y6, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y2, Y6, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t5_w8_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVUPS     Y0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t5_w8_p1
+
+dwRowM1AVX512_t5_w8_p1_end:
+	ADDQ $0x00000020, R9
+	SUBQ $0x08, R10
+	JMP  dwRowM1AVX512_t5_w8
+
+dwRowM1AVX512_t5_w8_end:
+dwRowM1AVX512_t5_w1:
+	CMPQ R10, $0x01
+	JL   dwRowM1AVX512_t5_w1_end
+	MOVQ x_base+8(FP), CX
+	MOVQ y_base+56(FP), BX
+	MOVQ AX, (SP)
+
+dwRowM1AVX512_t5_w1_p1:
+	CMPQ   (SP), $0x01
+	JL     dwRowM1AVX512_t5_w1_p1_end
+	CMPQ   acc+264(FP), $0x00
+	JEQ    dwRowM1AVX512_t5_w1_p1_zero
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
+	JMP    dwRowM1AVX512_t5_w1_p1_rows
+
+dwRowM1AVX512_t5_w1_p1_zero:
+	VXORPS X0, X0, X0
+
+dwRowM1AVX512_t5_w1_p1_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t5_w1_p1_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X1, X6, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X2, X6, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X0
+	SUBQ        R8, R12
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t5_w1_p1_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
+	LEAQ        (CX)(DI*1), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
+	SUBQ        $0x01, (SP)
+	JMP         dwRowM1AVX512_t5_w1_p1
+
+dwRowM1AVX512_t5_w1_p1_end:
+	ADDQ $0x00000004, R9
+	SUBQ $0x01, R10
+	JMP  dwRowM1AVX512_t5_w1
+
+dwRowM1AVX512_t5_w1_end:
+dwRowM1AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dwWgtAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, nr int, xrow int, yrow int)
+// Requires: AVX, FMA3
+TEXT ·dwWgtAVX2(SB), NOSPLIT, $40-288
+	MOVQ  n+216(FP), AX
+	TESTQ AX, AX
+	JZ    dwWgtAVX2_done
+	CMPQ  nr+264(FP), $0x01
+	JL    dwWgtAVX2_done
+	SHLQ  $0x02, offs_0+80(FP)
+	SHLQ  $0x02, offs_1+88(FP)
+	SHLQ  $0x02, offs_2+96(FP)
+	SHLQ  $0x02, offs_3+104(FP)
+	SHLQ  $0x02, offs_4+112(FP)
+	SHLQ  $0x02, offs_5+120(FP)
+	SHLQ  $0x02, offs_6+128(FP)
+	SHLQ  $0x02, offs_7+136(FP)
+	SHLQ  $0x02, offs_8+144(FP)
+	SHLQ  $0x02, offs_9+152(FP)
+	SHLQ  $0x02, offs_10+160(FP)
+	SHLQ  $0x02, offs_11+168(FP)
+	SHLQ  $0x02, offs_12+176(FP)
+	SHLQ  $0x02, offs_13+184(FP)
+	SHLQ  $0x02, offs_14+192(FP)
+	SHLQ  $0x02, offs_15+200(FP)
+	SHLQ  $0x02, xpix+232(FP)
+	SHLQ  $0x02, xtap+240(FP)
+	SHLQ  $0x02, wtap+248(FP)
+	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+272(FP)
+	SHLQ  $0x02, yrow+280(FP)
+	LEAQ  offs_0+80(FP), CX
+	MOVQ  xtap+240(FP), DX
+	LEAQ  (DX)(DX*2), BX
+	MOVQ  xpix+232(FP), DI
+	IMULQ AX, DI
+	MOVQ  xrow+272(FP), SI
+	SUBQ  DI, SI
+	MOVQ  SI, 16(SP)
+	MOVQ  ypix+256(FP), SI
+	IMULQ AX, SI
+	MOVQ  yrow+280(FP), AX
+	SUBQ  SI, AX
+	MOVQ  AX, 24(SP)
+	MOVQ  taps+0(FP), AX
+	CMPQ  AX, $0x01
 	JEQ   dwWgtAVX2_t1
-	CMPQ  BX, $0x02
+	CMPQ  AX, $0x02
 	JEQ   dwWgtAVX2_t2
-	CMPQ  BX, $0x03
+	CMPQ  AX, $0x03
 	JEQ   dwWgtAVX2_t3
-	CMPQ  BX, $0x04
+	CMPQ  AX, $0x04
 	JEQ   dwWgtAVX2_t4
-	CMPQ  BX, $0x05
+	CMPQ  AX, $0x05
 	JEQ   dwWgtAVX2_t5
 	JMP   dwWgtAVX2_done
 
 dwWgtAVX2_t1:
-	XORQ CX, CX
+	XORQ AX, AX
 	MOVQ c+224(FP), DX
 	MOVQ DX, 8(SP)
 
@@ -5821,28 +18120,32 @@ dwWgtAVX2_t1_w8_g6:
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), R8
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   CX, R8
-	MOVQ   32(AX)(DX*8), R9
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   CX, R9
-	MOVQ   40(AX)(DX*8), DX
+	ADDQ   AX, R9
+	MOVQ   40(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   CX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX2_t1_w8_g6_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t1_w8_g6_pix:
 	VMOVUPS     (R10), Y6
@@ -5861,35 +18164,44 @@ dwWgtAVX2_t1_w8_g6_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX2_t1_w8_g6_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w8_g6_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y1, Y1
 	VMOVUPS     Y1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y2, Y2
 	VMOVUPS     Y2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y3, Y3
 	VMOVUPS     Y3, (BX)
-	MOVQ        96(AX)(DX*8), BX
+	MOVQ        96(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y4, Y4
 	VMOVUPS     Y4, (BX)
-	MOVQ        104(AX)(DX*8), BX
+	MOVQ        104(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y5, Y5
 	VMOVUPS     Y5, (BX)
 	ADDQ        $0x06, (SP)
@@ -5905,25 +18217,29 @@ dwWgtAVX2_t1_w8_g6_end:
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), R8
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   CX, R8
-	MOVQ   32(AX)(DX*8), DX
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   CX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX2_t1_w8_g5_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t1_w8_g5_pix:
 	VMOVUPS     (R9), Y5
@@ -5940,30 +18256,38 @@ dwWgtAVX2_t1_w8_g5_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX2_t1_w8_g5_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w8_g5_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y1, Y1
 	VMOVUPS     Y1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y2, Y2
 	VMOVUPS     Y2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y3, Y3
 	VMOVUPS     Y3, (BX)
-	MOVQ        96(AX)(DX*8), BX
+	MOVQ        96(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y4, Y4
 	VMOVUPS     Y4, (BX)
 	ADDQ        $0x05, (SP)
@@ -5978,22 +18302,26 @@ dwWgtAVX2_t1_w8_g5_end:
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), DX
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   CX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX2_t1_w8_g4_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t1_w8_g4_pix:
 	VMOVUPS     (R8), Y4
@@ -6008,25 +18336,32 @@ dwWgtAVX2_t1_w8_g4_pix:
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX2_t1_w8_g4_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w8_g4_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y1, Y1
 	VMOVUPS     Y1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y2, Y2
 	VMOVUPS     Y2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y3, Y3
 	VMOVUPS     Y3, (BX)
 	ADDQ        $0x04, (SP)
@@ -6040,19 +18375,23 @@ dwWgtAVX2_t1_w8_g4_end:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DX
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   CX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX2_t1_w8_g3_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t1_w8_g3_pix:
 	VMOVUPS     (DI), Y3
@@ -6065,20 +18404,26 @@ dwWgtAVX2_t1_w8_g3_pix:
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX2_t1_w8_g3_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w8_g3_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y1, Y1
 	VMOVUPS     Y1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y2, Y2
 	VMOVUPS     Y2, (BX)
 	ADDQ        $0x03, (SP)
@@ -6091,16 +18436,20 @@ dwWgtAVX2_t1_w8_g3_end:
 	JL     dwWgtAVX2_t1_w8_g2_end
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), DX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   CX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX2_t1_w8_g2_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX2_t1_w8_g2_pix:
 	VMOVUPS     (SI), Y2
@@ -6111,15 +18460,20 @@ dwWgtAVX2_t1_w8_g2_pix:
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX2_t1_w8_g2_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w8_g2_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y1, Y1
 	VMOVUPS     Y1, (BX)
 	ADDQ        $0x02, (SP)
@@ -6131,13 +18485,17 @@ dwWgtAVX2_t1_w8_g2_end:
 	CMPQ   DX, $0x01
 	JL     dwWgtAVX2_t1_w8_g1_end
 	VXORPS Y0, Y0, Y0
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), DX
+	MOVQ   (CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), BX
-	ADDQ   CX, BX
-	MOVQ   n+216(FP), SI
+	ADDQ   AX, BX
+
+dwWgtAVX2_t1_w8_g1_q:
+	MOVQ n+216(FP), SI
 
 dwWgtAVX2_t1_w8_g1_pix:
 	VMOVUPS     (BX), Y1
@@ -6146,17 +18504,21 @@ dwWgtAVX2_t1_w8_g1_pix:
 	ADDQ        ypix+256(FP), BX
 	DECQ        SI
 	JNZ         dwWgtAVX2_t1_w8_g1_pix
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), BX
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w8_g1_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), DX
+	MOVQ        64(CX)(DX*8), DX
 	ADDQ        w_base+32(FP), DX
-	ADDQ        CX, DX
+	ADDQ        AX, DX
 	VADDPS      (DX), Y0, Y0
 	VMOVUPS     Y0, (DX)
 	ADDQ        $0x01, (SP)
 	JMP         dwWgtAVX2_t1_w8_g6
 
 dwWgtAVX2_t1_w8_g1_end:
-	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, AX
 	SUBQ $0x08, 8(SP)
 	JMP  dwWgtAVX2_t1_w8
 
@@ -6177,28 +18539,32 @@ dwWgtAVX2_t1_w1_g6:
 	VXORPS X3, X3, X3
 	VXORPS X4, X4, X4
 	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), R8
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   CX, R8
-	MOVQ   32(AX)(DX*8), R9
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   CX, R9
-	MOVQ   40(AX)(DX*8), DX
+	ADDQ   AX, R9
+	MOVQ   40(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   CX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX2_t1_w1_g6_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t1_w1_g6_pix:
 	VMOVSS      (R10), X6
@@ -6217,35 +18583,44 @@ dwWgtAVX2_t1_w1_g6_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX2_t1_w1_g6_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w1_g6_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X1, X1
 	VMOVSS      X1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X2, X2
 	VMOVSS      X2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X3, X3
 	VMOVSS      X3, (BX)
-	MOVQ        96(AX)(DX*8), BX
+	MOVQ        96(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X4, X4
 	VMOVSS      X4, (BX)
-	MOVQ        104(AX)(DX*8), BX
+	MOVQ        104(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X5, X5
 	VMOVSS      X5, (BX)
 	ADDQ        $0x06, (SP)
@@ -6261,25 +18636,29 @@ dwWgtAVX2_t1_w1_g6_end:
 	VXORPS X2, X2, X2
 	VXORPS X3, X3, X3
 	VXORPS X4, X4, X4
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), R8
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   CX, R8
-	MOVQ   32(AX)(DX*8), DX
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   CX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX2_t1_w1_g5_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t1_w1_g5_pix:
 	VMOVSS      (R9), X5
@@ -6296,30 +18675,38 @@ dwWgtAVX2_t1_w1_g5_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX2_t1_w1_g5_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w1_g5_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X1, X1
 	VMOVSS      X1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X2, X2
 	VMOVSS      X2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X3, X3
 	VMOVSS      X3, (BX)
-	MOVQ        96(AX)(DX*8), BX
+	MOVQ        96(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X4, X4
 	VMOVSS      X4, (BX)
 	ADDQ        $0x05, (SP)
@@ -6334,22 +18721,26 @@ dwWgtAVX2_t1_w1_g5_end:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
 	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), DX
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   CX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX2_t1_w1_g4_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t1_w1_g4_pix:
 	VMOVSS      (R8), X4
@@ -6364,25 +18755,32 @@ dwWgtAVX2_t1_w1_g4_pix:
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX2_t1_w1_g4_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w1_g4_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X1, X1
 	VMOVSS      X1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X2, X2
 	VMOVSS      X2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X3, X3
 	VMOVSS      X3, (BX)
 	ADDQ        $0x04, (SP)
@@ -6396,19 +18794,23 @@ dwWgtAVX2_t1_w1_g4_end:
 	VXORPS X0, X0, X0
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DX
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   CX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX2_t1_w1_g3_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t1_w1_g3_pix:
 	VMOVSS      (DI), X3
@@ -6421,20 +18823,26 @@ dwWgtAVX2_t1_w1_g3_pix:
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX2_t1_w1_g3_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w1_g3_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X1, X1
 	VMOVSS      X1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X2, X2
 	VMOVSS      X2, (BX)
 	ADDQ        $0x03, (SP)
@@ -6447,16 +18855,20 @@ dwWgtAVX2_t1_w1_g3_end:
 	JL     dwWgtAVX2_t1_w1_g2_end
 	VXORPS X0, X0, X0
 	VXORPS X1, X1, X1
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), DX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   CX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX2_t1_w1_g2_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX2_t1_w1_g2_pix:
 	VMOVSS      (SI), X2
@@ -6467,15 +18879,20 @@ dwWgtAVX2_t1_w1_g2_pix:
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX2_t1_w1_g2_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w1_g2_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X1, X1
 	VMOVSS      X1, (BX)
 	ADDQ        $0x02, (SP)
@@ -6487,13 +18904,17 @@ dwWgtAVX2_t1_w1_g2_end:
 	CMPQ   DX, $0x01
 	JL     dwWgtAVX2_t1_w1_g1_end
 	VXORPS X0, X0, X0
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), DX
+	MOVQ   (CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), BX
-	ADDQ   CX, BX
-	MOVQ   n+216(FP), SI
+	ADDQ   AX, BX
+
+dwWgtAVX2_t1_w1_g1_q:
+	MOVQ n+216(FP), SI
 
 dwWgtAVX2_t1_w1_g1_pix:
 	VMOVSS      (BX), X1
@@ -6502,17 +18923,21 @@ dwWgtAVX2_t1_w1_g1_pix:
 	ADDQ        ypix+256(FP), BX
 	DECQ        SI
 	JNZ         dwWgtAVX2_t1_w1_g1_pix
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), BX
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t1_w1_g1_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), DX
+	MOVQ        64(CX)(DX*8), DX
 	ADDQ        w_base+32(FP), DX
-	ADDQ        CX, DX
+	ADDQ        AX, DX
 	VADDSS      (DX), X0, X0
 	VMOVSS      X0, (DX)
 	ADDQ        $0x01, (SP)
 	JMP         dwWgtAVX2_t1_w1_g6
 
 dwWgtAVX2_t1_w1_g1_end:
-	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, AX
 	SUBQ $0x01, 8(SP)
 	JMP  dwWgtAVX2_t1_w1
 
@@ -6520,7 +18945,7 @@ dwWgtAVX2_t1_w1_end:
 	JMP dwWgtAVX2_done
 
 dwWgtAVX2_t2:
-	XORQ DX, DX
+	XORQ AX, AX
 	MOVQ c+224(FP), BX
 	MOVQ BX, 8(SP)
 
@@ -6546,43 +18971,47 @@ dwWgtAVX2_t2_w8_g6:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), R10
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
 	ADDQ   x_base+8(FP), R10
-	ADDQ   DX, R10
-	MOVQ   40(AX)(BX*8), BX
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R11
-	ADDQ   DX, R11
-	MOVQ   n+216(FP), R12
+	ADDQ   AX, R11
+
+dwWgtAVX2_t2_w8_g6_q:
+	MOVQ n+216(FP), R12
 
 dwWgtAVX2_t2_w8_g6_pix:
 	VMOVUPS     (R11), Y12
 	VFMADD231PS (SI), Y12, Y0
-	VFMADD231PS (SI)(CX*1), Y12, Y1
+	VFMADD231PS (SI)(DX*1), Y12, Y1
 	VFMADD231PS (DI), Y12, Y2
-	VFMADD231PS (DI)(CX*1), Y12, Y3
+	VFMADD231PS (DI)(DX*1), Y12, Y3
 	VFMADD231PS (R8), Y12, Y4
-	VFMADD231PS (R8)(CX*1), Y12, Y5
+	VFMADD231PS (R8)(DX*1), Y12, Y5
 	VFMADD231PS (R9), Y12, Y6
-	VFMADD231PS (R9)(CX*1), Y12, Y7
+	VFMADD231PS (R9)(DX*1), Y12, Y7
 	VFMADD231PS (R10), Y12, Y8
-	VFMADD231PS (R10)(CX*1), Y12, Y9
+	VFMADD231PS (R10)(DX*1), Y12, Y9
 	VFMADD231PS (BX), Y12, Y10
-	VFMADD231PS (BX)(CX*1), Y12, Y11
+	VFMADD231PS (BX)(DX*1), Y12, Y11
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -6592,50 +19021,59 @@ dwWgtAVX2_t2_w8_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX2_t2_w8_g6_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), R10
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R11
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w8_g6_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y1, Y1
 	VMOVUPS     Y1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y4, Y4
 	VMOVUPS     Y4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y5, Y5
 	VMOVUPS     Y5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y6, Y6
 	VMOVUPS     Y6, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y7, Y7
 	VMOVUPS     Y7, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y8, Y8
 	VMOVUPS     Y8, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y9, Y9
 	VMOVUPS     Y9, (SI)
-	MOVQ        104(AX)(BX*8), SI
+	MOVQ        104(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y10, Y10
 	VMOVUPS     Y10, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -6659,38 +19097,42 @@ dwWgtAVX2_t2_w8_g6_end:
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), BX
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   DX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX2_t2_w8_g5_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t2_w8_g5_pix:
 	VMOVUPS     (R10), Y10
 	VFMADD231PS (SI), Y10, Y0
-	VFMADD231PS (SI)(CX*1), Y10, Y1
+	VFMADD231PS (SI)(DX*1), Y10, Y1
 	VFMADD231PS (DI), Y10, Y2
-	VFMADD231PS (DI)(CX*1), Y10, Y3
+	VFMADD231PS (DI)(DX*1), Y10, Y3
 	VFMADD231PS (R8), Y10, Y4
-	VFMADD231PS (R8)(CX*1), Y10, Y5
+	VFMADD231PS (R8)(DX*1), Y10, Y5
 	VFMADD231PS (R9), Y10, Y6
-	VFMADD231PS (R9)(CX*1), Y10, Y7
+	VFMADD231PS (R9)(DX*1), Y10, Y7
 	VFMADD231PS (BX), Y10, Y8
-	VFMADD231PS (BX)(CX*1), Y10, Y9
+	VFMADD231PS (BX)(DX*1), Y10, Y9
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -6699,42 +19141,50 @@ dwWgtAVX2_t2_w8_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX2_t2_w8_g5_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w8_g5_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y1, Y1
 	VMOVUPS     Y1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y4, Y4
 	VMOVUPS     Y4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y5, Y5
 	VMOVUPS     Y5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y6, Y6
 	VMOVUPS     Y6, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y7, Y7
 	VMOVUPS     Y7, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y8, Y8
 	VMOVUPS     Y8, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -6756,33 +19206,37 @@ dwWgtAVX2_t2_w8_g5_end:
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), BX
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   DX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX2_t2_w8_g4_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t2_w8_g4_pix:
 	VMOVUPS     (R9), Y8
 	VFMADD231PS (SI), Y8, Y0
-	VFMADD231PS (SI)(CX*1), Y8, Y1
+	VFMADD231PS (SI)(DX*1), Y8, Y1
 	VFMADD231PS (DI), Y8, Y2
-	VFMADD231PS (DI)(CX*1), Y8, Y3
+	VFMADD231PS (DI)(DX*1), Y8, Y3
 	VFMADD231PS (R8), Y8, Y4
-	VFMADD231PS (R8)(CX*1), Y8, Y5
+	VFMADD231PS (R8)(DX*1), Y8, Y5
 	VFMADD231PS (BX), Y8, Y6
-	VFMADD231PS (BX)(CX*1), Y8, Y7
+	VFMADD231PS (BX)(DX*1), Y8, Y7
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -6790,34 +19244,41 @@ dwWgtAVX2_t2_w8_g4_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX2_t2_w8_g4_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w8_g4_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y1, Y1
 	VMOVUPS     Y1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y4, Y4
 	VMOVUPS     Y4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y5, Y5
 	VMOVUPS     Y5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y6, Y6
 	VMOVUPS     Y6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -6837,54 +19298,64 @@ dwWgtAVX2_t2_w8_g4_end:
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), BX
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   DX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX2_t2_w8_g3_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t2_w8_g3_pix:
 	VMOVUPS     (R8), Y6
 	VFMADD231PS (SI), Y6, Y0
-	VFMADD231PS (SI)(CX*1), Y6, Y1
+	VFMADD231PS (SI)(DX*1), Y6, Y1
 	VFMADD231PS (DI), Y6, Y2
-	VFMADD231PS (DI)(CX*1), Y6, Y3
+	VFMADD231PS (DI)(DX*1), Y6, Y3
 	VFMADD231PS (BX), Y6, Y4
-	VFMADD231PS (BX)(CX*1), Y6, Y5
+	VFMADD231PS (BX)(DX*1), Y6, Y5
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX2_t2_w8_g3_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w8_g3_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y1, Y1
 	VMOVUPS     Y1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y4, Y4
 	VMOVUPS     Y4, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -6902,40 +19373,49 @@ dwWgtAVX2_t2_w8_g3_end:
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), BX
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   DX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX2_t2_w8_g2_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t2_w8_g2_pix:
 	VMOVUPS     (DI), Y4
 	VFMADD231PS (SI), Y4, Y0
-	VFMADD231PS (SI)(CX*1), Y4, Y1
+	VFMADD231PS (SI)(DX*1), Y4, Y1
 	VFMADD231PS (BX), Y4, Y2
-	VFMADD231PS (BX)(CX*1), Y4, Y3
+	VFMADD231PS (BX)(DX*1), Y4, Y3
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX2_t2_w8_g2_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w8_g2_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y1, Y1
 	VMOVUPS     Y1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -6951,26 +19431,34 @@ dwWgtAVX2_t2_w8_g2_end:
 	JL     dwWgtAVX2_t2_w8_g1_end
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), BX
+	MOVQ   (CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   DX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX2_t2_w8_g1_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX2_t2_w8_g1_pix:
 	VMOVUPS     (SI), Y2
 	VFMADD231PS (BX), Y2, Y0
-	VFMADD231PS (BX)(CX*1), Y2, Y1
+	VFMADD231PS (BX)(DX*1), Y2, Y1
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX2_t2_w8_g1_pix
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w8_g1_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), BX
+	MOVQ        64(CX)(BX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        DX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
 	ADDQ        wtap+248(FP), BX
@@ -6980,7 +19468,7 @@ dwWgtAVX2_t2_w8_g1_pix:
 	JMP         dwWgtAVX2_t2_w8_g6
 
 dwWgtAVX2_t2_w8_g1_end:
-	ADDQ $0x00000020, DX
+	ADDQ $0x00000020, AX
 	SUBQ $0x08, 8(SP)
 	JMP  dwWgtAVX2_t2_w8
 
@@ -7007,43 +19495,47 @@ dwWgtAVX2_t2_w1_g6:
 	VXORPS X9, X9, X9
 	VXORPS X10, X10, X10
 	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), R10
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
 	ADDQ   x_base+8(FP), R10
-	ADDQ   DX, R10
-	MOVQ   40(AX)(BX*8), BX
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R11
-	ADDQ   DX, R11
-	MOVQ   n+216(FP), R12
+	ADDQ   AX, R11
+
+dwWgtAVX2_t2_w1_g6_q:
+	MOVQ n+216(FP), R12
 
 dwWgtAVX2_t2_w1_g6_pix:
 	VMOVSS      (R11), X12
 	VFMADD231SS (SI), X12, X0
-	VFMADD231SS (SI)(CX*1), X12, X1
+	VFMADD231SS (SI)(DX*1), X12, X1
 	VFMADD231SS (DI), X12, X2
-	VFMADD231SS (DI)(CX*1), X12, X3
+	VFMADD231SS (DI)(DX*1), X12, X3
 	VFMADD231SS (R8), X12, X4
-	VFMADD231SS (R8)(CX*1), X12, X5
+	VFMADD231SS (R8)(DX*1), X12, X5
 	VFMADD231SS (R9), X12, X6
-	VFMADD231SS (R9)(CX*1), X12, X7
+	VFMADD231SS (R9)(DX*1), X12, X7
 	VFMADD231SS (R10), X12, X8
-	VFMADD231SS (R10)(CX*1), X12, X9
+	VFMADD231SS (R10)(DX*1), X12, X9
 	VFMADD231SS (BX), X12, X10
-	VFMADD231SS (BX)(CX*1), X12, X11
+	VFMADD231SS (BX)(DX*1), X12, X11
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -7053,50 +19545,59 @@ dwWgtAVX2_t2_w1_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX2_t2_w1_g6_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), R10
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R11
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w1_g6_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X1, X1
 	VMOVSS      X1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X4, X4
 	VMOVSS      X4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X5, X5
 	VMOVSS      X5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X6, X6
 	VMOVSS      X6, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X7, X7
 	VMOVSS      X7, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X8, X8
 	VMOVSS      X8, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X9, X9
 	VMOVSS      X9, (SI)
-	MOVQ        104(AX)(BX*8), SI
+	MOVQ        104(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X10, X10
 	VMOVSS      X10, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7120,38 +19621,42 @@ dwWgtAVX2_t2_w1_g6_end:
 	VXORPS X7, X7, X7
 	VXORPS X8, X8, X8
 	VXORPS X9, X9, X9
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), BX
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   DX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX2_t2_w1_g5_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t2_w1_g5_pix:
 	VMOVSS      (R10), X10
 	VFMADD231SS (SI), X10, X0
-	VFMADD231SS (SI)(CX*1), X10, X1
+	VFMADD231SS (SI)(DX*1), X10, X1
 	VFMADD231SS (DI), X10, X2
-	VFMADD231SS (DI)(CX*1), X10, X3
+	VFMADD231SS (DI)(DX*1), X10, X3
 	VFMADD231SS (R8), X10, X4
-	VFMADD231SS (R8)(CX*1), X10, X5
+	VFMADD231SS (R8)(DX*1), X10, X5
 	VFMADD231SS (R9), X10, X6
-	VFMADD231SS (R9)(CX*1), X10, X7
+	VFMADD231SS (R9)(DX*1), X10, X7
 	VFMADD231SS (BX), X10, X8
-	VFMADD231SS (BX)(CX*1), X10, X9
+	VFMADD231SS (BX)(DX*1), X10, X9
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -7160,42 +19665,50 @@ dwWgtAVX2_t2_w1_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX2_t2_w1_g5_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w1_g5_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X1, X1
 	VMOVSS      X1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X4, X4
 	VMOVSS      X4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X5, X5
 	VMOVSS      X5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X6, X6
 	VMOVSS      X6, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X7, X7
 	VMOVSS      X7, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X8, X8
 	VMOVSS      X8, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7217,33 +19730,37 @@ dwWgtAVX2_t2_w1_g5_end:
 	VXORPS X5, X5, X5
 	VXORPS X6, X6, X6
 	VXORPS X7, X7, X7
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), BX
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   DX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX2_t2_w1_g4_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t2_w1_g4_pix:
 	VMOVSS      (R9), X8
 	VFMADD231SS (SI), X8, X0
-	VFMADD231SS (SI)(CX*1), X8, X1
+	VFMADD231SS (SI)(DX*1), X8, X1
 	VFMADD231SS (DI), X8, X2
-	VFMADD231SS (DI)(CX*1), X8, X3
+	VFMADD231SS (DI)(DX*1), X8, X3
 	VFMADD231SS (R8), X8, X4
-	VFMADD231SS (R8)(CX*1), X8, X5
+	VFMADD231SS (R8)(DX*1), X8, X5
 	VFMADD231SS (BX), X8, X6
-	VFMADD231SS (BX)(CX*1), X8, X7
+	VFMADD231SS (BX)(DX*1), X8, X7
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -7251,34 +19768,41 @@ dwWgtAVX2_t2_w1_g4_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX2_t2_w1_g4_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w1_g4_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X1, X1
 	VMOVSS      X1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X4, X4
 	VMOVSS      X4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X5, X5
 	VMOVSS      X5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X6, X6
 	VMOVSS      X6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7298,54 +19822,64 @@ dwWgtAVX2_t2_w1_g4_end:
 	VXORPS X3, X3, X3
 	VXORPS X4, X4, X4
 	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), BX
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   DX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX2_t2_w1_g3_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t2_w1_g3_pix:
 	VMOVSS      (R8), X6
 	VFMADD231SS (SI), X6, X0
-	VFMADD231SS (SI)(CX*1), X6, X1
+	VFMADD231SS (SI)(DX*1), X6, X1
 	VFMADD231SS (DI), X6, X2
-	VFMADD231SS (DI)(CX*1), X6, X3
+	VFMADD231SS (DI)(DX*1), X6, X3
 	VFMADD231SS (BX), X6, X4
-	VFMADD231SS (BX)(CX*1), X6, X5
+	VFMADD231SS (BX)(DX*1), X6, X5
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX2_t2_w1_g3_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w1_g3_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X1, X1
 	VMOVSS      X1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X4, X4
 	VMOVSS      X4, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7363,40 +19897,49 @@ dwWgtAVX2_t2_w1_g3_end:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
 	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), BX
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   DX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX2_t2_w1_g2_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t2_w1_g2_pix:
 	VMOVSS      (DI), X4
 	VFMADD231SS (SI), X4, X0
-	VFMADD231SS (SI)(CX*1), X4, X1
+	VFMADD231SS (SI)(DX*1), X4, X1
 	VFMADD231SS (BX), X4, X2
-	VFMADD231SS (BX)(CX*1), X4, X3
+	VFMADD231SS (BX)(DX*1), X4, X3
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX2_t2_w1_g2_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w1_g2_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X1, X1
 	VMOVSS      X1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7412,26 +19955,34 @@ dwWgtAVX2_t2_w1_g2_end:
 	JL     dwWgtAVX2_t2_w1_g1_end
 	VXORPS X0, X0, X0
 	VXORPS X1, X1, X1
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), BX
+	MOVQ   (CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   DX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX2_t2_w1_g1_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX2_t2_w1_g1_pix:
 	VMOVSS      (SI), X2
 	VFMADD231SS (BX), X2, X0
-	VFMADD231SS (BX)(CX*1), X2, X1
+	VFMADD231SS (BX)(DX*1), X2, X1
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX2_t2_w1_g1_pix
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t2_w1_g1_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), BX
+	MOVQ        64(CX)(BX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        DX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
 	ADDQ        wtap+248(FP), BX
@@ -7441,7 +19992,7 @@ dwWgtAVX2_t2_w1_g1_pix:
 	JMP         dwWgtAVX2_t2_w1_g6
 
 dwWgtAVX2_t2_w1_g1_end:
-	ADDQ $0x00000004, DX
+	ADDQ $0x00000004, AX
 	SUBQ $0x01, 8(SP)
 	JMP  dwWgtAVX2_t2_w1
 
@@ -7449,7 +20000,7 @@ dwWgtAVX2_t2_w1_end:
 	JMP dwWgtAVX2_done
 
 dwWgtAVX2_t3:
-	XORQ DX, DX
+	XORQ AX, AX
 	MOVQ c+224(FP), BX
 	MOVQ BX, 8(SP)
 
@@ -7475,37 +20026,41 @@ dwWgtAVX2_t3_w8_g4:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), BX
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   DX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX2_t3_w8_g4_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t3_w8_g4_pix:
 	VMOVUPS     (R9), Y12
 	VFMADD231PS (SI), Y12, Y0
-	VFMADD231PS (SI)(CX*1), Y12, Y1
-	VFMADD231PS (SI)(CX*2), Y12, Y2
+	VFMADD231PS (SI)(DX*1), Y12, Y1
+	VFMADD231PS (SI)(DX*2), Y12, Y2
 	VFMADD231PS (DI), Y12, Y3
-	VFMADD231PS (DI)(CX*1), Y12, Y4
-	VFMADD231PS (DI)(CX*2), Y12, Y5
+	VFMADD231PS (DI)(DX*1), Y12, Y4
+	VFMADD231PS (DI)(DX*2), Y12, Y5
 	VFMADD231PS (R8), Y12, Y6
-	VFMADD231PS (R8)(CX*1), Y12, Y7
-	VFMADD231PS (R8)(CX*2), Y12, Y8
+	VFMADD231PS (R8)(DX*1), Y12, Y7
+	VFMADD231PS (R8)(DX*2), Y12, Y8
 	VFMADD231PS (BX), Y12, Y9
-	VFMADD231PS (BX)(CX*1), Y12, Y10
-	VFMADD231PS (BX)(CX*2), Y12, Y11
+	VFMADD231PS (BX)(DX*1), Y12, Y10
+	VFMADD231PS (BX)(DX*2), Y12, Y11
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -7513,10 +20068,17 @@ dwWgtAVX2_t3_w8_g4_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX2_t3_w8_g4_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t3_w8_g4_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7525,9 +20087,9 @@ dwWgtAVX2_t3_w8_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7536,9 +20098,9 @@ dwWgtAVX2_t3_w8_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y5, Y5
 	VMOVUPS     Y5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y6, Y6
 	VMOVUPS     Y6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7547,9 +20109,9 @@ dwWgtAVX2_t3_w8_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y8, Y8
 	VMOVUPS     Y8, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y9, Y9
 	VMOVUPS     Y9, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7575,41 +20137,51 @@ dwWgtAVX2_t3_w8_g4_end:
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), BX
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   DX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX2_t3_w8_g3_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t3_w8_g3_pix:
 	VMOVUPS     (R8), Y9
 	VFMADD231PS (SI), Y9, Y0
-	VFMADD231PS (SI)(CX*1), Y9, Y1
-	VFMADD231PS (SI)(CX*2), Y9, Y2
+	VFMADD231PS (SI)(DX*1), Y9, Y1
+	VFMADD231PS (SI)(DX*2), Y9, Y2
 	VFMADD231PS (DI), Y9, Y3
-	VFMADD231PS (DI)(CX*1), Y9, Y4
-	VFMADD231PS (DI)(CX*2), Y9, Y5
+	VFMADD231PS (DI)(DX*1), Y9, Y4
+	VFMADD231PS (DI)(DX*2), Y9, Y5
 	VFMADD231PS (BX), Y9, Y6
-	VFMADD231PS (BX)(CX*1), Y9, Y7
-	VFMADD231PS (BX)(CX*2), Y9, Y8
+	VFMADD231PS (BX)(DX*1), Y9, Y7
+	VFMADD231PS (BX)(DX*2), Y9, Y8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX2_t3_w8_g3_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t3_w8_g3_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7618,9 +20190,9 @@ dwWgtAVX2_t3_w8_g3_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7629,9 +20201,9 @@ dwWgtAVX2_t3_w8_g3_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y5, Y5
 	VMOVUPS     Y5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y6, Y6
 	VMOVUPS     Y6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7654,34 +20226,43 @@ dwWgtAVX2_t3_w8_g3_end:
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), BX
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   DX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX2_t3_w8_g2_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t3_w8_g2_pix:
 	VMOVUPS     (DI), Y6
 	VFMADD231PS (SI), Y6, Y0
-	VFMADD231PS (SI)(CX*1), Y6, Y1
-	VFMADD231PS (SI)(CX*2), Y6, Y2
+	VFMADD231PS (SI)(DX*1), Y6, Y1
+	VFMADD231PS (SI)(DX*2), Y6, Y2
 	VFMADD231PS (BX), Y6, Y3
-	VFMADD231PS (BX)(CX*1), Y6, Y4
-	VFMADD231PS (BX)(CX*2), Y6, Y5
+	VFMADD231PS (BX)(DX*1), Y6, Y4
+	VFMADD231PS (BX)(DX*2), Y6, Y5
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX2_t3_w8_g2_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t3_w8_g2_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7690,9 +20271,9 @@ dwWgtAVX2_t3_w8_g2_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7712,27 +20293,35 @@ dwWgtAVX2_t3_w8_g2_end:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), BX
+	MOVQ   (CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   DX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX2_t3_w8_g1_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX2_t3_w8_g1_pix:
 	VMOVUPS     (SI), Y3
 	VFMADD231PS (BX), Y3, Y0
-	VFMADD231PS (BX)(CX*1), Y3, Y1
-	VFMADD231PS (BX)(CX*2), Y3, Y2
+	VFMADD231PS (BX)(DX*1), Y3, Y1
+	VFMADD231PS (BX)(DX*2), Y3, Y2
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX2_t3_w8_g1_pix
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t3_w8_g1_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), BX
+	MOVQ        64(CX)(BX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        DX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
 	ADDQ        wtap+248(FP), BX
@@ -7745,7 +20334,7 @@ dwWgtAVX2_t3_w8_g1_pix:
 	JMP         dwWgtAVX2_t3_w8_g4
 
 dwWgtAVX2_t3_w8_g1_end:
-	ADDQ $0x00000020, DX
+	ADDQ $0x00000020, AX
 	SUBQ $0x08, 8(SP)
 	JMP  dwWgtAVX2_t3_w8
 
@@ -7772,37 +20361,41 @@ dwWgtAVX2_t3_w1_g4:
 	VXORPS X9, X9, X9
 	VXORPS X10, X10, X10
 	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), BX
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   DX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX2_t3_w1_g4_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t3_w1_g4_pix:
 	VMOVSS      (R9), X12
 	VFMADD231SS (SI), X12, X0
-	VFMADD231SS (SI)(CX*1), X12, X1
-	VFMADD231SS (SI)(CX*2), X12, X2
+	VFMADD231SS (SI)(DX*1), X12, X1
+	VFMADD231SS (SI)(DX*2), X12, X2
 	VFMADD231SS (DI), X12, X3
-	VFMADD231SS (DI)(CX*1), X12, X4
-	VFMADD231SS (DI)(CX*2), X12, X5
+	VFMADD231SS (DI)(DX*1), X12, X4
+	VFMADD231SS (DI)(DX*2), X12, X5
 	VFMADD231SS (R8), X12, X6
-	VFMADD231SS (R8)(CX*1), X12, X7
-	VFMADD231SS (R8)(CX*2), X12, X8
+	VFMADD231SS (R8)(DX*1), X12, X7
+	VFMADD231SS (R8)(DX*2), X12, X8
 	VFMADD231SS (BX), X12, X9
-	VFMADD231SS (BX)(CX*1), X12, X10
-	VFMADD231SS (BX)(CX*2), X12, X11
+	VFMADD231SS (BX)(DX*1), X12, X10
+	VFMADD231SS (BX)(DX*2), X12, X11
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -7810,10 +20403,17 @@ dwWgtAVX2_t3_w1_g4_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX2_t3_w1_g4_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t3_w1_g4_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7822,9 +20422,9 @@ dwWgtAVX2_t3_w1_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7833,9 +20433,9 @@ dwWgtAVX2_t3_w1_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X5, X5
 	VMOVSS      X5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X6, X6
 	VMOVSS      X6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7844,9 +20444,9 @@ dwWgtAVX2_t3_w1_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X8, X8
 	VMOVSS      X8, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X9, X9
 	VMOVSS      X9, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7872,41 +20472,51 @@ dwWgtAVX2_t3_w1_g4_end:
 	VXORPS X6, X6, X6
 	VXORPS X7, X7, X7
 	VXORPS X8, X8, X8
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), BX
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   DX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX2_t3_w1_g3_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t3_w1_g3_pix:
 	VMOVSS      (R8), X9
 	VFMADD231SS (SI), X9, X0
-	VFMADD231SS (SI)(CX*1), X9, X1
-	VFMADD231SS (SI)(CX*2), X9, X2
+	VFMADD231SS (SI)(DX*1), X9, X1
+	VFMADD231SS (SI)(DX*2), X9, X2
 	VFMADD231SS (DI), X9, X3
-	VFMADD231SS (DI)(CX*1), X9, X4
-	VFMADD231SS (DI)(CX*2), X9, X5
+	VFMADD231SS (DI)(DX*1), X9, X4
+	VFMADD231SS (DI)(DX*2), X9, X5
 	VFMADD231SS (BX), X9, X6
-	VFMADD231SS (BX)(CX*1), X9, X7
-	VFMADD231SS (BX)(CX*2), X9, X8
+	VFMADD231SS (BX)(DX*1), X9, X7
+	VFMADD231SS (BX)(DX*2), X9, X8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX2_t3_w1_g3_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t3_w1_g3_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7915,9 +20525,9 @@ dwWgtAVX2_t3_w1_g3_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7926,9 +20536,9 @@ dwWgtAVX2_t3_w1_g3_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X5, X5
 	VMOVSS      X5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X6, X6
 	VMOVSS      X6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7951,34 +20561,43 @@ dwWgtAVX2_t3_w1_g3_end:
 	VXORPS X3, X3, X3
 	VXORPS X4, X4, X4
 	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), BX
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   DX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX2_t3_w1_g2_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t3_w1_g2_pix:
 	VMOVSS      (DI), X6
 	VFMADD231SS (SI), X6, X0
-	VFMADD231SS (SI)(CX*1), X6, X1
-	VFMADD231SS (SI)(CX*2), X6, X2
+	VFMADD231SS (SI)(DX*1), X6, X1
+	VFMADD231SS (SI)(DX*2), X6, X2
 	VFMADD231SS (BX), X6, X3
-	VFMADD231SS (BX)(CX*1), X6, X4
-	VFMADD231SS (BX)(CX*2), X6, X5
+	VFMADD231SS (BX)(DX*1), X6, X4
+	VFMADD231SS (BX)(DX*2), X6, X5
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX2_t3_w1_g2_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t3_w1_g2_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -7987,9 +20606,9 @@ dwWgtAVX2_t3_w1_g2_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -8009,27 +20628,35 @@ dwWgtAVX2_t3_w1_g2_end:
 	VXORPS X0, X0, X0
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), BX
+	MOVQ   (CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   DX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX2_t3_w1_g1_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX2_t3_w1_g1_pix:
 	VMOVSS      (SI), X3
 	VFMADD231SS (BX), X3, X0
-	VFMADD231SS (BX)(CX*1), X3, X1
-	VFMADD231SS (BX)(CX*2), X3, X2
+	VFMADD231SS (BX)(DX*1), X3, X1
+	VFMADD231SS (BX)(DX*2), X3, X2
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX2_t3_w1_g1_pix
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t3_w1_g1_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), BX
+	MOVQ        64(CX)(BX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        DX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
 	ADDQ        wtap+248(FP), BX
@@ -8042,7 +20669,7 @@ dwWgtAVX2_t3_w1_g1_pix:
 	JMP         dwWgtAVX2_t3_w1_g4
 
 dwWgtAVX2_t3_w1_g1_end:
-	ADDQ $0x00000004, DX
+	ADDQ $0x00000004, AX
 	SUBQ $0x01, 8(SP)
 	JMP  dwWgtAVX2_t3_w1
 
@@ -8050,7 +20677,7 @@ dwWgtAVX2_t3_w1_end:
 	JMP dwWgtAVX2_done
 
 dwWgtAVX2_t4:
-	XORQ BX, BX
+	XORQ AX, AX
 	MOVQ c+224(FP), SI
 	MOVQ SI, 8(SP)
 
@@ -8076,44 +20703,54 @@ dwWgtAVX2_t4_w8_g3:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), SI
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
-	ADDQ   BX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX2_t4_w8_g3_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t4_w8_g3_pix:
 	VMOVUPS     (R9), Y12
 	VFMADD231PS (DI), Y12, Y0
-	VFMADD231PS (DI)(CX*1), Y12, Y1
-	VFMADD231PS (DI)(CX*2), Y12, Y2
-	VFMADD231PS (DI)(DX*1), Y12, Y3
+	VFMADD231PS (DI)(DX*1), Y12, Y1
+	VFMADD231PS (DI)(DX*2), Y12, Y2
+	VFMADD231PS (DI)(BX*1), Y12, Y3
 	VFMADD231PS (R8), Y12, Y4
-	VFMADD231PS (R8)(CX*1), Y12, Y5
-	VFMADD231PS (R8)(CX*2), Y12, Y6
-	VFMADD231PS (R8)(DX*1), Y12, Y7
+	VFMADD231PS (R8)(DX*1), Y12, Y5
+	VFMADD231PS (R8)(DX*2), Y12, Y6
+	VFMADD231PS (R8)(BX*1), Y12, Y7
 	VFMADD231PS (SI), Y12, Y8
-	VFMADD231PS (SI)(CX*1), Y12, Y9
-	VFMADD231PS (SI)(CX*2), Y12, Y10
-	VFMADD231PS (SI)(DX*1), Y12, Y11
+	VFMADD231PS (SI)(DX*1), Y12, Y9
+	VFMADD231PS (SI)(DX*2), Y12, Y10
+	VFMADD231PS (SI)(BX*1), Y12, Y11
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX2_t4_w8_g3_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t4_w8_g3_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y0, Y0
 	VMOVUPS     Y0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8125,9 +20762,9 @@ dwWgtAVX2_t4_w8_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Y3, Y3
 	VMOVUPS     Y3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y4, Y4
 	VMOVUPS     Y4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8139,9 +20776,9 @@ dwWgtAVX2_t4_w8_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Y7, Y7
 	VMOVUPS     Y7, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y8, Y8
 	VMOVUPS     Y8, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8169,36 +20806,45 @@ dwWgtAVX2_t4_w8_g3_end:
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), SI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
-	ADDQ   BX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX2_t4_w8_g2_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t4_w8_g2_pix:
 	VMOVUPS     (R8), Y8
 	VFMADD231PS (DI), Y8, Y0
-	VFMADD231PS (DI)(CX*1), Y8, Y1
-	VFMADD231PS (DI)(CX*2), Y8, Y2
-	VFMADD231PS (DI)(DX*1), Y8, Y3
+	VFMADD231PS (DI)(DX*1), Y8, Y1
+	VFMADD231PS (DI)(DX*2), Y8, Y2
+	VFMADD231PS (DI)(BX*1), Y8, Y3
 	VFMADD231PS (SI), Y8, Y4
-	VFMADD231PS (SI)(CX*1), Y8, Y5
-	VFMADD231PS (SI)(CX*2), Y8, Y6
-	VFMADD231PS (SI)(DX*1), Y8, Y7
+	VFMADD231PS (SI)(DX*1), Y8, Y5
+	VFMADD231PS (SI)(DX*2), Y8, Y6
+	VFMADD231PS (SI)(BX*1), Y8, Y7
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX2_t4_w8_g2_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t4_w8_g2_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y0, Y0
 	VMOVUPS     Y0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8210,9 +20856,9 @@ dwWgtAVX2_t4_w8_g2_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Y3, Y3
 	VMOVUPS     Y3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y4, Y4
 	VMOVUPS     Y4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8236,28 +20882,36 @@ dwWgtAVX2_t4_w8_g2_end:
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), SI
+	MOVQ   (CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
-	ADDQ   BX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX2_t4_w8_g1_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t4_w8_g1_pix:
 	VMOVUPS     (DI), Y4
 	VFMADD231PS (SI), Y4, Y0
-	VFMADD231PS (SI)(CX*1), Y4, Y1
-	VFMADD231PS (SI)(CX*2), Y4, Y2
-	VFMADD231PS (SI)(DX*1), Y4, Y3
+	VFMADD231PS (SI)(DX*1), Y4, Y1
+	VFMADD231PS (SI)(DX*2), Y4, Y2
+	VFMADD231PS (SI)(BX*1), Y4, Y3
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX2_t4_w8_g1_pix
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t4_w8_g1_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), SI
+	MOVQ        64(CX)(SI*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        BX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -8273,7 +20927,7 @@ dwWgtAVX2_t4_w8_g1_pix:
 	JMP         dwWgtAVX2_t4_w8_g3
 
 dwWgtAVX2_t4_w8_g1_end:
-	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, AX
 	SUBQ $0x08, 8(SP)
 	JMP  dwWgtAVX2_t4_w8
 
@@ -8300,44 +20954,54 @@ dwWgtAVX2_t4_w1_g3:
 	VXORPS X9, X9, X9
 	VXORPS X10, X10, X10
 	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), SI
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
-	ADDQ   BX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX2_t4_w1_g3_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t4_w1_g3_pix:
 	VMOVSS      (R9), X12
 	VFMADD231SS (DI), X12, X0
-	VFMADD231SS (DI)(CX*1), X12, X1
-	VFMADD231SS (DI)(CX*2), X12, X2
-	VFMADD231SS (DI)(DX*1), X12, X3
+	VFMADD231SS (DI)(DX*1), X12, X1
+	VFMADD231SS (DI)(DX*2), X12, X2
+	VFMADD231SS (DI)(BX*1), X12, X3
 	VFMADD231SS (R8), X12, X4
-	VFMADD231SS (R8)(CX*1), X12, X5
-	VFMADD231SS (R8)(CX*2), X12, X6
-	VFMADD231SS (R8)(DX*1), X12, X7
+	VFMADD231SS (R8)(DX*1), X12, X5
+	VFMADD231SS (R8)(DX*2), X12, X6
+	VFMADD231SS (R8)(BX*1), X12, X7
 	VFMADD231SS (SI), X12, X8
-	VFMADD231SS (SI)(CX*1), X12, X9
-	VFMADD231SS (SI)(CX*2), X12, X10
-	VFMADD231SS (SI)(DX*1), X12, X11
+	VFMADD231SS (SI)(DX*1), X12, X9
+	VFMADD231SS (SI)(DX*2), X12, X10
+	VFMADD231SS (SI)(BX*1), X12, X11
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX2_t4_w1_g3_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t4_w1_g3_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X0, X0
 	VMOVSS      X0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8349,9 +21013,9 @@ dwWgtAVX2_t4_w1_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDSS      (DI), X3, X3
 	VMOVSS      X3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X4, X4
 	VMOVSS      X4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8363,9 +21027,9 @@ dwWgtAVX2_t4_w1_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDSS      (DI), X7, X7
 	VMOVSS      X7, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X8, X8
 	VMOVSS      X8, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8393,36 +21057,45 @@ dwWgtAVX2_t4_w1_g3_end:
 	VXORPS X5, X5, X5
 	VXORPS X6, X6, X6
 	VXORPS X7, X7, X7
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), SI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
-	ADDQ   BX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX2_t4_w1_g2_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t4_w1_g2_pix:
 	VMOVSS      (R8), X8
 	VFMADD231SS (DI), X8, X0
-	VFMADD231SS (DI)(CX*1), X8, X1
-	VFMADD231SS (DI)(CX*2), X8, X2
-	VFMADD231SS (DI)(DX*1), X8, X3
+	VFMADD231SS (DI)(DX*1), X8, X1
+	VFMADD231SS (DI)(DX*2), X8, X2
+	VFMADD231SS (DI)(BX*1), X8, X3
 	VFMADD231SS (SI), X8, X4
-	VFMADD231SS (SI)(CX*1), X8, X5
-	VFMADD231SS (SI)(CX*2), X8, X6
-	VFMADD231SS (SI)(DX*1), X8, X7
+	VFMADD231SS (SI)(DX*1), X8, X5
+	VFMADD231SS (SI)(DX*2), X8, X6
+	VFMADD231SS (SI)(BX*1), X8, X7
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX2_t4_w1_g2_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t4_w1_g2_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X0, X0
 	VMOVSS      X0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8434,9 +21107,9 @@ dwWgtAVX2_t4_w1_g2_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDSS      (DI), X3, X3
 	VMOVSS      X3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X4, X4
 	VMOVSS      X4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8460,28 +21133,36 @@ dwWgtAVX2_t4_w1_g2_end:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
 	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), SI
+	MOVQ   (CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
-	ADDQ   BX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX2_t4_w1_g1_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t4_w1_g1_pix:
 	VMOVSS      (DI), X4
 	VFMADD231SS (SI), X4, X0
-	VFMADD231SS (SI)(CX*1), X4, X1
-	VFMADD231SS (SI)(CX*2), X4, X2
-	VFMADD231SS (SI)(DX*1), X4, X3
+	VFMADD231SS (SI)(DX*1), X4, X1
+	VFMADD231SS (SI)(DX*2), X4, X2
+	VFMADD231SS (SI)(BX*1), X4, X3
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX2_t4_w1_g1_pix
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t4_w1_g1_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), SI
+	MOVQ        64(CX)(SI*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        BX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -8497,7 +21178,7 @@ dwWgtAVX2_t4_w1_g1_pix:
 	JMP         dwWgtAVX2_t4_w1_g3
 
 dwWgtAVX2_t4_w1_g1_end:
-	ADDQ $0x00000004, BX
+	ADDQ $0x00000004, AX
 	SUBQ $0x01, 8(SP)
 	JMP  dwWgtAVX2_t4_w1
 
@@ -8505,7 +21186,7 @@ dwWgtAVX2_t4_w1_end:
 	JMP dwWgtAVX2_done
 
 dwWgtAVX2_t5:
-	XORQ BX, BX
+	XORQ AX, AX
 	MOVQ c+224(FP), SI
 	MOVQ SI, 8(SP)
 
@@ -8529,38 +21210,47 @@ dwWgtAVX2_t5_w8_g2:
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), SI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
-	ADDQ   BX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX2_t5_w8_g2_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t5_w8_g2_pix:
 	VMOVUPS     (R8), Y10
 	VFMADD231PS (DI), Y10, Y0
-	VFMADD231PS (DI)(CX*1), Y10, Y1
-	VFMADD231PS (DI)(CX*2), Y10, Y2
-	VFMADD231PS (DI)(DX*1), Y10, Y3
-	VFMADD231PS (DI)(CX*4), Y10, Y4
+	VFMADD231PS (DI)(DX*1), Y10, Y1
+	VFMADD231PS (DI)(DX*2), Y10, Y2
+	VFMADD231PS (DI)(BX*1), Y10, Y3
+	VFMADD231PS (DI)(DX*4), Y10, Y4
 	VFMADD231PS (SI), Y10, Y5
-	VFMADD231PS (SI)(CX*1), Y10, Y6
-	VFMADD231PS (SI)(CX*2), Y10, Y7
-	VFMADD231PS (SI)(DX*1), Y10, Y8
-	VFMADD231PS (SI)(CX*4), Y10, Y9
+	VFMADD231PS (SI)(DX*1), Y10, Y6
+	VFMADD231PS (SI)(DX*2), Y10, Y7
+	VFMADD231PS (SI)(BX*1), Y10, Y8
+	VFMADD231PS (SI)(DX*4), Y10, Y9
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX2_t5_w8_g2_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t5_w8_g2_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y0, Y0
 	VMOVUPS     Y0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8575,9 +21265,9 @@ dwWgtAVX2_t5_w8_g2_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Y4, Y4
 	VMOVUPS     Y4, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y5, Y5
 	VMOVUPS     Y5, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8605,29 +21295,37 @@ dwWgtAVX2_t5_w8_g2_end:
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), SI
+	MOVQ   (CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
-	ADDQ   BX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX2_t5_w8_g1_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t5_w8_g1_pix:
 	VMOVUPS     (DI), Y5
 	VFMADD231PS (SI), Y5, Y0
-	VFMADD231PS (SI)(CX*1), Y5, Y1
-	VFMADD231PS (SI)(CX*2), Y5, Y2
-	VFMADD231PS (SI)(DX*1), Y5, Y3
-	VFMADD231PS (SI)(CX*4), Y5, Y4
+	VFMADD231PS (SI)(DX*1), Y5, Y1
+	VFMADD231PS (SI)(DX*2), Y5, Y2
+	VFMADD231PS (SI)(BX*1), Y5, Y3
+	VFMADD231PS (SI)(DX*4), Y5, Y4
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX2_t5_w8_g1_pix
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t5_w8_g1_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), SI
+	MOVQ        64(CX)(SI*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        BX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -8646,7 +21344,7 @@ dwWgtAVX2_t5_w8_g1_pix:
 	JMP         dwWgtAVX2_t5_w8_g2
 
 dwWgtAVX2_t5_w8_g1_end:
-	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, AX
 	SUBQ $0x08, 8(SP)
 	JMP  dwWgtAVX2_t5_w8
 
@@ -8671,38 +21369,47 @@ dwWgtAVX2_t5_w1_g2:
 	VXORPS X7, X7, X7
 	VXORPS X8, X8, X8
 	VXORPS X9, X9, X9
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), SI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
-	ADDQ   BX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX2_t5_w1_g2_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t5_w1_g2_pix:
 	VMOVSS      (R8), X10
 	VFMADD231SS (DI), X10, X0
-	VFMADD231SS (DI)(CX*1), X10, X1
-	VFMADD231SS (DI)(CX*2), X10, X2
-	VFMADD231SS (DI)(DX*1), X10, X3
-	VFMADD231SS (DI)(CX*4), X10, X4
+	VFMADD231SS (DI)(DX*1), X10, X1
+	VFMADD231SS (DI)(DX*2), X10, X2
+	VFMADD231SS (DI)(BX*1), X10, X3
+	VFMADD231SS (DI)(DX*4), X10, X4
 	VFMADD231SS (SI), X10, X5
-	VFMADD231SS (SI)(CX*1), X10, X6
-	VFMADD231SS (SI)(CX*2), X10, X7
-	VFMADD231SS (SI)(DX*1), X10, X8
-	VFMADD231SS (SI)(CX*4), X10, X9
+	VFMADD231SS (SI)(DX*1), X10, X6
+	VFMADD231SS (SI)(DX*2), X10, X7
+	VFMADD231SS (SI)(BX*1), X10, X8
+	VFMADD231SS (SI)(DX*4), X10, X9
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX2_t5_w1_g2_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t5_w1_g2_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X0, X0
 	VMOVSS      X0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8717,9 +21424,9 @@ dwWgtAVX2_t5_w1_g2_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDSS      (DI), X4, X4
 	VMOVSS      X4, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X5, X5
 	VMOVSS      X5, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -8747,29 +21454,37 @@ dwWgtAVX2_t5_w1_g2_end:
 	VXORPS X2, X2, X2
 	VXORPS X3, X3, X3
 	VXORPS X4, X4, X4
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), SI
+	MOVQ   (CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
-	ADDQ   BX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX2_t5_w1_g1_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t5_w1_g1_pix:
 	VMOVSS      (DI), X5
 	VFMADD231SS (SI), X5, X0
-	VFMADD231SS (SI)(CX*1), X5, X1
-	VFMADD231SS (SI)(CX*2), X5, X2
-	VFMADD231SS (SI)(DX*1), X5, X3
-	VFMADD231SS (SI)(CX*4), X5, X4
+	VFMADD231SS (SI)(DX*1), X5, X1
+	VFMADD231SS (SI)(DX*2), X5, X2
+	VFMADD231SS (SI)(BX*1), X5, X3
+	VFMADD231SS (SI)(DX*4), X5, X4
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX2_t5_w1_g1_pix
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX2_t5_w1_g1_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), SI
+	MOVQ        64(CX)(SI*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        BX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -8788,7 +21503,7 @@ dwWgtAVX2_t5_w1_g1_pix:
 	JMP         dwWgtAVX2_t5_w1_g2
 
 dwWgtAVX2_t5_w1_g1_end:
-	ADDQ $0x00000004, BX
+	ADDQ $0x00000004, AX
 	SUBQ $0x01, 8(SP)
 	JMP  dwWgtAVX2_t5_w1
 
@@ -8797,12 +21512,14 @@ dwWgtAVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwWgtAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int)
+// func dwWgtAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, nr int, xrow int, yrow int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·dwWgtAVX512(SB), NOSPLIT, $16-264
+TEXT ·dwWgtAVX512(SB), NOSPLIT, $40-288
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwWgtAVX512_done
+	CMPQ  nr+264(FP), $0x01
+	JL    dwWgtAVX512_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -8823,24 +21540,36 @@ TEXT ·dwWgtAVX512(SB), NOSPLIT, $16-264
 	SHLQ  $0x02, xtap+240(FP)
 	SHLQ  $0x02, wtap+248(FP)
 	SHLQ  $0x02, ypix+256(FP)
-	LEAQ  offs_0+80(FP), AX
-	MOVQ  xtap+240(FP), CX
-	LEAQ  (CX)(CX*2), DX
-	MOVQ  taps+0(FP), BX
-	CMPQ  BX, $0x01
+	SHLQ  $0x02, xrow+272(FP)
+	SHLQ  $0x02, yrow+280(FP)
+	LEAQ  offs_0+80(FP), CX
+	MOVQ  xtap+240(FP), DX
+	LEAQ  (DX)(DX*2), BX
+	MOVQ  xpix+232(FP), DI
+	IMULQ AX, DI
+	MOVQ  xrow+272(FP), SI
+	SUBQ  DI, SI
+	MOVQ  SI, 16(SP)
+	MOVQ  ypix+256(FP), SI
+	IMULQ AX, SI
+	MOVQ  yrow+280(FP), AX
+	SUBQ  SI, AX
+	MOVQ  AX, 24(SP)
+	MOVQ  taps+0(FP), AX
+	CMPQ  AX, $0x01
 	JEQ   dwWgtAVX512_t1
-	CMPQ  BX, $0x02
+	CMPQ  AX, $0x02
 	JEQ   dwWgtAVX512_t2
-	CMPQ  BX, $0x03
+	CMPQ  AX, $0x03
 	JEQ   dwWgtAVX512_t3
-	CMPQ  BX, $0x04
+	CMPQ  AX, $0x04
 	JEQ   dwWgtAVX512_t4
-	CMPQ  BX, $0x05
+	CMPQ  AX, $0x05
 	JEQ   dwWgtAVX512_t5
 	JMP   dwWgtAVX512_done
 
 dwWgtAVX512_t1:
-	XORQ CX, CX
+	XORQ AX, AX
 	MOVQ c+224(FP), DX
 	MOVQ DX, 8(SP)
 
@@ -8860,28 +21589,32 @@ dwWgtAVX512_t1_w16_g6:
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), R8
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   CX, R8
-	MOVQ   32(AX)(DX*8), R9
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   CX, R9
-	MOVQ   40(AX)(DX*8), DX
+	ADDQ   AX, R9
+	MOVQ   40(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   CX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX512_t1_w16_g6_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t1_w16_g6_pix:
 	VMOVUPS     (R10), Z6
@@ -8900,35 +21633,44 @@ dwWgtAVX512_t1_w16_g6_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w16_g6_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w16_g6_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z0, Z0
 	VMOVUPS     Z0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z1, Z1
 	VMOVUPS     Z1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z2, Z2
 	VMOVUPS     Z2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z3, Z3
 	VMOVUPS     Z3, (BX)
-	MOVQ        96(AX)(DX*8), BX
+	MOVQ        96(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z4, Z4
 	VMOVUPS     Z4, (BX)
-	MOVQ        104(AX)(DX*8), BX
+	MOVQ        104(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z5, Z5
 	VMOVUPS     Z5, (BX)
 	ADDQ        $0x06, (SP)
@@ -8944,25 +21686,29 @@ dwWgtAVX512_t1_w16_g6_end:
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), R8
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   CX, R8
-	MOVQ   32(AX)(DX*8), DX
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   CX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t1_w16_g5_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t1_w16_g5_pix:
 	VMOVUPS     (R9), Z5
@@ -8979,30 +21725,38 @@ dwWgtAVX512_t1_w16_g5_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w16_g5_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w16_g5_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z0, Z0
 	VMOVUPS     Z0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z1, Z1
 	VMOVUPS     Z1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z2, Z2
 	VMOVUPS     Z2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z3, Z3
 	VMOVUPS     Z3, (BX)
-	MOVQ        96(AX)(DX*8), BX
+	MOVQ        96(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z4, Z4
 	VMOVUPS     Z4, (BX)
 	ADDQ        $0x05, (SP)
@@ -9017,22 +21771,26 @@ dwWgtAVX512_t1_w16_g5_end:
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), DX
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   CX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t1_w16_g4_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t1_w16_g4_pix:
 	VMOVUPS     (R8), Z4
@@ -9047,25 +21805,32 @@ dwWgtAVX512_t1_w16_g4_pix:
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t1_w16_g4_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w16_g4_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z0, Z0
 	VMOVUPS     Z0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z1, Z1
 	VMOVUPS     Z1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z2, Z2
 	VMOVUPS     Z2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z3, Z3
 	VMOVUPS     Z3, (BX)
 	ADDQ        $0x04, (SP)
@@ -9079,19 +21844,23 @@ dwWgtAVX512_t1_w16_g4_end:
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DX
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   CX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t1_w16_g3_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t1_w16_g3_pix:
 	VMOVUPS     (DI), Z3
@@ -9104,20 +21873,26 @@ dwWgtAVX512_t1_w16_g3_pix:
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t1_w16_g3_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w16_g3_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z0, Z0
 	VMOVUPS     Z0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z1, Z1
 	VMOVUPS     Z1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z2, Z2
 	VMOVUPS     Z2, (BX)
 	ADDQ        $0x03, (SP)
@@ -9130,16 +21905,20 @@ dwWgtAVX512_t1_w16_g3_end:
 	JL     dwWgtAVX512_t1_w16_g2_end
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), DX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   CX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX512_t1_w16_g2_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX512_t1_w16_g2_pix:
 	VMOVUPS     (SI), Z2
@@ -9150,15 +21929,20 @@ dwWgtAVX512_t1_w16_g2_pix:
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX512_t1_w16_g2_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w16_g2_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z0, Z0
 	VMOVUPS     Z0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z1, Z1
 	VMOVUPS     Z1, (BX)
 	ADDQ        $0x02, (SP)
@@ -9170,13 +21954,17 @@ dwWgtAVX512_t1_w16_g2_end:
 	CMPQ   DX, $0x01
 	JL     dwWgtAVX512_t1_w16_g1_end
 	VXORPS Z0, Z0, Z0
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), DX
+	MOVQ   (CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), BX
-	ADDQ   CX, BX
-	MOVQ   n+216(FP), SI
+	ADDQ   AX, BX
+
+dwWgtAVX512_t1_w16_g1_q:
+	MOVQ n+216(FP), SI
 
 dwWgtAVX512_t1_w16_g1_pix:
 	VMOVUPS     (BX), Z1
@@ -9185,17 +21973,21 @@ dwWgtAVX512_t1_w16_g1_pix:
 	ADDQ        ypix+256(FP), BX
 	DECQ        SI
 	JNZ         dwWgtAVX512_t1_w16_g1_pix
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), BX
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w16_g1_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), DX
+	MOVQ        64(CX)(DX*8), DX
 	ADDQ        w_base+32(FP), DX
-	ADDQ        CX, DX
+	ADDQ        AX, DX
 	VADDPS      (DX), Z0, Z0
 	VMOVUPS     Z0, (DX)
 	ADDQ        $0x01, (SP)
 	JMP         dwWgtAVX512_t1_w16_g6
 
 dwWgtAVX512_t1_w16_g1_end:
-	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, AX
 	SUBQ $0x10, 8(SP)
 	JMP  dwWgtAVX512_t1_w16
 
@@ -9216,28 +22008,32 @@ dwWgtAVX512_t1_w8_g6:
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), R8
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   CX, R8
-	MOVQ   32(AX)(DX*8), R9
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   CX, R9
-	MOVQ   40(AX)(DX*8), DX
+	ADDQ   AX, R9
+	MOVQ   40(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   CX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX512_t1_w8_g6_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t1_w8_g6_pix:
 	VMOVUPS     (R10), Y6
@@ -9256,35 +22052,44 @@ dwWgtAVX512_t1_w8_g6_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w8_g6_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w8_g6_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y1, Y1
 	VMOVUPS     Y1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y2, Y2
 	VMOVUPS     Y2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y3, Y3
 	VMOVUPS     Y3, (BX)
-	MOVQ        96(AX)(DX*8), BX
+	MOVQ        96(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y4, Y4
 	VMOVUPS     Y4, (BX)
-	MOVQ        104(AX)(DX*8), BX
+	MOVQ        104(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y5, Y5
 	VMOVUPS     Y5, (BX)
 	ADDQ        $0x06, (SP)
@@ -9300,25 +22105,29 @@ dwWgtAVX512_t1_w8_g6_end:
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), R8
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   CX, R8
-	MOVQ   32(AX)(DX*8), DX
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   CX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t1_w8_g5_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t1_w8_g5_pix:
 	VMOVUPS     (R9), Y5
@@ -9335,30 +22144,38 @@ dwWgtAVX512_t1_w8_g5_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w8_g5_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w8_g5_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y1, Y1
 	VMOVUPS     Y1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y2, Y2
 	VMOVUPS     Y2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y3, Y3
 	VMOVUPS     Y3, (BX)
-	MOVQ        96(AX)(DX*8), BX
+	MOVQ        96(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y4, Y4
 	VMOVUPS     Y4, (BX)
 	ADDQ        $0x05, (SP)
@@ -9373,22 +22190,26 @@ dwWgtAVX512_t1_w8_g5_end:
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), DX
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   CX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t1_w8_g4_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t1_w8_g4_pix:
 	VMOVUPS     (R8), Y4
@@ -9403,25 +22224,32 @@ dwWgtAVX512_t1_w8_g4_pix:
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t1_w8_g4_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w8_g4_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y1, Y1
 	VMOVUPS     Y1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y2, Y2
 	VMOVUPS     Y2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y3, Y3
 	VMOVUPS     Y3, (BX)
 	ADDQ        $0x04, (SP)
@@ -9435,19 +22263,23 @@ dwWgtAVX512_t1_w8_g4_end:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DX
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   CX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t1_w8_g3_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t1_w8_g3_pix:
 	VMOVUPS     (DI), Y3
@@ -9460,20 +22292,26 @@ dwWgtAVX512_t1_w8_g3_pix:
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t1_w8_g3_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w8_g3_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y1, Y1
 	VMOVUPS     Y1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y2, Y2
 	VMOVUPS     Y2, (BX)
 	ADDQ        $0x03, (SP)
@@ -9486,16 +22324,20 @@ dwWgtAVX512_t1_w8_g3_end:
 	JL     dwWgtAVX512_t1_w8_g2_end
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), DX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   CX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX512_t1_w8_g2_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX512_t1_w8_g2_pix:
 	VMOVUPS     (SI), Y2
@@ -9506,15 +22348,20 @@ dwWgtAVX512_t1_w8_g2_pix:
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX512_t1_w8_g2_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w8_g2_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y1, Y1
 	VMOVUPS     Y1, (BX)
 	ADDQ        $0x02, (SP)
@@ -9526,13 +22373,17 @@ dwWgtAVX512_t1_w8_g2_end:
 	CMPQ   DX, $0x01
 	JL     dwWgtAVX512_t1_w8_g1_end
 	VXORPS Y0, Y0, Y0
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), DX
+	MOVQ   (CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), BX
-	ADDQ   CX, BX
-	MOVQ   n+216(FP), SI
+	ADDQ   AX, BX
+
+dwWgtAVX512_t1_w8_g1_q:
+	MOVQ n+216(FP), SI
 
 dwWgtAVX512_t1_w8_g1_pix:
 	VMOVUPS     (BX), Y1
@@ -9541,17 +22392,21 @@ dwWgtAVX512_t1_w8_g1_pix:
 	ADDQ        ypix+256(FP), BX
 	DECQ        SI
 	JNZ         dwWgtAVX512_t1_w8_g1_pix
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), BX
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w8_g1_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), DX
+	MOVQ        64(CX)(DX*8), DX
 	ADDQ        w_base+32(FP), DX
-	ADDQ        CX, DX
+	ADDQ        AX, DX
 	VADDPS      (DX), Y0, Y0
 	VMOVUPS     Y0, (DX)
 	ADDQ        $0x01, (SP)
 	JMP         dwWgtAVX512_t1_w8_g6
 
 dwWgtAVX512_t1_w8_g1_end:
-	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, AX
 	SUBQ $0x08, 8(SP)
 	JMP  dwWgtAVX512_t1_w8
 
@@ -9572,28 +22427,32 @@ dwWgtAVX512_t1_w1_g6:
 	VXORPS X3, X3, X3
 	VXORPS X4, X4, X4
 	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), R8
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   CX, R8
-	MOVQ   32(AX)(DX*8), R9
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   CX, R9
-	MOVQ   40(AX)(DX*8), DX
+	ADDQ   AX, R9
+	MOVQ   40(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   CX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX512_t1_w1_g6_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t1_w1_g6_pix:
 	VMOVSS      (R10), X6
@@ -9612,35 +22471,44 @@ dwWgtAVX512_t1_w1_g6_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w1_g6_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w1_g6_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X1, X1
 	VMOVSS      X1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X2, X2
 	VMOVSS      X2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X3, X3
 	VMOVSS      X3, (BX)
-	MOVQ        96(AX)(DX*8), BX
+	MOVQ        96(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X4, X4
 	VMOVSS      X4, (BX)
-	MOVQ        104(AX)(DX*8), BX
+	MOVQ        104(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X5, X5
 	VMOVSS      X5, (BX)
 	ADDQ        $0x06, (SP)
@@ -9656,25 +22524,29 @@ dwWgtAVX512_t1_w1_g6_end:
 	VXORPS X2, X2, X2
 	VXORPS X3, X3, X3
 	VXORPS X4, X4, X4
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), R8
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   CX, R8
-	MOVQ   32(AX)(DX*8), DX
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   CX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t1_w1_g5_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t1_w1_g5_pix:
 	VMOVSS      (R9), X5
@@ -9691,30 +22563,38 @@ dwWgtAVX512_t1_w1_g5_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w1_g5_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w1_g5_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X1, X1
 	VMOVSS      X1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X2, X2
 	VMOVSS      X2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X3, X3
 	VMOVSS      X3, (BX)
-	MOVQ        96(AX)(DX*8), BX
+	MOVQ        96(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X4, X4
 	VMOVSS      X4, (BX)
 	ADDQ        $0x05, (SP)
@@ -9729,22 +22609,26 @@ dwWgtAVX512_t1_w1_g5_end:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
 	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   CX, DI
-	MOVQ   24(AX)(DX*8), DX
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   CX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t1_w1_g4_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t1_w1_g4_pix:
 	VMOVSS      (R8), X4
@@ -9759,25 +22643,32 @@ dwWgtAVX512_t1_w1_g4_pix:
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t1_w1_g4_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w1_g4_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X1, X1
 	VMOVSS      X1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X2, X2
 	VMOVSS      X2, (BX)
-	MOVQ        88(AX)(DX*8), BX
+	MOVQ        88(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X3, X3
 	VMOVSS      X3, (BX)
 	ADDQ        $0x04, (SP)
@@ -9791,19 +22682,23 @@ dwWgtAVX512_t1_w1_g4_end:
 	VXORPS X0, X0, X0
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), SI
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   CX, SI
-	MOVQ   16(AX)(DX*8), DX
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   CX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t1_w1_g3_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t1_w1_g3_pix:
 	VMOVSS      (DI), X3
@@ -9816,20 +22711,26 @@ dwWgtAVX512_t1_w1_g3_pix:
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t1_w1_g3_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w1_g3_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X1, X1
 	VMOVSS      X1, (BX)
-	MOVQ        80(AX)(DX*8), BX
+	MOVQ        80(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X2, X2
 	VMOVSS      X2, (BX)
 	ADDQ        $0x03, (SP)
@@ -9842,16 +22743,20 @@ dwWgtAVX512_t1_w1_g3_end:
 	JL     dwWgtAVX512_t1_w1_g2_end
 	VXORPS X0, X0, X0
 	VXORPS X1, X1, X1
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), BX
+	MOVQ   (CX)(DX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   CX, BX
-	MOVQ   8(AX)(DX*8), DX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   CX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX512_t1_w1_g2_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX512_t1_w1_g2_pix:
 	VMOVSS      (SI), X2
@@ -9862,15 +22767,20 @@ dwWgtAVX512_t1_w1_g2_pix:
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX512_t1_w1_g2_pix
+	ADDQ        16(SP), BX
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w1_g2_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), BX
+	MOVQ        64(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
-	MOVQ        72(AX)(DX*8), BX
+	MOVQ        72(CX)(DX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        CX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X1, X1
 	VMOVSS      X1, (BX)
 	ADDQ        $0x02, (SP)
@@ -9882,13 +22792,17 @@ dwWgtAVX512_t1_w1_g2_end:
 	CMPQ   DX, $0x01
 	JL     dwWgtAVX512_t1_w1_g1_end
 	VXORPS X0, X0, X0
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
 	MOVQ   (SP), DX
-	MOVQ   (AX)(DX*8), DX
+	MOVQ   (CX)(DX*8), DX
 	ADDQ   x_base+8(FP), DX
-	ADDQ   CX, DX
+	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), BX
-	ADDQ   CX, BX
-	MOVQ   n+216(FP), SI
+	ADDQ   AX, BX
+
+dwWgtAVX512_t1_w1_g1_q:
+	MOVQ n+216(FP), SI
 
 dwWgtAVX512_t1_w1_g1_pix:
 	VMOVSS      (BX), X1
@@ -9897,17 +22811,21 @@ dwWgtAVX512_t1_w1_g1_pix:
 	ADDQ        ypix+256(FP), BX
 	DECQ        SI
 	JNZ         dwWgtAVX512_t1_w1_g1_pix
+	ADDQ        16(SP), DX
+	ADDQ        24(SP), BX
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t1_w1_g1_q
 	MOVQ        (SP), DX
-	MOVQ        64(AX)(DX*8), DX
+	MOVQ        64(CX)(DX*8), DX
 	ADDQ        w_base+32(FP), DX
-	ADDQ        CX, DX
+	ADDQ        AX, DX
 	VADDSS      (DX), X0, X0
 	VMOVSS      X0, (DX)
 	ADDQ        $0x01, (SP)
 	JMP         dwWgtAVX512_t1_w1_g6
 
 dwWgtAVX512_t1_w1_g1_end:
-	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, AX
 	SUBQ $0x01, 8(SP)
 	JMP  dwWgtAVX512_t1_w1
 
@@ -9915,7 +22833,7 @@ dwWgtAVX512_t1_w1_end:
 	JMP dwWgtAVX512_done
 
 dwWgtAVX512_t2:
-	XORQ DX, DX
+	XORQ AX, AX
 	MOVQ c+224(FP), BX
 	MOVQ BX, 8(SP)
 
@@ -9941,43 +22859,47 @@ dwWgtAVX512_t2_w16_g6:
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), R10
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
 	ADDQ   x_base+8(FP), R10
-	ADDQ   DX, R10
-	MOVQ   40(AX)(BX*8), BX
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R11
-	ADDQ   DX, R11
-	MOVQ   n+216(FP), R12
+	ADDQ   AX, R11
+
+dwWgtAVX512_t2_w16_g6_q:
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t2_w16_g6_pix:
 	VMOVUPS     (R11), Z12
 	VFMADD231PS (SI), Z12, Z0
-	VFMADD231PS (SI)(CX*1), Z12, Z1
+	VFMADD231PS (SI)(DX*1), Z12, Z1
 	VFMADD231PS (DI), Z12, Z2
-	VFMADD231PS (DI)(CX*1), Z12, Z3
+	VFMADD231PS (DI)(DX*1), Z12, Z3
 	VFMADD231PS (R8), Z12, Z4
-	VFMADD231PS (R8)(CX*1), Z12, Z5
+	VFMADD231PS (R8)(DX*1), Z12, Z5
 	VFMADD231PS (R9), Z12, Z6
-	VFMADD231PS (R9)(CX*1), Z12, Z7
+	VFMADD231PS (R9)(DX*1), Z12, Z7
 	VFMADD231PS (R10), Z12, Z8
-	VFMADD231PS (R10)(CX*1), Z12, Z9
+	VFMADD231PS (R10)(DX*1), Z12, Z9
 	VFMADD231PS (BX), Z12, Z10
-	VFMADD231PS (BX)(CX*1), Z12, Z11
+	VFMADD231PS (BX)(DX*1), Z12, Z11
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -9987,50 +22909,59 @@ dwWgtAVX512_t2_w16_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w16_g6_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), R10
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R11
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w16_g6_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z1, Z1
 	VMOVUPS     Z1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z2, Z2
 	VMOVUPS     Z2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z3, Z3
 	VMOVUPS     Z3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z4, Z4
 	VMOVUPS     Z4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z5, Z5
 	VMOVUPS     Z5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z6, Z6
 	VMOVUPS     Z6, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z7, Z7
 	VMOVUPS     Z7, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z8, Z8
 	VMOVUPS     Z8, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z9, Z9
 	VMOVUPS     Z9, (SI)
-	MOVQ        104(AX)(BX*8), SI
+	MOVQ        104(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z10, Z10
 	VMOVUPS     Z10, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10054,38 +22985,42 @@ dwWgtAVX512_t2_w16_g6_end:
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), BX
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   DX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX512_t2_w16_g5_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t2_w16_g5_pix:
 	VMOVUPS     (R10), Z10
 	VFMADD231PS (SI), Z10, Z0
-	VFMADD231PS (SI)(CX*1), Z10, Z1
+	VFMADD231PS (SI)(DX*1), Z10, Z1
 	VFMADD231PS (DI), Z10, Z2
-	VFMADD231PS (DI)(CX*1), Z10, Z3
+	VFMADD231PS (DI)(DX*1), Z10, Z3
 	VFMADD231PS (R8), Z10, Z4
-	VFMADD231PS (R8)(CX*1), Z10, Z5
+	VFMADD231PS (R8)(DX*1), Z10, Z5
 	VFMADD231PS (R9), Z10, Z6
-	VFMADD231PS (R9)(CX*1), Z10, Z7
+	VFMADD231PS (R9)(DX*1), Z10, Z7
 	VFMADD231PS (BX), Z10, Z8
-	VFMADD231PS (BX)(CX*1), Z10, Z9
+	VFMADD231PS (BX)(DX*1), Z10, Z9
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -10094,42 +23029,50 @@ dwWgtAVX512_t2_w16_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w16_g5_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w16_g5_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z1, Z1
 	VMOVUPS     Z1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z2, Z2
 	VMOVUPS     Z2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z3, Z3
 	VMOVUPS     Z3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z4, Z4
 	VMOVUPS     Z4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z5, Z5
 	VMOVUPS     Z5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z6, Z6
 	VMOVUPS     Z6, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z7, Z7
 	VMOVUPS     Z7, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z8, Z8
 	VMOVUPS     Z8, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10151,33 +23094,37 @@ dwWgtAVX512_t2_w16_g5_end:
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), BX
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   DX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t2_w16_g4_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t2_w16_g4_pix:
 	VMOVUPS     (R9), Z8
 	VFMADD231PS (SI), Z8, Z0
-	VFMADD231PS (SI)(CX*1), Z8, Z1
+	VFMADD231PS (SI)(DX*1), Z8, Z1
 	VFMADD231PS (DI), Z8, Z2
-	VFMADD231PS (DI)(CX*1), Z8, Z3
+	VFMADD231PS (DI)(DX*1), Z8, Z3
 	VFMADD231PS (R8), Z8, Z4
-	VFMADD231PS (R8)(CX*1), Z8, Z5
+	VFMADD231PS (R8)(DX*1), Z8, Z5
 	VFMADD231PS (BX), Z8, Z6
-	VFMADD231PS (BX)(CX*1), Z8, Z7
+	VFMADD231PS (BX)(DX*1), Z8, Z7
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -10185,34 +23132,41 @@ dwWgtAVX512_t2_w16_g4_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t2_w16_g4_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w16_g4_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z1, Z1
 	VMOVUPS     Z1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z2, Z2
 	VMOVUPS     Z2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z3, Z3
 	VMOVUPS     Z3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z4, Z4
 	VMOVUPS     Z4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z5, Z5
 	VMOVUPS     Z5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z6, Z6
 	VMOVUPS     Z6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10232,54 +23186,64 @@ dwWgtAVX512_t2_w16_g4_end:
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), BX
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   DX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t2_w16_g3_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t2_w16_g3_pix:
 	VMOVUPS     (R8), Z6
 	VFMADD231PS (SI), Z6, Z0
-	VFMADD231PS (SI)(CX*1), Z6, Z1
+	VFMADD231PS (SI)(DX*1), Z6, Z1
 	VFMADD231PS (DI), Z6, Z2
-	VFMADD231PS (DI)(CX*1), Z6, Z3
+	VFMADD231PS (DI)(DX*1), Z6, Z3
 	VFMADD231PS (BX), Z6, Z4
-	VFMADD231PS (BX)(CX*1), Z6, Z5
+	VFMADD231PS (BX)(DX*1), Z6, Z5
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t2_w16_g3_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w16_g3_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z1, Z1
 	VMOVUPS     Z1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z2, Z2
 	VMOVUPS     Z2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z3, Z3
 	VMOVUPS     Z3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z4, Z4
 	VMOVUPS     Z4, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10297,40 +23261,49 @@ dwWgtAVX512_t2_w16_g3_end:
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), BX
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   DX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t2_w16_g2_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t2_w16_g2_pix:
 	VMOVUPS     (DI), Z4
 	VFMADD231PS (SI), Z4, Z0
-	VFMADD231PS (SI)(CX*1), Z4, Z1
+	VFMADD231PS (SI)(DX*1), Z4, Z1
 	VFMADD231PS (BX), Z4, Z2
-	VFMADD231PS (BX)(CX*1), Z4, Z3
+	VFMADD231PS (BX)(DX*1), Z4, Z3
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t2_w16_g2_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w16_g2_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z1, Z1
 	VMOVUPS     Z1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z2, Z2
 	VMOVUPS     Z2, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10346,26 +23319,34 @@ dwWgtAVX512_t2_w16_g2_end:
 	JL     dwWgtAVX512_t2_w16_g1_end
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), BX
+	MOVQ   (CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   DX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX512_t2_w16_g1_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX512_t2_w16_g1_pix:
 	VMOVUPS     (SI), Z2
 	VFMADD231PS (BX), Z2, Z0
-	VFMADD231PS (BX)(CX*1), Z2, Z1
+	VFMADD231PS (BX)(DX*1), Z2, Z1
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX512_t2_w16_g1_pix
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w16_g1_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), BX
+	MOVQ        64(CX)(BX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        DX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z0, Z0
 	VMOVUPS     Z0, (BX)
 	ADDQ        wtap+248(FP), BX
@@ -10375,7 +23356,7 @@ dwWgtAVX512_t2_w16_g1_pix:
 	JMP         dwWgtAVX512_t2_w16_g6
 
 dwWgtAVX512_t2_w16_g1_end:
-	ADDQ $0x00000040, DX
+	ADDQ $0x00000040, AX
 	SUBQ $0x10, 8(SP)
 	JMP  dwWgtAVX512_t2_w16
 
@@ -10402,43 +23383,47 @@ dwWgtAVX512_t2_w8_g6:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), R10
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
 	ADDQ   x_base+8(FP), R10
-	ADDQ   DX, R10
-	MOVQ   40(AX)(BX*8), BX
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R11
-	ADDQ   DX, R11
-	MOVQ   n+216(FP), R12
+	ADDQ   AX, R11
+
+dwWgtAVX512_t2_w8_g6_q:
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t2_w8_g6_pix:
 	VMOVUPS     (R11), Y12
 	VFMADD231PS (SI), Y12, Y0
-	VFMADD231PS (SI)(CX*1), Y12, Y1
+	VFMADD231PS (SI)(DX*1), Y12, Y1
 	VFMADD231PS (DI), Y12, Y2
-	VFMADD231PS (DI)(CX*1), Y12, Y3
+	VFMADD231PS (DI)(DX*1), Y12, Y3
 	VFMADD231PS (R8), Y12, Y4
-	VFMADD231PS (R8)(CX*1), Y12, Y5
+	VFMADD231PS (R8)(DX*1), Y12, Y5
 	VFMADD231PS (R9), Y12, Y6
-	VFMADD231PS (R9)(CX*1), Y12, Y7
+	VFMADD231PS (R9)(DX*1), Y12, Y7
 	VFMADD231PS (R10), Y12, Y8
-	VFMADD231PS (R10)(CX*1), Y12, Y9
+	VFMADD231PS (R10)(DX*1), Y12, Y9
 	VFMADD231PS (BX), Y12, Y10
-	VFMADD231PS (BX)(CX*1), Y12, Y11
+	VFMADD231PS (BX)(DX*1), Y12, Y11
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -10448,50 +23433,59 @@ dwWgtAVX512_t2_w8_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w8_g6_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), R10
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R11
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w8_g6_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y1, Y1
 	VMOVUPS     Y1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y4, Y4
 	VMOVUPS     Y4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y5, Y5
 	VMOVUPS     Y5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y6, Y6
 	VMOVUPS     Y6, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y7, Y7
 	VMOVUPS     Y7, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y8, Y8
 	VMOVUPS     Y8, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y9, Y9
 	VMOVUPS     Y9, (SI)
-	MOVQ        104(AX)(BX*8), SI
+	MOVQ        104(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y10, Y10
 	VMOVUPS     Y10, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10515,38 +23509,42 @@ dwWgtAVX512_t2_w8_g6_end:
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), BX
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   DX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX512_t2_w8_g5_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t2_w8_g5_pix:
 	VMOVUPS     (R10), Y10
 	VFMADD231PS (SI), Y10, Y0
-	VFMADD231PS (SI)(CX*1), Y10, Y1
+	VFMADD231PS (SI)(DX*1), Y10, Y1
 	VFMADD231PS (DI), Y10, Y2
-	VFMADD231PS (DI)(CX*1), Y10, Y3
+	VFMADD231PS (DI)(DX*1), Y10, Y3
 	VFMADD231PS (R8), Y10, Y4
-	VFMADD231PS (R8)(CX*1), Y10, Y5
+	VFMADD231PS (R8)(DX*1), Y10, Y5
 	VFMADD231PS (R9), Y10, Y6
-	VFMADD231PS (R9)(CX*1), Y10, Y7
+	VFMADD231PS (R9)(DX*1), Y10, Y7
 	VFMADD231PS (BX), Y10, Y8
-	VFMADD231PS (BX)(CX*1), Y10, Y9
+	VFMADD231PS (BX)(DX*1), Y10, Y9
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -10555,42 +23553,50 @@ dwWgtAVX512_t2_w8_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w8_g5_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w8_g5_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y1, Y1
 	VMOVUPS     Y1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y4, Y4
 	VMOVUPS     Y4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y5, Y5
 	VMOVUPS     Y5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y6, Y6
 	VMOVUPS     Y6, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y7, Y7
 	VMOVUPS     Y7, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y8, Y8
 	VMOVUPS     Y8, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10612,33 +23618,37 @@ dwWgtAVX512_t2_w8_g5_end:
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), BX
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   DX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t2_w8_g4_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t2_w8_g4_pix:
 	VMOVUPS     (R9), Y8
 	VFMADD231PS (SI), Y8, Y0
-	VFMADD231PS (SI)(CX*1), Y8, Y1
+	VFMADD231PS (SI)(DX*1), Y8, Y1
 	VFMADD231PS (DI), Y8, Y2
-	VFMADD231PS (DI)(CX*1), Y8, Y3
+	VFMADD231PS (DI)(DX*1), Y8, Y3
 	VFMADD231PS (R8), Y8, Y4
-	VFMADD231PS (R8)(CX*1), Y8, Y5
+	VFMADD231PS (R8)(DX*1), Y8, Y5
 	VFMADD231PS (BX), Y8, Y6
-	VFMADD231PS (BX)(CX*1), Y8, Y7
+	VFMADD231PS (BX)(DX*1), Y8, Y7
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -10646,34 +23656,41 @@ dwWgtAVX512_t2_w8_g4_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t2_w8_g4_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w8_g4_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y1, Y1
 	VMOVUPS     Y1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y4, Y4
 	VMOVUPS     Y4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y5, Y5
 	VMOVUPS     Y5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y6, Y6
 	VMOVUPS     Y6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10693,54 +23710,64 @@ dwWgtAVX512_t2_w8_g4_end:
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), BX
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   DX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t2_w8_g3_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t2_w8_g3_pix:
 	VMOVUPS     (R8), Y6
 	VFMADD231PS (SI), Y6, Y0
-	VFMADD231PS (SI)(CX*1), Y6, Y1
+	VFMADD231PS (SI)(DX*1), Y6, Y1
 	VFMADD231PS (DI), Y6, Y2
-	VFMADD231PS (DI)(CX*1), Y6, Y3
+	VFMADD231PS (DI)(DX*1), Y6, Y3
 	VFMADD231PS (BX), Y6, Y4
-	VFMADD231PS (BX)(CX*1), Y6, Y5
+	VFMADD231PS (BX)(DX*1), Y6, Y5
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t2_w8_g3_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w8_g3_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y1, Y1
 	VMOVUPS     Y1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y4, Y4
 	VMOVUPS     Y4, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10758,40 +23785,49 @@ dwWgtAVX512_t2_w8_g3_end:
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), BX
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   DX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t2_w8_g2_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t2_w8_g2_pix:
 	VMOVUPS     (DI), Y4
 	VFMADD231PS (SI), Y4, Y0
-	VFMADD231PS (SI)(CX*1), Y4, Y1
+	VFMADD231PS (SI)(DX*1), Y4, Y1
 	VFMADD231PS (BX), Y4, Y2
-	VFMADD231PS (BX)(CX*1), Y4, Y3
+	VFMADD231PS (BX)(DX*1), Y4, Y3
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t2_w8_g2_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w8_g2_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y1, Y1
 	VMOVUPS     Y1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10807,26 +23843,34 @@ dwWgtAVX512_t2_w8_g2_end:
 	JL     dwWgtAVX512_t2_w8_g1_end
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), BX
+	MOVQ   (CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   DX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX512_t2_w8_g1_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX512_t2_w8_g1_pix:
 	VMOVUPS     (SI), Y2
 	VFMADD231PS (BX), Y2, Y0
-	VFMADD231PS (BX)(CX*1), Y2, Y1
+	VFMADD231PS (BX)(DX*1), Y2, Y1
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX512_t2_w8_g1_pix
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w8_g1_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), BX
+	MOVQ        64(CX)(BX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        DX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
 	ADDQ        wtap+248(FP), BX
@@ -10836,7 +23880,7 @@ dwWgtAVX512_t2_w8_g1_pix:
 	JMP         dwWgtAVX512_t2_w8_g6
 
 dwWgtAVX512_t2_w8_g1_end:
-	ADDQ $0x00000020, DX
+	ADDQ $0x00000020, AX
 	SUBQ $0x08, 8(SP)
 	JMP  dwWgtAVX512_t2_w8
 
@@ -10863,43 +23907,47 @@ dwWgtAVX512_t2_w1_g6:
 	VXORPS X9, X9, X9
 	VXORPS X10, X10, X10
 	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), R10
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
 	ADDQ   x_base+8(FP), R10
-	ADDQ   DX, R10
-	MOVQ   40(AX)(BX*8), BX
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R11
-	ADDQ   DX, R11
-	MOVQ   n+216(FP), R12
+	ADDQ   AX, R11
+
+dwWgtAVX512_t2_w1_g6_q:
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t2_w1_g6_pix:
 	VMOVSS      (R11), X12
 	VFMADD231SS (SI), X12, X0
-	VFMADD231SS (SI)(CX*1), X12, X1
+	VFMADD231SS (SI)(DX*1), X12, X1
 	VFMADD231SS (DI), X12, X2
-	VFMADD231SS (DI)(CX*1), X12, X3
+	VFMADD231SS (DI)(DX*1), X12, X3
 	VFMADD231SS (R8), X12, X4
-	VFMADD231SS (R8)(CX*1), X12, X5
+	VFMADD231SS (R8)(DX*1), X12, X5
 	VFMADD231SS (R9), X12, X6
-	VFMADD231SS (R9)(CX*1), X12, X7
+	VFMADD231SS (R9)(DX*1), X12, X7
 	VFMADD231SS (R10), X12, X8
-	VFMADD231SS (R10)(CX*1), X12, X9
+	VFMADD231SS (R10)(DX*1), X12, X9
 	VFMADD231SS (BX), X12, X10
-	VFMADD231SS (BX)(CX*1), X12, X11
+	VFMADD231SS (BX)(DX*1), X12, X11
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -10909,50 +23957,59 @@ dwWgtAVX512_t2_w1_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w1_g6_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), R10
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R11
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w1_g6_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X1, X1
 	VMOVSS      X1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X4, X4
 	VMOVSS      X4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X5, X5
 	VMOVSS      X5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X6, X6
 	VMOVSS      X6, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X7, X7
 	VMOVSS      X7, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X8, X8
 	VMOVSS      X8, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X9, X9
 	VMOVSS      X9, (SI)
-	MOVQ        104(AX)(BX*8), SI
+	MOVQ        104(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X10, X10
 	VMOVSS      X10, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -10976,38 +24033,42 @@ dwWgtAVX512_t2_w1_g6_end:
 	VXORPS X7, X7, X7
 	VXORPS X8, X8, X8
 	VXORPS X9, X9, X9
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), BX
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   DX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX512_t2_w1_g5_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t2_w1_g5_pix:
 	VMOVSS      (R10), X10
 	VFMADD231SS (SI), X10, X0
-	VFMADD231SS (SI)(CX*1), X10, X1
+	VFMADD231SS (SI)(DX*1), X10, X1
 	VFMADD231SS (DI), X10, X2
-	VFMADD231SS (DI)(CX*1), X10, X3
+	VFMADD231SS (DI)(DX*1), X10, X3
 	VFMADD231SS (R8), X10, X4
-	VFMADD231SS (R8)(CX*1), X10, X5
+	VFMADD231SS (R8)(DX*1), X10, X5
 	VFMADD231SS (R9), X10, X6
-	VFMADD231SS (R9)(CX*1), X10, X7
+	VFMADD231SS (R9)(DX*1), X10, X7
 	VFMADD231SS (BX), X10, X8
-	VFMADD231SS (BX)(CX*1), X10, X9
+	VFMADD231SS (BX)(DX*1), X10, X9
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -11016,42 +24077,50 @@ dwWgtAVX512_t2_w1_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w1_g5_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w1_g5_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X1, X1
 	VMOVSS      X1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X4, X4
 	VMOVSS      X4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X5, X5
 	VMOVSS      X5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X6, X6
 	VMOVSS      X6, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X7, X7
 	VMOVSS      X7, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X8, X8
 	VMOVSS      X8, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11073,33 +24142,37 @@ dwWgtAVX512_t2_w1_g5_end:
 	VXORPS X5, X5, X5
 	VXORPS X6, X6, X6
 	VXORPS X7, X7, X7
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), BX
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   DX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t2_w1_g4_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t2_w1_g4_pix:
 	VMOVSS      (R9), X8
 	VFMADD231SS (SI), X8, X0
-	VFMADD231SS (SI)(CX*1), X8, X1
+	VFMADD231SS (SI)(DX*1), X8, X1
 	VFMADD231SS (DI), X8, X2
-	VFMADD231SS (DI)(CX*1), X8, X3
+	VFMADD231SS (DI)(DX*1), X8, X3
 	VFMADD231SS (R8), X8, X4
-	VFMADD231SS (R8)(CX*1), X8, X5
+	VFMADD231SS (R8)(DX*1), X8, X5
 	VFMADD231SS (BX), X8, X6
-	VFMADD231SS (BX)(CX*1), X8, X7
+	VFMADD231SS (BX)(DX*1), X8, X7
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -11107,34 +24180,41 @@ dwWgtAVX512_t2_w1_g4_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t2_w1_g4_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w1_g4_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X1, X1
 	VMOVSS      X1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X4, X4
 	VMOVSS      X4, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X5, X5
 	VMOVSS      X5, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X6, X6
 	VMOVSS      X6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11154,54 +24234,64 @@ dwWgtAVX512_t2_w1_g4_end:
 	VXORPS X3, X3, X3
 	VXORPS X4, X4, X4
 	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), BX
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   DX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t2_w1_g3_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t2_w1_g3_pix:
 	VMOVSS      (R8), X6
 	VFMADD231SS (SI), X6, X0
-	VFMADD231SS (SI)(CX*1), X6, X1
+	VFMADD231SS (SI)(DX*1), X6, X1
 	VFMADD231SS (DI), X6, X2
-	VFMADD231SS (DI)(CX*1), X6, X3
+	VFMADD231SS (DI)(DX*1), X6, X3
 	VFMADD231SS (BX), X6, X4
-	VFMADD231SS (BX)(CX*1), X6, X5
+	VFMADD231SS (BX)(DX*1), X6, X5
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t2_w1_g3_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w1_g3_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X1, X1
 	VMOVSS      X1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X4, X4
 	VMOVSS      X4, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11219,40 +24309,49 @@ dwWgtAVX512_t2_w1_g3_end:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
 	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), BX
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   DX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t2_w1_g2_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t2_w1_g2_pix:
 	VMOVSS      (DI), X4
 	VFMADD231SS (SI), X4, X0
-	VFMADD231SS (SI)(CX*1), X4, X1
+	VFMADD231SS (SI)(DX*1), X4, X1
 	VFMADD231SS (BX), X4, X2
-	VFMADD231SS (BX)(CX*1), X4, X3
+	VFMADD231SS (BX)(DX*1), X4, X3
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t2_w1_g2_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w1_g2_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X1, X1
 	VMOVSS      X1, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11268,26 +24367,34 @@ dwWgtAVX512_t2_w1_g2_end:
 	JL     dwWgtAVX512_t2_w1_g1_end
 	VXORPS X0, X0, X0
 	VXORPS X1, X1, X1
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), BX
+	MOVQ   (CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   DX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX512_t2_w1_g1_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX512_t2_w1_g1_pix:
 	VMOVSS      (SI), X2
 	VFMADD231SS (BX), X2, X0
-	VFMADD231SS (BX)(CX*1), X2, X1
+	VFMADD231SS (BX)(DX*1), X2, X1
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX512_t2_w1_g1_pix
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t2_w1_g1_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), BX
+	MOVQ        64(CX)(BX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        DX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
 	ADDQ        wtap+248(FP), BX
@@ -11297,7 +24404,7 @@ dwWgtAVX512_t2_w1_g1_pix:
 	JMP         dwWgtAVX512_t2_w1_g6
 
 dwWgtAVX512_t2_w1_g1_end:
-	ADDQ $0x00000004, DX
+	ADDQ $0x00000004, AX
 	SUBQ $0x01, 8(SP)
 	JMP  dwWgtAVX512_t2_w1
 
@@ -11305,7 +24412,7 @@ dwWgtAVX512_t2_w1_end:
 	JMP dwWgtAVX512_done
 
 dwWgtAVX512_t3:
-	XORQ DX, DX
+	XORQ AX, AX
 	MOVQ c+224(FP), BX
 	MOVQ BX, 8(SP)
 
@@ -11337,49 +24444,53 @@ dwWgtAVX512_t3_w16_g6:
 	VXORPS Z15, Z15, Z15
 	VXORPS Z16, Z16, Z16
 	VXORPS Z17, Z17, Z17
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), R10
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
 	ADDQ   x_base+8(FP), R10
-	ADDQ   DX, R10
-	MOVQ   40(AX)(BX*8), BX
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R11
-	ADDQ   DX, R11
-	MOVQ   n+216(FP), R12
+	ADDQ   AX, R11
+
+dwWgtAVX512_t3_w16_g6_q:
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t3_w16_g6_pix:
 	VMOVUPS     (R11), Z18
 	VFMADD231PS (SI), Z18, Z0
-	VFMADD231PS (SI)(CX*1), Z18, Z1
-	VFMADD231PS (SI)(CX*2), Z18, Z2
+	VFMADD231PS (SI)(DX*1), Z18, Z1
+	VFMADD231PS (SI)(DX*2), Z18, Z2
 	VFMADD231PS (DI), Z18, Z3
-	VFMADD231PS (DI)(CX*1), Z18, Z4
-	VFMADD231PS (DI)(CX*2), Z18, Z5
+	VFMADD231PS (DI)(DX*1), Z18, Z4
+	VFMADD231PS (DI)(DX*2), Z18, Z5
 	VFMADD231PS (R8), Z18, Z6
-	VFMADD231PS (R8)(CX*1), Z18, Z7
-	VFMADD231PS (R8)(CX*2), Z18, Z8
+	VFMADD231PS (R8)(DX*1), Z18, Z7
+	VFMADD231PS (R8)(DX*2), Z18, Z8
 	VFMADD231PS (R9), Z18, Z9
-	VFMADD231PS (R9)(CX*1), Z18, Z10
-	VFMADD231PS (R9)(CX*2), Z18, Z11
+	VFMADD231PS (R9)(DX*1), Z18, Z10
+	VFMADD231PS (R9)(DX*2), Z18, Z11
 	VFMADD231PS (R10), Z18, Z12
-	VFMADD231PS (R10)(CX*1), Z18, Z13
-	VFMADD231PS (R10)(CX*2), Z18, Z14
+	VFMADD231PS (R10)(DX*1), Z18, Z13
+	VFMADD231PS (R10)(DX*2), Z18, Z14
 	VFMADD231PS (BX), Z18, Z15
-	VFMADD231PS (BX)(CX*1), Z18, Z16
-	VFMADD231PS (BX)(CX*2), Z18, Z17
+	VFMADD231PS (BX)(DX*1), Z18, Z16
+	VFMADD231PS (BX)(DX*2), Z18, Z17
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -11389,10 +24500,19 @@ dwWgtAVX512_t3_w16_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t3_w16_g6_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), R10
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R11
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w16_g6_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11401,9 +24521,9 @@ dwWgtAVX512_t3_w16_g6_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z2, Z2
 	VMOVUPS     Z2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z3, Z3
 	VMOVUPS     Z3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11412,9 +24532,9 @@ dwWgtAVX512_t3_w16_g6_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z5, Z5
 	VMOVUPS     Z5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z6, Z6
 	VMOVUPS     Z6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11423,9 +24543,9 @@ dwWgtAVX512_t3_w16_g6_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z8, Z8
 	VMOVUPS     Z8, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z9, Z9
 	VMOVUPS     Z9, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11434,9 +24554,9 @@ dwWgtAVX512_t3_w16_g6_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z11, Z11
 	VMOVUPS     Z11, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z12, Z12
 	VMOVUPS     Z12, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11445,9 +24565,9 @@ dwWgtAVX512_t3_w16_g6_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z14, Z14
 	VMOVUPS     Z14, (SI)
-	MOVQ        104(AX)(BX*8), SI
+	MOVQ        104(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z15, Z15
 	VMOVUPS     Z15, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11479,43 +24599,47 @@ dwWgtAVX512_t3_w16_g6_end:
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), R9
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   DX, R9
-	MOVQ   32(AX)(BX*8), BX
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R10
-	ADDQ   DX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX512_t3_w16_g5_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t3_w16_g5_pix:
 	VMOVUPS     (R10), Z15
 	VFMADD231PS (SI), Z15, Z0
-	VFMADD231PS (SI)(CX*1), Z15, Z1
-	VFMADD231PS (SI)(CX*2), Z15, Z2
+	VFMADD231PS (SI)(DX*1), Z15, Z1
+	VFMADD231PS (SI)(DX*2), Z15, Z2
 	VFMADD231PS (DI), Z15, Z3
-	VFMADD231PS (DI)(CX*1), Z15, Z4
-	VFMADD231PS (DI)(CX*2), Z15, Z5
+	VFMADD231PS (DI)(DX*1), Z15, Z4
+	VFMADD231PS (DI)(DX*2), Z15, Z5
 	VFMADD231PS (R8), Z15, Z6
-	VFMADD231PS (R8)(CX*1), Z15, Z7
-	VFMADD231PS (R8)(CX*2), Z15, Z8
+	VFMADD231PS (R8)(DX*1), Z15, Z7
+	VFMADD231PS (R8)(DX*2), Z15, Z8
 	VFMADD231PS (R9), Z15, Z9
-	VFMADD231PS (R9)(CX*1), Z15, Z10
-	VFMADD231PS (R9)(CX*2), Z15, Z11
+	VFMADD231PS (R9)(DX*1), Z15, Z10
+	VFMADD231PS (R9)(DX*2), Z15, Z11
 	VFMADD231PS (BX), Z15, Z12
-	VFMADD231PS (BX)(CX*1), Z15, Z13
-	VFMADD231PS (BX)(CX*2), Z15, Z14
+	VFMADD231PS (BX)(DX*1), Z15, Z13
+	VFMADD231PS (BX)(DX*2), Z15, Z14
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -11524,10 +24648,18 @@ dwWgtAVX512_t3_w16_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t3_w16_g5_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w16_g5_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11536,9 +24668,9 @@ dwWgtAVX512_t3_w16_g5_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z2, Z2
 	VMOVUPS     Z2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z3, Z3
 	VMOVUPS     Z3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11547,9 +24679,9 @@ dwWgtAVX512_t3_w16_g5_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z5, Z5
 	VMOVUPS     Z5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z6, Z6
 	VMOVUPS     Z6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11558,9 +24690,9 @@ dwWgtAVX512_t3_w16_g5_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z8, Z8
 	VMOVUPS     Z8, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z9, Z9
 	VMOVUPS     Z9, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11569,9 +24701,9 @@ dwWgtAVX512_t3_w16_g5_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z11, Z11
 	VMOVUPS     Z11, (SI)
-	MOVQ        96(AX)(BX*8), SI
+	MOVQ        96(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z12, Z12
 	VMOVUPS     Z12, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11600,37 +24732,41 @@ dwWgtAVX512_t3_w16_g5_end:
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), BX
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   DX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t3_w16_g4_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t3_w16_g4_pix:
 	VMOVUPS     (R9), Z12
 	VFMADD231PS (SI), Z12, Z0
-	VFMADD231PS (SI)(CX*1), Z12, Z1
-	VFMADD231PS (SI)(CX*2), Z12, Z2
+	VFMADD231PS (SI)(DX*1), Z12, Z1
+	VFMADD231PS (SI)(DX*2), Z12, Z2
 	VFMADD231PS (DI), Z12, Z3
-	VFMADD231PS (DI)(CX*1), Z12, Z4
-	VFMADD231PS (DI)(CX*2), Z12, Z5
+	VFMADD231PS (DI)(DX*1), Z12, Z4
+	VFMADD231PS (DI)(DX*2), Z12, Z5
 	VFMADD231PS (R8), Z12, Z6
-	VFMADD231PS (R8)(CX*1), Z12, Z7
-	VFMADD231PS (R8)(CX*2), Z12, Z8
+	VFMADD231PS (R8)(DX*1), Z12, Z7
+	VFMADD231PS (R8)(DX*2), Z12, Z8
 	VFMADD231PS (BX), Z12, Z9
-	VFMADD231PS (BX)(CX*1), Z12, Z10
-	VFMADD231PS (BX)(CX*2), Z12, Z11
+	VFMADD231PS (BX)(DX*1), Z12, Z10
+	VFMADD231PS (BX)(DX*2), Z12, Z11
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -11638,10 +24774,17 @@ dwWgtAVX512_t3_w16_g4_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t3_w16_g4_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w16_g4_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11650,9 +24793,9 @@ dwWgtAVX512_t3_w16_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z2, Z2
 	VMOVUPS     Z2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z3, Z3
 	VMOVUPS     Z3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11661,9 +24804,9 @@ dwWgtAVX512_t3_w16_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z5, Z5
 	VMOVUPS     Z5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z6, Z6
 	VMOVUPS     Z6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11672,9 +24815,9 @@ dwWgtAVX512_t3_w16_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z8, Z8
 	VMOVUPS     Z8, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z9, Z9
 	VMOVUPS     Z9, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11700,41 +24843,51 @@ dwWgtAVX512_t3_w16_g4_end:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), BX
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   DX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t3_w16_g3_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t3_w16_g3_pix:
 	VMOVUPS     (R8), Z9
 	VFMADD231PS (SI), Z9, Z0
-	VFMADD231PS (SI)(CX*1), Z9, Z1
-	VFMADD231PS (SI)(CX*2), Z9, Z2
+	VFMADD231PS (SI)(DX*1), Z9, Z1
+	VFMADD231PS (SI)(DX*2), Z9, Z2
 	VFMADD231PS (DI), Z9, Z3
-	VFMADD231PS (DI)(CX*1), Z9, Z4
-	VFMADD231PS (DI)(CX*2), Z9, Z5
+	VFMADD231PS (DI)(DX*1), Z9, Z4
+	VFMADD231PS (DI)(DX*2), Z9, Z5
 	VFMADD231PS (BX), Z9, Z6
-	VFMADD231PS (BX)(CX*1), Z9, Z7
-	VFMADD231PS (BX)(CX*2), Z9, Z8
+	VFMADD231PS (BX)(DX*1), Z9, Z7
+	VFMADD231PS (BX)(DX*2), Z9, Z8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t3_w16_g3_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w16_g3_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11743,9 +24896,9 @@ dwWgtAVX512_t3_w16_g3_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z2, Z2
 	VMOVUPS     Z2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z3, Z3
 	VMOVUPS     Z3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11754,9 +24907,9 @@ dwWgtAVX512_t3_w16_g3_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z5, Z5
 	VMOVUPS     Z5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z6, Z6
 	VMOVUPS     Z6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11779,34 +24932,43 @@ dwWgtAVX512_t3_w16_g3_end:
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), BX
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   DX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t3_w16_g2_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t3_w16_g2_pix:
 	VMOVUPS     (DI), Z6
 	VFMADD231PS (SI), Z6, Z0
-	VFMADD231PS (SI)(CX*1), Z6, Z1
-	VFMADD231PS (SI)(CX*2), Z6, Z2
+	VFMADD231PS (SI)(DX*1), Z6, Z1
+	VFMADD231PS (SI)(DX*2), Z6, Z2
 	VFMADD231PS (BX), Z6, Z3
-	VFMADD231PS (BX)(CX*1), Z6, Z4
-	VFMADD231PS (BX)(CX*2), Z6, Z5
+	VFMADD231PS (BX)(DX*1), Z6, Z4
+	VFMADD231PS (BX)(DX*2), Z6, Z5
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t3_w16_g2_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w16_g2_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11815,9 +24977,9 @@ dwWgtAVX512_t3_w16_g2_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Z2, Z2
 	VMOVUPS     Z2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z3, Z3
 	VMOVUPS     Z3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11837,27 +24999,35 @@ dwWgtAVX512_t3_w16_g2_end:
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), BX
+	MOVQ   (CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   DX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX512_t3_w16_g1_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX512_t3_w16_g1_pix:
 	VMOVUPS     (SI), Z3
 	VFMADD231PS (BX), Z3, Z0
-	VFMADD231PS (BX)(CX*1), Z3, Z1
-	VFMADD231PS (BX)(CX*2), Z3, Z2
+	VFMADD231PS (BX)(DX*1), Z3, Z1
+	VFMADD231PS (BX)(DX*2), Z3, Z2
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX512_t3_w16_g1_pix
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w16_g1_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), BX
+	MOVQ        64(CX)(BX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        DX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Z0, Z0
 	VMOVUPS     Z0, (BX)
 	ADDQ        wtap+248(FP), BX
@@ -11870,7 +25040,7 @@ dwWgtAVX512_t3_w16_g1_pix:
 	JMP         dwWgtAVX512_t3_w16_g6
 
 dwWgtAVX512_t3_w16_g1_end:
-	ADDQ $0x00000040, DX
+	ADDQ $0x00000040, AX
 	SUBQ $0x10, 8(SP)
 	JMP  dwWgtAVX512_t3_w16
 
@@ -11897,37 +25067,41 @@ dwWgtAVX512_t3_w8_g4:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), BX
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   DX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t3_w8_g4_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t3_w8_g4_pix:
 	VMOVUPS     (R9), Y12
 	VFMADD231PS (SI), Y12, Y0
-	VFMADD231PS (SI)(CX*1), Y12, Y1
-	VFMADD231PS (SI)(CX*2), Y12, Y2
+	VFMADD231PS (SI)(DX*1), Y12, Y1
+	VFMADD231PS (SI)(DX*2), Y12, Y2
 	VFMADD231PS (DI), Y12, Y3
-	VFMADD231PS (DI)(CX*1), Y12, Y4
-	VFMADD231PS (DI)(CX*2), Y12, Y5
+	VFMADD231PS (DI)(DX*1), Y12, Y4
+	VFMADD231PS (DI)(DX*2), Y12, Y5
 	VFMADD231PS (R8), Y12, Y6
-	VFMADD231PS (R8)(CX*1), Y12, Y7
-	VFMADD231PS (R8)(CX*2), Y12, Y8
+	VFMADD231PS (R8)(DX*1), Y12, Y7
+	VFMADD231PS (R8)(DX*2), Y12, Y8
 	VFMADD231PS (BX), Y12, Y9
-	VFMADD231PS (BX)(CX*1), Y12, Y10
-	VFMADD231PS (BX)(CX*2), Y12, Y11
+	VFMADD231PS (BX)(DX*1), Y12, Y10
+	VFMADD231PS (BX)(DX*2), Y12, Y11
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -11935,10 +25109,17 @@ dwWgtAVX512_t3_w8_g4_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t3_w8_g4_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w8_g4_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11947,9 +25128,9 @@ dwWgtAVX512_t3_w8_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11958,9 +25139,9 @@ dwWgtAVX512_t3_w8_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y5, Y5
 	VMOVUPS     Y5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y6, Y6
 	VMOVUPS     Y6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11969,9 +25150,9 @@ dwWgtAVX512_t3_w8_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y8, Y8
 	VMOVUPS     Y8, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y9, Y9
 	VMOVUPS     Y9, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -11997,41 +25178,51 @@ dwWgtAVX512_t3_w8_g4_end:
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), BX
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   DX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t3_w8_g3_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t3_w8_g3_pix:
 	VMOVUPS     (R8), Y9
 	VFMADD231PS (SI), Y9, Y0
-	VFMADD231PS (SI)(CX*1), Y9, Y1
-	VFMADD231PS (SI)(CX*2), Y9, Y2
+	VFMADD231PS (SI)(DX*1), Y9, Y1
+	VFMADD231PS (SI)(DX*2), Y9, Y2
 	VFMADD231PS (DI), Y9, Y3
-	VFMADD231PS (DI)(CX*1), Y9, Y4
-	VFMADD231PS (DI)(CX*2), Y9, Y5
+	VFMADD231PS (DI)(DX*1), Y9, Y4
+	VFMADD231PS (DI)(DX*2), Y9, Y5
 	VFMADD231PS (BX), Y9, Y6
-	VFMADD231PS (BX)(CX*1), Y9, Y7
-	VFMADD231PS (BX)(CX*2), Y9, Y8
+	VFMADD231PS (BX)(DX*1), Y9, Y7
+	VFMADD231PS (BX)(DX*2), Y9, Y8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t3_w8_g3_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w8_g3_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12040,9 +25231,9 @@ dwWgtAVX512_t3_w8_g3_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12051,9 +25242,9 @@ dwWgtAVX512_t3_w8_g3_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y5, Y5
 	VMOVUPS     Y5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y6, Y6
 	VMOVUPS     Y6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12076,34 +25267,43 @@ dwWgtAVX512_t3_w8_g3_end:
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), BX
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   DX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t3_w8_g2_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t3_w8_g2_pix:
 	VMOVUPS     (DI), Y6
 	VFMADD231PS (SI), Y6, Y0
-	VFMADD231PS (SI)(CX*1), Y6, Y1
-	VFMADD231PS (SI)(CX*2), Y6, Y2
+	VFMADD231PS (SI)(DX*1), Y6, Y1
+	VFMADD231PS (SI)(DX*2), Y6, Y2
 	VFMADD231PS (BX), Y6, Y3
-	VFMADD231PS (BX)(CX*1), Y6, Y4
-	VFMADD231PS (BX)(CX*2), Y6, Y5
+	VFMADD231PS (BX)(DX*1), Y6, Y4
+	VFMADD231PS (BX)(DX*2), Y6, Y5
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t3_w8_g2_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w8_g2_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12112,9 +25312,9 @@ dwWgtAVX512_t3_w8_g2_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDPS      (SI), Y2, Y2
 	VMOVUPS     Y2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y3, Y3
 	VMOVUPS     Y3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12134,27 +25334,35 @@ dwWgtAVX512_t3_w8_g2_end:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), BX
+	MOVQ   (CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   DX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX512_t3_w8_g1_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX512_t3_w8_g1_pix:
 	VMOVUPS     (SI), Y3
 	VFMADD231PS (BX), Y3, Y0
-	VFMADD231PS (BX)(CX*1), Y3, Y1
-	VFMADD231PS (BX)(CX*2), Y3, Y2
+	VFMADD231PS (BX)(DX*1), Y3, Y1
+	VFMADD231PS (BX)(DX*2), Y3, Y2
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX512_t3_w8_g1_pix
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w8_g1_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), BX
+	MOVQ        64(CX)(BX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        DX, BX
+	ADDQ        AX, BX
 	VADDPS      (BX), Y0, Y0
 	VMOVUPS     Y0, (BX)
 	ADDQ        wtap+248(FP), BX
@@ -12167,7 +25375,7 @@ dwWgtAVX512_t3_w8_g1_pix:
 	JMP         dwWgtAVX512_t3_w8_g4
 
 dwWgtAVX512_t3_w8_g1_end:
-	ADDQ $0x00000020, DX
+	ADDQ $0x00000020, AX
 	SUBQ $0x08, 8(SP)
 	JMP  dwWgtAVX512_t3_w8
 
@@ -12194,37 +25402,41 @@ dwWgtAVX512_t3_w1_g4:
 	VXORPS X9, X9, X9
 	VXORPS X10, X10, X10
 	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), R8
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   DX, R8
-	MOVQ   24(AX)(BX*8), BX
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
-	ADDQ   DX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t3_w1_g4_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t3_w1_g4_pix:
 	VMOVSS      (R9), X12
 	VFMADD231SS (SI), X12, X0
-	VFMADD231SS (SI)(CX*1), X12, X1
-	VFMADD231SS (SI)(CX*2), X12, X2
+	VFMADD231SS (SI)(DX*1), X12, X1
+	VFMADD231SS (SI)(DX*2), X12, X2
 	VFMADD231SS (DI), X12, X3
-	VFMADD231SS (DI)(CX*1), X12, X4
-	VFMADD231SS (DI)(CX*2), X12, X5
+	VFMADD231SS (DI)(DX*1), X12, X4
+	VFMADD231SS (DI)(DX*2), X12, X5
 	VFMADD231SS (R8), X12, X6
-	VFMADD231SS (R8)(CX*1), X12, X7
-	VFMADD231SS (R8)(CX*2), X12, X8
+	VFMADD231SS (R8)(DX*1), X12, X7
+	VFMADD231SS (R8)(DX*2), X12, X8
 	VFMADD231SS (BX), X12, X9
-	VFMADD231SS (BX)(CX*1), X12, X10
-	VFMADD231SS (BX)(CX*2), X12, X11
+	VFMADD231SS (BX)(DX*1), X12, X10
+	VFMADD231SS (BX)(DX*2), X12, X11
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
@@ -12232,10 +25444,17 @@ dwWgtAVX512_t3_w1_g4_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t3_w1_g4_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w1_g4_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12244,9 +25463,9 @@ dwWgtAVX512_t3_w1_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12255,9 +25474,9 @@ dwWgtAVX512_t3_w1_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X5, X5
 	VMOVSS      X5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X6, X6
 	VMOVSS      X6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12266,9 +25485,9 @@ dwWgtAVX512_t3_w1_g4_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X8, X8
 	VMOVSS      X8, (SI)
-	MOVQ        88(AX)(BX*8), SI
+	MOVQ        88(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X9, X9
 	VMOVSS      X9, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12294,41 +25513,51 @@ dwWgtAVX512_t3_w1_g4_end:
 	VXORPS X6, X6, X6
 	VXORPS X7, X7, X7
 	VXORPS X8, X8, X8
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), DI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   DX, DI
-	MOVQ   16(AX)(BX*8), BX
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
-	ADDQ   DX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t3_w1_g3_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t3_w1_g3_pix:
 	VMOVSS      (R8), X9
 	VFMADD231SS (SI), X9, X0
-	VFMADD231SS (SI)(CX*1), X9, X1
-	VFMADD231SS (SI)(CX*2), X9, X2
+	VFMADD231SS (SI)(DX*1), X9, X1
+	VFMADD231SS (SI)(DX*2), X9, X2
 	VFMADD231SS (DI), X9, X3
-	VFMADD231SS (DI)(CX*1), X9, X4
-	VFMADD231SS (DI)(CX*2), X9, X5
+	VFMADD231SS (DI)(DX*1), X9, X4
+	VFMADD231SS (DI)(DX*2), X9, X5
 	VFMADD231SS (BX), X9, X6
-	VFMADD231SS (BX)(CX*1), X9, X7
-	VFMADD231SS (BX)(CX*2), X9, X8
+	VFMADD231SS (BX)(DX*1), X9, X7
+	VFMADD231SS (BX)(DX*2), X9, X8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t3_w1_g3_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w1_g3_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12337,9 +25566,9 @@ dwWgtAVX512_t3_w1_g3_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12348,9 +25577,9 @@ dwWgtAVX512_t3_w1_g3_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X5, X5
 	VMOVSS      X5, (SI)
-	MOVQ        80(AX)(BX*8), SI
+	MOVQ        80(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X6, X6
 	VMOVSS      X6, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12373,34 +25602,43 @@ dwWgtAVX512_t3_w1_g3_end:
 	VXORPS X3, X3, X3
 	VXORPS X4, X4, X4
 	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), SI
+	MOVQ   (CX)(BX*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   DX, SI
-	MOVQ   8(AX)(BX*8), BX
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
-	ADDQ   DX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t3_w1_g2_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t3_w1_g2_pix:
 	VMOVSS      (DI), X6
 	VFMADD231SS (SI), X6, X0
-	VFMADD231SS (SI)(CX*1), X6, X1
-	VFMADD231SS (SI)(CX*2), X6, X2
+	VFMADD231SS (SI)(DX*1), X6, X1
+	VFMADD231SS (SI)(DX*2), X6, X2
 	VFMADD231SS (BX), X6, X3
-	VFMADD231SS (BX)(CX*1), X6, X4
-	VFMADD231SS (BX)(CX*2), X6, X5
+	VFMADD231SS (BX)(DX*1), X6, X4
+	VFMADD231SS (BX)(DX*2), X6, X5
 	ADDQ        xpix+232(FP), SI
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t3_w1_g2_pix
+	ADDQ        16(SP), SI
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w1_g2_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), SI
+	MOVQ        64(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12409,9 +25647,9 @@ dwWgtAVX512_t3_w1_g2_pix:
 	ADDQ        wtap+248(FP), SI
 	VADDSS      (SI), X2, X2
 	VMOVSS      X2, (SI)
-	MOVQ        72(AX)(BX*8), SI
+	MOVQ        72(CX)(BX*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        DX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X3, X3
 	VMOVSS      X3, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -12431,27 +25669,35 @@ dwWgtAVX512_t3_w1_g2_end:
 	VXORPS X0, X0, X0
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
 	MOVQ   (SP), BX
-	MOVQ   (AX)(BX*8), BX
+	MOVQ   (CX)(BX*8), BX
 	ADDQ   x_base+8(FP), BX
-	ADDQ   DX, BX
+	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
-	ADDQ   DX, SI
-	MOVQ   n+216(FP), DI
+	ADDQ   AX, SI
+
+dwWgtAVX512_t3_w1_g1_q:
+	MOVQ n+216(FP), DI
 
 dwWgtAVX512_t3_w1_g1_pix:
 	VMOVSS      (SI), X3
 	VFMADD231SS (BX), X3, X0
-	VFMADD231SS (BX)(CX*1), X3, X1
-	VFMADD231SS (BX)(CX*2), X3, X2
+	VFMADD231SS (BX)(DX*1), X3, X1
+	VFMADD231SS (BX)(DX*2), X3, X2
 	ADDQ        xpix+232(FP), BX
 	ADDQ        ypix+256(FP), SI
 	DECQ        DI
 	JNZ         dwWgtAVX512_t3_w1_g1_pix
+	ADDQ        16(SP), BX
+	ADDQ        24(SP), SI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t3_w1_g1_q
 	MOVQ        (SP), BX
-	MOVQ        64(AX)(BX*8), BX
+	MOVQ        64(CX)(BX*8), BX
 	ADDQ        w_base+32(FP), BX
-	ADDQ        DX, BX
+	ADDQ        AX, BX
 	VADDSS      (BX), X0, X0
 	VMOVSS      X0, (BX)
 	ADDQ        wtap+248(FP), BX
@@ -12464,7 +25710,7 @@ dwWgtAVX512_t3_w1_g1_pix:
 	JMP         dwWgtAVX512_t3_w1_g4
 
 dwWgtAVX512_t3_w1_g1_end:
-	ADDQ $0x00000004, DX
+	ADDQ $0x00000004, AX
 	SUBQ $0x01, 8(SP)
 	JMP  dwWgtAVX512_t3_w1
 
@@ -12472,7 +25718,7 @@ dwWgtAVX512_t3_w1_end:
 	JMP dwWgtAVX512_done
 
 dwWgtAVX512_t4:
-	XORQ BX, BX
+	XORQ AX, AX
 	MOVQ c+224(FP), SI
 	MOVQ SI, 8(SP)
 
@@ -12510,55 +25756,59 @@ dwWgtAVX512_t4_w16_g6:
 	VXORPS Z21, Z21, Z21
 	VXORPS Z22, Z22, Z22
 	VXORPS Z23, Z23, Z23
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), R9
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   BX, R9
-	MOVQ   24(AX)(SI*8), R10
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), R10
 	ADDQ   x_base+8(FP), R10
-	ADDQ   BX, R10
-	MOVQ   32(AX)(SI*8), R11
+	ADDQ   AX, R10
+	MOVQ   32(CX)(SI*8), R11
 	ADDQ   x_base+8(FP), R11
-	ADDQ   BX, R11
-	MOVQ   40(AX)(SI*8), SI
+	ADDQ   AX, R11
+	MOVQ   40(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R12
-	ADDQ   BX, R12
-	MOVQ   n+216(FP), R13
+	ADDQ   AX, R12
+
+dwWgtAVX512_t4_w16_g6_q:
+	MOVQ n+216(FP), R13
 
 dwWgtAVX512_t4_w16_g6_pix:
 	VMOVUPS     (R12), Z24
 	VFMADD231PS (DI), Z24, Z0
-	VFMADD231PS (DI)(CX*1), Z24, Z1
-	VFMADD231PS (DI)(CX*2), Z24, Z2
-	VFMADD231PS (DI)(DX*1), Z24, Z3
+	VFMADD231PS (DI)(DX*1), Z24, Z1
+	VFMADD231PS (DI)(DX*2), Z24, Z2
+	VFMADD231PS (DI)(BX*1), Z24, Z3
 	VFMADD231PS (R8), Z24, Z4
-	VFMADD231PS (R8)(CX*1), Z24, Z5
-	VFMADD231PS (R8)(CX*2), Z24, Z6
-	VFMADD231PS (R8)(DX*1), Z24, Z7
+	VFMADD231PS (R8)(DX*1), Z24, Z5
+	VFMADD231PS (R8)(DX*2), Z24, Z6
+	VFMADD231PS (R8)(BX*1), Z24, Z7
 	VFMADD231PS (R9), Z24, Z8
-	VFMADD231PS (R9)(CX*1), Z24, Z9
-	VFMADD231PS (R9)(CX*2), Z24, Z10
-	VFMADD231PS (R9)(DX*1), Z24, Z11
+	VFMADD231PS (R9)(DX*1), Z24, Z9
+	VFMADD231PS (R9)(DX*2), Z24, Z10
+	VFMADD231PS (R9)(BX*1), Z24, Z11
 	VFMADD231PS (R10), Z24, Z12
-	VFMADD231PS (R10)(CX*1), Z24, Z13
-	VFMADD231PS (R10)(CX*2), Z24, Z14
-	VFMADD231PS (R10)(DX*1), Z24, Z15
+	VFMADD231PS (R10)(DX*1), Z24, Z13
+	VFMADD231PS (R10)(DX*2), Z24, Z14
+	VFMADD231PS (R10)(BX*1), Z24, Z15
 	VFMADD231PS (R11), Z24, Z16
-	VFMADD231PS (R11)(CX*1), Z24, Z17
-	VFMADD231PS (R11)(CX*2), Z24, Z18
-	VFMADD231PS (R11)(DX*1), Z24, Z19
+	VFMADD231PS (R11)(DX*1), Z24, Z17
+	VFMADD231PS (R11)(DX*2), Z24, Z18
+	VFMADD231PS (R11)(BX*1), Z24, Z19
 	VFMADD231PS (SI), Z24, Z20
-	VFMADD231PS (SI)(CX*1), Z24, Z21
-	VFMADD231PS (SI)(CX*2), Z24, Z22
-	VFMADD231PS (SI)(DX*1), Z24, Z23
+	VFMADD231PS (SI)(DX*1), Z24, Z21
+	VFMADD231PS (SI)(DX*2), Z24, Z22
+	VFMADD231PS (SI)(BX*1), Z24, Z23
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), R9
@@ -12568,10 +25818,19 @@ dwWgtAVX512_t4_w16_g6_pix:
 	ADDQ        ypix+256(FP), R12
 	DECQ        R13
 	JNZ         dwWgtAVX512_t4_w16_g6_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), R10
+	ADDQ        16(SP), R11
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R12
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w16_g6_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12583,9 +25842,9 @@ dwWgtAVX512_t4_w16_g6_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z3, Z3
 	VMOVUPS     Z3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z4, Z4
 	VMOVUPS     Z4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12597,9 +25856,9 @@ dwWgtAVX512_t4_w16_g6_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z7, Z7
 	VMOVUPS     Z7, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z8, Z8
 	VMOVUPS     Z8, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12611,9 +25870,9 @@ dwWgtAVX512_t4_w16_g6_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z11, Z11
 	VMOVUPS     Z11, (DI)
-	MOVQ        88(AX)(SI*8), DI
+	MOVQ        88(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z12, Z12
 	VMOVUPS     Z12, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12625,9 +25884,9 @@ dwWgtAVX512_t4_w16_g6_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z15, Z15
 	VMOVUPS     Z15, (DI)
-	MOVQ        96(AX)(SI*8), DI
+	MOVQ        96(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z16, Z16
 	VMOVUPS     Z16, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12639,9 +25898,9 @@ dwWgtAVX512_t4_w16_g6_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z19, Z19
 	VMOVUPS     Z19, (DI)
-	MOVQ        104(AX)(SI*8), DI
+	MOVQ        104(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z20, Z20
 	VMOVUPS     Z20, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12681,48 +25940,52 @@ dwWgtAVX512_t4_w16_g6_end:
 	VXORPS Z17, Z17, Z17
 	VXORPS Z18, Z18, Z18
 	VXORPS Z19, Z19, Z19
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), R9
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   BX, R9
-	MOVQ   24(AX)(SI*8), R10
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), R10
 	ADDQ   x_base+8(FP), R10
-	ADDQ   BX, R10
-	MOVQ   32(AX)(SI*8), SI
+	ADDQ   AX, R10
+	MOVQ   32(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R11
-	ADDQ   BX, R11
-	MOVQ   n+216(FP), R12
+	ADDQ   AX, R11
+
+dwWgtAVX512_t4_w16_g5_q:
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t4_w16_g5_pix:
 	VMOVUPS     (R11), Z20
 	VFMADD231PS (DI), Z20, Z0
-	VFMADD231PS (DI)(CX*1), Z20, Z1
-	VFMADD231PS (DI)(CX*2), Z20, Z2
-	VFMADD231PS (DI)(DX*1), Z20, Z3
+	VFMADD231PS (DI)(DX*1), Z20, Z1
+	VFMADD231PS (DI)(DX*2), Z20, Z2
+	VFMADD231PS (DI)(BX*1), Z20, Z3
 	VFMADD231PS (R8), Z20, Z4
-	VFMADD231PS (R8)(CX*1), Z20, Z5
-	VFMADD231PS (R8)(CX*2), Z20, Z6
-	VFMADD231PS (R8)(DX*1), Z20, Z7
+	VFMADD231PS (R8)(DX*1), Z20, Z5
+	VFMADD231PS (R8)(DX*2), Z20, Z6
+	VFMADD231PS (R8)(BX*1), Z20, Z7
 	VFMADD231PS (R9), Z20, Z8
-	VFMADD231PS (R9)(CX*1), Z20, Z9
-	VFMADD231PS (R9)(CX*2), Z20, Z10
-	VFMADD231PS (R9)(DX*1), Z20, Z11
+	VFMADD231PS (R9)(DX*1), Z20, Z9
+	VFMADD231PS (R9)(DX*2), Z20, Z10
+	VFMADD231PS (R9)(BX*1), Z20, Z11
 	VFMADD231PS (R10), Z20, Z12
-	VFMADD231PS (R10)(CX*1), Z20, Z13
-	VFMADD231PS (R10)(CX*2), Z20, Z14
-	VFMADD231PS (R10)(DX*1), Z20, Z15
+	VFMADD231PS (R10)(DX*1), Z20, Z13
+	VFMADD231PS (R10)(DX*2), Z20, Z14
+	VFMADD231PS (R10)(BX*1), Z20, Z15
 	VFMADD231PS (SI), Z20, Z16
-	VFMADD231PS (SI)(CX*1), Z20, Z17
-	VFMADD231PS (SI)(CX*2), Z20, Z18
-	VFMADD231PS (SI)(DX*1), Z20, Z19
+	VFMADD231PS (SI)(DX*1), Z20, Z17
+	VFMADD231PS (SI)(DX*2), Z20, Z18
+	VFMADD231PS (SI)(BX*1), Z20, Z19
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), R9
@@ -12731,10 +25994,18 @@ dwWgtAVX512_t4_w16_g5_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t4_w16_g5_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), R10
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R11
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w16_g5_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12746,9 +26017,9 @@ dwWgtAVX512_t4_w16_g5_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z3, Z3
 	VMOVUPS     Z3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z4, Z4
 	VMOVUPS     Z4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12760,9 +26031,9 @@ dwWgtAVX512_t4_w16_g5_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z7, Z7
 	VMOVUPS     Z7, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z8, Z8
 	VMOVUPS     Z8, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12774,9 +26045,9 @@ dwWgtAVX512_t4_w16_g5_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z11, Z11
 	VMOVUPS     Z11, (DI)
-	MOVQ        88(AX)(SI*8), DI
+	MOVQ        88(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z12, Z12
 	VMOVUPS     Z12, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12788,9 +26059,9 @@ dwWgtAVX512_t4_w16_g5_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z15, Z15
 	VMOVUPS     Z15, (DI)
-	MOVQ        96(AX)(SI*8), DI
+	MOVQ        96(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z16, Z16
 	VMOVUPS     Z16, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12826,41 +26097,45 @@ dwWgtAVX512_t4_w16_g5_end:
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
 	VXORPS Z15, Z15, Z15
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), R9
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   BX, R9
-	MOVQ   24(AX)(SI*8), SI
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R10
-	ADDQ   BX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX512_t4_w16_g4_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t4_w16_g4_pix:
 	VMOVUPS     (R10), Z16
 	VFMADD231PS (DI), Z16, Z0
-	VFMADD231PS (DI)(CX*1), Z16, Z1
-	VFMADD231PS (DI)(CX*2), Z16, Z2
-	VFMADD231PS (DI)(DX*1), Z16, Z3
+	VFMADD231PS (DI)(DX*1), Z16, Z1
+	VFMADD231PS (DI)(DX*2), Z16, Z2
+	VFMADD231PS (DI)(BX*1), Z16, Z3
 	VFMADD231PS (R8), Z16, Z4
-	VFMADD231PS (R8)(CX*1), Z16, Z5
-	VFMADD231PS (R8)(CX*2), Z16, Z6
-	VFMADD231PS (R8)(DX*1), Z16, Z7
+	VFMADD231PS (R8)(DX*1), Z16, Z5
+	VFMADD231PS (R8)(DX*2), Z16, Z6
+	VFMADD231PS (R8)(BX*1), Z16, Z7
 	VFMADD231PS (R9), Z16, Z8
-	VFMADD231PS (R9)(CX*1), Z16, Z9
-	VFMADD231PS (R9)(CX*2), Z16, Z10
-	VFMADD231PS (R9)(DX*1), Z16, Z11
+	VFMADD231PS (R9)(DX*1), Z16, Z9
+	VFMADD231PS (R9)(DX*2), Z16, Z10
+	VFMADD231PS (R9)(BX*1), Z16, Z11
 	VFMADD231PS (SI), Z16, Z12
-	VFMADD231PS (SI)(CX*1), Z16, Z13
-	VFMADD231PS (SI)(CX*2), Z16, Z14
-	VFMADD231PS (SI)(DX*1), Z16, Z15
+	VFMADD231PS (SI)(DX*1), Z16, Z13
+	VFMADD231PS (SI)(DX*2), Z16, Z14
+	VFMADD231PS (SI)(BX*1), Z16, Z15
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), R9
@@ -12868,10 +26143,17 @@ dwWgtAVX512_t4_w16_g4_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t4_w16_g4_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w16_g4_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12883,9 +26165,9 @@ dwWgtAVX512_t4_w16_g4_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z3, Z3
 	VMOVUPS     Z3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z4, Z4
 	VMOVUPS     Z4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12897,9 +26179,9 @@ dwWgtAVX512_t4_w16_g4_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z7, Z7
 	VMOVUPS     Z7, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z8, Z8
 	VMOVUPS     Z8, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12911,9 +26193,9 @@ dwWgtAVX512_t4_w16_g4_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z11, Z11
 	VMOVUPS     Z11, (DI)
-	MOVQ        88(AX)(SI*8), DI
+	MOVQ        88(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z12, Z12
 	VMOVUPS     Z12, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12945,44 +26227,54 @@ dwWgtAVX512_t4_w16_g4_end:
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), SI
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
-	ADDQ   BX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t4_w16_g3_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t4_w16_g3_pix:
 	VMOVUPS     (R9), Z12
 	VFMADD231PS (DI), Z12, Z0
-	VFMADD231PS (DI)(CX*1), Z12, Z1
-	VFMADD231PS (DI)(CX*2), Z12, Z2
-	VFMADD231PS (DI)(DX*1), Z12, Z3
+	VFMADD231PS (DI)(DX*1), Z12, Z1
+	VFMADD231PS (DI)(DX*2), Z12, Z2
+	VFMADD231PS (DI)(BX*1), Z12, Z3
 	VFMADD231PS (R8), Z12, Z4
-	VFMADD231PS (R8)(CX*1), Z12, Z5
-	VFMADD231PS (R8)(CX*2), Z12, Z6
-	VFMADD231PS (R8)(DX*1), Z12, Z7
+	VFMADD231PS (R8)(DX*1), Z12, Z5
+	VFMADD231PS (R8)(DX*2), Z12, Z6
+	VFMADD231PS (R8)(BX*1), Z12, Z7
 	VFMADD231PS (SI), Z12, Z8
-	VFMADD231PS (SI)(CX*1), Z12, Z9
-	VFMADD231PS (SI)(CX*2), Z12, Z10
-	VFMADD231PS (SI)(DX*1), Z12, Z11
+	VFMADD231PS (SI)(DX*1), Z12, Z9
+	VFMADD231PS (SI)(DX*2), Z12, Z10
+	VFMADD231PS (SI)(BX*1), Z12, Z11
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t4_w16_g3_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w16_g3_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -12994,9 +26286,9 @@ dwWgtAVX512_t4_w16_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z3, Z3
 	VMOVUPS     Z3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z4, Z4
 	VMOVUPS     Z4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13008,9 +26300,9 @@ dwWgtAVX512_t4_w16_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z7, Z7
 	VMOVUPS     Z7, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z8, Z8
 	VMOVUPS     Z8, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13038,36 +26330,45 @@ dwWgtAVX512_t4_w16_g3_end:
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), SI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
-	ADDQ   BX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t4_w16_g2_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t4_w16_g2_pix:
 	VMOVUPS     (R8), Z8
 	VFMADD231PS (DI), Z8, Z0
-	VFMADD231PS (DI)(CX*1), Z8, Z1
-	VFMADD231PS (DI)(CX*2), Z8, Z2
-	VFMADD231PS (DI)(DX*1), Z8, Z3
+	VFMADD231PS (DI)(DX*1), Z8, Z1
+	VFMADD231PS (DI)(DX*2), Z8, Z2
+	VFMADD231PS (DI)(BX*1), Z8, Z3
 	VFMADD231PS (SI), Z8, Z4
-	VFMADD231PS (SI)(CX*1), Z8, Z5
-	VFMADD231PS (SI)(CX*2), Z8, Z6
-	VFMADD231PS (SI)(DX*1), Z8, Z7
+	VFMADD231PS (SI)(DX*1), Z8, Z5
+	VFMADD231PS (SI)(DX*2), Z8, Z6
+	VFMADD231PS (SI)(BX*1), Z8, Z7
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t4_w16_g2_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w16_g2_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13079,9 +26380,9 @@ dwWgtAVX512_t4_w16_g2_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z3, Z3
 	VMOVUPS     Z3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z4, Z4
 	VMOVUPS     Z4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13105,28 +26406,36 @@ dwWgtAVX512_t4_w16_g2_end:
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), SI
+	MOVQ   (CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
-	ADDQ   BX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t4_w16_g1_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t4_w16_g1_pix:
 	VMOVUPS     (DI), Z4
 	VFMADD231PS (SI), Z4, Z0
-	VFMADD231PS (SI)(CX*1), Z4, Z1
-	VFMADD231PS (SI)(CX*2), Z4, Z2
-	VFMADD231PS (SI)(DX*1), Z4, Z3
+	VFMADD231PS (SI)(DX*1), Z4, Z1
+	VFMADD231PS (SI)(DX*2), Z4, Z2
+	VFMADD231PS (SI)(BX*1), Z4, Z3
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t4_w16_g1_pix
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w16_g1_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), SI
+	MOVQ        64(CX)(SI*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        BX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -13142,7 +26451,7 @@ dwWgtAVX512_t4_w16_g1_pix:
 	JMP         dwWgtAVX512_t4_w16_g6
 
 dwWgtAVX512_t4_w16_g1_end:
-	ADDQ $0x00000040, BX
+	ADDQ $0x00000040, AX
 	SUBQ $0x10, 8(SP)
 	JMP  dwWgtAVX512_t4_w16
 
@@ -13169,44 +26478,54 @@ dwWgtAVX512_t4_w8_g3:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), SI
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
-	ADDQ   BX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t4_w8_g3_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t4_w8_g3_pix:
 	VMOVUPS     (R9), Y12
 	VFMADD231PS (DI), Y12, Y0
-	VFMADD231PS (DI)(CX*1), Y12, Y1
-	VFMADD231PS (DI)(CX*2), Y12, Y2
-	VFMADD231PS (DI)(DX*1), Y12, Y3
+	VFMADD231PS (DI)(DX*1), Y12, Y1
+	VFMADD231PS (DI)(DX*2), Y12, Y2
+	VFMADD231PS (DI)(BX*1), Y12, Y3
 	VFMADD231PS (R8), Y12, Y4
-	VFMADD231PS (R8)(CX*1), Y12, Y5
-	VFMADD231PS (R8)(CX*2), Y12, Y6
-	VFMADD231PS (R8)(DX*1), Y12, Y7
+	VFMADD231PS (R8)(DX*1), Y12, Y5
+	VFMADD231PS (R8)(DX*2), Y12, Y6
+	VFMADD231PS (R8)(BX*1), Y12, Y7
 	VFMADD231PS (SI), Y12, Y8
-	VFMADD231PS (SI)(CX*1), Y12, Y9
-	VFMADD231PS (SI)(CX*2), Y12, Y10
-	VFMADD231PS (SI)(DX*1), Y12, Y11
+	VFMADD231PS (SI)(DX*1), Y12, Y9
+	VFMADD231PS (SI)(DX*2), Y12, Y10
+	VFMADD231PS (SI)(BX*1), Y12, Y11
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t4_w8_g3_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w8_g3_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y0, Y0
 	VMOVUPS     Y0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13218,9 +26537,9 @@ dwWgtAVX512_t4_w8_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Y3, Y3
 	VMOVUPS     Y3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y4, Y4
 	VMOVUPS     Y4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13232,9 +26551,9 @@ dwWgtAVX512_t4_w8_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Y7, Y7
 	VMOVUPS     Y7, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y8, Y8
 	VMOVUPS     Y8, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13262,36 +26581,45 @@ dwWgtAVX512_t4_w8_g3_end:
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), SI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
-	ADDQ   BX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t4_w8_g2_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t4_w8_g2_pix:
 	VMOVUPS     (R8), Y8
 	VFMADD231PS (DI), Y8, Y0
-	VFMADD231PS (DI)(CX*1), Y8, Y1
-	VFMADD231PS (DI)(CX*2), Y8, Y2
-	VFMADD231PS (DI)(DX*1), Y8, Y3
+	VFMADD231PS (DI)(DX*1), Y8, Y1
+	VFMADD231PS (DI)(DX*2), Y8, Y2
+	VFMADD231PS (DI)(BX*1), Y8, Y3
 	VFMADD231PS (SI), Y8, Y4
-	VFMADD231PS (SI)(CX*1), Y8, Y5
-	VFMADD231PS (SI)(CX*2), Y8, Y6
-	VFMADD231PS (SI)(DX*1), Y8, Y7
+	VFMADD231PS (SI)(DX*1), Y8, Y5
+	VFMADD231PS (SI)(DX*2), Y8, Y6
+	VFMADD231PS (SI)(BX*1), Y8, Y7
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t4_w8_g2_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w8_g2_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y0, Y0
 	VMOVUPS     Y0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13303,9 +26631,9 @@ dwWgtAVX512_t4_w8_g2_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Y3, Y3
 	VMOVUPS     Y3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y4, Y4
 	VMOVUPS     Y4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13329,28 +26657,36 @@ dwWgtAVX512_t4_w8_g2_end:
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), SI
+	MOVQ   (CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
-	ADDQ   BX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t4_w8_g1_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t4_w8_g1_pix:
 	VMOVUPS     (DI), Y4
 	VFMADD231PS (SI), Y4, Y0
-	VFMADD231PS (SI)(CX*1), Y4, Y1
-	VFMADD231PS (SI)(CX*2), Y4, Y2
-	VFMADD231PS (SI)(DX*1), Y4, Y3
+	VFMADD231PS (SI)(DX*1), Y4, Y1
+	VFMADD231PS (SI)(DX*2), Y4, Y2
+	VFMADD231PS (SI)(BX*1), Y4, Y3
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t4_w8_g1_pix
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w8_g1_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), SI
+	MOVQ        64(CX)(SI*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        BX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -13366,7 +26702,7 @@ dwWgtAVX512_t4_w8_g1_pix:
 	JMP         dwWgtAVX512_t4_w8_g3
 
 dwWgtAVX512_t4_w8_g1_end:
-	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, AX
 	SUBQ $0x08, 8(SP)
 	JMP  dwWgtAVX512_t4_w8
 
@@ -13393,44 +26729,54 @@ dwWgtAVX512_t4_w1_g3:
 	VXORPS X9, X9, X9
 	VXORPS X10, X10, X10
 	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), SI
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
-	ADDQ   BX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t4_w1_g3_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t4_w1_g3_pix:
 	VMOVSS      (R9), X12
 	VFMADD231SS (DI), X12, X0
-	VFMADD231SS (DI)(CX*1), X12, X1
-	VFMADD231SS (DI)(CX*2), X12, X2
-	VFMADD231SS (DI)(DX*1), X12, X3
+	VFMADD231SS (DI)(DX*1), X12, X1
+	VFMADD231SS (DI)(DX*2), X12, X2
+	VFMADD231SS (DI)(BX*1), X12, X3
 	VFMADD231SS (R8), X12, X4
-	VFMADD231SS (R8)(CX*1), X12, X5
-	VFMADD231SS (R8)(CX*2), X12, X6
-	VFMADD231SS (R8)(DX*1), X12, X7
+	VFMADD231SS (R8)(DX*1), X12, X5
+	VFMADD231SS (R8)(DX*2), X12, X6
+	VFMADD231SS (R8)(BX*1), X12, X7
 	VFMADD231SS (SI), X12, X8
-	VFMADD231SS (SI)(CX*1), X12, X9
-	VFMADD231SS (SI)(CX*2), X12, X10
-	VFMADD231SS (SI)(DX*1), X12, X11
+	VFMADD231SS (SI)(DX*1), X12, X9
+	VFMADD231SS (SI)(DX*2), X12, X10
+	VFMADD231SS (SI)(BX*1), X12, X11
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t4_w1_g3_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w1_g3_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X0, X0
 	VMOVSS      X0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13442,9 +26788,9 @@ dwWgtAVX512_t4_w1_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDSS      (DI), X3, X3
 	VMOVSS      X3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X4, X4
 	VMOVSS      X4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13456,9 +26802,9 @@ dwWgtAVX512_t4_w1_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDSS      (DI), X7, X7
 	VMOVSS      X7, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X8, X8
 	VMOVSS      X8, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13486,36 +26832,45 @@ dwWgtAVX512_t4_w1_g3_end:
 	VXORPS X5, X5, X5
 	VXORPS X6, X6, X6
 	VXORPS X7, X7, X7
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), SI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
-	ADDQ   BX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t4_w1_g2_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t4_w1_g2_pix:
 	VMOVSS      (R8), X8
 	VFMADD231SS (DI), X8, X0
-	VFMADD231SS (DI)(CX*1), X8, X1
-	VFMADD231SS (DI)(CX*2), X8, X2
-	VFMADD231SS (DI)(DX*1), X8, X3
+	VFMADD231SS (DI)(DX*1), X8, X1
+	VFMADD231SS (DI)(DX*2), X8, X2
+	VFMADD231SS (DI)(BX*1), X8, X3
 	VFMADD231SS (SI), X8, X4
-	VFMADD231SS (SI)(CX*1), X8, X5
-	VFMADD231SS (SI)(CX*2), X8, X6
-	VFMADD231SS (SI)(DX*1), X8, X7
+	VFMADD231SS (SI)(DX*1), X8, X5
+	VFMADD231SS (SI)(DX*2), X8, X6
+	VFMADD231SS (SI)(BX*1), X8, X7
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t4_w1_g2_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w1_g2_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X0, X0
 	VMOVSS      X0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13527,9 +26882,9 @@ dwWgtAVX512_t4_w1_g2_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDSS      (DI), X3, X3
 	VMOVSS      X3, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X4, X4
 	VMOVSS      X4, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13553,28 +26908,36 @@ dwWgtAVX512_t4_w1_g2_end:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
 	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), SI
+	MOVQ   (CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
-	ADDQ   BX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t4_w1_g1_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t4_w1_g1_pix:
 	VMOVSS      (DI), X4
 	VFMADD231SS (SI), X4, X0
-	VFMADD231SS (SI)(CX*1), X4, X1
-	VFMADD231SS (SI)(CX*2), X4, X2
-	VFMADD231SS (SI)(DX*1), X4, X3
+	VFMADD231SS (SI)(DX*1), X4, X1
+	VFMADD231SS (SI)(DX*2), X4, X2
+	VFMADD231SS (SI)(BX*1), X4, X3
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t4_w1_g1_pix
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t4_w1_g1_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), SI
+	MOVQ        64(CX)(SI*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        BX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -13590,7 +26953,7 @@ dwWgtAVX512_t4_w1_g1_pix:
 	JMP         dwWgtAVX512_t4_w1_g3
 
 dwWgtAVX512_t4_w1_g1_end:
-	ADDQ $0x00000004, BX
+	ADDQ $0x00000004, AX
 	SUBQ $0x01, 8(SP)
 	JMP  dwWgtAVX512_t4_w1
 
@@ -13598,7 +26961,7 @@ dwWgtAVX512_t4_w1_end:
 	JMP dwWgtAVX512_done
 
 dwWgtAVX512_t5:
-	XORQ BX, BX
+	XORQ AX, AX
 	MOVQ c+224(FP), SI
 	MOVQ SI, 8(SP)
 
@@ -13642,61 +27005,65 @@ dwWgtAVX512_t5_w16_g6:
 	VXORPS Z27, Z27, Z27
 	VXORPS Z28, Z28, Z28
 	VXORPS Z29, Z29, Z29
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), R9
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   BX, R9
-	MOVQ   24(AX)(SI*8), R10
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), R10
 	ADDQ   x_base+8(FP), R10
-	ADDQ   BX, R10
-	MOVQ   32(AX)(SI*8), R11
+	ADDQ   AX, R10
+	MOVQ   32(CX)(SI*8), R11
 	ADDQ   x_base+8(FP), R11
-	ADDQ   BX, R11
-	MOVQ   40(AX)(SI*8), SI
+	ADDQ   AX, R11
+	MOVQ   40(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R12
-	ADDQ   BX, R12
-	MOVQ   n+216(FP), R13
+	ADDQ   AX, R12
+
+dwWgtAVX512_t5_w16_g6_q:
+	MOVQ n+216(FP), R13
 
 dwWgtAVX512_t5_w16_g6_pix:
 	VMOVUPS     (R12), Z30
 	VFMADD231PS (DI), Z30, Z0
-	VFMADD231PS (DI)(CX*1), Z30, Z1
-	VFMADD231PS (DI)(CX*2), Z30, Z2
-	VFMADD231PS (DI)(DX*1), Z30, Z3
-	VFMADD231PS (DI)(CX*4), Z30, Z4
+	VFMADD231PS (DI)(DX*1), Z30, Z1
+	VFMADD231PS (DI)(DX*2), Z30, Z2
+	VFMADD231PS (DI)(BX*1), Z30, Z3
+	VFMADD231PS (DI)(DX*4), Z30, Z4
 	VFMADD231PS (R8), Z30, Z5
-	VFMADD231PS (R8)(CX*1), Z30, Z6
-	VFMADD231PS (R8)(CX*2), Z30, Z7
-	VFMADD231PS (R8)(DX*1), Z30, Z8
-	VFMADD231PS (R8)(CX*4), Z30, Z9
+	VFMADD231PS (R8)(DX*1), Z30, Z6
+	VFMADD231PS (R8)(DX*2), Z30, Z7
+	VFMADD231PS (R8)(BX*1), Z30, Z8
+	VFMADD231PS (R8)(DX*4), Z30, Z9
 	VFMADD231PS (R9), Z30, Z10
-	VFMADD231PS (R9)(CX*1), Z30, Z11
-	VFMADD231PS (R9)(CX*2), Z30, Z12
-	VFMADD231PS (R9)(DX*1), Z30, Z13
-	VFMADD231PS (R9)(CX*4), Z30, Z14
+	VFMADD231PS (R9)(DX*1), Z30, Z11
+	VFMADD231PS (R9)(DX*2), Z30, Z12
+	VFMADD231PS (R9)(BX*1), Z30, Z13
+	VFMADD231PS (R9)(DX*4), Z30, Z14
 	VFMADD231PS (R10), Z30, Z15
-	VFMADD231PS (R10)(CX*1), Z30, Z16
-	VFMADD231PS (R10)(CX*2), Z30, Z17
-	VFMADD231PS (R10)(DX*1), Z30, Z18
-	VFMADD231PS (R10)(CX*4), Z30, Z19
+	VFMADD231PS (R10)(DX*1), Z30, Z16
+	VFMADD231PS (R10)(DX*2), Z30, Z17
+	VFMADD231PS (R10)(BX*1), Z30, Z18
+	VFMADD231PS (R10)(DX*4), Z30, Z19
 	VFMADD231PS (R11), Z30, Z20
-	VFMADD231PS (R11)(CX*1), Z30, Z21
-	VFMADD231PS (R11)(CX*2), Z30, Z22
-	VFMADD231PS (R11)(DX*1), Z30, Z23
-	VFMADD231PS (R11)(CX*4), Z30, Z24
+	VFMADD231PS (R11)(DX*1), Z30, Z21
+	VFMADD231PS (R11)(DX*2), Z30, Z22
+	VFMADD231PS (R11)(BX*1), Z30, Z23
+	VFMADD231PS (R11)(DX*4), Z30, Z24
 	VFMADD231PS (SI), Z30, Z25
-	VFMADD231PS (SI)(CX*1), Z30, Z26
-	VFMADD231PS (SI)(CX*2), Z30, Z27
-	VFMADD231PS (SI)(DX*1), Z30, Z28
-	VFMADD231PS (SI)(CX*4), Z30, Z29
+	VFMADD231PS (SI)(DX*1), Z30, Z26
+	VFMADD231PS (SI)(DX*2), Z30, Z27
+	VFMADD231PS (SI)(BX*1), Z30, Z28
+	VFMADD231PS (SI)(DX*4), Z30, Z29
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), R9
@@ -13706,10 +27073,19 @@ dwWgtAVX512_t5_w16_g6_pix:
 	ADDQ        ypix+256(FP), R12
 	DECQ        R13
 	JNZ         dwWgtAVX512_t5_w16_g6_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), R10
+	ADDQ        16(SP), R11
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R12
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t5_w16_g6_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13724,9 +27100,9 @@ dwWgtAVX512_t5_w16_g6_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z4, Z4
 	VMOVUPS     Z4, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z5, Z5
 	VMOVUPS     Z5, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13741,9 +27117,9 @@ dwWgtAVX512_t5_w16_g6_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z9, Z9
 	VMOVUPS     Z9, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z10, Z10
 	VMOVUPS     Z10, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13758,9 +27134,9 @@ dwWgtAVX512_t5_w16_g6_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z14, Z14
 	VMOVUPS     Z14, (DI)
-	MOVQ        88(AX)(SI*8), DI
+	MOVQ        88(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z15, Z15
 	VMOVUPS     Z15, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13775,9 +27151,9 @@ dwWgtAVX512_t5_w16_g6_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z19, Z19
 	VMOVUPS     Z19, (DI)
-	MOVQ        96(AX)(SI*8), DI
+	MOVQ        96(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z20, Z20
 	VMOVUPS     Z20, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13792,9 +27168,9 @@ dwWgtAVX512_t5_w16_g6_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z24, Z24
 	VMOVUPS     Z24, (DI)
-	MOVQ        104(AX)(SI*8), DI
+	MOVQ        104(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z25, Z25
 	VMOVUPS     Z25, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13842,53 +27218,57 @@ dwWgtAVX512_t5_w16_g6_end:
 	VXORPS Z22, Z22, Z22
 	VXORPS Z23, Z23, Z23
 	VXORPS Z24, Z24, Z24
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), R9
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   BX, R9
-	MOVQ   24(AX)(SI*8), R10
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), R10
 	ADDQ   x_base+8(FP), R10
-	ADDQ   BX, R10
-	MOVQ   32(AX)(SI*8), SI
+	ADDQ   AX, R10
+	MOVQ   32(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R11
-	ADDQ   BX, R11
-	MOVQ   n+216(FP), R12
+	ADDQ   AX, R11
+
+dwWgtAVX512_t5_w16_g5_q:
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t5_w16_g5_pix:
 	VMOVUPS     (R11), Z25
 	VFMADD231PS (DI), Z25, Z0
-	VFMADD231PS (DI)(CX*1), Z25, Z1
-	VFMADD231PS (DI)(CX*2), Z25, Z2
-	VFMADD231PS (DI)(DX*1), Z25, Z3
-	VFMADD231PS (DI)(CX*4), Z25, Z4
+	VFMADD231PS (DI)(DX*1), Z25, Z1
+	VFMADD231PS (DI)(DX*2), Z25, Z2
+	VFMADD231PS (DI)(BX*1), Z25, Z3
+	VFMADD231PS (DI)(DX*4), Z25, Z4
 	VFMADD231PS (R8), Z25, Z5
-	VFMADD231PS (R8)(CX*1), Z25, Z6
-	VFMADD231PS (R8)(CX*2), Z25, Z7
-	VFMADD231PS (R8)(DX*1), Z25, Z8
-	VFMADD231PS (R8)(CX*4), Z25, Z9
+	VFMADD231PS (R8)(DX*1), Z25, Z6
+	VFMADD231PS (R8)(DX*2), Z25, Z7
+	VFMADD231PS (R8)(BX*1), Z25, Z8
+	VFMADD231PS (R8)(DX*4), Z25, Z9
 	VFMADD231PS (R9), Z25, Z10
-	VFMADD231PS (R9)(CX*1), Z25, Z11
-	VFMADD231PS (R9)(CX*2), Z25, Z12
-	VFMADD231PS (R9)(DX*1), Z25, Z13
-	VFMADD231PS (R9)(CX*4), Z25, Z14
+	VFMADD231PS (R9)(DX*1), Z25, Z11
+	VFMADD231PS (R9)(DX*2), Z25, Z12
+	VFMADD231PS (R9)(BX*1), Z25, Z13
+	VFMADD231PS (R9)(DX*4), Z25, Z14
 	VFMADD231PS (R10), Z25, Z15
-	VFMADD231PS (R10)(CX*1), Z25, Z16
-	VFMADD231PS (R10)(CX*2), Z25, Z17
-	VFMADD231PS (R10)(DX*1), Z25, Z18
-	VFMADD231PS (R10)(CX*4), Z25, Z19
+	VFMADD231PS (R10)(DX*1), Z25, Z16
+	VFMADD231PS (R10)(DX*2), Z25, Z17
+	VFMADD231PS (R10)(BX*1), Z25, Z18
+	VFMADD231PS (R10)(DX*4), Z25, Z19
 	VFMADD231PS (SI), Z25, Z20
-	VFMADD231PS (SI)(CX*1), Z25, Z21
-	VFMADD231PS (SI)(CX*2), Z25, Z22
-	VFMADD231PS (SI)(DX*1), Z25, Z23
-	VFMADD231PS (SI)(CX*4), Z25, Z24
+	VFMADD231PS (SI)(DX*1), Z25, Z21
+	VFMADD231PS (SI)(DX*2), Z25, Z22
+	VFMADD231PS (SI)(BX*1), Z25, Z23
+	VFMADD231PS (SI)(DX*4), Z25, Z24
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), R9
@@ -13897,10 +27277,18 @@ dwWgtAVX512_t5_w16_g5_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t5_w16_g5_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), R10
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R11
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t5_w16_g5_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13915,9 +27303,9 @@ dwWgtAVX512_t5_w16_g5_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z4, Z4
 	VMOVUPS     Z4, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z5, Z5
 	VMOVUPS     Z5, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13932,9 +27320,9 @@ dwWgtAVX512_t5_w16_g5_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z9, Z9
 	VMOVUPS     Z9, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z10, Z10
 	VMOVUPS     Z10, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13949,9 +27337,9 @@ dwWgtAVX512_t5_w16_g5_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z14, Z14
 	VMOVUPS     Z14, (DI)
-	MOVQ        88(AX)(SI*8), DI
+	MOVQ        88(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z15, Z15
 	VMOVUPS     Z15, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -13966,9 +27354,9 @@ dwWgtAVX512_t5_w16_g5_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z19, Z19
 	VMOVUPS     Z19, (DI)
-	MOVQ        96(AX)(SI*8), DI
+	MOVQ        96(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z20, Z20
 	VMOVUPS     Z20, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14011,45 +27399,49 @@ dwWgtAVX512_t5_w16_g5_end:
 	VXORPS Z17, Z17, Z17
 	VXORPS Z18, Z18, Z18
 	VXORPS Z19, Z19, Z19
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), R9
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
 	ADDQ   x_base+8(FP), R9
-	ADDQ   BX, R9
-	MOVQ   24(AX)(SI*8), SI
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R10
-	ADDQ   BX, R10
-	MOVQ   n+216(FP), R11
+	ADDQ   AX, R10
+
+dwWgtAVX512_t5_w16_g4_q:
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t5_w16_g4_pix:
 	VMOVUPS     (R10), Z20
 	VFMADD231PS (DI), Z20, Z0
-	VFMADD231PS (DI)(CX*1), Z20, Z1
-	VFMADD231PS (DI)(CX*2), Z20, Z2
-	VFMADD231PS (DI)(DX*1), Z20, Z3
-	VFMADD231PS (DI)(CX*4), Z20, Z4
+	VFMADD231PS (DI)(DX*1), Z20, Z1
+	VFMADD231PS (DI)(DX*2), Z20, Z2
+	VFMADD231PS (DI)(BX*1), Z20, Z3
+	VFMADD231PS (DI)(DX*4), Z20, Z4
 	VFMADD231PS (R8), Z20, Z5
-	VFMADD231PS (R8)(CX*1), Z20, Z6
-	VFMADD231PS (R8)(CX*2), Z20, Z7
-	VFMADD231PS (R8)(DX*1), Z20, Z8
-	VFMADD231PS (R8)(CX*4), Z20, Z9
+	VFMADD231PS (R8)(DX*1), Z20, Z6
+	VFMADD231PS (R8)(DX*2), Z20, Z7
+	VFMADD231PS (R8)(BX*1), Z20, Z8
+	VFMADD231PS (R8)(DX*4), Z20, Z9
 	VFMADD231PS (R9), Z20, Z10
-	VFMADD231PS (R9)(CX*1), Z20, Z11
-	VFMADD231PS (R9)(CX*2), Z20, Z12
-	VFMADD231PS (R9)(DX*1), Z20, Z13
-	VFMADD231PS (R9)(CX*4), Z20, Z14
+	VFMADD231PS (R9)(DX*1), Z20, Z11
+	VFMADD231PS (R9)(DX*2), Z20, Z12
+	VFMADD231PS (R9)(BX*1), Z20, Z13
+	VFMADD231PS (R9)(DX*4), Z20, Z14
 	VFMADD231PS (SI), Z20, Z15
-	VFMADD231PS (SI)(CX*1), Z20, Z16
-	VFMADD231PS (SI)(CX*2), Z20, Z17
-	VFMADD231PS (SI)(DX*1), Z20, Z18
-	VFMADD231PS (SI)(CX*4), Z20, Z19
+	VFMADD231PS (SI)(DX*1), Z20, Z16
+	VFMADD231PS (SI)(DX*2), Z20, Z17
+	VFMADD231PS (SI)(BX*1), Z20, Z18
+	VFMADD231PS (SI)(DX*4), Z20, Z19
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), R9
@@ -14057,10 +27449,17 @@ dwWgtAVX512_t5_w16_g4_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t5_w16_g4_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), R9
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R10
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t5_w16_g4_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14075,9 +27474,9 @@ dwWgtAVX512_t5_w16_g4_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z4, Z4
 	VMOVUPS     Z4, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z5, Z5
 	VMOVUPS     Z5, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14092,9 +27491,9 @@ dwWgtAVX512_t5_w16_g4_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z9, Z9
 	VMOVUPS     Z9, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z10, Z10
 	VMOVUPS     Z10, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14109,9 +27508,9 @@ dwWgtAVX512_t5_w16_g4_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z14, Z14
 	VMOVUPS     Z14, (DI)
-	MOVQ        88(AX)(SI*8), DI
+	MOVQ        88(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z15, Z15
 	VMOVUPS     Z15, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14149,47 +27548,57 @@ dwWgtAVX512_t5_w16_g4_end:
 	VXORPS Z12, Z12, Z12
 	VXORPS Z13, Z13, Z13
 	VXORPS Z14, Z14, Z14
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), R8
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
 	ADDQ   x_base+8(FP), R8
-	ADDQ   BX, R8
-	MOVQ   16(AX)(SI*8), SI
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
-	ADDQ   BX, R9
-	MOVQ   n+216(FP), R10
+	ADDQ   AX, R9
+
+dwWgtAVX512_t5_w16_g3_q:
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t5_w16_g3_pix:
 	VMOVUPS     (R9), Z15
 	VFMADD231PS (DI), Z15, Z0
-	VFMADD231PS (DI)(CX*1), Z15, Z1
-	VFMADD231PS (DI)(CX*2), Z15, Z2
-	VFMADD231PS (DI)(DX*1), Z15, Z3
-	VFMADD231PS (DI)(CX*4), Z15, Z4
+	VFMADD231PS (DI)(DX*1), Z15, Z1
+	VFMADD231PS (DI)(DX*2), Z15, Z2
+	VFMADD231PS (DI)(BX*1), Z15, Z3
+	VFMADD231PS (DI)(DX*4), Z15, Z4
 	VFMADD231PS (R8), Z15, Z5
-	VFMADD231PS (R8)(CX*1), Z15, Z6
-	VFMADD231PS (R8)(CX*2), Z15, Z7
-	VFMADD231PS (R8)(DX*1), Z15, Z8
-	VFMADD231PS (R8)(CX*4), Z15, Z9
+	VFMADD231PS (R8)(DX*1), Z15, Z6
+	VFMADD231PS (R8)(DX*2), Z15, Z7
+	VFMADD231PS (R8)(BX*1), Z15, Z8
+	VFMADD231PS (R8)(DX*4), Z15, Z9
 	VFMADD231PS (SI), Z15, Z10
-	VFMADD231PS (SI)(CX*1), Z15, Z11
-	VFMADD231PS (SI)(CX*2), Z15, Z12
-	VFMADD231PS (SI)(DX*1), Z15, Z13
-	VFMADD231PS (SI)(CX*4), Z15, Z14
+	VFMADD231PS (SI)(DX*1), Z15, Z11
+	VFMADD231PS (SI)(DX*2), Z15, Z12
+	VFMADD231PS (SI)(BX*1), Z15, Z13
+	VFMADD231PS (SI)(DX*4), Z15, Z14
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), R8
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t5_w16_g3_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), R8
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R9
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t5_w16_g3_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14204,9 +27613,9 @@ dwWgtAVX512_t5_w16_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z4, Z4
 	VMOVUPS     Z4, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z5, Z5
 	VMOVUPS     Z5, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14221,9 +27630,9 @@ dwWgtAVX512_t5_w16_g3_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z9, Z9
 	VMOVUPS     Z9, (DI)
-	MOVQ        80(AX)(SI*8), DI
+	MOVQ        80(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z10, Z10
 	VMOVUPS     Z10, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14256,38 +27665,47 @@ dwWgtAVX512_t5_w16_g3_end:
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), SI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
-	ADDQ   BX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t5_w16_g2_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t5_w16_g2_pix:
 	VMOVUPS     (R8), Z10
 	VFMADD231PS (DI), Z10, Z0
-	VFMADD231PS (DI)(CX*1), Z10, Z1
-	VFMADD231PS (DI)(CX*2), Z10, Z2
-	VFMADD231PS (DI)(DX*1), Z10, Z3
-	VFMADD231PS (DI)(CX*4), Z10, Z4
+	VFMADD231PS (DI)(DX*1), Z10, Z1
+	VFMADD231PS (DI)(DX*2), Z10, Z2
+	VFMADD231PS (DI)(BX*1), Z10, Z3
+	VFMADD231PS (DI)(DX*4), Z10, Z4
 	VFMADD231PS (SI), Z10, Z5
-	VFMADD231PS (SI)(CX*1), Z10, Z6
-	VFMADD231PS (SI)(CX*2), Z10, Z7
-	VFMADD231PS (SI)(DX*1), Z10, Z8
-	VFMADD231PS (SI)(CX*4), Z10, Z9
+	VFMADD231PS (SI)(DX*1), Z10, Z6
+	VFMADD231PS (SI)(DX*2), Z10, Z7
+	VFMADD231PS (SI)(BX*1), Z10, Z8
+	VFMADD231PS (SI)(DX*4), Z10, Z9
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t5_w16_g2_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t5_w16_g2_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z0, Z0
 	VMOVUPS     Z0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14302,9 +27720,9 @@ dwWgtAVX512_t5_w16_g2_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Z4, Z4
 	VMOVUPS     Z4, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Z5, Z5
 	VMOVUPS     Z5, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14332,29 +27750,37 @@ dwWgtAVX512_t5_w16_g2_end:
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), SI
+	MOVQ   (CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
-	ADDQ   BX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t5_w16_g1_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t5_w16_g1_pix:
 	VMOVUPS     (DI), Z5
 	VFMADD231PS (SI), Z5, Z0
-	VFMADD231PS (SI)(CX*1), Z5, Z1
-	VFMADD231PS (SI)(CX*2), Z5, Z2
-	VFMADD231PS (SI)(DX*1), Z5, Z3
-	VFMADD231PS (SI)(CX*4), Z5, Z4
+	VFMADD231PS (SI)(DX*1), Z5, Z1
+	VFMADD231PS (SI)(DX*2), Z5, Z2
+	VFMADD231PS (SI)(BX*1), Z5, Z3
+	VFMADD231PS (SI)(DX*4), Z5, Z4
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t5_w16_g1_pix
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t5_w16_g1_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), SI
+	MOVQ        64(CX)(SI*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        BX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Z0, Z0
 	VMOVUPS     Z0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -14373,7 +27799,7 @@ dwWgtAVX512_t5_w16_g1_pix:
 	JMP         dwWgtAVX512_t5_w16_g6
 
 dwWgtAVX512_t5_w16_g1_end:
-	ADDQ $0x00000040, BX
+	ADDQ $0x00000040, AX
 	SUBQ $0x10, 8(SP)
 	JMP  dwWgtAVX512_t5_w16
 
@@ -14398,38 +27824,47 @@ dwWgtAVX512_t5_w8_g2:
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), SI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
-	ADDQ   BX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t5_w8_g2_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t5_w8_g2_pix:
 	VMOVUPS     (R8), Y10
 	VFMADD231PS (DI), Y10, Y0
-	VFMADD231PS (DI)(CX*1), Y10, Y1
-	VFMADD231PS (DI)(CX*2), Y10, Y2
-	VFMADD231PS (DI)(DX*1), Y10, Y3
-	VFMADD231PS (DI)(CX*4), Y10, Y4
+	VFMADD231PS (DI)(DX*1), Y10, Y1
+	VFMADD231PS (DI)(DX*2), Y10, Y2
+	VFMADD231PS (DI)(BX*1), Y10, Y3
+	VFMADD231PS (DI)(DX*4), Y10, Y4
 	VFMADD231PS (SI), Y10, Y5
-	VFMADD231PS (SI)(CX*1), Y10, Y6
-	VFMADD231PS (SI)(CX*2), Y10, Y7
-	VFMADD231PS (SI)(DX*1), Y10, Y8
-	VFMADD231PS (SI)(CX*4), Y10, Y9
+	VFMADD231PS (SI)(DX*1), Y10, Y6
+	VFMADD231PS (SI)(DX*2), Y10, Y7
+	VFMADD231PS (SI)(BX*1), Y10, Y8
+	VFMADD231PS (SI)(DX*4), Y10, Y9
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t5_w8_g2_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t5_w8_g2_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y0, Y0
 	VMOVUPS     Y0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14444,9 +27879,9 @@ dwWgtAVX512_t5_w8_g2_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDPS      (DI), Y4, Y4
 	VMOVUPS     Y4, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDPS      (DI), Y5, Y5
 	VMOVUPS     Y5, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14474,29 +27909,37 @@ dwWgtAVX512_t5_w8_g2_end:
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), SI
+	MOVQ   (CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
-	ADDQ   BX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t5_w8_g1_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t5_w8_g1_pix:
 	VMOVUPS     (DI), Y5
 	VFMADD231PS (SI), Y5, Y0
-	VFMADD231PS (SI)(CX*1), Y5, Y1
-	VFMADD231PS (SI)(CX*2), Y5, Y2
-	VFMADD231PS (SI)(DX*1), Y5, Y3
-	VFMADD231PS (SI)(CX*4), Y5, Y4
+	VFMADD231PS (SI)(DX*1), Y5, Y1
+	VFMADD231PS (SI)(DX*2), Y5, Y2
+	VFMADD231PS (SI)(BX*1), Y5, Y3
+	VFMADD231PS (SI)(DX*4), Y5, Y4
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t5_w8_g1_pix
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t5_w8_g1_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), SI
+	MOVQ        64(CX)(SI*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        BX, SI
+	ADDQ        AX, SI
 	VADDPS      (SI), Y0, Y0
 	VMOVUPS     Y0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -14515,7 +27958,7 @@ dwWgtAVX512_t5_w8_g1_pix:
 	JMP         dwWgtAVX512_t5_w8_g2
 
 dwWgtAVX512_t5_w8_g1_end:
-	ADDQ $0x00000020, BX
+	ADDQ $0x00000020, AX
 	SUBQ $0x08, 8(SP)
 	JMP  dwWgtAVX512_t5_w8
 
@@ -14540,38 +27983,47 @@ dwWgtAVX512_t5_w1_g2:
 	VXORPS X7, X7, X7
 	VXORPS X8, X8, X8
 	VXORPS X9, X9, X9
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), DI
+	MOVQ   (CX)(SI*8), DI
 	ADDQ   x_base+8(FP), DI
-	ADDQ   BX, DI
-	MOVQ   8(AX)(SI*8), SI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
-	ADDQ   BX, R8
-	MOVQ   n+216(FP), R9
+	ADDQ   AX, R8
+
+dwWgtAVX512_t5_w1_g2_q:
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t5_w1_g2_pix:
 	VMOVSS      (R8), X10
 	VFMADD231SS (DI), X10, X0
-	VFMADD231SS (DI)(CX*1), X10, X1
-	VFMADD231SS (DI)(CX*2), X10, X2
-	VFMADD231SS (DI)(DX*1), X10, X3
-	VFMADD231SS (DI)(CX*4), X10, X4
+	VFMADD231SS (DI)(DX*1), X10, X1
+	VFMADD231SS (DI)(DX*2), X10, X2
+	VFMADD231SS (DI)(BX*1), X10, X3
+	VFMADD231SS (DI)(DX*4), X10, X4
 	VFMADD231SS (SI), X10, X5
-	VFMADD231SS (SI)(CX*1), X10, X6
-	VFMADD231SS (SI)(CX*2), X10, X7
-	VFMADD231SS (SI)(DX*1), X10, X8
-	VFMADD231SS (SI)(CX*4), X10, X9
+	VFMADD231SS (SI)(DX*1), X10, X6
+	VFMADD231SS (SI)(DX*2), X10, X7
+	VFMADD231SS (SI)(BX*1), X10, X8
+	VFMADD231SS (SI)(DX*4), X10, X9
 	ADDQ        xpix+232(FP), DI
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), R8
 	DECQ        R9
 	JNZ         dwWgtAVX512_t5_w1_g2_pix
+	ADDQ        16(SP), DI
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), R8
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t5_w1_g2_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), DI
+	MOVQ        64(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X0, X0
 	VMOVSS      X0, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14586,9 +28038,9 @@ dwWgtAVX512_t5_w1_g2_pix:
 	ADDQ        wtap+248(FP), DI
 	VADDSS      (DI), X4, X4
 	VMOVSS      X4, (DI)
-	MOVQ        72(AX)(SI*8), DI
+	MOVQ        72(CX)(SI*8), DI
 	ADDQ        w_base+32(FP), DI
-	ADDQ        BX, DI
+	ADDQ        AX, DI
 	VADDSS      (DI), X5, X5
 	VMOVSS      X5, (DI)
 	ADDQ        wtap+248(FP), DI
@@ -14616,29 +28068,37 @@ dwWgtAVX512_t5_w1_g2_end:
 	VXORPS X2, X2, X2
 	VXORPS X3, X3, X3
 	VXORPS X4, X4, X4
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
 	MOVQ   (SP), SI
-	MOVQ   (AX)(SI*8), SI
+	MOVQ   (CX)(SI*8), SI
 	ADDQ   x_base+8(FP), SI
-	ADDQ   BX, SI
+	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
-	ADDQ   BX, DI
-	MOVQ   n+216(FP), R8
+	ADDQ   AX, DI
+
+dwWgtAVX512_t5_w1_g1_q:
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t5_w1_g1_pix:
 	VMOVSS      (DI), X5
 	VFMADD231SS (SI), X5, X0
-	VFMADD231SS (SI)(CX*1), X5, X1
-	VFMADD231SS (SI)(CX*2), X5, X2
-	VFMADD231SS (SI)(DX*1), X5, X3
-	VFMADD231SS (SI)(CX*4), X5, X4
+	VFMADD231SS (SI)(DX*1), X5, X1
+	VFMADD231SS (SI)(DX*2), X5, X2
+	VFMADD231SS (SI)(BX*1), X5, X3
+	VFMADD231SS (SI)(DX*4), X5, X4
 	ADDQ        xpix+232(FP), SI
 	ADDQ        ypix+256(FP), DI
 	DECQ        R8
 	JNZ         dwWgtAVX512_t5_w1_g1_pix
+	ADDQ        16(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        32(SP)
+	JNZ         dwWgtAVX512_t5_w1_g1_q
 	MOVQ        (SP), SI
-	MOVQ        64(AX)(SI*8), SI
+	MOVQ        64(CX)(SI*8), SI
 	ADDQ        w_base+32(FP), SI
-	ADDQ        BX, SI
+	ADDQ        AX, SI
 	VADDSS      (SI), X0, X0
 	VMOVSS      X0, (SI)
 	ADDQ        wtap+248(FP), SI
@@ -14657,7 +28117,7 @@ dwWgtAVX512_t5_w1_g1_pix:
 	JMP         dwWgtAVX512_t5_w1_g2
 
 dwWgtAVX512_t5_w1_g1_end:
-	ADDQ $0x00000004, BX
+	ADDQ $0x00000004, AX
 	SUBQ $0x01, 8(SP)
 	JMP  dwWgtAVX512_t5_w1
 

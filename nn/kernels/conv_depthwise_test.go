@@ -294,12 +294,13 @@ func TestDepthwiseThreadCountInvariant(t *testing.T) {
 	}
 }
 
-// TestDepthwiseRowKernels drives the SIMD row kernels directly against
-// their Go references: taps 1…5, window rows 1…8, every pixel count up to
-// 19 (8-pixel blocks, a 4-pixel block, single pixels: 19 = 8+8+1+1+1, 12 =
-// 8+4, 7 = 4+1+1+1), every channel count up to 35 (16- and 8-lane steps
-// and scalar tails), negative source steps, overwrite and accumulate, and
-// guard bands around every output.
+// TestDepthwiseRowKernels drives the SIMD row kernels (general and
+// column-map versions) directly against their Go references: taps 1…5,
+// window rows 1…8, every pixel count up to 19 (8-pixel blocks, a 4-pixel
+// block, single pixels: 19 = 8+8+1+1+1, 12 = 8+4, 7 = 4+1+1+1), every
+// channel count up to 35 (16- and 8-lane steps and scalar tails), negative
+// source steps, overwrite and accumulate, and guard bands around every
+// output.
 func TestDepthwiseRowKernels(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		k := dwSIMD
@@ -353,23 +354,64 @@ func TestDepthwiseRowKernels(t *testing.T) {
 				}
 			}
 
+			// The column-map kernels, with steps of their patterns (u
+			// may be below c: columns overlap, which reads are allowed).
+			u := max(1, c/(1+r.IntN(2)))
+			for _, mk := range []struct {
+				name   string
+				f      dwRowFunc
+				sp, st int
+			}{{"S1", k.rowS1, 1, 1}, {"S2", k.rowS2, 2, 1}, {"M1", k.rowM1, 1, -1}} {
+				xp, xt := mk.sp*u, mk.st*u
+				var mo dwOffs
+				mspan := (n-1)*xp + (taps-1)*u + c
+				for j := 0; j < rows; j++ {
+					mo[j] = j*mspan + 1
+					if xt < 0 {
+						mo[j] += (taps - 1) * u
+					}
+					mo[dwMaxRows+j] = offs[dwMaxRows+j]
+				}
+				mx := dwRand(r, rows*mspan+3)
+				mwant := append([]float32(nil), y0...)
+				dwRowGo(taps, mx, w, mwant, mo, rows, n, c, xp, xt, wtap, ypix, acc)
+				my, mcheck := guarded(t, ylen, (off+1)%4, 98)
+				copy(my, y0)
+				mk.f(taps, mx, w, my, mo, rows, n, c, xp, xt, wtap, ypix, acc)
+				mcheck()
+				for i := range my {
+					if !closeEnough(my[i], mwant[i], 1e-5) {
+						t.Fatalf("row%s taps %d rows %d n %d c %d u %d acc %d: y[%d] = %v, want %v", mk.name, taps, rows, n, c, u, acc, i, my[i], mwant[i])
+					}
+				}
+			}
+
 			// Weight gradient with the same layout (y as the upstream
 			// gradient, non-negative tap steps).
 			xt := abs(xtap)
 			for j := 0; j < rows; j++ {
 				offs[j] = j*span + 2
 			}
+			// nr output rows: the source repeats with period xl, y with
+			// period ylen.
+			nr := 1 + trial%3
+			xs := make([]float32, 0, nr*xlen)
+			ys := make([]float32, 0, nr*ylen)
+			for q := 0; q < nr; q++ {
+				xs = append(xs, x...)
+				ys = append(ys, dwRand(r, ylen)...)
+			}
 			wl := rows*wspan + 3
 			w0 := dwRand(r, wl)
 			wwant := append([]float32(nil), w0...)
-			dwWgtGo(taps, x, wwant, y0, offs, rows, n, c, xpix, xt, wtap, ypix)
+			dwWgtGo(taps, xs, wwant, ys, offs, rows, n, c, xpix, xt, wtap, ypix, nr, xlen, ylen)
 			wg, wcheck := guarded(t, wl, off, 77)
 			copy(wg, w0)
-			k.wgt(taps, x, wg, y0, offs, rows, n, c, xpix, xt, wtap, ypix)
+			k.wgt(taps, xs, wg, ys, offs, rows, n, c, xpix, xt, wtap, ypix, nr, xlen, ylen)
 			wcheck()
 			for i := range wg {
 				if !closeEnough(wg[i], wwant[i], 1e-5) {
-					t.Fatalf("wgt taps %d rows %d n %d c %d: w[%d] = %v, want %v", taps, rows, n, c, i, wg[i], wwant[i])
+					t.Fatalf("wgt taps %d rows %d n %d c %d nr %d: w[%d] = %v, want %v", taps, rows, n, c, nr, i, wg[i], wwant[i])
 				}
 			}
 		}

@@ -51,10 +51,28 @@ var isas = []isa{
 	{"AVX512", []int{16, 8, 1}, 32, []int{8, 4, 1}},
 }
 
+// colMap is the column pattern of a row kernel specialised for stride and
+// dilation 1 along the row: pixel p's tap t reads source column
+// p*sp + t*st (in units of one pixel, u = |xtap| bytes), so neighbouring
+// pixels share columns and each column is loaded once per window row.
+type colMap struct {
+	name   string
+	sp, st int
+}
+
+var colMaps = []colMap{
+	{"S1", 1, 1},  // forward, stride 1
+	{"S2", 2, 1},  // forward, stride 2
+	{"M1", 1, -1}, // input gradient (mirrored window), dilation 1
+}
+
 func main() {
 	ConstraintExpr("amd64,gc,!noasm")
 	for _, is := range isas {
-		row(is)
+		row(is, nil)
+		for i := range colMaps {
+			row(is, &colMaps[i])
+		}
 	}
 	for _, is := range isas {
 		wgt(is)
@@ -190,12 +208,24 @@ func pixAddr(p int, base, b5, i1, i3 reg.Register) Mem {
 // channels in steps of is.widths lanes (inner loop); per step one register
 // accumulator per pixel, the window rows in a run-time loop and the taps
 // unrolled, each tap's weights loaded once for the whole block.
-func row(is isa) {
+//
+// With a column map m the kernel (dwRow<m.name><ISA>) requires xpix =
+// m.sp*u and xtap = m.st*u for some u: it holds the taps' weights in
+// registers, loads each source column of a pixel block once and
+// multiplies it into every pixel that reads it.
+func row(is isa, m *colMap) {
 	name := "dwRow" + is.name
+	doc := []string{name + " is dwRowGo in " + is.name + " (see conv_depthwise.go)."}
+	if m != nil {
+		name = "dwRow" + m.name + is.name
+		doc = []string{
+			fmt.Sprintf("%s is dwRowGo in %s for xpix = %d*u and xtap = %d*u (u > 0): each", name, is.name, m.sp, m.st),
+			"source column is loaded once per pixel block and window row.",
+		}
+	}
 	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, acc int)")
 	Pragma("noescape")
-	Doc(name+" is dwRowGo in "+is.name+" (see conv_depthwise.go).",
-		"The caller guarantees every element it reads or writes is in bounds.")
+	Doc(append(doc, "The caller guarantees every element it reads or writes is in bounds.")...)
 	done := name + "_done"
 	n := GP64()
 	MOVQ(param("n"), n)
@@ -214,6 +244,14 @@ func row(is isa) {
 	MOVQ(param("xpix"), i1)
 	i3 := GP64()
 	LEAQ(Mem{Base: i1, Index: i1, Scale: 2}, i3)
+	var u reg.GPVirtual // bytes per source column (column maps)
+	if m != nil {
+		u = GP64()
+		MOVQ(param("xtap"), u)
+		if m.st < 0 {
+			NEGQ(u)
+		}
+	}
 	dispatch(name)
 
 	nrem := AllocLocal(8) // pixels left
@@ -232,12 +270,20 @@ func row(is isa) {
 			Load(Param("x").Base(), xp)
 			Load(Param("y").Base(), yp)
 			MOVQ(n, nrem)
-			for _, p := range is.pix {
+			pix := is.pix
+			if w == 1 {
+				pix = []int{1} // scalar channel tails: single pixels
+			}
+			for _, p := range pix {
 				blk := fmt.Sprintf("%s_p%d", step, p)
 				Label(blk)
 				CMPQ(nrem, U8(p))
 				JL(LabelRef(blk + "_end"))
-				rowBody(blk, lanes(w), taps, p, xp, wb, yp, offp, i1, i3, co)
+				if m == nil {
+					rowBody(blk, lanes(w), taps, p, xp, wb, yp, offp, i1, i3, co)
+				} else {
+					rowBodyMapped(blk, lanes(w), taps, p, *m, xp, wb, yp, offp, u, co)
+				}
 				LEAQ(Mem{Base: xp, Index: i1, Scale: uint8(p)}, xp)
 				yst := GP64()
 				MOVQ(param("ypix"), yst)
@@ -338,13 +384,111 @@ func rowBody(lbl string, l lanes, taps, p int, xp, wb, yp, offp, i1, i3, co reg.
 	}
 }
 
+// accInit starts the accumulators of a pixel block from y (acc != 0) or
+// from zero.
+func accInit(lbl string, l lanes, acc []reg.VecVirtual, yp, co reg.Register) {
+	CMPQ(param("acc"), U8(0))
+	JEQ(LabelRef(lbl + "_zero"))
+	for i, m := range yAddrs(len(acc), yp, co) {
+		l.load(m, acc[i])
+	}
+	JMP(LabelRef(lbl + "_rows"))
+	Label(lbl + "_zero")
+	for i := range acc {
+		l.zero(acc[i])
+	}
+	Label(lbl + "_rows")
+}
+
+// fmaReg computes acc += x*w, all registers.
+func (l lanes) fmaReg(w, x, acc reg.VecVirtual) {
+	if l == 1 {
+		VFMADD231SS(w, x, acc)
+	} else {
+		VFMADD231PS(w, x, acc)
+	}
+}
+
+// rowBodyMapped is rowBody for a column map: per window row, the taps'
+// weights go into registers, then the block's source columns are loaded
+// one by one, each multiplied into the pixels that read it. The columns
+// are visited in the order that gives every pixel its taps in ascending
+// order (as in dwRowGo).
+func rowBodyMapped(lbl string, l lanes, taps, p int, m colMap, xp, wb, yp, offp, u, co reg.Register) {
+	acc := make([]reg.VecVirtual, p)
+	for i := range acc {
+		acc[i] = l.vec()
+	}
+	accInit(lbl, l, acc, yp, co)
+
+	r := GP64()
+	XORQ(r, r)
+	Label(lbl + "_row")
+	wr := GP64()
+	MOVQ(Mem{Base: offp, Index: r, Scale: 8, Disp: 8 * maxRows}, wr)
+	ADDQ(wb, wr)
+	ADDQ(co, wr)
+	wv := make([]reg.VecVirtual, taps)
+	for t := range wv {
+		wv[t] = l.vec()
+		l.load(Mem{Base: wr}, wv[t])
+		if t < taps-1 {
+			ADDQ(param("wtap"), wr)
+		}
+	}
+	ptr := GP64() // source column j
+	MOVQ(Mem{Base: offp, Index: r, Scale: 8}, ptr)
+	ADDQ(xp, ptr)
+	ADDQ(co, ptr)
+	// Columns j = pp*sp + t*st: ascending from 0 for st > 0, descending
+	// from (p-1)*sp for st < 0 (so that t ascends for every pixel).
+	jlo, jhi := 0, (p-1)*m.sp+taps-1
+	if m.st < 0 {
+		jlo, jhi = -(taps - 1), (p-1)*m.sp
+		if jhi > 0 {
+			t := GP64()
+			IMUL3Q(U32(jhi), u, t)
+			ADDQ(t, ptr)
+		}
+	}
+	xv := l.vec()
+	for k := 0; k <= jhi-jlo; k++ {
+		j := jlo + k
+		if m.st < 0 {
+			j = jhi - k
+		}
+		l.load(Mem{Base: ptr}, xv)
+		for pp := 0; pp < p; pp++ {
+			t := (j - pp*m.sp) * m.st
+			if t >= 0 && t < taps {
+				l.fmaReg(wv[t], xv, acc[pp])
+			}
+		}
+		if k < jhi-jlo {
+			if m.st < 0 {
+				SUBQ(u, ptr)
+			} else {
+				ADDQ(u, ptr)
+			}
+		}
+	}
+	INCQ(r)
+	CMPQ(r, param("rows"))
+	JL(LabelRef(lbl + "_row"))
+
+	for i, a := range yAddrs(p, yp, co) {
+		l.store(acc[i], a)
+	}
+}
+
 // wgt emits dwWgt<ISA>(taps, x, w, y, offs, rows, n, c, xpix, xtap, wtap,
-// ypix): see dwWgtGo. Channels in steps of is.widths lanes (outer loop),
-// window rows in groups whose rows×taps accumulators fit in registers, and
-// the pixels innermost: per pixel one load of y and rows×taps FMAs.
+// ypix, nr, xrow, yrow): see dwWgtGo. Channels in steps of is.widths lanes
+// (outer loop), window rows in groups whose rows×taps accumulators fit in
+// registers, then the nr output rows and their pixels: per pixel one load
+// of y and rows×taps FMAs, the accumulators added to w once per group.
 func wgt(is isa) {
 	name := "dwWgt" + is.name
-	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix int)")
+	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, nr, xrow, yrow int)")
 	Pragma("noescape")
 	Doc(name+" is dwWgtGo in "+is.name+" (see conv_depthwise.go).",
 		"The caller guarantees every element it reads or writes is in bounds.")
@@ -353,7 +497,9 @@ func wgt(is isa) {
 	MOVQ(param("n"), n)
 	TESTQ(n, n)
 	JZ(LabelRef(done))
-	toBytes("xpix", "xtap", "wtap", "ypix")
+	CMPQ(param("nr"), U8(1))
+	JL(LabelRef(done))
+	toBytes("xpix", "xtap", "wtap", "ypix", "xrow", "yrow")
 	offp := GP64()
 	LEAQ(offsParam(0), offp)
 	xt := GP64() // x step per tap
@@ -362,6 +508,18 @@ func wgt(is isa) {
 	LEAQ(Mem{Base: xt, Index: xt, Scale: 2}, xt3)
 	rLocal := AllocLocal(8)  // first row of the current group
 	crLocal := AllocLocal(8) // channels left
+	q := qLocals{AllocLocal(8), AllocLocal(8), AllocLocal(8)}
+	for _, d := range []struct {
+		dst        Mem
+		row, pixel string
+	}{{q.x, "xrow", "xpix"}, {q.y, "yrow", "ypix"}} {
+		t, u := GP64(), GP64()
+		MOVQ(param(d.pixel), u)
+		IMULQ(n, u)
+		MOVQ(param(d.row), t)
+		SUBQ(u, t)
+		MOVQ(t, d.dst)
+	}
 	dispatch(name)
 
 	for taps := 1; taps <= maxTaps; taps++ {
@@ -396,7 +554,7 @@ func wgt(is isa) {
 				SUBQ(rLocal, left)
 				CMPQ(left, U8(g))
 				JL(LabelRef(grp + "_end"))
-				wgtGroup(grp, lanes(w), taps, g, offp, xt, xt3, co, rLocal)
+				wgtGroup(grp, lanes(w), taps, g, offp, xt, xt3, co, rLocal, q)
 				ADDQ(U8(g), rLocal)
 				JMP(LabelRef(fmt.Sprintf("%s_g%d", step, gmax)))
 				Label(grp + "_end")
@@ -430,7 +588,10 @@ func tapAddr(t int, base, xt, xt3 reg.Register) Mem {
 	panic("more than 5 taps")
 }
 
-func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, rLocal Mem) {
+// qLocals are the stack slots of the output-row loop of dwWgt.
+type qLocals struct{ x, y, n Mem }
+
+func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, rLocal Mem, q qLocals) {
 	acc := make([][]reg.VecVirtual, g)
 	for j := range acc {
 		acc[j] = make([]reg.VecVirtual, taps)
@@ -438,6 +599,14 @@ func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, 
 			acc[j][t] = l.vec()
 			l.zero(acc[j][t])
 		}
+	}
+	// Output rows q < nr: x rows xrow and y rows yrow apart, summed into
+	// the same accumulators. After a row's pixels the pointers move on by
+	// q.x = xrow - n*xpix and q.y = yrow - n*ypix.
+	{
+		t := GP64()
+		MOVQ(param("nr"), t)
+		MOVQ(t, q.n)
 	}
 	r := GP64()
 	MOVQ(rLocal, r)
@@ -451,6 +620,7 @@ func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, 
 	yq := GP64()
 	MOVQ(sliceBase("y"), yq)
 	ADDQ(co, yq)
+	Label(lbl + "_q")
 	npix := GP64()
 	MOVQ(param("n"), npix)
 	dv := l.vec()
@@ -467,6 +637,12 @@ func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, 
 	ADDQ(param("ypix"), yq)
 	DECQ(npix)
 	JNZ(LabelRef(lbl + "_pix"))
+	for j := range base {
+		ADDQ(q.x, base[j])
+	}
+	ADDQ(q.y, yq)
+	DECQ(q.n)
+	JNZ(LabelRef(lbl + "_q"))
 
 	// w[offs[maxRows+r+j] + t*wtap] += acc[j][t]
 	MOVQ(rLocal, r)
