@@ -60,7 +60,7 @@ type dwOffs = [2 * dwMaxRows]int
 // with 1 <= rows <= dwMaxRows and 1 <= taps <= dwMaxTaps. Steps may be
 // negative; every element read or written must lie in its slice (the SIMD
 // versions do not check).
-func dwRowGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc int) {
+func dwRowGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc int, pf []float32) {
 	for i := 0; i < n; i++ {
 		dst := y[i*ypix : i*ypix+c]
 		if acc == 0 {
@@ -109,7 +109,7 @@ func dwWgtGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, w
 }
 
 // dwRowFunc is the signature of the row kernels (see dwRowGo).
-type dwRowFunc = func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc int)
+type dwRowFunc = func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc int, pf []float32)
 
 // dwKernels is one implementation's set of row kernels: row for any steps,
 // and versions of it for the column patterns of dilation 1 — rowS1 for
@@ -296,13 +296,24 @@ func dwForwardRows(k *dwKernels, p *ConvParams, x, w, y []float32) {
 					clear(yrow[r.p0*c : (r.p0+r.n)*c])
 					continue
 				}
+				// Prefetch, during the longest run, the input rows the
+				// next output row reads first.
+				var pf []float32
+				if r.n > 1 && oh+1 < p.OutH && u+1 < hi {
+					i0 := max(0, ih0+(nh-1)*p.DilH+1)
+					i1 := min(p.H, (oh+1)*p.StrideH-p.PadTop+(p.KH-1)*p.DilH+1)
+					if i0 < i1 {
+						pf = x[(n*p.H+i0)*p.W*c : (n*p.H+i1)*p.W*c]
+					}
+				}
 				for t := 0; t < r.nt; t += dwMaxTaps {
 					for j := 0; j < nh; j++ {
 						offs[j] = ((n*p.H+ih0+j*p.DilH)*p.W + r.q0 + t*p.DilW) * c
 						offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
 					}
 					kr(min(dwMaxTaps, r.nt-t), x, w, yrow[r.p0*c:], offs, nh, r.n, c,
-						p.StrideW*c, p.DilW*c, c, c, min(t, 1))
+						p.StrideW*c, p.DilW*c, c, c, min(t, 1), pf)
+					pf = nil
 				}
 			}
 		}
@@ -336,6 +347,12 @@ func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
 				continue
 			}
 			dxrow := dx[u*rowLen : (u+1)*rowLen]
+			// Prefetch the next dx row (read and written) during the
+			// longest run: the dy rows it reads are mostly in cache.
+			var pf []float32
+			if u+1 < hi && ih+1 < p.H {
+				pf = dx[(u+1)*rowLen : (u+2)*rowLen]
+			}
 			for _, r := range cols {
 				if r.nt == 0 {
 					continue
@@ -349,8 +366,14 @@ func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
 						offs[j] = ((n*p.OutH+oh0-j*ohs)*p.OutW + r.q0 - t*os) * c
 						offs[dwMaxRows+j] = ((kh0+j*khs)*p.KW + r.k0 + t*ks) * c
 					}
-					kr(min(dwMaxTaps, r.nt-t), dy, w, dxrow[r.p0*c:], offs, nh, r.n, c,
-						c, xtap, ks*c, p.StrideW*c, 1)
+					if r.n > 1 {
+						kr(min(dwMaxTaps, r.nt-t), dy, w, dxrow[r.p0*c:], offs, nh, r.n, c,
+							c, xtap, ks*c, p.StrideW*c, 1, pf)
+						pf = nil
+					} else {
+						kr(min(dwMaxTaps, r.nt-t), dy, w, dxrow[r.p0*c:], offs, nh, r.n, c,
+							c, xtap, ks*c, p.StrideW*c, 1, nil)
+					}
 				}
 			}
 		}

@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
-// Requires: AVX, FMA3
-TEXT ·dwRowAVX2(SB), NOSPLIT, $8-272
+// func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// Requires: AVX, FMA3, MMX+
+TEXT ·dwRowAVX2(SB), NOSPLIT, $24-296
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowAVX2_done
@@ -36,6 +36,12 @@ TEXT ·dwRowAVX2(SB), NOSPLIT, $8-272
 	LEAQ  offs_0+80(FP), SI
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), R8
+	MOVQ  pf_base+272(FP), CX
+	MOVQ  CX, 8(SP)
+	MOVQ  pf_len+280(FP), BX
+	SHLQ  $0x02, BX
+	ADDQ  CX, BX
+	MOVQ  BX, 16(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowAVX2_t1
@@ -61,8 +67,23 @@ dwRowAVX2_t1_w8:
 	MOVQ AX, (SP)
 
 dwRowAVX2_t1_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX2_t1_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX2_t1_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t1_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t1_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -135,8 +156,23 @@ dwRowAVX2_t1_w8_p8_row:
 
 dwRowAVX2_t1_w8_p8_end:
 dwRowAVX2_t1_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX2_t1_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX2_t1_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t1_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t1_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -187,8 +223,23 @@ dwRowAVX2_t1_w8_p4_row:
 
 dwRowAVX2_t1_w8_p4_end:
 dwRowAVX2_t1_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX2_t1_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX2_t1_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t1_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t1_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -239,8 +290,23 @@ dwRowAVX2_t1_w1:
 	MOVQ AX, (SP)
 
 dwRowAVX2_t1_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowAVX2_t1_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX2_t1_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowAVX2_t1_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowAVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t1_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -297,8 +363,23 @@ dwRowAVX2_t2_w8:
 	MOVQ AX, (SP)
 
 dwRowAVX2_t2_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX2_t2_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX2_t2_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t2_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t2_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -383,8 +464,23 @@ dwRowAVX2_t2_w8_p8_row:
 
 dwRowAVX2_t2_w8_p8_end:
 dwRowAVX2_t2_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX2_t2_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX2_t2_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t2_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t2_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -442,8 +538,23 @@ dwRowAVX2_t2_w8_p4_row:
 
 dwRowAVX2_t2_w8_p4_end:
 dwRowAVX2_t2_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX2_t2_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX2_t2_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t2_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t2_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -498,8 +609,23 @@ dwRowAVX2_t2_w1:
 	MOVQ AX, (SP)
 
 dwRowAVX2_t2_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowAVX2_t2_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX2_t2_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowAVX2_t2_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowAVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t2_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -560,8 +686,23 @@ dwRowAVX2_t3_w8:
 	MOVQ AX, (SP)
 
 dwRowAVX2_t3_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX2_t3_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX2_t3_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t3_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t3_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -658,8 +799,23 @@ dwRowAVX2_t3_w8_p8_row:
 
 dwRowAVX2_t3_w8_p8_end:
 dwRowAVX2_t3_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX2_t3_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX2_t3_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t3_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t3_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -724,8 +880,23 @@ dwRowAVX2_t3_w8_p4_row:
 
 dwRowAVX2_t3_w8_p4_end:
 dwRowAVX2_t3_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX2_t3_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX2_t3_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t3_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t3_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -784,8 +955,23 @@ dwRowAVX2_t3_w1:
 	MOVQ AX, (SP)
 
 dwRowAVX2_t3_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowAVX2_t3_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX2_t3_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowAVX2_t3_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowAVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t3_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -850,8 +1036,23 @@ dwRowAVX2_t4_w8:
 	MOVQ AX, (SP)
 
 dwRowAVX2_t4_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX2_t4_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX2_t4_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t4_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t4_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -960,8 +1161,23 @@ dwRowAVX2_t4_w8_p8_row:
 
 dwRowAVX2_t4_w8_p8_end:
 dwRowAVX2_t4_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX2_t4_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX2_t4_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t4_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t4_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -1033,8 +1249,23 @@ dwRowAVX2_t4_w8_p4_row:
 
 dwRowAVX2_t4_w8_p4_end:
 dwRowAVX2_t4_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX2_t4_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX2_t4_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t4_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t4_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -1097,8 +1328,23 @@ dwRowAVX2_t4_w1:
 	MOVQ AX, (SP)
 
 dwRowAVX2_t4_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowAVX2_t4_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX2_t4_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowAVX2_t4_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowAVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t4_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -1167,8 +1413,23 @@ dwRowAVX2_t5_w8:
 	MOVQ AX, (SP)
 
 dwRowAVX2_t5_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX2_t5_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX2_t5_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t5_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t5_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -1289,8 +1550,23 @@ dwRowAVX2_t5_w8_p8_row:
 
 dwRowAVX2_t5_w8_p8_end:
 dwRowAVX2_t5_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX2_t5_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX2_t5_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t5_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t5_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -1369,8 +1645,23 @@ dwRowAVX2_t5_w8_p4_row:
 
 dwRowAVX2_t5_w8_p4_end:
 dwRowAVX2_t5_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX2_t5_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX2_t5_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t5_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX2_t5_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -1437,8 +1728,23 @@ dwRowAVX2_t5_w1:
 	MOVQ AX, (SP)
 
 dwRowAVX2_t5_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowAVX2_t5_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX2_t5_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowAVX2_t5_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowAVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t5_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -1501,9 +1807,9 @@ dwRowAVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
-// Requires: AVX, FMA3
-TEXT ·dwRowS1AVX2(SB), NOSPLIT, $8-272
+// func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// Requires: AVX, FMA3, MMX+
+TEXT ·dwRowS1AVX2(SB), NOSPLIT, $24-296
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS1AVX2_done
@@ -1534,6 +1840,12 @@ TEXT ·dwRowS1AVX2(SB), NOSPLIT, $8-272
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
+	MOVQ  pf_base+272(FP), CX
+	MOVQ  CX, 8(SP)
+	MOVQ  pf_len+280(FP), BX
+	SHLQ  $0x02, BX
+	ADDQ  CX, BX
+	MOVQ  BX, 16(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS1AVX2_t1
@@ -1559,8 +1871,23 @@ dwRowS1AVX2_t1_w8:
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t1_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX2_t1_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX2_t1_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t1_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t1_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -1646,8 +1973,23 @@ dwRowS1AVX2_t1_w8_p8_row:
 
 dwRowS1AVX2_t1_w8_p8_end:
 dwRowS1AVX2_t1_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX2_t1_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX2_t1_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t1_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t1_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -1705,8 +2047,23 @@ dwRowS1AVX2_t1_w8_p4_row:
 
 dwRowS1AVX2_t1_w8_p4_end:
 dwRowS1AVX2_t1_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX2_t1_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX2_t1_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t1_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t1_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -1758,8 +2115,23 @@ dwRowS1AVX2_t1_w1:
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t1_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS1AVX2_t1_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX2_t1_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowS1AVX2_t1_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowS1AVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX2_t1_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -1817,8 +2189,23 @@ dwRowS1AVX2_t2_w8:
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t2_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX2_t2_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX2_t2_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t2_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t2_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -1916,8 +2303,23 @@ dwRowS1AVX2_t2_w8_p8_row:
 
 dwRowS1AVX2_t2_w8_p8_end:
 dwRowS1AVX2_t2_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX2_t2_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX2_t2_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t2_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t2_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -1983,8 +2385,23 @@ dwRowS1AVX2_t2_w8_p4_row:
 
 dwRowS1AVX2_t2_w8_p4_end:
 dwRowS1AVX2_t2_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX2_t2_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX2_t2_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t2_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t2_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -2041,8 +2458,23 @@ dwRowS1AVX2_t2_w1:
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t2_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS1AVX2_t2_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX2_t2_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t2_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX2_t2_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -2105,8 +2537,23 @@ dwRowS1AVX2_t3_w8:
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t3_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX2_t3_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX2_t3_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t3_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t3_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -2216,8 +2663,23 @@ dwRowS1AVX2_t3_w8_p8_row:
 
 dwRowS1AVX2_t3_w8_p8_end:
 dwRowS1AVX2_t3_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX2_t3_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX2_t3_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t3_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t3_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -2291,8 +2753,23 @@ dwRowS1AVX2_t3_w8_p4_row:
 
 dwRowS1AVX2_t3_w8_p4_end:
 dwRowS1AVX2_t3_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX2_t3_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX2_t3_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t3_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t3_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -2354,8 +2831,23 @@ dwRowS1AVX2_t3_w1:
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t3_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS1AVX2_t3_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX2_t3_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t3_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX2_t3_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -2423,8 +2915,23 @@ dwRowS1AVX2_t4_w8:
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t4_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX2_t4_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX2_t4_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t4_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t4_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -2546,8 +3053,23 @@ dwRowS1AVX2_t4_w8_p8_row:
 
 dwRowS1AVX2_t4_w8_p8_end:
 dwRowS1AVX2_t4_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX2_t4_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX2_t4_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t4_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t4_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -2629,8 +3151,23 @@ dwRowS1AVX2_t4_w8_p4_row:
 
 dwRowS1AVX2_t4_w8_p4_end:
 dwRowS1AVX2_t4_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX2_t4_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX2_t4_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t4_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t4_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -2697,8 +3234,23 @@ dwRowS1AVX2_t4_w1:
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t4_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS1AVX2_t4_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX2_t4_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t4_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX2_t4_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -2771,8 +3323,23 @@ dwRowS1AVX2_t5_w8:
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t5_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX2_t5_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX2_t5_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t5_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t5_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -2906,8 +3473,23 @@ dwRowS1AVX2_t5_w8_p8_row:
 
 dwRowS1AVX2_t5_w8_p8_end:
 dwRowS1AVX2_t5_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX2_t5_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX2_t5_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t5_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t5_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -2997,8 +3579,23 @@ dwRowS1AVX2_t5_w8_p4_row:
 
 dwRowS1AVX2_t5_w8_p4_end:
 dwRowS1AVX2_t5_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX2_t5_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX2_t5_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t5_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX2_t5_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -3070,8 +3667,23 @@ dwRowS1AVX2_t5_w1:
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t5_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS1AVX2_t5_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX2_t5_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t5_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX2_t5_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -3139,9 +3751,9 @@ dwRowS1AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
-// Requires: AVX, FMA3
-TEXT ·dwRowS2AVX2(SB), NOSPLIT, $8-272
+// func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// Requires: AVX, FMA3, MMX+
+TEXT ·dwRowS2AVX2(SB), NOSPLIT, $24-296
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS2AVX2_done
@@ -3172,6 +3784,12 @@ TEXT ·dwRowS2AVX2(SB), NOSPLIT, $8-272
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
+	MOVQ  pf_base+272(FP), CX
+	MOVQ  CX, 8(SP)
+	MOVQ  pf_len+280(FP), BX
+	SHLQ  $0x02, BX
+	ADDQ  CX, BX
+	MOVQ  BX, 16(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS2AVX2_t1
@@ -3197,8 +3815,23 @@ dwRowS2AVX2_t1_w8:
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t1_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX2_t1_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX2_t1_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t1_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t1_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -3298,8 +3931,23 @@ dwRowS2AVX2_t1_w8_p8_row:
 
 dwRowS2AVX2_t1_w8_p8_end:
 dwRowS2AVX2_t1_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX2_t1_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX2_t1_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t1_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t1_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -3363,8 +4011,23 @@ dwRowS2AVX2_t1_w8_p4_row:
 
 dwRowS2AVX2_t1_w8_p4_end:
 dwRowS2AVX2_t1_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX2_t1_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX2_t1_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t1_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t1_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -3416,8 +4079,23 @@ dwRowS2AVX2_t1_w1:
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t1_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS2AVX2_t1_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX2_t1_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowS2AVX2_t1_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowS2AVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX2_t1_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -3475,8 +4153,23 @@ dwRowS2AVX2_t2_w8:
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t2_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX2_t2_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX2_t2_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t2_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t2_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -3588,8 +4281,23 @@ dwRowS2AVX2_t2_w8_p8_row:
 
 dwRowS2AVX2_t2_w8_p8_end:
 dwRowS2AVX2_t2_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX2_t2_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX2_t2_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t2_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t2_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -3661,8 +4369,23 @@ dwRowS2AVX2_t2_w8_p4_row:
 
 dwRowS2AVX2_t2_w8_p4_end:
 dwRowS2AVX2_t2_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX2_t2_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX2_t2_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t2_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t2_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -3719,8 +4442,23 @@ dwRowS2AVX2_t2_w1:
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t2_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS2AVX2_t2_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX2_t2_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t2_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX2_t2_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -3783,8 +4521,23 @@ dwRowS2AVX2_t3_w8:
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t3_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX2_t3_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX2_t3_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t3_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t3_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -3908,8 +4661,23 @@ dwRowS2AVX2_t3_w8_p8_row:
 
 dwRowS2AVX2_t3_w8_p8_end:
 dwRowS2AVX2_t3_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX2_t3_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX2_t3_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t3_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t3_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -3989,8 +4757,23 @@ dwRowS2AVX2_t3_w8_p4_row:
 
 dwRowS2AVX2_t3_w8_p4_end:
 dwRowS2AVX2_t3_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX2_t3_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX2_t3_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t3_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t3_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -4052,8 +4835,23 @@ dwRowS2AVX2_t3_w1:
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t3_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS2AVX2_t3_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX2_t3_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t3_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX2_t3_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -4121,8 +4919,23 @@ dwRowS2AVX2_t4_w8:
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t4_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX2_t4_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX2_t4_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t4_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t4_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -4258,8 +5071,23 @@ dwRowS2AVX2_t4_w8_p8_row:
 
 dwRowS2AVX2_t4_w8_p8_end:
 dwRowS2AVX2_t4_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX2_t4_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX2_t4_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t4_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t4_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -4347,8 +5175,23 @@ dwRowS2AVX2_t4_w8_p4_row:
 
 dwRowS2AVX2_t4_w8_p4_end:
 dwRowS2AVX2_t4_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX2_t4_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX2_t4_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t4_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t4_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -4415,8 +5258,23 @@ dwRowS2AVX2_t4_w1:
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t4_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS2AVX2_t4_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX2_t4_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t4_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX2_t4_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -4489,8 +5347,23 @@ dwRowS2AVX2_t5_w8:
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t5_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX2_t5_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX2_t5_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t5_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t5_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -4638,8 +5511,23 @@ dwRowS2AVX2_t5_w8_p8_row:
 
 dwRowS2AVX2_t5_w8_p8_end:
 dwRowS2AVX2_t5_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX2_t5_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX2_t5_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t5_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t5_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -4735,8 +5623,23 @@ dwRowS2AVX2_t5_w8_p4_row:
 
 dwRowS2AVX2_t5_w8_p4_end:
 dwRowS2AVX2_t5_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX2_t5_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX2_t5_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t5_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX2_t5_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -4808,8 +5711,23 @@ dwRowS2AVX2_t5_w1:
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t5_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS2AVX2_t5_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX2_t5_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t5_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX2_t5_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -4877,9 +5795,9 @@ dwRowS2AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
-// Requires: AVX, FMA3
-TEXT ·dwRowM1AVX2(SB), NOSPLIT, $8-272
+// func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// Requires: AVX, FMA3, MMX+
+TEXT ·dwRowM1AVX2(SB), NOSPLIT, $24-296
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowM1AVX2_done
@@ -4911,6 +5829,12 @@ TEXT ·dwRowM1AVX2(SB), NOSPLIT, $8-272
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
 	NEGQ  R8
+	MOVQ  pf_base+272(FP), CX
+	MOVQ  CX, 8(SP)
+	MOVQ  pf_len+280(FP), BX
+	SHLQ  $0x02, BX
+	ADDQ  CX, BX
+	MOVQ  BX, 16(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowM1AVX2_t1
@@ -4936,8 +5860,23 @@ dwRowM1AVX2_t1_w8:
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t1_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX2_t1_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX2_t1_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t1_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t1_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -5025,8 +5964,23 @@ dwRowM1AVX2_t1_w8_p8_row:
 
 dwRowM1AVX2_t1_w8_p8_end:
 dwRowM1AVX2_t1_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX2_t1_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX2_t1_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t1_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t1_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -5086,8 +6040,23 @@ dwRowM1AVX2_t1_w8_p4_row:
 
 dwRowM1AVX2_t1_w8_p4_end:
 dwRowM1AVX2_t1_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX2_t1_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX2_t1_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t1_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t1_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -5139,8 +6108,23 @@ dwRowM1AVX2_t1_w1:
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t1_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowM1AVX2_t1_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX2_t1_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowM1AVX2_t1_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowM1AVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX2_t1_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -5198,8 +6182,23 @@ dwRowM1AVX2_t2_w8:
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t2_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX2_t2_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX2_t2_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t2_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t2_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -5299,8 +6298,23 @@ dwRowM1AVX2_t2_w8_p8_row:
 
 dwRowM1AVX2_t2_w8_p8_end:
 dwRowM1AVX2_t2_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX2_t2_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX2_t2_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t2_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t2_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -5368,8 +6382,23 @@ dwRowM1AVX2_t2_w8_p4_row:
 
 dwRowM1AVX2_t2_w8_p4_end:
 dwRowM1AVX2_t2_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX2_t2_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX2_t2_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t2_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t2_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -5426,8 +6455,23 @@ dwRowM1AVX2_t2_w1:
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t2_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowM1AVX2_t2_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX2_t2_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t2_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX2_t2_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -5490,8 +6534,23 @@ dwRowM1AVX2_t3_w8:
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t3_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX2_t3_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX2_t3_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t3_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t3_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -5603,8 +6662,23 @@ dwRowM1AVX2_t3_w8_p8_row:
 
 dwRowM1AVX2_t3_w8_p8_end:
 dwRowM1AVX2_t3_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX2_t3_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX2_t3_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t3_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t3_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -5680,8 +6754,23 @@ dwRowM1AVX2_t3_w8_p4_row:
 
 dwRowM1AVX2_t3_w8_p4_end:
 dwRowM1AVX2_t3_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX2_t3_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX2_t3_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t3_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t3_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -5743,8 +6832,23 @@ dwRowM1AVX2_t3_w1:
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t3_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowM1AVX2_t3_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX2_t3_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t3_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX2_t3_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -5812,8 +6916,23 @@ dwRowM1AVX2_t4_w8:
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t4_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX2_t4_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX2_t4_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t4_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t4_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -5937,8 +7056,23 @@ dwRowM1AVX2_t4_w8_p8_row:
 
 dwRowM1AVX2_t4_w8_p8_end:
 dwRowM1AVX2_t4_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX2_t4_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX2_t4_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t4_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t4_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -6022,8 +7156,23 @@ dwRowM1AVX2_t4_w8_p4_row:
 
 dwRowM1AVX2_t4_w8_p4_end:
 dwRowM1AVX2_t4_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX2_t4_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX2_t4_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t4_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t4_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -6090,8 +7239,23 @@ dwRowM1AVX2_t4_w1:
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t4_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowM1AVX2_t4_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX2_t4_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t4_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX2_t4_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -6164,8 +7328,23 @@ dwRowM1AVX2_t5_w8:
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t5_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX2_t5_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX2_t5_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t5_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t5_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -6301,8 +7480,23 @@ dwRowM1AVX2_t5_w8_p8_row:
 
 dwRowM1AVX2_t5_w8_p8_end:
 dwRowM1AVX2_t5_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX2_t5_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX2_t5_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t5_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t5_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -6394,8 +7588,23 @@ dwRowM1AVX2_t5_w8_p4_row:
 
 dwRowM1AVX2_t5_w8_p4_end:
 dwRowM1AVX2_t5_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX2_t5_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX2_t5_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t5_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX2_t5_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -6467,8 +7676,23 @@ dwRowM1AVX2_t5_w1:
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t5_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowM1AVX2_t5_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX2_t5_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t5_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX2_t5_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -6536,9 +7760,9 @@ dwRowM1AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·dwRowAVX512(SB), NOSPLIT, $8-272
+// func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
+TEXT ·dwRowAVX512(SB), NOSPLIT, $24-296
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowAVX512_done
@@ -6568,6 +7792,12 @@ TEXT ·dwRowAVX512(SB), NOSPLIT, $8-272
 	LEAQ  offs_0+80(FP), SI
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), R8
+	MOVQ  pf_base+272(FP), CX
+	MOVQ  CX, 8(SP)
+	MOVQ  pf_len+280(FP), BX
+	SHLQ  $0x02, BX
+	ADDQ  CX, BX
+	MOVQ  BX, 16(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowAVX512_t1
@@ -6593,8 +7823,23 @@ dwRowAVX512_t1_w16:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t1_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX512_t1_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX512_t1_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t1_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t1_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -6667,8 +7912,23 @@ dwRowAVX512_t1_w16_p8_row:
 
 dwRowAVX512_t1_w16_p8_end:
 dwRowAVX512_t1_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX512_t1_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX512_t1_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t1_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t1_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -6719,8 +7979,23 @@ dwRowAVX512_t1_w16_p4_row:
 
 dwRowAVX512_t1_w16_p4_end:
 dwRowAVX512_t1_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX512_t1_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t1_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t1_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t1_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -6771,8 +8046,23 @@ dwRowAVX512_t1_w8:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t1_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX512_t1_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX512_t1_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t1_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t1_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -6845,8 +8135,23 @@ dwRowAVX512_t1_w8_p8_row:
 
 dwRowAVX512_t1_w8_p8_end:
 dwRowAVX512_t1_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX512_t1_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX512_t1_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t1_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t1_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -6897,8 +8202,23 @@ dwRowAVX512_t1_w8_p4_row:
 
 dwRowAVX512_t1_w8_p4_end:
 dwRowAVX512_t1_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX512_t1_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t1_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t1_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t1_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -6949,8 +8269,23 @@ dwRowAVX512_t1_w1:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t1_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowAVX512_t1_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t1_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowAVX512_t1_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowAVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t1_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -7007,8 +8342,23 @@ dwRowAVX512_t2_w16:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t2_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX512_t2_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX512_t2_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t2_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t2_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -7093,8 +8443,23 @@ dwRowAVX512_t2_w16_p8_row:
 
 dwRowAVX512_t2_w16_p8_end:
 dwRowAVX512_t2_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX512_t2_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX512_t2_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t2_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t2_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -7152,8 +8517,23 @@ dwRowAVX512_t2_w16_p4_row:
 
 dwRowAVX512_t2_w16_p4_end:
 dwRowAVX512_t2_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX512_t2_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t2_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t2_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t2_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -7208,8 +8588,23 @@ dwRowAVX512_t2_w8:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t2_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX512_t2_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX512_t2_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t2_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t2_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -7294,8 +8689,23 @@ dwRowAVX512_t2_w8_p8_row:
 
 dwRowAVX512_t2_w8_p8_end:
 dwRowAVX512_t2_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX512_t2_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX512_t2_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t2_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t2_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -7353,8 +8763,23 @@ dwRowAVX512_t2_w8_p4_row:
 
 dwRowAVX512_t2_w8_p4_end:
 dwRowAVX512_t2_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX512_t2_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t2_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t2_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t2_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -7409,8 +8834,23 @@ dwRowAVX512_t2_w1:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t2_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowAVX512_t2_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t2_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowAVX512_t2_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowAVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t2_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -7471,8 +8911,23 @@ dwRowAVX512_t3_w16:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t3_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX512_t3_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX512_t3_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t3_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t3_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -7569,8 +9024,23 @@ dwRowAVX512_t3_w16_p8_row:
 
 dwRowAVX512_t3_w16_p8_end:
 dwRowAVX512_t3_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX512_t3_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX512_t3_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t3_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t3_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -7635,8 +9105,23 @@ dwRowAVX512_t3_w16_p4_row:
 
 dwRowAVX512_t3_w16_p4_end:
 dwRowAVX512_t3_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX512_t3_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t3_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t3_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t3_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -7695,8 +9180,23 @@ dwRowAVX512_t3_w8:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t3_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX512_t3_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX512_t3_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t3_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t3_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -7793,8 +9293,23 @@ dwRowAVX512_t3_w8_p8_row:
 
 dwRowAVX512_t3_w8_p8_end:
 dwRowAVX512_t3_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX512_t3_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX512_t3_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t3_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t3_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -7859,8 +9374,23 @@ dwRowAVX512_t3_w8_p4_row:
 
 dwRowAVX512_t3_w8_p4_end:
 dwRowAVX512_t3_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX512_t3_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t3_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t3_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t3_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -7919,8 +9449,23 @@ dwRowAVX512_t3_w1:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t3_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowAVX512_t3_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t3_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowAVX512_t3_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowAVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t3_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -7985,8 +9530,23 @@ dwRowAVX512_t4_w16:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t4_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX512_t4_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX512_t4_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t4_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t4_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -8095,8 +9655,23 @@ dwRowAVX512_t4_w16_p8_row:
 
 dwRowAVX512_t4_w16_p8_end:
 dwRowAVX512_t4_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX512_t4_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX512_t4_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t4_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t4_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -8168,8 +9743,23 @@ dwRowAVX512_t4_w16_p4_row:
 
 dwRowAVX512_t4_w16_p4_end:
 dwRowAVX512_t4_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX512_t4_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t4_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t4_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t4_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -8232,8 +9822,23 @@ dwRowAVX512_t4_w8:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t4_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX512_t4_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX512_t4_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t4_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t4_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -8342,8 +9947,23 @@ dwRowAVX512_t4_w8_p8_row:
 
 dwRowAVX512_t4_w8_p8_end:
 dwRowAVX512_t4_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX512_t4_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX512_t4_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t4_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t4_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -8415,8 +10035,23 @@ dwRowAVX512_t4_w8_p4_row:
 
 dwRowAVX512_t4_w8_p4_end:
 dwRowAVX512_t4_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX512_t4_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t4_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t4_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t4_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -8479,8 +10114,23 @@ dwRowAVX512_t4_w1:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t4_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowAVX512_t4_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t4_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowAVX512_t4_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowAVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t4_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -8549,8 +10199,23 @@ dwRowAVX512_t5_w16:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t5_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX512_t5_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX512_t5_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t5_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t5_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -8671,8 +10336,23 @@ dwRowAVX512_t5_w16_p8_row:
 
 dwRowAVX512_t5_w16_p8_end:
 dwRowAVX512_t5_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX512_t5_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX512_t5_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t5_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t5_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -8751,8 +10431,23 @@ dwRowAVX512_t5_w16_p4_row:
 
 dwRowAVX512_t5_w16_p4_end:
 dwRowAVX512_t5_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX512_t5_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t5_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t5_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t5_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -8819,8 +10514,23 @@ dwRowAVX512_t5_w8:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t5_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowAVX512_t5_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowAVX512_t5_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t5_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t5_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -8941,8 +10651,23 @@ dwRowAVX512_t5_w8_p8_row:
 
 dwRowAVX512_t5_w8_p8_end:
 dwRowAVX512_t5_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowAVX512_t5_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowAVX512_t5_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t5_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t5_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -9021,8 +10746,23 @@ dwRowAVX512_t5_w8_p4_row:
 
 dwRowAVX512_t5_w8_p4_end:
 dwRowAVX512_t5_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowAVX512_t5_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t5_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t5_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowAVX512_t5_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -9089,8 +10829,23 @@ dwRowAVX512_t5_w1:
 	MOVQ AX, (SP)
 
 dwRowAVX512_t5_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowAVX512_t5_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowAVX512_t5_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowAVX512_t5_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowAVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t5_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -9153,9 +10908,9 @@ dwRowAVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·dwRowS1AVX512(SB), NOSPLIT, $8-272
+// func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
+TEXT ·dwRowS1AVX512(SB), NOSPLIT, $24-296
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS1AVX512_done
@@ -9186,6 +10941,12 @@ TEXT ·dwRowS1AVX512(SB), NOSPLIT, $8-272
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
+	MOVQ  pf_base+272(FP), CX
+	MOVQ  CX, 8(SP)
+	MOVQ  pf_len+280(FP), BX
+	SHLQ  $0x02, BX
+	ADDQ  CX, BX
+	MOVQ  BX, 16(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS1AVX512_t1
@@ -9211,8 +10972,23 @@ dwRowS1AVX512_t1_w16:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t1_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX512_t1_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX512_t1_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t1_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t1_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -9298,8 +11074,23 @@ dwRowS1AVX512_t1_w16_p8_row:
 
 dwRowS1AVX512_t1_w16_p8_end:
 dwRowS1AVX512_t1_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX512_t1_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX512_t1_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t1_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t1_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -9357,8 +11148,23 @@ dwRowS1AVX512_t1_w16_p4_row:
 
 dwRowS1AVX512_t1_w16_p4_end:
 dwRowS1AVX512_t1_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX512_t1_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t1_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t1_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t1_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -9410,8 +11216,23 @@ dwRowS1AVX512_t1_w8:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t1_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX512_t1_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX512_t1_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t1_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t1_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -9497,8 +11318,23 @@ dwRowS1AVX512_t1_w8_p8_row:
 
 dwRowS1AVX512_t1_w8_p8_end:
 dwRowS1AVX512_t1_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX512_t1_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX512_t1_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t1_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t1_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -9556,8 +11392,23 @@ dwRowS1AVX512_t1_w8_p4_row:
 
 dwRowS1AVX512_t1_w8_p4_end:
 dwRowS1AVX512_t1_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX512_t1_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t1_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t1_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t1_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -9609,8 +11460,23 @@ dwRowS1AVX512_t1_w1:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t1_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS1AVX512_t1_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t1_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowS1AVX512_t1_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowS1AVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX512_t1_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -9668,8 +11534,23 @@ dwRowS1AVX512_t2_w16:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t2_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX512_t2_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX512_t2_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t2_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -9767,8 +11648,23 @@ dwRowS1AVX512_t2_w16_p8_row:
 
 dwRowS1AVX512_t2_w16_p8_end:
 dwRowS1AVX512_t2_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX512_t2_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX512_t2_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t2_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -9834,8 +11730,23 @@ dwRowS1AVX512_t2_w16_p4_row:
 
 dwRowS1AVX512_t2_w16_p4_end:
 dwRowS1AVX512_t2_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX512_t2_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t2_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t2_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -9892,8 +11803,23 @@ dwRowS1AVX512_t2_w8:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t2_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX512_t2_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX512_t2_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t2_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -9991,8 +11917,23 @@ dwRowS1AVX512_t2_w8_p8_row:
 
 dwRowS1AVX512_t2_w8_p8_end:
 dwRowS1AVX512_t2_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX512_t2_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX512_t2_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t2_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -10058,8 +11999,23 @@ dwRowS1AVX512_t2_w8_p4_row:
 
 dwRowS1AVX512_t2_w8_p4_end:
 dwRowS1AVX512_t2_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX512_t2_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t2_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t2_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -10116,8 +12072,23 @@ dwRowS1AVX512_t2_w1:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t2_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS1AVX512_t2_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t2_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX512_t2_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -10180,8 +12151,23 @@ dwRowS1AVX512_t3_w16:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t3_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX512_t3_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX512_t3_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t3_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -10291,8 +12277,23 @@ dwRowS1AVX512_t3_w16_p8_row:
 
 dwRowS1AVX512_t3_w16_p8_end:
 dwRowS1AVX512_t3_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX512_t3_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX512_t3_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t3_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -10366,8 +12367,23 @@ dwRowS1AVX512_t3_w16_p4_row:
 
 dwRowS1AVX512_t3_w16_p4_end:
 dwRowS1AVX512_t3_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX512_t3_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t3_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t3_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -10429,8 +12445,23 @@ dwRowS1AVX512_t3_w8:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t3_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX512_t3_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX512_t3_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t3_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -10540,8 +12571,23 @@ dwRowS1AVX512_t3_w8_p8_row:
 
 dwRowS1AVX512_t3_w8_p8_end:
 dwRowS1AVX512_t3_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX512_t3_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX512_t3_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t3_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -10615,8 +12661,23 @@ dwRowS1AVX512_t3_w8_p4_row:
 
 dwRowS1AVX512_t3_w8_p4_end:
 dwRowS1AVX512_t3_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX512_t3_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t3_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t3_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -10678,8 +12739,23 @@ dwRowS1AVX512_t3_w1:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t3_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS1AVX512_t3_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t3_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX512_t3_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -10747,8 +12823,23 @@ dwRowS1AVX512_t4_w16:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t4_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX512_t4_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX512_t4_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t4_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t4_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -10870,8 +12961,23 @@ dwRowS1AVX512_t4_w16_p8_row:
 
 dwRowS1AVX512_t4_w16_p8_end:
 dwRowS1AVX512_t4_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX512_t4_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX512_t4_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t4_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t4_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -10953,8 +13059,23 @@ dwRowS1AVX512_t4_w16_p4_row:
 
 dwRowS1AVX512_t4_w16_p4_end:
 dwRowS1AVX512_t4_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX512_t4_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t4_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t4_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t4_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -11021,8 +13142,23 @@ dwRowS1AVX512_t4_w8:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t4_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX512_t4_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX512_t4_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t4_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t4_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -11144,8 +13280,23 @@ dwRowS1AVX512_t4_w8_p8_row:
 
 dwRowS1AVX512_t4_w8_p8_end:
 dwRowS1AVX512_t4_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX512_t4_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX512_t4_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t4_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t4_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -11227,8 +13378,23 @@ dwRowS1AVX512_t4_w8_p4_row:
 
 dwRowS1AVX512_t4_w8_p4_end:
 dwRowS1AVX512_t4_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX512_t4_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t4_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t4_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t4_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -11295,8 +13461,23 @@ dwRowS1AVX512_t4_w1:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t4_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS1AVX512_t4_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t4_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t4_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX512_t4_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -11369,8 +13550,23 @@ dwRowS1AVX512_t5_w16:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t5_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX512_t5_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX512_t5_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t5_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t5_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -11504,8 +13700,23 @@ dwRowS1AVX512_t5_w16_p8_row:
 
 dwRowS1AVX512_t5_w16_p8_end:
 dwRowS1AVX512_t5_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX512_t5_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX512_t5_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t5_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t5_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -11595,8 +13806,23 @@ dwRowS1AVX512_t5_w16_p4_row:
 
 dwRowS1AVX512_t5_w16_p4_end:
 dwRowS1AVX512_t5_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX512_t5_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t5_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t5_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t5_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -11668,8 +13894,23 @@ dwRowS1AVX512_t5_w8:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t5_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS1AVX512_t5_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS1AVX512_t5_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t5_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t5_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -11803,8 +14044,23 @@ dwRowS1AVX512_t5_w8_p8_row:
 
 dwRowS1AVX512_t5_w8_p8_end:
 dwRowS1AVX512_t5_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS1AVX512_t5_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS1AVX512_t5_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t5_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t5_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -11894,8 +14150,23 @@ dwRowS1AVX512_t5_w8_p4_row:
 
 dwRowS1AVX512_t5_w8_p4_end:
 dwRowS1AVX512_t5_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS1AVX512_t5_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t5_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t5_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS1AVX512_t5_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -11967,8 +14238,23 @@ dwRowS1AVX512_t5_w1:
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t5_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS1AVX512_t5_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS1AVX512_t5_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t5_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX512_t5_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -12036,9 +14322,9 @@ dwRowS1AVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·dwRowS2AVX512(SB), NOSPLIT, $8-272
+// func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
+TEXT ·dwRowS2AVX512(SB), NOSPLIT, $24-296
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS2AVX512_done
@@ -12069,6 +14355,12 @@ TEXT ·dwRowS2AVX512(SB), NOSPLIT, $8-272
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
+	MOVQ  pf_base+272(FP), CX
+	MOVQ  CX, 8(SP)
+	MOVQ  pf_len+280(FP), BX
+	SHLQ  $0x02, BX
+	ADDQ  CX, BX
+	MOVQ  BX, 16(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS2AVX512_t1
@@ -12094,8 +14386,23 @@ dwRowS2AVX512_t1_w16:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t1_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX512_t1_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX512_t1_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t1_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t1_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -12195,8 +14502,23 @@ dwRowS2AVX512_t1_w16_p8_row:
 
 dwRowS2AVX512_t1_w16_p8_end:
 dwRowS2AVX512_t1_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX512_t1_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX512_t1_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t1_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t1_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -12260,8 +14582,23 @@ dwRowS2AVX512_t1_w16_p4_row:
 
 dwRowS2AVX512_t1_w16_p4_end:
 dwRowS2AVX512_t1_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX512_t1_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t1_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t1_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t1_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -12313,8 +14650,23 @@ dwRowS2AVX512_t1_w8:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t1_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX512_t1_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX512_t1_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t1_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t1_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -12414,8 +14766,23 @@ dwRowS2AVX512_t1_w8_p8_row:
 
 dwRowS2AVX512_t1_w8_p8_end:
 dwRowS2AVX512_t1_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX512_t1_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX512_t1_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t1_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t1_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -12479,8 +14846,23 @@ dwRowS2AVX512_t1_w8_p4_row:
 
 dwRowS2AVX512_t1_w8_p4_end:
 dwRowS2AVX512_t1_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX512_t1_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t1_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t1_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t1_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -12532,8 +14914,23 @@ dwRowS2AVX512_t1_w1:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t1_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS2AVX512_t1_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t1_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowS2AVX512_t1_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowS2AVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX512_t1_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -12591,8 +14988,23 @@ dwRowS2AVX512_t2_w16:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t2_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX512_t2_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX512_t2_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t2_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -12704,8 +15116,23 @@ dwRowS2AVX512_t2_w16_p8_row:
 
 dwRowS2AVX512_t2_w16_p8_end:
 dwRowS2AVX512_t2_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX512_t2_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX512_t2_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t2_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -12777,8 +15204,23 @@ dwRowS2AVX512_t2_w16_p4_row:
 
 dwRowS2AVX512_t2_w16_p4_end:
 dwRowS2AVX512_t2_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX512_t2_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t2_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t2_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -12835,8 +15277,23 @@ dwRowS2AVX512_t2_w8:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t2_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX512_t2_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX512_t2_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t2_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -12948,8 +15405,23 @@ dwRowS2AVX512_t2_w8_p8_row:
 
 dwRowS2AVX512_t2_w8_p8_end:
 dwRowS2AVX512_t2_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX512_t2_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX512_t2_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t2_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -13021,8 +15493,23 @@ dwRowS2AVX512_t2_w8_p4_row:
 
 dwRowS2AVX512_t2_w8_p4_end:
 dwRowS2AVX512_t2_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX512_t2_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t2_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t2_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -13079,8 +15566,23 @@ dwRowS2AVX512_t2_w1:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t2_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS2AVX512_t2_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t2_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX512_t2_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -13143,8 +15645,23 @@ dwRowS2AVX512_t3_w16:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t3_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX512_t3_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX512_t3_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t3_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -13268,8 +15785,23 @@ dwRowS2AVX512_t3_w16_p8_row:
 
 dwRowS2AVX512_t3_w16_p8_end:
 dwRowS2AVX512_t3_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX512_t3_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX512_t3_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t3_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -13349,8 +15881,23 @@ dwRowS2AVX512_t3_w16_p4_row:
 
 dwRowS2AVX512_t3_w16_p4_end:
 dwRowS2AVX512_t3_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX512_t3_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t3_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t3_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -13412,8 +15959,23 @@ dwRowS2AVX512_t3_w8:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t3_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX512_t3_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX512_t3_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t3_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -13537,8 +16099,23 @@ dwRowS2AVX512_t3_w8_p8_row:
 
 dwRowS2AVX512_t3_w8_p8_end:
 dwRowS2AVX512_t3_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX512_t3_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX512_t3_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t3_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -13618,8 +16195,23 @@ dwRowS2AVX512_t3_w8_p4_row:
 
 dwRowS2AVX512_t3_w8_p4_end:
 dwRowS2AVX512_t3_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX512_t3_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t3_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t3_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -13681,8 +16273,23 @@ dwRowS2AVX512_t3_w1:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t3_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS2AVX512_t3_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t3_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX512_t3_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -13750,8 +16357,23 @@ dwRowS2AVX512_t4_w16:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t4_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX512_t4_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX512_t4_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t4_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t4_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -13887,8 +16509,23 @@ dwRowS2AVX512_t4_w16_p8_row:
 
 dwRowS2AVX512_t4_w16_p8_end:
 dwRowS2AVX512_t4_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX512_t4_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX512_t4_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t4_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t4_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -13976,8 +16613,23 @@ dwRowS2AVX512_t4_w16_p4_row:
 
 dwRowS2AVX512_t4_w16_p4_end:
 dwRowS2AVX512_t4_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX512_t4_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t4_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t4_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t4_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -14044,8 +16696,23 @@ dwRowS2AVX512_t4_w8:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t4_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX512_t4_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX512_t4_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t4_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t4_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -14181,8 +16848,23 @@ dwRowS2AVX512_t4_w8_p8_row:
 
 dwRowS2AVX512_t4_w8_p8_end:
 dwRowS2AVX512_t4_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX512_t4_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX512_t4_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t4_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t4_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -14270,8 +16952,23 @@ dwRowS2AVX512_t4_w8_p4_row:
 
 dwRowS2AVX512_t4_w8_p4_end:
 dwRowS2AVX512_t4_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX512_t4_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t4_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t4_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t4_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -14338,8 +17035,23 @@ dwRowS2AVX512_t4_w1:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t4_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS2AVX512_t4_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t4_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t4_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX512_t4_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -14412,8 +17124,23 @@ dwRowS2AVX512_t5_w16:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t5_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX512_t5_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX512_t5_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t5_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t5_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -14561,8 +17288,23 @@ dwRowS2AVX512_t5_w16_p8_row:
 
 dwRowS2AVX512_t5_w16_p8_end:
 dwRowS2AVX512_t5_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX512_t5_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX512_t5_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t5_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t5_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -14658,8 +17400,23 @@ dwRowS2AVX512_t5_w16_p4_row:
 
 dwRowS2AVX512_t5_w16_p4_end:
 dwRowS2AVX512_t5_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX512_t5_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t5_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t5_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t5_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -14731,8 +17488,23 @@ dwRowS2AVX512_t5_w8:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t5_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowS2AVX512_t5_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowS2AVX512_t5_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t5_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t5_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -14880,8 +17652,23 @@ dwRowS2AVX512_t5_w8_p8_row:
 
 dwRowS2AVX512_t5_w8_p8_end:
 dwRowS2AVX512_t5_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowS2AVX512_t5_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowS2AVX512_t5_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t5_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t5_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -14977,8 +17764,23 @@ dwRowS2AVX512_t5_w8_p4_row:
 
 dwRowS2AVX512_t5_w8_p4_end:
 dwRowS2AVX512_t5_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowS2AVX512_t5_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t5_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t5_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowS2AVX512_t5_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -15050,8 +17852,23 @@ dwRowS2AVX512_t5_w1:
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t5_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowS2AVX512_t5_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowS2AVX512_t5_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t5_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX512_t5_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -15119,9 +17936,9 @@ dwRowS2AVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·dwRowM1AVX512(SB), NOSPLIT, $8-272
+// func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
+TEXT ·dwRowM1AVX512(SB), NOSPLIT, $24-296
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowM1AVX512_done
@@ -15153,6 +17970,12 @@ TEXT ·dwRowM1AVX512(SB), NOSPLIT, $8-272
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
 	NEGQ  R8
+	MOVQ  pf_base+272(FP), CX
+	MOVQ  CX, 8(SP)
+	MOVQ  pf_len+280(FP), BX
+	SHLQ  $0x02, BX
+	ADDQ  CX, BX
+	MOVQ  BX, 16(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowM1AVX512_t1
@@ -15178,8 +18001,23 @@ dwRowM1AVX512_t1_w16:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t1_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX512_t1_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX512_t1_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t1_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t1_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -15267,8 +18105,23 @@ dwRowM1AVX512_t1_w16_p8_row:
 
 dwRowM1AVX512_t1_w16_p8_end:
 dwRowM1AVX512_t1_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX512_t1_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX512_t1_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t1_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t1_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -15328,8 +18181,23 @@ dwRowM1AVX512_t1_w16_p4_row:
 
 dwRowM1AVX512_t1_w16_p4_end:
 dwRowM1AVX512_t1_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX512_t1_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t1_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t1_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t1_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -15381,8 +18249,23 @@ dwRowM1AVX512_t1_w8:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t1_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX512_t1_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX512_t1_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t1_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t1_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -15470,8 +18353,23 @@ dwRowM1AVX512_t1_w8_p8_row:
 
 dwRowM1AVX512_t1_w8_p8_end:
 dwRowM1AVX512_t1_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX512_t1_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX512_t1_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t1_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t1_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -15531,8 +18429,23 @@ dwRowM1AVX512_t1_w8_p4_row:
 
 dwRowM1AVX512_t1_w8_p4_end:
 dwRowM1AVX512_t1_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX512_t1_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t1_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t1_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t1_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -15584,8 +18497,23 @@ dwRowM1AVX512_t1_w1:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t1_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowM1AVX512_t1_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t1_w1_p1_end
+	MOVQ       8(SP), R8
+	CMPQ       R8, 16(SP)
+	JAE        dwRowM1AVX512_t1_w1_p1_nopf
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	PREFETCHT0 256(R8)
+	PREFETCHT0 320(R8)
+	PREFETCHT0 384(R8)
+	PREFETCHT0 448(R8)
+	ADDQ       $0x00000200, R8
+	MOVQ       R8, 8(SP)
+
+dwRowM1AVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX512_t1_w1_p1_zero
 	MOVQ   ypix+256(FP), R8
@@ -15643,8 +18571,23 @@ dwRowM1AVX512_t2_w16:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t2_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX512_t2_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX512_t2_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t2_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -15744,8 +18687,23 @@ dwRowM1AVX512_t2_w16_p8_row:
 
 dwRowM1AVX512_t2_w16_p8_end:
 dwRowM1AVX512_t2_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX512_t2_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX512_t2_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t2_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -15813,8 +18771,23 @@ dwRowM1AVX512_t2_w16_p4_row:
 
 dwRowM1AVX512_t2_w16_p4_end:
 dwRowM1AVX512_t2_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX512_t2_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t2_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t2_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -15871,8 +18844,23 @@ dwRowM1AVX512_t2_w8:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t2_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX512_t2_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX512_t2_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t2_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -15972,8 +18960,23 @@ dwRowM1AVX512_t2_w8_p8_row:
 
 dwRowM1AVX512_t2_w8_p8_end:
 dwRowM1AVX512_t2_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX512_t2_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX512_t2_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t2_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -16041,8 +19044,23 @@ dwRowM1AVX512_t2_w8_p4_row:
 
 dwRowM1AVX512_t2_w8_p4_end:
 dwRowM1AVX512_t2_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX512_t2_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t2_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t2_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -16099,8 +19117,23 @@ dwRowM1AVX512_t2_w1:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t2_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowM1AVX512_t2_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t2_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX512_t2_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -16163,8 +19196,23 @@ dwRowM1AVX512_t3_w16:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t3_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX512_t3_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX512_t3_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t3_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -16276,8 +19324,23 @@ dwRowM1AVX512_t3_w16_p8_row:
 
 dwRowM1AVX512_t3_w16_p8_end:
 dwRowM1AVX512_t3_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX512_t3_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX512_t3_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t3_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -16353,8 +19416,23 @@ dwRowM1AVX512_t3_w16_p4_row:
 
 dwRowM1AVX512_t3_w16_p4_end:
 dwRowM1AVX512_t3_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX512_t3_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t3_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t3_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -16416,8 +19494,23 @@ dwRowM1AVX512_t3_w8:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t3_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX512_t3_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX512_t3_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t3_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -16529,8 +19622,23 @@ dwRowM1AVX512_t3_w8_p8_row:
 
 dwRowM1AVX512_t3_w8_p8_end:
 dwRowM1AVX512_t3_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX512_t3_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX512_t3_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t3_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -16606,8 +19714,23 @@ dwRowM1AVX512_t3_w8_p4_row:
 
 dwRowM1AVX512_t3_w8_p4_end:
 dwRowM1AVX512_t3_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX512_t3_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t3_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t3_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -16669,8 +19792,23 @@ dwRowM1AVX512_t3_w1:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t3_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowM1AVX512_t3_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t3_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX512_t3_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -16738,8 +19876,23 @@ dwRowM1AVX512_t4_w16:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t4_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX512_t4_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX512_t4_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t4_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t4_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -16863,8 +20016,23 @@ dwRowM1AVX512_t4_w16_p8_row:
 
 dwRowM1AVX512_t4_w16_p8_end:
 dwRowM1AVX512_t4_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX512_t4_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX512_t4_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t4_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t4_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -16948,8 +20116,23 @@ dwRowM1AVX512_t4_w16_p4_row:
 
 dwRowM1AVX512_t4_w16_p4_end:
 dwRowM1AVX512_t4_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX512_t4_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t4_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t4_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t4_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -17016,8 +20199,23 @@ dwRowM1AVX512_t4_w8:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t4_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX512_t4_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX512_t4_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t4_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t4_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -17141,8 +20339,23 @@ dwRowM1AVX512_t4_w8_p8_row:
 
 dwRowM1AVX512_t4_w8_p8_end:
 dwRowM1AVX512_t4_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX512_t4_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX512_t4_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t4_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t4_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -17226,8 +20439,23 @@ dwRowM1AVX512_t4_w8_p4_row:
 
 dwRowM1AVX512_t4_w8_p4_end:
 dwRowM1AVX512_t4_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX512_t4_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t4_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t4_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t4_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -17294,8 +20522,23 @@ dwRowM1AVX512_t4_w1:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t4_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowM1AVX512_t4_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t4_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t4_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX512_t4_w1_p1_zero
 	MOVQ   ypix+256(FP), R11
@@ -17368,8 +20611,23 @@ dwRowM1AVX512_t5_w16:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t5_w16_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX512_t5_w16_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX512_t5_w16_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t5_w16_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t5_w16_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -17505,8 +20763,23 @@ dwRowM1AVX512_t5_w16_p8_row:
 
 dwRowM1AVX512_t5_w16_p8_end:
 dwRowM1AVX512_t5_w16_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX512_t5_w16_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX512_t5_w16_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t5_w16_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t5_w16_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -17598,8 +20871,23 @@ dwRowM1AVX512_t5_w16_p4_row:
 
 dwRowM1AVX512_t5_w16_p4_end:
 dwRowM1AVX512_t5_w16_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX512_t5_w16_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t5_w16_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t5_w16_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t5_w16_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -17671,8 +20959,23 @@ dwRowM1AVX512_t5_w8:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t5_w8_p8:
-	CMPQ    (SP), $0x08
-	JL      dwRowM1AVX512_t5_w8_p8_end
+	CMPQ       (SP), $0x08
+	JL         dwRowM1AVX512_t5_w8_p8_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t5_w8_p8_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t5_w8_p8_zero
 	MOVQ    ypix+256(FP), R11
@@ -17808,8 +21111,23 @@ dwRowM1AVX512_t5_w8_p8_row:
 
 dwRowM1AVX512_t5_w8_p8_end:
 dwRowM1AVX512_t5_w8_p4:
-	CMPQ    (SP), $0x04
-	JL      dwRowM1AVX512_t5_w8_p4_end
+	CMPQ       (SP), $0x04
+	JL         dwRowM1AVX512_t5_w8_p4_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t5_w8_p4_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t5_w8_p4_zero
 	MOVQ    ypix+256(FP), R11
@@ -17901,8 +21219,23 @@ dwRowM1AVX512_t5_w8_p4_row:
 
 dwRowM1AVX512_t5_w8_p4_end:
 dwRowM1AVX512_t5_w8_p1:
-	CMPQ    (SP), $0x01
-	JL      dwRowM1AVX512_t5_w8_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t5_w8_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t5_w8_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
 	JEQ     dwRowM1AVX512_t5_w8_p1_zero
 	MOVQ    ypix+256(FP), R11
@@ -17974,8 +21307,23 @@ dwRowM1AVX512_t5_w1:
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t5_w1_p1:
-	CMPQ   (SP), $0x01
-	JL     dwRowM1AVX512_t5_w1_p1_end
+	CMPQ       (SP), $0x01
+	JL         dwRowM1AVX512_t5_w1_p1_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t5_w1_p1_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX512_t5_w1_p1_zero
 	MOVQ   ypix+256(FP), R11

@@ -342,11 +342,11 @@ func TestDepthwiseRowKernels(t *testing.T) {
 			ylen := (n-1)*ypix + c
 			y0 := dwRand(r, ylen)
 			want := append([]float32(nil), y0...)
-			dwRowGo(taps, x, w, want, offs, rows, n, c, xpix, xtap, wtap, ypix, acc)
+			dwRowGo(taps, x, w, want, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, nil)
 			off := trial % 4
 			y, check := guarded(t, ylen, off, 99)
 			copy(y, y0)
-			k.row(taps, x, w, y, offs, rows, n, c, xpix, xtap, wtap, ypix, acc)
+			k.row(taps, x, w, y, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, x)
 			check()
 			for i := range y {
 				if !closeEnough(y[i], want[i], 1e-5) {
@@ -374,10 +374,10 @@ func TestDepthwiseRowKernels(t *testing.T) {
 				}
 				mx := dwRand(r, rows*mspan+3)
 				mwant := append([]float32(nil), y0...)
-				dwRowGo(taps, mx, w, mwant, mo, rows, n, c, xp, xt, wtap, ypix, acc)
+				dwRowGo(taps, mx, w, mwant, mo, rows, n, c, xp, xt, wtap, ypix, acc, nil)
 				my, mcheck := guarded(t, ylen, (off+1)%4, 98)
 				copy(my, y0)
-				mk.f(taps, mx, w, my, mo, rows, n, c, xp, xt, wtap, ypix, acc)
+				mk.f(taps, mx, w, my, mo, rows, n, c, xp, xt, wtap, ypix, acc, mx[:len(mx)/2])
 				mcheck()
 				for i := range my {
 					if !closeEnough(my[i], mwant[i], 1e-5) {

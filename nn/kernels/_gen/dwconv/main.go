@@ -35,6 +35,9 @@ const (
 	// maxGroup bounds the window rows whose weight-gradient accumulators
 	// are held in registers at once (one base pointer each).
 	maxGroup = 6
+	// pfLines is the number of 64-byte lines of pf a row kernel prefetches
+	// per pixel block.
+	pfLines = 8
 )
 
 type isa struct {
@@ -223,9 +226,10 @@ func row(is isa, m *colMap) {
 			"source column is loaded once per pixel block and window row.",
 		}
 	}
-	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, acc int)")
+	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, acc int, pf []float32)")
 	Pragma("noescape")
-	Doc(append(doc, "The caller guarantees every element it reads or writes is in bounds.")...)
+	Doc(append(doc, "The caller guarantees every element it reads or writes is in bounds;",
+		"pf is prefetched, 512 bytes per pixel block, while the blocks run.")...)
 	done := name + "_done"
 	n := GP64()
 	MOVQ(param("n"), n)
@@ -252,9 +256,20 @@ func row(is isa, m *colMap) {
 			NEGQ(u)
 		}
 	}
+	nrem := AllocLocal(8) // pixels left
+	pfp, pfe := AllocLocal(8), AllocLocal(8)
+	{
+		t := GP64()
+		Load(Param("pf").Base(), t)
+		MOVQ(t, pfp)
+		e := GP64()
+		Load(Param("pf").Len(), e)
+		SHLQ(U8(2), e)
+		ADDQ(t, e)
+		MOVQ(e, pfe)
+	}
 	dispatch(name)
 
-	nrem := AllocLocal(8) // pixels left
 	for taps := 1; taps <= maxTaps; taps++ {
 		sect := fmt.Sprintf("%s_t%d", name, taps)
 		Label(sect)
@@ -279,6 +294,18 @@ func row(is isa, m *colMap) {
 				Label(blk)
 				CMPQ(nrem, U8(p))
 				JL(LabelRef(blk + "_end"))
+				{
+					t := GP64()
+					MOVQ(pfp, t)
+					CMPQ(t, pfe)
+					JAE(LabelRef(blk + "_nopf"))
+					for k := 0; k < pfLines; k++ {
+						PREFETCHT0(Mem{Base: t, Disp: 64 * k})
+					}
+					ADDQ(U32(64*pfLines), t)
+					MOVQ(t, pfp)
+					Label(blk + "_nopf")
+				}
 				if m == nil {
 					rowBody(blk, lanes(w), taps, p, xp, wb, yp, offp, i1, i3, co)
 				} else {
