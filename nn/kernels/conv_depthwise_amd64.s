@@ -567,7 +567,8 @@ dwRowAVX2_t2_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowAVX2_t2_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	XORQ   R11, R11
 
 dwRowAVX2_t2_w8_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -576,15 +577,16 @@ dwRowAVX2_t2_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y2
+	VFMADD231PS (R12), Y2, Y0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y2
+	VFMADD231PS (R12), Y2, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX2_t2_w8_p1_row
+	VADDPS      Y1, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -638,7 +640,8 @@ dwRowAVX2_t2_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX2_t2_w1_p1_rows:
-	XORQ R8, R8
+	VXORPS X1, X1, X1
+	XORQ   R8, R8
 
 dwRowAVX2_t2_w1_p1_row:
 	MOVQ        (SI)(R8*8), R11
@@ -647,15 +650,16 @@ dwRowAVX2_t2_w1_p1_row:
 	MOVQ        64(SI)(R8*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X2
+	VFMADD231SS (R11), X2, X0
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X2
+	VFMADD231SS (R11), X2, X1
 	INCQ        R8
 	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX2_t2_w1_p1_row
+	VADDSS      X1, X0, X0
 	MOVQ        ypix+256(FP), R8
 	LEAQ        (R8)(R8*2), R8
 	LEAQ        (BX)(R9*1), R8
@@ -909,7 +913,9 @@ dwRowAVX2_t3_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowAVX2_t3_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowAVX2_t3_w8_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -918,19 +924,21 @@ dwRowAVX2_t3_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y1
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX2_t3_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -984,7 +992,9 @@ dwRowAVX2_t3_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX2_t3_w1_p1_rows:
-	XORQ R8, R8
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R8, R8
 
 dwRowAVX2_t3_w1_p1_row:
 	MOVQ        (SI)(R8*8), R11
@@ -993,19 +1003,21 @@ dwRowAVX2_t3_w1_p1_row:
 	MOVQ        64(SI)(R8*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X0
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X1
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X2
 	INCQ        R8
 	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX2_t3_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R8
 	LEAQ        (R8)(R8*2), R8
 	LEAQ        (BX)(R9*1), R8
@@ -1278,7 +1290,9 @@ dwRowAVX2_t4_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowAVX2_t4_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowAVX2_t4_w8_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -1287,23 +1301,25 @@ dwRowAVX2_t4_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y1
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y2
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX2_t4_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -1357,7 +1373,9 @@ dwRowAVX2_t4_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX2_t4_w1_p1_rows:
-	XORQ R8, R8
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R8, R8
 
 dwRowAVX2_t4_w1_p1_row:
 	MOVQ        (SI)(R8*8), R11
@@ -1366,23 +1384,25 @@ dwRowAVX2_t4_w1_p1_row:
 	MOVQ        64(SI)(R8*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X0
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X1
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X2
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X0
 	INCQ        R8
 	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX2_t4_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R8
 	LEAQ        (R8)(R8*2), R8
 	LEAQ        (BX)(R9*1), R8
@@ -1674,7 +1694,9 @@ dwRowAVX2_t5_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowAVX2_t5_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowAVX2_t5_w8_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -1683,27 +1705,29 @@ dwRowAVX2_t5_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y1
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y2
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX2_t5_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -1757,7 +1781,9 @@ dwRowAVX2_t5_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX2_t5_w1_p1_rows:
-	XORQ R8, R8
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R8, R8
 
 dwRowAVX2_t5_w1_p1_row:
 	MOVQ        (SI)(R8*8), R11
@@ -1766,27 +1792,29 @@ dwRowAVX2_t5_w1_p1_row:
 	MOVQ        64(SI)(R8*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X0
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X1
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X2
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X0
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X1
 	INCQ        R8
 	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX2_t5_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R8
 	LEAQ        (R8)(R8*2), R8
 	LEAQ        (BX)(R9*1), R8
@@ -2414,26 +2442,28 @@ dwRowS1AVX2_t2_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS1AVX2_t2_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	XORQ   R11, R11
 
 dwRowS1AVX2_t2_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y1, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y2, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX2_t2_w8_p1_row
+	VADDPS      Y1, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -2487,26 +2517,28 @@ dwRowS1AVX2_t2_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS1AVX2_t2_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	XORQ   R11, R11
 
 dwRowS1AVX2_t2_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X1, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X2, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX2_t2_w1_p1_row
+	VADDSS      X1, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -2782,31 +2814,35 @@ dwRowS1AVX2_t3_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS1AVX2_t3_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS1AVX2_t3_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y1, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y2, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y3, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX2_t3_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -2860,31 +2896,35 @@ dwRowS1AVX2_t3_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS1AVX2_t3_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS1AVX2_t3_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X1, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X2, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X3, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX2_t3_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -3180,36 +3220,40 @@ dwRowS1AVX2_t4_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS1AVX2_t4_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS1AVX2_t4_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y1, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y3, Y7, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y2, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y3, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y4, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX2_t4_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -3263,36 +3307,40 @@ dwRowS1AVX2_t4_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS1AVX2_t4_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS1AVX2_t4_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X1, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X3, X7, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X2, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X4, X7, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X3, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X5, X7, X2
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X4, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X6, X7, X0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX2_t4_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -3608,41 +3656,45 @@ dwRowS1AVX2_t5_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS1AVX2_t5_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS1AVX2_t5_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y1, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y3, Y8, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y2, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y3, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y4, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y5, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX2_t5_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -3696,41 +3748,45 @@ dwRowS1AVX2_t5_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS1AVX2_t5_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS1AVX2_t5_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X1, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X3, X8, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X2, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X4, X8, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X3, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X5, X8, X2
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X4, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X6, X8, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X5, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X7, X8, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX2_t5_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -4398,26 +4454,28 @@ dwRowS2AVX2_t2_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS2AVX2_t2_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	XORQ   R11, R11
 
 dwRowS2AVX2_t2_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y1, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y2, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX2_t2_w8_p1_row
+	VADDPS      Y1, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -4471,26 +4529,28 @@ dwRowS2AVX2_t2_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS2AVX2_t2_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	XORQ   R11, R11
 
 dwRowS2AVX2_t2_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X1, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X2, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX2_t2_w1_p1_row
+	VADDSS      X1, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -4786,31 +4846,35 @@ dwRowS2AVX2_t3_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS2AVX2_t3_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS2AVX2_t3_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y1, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y2, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y3, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX2_t3_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -4864,31 +4928,35 @@ dwRowS2AVX2_t3_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS2AVX2_t3_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS2AVX2_t3_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X1, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X2, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X3, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX2_t3_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -5204,36 +5272,40 @@ dwRowS2AVX2_t4_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS2AVX2_t4_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS2AVX2_t4_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y1, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y3, Y7, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y2, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y3, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y4, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX2_t4_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -5287,36 +5359,40 @@ dwRowS2AVX2_t4_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS2AVX2_t4_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS2AVX2_t4_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X1, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X3, X7, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X2, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X4, X7, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X3, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X5, X7, X2
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X4, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X6, X7, X0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX2_t4_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -5652,41 +5728,45 @@ dwRowS2AVX2_t5_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS2AVX2_t5_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS2AVX2_t5_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y1, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y3, Y8, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y2, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y3, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y4, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y5, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX2_t5_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -5740,41 +5820,45 @@ dwRowS2AVX2_t5_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS2AVX2_t5_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS2AVX2_t5_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X1, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X3, X8, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X2, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X4, X8, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X3, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X5, X8, X2
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X4, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X6, X8, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X5, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X7, X8, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX2_t5_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -6411,26 +6495,28 @@ dwRowM1AVX2_t2_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowM1AVX2_t2_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	XORQ   R11, R11
 
 dwRowM1AVX2_t2_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y1, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y2, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX2_t2_w8_p1_row
+	VADDPS      Y1, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -6484,26 +6570,28 @@ dwRowM1AVX2_t2_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowM1AVX2_t2_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	XORQ   R11, R11
 
 dwRowM1AVX2_t2_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X1, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
 	SUBQ        R8, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X2, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX2_t2_w1_p1_row
+	VADDSS      X1, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -6783,31 +6871,35 @@ dwRowM1AVX2_t3_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowM1AVX2_t3_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowM1AVX2_t3_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y1, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y2, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y3, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX2_t3_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -6861,31 +6953,35 @@ dwRowM1AVX2_t3_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowM1AVX2_t3_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowM1AVX2_t3_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X1, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
 	SUBQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X2, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X1
 	SUBQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X3, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX2_t3_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -7185,36 +7281,40 @@ dwRowM1AVX2_t4_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowM1AVX2_t4_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowM1AVX2_t4_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y1, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y3, Y7, Y0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y2, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y1
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y3, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y4, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX2_t4_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -7268,36 +7368,40 @@ dwRowM1AVX2_t4_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowM1AVX2_t4_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowM1AVX2_t4_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X1, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X3, X7, X0
 	SUBQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X2, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X4, X7, X1
 	SUBQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X3, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X5, X7, X2
 	SUBQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X4, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X6, X7, X0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX2_t4_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -7617,41 +7721,45 @@ dwRowM1AVX2_t5_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowM1AVX2_t5_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowM1AVX2_t5_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y1, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y3, Y8, Y0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y2, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y1
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y3, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y4, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y5, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX2_t5_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -7705,41 +7813,45 @@ dwRowM1AVX2_t5_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowM1AVX2_t5_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowM1AVX2_t5_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X1, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X3, X8, X0
 	SUBQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X2, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X4, X8, X1
 	SUBQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X3, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X5, X8, X2
 	SUBQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X4, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X6, X8, X0
 	SUBQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X5, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X7, X8, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX2_t5_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -8546,7 +8658,8 @@ dwRowAVX512_t2_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowAVX512_t2_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	XORQ   R11, R11
 
 dwRowAVX512_t2_w16_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -8555,15 +8668,16 @@ dwRowAVX512_t2_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z2
+	VFMADD231PS (R12), Z2, Z0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z2
+	VFMADD231PS (R12), Z2, Z1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t2_w16_p1_row
+	VADDPS      Z1, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -8792,7 +8906,8 @@ dwRowAVX512_t2_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowAVX512_t2_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	XORQ   R11, R11
 
 dwRowAVX512_t2_w8_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -8801,15 +8916,16 @@ dwRowAVX512_t2_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y2
+	VFMADD231PS (R12), Y2, Y0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y2
+	VFMADD231PS (R12), Y2, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t2_w8_p1_row
+	VADDPS      Y1, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -8863,7 +8979,8 @@ dwRowAVX512_t2_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX512_t2_w1_p1_rows:
-	XORQ R8, R8
+	VXORPS X1, X1, X1
+	XORQ   R8, R8
 
 dwRowAVX512_t2_w1_p1_row:
 	MOVQ        (SI)(R8*8), R11
@@ -8872,15 +8989,16 @@ dwRowAVX512_t2_w1_p1_row:
 	MOVQ        64(SI)(R8*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X2
+	VFMADD231SS (R11), X2, X0
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X2
+	VFMADD231SS (R11), X2, X1
 	INCQ        R8
 	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX512_t2_w1_p1_row
+	VADDSS      X1, X0, X0
 	MOVQ        ypix+256(FP), R8
 	LEAQ        (R8)(R8*2), R8
 	LEAQ        (BX)(R9*1), R8
@@ -9134,7 +9252,9 @@ dwRowAVX512_t3_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowAVX512_t3_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowAVX512_t3_w16_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -9143,19 +9263,21 @@ dwRowAVX512_t3_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z1
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t3_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -9403,7 +9525,9 @@ dwRowAVX512_t3_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowAVX512_t3_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowAVX512_t3_w8_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -9412,19 +9536,21 @@ dwRowAVX512_t3_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y1
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t3_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -9478,7 +9604,9 @@ dwRowAVX512_t3_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX512_t3_w1_p1_rows:
-	XORQ R8, R8
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R8, R8
 
 dwRowAVX512_t3_w1_p1_row:
 	MOVQ        (SI)(R8*8), R11
@@ -9487,19 +9615,21 @@ dwRowAVX512_t3_w1_p1_row:
 	MOVQ        64(SI)(R8*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X0
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X1
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X2
 	INCQ        R8
 	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX512_t3_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R8
 	LEAQ        (R8)(R8*2), R8
 	LEAQ        (BX)(R9*1), R8
@@ -9772,7 +9902,9 @@ dwRowAVX512_t4_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowAVX512_t4_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowAVX512_t4_w16_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -9781,23 +9913,25 @@ dwRowAVX512_t4_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z1
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z2
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t4_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -10064,7 +10198,9 @@ dwRowAVX512_t4_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowAVX512_t4_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowAVX512_t4_w8_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -10073,23 +10209,25 @@ dwRowAVX512_t4_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y1
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y2
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t4_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -10143,7 +10281,9 @@ dwRowAVX512_t4_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX512_t4_w1_p1_rows:
-	XORQ R8, R8
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R8, R8
 
 dwRowAVX512_t4_w1_p1_row:
 	MOVQ        (SI)(R8*8), R11
@@ -10152,23 +10292,25 @@ dwRowAVX512_t4_w1_p1_row:
 	MOVQ        64(SI)(R8*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X0
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X1
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X2
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X0
 	INCQ        R8
 	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX512_t4_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R8
 	LEAQ        (R8)(R8*2), R8
 	LEAQ        (BX)(R9*1), R8
@@ -10460,7 +10602,9 @@ dwRowAVX512_t5_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowAVX512_t5_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowAVX512_t5_w16_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -10469,27 +10613,29 @@ dwRowAVX512_t5_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z1
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z2
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Z1
-	VFMADD231PS (R12), Z1, Z0
+	VMOVUPS     (R13), Z3
+	VFMADD231PS (R12), Z3, Z1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t5_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -10775,7 +10921,9 @@ dwRowAVX512_t5_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowAVX512_t5_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowAVX512_t5_w8_p1_row:
 	MOVQ        (SI)(R11*8), R12
@@ -10784,27 +10932,29 @@ dwRowAVX512_t5_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R13
 	ADDQ        DX, R13
 	ADDQ        R9, R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y1
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y2
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y0
 	ADDQ        xtap+240(FP), R12
 	ADDQ        wtap+248(FP), R13
-	VMOVUPS     (R13), Y1
-	VFMADD231PS (R12), Y1, Y0
+	VMOVUPS     (R13), Y3
+	VFMADD231PS (R12), Y3, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t5_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -10858,7 +11008,9 @@ dwRowAVX512_t5_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX512_t5_w1_p1_rows:
-	XORQ R8, R8
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R8, R8
 
 dwRowAVX512_t5_w1_p1_row:
 	MOVQ        (SI)(R8*8), R11
@@ -10867,27 +11019,29 @@ dwRowAVX512_t5_w1_p1_row:
 	MOVQ        64(SI)(R8*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X0
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X1
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X2
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X0
 	ADDQ        xtap+240(FP), R11
 	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
+	VMOVSS      (R12), X3
+	VFMADD231SS (R11), X3, X1
 	INCQ        R8
 	CMPQ        R8, rows+208(FP)
 	JL          dwRowAVX512_t5_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R8
 	LEAQ        (R8)(R8*2), R8
 	LEAQ        (BX)(R9*1), R8
@@ -11759,26 +11913,28 @@ dwRowS1AVX512_t2_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowS1AVX512_t2_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	XORQ   R11, R11
 
 dwRowS1AVX512_t2_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z3
-	VFMADD231PS Z1, Z3, Z0
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z2, Z4, Z0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z3
-	VFMADD231PS Z2, Z3, Z0
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z3, Z4, Z1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t2_w16_p1_row
+	VADDPS      Z1, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -12028,26 +12184,28 @@ dwRowS1AVX512_t2_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS1AVX512_t2_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	XORQ   R11, R11
 
 dwRowS1AVX512_t2_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y1, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y2, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t2_w8_p1_row
+	VADDPS      Y1, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -12101,26 +12259,28 @@ dwRowS1AVX512_t2_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS1AVX512_t2_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	XORQ   R11, R11
 
 dwRowS1AVX512_t2_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X1, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X2, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t2_w1_p1_row
+	VADDSS      X1, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -12396,31 +12556,35 @@ dwRowS1AVX512_t3_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowS1AVX512_t3_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowS1AVX512_t3_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Z2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z4
-	VFMADD231PS Z1, Z4, Z0
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z3, Z6, Z0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z4
-	VFMADD231PS Z2, Z4, Z0
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z4
-	VFMADD231PS Z3, Z4, Z0
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t3_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -12690,31 +12854,35 @@ dwRowS1AVX512_t3_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS1AVX512_t3_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS1AVX512_t3_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y1, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y2, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y3, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t3_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -12768,31 +12936,35 @@ dwRowS1AVX512_t3_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS1AVX512_t3_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS1AVX512_t3_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X1, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X2, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X3, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t3_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -13088,36 +13260,40 @@ dwRowS1AVX512_t4_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowS1AVX512_t4_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowS1AVX512_t4_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Z2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z1, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z3, Z7, Z0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z2, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z3, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z4, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t4_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -13407,36 +13583,40 @@ dwRowS1AVX512_t4_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS1AVX512_t4_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS1AVX512_t4_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y1, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y3, Y7, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y2, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y3, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y4, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t4_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -13490,36 +13670,40 @@ dwRowS1AVX512_t4_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS1AVX512_t4_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS1AVX512_t4_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X1, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X3, X7, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X2, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X4, X7, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X3, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X5, X7, X2
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X4, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X6, X7, X0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t4_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -13835,41 +14019,45 @@ dwRowS1AVX512_t5_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowS1AVX512_t5_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowS1AVX512_t5_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Z2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z4
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z1, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z3, Z8, Z0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z2, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z3, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z5, Z8, Z2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z4, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z5, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t5_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -14179,41 +14367,45 @@ dwRowS1AVX512_t5_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS1AVX512_t5_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS1AVX512_t5_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y1, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y3, Y8, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y2, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y3, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y4, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y5, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t5_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -14267,41 +14459,45 @@ dwRowS1AVX512_t5_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS1AVX512_t5_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS1AVX512_t5_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X1, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X3, X8, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X2, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X4, X8, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X3, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X5, X8, X2
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X4, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X6, X8, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X5, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X7, X8, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t5_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -15233,26 +15429,28 @@ dwRowS2AVX512_t2_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowS2AVX512_t2_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	XORQ   R11, R11
 
 dwRowS2AVX512_t2_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z3
-	VFMADD231PS Z1, Z3, Z0
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z2, Z4, Z0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z3
-	VFMADD231PS Z2, Z3, Z0
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z3, Z4, Z1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t2_w16_p1_row
+	VADDPS      Z1, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -15522,26 +15720,28 @@ dwRowS2AVX512_t2_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS2AVX512_t2_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	XORQ   R11, R11
 
 dwRowS2AVX512_t2_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y1, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y2, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t2_w8_p1_row
+	VADDPS      Y1, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -15595,26 +15795,28 @@ dwRowS2AVX512_t2_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS2AVX512_t2_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	XORQ   R11, R11
 
 dwRowS2AVX512_t2_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X1, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X2, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t2_w1_p1_row
+	VADDSS      X1, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -15910,31 +16112,35 @@ dwRowS2AVX512_t3_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowS2AVX512_t3_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowS2AVX512_t3_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Z2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z4
-	VFMADD231PS Z1, Z4, Z0
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z3, Z6, Z0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z4
-	VFMADD231PS Z2, Z4, Z0
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z4
-	VFMADD231PS Z3, Z4, Z0
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t3_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -16224,31 +16430,35 @@ dwRowS2AVX512_t3_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS2AVX512_t3_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS2AVX512_t3_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y1, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y2, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y3, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t3_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -16302,31 +16512,35 @@ dwRowS2AVX512_t3_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS2AVX512_t3_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS2AVX512_t3_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X1, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X2, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X3, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t3_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -16642,36 +16856,40 @@ dwRowS2AVX512_t4_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowS2AVX512_t4_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowS2AVX512_t4_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Z2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z1, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z3, Z7, Z0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z2, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z3, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z4, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t4_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -16981,36 +17199,40 @@ dwRowS2AVX512_t4_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS2AVX512_t4_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS2AVX512_t4_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y1, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y3, Y7, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y2, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y3, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y4, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t4_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -17064,36 +17286,40 @@ dwRowS2AVX512_t4_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS2AVX512_t4_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS2AVX512_t4_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X1, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X3, X7, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X2, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X4, X7, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X3, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X5, X7, X2
 	ADDQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X4, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X6, X7, X0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t4_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -17429,41 +17655,45 @@ dwRowS2AVX512_t5_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowS2AVX512_t5_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowS2AVX512_t5_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Z2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z4
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z1, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z3, Z8, Z0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z2, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z3, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z5, Z8, Z2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z4, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z5, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t5_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -17793,41 +18023,45 @@ dwRowS2AVX512_t5_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowS2AVX512_t5_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowS2AVX512_t5_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y1, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y3, Y8, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y2, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y1
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y3, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y4, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
 	ADDQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y5, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t5_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -17881,41 +18115,45 @@ dwRowS2AVX512_t5_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS2AVX512_t5_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowS2AVX512_t5_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X1, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X3, X8, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X2, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X4, X8, X1
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X3, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X5, X8, X2
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X4, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X6, X8, X0
 	ADDQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X5, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X7, X8, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t5_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -18800,26 +19038,28 @@ dwRowM1AVX512_t2_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowM1AVX512_t2_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	XORQ   R11, R11
 
 dwRowM1AVX512_t2_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z3
-	VFMADD231PS Z1, Z3, Z0
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z2, Z4, Z0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Z3
-	VFMADD231PS Z2, Z3, Z0
+	VMOVUPS     (R12), Z4
+	VFMADD231PS Z3, Z4, Z1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t2_w16_p1_row
+	VADDPS      Z1, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -19073,26 +19313,28 @@ dwRowM1AVX512_t2_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowM1AVX512_t2_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	XORQ   R11, R11
 
 dwRowM1AVX512_t2_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y2
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y1, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y2, Y4, Y0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y3
-	VFMADD231PS Y2, Y3, Y0
+	VMOVUPS     (R12), Y4
+	VFMADD231PS Y3, Y4, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t2_w8_p1_row
+	VADDPS      Y1, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -19146,26 +19388,28 @@ dwRowM1AVX512_t2_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowM1AVX512_t2_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	XORQ   R11, R11
 
 dwRowM1AVX512_t2_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X2
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X3
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X1, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X2, X4, X0
 	SUBQ        R8, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS X2, X3, X0
+	VMOVSS      (R12), X4
+	VFMADD231SS X3, X4, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t2_w1_p1_row
+	VADDSS      X1, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -19445,31 +19689,35 @@ dwRowM1AVX512_t3_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowM1AVX512_t3_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowM1AVX512_t3_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Z2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z4
-	VFMADD231PS Z1, Z4, Z0
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z3, Z6, Z0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Z4
-	VFMADD231PS Z2, Z4, Z0
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z1
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Z4
-	VFMADD231PS Z3, Z4, Z0
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t3_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -19743,31 +19991,35 @@ dwRowM1AVX512_t3_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowM1AVX512_t3_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowM1AVX512_t3_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y1, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y3, Y6, Y0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y2, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y4
-	VFMADD231PS Y3, Y4, Y0
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t3_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -19821,31 +20073,35 @@ dwRowM1AVX512_t3_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowM1AVX512_t3_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowM1AVX512_t3_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X1, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X3, X6, X0
 	SUBQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X2, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X4, X6, X1
 	SUBQ        R8, R12
-	VMOVSS      (R12), X4
-	VFMADD231SS X3, X4, X0
+	VMOVSS      (R12), X6
+	VFMADD231SS X5, X6, X2
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t3_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -20145,36 +20401,40 @@ dwRowM1AVX512_t4_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowM1AVX512_t4_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowM1AVX512_t4_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Z2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z1, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z3, Z7, Z0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z2, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z1
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z3, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z2
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Z5
-	VFMADD231PS Z4, Z5, Z0
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t4_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -20468,36 +20728,40 @@ dwRowM1AVX512_t4_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowM1AVX512_t4_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowM1AVX512_t4_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y1, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y3, Y7, Y0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y2, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y1
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y3, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y5
-	VFMADD231PS Y4, Y5, Y0
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t4_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -20551,36 +20815,40 @@ dwRowM1AVX512_t4_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowM1AVX512_t4_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowM1AVX512_t4_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X1, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X3, X7, X0
 	SUBQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X2, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X4, X7, X1
 	SUBQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X3, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X5, X7, X2
 	SUBQ        R8, R12
-	VMOVSS      (R12), X5
-	VFMADD231SS X4, X5, X0
+	VMOVSS      (R12), X7
+	VFMADD231SS X6, X7, X0
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t4_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -20900,41 +21168,45 @@ dwRowM1AVX512_t5_w16_p1_zero:
 	VXORPS Z0, Z0, Z0
 
 dwRowM1AVX512_t5_w16_p1_rows:
-	XORQ R11, R11
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	XORQ   R11, R11
 
 dwRowM1AVX512_t5_w16_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Z2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z4
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z1, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z3, Z8, Z0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z2, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z1
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z3, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z5, Z8, Z2
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z4, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Z6
-	VFMADD231PS Z5, Z6, Z0
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t5_w16_p1_row
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z2, Z0, Z0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -21248,41 +21520,45 @@ dwRowM1AVX512_t5_w8_p1_zero:
 	VXORPS Y0, Y0, Y0
 
 dwRowM1AVX512_t5_w8_p1_rows:
-	XORQ R11, R11
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	XORQ   R11, R11
 
 dwRowM1AVX512_t5_w8_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y1
-	ADDQ        wtap+248(FP), R12
-	VMOVUPS     (R12), Y2
-	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y3
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y4
 	ADDQ        wtap+248(FP), R12
 	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y1, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y3, Y8, Y0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y2, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y1
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y3, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y4, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
 	SUBQ        R8, R12
-	VMOVUPS     (R12), Y6
-	VFMADD231PS Y5, Y6, Y0
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t5_w8_p1_row
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y2, Y0, Y0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11
@@ -21336,41 +21612,45 @@ dwRowM1AVX512_t5_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowM1AVX512_t5_w1_p1_rows:
-	XORQ R11, R11
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	XORQ   R11, R11
 
 dwRowM1AVX512_t5_w1_p1_row:
 	MOVQ        64(SI)(R11*8), R12
 	ADDQ        DX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X3
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X4
 	ADDQ        wtap+248(FP), R12
 	VMOVSS      (R12), X5
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X6
+	ADDQ        wtap+248(FP), R12
+	VMOVSS      (R12), X7
 	MOVQ        (SI)(R11*8), R12
 	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X1, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X3, X8, X0
 	SUBQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X2, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X4, X8, X1
 	SUBQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X3, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X5, X8, X2
 	SUBQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X4, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X6, X8, X0
 	SUBQ        R8, R12
-	VMOVSS      (R12), X6
-	VFMADD231SS X5, X6, X0
+	VMOVSS      (R12), X8
+	VFMADD231SS X7, X8, X1
 	INCQ        R11
 	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t5_w1_p1_row
+	VADDSS      X1, X0, X0
+	VADDSS      X2, X0, X0
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R11
 	LEAQ        (BX)(R9*1), R11

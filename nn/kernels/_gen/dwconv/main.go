@@ -358,18 +358,8 @@ func rowBody(lbl string, l lanes, taps, p int, xp, wb, yp, offp, i1, i3, co reg.
 	for i := range acc {
 		acc[i] = l.vec()
 	}
-	// Start from y (acc != 0) or from zero.
-	CMPQ(param("acc"), U8(0))
-	JEQ(LabelRef(lbl + "_zero"))
-	for i, m := range yAddrs(p, yp, co) {
-		l.load(m, acc[i])
-	}
-	JMP(LabelRef(lbl + "_rows"))
-	Label(lbl + "_zero")
-	for i := range acc {
-		l.zero(acc[i])
-	}
-	Label(lbl + "_rows")
+	accInit(lbl, l, acc, yp, co)
+	part := partials(l, p, taps, acc)
 
 	r := GP64()
 	XORQ(r, r)
@@ -392,7 +382,7 @@ func rowBody(lbl string, l lanes, taps, p int, xp, wb, yp, offp, i1, i3, co reg.
 	for t := 0; t < taps; t++ {
 		l.load(Mem{Base: wr}, wv)
 		for i := range acc {
-			l.fma(pixAddr(i, b0, b5, i1, i3), wv, acc[i])
+			l.fma(pixAddr(i, b0, b5, i1, i3), wv, part(i, t))
 		}
 		if t < taps-1 {
 			ADDQ(param("xtap"), b0)
@@ -406,9 +396,56 @@ func rowBody(lbl string, l lanes, taps, p int, xp, wb, yp, offp, i1, i3, co reg.
 	CMPQ(r, param("rows"))
 	JL(LabelRef(lbl + "_row"))
 
+	sumPartials(l, acc, part, taps)
 	for i, m := range yAddrs(p, yp, co) {
 		l.store(acc[i], m)
 	}
+}
+
+// partials sets up the extra partial accumulators of splitAcc and returns
+// the accumulator of pixel i for tap t.
+func partials(l lanes, p, taps int, acc []reg.VecVirtual) func(i, t int) reg.VecVirtual {
+	k := splitAcc(p, taps)
+	if k == 1 {
+		return func(i, t int) reg.VecVirtual { return acc[i] }
+	}
+	extra := make([]reg.VecVirtual, k-1)
+	for j := range extra {
+		extra[j] = l.vec()
+		l.zero(extra[j])
+	}
+	return func(i, t int) reg.VecVirtual {
+		if t%k == 0 {
+			return acc[i]
+		}
+		return extra[t%k-1]
+	}
+}
+
+// sumPartials adds the extra partials of a single-pixel block into its
+// accumulator, in order.
+func sumPartials(l lanes, acc []reg.VecVirtual, part func(i, t int) reg.VecVirtual, taps int) {
+	if len(acc) != 1 {
+		return
+	}
+	for t := 1; t < splitAcc(1, taps); t++ {
+		if l == 1 {
+			VADDSS(part(0, t), acc[0], acc[0])
+		} else {
+			VADDPS(part(0, t), acc[0], acc[0])
+		}
+	}
+}
+
+// splitAcc returns, for a block of p pixels with taps taps per window row,
+// how many partial accumulators each pixel's sum is spread over: a single
+// pixel would otherwise be one chain of dependent FMAs, so its taps go
+// round-robin into up to three partials, added at the end.
+func splitAcc(p, taps int) int {
+	if p == 1 {
+		return min(taps, 3)
+	}
+	return 1
 }
 
 // accInit starts the accumulators of a pixel block from y (acc != 0) or
@@ -447,6 +484,7 @@ func rowBodyMapped(lbl string, l lanes, taps, p int, m colMap, xp, wb, yp, offp,
 		acc[i] = l.vec()
 	}
 	accInit(lbl, l, acc, yp, co)
+	part := partials(l, p, taps, acc)
 
 	r := GP64()
 	XORQ(r, r)
@@ -488,7 +526,7 @@ func rowBodyMapped(lbl string, l lanes, taps, p int, m colMap, xp, wb, yp, offp,
 		for pp := 0; pp < p; pp++ {
 			t := (j - pp*m.sp) * m.st
 			if t >= 0 && t < taps {
-				l.fmaReg(wv[t], xv, acc[pp])
+				l.fmaReg(wv[t], xv, part(pp, t))
 			}
 		}
 		if k < jhi-jlo {
@@ -503,6 +541,7 @@ func rowBodyMapped(lbl string, l lanes, taps, p int, m colMap, xp, wb, yp, offp,
 	CMPQ(r, param("rows"))
 	JL(LabelRef(lbl + "_row"))
 
+	sumPartials(l, acc, part, taps)
 	for i, a := range yAddrs(p, yp, co) {
 		l.store(acc[i], a)
 	}
