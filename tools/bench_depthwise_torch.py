@@ -17,9 +17,9 @@ processes (BenchmarkDepthwise reports the same metric).
 
     /usr/bin/python3 tools/bench_depthwise_torch.py [--min-time 1.0] [--go]
 
-With --go it also runs sortnet's BenchmarkDepthwise (go test -bench, -cpu
-matching the thread counts) right after, in the same run, and prints both
-side by side with the ratio sortnet/PyTorch.
+With --go it also runs sortnet's BenchmarkDepthwise (go test -bench, with
+GOMAXPROCS matching the thread counts) right after, in the same run, and
+prints both side by side with the ratio sortnet/PyTorch.
 
 The section function depthwise_section() is what a combined peers script
 (tools/bench_peers.py) can call.
@@ -112,25 +112,31 @@ def depthwise_section(threads=(1, 2), min_time=1.0, out=print):
 
 def go_section(threads, min_time, out=print):
     """Runs sortnet's BenchmarkDepthwise (fwd and fwdbwd, the fastest
-    implementation) with -cpu set to the thread counts; returns the
+    implementation) with GOMAXPROCS set to each thread count; returns the
     implementation and {(name, pass, threads): (GFLOP/s, GFLOP/cpu-s)}."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     from_go = {}
-    def run(impls):
+    def run(impls, t):
+        # The worker pool takes its size from GOMAXPROCS when the process
+        # starts (go test's -cpu flag does not reach sub-benchmarks).
         cmd = ["go", "test", "-run", "^$", "-bench", f"BenchmarkDepthwise/({impls})/[^/]+/(fwd|fwdbwd)$",
-               f"-benchtime={min_time}s", "-cpu", ",".join(str(t) for t in threads), "./nn/kernels/"]
-        return subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+               f"-benchtime={min_time}s", "./nn/kernels/"]
+        env = dict(os.environ, GOMAXPROCS=str(t))
+        return subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env)
 
-    res = run("avx512|avx2")  # the SIMD implementations this machine runs, fastest first
-    if res.returncode == 0 and "BenchmarkDepthwise/" not in res.stdout:
-        res = run("generic")
-    if res.returncode != 0:
-        out(res.stdout + res.stderr)
-        raise SystemExit("go test failed")
+    stdout = ""
+    for t in threads:
+        res = run("avx512|avx2", t)  # the SIMD implementations this machine runs, fastest first
+        if res.returncode == 0 and "BenchmarkDepthwise/" not in res.stdout:
+            res = run("generic", t)
+        if res.returncode != 0:
+            out(res.stdout + res.stderr)
+            raise SystemExit("go test failed")
+        stdout += res.stdout
     line_re = re.compile(r"^BenchmarkDepthwise/(\w+)/(\w+)/(fwd|fwdbwd)(?:-(\d+))?\s")
     metric_re = re.compile(r"([\d.]+) (GFLOP/s|GFLOP/cpu-s)")
     best_impl = None
-    for line in res.stdout.splitlines():
+    for line in stdout.splitlines():
         m = line_re.match(line)
         if not m:
             continue

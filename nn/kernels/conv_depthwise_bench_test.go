@@ -38,9 +38,10 @@ func dwBenchParams(n, h, c, k, s int) ConvParams {
 // as 3× the forward FLOPs). GFLOP/s counts 2·N·OutH·OutW·C·KH·KW per pass;
 // GFLOP/cpu-s divides by the process's CPU time instead of wall time (per
 // core, and not inflated by waiting for other processes).
-// The worker pool runs GOMAXPROCS threads, so -cpu 1,2 gives the one- and
-// two-thread figures (tools/bench_depthwise_torch.py --go prints them next
-// to PyTorch's).
+// The worker pool runs GOMAXPROCS threads: run with GOMAXPROCS=1 or =2 in
+// the environment for the one- and two-thread figures (go test's -cpu
+// flag does not reach sub-benchmarks); tools/bench_depthwise_torch.py --go
+// prints them next to PyTorch's.
 func BenchmarkDepthwise(b *testing.B) {
 	prev := Impl()
 	defer Use(prev)
