@@ -32,6 +32,11 @@ func Mul(a, b *Var) *Var { return binary(opMul, a, b) }
 func Div(a, b *Var) *Var { return binary(opDiv, a, b) }
 
 func binary(op binop, a, b *Var) *Var {
+	if op == opMul {
+		if out := channelScale(a, b); out != nil { // squeeze-excite (scale.go)
+			return out
+		}
+	}
 	name := binopNames[op]
 	p := planBroadcast(name, a.Value.shape, b.Value.shape)
 	y := newPooled(p.shape...)

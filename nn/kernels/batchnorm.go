@@ -45,7 +45,7 @@ func ChannelMoments(x []float32, m, c int, mean, variance []float64) {
 //
 //	for r := 0; r < m; r++ {
 //		for j := 0; j < c; j++ {
-//			y[r*c+j] = x[r*c+j]*scale[j] + shift[j]
+//			y[r*c+j] = x[r*c+j]*scale[j] + shift[j] // two roundings, no FMA
 //		}
 //	}
 func BNApply(y, x []float32, m, c int, scale, shift []float32) {
@@ -54,7 +54,28 @@ func BNApply(y, x []float32, m, c int, scale, shift []float32) {
 	bnNeed32("BNApply", "x", x, m*c)
 	bnNeed32("BNApply", "scale", scale, c)
 	bnNeed32("BNApply", "shift", shift, c)
-	bnApplyGeneric(y, x, m, c, scale, shift)
+	bnApplyGeneric(y, x, m, c, scale, shift, false)
+}
+
+// BNApplySiLU computes y = SiLU(x*scale + shift) per channel: BNApply and
+// SiLU fused into one pass, with the same bits as the two in turn. y may
+// alias x.
+//
+// Reference:
+//
+//	for r := 0; r < m; r++ {
+//		for j := 0; j < c; j++ {
+//			z := x[r*c+j]*scale[j] + shift[j] // two roundings
+//			y[r*c+j] = z * sigmoid(z)         // as SiLU
+//		}
+//	}
+func BNApplySiLU(y, x []float32, m, c int, scale, shift []float32) {
+	bnCheck("BNApplySiLU", m, c)
+	bnNeed32("BNApplySiLU", "y", y, m*c)
+	bnNeed32("BNApplySiLU", "x", x, m*c)
+	bnNeed32("BNApplySiLU", "scale", scale, c)
+	bnNeed32("BNApplySiLU", "shift", shift, c)
+	bnApplyGeneric(y, x, m, c, scale, shift, true)
 }
 
 // BNBackwardSums computes the per-channel sums a batch-norm backward pass
@@ -92,7 +113,7 @@ func BNBackwardSums(dy, x []float32, m, c int, mean []float32, sumDy, sumDyXc []
 //	for r := 0; r < m; r++ {
 //		for j := 0; j < c; j++ {
 //			i := r*c + j
-//			dx[i] += a[j]*dy[i] + b[j]*(x[i]-mean[j]) + d[j]
+//			dx[i] += a[j]*dy[i] + b[j]*(x[i]-mean[j]) + d[j] // rounded in this order, no FMA
 //		}
 //	}
 func BNBackwardInput(dx, dy, x []float32, m, c int, mean, a, b, d []float32) {

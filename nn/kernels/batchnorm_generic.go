@@ -39,8 +39,8 @@ func bnGetScratch(n int) *[]float64 {
 }
 
 // bnReduce runs fn(r0, r1, p0, p1) for every block of rows [r0, r1) with two
-// zeroed partial vectors of length c, then stores the block-ordered totals
-// in out0 and out1.
+// partial vectors of length c (zeroed; fn may also overwrite them), then
+// stores the block-ordered totals in out0 and out1.
 func bnReduce(m, c int, out0, out1 []float64, fn func(r0, r1 int, p0, p1 []float64)) {
 	out0, out1 = out0[:c], out1[:c]
 	clear(out0)
@@ -81,17 +81,9 @@ func channelMomentsGeneric(x []float32, m, c int, mean, variance []float64) {
 		return
 	}
 	shift := x[:c]
+	k := chanK
 	bnReduce(m, c, mean, variance, func(r0, r1 int, s1, s2 []float64) {
-		sh := shift[:len(s1)]
-		s2 = s2[:len(s1)]
-		for r := r0; r < r1; r++ {
-			row := x[r*c : r*c+len(s1)]
-			for j, v := range row {
-				d := float64(v) - float64(sh[j])
-				s1[j] += d
-				s2[j] += d * d
-			}
-		}
+		k.moments(x[r0*c:r1*c], r1-r0, c, c, shift, s1, s2)
 	})
 	fm := float64(m)
 	for j := range mean {
@@ -101,32 +93,22 @@ func channelMomentsGeneric(x []float32, m, c int, mean, variance []float64) {
 	}
 }
 
-func bnApplyGeneric(y, x []float32, m, c int, scale, shift []float32) {
+// bnApplyGeneric applies the batch norm's affine map, with a SiLU after it
+// if silu is set, over blocks of rows in parallel.
+func bnApplyGeneric(y, x []float32, m, c int, scale, shift []float32, silu bool) {
 	if m == 0 || c == 0 {
 		return
 	}
-	scale, shift = scale[:c], shift[:c]
+	k := chanK
 	parallel.For(m, parallel.Grain(m, max(1, (1<<14)/c)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr, yr := x[r*c:r*c+c], y[r*c:r*c+c]
-			for j, v := range xr {
-				yr[j] = v*scale[j] + shift[j]
-			}
-		}
+		k.bnApply(y[lo*c:hi*c], x[lo*c:hi*c], hi-lo, c, scale, shift, silu)
 	})
 }
 
 func bnBackwardSumsGeneric(dy, x []float32, m, c int, mean []float32, sumDy, sumDyXc []float64) {
+	k := chanK
 	bnReduce(m, c, sumDy, sumDyXc, func(r0, r1 int, s1, s2 []float64) {
-		mu := mean[:len(s1)]
-		s2 = s2[:len(s1)]
-		for r := r0; r < r1; r++ {
-			xr, gr := x[r*c:r*c+len(s1)], dy[r*c:r*c+len(s1)]
-			for j, g := range gr {
-				s1[j] += float64(g)
-				s2[j] += float64(g * (xr[j] - mu[j]))
-			}
-		}
+		k.dySums(dy[r0*c:r1*c], x[r0*c:r1*c], r1-r0, c, c, mean, s1, s2)
 	})
 }
 
@@ -135,12 +117,8 @@ func bnBackwardInputGeneric(dx, dy, x []float32, m, c int, mean, a, b, d []float
 		return
 	}
 	mean, a, b, d = mean[:c], a[:c], b[:c], d[:c]
+	k := chanK
 	parallel.For(m, parallel.Grain(m, max(1, (1<<14)/c)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr, gr, dr := x[r*c:r*c+c], dy[r*c:r*c+c], dx[r*c:r*c+c]
-			for j, g := range gr {
-				dr[j] += a[j]*g + b[j]*(xr[j]-mean[j]) + d[j]
-			}
-		}
+		k.bnGrad(dx[lo*c:hi*c], dy[lo*c:hi*c], x[lo*c:hi*c], hi-lo, c, c, mean, a, b, d)
 	})
 }

@@ -113,6 +113,10 @@ func Conv2d(p *ConvParams, x, w, y []float32) {
 	if p.N == 0 {
 		return
 	}
+	if k := dwSIMD; k != nil && p.depthwise() && p.dwRowsOK(false) {
+		dwForwardRows(k, p, x, w, y)
+		return
+	}
 	conv2dGeneric(p, x, w, y)
 }
 
@@ -125,6 +129,10 @@ func Conv2dBackwardInput(p *ConvParams, dy, w, dx []float32) {
 	if p.N == 0 {
 		return
 	}
+	if k := dwSIMD; k != nil && p.depthwise() && p.dwRowsOK(true) {
+		dwBackwardInputRows(k, p, dy, w, dx)
+		return
+	}
 	conv2dBackwardInputGeneric(p, dy, w, dx)
 }
 
@@ -135,6 +143,10 @@ func Conv2dBackwardInput(p *ConvParams, dy, w, dx []float32) {
 func Conv2dBackwardWeight(p *ConvParams, x, dy, dw []float32) {
 	p.check("kernels.Conv2dBackwardWeight", x, dw, dy, "x", "dw", "dy")
 	if p.N == 0 {
+		return
+	}
+	if k := dwSIMD; k != nil && p.depthwise() && p.dwRowsOK(false) {
+		dwBackwardWeightRows(k, p, x, dy, dw)
 		return
 	}
 	conv2dBackwardWeightGeneric(p, x, dy, dw)

@@ -9,7 +9,8 @@ import (
 // Three paths, chosen from the parameters alone:
 //
 //   - depthwise (Groups == C == OutC): direct loops whose innermost loop runs
-//     over channels, contiguous in NHWC;
+//     over channels, contiguous in NHWC (the SIMD implementations run the
+//     row kernels of conv_depthwise.go instead);
 //   - pointwise (1×1, stride 1, no padding, groups of any size): the input is
 //     already the [N*H*W, C] matrix, so one Sgemm per group with no copy;
 //   - everything else: im2col on blocks of output pixels, then Sgemm per

@@ -2,6 +2,8 @@ package kernels
 
 import "fmt"
 
+//go:generate sh -c "cd _gen && go run ./elementwise -out ../elementwise_amd64.s -stubs ../elementwise_stubs_amd64.go -pkg kernels"
+
 // Elementwise activation kernels. Each forward kernel maps src to dst
 // (dst[i] = f(src[i])); each backward kernel ACCUMULATES the input gradient
 // (dx[i] += f'(·)·dy[i]), reading either the forward input x or the forward
@@ -12,8 +14,16 @@ import "fmt"
 // Special values: NaN in propagates to NaN out. Every other input, ±Inf
 // included, gives a non-NaN output and derivative equal to the limit of the
 // function (SiLU(-Inf) = 0, GELU(-Inf) = 0, HardSwish(-Inf) = 0), where
-// PyTorch's formulas give NaN. Sigmoid, SiLU, Tanh and GELU evaluate the
-// transcendental parts in float64, so no finite input overflows.
+// PyTorch's formulas give NaN; no finite input overflows.
+//
+// Sigmoid and SiLU and their gradients run in float32 on one exponential,
+// e^-|x| (Cephes' range reduction and polynomial), so nothing overflows and
+// neither the function nor 1-sigmoid cancels: results are within 3 ulp of
+// the exact values wherever e^-|x| is a normal number (|x| < 87.3), beyond
+// that they are subnormal or exactly 0 or 1. The SIMD versions run the same
+// float32 operations in the same order without FMA, so every implementation
+// gives identical bits. Tanh and GELU evaluate the transcendental parts in
+// float64.
 
 // ReLU sets dst[i] = max(src[i], 0).
 func ReLU(dst, src []float32) {
@@ -41,25 +51,25 @@ func ReLU6Backward(dx, x, dy []float32) {
 	relu6BackwardGeneric(dx, x, dy)
 }
 
-// Sigmoid sets dst[i] = 1/(1+exp(-src[i])), computed in float64 so that
-// Sigmoid(-1000) = 0 and Sigmoid(1000) = 1 exactly.
+// Sigmoid sets dst[i] = 1/(1+exp(-src[i])): exactly 1 for src[i] > 17.3 and
+// exactly 0 for src[i] < -104 (Sigmoid(±1000) = 1, 0).
 func Sigmoid(dst, src []float32) {
 	check2("Sigmoid", dst, src)
-	sigmoidGeneric(dst, src)
+	sigmoidImpl(dst, src)
 }
 
 // SigmoidBackward adds dy[i]·y[i]·(1-y[i]) to dx[i], where y = Sigmoid(x) is
 // the forward output.
 func SigmoidBackward(dx, y, dy []float32) {
 	check3("SigmoidBackward", dx, y, dy)
-	sigmoidBackwardGeneric(dx, y, dy)
+	sigmoidBackwardImpl(dx, y, dy)
 }
 
-// SiLU (swish) sets dst[i] = src[i]·sigmoid(src[i]), computed in float64
-// (SiLU(-Inf) = 0, SiLU(+Inf) = +Inf).
+// SiLU (swish) sets dst[i] = src[i]·sigmoid(src[i]) (SiLU(-Inf) = 0,
+// SiLU(+Inf) = +Inf).
 func SiLU(dst, src []float32) {
 	check2("SiLU", dst, src)
-	siluGeneric(dst, src)
+	siluImpl(dst, src)
 }
 
 // SiLUBackward adds dy[i]·s·(1 + x[i]·(1-s)) to dx[i], where s =
@@ -67,7 +77,7 @@ func SiLU(dst, src []float32) {
 // 1 at +Inf.
 func SiLUBackward(dx, x, dy []float32) {
 	check3("SiLUBackward", dx, x, dy)
-	siluBackwardGeneric(dx, x, dy)
+	siluBackwardImpl(dx, x, dy)
 }
 
 // Tanh sets dst[i] = tanh(src[i]).
@@ -126,6 +136,19 @@ func GELUBackward(dx, x, dy []float32) {
 	check3("GELUBackward", dx, x, dy)
 	geluBackwardGeneric(dx, x, dy)
 }
+
+// The logistic kernels of the selected implementation.
+var (
+	sigmoidImpl         = sigmoidGeneric
+	siluImpl            = siluGeneric
+	sigmoidBackwardImpl = sigmoidBackwardGeneric
+	siluBackwardImpl    = siluBackwardGeneric
+)
+
+var _ = onImpl(Generic, func() {
+	sigmoidImpl, siluImpl = sigmoidGeneric, siluGeneric
+	sigmoidBackwardImpl, siluBackwardImpl = sigmoidBackwardGeneric, siluBackwardGeneric
+})
 
 func check2(op string, dst, src []float32) {
 	if len(dst) != len(src) {

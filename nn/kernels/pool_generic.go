@@ -182,20 +182,14 @@ const globalBlock = 64
 func globalAvgPoolGeneric(n, hw, c int, x, y []float32) {
 	cb := convCeilDiv(c, globalBlock)
 	units := n * cb
+	k := chanK
+	s := 1 / float32(hw)
 	parallel.For(units, poolGrain(units, hw*globalBlock), func(lo, hi int) {
 		for u := lo; u < hi; u++ {
 			i, b := u/cb, u%cb
 			c0, c1 := b*globalBlock, min((b+1)*globalBlock, c)
 			acc := y[i*c+c0 : i*c+c1]
-			clear(acc)
-			for q := 0; q < hw; q++ {
-				o := (i*hw+q)*c + c0
-				src := x[o : o+len(acc)]
-				for j, v := range src {
-					acc[j] += v
-				}
-			}
-			s := 1 / float32(hw)
+			k.sum(acc, x[i*hw*c+c0:(i+1)*hw*c], hw, c, c1-c0)
 			for j := range acc {
 				acc[j] *= s
 			}
@@ -204,16 +198,22 @@ func globalAvgPoolGeneric(n, hw, c int, x, y []float32) {
 }
 
 func globalAvgPoolBackwardGeneric(n, hw, c int, dy, dx []float32) {
-	units := n * hw
+	// t[i, j] = dy[i, j]/hw is added to every pixel of image i.
 	s := 1 / float32(hw)
+	tb := getConvScratch(n * c)
+	t := *tb
+	for i, v := range dy[:n*c] {
+		t[i] = v * s
+	}
+	k := chanK
+	units := n * hw
 	parallel.For(units, poolGrain(units, c), func(lo, hi int) {
-		for u := lo; u < hi; u++ {
+		for u := lo; u < hi; {
 			i := u / hw
-			g := dy[i*c : (i+1)*c]
-			dst := dx[u*c : (u+1)*c]
-			for j, v := range g {
-				dst[j] += v * s
-			}
+			e := min(hi, (i+1)*hw) // the rest of image i in this chunk
+			k.add(dx[u*c:e*c], e-u, c, c, t[i*c:(i+1)*c])
+			u = e
 		}
 	})
+	putConvScratch(tb)
 }

@@ -1,0 +1,54 @@
+package kernels
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestAsmVectorRegisters checks the generated assembly of every kernel
+// family: AVX2 functions use only the 16 vector registers VEX can encode
+// and no AVX-512 (ZMM or mask) registers; in AVX-512 functions, the YMM and
+// XMM code also keeps to registers below 16, so that it is VEX-encoded like
+// the AVX2 code it was generated from (and tested as).
+func TestAsmVectorRegisters(t *testing.T) {
+	files, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	highXY := regexp.MustCompile(`\b[XY](1[6-9]|2[0-9]|3[01])\b`)
+	avx512 := regexp.MustCompile(`\bZ[0-9]+\b|\bK[1-7]\b`)
+	checked := 0
+	for _, f := range files {
+		if !strings.HasSuffix(f.Name(), "_amd64.s") {
+			continue
+		}
+		src, err := os.ReadFile(f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn := ""
+		for i, line := range strings.Split(string(src), "\n") {
+			if strings.HasPrefix(line, "TEXT ") {
+				fn = line
+				continue
+			}
+			if fn == "" || strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			checked++
+			if m := highXY.FindString(line); m != "" {
+				t.Errorf("%s:%d: %s uses %s (EVEX only): %s", f.Name(), i+1, fn, m, strings.TrimSpace(line))
+			}
+			if strings.Contains(fn, "AVX2") {
+				if m := avx512.FindString(line); m != "" {
+					t.Errorf("%s:%d: AVX2 function %s uses %s: %s", f.Name(), i+1, fn, m, strings.TrimSpace(line))
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Skip("no assembly in this package")
+	}
+}

@@ -1,0 +1,442 @@
+package kernels
+
+import (
+	"sync"
+
+	"github.com/sortnet/sortnet/nn/internal/parallel"
+)
+
+//go:generate sh -c "cd _gen && go run ./dwconv -out ../conv_depthwise_amd64.s -stubs ../conv_depthwise_stubs_amd64.go -pkg kernels"
+
+// The SIMD depthwise convolution (Groups == C == OutC).
+//
+// The generic implementation runs the direct loops of conv_generic.go; the
+// SIMD implementations split the same work into calls of two row kernels,
+// vectorised over channels:
+//
+//   - row (dwRowGo): a run of destination pixels, each the sum over up to
+//     dwMaxRows window rows of up to dwMaxTaps taps — the forward pass
+//     (destination y, source x) and the input gradient (destination dx,
+//     source dy, the window mirrored);
+//   - wgt (dwWgtGo): the weight gradient of a run of output pixels.
+//
+// The drivers below plan, once per call, the runs of pixels along a row
+// whose windows hold the same taps: the interior, where the whole window
+// lies inside the image, is one run; each border pixel is a run of its own
+// with fewer taps, so padding is never read and never needs a branch in
+// the kernels. The window rows of an image row are worked out the same way
+// per row. Longer window rows are split into calls of at most dwMaxTaps
+// taps.
+//
+// Threads and determinism are as in the generic loops: forward rows and
+// input-gradient rows are each written by one chunk; the weight gradient
+// runs over fixed groups of output rows into partials that are added in
+// group order (convPartialPlan, convSumPartials), so the result does not
+// depend on the thread count. The SIMD kernels use FMA and sum each
+// pixel's products in registers, so their results differ from the generic
+// loops' by float32 rounding.
+
+const (
+	dwMaxRows = 8 // window rows per kernel call (offs holds 2*dwMaxRows offsets)
+	dwMaxTaps = 5 // taps per window row per kernel call
+)
+
+// dwOffs holds, for each window row r of a kernel call, the element offset
+// of its first tap in the source (offs[r]) and in the weights
+// (offs[dwMaxRows+r]).
+type dwOffs = [2 * dwMaxRows]int
+
+// dwRowGo is the reference of the row kernels. For pixel i < n and channel
+// j < c:
+//
+//	s := 0 (acc == 0) or y[i*ypix+j] (acc != 0)
+//	for r := 0; r < rows; r++ {
+//		for t := 0; t < taps; t++ {
+//			s += x[offs[r]+i*xpix+t*xtap+j] * w[offs[dwMaxRows+r]+t*wtap+j]
+//		}
+//	}
+//	y[i*ypix+j] = s
+//
+// with 1 <= rows <= dwMaxRows and 1 <= taps <= dwMaxTaps. Steps may be
+// negative; every element read or written must lie in its slice (the SIMD
+// versions do not check).
+func dwRowGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc int, pf []float32) {
+	for i := 0; i < n; i++ {
+		dst := y[i*ypix : i*ypix+c]
+		if acc == 0 {
+			clear(dst)
+		}
+		for r := 0; r < rows; r++ {
+			for t := 0; t < taps; t++ {
+				src := x[offs[r]+i*xpix+t*xtap:]
+				src = src[:len(dst)]
+				wk := w[offs[dwMaxRows+r]+t*wtap:]
+				wk = wk[:len(dst)]
+				for j := range dst {
+					dst[j] += src[j] * wk[j]
+				}
+			}
+		}
+	}
+}
+
+// dwWgtGo is the reference of the weight-gradient kernels. For r < rows,
+// t < taps and j < c it adds
+//
+//	Σ_{q<nr} Σ_{i<n} x[offs[r]+q*xrow+i*xpix+t*xtap+j] * y[q*yrow+i*ypix+j]
+//
+// to w[offs[dwMaxRows+r]+t*wtap+j]: nr output rows (xrow, yrow apart) of n
+// pixels each. The SIMD versions sum over q and i in a register and then
+// add the sum to w. Bounds as for dwRowGo.
+func dwWgtGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, nr, xrow, yrow int) {
+	for r := 0; r < rows; r++ {
+		for t := 0; t < taps; t++ {
+			dst := w[offs[dwMaxRows+r]+t*wtap:]
+			dst = dst[:c]
+			for q := 0; q < nr; q++ {
+				for i := 0; i < n; i++ {
+					src := x[offs[r]+q*xrow+i*xpix+t*xtap:]
+					src = src[:len(dst)]
+					g := y[q*yrow+i*ypix:]
+					g = g[:len(dst)]
+					for j := range dst {
+						dst[j] += src[j] * g[j]
+					}
+				}
+			}
+		}
+	}
+}
+
+// dwRowFunc is the signature of the row kernels (see dwRowGo).
+type dwRowFunc = func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc int, pf []float32)
+
+// dwKernels is one implementation's set of row kernels: row for any steps,
+// and versions of it for the column patterns of dilation 1 — rowS1 for
+// xpix = xtap = u (forward, stride 1), rowS2 for xpix = 2u, xtap = u
+// (forward, stride 2) and rowM1 for xpix = u, xtap = -u (input gradient)
+// — which load each source column once per pixel block and window row
+// instead of once per tap.
+type dwKernels struct {
+	row, rowS1, rowS2, rowM1 dwRowFunc
+	wgt                      func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, nr, xrow, yrow int)
+}
+
+// fwdRow returns the row kernel for the forward pass of p.
+func (k *dwKernels) fwdRow(p *ConvParams) dwRowFunc {
+	switch {
+	case p.DilW == 1 && p.StrideW == 1:
+		return k.rowS1
+	case p.DilW == 1 && p.StrideW == 2:
+		return k.rowS2
+	}
+	return k.row
+}
+
+// bwdRow returns the row kernel for the input gradient of p.
+func (k *dwKernels) bwdRow(p *ConvParams) dwRowFunc {
+	if p.DilW == 1 {
+		return k.rowM1
+	}
+	return k.row
+}
+
+// dwSIMD holds the selected implementation's row kernels; nil selects the
+// generic loops.
+var dwSIMD *dwKernels
+
+// dwGo runs the row-kernel drivers on the Go reference kernels: a test
+// oracle for the drivers' planning, never selected for real work.
+var dwGo = &dwKernels{row: dwRowGo, rowS1: dwRowGo, rowS2: dwRowGo, rowM1: dwRowGo, wgt: dwWgtGo}
+
+var _ = onImpl(Generic, func() { dwSIMD = nil })
+
+// dwRowsOK reports whether the row-kernel drivers handle p (a depthwise
+// convolution): the window has at most dwMaxRows rows and, for the input
+// gradient, stride and dilation are not both above 1 along an axis.
+func (p *ConvParams) dwRowsOK(inputGrad bool) bool {
+	if p.KH > dwMaxRows {
+		return false
+	}
+	return !inputGrad || ((p.StrideH == 1 || p.DilH == 1) && (p.StrideW == 1 || p.DilW == 1))
+}
+
+// dwFwdTaps returns the taps k0, k0+1, …, k0+nt-1 of output index o whose
+// input index o*s - pad + k*d lies in [0, in), and the input index i0 of
+// tap k0.
+func dwFwdTaps(o, s, d, pad, k, in int) (k0, nt, i0 int) {
+	base := o*s - pad
+	lo := 0
+	if base < 0 {
+		lo = (-base + d - 1) / d
+	}
+	m := in - 1 - base
+	if m < 0 {
+		return 0, 0, 0
+	}
+	hi := min(k-1, m/d)
+	if hi < lo {
+		return 0, 0, 0
+	}
+	return lo, hi - lo + 1, base + lo*d
+}
+
+// dwBwdTaps returns the taps that read input index i, for stride 1 or
+// dilation 1: kernel indices k0 + j*ks and output indices o0 - j*os for
+// j < nt (the inverse of dwFwdTaps).
+func dwBwdTaps(i, s, d, pad, k, out int) (k0, ks, o0, os, nt int) {
+	t := i + pad // >= 0
+	if s == 1 {  // o = t - kk*d
+		lo := 0
+		if m := t - (out - 1); m > 0 {
+			lo = (m + d - 1) / d
+		}
+		hi := min(k-1, t/d)
+		if hi < lo {
+			return 0, 1, 0, d, 0
+		}
+		return lo, 1, t - lo*d, d, hi - lo + 1
+	}
+	// d == 1: kk ≡ t (mod s), o = (t - kk)/s.
+	rho := t % s
+	q := (t - rho) / s
+	if rho > k-1 {
+		return 0, s, 0, 1, 0
+	}
+	jlo := max(0, q-out+1)
+	jhi := min(q, (k-1-rho)/s)
+	if jhi < jlo {
+		return 0, s, 0, 1, 0
+	}
+	return rho + jlo*s, s, q - jlo, 1, jhi - jlo + 1
+}
+
+// dwRun is a run of destination pixels p0, p0+step, … (n of them) along a
+// row whose windows hold the same taps k0… (nt of them); q0 is the source
+// index of pixel p0's tap k0.
+type dwRun struct {
+	p0, n, k0, nt, q0 int
+}
+
+// dwPlan is the pooled scratch of one driver call.
+type dwPlan struct{ runs []dwRun }
+
+var dwPlans = sync.Pool{New: func() any { return new(dwPlan) }}
+
+// fwdCols plans the output columns of the forward pass and weight
+// gradient: pixels step 1, source columns step StrideW per pixel.
+func (pl *dwPlan) fwdCols(p *ConvParams) []dwRun {
+	runs := pl.runs[:0]
+	for o := 0; o < p.OutW; {
+		k0, nt, i0 := dwFwdTaps(o, p.StrideW, p.DilW, p.PadLeft, p.KW, p.W)
+		e := o + 1
+		for e < p.OutW {
+			k, t, _ := dwFwdTaps(e, p.StrideW, p.DilW, p.PadLeft, p.KW, p.W)
+			if k != k0 || t != nt {
+				break
+			}
+			e++
+		}
+		runs = append(runs, dwRun{o, e - o, k0, nt, i0})
+		o = e
+	}
+	pl.runs = runs
+	return runs
+}
+
+// bwdCols plans the input columns of the input gradient: for each residue
+// class of columns modulo StrideW, pixels step StrideW and dy columns step
+// 1 per pixel.
+func (pl *dwPlan) bwdCols(p *ConvParams) []dwRun {
+	runs := pl.runs[:0]
+	s := p.StrideW
+	for start := 0; start < min(s, p.W); start++ {
+		for i := start; i < p.W; {
+			k0, _, o0, _, nt := dwBwdTaps(i, s, p.DilW, p.PadLeft, p.KW, p.OutW)
+			e := i + s
+			for e < p.W {
+				k, _, _, _, t := dwBwdTaps(e, s, p.DilW, p.PadLeft, p.KW, p.OutW)
+				if k != k0 || t != nt {
+					break
+				}
+				e += s
+			}
+			runs = append(runs, dwRun{i, (e - i) / s, k0, nt, o0})
+			i = e
+		}
+	}
+	pl.runs = runs
+	return runs
+}
+
+// dwGrain is the parallel chunk size for units rows of work multiply-adds
+// each.
+func dwGrain(units, work int) int { return parallel.Grain(units, max(1, (1<<16)/max(1, work))) }
+
+// dwForwardRows is the forward pass on the row kernels of k.
+func dwForwardRows(k *dwKernels, p *ConvParams, x, w, y []float32) {
+	pl := dwPlans.Get().(*dwPlan)
+	cols := pl.fwdCols(p)
+	c := p.C
+	rowLen := p.OutW * c
+	units := p.N * p.OutH
+	kr := k.fwdRow(p)
+	parallel.For(units, dwGrain(units, rowLen*p.KH*p.KW), func(lo, hi int) {
+		var offs dwOffs
+		for u := lo; u < hi; u++ {
+			n, oh := u/p.OutH, u%p.OutH
+			kh0, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
+			yrow := y[u*rowLen : (u+1)*rowLen]
+			if nh == 0 {
+				clear(yrow)
+				continue
+			}
+			for _, r := range cols {
+				if r.nt == 0 {
+					clear(yrow[r.p0*c : (r.p0+r.n)*c])
+					continue
+				}
+				// Prefetch, during the longest run, the input rows the
+				// next output row reads first.
+				var pf []float32
+				if r.n > 1 && oh+1 < p.OutH && u+1 < hi {
+					i0 := max(0, ih0+(nh-1)*p.DilH+1)
+					i1 := min(p.H, (oh+1)*p.StrideH-p.PadTop+(p.KH-1)*p.DilH+1)
+					if i0 < i1 {
+						pf = x[(n*p.H+i0)*p.W*c : (n*p.H+i1)*p.W*c]
+					}
+				}
+				for t := 0; t < r.nt; t += dwMaxTaps {
+					for j := 0; j < nh; j++ {
+						offs[j] = ((n*p.H+ih0+j*p.DilH)*p.W + r.q0 + t*p.DilW) * c
+						offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
+					}
+					kr(min(dwMaxTaps, r.nt-t), x, w, yrow[r.p0*c:], offs, nh, r.n, c,
+						p.StrideW*c, p.DilW*c, c, c, min(t, 1), pf)
+					pf = nil
+				}
+			}
+		}
+	})
+	dwPlans.Put(pl)
+}
+
+// dwBackwardInputRows is the input gradient on the row kernels of k: each
+// dx pixel gathers the dy pixels whose windows read it, with the window
+// mirrored (dy and weight taps step in opposite directions).
+func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
+	pl := dwPlans.Get().(*dwPlan)
+	cols := pl.bwdCols(p)
+	c := p.C
+	rowLen := p.W * c
+	units := p.N * p.H
+	// Along a row: dy moves 1 column per pixel and -DilW (stride 1) or -1
+	// (dilation 1) columns per tap; the weights move 1 (stride 1) or StrideW
+	// (dilation 1) taps per tap; dx moves StrideW columns per pixel.
+	xtap := -p.DilW * c
+	if p.StrideW > 1 {
+		xtap = -c
+	}
+	kr := k.bwdRow(p)
+	parallel.For(units, dwGrain(units, rowLen*p.KH*p.KW), func(lo, hi int) {
+		var offs dwOffs
+		for u := lo; u < hi; u++ {
+			n, ih := u/p.H, u%p.H
+			kh0, khs, oh0, ohs, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
+			if nh == 0 {
+				continue
+			}
+			dxrow := dx[u*rowLen : (u+1)*rowLen]
+			// Prefetch the next dx row (read and written) during the
+			// longest run: the dy rows it reads are mostly in cache.
+			var pf []float32
+			if u+1 < hi && ih+1 < p.H {
+				pf = dx[(u+1)*rowLen : (u+2)*rowLen]
+			}
+			for _, r := range cols {
+				if r.nt == 0 {
+					continue
+				}
+				ks, os := 1, p.DilW
+				if p.StrideW > 1 {
+					ks, os = p.StrideW, 1
+				}
+				for t := 0; t < r.nt; t += dwMaxTaps {
+					for j := 0; j < nh; j++ {
+						offs[j] = ((n*p.OutH+oh0-j*ohs)*p.OutW + r.q0 - t*os) * c
+						offs[dwMaxRows+j] = ((kh0+j*khs)*p.KW + r.k0 + t*ks) * c
+					}
+					if r.n > 1 {
+						kr(min(dwMaxTaps, r.nt-t), dy, w, dxrow[r.p0*c:], offs, nh, r.n, c,
+							c, xtap, ks*c, p.StrideW*c, 1, pf)
+						pf = nil
+					} else {
+						kr(min(dwMaxTaps, r.nt-t), dy, w, dxrow[r.p0*c:], offs, nh, r.n, c,
+							c, xtap, ks*c, p.StrideW*c, 1, nil)
+					}
+				}
+			}
+		}
+	})
+	dwPlans.Put(pl)
+}
+
+// dwBackwardWeightRows is the weight gradient on the row kernels of k,
+// with the generic loops' partition of output rows into partials.
+func dwBackwardWeightRows(k *dwKernels, p *ConvParams, x, dy, dw []float32) {
+	pl := dwPlans.Get().(*dwPlan)
+	cols := pl.fwdCols(p)
+	c := p.C
+	units := p.N * p.OutH
+	ws := p.KH * p.KW * c
+	// Consecutive output rows of one image with the same window rows (all
+	// interior rows) go into one kernel call per column run, so that the
+	// kernel adds its register sums to the partial once for all of them.
+	xrow, yrow := p.StrideH*p.W*c, p.OutW*c
+	run := func(u0, u1 int, acc []float32) {
+		var offs dwOffs
+		for u := u0; u < u1; {
+			n, oh := u/p.OutH, u%p.OutH
+			kh0, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
+			nr := 1
+			for u+nr < u1 && oh+nr < p.OutH {
+				if k2, n2, _ := dwFwdTaps(oh+nr, p.StrideH, p.DilH, p.PadTop, p.KH, p.H); k2 != kh0 || n2 != nh {
+					break
+				}
+				nr++
+			}
+			if nh > 0 {
+				for _, r := range cols {
+					if r.nt == 0 {
+						continue
+					}
+					for t := 0; t < r.nt; t += dwMaxTaps {
+						for j := 0; j < nh; j++ {
+							offs[j] = ((n*p.H+ih0+j*p.DilH)*p.W + r.q0 + t*p.DilW) * c
+							offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
+						}
+						k.wgt(min(dwMaxTaps, r.nt-t), x, acc, dy[(u*p.OutW+r.p0)*c:], offs, nh, r.n, c,
+							p.StrideW*c, p.DilW*c, c, c, nr, xrow, yrow)
+					}
+				}
+			}
+			u += nr
+		}
+	}
+	per, parts := convPartialPlan(units, ws)
+	if parts == 1 {
+		run(0, units, dw)
+	} else {
+		pbuf := getConvScratch(parts * ws)
+		partials := *pbuf
+		clear(partials)
+		parallel.For(parts, 1, func(lo, hi int) {
+			for q := lo; q < hi; q++ {
+				run(q*per, min((q+1)*per, units), partials[q*ws:(q+1)*ws])
+			}
+		})
+		convSumPartials(dw, partials, parts)
+		putConvScratch(pbuf)
+	}
+	dwPlans.Put(pl)
+}
