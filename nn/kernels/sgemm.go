@@ -2,6 +2,8 @@ package kernels
 
 import "fmt"
 
+//go:generate sh -c "cd _gen && go run ./sgemm -out ../sgemm_amd64.s -stubs ../sgemm_stubs_amd64.go -pkg kernels"
+
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices, where
 // op(A) is m×k (A is m×k with leading dimension lda, or k×m if transA), op(B)
 // is k×n (B is k×n with leading dimension ldb, or n×k if transB) and C is m×n
@@ -24,7 +26,28 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	sgemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if k == 0 {
+		sgemmScale(m, n, alpha, beta, c, ldc)
+		return
+	}
+	sgemmImpl.run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmScale is Sgemm with k == 0: every sum is 0.
+func sgemmScale(m, n int, alpha, beta float32, c []float32, ldc int) {
+	var s float32
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			for j := range row {
+				row[j] = alpha * s
+			}
+		} else {
+			for j := range row {
+				row[j] = alpha*s + beta*row[j]
+			}
+		}
+	}
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -54,3 +77,8 @@ func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	need("B", b, br, bc, ldb)
 	need("C", c, m, n, ldc)
 }
+
+// sgemmImpl is the implementation in use, installed by use (dispatch.go).
+var sgemmImpl *sgemmArch
+
+var _ = onImpl(Generic, func() { sgemmImpl = newSgemmArch(4, 4, sgemmKernelGeneric, nil) })
