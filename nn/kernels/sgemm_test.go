@@ -315,6 +315,70 @@ func TestSgemmBlocking(t *testing.T) {
 	})
 }
 
+// sgemmRefKernel is a micro-kernel in plain Go for any mr×nr tile, with
+// which the driver can run the tile geometries of kernels this machine
+// cannot execute.
+func sgemmRefKernel(mr, nr int) sgemmKernel {
+	return func(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32) {
+		for i := 0; i < mr; i++ {
+			for j := 0; j < nr; j++ {
+				var s float32
+				for p := 0; p < k; p++ {
+					s += a[i*rsA+p*csA] * b[p*rsB+j]
+				}
+				if beta == 0 {
+					c[i*ldc+j] = alpha * s
+				} else {
+					c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+				}
+			}
+		}
+	}
+}
+
+// sgemmGeometries are drivers with other tiles than the implementations':
+// the AVX-512 geometry (14×32 with a 14×16 half tile) with Go micro-kernels,
+// and, on amd64, the AVX2 instantiation of the template with 14 rows
+// (sgemm_amd64_test.go).
+var sgemmGeometries = []struct {
+	name string
+	arch func() *sgemmArch
+}{
+	{"go14x32", func() *sgemmArch { return newSgemmArch(14, 32, sgemmRefKernel(14, 32), sgemmRefKernel(14, 16)) }},
+	{"go6x16", func() *sgemmArch { return newSgemmArch(6, 16, sgemmRefKernel(6, 16), sgemmRefKernel(6, 8)) }},
+}
+
+// TestSgemmTileGeometries runs every remainder of each geometry, with the
+// blocking shrunk so that small products cross kc, mc and nc blocks.
+func TestSgemmTileGeometries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 7))
+	saved := sgemmImpl
+	defer func() { sgemmImpl = saved }()
+	for _, geo := range sgemmGeometries {
+		t.Run(geo.name, func(t *testing.T) {
+			g := geo.arch()
+			sgemmImpl = g
+			for m := 1; m < 2*g.mr+2; m++ {
+				for n := 1; n < 2*g.nr+2; n++ {
+					tr := (m + n) % 4
+					tc := sgemmCase{transA: tr&1 != 0, transB: tr&2 != 0, m: m, n: n, k: 1 + (m*n)%9, alpha: 1.5, beta: 0.5, pad: n % 3, off: m % 4}
+					tc.run(t, rng, nil)
+				}
+			}
+			g.kc, g.mc = 8, 2*g.mr
+			for _, force := range []*sgemmPacking{nil, {false, false}, {true, true}} {
+				sgemmForce = force
+				for tr := 0; tr < 4; tr++ {
+					tc := sgemmCase{transA: tr&1 != 0, transB: tr&2 != 0, m: 3*g.mr + 5, n: 3*g.nr + 3, k: 29, alpha: 0.75, beta: 0.5, pad: 2, off: 1}
+					g.bmax = tc.k * g.nr * 2
+					tc.run(t, rng, nil)
+				}
+			}
+			sgemmForce = nil
+		})
+	}
+}
+
 // TestSgemmThreadsBitIdentical checks that 1 and 3 threads give the same
 // bits (each element of C is summed by one thread in a fixed order).
 func TestSgemmThreadsBitIdentical(t *testing.T) {

@@ -22,6 +22,11 @@ func main() {
 	// latency, so it keeps two sets that alternate between steps of k.
 	tile{name: "sgemmKernel6x16AVX2", lanes: 8, mr: 6, nv: 2, sets: 1, vec: ymm}.emit()
 	tile{name: "sgemmKernel6x8AVX2", lanes: 8, mr: 6, nv: 1, sets: 2, vec: ymm}.emit()
+	// The AVX-512 tiles' 14-row geometry (three base pointers into A) on
+	// AVX2, for the tests only: 14 accumulators, a B vector and the
+	// broadcast fill the 16 ymm registers. Machines without AVX-512 run it
+	// to check the code paths the AVX-512 kernels share.
+	tile{name: "sgemmKernel14x8AVX2", lanes: 8, mr: 14, nv: 1, sets: 1, vec: ymm}.emit()
 	// AVX-512: the same template with 16 lanes and 32 zmm registers:
 	// 14×2 accumulators, 2 B vectors and the broadcast A value (the
 	// half-width tile: 2 sets of 14).
