@@ -10,6 +10,11 @@ import "fmt"
 // with leading dimension ldc. With beta == 0, C is not read (NaNs in it do
 // not propagate).
 //
+// The sums may run in another order than the reference loop's (blocks of
+// k, then the micro-kernel's order), so results agree with it to float32
+// rounding; the order depends on the shapes and the implementation only,
+// never on the thread count.
+//
 // Reference loop:
 //
 //	for i := 0; i < m; i++ {

@@ -71,9 +71,11 @@ type sgemmArch struct {
 //     packed for all of k at once).
 //
 // On the AMD EPYC (Zen 3) these kernels were tuned on — 32 KiB L1d and
-// 512 KiB L2 per core, 32 MiB L3 — the AVX2 6×16 kernel gets kc = 256,
-// mc = 126 and nc up to 16 MiB / (4·k) (4096 columns for k = 1024); the
-// AVX-512 14×32 kernel gets kc = 128, mc = 252.
+// 512 KiB L2 per core, 32 MiB L3 — the AVX2 kernel (mr = 6, nr = 16) gets
+// kc = 256, mc = 126 and nc up to 16 MiB / (4·k) (4096 columns for
+// k = 1024); the AVX-512 kernel (mr = 14, nr = 32) would get kc = 128 and
+// mc = 252. kc = 128 or 384 and mc = 60 or 252 moved 1024³ and the 1×1
+// convolution shapes there by less than the run-to-run noise.
 func newSgemmArch(mr, nr int, kern, half sgemmKernel) *sgemmArch {
 	l1, l2, l3 := sgemmCaches.l1, sgemmCaches.l2, sgemmCaches.l3
 	kc := min(512, max(64, l1/(2*nr*4))) &^ 7
