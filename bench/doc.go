@@ -6,7 +6,7 @@
 // Run: go test -bench . ./bench/
 //
 // BenchmarkPeers names each case <library>_<work>/<size>, e.g.
-// gonum_sgemm/1024 beside sortnet_sgemm/1024; both follow -cpu (GOMAXPROCS)
-// for their thread count. tools/bench_peers.py adds numpy/OpenBLAS (and
-// PyTorch) figures measured in the same run.
+// gonum_sgemm/1024 beside sortnet_sgemm/1024; both use GOMAXPROCS threads
+// (GOMAXPROCS=2 go test -bench . ./bench/). tools/bench_peers.py adds
+// numpy/OpenBLAS (and PyTorch) figures measured in the same run.
 package bench

@@ -154,14 +154,27 @@ BENCH_LINE = re.compile(r"^(Benchmark\S+?)(?:-(\d+))?\s+(\d+)\s+([\d.]+) ns/op(.
 
 
 def run_go_bench(pattern, packages, threads, benchtime, count):
-    """Runs go test -bench and returns {(name, threads): best GFLOP/s}."""
-    cmd = ["go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime,
-           "-count", str(count), "-cpu", ",".join(str(t) for t in threads)] + packages
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if res.returncode != 0:
-        sys.exit("bench_peers: %s failed:\n%s%s" % (" ".join(cmd), res.stdout, res.stderr))
+    """Runs go test -bench and returns {(name, threads): best GFLOP/s}.
+
+    The thread count goes in GOMAXPROCS, one go test per count, rather than
+    in -cpu: go test runs a b.Loop benchmark's first measurement before it
+    applies -cpu's GOMAXPROCS (Go 1.26), so with -cpu 1,2 the first "1
+    thread" figure really uses the previous setting.
+    """
     out = {}
-    for line in res.stdout.splitlines():
+    for t in threads:
+        cmd = ["go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime,
+               "-count", str(count)] + packages
+        env = dict(os.environ, GOMAXPROCS=str(t))
+        res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        if res.returncode != 0:
+            sys.exit("bench_peers: GOMAXPROCS=%d %s failed:\n%s%s" % (t, " ".join(cmd), res.stdout, res.stderr))
+        parse_go_bench(res.stdout, out)
+    return out
+
+
+def parse_go_bench(stdout, out):
+    for line in stdout.splitlines():
         m = BENCH_LINE.match(line.strip())
         if not m:
             continue
@@ -169,7 +182,6 @@ def run_go_bench(pattern, packages, threads, benchtime, count):
         g = re.search(r"([\d.]+) GFLOP/s", rest)
         if g:
             keep_best(out, (name, procs), float(g.group(1)))
-    return out
 
 
 def go_line(name, threads, reps, seconds, flops):

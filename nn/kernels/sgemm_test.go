@@ -522,18 +522,19 @@ var sgemmBenchShapes = []struct {
 }
 
 // BenchmarkSgemm runs every implementation on square and 1×1-convolution
-// shapes. The pool follows -cpu (GOMAXPROCS), so -cpu 1,2 compares 1 and
-// 2 threads.
+// shapes, on GOMAXPROCS threads: compare thread counts with
+// GOMAXPROCS=1 go test … and GOMAXPROCS=2 go test … (with -cpu 1,2, go test
+// measures each b.Loop benchmark's first line before it sets GOMAXPROCS).
 func BenchmarkSgemm(b *testing.B) {
 	defer Use(Available()[0])
-	prev := parallel.SetThreads(runtime.GOMAXPROCS(0))
-	defer parallel.SetThreads(prev)
+	defer parallel.SetThreads(parallel.Threads())
 	for _, impl := range Available() {
 		for _, s := range sgemmBenchShapes {
 			b.Run(impl+"/"+s.name, func(b *testing.B) {
 				if err := Use(impl); err != nil {
 					b.Fatal(err)
 				}
+				parallel.SetThreads(runtime.GOMAXPROCS(0))
 				benchSgemm(b, s.transA, s.transB, s.m, s.n, s.k)
 			})
 		}
@@ -552,6 +553,7 @@ func benchSgemm(b *testing.B, transA, transB bool, m, n, k int) {
 	a := fillMat(rng, m, k, k, 0)
 	bm := fillMat(rng, k, n, n, 0)
 	c := make([]float32, m*n)
+	Sgemm(transA, transB, m, n, k, 1, a, lda, bm, ldb, 0, c, n) // fill the pools
 	b.ReportAllocs()
 	for b.Loop() {
 		Sgemm(transA, transB, m, n, k, 1, a, lda, bm, ldb, 0, c, n)
