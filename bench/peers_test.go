@@ -18,7 +18,7 @@ import (
 // work. Both sides use GOMAXPROCS threads (gonum's Gemm spreads over
 // GOMAXPROCS goroutines): compare thread counts with GOMAXPROCS=1 and
 // GOMAXPROCS=2 (with -cpu 1,2, go test measures each b.Loop benchmark's
-// first line before it sets GOMAXPROCS).
+// first line before it sets GOMAXPROCS: golang/go#49980).
 func BenchmarkPeers(b *testing.B) {
 	defer nn.SetThreads(nn.Threads())
 	const n = 1024

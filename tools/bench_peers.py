@@ -158,7 +158,7 @@ def run_go_bench(pattern, packages, threads, benchtime, count):
 
     The thread count goes in GOMAXPROCS, one go test per count, rather than
     in -cpu: go test runs a b.Loop benchmark's first measurement before it
-    applies -cpu's GOMAXPROCS (Go 1.26), so with -cpu 1,2 the first "1
+    applies -cpu's GOMAXPROCS (golang/go#49980), so with -cpu 1,2 the first "1
     thread" figure really uses the previous setting.
     """
     out = {}

@@ -524,7 +524,8 @@ var sgemmBenchShapes = []struct {
 // BenchmarkSgemm runs every implementation on square and 1×1-convolution
 // shapes, on GOMAXPROCS threads: compare thread counts with
 // GOMAXPROCS=1 go test … and GOMAXPROCS=2 go test … (with -cpu 1,2, go test
-// measures each b.Loop benchmark's first line before it sets GOMAXPROCS).
+// measures each b.Loop benchmark's first line before it sets GOMAXPROCS:
+// golang/go#49980).
 func BenchmarkSgemm(b *testing.B) {
 	defer Use(Available()[0])
 	defer parallel.SetThreads(parallel.Threads())
