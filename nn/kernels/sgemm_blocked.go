@@ -146,6 +146,10 @@ func growF32(s []float32, n int) []float32 {
 	return s[:n]
 }
 
+// sgemmPackPanels is how many column panels of B one packing chunk fills:
+// that many write streams beside one read stream.
+const sgemmPackPanels = 8
+
 // Tasks are at least this many multiply-adds, so that the pool's hand-off
 // costs little.
 const sgemmMinTaskMACs = 1 << 17
@@ -213,7 +217,7 @@ func (g *sgemmArch) runBlocked(transA, transB bool, m, n, k int, alpha float32, 
 		case !call.directB:
 			*bufp = growF32(*bufp, panels*k*nr)
 			call.bp = *bufp
-			parallel.For(panels, max(1, (1<<14)/(k*nr)), call.pack)
+			parallel.For(panels, sgemmPackPanels, call.pack)
 		case call.packedB(panels - 1):
 			*bufp = growF32(*bufp, k*nr)
 			call.bp = *bufp
@@ -316,26 +320,46 @@ func (call *sgemmCall) panelB(q, p0, kb int) ([]float32, int) {
 // beyond column n.
 func (call *sgemmCall) packB(lo, hi int) {
 	nr, k, b, ldb := call.g.nr, call.k, call.b, call.ldb
+	panel := func(q int) []float32 {
+		if !call.directB {
+			return call.bp[q*k*nr : (q+1)*k*nr]
+		}
+		return call.bp[:k*nr]
+	}
+	if !call.transB {
+		// Row by row: one contiguous read of b per step of k, feeding
+		// hi-lo sequential write streams. (Panel by panel, each step would
+		// be a new page of b when ldb is large.)
+		j0 := call.j0 + lo*nr
+		w := min(call.n-j0, (hi-lo)*nr) // columns present
+		full := w / nr                  // whole panels
+		bp := call.bp
+		step := k * nr // from one panel to the next
+		if call.directB {
+			step = 0
+		}
+		for p := 0; p < k; p++ {
+			src := b[p*ldb+j0 : p*ldb+j0+w]
+			off := lo*step + p*nr
+			if call.directB {
+				off = p * nr
+			}
+			for t := 0; t < full; t++ {
+				copy(bp[off:off+nr], src[t*nr:t*nr+nr])
+				off += step
+			}
+			if full < hi-lo {
+				d := bp[off : off+nr]
+				n := copy(d, src[full*nr:])
+				clear(d[n:])
+			}
+		}
+		return
+	}
 	for q := lo; q < hi; q++ {
 		j := call.j0 + q*nr
 		w := min(nr, call.n-j)
-		dst := call.bp[:k*nr]
-		if !call.directB {
-			dst = call.bp[q*k*nr : (q+1)*k*nr]
-		}
-		if !call.transB {
-			for p := 0; p < k; p++ {
-				src := b[p*ldb+j : p*ldb+j+w]
-				d := dst[p*nr : p*nr+nr]
-				for jj, v := range src {
-					d[jj] = v
-				}
-				for jj := w; jj < nr; jj++ {
-					d[jj] = 0
-				}
-			}
-			continue
-		}
+		dst := panel(q)
 		// op(B)[p][j] = b[j*ldb+p]: rows of b become columns of the panel.
 		// Blocks of 64 steps of k keep the destination lines in L1.
 		for p0 := 0; p0 < k; p0 += 64 {
@@ -379,6 +403,10 @@ func (call *sgemmCall) packA(dst []float32, i0, i1, p0, kb int) {
 			}
 			continue
 		}
+		if mr == 6 && r == 6 {
+			packRows6(d, a[i*lda+p0:], lda, kb)
+			continue
+		}
 		for ii := 0; ii < r; ii++ {
 			src := a[(i+ii)*lda+p0 : (i+ii)*lda+p0+kb]
 			for p, v := range src {
@@ -390,6 +418,23 @@ func (call *sgemmCall) packA(dst []float32, i0, i1, p0, kb int) {
 				d[p*mr+ii] = 0
 			}
 		}
+	}
+}
+
+// packRows6 interleaves six rows of kb elements, lda apart in a, into d:
+// the AVX2 kernel's A panel, read side by side and written in order (three
+// times faster than a row at a time).
+func packRows6(d, a []float32, lda, kb int) {
+	d = d[:6*kb]
+	r0 := a[:kb]
+	r1 := a[lda : lda+kb][:len(r0)]
+	r2 := a[2*lda : 2*lda+kb][:len(r0)]
+	r3 := a[3*lda : 3*lda+kb][:len(r0)]
+	r4 := a[4*lda : 4*lda+kb][:len(r0)]
+	r5 := a[5*lda : 5*lda+kb][:len(r0)]
+	for p := range r0 {
+		o := d[p*6 : p*6+6 : p*6+6]
+		o[0], o[1], o[2], o[3], o[4], o[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 	}
 }
 
