@@ -16,9 +16,9 @@ import (
 //
 // Packing. The micro-kernels take A and B with strides (A by rows and
 // columns, B by rows), so both can be read in place, and are when that is
-// cheap: packing costs about one instruction per element copied, which the
-// 1×1 convolutions' narrow C (n = 24…144 columns) or their weight
-// gradients' long k cannot amortise. Otherwise — a transposed B, or rows a
+// cheap: packing costs a few cycles per element copied, which the 1×1
+// convolutions' narrow C (n = 24…144 columns) or their weight gradients'
+// long k cannot amortise. Otherwise — a transposed B, or rows a
 // multiple of 512 bytes apart, which crowd into a few cache sets — B is
 // packed once per call (per nc block) into k×nr column panels shared by
 // the threads, and A per task and kc block into mr×kc row panels. A final
@@ -136,7 +136,7 @@ type sgemmScratch struct {
 
 var (
 	sgemmScratches sync.Pool // *sgemmScratch
-	sgemmPackedB   sync.Pool // *[]float32
+	sgemmBufs      sync.Pool // *[]float32: packed B, or Bᵀ·A in run
 )
 
 func growF32(s []float32, n int) []float32 {
@@ -173,7 +173,7 @@ const sgemmSwapMax = 1 << 16
 // computes T = Bᵀ·A (n×m) instead and stores C = alpha·Tᵀ + beta·C.
 func (g *sgemmArch) run(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if transA && !transB && ldb < lda && m*n <= sgemmSwapMax {
-		tp, _ := sgemmPackedB.Get().(*[]float32)
+		tp, _ := sgemmBufs.Get().(*[]float32)
 		if tp == nil {
 			tp = new([]float32)
 		}
@@ -190,7 +190,7 @@ func (g *sgemmArch) run(transA, transB bool, m, n, k int, alpha float32, a []flo
 				}
 			}
 		}
-		sgemmPackedB.Put(tp)
+		sgemmBufs.Put(tp)
 		return
 	}
 	g.runBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -205,7 +205,7 @@ func (g *sgemmArch) runBlocked(transA, transB bool, m, n, k int, alpha float32, 
 	}
 	call.plan()
 
-	bufp, _ := sgemmPackedB.Get().(*[]float32)
+	bufp, _ := sgemmBufs.Get().(*[]float32)
 	if bufp == nil {
 		bufp = new([]float32)
 	}
@@ -226,7 +226,7 @@ func (g *sgemmArch) runBlocked(transA, transB bool, m, n, k int, alpha float32, 
 		call.nbN = (panels + call.pnT - 1) / call.pnT
 		parallel.For(call.nbM*call.nbN, 1, call.task)
 	}
-	sgemmPackedB.Put(bufp)
+	sgemmBufs.Put(bufp)
 	*call = sgemmCall{pack: call.pack, task: call.task}
 	sgemmCalls.Put(call)
 }
@@ -278,11 +278,11 @@ func (call *sgemmCall) plan() {
 		}
 	}
 
-	// Packing A costs about as much as nr/2 multiply-adds per element, so
-	// a task with few columns of C reads A in place unless rows of A are a
-	// multiple of 512 bytes apart: the rows a micro-panel reads at once
-	// (op(A) = Aᵀ) or the rows of an mc block (A) then crowd into a few
-	// cache sets.
+	// Packing an element of A costs about what multiplying it into a few
+	// dozen columns of C does, so a task with at most 4 column panels
+	// reads A in place; so does any task unless rows of A are a multiple of
+	// 512 bytes apart: the rows a micro-panel reads at once (op(A) = Aᵀ) or
+	// the rows of an mc block (A) then crowd into a few cache sets.
 	call.directA = call.pnT <= 4 || call.lda%128 != 0
 	if f := sgemmForce; f != nil {
 		call.directA = f.directA
@@ -320,12 +320,6 @@ func (call *sgemmCall) panelB(q, p0, kb int) ([]float32, int) {
 // beyond column n.
 func (call *sgemmCall) packB(lo, hi int) {
 	nr, k, b, ldb := call.g.nr, call.k, call.b, call.ldb
-	panel := func(q int) []float32 {
-		if !call.directB {
-			return call.bp[q*k*nr : (q+1)*k*nr]
-		}
-		return call.bp[:k*nr]
-	}
 	if !call.transB {
 		// Row by row: one contiguous read of b per step of k, feeding
 		// hi-lo sequential write streams. (Panel by panel, each step would
@@ -336,14 +330,11 @@ func (call *sgemmCall) packB(lo, hi int) {
 		bp := call.bp
 		step := k * nr // from one panel to the next
 		if call.directB {
-			step = 0
+			step = 0 // the one packed panel sits at bp[0]
 		}
 		for p := 0; p < k; p++ {
 			src := b[p*ldb+j0 : p*ldb+j0+w]
 			off := lo*step + p*nr
-			if call.directB {
-				off = p * nr
-			}
 			for t := 0; t < full; t++ {
 				copy(bp[off:off+nr], src[t*nr:t*nr+nr])
 				off += step
@@ -359,7 +350,10 @@ func (call *sgemmCall) packB(lo, hi int) {
 	for q := lo; q < hi; q++ {
 		j := call.j0 + q*nr
 		w := min(nr, call.n-j)
-		dst := panel(q)
+		dst := call.bp[:k*nr]
+		if !call.directB {
+			dst = call.bp[q*k*nr : (q+1)*k*nr]
+		}
 		// op(B)[p][j] = b[j*ldb+p]: rows of b become columns of the panel.
 		// Blocks of 64 steps of k keep the destination lines in L1.
 		for p0 := 0; p0 < k; p0 += 64 {
