@@ -2,11 +2,18 @@ package kernels
 
 import "fmt"
 
+//go:generate sh -c "cd _gen && go run ./sgemm -out ../sgemm_amd64.s -stubs ../sgemm_stubs_amd64.go -pkg kernels"
+
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices, where
 // op(A) is m×k (A is m×k with leading dimension lda, or k×m if transA), op(B)
 // is k×n (B is k×n with leading dimension ldb, or n×k if transB) and C is m×n
 // with leading dimension ldc. With beta == 0, C is not read (NaNs in it do
 // not propagate).
+//
+// The sums may run in another order than the reference loop's (blocks of
+// k, then the micro-kernel's order), so results agree with it to float32
+// rounding; the order depends on the shapes and the implementation only,
+// never on the thread count.
 //
 // Reference loop:
 //
@@ -24,7 +31,28 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	sgemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if k == 0 {
+		sgemmScale(m, n, alpha, beta, c, ldc)
+		return
+	}
+	sgemmImpl.run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmScale is Sgemm with k == 0: every sum is 0.
+func sgemmScale(m, n int, alpha, beta float32, c []float32, ldc int) {
+	var s float32
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			for j := range row {
+				row[j] = alpha * s
+			}
+		} else {
+			for j := range row {
+				row[j] = alpha*s + beta*row[j]
+			}
+		}
+	}
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -54,3 +82,8 @@ func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	need("B", b, br, bc, ldb)
 	need("C", c, m, n, ldc)
 }
+
+// sgemmImpl is the implementation in use, installed by use (dispatch.go).
+var sgemmImpl *sgemmArch
+
+var _ = onImpl(Generic, func() { sgemmImpl = newSgemmArch(4, 4, sgemmKernelGeneric, nil) })

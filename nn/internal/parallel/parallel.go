@@ -117,7 +117,12 @@ func For(n, grain int, fn func(lo, hi int)) {
 		}
 		return
 	}
-	j := &job{fn: fn, n: n, grain: grain, chunks: chunks}
+	j, _ := jobPool.Get().(*job)
+	if j == nil {
+		j = new(job)
+	}
+	j.fn, j.n, j.grain, j.chunks = fn, n, grain, chunks
+	j.next.Store(0)
 	// Offer the job to idle workers only; busy ones are skipped, so a call
 	// from inside a worker cannot wait on itself.
 	for i := 0; i < min(t-1, chunks-1); i++ {
@@ -130,7 +135,13 @@ func For(n, grain int, fn func(lo, hi int)) {
 	}
 	j.run()
 	j.wg.Wait()
+	// Every worker that took j has returned from it: reuse it.
+	j.fn = nil
+	jobPool.Put(j)
 }
+
+// jobPool recycles jobs, so For allocates nothing in steady state.
+var jobPool sync.Pool
 
 // Grain returns a chunk size that splits n items into about 4 chunks per
 // thread but no chunk smaller than minGrain. Use it only where the result

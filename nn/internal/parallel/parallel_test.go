@@ -77,3 +77,14 @@ func TestSetThreads(t *testing.T) {
 	}
 	SetThreads(prev)
 }
+
+func TestForDoesNotAllocate(t *testing.T) {
+	prev := SetThreads(3)
+	defer SetThreads(prev)
+	var total atomic.Int64
+	fn := func(lo, hi int) { total.Add(int64(hi - lo)) }
+	For(100, 10, fn) // warm the job pool
+	if a := testing.AllocsPerRun(100, func() { For(100, 10, fn) }); a != 0 {
+		t.Fatalf("For allocates %v times per call", a)
+	}
+}

@@ -1,0 +1,242 @@
+// Command sgemm generates sgemm_amd64.s: the SGEMM micro-kernels for AVX2
+// and AVX-512, both instantiated from one template (tile below).
+//
+//	go run ./sgemm -out ../sgemm_amd64.s -stubs ../sgemm_stubs_amd64.go -pkg kernels
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("amd64,gc,!noasm")
+	ymm := func() reg.VecVirtual { return YMM() }
+	zmm := func() reg.VecVirtual { return ZMM() }
+	// AVX2: 16 ymm registers hold 6×2 accumulators, 2 B vectors and the
+	// broadcast A value. The half-width tile serves a last column panel of
+	// 8 or fewer columns; its 6 accumulators alone could not hide the FMA
+	// latency, so it keeps two sets that alternate between steps of k.
+	tile{name: "sgemmKernel6x16AVX2", lanes: 8, mr: 6, nv: 2, sets: 1, vec: ymm}.emit()
+	tile{name: "sgemmKernel6x8AVX2", lanes: 8, mr: 6, nv: 1, sets: 2, vec: ymm}.emit()
+	// The AVX-512 tiles' 14-row geometry (three base pointers into A) on
+	// AVX2, for the tests only: 14 accumulators, a B vector and the
+	// broadcast fill the 16 ymm registers. Machines without AVX-512 run it
+	// to check the code paths the AVX-512 kernels share.
+	tile{name: "sgemmKernel14x8AVX2", lanes: 8, mr: 14, nv: 1, sets: 1, vec: ymm}.emit()
+	// AVX-512: the same template with 16 lanes and 32 zmm registers:
+	// 14×2 accumulators, 2 B vectors and the broadcast A value (the
+	// half-width tile: 2 sets of 14).
+	tile{name: "sgemmKernel14x32AVX512", lanes: 16, mr: 14, nv: 2, sets: 1, vec: zmm}.emit()
+	tile{name: "sgemmKernel14x16AVX512", lanes: 16, mr: 14, nv: 1, sets: 2, vec: zmm}.emit()
+	Generate()
+}
+
+// tile is the micro-kernel template: an mr×(nv·lanes) block of C held in
+// registers, updated by one rank-1 product per step of k (a column of A
+// broadcast one element at a time, a row of B loaded as nv vectors).
+// With sets = 2, steps of k alternate between two sets of accumulators
+// (the odd steps of each unrolled group of 4 go to the second), added
+// together at the end.
+type tile struct {
+	name  string
+	lanes int // float32 lanes per vector register
+	mr    int // rows of C per tile
+	nv    int // vectors per row of C: nr = nv·lanes
+	sets  int // accumulator sets (1 or 2)
+	vec   func() reg.VecVirtual
+}
+
+// rowsPerBase is how many rows of A one base register reaches: offsets
+// 0, rs, 2·rs, 3·rs (via rs3) and 4·rs.
+const rowsPerBase = 5
+
+func (t tile) emit() {
+	nr := t.nv * t.lanes
+	TEXT(t.name, NOSPLIT, "func(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32)")
+	Pragma("noescape")
+	order := []string{"with the sum in p order (one FMA per step); beta == 0 (either sign)"}
+	if t.sets == 2 {
+		order = []string{
+			"summing the steps in two interleaved chains (one FMA per step; the",
+			"split depends on k only), then adding the two; beta == 0 (either sign)",
+		}
+	}
+	doc := []string{
+		fmt.Sprintf("%s computes one %d×%d tile of C: for i < %d, j < %d,", t.name, t.mr, nr, t.mr, nr),
+		"",
+		"\tc[i*ldc+j] = alpha·Σ_{p<k} a[i*rsA+p*csA]·b[p*rsB+j] + beta·c[i*ldc+j]",
+		"",
+	}
+	doc = append(doc, order...)
+	Doc(append(doc, "does not read c. The caller checks every index is in range; k >= 0.")...)
+
+	k := Load(Param("k"), GP64())
+	rs := Load(Param("rsA"), GP64())
+	cs := Load(Param("csA"), GP64())
+	rsB := Load(Param("rsB"), GP64())
+	SHLQ(U8(2), rs)
+	SHLQ(U8(2), cs)
+	SHLQ(U8(2), rsB)
+	bp := Load(Param("b").Base(), GP64())
+
+	// Base pointers: row i of A is base[i/5] plus (i%5)·rs.
+	nbase := (t.mr + rowsPerBase - 1) / rowsPerBase
+	base := make([]reg.Register, nbase)
+	base[0] = Load(Param("a").Base(), GP64())
+	for q := 1; q < nbase; q++ {
+		base[q] = GP64()
+		LEAQ(Mem{Base: base[q-1], Index: rs, Scale: 4}, base[q])
+		ADDQ(rs, base[q])
+	}
+	var rs3 reg.Register
+	if t.mr > 3 {
+		rs3 = GP64()
+		LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, rs3)
+	}
+	rowA := func(i int) Mem {
+		m := Mem{Base: base[i/rowsPerBase]}
+		switch i % rowsPerBase {
+		case 1:
+			m.Index, m.Scale = rs, 1
+		case 2:
+			m.Index, m.Scale = rs, 2
+		case 3:
+			m.Index, m.Scale = rs3, 1
+		case 4:
+			m.Index, m.Scale = rs, 4
+		}
+		return m
+	}
+
+	// Warm the C tile while the products run.
+	Comment("Prefetch the rows of C.")
+	{
+		cp := Load(Param("c").Base(), GP64())
+		ldc := Load(Param("ldc"), GP64())
+		SHLQ(U8(2), ldc)
+		for i := 0; i < t.mr; i++ {
+			PREFETCHT0(Mem{Base: cp})
+			PREFETCHT0(Mem{Base: cp, Disp: 4*nr - 4})
+			if i < t.mr-1 {
+				ADDQ(ldc, cp)
+			}
+		}
+	}
+
+	acc := make([][][]reg.VecVirtual, t.sets) // [set][row][vector]
+	for q := range acc {
+		acc[q] = make([][]reg.VecVirtual, t.mr)
+		for i := range acc[q] {
+			acc[q][i] = make([]reg.VecVirtual, t.nv)
+			for v := range acc[q][i] {
+				acc[q][i][v] = t.vec()
+				VXORPS(acc[q][i][v], acc[q][i][v], acc[q][i][v])
+			}
+		}
+	}
+	bv := make([]reg.VecVirtual, t.nv)
+	for v := range bv {
+		bv[v] = t.vec()
+	}
+	av := t.vec()
+
+	// step is one rank-1 update: C += A[:, p] · B[p, :] into set q.
+	step := func(q int) {
+		for v := range bv {
+			VMOVUPS(Mem{Base: bp, Disp: 4 * t.lanes * v}, bv[v])
+		}
+		for i := 0; i < t.mr; i++ {
+			VBROADCASTSS(rowA(i), av)
+			for v := range bv {
+				VFMADD231PS(bv[v], av, acc[q][i][v])
+			}
+		}
+		for q := range base {
+			ADDQ(cs, base[q])
+		}
+		ADDQ(rsB, bp)
+	}
+
+	const unroll = 4
+	Comment(fmt.Sprintf("Steps of k, %d at a time.", unroll))
+	Label(t.name + "_loop4")
+	CMPQ(k, U8(unroll))
+	JL(LabelRef(t.name + "_loop1"))
+	for u := 0; u < unroll; u++ {
+		step(u % t.sets)
+	}
+	SUBQ(U8(unroll), k)
+	JMP(LabelRef(t.name + "_loop4"))
+
+	Label(t.name + "_loop1")
+	TESTQ(k, k)
+	JZ(LabelRef(t.name + "_store"))
+	step(0)
+	DECQ(k)
+	JMP(LabelRef(t.name + "_loop1"))
+
+	Label(t.name + "_store")
+	sum := acc[0]
+	for q := 1; q < t.sets; q++ {
+		for i := range sum {
+			for v := range sum[i] {
+				VADDPS(acc[q][i][v], sum[i][v], sum[i][v])
+			}
+		}
+	}
+	Comment("C = alpha·AB + beta·C; beta == ±0 leaves C unread.")
+	alpha := bv[0]
+	VBROADCASTSS(paramAddr("alpha"), alpha)
+	for i := range sum {
+		for v := range sum[i] {
+			VMULPS(sum[i][v], alpha, sum[i][v])
+		}
+	}
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	betaBits := GP32()
+	MOVL(paramAddr("beta"), betaBits)
+	ANDL(U32(0x7fffffff), betaBits)
+	JZ(LabelRef(t.name + "_beta0"))
+
+	beta := av
+	VBROADCASTSS(paramAddr("beta"), beta)
+	for i := range sum {
+		for v := range sum[i] {
+			m := Mem{Base: cp, Disp: 4 * t.lanes * v}
+			VFMADD231PS(m, beta, sum[i][v])
+			VMOVUPS(sum[i][v], m)
+		}
+		if i < t.mr-1 {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+
+	Label(t.name + "_beta0")
+	for i := range sum {
+		for v := range sum[i] {
+			VMOVUPS(sum[i][v], Mem{Base: cp, Disp: 4 * t.lanes * v})
+		}
+		if i < t.mr-1 {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// paramAddr is the frame address of a float32 parameter.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}

@@ -1,0 +1,23 @@
+//go:build amd64 && gc && !noasm
+
+package kernels
+
+import "github.com/klauspost/cpuid/v2"
+
+var (
+	_ = func() bool {
+		c := cpuid.CPU.Cache
+		if c.L1D > 0 {
+			sgemmCaches.l1 = c.L1D
+		}
+		if c.L2 > 0 {
+			sgemmCaches.l2 = c.L2
+		}
+		if c.L3 > 0 {
+			sgemmCaches.l3 = c.L3
+		}
+		return true
+	}()
+	_ = onImpl(AVX2, func() { sgemmImpl = newSgemmArch(6, 16, sgemmKernel6x16AVX2, sgemmKernel6x8AVX2) })
+	_ = onImpl(AVX512, func() { sgemmImpl = newSgemmArch(14, 32, sgemmKernel14x32AVX512, sgemmKernel14x16AVX512) })
+)
