@@ -108,7 +108,7 @@ func (o DetectOptions) resolved() (DetectOptions, error) {
 //     (ties: the lower anchor and class first; NaN logits never count);
 //  2. their boxes decoded at their anchors (Decode) and clipped to the
 //     input, and to the original image's area on it when infos give its
-//     size;
+//     size (non-finite boxes are dropped);
 //  3. class-aware NMS at IoUThreshold (or soft-NMS), at most
 //     MaxDetections kept, highest score first; boxes that are empty or
 //     not finite after clipping are dropped;
@@ -233,11 +233,14 @@ func detectImage(out Output, a *Anchors, img, k int, info ImageInfo, o DetectOpt
 		off := (img*a.Levels[lv].Count + anchor - a.Levels[lv].Start) * 4
 		t := [4]float32{bd[off], bd[off+1], bd[off+2], bd[off+3]}
 		b := Decode(t, a.Boxes[anchor])
+		if !finite(float64(b[0]), float64(b[1]), float64(b[2]), float64(b[3])) {
+			continue // a NaN or overflowing prediction
+		}
 		box := data.Box{
 			X1: clamp(float64(b[0]), x0, x1), Y1: clamp(float64(b[1]), y0, y1),
 			X2: clamp(float64(b[2]), x0, x1), Y2: clamp(float64(b[3]), y0, y1),
 		}
-		if !finite(box.X1, box.Y1, box.X2, box.Y2) || !(box.X2 > box.X1 && box.Y2 > box.Y1) {
+		if !(box.X2 > box.X1 && box.Y2 > box.Y1) {
 			continue
 		}
 		boxes = append(boxes, box)
