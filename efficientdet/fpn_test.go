@@ -76,7 +76,7 @@ func TestFPNHeadParity(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := buildFPNHeads(t, Config{Flavour: c.flavour, Fusion: c.fusion, FPNChannels: 8, FPNCells: c.cells, HeadRepeats: c.reps, NumClasses: 2}, [3]int{6, 10, 12})
+			f := buildFPNHeads(t, Config{Flavour: c.flavour, Fusion: c.fusion, FPNChannels: 8, FPNCells: c.cells, HeadRepeats: c.reps, NumClasses: 2}, [3]int{8, 16, 24})
 			prefix := c.name + ".sd."
 			mine := map[string]*nn.Tensor{}
 			for k, v := range sd {

@@ -131,12 +131,16 @@ func LoadStateDict(m *Model, sd map[string]*nn.Tensor, opts LoadOptions) error {
 		if len(missing) > 0 {
 			hint := ""
 			if allSuffixed(missing, ".conv_pw.bias", ".conv.conv.bias") {
-				hint = " (only conv biases: an efficientdet_dX checkpoint needs Flavour PyTorch, a tf_efficientdet_dX one Flavour TF)"
+				hint = flavourHint
 			}
 			errs = append(errs, fmt.Sprintf("%d tensors missing from the checkpoint%s: %s", len(missing), hint, list(missing)))
 		}
 		if len(unexpected) > 0 {
-			errs = append(errs, fmt.Sprintf("%d tensors the model does not have: %s", len(unexpected), list(unexpected)))
+			hint := ""
+			if allSuffixed(unexpected, ".conv_pw.bias", ".conv.conv.bias") {
+				hint = flavourHint
+			}
+			errs = append(errs, fmt.Sprintf("%d tensors the model does not have%s: %s", len(unexpected), hint, list(unexpected)))
 		}
 	}
 	if len(errs) > 0 {
@@ -144,6 +148,8 @@ func LoadStateDict(m *Model, sd map[string]*nn.Tensor, opts LoadOptions) error {
 	}
 	return layers.LoadStateDict(m, conv, false)
 }
+
+const flavourHint = " (only conv biases: a tf_efficientdet_dX checkpoint needs Flavour TF, an efficientdet_dX one Flavour PyTorch)"
 
 // loadBackbone loads an EfficientNet classifier's weights into the
 // backbone through a scratch classifier of the same architecture.

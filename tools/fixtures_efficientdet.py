@@ -48,8 +48,8 @@ efficientdet/testdata/assign.json
 efficientdet/testdata/fpn_head.safetensors
     A BiFPN and class/box heads reimplemented with effdet's module tree and
     names (BiFpn, BiFpnLayer, Fnode, FpnCombine, ResampleFeatureMap,
-    SeparableConv2d, ConvBnAct2d, HeadNet) over backbone maps of 6, 10 and
-    12 channels at strides 8/16/32 of a 40x56 input (odd level sizes),
+    SeparableConv2d, ConvBnAct2d, HeadNet) over backbone maps of 8, 16 and
+    24 channels at strides 8/16/32 of a 40x56 input (odd level sizes),
     8 BiFPN channels, 2 classes, 9 anchors, eval mode, random weights and
     batch-norm statistics (rounded to float16), for three settings:
       tf_fastattn  TF flavour (max-pool with TensorFlow "SAME" padding,
@@ -60,6 +60,10 @@ efficientdet/testdata/fpn_head.safetensors
       tf_sum       TF flavour, sum fusion, 1 cell, 1 head repeat
     Per setting <s>: <s>.sd.<effdet name> (PyTorch layouts), <s>.c3/c4/c5
     (NHWC inputs), <s>.class.<l>, <s>.box.<l> (NHWC outputs, levels 0-4).
+
+efficientdet/testdata/fpn_head_tf.pth
+    torch.save({"state_dict": ...}) of tf_fastattn's state dict in float16
+    (a training checkpoint's nesting), for LoadPretrained.
 
 Run: /usr/bin/python3 tools/fixtures_efficientdet.py
 """
@@ -78,6 +82,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixturelib import write  # noqa: E402
 from fixtures_efficientnet import write_safetensors  # noqa: E402
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASPECTS = [(1.0, 1.0), (1.4, 0.7), (0.7, 1.4)]
 
 
@@ -542,7 +547,7 @@ def fpn_fixture():
     g = torch.Generator().manual_seed(3)
     image_size = (40, 56)
     sizes = get_feat_sizes(image_size, 7)
-    feat_chs = [6, 10, 12]
+    feat_chs = [8, 16, 24]
     out = {}
     for name, tf, method, cells, reps in [("tf_fastattn", True, "fastattn", 2, 2), ("pt_attn", False, "attn", 1, 1), ("tf_sum", True, "sum", 1, 1)]:
         model = FpnHeads(feat_chs, image_size, 8, cells, reps, 2, tf, method)
@@ -554,6 +559,10 @@ def fpn_fixture():
         for k, v in model.state_dict().items():
             if not k.endswith("num_batches_tracked"):
                 out[f"{name}.sd.{k}"] = v.half().contiguous()  # exact: rounded to float16
+        if name == "tf_fastattn":
+            path = os.path.join(ROOT, "efficientdet/testdata/fpn_head_tf.pth")
+            torch.save({"state_dict": OrderedDict((k, v.half()) for k, v in model.state_dict().items())}, path)
+            print("wrote efficientdet/testdata/fpn_head_tf.pth", os.path.getsize(path), "bytes")
         for i, f in enumerate(feats):
             out[f"{name}.c{3 + i}"] = f.permute(0, 2, 3, 1).contiguous()
         for l in range(5):
