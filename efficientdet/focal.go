@@ -126,7 +126,7 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 			if !x.RequiresGrad() {
 				continue
 			}
-			buf := scratch(x.Value.Len())
+			buf := getScratch(x.Value.Len())
 			nn.ParallelFor(len(spans), 1, func(lo, hi int) {
 				for s := lo; s < hi; s++ {
 					sp := spans[s]
@@ -146,17 +146,32 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 	}, logits...)
 }
 
-// scratch buffers for gradients handed to AccumulateGrad: zeroed, reused
-// across training steps.
-var scratchPool sync.Pool
-
-func scratch(n int) []float32 {
-	if b, ok := scratchPool.Get().(*[]float32); ok && cap(*b) >= n {
-		s := (*b)[:n]
-		clear(s)
-		return s
-	}
-	return make([]float32, n)
+// scratch holds the buffer that the backward pass fills and hands to
+// AccumulateGrad, kept between training steps (a sync.Pool would lose it
+// at every garbage collection, and a class map of D0 with 90 classes at
+// batch 4 is 70 MB). A second concurrent user gets a fresh buffer.
+var scratch struct {
+	sync.Mutex
+	buf []float32
 }
 
-func putScratch(b []float32) { scratchPool.Put(&b) }
+func getScratch(n int) []float32 {
+	scratch.Lock()
+	b := scratch.buf
+	scratch.buf = nil
+	scratch.Unlock()
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
+}
+
+func putScratch(b []float32) {
+	scratch.Lock()
+	if cap(b) > cap(scratch.buf) {
+		scratch.buf = b
+	}
+	scratch.Unlock()
+}

@@ -176,7 +176,7 @@ def loss_fn(cls_outputs, box_outputs, cls_targets, box_targets, num_positives, n
     for l in range(len(cls_outputs)):
         ct = cls_targets[l]
         x_non_neg = (ct >= 0).unsqueeze(-1)
-        oh = torch.zeros(ct.shape + (num_classes,), dtype=torch.float64)
+        oh = torch.zeros(ct.shape + (num_classes,), dtype=cls_outputs[l].dtype)
         oh = oh.scatter(-1, ct.unsqueeze(-1) * x_non_neg, 1) * x_non_neg
         bs, height, width, _, _ = oh.shape
         oh = oh.view(bs, height, width, -1)
