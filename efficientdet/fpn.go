@@ -37,7 +37,7 @@ type SeparableConv struct {
 // Forward runs the convolutions and the norm on x [N, H, W, Cin].
 func (s *SeparableConv) Forward(x *nn.Var) *nn.Var {
 	y := s.ConvDw.Forward(x)
-	y = then(y, s.ConvPw.Forward)
+	y = then(y, func(v *nn.Var) *nn.Var { return conv(s.ConvPw, v) })
 	if s.BN != nil {
 		y = then(y, s.BN.Forward)
 	}
@@ -61,7 +61,17 @@ type ConvBN struct {
 }
 
 // Forward runs the convolution and the norm.
-func (c *ConvBN) Forward(x *nn.Var) *nn.Var { return then(c.Conv.Forward(x), c.BN.Forward) }
+func (c *ConvBN) Forward(x *nn.Var) *nn.Var { return then(conv(c.Conv, x), c.BN.Forward) }
+
+// conv is c.Forward(x) that, under nn.NoGrad, recycles the convolution's
+// output before the bias is added (layers.Conv2d keeps it).
+func conv(c *layers.Conv2d, x *nn.Var) *nn.Var {
+	y := nn.Conv2d(x, c.Weight, c.Opts)
+	if c.Bias == nil {
+		return y
+	}
+	return then(y, func(v *nn.Var) *nn.Var { return nn.Add(v, c.Bias) })
+}
 
 // Members lists conv and bn.
 func (c *ConvBN) Members() layers.Members {
@@ -169,16 +179,23 @@ func (c *Combine) fuse(xs []*nn.Var) *nn.Var {
 		w = nn.Softmax(c.EdgeWeights)
 	} else {
 		r := nn.ReLU(c.EdgeWeights)
-		w = nn.Div(r, nn.AddScalar(nn.Sum(r), 1e-4))
+		s := nn.Sum(r)
+		d := nn.AddScalar(s, 1e-4)
+		w = nn.Div(r, d)
+		release(r, w)
+		release(s, w)
+		release(d, w)
 	}
 	sizes := make([]int, len(xs))
 	for i := range sizes {
 		sizes[i] = 1
 	}
 	parts := nn.Split(w, 0, sizes...)
+	release(w, nil)
 	var out *nn.Var
 	for i, x := range xs {
 		y := nn.Mul(x, parts[i])
+		release(parts[i], y)
 		if out != nil {
 			z := nn.Add(out, y)
 			release(out, z)

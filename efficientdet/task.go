@@ -116,6 +116,9 @@ func (d *Detector) Loss(b *data.Batch) (*nn.Var, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	if last := a.Levels[len(a.Levels)-1]; isTraining(d.Model.ClassNet) && b.Len()*last.H*last.W < 2 {
+		return nil, 0, fmt.Errorf("efficientdet: a batch of %d %d×%d image leaves one value per channel at level %d, and batch norm needs two in training: use a larger batch or larger images", b.Len(), b.X.Dim(1), b.X.Dim(2), last.Level)
+	}
 	ts, err := d.targets(b, a)
 	if err != nil {
 		return nil, 0, err

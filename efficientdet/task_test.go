@@ -133,6 +133,31 @@ func TestOverfit(t *testing.T) {
 	}
 }
 
+func TestResetClassHead(t *testing.T) {
+	det := tinyDetector(t, 64)
+	before := layers.StateDict(det.Model)["box_net.predict.conv_pw.weight"]
+	if err := det.Model.ResetClassHead(5, nil); err != nil {
+		t.Fatal(err)
+	}
+	if det.Model.NumClasses() != 5 || det.Model.Config().NumClasses != 5 {
+		t.Fatalf("%d classes", det.Model.NumClasses())
+	}
+	if n, _ := det.Model.Config().NumParams(); n != layers.CountParams(det.Model) {
+		t.Errorf("plan %d parameters, model %d", n, layers.CountParams(det.Model))
+	}
+	if layers.StateDict(det.Model)["box_net.predict.conv_pw.weight"] != before {
+		t.Error("the box net was replaced")
+	}
+	var out efficientdet.Output
+	nn.NoGrad(func() { out = det.Model.Forward(nn.NewVar(nn.New(2, 64, 64, 3))) })
+	if c := out.Class[0].Shape()[3]; c != 45 {
+		t.Errorf("class map has %d channels, want 9·5", c)
+	}
+	if err := det.Model.ResetClassHead(0, nil); err == nil {
+		t.Error("0 classes: no error")
+	}
+}
+
 func TestProposeAndApply(t *testing.T) {
 	const size = 64
 	ds := newShapes(3, size, 2)
@@ -245,6 +270,11 @@ func TestDetectorBadBatches(t *testing.T) {
 	loss, _, err := det.Loss(&data.Batch{X: x, Indices: []int{0, 1}})
 	if err != nil || !(loss.Value.Item() > 0) {
 		t.Errorf("empty images: loss %v, %v", loss, err)
+	}
+	// Training batch norm needs two values per channel at the coarsest
+	// level: one 64×64 image has a single 1×1 map there.
+	if _, _, err := det.Loss(&data.Batch{X: nn.New(1, 64, 64, 3), Indices: []int{0}}); err == nil || !strings.Contains(err.Error(), "batch norm needs two") {
+		t.Errorf("batch of one: %v", err)
 	}
 	det.Classes = []string{"one"}
 	if _, _, err := det.Loss(&data.Batch{X: x, Indices: []int{0, 1}}); err == nil || !strings.Contains(err.Error(), "2 classes but 1 are named") {
