@@ -405,7 +405,7 @@ func TestSmallerThanB0(t *testing.T) {
 		x := nn.NewVar(randTensor(rng, 4, 32, 32, 3))
 		labels := []int{0, 1, 2, 1}
 		var losses []float32
-		for step := range 6 {
+		for step := range 10 {
 			layers.ZeroGrad(m)
 			logits := m.Forward(x)
 			if !nn.SameShape(logits.Shape(), []int{4, 3}) {
@@ -420,7 +420,7 @@ func TestSmallerThanB0(t *testing.T) {
 				}
 				g, v := p.Var.Grad.Data(), p.Var.Value.Data()
 				for i := range v {
-					v[i] -= 0.05 * g[i]
+					v[i] -= 0.01 * g[i]
 				}
 			}
 			loss.Release()
@@ -431,7 +431,9 @@ func TestSmallerThanB0(t *testing.T) {
 	if fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Errorf("runs differ: %v vs %v", a, b)
 	}
-	if !(a[len(a)-1] < a[0]) {
+	// Dropout and drop-path make single steps noisy: compare the means of
+	// the first and last three.
+	if mean3(a[len(a)-3:]) >= mean3(a[:3]) {
 		t.Errorf("loss did not fall: %v", a)
 	}
 }
@@ -489,3 +491,5 @@ func equal(a, b *nn.Tensor) bool {
 	}
 	return true
 }
+
+func mean3(x []float32) float32 { return (x[0] + x[1] + x[2]) / 3 }

@@ -53,11 +53,20 @@ func NewConv2d(cin, cout, k int, cfg ConvConfig, rng *rand.Rand) *Conv2d {
 
 // Forward convolves x [N, H, W, Cin] to [N, H', W', Cout].
 func (c *Conv2d) Forward(x *nn.Var) *nn.Var {
-	y := nn.Conv2d(x, c.Weight, c.Opts)
-	if c.Bias != nil {
-		y = nn.Add(y, c.Bias)
+	return addBias(nn.Conv2d(x, c.Weight, c.Opts), c.Bias)
+}
+
+// addBias adds b (if any) to y. Under NoGrad nothing else can refer to y
+// afterwards, so its buffer goes straight back to the pool.
+func addBias(y, b *nn.Var) *nn.Var {
+	if b == nil {
+		return y
 	}
-	return y
+	z := nn.Add(y, b)
+	if !nn.GradEnabled() {
+		nn.Recycle(y.Value)
+	}
+	return z
 }
 
 // Members lists "weight" and, if present, "bias".
@@ -96,11 +105,7 @@ func NewDepthwiseConv2d(c, k int, cfg ConvConfig, rng *rand.Rand) *DepthwiseConv
 
 // Forward convolves x [N, H, W, C] to [N, H', W', C].
 func (d *DepthwiseConv2d) Forward(x *nn.Var) *nn.Var {
-	y := nn.DepthwiseConv2d(x, d.Weight, d.Opts)
-	if d.Bias != nil {
-		y = nn.Add(y, d.Bias)
-	}
-	return y
+	return addBias(nn.DepthwiseConv2d(x, d.Weight, d.Opts), d.Bias)
 }
 
 // Members lists "weight" and, if present, "bias".
@@ -139,11 +144,7 @@ func (l *Linear) Forward(x *nn.Var) *nn.Var {
 	if in := l.Weight.Value.Dim(0); x.Value.Dim(1) != in {
 		panic(fmt.Sprintf("layers.Linear: input %v, weight %v: %d input features, weight expects %d", x.Shape(), l.Weight.Shape(), x.Value.Dim(1), in))
 	}
-	y := nn.MatMul(x, l.Weight)
-	if l.Bias != nil {
-		y = nn.Add(y, l.Bias)
-	}
-	return y
+	return addBias(nn.MatMul(x, l.Weight), l.Bias)
 }
 
 // Members lists "weight" and, if present, "bias".
