@@ -228,11 +228,14 @@ func (t *Stage) Note(s string) {
 
 // stats formats the running loss and accuracy.
 func (t *Stage) stats() string {
-	s := "loss " + fmtLoss(t.lossSum/float64(max(t.n, 1)))
-	if t.counted > 0 {
-		s += fmt.Sprintf("  acc %5.1f%%", 100*float64(t.correct)/float64(t.counted))
+	var parts []string
+	if mean := t.lossSum / float64(max(t.n, 1)); !math.IsNaN(mean) {
+		parts = append(parts, "loss "+fmtLoss(mean))
 	}
-	return s
+	if t.counted > 0 {
+		parts = append(parts, fmt.Sprintf("acc %5.1f%%", 100*float64(t.correct)/float64(t.counted)))
+	}
+	return strings.Join(parts, "  ")
 }
 
 func fmtLoss(v float64) string {
@@ -254,7 +257,10 @@ func (t *Stage) writeLine(now time.Time) {
 	} else {
 		fmt.Fprintf(&b, "  %d %s", t.n, t.p.unit)
 	}
-	fmt.Fprintf(&b, "  %s  %s/s", t.stats(), fmtRate(rate, t.p.unit))
+	if st := t.stats(); st != "" {
+		b.WriteString("  " + st)
+	}
+	fmt.Fprintf(&b, "  %s/s", fmtRate(rate, t.p.unit))
 	if t.total > 0 && rate > 0 && t.n < t.total {
 		fmt.Fprintf(&b, "  ETA %s", fmtDuration(time.Duration(float64(t.total-t.n)/rate*float64(time.Second))))
 	}
@@ -306,7 +312,10 @@ func (s Summary) String() string {
 		unit = "img"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %d %s in %s  loss %s", s.Name, s.Samples, unit, fmtDuration(s.Elapsed), fmtLoss(s.Loss))
+	fmt.Fprintf(&b, "%s  %d %s in %s", s.Name, s.Samples, unit, fmtDuration(s.Elapsed))
+	if !math.IsNaN(s.Loss) {
+		fmt.Fprintf(&b, "  loss %s", fmtLoss(s.Loss))
+	}
 	if !math.IsNaN(s.Accuracy) {
 		fmt.Fprintf(&b, "  acc %.2f%%", 100*s.Accuracy)
 	}

@@ -84,7 +84,8 @@ func TestProgressNoAccuracyUnknownTotal(t *testing.T) {
 	clk.advance(2 * time.Second)
 	task.Add(4, math.NaN(), train.NoAccuracy)
 	s := task.Done()
-	want := "eval  4 batch  loss NaN  2.0 batch/s\neval  4 batch in 2.0s  loss NaN  2.0 batch/s\n"
+	// A NaN loss means "no loss": it is left out, like a missing accuracy.
+	want := "eval  4 batch  2.0 batch/s\neval  4 batch in 2.0s  2.0 batch/s\n"
 	if out.String() != want {
 		t.Errorf("output\n%q\nwant\n%q", out.String(), want)
 	}
