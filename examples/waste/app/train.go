@@ -22,17 +22,17 @@ func init() {
 
 // trainFlags are the flags shared by the training commands.
 type trainFlags struct {
-	fs                    *flag.FlagSet
-	recipe, model, out    string
-	width, depth          float64
-	size, epochs, batch   int
-	lr, lrDecay           float64
-	weighted, tf          bool
-	pretrained, resume    string
-	threads, workers      int
-	seed                  uint64
-	data                  dataOpts
-	synth                 string
+	fs                  *flag.FlagSet
+	recipe, model, out  string
+	width, depth        float64
+	size, epochs, batch int
+	lr, lrDecay         float64
+	weighted, tf        bool
+	pretrained, resume  string
+	threads, workers    int
+	seed                uint64
+	data                dataOpts
+	synth               string
 }
 
 func addTrainFlags(fs *flag.FlagSet, out string) *trainFlags {
