@@ -316,73 +316,98 @@ func PlotConfusion(path string, cm *ConfusionMatrix, o PlotOptions) error {
 	return nil
 }
 
-// PlotPerClass writes a PNG bar chart of precision, recall and F1 (in
-// percent) for each class of cm, grouped by class, with each class's
-// support under its name. Default size grows with the number of classes.
+// PlotPerClass draws precision, recall and F1 of every class as grouped
+// bars, with each class's support under its name.
 func PlotPerClass(path string, cm *ConfusionMatrix, o PlotOptions) error {
-	k := cm.K()
-	w, h := sizeOr(o, max(640, 200+110*k), 520)
 	pc := cm.PerClass()
-	p := plot.New()
-	p.Title.Text = "per-class scores"
-	if o.Title != "" {
-		p.Title.Text = o.Title
+	names := make([]string, len(pc))
+	bars := []Bars{{Name: "precision"}, {Name: "recall"}, {Name: "F1"}}
+	for i, c := range pc {
+		names[i] = fmt.Sprintf("%s\n(n=%d)", c.Class, c.Support)
+		bars[0].Values = append(bars[0].Values, 100*c.Precision)
+		bars[1].Values = append(bars[1].Values, 100*c.Recall)
+		bars[2].Values = append(bars[2].Values, 100*c.F1)
 	}
-	p.Y.Label.Text = "%"
-	// Room above 100% for the legend.
-	p.Y.Min, p.Y.Max = 0, 118
-	p.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 20, Label: "20"},
-		{Value: 40, Label: "40"}, {Value: 60, Label: "60"}, {Value: 80, Label: "80"}, {Value: 100, Label: "100"}})
+	if o.Title == "" {
+		o.Title = "per-class scores"
+	}
+	if err := PlotBars(path, "%", names, bars, o); err != nil {
+		return fmt.Errorf("train.PlotPerClass: %w", err)
+	}
+	return nil
+}
+
+// Bars is one series of a grouped bar chart: one value per category.
+type Bars struct {
+	Name   string
+	Values []float64
+}
+
+// PlotBars draws grouped bars: for every category, one bar of each series.
+// A ylabel of "%" fixes the axis at 0–100 (with room for the legend);
+// otherwise it starts at 0 and fits the largest value. Non-finite values
+// are drawn as 0.
+func PlotBars(path, ylabel string, categories []string, series []Bars, o PlotOptions) error {
+	k := len(categories)
+	if k == 0 || len(series) == 0 {
+		return fmt.Errorf("train.PlotBars: %d categories and %d series", k, len(series))
+	}
+	w, h := sizeOr(o, max(640, 200+(30*len(series)+20)*k), 520)
+	p := plot.New()
+	p.Title.Text = o.Title
+	p.Y.Label.Text = ylabel
+	top := 0.0
+	for _, b := range series {
+		if len(b.Values) != k {
+			return fmt.Errorf("train.PlotBars: series %q has %d values for %d categories", b.Name, len(b.Values), k)
+		}
+		for _, v := range b.Values {
+			if isFinite(v) {
+				top = max(top, v)
+			}
+		}
+	}
+	if ylabel == "%" {
+		// Room above 100% for the legend.
+		p.Y.Min, p.Y.Max = 0, 118
+		p.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 20, Label: "20"},
+			{Value: 40, Label: "40"}, {Value: 60, Label: "60"}, {Value: 80, Label: "80"}, {Value: 100, Label: "100"}})
+	} else {
+		p.Y.Min, p.Y.Max = 0, max(1, top)*1.18
+	}
 	p.Legend.Top = true
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = nil
 	p.Add(grid)
-	barW := vg.Points(float64(max(4, min(22, (w-160)/(4*k)))) * 72 / plotDPI)
-	metrics := []struct {
-		name string
-		f    func(ClassMetrics) float64
-	}{
-		{"precision", func(c ClassMetrics) float64 { return c.Precision }},
-		{"recall", func(c ClassMetrics) float64 { return c.Recall }},
-		{"F1", func(c ClassMetrics) float64 { return c.F1 }},
-	}
-	for i, m := range metrics {
+	n := len(series)
+	barW := vg.Points(float64(max(4, min(22, (w-160)/((n+1)*k)))) * 72 / plotDPI)
+	for i, sr := range series {
 		v := make(plotter.Values, k)
-		for j, c := range pc {
-			v[j] = m.f(c) * 100
-			if !isFinite(v[j]) {
-				v[j] = 0
+		for j, x := range sr.Values {
+			if isFinite(x) {
+				v[j] = x
 			}
 		}
 		b, err := plotter.NewBarChart(v, barW)
 		if err != nil {
-			return fmt.Errorf("train.PlotPerClass: %w", err)
+			return fmt.Errorf("train.PlotBars: %w", err)
 		}
-		b.Color = seriesColors[i]
+		b.Color = seriesColors[i%len(seriesColors)]
 		b.LineStyle.Width = 0
-		b.Offset = vg.Length(i-1) * barW
+		b.Offset = (vg.Length(i) - vg.Length(n-1)/2) * barW
 		p.Add(b)
-		p.Legend.Add(m.name, b)
+		p.Legend.Add(sr.Name, b)
 	}
-	names := make([]string, k)
-	for i, c := range pc {
-		names[i] = fmt.Sprintf("%s\n(n=%d)", c.Class, c.Support)
-	}
-	p.NominalX(names...)
+	p.NominalX(categories...)
 	p.X.Min, p.X.Max = -0.6, float64(k)-0.4
 	if k > 8 {
 		rotateTicks(&p.X)
 	}
 	c := newCanvas(w, h)
 	p.Draw(draw.New(c))
-	if err := writePNG(path, c); err != nil {
-		return fmt.Errorf("train.PlotPerClass: %w", err)
-	}
-	return nil
+	return writePNG(path, c)
 }
 
-// rotateTicks slants an x axis's tick labels so that long class names do
-// not overlap.
 func rotateTicks(a *plot.Axis) {
 	a.Tick.Label.Rotation = math.Pi / 6
 	a.Tick.Label.XAlign = draw.XRight

@@ -121,3 +121,26 @@ func TestPlotErrors(t *testing.T) {
 		t.Errorf("failed plots left files: %v", entries)
 	}
 }
+
+func TestPlotBars(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bars.png")
+	err := train.PlotBars(path, "samples", []string{"a", "b", "c"}, []train.Bars{
+		{Name: "round 1", Values: []float64{3, 0, math.NaN()}},
+		{Name: "round 2", Values: []float64{5, 1, 2}},
+	}, train.PlotOptions{Title: "accepted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := train.PlotBars(path, "%", []string{"a"}, []train.Bars{{Name: "x", Values: []float64{1, 2}}}, train.PlotOptions{}); err == nil {
+		t.Fatal("a series with the wrong number of values was accepted")
+	}
+}

@@ -65,6 +65,19 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	out = mustRun(t, append([]string{"demo", "-data", synth, "-out", filepath.Join(dir, "demo"), "-epochs", "1",
+		"-rounds", "1", "-student-epochs", "1", "-threshold", "0"}, model...)...)
+	for _, want := range []string{"trained longer", "round 1 pseudo-labels", "wall time"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, f := range []string{"results.md", "results.json", "pseudo_accepted.png", "pseudo_accuracy.png"} {
+		if _, err := os.Stat(filepath.Join(dir, "demo", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Errors that name what to fix.
 	for _, c := range []struct {
 		args []string

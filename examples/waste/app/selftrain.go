@@ -36,6 +36,7 @@ type selfFlags struct {
 	alphaT1, alphaT2     float64
 	alphaFinal           float64
 	randAugment          int
+	control              bool
 }
 
 func addSelfFlags(fs *flag.FlagSet) *selfFlags {
@@ -58,6 +59,7 @@ func addSelfFlags(fs *flag.FlagSet) *selfFlags {
 	fs.Float64Var(&s.alphaT2, "alpha-t2", 0, "…rising to -alpha-final at this epoch (both 0: constant weight)")
 	fs.Float64Var(&s.alphaFinal, "alpha-final", 1, "final pseudo-label weight")
 	fs.IntVar(&s.randAugment, "randaugment", 0, "add RandAugment(2, M) with this magnitude to the student's pool view (0: off)")
+	fs.BoolVar(&s.control, "control", true, "also continue the baseline without pseudo-labels for as many epochs, so the gain of self-training is not confused with that of training longer")
 	return s
 }
 
@@ -241,10 +243,11 @@ func printPseudoStats(w io.Writer, accepted []train.Proposal, truth []int, class
 	}
 }
 
-// selfResult is a baseline and a self-trained model evaluated on test.
+// selfResult is a baseline, its supervised continuation (the control) and
+// the self-trained model, evaluated on test.
 type selfResult struct {
-	Baseline, Self *train.Evaluation
-	Rounds         []train.RoundReport
+	Baseline, Control, Self *train.Evaluation
+	Rounds                  []train.RoundReport
 }
 
 func cmdSelftrain(ctx context.Context, env *Env, args []string) error {
@@ -269,7 +272,11 @@ func cmdSelftrain(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	printComparison(env.Stdout, []*selfResult{res})
-	b, _ := json.MarshalIndent(map[string]any{"baseline": res.Baseline.Scores, "selftrained": res.Self.Scores}, "", "  ")
+	scores := map[string]any{"baseline": res.Baseline.Scores, "selftrained": res.Self.Scores}
+	if res.Control != nil {
+		scores["control"] = res.Control.Scores
+	}
+	b, _ := json.MarshalIndent(scores, "", "  ")
 	return os.WriteFile(filepath.Join(t.out, "comparison.json"), b, 0o644)
 }
 
@@ -310,6 +317,13 @@ func selfTrain(ctx context.Context, env *Env, r Recipe, t *trainFlags, s *selfFl
 	}
 	res.Baseline = base.Test
 	fmt.Fprintf(env.Stdout, "baseline test: accuracy %.4f, balanced accuracy %.4f\n", base.Test.Scores["accuracy"], base.Test.Scores["balanced_accuracy"])
+
+	if s.control {
+		fmt.Fprintln(env.Stdout, "— control: the baseline trained on as many more epochs, without pseudo-labels —")
+		if res.Control, err = control(ctx, env, r, t, sp, base, cfg.Rounds*cfg.Epochs, filepath.Join(out, "control")); err != nil {
+			return nil, err
+		}
+	}
 
 	fmt.Fprintln(env.Stdout, "— self-training —")
 	layers.SetTraining(base.Model, true)
@@ -372,6 +386,47 @@ func selfTrain(ctx context.Context, env *Env, r Recipe, t *trainFlags, s *selfFl
 	return res, writeEvaluation(filepath.Join(out, "selftrained_test"), res.Self)
 }
 
+// control continues a copy of the baseline for epochs more epochs on the
+// labelled data alone, with the optimizer and schedule the student gets,
+// and evaluates it on test.
+func control(ctx context.Context, env *Env, r Recipe, t *trainFlags, sp *splits, base *trained, epochs int, dir string) (*train.Evaluation, error) {
+	m, _, err := base.Spec.build(t.seed)
+	if err != nil {
+		return nil, err
+	}
+	if err := layers.LoadStateDict(m, layers.StateDict(base.Model), true); err != nil {
+		return nil, err
+	}
+	task := &train.Classifier{Model: m, Classes: sp.Classes}
+	opt, err := optim.NewAdam(layers.Params(m), optim.AdamConfig{LR: r.LR})
+	if err != nil {
+		return nil, err
+	}
+	tr, err := train.New(task, opt, train.Config{Epochs: epochs, Schedule: optim.Multiplicative{Gamma: r.LRDecay}, Dir: dir,
+		Metric: train.BalancedAccuracy, Progress: progress(env), Run: runInfo{Model: base.Spec, Recipe: r.Name + "+control", Data: t.data.Dir}})
+	if err != nil {
+		return nil, err
+	}
+	trainL, err := data.NewLoader(sp.Train, data.LoaderConfig{Batch: r.Batch, Workers: t.workers, Seed: t.seed})
+	if err != nil {
+		return nil, err
+	}
+	valL, err := data.NewLoader(sp.Val, data.LoaderConfig{Batch: r.Batch, Workers: t.workers, Sampler: data.Sequential{}})
+	if err != nil {
+		return nil, err
+	}
+	rep, err := tr.Fit(ctx, trainL, valL)
+	if err != nil {
+		return nil, err
+	}
+	if rep.BestPath != "" {
+		if _, err := train.LoadCheckpoint(rep.BestPath, train.State{Model: m}); err != nil {
+			return nil, err
+		}
+	}
+	return evaluate(ctx, env, task, sp.Test, r.Batch, t.workers)
+}
+
 func score(e *train.Evaluation) float64 {
 	if e == nil {
 		return math.NaN()
@@ -384,11 +439,12 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// printComparison prints baseline vs self-trained test scores, averaged
-// over runs (seeds) with standard deviations.
+// printComparison prints baseline, control and self-trained test scores,
+// averaged over runs (seeds) with standard deviations; the gain is
+// self-trained minus control when there is a control (the part that the
+// pseudo-labels bring), else minus baseline.
 func printComparison(w io.Writer, runs []*selfResult) {
-	metrics := []string{"accuracy", "balanced_accuracy", "macro_f1"}
-	var rows [][]string
+	hasControl := runs[0].Control != nil
 	cell := func(xs []float64) string {
 		m, s := meanStd(xs)
 		if len(xs) > 1 {
@@ -396,24 +452,36 @@ func printComparison(w io.Writer, runs []*selfResult) {
 		}
 		return fmt.Sprintf("%.4f", m)
 	}
-	for _, name := range metrics {
-		var b, s, d []float64
+	row := func(name string, get func(*train.Evaluation) float64) []string {
+		var b, c, s, d []float64
 		for _, r := range runs {
-			b = append(b, r.Baseline.Scores[name])
-			s = append(s, r.Self.Scores[name])
-			d = append(d, r.Self.Scores[name]-r.Baseline.Scores[name])
+			ref := r.Baseline
+			if hasControl {
+				ref = r.Control
+				c = append(c, get(r.Control))
+			}
+			b, s, d = append(b, get(r.Baseline)), append(s, get(r.Self)), append(d, get(r.Self)-get(ref))
 		}
-		rows = append(rows, []string{name, cell(b), cell(s), cell(d)})
-	}
-	classes := runs[0].Baseline.Confusion.Classes()
-	for c, name := range classes {
-		var b, s, d []float64
-		for _, r := range runs {
-			rb, rs := recalls(r.Baseline)[c], recalls(r.Self)[c]
-			b, s, d = append(b, rb), append(s, rs), append(d, rs-rb)
+		out := []string{name, cell(b)}
+		if hasControl {
+			out = append(out, cell(c))
 		}
-		rows = append(rows, []string{"recall " + name, cell(b), cell(s), cell(d)})
+		return append(out, cell(s), cell(d))
 	}
+	var rows [][]string
+	for _, name := range []string{"accuracy", "balanced_accuracy", "macro_f1"} {
+		rows = append(rows, row(name, func(e *train.Evaluation) float64 { return e.Scores[name] }))
+	}
+	for c, name := range runs[0].Baseline.Confusion.Classes() {
+		rows = append(rows, row("recall "+name, func(e *train.Evaluation) float64 { return recalls(e)[c] }))
+	}
+	head := []string{"metric", "baseline"}
+	gain := "gain over baseline"
+	if hasControl {
+		head = append(head, "baseline, trained longer")
+		gain = "gain over trained longer"
+	}
+	head = append(head, "self-trained", gain)
 	fmt.Fprintf(w, "\ntest set, %d run(s):\n", len(runs))
-	fmt.Fprint(w, table([]string{"metric", "baseline", "self-trained", "gain"}, rows))
+	fmt.Fprint(w, table(head, rows))
 }
