@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sortnet/sortnet/augment"
 	"github.com/sortnet/sortnet/data"
 	"github.com/sortnet/sortnet/layers"
 	"github.com/sortnet/sortnet/nn"
@@ -279,12 +280,22 @@ func (d *Detector) Propose(b *data.Batch, o train.ProposeOpts) ([]train.Proposal
 	out := make([]train.Proposal, b.Len())
 	for i, ds := range dets {
 		p := train.Proposal{Index: b.Indices[i], Class: -1}
+		// Pseudo-boxes travel in the original image's coordinates, so that
+		// Apply can put them through the student's augmentation.
+		toOrig := augment.Identity
+		if b.Geoms != nil {
+			inv, err := b.Geoms[i].Invert()
+			if err != nil {
+				return nil, fmt.Errorf("efficientdet.Detector.Propose: sample %d: %w", b.Indices[i], err)
+			}
+			toOrig = inv
+		}
 		for j, det := range ds {
 			if j == 0 {
 				p.Class, p.Confidence = det.Class, det.Score
 			}
 			if det.Score >= score {
-				p.Boxes = append(p.Boxes, det.Box)
+				p.Boxes = append(p.Boxes, toOrig.MapBox(det.Box))
 				p.BoxLabels = append(p.BoxLabels, det.Class)
 			}
 		}
@@ -293,7 +304,28 @@ func (d *Detector) Propose(b *data.Batch, o train.ProposeOpts) ([]train.Proposal
 	return out, nil
 }
 
-// mergeNMS runs class-aware NMS over detections and keeps at most limit.
+// Apply gives the example the proposal's pseudo-boxes, mapped from the
+// original image's coordinates into the example's through its geometry
+// (ex.Geom: the noisy view's resize, padding, flips), clipped to the image;
+// boxes that end up thinner than a pixel are dropped with their labels.
+func (d *Detector) Apply(ex *data.Example, p train.Proposal, soft bool) {
+	ex.Boxes, ex.BoxLabels = nil, nil
+	h, w := float64(ex.Image.Dim(0)), float64(ex.Image.Dim(1))
+	for i, b := range p.Boxes {
+		m := ex.Geom.MapBox(b)
+		m = data.Box{X1: max(m.X1, 0), Y1: max(m.Y1, 0), X2: min(m.X2, w), Y2: min(m.Y2, h)}
+		if m.X2-m.X1 < 1 || m.Y2-m.Y1 < 1 {
+			continue
+		}
+		ex.Boxes = append(ex.Boxes, m)
+		ex.BoxLabels = append(ex.BoxLabels, p.BoxLabels[i])
+	}
+	if ex.Boxes == nil {
+		ex.Boxes = []data.Box{} // a detection sample without objects
+	}
+	ex.Label = p.Class
+}
+
 func mergeNMS(ds []Detection, thr float64, limit int) []Detection {
 	boxes := make([]data.Box, len(ds))
 	scores := make([]float64, len(ds))
@@ -324,11 +356,3 @@ func flipW(x *nn.Tensor) *nn.Tensor {
 	return out
 }
 
-// Apply makes an accepted proposal the example's boxes and labels (and
-// its Label the proposal's Class). Detection has no soft labels: soft is
-// ignored.
-func (d *Detector) Apply(ex *data.Example, p train.Proposal, soft bool) {
-	ex.Boxes = append([]data.Box(nil), p.Boxes...)
-	ex.BoxLabels = append([]int(nil), p.BoxLabels...)
-	ex.Label = p.Class
-}

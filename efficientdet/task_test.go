@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sortnet/sortnet/augment"
 	"github.com/sortnet/sortnet/data"
 	"github.com/sortnet/sortnet/efficientdet"
 	"github.com/sortnet/sortnet/efficientnet"
@@ -192,12 +193,34 @@ func TestProposeAndApply(t *testing.T) {
 						t.Fatalf("box %v outside the %d² image", bx, size)
 					}
 				}
-				ex := data.Example{Label: data.Unlabeled}
+				ex := data.Example{Label: data.Unlabeled, Image: nn.New(size, size, 3)}
 				det.Apply(&ex, p, true)
-				if ex.Label != p.Class || len(ex.Boxes) != len(p.Boxes) || &ex.Boxes[0] == &p.Boxes[0] {
+				if ex.Label != p.Class || len(ex.Boxes) > len(p.Boxes) || len(ex.Boxes) == 0 || &ex.Boxes[0] == &p.Boxes[0] {
 					t.Errorf("Apply: %+v", ex)
 				}
+				// Through a student view at half the size, flipped left to
+				// right: the boxes follow the geometry.
+				half := data.Example{Image: nn.New(size/2, size/2, 3), Geom: augment.Matrix{-0.5, 0, size / 2, 0, 0.5, 0}}
+				det.Apply(&half, train.Proposal{Boxes: []data.Box{{X1: 8, Y1: 4, X2: 24, Y2: 40}}, BoxLabels: []int{1}}, false)
+				if want := (data.Box{X1: 20, Y1: 2, X2: 28, Y2: 20}); len(half.Boxes) != 1 || half.Boxes[0] != want || half.BoxLabels[0] != 1 {
+					t.Errorf("Apply through a geometry: %v %v, want [%v] [1]", half.Boxes, half.BoxLabels, want)
+				}
 			}
+		}
+		// Boxes come back in the original image's coordinates: here the
+		// input was the original shrunk by half.
+		plain, _ := det.Propose(b, train.ProposeOpts{})
+		scaled := *b
+		scaled.Geoms = make([]augment.Matrix, b.Len())
+		for i := range scaled.Geoms {
+			scaled.Geoms[i] = augment.Matrix{0.5, 0, 0, 0, 0.5, 0}
+		}
+		back, err := det.Propose(&scaled, train.ProposeOpts{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := back[0].Boxes[0], plain[0].Boxes[0]; math.Abs(g.X2-2*w.X2) > 1e-9 || math.Abs(g.Y1-2*w.Y1) > 1e-9 {
+			t.Errorf("box %v not mapped back to the original (want twice %v)", g, w)
 		}
 		// Above every score: no boxes, and the image's class and
 		// confidence still tell the SelfTrainer what the teacher thought.
