@@ -355,4 +355,3 @@ func flipW(x *nn.Tensor) *nn.Tensor {
 	}
 	return out
 }
-
