@@ -33,13 +33,12 @@ import (
 // implicitKernel computes tiles mr×nr tiles of C, tile u at c[u·tileC:]
 // from A at a[u·tileA:]: for u < tiles, i < mr, j < nr,
 //
-//	c[u*tileC+i*ldc+j] = alpha·Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
-//	                     + beta·c[u*tileC+i*ldc+j]
+//	c[u*tileC+i*ldc+j] = Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
 //
-// with the sum in an order fixed by the kernel, segs and seg; beta == 0
-// does not read c. Assembly versions trust their arguments: implicitArch.run
-// checks them first.
-type implicitKernel func(tiles, segs, seg int, a []float32, rsA, csA, jumpA, tileA int, b []float32, rsB, jumpB int, c []float32, ldc, tileC int, alpha, beta float32)
+// with the sum in an order fixed by the kernel, segs and seg; C is not
+// read. Assembly versions trust their arguments: implicitArch.run checks
+// them first.
+type implicitKernel func(tiles, segs, seg int, a []float32, rsA, csA, jumpA, tileA int, b []float32, rsB, jumpB int, c []float32, ldc, tileC int)
 
 // implicitArch is one implementation's strip kernel: mr×nr tiles, and
 // mr×(nr/2) ones for a narrow last panel (or nil).
@@ -67,7 +66,7 @@ func (p *ConvParams) implicit() bool {
 // run runs the kernel (the half-width one if half) after checking that
 // every element it touches lies inside the slices: the assembly does no
 // bounds checks.
-func (g *implicitArch) run(half bool, tiles, segs, seg int, a []float32, rsA, csA, jumpA, tileA int, b []float32, rsB, jumpB int, c []float32, ldc, tileC int, alpha, beta float32) {
+func (g *implicitArch) run(half bool, tiles, segs, seg int, a []float32, rsA, csA, jumpA, tileA int, b []float32, rsB, jumpB int, c []float32, ldc, tileC int) {
 	kern, nr := g.kern, g.nr
 	if half {
 		kern, nr = g.half, nr/2
@@ -85,7 +84,7 @@ func (g *implicitArch) run(half bool, tiles, segs, seg int, a []float32, rsA, cs
 		panic(fmt.Sprintf("kernels: internal error: %d tiles %d×%d, %d×%d steps, len(a)=%d rsA=%d csA=%d jumpA=%d tileA=%d, len(b)=%d rsB=%d jumpB=%d, len(c)=%d ldc=%d tileC=%d",
 			tiles, g.mr, nr, segs, seg, len(a), rsA, csA, jumpA, tileA, len(b), rsB, jumpB, len(c), ldc, tileC))
 	}
-	kern(tiles, segs, seg, a, rsA, csA, jumpA, tileA, b, rsB, jumpB, c, ldc, tileC, alpha, beta)
+	kern(tiles, segs, seg, a, rsA, csA, jumpA, tileA, b, rsB, jumpB, c, ldc, tileC)
 }
 
 // implicitForward is Conv2d for p.implicit() shapes.
@@ -185,11 +184,11 @@ func implicitStrip(g *implicitArch, p *ConvParams, tiles, segs, seg int, a, b, y
 	cols := min(nr, p.OutC-j)
 	half := g.half != nil && cols <= nr/2
 	if cols == nr || half && cols == nr/2 {
-		g.run(half, tiles, segs, seg, a, rsA, 1, jumpA, tileA, b, nr, jumpB, y[r*p.OutC+j:], p.OutC, mr*p.OutC, 1, 0)
+		g.run(half, tiles, segs, seg, a, rsA, 1, jumpA, tileA, b, nr, jumpB, y[r*p.OutC+j:], p.OutC, mr*p.OutC)
 		return
 	}
 	for t := 0; t < tiles; t++ {
-		g.run(half, 1, segs, seg, a[t*tileA:], rsA, 1, jumpA, 0, b, nr, jumpB, ct, nr, 0, 1, 0)
+		g.run(half, 1, segs, seg, a[t*tileA:], rsA, 1, jumpA, 0, b, nr, jumpB, ct, nr, 0)
 		for i := 0; i < mr; i++ {
 			o := (r+t*mr+i)*p.OutC + j
 			copy(y[o:o+cols], ct[i*nr:])
@@ -205,7 +204,7 @@ func implicitEdge(g *implicitArch, p *ConvParams, k int, col, b, y []float32, r,
 	j := q * nr
 	cols := min(nr, p.OutC-j)
 	half := g.half != nil && cols <= nr/2
-	g.run(half, 1, 1, k, col, k, 1, 0, 0, b, nr, 0, ct, nr, 0, 1, 0)
+	g.run(half, 1, 1, k, col, k, 1, 0, 0, b, nr, 0, ct, nr, 0)
 	for i := 0; i < rows; i++ {
 		copy(y[(r+i)*p.OutC+j:(r+i)*p.OutC+j+cols], ct[i*nr:])
 	}
@@ -357,7 +356,7 @@ func implicitWeightChunk(g *implicitArch, p *ConvParams, x, dy []float32, n, oh0
 				r = implicitSpan{at: m - mr, from: i, to: m}
 			}
 			for _, c := range cols {
-				g.run(c.half, 1, segs, seg, x[a0+r.at:], 1, csA, jumpA, 0, dy[b0+c.at:], p.OutC, jumpB, ct, nr, 0, 1, 0)
+				g.run(c.half, 1, segs, seg, x[a0+r.at:], 1, csA, jumpA, 0, dy[b0+c.at:], p.OutC, jumpB, ct, nr, 0)
 				for ii := r.from; ii < r.to; ii++ {
 					d := acc[((kh*m)+ii)*p.OutC+c.from : ((kh*m)+ii)*p.OutC+c.to]
 					s := ct[(ii-r.at)*nr+c.from-c.at:]

@@ -3,13 +3,13 @@ package kernels
 // implicitKernelGeneric is the strip kernel of the generic implementation:
 // 4×4 tiles of C in sixteen scalar accumulators (see implicitKernel),
 // summing in s, t order.
-func implicitKernelGeneric(tiles, segs, seg int, a []float32, rsA, csA, jumpA, tileA int, b []float32, rsB, jumpB int, c []float32, ldc, tileC int, alpha, beta float32) {
+func implicitKernelGeneric(tiles, segs, seg int, a []float32, rsA, csA, jumpA, tileA int, b []float32, rsB, jumpB int, c []float32, ldc, tileC int) {
 	for u := 0; u < tiles; u++ {
-		implicitTileGeneric(segs, seg, a[u*tileA:], rsA, csA, jumpA, b, rsB, jumpB, c[u*tileC:], ldc, alpha, beta)
+		implicitTileGeneric(segs, seg, a[u*tileA:], rsA, csA, jumpA, b, rsB, jumpB, c[u*tileC:], ldc)
 	}
 }
 
-func implicitTileGeneric(segs, seg int, a []float32, rsA, csA, jumpA int, b []float32, rsB, jumpB int, c []float32, ldc int, alpha, beta float32) {
+func implicitTileGeneric(segs, seg int, a []float32, rsA, csA, jumpA int, b []float32, rsB, jumpB int, c []float32, ldc int) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32
@@ -42,8 +42,12 @@ func implicitTileGeneric(segs, seg int, a []float32, rsA, csA, jumpA int, b []fl
 			c33 += x * b3
 		}
 	}
-	sgemmStore4(c[0*ldc:0*ldc+4], c00, c01, c02, c03, alpha, beta)
-	sgemmStore4(c[1*ldc:1*ldc+4], c10, c11, c12, c13, alpha, beta)
-	sgemmStore4(c[2*ldc:2*ldc+4], c20, c21, c22, c23, alpha, beta)
-	sgemmStore4(c[3*ldc:3*ldc+4], c30, c31, c32, c33, alpha, beta)
+	r := c[0*ldc : 0*ldc+4]
+	r[0], r[1], r[2], r[3] = c00, c01, c02, c03
+	r = c[1*ldc : 1*ldc+4]
+	r[0], r[1], r[2], r[3] = c10, c11, c12, c13
+	r = c[2*ldc : 2*ldc+4]
+	r[0], r[1], r[2], r[3] = c20, c21, c22, c23
+	r = c[3*ldc : 3*ldc+4]
+	r[0], r[1], r[2], r[3] = c30, c31, c32, c33
 }

@@ -6,62 +6,57 @@ package kernels
 
 // implicitKernel6x16AVX2 computes tiles 6×16 tiles of C: for u < tiles, i < 6, j < 16,
 //
-//	c[u*tileC+i*ldc+j] = alpha·Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
-//	                    + beta·c[u*tileC+i*ldc+j]
+//	c[u*tileC+i*ldc+j] = Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
 //
-// with the sum in s, t order (one FMA per step); beta == 0 (either sign)
-// does not read c. The caller checks every index is in range; all counts,
-// strides and jumps are >= 0.
+// with the sum in s, t order (one FMA per step). C is not read.
+// The caller checks every index is in range; all counts, strides and
+// jumps are >= 0.
 //
 //go:noescape
-func implicitKernel6x16AVX2(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int, alpha float32, beta float32)
+func implicitKernel6x16AVX2(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int)
 
 // implicitKernel6x8AVX2 computes tiles 6×8 tiles of C: for u < tiles, i < 6, j < 8,
 //
-//	c[u*tileC+i*ldc+j] = alpha·Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
-//	                    + beta·c[u*tileC+i*ldc+j]
+//	c[u*tileC+i*ldc+j] = Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
 //
 // summing the steps in two interleaved chains (one FMA per step; the
-// split depends on seg only), then adding the two; beta == 0 (either sign)
-// does not read c. The caller checks every index is in range; all counts,
-// strides and jumps are >= 0.
+// split depends on seg only), then adding the two. C is not read.
+// The caller checks every index is in range; all counts, strides and
+// jumps are >= 0.
 //
 //go:noescape
-func implicitKernel6x8AVX2(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int, alpha float32, beta float32)
+func implicitKernel6x8AVX2(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int)
 
 // implicitKernel14x8AVX2 computes tiles 14×8 tiles of C: for u < tiles, i < 14, j < 8,
 //
-//	c[u*tileC+i*ldc+j] = alpha·Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
-//	                    + beta·c[u*tileC+i*ldc+j]
+//	c[u*tileC+i*ldc+j] = Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
 //
-// with the sum in s, t order (one FMA per step); beta == 0 (either sign)
-// does not read c. The caller checks every index is in range; all counts,
-// strides and jumps are >= 0.
+// with the sum in s, t order (one FMA per step). C is not read.
+// The caller checks every index is in range; all counts, strides and
+// jumps are >= 0.
 //
 //go:noescape
-func implicitKernel14x8AVX2(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int, alpha float32, beta float32)
+func implicitKernel14x8AVX2(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int)
 
 // implicitKernel14x32AVX512 computes tiles 14×32 tiles of C: for u < tiles, i < 14, j < 32,
 //
-//	c[u*tileC+i*ldc+j] = alpha·Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
-//	                    + beta·c[u*tileC+i*ldc+j]
+//	c[u*tileC+i*ldc+j] = Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
 //
-// with the sum in s, t order (one FMA per step); beta == 0 (either sign)
-// does not read c. The caller checks every index is in range; all counts,
-// strides and jumps are >= 0.
+// with the sum in s, t order (one FMA per step). C is not read.
+// The caller checks every index is in range; all counts, strides and
+// jumps are >= 0.
 //
 //go:noescape
-func implicitKernel14x32AVX512(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int, alpha float32, beta float32)
+func implicitKernel14x32AVX512(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int)
 
 // implicitKernel14x16AVX512 computes tiles 14×16 tiles of C: for u < tiles, i < 14, j < 16,
 //
-//	c[u*tileC+i*ldc+j] = alpha·Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
-//	                    + beta·c[u*tileC+i*ldc+j]
+//	c[u*tileC+i*ldc+j] = Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
 //
 // summing the steps in two interleaved chains (one FMA per step; the
-// split depends on seg only), then adding the two; beta == 0 (either sign)
-// does not read c. The caller checks every index is in range; all counts,
-// strides and jumps are >= 0.
+// split depends on seg only), then adding the two. C is not read.
+// The caller checks every index is in range; all counts, strides and
+// jumps are >= 0.
 //
 //go:noescape
-func implicitKernel14x16AVX512(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int, alpha float32, beta float32)
+func implicitKernel14x16AVX512(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int)
