@@ -77,7 +77,8 @@ func (c layerCase) layer(rng *rand.Rand) (x, w *nn.Var, apply func(x, w *nn.Var)
 // the nn ops (nn.Conv2d, nn.DepthwiseConv2d; NHWC, TF "SAME" padding),
 // forward only (fwd, under nn.NoGrad) and forward plus backward (fwdbwd:
 // Backward from a given gradient of the output, as PyTorch's
-// y.backward(grad), then Release). The names are fixed so that figures compare across runs and with PyTorch:
+// y.backward(grad), then Release). The names are fixed so that figures
+// compare across runs and with PyTorch:
 //
 //	BenchmarkLayers/<layer>/<fwd|fwdbwd>
 //
@@ -127,8 +128,9 @@ func layerForward(apply func(x, w *nn.Var) *nn.Var, x, w *nn.Var) {
 }
 
 // layerStep runs the layer forward, then backward from the output gradient
-// dy, and releases the graph. Leaf gradients accumulate across steps, as
-// they would over the layers of a network.
+// dy, and releases the graph. x and w are leaves, so their gradients stay
+// allocated and accumulate across steps: the kernels add onto them, as
+// they always add (PyTorch's side starts each step from grad = None).
 func layerStep(apply func(x, w *nn.Var) *nn.Var, x, w *nn.Var, dy *nn.Tensor) {
 	loss := seed(apply(x, w), dy)
 	loss.Backward()
