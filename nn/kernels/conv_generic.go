@@ -13,10 +13,10 @@ import (
 //     row kernels of conv_depthwise.go instead);
 //   - pointwise (1×1, stride 1, no padding, groups of any size): the input is
 //     already the [N*H*W, C] matrix, so one Sgemm per group with no copy;
-//   - one group whose window rows are contiguous (DilW == 1) and not too
-//     wide: the forward pass and the weight gradient are implicit GEMMs
-//     that read the windows in place (conv_implicit.go); the input
-//     gradient takes the im2col path;
+//   - other convolutions of one group whose window rows are contiguous
+//     (DilW == 1) and not too wide: the forward pass and the weight
+//     gradient are implicit GEMMs that read the windows in place
+//     (conv_implicit.go); the input gradient takes the im2col path;
 //   - everything else: im2col on blocks of output pixels, then Sgemm per
 //     group. A block's im2col matrix [rows, KH*KW*C/G] is bounded by
 //     colBudget, so memory stays small for any image size.

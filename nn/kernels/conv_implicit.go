@@ -58,9 +58,11 @@ var _ = onImpl(Generic, func() { implicitImpl = &implicitArch{mr: 4, nr: 4, kern
 // past them; wider windows go through im2col blocks and the blocked Sgemm.
 const implicitMaxK = 512
 
-// implicit reports whether the forward pass of p runs as an implicit GEMM.
+// implicit reports whether the forward pass of p runs as an implicit GEMM:
+// one group, contiguous window rows, not a pointwise convolution (which
+// is a plain Sgemm, weight gradient included).
 func (p *ConvParams) implicit() bool {
-	return implicitImpl != nil && p.Groups == 1 && p.DilW == 1 && p.KH*p.KW*p.C <= implicitMaxK
+	return implicitImpl != nil && p.Groups == 1 && p.DilW == 1 && p.KH*p.KW*p.C <= implicitMaxK && !p.pointwise()
 }
 
 // run runs the kernel (the half-width one if half) after checking that

@@ -241,8 +241,8 @@ func implicitConvGeoms() []ConvParams {
 		)
 	}
 	return append(ps,
-		mk(1, 1, 1, 1, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0),   // one pixel, one tap
-		mk(1, 2, 1, 2, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0),   // a single-column image
+		mk(1, 1, 1, 1, 16, 1, 1, 1, 1, 1, 0, 0, 1, 0),   // one pixel, one tap (and padding)
+		mk(2, 5, 1, 2, 16, 1, 1, 2, 1, 1, 0, 0, 0, 0),   // a single-column image, 1×1 stride 2
 		mk(2, 9, 10, 3, 32, 3, 3, 1, 1, 2, 2, 2, 1, 1),  // DilH 2, DilW 1
 		mk(1, 3, 3, 2, 24, 5, 5, 1, 1, 1, 3, 3, 3, 3),   // window larger than the image
 		mk(1, 4, 6, 3, 16, 3, 3, 1, 1, 1, 4, 4, 1, 1),   // rows with no window row inside

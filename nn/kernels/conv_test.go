@@ -51,7 +51,7 @@ func convGeoms() []geom {
 	}
 	return append(gs,
 		geom{2, 7, 5, 6, 4, 1, 1, 1, 1, 2, 0, 0, 0, 0},     // pointwise, groups 2
-		geom{2, 7, 5, 6, 4, 1, 1, 2, 1, 1, 0, 0, 0, 0},     // 1×1 stride 2 (im2col path)
+		geom{2, 7, 5, 6, 4, 1, 1, 2, 1, 1, 0, 0, 0, 0},     // 1×1 stride 2 (implicit GEMM path)
 		geom{2, 9, 7, 3, 5, 3, 3, 2, 1, 1, 0, 1, 0, 1},     // stride 2, TF-same-like asymmetric pad
 		geom{1, 8, 8, 3, 5, 3, 3, 2, 1, 1, 1, 1, 1, 1},     // stride 2, floor drops a row
 		geom{2, 9, 8, 4, 6, 3, 3, 1, 2, 1, 2, 2, 2, 2},     // dilation 2
