@@ -87,6 +87,6 @@ func randGeneral(rows, cols int, seed uint64) blas32.General {
 	return g
 }
 
-func reportGFLOPs(b *testing.B, flops int) {
-	b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+func reportGFLOPs(b *testing.B, flops float64) {
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

@@ -16,11 +16,31 @@ Sections:
   sgemm   numpy on OpenBLAS (the SGEMM peer) for the shapes of
           BenchmarkSgemm, beside BenchmarkSgemm/<impl>/<shape> and
           BenchmarkPeers/{gonum,sortnet}_sgemm/1024.
+  layers  PyTorch (CPU, channels_last) for the six layers of
+          BenchmarkLayers (./bench/), forward and forward+backward, beside
+          sortnet's; then the Go peers: gorgonia's Conv2d beside nn.Conv2d
+          (BenchmarkPeers in the bench/peers module) and gonum's SGEMM
+          beside kernels.Sgemm (BenchmarkPeers in ./bench/).
+
+    /usr/bin/python3 tools/bench_peers.py --sections layers
+
+The layers section runs go test -bench BenchmarkLayers ./bench/ (and the
+peers) once per thread count with GOMAXPROCS set, and PyTorch in a child
+process per thread count with torch.set_num_threads (and OMP/MKL thread
+variables) set to the same count. Both sides count FLOPs the same way:
+forward 2·N·OutH·OutW·Cout·K·K·Cin/groups, forward+backward 3× that (input
+and weight gradients), 2× for the stem, whose input (the image) needs no
+gradient. PyTorch's forward runs under torch.no_grad(); its backward
+starts from a given output gradient (y.backward(dy)), as BenchmarkLayers
+does; its stem pads symmetrically (torchvision's EfficientNet: same
+output size and FLOPs as TF "SAME", without a padding copy), its
+depthwise layers are symmetric under TF "SAME" anyway.
 
 Adding a section: write a function section_<name>(args) that returns a list
 of Row and register it in SECTIONS.
 
-Requires python3-numpy linked to OpenBLAS (Debian: libopenblas0-pthread);
+Requires python3-numpy linked to OpenBLAS (Debian: libopenblas0-pthread)
+and, for the layers section, python3-torch;
 the script says which BLAS numpy loaded. OPENBLAS_CORETYPE is set from the
 CPU (SkylakeX with AVX-512, else Zen on AMD and Haswell on Intel) unless it
 is set already.
@@ -153,7 +173,7 @@ def run_numpy_sgemm(threads, budget, windows):
 BENCH_LINE = re.compile(r"^(Benchmark\S+?)(?:-(\d+))?\s+(\d+)\s+([\d.]+) ns/op(.*)$")
 
 
-def run_go_bench(pattern, packages, threads, benchtime, count):
+def run_go_bench(pattern, packages, threads, benchtime, count, cwd=ROOT):
     """Runs go test -bench and returns {(name, threads): best GFLOP/s}.
 
     The thread count goes in GOMAXPROCS, one go test per count, rather than
@@ -166,9 +186,10 @@ def run_go_bench(pattern, packages, threads, benchtime, count):
         cmd = ["go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime,
                "-count", str(count)] + packages
         env = dict(os.environ, GOMAXPROCS=str(t))
-        res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
         if res.returncode != 0:
-            sys.exit("bench_peers: GOMAXPROCS=%d %s failed:\n%s%s" % (t, " ".join(cmd), res.stdout, res.stderr))
+            sys.exit("bench_peers: (in %s) GOMAXPROCS=%d %s failed:\n%s%s" % (
+                os.path.relpath(cwd, ROOT), t, " ".join(cmd), res.stdout, res.stderr))
         parse_go_bench(res.stdout, out)
     return out
 
@@ -246,6 +267,156 @@ def section_sgemm(args):
     return rows
 
 
+# The layers of BenchmarkLayers (bench/layers_test.go): name, batch, input
+# size, in and out channels, kernel, stride, depthwise, stem (no input
+# gradient).
+LAYERS = [
+    ("stem_3x3s2_3to32_224", 8, 224, 3, 32, 3, 2, False, True),
+    ("pw_96to24_56", 8, 56, 96, 24, 1, 1, False, False),
+    ("pw_144to24_56", 8, 56, 144, 24, 1, 1, False, False),
+    ("pw_24to144_56", 8, 56, 24, 144, 1, 1, False, False),
+    ("dw3x3_144_56", 8, 56, 144, 144, 3, 1, True, False),
+    ("dw5x5_240_28", 8, 28, 240, 240, 5, 1, True, False),
+]
+
+# Targets of issue 3: sortnet / PyTorch in the same run.
+LAYER_TARGETS = {"stem": 1.0, "pw": 1.0, "dw": 1.5}
+
+
+def layer_flops(n, size, cin, cout, k, s, dw):
+    out = (size + s - 1) // s  # TF "SAME"
+    return 2.0 * n * out * out * cout * k * k * (1 if dw else cin)
+
+
+# Runs in a child process with the thread count fixed before torch starts
+# its pools. Prints one JSON object: version and, per "layer/pass", the
+# best [reps, seconds per call] over windows of budget seconds.
+TORCH_LAYERS = r"""
+import json, sys, time
+import torch
+import torch.nn.functional as F
+layers, threads = json.loads(sys.argv[1]), int(sys.argv[2])
+budget, windows = float(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads)
+torch.manual_seed(1)
+cl = torch.channels_last
+out = {"version": torch.__version__, "threads": torch.get_num_threads(), "results": {}}
+for name, n, size, cin, cout, k, s, dw, stem in layers:
+    groups = cin if dw else 1
+    pad = (k - 1) // 2  # symmetric; the same output size as TF "SAME" here
+    o = (size + s - 1) // s
+    x = torch.randn(n, cin, size, size).to(memory_format=cl)
+    w = torch.randn(cout, cin // groups, k, k).to(memory_format=cl)
+    dy = torch.randn(n, cout, o, o).to(memory_format=cl)
+    def fwd():
+        with torch.no_grad():
+            F.conv2d(x, w, stride=s, padding=pad, groups=groups)
+    xg = x.clone().requires_grad_(not stem)
+    wg = w.clone().requires_grad_(True)
+    def fwdbwd():
+        F.conv2d(xg, wg, stride=s, padding=pad, groups=groups).backward(dy)
+        xg.grad = None
+        wg.grad = None
+    for pname, fn in (("fwd", fwd), ("fwdbwd", fwdbwd)):
+        fn()
+        fn()
+        best = None
+        for _ in range(windows):
+            reps, t0 = 0, time.perf_counter()
+            while True:
+                fn()
+                reps += 1
+                dt = time.perf_counter() - t0
+                if dt >= budget:
+                    break
+            if best is None or dt / reps < best[1]:
+                best = [reps, dt / reps]
+        out["results"][name + "/" + pname] = best
+print(json.dumps(out))
+"""
+
+
+def run_torch_layers(threads, budget, windows):
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    res = subprocess.run(
+        [sys.executable, "-c", TORCH_LAYERS, json.dumps(LAYERS), str(threads), str(budget), str(windows)],
+        env=env, capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit("bench_peers: PyTorch layers (%d threads) failed:\n%s" % (threads, res.stderr))
+    return json.loads(res.stdout)
+
+
+def section_layers(args):
+    """PyTorch next to BenchmarkLayers; gorgonia and gonum next to
+    BenchmarkPeers."""
+    threads = args.threads
+    go_best, torch_best, torch_lines, version = {}, {}, {}, "?"
+    peers_dir = os.path.join(ROOT, "bench", "peers")
+    for r in range(args.rounds):
+        got = run_go_bench("^(BenchmarkLayers|BenchmarkPeers)$", ["./bench/"], threads, args.benchtime, args.windows)
+        got.update(run_go_bench("^BenchmarkPeers$", ["."], threads, args.benchtime, 1, cwd=peers_dir))
+        for key, v in got.items():
+            keep_best(go_best, key, v)
+        for t in threads:
+            res = run_torch_layers(t, args.budget, args.windows)
+            version = res["version"]
+            if res["threads"] != t:
+                sys.exit("bench_peers: torch runs %d threads, asked for %d" % (res["threads"], t))
+            for name, n, size, cin, cout, k, s, dw, stem in LAYERS:
+                for pname, mult in (("fwd", 1), ("fwdbwd", 2 if stem else 3)):
+                    reps, sec = res["results"][name + "/" + pname]
+                    flops = mult * layer_flops(n, size, cin, cout, k, s, dw)
+                    key = ("BenchmarkPeers/torch_layers/%s/%s" % (name, pname), t)
+                    if flops / sec / 1e9 > torch_best.get(key, 0.0):
+                        torch_best[key] = flops / sec / 1e9
+                        torch_lines[key] = go_line(key[0], t, reps, sec, flops)
+        print("round %d/%d done" % (r + 1, args.rounds), file=sys.stderr)
+
+    print("# PyTorch %s (CPU, channels_last), torch.set_num_threads = GOMAXPROCS" % version)
+    for key in sorted(torch_lines, key=lambda k: (k[1], k[0])):
+        print(torch_lines[key])
+    for (name, t), v in sorted(go_best.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        print("%s%s\t%10.2f GFLOP/s (best of %d×%d)" % (name, "" if t == 1 else "-%d" % t, v, args.rounds, args.windows))
+
+    peak, mhz, how = core_peak_gflops()
+    print()
+    if peak:
+        print("# peak per core: %.1f GFLOP/s (%s); %%peak = GFLOP/s / (threads × peak)" % (peak, how))
+    print("%-22s %-7s %3s %8s %6s %8s %6s %7s %7s" % (
+        "GFLOP/s", "pass", "thr", "sortnet", "%peak", "PyTorch", "%peak", "ratio", "target"))
+    misses = []
+    for name, *_ in LAYERS:
+        target = LAYER_TARGETS[re.match(r"[a-z]+", name).group(0)]
+        for pname in ("fwd", "fwdbwd"):
+            for t in threads:
+                ours = go_best.get(("BenchmarkLayers/%s/%s" % (name, pname), t))
+                peer = torch_best.get(("BenchmarkPeers/torch_layers/%s/%s" % (name, pname), t))
+                mark = ""
+                if ours is not None and peer:
+                    mark = "ok" if ours / peer >= target else "MISS"
+                    if mark == "MISS":
+                        misses.append("%s/%s/%d" % (name, pname, t))
+                print("%-22s %-7s %3d %8s %6s %8s %6s %7s %7s %s" % (
+                    name, pname, t, fmt(ours), pct(ours, peak, t), fmt(peer), pct(peer, peak, t),
+                    ratio(ours, peer), "%.1fx" % target, mark))
+    print("# targets missed: %s" % (", ".join(misses) if misses else "none"))
+
+    print()
+    print("%-36s %3s %8s %8s %7s" % ("GFLOP/s (Go peers)", "thr", "sortnet", "peer", "ratio"))
+    for work, peer in (("conv3x3_32to64_56_b8", "gorgonia"), ("conv3x3_32to64_56_b8_fwdbwd", "gorgonia"),
+                       ("sgemm/1024", "gonum")):
+        for t in threads:
+            ours = go_best.get(("BenchmarkPeers/sortnet_" + work, t))
+            theirs = go_best.get(("BenchmarkPeers/%s_%s" % (peer, work), t))
+            print("%-36s %3d %8s %8s %7s" % ("%s (%s)" % (work, peer), t, fmt(ours), fmt(theirs), ratio(ours, theirs)))
+
+    rows = [Row(name, t, v) for (name, t), v in go_best.items()]
+    rows += [Row(name, t, v) for (name, t), v in torch_best.items()]
+    return rows
+
+
 def pct(v, peak, threads):
     return "-" if v is None or not peak else "%.0f%%" % (100 * v / (peak * threads))
 
@@ -276,6 +447,7 @@ def ratio(a, b):
 
 SECTIONS = collections.OrderedDict([
     ("sgemm", section_sgemm),
+    ("layers", section_layers),
 ])
 
 

@@ -6,13 +6,17 @@ import (
 	"github.com/sortnet/sortnet/nn/internal/parallel"
 )
 
-// Three paths, chosen from the parameters alone:
+// Four paths, chosen from the parameters alone:
 //
 //   - depthwise (Groups == C == OutC): direct loops whose innermost loop runs
 //     over channels, contiguous in NHWC (the SIMD implementations run the
 //     row kernels of conv_depthwise.go instead);
 //   - pointwise (1×1, stride 1, no padding, groups of any size): the input is
 //     already the [N*H*W, C] matrix, so one Sgemm per group with no copy;
+//   - other convolutions of one group whose window rows are contiguous
+//     (DilW == 1) and not too wide: the forward pass and the weight
+//     gradient are implicit GEMMs that read the windows in place
+//     (conv_implicit.go); the input gradient takes the im2col path;
 //   - everything else: im2col on blocks of output pixels, then Sgemm per
 //     group. A block's im2col matrix [rows, KH*KW*C/G] is bounded by
 //     colBudget, so memory stays small for any image size.
@@ -100,6 +104,8 @@ func conv2dGeneric(p *ConvParams, x, w, y []float32) {
 		for g := 0; g < p.Groups; g++ {
 			Sgemm(false, false, m, og, cg, 1, x[g*cg:], p.C, w[g*og:], p.OutC, 0, y[g*og:], p.OutC)
 		}
+	case p.implicit():
+		implicitForward(p, x, w, y)
 	default:
 		im2colForward(p, x, w, y)
 	}
@@ -121,17 +127,24 @@ func conv2dBackwardInputGeneric(p *ConvParams, dy, w, dx []float32) {
 }
 
 func conv2dBackwardWeightGeneric(p *ConvParams, x, dy, dw []float32) {
-	if p.depthwise() {
+	switch {
+	case p.depthwise():
 		dwConvBackwardWeight(p, x, dy, dw)
-		return
+	case p.implicitWeight():
+		implicitBackwardWeight(p, x, dy, dw)
+	default:
+		gemmBackwardWeight(p, x, dy, dw)
 	}
-	gemmBackwardWeight(p, x, dy, dw)
 }
 
 // im2col fills col [r1-r0, KH*KW*cg] (columns ordered kh, kw, ci like the
 // rows of the weight) with the cells of group g's input channels that output
 // pixels r0..r1-1 (flat over N, OutH, OutW) read; padding cells are zero.
 func im2col(p *ConvParams, x []float32, g, r0, r1 int, col []float32) {
+	if p.Groups == 1 && p.DilW == 1 {
+		im2colRuns(p, x, r0, r1, col)
+		return
+	}
 	cg := p.C / p.Groups
 	kwc := p.KW * cg
 	k := p.KH * kwc
@@ -156,6 +169,49 @@ func im2col(p *ConvParams, x []float32, g, r0, r1 int, col []float32) {
 					continue
 				}
 				copy(d, x[base+iw*p.C:])
+			}
+		}
+		if ow++; ow == p.OutW {
+			ow = 0
+			if oh++; oh == p.OutH {
+				oh = 0
+				n++
+			}
+		}
+	}
+}
+
+// im2colRuns is im2col for one group and DilW == 1: a window row is KW·C
+// consecutive floats of x, copied in one piece (the part inside the image).
+func im2colRuns(p *ConvParams, x []float32, r0, r1 int, col []float32) {
+	c, w, h, kh, kw := p.C, p.W, p.H, p.KH, p.KW
+	sh, sw, dh, pt, pl := p.StrideH, p.StrideW, p.DilH, p.PadTop, p.PadLeft
+	kwc := kw * c
+	k := kh * kwc
+	ow, t := r0%p.OutW, r0/p.OutW
+	oh, n := t%p.OutH, t/p.OutH
+	for r := r0; r < r1; r++ {
+		dst := col[(r-r0)*k : (r-r0+1)*k]
+		ih, iw0 := oh*sh-pt, ow*sw-pl
+		// The window's columns [lo, hi) lie inside the image.
+		lo, hi := max(0, -iw0), min(kw, w-iw0)
+		if lo >= hi {
+			clear(dst)
+		} else {
+			src := (n*h+ih)*w*c + (iw0+lo)*c // window row kh's first cell inside
+			for i := 0; i < kh; i, ih, src = i+1, ih+dh, src+dh*w*c {
+				row := dst[i*kwc : (i+1)*kwc]
+				if ih < 0 || ih >= h {
+					clear(row)
+					continue
+				}
+				if lo > 0 {
+					clear(row[:lo*c])
+				}
+				copy(row[lo*c:hi*c], x[src:])
+				if hi < kw {
+					clear(row[hi*c:])
+				}
 			}
 		}
 		if ow++; ow == p.OutW {

@@ -36,7 +36,7 @@ func (g geom) String() string {
 		g.n, g.h, g.w, g.c, g.oc, g.kh, g.kw, g.s, g.d, g.g, g.pt, g.pb, g.pl, g.pr)
 }
 
-// convGeoms covers the three kernel paths (pointwise, depthwise, im2col)
+// convGeoms covers the kernel paths (pointwise, depthwise, implicit GEMM, im2col)
 // with remainder channel counts, batch 1, odd sizes, stride 2, dilation 2,
 // asymmetric padding, groups 1, 2 and C, and shapes big enough for several
 // im2col blocks, input-gradient bands and weight-gradient partials.
@@ -51,7 +51,7 @@ func convGeoms() []geom {
 	}
 	return append(gs,
 		geom{2, 7, 5, 6, 4, 1, 1, 1, 1, 2, 0, 0, 0, 0},     // pointwise, groups 2
-		geom{2, 7, 5, 6, 4, 1, 1, 2, 1, 1, 0, 0, 0, 0},     // 1×1 stride 2 (im2col path)
+		geom{2, 7, 5, 6, 4, 1, 1, 2, 1, 1, 0, 0, 0, 0},     // 1×1 stride 2 (implicit GEMM path)
 		geom{2, 9, 7, 3, 5, 3, 3, 2, 1, 1, 0, 1, 0, 1},     // stride 2, TF-same-like asymmetric pad
 		geom{1, 8, 8, 3, 5, 3, 3, 2, 1, 1, 1, 1, 1, 1},     // stride 2, floor drops a row
 		geom{2, 9, 8, 4, 6, 3, 3, 1, 2, 1, 2, 2, 2, 2},     // dilation 2
@@ -271,7 +271,7 @@ func sameBits(a, b []float32) int {
 
 func TestConv2dThreadCountInvariant(t *testing.T) {
 	gs := []geom{
-		{2, 28, 28, 32, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // im2col
+		{2, 28, 28, 32, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // implicit GEMM (forward, weight gradient), im2col (input gradient)
 		{2, 27, 27, 16, 16, 3, 3, 2, 1, 2, 0, 1, 0, 1},  // im2col, groups 2, stride 2
 		{4, 28, 28, 48, 24, 1, 1, 1, 1, 1, 0, 0, 0, 0},  // pointwise
 		{2, 28, 28, 64, 64, 5, 5, 2, 1, 64, 1, 2, 1, 2}, // depthwise

@@ -53,11 +53,16 @@ TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-120
 	VXORPS     Y9, Y9, Y9
 	VXORPS     Y10, Y10, Y10
 	VXORPS     Y11, Y11, Y11
+	IMUL3Q     $0x06, CX, R10
+	ADDQ       DI, R10
 
 	// Steps of k, 4 at a time.
 sgemmKernel6x16AVX2_loop4:
 	CMPQ         AX, $0x04
 	JL           sgemmKernel6x16AVX2_loop1
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	ADDQ         $0x80, R10
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VBROADCASTSS (DI), Y14
@@ -306,11 +311,16 @@ TEXT ·sgemmKernel6x8AVX2(SB), NOSPLIT, $0-120
 	VXORPS     Y9, Y9, Y9
 	VXORPS     Y10, Y10, Y10
 	VXORPS     Y11, Y11, Y11
+	IMUL3Q     $0x06, CX, R10
+	ADDQ       DI, R10
 
 	// Steps of k, 4 at a time.
 sgemmKernel6x8AVX2_loop4:
 	CMPQ         AX, $0x04
 	JL           sgemmKernel6x8AVX2_loop1
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	ADDQ         $0x80, R10
 	VMOVUPS      (SI), Y12
 	VBROADCASTSS (DI), Y13
 	VFMADD231PS  Y12, Y13, Y0
@@ -535,11 +545,16 @@ TEXT ·sgemmKernel14x8AVX2(SB), NOSPLIT, $0-120
 	VXORPS     Y11, Y11, Y11
 	VXORPS     Y12, Y12, Y12
 	VXORPS     Y13, Y13, Y13
+	IMUL3Q     $0x0e, CX, R11
+	ADDQ       DI, R11
 
 	// Steps of k, 4 at a time.
 sgemmKernel14x8AVX2_loop4:
 	CMPQ         AX, $0x04
 	JL           sgemmKernel14x8AVX2_loop1
+	PREFETCHT0   (R11)
+	PREFETCHT0   64(R11)
+	ADDQ         $0x80, R11
 	VMOVUPS      (SI), Y14
 	VBROADCASTSS (DI), Y15
 	VFMADD231PS  Y14, Y15, Y0
@@ -904,11 +919,16 @@ TEXT ·sgemmKernel14x32AVX512(SB), NOSPLIT, $0-120
 	VXORPS     Z25, Z25, Z25
 	VXORPS     Z26, Z26, Z26
 	VXORPS     Z27, Z27, Z27
+	IMUL3Q     $0x0e, CX, R11
+	ADDQ       DI, R11
 
 	// Steps of k, 4 at a time.
 sgemmKernel14x32AVX512_loop4:
 	CMPQ         AX, $0x04
 	JL           sgemmKernel14x32AVX512_loop1
+	PREFETCHT0   (R11)
+	PREFETCHT0   64(R11)
+	ADDQ         $0x80, R11
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Z29
 	VBROADCASTSS (DI), Z30
@@ -1404,11 +1424,16 @@ TEXT ·sgemmKernel14x16AVX512(SB), NOSPLIT, $0-120
 	VXORPS     Z25, Z25, Z25
 	VXORPS     Z26, Z26, Z26
 	VXORPS     Z27, Z27, Z27
+	IMUL3Q     $0x0e, CX, R11
+	ADDQ       DI, R11
 
 	// Steps of k, 4 at a time.
 sgemmKernel14x16AVX512_loop4:
 	CMPQ         AX, $0x04
 	JL           sgemmKernel14x16AVX512_loop1
+	PREFETCHT0   (R11)
+	PREFETCHT0   64(R11)
+	ADDQ         $0x80, R11
 	VMOVUPS      (SI), Z28
 	VBROADCASTSS (DI), Z29
 	VFMADD231PS  Z28, Z29, Z0

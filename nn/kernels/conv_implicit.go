@@ -1,0 +1,413 @@
+package kernels
+
+//go:generate sh -c "cd _gen && go run ./implicit -out ../conv_implicit_amd64.s -stubs ../conv_implicit_stubs_amd64.go -pkg kernels"
+
+import (
+	"fmt"
+
+	"github.com/sortnet/sortnet/nn/internal/parallel"
+)
+
+// Implicit-GEMM forward convolution: the im2col product y = col · w
+// without the im2col copy, for one group whose window rows are contiguous
+// in the input (Groups == 1, DilW == 1).
+//
+// Row r of the im2col matrix, for output pixel (n, oh, ow), is the window
+// x[n, ih0+kh·DilH, iw0 … iw0+KW-1, 0 … C-1] for kh = 0 … KH-1 (ih0 =
+// oh·StrideH - PadTop, iw0 = ow·StrideW - PadLeft): KH runs of KW·C
+// consecutive floats, W·C·DilH apart, and the windows of neighbouring
+// pixels of an output row lie StrideW·C apart. A strip kernel
+// (implicitKernel) reads such rows in place: for mr-pixel runs of an output
+// row against an nr-column panel of w (packed once per call), it sums over
+// the window rows that lie inside the image (segments of KW·C steps). The
+// runs cover the pixels whose windows lie inside the image horizontally;
+// when their count is not a multiple of mr, the last run overlaps the one
+// before (recomputing a few pixels to the same bits). The pixels whose
+// windows cross the left or right border go through a small im2col buffer
+// (zeros for padding) and the same kernel with one segment.
+//
+// Every element of y is the sum of its products in kh, kw, c order
+// (padding skipped, or added as zero products at the borders) computed by
+// one kernel, so the result does not depend on the thread count.
+
+// implicitKernel computes tiles mr×nr tiles of C, tile u at c[u·tileC:]
+// from A at a[u·tileA:]: for u < tiles, i < mr, j < nr,
+//
+//	c[u*tileC+i*ldc+j] = Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
+//
+// with the sum in an order fixed by the kernel, segs and seg; C is not
+// read. Assembly versions trust their arguments: implicitArch.run checks
+// them first.
+type implicitKernel func(tiles, segs, seg int, a []float32, rsA, csA, jumpA, tileA int, b []float32, rsB, jumpB int, c []float32, ldc, tileC int)
+
+// implicitArch is one implementation's strip kernel: mr×nr tiles, and
+// mr×(nr/2) ones for a narrow last panel (or nil).
+type implicitArch struct {
+	mr, nr int
+	kern   implicitKernel
+	half   implicitKernel
+}
+
+// implicitImpl is the implementation in use, installed by use (dispatch.go).
+var implicitImpl *implicitArch
+
+var _ = onImpl(Generic, func() { implicitImpl = &implicitArch{mr: 4, nr: 4, kern: implicitKernelGeneric} })
+
+// implicitMaxK bounds KH·KW·C for the implicit path: the packed weight
+// panels (K·nr floats each) must stay in L1/L2 while the image streams
+// past them; wider windows go through im2col blocks and the blocked Sgemm.
+const implicitMaxK = 512
+
+// implicit reports whether the forward pass of p runs as an implicit GEMM:
+// one group, contiguous window rows, not a pointwise convolution (which
+// is a plain Sgemm, weight gradient included).
+func (p *ConvParams) implicit() bool {
+	return implicitImpl != nil && p.Groups == 1 && p.DilW == 1 && p.KH*p.KW*p.C <= implicitMaxK && !p.pointwise()
+}
+
+// run runs the kernel (the half-width one if half) after checking that
+// every element it touches lies inside the slices: the assembly does no
+// bounds checks.
+func (g *implicitArch) run(half bool, tiles, segs, seg int, a []float32, rsA, csA, jumpA, tileA int, b []float32, rsB, jumpB int, c []float32, ldc, tileC int) {
+	kern, nr := g.kern, g.nr
+	if half {
+		kern, nr = g.half, nr/2
+	}
+	bad := tiles < 0 || segs < 0 || seg < 0 || rsA < 0 || csA < 0 || jumpA < 0 || tileA < 0 ||
+		rsB < 0 || jumpB < 0 || ldc < 0 || tileC < 0
+	if tiles > 0 {
+		bad = bad || len(c) < (tiles-1)*tileC+(g.mr-1)*ldc+nr
+		if segs > 0 && seg > 0 { // a and b are read
+			bad = bad || len(a) <= (tiles-1)*tileA+(g.mr-1)*rsA+(segs-1)*jumpA+(seg-1)*csA ||
+				len(b) < (segs-1)*jumpB+(seg-1)*rsB+nr
+		}
+	}
+	if bad {
+		panic(fmt.Sprintf("kernels: internal error: %d tiles %d×%d, %d×%d steps, len(a)=%d rsA=%d csA=%d jumpA=%d tileA=%d, len(b)=%d rsB=%d jumpB=%d, len(c)=%d ldc=%d tileC=%d",
+			tiles, g.mr, nr, segs, seg, len(a), rsA, csA, jumpA, tileA, len(b), rsB, jumpB, len(c), ldc, tileC))
+	}
+	kern(tiles, segs, seg, a, rsA, csA, jumpA, tileA, b, rsB, jumpB, c, ldc, tileC)
+}
+
+// implicitForward is Conv2d for p.implicit() shapes.
+func implicitForward(p *ConvParams, x, w, y []float32) {
+	g := implicitImpl
+	mr, nr := g.mr, g.nr
+	seg := p.KW * p.C // steps per window row
+	k := p.KH * seg
+	panels := convCeilDiv(p.OutC, nr)
+
+	// Pack w [k, OutC] into column panels of nr, zero beyond OutC: panel q
+	// holds row p at wp[q·k·nr + p·nr].
+	wbuf := getConvScratch(panels * k * nr)
+	wp := *wbuf
+	for q := 0; q < panels; q++ {
+		j0 := q * nr
+		cols := min(nr, p.OutC-j0)
+		for r := 0; r < k; r++ {
+			d := wp[(q*k+r)*nr : (q*k+r+1)*nr]
+			copy(d, w[r*p.OutC+j0:r*p.OutC+j0+cols])
+			clear(d[cols:])
+		}
+	}
+
+	// Output pixels [owLo, owHi) of a row have their whole window inside
+	// the image horizontally.
+	owLo, owHi := p.interiorCols()
+
+	units := p.N * p.OutH
+	work := p.OutW * p.OutC * k
+	parallel.For(units, parallel.Grain(units, max(1, (1<<17)/work)), func(lo, hi int) {
+		ebuf := getConvScratch(mr*k + mr*nr)
+		col, ct := (*ebuf)[:mr*k], (*ebuf)[mr*k:]
+		for u := lo; u < hi; u++ {
+			n, oh := u/p.OutH, u%p.OutH
+			ih0 := oh*p.StrideH - p.PadTop
+			// Window rows kh0 … kh1-1 lie inside the image.
+			kh0 := 0
+			if ih0 < 0 {
+				kh0 = min(p.KH, convCeilDiv(-ih0, p.DilH))
+			}
+			kh1 := kh0
+			if last := p.H - 1 - ih0; last >= 0 {
+				kh1 = max(kh0, min(p.KH, last/p.DilH+1))
+			}
+			row := u * p.OutW // flat index of the row's first output pixel
+			segs := kh1 - kh0
+			// Runs of mr pixels from owLo on, and one more ending at owHi
+			// if they do not reach it.
+			runs := (owHi - owLo) / mr
+			for _, run := range [2][2]int{{owLo, runs}, {owHi - mr, min(runs, (owHi-owLo)%mr, 1)}} {
+				ow0, tiles := run[0], run[1]
+				if tiles == 0 {
+					continue
+				}
+				var a []float32 // nil: no window row inside, all products are padding
+				if segs > 0 {
+					a = x[((n*p.H+ih0+kh0*p.DilH)*p.W+ow0*p.StrideW-p.PadLeft)*p.C:]
+				}
+				for q := 0; q < panels; q++ {
+					implicitStrip(g, p, tiles, segs, seg, a, wp[(q*k+kh0*seg)*nr:], y, row+ow0, q, ct)
+				}
+			}
+			ow := owHi
+			if runs == 0 {
+				ow = owLo // too few interior pixels for a run: all through col
+			}
+			// Border pixels and the rest of the row, through col.
+			for _, r := range [2][2]int{{0, owLo}, {ow, p.OutW}} {
+				for r0 := r[0]; r0 < r[1]; r0 += mr {
+					r1 := min(r[1], r0+mr)
+					im2col(p, x, 0, row+r0, row+r1, col)
+					clear(col[(r1-r0)*k:])
+					for q := 0; q < panels; q++ {
+						implicitEdge(g, p, k, col, wp[q*k*nr:], y, row+r0, r1-r0, q, ct)
+					}
+				}
+			}
+		}
+		putConvScratch(ebuf)
+	})
+	putConvScratch(wbuf)
+}
+
+// implicitStrip computes tiles runs of mr output pixels from pixel r on
+// (flat, one output row), columns of panel q, from segs window rows of
+// seg steps in place at a (the first pixel's window), b the panel's rows
+// from the first window row on.
+func implicitStrip(g *implicitArch, p *ConvParams, tiles, segs, seg int, a, b, y []float32, r, q int, ct []float32) {
+	mr, nr := g.mr, g.nr
+	rsA, jumpA, jumpB := p.StrideW*p.C, p.DilH*p.W*p.C, seg*nr
+	tileA := mr * rsA // from one tile's windows to the next
+	if segs == 0 {
+		tileA = 0
+	}
+	j := q * nr
+	cols := min(nr, p.OutC-j)
+	half := g.half != nil && cols <= nr/2
+	if cols == nr || half && cols == nr/2 {
+		g.run(half, tiles, segs, seg, a, rsA, 1, jumpA, tileA, b, nr, jumpB, y[r*p.OutC+j:], p.OutC, mr*p.OutC)
+		return
+	}
+	for t := 0; t < tiles; t++ {
+		g.run(half, 1, segs, seg, a[t*tileA:], rsA, 1, jumpA, 0, b, nr, jumpB, ct, nr, 0)
+		for i := 0; i < mr; i++ {
+			o := (r+t*mr+i)*p.OutC + j
+			copy(y[o:o+cols], ct[i*nr:])
+		}
+	}
+}
+
+// implicitEdge computes output pixels r … r+rows-1 (rows ≤ mr), columns of
+// panel q, from their im2col rows in col (k floats each, zero rows beyond
+// rows).
+func implicitEdge(g *implicitArch, p *ConvParams, k int, col, b, y []float32, r, rows, q int, ct []float32) {
+	nr := g.nr
+	j := q * nr
+	cols := min(nr, p.OutC-j)
+	half := g.half != nil && cols <= nr/2
+	g.run(half, 1, 1, k, col, k, 1, 0, 0, b, nr, 0, ct, nr, 0)
+	for i := 0; i < rows; i++ {
+		copy(y[(r+i)*p.OutC+j:(r+i)*p.OutC+j+cols], ct[i*nr:])
+	}
+}
+
+// interiorCols returns the output columns [lo, hi) whose windows lie inside
+// the image horizontally: ow·StrideW - PadLeft ≥ 0 and ow·StrideW - PadLeft
+// + KW - 1 ≤ W - 1 (DilW == 1); hi == lo when there are none.
+func (p *ConvParams) interiorCols() (lo, hi int) {
+	lo = min(p.OutW, convCeilDiv(p.PadLeft, p.StrideW))
+	hi = lo
+	if span := p.W - p.KW + p.PadLeft; span >= 0 {
+		hi = max(lo, min(p.OutW, span/p.StrideW+1))
+	}
+	return lo, hi
+}
+
+// Implicit-GEMM weight gradient: for each window row kh,
+//
+//	dw[kh, kw·C+ci, o] += Σ_{pixels} x[window of the pixel, row kh][kw·C+ci] · dy[pixel, o]
+//
+// is a product Aᵀ·dY whose A rows (one per output pixel) are the windows
+// read in place, KW·C consecutive floats each: the strip kernel runs one
+// tile of KW·C rows of dw by nr columns over the pixels of a few output
+// rows (steps along a row StrideW·C apart, segments StrideH·W·C apart),
+// dY's rows read in place. Tiles that would run past KW·C rows or OutC
+// columns are moved back to overlap the tile before, and only their new
+// rows and columns are kept; with fewer than mr rows, the tile reads a
+// few floats past (or before) the window, which stay inside x or the tile
+// is done by the scalar loop. Pixels whose windows cross the left or right
+// border, or a window row outside the image, go through a scalar loop.
+//
+// Determinism: the sum runs over fixed groups of output rows into partials
+// added in group order (convPartialPlan, convSumPartials), and within a
+// group over chunks of a fixed number of rows, so the result does not
+// depend on the thread count.
+
+// implicitWeight reports whether the weight gradient of p runs as an
+// implicit GEMM: p.implicit(), and the columns of dw fill at least one
+// tile.
+func (p *ConvParams) implicitWeight() bool {
+	g := implicitImpl
+	return p.implicit() && (p.OutC >= g.nr || g.half != nil && p.OutC == g.nr/2)
+}
+
+// implicitSpan is a tile's place along one side of dw: it starts at at
+// (negative: before the window) and only [from, to) are kept.
+type implicitSpan struct {
+	at, from, to int
+	half         bool
+}
+
+// implicitColSpans returns the column tiles of dw.
+func implicitColSpans(g *implicitArch, outC int, dst []implicitSpan) []implicitSpan {
+	nr := g.nr
+	j := 0
+	for ; j+nr <= outC; j += nr {
+		dst = append(dst, implicitSpan{at: j, from: j, to: j + nr})
+	}
+	switch rem := outC - j; {
+	case rem == 0:
+	case g.half != nil && rem <= nr/2:
+		dst = append(dst, implicitSpan{at: outC - nr/2, from: j, to: outC, half: true})
+	default:
+		dst = append(dst, implicitSpan{at: outC - nr, from: j, to: outC})
+	}
+	return dst
+}
+
+func implicitBackwardWeight(p *ConvParams, x, dy, dw []float32) {
+	g := implicitImpl
+	ws := p.KH * p.KW * p.C * p.OutC
+	units := p.N * p.OutH
+	// Output rows per chunk: about 64 KiB of dy, which the kh·row·column
+	// tiles of the chunk then read from L1/L2.
+	chunk := max(1, (1<<14)/(p.OutW*p.OutC))
+	var spans [8]implicitSpan
+	cols := implicitColSpans(g, p.OutC, spans[:0])
+	run := func(u0, u1 int, acc []float32) {
+		ctb := getConvScratch(g.mr * g.nr)
+		for c0 := u0; c0 < u1; {
+			n := c0 / p.OutH
+			c1 := min(u1, (n+1)*p.OutH, c0+chunk)
+			implicitWeightChunk(g, p, x, dy, n, c0-n*p.OutH, c1-n*p.OutH, cols, acc, *ctb)
+			c0 = c1
+		}
+		putConvScratch(ctb)
+	}
+	per, parts := convPartialPlan(units, ws)
+	if parts == 1 {
+		run(0, units, dw)
+		return
+	}
+	pbuf := getConvScratch(parts * ws)
+	partials := *pbuf
+	clear(partials)
+	parallel.For(parts, 1, func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			run(q*per, min((q+1)*per, units), partials[q*ws:(q+1)*ws])
+		}
+	})
+	convSumPartials(dw, partials, parts)
+	putConvScratch(pbuf)
+}
+
+// implicitWeightChunk adds the weight gradient of output rows [oh0, oh1)
+// of image n to acc.
+func implicitWeightChunk(g *implicitArch, p *ConvParams, x, dy []float32, n, oh0, oh1 int, cols []implicitSpan, acc, ct []float32) {
+	mr, nr := g.mr, g.nr
+	m := p.KW * p.C // rows of dw per window row
+	owLo, owHi := p.interiorCols()
+	csA, jumpA := p.StrideW*p.C, p.StrideH*p.W*p.C
+	jumpB := p.OutW * p.OutC
+	for kh := 0; kh < p.KH; kh++ {
+		// Output rows whose window row kh lies inside the image.
+		off := kh*p.DilH - p.PadTop // ih = oh·StrideH + off
+		ohA, ohB := oh0, oh1
+		if off < 0 {
+			ohA = max(ohA, convCeilDiv(-off, p.StrideH))
+		}
+		if last := p.H - 1 - off; last < 0 {
+			ohB = ohA
+		} else {
+			ohB = min(ohB, last/p.StrideH+1)
+		}
+		if ohA >= ohB || owLo >= owHi {
+			continue
+		}
+		segs, seg := ohB-ohA, owHi-owLo
+		a0 := ((n*p.H+ohA*p.StrideH+off)*p.W + owLo*p.StrideW - p.PadLeft) * p.C
+		b0 := ((n*p.OutH+ohA)*p.OutW + owLo) * p.OutC
+		var rows [2]implicitSpan // up to the last two row tiles; more are full and listed on the fly
+		switch {
+		case m >= mr:
+		case a0+(segs-1)*jumpA+(seg-1)*csA+mr-1 < len(x):
+			rows[0] = implicitSpan{at: 0, from: 0, to: m} // reads past the window
+		case a0-(mr-m) >= 0:
+			rows[0] = implicitSpan{at: m - mr, from: 0, to: m} // reads before the window
+		default:
+			implicitWeightScalar(p, x, dy, n, ohA, ohB, kh, owLo, owHi, acc)
+			continue
+		}
+		for i := 0; i < m; i += mr {
+			r := implicitSpan{at: i, from: i, to: i + mr}
+			switch {
+			case m < mr:
+				r = rows[0]
+			case i+mr > m:
+				r = implicitSpan{at: m - mr, from: i, to: m}
+			}
+			for _, c := range cols {
+				g.run(c.half, 1, segs, seg, x[a0+r.at:], 1, csA, jumpA, 0, dy[b0+c.at:], p.OutC, jumpB, ct, nr, 0)
+				for ii := r.from; ii < r.to; ii++ {
+					d := acc[((kh*m)+ii)*p.OutC+c.from : ((kh*m)+ii)*p.OutC+c.to]
+					s := ct[(ii-r.at)*nr+c.from-c.at:]
+					s = s[:len(d)]
+					for j, v := range s {
+						d[j] += v
+					}
+				}
+			}
+		}
+	}
+	// Pixels whose windows cross the left or right border.
+	for kh := 0; kh < p.KH; kh++ {
+		if owLo >= owHi {
+			implicitWeightScalar(p, x, dy, n, oh0, oh1, kh, 0, p.OutW, acc)
+			continue
+		}
+		implicitWeightScalar(p, x, dy, n, oh0, oh1, kh, 0, owLo, acc)
+		implicitWeightScalar(p, x, dy, n, oh0, oh1, kh, owHi, p.OutW, acc)
+	}
+}
+
+// implicitWeightScalar adds the weight gradient of window row kh over the
+// output pixels [ow0, ow1) of rows [oh0, oh1) of image n to acc, skipping
+// padding.
+func implicitWeightScalar(p *ConvParams, x, dy []float32, n, oh0, oh1, kh, ow0, ow1 int, acc []float32) {
+	for oh := oh0; oh < oh1; oh++ {
+		ih := oh*p.StrideH - p.PadTop + kh*p.DilH
+		if ih < 0 || ih >= p.H {
+			continue
+		}
+		for ow := ow0; ow < ow1; ow++ {
+			d := dy[((n*p.OutH+oh)*p.OutW+ow)*p.OutC:]
+			d = d[:p.OutC]
+			for kw := 0; kw < p.KW; kw++ {
+				iw := ow*p.StrideW - p.PadLeft + kw
+				if iw < 0 || iw >= p.W {
+					continue
+				}
+				xs := x[((n*p.H+ih)*p.W+iw)*p.C:]
+				xs = xs[:p.C]
+				for ci, xv := range xs {
+					row := acc[((kh*p.KW+kw)*p.C+ci)*p.OutC:]
+					row = row[:len(d)]
+					for o, dv := range d {
+						row[o] += xv * dv
+					}
+				}
+			}
+		}
+	}
+}
