@@ -19,6 +19,8 @@ import (
 //	b2_infer_bs8_260   B2 inference, batch 8, 260×260, all threads
 //	b0_train_bs32_96   B0 training step, batch 32, 96×96, all threads
 //	b0_train_bs16_224  B0 training step, batch 16, 224×224, all threads
+//	b2_train_bs16_260  B2 training step, batch 16, 260×260, all threads
+//	                   (the detect-waste classifier recipe)
 //
 // Inference runs in evaluation mode under nn.NoGrad (1000 classes); a
 // training step is forward, cross-entropy, backward and an Adam step
@@ -41,6 +43,7 @@ func BenchmarkEfficientNet(b *testing.B) {
 		{"b2_infer_bs8_260", "b2", 8, 260, false, 0},
 		{"b0_train_bs32_96", "b0", 32, 96, true, 0},
 		{"b0_train_bs16_224", "b0", 16, 224, true, 0},
+		{"b2_train_bs16_260", "b2", 16, 260, true, 0},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -6,6 +6,7 @@ benchmark in the same run, side by side with the ratio Go/PyTorch.
     b2_infer_bs8_260   B2 inference, batch 8, 260x260, --threads threads
     b0_train_bs32_96   B0 training step, batch 32, 96x96, --threads threads
     b0_train_bs16_224  B0 training step, batch 16, 224x224, --threads threads
+    b2_train_bs16_260  B2 training step, batch 16, 260x260, --threads threads
 
 Inference: eval mode, torch.no_grad(), 1000 classes. Training step:
 train mode, forward, cross-entropy, backward, Adam (lr 1e-4), 8 classes.
@@ -34,6 +35,7 @@ CASES = [
     ("b2_infer_bs8_260", "b2", 8, 260, False, None),
     ("b0_train_bs32_96", "b0", 32, 96, True, None),
     ("b0_train_bs16_224", "b0", 16, 224, True, None),
+    ("b2_train_bs16_260", "b2", 16, 260, True, None),
 ]
 
 
