@@ -1,6 +1,7 @@
 package app
 
 import (
+	"math"
 	"context"
 	"fmt"
 	"os"
@@ -31,7 +32,7 @@ func ensureSynthetic(ctx context.Context, env *Env, dir string, cfg litter.Confi
 	stage := progress(env).Start("synthetic litter", cfg.Train+cfg.Val+cfg.Test+cfg.Pool)
 	last := 0
 	err := litter.WriteImageFolder(ctx, dir, cfg, func(done, total int) {
-		stage.Add(done-last, 0, train.NoAccuracy)
+		stage.Add(done-last, math.NaN(), train.NoAccuracy) // no loss to show
 		last = done
 	})
 	stage.Done()
