@@ -1,9 +1,9 @@
 package app
 
 import (
-	"math"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
