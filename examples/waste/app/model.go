@@ -79,7 +79,7 @@ type Recipe struct {
 	Model           ModelSpec
 	Epochs, Batch   int
 	LR, LRDecay     float64 // Adam learning rate, multiplied by LRDecay each epoch
-	Augment         string  // "detect-waste" or "light"
+	Augment         string  // "detect-waste", "light" or "none"
 	WeightedSampler bool
 }
 
@@ -109,8 +109,11 @@ func recipe(name string) (Recipe, error) {
 // trainPipeline is the recipe's training augmentation at its size.
 func (r Recipe) trainPipeline() *augment.Pipeline {
 	s := r.Model.Size
-	if r.Augment == "detect-waste" {
+	switch r.Augment {
+	case "detect-waste":
 		return augment.DetectWasteTrain(s)
+	case "none":
+		return r.evalPipeline()
 	}
 	// light: the same steps, scaled for small images.
 	cut := augment.NewCutout()

@@ -27,6 +27,8 @@ type trainFlags struct {
 	width, depth        float64
 	size, epochs, batch int
 	lr, lrDecay         float64
+	dropRate, dropPath  float64
+	augment             string
 	weighted, tf        bool
 	pretrained, resume  string
 	threads, workers    int
@@ -47,6 +49,9 @@ func addTrainFlags(fs *flag.FlagSet, out string) *trainFlags {
 	fs.IntVar(&t.batch, "batch", 0, "batch size (recipe's if 0)")
 	fs.Float64Var(&t.lr, "lr", 0, "Adam learning rate (recipe's if 0)")
 	fs.Float64Var(&t.lrDecay, "lr-decay", 0, "learning-rate factor per epoch (recipe's if 0)")
+	fs.Float64Var(&t.dropRate, "dropout", -1, "dropout before the classifier head (recipe's if negative)")
+	fs.Float64Var(&t.dropPath, "drop-path", -1, "stochastic-depth rate of the last block (recipe's if negative)")
+	fs.StringVar(&t.augment, "augment", "", "training augmentation: detect-waste (albumentations, as the reference), light (the same steps scaled for small images) or none (recipe's if empty)")
 	fs.BoolVar(&t.weighted, "weighted-sampler", false, "draw every class equally often (detect-waste's --weighted_sampler)")
 	fs.StringVar(&t.pretrained, "pretrained", "", "timm/torchvision weights (.pth or .safetensors) to start from, with a new head for these classes")
 	fs.StringVar(&t.resume, "resume", "", "checkpoint to resume training from (last.safetensors or interrupted.safetensors)")
@@ -104,6 +109,26 @@ func (t *trainFlags) resolve() (Recipe, error) {
 			return r, fmt.Errorf("-lr-decay %v must lie in (0, 1]", t.lrDecay)
 		}
 		r.LRDecay = t.lrDecay
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+		dst  *float64
+	}{{"dropout", t.dropRate, &r.Model.DropRate}, {"drop-path", t.dropPath, &r.Model.DropPath}} {
+		if given[f.name] {
+			if !(f.v >= 0 && f.v < 1) {
+				return r, fmt.Errorf("-%s %v must lie in [0, 1)", f.name, f.v)
+			}
+			*f.dst = f.v
+		}
+	}
+	if given["augment"] {
+		switch t.augment {
+		case "detect-waste", "light", "none":
+			r.Augment = t.augment
+		default:
+			return r, fmt.Errorf("-augment %q: want detect-waste, light or none", t.augment)
+		}
 	}
 	r.WeightedSampler = r.WeightedSampler || t.weighted
 	if t.threads < 0 || t.workers < 0 {
