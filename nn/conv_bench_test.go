@@ -55,7 +55,9 @@ func BenchmarkConv2d(b *testing.B) {
 }
 
 func convForward(conv func(x, w *nn.Var, o nn.Conv2dOpts) *nn.Var, x, w *nn.Var, o nn.Conv2dOpts) {
-	nn.NoGrad(func() { conv(x, w, o).Release() })
+	// Outputs made under NoGrad are not in a recorded graph: Recycle
+	// returns the buffer (Release would do nothing).
+	nn.NoGrad(func() { nn.Recycle(conv(x, w, o).Value) })
 }
 
 func convStep(conv func(x, w *nn.Var, o nn.Conv2dOpts) *nn.Var, x, w *nn.Var, o nn.Conv2dOpts) {
