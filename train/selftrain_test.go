@@ -194,3 +194,61 @@ func TestPseudoCSVRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// The reference project's pseudo-labelling trained under a no-gradient
+// switch, on labels written where the dataset never read them, so it
+// changed nothing. Here a batch made only of pseudo-labelled pool samples
+// must carry the pseudo-labels (the loss depends on them), must produce a
+// gradient, and must scale it by α.
+func TestPseudoLossReachesTheWeights(t *testing.T) {
+	pool, _ := twoClusters(8, rand.New(rand.NewPCG(5, 6)), false)
+	task, _ := linearTask(7, 2)
+	grads := func(alpha float64, class int) ([]float32, float64) {
+		ps := &pseudoSet{base: pool, task: task}
+		for i := range pool.Len() {
+			ps.items = append(ps.items, Proposal{Index: i, Class: class, Confidence: 1})
+		}
+		ps.setAlpha(alpha)
+		l, err := data.NewLoader(ps, data.LoaderConfig{Batch: pool.Len(), Sampler: data.Sequential{}, Workers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g []float32
+		var loss float64
+		for b, err := range l.Epoch(context.Background(), 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			layers.ZeroGrad(task.Model)
+			v, _, err := task.Loss(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loss = float64(v.Value.Data()[0])
+			v.Backward()
+			for _, p := range layers.Params(task.Model) {
+				g = append(g, p.Var.Grad.Data()...)
+			}
+			v.Release()
+		}
+		return g, loss
+	}
+	norm := func(g []float32) (s float64) {
+		for _, v := range g {
+			s += float64(v) * float64(v)
+		}
+		return math.Sqrt(s)
+	}
+	g1, lossA := grads(1, 0)
+	gHalf, _ := grads(0.5, 0)
+	_, lossB := grads(1, 1)
+	if n := norm(g1); !(n > 1e-4) {
+		t.Fatalf("pseudo-labelled batch gives gradient norm %g", n)
+	}
+	if lossA == lossB {
+		t.Fatalf("the loss %g does not depend on the pseudo-labels", lossA)
+	}
+	if r := norm(gHalf) / norm(g1); math.Abs(r-0.5) > 1e-3 {
+		t.Fatalf("α 0.5 scales the gradient by %.4f, want 0.5", r)
+	}
+}
