@@ -40,10 +40,12 @@ func cmdDemo(ctx context.Context, env *Env, args []string) error {
 	if t.data.Dir, err = t.dataDir(ctx, env); err != nil {
 		return err
 	}
-	studentEpochs := s.epochs
-	if studentEpochs == 0 {
-		studentEpochs = r.Epochs
+	if s.epochs == 0 {
+		// Half the recipe's epochs per round: the student starts from the
+		// teacher's weights, and a seed of the demo stays near 5 minutes.
+		s.epochs = max(1, r.Epochs/2)
 	}
+	studentEpochs := s.epochs
 	fmt.Fprintf(env.Stdout, "sortnet litter demo: %s, %d epochs, then %d self-training round(s) of %d epochs; %d thread(s)\n",
 		r.Model.Describe(), r.Epochs, s.rounds, studentEpochs, nn.Threads())
 	var runs []*selfResult

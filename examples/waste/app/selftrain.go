@@ -53,7 +53,7 @@ func addSelfFlags(fs *flag.FlagSet) *selfFlags {
 	fs.BoolVar(&s.fresh, "fresh-student", false, "start every round's student from scratch instead of the teacher's weights")
 	fs.BoolVar(&s.ema, "ema", false, "label with an exponential moving average of the weights (EMA teacher)")
 	fs.IntVar(&s.rounds, "rounds", 2, "teacher→student rounds")
-	fs.IntVar(&s.epochs, "student-epochs", 0, "epochs per round (default: the recipe's epochs)")
+	fs.IntVar(&s.epochs, "student-epochs", 0, "epochs per round (default: the recipe's epochs; half of them in the demo)")
 	fs.Float64Var(&s.mu, "mu", 1, "pool samples per labelled sample in a batch")
 	fs.Float64Var(&s.alphaT1, "alpha-t1", 0, "Lee's α ramp: pseudo-label weight 0 until this epoch of a round…")
 	fs.Float64Var(&s.alphaT2, "alpha-t2", 0, "…rising to -alpha-final at this epoch (both 0: constant weight)")
