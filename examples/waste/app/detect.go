@@ -428,6 +428,7 @@ func ensureScenes(ctx context.Context, env *Env, dir string, cfg litter.Config) 
 // detData is a detector's data: train, val and optionally test, with the
 // categories the detector's classes stand for.
 type detData struct {
+	Root             string // the data folder, if any
 	Categories       []data.COCOCategory
 	Train, Val, Test *cocoSplit
 }
@@ -444,6 +445,7 @@ type detDataFlags struct {
 	dir, trainJSON, valJSON, testJSON, images string
 	synth                                     string
 	scenes                                    int
+	dataSeed                                  uint64
 	classes                                   int
 	valFraction                               float64
 }
@@ -457,6 +459,7 @@ func addDetDataFlags(fs *flag.FlagSet) *detDataFlags {
 	fs.StringVar(&d.images, "images", "", "folder the COCO file names are relative to (default: each JSON file's folder)")
 	fs.StringVar(&d.synth, "synth", "runs/scenes", "where the synthetic scenes are generated and cached when no data is given")
 	fs.IntVar(&d.scenes, "scenes", 300, "synthetic training scenes (512×384, 2–6 litter items each; val gets 1/6 as many, test 1/4, the unlabelled pool 1/2)")
+	fs.Uint64Var(&d.dataSeed, "data-seed", 1, "seed of the synthetic scenes (the same for every -seed, so runs differ only in training)")
 	fs.IntVar(&d.classes, "classes", 1, "1: one class \"litter\" for every category (detect-waste's 1-class detector); otherwise the number of categories in the data, all kept (7 for the synthetic scenes and detect-waste)")
 	fs.Float64Var(&d.valFraction, "val-fraction", 0.15, "share of the training images held out for validation when there is no validation file")
 	return d
@@ -467,18 +470,19 @@ func (d *detDataFlags) synthetic() bool { return d.dir == "" && d.trainJSON == "
 
 // root returns the data folder (the synthetic one if none was given),
 // generating the synthetic scenes if needed.
-func (d *detDataFlags) root(ctx context.Context, env *Env, seed uint64) (string, error) {
+func (d *detDataFlags) root(ctx context.Context, env *Env) (string, error) {
 	if !d.synthetic() {
 		return d.dir, nil
 	}
 	if d.scenes < 2 {
 		return "", fmt.Errorf("-scenes %d: need at least 2", d.scenes)
 	}
-	return d.synth, ensureScenes(ctx, env, d.synth, sceneConfig(seed, d.scenes))
+	return d.synth, ensureScenes(ctx, env, d.synth, sceneConfig(d.dataSeed, d.scenes))
 }
 
 // open reads the splits and maps their categories onto the detector's
-// classes.
+// classes; seed draws the validation images when they are held out of
+// train.
 func (d *detDataFlags) open(ctx context.Context, env *Env, seed uint64) (*detData, error) {
 	if d.classes < 1 {
 		return nil, fmt.Errorf("-classes %d must be positive", d.classes)
@@ -486,7 +490,7 @@ func (d *detDataFlags) open(ctx context.Context, env *Env, seed uint64) (*detDat
 	if !(d.valFraction > 0 && d.valFraction < 1) {
 		return nil, fmt.Errorf("-val-fraction %v: want a fraction in (0, 1)", d.valFraction)
 	}
-	root, err := d.root(ctx, env, seed)
+	root, err := d.root(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -512,7 +516,7 @@ func (d *detDataFlags) open(ctx context.Context, env *Env, seed uint64) (*detDat
 		}
 		return p, nil
 	}
-	out := &detData{}
+	out := &detData{Root: root}
 	trainPath, err := pick(d.trainJSON, "train", true)
 	if err != nil {
 		return nil, err

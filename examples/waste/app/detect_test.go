@@ -2,12 +2,14 @@ package app
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sortnet/sortnet/data"
+	"github.com/sortnet/sortnet/efficientdet"
 	"github.com/sortnet/sortnet/train"
 )
 
@@ -130,6 +132,21 @@ func TestDetectSmoke(t *testing.T) {
 		}
 	}
 
+	// Self-training, one short round; the pool's hidden boxes are known.
+	selfOut := filepath.Join(dir, "self")
+	out = mustRun(t, append([]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-out", selfOut,
+		"-rounds", "1", "-student-epochs", "1", "-threshold", "0", "-box-score", "0.005"}, tinyDet...)...)
+	for _, want := range []string{"round 1: 6 of 6 pool images used", "precision", "trained longer", "self-trained", "| AP50 |", "wall time"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("detect-selftrain output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, f := range []string{"results.json", "results.md", "detections.png", "student/best.safetensors"} {
+		if _, err := os.Stat(filepath.Join(selfOut, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Errors that name what to fix.
 	noImages := filepath.Join(dir, "elsewhere", "test.json")
 	if err := os.MkdirAll(filepath.Dir(noImages), 0o755); err != nil {
@@ -222,6 +239,30 @@ func TestForClasses(t *testing.T) {
 	}
 	if len(s.COCO.Categories) != 1 || s.COCO.Annotations[0].CategoryID != 1 || c.Annotations[0].CategoryID != 3 {
 		t.Fatalf("merged: %+v (original %+v)", s.COCO, c)
+	}
+}
+
+func TestPseudoBoxQuality(t *testing.T) {
+	box := func(x, y float64) data.Box { return data.Box{X1: x, Y1: y, X2: x + 10, Y2: y + 10} }
+	truth := [][]efficientdet.GroundTruth{
+		{{Box: box(0, 0)}, {Box: box(50, 50)}},
+		{{Box: box(0, 0), Class: 1}},
+		{{Box: box(20, 20)}},
+	}
+	props := []train.Proposal{
+		// two boxes on the first object (one is a duplicate), one on the second
+		{Index: 0, Class: 0, Confidence: 0.9, Boxes: []data.Box{box(1, 0), box(0, 1), box(50, 51)}, BoxLabels: []int{0, 0, 0}},
+		// the right place, the wrong class
+		{Index: 1, Class: 0, Confidence: 0.8, Boxes: []data.Box{box(0, 0)}, BoxLabels: []int{0}},
+		// below the threshold: not used
+		{Index: 2, Class: 0, Confidence: 0.2, Boxes: []data.Box{box(20, 20)}, BoxLabels: []int{0}},
+	}
+	q := pseudoBoxQuality(props, 0.5, truth)
+	if q.Accepted != 2 || q.Boxes != 4 || q.TruePositives != 2 || q.Truth != 4 || q.Precision != 0.5 || q.Recall != 0.5 {
+		t.Fatalf("%+v", q)
+	}
+	if q := pseudoBoxQuality(props, 0.5, nil); !math.IsNaN(q.Precision) || q.Boxes != 4 {
+		t.Fatalf("without truth: %+v", q)
 	}
 }
 

@@ -53,7 +53,7 @@ func addDetTrainFlags(fs *flag.FlagSet, out string) *detTrainFlags {
 	fs.StringVar(&t.out, "out", out, "output folder: checkpoints, metrics.jsonl, plots, the final evaluation")
 	fs.IntVar(&t.threads, "threads", 0, "compute threads (0: all cores)")
 	fs.IntVar(&t.workers, "workers", 0, "data-loading goroutines (0: all cores)")
-	fs.Uint64Var(&t.seed, "seed", 1, "seed of initialisation, synthetic scenes, splits, shuffling and augmentation")
+	fs.Uint64Var(&t.seed, "seed", 1, "seed of initialisation, held-out validation images, shuffling and augmentation")
 	t.data = addDetDataFlags(fs)
 	return t
 }
@@ -153,7 +153,7 @@ func trainDetector(ctx context.Context, env *Env, r DetRecipe, d *detData, t *de
 			return nil, err
 		}
 	}
-	tr, err := newDetTrainer(env, r, det, spec, src, dir, t.data.dir)
+	tr, err := newDetTrainer(env, r, det, spec, src, nil, dir, t.data.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -193,24 +193,29 @@ func trainDetector(ctx context.Context, env *Env, r DetRecipe, d *detData, t *de
 	return out, nil
 }
 
-// newDetTrainer sets up the optimizer, schedule and trainer of a recipe.
-func newDetTrainer(env *Env, r DetRecipe, det *efficientdet.Detector, spec DetSpec, src *rand.PCG, dir, dataDir string) (*train.Trainer, error) {
+// newDetTrainer sets up the optimizer and trainer of a recipe for task
+// (the detector, or a wrapper of it): the recipe's cosine schedule over its
+// epochs, or sched.
+func newDetTrainer(env *Env, r DetRecipe, task train.Task, spec DetSpec, src *rand.PCG, sched optim.Schedule, dir, dataDir string) (*train.Trainer, error) {
 	var opt optim.Optimizer
 	var err error
+	params := layers.Params(task.Module())
 	switch r.Optimizer {
 	case "sgd":
-		opt, err = optim.NewSGD(layers.Params(det.Model), optim.SGDConfig{LR: r.LR, Momentum: 0.9, WeightDecay: 4e-5})
+		opt, err = optim.NewSGD(params, optim.SGDConfig{LR: r.LR, Momentum: 0.9, WeightDecay: 4e-5})
 	default:
-		opt, err = optim.NewAdam(layers.Params(det.Model), optim.AdamConfig{LR: r.LR})
+		opt, err = optim.NewAdam(params, optim.AdamConfig{LR: r.LR})
 	}
 	if err != nil {
 		return nil, err
 	}
-	epochs := float64(r.Epochs)
+	if sched == nil {
+		epochs := float64(r.Epochs)
+		sched = optim.Cosine{Total: epochs, Warmup: min(r.WarmupEpochs, epochs/4), WarmupStart: 0.1, Min: 0.02}
+	}
 	cfg := train.Config{
-		Epochs: r.Epochs, StepSchedule: true, ClipNorm: r.ClipNorm,
-		Schedule: optim.Cosine{Total: epochs, Warmup: min(r.WarmupEpochs, epochs/4), WarmupStart: 0.1, Min: 0.02},
-		Dir:      dir, Plots: dir != "", Progress: progress(env),
+		Epochs: r.Epochs, StepSchedule: true, ClipNorm: r.ClipNorm, Schedule: sched,
+		Dir: dir, Plots: dir != "", Progress: progress(env),
 		Run: detRunInfo{Detector: spec, Recipe: r.Name, Data: dataDir},
 	}
 	if src != nil {
@@ -219,7 +224,7 @@ func newDetTrainer(env *Env, r DetRecipe, det *efficientdet.Detector, spec DetSp
 	if r.EMA > 0 {
 		cfg.EMA, cfg.EvalEMA = &optim.EMAConfig{Decay: r.EMA, Warmup: true}, true
 	}
-	return train.New(det, opt, cfg)
+	return train.New(task, opt, cfg)
 }
 
 // detLoaders returns the training loader (augmented, shuffled) and the
