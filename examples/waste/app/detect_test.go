@@ -287,3 +287,19 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+func TestDetectHelp(t *testing.T) {
+	out := mustRun(t, "help")
+	for _, c := range []string{"detect-train", "detect-eval", "detect ", "crops", "sort", "detect-selftrain"} {
+		if !strings.Contains(out, "  "+c) {
+			t.Fatalf("help does not list %s:\n%s", c, out)
+		}
+	}
+	for _, c := range []struct{ cmd, flag string }{{"detect-train", "-train-json"}, {"detect-eval", "-split"}, {"detect", "-coco"},
+		{"crops", "-zoom"}, {"sort", "-classifier"}, {"detect-selftrain", "-box-score"}} {
+		out, err := run(t, c.cmd, "-h")
+		if err == nil || !strings.Contains(out, c.flag) {
+			t.Errorf("%s -h: %v\n%s", c.cmd, err, out)
+		}
+	}
+}
