@@ -58,6 +58,12 @@ func cmdCrops(ctx context.Context, env *Env, args []string) error {
 		if c, err = detectionsCOCO(all); err != nil {
 			return fmt.Errorf("%s: %w", *dets, err)
 		}
+		s := &cocoSplit{COCO: c}
+		for i := range c.Images {
+			if _, err := os.Stat(s.file(i)); err != nil {
+				return fmt.Errorf("%s: image %s does not exist (its path is as detect was given it: run crops from the same folder)", *dets, s.file(i))
+			}
+		}
 	default:
 		s, err := readSplit(filepath.Base(*cocoPath), *cocoPath, *images)
 		if err != nil {

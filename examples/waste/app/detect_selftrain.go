@@ -31,7 +31,7 @@ type detSelfFlags struct {
 	teacher, pool, poolTruth string
 	threshold, boxScore      float64
 	rounds, epochs           int
-	mu, studentLR            float64
+	mu, studentLR, weight    float64
 	balance, control         bool
 }
 
@@ -45,6 +45,7 @@ func addDetSelfFlags(fs *flag.FlagSet) *detSelfFlags {
 	fs.IntVar(&s.rounds, "rounds", 2, "teacher→student rounds")
 	fs.IntVar(&s.epochs, "student-epochs", 4, "epochs per round (each sees the labelled images once, with -mu times as many pseudo-labelled ones)")
 	fs.Float64Var(&s.mu, "mu", 1, "pseudo-labelled images per labelled image in a batch")
+	fs.Float64Var(&s.weight, "pseudo-weight", 1, "weight of a pseudo-labelled image's loss (missed litter is background in it, so less than 1 trusts it less)")
 	fs.Float64Var(&s.studentLR, "student-lr", 0, "the student's base learning rate (0: half the recipe's); a cosine per round")
 	fs.BoolVar(&s.balance, "balance", true, "balance the images by their dominant pseudo-class (7 classes; no effect with one)")
 	fs.BoolVar(&s.control, "control", true, "also continue the baseline without pseudo-boxes for as many epochs, so the gain of self-training is not confused with that of training longer")
@@ -57,8 +58,8 @@ func (s *detSelfFlags) validate() error {
 		return fmt.Errorf("-rounds %d and -student-epochs %d must be at least 1", s.rounds, s.epochs)
 	case !(s.boxScore > 0 && s.boxScore < 1) || !(s.threshold >= 0 && s.threshold < 1):
 		return fmt.Errorf("-box-score %v must lie in (0, 1) and -threshold %v in [0, 1)", s.boxScore, s.threshold)
-	case !(s.mu > 0) || s.studentLR < 0:
-		return fmt.Errorf("-mu must be positive and -student-lr not negative")
+	case !(s.mu > 0) || s.studentLR < 0 || !(s.weight > 0 && s.weight <= 1):
+		return fmt.Errorf("-mu must be positive, -student-lr not negative and -pseudo-weight in (0, 1]")
 	}
 	return nil
 }
@@ -100,6 +101,7 @@ func (s *imageSet) Example(i int, rng *rand.Rand) (data.Example, error) {
 type detPool struct {
 	Files []string
 	Truth [][]efficientdet.GroundTruth // nil without truth
+	Split *cocoSplit                   // the truth as a COCO split, nil without
 }
 
 // openPool finds the pool's images and hidden truth.
@@ -142,6 +144,7 @@ func (s *detSelfFlags) openPool(root string, spec DetSpec) (*detPool, error) {
 	if ts == nil {
 		return p, nil
 	}
+	p.Split = ts
 	class := map[int]int{}
 	for k, id := range spec.CategoryIDs {
 		class[id] = k
@@ -250,14 +253,26 @@ func pseudoBoxQuality(props []train.Proposal, threshold float64, truth [][]effic
 	return r
 }
 
-// detResult is a detector baseline, its supervised continuation (the
-// control) and the self-trained detector, each scored on the test split.
-type detResult struct {
-	Seed     uint64             `json:"seed"`
+// detScores are the COCO scores (AP, AP50, …) of a detector baseline, its
+// supervised continuation (the control) and the self-trained detector on
+// one set of images.
+type detScores struct {
 	Baseline map[string]float64 `json:"baseline"`
 	Control  map[string]float64 `json:"control,omitempty"`
 	Self     map[string]float64 `json:"selftrained"`
-	Rounds   []detRound         `json:"rounds"`
+}
+
+// detResult is one detector self-training run: the scores on the test
+// split and, when its hidden boxes are known, on the unlabelled pool, and
+// the pseudo-boxes of every round.
+type detResult struct {
+	Seed uint64    `json:"seed"`
+	Test detScores `json:"test"`
+	// Pool scores the detectors on the pool's hidden boxes: the domain
+	// the pseudo-boxes come from (transductive: the student has seen
+	// these images, unlabelled).
+	Pool   *detScores `json:"pool,omitempty"`
+	Rounds []detRound `json:"rounds"`
 	// Picture is an annotated test scene of the self-trained detector.
 	Picture string        `json:"picture,omitempty"`
 	Wall    time.Duration `json:"wall_ns"`
@@ -321,22 +336,40 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 		if base, spec, err = loadDetector(s.teacher, &want); err != nil {
 			return nil, err
 		}
-		e, err := evalCOCO(ctx, env, base, spec, test, r.Batch)
-		if err != nil {
-			return nil, err
-		}
-		res.Baseline = e.Metrics.Scores()
 	} else {
 		fmt.Fprintln(env.Stdout, "— supervised baseline —")
 		tr, err := trainDetector(ctx, env, r, d, t, filepath.Join(out, "baseline"))
 		if err != nil {
 			return nil, err
 		}
-		base, spec, res.Baseline = tr.Det, tr.Spec, tr.Test.Metrics.Scores()
+		base, spec = tr.Det, tr.Spec
 	}
-	fmt.Fprintf(env.Stdout, "baseline %s: AP %.4f, AP50 %.4f\n", test.Name, res.Baseline["ap"], res.Baseline["ap50"])
 	pool, err := s.openPool(d.Root, spec)
 	if err != nil {
+		return nil, err
+	}
+	res.Pool = &detScores{} // dropped below without the pool's truth
+	// score scores a detector on test and on the pool (nil without its
+	// truth).
+	score := func(det *efficientdet.Detector, name string) (onTest, onPool map[string]float64, err error) {
+		layers.SetTraining(det.Model, false)
+		e, err := evalCOCO(ctx, env, det, spec, test, r.Batch)
+		if err != nil {
+			return nil, nil, err
+		}
+		onTest = e.Metrics.Scores()
+		line := fmt.Sprintf("%s: %s AP %.4f, AP50 %.4f", name, test.Name, e.Metrics.AP, e.Metrics.AP50)
+		if pool.Split != nil {
+			if e, err = evalCOCO(ctx, env, det, spec, pool.Split, r.Batch); err != nil {
+				return nil, nil, err
+			}
+			onPool = e.Metrics.Scores()
+			line += fmt.Sprintf("; pool AP %.4f, AP50 %.4f", e.Metrics.AP, e.Metrics.AP50)
+		}
+		fmt.Fprintln(env.Stdout, line)
+		return onTest, onPool, nil
+	}
+	if res.Test.Baseline, res.Pool.Baseline, err = score(base, "baseline"); err != nil {
 		return nil, err
 	}
 	student := r
@@ -370,20 +403,14 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 		tr, err := newDetTrainer(env, rr, task, spec, nil, studentSchedule(s.epochs), dir, t.data.dir)
 		return det, tr, err
 	}
-	// score loads a run's best checkpoint (by validation AP) and scores it
-	// on test.
-	score := func(det *efficientdet.Detector, dir string) (map[string]float64, error) {
+	// loadBest loads a run's best checkpoint (by validation AP).
+	loadBest := func(det *efficientdet.Detector, dir string) error {
 		if best := filepath.Join(dir, "best.safetensors"); fileExists(best) {
 			if _, err := train.LoadCheckpoint(best, train.State{Model: det.Model}); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		layers.SetTraining(det.Model, false)
-		e, err := evalCOCO(ctx, env, det, spec, test, r.Batch)
-		if err != nil {
-			return nil, err
-		}
-		return e.Metrics.Scores(), nil
+		return nil
 	}
 
 	if s.control {
@@ -400,10 +427,12 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 		if _, err := tr.Fit(ctx, trainL, valL); err != nil {
 			return nil, err
 		}
-		if res.Control, err = score(det, dir); err != nil {
+		if err := loadBest(det, dir); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(env.Stdout, "trained longer %s: AP %.4f, AP50 %.4f\n", test.Name, res.Control["ap"], res.Control["ap50"])
+		if res.Test.Control, res.Pool.Control, err = score(det, "trained longer"); err != nil {
+			return nil, err
+		}
 	}
 
 	fmt.Fprintln(env.Stdout, "— self-training —")
@@ -419,7 +448,7 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 	}
 	st, err := train.NewSelfTrainer(tr, train.SelfTrainConfig{
 		Rounds: s.rounds, Epochs: s.epochs, Threshold: s.threshold, Mu: s.mu,
-		Balance: s.balance && len(spec.Classes) > 1,
+		Balance: s.balance && len(spec.Classes) > 1, Alpha: train.Ramp{Final: s.weight},
 	})
 	if err != nil {
 		return nil, err
@@ -443,10 +472,15 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 	if err != nil {
 		return res, err
 	}
-	if res.Self, err = score(det, dir); err != nil {
+	if err := loadBest(det, dir); err != nil {
 		return res, err
 	}
-	fmt.Fprintf(env.Stdout, "self-trained %s: AP %.4f, AP50 %.4f\n", test.Name, res.Self["ap"], res.Self["ap50"])
+	if res.Test.Self, res.Pool.Self, err = score(det, "self-trained"); err != nil {
+		return res, err
+	}
+	if pool.Split == nil {
+		res.Pool = nil
+	}
 	if res.Picture, err = examplePicture(ctx, env, det, spec, test, filepath.Join(out, "detections.png")); err != nil {
 		return res, err
 	}
@@ -492,11 +526,29 @@ func examplePicture(ctx context.Context, env *Env, det *efficientdet.Detector, s
 	return path, annotate(path, img, caps)
 }
 
-// printDetComparison prints baseline, control and self-trained test
-// scores, averaged over runs (seeds) with standard deviations; the gain is
-// self-trained minus control when there is one (what the pseudo-boxes
-// bring), else minus baseline.
+// printDetComparison prints baseline, control and self-trained scores on
+// the test split and, when known, on the pool's hidden boxes, averaged over
+// runs (seeds) with standard deviations; the gain is self-trained minus
+// control when there is one (what the pseudo-boxes bring), else minus
+// baseline.
 func printDetComparison(w io.Writer, runs []*detResult) {
+	var test []*detScores
+	var pool []*detScores
+	for _, r := range runs {
+		test = append(test, &r.Test)
+		if r.Pool != nil {
+			pool = append(pool, r.Pool)
+		}
+	}
+	fmt.Fprintf(w, "\ndetector on the test set, %d run(s):\n", len(runs))
+	printScoreTable(w, test)
+	if len(pool) == len(runs) {
+		fmt.Fprintf(w, "\ndetector on the unlabelled pool's hidden boxes (its domain; the student saw these images without boxes), %d run(s):\n", len(runs))
+		printScoreTable(w, pool)
+	}
+}
+
+func printScoreTable(w io.Writer, runs []*detScores) {
 	hasControl := runs[0].Control != nil
 	cell := func(xs []float64) string {
 		m, s := meanStd(xs)
@@ -527,14 +579,13 @@ func printDetComparison(w io.Writer, runs []*detResult) {
 		}
 		rows = append(rows, append(row, cell(s), cell(d)))
 	}
-	head := []string{"test", "baseline"}
+	head := []string{"metric", "baseline"}
 	gain := "gain over baseline"
 	if hasControl {
 		head = append(head, "baseline, trained longer")
 		gain = "gain over trained longer"
 	}
 	head = append(head, "self-trained", gain)
-	fmt.Fprintf(w, "\ndetector on the test set, %d run(s):\n", len(runs))
 	fmt.Fprint(w, table(head, rows))
 }
 

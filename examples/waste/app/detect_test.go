@@ -154,6 +154,12 @@ func TestDetectSmoke(t *testing.T) {
 	}
 	copyFile(t, filepath.Join(scenes, "test.json"), noImages)
 	seven := sevenClassCheckpoint(t, dir)
+	moved := filepath.Join(dir, "moved.json")
+	b, _ := json.Marshal([]ImageDetections{{File: filepath.Join(dir, "gone.jpg"), ImageID: 1, Width: 10, Height: 10,
+		Objects: []DetectedObject{{Class: "litter", CategoryID: 1, Score: 0.9, Box: [4]float64{1, 1, 5, 5}, BBox: [4]float64{1, 1, 4, 4}}}}})
+	if err := os.WriteFile(moved, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -170,6 +176,8 @@ func TestDetectSmoke(t *testing.T) {
 		{[]string{"detect-train", "-synth", scenes, "-scenes", "12", "-size", "200"}, "multiple of 128"},
 		{[]string{"detect-train", "-recipe", "huge"}, "unknown detector recipe"},
 		{[]string{"crops", "-results", filepath.Join(predOut, "results.json")}, "-detections or -coco"},
+		{[]string{"crops", "-detections", moved}, "gone.jpg does not exist"},
+		{[]string{"crops", "-coco", filepath.Join(scenes, "test_litter.json"), "-results", filepath.Join(scenes, "val.json")}, "not a COCO results file"},
 	} {
 		_, err := run(t, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
