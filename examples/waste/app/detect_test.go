@@ -250,6 +250,32 @@ func TestForClasses(t *testing.T) {
 	}
 }
 
+func TestCarve(t *testing.T) {
+	c := &data.COCO{Categories: []data.COCOCategory{litterCategory}}
+	for i := 1; i <= 20; i++ {
+		c.Images = append(c.Images, data.COCOImage{ID: i, FileName: "x.jpg", Width: 10, Height: 10})
+		c.Annotations = append(c.Annotations, data.COCOAnnotation{ID: i, ImageID: i, CategoryID: 1, BBox: [4]float64{1, 1, 2, 2}})
+	}
+	s := &cocoSplit{Path: "train.json", COCO: c}
+	val, err := s.carve("val", 0.15, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(val.COCO.Images) != 3 || len(s.COCO.Images) != 17 || len(val.COCO.Annotations) != 3 || len(s.COCO.Annotations) != 17 {
+		t.Fatalf("%d val and %d train images", len(val.COCO.Images), len(s.COCO.Images))
+	}
+	for _, a := range val.COCO.Annotations {
+		for _, im := range s.COCO.Images {
+			if im.ID == a.ImageID {
+				t.Fatalf("annotation %d of a held-out image stayed in train", a.ID)
+			}
+		}
+	}
+	if _, err := (&cocoSplit{Path: "tiny.json", COCO: &data.COCO{Images: c.Images[:2]}}).carve("val", 0.15, 1); err == nil || !strings.Contains(err.Error(), "too few") {
+		t.Fatalf("two images: %v", err)
+	}
+}
+
 func TestPseudoBoxQuality(t *testing.T) {
 	box := func(x, y float64) data.Box { return data.Box{X1: x, Y1: y, X2: x + 10, Y2: y + 10} }
 	truth := [][]efficientdet.GroundTruth{
