@@ -213,7 +213,7 @@ func plotPR(path string, e *detEval) error {
 	p.Title.Text = fmt.Sprintf("precision–recall, %s (AP50 %.3f, AP %.3f)", e.Split, m.AP50, m.AP)
 	p.X.Label.Text, p.Y.Label.Text = "recall", "precision"
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1.02
-	p.Legend.Left, p.Legend.Top = true, false
+	p.Legend.Left, p.Legend.Top = false, true // curves fall from the top left
 	p.Add(plotter.NewGrid())
 	const mi = 2 // 100 detections
 	recall := efficientdet.COCORecallThresholds
@@ -267,7 +267,11 @@ func plotPR(path string, e *detEval) error {
 			return err
 		}
 	}
-	if err := curve("mean, IoU 0.75", mean(5), color.Gray{Y: 0x60}, true); err != nil {
+	name75 := "mean, IoU 0.75"
+	if len(e.Classes) == 1 {
+		name75 = e.Classes[0] + ", IoU 0.75"
+	}
+	if err := curve(name75, mean(5), color.Gray{Y: 0x60}, true); err != nil {
 		return err
 	}
 	return p.Save(8*vg.Inch, 5*vg.Inch, path)
