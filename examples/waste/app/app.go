@@ -75,8 +75,12 @@ func Run(ctx context.Context, env *Env, args []string) error {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: waste [command] [flags]   (no command: the synthetic demo)")
 	fmt.Fprintln(w, "\ncommands:")
+	width := 12
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-*s %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nwaste <command> -h describes a command's flags.")
 }

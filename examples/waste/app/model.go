@@ -155,6 +155,9 @@ func loadModel(path string, want *ModelSpec) (*efficientnet.Model, ModelSpec, er
 	}
 	var info runInfo
 	if len(meta.Config) == 0 || json.Unmarshal(meta.Config, &info) != nil || len(info.Model.Classes) == 0 {
+		if isDetectorCheckpoint(meta) {
+			return nil, ModelSpec{}, fmt.Errorf("%s is a detector checkpoint, not a classifier (use it with detect, detect-eval or sort -detector)", path)
+		}
 		return nil, ModelSpec{}, fmt.Errorf("%s is not a checkpoint of this program (no model description)", path)
 	}
 	spec := info.Model
