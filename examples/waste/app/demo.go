@@ -2,11 +2,11 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register("demo", "the whole example on synthetic litter: baseline vs self-trained classifier (the default)", cmdDemo)
+	register("demo", "the whole example on synthetic litter: classifier and detector, baseline vs self-trained (the default)", cmdDemo)
 }
 
 func cmdDemo(ctx context.Context, env *Env, args []string) error {
@@ -23,11 +23,17 @@ func cmdDemo(ctx context.Context, env *Env, args []string) error {
 	t := addTrainFlags(fs, "runs/demo")
 	s := addSelfFlags(fs)
 	seeds := fs.Int("seeds", 1, "repeat with this many seeds and report mean ± std")
+	doCls := fs.Bool("classifier", true, "run the classifier half: baseline, trained longer and self-trained classifier (the flags above)")
+	doDet := fs.Bool("detector", true, "run the detector half: baseline, trained longer and self-trained detector on synthetic scenes (detect-selftrain's defaults)")
+	detFlags := fs.String("detector-flags", "", "detect-selftrain flags for the detector half, space-separated (e.g. \"-scenes 200 -student-epochs 3\")")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
 	if *seeds < 1 {
 		return fmt.Errorf("-seeds %d must be positive", *seeds)
+	}
+	if !*doCls && !*doDet {
+		return fmt.Errorf("-classifier=false and -detector=false leave nothing to run")
 	}
 	r, err := t.resolve()
 	if err != nil {
@@ -37,46 +43,120 @@ func cmdDemo(ctx context.Context, env *Env, args []string) error {
 		defer nn.SetThreads(nn.SetThreads(t.threads))
 	}
 	start := time.Now()
-	if t.data.Dir, err = t.dataDir(ctx, env); err != nil {
-		return err
-	}
 	if s.epochs == 0 {
 		// Half the recipe's epochs per round: the student starts from the
-		// teacher's weights, and a seed of the demo stays near 5 minutes.
+		// teacher's weights, and a seed of the classifier half stays near
+		// 5 minutes.
 		s.epochs = max(1, r.Epochs/2)
 	}
-	studentEpochs := s.epochs
-	fmt.Fprintf(env.Stdout, "sortnet litter demo: %s, %d epochs, then %d self-training round(s) of %d epochs; %d thread(s)\n",
-		r.Model.Describe(), r.Epochs, s.rounds, studentEpochs, nn.Threads())
-	var runs []*selfResult
-	base := t.seed
-	for k := 0; k < *seeds; k++ {
-		t.seed = base + uint64(k)
-		t.data.Seed = t.seed
-		fmt.Fprintf(env.Stdout, "\n=== seed %d ===\n", t.seed)
-		res, err := selfTrain(ctx, env, r, t, s, filepath.Join(t.out, fmt.Sprintf("seed%d", t.seed)))
-		if err != nil {
-			return err
-		}
-		runs = append(runs, res)
-	}
-	var b strings.Builder
-	printComparison(&b, runs)
-	classes := runs[0].Baseline.Confusion.Classes()
-	b.WriteString(pseudoTable(runs, classes))
+	fmt.Fprintf(env.Stdout, "sortnet litter demo, %d thread(s), %d seed(s)\n", nn.Threads(), *seeds)
 	if err := os.MkdirAll(t.out, 0o755); err != nil {
 		return err
 	}
-	if err := plotPseudo(t.out, runs[0].Rounds, classes); err != nil {
-		return err
+	var b strings.Builder
+	base := t.seed
+	var clsRuns []*selfResult
+	var clsCkpt string
+	if *doCls {
+		if t.data.Dir, err = t.dataDir(ctx, env); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "\nclassifier: %s, %d epochs, then %d self-training round(s) of %d epochs\n",
+			r.Model.Describe(), r.Epochs, s.rounds, s.epochs)
+		for k := 0; k < *seeds; k++ {
+			t.seed = base + uint64(k)
+			t.data.Seed = t.seed
+			fmt.Fprintf(env.Stdout, "\n=== classifier, seed %d ===\n", t.seed)
+			dir := filepath.Join(t.out, fmt.Sprintf("seed%d", t.seed))
+			res, err := selfTrain(ctx, env, r, t, s, dir)
+			if err != nil {
+				return err
+			}
+			clsRuns = append(clsRuns, res)
+			clsCkpt = firstExisting(filepath.Join(dir, "student", "best.safetensors"), filepath.Join(dir, "student", "last.safetensors"))
+		}
+		b.WriteString("## Classifier\n\n")
+		printComparison(&b, clsRuns)
+		classes := clsRuns[0].Baseline.Confusion.Classes()
+		b.WriteString(pseudoTable(clsRuns, classes))
+		if err := plotPseudo(t.out, clsRuns[0].Rounds, classes); err != nil {
+			return err
+		}
+	}
+	var detRuns []*detResult
+	if *doDet {
+		extra := strings.Fields(*detFlags)
+		if t.threads > 0 {
+			extra = append(extra, "-threads", strconv.Itoa(t.threads))
+		}
+		if t.workers > 0 {
+			extra = append(extra, "-workers", strconv.Itoa(t.workers))
+		}
+		for k := 0; k < *seeds; k++ {
+			seed := base + uint64(k)
+			fmt.Fprintf(env.Stdout, "\n=== detector, seed %d ===\n", seed)
+			res, err := detDemo(ctx, env, seed, filepath.Join(t.out, "detector", fmt.Sprintf("seed%d", seed)), extra...)
+			if err != nil {
+				return fmt.Errorf("detector: %w", err)
+			}
+			detRuns = append(detRuns, res)
+		}
+		b.WriteString("\n## Detector\n\n")
+		printDetComparison(&b, detRuns)
+		b.WriteString(detRoundTable(detRuns))
+	}
+	if len(detRuns) > 0 {
+		last := detRuns[len(detRuns)-1]
+		picture := last.Picture
+		if clsCkpt != "" && last.Checkpoint != "" {
+			// The whole pipeline on one test scene: the self-trained
+			// detector finds the litter, the self-trained classifier sorts it.
+			if picture, err = demoSort(ctx, env, last.Checkpoint, clsCkpt, last.Scene, filepath.Join(t.out, "sorted")); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(&b, "\nannotated test scene: %s\n", picture)
 	}
 	fmt.Fprintf(&b, "\nwall time %s\n", time.Since(start).Round(time.Second))
-	fmt.Fprint(env.Stdout, b.String())
+	fmt.Fprint(env.Stdout, "\n"+b.String())
 	if err := os.WriteFile(filepath.Join(t.out, "results.md"), []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	js, _ := json.MarshalIndent(runs, "", "  ")
-	return os.WriteFile(filepath.Join(t.out, "results.json"), js, 0o644)
+	return writeJSON(filepath.Join(t.out, "results.json"), map[string]any{"classifier": clsRuns, "detector": detRuns})
+}
+
+// demoSort runs the sort pipeline (detect → crop → classify) on one scene
+// and returns the annotated picture.
+func demoSort(ctx context.Context, env *Env, detCkpt, clsCkpt, scene, out string) (string, error) {
+	det, dspec, err := loadDetector(detCkpt, nil)
+	if err != nil {
+		return "", err
+	}
+	cls, cspec, err := loadModel(clsCkpt, nil)
+	if err != nil {
+		return "", err
+	}
+	sum, err := sortImages(ctx, env, det, dspec, cls, cspec, []string{scene}, out, 0.3, 1.4, 8, true)
+	if err != nil {
+		return "", err
+	}
+	if err := writeJSON(filepath.Join(out, "summary.json"), sum); err != nil {
+		return "", err
+	}
+	if len(sum.Images) == 0 || sum.Images[0].Annotated == "" {
+		return "", fmt.Errorf("sort produced no picture of %s", scene)
+	}
+	return sum.Images[0].Annotated, nil
+}
+
+// firstExisting returns the first of paths that exists, or "".
+func firstExisting(paths ...string) string {
+	for _, p := range paths {
+		if fileExists(p) {
+			return p
+		}
+	}
+	return ""
 }
 
 // pseudoTable lists, per round and class, the accepted pseudo-labels and

@@ -3,13 +3,16 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"golang.org/x/image/font"
@@ -150,8 +153,15 @@ func annotate(path string, img *augment.Image, caps []caption) error {
 	return f.Close()
 }
 
+// writeJSON writes v as indented JSON. Scores that are undefined (NaN: a
+// precision with no predictions, a metric without data) or infinite are
+// written as null, which encoding/json refuses to do itself.
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
+	var unsupported *json.UnsupportedValueError
+	if errors.As(err, &unsupported) {
+		b, err = json.MarshalIndent(jsonSafe(reflect.ValueOf(v)), "", "  ")
+	}
 	if err != nil {
 		return err
 	}
@@ -320,4 +330,69 @@ func detectionsCOCO(all []ImageDetections) (*data.COCO, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// jsonSafe converts v into maps, slices and scalars as encoding/json would
+// write them (field names and omitempty from the json tags), with NaN and
+// infinite floats as nil.
+func jsonSafe(v reflect.Value) any {
+	if !v.IsValid() {
+		return nil
+	}
+	if m, ok := v.Interface().(json.Marshaler); ok && (v.Kind() != reflect.Pointer || !v.IsNil()) {
+		if b, err := m.MarshalJSON(); err == nil {
+			return json.RawMessage(b)
+		}
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return jsonSafe(v.Elem())
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+		return v.Interface()
+	case reflect.Struct:
+		out := map[string]any{}
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if strings.Contains(opts, "omitempty") && v.Field(i).IsZero() {
+				continue
+			}
+			out[name] = jsonSafe(v.Field(i))
+		}
+		return out
+	case reflect.Map:
+		if v.IsNil() {
+			return nil
+		}
+		out := map[string]any{}
+		for it := v.MapRange(); it.Next(); {
+			out[fmt.Sprint(it.Key().Interface())] = jsonSafe(it.Value())
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return nil
+		}
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = jsonSafe(v.Index(i))
+		}
+		return out
+	}
+	return v.Interface()
 }

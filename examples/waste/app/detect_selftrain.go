@@ -273,9 +273,12 @@ type detResult struct {
 	// these images, unlabelled).
 	Pool   *detScores `json:"pool,omitempty"`
 	Rounds []detRound `json:"rounds"`
-	// Picture is an annotated test scene of the self-trained detector.
-	Picture string        `json:"picture,omitempty"`
-	Wall    time.Duration `json:"wall_ns"`
+	// Picture is an annotated test scene of the self-trained detector,
+	// Scene that scene's file and Checkpoint the self-trained detector.
+	Picture    string        `json:"picture,omitempty"`
+	Scene      string        `json:"scene,omitempty"`
+	Checkpoint string        `json:"checkpoint,omitempty"`
+	Wall       time.Duration `json:"wall_ns"`
 }
 
 // roundCosine restarts a cosine schedule every Period epochs: each
@@ -483,6 +486,12 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 	}
 	if res.Picture, err = examplePicture(ctx, env, det, spec, test, filepath.Join(out, "detections.png")); err != nil {
 		return res, err
+	}
+	res.Scene = test.file(0)
+	for _, name := range []string{"best.safetensors", "last.safetensors"} {
+		if p := filepath.Join(dir, name); res.Checkpoint == "" && fileExists(p) {
+			res.Checkpoint = p
+		}
 	}
 	res.Wall = time.Since(start)
 	return res, nil

@@ -337,3 +337,56 @@ func TestDetectHelp(t *testing.T) {
 		}
 	}
 }
+
+// The demo runs both halves and sorts one test scene with the self-trained
+// detector and classifier.
+func TestDemoSmoke(t *testing.T) {
+	dir := t.TempDir()
+	synth := filepath.Join(dir, "synth")
+	mustRun(t, "synth", "-out", synth, "-train", "64", "-val", "16", "-test", "16", "-pool", "16", "-size", "32")
+	det := append([]string{"-synth", filepath.Join(dir, "scenes"), "-scenes", "12", "-epochs", "1", "-rounds", "1", "-student-epochs", "1",
+		"-threshold", "0", "-box-score", "0.005"}, tinyDet...)
+	out := mustRun(t, "demo", "-data", synth, "-out", filepath.Join(dir, "demo"), "-epochs", "1", "-rounds", "1", "-threshold", "0",
+		"-width", "0.1", "-depth", "0.1", "-size", "32", "-batch", "16", "-threads", "2", "-workers", "2",
+		"-detector-flags", strings.Join(det, " "))
+	for _, want := range []string{"## Classifier", "## Detector", "self-trained", "| AP50 |", "annotated test scene: ", "wall time"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	pic := strings.TrimSpace(strings.SplitN(strings.SplitN(out, "annotated test scene: ", 2)[1], "\n", 2)[0])
+	if !strings.Contains(pic, "sorted") {
+		t.Fatalf("the picture %s is not the sort pipeline's", pic)
+	}
+	for _, f := range []string{pic, filepath.Join(dir, "demo", "results.md"), filepath.Join(dir, "demo", "sorted", "summary.json")} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := run(t, "demo", "-classifier=false", "-detector=false"); err == nil {
+		t.Fatal("a demo with nothing to run did not fail")
+	}
+}
+
+func TestWriteJSONWritesNaNAsNull(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.json")
+	in := struct {
+		Rounds []detRound           `json:"rounds"`
+		Scores map[string]float64   `json:"scores"`
+		Skip   string               `json:"skip,omitempty"`
+		Inner  *struct{ X float32 } `json:"inner"`
+	}{Rounds: []detRound{{Round: 1, Precision: math.NaN(), Recall: 0.5}}, Scores: map[string]float64{"ap": math.Inf(1), "ap50": 0.25}}
+	if err := writeJSON(path, in); err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	readJSON(t, path, &back)
+	r := back["rounds"].([]any)[0].(map[string]any)
+	s := back["scores"].(map[string]any)
+	if r["precision"] != nil || r["recall"] != 0.5 || s["ap"] != nil || s["ap50"] != 0.25 || back["inner"] != nil {
+		t.Fatalf("read back %v", back)
+	}
+	if _, ok := back["skip"]; ok {
+		t.Fatalf("omitempty field written: %v", back)
+	}
+}
