@@ -402,9 +402,8 @@ func sceneConfig(seed uint64, n int) litter.Config {
 	c.Seed = seed
 	c.Train, c.Val, c.Test, c.Pool = 0, 0, 0, 0
 	c.SceneTrain, c.SceneVal, c.SceneTest, c.ScenePool = n, max(2, n/6), max(2, n/4), max(2, n/2)
-	// litter draws a scene object's noisy label from all eight classes,
-	// background included, which is no COCO category: keep the given
-	// labels true.
+	// The given boxes' labels are true: the 7-class detector's crowd-label
+	// noise is left out of the demo, which measures how litter is found.
 	c.LabelNoise = 0
 	return c
 }

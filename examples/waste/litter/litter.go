@@ -55,7 +55,7 @@ func trueClass(cfg *Config, split Split, i int) int {
 
 // givenLabel applies label noise to a true class. It draws from its own
 // stream, so the noise rate never changes the images.
-func givenLabel(cfg *Config, split Split, i, truth int, sub int) int {
+func givenLabel(cfg *Config, split Split, i, truth int, sub int, object bool) int {
 	if split == Pool {
 		return Unlabeled
 	}
@@ -68,6 +68,9 @@ func givenLabel(cfg *Config, split Split, i, truth int, sub int) int {
 	}
 	w := split.weights()
 	w[truth] = 0
+	if object {
+		w[Background] = 0 // a scene's object is litter: a wrong label is another litter class
+	}
 	return drawClass(r, w)
 }
 
@@ -86,7 +89,7 @@ func Labels(cfg Config, split Split) (given, truth []int, err error) {
 	given, truth = make([]int, n), make([]int, n)
 	for i := range n {
 		truth[i] = l.class(i)
-		given[i] = givenLabel(&cfg, split, i, truth[i], 0)
+		given[i] = givenLabel(&cfg, split, i, truth[i], 0, false)
 	}
 	return given, truth, nil
 }
@@ -108,7 +111,7 @@ func Crop(cfg Config, split Split, i int) (Sample, error) {
 func crop(cfg *Config, split Split, i int) (Sample, photo) {
 	t := trueClass(cfg, split, i)
 	p := renderCrop(cfg, split, i, t, streamCrop)
-	return Sample{Image: p.img, Label: givenLabel(cfg, split, i, t, 0), True: t}, p
+	return Sample{Image: p.img, Label: givenLabel(cfg, split, i, t, 0, false), True: t}, p
 }
 
 func renderCrop(cfg *Config, split Split, i, class, stream int) photo {
@@ -160,7 +163,7 @@ func drawScene(cfg *Config, wd *world, objs []*object, split Split, i int, sub i
 		b := o.box
 		s.Objects = append(s.Objects, Object{
 			Box:   data.Box{X1: float64(b.x0), Y1: float64(b.y0), X2: float64(b.x1), Y2: float64(b.y1)},
-			Label: givenLabel(cfg, split, i*64+k, o.class, sub),
+			Label: givenLabel(cfg, split, i*64+k, o.class, sub, true),
 			True:  o.class,
 		})
 	}

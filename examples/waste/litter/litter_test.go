@@ -678,3 +678,27 @@ func TestWriteSpeed(t *testing.T) {
 	}
 	t.Logf("2,000 crops of 128 px written in %v on %d cores", time.Since(start).Round(time.Millisecond), runtime.GOMAXPROCS(0))
 }
+
+// Label noise on a scene's objects swaps one litter class for another; it
+// never labels an object background, which is no COCO category.
+func TestSceneLabelNoiseKeepsLitter(t *testing.T) {
+	cfg := litter.Config{Seed: 9, SceneTrain: 12, SceneW: 128, SceneH: 96, MaxObjects: 6, LabelNoise: 0.5}
+	wrong := 0
+	for i := range cfg.SceneCount(litter.Train) {
+		s, err := litter.Scene(cfg, litter.Train, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range s.Objects {
+			if o.Label == litter.Background {
+				t.Fatalf("scene %d: object of class %d labelled background", i, o.True)
+			}
+			if o.Label != o.True {
+				wrong++
+			}
+		}
+	}
+	if wrong == 0 {
+		t.Fatal("label noise 0.5 changed no label")
+	}
+}
