@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -163,22 +162,7 @@ func firstExisting(paths ...string) string {
 // their accuracy against the pool's hidden truth, as mean ± std over runs.
 func pseudoTable(runs []*selfResult, classes []string) string {
 	var b strings.Builder
-	cell := func(xs []float64) string {
-		var ok []float64
-		for _, x := range xs {
-			if !math.IsNaN(x) {
-				ok = append(ok, x)
-			}
-		}
-		if len(ok) == 0 {
-			return "-"
-		}
-		m, s := meanStd(ok)
-		if len(ok) > 1 {
-			return fmt.Sprintf("%.3g ± %.2g", m, s)
-		}
-		return fmt.Sprintf("%.3g", m)
-	}
+	cell := finiteCell
 	for r := range runs[0].Rounds {
 		var rows [][]string
 		for c, name := range classes {

@@ -559,13 +559,7 @@ func printDetComparison(w io.Writer, runs []*detResult) {
 
 func printScoreTable(w io.Writer, runs []*detScores) {
 	hasControl := runs[0].Control != nil
-	cell := func(xs []float64) string {
-		m, s := meanStd(xs)
-		if len(xs) > 1 {
-			return fmt.Sprintf("%.4f ± %.4f", m, s)
-		}
-		return fmt.Sprintf("%.4f", m)
-	}
+	cell := scoreCell
 	var rows [][]string
 	for _, name := range []string{"ap", "ap50", "ap75", "ap_small", "ap_medium", "ap_large", "ar100"} {
 		var b, c, s, d []float64
@@ -601,22 +595,7 @@ func printScoreTable(w io.Writer, runs []*detScores) {
 // detRoundTable lists the pseudo-boxes of every round, mean ± std over
 // runs.
 func detRoundTable(runs []*detResult) string {
-	cell := func(xs []float64) string {
-		var ok []float64
-		for _, x := range xs {
-			if !math.IsNaN(x) {
-				ok = append(ok, x)
-			}
-		}
-		if len(ok) == 0 {
-			return "-"
-		}
-		m, s := meanStd(ok)
-		if len(ok) > 1 {
-			return fmt.Sprintf("%.3g ± %.2g", m, s)
-		}
-		return fmt.Sprintf("%.3g", m)
-	}
+	cell := finiteCell
 	var rows [][]string
 	for i := range runs[0].Rounds {
 		var used, boxes, prec, rec, before, after []float64

@@ -84,3 +84,32 @@ func table(head []string, rows [][]string) string {
 	}
 	return b.String()
 }
+
+// scoreCell formats a score over runs: the mean, and ± the standard
+// deviation when there are several.
+func scoreCell(xs []float64) string {
+	m, s := meanStd(xs)
+	if len(xs) > 1 {
+		return fmt.Sprintf("%.4f ± %.4f", m, s)
+	}
+	return fmt.Sprintf("%.4f", m)
+}
+
+// finiteCell is scoreCell over the runs where the value is defined (not
+// NaN) with three significant digits, or "-" if it is defined in none.
+func finiteCell(xs []float64) string {
+	var ok []float64
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			ok = append(ok, x)
+		}
+	}
+	if len(ok) == 0 {
+		return "-"
+	}
+	m, s := meanStd(ok)
+	if len(ok) > 1 {
+		return fmt.Sprintf("%.3g ± %.2g", m, s)
+	}
+	return fmt.Sprintf("%.3g", m)
+}

@@ -445,13 +445,7 @@ func fileExists(p string) bool {
 // pseudo-labels bring), else minus baseline.
 func printComparison(w io.Writer, runs []*selfResult) {
 	hasControl := runs[0].Control != nil
-	cell := func(xs []float64) string {
-		m, s := meanStd(xs)
-		if len(xs) > 1 {
-			return fmt.Sprintf("%.4f ± %.4f", m, s)
-		}
-		return fmt.Sprintf("%.4f", m)
-	}
+	cell := scoreCell
 	row := func(name string, get func(*train.Evaluation) float64) []string {
 		var b, c, s, d []float64
 		for _, r := range runs {
