@@ -178,9 +178,11 @@ func (s *detSelfFlags) openPool(root string, spec DetSpec) (*detPool, error) {
 // proposalRecorder is the detector task with a memory of every proposal
 // the teacher makes, so that each round's pseudo-boxes can be compared
 // with the pool's hidden truth. With confirm, only the pseudo-boxes the
-// classifier confirms reach the SelfTrainer (proposals left without boxes
-// are left out: use it with offline rounds, whose Label needs no proposal
-// per sample, not online).
+// classifier confirms reach the SelfTrainer, and proposals whose boxes
+// were all rejected are left out. That suits the offline rounds, which
+// only select among the proposals (their log's "accepted n of m" then
+// counts m without the left-out ones), not online training, which pairs
+// proposals with the batch's samples by position.
 type proposalRecorder struct {
 	*efficientdet.Detector
 	confirm *confirmer
