@@ -48,20 +48,9 @@ type CropStats struct {
 // image. The first unreadable image stops it with an error naming the file.
 func CutCrops(ctx context.Context, c *COCO, imageDir, outDir string, o CropOptions, progress func(done, total int)) (CropStats, error) {
 	st := CropStats{PerClass: map[string]int{}}
-	if o.Zoom == 0 {
-		o.Zoom = 1
-	}
-	if o.Quality == 0 {
-		o.Quality = 95
-	}
-	if o.MinSide == 0 {
-		o.MinSide = 1
-	}
-	if o.Fill == nil {
-		o.Fill = augment.MeanFill
-	}
-	if !(o.Zoom > 0) || math.IsInf(o.Zoom, 0) || o.Size < 0 || o.Quality < 1 || o.Quality > 100 {
-		return st, fmt.Errorf("data.CutCrops: zoom %v, size %d, quality %d: need zoom > 0, size >= 0, quality in 1..100", o.Zoom, o.Size, o.Quality)
+	o = o.withDefaults()
+	if err := o.check("data.CutCrops"); err != nil {
+		return st, err
 	}
 	names := map[int]string{}
 	for _, ct := range c.Categories {
@@ -106,8 +95,43 @@ func CutCrops(ctx context.Context, c *COCO, imageDir, outDir string, o CropOptio
 	return st, nil
 }
 
-// squareCrop cuts the square of side Zoom·max(w, h) centred on b, filling
-// what lies outside the image, then resizes it to Size.
+// withDefaults fills the zero options with their defaults.
+func (o CropOptions) withDefaults() CropOptions {
+	if o.Zoom == 0 {
+		o.Zoom = 1
+	}
+	if o.Quality == 0 {
+		o.Quality = 95
+	}
+	if o.MinSide == 0 {
+		o.MinSide = 1
+	}
+	if o.Fill == nil {
+		o.Fill = augment.MeanFill
+	}
+	return o
+}
+
+func (o CropOptions) check(who string) error {
+	if !(o.Zoom > 0) || math.IsInf(o.Zoom, 0) || o.Size < 0 || o.Quality < 1 || o.Quality > 100 {
+		return fmt.Errorf("%s: zoom %v, size %d, quality %d: need zoom > 0, size >= 0, quality in 1..100", who, o.Zoom, o.Size, o.Quality)
+	}
+	return nil
+}
+
+// SquareCrop cuts from img the square CutCrops cuts around b (in img's
+// pixels): side Zoom·max(w, h) centred on b, what lies outside the image
+// filled with Fill, resized to Size×Size unless Size is 0. Zero options
+// take CutCrops' defaults; MinSide, MinScore and Quality play no part.
+func SquareCrop(img *augment.Image, b Box, o CropOptions) (*augment.Image, error) {
+	o = o.withDefaults()
+	if err := o.check("data.SquareCrop"); err != nil {
+		return nil, err
+	}
+	return squareCrop(img, b, o)
+}
+
+// squareCrop is SquareCrop with the options resolved.
 func squareCrop(img *augment.Image, b Box, o CropOptions) (*augment.Image, error) {
 	side := o.Zoom * max(b.Width(), b.Height())
 	cx, cy := (b.X1+b.X2)/2, (b.Y1+b.Y2)/2

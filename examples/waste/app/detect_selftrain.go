@@ -16,6 +16,7 @@ import (
 	"github.com/sortnet/sortnet/augment"
 	"github.com/sortnet/sortnet/data"
 	"github.com/sortnet/sortnet/efficientdet"
+	"github.com/sortnet/sortnet/efficientnet"
 	"github.com/sortnet/sortnet/layers"
 	"github.com/sortnet/sortnet/nn"
 	"github.com/sortnet/sortnet/optim"
@@ -33,6 +34,8 @@ type detSelfFlags struct {
 	rounds, epochs           int
 	mu, studentLR, weight    float64
 	balance, control         bool
+	confirm                  string
+	confirmProb              float64
 }
 
 func addDetSelfFlags(fs *flag.FlagSet) *detSelfFlags {
@@ -48,6 +51,8 @@ func addDetSelfFlags(fs *flag.FlagSet) *detSelfFlags {
 	fs.Float64Var(&s.weight, "pseudo-weight", 0.5, "weight of a pseudo-labelled image's loss (litter the teacher missed is background in it: below 1 trusts it less)")
 	fs.Float64Var(&s.studentLR, "student-lr", 0, "the student's base learning rate (0: half the recipe's); a cosine per round")
 	fs.BoolVar(&s.balance, "balance", true, "balance the images by their dominant pseudo-class (7 classes; no effect with one)")
+	fs.StringVar(&s.confirm, "confirm", "", "classifier checkpoint (waste train) that must confirm each pseudo-box: its square crop (zoom 1.4, as sort cuts) is classified and the box kept only if the top class is the box's class (1-class litter: is not background) with probability at least -confirm-prob; images left without boxes are not used")
+	fs.Float64Var(&s.confirmProb, "confirm-prob", 0.5, "least probability of the classifier's top class for -confirm to keep a pseudo-box")
 	fs.BoolVar(&s.control, "control", true, "also continue the baseline without pseudo-boxes for as many epochs, so the gain of self-training is not confused with that of training longer")
 	return s
 }
@@ -60,6 +65,8 @@ func (s *detSelfFlags) validate() error {
 		return fmt.Errorf("-box-score %v must lie in (0, 1) and -threshold %v in [0, 1)", s.boxScore, s.threshold)
 	case !(s.mu > 0) || s.studentLR < 0 || !(s.weight > 0 && s.weight <= 1):
 		return fmt.Errorf("-mu must be positive, -student-lr not negative and -pseudo-weight in (0, 1]")
+	case !(s.confirmProb >= 0 && s.confirmProb <= 1):
+		return fmt.Errorf("-confirm-prob %v must lie in [0, 1]", s.confirmProb)
 	}
 	return nil
 }
@@ -170,19 +177,41 @@ func (s *detSelfFlags) openPool(root string, spec DetSpec) (*detPool, error) {
 
 // proposalRecorder is the detector task with a memory of every proposal
 // the teacher makes, so that each round's pseudo-boxes can be compared
-// with the pool's hidden truth.
+// with the pool's hidden truth. With confirm, only the pseudo-boxes the
+// classifier confirms reach the SelfTrainer, and proposals whose boxes
+// were all rejected are left out. That suits the offline rounds, which
+// only select among the proposals (their log's "accepted n of m" then
+// counts m without the left-out ones), not online training, which pairs
+// proposals with the batch's samples by position.
 type proposalRecorder struct {
 	*efficientdet.Detector
-	mu    sync.Mutex
-	props []train.Proposal
+	confirm *confirmer
+	mu      sync.Mutex
+	// props holds one proposal per pool image and round, as the student
+	// sees it (with confirm: the kept boxes, Class −1 if none are left),
+	// and rejected, with confirm, the boxes the classifier rejected.
+	props, rejected []train.Proposal
 }
 
 func (r *proposalRecorder) Propose(b *data.Batch, o train.ProposeOpts) ([]train.Proposal, error) {
 	p, err := r.Detector.Propose(b, o)
+	if err != nil || r.confirm == nil {
+		r.record(p, nil)
+		return p, err
+	}
+	kept, rejected, err := r.confirm.confirm(p)
+	if err != nil {
+		return nil, err
+	}
+	r.record(kept, rejected)
+	return usable(kept, rejected), nil
+}
+
+func (r *proposalRecorder) record(props, rejected []train.Proposal) {
 	r.mu.Lock()
-	r.props = append(r.props, p...)
+	r.props = append(r.props, props...)
+	r.rejected = append(r.rejected, rejected...)
 	r.mu.Unlock()
-	return p, err
 }
 
 // detRound is one self-training round: how many pool images and boxes the
@@ -192,6 +221,14 @@ type detRound struct {
 	Pool     int `json:"pool"`
 	Accepted int `json:"accepted_images"`
 	Boxes    int `json:"pseudo_boxes"`
+	// Confirmed says a classifier confirmed the pseudo-boxes (-confirm):
+	// Boxes and the scores below are those of the kept boxes, Rejected
+	// counts the teacher's boxes the classifier rejected on images it
+	// would have used and RejectedTruePositives those of them that match a
+	// hidden box (by themselves, as below).
+	Confirmed             bool `json:"confirmed"`
+	Rejected              int  `json:"rejected"`
+	RejectedTruePositives int  `json:"rejected_true_positives"`
 	// TruePositives are pseudo-boxes matching a hidden box of their class at
 	// IoU ≥ 0.5 (each hidden box matched once); Truth counts the hidden
 	// boxes of the whole pool. Precision and Recall are NaN without truth.
@@ -326,6 +363,14 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 		return nil, err
 	}
 	res := &detResult{Seed: t.seed}
+	var cls *efficientnet.Model
+	var cspec ModelSpec
+	if s.confirm != "" { // before the baseline's training: fail fast
+		var err error
+		if cls, cspec, err = loadModel(s.confirm, nil); err != nil {
+			return nil, fmt.Errorf("-confirm: %w", err)
+		}
+	}
 	test := d.Test
 	if test == nil {
 		test = d.Val
@@ -350,6 +395,13 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 	pool, err := s.openPool(d.Root, spec)
 	if err != nil {
 		return nil, err
+	}
+	var conf *confirmer
+	if cls != nil {
+		if conf, err = newConfirmer(ctx, cls, cspec, pool.Files, spec.Classes, s.confirmProb, s.threshold, 32); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(env.Stdout, "pseudo-boxes confirmed by the classifier %s (%s) at probability %v\n", s.confirm, cspec, s.confirmProb)
 	}
 	res.Pool = &detScores{} // dropped below without the pool's truth
 	// score scores a detector on test and on the pool (nil without its
@@ -443,7 +495,7 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 	var rec *proposalRecorder
 	det, tr, err := continued(dir, r.Name+"+selftrain", func(det *efficientdet.Detector) train.Task {
 		det.PseudoScore = s.boxScore
-		rec = &proposalRecorder{Detector: det}
+		rec = &proposalRecorder{Detector: det, confirm: conf}
 		return rec
 	})
 	if err != nil {
@@ -467,10 +519,17 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 			break
 		}
 		q := pseudoBoxQuality(rec.props[i*n:(i+1)*n], s.threshold, pool.Truth)
+		if conf != nil && len(rec.rejected) >= (i+1)*n {
+			rq := pseudoBoxQuality(rec.rejected[i*n:(i+1)*n], s.threshold, pool.Truth)
+			q.Confirmed, q.Rejected, q.RejectedTruePositives = true, rq.Boxes, rq.TruePositives
+		}
 		q.Round = rr.Round
 		q.ValAPBefore, q.ValAPAfter = apOf(rr.Before), apOf(rr.After)
 		res.Rounds = append(res.Rounds, q)
 		fmt.Fprintf(env.Stdout, "round %d: %s; val AP %.4f → %.4f\n", q.Round, q.describe(), q.ValAPBefore, q.ValAPAfter)
+	}
+	if n := len(res.Rounds); err != nil && n > 0 && res.Rounds[n-1].Confirmed && res.Rounds[n-1].Accepted == 0 && res.Rounds[n-1].Rejected > 0 {
+		err = fmt.Errorf("%w: the classifier of -confirm rejected all %d pseudo-boxes (lower -confirm-prob %v?)", err, res.Rounds[n-1].Rejected, s.confirmProb)
 	}
 	if err != nil {
 		return res, err
@@ -508,6 +567,12 @@ func (q detRound) describe() string {
 	s := fmt.Sprintf("%d of %d pool images used (%.0f%%), %d pseudo-boxes", q.Accepted, q.Pool, 100*float64(q.Accepted)/float64(max(q.Pool, 1)), q.Boxes)
 	if !math.IsNaN(q.Recall) {
 		s += fmt.Sprintf(", precision %.3f, recall %.3f (IoU 0.5, %d hidden boxes)", q.Precision, q.Recall, q.Truth)
+	}
+	if q.Confirmed {
+		s += fmt.Sprintf("; the classifier rejected %d pseudo-boxes", q.Rejected)
+		if !math.IsNaN(q.Recall) {
+			s += fmt.Sprintf(" (%d of them matching a hidden box)", q.RejectedTruePositives)
+		}
 	}
 	return s
 }
@@ -597,22 +662,37 @@ func printScoreTable(w io.Writer, runs []*detScores) {
 func detRoundTable(runs []*detResult) string {
 	cell := finiteCell
 	var rows [][]string
+	confirmed := false
+	for _, r := range runs {
+		for _, q := range r.Rounds {
+			confirmed = confirmed || q.Confirmed
+		}
+	}
 	for i := range runs[0].Rounds {
-		var used, boxes, prec, rec, before, after []float64
+		var used, boxes, rejected, prec, rec, before, after []float64
 		for _, r := range runs {
 			if i >= len(r.Rounds) {
 				continue
 			}
 			q := r.Rounds[i]
 			used = append(used, 100*float64(q.Accepted)/float64(max(q.Pool, 1)))
-			boxes = append(boxes, float64(q.Boxes))
+			boxes, rejected = append(boxes, float64(q.Boxes)), append(rejected, float64(q.Rejected))
 			prec, rec = append(prec, q.Precision), append(rec, q.Recall)
 			before, after = append(before, q.ValAPBefore), append(after, q.ValAPAfter)
 		}
-		rows = append(rows, []string{fmt.Sprint(i + 1), cell(used), cell(boxes), cell(prec), cell(rec), cell(before), cell(after)})
+		row := []string{fmt.Sprint(i + 1), cell(used), cell(boxes)}
+		if confirmed {
+			row = append(row, cell(rejected))
+		}
+		rows = append(rows, append(row, cell(prec), cell(rec), cell(before), cell(after)))
 	}
-	return "\npseudo-boxes per round (precision and recall at IoU 0.5 against the pool's hidden boxes):\n" +
-		table([]string{"round", "pool images used %", "pseudo-boxes", "precision", "recall", "val AP before", "val AP after"}, rows)
+	head := []string{"round", "pool images used %", "pseudo-boxes"}
+	title := "\npseudo-boxes per round (precision and recall at IoU 0.5 against the pool's hidden boxes):\n"
+	if confirmed {
+		head = append(head, "rejected by the classifier")
+		title = "\npseudo-boxes per round, those the classifier confirmed (precision and recall at IoU 0.5 against the pool's hidden boxes):\n"
+	}
+	return title + table(append(head, "precision", "recall", "val AP before", "val AP after"), rows)
 }
 
 func cmdDetectSelftrain(ctx context.Context, env *Env, args []string) error {
@@ -627,7 +707,14 @@ func cmdDetectSelftrain(ctx context.Context, env *Env, args []string) error {
 		"and recall against the pool's hidden boxes when they are known (the\n"+
 		"synthetic pool's pool_truth.json). The control continues the baseline as\n"+
 		"long without pseudo-boxes. Baseline, control and self-trained detector\n"+
-		"are scored on the test split.")
+		"are scored on the test split.\n\n"+
+		"With -confirm a classifier checkpoint (waste train) vets the pseudo-boxes:\n"+
+		"each is cut from its pool image as a square crop (zoom 1.4, as crops and\n"+
+		"sort cut them) and kept only if the classifier's top class is the box's\n"+
+		"class (a 1-class litter detector: is not background) with probability\n"+
+		"at least -confirm-prob; an image whose boxes are all rejected is not\n"+
+		"used. Every round then reports how many boxes the classifier rejected,\n"+
+		"and the precision and recall are those of the kept boxes.")
 	t := addDetTrainFlags(fs, "runs/detect-selftrain")
 	s := addDetSelfFlags(fs)
 	seeds := fs.Int("seeds", 1, "repeat with this many seeds (-seed, -seed+1, …) and report mean ± std")
@@ -639,6 +726,11 @@ func cmdDetectSelftrain(ctx context.Context, env *Env, args []string) error {
 	}
 	if err := s.validate(); err != nil {
 		return err
+	}
+	if s.confirm != "" { // before scenes are made and detectors trained
+		if _, _, err := loadModel(s.confirm, nil); err != nil {
+			return fmt.Errorf("-confirm: %w", err)
+		}
 	}
 	r, err := t.resolve()
 	if err != nil {

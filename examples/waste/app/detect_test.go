@@ -147,6 +147,23 @@ func TestDetectSmoke(t *testing.T) {
 		}
 	}
 
+	// The same with a classifier confirming the pseudo-boxes (the tiny one
+	// of sort, which cannot tell litter well: any top class but background
+	// with any probability confirms).
+	confOut := filepath.Join(dir, "self-confirm")
+	out = mustRun(t, append([]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-out", confOut,
+		"-rounds", "1", "-student-epochs", "1", "-threshold", "0", "-box-score", "0.005", "-control=false", "-confirm", cls, "-confirm-prob", "0"}, tinyDet...)...)
+	for _, want := range []string{"pseudo-boxes confirmed by the classifier", "the classifier rejected", "| rejected by the classifier |", "self-trained"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("detect-selftrain -confirm output lacks %q:\n%s", want, out)
+		}
+	}
+	var conf []detResult
+	readJSON(t, filepath.Join(confOut, "results.json"), &conf)
+	if len(conf) != 1 || len(conf[0].Rounds) != 1 || !conf[0].Rounds[0].Confirmed || conf[0].Rounds[0].Boxes == 0 {
+		t.Fatalf("results.json of detect-selftrain -confirm: %+v", conf)
+	}
+
 	// Errors that name what to fix.
 	noImages := filepath.Join(dir, "elsewhere", "test.json")
 	if err := os.MkdirAll(filepath.Dir(noImages), 0o755); err != nil {
@@ -171,6 +188,10 @@ func TestDetectSmoke(t *testing.T) {
 		{append(append([]string{"detect-train", "-synth", scenes, "-scenes", "12", "-resume", best, "-out", filepath.Join(dir, "r1")}, tinyDet...), "-fpn-channels", "24"), "checkpoint does not match: architecture"},
 		{append([]string{"detect-train", "-synth", scenes, "-scenes", "12", "-resume", best, "-out", filepath.Join(dir, "r2"), "-classes", "7"}, tinyDet...), "classes [1 litter], the data has [1 bio"},
 		{[]string{"detect-eval", "-checkpoint", cls}, "is a classifier checkpoint"},
+		{[]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-confirm", best}, "-confirm: " + best + " is a detector checkpoint"},
+		{[]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-confirm", filepath.Join(dir, "nothing.safetensors")}, "-confirm: "},
+		{append([]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-out", filepath.Join(dir, "self-reject"), "-rounds", "1", "-student-epochs", "1",
+			"-threshold", "0", "-box-score", "0.005", "-control=false", "-confirm", cls}, tinyDet...), "pseudo-boxes (lower -confirm-prob 0.5?)"},
 		{[]string{"predict", "-checkpoint", best, filepath.Join(scenes, "test")}, "is a detector checkpoint"},
 		{[]string{"detect", "-checkpoint", filepath.Join(dir, "nothing.safetensors"), scenes}, "detect-train"},
 		{[]string{"detect-train", "-synth", scenes, "-scenes", "12", "-size", "200"}, "multiple of 128"},

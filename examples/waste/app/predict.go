@@ -96,15 +96,25 @@ func cmdPredict(ctx context.Context, env *Env, args []string) error {
 // predictFiles classifies files in batches; unreadable files get an Error
 // instead of stopping the others.
 func predictFiles(ctx context.Context, m layers.Layer, spec ModelSpec, files []string, batch int) []Prediction {
+	out := predictImages(ctx, m, spec, len(files), batch, func(i int) (*augment.Image, error) { return augment.DecodeFile(files[i]) })
+	for i := range out {
+		out[i].File = files[i]
+	}
+	return out
+}
+
+// predictImages classifies n images, batch at a time, through the
+// model's evaluation pipeline; load(i) gives image i. An image that cannot
+// be loaded or preprocessed gets an Error instead of stopping the others.
+func predictImages(ctx context.Context, m layers.Layer, spec ModelSpec, n, batch int, load func(i int) (*augment.Image, error)) []Prediction {
 	task := &train.Classifier{Model: m, Classes: spec.Classes}
 	p := Recipe{Model: spec}.evalPipeline()
-	out := make([]Prediction, len(files))
-	for lo := 0; lo < len(files) && ctx.Err() == nil; lo += batch {
+	out := make([]Prediction, n)
+	for lo := 0; lo < n && ctx.Err() == nil; lo += batch {
 		var imgs []*augment.Image
 		var idx []int
-		for i := lo; i < min(lo+batch, len(files)); i++ {
-			out[i].File = files[i]
-			img, err := augment.DecodeFile(files[i])
+		for i := lo; i < min(lo+batch, n); i++ {
+			img, err := load(i)
 			if err == nil {
 				var s augment.Sample
 				s, err = p.Run(rand.New(rand.NewPCG(0, 0)), augment.Sample{Image: img}, nil) // no random step in eval
