@@ -19,9 +19,10 @@ const confirmZoom = 1.4
 // confirmer keeps the pseudo-boxes a classifier confirms: each box is cut
 // from its original pool image as a square crop (data.SquareCrop, zoom
 // confirmZoom) and classified. A 1-class detector's box stays if the
-// classifier's top class is not "background" with probability at least
-// prob; a box of a detector with several classes stays if the top class is
-// the box's class with probability at least prob.
+// classifier finds litter with probability at least prob (1 − its
+// probability of "background": a crop it cannot place among the litter
+// classes is still litter); a box of a detector with several classes stays
+// if the top class is the box's class with probability at least prob.
 type confirmer struct {
 	files   []string // the pool's images, by Proposal.Index
 	classes []string // the detector's classes
@@ -53,13 +54,15 @@ func newConfirmer(ctx context.Context, m layers.Layer, spec ModelSpec, files, cl
 // confirms tells whether the classifier's verdict p confirms a box of the
 // detector's class label.
 func (c *confirmer) confirms(p Prediction, label int) bool {
-	if p.Error != "" || p.Probability < c.prob {
+	if p.Error != "" {
 		return false
 	}
 	if len(c.classes) == 1 {
-		return p.Class != "background"
+		// Litter or not: the probability of every class but background,
+		// however it is shared among the litter classes.
+		return 1-p.All["background"] >= c.prob
 	}
-	return label >= 0 && label < len(c.classes) && p.Class == c.classes[label]
+	return p.Probability >= c.prob && label >= 0 && label < len(c.classes) && p.Class == c.classes[label]
 }
 
 // confirm checks the boxes of the proposals the SelfTrainer would use.

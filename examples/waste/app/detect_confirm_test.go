@@ -50,7 +50,7 @@ func confirmScene(t *testing.T) (string, []data.Box) {
 }
 
 // fakeClassifier judges a crop by its centre pixel: red is glass (0.9),
-// green background (0.9), blue glass (0.3). It fails the test if a crop
+// green background (0.9), blue glass (0.3) but litter (0.8). It fails the test if a crop
 // is not the square of side 1.4 × the longer side of one of boxes.
 func fakeClassifier(t *testing.T, boxes []data.Box, calls *int) func([]*augment.Image) []Prediction {
 	return func(crops []*augment.Image) []Prediction {
@@ -67,11 +67,11 @@ func fakeClassifier(t *testing.T, boxes []data.Box, calls *int) func([]*augment.
 			px := c.Pix[((c.H/2)*c.W+c.W/2)*c.C:]
 			switch {
 			case px[0] > 200 && px[1] < 50:
-				out[i] = Prediction{Class: "glass", Probability: 0.9}
+				out[i] = Prediction{Class: "glass", Probability: 0.9, All: map[string]float64{"glass": 0.9, "background": 0.05, "paper": 0.05}}
 			case px[1] > 200:
-				out[i] = Prediction{Class: "background", Probability: 0.9}
-			case px[2] > 200:
-				out[i] = Prediction{Class: "glass", Probability: 0.3}
+				out[i] = Prediction{Class: "background", Probability: 0.9, All: map[string]float64{"background": 0.9, "glass": 0.1}}
+			case px[2] > 200: // unsure which litter, sure it is litter
+				out[i] = Prediction{Class: "glass", Probability: 0.3, All: map[string]float64{"glass": 0.3, "paper": 0.25, "unknown": 0.25, "background": 0.2}}
 			default:
 				out[i] = Prediction{Error: fmt.Sprintf("grey centre %v", px[:3])}
 			}
@@ -107,13 +107,13 @@ func TestConfirmPseudoBoxes(t *testing.T) {
 		{"7 classes: all rejected", seven, 0.5,
 			train.Proposal{Class: glass, Confidence: 0.8, Boxes: []data.Box{green, blue}, BoxLabels: []int{glass, glass}},
 			want{nil, -1, 2, false}},
-		{"1 class: not background", []string{"litter"}, 0.5,
+		{"1 class: litter, whatever its class", []string{"litter"}, 0.5,
 			train.Proposal{Class: 0, Confidence: 0.7, Boxes: []data.Box{green, red, blue}, BoxLabels: []int{0, 0, 0}},
+			want{[]data.Box{red, blue}, 0, 1, true}},
+		{"1 class: probability 0.85", []string{"litter"}, 0.85,
+			train.Proposal{Class: 0, Confidence: 0.7, Boxes: []data.Box{blue, green, red}, BoxLabels: []int{0, 0, 0}},
 			want{[]data.Box{red}, 0, 2, true}},
-		{"1 class: probability 0.2", []string{"litter"}, 0.2,
-			train.Proposal{Class: 0, Confidence: 0.7, Boxes: []data.Box{blue, green}, BoxLabels: []int{0, 0}},
-			want{[]data.Box{blue}, 0, 1, true}},
-		{"1 class: all background", []string{"litter"}, 0,
+		{"1 class: all background", []string{"litter"}, 0.5,
 			train.Proposal{Class: 0, Confidence: 0.7, Boxes: []data.Box{green}, BoxLabels: []int{0}},
 			want{nil, -1, 1, false}},
 		{"below the threshold: unchecked", []string{"litter"}, 0.5,
@@ -164,9 +164,9 @@ func TestConfirmPseudoBoxes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	truth := [][]efficientdet.GroundTruth{{{Box: red}, {Box: blue}}}
+	truth := [][]efficientdet.GroundTruth{{{Box: red}, {Box: green}}} // kept red and blue, rejected green
 	kq, rq := pseudoBoxQuality(kept, 0.4, truth), pseudoBoxQuality(rejected, 0.4, truth)
-	if kq.Boxes != 1 || kq.TruePositives != 1 || kq.Recall != 0.5 || rq.Boxes != 2 || rq.TruePositives != 1 {
+	if kq.Boxes != 2 || kq.TruePositives != 1 || kq.Recall != 0.5 || rq.Boxes != 1 || rq.TruePositives != 1 {
 		t.Errorf("kept %+v, rejected %+v", kq, rq)
 	}
 	if _, _, err := (&confirmer{files: []string{path}, classes: []string{"litter"}}).confirm([]train.Proposal{{Index: 3, Class: 0, Confidence: 1, Boxes: boxes[:1], BoxLabels: []int{0}}}); err == nil {

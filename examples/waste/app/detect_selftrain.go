@@ -51,7 +51,7 @@ func addDetSelfFlags(fs *flag.FlagSet) *detSelfFlags {
 	fs.Float64Var(&s.weight, "pseudo-weight", 0.5, "weight of a pseudo-labelled image's loss (litter the teacher missed is background in it: below 1 trusts it less)")
 	fs.Float64Var(&s.studentLR, "student-lr", 0, "the student's base learning rate (0: half the recipe's); a cosine per round")
 	fs.BoolVar(&s.balance, "balance", true, "balance the images by their dominant pseudo-class (7 classes; no effect with one)")
-	fs.StringVar(&s.confirm, "confirm", "", "classifier checkpoint (waste train) that must confirm each pseudo-box: its square crop (zoom 1.4, as sort cuts) is classified and the box kept only if the top class is the box's class (1-class litter: is not background) with probability at least -confirm-prob; images left without boxes are not used")
+	fs.StringVar(&s.confirm, "confirm", "", "classifier checkpoint (waste train) that must confirm each pseudo-box: its square crop (zoom 1.4, as sort cuts) is classified and the box kept only if the top class is the box's class with probability at least -confirm-prob (1-class litter: if the probability of litter, 1 − p(background), is at least -confirm-prob); images left without boxes are not used")
 	fs.Float64Var(&s.confirmProb, "confirm-prob", 0.5, "least probability of the classifier's top class for -confirm to keep a pseudo-box")
 	fs.BoolVar(&s.control, "control", true, "also continue the baseline without pseudo-boxes for as many epochs, so the gain of self-training is not confused with that of training longer")
 	return s
@@ -711,10 +711,11 @@ func cmdDetectSelftrain(ctx context.Context, env *Env, args []string) error {
 		"With -confirm a classifier checkpoint (waste train) vets the pseudo-boxes:\n"+
 		"each is cut from its pool image as a square crop (zoom 1.4, as crops and\n"+
 		"sort cut them) and kept only if the classifier's top class is the box's\n"+
-		"class (a 1-class litter detector: is not background) with probability\n"+
-		"at least -confirm-prob; an image whose boxes are all rejected is not\n"+
-		"used. Every round then reports how many boxes the classifier rejected,\n"+
-		"and the precision and recall are those of the kept boxes.")
+		"class with probability at least -confirm-prob (for a 1-class litter\n"+
+		"detector: if 1 − p(background) is); an image whose boxes are all\n"+
+		"rejected is not used. Every round then reports how many boxes the\n"+
+		"classifier rejected, and the precision and recall are those of the\n"+
+		"kept boxes.")
 	t := addDetTrainFlags(fs, "runs/detect-selftrain")
 	s := addDetSelfFlags(fs)
 	seeds := fs.Int("seeds", 1, "repeat with this many seeds (-seed, -seed+1, …) and report mean ± std")

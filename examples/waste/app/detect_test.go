@@ -148,8 +148,8 @@ func TestDetectSmoke(t *testing.T) {
 	}
 
 	// The same with a classifier confirming the pseudo-boxes (the tiny one
-	// of sort, which cannot tell litter well: any top class but background
-	// with any probability confirms).
+	// of sort, which cannot tell litter well: at -confirm-prob 0 every box
+	// is confirmed).
 	confOut := filepath.Join(dir, "self-confirm")
 	out = mustRun(t, append([]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-out", confOut,
 		"-rounds", "1", "-student-epochs", "1", "-threshold", "0", "-box-score", "0.005", "-control=false", "-confirm", cls, "-confirm-prob", "0"}, tinyDet...)...)
@@ -191,7 +191,7 @@ func TestDetectSmoke(t *testing.T) {
 		{[]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-confirm", best}, "-confirm: " + best + " is a detector checkpoint"},
 		{[]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-confirm", filepath.Join(dir, "nothing.safetensors")}, "-confirm: "},
 		{append([]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-out", filepath.Join(dir, "self-reject"), "-rounds", "1", "-student-epochs", "1",
-			"-threshold", "0", "-box-score", "0.005", "-control=false", "-confirm", cls}, tinyDet...), "pseudo-boxes (lower -confirm-prob 0.5?)"},
+			"-threshold", "0", "-box-score", "0.005", "-control=false", "-confirm", cls, "-confirm-prob", "0.99"}, tinyDet...), "pseudo-boxes (lower -confirm-prob 0.99?)"},
 		{[]string{"predict", "-checkpoint", best, filepath.Join(scenes, "test")}, "is a detector checkpoint"},
 		{[]string{"detect", "-checkpoint", filepath.Join(dir, "nothing.safetensors"), scenes}, "detect-train"},
 		{[]string{"detect-train", "-synth", scenes, "-scenes", "12", "-size", "200"}, "multiple of 128"},
