@@ -423,20 +423,6 @@ func dwBackwardWeightRows(k *dwKernels, p *ConvParams, x, dy, dw []float32) {
 			u += nr
 		}
 	}
-	per, parts := convPartialPlan(units, ws)
-	if parts == 1 {
-		run(0, units, dw)
-	} else {
-		pbuf := getConvScratch(parts * ws)
-		partials := *pbuf
-		clear(partials)
-		parallel.For(parts, 1, func(lo, hi int) {
-			for q := lo; q < hi; q++ {
-				run(q*per, min((q+1)*per, units), partials[q*ws:(q+1)*ws])
-			}
-		})
-		convSumPartials(dw, partials, parts)
-		putConvScratch(pbuf)
-	}
+	convReduce(units, ws, dw, run)
 	dwPlans.Put(pl)
 }

@@ -94,6 +94,30 @@ func convSumPartials(dst, parts []float32, count int) {
 	})
 }
 
+// convReduce runs a weight-gradient reduction over units (output rows or
+// row blocks): run(u0, u1, acc) adds units [u0, u1) into acc, ws float32s.
+// With one partial it adds into dw directly; otherwise each group of units
+// fills its own zeroed partial in parallel and the partials are added to
+// dw in group order (convPartialPlan fixes the groups, so the result does
+// not depend on the thread count).
+func convReduce(units, ws int, dw []float32, run func(u0, u1 int, acc []float32)) {
+	per, parts := convPartialPlan(units, ws)
+	if parts == 1 {
+		run(0, units, dw)
+		return
+	}
+	pbuf := getConvScratch(parts * ws)
+	partials := *pbuf
+	clear(partials)
+	parallel.For(parts, 1, func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			run(q*per, min((q+1)*per, units), partials[q*ws:(q+1)*ws])
+		}
+	})
+	convSumPartials(dw, partials, parts)
+	putConvScratch(pbuf)
+}
+
 func conv2dGeneric(p *ConvParams, x, w, y []float32) {
 	switch {
 	case p.depthwise():
@@ -349,21 +373,7 @@ func gemmBackwardWeight(p *ConvParams, x, dy, dw []float32) {
 			putConvScratch(buf)
 		}
 	}
-	per, parts := convPartialPlan(nb, ws)
-	if parts == 1 {
-		run(0, nb, dw)
-		return
-	}
-	pbuf := getConvScratch(parts * ws)
-	partials := *pbuf
-	clear(partials)
-	parallel.For(parts, 1, func(lo, hi int) {
-		for q := lo; q < hi; q++ {
-			run(q*per, min((q+1)*per, nb), partials[q*ws:(q+1)*ws])
-		}
-	})
-	convSumPartials(dw, partials, parts)
-	putConvScratch(pbuf)
+	convReduce(nb, ws, dw, run)
 }
 
 // dwConvForward is the depthwise forward: one output row (n, oh) per
@@ -474,19 +484,5 @@ func dwConvBackwardWeight(p *ConvParams, x, dy, dw []float32) {
 			}
 		}
 	}
-	per, parts := convPartialPlan(units, ws)
-	if parts == 1 {
-		run(0, units, dw)
-		return
-	}
-	pbuf := getConvScratch(parts * ws)
-	partials := *pbuf
-	clear(partials)
-	parallel.For(parts, 1, func(lo, hi int) {
-		for q := lo; q < hi; q++ {
-			run(q*per, min((q+1)*per, units), partials[q*ws:(q+1)*ws])
-		}
-	})
-	convSumPartials(dw, partials, parts)
-	putConvScratch(pbuf)
+	convReduce(units, ws, dw, run)
 }

@@ -295,21 +295,7 @@ func implicitBackwardWeight(p *ConvParams, x, dy, dw []float32) {
 		}
 		putConvScratch(ctb)
 	}
-	per, parts := convPartialPlan(units, ws)
-	if parts == 1 {
-		run(0, units, dw)
-		return
-	}
-	pbuf := getConvScratch(parts * ws)
-	partials := *pbuf
-	clear(partials)
-	parallel.For(parts, 1, func(lo, hi int) {
-		for q := lo; q < hi; q++ {
-			run(q*per, min((q+1)*per, units), partials[q*ws:(q+1)*ws])
-		}
-	})
-	convSumPartials(dw, partials, parts)
-	putConvScratch(pbuf)
+	convReduce(units, ws, dw, run)
 }
 
 // implicitWeightChunk adds the weight gradient of output rows [oh0, oh1)
