@@ -2,13 +2,11 @@ package efficientdet
 
 import (
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/sortnet/sortnet/efficientnet"
 	"github.com/sortnet/sortnet/layers"
-	"github.com/sortnet/sortnet/layers/pth"
 	"github.com/sortnet/sortnet/nn"
 )
 
@@ -38,7 +36,7 @@ type LoadOptions struct {
 // sortnet's own (layers.SaveModule); with BackboneOnly, an EfficientNet
 // classifier's. On any error m is unchanged.
 func LoadPretrained(m *Model, path string, opts LoadOptions) error {
-	sd, err := readWeights(path)
+	sd, err := efficientnet.ReadWeights(path)
 	if err != nil {
 		return err
 	}
@@ -46,17 +44,6 @@ func LoadPretrained(m *Model, path string, opts LoadOptions) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
-}
-
-func readWeights(path string) (map[string]*nn.Tensor, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".safetensors":
-		sd, _, err := layers.ReadSafetensors(path)
-		return sd, err
-	case ".pth", ".pt", ".bin", ".ckpt", ".tar":
-		return pth.Read(path)
-	}
-	return nil, fmt.Errorf("efficientdet: %s: unknown weight file type (want .safetensors, .pth, .pt or .bin)", path)
 }
 
 // LoadStateDict copies sd into m. sd holds effdet's names

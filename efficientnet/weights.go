@@ -32,7 +32,7 @@ type LoadOptions struct {
 // sortnet's own names and layouts (layers.SaveModule); see LoadStateDict.
 // On any error m is unchanged.
 func LoadPretrained(m *Model, path string, opts LoadOptions) error {
-	sd, err := readCheckpoint(path)
+	sd, err := ReadWeights(path)
 	if err != nil {
 		return err
 	}
@@ -42,8 +42,12 @@ func LoadPretrained(m *Model, path string, opts LoadOptions) error {
 	return nil
 }
 
-// readCheckpoint reads a weight file by its extension.
-func readCheckpoint(path string) (map[string]*nn.Tensor, error) {
+// ReadWeights reads a weight file by its extension, as LoadPretrained
+// does: .safetensors with layers.ReadSafetensors, .pth, .pt, .bin, .ckpt
+// and .tar with layers/pth (nested training checkpoints unwrapped). The
+// tensors keep the file's names and layouts. efficientdet reads its
+// checkpoints with it too.
+func ReadWeights(path string) (map[string]*nn.Tensor, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".safetensors":
 		sd, _, err := layers.ReadSafetensors(path)
