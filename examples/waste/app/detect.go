@@ -411,17 +411,9 @@ func sceneConfig(seed uint64, n int) litter.Config {
 // ensureScenes writes the synthetic detector scenes into dir unless they
 // are already there (cached by configuration).
 func ensureScenes(ctx context.Context, env *Env, dir string, cfg litter.Config) error {
-	stage := progress(env).Start("synthetic scenes", cfg.SceneTrain+cfg.SceneVal+cfg.SceneTest+cfg.ScenePool)
-	last := 0
-	err := litter.WriteScenes(ctx, dir, cfg, func(done, total int) {
-		stage.Add(done-last, 0, train.NoAccuracy)
-		last = done
+	return generate(env, "synthetic scenes", "synthetic scenes", cfg.SceneTrain+cfg.SceneVal+cfg.SceneTest+cfg.ScenePool, func(progress func(done, total int)) error {
+		return litter.WriteScenes(ctx, dir, cfg, progress)
 	})
-	stage.Done()
-	if err != nil {
-		return fmt.Errorf("synthetic scenes: %w", err)
-	}
-	return nil
 }
 
 // detData is a detector's data: train, val and optionally test, with the

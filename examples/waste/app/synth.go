@@ -29,15 +29,23 @@ func defaultSynth(seed uint64) litter.Config {
 // ensureSynthetic writes the synthetic classifier data set into dir unless
 // it is already there (cached by configuration).
 func ensureSynthetic(ctx context.Context, env *Env, dir string, cfg litter.Config) error {
-	stage := progress(env).Start("synthetic litter", cfg.Train+cfg.Val+cfg.Test+cfg.Pool)
+	return generate(env, "synthetic litter", "synthetic data", cfg.Train+cfg.Val+cfg.Test+cfg.Pool, func(progress func(done, total int)) error {
+		return litter.WriteImageFolder(ctx, dir, cfg, progress)
+	})
+}
+
+// generate runs write (one of litter's writers) with a progress stage
+// named name over total items; errors are prefixed with what.
+func generate(env *Env, name, what string, total int, write func(progress func(done, total int)) error) error {
+	stage := progress(env).Start(name, total)
 	last := 0
-	err := litter.WriteImageFolder(ctx, dir, cfg, func(done, total int) {
+	err := write(func(done, total int) {
 		stage.Add(done-last, math.NaN(), train.NoAccuracy) // no loss to show
 		last = done
 	})
 	stage.Done()
 	if err != nil {
-		return fmt.Errorf("synthetic data: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
