@@ -57,6 +57,8 @@ func addDetSelfFlags(fs *flag.FlagSet) *detSelfFlags {
 	return s
 }
 
+// validate checks the flags, and that a -confirm checkpoint is a
+// classifier's, before any work starts.
 func (s *detSelfFlags) validate() error {
 	switch {
 	case s.rounds < 1 || s.epochs < 1:
@@ -67,6 +69,11 @@ func (s *detSelfFlags) validate() error {
 		return fmt.Errorf("-mu must be positive, -student-lr not negative and -pseudo-weight in (0, 1]")
 	case !(s.confirmProb >= 0 && s.confirmProb <= 1):
 		return fmt.Errorf("-confirm-prob %v must lie in [0, 1]", s.confirmProb)
+	}
+	if s.confirm != "" { // before scenes are made and detectors trained
+		if _, _, err := loadModel(s.confirm, nil); err != nil {
+			return fmt.Errorf("-confirm: %w", err)
+		}
 	}
 	return nil
 }
@@ -728,11 +735,6 @@ func cmdDetectSelftrain(ctx context.Context, env *Env, args []string) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
-	if s.confirm != "" { // before scenes are made and detectors trained
-		if _, _, err := loadModel(s.confirm, nil); err != nil {
-			return fmt.Errorf("-confirm: %w", err)
-		}
-	}
 	r, err := t.resolve()
 	if err != nil {
 		return err
@@ -792,6 +794,9 @@ func detDemo(ctx context.Context, env *Env, seed uint64, out string, args ...str
 	t := addDetTrainFlags(fs, out)
 	s := addDetSelfFlags(fs)
 	if err := parse(fs, args, false); err != nil {
+		return nil, err
+	}
+	if err := s.validate(); err != nil {
 		return nil, err
 	}
 	r, err := t.resolve()

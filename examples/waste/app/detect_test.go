@@ -387,6 +387,11 @@ func TestDemoSmoke(t *testing.T) {
 	if _, err := run(t, "demo", "-classifier=false", "-detector=false"); err == nil {
 		t.Fatal("a demo with nothing to run did not fail")
 	}
+	// The detector half checks its flags as detect-selftrain does, before
+	// generating scenes.
+	if _, err := run(t, "demo", "-classifier=false", "-out", filepath.Join(dir, "bad"), "-detector-flags", "-confirm-prob 2"); err == nil || !strings.Contains(err.Error(), "-confirm-prob 2") {
+		t.Fatalf("demo -detector-flags \"-confirm-prob 2\": error %v", err)
+	}
 }
 
 func TestWriteJSONWritesNaNAsNull(t *testing.T) {
