@@ -172,6 +172,21 @@ func TestCollate(t *testing.T) {
 	if !reflect.DeepEqual(b.Weights, []float32{1, 0.5}) || !reflect.DeepEqual(b.Indices, []int{5, 9}) {
 		t.Fatalf("weights %v indices %v", b.Weights, b.Indices)
 	}
+	if b.Boxes != nil || b.Ignore != nil {
+		t.Fatalf("classification batch with boxes %v, ignore regions %v", b.Boxes, b.Ignore)
+	}
+	// Detection samples: boxes, labels, ignore regions and geometry per sample.
+	box, region := Box{X1: 0, Y1: 0, X2: 1, Y2: 1}, Box{X1: 1, Y1: 1, X2: 2, Y2: 2}
+	b, err = Collate([]Example{
+		{Image: img(1), Boxes: []Box{box}, BoxLabels: []int{3}, Ignore: []Box{region}, Index: 0},
+		{Image: img(2), Boxes: []Box{}, Index: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(b.Boxes, [][]Box{{box}, {}}) || !reflect.DeepEqual(b.BoxLabels, [][]int{{3}, nil}) || !reflect.DeepEqual(b.Ignore, [][]Box{{region}, nil}) || len(b.Geoms) != 2 {
+		t.Fatalf("detection batch: boxes %v labels %v ignore %v geoms %v", b.Boxes, b.BoxLabels, b.Ignore, b.Geoms)
+	}
 	_, err = Collate([]Example{{Image: img(1), Index: 1}, {Image: nn.New(3, 2, 1), Index: 4}})
 	if err == nil || !strings.Contains(err.Error(), "sample 4") {
 		t.Fatalf("shape mismatch: %v", err)

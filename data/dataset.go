@@ -27,6 +27,11 @@ type Example struct {
 	// coordinates of Image.
 	Boxes     []Box
 	BoxLabels []int
+	// Ignore holds regions of a detection sample, in the coordinates of
+	// Image, where the loss should neither reward nor punish a detection:
+	// objects a teacher was unsure of, left out rather than taught as
+	// background.
+	Ignore []Box
 	// Geom maps the original image's coordinates to Image's (the
 	// augmentation's geometry; the zero value is the identity), so that
 	// predictions map back with Geom.Invert().

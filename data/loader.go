@@ -50,10 +50,11 @@ type Batch struct {
 	Targets *nn.Tensor
 	// Weights holds each sample's loss weight (1 where the example said 0).
 	Weights []float32
-	// Boxes, BoxLabels and Geoms hold each sample's objects and geometry
-	// (detection).
+	// Boxes, BoxLabels, Ignore and Geoms hold each sample's objects,
+	// ignore regions and geometry (detection).
 	Boxes     [][]Box
 	BoxLabels [][]int
+	Ignore    [][]Box
 	Geoms     []augment.Matrix
 	// Indices holds each sample's index in the data set.
 	Indices []int
@@ -288,9 +289,10 @@ func Collate(examples []Example) (*Batch, error) {
 	if detection {
 		b.Boxes = make([][]Box, len(examples))
 		b.BoxLabels = make([][]int, len(examples))
+		b.Ignore = make([][]Box, len(examples))
 		b.Geoms = make([]augment.Matrix, len(examples))
 		for i, ex := range examples {
-			b.Boxes[i], b.BoxLabels[i], b.Geoms[i] = ex.Boxes, ex.BoxLabels, ex.Geom
+			b.Boxes[i], b.BoxLabels[i], b.Ignore[i], b.Geoms[i] = ex.Boxes, ex.BoxLabels, ex.Ignore, ex.Geom
 		}
 	}
 	return b, nil

@@ -23,6 +23,10 @@ type MatchOptions struct {
 	// background; those between it and MatchThreshold are Ignored. 0
 	// means MatchThreshold (effdet: no ignored anchors).
 	UnmatchedThreshold float64
+	// IgnoreIoU: a background anchor overlapping an ignore region
+	// (data.Batch.Ignore, see IgnoreRegions) at IoU ≥ IgnoreIoU is
+	// Ignored (0 means 0.3).
+	IgnoreIoU float64
 }
 
 func (o MatchOptions) thresholds() (float32, float32, error) {
@@ -171,4 +175,60 @@ func Assign(a *Anchors, boxes []data.Box, labels []int, numClasses int, o MatchO
 func clipBox(b data.Box, w, h float64) [4]float32 {
 	cl := func(v, hi float64) float32 { return float32(math.Min(math.Max(v, 0), hi)) }
 	return [4]float32{cl(b.X1, w), cl(b.Y1, h), cl(b.X2, w), cl(b.Y2, h)}
+}
+
+// IgnoreRegions turns the Background anchors of t that overlap one of
+// regions (input pixels, clipped to the image) at IoU ≥ o.IgnoreIoU into
+// Ignored anchors, which the class loss leaves out; positives keep their
+// class. Self-training uses it for the objects a teacher was unsure of:
+// taught as background they would punish the student for finding litter
+// the teacher missed. Regions with no area inside the image are skipped; a
+// non-finite coordinate is an error. It returns the number of anchors
+// turned.
+func IgnoreRegions(t *Targets, a *Anchors, regions []data.Box, o MatchOptions) (int, error) {
+	thr := o.IgnoreIoU
+	if thr == 0 {
+		thr = 0.3
+	}
+	if !(thr > 0 && thr <= 1) {
+		return 0, fmt.Errorf("efficientdet: ignore IoU %v: want (0, 1]", o.IgnoreIoU)
+	}
+	if len(t.Class) != a.Len() {
+		return 0, fmt.Errorf("efficientdet: targets of %d anchors for %d anchors", len(t.Class), a.Len())
+	}
+	var rs [][4]float32
+	for i, b := range regions {
+		if !finite(b.X1, b.Y1, b.X2, b.Y2) {
+			return 0, fmt.Errorf("efficientdet: ignore region %d %v has a non-finite coordinate", i, b)
+		}
+		if c := clipBox(b, float64(a.Width), float64(a.Height)); c[2] > c[0] && c[3] > c[1] {
+			rs = append(rs, c)
+		}
+	}
+	if len(rs) == 0 {
+		return 0, nil
+	}
+	const grain = 4096
+	counts := make([]int, (a.Len()+grain-1)/grain)
+	nn.ParallelFor(a.Len(), grain, func(lo, hi int) {
+		n := 0
+		for i := lo; i < hi; i++ {
+			if t.Class[i] != Background {
+				continue
+			}
+			for r := range rs {
+				if iou32(&rs[r], &a.Boxes[i]) >= float32(thr) {
+					t.Class[i] = Ignored
+					n++
+					break
+				}
+			}
+		}
+		counts[lo/grain] = n
+	})
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n, nil
 }

@@ -255,3 +255,57 @@ func TestAssignThreadIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestIgnoreRegions: background anchors on an ignore region are Ignored,
+// positives stay, the loss no longer counts them, and bad regions are
+// errors.
+func TestIgnoreRegions(t *testing.T) {
+	a := testAnchors(t)
+	obj := []data.Box{{X1: 5, Y1: 5, X2: 40, Y2: 45}}
+	region := []data.Box{{X1: 30, Y1: 2, X2: 62, Y2: 50}, {X1: -20, Y1: -20, X2: -5, Y2: -5}} // the second lies outside
+	plain, _ := Assign(a, obj, []int{0}, 1, MatchOptions{})
+	tg, _ := Assign(a, obj, []int{0}, 1, MatchOptions{})
+	n, err := IgnoreRegions(&tg, a, region, MatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	turned := 0
+	for i := range tg.Class {
+		switch {
+		case plain.Class[i] >= 0 && tg.Class[i] != plain.Class[i]:
+			t.Fatalf("positive anchor %d turned into %d", i, tg.Class[i])
+		case tg.Class[i] == Ignored:
+			turned++
+			if u := iou32(&[4]float32{30, 2, 62, 50}, &a.Boxes[i]); u < 0.3 {
+				t.Errorf("anchor %d ignored at IoU %v < 0.3", i, u)
+			}
+		}
+	}
+	if n == 0 || n != turned || tg.Positives != plain.Positives {
+		t.Errorf("%d anchors turned (counted %d), positives %d vs %d", n, turned, tg.Positives, plain.Positives)
+	}
+	// A stricter IoU turns fewer anchors.
+	strict, _ := Assign(a, obj, []int{0}, 1, MatchOptions{})
+	if m, _ := IgnoreRegions(&strict, a, region, MatchOptions{IgnoreIoU: 0.6}); m >= n {
+		t.Errorf("IoU 0.6 turned %d anchors, 0.3 turned %d", m, n)
+	}
+	// Ignored anchors leave the class loss (every background anchor
+	// costs the same here), and the box loss stays.
+	out := fakeOutput(a, 1, 1, 0)
+	lp, li := lossOf(t, out, a, []Targets{plain}, nil), lossOf(t, out, a, []Targets{tg}, nil)
+	if !(li.Class.Value.Item() < lp.Class.Value.Item()) || li.Box.Value.Item() != lp.Box.Value.Item() {
+		t.Errorf("class loss %v with ignore regions, %v without; box loss %v vs %v", li.Class.Value.Item(), lp.Class.Value.Item(), li.Box.Value.Item(), lp.Box.Value.Item())
+	}
+	for _, bad := range []struct {
+		regions []data.Box
+		o       MatchOptions
+		want    string
+	}{
+		{[]data.Box{{X1: math.NaN()}}, MatchOptions{}, "non-finite"},
+		{region, MatchOptions{IgnoreIoU: 1.5}, "ignore IoU"},
+	} {
+		if _, err := IgnoreRegions(&tg, a, bad.regions, bad.o); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("want an error about %q, got %v", bad.want, err)
+		}
+	}
+}

@@ -56,6 +56,12 @@ type Detector struct {
 	// PseudoScore is the least score of a detection that Propose turns
 	// into a pseudo-box (0 means 0.5).
 	PseudoScore float64
+	// PseudoIgnoreScore, if positive, is the least score of a detection
+	// that Propose turns into an ignore region (data.Example.Ignore) when
+	// it scores below PseudoScore: the anchors on objects the teacher was
+	// unsure of are left out of the student's class loss instead of being
+	// taught as background. 0 makes no ignore regions.
+	PseudoIgnoreScore float64
 }
 
 var (
@@ -82,8 +88,8 @@ func (d *Detector) check() error {
 // targets assigns the anchors of every image of b.
 func (d *Detector) targets(b *data.Batch, a *Anchors) ([]Targets, error) {
 	n := b.Len()
-	if (b.Boxes != nil && len(b.Boxes) != n) || (b.BoxLabels != nil && len(b.BoxLabels) != n) {
-		return nil, fmt.Errorf("efficientdet: batch of %d images has %d box lists and %d label lists", n, len(b.Boxes), len(b.BoxLabels))
+	if (b.Boxes != nil && len(b.Boxes) != n) || (b.BoxLabels != nil && len(b.BoxLabels) != n) || (b.Ignore != nil && len(b.Ignore) != n) {
+		return nil, fmt.Errorf("efficientdet: batch of %d images has %d box lists, %d label lists and %d ignore lists", n, len(b.Boxes), len(b.BoxLabels), len(b.Ignore))
 	}
 	ts := make([]Targets, n)
 	for i := range n {
@@ -98,6 +104,11 @@ func (d *Detector) targets(b *data.Batch, a *Anchors) ([]Targets, error) {
 		t, err := Assign(a, boxes, labels, d.Model.NumClasses(), d.MatchOptions)
 		if err != nil {
 			return nil, fmt.Errorf("sample %d: %w", b.Indices[i], err)
+		}
+		if b.Ignore != nil && len(b.Ignore[i]) > 0 {
+			if _, err := IgnoreRegions(&t, a, b.Ignore[i], d.MatchOptions); err != nil {
+				return nil, fmt.Errorf("sample %d: %w", b.Indices[i], err)
+			}
 		}
 		ts[i] = t
 	}
@@ -233,7 +244,8 @@ func toBox(c [4]float32) data.Box {
 
 // Propose detects objects in every image of b (the model in evaluation
 // mode, under NoGrad): the detections scoring at least PseudoScore become
-// the proposal's Boxes and BoxLabels; its Class and Confidence are the
+// the proposal's Boxes and BoxLabels, those scoring at least
+// PseudoIgnoreScore (if positive) but less its Ignore regions; its Class and Confidence are the
 // class and score of the most confident detection, whatever its score (so
 // that the SelfTrainer's threshold decides about the image, and its class
 // balancing sees the dominant object), or -1 and 0 for an image without
@@ -277,6 +289,9 @@ func (d *Detector) Propose(b *data.Batch, o train.ProposeOpts) ([]train.Proposal
 	if score == 0 {
 		score = 0.5
 	}
+	if d.PseudoIgnoreScore < 0 || d.PseudoIgnoreScore >= score || math.IsNaN(d.PseudoIgnoreScore) {
+		return nil, fmt.Errorf("efficientdet.Detector.Propose: ignore score %v must lie in [0, %v), below the pseudo-box score", d.PseudoIgnoreScore, score)
+	}
 	out := make([]train.Proposal, b.Len())
 	for i, ds := range dets {
 		p := train.Proposal{Index: b.Indices[i], Class: -1}
@@ -294,9 +309,12 @@ func (d *Detector) Propose(b *data.Batch, o train.ProposeOpts) ([]train.Proposal
 			if j == 0 {
 				p.Class, p.Confidence = det.Class, det.Score
 			}
-			if det.Score >= score {
+			switch {
+			case det.Score >= score:
 				p.Boxes = append(p.Boxes, toOrig.MapBox(det.Box))
 				p.BoxLabels = append(p.BoxLabels, det.Class)
+			case d.PseudoIgnoreScore > 0 && det.Score >= d.PseudoIgnoreScore:
+				p.Ignore = append(p.Ignore, toOrig.MapBox(det.Box))
 			}
 		}
 		out[i] = p
@@ -304,21 +322,29 @@ func (d *Detector) Propose(b *data.Batch, o train.ProposeOpts) ([]train.Proposal
 	return out, nil
 }
 
-// Apply gives the example the proposal's pseudo-boxes, mapped from the
-// original image's coordinates into the example's through its geometry
-// (ex.Geom: the noisy view's resize, padding, flips), clipped to the image;
-// boxes that end up thinner than a pixel are dropped with their labels.
+// Apply gives the example the proposal's pseudo-boxes and ignore regions,
+// mapped from the original image's coordinates into the example's through
+// its geometry (ex.Geom: the noisy view's resize, padding, flips), clipped
+// to the image; boxes that end up thinner than a pixel are dropped (with
+// their labels).
 func (d *Detector) Apply(ex *data.Example, p train.Proposal, soft bool) {
-	ex.Boxes, ex.BoxLabels = nil, nil
+	ex.Boxes, ex.BoxLabels, ex.Ignore = nil, nil, nil
 	h, w := float64(ex.Image.Dim(0)), float64(ex.Image.Dim(1))
-	for i, b := range p.Boxes {
+	view := func(b data.Box) (data.Box, bool) {
 		m := ex.Geom.MapBox(b)
 		m = data.Box{X1: max(m.X1, 0), Y1: max(m.Y1, 0), X2: min(m.X2, w), Y2: min(m.Y2, h)}
-		if m.X2-m.X1 < 1 || m.Y2-m.Y1 < 1 {
-			continue
+		return m, m.X2-m.X1 >= 1 && m.Y2-m.Y1 >= 1
+	}
+	for i, b := range p.Boxes {
+		if m, ok := view(b); ok {
+			ex.Boxes = append(ex.Boxes, m)
+			ex.BoxLabels = append(ex.BoxLabels, p.BoxLabels[i])
 		}
-		ex.Boxes = append(ex.Boxes, m)
-		ex.BoxLabels = append(ex.BoxLabels, p.BoxLabels[i])
+	}
+	for _, b := range p.Ignore {
+		if m, ok := view(b); ok {
+			ex.Ignore = append(ex.Ignore, m)
+		}
 	}
 	if ex.Boxes == nil {
 		ex.Boxes = []data.Box{} // a detection sample without objects

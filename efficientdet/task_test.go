@@ -202,8 +202,14 @@ func TestProposeAndApply(t *testing.T) {
 				// right: the boxes follow the geometry.
 				half := data.Example{Image: nn.New(size/2, size/2, 3), Geom: augment.Matrix{-0.5, 0, size / 2, 0, 0.5, 0}}
 				det.Apply(&half, train.Proposal{Boxes: []data.Box{{X1: 8, Y1: 4, X2: 24, Y2: 40}}, BoxLabels: []int{1}}, false)
+				det.Apply(&half, train.Proposal{Boxes: []data.Box{{X1: 8, Y1: 4, X2: 24, Y2: 40}}, BoxLabels: []int{1},
+					Ignore: []data.Box{{X1: 40, Y1: 0, X2: 64, Y2: 16}, {X1: 70, Y1: 0, X2: 90, Y2: 10}}}, false)
 				if want := (data.Box{X1: 20, Y1: 2, X2: 28, Y2: 20}); len(half.Boxes) != 1 || half.Boxes[0] != want || half.BoxLabels[0] != 1 {
 					t.Errorf("Apply through a geometry: %v %v, want [%v] [1]", half.Boxes, half.BoxLabels, want)
+				}
+				// The ignore regions follow too; one mapped outside the view is dropped.
+				if want := (data.Box{X1: 0, Y1: 0, X2: 12, Y2: 8}); len(half.Ignore) != 1 || half.Ignore[0] != want {
+					t.Errorf("Apply's ignore regions through a geometry: %v, want [%v]", half.Ignore, want)
 				}
 			}
 		}
@@ -229,9 +235,23 @@ func TestProposeAndApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(props[0].Boxes) != 0 || props[0].Class < 0 || props[0].Confidence >= 0.99 {
+		if len(props[0].Boxes) != 0 || props[0].Class < 0 || props[0].Confidence >= 0.99 || props[0].Ignore != nil {
 			t.Errorf("high threshold: %+v", props[0])
 		}
+		// The detections below it but above the ignore score become
+		// ignore regions instead.
+		det.PseudoIgnoreScore = 0.005
+		if props, err = det.Propose(b, train.ProposeOpts{}); err != nil {
+			t.Fatal(err)
+		}
+		if len(props[0].Boxes) != 0 || len(props[0].Ignore) != len(plain[0].Boxes) || props[0].Ignore[0] != plain[0].Boxes[0] {
+			t.Errorf("ignore regions: %d, want the %d boxes of score ≥ 0.005", len(props[0].Ignore), len(plain[0].Boxes))
+		}
+		det.PseudoIgnoreScore = 0.99
+		if _, err := det.Propose(b, train.ProposeOpts{}); err == nil || !strings.Contains(err.Error(), "ignore score") {
+			t.Errorf("ignore score not below the box score: %v", err)
+		}
+		det.PseudoIgnoreScore = 0
 	}
 }
 
@@ -298,6 +318,16 @@ func TestDetectorBadBatches(t *testing.T) {
 	// level: one 64×64 image has a single 1×1 map there.
 	if _, _, err := det.Loss(&data.Batch{X: nn.New(1, 64, 64, 3), Indices: []int{0}}); err == nil || !strings.Contains(err.Error(), "batch norm needs two") {
 		t.Errorf("batch of one: %v", err)
+	}
+	// Ignore regions over the whole of an image leave its background out
+	// of the loss.
+	all := [][]data.Box{{{X1: 0, Y1: 0, X2: 64, Y2: 64}, {X1: 16, Y1: 16, X2: 48, Y2: 48}}, nil}
+	ignored, _, err := det.Loss(&data.Batch{X: x, Indices: []int{0, 1}, Ignore: all})
+	if err != nil || !(ignored.Value.Item() < loss.Value.Item()) {
+		t.Errorf("ignore regions: loss %v (without: %v), %v", ignored, loss.Value.Item(), err)
+	}
+	if _, _, err := det.Loss(&data.Batch{X: x, Indices: []int{0, 1}, Ignore: all[:1]}); err == nil || !strings.Contains(err.Error(), "1 ignore lists") {
+		t.Errorf("ignore lists of another length: %v", err)
 	}
 	det.Classes = []string{"one"}
 	if _, _, err := det.Loss(&data.Batch{X: x, Indices: []int{0, 1}}); err == nil || !strings.Contains(err.Error(), "2 classes but 1 are named") {

@@ -23,9 +23,11 @@ type Proposal struct {
 	Confidence float64 // the teacher's confidence in Class, in [0, 1]
 	// Target is the soft label (class probabilities) of a classifier.
 	Target []float32
-	// Boxes and BoxLabels are the objects a detector found.
+	// Boxes and BoxLabels are the objects a detector found; Ignore holds
+	// the regions it was unsure of (see data.Example.Ignore).
 	Boxes     []data.Box
 	BoxLabels []int
+	Ignore    []data.Box
 }
 
 // PseudoLabeler is a Task whose model can label unlabelled samples: the
