@@ -395,13 +395,16 @@ func (s *cocoSplit) carve(name string, fraction float64, seed uint64) (*cocoSpli
 }
 
 // sceneConfig is the synthetic scene set the detector commands use by
-// default: n training scenes of the litter world (val n/6, test n/4,
-// the unlabelled pool n/2), without label noise.
-func sceneConfig(seed uint64, n int) litter.Config {
+// default: n training scenes of the litter world (val n/6, test n/4),
+// an unlabelled pool of pool scenes (n/2 if 0), without label noise.
+func sceneConfig(seed uint64, n, pool int) litter.Config {
 	c := litter.DefaultConfig()
 	c.Seed = seed
 	c.Train, c.Val, c.Test, c.Pool = 0, 0, 0, 0
-	c.SceneTrain, c.SceneVal, c.SceneTest, c.ScenePool = n, max(2, n/6), max(2, n/4), max(2, n/2)
+	if pool == 0 {
+		pool = max(2, n/2)
+	}
+	c.SceneTrain, c.SceneVal, c.SceneTest, c.ScenePool = n, max(2, n/6), max(2, n/4), pool
 	// The given boxes' labels are true: the 7-class detector's crowd-label
 	// noise is left out of the demo, which measures how litter is found.
 	c.LabelNoise = 0
@@ -435,7 +438,7 @@ func (d *detData) classes() (names []string, ids []int) {
 type detDataFlags struct {
 	dir, trainJSON, valJSON, testJSON, images string
 	synth                                     string
-	scenes                                    int
+	scenes, poolScenes                        int
 	dataSeed                                  uint64
 	classes                                   int
 	valFraction                               float64
@@ -450,6 +453,7 @@ func addDetDataFlags(fs *flag.FlagSet) *detDataFlags {
 	fs.StringVar(&d.images, "images", "", "folder the COCO file names are relative to (default: each JSON file's folder)")
 	fs.StringVar(&d.synth, "synth", "runs/scenes", "where the synthetic scenes are generated and cached when no data is given")
 	fs.IntVar(&d.scenes, "scenes", 300, "synthetic training scenes (512×384, 2–6 litter items each; val gets 1/6 as many, test 1/4, the unlabelled pool 1/2)")
+	fs.IntVar(&d.poolScenes, "pool-scenes", 0, "unlabelled synthetic pool scenes (domain-shifted; 0: half of -scenes)")
 	fs.Uint64Var(&d.dataSeed, "data-seed", 1, "seed of the synthetic scenes (the same for every -seed, so runs differ only in training)")
 	fs.IntVar(&d.classes, "classes", 1, "1: one class \"litter\" for every category (detect-waste's 1-class detector); otherwise the number of categories in the data, all kept (7 for the synthetic scenes and detect-waste)")
 	fs.Float64Var(&d.valFraction, "val-fraction", 0.15, "share of the training images held out for validation when there is no validation file")
@@ -465,10 +469,10 @@ func (d *detDataFlags) root(ctx context.Context, env *Env) (string, error) {
 	if !d.synthetic() {
 		return d.dir, nil
 	}
-	if d.scenes < 2 {
-		return "", fmt.Errorf("-scenes %d: need at least 2", d.scenes)
+	if d.scenes < 2 || d.poolScenes < 0 || d.poolScenes == 1 {
+		return "", fmt.Errorf("-scenes %d and -pool-scenes %d: need at least 2 (or -pool-scenes 0)", d.scenes, d.poolScenes)
 	}
-	return d.synth, ensureScenes(ctx, env, d.synth, sceneConfig(d.dataSeed, d.scenes))
+	return d.synth, ensureScenes(ctx, env, d.synth, sceneConfig(d.dataSeed, d.scenes, d.poolScenes))
 }
 
 // open reads the splits and maps their categories onto the detector's

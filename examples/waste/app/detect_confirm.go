@@ -68,8 +68,10 @@ func (c *confirmer) confirms(p Prediction, label int) bool {
 // confirm checks the boxes of the proposals the SelfTrainer would use.
 // kept[i] is props[i] with the confirmed boxes only (Class the label of
 // its first, highest-scoring one; Confidence the teacher's), or with no
-// boxes and Class −1 if all were rejected; rejected[i] holds props[i]'s
-// rejected boxes (Class the first one's label, or −1 without).
+// boxes and Class −1 if all were rejected, and the rejected boxes added to
+// its ignore regions (the classifier's doubt is not proof of background);
+// rejected[i] holds props[i]'s rejected boxes (Class the first one's
+// label, or −1 without).
 func (c *confirmer) confirm(props []train.Proposal) (kept, rejected []train.Proposal, err error) {
 	type ref struct{ prop, box int }
 	var crops []*augment.Image
@@ -109,6 +111,7 @@ func (c *confirmer) confirm(props []train.Proposal) (kept, rejected []train.Prop
 		i := refs[k].prop
 		p := &kept[i]
 		p.Boxes, p.BoxLabels = nil, nil
+		p.Ignore = slices.Clip(p.Ignore) // appended to below: not into props[i]'s array
 		r := &rejected[i]
 		for ; k < len(refs) && refs[k].prop == i; k++ {
 			b, label := props[i].Boxes[refs[k].box], props[i].BoxLabels[refs[k].box]
@@ -116,6 +119,7 @@ func (c *confirmer) confirm(props []train.Proposal) (kept, rejected []train.Prop
 				p.Boxes, p.BoxLabels = append(p.Boxes, b), append(p.BoxLabels, label)
 			} else {
 				r.Boxes, r.BoxLabels = append(r.Boxes, b), append(r.BoxLabels, label)
+				p.Ignore = append(p.Ignore, b)
 			}
 		}
 		p.Class = -1

@@ -160,14 +160,26 @@ func TestConfirmPseudoBoxes(t *testing.T) {
 	// The rejected boxes are counted, and matched against the truth, by
 	// pseudoBoxQuality as the kept ones are.
 	cf := &confirmer{files: []string{path}, classes: []string{"litter"}, classify: fakeClassifier(t, boxes, new(int)), prob: 0.5, threshold: 0.4}
-	kept, rejected, err := cf.confirm([]train.Proposal{{Class: 0, Confidence: 0.9, Boxes: boxes, BoxLabels: []int{0, 0, 0}}})
+	region := data.Box{X1: 1, Y1: 1, X2: 3, Y2: 3}
+	props := []train.Proposal{{Class: 0, Confidence: 0.9, Boxes: boxes, BoxLabels: []int{0, 0, 0}, Ignore: make([]data.Box, 1, 4)}}
+	props[0].Ignore[0] = region
+	kept, rejected, err := cf.confirm(props)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The rejected box joins the teacher's ignore regions (without
+	// writing into the teacher's proposal).
+	if want := []data.Box{region, green}; fmt.Sprint(kept[0].Ignore) != fmt.Sprint(want) || len(props[0].Ignore) != 1 || props[0].Ignore[:2][1] != (data.Box{}) {
+		t.Errorf("ignore regions %v, want %v; the teacher's %v", kept[0].Ignore, want, props[0].Ignore[:2])
 	}
 	truth := [][]efficientdet.GroundTruth{{{Box: red}, {Box: green}}} // kept red and blue, rejected green
 	kq, rq := pseudoBoxQuality(kept, 0.4, truth), pseudoBoxQuality(rejected, 0.4, truth)
 	if kq.Boxes != 2 || kq.TruePositives != 1 || kq.Recall != 0.5 || rq.Boxes != 1 || rq.TruePositives != 1 {
 		t.Errorf("kept %+v, rejected %+v", kq, rq)
+	}
+	// The missed green box is covered by an ignore region.
+	if kq.Ignore != 2 || kq.MissedIgnored != 1 {
+		t.Errorf("kept: %d ignore regions covering %d missed boxes, want 2 and 1", kq.Ignore, kq.MissedIgnored)
 	}
 	if _, _, err := (&confirmer{files: []string{path}, classes: []string{"litter"}}).confirm([]train.Proposal{{Index: 3, Class: 0, Confidence: 1, Boxes: boxes[:1], BoxLabels: []int{0}}}); err == nil {
 		t.Error("a proposal for an image outside the pool: no error")

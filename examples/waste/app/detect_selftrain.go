@@ -31,6 +31,7 @@ func init() {
 type detSelfFlags struct {
 	teacher, pool, poolTruth string
 	threshold, boxScore      float64
+	ignoreScore              float64
 	rounds, epochs           int
 	mu, studentLR, weight    float64
 	balance, control         bool
@@ -44,6 +45,7 @@ func addDetSelfFlags(fs *flag.FlagSet) *detSelfFlags {
 	fs.StringVar(&s.pool, "pool", "", "folder of unlabelled images (default: the images of -pool-truth, or <data>/pool)")
 	fs.StringVar(&s.poolTruth, "pool-truth", "", "COCO file of the pool's hidden boxes, to measure pseudo-box precision and recall (default: <data>/pool_truth.json if present)")
 	fs.Float64Var(&s.boxScore, "box-score", 0.4, "least score of a teacher detection to become a pseudo-box")
+	fs.Float64Var(&s.ignoreScore, "ignore-score", 0, "least score of a teacher detection below -box-score to become an ignore region: anchors on it are left out of the student's class loss rather than taught as background (0: none)")
 	fs.Float64Var(&s.threshold, "threshold", 0.4, "least score of an image's best detection for the image to be used (images below teach nothing)")
 	fs.IntVar(&s.rounds, "rounds", 2, "teacher→student rounds")
 	fs.IntVar(&s.epochs, "student-epochs", 4, "epochs per round (each sees the labelled images once, with -mu times as many pseudo-labelled ones)")
@@ -65,6 +67,8 @@ func (s *detSelfFlags) validate() error {
 		return fmt.Errorf("-rounds %d and -student-epochs %d must be at least 1", s.rounds, s.epochs)
 	case !(s.boxScore > 0 && s.boxScore < 1) || !(s.threshold >= 0 && s.threshold < 1):
 		return fmt.Errorf("-box-score %v must lie in (0, 1) and -threshold %v in [0, 1)", s.boxScore, s.threshold)
+	case !(s.ignoreScore >= 0 && s.ignoreScore < s.boxScore):
+		return fmt.Errorf("-ignore-score %v must lie in [0, -box-score %v)", s.ignoreScore, s.boxScore)
 	case !(s.mu > 0) || s.studentLR < 0 || !(s.weight > 0 && s.weight <= 1):
 		return fmt.Errorf("-mu must be positive, -student-lr not negative and -pseudo-weight in (0, 1]")
 	case !(s.confirmProb >= 0 && s.confirmProb <= 1):
@@ -239,8 +243,14 @@ type detRound struct {
 	// TruePositives are pseudo-boxes matching a hidden box of their class at
 	// IoU ≥ 0.5 (each hidden box matched once); Truth counts the hidden
 	// boxes of the whole pool. Precision and Recall are NaN without truth.
-	TruePositives int     `json:"true_positives"`
-	Truth         int     `json:"truth_boxes"`
+	TruePositives int `json:"true_positives"`
+	Truth         int `json:"truth_boxes"`
+	// Ignore counts the ignore regions (-ignore-score) of the accepted
+	// images, MissedIgnored the hidden boxes on them that no pseudo-box
+	// matched but an ignore region does (IoU ≥ 0.5): litter kept out of
+	// the background.
+	Ignore        int     `json:"ignore_regions"`
+	MissedIgnored int     `json:"missed_ignored"`
 	Precision     float64 `json:"precision"`
 	Recall        float64 `json:"recall"`
 	ValAPBefore   float64 `json:"val_ap_before"`
@@ -258,6 +268,7 @@ func pseudoBoxQuality(props []train.Proposal, threshold float64, truth [][]effic
 		}
 		r.Accepted++
 		r.Boxes += len(p.Boxes)
+		r.Ignore += len(p.Ignore)
 		if truth == nil {
 			continue
 		}
@@ -276,6 +287,17 @@ func pseudoBoxQuality(props []train.Proposal, threshold float64, truth [][]effic
 			if best >= 0 {
 				taken[best] = true
 				r.TruePositives++
+			}
+		}
+		for g, gt := range gts {
+			if taken[g] || gt.Crowd {
+				continue
+			}
+			for _, b := range p.Ignore {
+				if efficientdet.IoU(b, gt.Box) >= 0.5 {
+					r.MissedIgnored++
+					break
+				}
 			}
 		}
 	}
@@ -501,7 +523,7 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 	dir := filepath.Join(out, "student")
 	var rec *proposalRecorder
 	det, tr, err := continued(dir, r.Name+"+selftrain", func(det *efficientdet.Detector) train.Task {
-		det.PseudoScore = s.boxScore
+		det.PseudoScore, det.PseudoIgnoreScore = s.boxScore, s.ignoreScore
 		rec = &proposalRecorder{Detector: det, confirm: conf}
 		return rec
 	})
@@ -574,6 +596,12 @@ func (q detRound) describe() string {
 	s := fmt.Sprintf("%d of %d pool images used (%.0f%%), %d pseudo-boxes", q.Accepted, q.Pool, 100*float64(q.Accepted)/float64(max(q.Pool, 1)), q.Boxes)
 	if !math.IsNaN(q.Recall) {
 		s += fmt.Sprintf(", precision %.3f, recall %.3f (IoU 0.5, %d hidden boxes)", q.Precision, q.Recall, q.Truth)
+	}
+	if q.Ignore > 0 {
+		s += fmt.Sprintf("; %d ignore regions", q.Ignore)
+		if !math.IsNaN(q.Recall) {
+			s += fmt.Sprintf(" covering %d hidden boxes no pseudo-box found", q.MissedIgnored)
+		}
 	}
 	if q.Confirmed {
 		s += fmt.Sprintf("; the classifier rejected %d pseudo-boxes", q.Rejected)
@@ -669,14 +697,15 @@ func printScoreTable(w io.Writer, runs []*detScores) {
 func detRoundTable(runs []*detResult) string {
 	cell := finiteCell
 	var rows [][]string
-	confirmed := false
+	confirmed, ignoring := false, false
 	for _, r := range runs {
 		for _, q := range r.Rounds {
 			confirmed = confirmed || q.Confirmed
+			ignoring = ignoring || q.Ignore > 0
 		}
 	}
 	for i := range runs[0].Rounds {
-		var used, boxes, rejected, prec, rec, before, after []float64
+		var used, boxes, rejected, ignore, missed, prec, rec, before, after []float64
 		for _, r := range runs {
 			if i >= len(r.Rounds) {
 				continue
@@ -684,12 +713,16 @@ func detRoundTable(runs []*detResult) string {
 			q := r.Rounds[i]
 			used = append(used, 100*float64(q.Accepted)/float64(max(q.Pool, 1)))
 			boxes, rejected = append(boxes, float64(q.Boxes)), append(rejected, float64(q.Rejected))
+			ignore, missed = append(ignore, float64(q.Ignore)), append(missed, float64(q.MissedIgnored))
 			prec, rec = append(prec, q.Precision), append(rec, q.Recall)
 			before, after = append(before, q.ValAPBefore), append(after, q.ValAPAfter)
 		}
 		row := []string{fmt.Sprint(i + 1), cell(used), cell(boxes)}
 		if confirmed {
 			row = append(row, cell(rejected))
+		}
+		if ignoring {
+			row = append(row, cell(ignore), cell(missed))
 		}
 		rows = append(rows, append(row, cell(prec), cell(rec), cell(before), cell(after)))
 	}
@@ -698,6 +731,9 @@ func detRoundTable(runs []*detResult) string {
 	if confirmed {
 		head = append(head, "rejected by the classifier")
 		title = "\npseudo-boxes per round, those the classifier confirmed (precision and recall at IoU 0.5 against the pool's hidden boxes):\n"
+	}
+	if ignoring {
+		head = append(head, "ignore regions", "missed hidden boxes ignored")
 	}
 	return title + table(append(head, "precision", "recall", "val AP before", "val AP after"), rows)
 }

@@ -135,8 +135,8 @@ func TestDetectSmoke(t *testing.T) {
 	// Self-training, one short round; the pool's hidden boxes are known.
 	selfOut := filepath.Join(dir, "self")
 	out = mustRun(t, append([]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-out", selfOut,
-		"-rounds", "1", "-student-epochs", "1", "-threshold", "0", "-box-score", "0.005"}, tinyDet...)...)
-	for _, want := range []string{"round 1: 6 of 6 pool images used", "precision", "trained longer", "self-trained", "| AP50 |", "wall time"} {
+		"-rounds", "1", "-student-epochs", "1", "-threshold", "0", "-box-score", "0.012", "-ignore-score", "0.001"}, tinyDet...)...)
+	for _, want := range []string{"round 1: 6 of 6 pool images used", "precision", "ignore regions covering", "| missed hidden boxes ignored |", "trained longer", "self-trained", "| AP50 |", "wall time"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("detect-selftrain output lacks %q:\n%s", want, out)
 		}
@@ -192,6 +192,8 @@ func TestDetectSmoke(t *testing.T) {
 		{[]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-confirm", filepath.Join(dir, "nothing.safetensors")}, "-confirm: "},
 		{append([]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-out", filepath.Join(dir, "self-reject"), "-rounds", "1", "-student-epochs", "1",
 			"-threshold", "0", "-box-score", "0.005", "-control=false", "-confirm", cls, "-confirm-prob", "0.99"}, tinyDet...), "pseudo-boxes (lower -confirm-prob 0.99?)"},
+		{[]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-teacher", best, "-ignore-score", "0.5"}, "-ignore-score 0.5 must lie in [0, -box-score 0.4)"},
+		{[]string{"detect-selftrain", "-synth", scenes, "-scenes", "12", "-pool-scenes", "1", "-teacher", best}, "-pool-scenes 1: need at least 2"},
 		{[]string{"predict", "-checkpoint", best, filepath.Join(scenes, "test")}, "is a detector checkpoint"},
 		{[]string{"detect", "-checkpoint", filepath.Join(dir, "nothing.safetensors"), scenes}, "detect-train"},
 		{[]string{"detect-train", "-synth", scenes, "-scenes", "12", "-size", "200"}, "multiple of 128"},
