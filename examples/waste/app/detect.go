@@ -142,7 +142,7 @@ var detRecipes = map[string]DetRecipe{
 	// 48-channel BiFPN of 2 cells and 2-conv heads at 256 px (0.64 M
 	// parameters), Adam.
 	"small": {Name: "small", Model: DetSpec{Width: 0.5, Depth: 0.5, Size: 256, FPNChannels: 48, FPNCells: 2, HeadRepeats: 2, BNMomentum: 0.1},
-		Epochs: 14, Batch: 8, Optimizer: "adam", LR: 3e-3, WarmupEpochs: 1, ClipNorm: 10, Augment: "light"},
+		Epochs: 22, Batch: 8, Optimizer: "adam", LR: 3e-3, WarmupEpochs: 1, ClipNorm: 10, Augment: "light"},
 	// detect-waste's detector: effdet's tf_efficientdet_d2 at 768 px, SGD
 	// momentum 0.9 lr 1e-3, cosine with 5 warm-up epochs, batch 4, EMA,
 	// clipping at 10, 20 epochs, Blur and RandomBrightness before effdet's
@@ -396,13 +396,14 @@ func (s *cocoSplit) carve(name string, fraction float64, seed uint64) (*cocoSpli
 
 // sceneConfig is the synthetic scene set the detector commands use by
 // default: n training scenes of the litter world (val n/6, test n/4),
-// an unlabelled pool of pool scenes (n/2 if 0), without label noise.
+// an unlabelled pool of pool scenes (4n if 0: self-training pays when the
+// unlabelled images outnumber the labelled ones), without label noise.
 func sceneConfig(seed uint64, n, pool int) litter.Config {
 	c := litter.DefaultConfig()
 	c.Seed = seed
 	c.Train, c.Val, c.Test, c.Pool = 0, 0, 0, 0
 	if pool == 0 {
-		pool = max(2, n/2)
+		pool = 4 * n
 	}
 	c.SceneTrain, c.SceneVal, c.SceneTest, c.ScenePool = n, max(2, n/6), max(2, n/4), pool
 	// The given boxes' labels are true: the 7-class detector's crowd-label
@@ -452,8 +453,8 @@ func addDetDataFlags(fs *flag.FlagSet) *detDataFlags {
 	fs.StringVar(&d.testJSON, "test-json", "", "test COCO file (instead of <data>/test.json; optional)")
 	fs.StringVar(&d.images, "images", "", "folder the COCO file names are relative to (default: each JSON file's folder)")
 	fs.StringVar(&d.synth, "synth", "runs/scenes", "where the synthetic scenes are generated and cached when no data is given")
-	fs.IntVar(&d.scenes, "scenes", 300, "synthetic training scenes (512×384, 2–6 litter items each; val gets 1/6 as many, test 1/4, the unlabelled pool 1/2)")
-	fs.IntVar(&d.poolScenes, "pool-scenes", 0, "unlabelled synthetic pool scenes (domain-shifted; 0: half of -scenes)")
+	fs.IntVar(&d.scenes, "scenes", 300, "synthetic training scenes (512×384, 2–6 litter items each; val gets 1/6 as many, test 1/4, the unlabelled pool 4×)")
+	fs.IntVar(&d.poolScenes, "pool-scenes", 0, "unlabelled synthetic pool scenes (domain-shifted; 0: 4× -scenes)")
 	fs.Uint64Var(&d.dataSeed, "data-seed", 1, "seed of the synthetic scenes (the same for every -seed, so runs differ only in training)")
 	fs.IntVar(&d.classes, "classes", 1, "1: one class \"litter\" for every category (detect-waste's 1-class detector); otherwise the number of categories in the data, all kept (7 for the synthetic scenes and detect-waste)")
 	fs.Float64Var(&d.valFraction, "val-fraction", 0.15, "share of the training images held out for validation when there is no validation file")
