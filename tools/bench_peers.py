@@ -87,27 +87,44 @@ def cpu_flags():
     return vendor, flags
 
 
-def core_peak_gflops():
-    """Peak float32 GFLOP/s of one core: FMA units × lanes × 2 × clock.
-
-    The clock is /proc/cpuinfo's "cpu MHz" (often the base clock: boost can
-    exceed it). Two FMA units per core; 16 float32 lanes with AVX-512 on
-    Intel, 8 otherwise (AMD Zen 4 runs 512-bit FMAs as two 256-bit halves).
+def core_peak_gflops(threads):
+    """Float32 peak GFLOP/s per thread count, measured: BenchmarkPeak runs
+    independent FMAs on registers on every thread, so it delivers FMA units ×
+    lanes × 2 flops × the clock under load (boost included), which
+    /proc/cpuinfo's "cpu MHz" (the base clock here) understates. The widest
+    implementation's figure counts. Returns ({threads: GFLOP/s}, how).
     """
-    vendor, flags = cpu_flags()
-    mhz = 0.0
+    got = run_go_bench("^BenchmarkPeak$", ["./nn/kernels/"], threads, "20x", 3)
+    peaks, how = {}, []
+    for t in threads:
+        best = max((v for (name, tt), v in got.items() if tt == t), default=None)
+        if best:
+            peaks[t] = best
+    avx2 = got.get(("BenchmarkPeak/avx2", 1))
+    if avx2:
+        how.append("AVX2 on one thread: %.1f GFLOP/s = 2 FMA units × 8 lanes × 2 flops × %.0f MHz" % (avx2, avx2 / 32 * 1000))
+    mhz = cpuinfo_mhz()
+    if mhz:
+        how.append("/proc/cpuinfo says %.0f MHz" % mhz)
+    return peaks, "; ".join(how)
+
+
+def cpuinfo_mhz():
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("cpu MHz"):
-                    mhz = float(line.split(":", 1)[1])
-                    break
+                    return float(line.split(":", 1)[1])
     except OSError:
         pass
-    lanes = 16 if "avx512f" in flags and vendor == "GenuineIntel" else 8
-    if "fma" not in flags:
-        return None, mhz, "no FMA"
-    return 2 * lanes * 2 * mhz / 1000, mhz, "2 FMA units × %d lanes × 2 flops × %.0f MHz" % (lanes, mhz)
+    return 0.0
+
+
+def print_peaks(peaks, how):
+    if not peaks:
+        return
+    print("# measured peak (BenchmarkPeak): %s; %s; %%peak = GFLOP/s / the peak of as many threads" % (
+        ", ".join("%d thread%s %.1f GFLOP/s" % (t, "" if t == 1 else "s", v) for t, v in sorted(peaks.items())), how))
 
 
 def openblas_coretype():
@@ -173,8 +190,8 @@ def run_numpy_sgemm(threads, budget, windows):
 BENCH_LINE = re.compile(r"^(Benchmark\S+?)(?:-(\d+))?\s+(\d+)\s+([\d.]+) ns/op(.*)$")
 
 
-def run_go_bench(pattern, packages, threads, benchtime, count, cwd=ROOT):
-    """Runs go test -bench and returns {(name, threads): best GFLOP/s}.
+def run_go_bench(pattern, packages, threads, benchtime, count, cwd=ROOT, unit="GFLOP/s"):
+    """Runs go test -bench and returns {(name, threads): best figure in unit}.
 
     The thread count goes in GOMAXPROCS, one go test per count, rather than
     in -cpu: go test runs a b.Loop benchmark's first measurement before it
@@ -190,17 +207,17 @@ def run_go_bench(pattern, packages, threads, benchtime, count, cwd=ROOT):
         if res.returncode != 0:
             sys.exit("bench_peers: (in %s) GOMAXPROCS=%d %s failed:\n%s%s" % (
                 os.path.relpath(cwd, ROOT), t, " ".join(cmd), res.stdout, res.stderr))
-        parse_go_bench(res.stdout, out)
+        parse_go_bench(res.stdout, out, unit)
     return out
 
 
-def parse_go_bench(stdout, out):
+def parse_go_bench(stdout, out, unit="GFLOP/s"):
     for line in stdout.splitlines():
         m = BENCH_LINE.match(line.strip())
         if not m:
             continue
         name, procs, rest = m.group(1), int(m.group(2) or 1), m.group(5)
-        g = re.search(r"([\d.]+) GFLOP/s", rest)
+        g = re.search(r"([\d.]+) %s(\s|$)" % re.escape(unit), rest)
         if g:
             keep_best(out, (name, procs), float(g.group(1)))
 
@@ -249,10 +266,9 @@ def section_sgemm(args):
 
     rows = [Row(name, t, v) for (name, t), v in go_best.items()]
     rows += [Row(name, t, v) for (name, t), v in np_best.items()]
-    peak, mhz, how = core_peak_gflops()
+    peak, how = core_peak_gflops(threads)
     print()
-    if peak:
-        print("# peak per core: %.1f GFLOP/s (%s); %%peak = GFLOP/s / (threads × peak)" % (peak, how))
+    print_peaks(peak, how)
     print("%-26s %3s %8s %6s %8s %6s %7s %7s %7s" % (
         "GFLOP/s", "thr", "sortnet", "%peak", "OpenBLAS", "%peak", "ratio", "gonum", "ratio"))
     impl = best_impl(go_best)
@@ -286,6 +302,13 @@ LAYER_TARGETS = {"stem": 1.0, "pw": 1.0, "dw": 1.5}
 def layer_flops(n, size, cin, cout, k, s, dw):
     out = (size + s - 1) // s  # TF "SAME"
     return 2.0 * n * out * out * cout * k * k * (1 if dw else cin)
+
+
+def layer_bytes(n, size, cin, cout, k, s, dw):
+    """Bytes a forward pass must at least move: input, output and weights
+    once each (float32)."""
+    out = (size + s - 1) // s
+    return 4.0 * (n * size * size * cin + n * out * out * cout + k * k * cout * (1 if dw else cin))
 
 
 # Runs in a child process with the thread count fixed before torch starts
@@ -380,10 +403,9 @@ def section_layers(args):
     for (name, t), v in sorted(go_best.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         print("%s%s\t%10.2f GFLOP/s (best of %d×%d)" % (name, "" if t == 1 else "-%d" % t, v, args.rounds, args.windows))
 
-    peak, mhz, how = core_peak_gflops()
+    peak, how = core_peak_gflops(threads)
     print()
-    if peak:
-        print("# peak per core: %.1f GFLOP/s (%s); %%peak = GFLOP/s / (threads × peak)" % (peak, how))
+    print_peaks(peak, how)
     print("%-22s %-7s %3s %8s %6s %8s %6s %7s %7s" % (
         "GFLOP/s", "pass", "thr", "sortnet", "%peak", "PyTorch", "%peak", "ratio", "target"))
     misses = []
@@ -403,6 +425,23 @@ def section_layers(args):
                     ratio(ours, peer), "%.1fx" % target, mark))
     print("# targets missed: %s" % (", ".join(misses) if misses else "none"))
 
+    # What the memory system allows: a forward pass moves its input, output
+    # and weights at least once; BNApply (read 14 MB, write 14 MB per call)
+    # streams at about the bandwidth two threads or one can draw.
+    stream = run_go_bench("^BenchmarkElementwise$/%s/BNApply$" % best_layer_impl(), ["./nn/kernels/"], threads, "20x", 3, unit="GB/s")
+    print()
+    print("# forward passes in GB/s of least traffic (input + output + weights once); stream = BenchmarkElementwise BNApply")
+    print("%-22s %3s %8s %8s %8s %9s" % ("GB/s", "thr", "sortnet", "PyTorch", "stream", "of stream"))
+    for name, n, size, cin, cout, k, s, dw, stem in LAYERS:
+        per = layer_bytes(n, size, cin, cout, k, s, dw) / layer_flops(n, size, cin, cout, k, s, dw)
+        for t in threads:
+            ours = go_best.get(("BenchmarkLayers/%s/fwd" % name, t))
+            peer = torch_best.get(("BenchmarkPeers/torch_layers/%s/fwd" % name, t))
+            bw = max((v for (nm, tt), v in stream.items() if tt == t), default=None)
+            ob, pb = (None if ours is None else ours * per), (None if peer is None else peer * per)
+            print("%-22s %3d %8s %8s %8s %9s" % (name, t, fmt(ob), fmt(pb), fmt(bw),
+                                                 "-" if ob is None or not bw else "%.0f%%" % (100 * ob / bw)))
+
     print()
     print("%-36s %3s %8s %8s %7s" % ("GFLOP/s (Go peers)", "thr", "sortnet", "peer", "ratio"))
     for work, peer in (("conv3x3_32to64_56_b8", "gorgonia"), ("conv3x3_32to64_56_b8_fwdbwd", "gorgonia"),
@@ -417,8 +456,20 @@ def section_layers(args):
     return rows
 
 
-def pct(v, peak, threads):
-    return "-" if v is None or not peak else "%.0f%%" % (100 * v / (peak * threads))
+def pct(v, peaks, threads):
+    return "-" if v is None or not peaks.get(threads) else "%.0f%%" % (100 * v / peaks[threads])
+
+
+def best_layer_impl():
+    """The implementation the layer benchmarks run: the widest this CPU has
+    (or SORTNET_KERNELS)."""
+    forced = os.environ.get("SORTNET_KERNELS")
+    if forced:
+        return forced
+    _, flags = cpu_flags()
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+        return "avx512"
+    return "avx2" if {"avx2", "fma"} <= flags else "generic"
 
 
 def best_impl(go_best):
