@@ -245,13 +245,13 @@ func toBox(c [4]float32) data.Box {
 // Propose detects objects in every image of b (the model in evaluation
 // mode, under NoGrad): the detections scoring at least PseudoScore become
 // the proposal's Boxes and BoxLabels, those scoring at least
-// PseudoIgnoreScore (if positive) but less its Ignore regions; its Class and Confidence are the
-// class and score of the most confident detection, whatever its score (so
-// that the SelfTrainer's threshold decides about the image, and its class
-// balancing sees the dominant object), or -1 and 0 for an image without
-// any detection. o.Temperature divides the class logits; o.FlipTTA adds
-// the detections of the mirrored image and merges both by class-aware
-// NMS.
+// PseudoIgnoreScore (if positive) but less its Ignore regions; its Class
+// and Confidence are the class and score of the most confident detection,
+// whatever its score (so that the SelfTrainer's threshold decides about
+// the image, and its class balancing sees the dominant object), or -1 and
+// 0 for an image without any detection. o.Temperature divides the class
+// logits; o.FlipTTA adds the detections of the mirrored image and merges
+// both by class-aware NMS.
 func (d *Detector) Propose(b *data.Batch, o train.ProposeOpts) ([]train.Proposal, error) {
 	if err := d.check(); err != nil {
 		return nil, err
