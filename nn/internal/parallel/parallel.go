@@ -3,7 +3,8 @@
 // The pool holds Threads()-1 long-lived worker goroutines; the goroutine that
 // calls For always takes part in the work itself. A worker joins a call only
 // when it is idle, so nested calls (For inside For) never deadlock: the caller
-// can always finish every chunk on its own.
+// can always finish every chunk on its own. Idle workers spin briefly before
+// they sleep, so that they join the next of a run of calls at once.
 //
 // Results never depend on the thread count: For hands out chunks whose
 // boundaries depend only on n and grain, and code that reduces across chunks
@@ -14,6 +15,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 type job struct {
@@ -22,7 +24,7 @@ type job struct {
 	grain  int
 	chunks int
 	next   atomic.Int64
-	wg     sync.WaitGroup
+	takers sync.WaitGroup // the workers that joined
 }
 
 // run processes chunks until none are left.
@@ -38,11 +40,21 @@ func (j *job) run() {
 	}
 }
 
+// spin is how long an idle worker keeps looking for work before it sleeps.
+// Ops run back to back, each a For call of tens of microseconds to a few
+// milliseconds; a worker that went to sleep between two of them takes a
+// wake-up of the OS thread (tens of microseconds on a virtual machine) to
+// join the next, during which the caller works alone. OpenMP runtimes spin
+// for the same reason (GNU libgomp for far longer).
+const spin = 50 * time.Microsecond
+
 var (
 	mu      sync.Mutex
-	threads = 0 // set by SetThreads; 0 means not started
-	jobs    chan *job
-	quit    chan struct{}
+	threads = 0    // set by SetThreads; 0 means not started
+	gen     = 0    // SetThreads' generation: workers of an older one exit
+	queue   []*job // calls open to workers (some may have no chunks left)
+	wake    = sync.NewCond(&mu)
+	pending atomic.Int32 // len(queue), for spinning workers
 )
 
 func init() {
@@ -61,14 +73,11 @@ func SetThreads(n int) int {
 	if n == threads {
 		return prev
 	}
-	if quit != nil {
-		close(quit)
-	}
 	threads = n
-	jobs = make(chan *job)
-	quit = make(chan struct{})
+	gen++
+	wake.Broadcast()
 	for i := 0; i < n-1; i++ {
-		go worker(jobs, quit)
+		go worker(gen)
 	}
 	return prev
 }
@@ -80,22 +89,76 @@ func Threads() int {
 	return threads
 }
 
-func worker(jobs <-chan *job, quit <-chan struct{}) {
+func worker(g int) {
 	for {
-		select {
-		case j := <-jobs:
-			j.run()
-			j.wg.Done()
-		case <-quit:
+		j := take(g)
+		if j == nil {
 			return
 		}
+		j.run()
+		j.takers.Done()
 	}
+}
+
+// take returns an open call with chunks left, registered as joined, or nil
+// once SetThreads has started a new generation of workers. It spins for
+// spin after the last work before it sleeps.
+func take(g int) *job {
+	idle := time.Now()
+	for i := 1; ; i++ {
+		if pending.Load() > 0 {
+			if j, stop := open(g); stop || j != nil {
+				return j
+			}
+		}
+		if i%64 == 0 {
+			if time.Since(idle) > spin {
+				break
+			}
+			runtime.Gosched() // let other goroutines (data loaders) run
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for {
+		if j, stop := openLocked(g); stop || j != nil {
+			return j
+		}
+		wake.Wait()
+	}
+}
+
+func open(g int) (*job, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	return openLocked(g)
+}
+
+// openLocked finds an open call with chunks left and registers the worker
+// with it (under mu, so that the caller, which closes its call under mu,
+// waits for every worker that joined); stop says the worker's generation
+// has ended.
+func openLocked(g int) (j *job, stop bool) {
+	if gen != g {
+		return nil, true
+	}
+	for _, j := range queue {
+		if j.next.Load() < int64(j.chunks) {
+			j.takers.Add(1)
+			return j, false
+		}
+	}
+	return nil, false
 }
 
 // For calls fn(lo, hi) for consecutive chunks [lo, hi) covering [0, n), each
 // of grain elements except possibly the last, spread over the pool. grain < 1
 // means 1. Chunk boundaries depend only on n and grain, never on the thread
 // count. fn must be safe to call concurrently for disjoint chunks.
+//
+// The caller works on its own call; idle workers join it (those busy with
+// other calls do not), and the caller waits only for the workers that
+// joined, so calls nest without deadlock.
 func For(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -109,9 +172,9 @@ func For(n, grain int, fn func(lo, hi int)) {
 		return
 	}
 	mu.Lock()
-	ch, t := jobs, threads
-	mu.Unlock()
+	t := threads
 	if t <= 1 {
+		mu.Unlock()
 		for lo := 0; lo < n; lo += grain {
 			fn(lo, min(lo+grain, n))
 		}
@@ -123,19 +186,25 @@ func For(n, grain int, fn func(lo, hi int)) {
 	}
 	j.fn, j.n, j.grain, j.chunks = fn, n, grain, chunks
 	j.next.Store(0)
-	// Offer the job to idle workers only; busy ones are skipped, so a call
-	// from inside a worker cannot wait on itself.
-	for i := 0; i < min(t-1, chunks-1); i++ {
-		j.wg.Add(1)
-		select {
-		case ch <- j:
-		default:
-			j.wg.Done()
+	queue = append(queue, j)
+	pending.Store(int32(len(queue)))
+	for range min(t-1, chunks-1) {
+		wake.Signal()
+	}
+	mu.Unlock()
+	j.run()
+	mu.Lock()
+	for i, q := range queue {
+		if q == j {
+			queue = append(queue[:i], queue[i+1:]...)
+			queue[len(queue):cap(queue)][0] = nil // no stale reference to j
+			break
 		}
 	}
-	j.run()
-	j.wg.Wait()
-	// Every worker that took j has returned from it: reuse it.
+	pending.Store(int32(len(queue)))
+	mu.Unlock()
+	j.takers.Wait()
+	// Every worker that joined j has returned from it: reuse it.
 	j.fn = nil
 	jobPool.Put(j)
 }

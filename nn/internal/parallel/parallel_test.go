@@ -1,8 +1,10 @@
 package parallel
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestForCoversEveryIndexOnce(t *testing.T) {
@@ -86,5 +88,31 @@ func TestForDoesNotAllocate(t *testing.T) {
 	For(100, 10, fn) // warm the job pool
 	if a := testing.AllocsPerRun(100, func() { For(100, 10, fn) }); a != 0 {
 		t.Fatalf("For allocates %v times per call", a)
+	}
+}
+
+// TestWorkersJoin: with two threads, the two chunks of a call run at the
+// same time (each waits for the other to start), in a run of calls back to
+// back as ops make them.
+func TestWorkersJoin(t *testing.T) {
+	prev := SetThreads(2)
+	defer SetThreads(prev)
+	for call := range 200 {
+		var started atomic.Int32
+		var timedOut atomic.Bool
+		For(2, 1, func(lo, hi int) {
+			started.Add(1)
+			deadline := time.Now().Add(5 * time.Second)
+			for started.Load() < 2 {
+				if time.Now().After(deadline) {
+					timedOut.Store(true)
+					return
+				}
+				runtime.Gosched()
+			}
+		})
+		if timedOut.Load() {
+			t.Fatalf("call %d: the worker did not join within 5 s", call)
+		}
 	}
 }
