@@ -469,6 +469,17 @@ func (call *sgemmCall) runTask(t int, s *sgemmScratch) {
 		} else if full < i1 {
 			call.packA(s.a, full, i1, kb0, kb)
 		}
+		if (q1-q0)*kb*nr*4 <= sgemmCaches.l1/2 {
+			// All of the task's B fits in L1 beside an A micro-panel: each
+			// micro-panel of A, read once from memory, meets every
+			// micro-panel of B (the narrow C of 1×1 convolutions).
+			for i := i0; i < i1; i += mr {
+				for q := q0; q < q1; q++ {
+					call.tile(s, i0, i1, i, q, kb0, kb, beta)
+				}
+			}
+			continue
+		}
 		// BLIS order: a kc×nr micro-panel of B stays in L1 while the
 		// micro-panels of A stream past it from L2.
 		for q := q0; q < q1; q++ {
