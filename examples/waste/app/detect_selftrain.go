@@ -821,8 +821,8 @@ func cmdDetectSelftrain(ctx context.Context, env *Env, args []string) error {
 //
 // With the defaults (300 training scenes, a pool of 1,200, 22 baseline
 // epochs, a control and 2 rounds of 4 student epochs) one seed took about
-// 9.5 minutes on the 2-core development machine, the scene generation 40 s
-// more once; trim with "-scenes", "-pool-scenes", "-epochs",
+// 9.3 minutes on the 2-core development machine (the 3-seed demo's
+// detector half: 28 minutes), the scene generation 35 s more once; trim with "-scenes", "-pool-scenes", "-epochs",
 // "-student-epochs" or "-control=false" to fit a time budget.
 func detDemo(ctx context.Context, env *Env, seed uint64, out string, args ...string) (*detResult, error) {
 	fs := flag.NewFlagSet("detect-selftrain", flag.ContinueOnError)
