@@ -4,9 +4,10 @@
 
 #include "textflag.h"
 
-// func sgemmKernel6x16AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32)
+// func sgemmKernel6x16AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-120
+TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-152
+sgemmKernel6x16AVX2_tile:
 	MOVQ k+0(FP), AX
 	MOVQ rsA+32(FP), CX
 	MOVQ csA+40(FP), DX
@@ -238,8 +239,7 @@ sgemmKernel6x16AVX2_store:
 	VMOVUPS      Y10, (AX)
 	VFMADD231PS  32(AX), Y14, Y11
 	VMOVUPS      Y11, 32(AX)
-	VZEROUPPER
-	RET
+	JMP          sgemmKernel6x16AVX2_next
 
 sgemmKernel6x16AVX2_beta0:
 	VMOVUPS Y0, (AX)
@@ -259,12 +259,27 @@ sgemmKernel6x16AVX2_beta0:
 	ADDQ    CX, AX
 	VMOVUPS Y10, (AX)
 	VMOVUPS Y11, 32(AX)
+
+sgemmKernel6x16AVX2_next:
+	// Advance a, b and c in the frame to the next tile, if any.
+	MOVQ tileA+128(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, a_base+8(FP)
+	MOVQ tileB+136(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, b_base+48(FP)
+	MOVQ tileC+144(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, c_base+80(FP)
+	DECQ tiles+120(FP)
+	JNZ  sgemmKernel6x16AVX2_tile
 	VZEROUPPER
 	RET
 
-// func sgemmKernel6x8AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32)
+// func sgemmKernel6x8AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemmKernel6x8AVX2(SB), NOSPLIT, $0-120
+TEXT ·sgemmKernel6x8AVX2(SB), NOSPLIT, $0-152
+sgemmKernel6x8AVX2_tile:
 	MOVQ k+0(FP), AX
 	MOVQ rsA+32(FP), CX
 	MOVQ csA+40(FP), DX
@@ -450,8 +465,7 @@ sgemmKernel6x8AVX2_store:
 	ADDQ         CX, AX
 	VFMADD231PS  (AX), Y13, Y5
 	VMOVUPS      Y5, (AX)
-	VZEROUPPER
-	RET
+	JMP          sgemmKernel6x8AVX2_next
 
 sgemmKernel6x8AVX2_beta0:
 	VMOVUPS Y0, (AX)
@@ -465,12 +479,27 @@ sgemmKernel6x8AVX2_beta0:
 	VMOVUPS Y4, (AX)
 	ADDQ    CX, AX
 	VMOVUPS Y5, (AX)
+
+sgemmKernel6x8AVX2_next:
+	// Advance a, b and c in the frame to the next tile, if any.
+	MOVQ tileA+128(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, a_base+8(FP)
+	MOVQ tileB+136(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, b_base+48(FP)
+	MOVQ tileC+144(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, c_base+80(FP)
+	DECQ tiles+120(FP)
+	JNZ  sgemmKernel6x8AVX2_tile
 	VZEROUPPER
 	RET
 
-// func sgemmKernel14x8AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32)
+// func sgemmKernel14x8AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemmKernel14x8AVX2(SB), NOSPLIT, $0-120
+TEXT ·sgemmKernel14x8AVX2(SB), NOSPLIT, $0-152
+sgemmKernel14x8AVX2_tile:
 	MOVQ k+0(FP), AX
 	MOVQ rsA+32(FP), CX
 	MOVQ csA+40(FP), DX
@@ -794,8 +823,7 @@ sgemmKernel14x8AVX2_store:
 	ADDQ         CX, AX
 	VFMADD231PS  (AX), Y15, Y13
 	VMOVUPS      Y13, (AX)
-	VZEROUPPER
-	RET
+	JMP          sgemmKernel14x8AVX2_next
 
 sgemmKernel14x8AVX2_beta0:
 	VMOVUPS Y0, (AX)
@@ -825,12 +853,27 @@ sgemmKernel14x8AVX2_beta0:
 	VMOVUPS Y12, (AX)
 	ADDQ    CX, AX
 	VMOVUPS Y13, (AX)
+
+sgemmKernel14x8AVX2_next:
+	// Advance a, b and c in the frame to the next tile, if any.
+	MOVQ tileA+128(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, a_base+8(FP)
+	MOVQ tileB+136(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, b_base+48(FP)
+	MOVQ tileC+144(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, c_base+80(FP)
+	DECQ tiles+120(FP)
+	JNZ  sgemmKernel14x8AVX2_tile
 	VZEROUPPER
 	RET
 
-// func sgemmKernel14x32AVX512(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32)
+// func sgemmKernel14x32AVX512(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·sgemmKernel14x32AVX512(SB), NOSPLIT, $0-120
+TEXT ·sgemmKernel14x32AVX512(SB), NOSPLIT, $0-152
+sgemmKernel14x32AVX512_tile:
 	MOVQ k+0(FP), AX
 	MOVQ rsA+32(FP), CX
 	MOVQ csA+40(FP), DX
@@ -1285,8 +1328,7 @@ sgemmKernel14x32AVX512_store:
 	VMOVUPS      Z26, (AX)
 	VFMADD231PS  64(AX), Z30, Z27
 	VMOVUPS      Z27, 64(AX)
-	VZEROUPPER
-	RET
+	JMP          sgemmKernel14x32AVX512_next
 
 sgemmKernel14x32AVX512_beta0:
 	VMOVUPS Z0, (AX)
@@ -1330,12 +1372,27 @@ sgemmKernel14x32AVX512_beta0:
 	ADDQ    CX, AX
 	VMOVUPS Z26, (AX)
 	VMOVUPS Z27, 64(AX)
+
+sgemmKernel14x32AVX512_next:
+	// Advance a, b and c in the frame to the next tile, if any.
+	MOVQ tileA+128(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, a_base+8(FP)
+	MOVQ tileB+136(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, b_base+48(FP)
+	MOVQ tileC+144(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, c_base+80(FP)
+	DECQ tiles+120(FP)
+	JNZ  sgemmKernel14x32AVX512_tile
 	VZEROUPPER
 	RET
 
-// func sgemmKernel14x16AVX512(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32)
+// func sgemmKernel14x16AVX512(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·sgemmKernel14x16AVX512(SB), NOSPLIT, $0-120
+TEXT ·sgemmKernel14x16AVX512(SB), NOSPLIT, $0-152
+sgemmKernel14x16AVX512_tile:
 	MOVQ k+0(FP), AX
 	MOVQ rsA+32(FP), CX
 	MOVQ csA+40(FP), DX
@@ -1688,8 +1745,7 @@ sgemmKernel14x16AVX512_store:
 	ADDQ         CX, AX
 	VFMADD231PS  (AX), Z29, Z13
 	VMOVUPS      Z13, (AX)
-	VZEROUPPER
-	RET
+	JMP          sgemmKernel14x16AVX512_next
 
 sgemmKernel14x16AVX512_beta0:
 	VMOVUPS Z0, (AX)
@@ -1719,5 +1775,19 @@ sgemmKernel14x16AVX512_beta0:
 	VMOVUPS Z12, (AX)
 	ADDQ    CX, AX
 	VMOVUPS Z13, (AX)
+
+sgemmKernel14x16AVX512_next:
+	// Advance a, b and c in the frame to the next tile, if any.
+	MOVQ tileA+128(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, a_base+8(FP)
+	MOVQ tileB+136(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, b_base+48(FP)
+	MOVQ tileC+144(FP), AX
+	SHLQ $0x02, AX
+	ADDQ AX, c_base+80(FP)
+	DECQ tiles+120(FP)
+	JNZ  sgemmKernel14x16AVX512_tile
 	VZEROUPPER
 	RET

@@ -33,14 +33,16 @@ import (
 // therefore depends on k and kc only, never on the split or the thread
 // count.
 
-// sgemmKernel computes one mr×nr tile of C: for i < mr, j < nr,
+// sgemmKernel computes tiles mr×nr tiles of C, tile t with a, b and c
+// advanced by t·tileA, t·tileB and t·tileC elements: for i < mr, j < nr,
 //
 //	c[i*ldc+j] = alpha·Σ_{p<k} a[i*rsA+p*csA]·b[p*rsB+j] + beta·c[i*ldc+j]
 //
 // with the sum over p in an order fixed by the kernel; beta == 0 does not
-// read c. Assembly versions trust their arguments: sgemmArch.tile checks
-// them first.
-type sgemmKernel func(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32)
+// read c. A row or column of tiles is one call: a call per tile cost as
+// much as a third of the time at k = 24. Assembly versions trust their
+// arguments: sgemmArch.tiles checks them first.
+type sgemmKernel func(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32, tiles, tileA, tileB, tileC int)
 
 // sgemmCaches holds the data cache sizes in bytes (per core for L1 and L2);
 // the amd64 build reads them with cpuid (sgemm_amd64.go).
@@ -83,19 +85,21 @@ func newSgemmArch(mr, nr int, kern, half sgemmKernel) *sgemmArch {
 	return &sgemmArch{mr: mr, nr: nr, kern: kern, half: half, kc: kc, mc: mc, bmax: max(1<<16, l3/2/4)}
 }
 
-// tile runs the micro-kernel (the half-width one if half) after checking
-// that every element it touches lies inside the slices: the assembly does
-// no bounds checks.
-func (g *sgemmArch) tile(half bool, k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32) {
+// tiles runs the micro-kernel (the half-width one if half) over n tiles
+// after checking that every element they touch lies inside the slices
+// (the strides are not negative): the assembly does no bounds checks.
+func (g *sgemmArch) tiles(half bool, k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32, n, tileA, tileB, tileC int) {
 	kern, nr := g.kern, g.nr
 	if half {
 		kern, nr = g.half, nr/2
 	}
-	if k < 1 || len(a) <= (g.mr-1)*rsA+(k-1)*csA || len(b) < (k-1)*rsB+nr || len(c) < (g.mr-1)*ldc+nr {
-		panic(fmt.Sprintf("kernels.Sgemm: internal error: %d×%d tile with k=%d, len(a)=%d rsA=%d csA=%d, len(b)=%d rsB=%d, len(c)=%d ldc=%d",
-			g.mr, nr, k, len(a), rsA, csA, len(b), rsB, len(c), ldc))
+	l := n - 1
+	if k < 1 || n < 1 || tileA < 0 || tileB < 0 || tileC < 0 ||
+		len(a) <= (g.mr-1)*rsA+(k-1)*csA+l*tileA || len(b) < (k-1)*rsB+nr+l*tileB || len(c) < (g.mr-1)*ldc+nr+l*tileC {
+		panic(fmt.Sprintf("kernels.Sgemm: internal error: %d %d×%d tiles with k=%d, len(a)=%d rsA=%d csA=%d tileA=%d, len(b)=%d rsB=%d tileB=%d, len(c)=%d ldc=%d tileC=%d",
+			n, g.mr, nr, k, len(a), rsA, csA, tileA, len(b), rsB, tileB, len(c), ldc, tileC))
 	}
-	kern(k, a, rsA, csA, b, rsB, c, ldc, alpha, beta)
+	kern(k, a, rsA, csA, b, rsB, c, ldc, alpha, beta, n, tileA, tileB, tileC)
 }
 
 // sgemmCall holds one Sgemm call's arguments and plan. Calls come from a
@@ -300,8 +304,8 @@ func (call *sgemmCall) packedB(q int) bool {
 	return w != nr && !(call.g.half != nil && w == nr/2)
 }
 
-// panelB returns the micro-panel of B for column panel q and steps
-// [p0, p0+kb), and its row stride.
+// panelB returns B from the micro-panel of column panel q and step p0 on
+// (kb steps are used per panel), and its row stride.
 func (call *sgemmCall) panelB(q, p0, kb int) ([]float32, int) {
 	nr, k := call.g.nr, call.k
 	if !call.packedB(q) {
@@ -311,7 +315,7 @@ func (call *sgemmCall) panelB(q, p0, kb int) ([]float32, int) {
 	if call.directB {
 		q = 0 // only the partial panel is packed
 	}
-	return call.bp[(q*k+p0)*nr : (q*k+p0+kb)*nr], nr
+	return call.bp[(q*k+p0)*nr:], nr // on to the end: the next panels follow
 }
 
 // packB packs column panels [lo, hi) of the current block: panel q holds
@@ -472,22 +476,84 @@ func (call *sgemmCall) runTask(t int, s *sgemmScratch) {
 		if (q1-q0)*kb*nr*4 <= sgemmCaches.l1/2 {
 			// All of the task's B fits in L1 beside an A micro-panel: each
 			// micro-panel of A, read once from memory, meets every
-			// micro-panel of B (the narrow C of 1×1 convolutions).
+			// micro-panel of B (the narrow C of 1×1 convolutions), the
+			// whole-width ones in one kernel call.
 			for i := i0; i < i1; i += mr {
-				for q := q0; q < q1; q++ {
+				q := q0
+				if i+mr <= i1 {
+					q = call.across(s, i0, i, q0, q1, kb0, kb, beta)
+				}
+				for ; q < q1; q++ {
 					call.tile(s, i0, i1, i, q, kb0, kb, beta)
 				}
 			}
 			continue
 		}
 		// BLIS order: a kc×nr micro-panel of B stays in L1 while the
-		// micro-panels of A stream past it from L2.
+		// micro-panels of A stream past it from L2, the whole tiles in one
+		// kernel call.
 		for q := q0; q < q1; q++ {
-			for i := i0; i < i1; i += mr {
+			i := call.down(s, i0, full, q, kb0, kb, beta)
+			for ; i < i1; i += mr {
 				call.tile(s, i0, i1, i, q, kb0, kb, beta)
 			}
 		}
 	}
+}
+
+// aTile returns op(A) for the whole row tile at row i of the task with
+// rows from i0 on, steps from kb0 (kb of them), its strides, and the
+// stride from one row tile to the next.
+func (call *sgemmCall) aTile(s *sgemmScratch, i0, i, kb0, kb int) (as []float32, rsA, csA, tileA int) {
+	mr, a, lda := call.g.mr, call.a, call.lda
+	switch {
+	case !call.directA:
+		return s.a[(i-i0)*kb:], 1, mr, mr * kb
+	case call.transA:
+		return a[kb0*lda+i:], 1, lda, mr
+	default:
+		return a[i*lda+kb0:], lda, 1, mr * lda
+	}
+}
+
+// down computes the tiles of column panel q at rows [i0, full) (whole row
+// tiles) in one kernel call, if the panel is one the kernels take whole,
+// and returns the first row it did not compute.
+func (call *sgemmCall) down(s *sgemmScratch, i0, full, q, kb0, kb int, beta float32) int {
+	g := call.g
+	mr, nr := g.mr, g.nr
+	j := call.j0 + q*nr
+	w := min(nr, call.n-j)
+	half := g.half != nil && w == nr/2
+	if full <= i0 || !(w == nr || half) {
+		return i0
+	}
+	as, rsA, csA, tileA := call.aTile(s, i0, i0, kb0, kb)
+	bq, rsB := call.panelB(q, kb0, kb)
+	g.tiles(half, kb, as, rsA, csA, bq, rsB, call.c[i0*call.ldc+j:], call.ldc, call.alpha, beta, (full-i0)/mr, tileA, 0, mr*call.ldc)
+	return full
+}
+
+// across computes the whole row tile at row i against the whole-width
+// column panels from q0 on (up to q1) in one kernel call and returns the
+// first panel it did not compute.
+func (call *sgemmCall) across(s *sgemmScratch, i0, i, q0, q1, kb0, kb int, beta float32) int {
+	nr := call.g.nr
+	q := q0
+	for q < q1 && call.n-call.j0-q*nr >= nr && !call.packedB(q) == call.directB {
+		q++
+	}
+	if q == q0 {
+		return q0
+	}
+	as, rsA, csA, _ := call.aTile(s, i0, i, kb0, kb)
+	bq, rsB := call.panelB(q0, kb0, kb)
+	tileB := nr // B read in place: the next nr columns
+	if !call.directB {
+		tileB = call.k * nr // the next packed panel
+	}
+	call.g.tiles(false, kb, as, rsA, csA, bq, rsB, call.c[i*call.ldc+call.j0+q0*nr:], call.ldc, call.alpha, beta, q-q0, 0, tileB, nr)
+	return q
 }
 
 // tile computes the tile of C at row i and column panel q for steps
@@ -514,7 +580,7 @@ func (call *sgemmCall) tile(s *sgemmScratch, i0, i1, i, q, kb0, kb int, beta flo
 		as, rsA, csA = a[i*lda+kb0:], lda, 1
 	}
 	if r == mr && (w == nr || half && w == nr/2) {
-		g.tile(half, kb, as, rsA, csA, bq, rsB, c[i*ldc+j:], ldc, call.alpha, beta)
+		g.tiles(half, kb, as, rsA, csA, bq, rsB, c[i*ldc+j:], ldc, call.alpha, beta, 1, 0, 0, 0)
 		return
 	}
 	// Edge tile: compute into s.ct, copy the valid part out.
@@ -524,7 +590,7 @@ func (call *sgemmCall) tile(s *sgemmScratch, i0, i1, i, q, kb0, kb int, beta flo
 			copy(ct[ii*nr:ii*nr+w], c[(i+ii)*ldc+j:])
 		}
 	}
-	g.tile(half, kb, as, rsA, csA, bq, rsB, ct, nr, call.alpha, beta)
+	g.tiles(half, kb, as, rsA, csA, bq, rsB, ct, nr, call.alpha, beta, 1, 0, 0, 0)
 	for ii := 0; ii < r; ii++ {
 		copy(c[(i+ii)*ldc+j:(i+ii)*ldc+j+w], ct[ii*nr:])
 	}

@@ -1,8 +1,15 @@
 package kernels
 
 // sgemmKernelGeneric is the micro-kernel of the generic implementation: a
-// 4×4 tile of C in sixteen scalar accumulators (see sgemmKernel).
-func sgemmKernelGeneric(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32) {
+// 4×4 tile of C in sixteen scalar accumulators (see sgemmKernel), for each
+// of tiles tiles.
+func sgemmKernelGeneric(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32, tiles, tileA, tileB, tileC int) {
+	for t := range tiles {
+		sgemmTileGeneric(k, a[t*tileA:], rsA, csA, b[t*tileB:], rsB, c[t*tileC:], ldc, alpha, beta)
+	}
+}
+
+func sgemmTileGeneric(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32

@@ -9,10 +9,12 @@ package kernels
 //	c[i*ldc+j] = alpha·Σ_{p<k} a[i*rsA+p*csA]·b[p*rsB+j] + beta·c[i*ldc+j]
 //
 // with the sum in p order (one FMA per step); beta == 0 (either sign)
-// does not read c. The caller checks every index is in range; k >= 0.
+// does not read c. It does so for tiles ≥ 1 tiles, the t-th with a, b and c
+// advanced by t·tileA, t·tileB and t·tileC elements (one call for a row or
+// column of tiles). The caller checks every index is in range; k >= 0.
 //
 //go:noescape
-func sgemmKernel6x16AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32)
+func sgemmKernel6x16AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
 
 // sgemmKernel6x8AVX2 computes one 6×8 tile of C: for i < 6, j < 8,
 //
@@ -20,30 +22,36 @@ func sgemmKernel6x16AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB 
 //
 // summing the steps in two interleaved chains (one FMA per step; the
 // split depends on k only), then adding the two; beta == 0 (either sign)
-// does not read c. The caller checks every index is in range; k >= 0.
+// does not read c. It does so for tiles ≥ 1 tiles, the t-th with a, b and c
+// advanced by t·tileA, t·tileB and t·tileC elements (one call for a row or
+// column of tiles). The caller checks every index is in range; k >= 0.
 //
 //go:noescape
-func sgemmKernel6x8AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32)
+func sgemmKernel6x8AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
 
 // sgemmKernel14x8AVX2 computes one 14×8 tile of C: for i < 14, j < 8,
 //
 //	c[i*ldc+j] = alpha·Σ_{p<k} a[i*rsA+p*csA]·b[p*rsB+j] + beta·c[i*ldc+j]
 //
 // with the sum in p order (one FMA per step); beta == 0 (either sign)
-// does not read c. The caller checks every index is in range; k >= 0.
+// does not read c. It does so for tiles ≥ 1 tiles, the t-th with a, b and c
+// advanced by t·tileA, t·tileB and t·tileC elements (one call for a row or
+// column of tiles). The caller checks every index is in range; k >= 0.
 //
 //go:noescape
-func sgemmKernel14x8AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32)
+func sgemmKernel14x8AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
 
 // sgemmKernel14x32AVX512 computes one 14×32 tile of C: for i < 14, j < 32,
 //
 //	c[i*ldc+j] = alpha·Σ_{p<k} a[i*rsA+p*csA]·b[p*rsB+j] + beta·c[i*ldc+j]
 //
 // with the sum in p order (one FMA per step); beta == 0 (either sign)
-// does not read c. The caller checks every index is in range; k >= 0.
+// does not read c. It does so for tiles ≥ 1 tiles, the t-th with a, b and c
+// advanced by t·tileA, t·tileB and t·tileC elements (one call for a row or
+// column of tiles). The caller checks every index is in range; k >= 0.
 //
 //go:noescape
-func sgemmKernel14x32AVX512(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32)
+func sgemmKernel14x32AVX512(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
 
 // sgemmKernel14x16AVX512 computes one 14×16 tile of C: for i < 14, j < 16,
 //
@@ -51,7 +59,9 @@ func sgemmKernel14x32AVX512(k int, a []float32, rsA int, csA int, b []float32, r
 //
 // summing the steps in two interleaved chains (one FMA per step; the
 // split depends on k only), then adding the two; beta == 0 (either sign)
-// does not read c. The caller checks every index is in range; k >= 0.
+// does not read c. It does so for tiles ≥ 1 tiles, the t-th with a, b and c
+// advanced by t·tileA, t·tileB and t·tileC elements (one call for a row or
+// column of tiles). The caller checks every index is in range; k >= 0.
 //
 //go:noescape
-func sgemmKernel14x16AVX512(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32)
+func sgemmKernel14x16AVX512(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)

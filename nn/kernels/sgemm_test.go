@@ -319,17 +319,20 @@ func TestSgemmBlocking(t *testing.T) {
 // which the driver can run the tile geometries of kernels this machine
 // cannot execute.
 func sgemmRefKernel(mr, nr int) sgemmKernel {
-	return func(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32) {
-		for i := 0; i < mr; i++ {
-			for j := 0; j < nr; j++ {
-				var s float32
-				for p := 0; p < k; p++ {
-					s += a[i*rsA+p*csA] * b[p*rsB+j]
-				}
-				if beta == 0 {
-					c[i*ldc+j] = alpha * s
-				} else {
-					c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+	return func(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32, tiles, tileA, tileB, tileC int) {
+		for t := range tiles {
+			a, b, c := a[t*tileA:], b[t*tileB:], c[t*tileC:]
+			for i := 0; i < mr; i++ {
+				for j := 0; j < nr; j++ {
+					var s float32
+					for p := 0; p < k; p++ {
+						s += a[i*rsA+p*csA] * b[p*rsB+j]
+					}
+					if beta == 0 {
+						c[i*ldc+j] = alpha * s
+					} else {
+						c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+					}
 				}
 			}
 		}

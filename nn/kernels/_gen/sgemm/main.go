@@ -56,7 +56,7 @@ const rowsPerBase = 5
 
 func (t tile) emit() {
 	nr := t.nv * t.lanes
-	TEXT(t.name, NOSPLIT, "func(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32)")
+	TEXT(t.name, NOSPLIT, "func(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32, tiles, tileA, tileB, tileC int)")
 	Pragma("noescape")
 	order := []string{"with the sum in p order (one FMA per step); beta == 0 (either sign)"}
 	if t.sets == 2 {
@@ -72,8 +72,14 @@ func (t tile) emit() {
 		"",
 	}
 	doc = append(doc, order...)
-	Doc(append(doc, "does not read c. The caller checks every index is in range; k >= 0.")...)
+	doc = append(doc, "does not read c. It does so for tiles ≥ 1 tiles, the t-th with a, b and c",
+		"advanced by t·tileA, t·tileB and t·tileC elements (one call for a row or",
+		"column of tiles). The caller checks every index is in range; k >= 0.")
+	Doc(doc...)
 
+	// Each tile starts here, reloading its arguments from the frame, where
+	// the end of the tile advanced a, b and c.
+	Label(t.name + "_tile")
 	k := Load(Param("k"), GP64())
 	rs := Load(Param("rsA"), GP64())
 	cs := Load(Param("csA"), GP64())
@@ -229,8 +235,7 @@ func (t tile) emit() {
 			ADDQ(ldc, cp)
 		}
 	}
-	VZEROUPPER()
-	RET()
+	JMP(LabelRef(t.name + "_next"))
 
 	Label(t.name + "_beta0")
 	for i := range sum {
@@ -241,8 +246,28 @@ func (t tile) emit() {
 			ADDQ(ldc, cp)
 		}
 	}
+
+	Label(t.name + "_next")
+	Comment("Advance a, b and c in the frame to the next tile, if any.")
+	adv := GP64()
+	for _, pr := range [][2]string{{"tileA", "a"}, {"tileB", "b"}, {"tileC", "c"}} {
+		MOVQ(paramAddr(pr[0]), adv)
+		SHLQ(U8(2), adv)
+		ADDQ(adv, baseAddr(pr[1]))
+	}
+	DECQ(paramAddr("tiles"))
+	JNZ(LabelRef(t.name + "_tile"))
 	VZEROUPPER()
 	RET()
+}
+
+// baseAddr is the frame address of a slice parameter's base pointer.
+func baseAddr(name string) Mem {
+	b, err := Param(name).Base().Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
 
 // paramAddr is the frame address of a float32 parameter.
