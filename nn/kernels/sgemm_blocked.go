@@ -473,29 +473,23 @@ func (call *sgemmCall) runTask(t int, s *sgemmScratch) {
 		} else if full < i1 {
 			call.packA(s.a, full, i1, kb0, kb)
 		}
-		if (q1-q0)*kb*nr*4 <= sgemmCaches.l1/2 {
-			// All of the task's B fits in L1 beside an A micro-panel: each
-			// micro-panel of A, read once from memory, meets every
-			// micro-panel of B (the narrow C of 1×1 convolutions), the
-			// whole-width ones in one kernel call.
-			for i := i0; i < i1; i += mr {
-				q := q0
-				if i+mr <= i1 {
-					q = call.across(s, i0, i, q0, q1, kb0, kb, beta)
-				}
-				for ; q < q1; q++ {
-					call.tile(s, i0, i1, i, q, kb0, kb, beta)
-				}
-			}
-			continue
-		}
 		// BLIS order: a kc×nr micro-panel of B stays in L1 while the
 		// micro-panels of A stream past it from L2, the whole tiles in one
-		// kernel call.
-		for q := q0; q < q1; q++ {
-			i := call.down(s, i0, full, q, kb0, kb, beta)
-			for ; i < i1; i += mr {
-				call.tile(s, i0, i1, i, q, kb0, kb, beta)
+		// kernel call. When all of the task's B fits in half of L1 (the
+		// narrow C of 1×1 convolutions), the rows go in groups whose A
+		// fills the other half, so that A is read from memory once and
+		// from L1 for every further panel.
+		group := i1 - i0
+		if bBytes := (q1 - q0) * kb * nr * 4; bBytes <= sgemmCaches.l1/2 {
+			group = max(1, (sgemmCaches.l1-bBytes)/(mr*kb*4)) * mr
+		}
+		for g0 := i0; g0 < i1; g0 += group {
+			g1 := min(i1, g0+group)
+			for q := q0; q < q1; q++ {
+				i := call.down(s, i0, g0, min(g1, full), q, kb0, kb, beta)
+				for ; i < g1; i += mr {
+					call.tile(s, i0, i1, i, q, kb0, kb, beta)
+				}
 			}
 		}
 	}
@@ -516,44 +510,24 @@ func (call *sgemmCall) aTile(s *sgemmScratch, i0, i, kb0, kb int) (as []float32,
 	}
 }
 
-// down computes the tiles of column panel q at rows [i0, full) (whole row
-// tiles) in one kernel call, if the panel is one the kernels take whole,
-// and returns the first row it did not compute.
-func (call *sgemmCall) down(s *sgemmScratch, i0, full, q, kb0, kb int, beta float32) int {
+// down computes the tiles of column panel q at rows [from, to) (whole row
+// tiles) of the task with rows from i0 on in one kernel call, if the panel
+// is one the kernels take whole, and returns the first row it did not
+// compute.
+func (call *sgemmCall) down(s *sgemmScratch, i0, from, to, q, kb0, kb int, beta float32) int {
 	g := call.g
 	mr, nr := g.mr, g.nr
 	j := call.j0 + q*nr
 	w := min(nr, call.n-j)
 	half := g.half != nil && w == nr/2
-	if full <= i0 || !(w == nr || half) {
-		return i0
+	if to-from < mr || !(w == nr || half) {
+		return from
 	}
-	as, rsA, csA, tileA := call.aTile(s, i0, i0, kb0, kb)
+	as, rsA, csA, tileA := call.aTile(s, i0, from, kb0, kb)
 	bq, rsB := call.panelB(q, kb0, kb)
-	g.tiles(half, kb, as, rsA, csA, bq, rsB, call.c[i0*call.ldc+j:], call.ldc, call.alpha, beta, (full-i0)/mr, tileA, 0, mr*call.ldc)
-	return full
-}
-
-// across computes the whole row tile at row i against the whole-width
-// column panels from q0 on (up to q1) in one kernel call and returns the
-// first panel it did not compute.
-func (call *sgemmCall) across(s *sgemmScratch, i0, i, q0, q1, kb0, kb int, beta float32) int {
-	nr := call.g.nr
-	q := q0
-	for q < q1 && call.n-call.j0-q*nr >= nr && !call.packedB(q) == call.directB {
-		q++
-	}
-	if q == q0 {
-		return q0
-	}
-	as, rsA, csA, _ := call.aTile(s, i0, i, kb0, kb)
-	bq, rsB := call.panelB(q0, kb0, kb)
-	tileB := nr // B read in place: the next nr columns
-	if !call.directB {
-		tileB = call.k * nr // the next packed panel
-	}
-	call.g.tiles(false, kb, as, rsA, csA, bq, rsB, call.c[i*call.ldc+call.j0+q0*nr:], call.ldc, call.alpha, beta, q-q0, 0, tileB, nr)
-	return q
+	n := (to - from) / mr
+	g.tiles(half, kb, as, rsA, csA, bq, rsB, call.c[from*call.ldc+j:], call.ldc, call.alpha, beta, n, tileA, 0, mr*call.ldc)
+	return from + n*mr
 }
 
 // tile computes the tile of C at row i and column panel q for steps
