@@ -37,6 +37,9 @@ type detSelfFlags struct {
 	balance, control         bool
 	confirm                  string
 	confirmProb              float64
+	// cls and cspec are the -confirm classifier, loaded once by validate.
+	cls   *efficientnet.Model
+	cspec ModelSpec
 }
 
 func addDetSelfFlags(fs *flag.FlagSet) *detSelfFlags {
@@ -59,8 +62,8 @@ func addDetSelfFlags(fs *flag.FlagSet) *detSelfFlags {
 	return s
 }
 
-// validate checks the flags, and that a -confirm checkpoint is a
-// classifier's, before any work starts.
+// validate checks the flags and loads the -confirm classifier (once: a
+// later call keeps it), before any work starts.
 func (s *detSelfFlags) validate() error {
 	switch {
 	case s.rounds < 1 || s.epochs < 1:
@@ -74,10 +77,12 @@ func (s *detSelfFlags) validate() error {
 	case !(s.confirmProb >= 0 && s.confirmProb <= 1):
 		return fmt.Errorf("-confirm-prob %v must lie in [0, 1]", s.confirmProb)
 	}
-	if s.confirm != "" { // before scenes are made and detectors trained
-		if _, _, err := loadModel(s.confirm, nil); err != nil {
+	if s.confirm != "" && s.cls == nil { // before scenes are made and detectors trained
+		cls, cspec, err := loadModel(s.confirm, nil)
+		if err != nil {
 			return fmt.Errorf("-confirm: %w", err)
 		}
+		s.cls, s.cspec = cls, cspec
 	}
 	return nil
 }
@@ -392,14 +397,6 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 		return nil, err
 	}
 	res := &detResult{Seed: t.seed}
-	var cls *efficientnet.Model
-	var cspec ModelSpec
-	if s.confirm != "" { // before the baseline's training: fail fast
-		var err error
-		if cls, cspec, err = loadModel(s.confirm, nil); err != nil {
-			return nil, fmt.Errorf("-confirm: %w", err)
-		}
-	}
 	test := d.Test
 	if test == nil {
 		test = d.Val
@@ -426,11 +423,11 @@ func detSelfTrain(ctx context.Context, env *Env, r DetRecipe, t *detTrainFlags, 
 		return nil, err
 	}
 	var conf *confirmer
-	if cls != nil {
-		if conf, err = newConfirmer(ctx, cls, cspec, pool.Files, spec.Classes, s.confirmProb, s.threshold, 32); err != nil {
+	if s.cls != nil {
+		if conf, err = newConfirmer(ctx, s.cls, s.cspec, pool.Files, spec.Classes, s.confirmProb, s.threshold, 32); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(env.Stdout, "pseudo-boxes confirmed by the classifier %s (%s) at probability %v\n", s.confirm, cspec, s.confirmProb)
+		fmt.Fprintf(env.Stdout, "pseudo-boxes confirmed by the classifier %s (%s) at probability %v\n", s.confirm, s.cspec, s.confirmProb)
 	}
 	res.Pool = &detScores{} // dropped below without the pool's truth
 	// score scores a detector on test and on the pool (nil without its
