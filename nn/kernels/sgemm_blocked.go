@@ -304,9 +304,9 @@ func (call *sgemmCall) packedB(q int) bool {
 	return w != nr && !(call.g.half != nil && w == nr/2)
 }
 
-// panelB returns B from the micro-panel of column panel q and step p0 on
-// (kb steps are used per panel), and its row stride.
-func (call *sgemmCall) panelB(q, p0, kb int) ([]float32, int) {
+// panelB returns B from the micro-panel of column panel q and step p0 on,
+// and its row stride.
+func (call *sgemmCall) panelB(q, p0 int) ([]float32, int) {
 	nr, k := call.g.nr, call.k
 	if !call.packedB(q) {
 		j := call.j0 + q*nr
@@ -477,7 +477,7 @@ func (call *sgemmCall) runTask(t int, s *sgemmScratch) {
 		// micro-panels of A stream past it from L2, the whole tiles in one
 		// kernel call. When all of the task's B fits in half of L1 (the
 		// narrow C of 1×1 convolutions), the rows go in groups whose A
-		// fills the other half, so that A is read from memory once and
+		// fills the rest of L1, so that A is read from memory once and
 		// from L1 for every further panel.
 		group := i1 - i0
 		if bBytes := (q1 - q0) * kb * nr * 4; bBytes <= sgemmCaches.l1/2 {
@@ -524,7 +524,7 @@ func (call *sgemmCall) down(s *sgemmScratch, i0, from, to, q, kb0, kb int, beta 
 		return from
 	}
 	as, rsA, csA, tileA := call.aTile(s, i0, from, kb0, kb)
-	bq, rsB := call.panelB(q, kb0, kb)
+	bq, rsB := call.panelB(q, kb0)
 	n := (to - from) / mr
 	g.tiles(half, kb, as, rsA, csA, bq, rsB, call.c[from*call.ldc+j:], call.ldc, call.alpha, beta, n, tileA, 0, mr*call.ldc)
 	return from + n*mr
@@ -535,23 +535,15 @@ func (call *sgemmCall) down(s *sgemmScratch, i0, from, to, q, kb0, kb int, beta 
 func (call *sgemmCall) tile(s *sgemmScratch, i0, i1, i, q, kb0, kb int, beta float32) {
 	g := call.g
 	mr, nr := g.mr, g.nr
-	a, lda, c, ldc := call.a, call.lda, call.c, call.ldc
+	c, ldc := call.c, call.ldc
 	j := call.j0 + q*nr
 	w := min(nr, call.n-j)
 	half := g.half != nil && w <= nr/2
-	bq, rsB := call.panelB(q, kb0, kb)
+	bq, rsB := call.panelB(q, kb0)
 	r := min(mr, i1-i)
-	var as []float32
-	rsA, csA := 1, mr
-	switch {
-	case !call.directA:
-		as = s.a[(i-i0)*kb:]
-	case r < mr:
-		as = s.a
-	case call.transA:
-		as, rsA, csA = a[kb0*lda+i:], 1, lda
-	default:
-		as, rsA, csA = a[i*lda+kb0:], lda, 1
+	as, rsA, csA, _ := call.aTile(s, i0, i, kb0, kb)
+	if r < mr && call.directA {
+		as, rsA, csA = s.a, 1, mr // the partial row panel, packed
 	}
 	if r == mr && (w == nr || half && w == nr/2) {
 		g.tiles(half, kb, as, rsA, csA, bq, rsB, c[i*ldc+j:], ldc, call.alpha, beta, 1, 0, 0, 0)
