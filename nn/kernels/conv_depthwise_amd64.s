@@ -97,7 +97,7 @@ dwRowAVX2_t1_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowAVX2_t1_w8_p8_rows
 
@@ -146,7 +146,7 @@ dwRowAVX2_t1_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -222,6 +222,65 @@ dwRowAVX2_t1_w8_p4_row:
 	JMP         dwRowAVX2_t1_w8_p4
 
 dwRowAVX2_t1_w8_p4_end:
+dwRowAVX2_t1_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX2_t1_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t1_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t1_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX2_t1_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowAVX2_t1_w8_p2_rows
+
+dwRowAVX2_t1_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowAVX2_t1_w8_p2_rows:
+	XORQ R11, R11
+
+dwRowAVX2_t1_w8_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Y2
+	VFMADD231PS (R12), Y2, Y0
+	VFMADD231PS (R12)(DI*1), Y2, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX2_t1_w8_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX2_t1_w8_p2
+
+dwRowAVX2_t1_w8_p2_end:
 dwRowAVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t1_w8_p1_end
@@ -393,7 +452,7 @@ dwRowAVX2_t2_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowAVX2_t2_w8_p8_rows
 
@@ -454,7 +513,7 @@ dwRowAVX2_t2_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -537,6 +596,74 @@ dwRowAVX2_t2_w8_p4_row:
 	JMP         dwRowAVX2_t2_w8_p4
 
 dwRowAVX2_t2_w8_p4_end:
+dwRowAVX2_t2_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX2_t2_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t2_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t2_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX2_t2_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowAVX2_t2_w8_p2_rows
+
+dwRowAVX2_t2_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowAVX2_t2_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowAVX2_t2_w8_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX2_t2_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX2_t2_w8_p2
+
+dwRowAVX2_t2_w8_p2_end:
 dwRowAVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t2_w8_p1_end
@@ -720,7 +847,7 @@ dwRowAVX2_t3_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowAVX2_t3_w8_p8_rows
 
@@ -793,7 +920,7 @@ dwRowAVX2_t3_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -883,6 +1010,79 @@ dwRowAVX2_t3_w8_p4_row:
 	JMP         dwRowAVX2_t3_w8_p4
 
 dwRowAVX2_t3_w8_p4_end:
+dwRowAVX2_t3_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX2_t3_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t3_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t3_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX2_t3_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowAVX2_t3_w8_p2_rows
+
+dwRowAVX2_t3_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowAVX2_t3_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowAVX2_t3_w8_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX2_t3_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX2_t3_w8_p2
+
+dwRowAVX2_t3_w8_p2_end:
 dwRowAVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t3_w8_p1_end
@@ -1078,7 +1278,7 @@ dwRowAVX2_t4_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowAVX2_t4_w8_p8_rows
 
@@ -1163,7 +1363,7 @@ dwRowAVX2_t4_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -1260,6 +1460,84 @@ dwRowAVX2_t4_w8_p4_row:
 	JMP         dwRowAVX2_t4_w8_p4
 
 dwRowAVX2_t4_w8_p4_end:
+dwRowAVX2_t4_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX2_t4_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t4_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t4_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX2_t4_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowAVX2_t4_w8_p2_rows
+
+dwRowAVX2_t4_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowAVX2_t4_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowAVX2_t4_w8_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX2_t4_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX2_t4_w8_p2
+
+dwRowAVX2_t4_w8_p2_end:
 dwRowAVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t4_w8_p1_end
@@ -1463,7 +1741,7 @@ dwRowAVX2_t5_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowAVX2_t5_w8_p8_rows
 
@@ -1560,7 +1838,7 @@ dwRowAVX2_t5_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -1664,6 +1942,89 @@ dwRowAVX2_t5_w8_p4_row:
 	JMP         dwRowAVX2_t5_w8_p4
 
 dwRowAVX2_t5_w8_p4_end:
+dwRowAVX2_t5_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX2_t5_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX2_t5_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX2_t5_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX2_t5_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowAVX2_t5_w8_p2_rows
+
+dwRowAVX2_t5_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowAVX2_t5_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowAVX2_t5_w8_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX2_t5_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX2_t5_w8_p2
+
+dwRowAVX2_t5_w8_p2_end:
 dwRowAVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t5_w8_p1_end
@@ -1898,6 +2259,150 @@ dwRowS1AVX2_t1_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS1AVX2_t1_w8_p14:
+	CMPQ       (SP), $0x0e
+	JL         dwRowS1AVX2_t1_w8_p14_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t1_w8_p14_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t1_w8_p14_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t1_w8_p14_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	VMOVUPS (R15)(R12*1), Y13
+	JMP     dwRowS1AVX2_t1_w8_p14_rows
+
+dwRowS1AVX2_t1_w8_p14_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+
+dwRowS1AVX2_t1_w8_p14_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t1_w8_p14_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y13
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t1_w8_p14_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	VMOVUPS     Y13, (R15)(R12*1)
+	IMUL3Q      $0x0000000e, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000e, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0e, (SP)
+	JMP         dwRowS1AVX2_t1_w8_p14
+
+dwRowS1AVX2_t1_w8_p14_end:
 dwRowS1AVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t1_w8_p8_end
@@ -1929,7 +2434,7 @@ dwRowS1AVX2_t1_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS1AVX2_t1_w8_p8_rows
 
@@ -1991,7 +2496,7 @@ dwRowS1AVX2_t1_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -2074,6 +2579,68 @@ dwRowS1AVX2_t1_w8_p4_row:
 	JMP         dwRowS1AVX2_t1_w8_p4
 
 dwRowS1AVX2_t1_w8_p4_end:
+dwRowS1AVX2_t1_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX2_t1_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t1_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t1_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t1_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS1AVX2_t1_w8_p2_rows
+
+dwRowS1AVX2_t1_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS1AVX2_t1_w8_p2_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t1_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t1_w8_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX2_t1_w8_p2
+
+dwRowS1AVX2_t1_w8_p2_end:
 dwRowS1AVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t1_w8_p1_end
@@ -2216,6 +2783,161 @@ dwRowS1AVX2_t2_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS1AVX2_t2_w8_p13:
+	CMPQ       (SP), $0x0d
+	JL         dwRowS1AVX2_t2_w8_p13_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t2_w8_p13_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t2_w8_p13_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t2_w8_p13_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	JMP     dwRowS1AVX2_t2_w8_p13_rows
+
+dwRowS1AVX2_t2_w8_p13_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+
+dwRowS1AVX2_t2_w8_p13_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t2_w8_p13_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y13, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y13, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	VFMADD231PS Y13, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	VFMADD231PS Y13, Y15, Y12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y12
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t2_w8_p13_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	IMUL3Q      $0x0000000d, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000d, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0d, (SP)
+	JMP         dwRowS1AVX2_t2_w8_p13
+
+dwRowS1AVX2_t2_w8_p13_end:
 dwRowS1AVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t2_w8_p8_end
@@ -2247,7 +2969,7 @@ dwRowS1AVX2_t2_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS1AVX2_t2_w8_p8_rows
 
@@ -2321,7 +3043,7 @@ dwRowS1AVX2_t2_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -2412,6 +3134,78 @@ dwRowS1AVX2_t2_w8_p4_row:
 	JMP         dwRowS1AVX2_t2_w8_p4
 
 dwRowS1AVX2_t2_w8_p4_end:
+dwRowS1AVX2_t2_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX2_t2_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t2_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t2_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t2_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS1AVX2_t2_w8_p2_rows
+
+dwRowS1AVX2_t2_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS1AVX2_t2_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS1AVX2_t2_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
+	VFMADD231PS Y4, Y6, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t2_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX2_t2_w8_p2
+
+dwRowS1AVX2_t2_w8_p2_end:
 dwRowS1AVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t2_w8_p1_end
@@ -2568,6 +3362,170 @@ dwRowS1AVX2_t3_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS1AVX2_t3_w8_p12:
+	CMPQ       (SP), $0x0c
+	JL         dwRowS1AVX2_t3_w8_p12_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t3_w8_p12_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t3_w8_p12_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t3_w8_p12_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	JMP     dwRowS1AVX2_t3_w8_p12_rows
+
+dwRowS1AVX2_t3_w8_p12_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+dwRowS1AVX2_t3_w8_p12_rows:
+	XORQ R11, R11
+
+dwRowS1AVX2_t3_w8_p12_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y12, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y12, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y12, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y13, Y15, Y8
+	VFMADD231PS Y12, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	VFMADD231PS Y13, Y15, Y9
+	VFMADD231PS Y12, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y12, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t3_w8_p12_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	IMUL3Q      $0x0000000c, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000c, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0c, (SP)
+	JMP         dwRowS1AVX2_t3_w8_p12
+
+dwRowS1AVX2_t3_w8_p12_end:
 dwRowS1AVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t3_w8_p8_end
@@ -2599,7 +3557,7 @@ dwRowS1AVX2_t3_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS1AVX2_t3_w8_p8_rows
 
@@ -2685,7 +3643,7 @@ dwRowS1AVX2_t3_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -2784,6 +3742,84 @@ dwRowS1AVX2_t3_w8_p4_row:
 	JMP         dwRowS1AVX2_t3_w8_p4
 
 dwRowS1AVX2_t3_w8_p4_end:
+dwRowS1AVX2_t3_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX2_t3_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t3_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t3_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t3_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS1AVX2_t3_w8_p2_rows
+
+dwRowS1AVX2_t3_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS1AVX2_t3_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS1AVX2_t3_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
+	VFMADD231PS Y4, Y7, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	VFMADD231PS Y5, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t3_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX2_t3_w8_p2
+
+dwRowS1AVX2_t3_w8_p2_end:
 dwRowS1AVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t3_w8_p1_end
@@ -2985,7 +4021,7 @@ dwRowS1AVX2_t4_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS1AVX2_t4_w8_p8_rows
 
@@ -3083,7 +4119,7 @@ dwRowS1AVX2_t4_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -3190,6 +4226,90 @@ dwRowS1AVX2_t4_w8_p4_row:
 	JMP         dwRowS1AVX2_t4_w8_p4
 
 dwRowS1AVX2_t4_w8_p4_end:
+dwRowS1AVX2_t4_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX2_t4_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t4_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t4_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t4_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS1AVX2_t4_w8_p2_rows
+
+dwRowS1AVX2_t4_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS1AVX2_t4_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS1AVX2_t4_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
+	VFMADD231PS Y4, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VFMADD231PS Y6, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t4_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX2_t4_w8_p2
+
+dwRowS1AVX2_t4_w8_p2_end:
 dwRowS1AVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t4_w8_p1_end
@@ -3401,7 +4521,7 @@ dwRowS1AVX2_t5_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS1AVX2_t5_w8_p8_rows
 
@@ -3511,7 +4631,7 @@ dwRowS1AVX2_t5_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -3626,6 +4746,96 @@ dwRowS1AVX2_t5_w8_p4_row:
 	JMP         dwRowS1AVX2_t5_w8_p4
 
 dwRowS1AVX2_t5_w8_p4_end:
+dwRowS1AVX2_t5_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX2_t5_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX2_t5_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX2_t5_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX2_t5_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS1AVX2_t5_w8_p2_rows
+
+dwRowS1AVX2_t5_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS1AVX2_t5_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS1AVX2_t5_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y2
+	VFMADD231PS Y4, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y5, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y6, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y7, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX2_t5_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX2_t5_w8_p2
+
+dwRowS1AVX2_t5_w8_p2_end:
 dwRowS1AVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t5_w8_p1_end
@@ -3870,6 +5080,176 @@ dwRowS2AVX2_t1_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS2AVX2_t1_w8_p14:
+	CMPQ       (SP), $0x0e
+	JL         dwRowS2AVX2_t1_w8_p14_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t1_w8_p14_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t1_w8_p14_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t1_w8_p14_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	VMOVUPS (R15)(R12*1), Y13
+	JMP     dwRowS2AVX2_t1_w8_p14_rows
+
+dwRowS2AVX2_t1_w8_p14_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+
+dwRowS2AVX2_t1_w8_p14_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t1_w8_p14_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y13
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t1_w8_p14_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	VMOVUPS     Y13, (R15)(R12*1)
+	IMUL3Q      $0x0000000e, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000e, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0e, (SP)
+	JMP         dwRowS2AVX2_t1_w8_p14
+
+dwRowS2AVX2_t1_w8_p14_end:
 dwRowS2AVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t1_w8_p8_end
@@ -3901,7 +5281,7 @@ dwRowS2AVX2_t1_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS2AVX2_t1_w8_p8_rows
 
@@ -3977,7 +5357,7 @@ dwRowS2AVX2_t1_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -4066,6 +5446,70 @@ dwRowS2AVX2_t1_w8_p4_row:
 	JMP         dwRowS2AVX2_t1_w8_p4
 
 dwRowS2AVX2_t1_w8_p4_end:
+dwRowS2AVX2_t1_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX2_t1_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t1_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t1_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t1_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS2AVX2_t1_w8_p2_rows
+
+dwRowS2AVX2_t1_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS2AVX2_t1_w8_p2_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t1_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t1_w8_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX2_t1_w8_p2
+
+dwRowS2AVX2_t1_w8_p2_end:
 dwRowS2AVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t1_w8_p1_end
@@ -4208,6 +5652,185 @@ dwRowS2AVX2_t2_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS2AVX2_t2_w8_p13:
+	CMPQ       (SP), $0x0d
+	JL         dwRowS2AVX2_t2_w8_p13_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t2_w8_p13_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t2_w8_p13_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t2_w8_p13_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	JMP     dwRowS2AVX2_t2_w8_p13_rows
+
+dwRowS2AVX2_t2_w8_p13_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+
+dwRowS2AVX2_t2_w8_p13_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t2_w8_p13_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y12
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t2_w8_p13_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	IMUL3Q      $0x0000000d, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000d, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0d, (SP)
+	JMP         dwRowS2AVX2_t2_w8_p13
+
+dwRowS2AVX2_t2_w8_p13_end:
 dwRowS2AVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t2_w8_p8_end
@@ -4239,7 +5862,7 @@ dwRowS2AVX2_t2_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS2AVX2_t2_w8_p8_rows
 
@@ -4327,7 +5950,7 @@ dwRowS2AVX2_t2_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -4424,6 +6047,80 @@ dwRowS2AVX2_t2_w8_p4_row:
 	JMP         dwRowS2AVX2_t2_w8_p4
 
 dwRowS2AVX2_t2_w8_p4_end:
+dwRowS2AVX2_t2_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX2_t2_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t2_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t2_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t2_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS2AVX2_t2_w8_p2_rows
+
+dwRowS2AVX2_t2_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS2AVX2_t2_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS2AVX2_t2_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t2_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX2_t2_w8_p2
+
+dwRowS2AVX2_t2_w8_p2_end:
 dwRowS2AVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t2_w8_p1_end
@@ -4580,6 +6277,192 @@ dwRowS2AVX2_t3_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS2AVX2_t3_w8_p12:
+	CMPQ       (SP), $0x0c
+	JL         dwRowS2AVX2_t3_w8_p12_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t3_w8_p12_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t3_w8_p12_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t3_w8_p12_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	JMP     dwRowS2AVX2_t3_w8_p12_rows
+
+dwRowS2AVX2_t3_w8_p12_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+dwRowS2AVX2_t3_w8_p12_rows:
+	XORQ R11, R11
+
+dwRowS2AVX2_t3_w8_p12_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y12, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y12, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y12, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	VFMADD231PS Y12, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	VFMADD231PS Y12, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	VFMADD231PS Y12, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t3_w8_p12_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	IMUL3Q      $0x0000000c, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000c, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0c, (SP)
+	JMP         dwRowS2AVX2_t3_w8_p12
+
+dwRowS2AVX2_t3_w8_p12_end:
 dwRowS2AVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t3_w8_p8_end
@@ -4611,7 +6494,7 @@ dwRowS2AVX2_t3_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS2AVX2_t3_w8_p8_rows
 
@@ -4711,7 +6594,7 @@ dwRowS2AVX2_t3_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -4816,6 +6699,86 @@ dwRowS2AVX2_t3_w8_p4_row:
 	JMP         dwRowS2AVX2_t3_w8_p4
 
 dwRowS2AVX2_t3_w8_p4_end:
+dwRowS2AVX2_t3_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX2_t3_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t3_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t3_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t3_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS2AVX2_t3_w8_p2_rows
+
+dwRowS2AVX2_t3_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS2AVX2_t3_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS2AVX2_t3_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	VFMADD231PS Y4, Y7, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t3_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX2_t3_w8_p2
+
+dwRowS2AVX2_t3_w8_p2_end:
 dwRowS2AVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t3_w8_p1_end
@@ -5017,7 +6980,7 @@ dwRowS2AVX2_t4_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS2AVX2_t4_w8_p8_rows
 
@@ -5129,7 +7092,7 @@ dwRowS2AVX2_t4_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -5242,6 +7205,92 @@ dwRowS2AVX2_t4_w8_p4_row:
 	JMP         dwRowS2AVX2_t4_w8_p4
 
 dwRowS2AVX2_t4_w8_p4_end:
+dwRowS2AVX2_t4_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX2_t4_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t4_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t4_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t4_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS2AVX2_t4_w8_p2_rows
+
+dwRowS2AVX2_t4_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS2AVX2_t4_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS2AVX2_t4_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y4, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t4_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX2_t4_w8_p2
+
+dwRowS2AVX2_t4_w8_p2_end:
 dwRowS2AVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t4_w8_p1_end
@@ -5453,7 +7502,7 @@ dwRowS2AVX2_t5_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS2AVX2_t5_w8_p8_rows
 
@@ -5577,7 +7626,7 @@ dwRowS2AVX2_t5_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -5698,6 +7747,98 @@ dwRowS2AVX2_t5_w8_p4_row:
 	JMP         dwRowS2AVX2_t5_w8_p4
 
 dwRowS2AVX2_t5_w8_p4_end:
+dwRowS2AVX2_t5_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX2_t5_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX2_t5_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX2_t5_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX2_t5_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS2AVX2_t5_w8_p2_rows
+
+dwRowS2AVX2_t5_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS2AVX2_t5_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS2AVX2_t5_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y4, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y5, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y6, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX2_t5_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX2_t5_w8_p2
+
+dwRowS2AVX2_t5_w8_p2_end:
 dwRowS2AVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t5_w8_p1_end
@@ -5943,6 +8084,152 @@ dwRowM1AVX2_t1_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowM1AVX2_t1_w8_p14:
+	CMPQ       (SP), $0x0e
+	JL         dwRowM1AVX2_t1_w8_p14_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t1_w8_p14_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t1_w8_p14_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t1_w8_p14_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	VMOVUPS (R15)(R12*1), Y13
+	JMP     dwRowM1AVX2_t1_w8_p14_rows
+
+dwRowM1AVX2_t1_w8_p14_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+
+dwRowM1AVX2_t1_w8_p14_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t1_w8_p14_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x0000000d, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y13
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t1_w8_p14_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	VMOVUPS     Y13, (R15)(R12*1)
+	IMUL3Q      $0x0000000e, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000e, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0e, (SP)
+	JMP         dwRowM1AVX2_t1_w8_p14
+
+dwRowM1AVX2_t1_w8_p14_end:
 dwRowM1AVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t1_w8_p8_end
@@ -5974,7 +8261,7 @@ dwRowM1AVX2_t1_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowM1AVX2_t1_w8_p8_rows
 
@@ -6038,7 +8325,7 @@ dwRowM1AVX2_t1_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -6123,6 +8410,70 @@ dwRowM1AVX2_t1_w8_p4_row:
 	JMP         dwRowM1AVX2_t1_w8_p4
 
 dwRowM1AVX2_t1_w8_p4_end:
+dwRowM1AVX2_t1_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX2_t1_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t1_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t1_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t1_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowM1AVX2_t1_w8_p2_rows
+
+dwRowM1AVX2_t1_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowM1AVX2_t1_w8_p2_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t1_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t1_w8_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX2_t1_w8_p2
+
+dwRowM1AVX2_t1_w8_p2_end:
 dwRowM1AVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t1_w8_p1_end
@@ -6265,6 +8616,163 @@ dwRowM1AVX2_t2_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowM1AVX2_t2_w8_p13:
+	CMPQ       (SP), $0x0d
+	JL         dwRowM1AVX2_t2_w8_p13_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t2_w8_p13_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t2_w8_p13_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t2_w8_p13_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	JMP     dwRowM1AVX2_t2_w8_p13_rows
+
+dwRowM1AVX2_t2_w8_p13_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+
+dwRowM1AVX2_t2_w8_p13_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t2_w8_p13_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x0000000c, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y11
+	VFMADD231PS Y14, Y15, Y12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y9
+	VFMADD231PS Y14, Y15, Y10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y8
+	VFMADD231PS Y14, Y15, Y9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y14, Y15, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y14, Y15, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y14, Y15, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y14, Y15, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y14, Y15, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t2_w8_p13_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	IMUL3Q      $0x0000000d, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000d, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0d, (SP)
+	JMP         dwRowM1AVX2_t2_w8_p13
+
+dwRowM1AVX2_t2_w8_p13_end:
 dwRowM1AVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t2_w8_p8_end
@@ -6296,7 +8804,7 @@ dwRowM1AVX2_t2_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowM1AVX2_t2_w8_p8_rows
 
@@ -6372,7 +8880,7 @@ dwRowM1AVX2_t2_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -6465,6 +8973,80 @@ dwRowM1AVX2_t2_w8_p4_row:
 	JMP         dwRowM1AVX2_t2_w8_p4
 
 dwRowM1AVX2_t2_w8_p4_end:
+dwRowM1AVX2_t2_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX2_t2_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t2_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t2_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t2_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowM1AVX2_t2_w8_p2_rows
+
+dwRowM1AVX2_t2_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowM1AVX2_t2_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowM1AVX2_t2_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y6, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t2_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX2_t2_w8_p2
+
+dwRowM1AVX2_t2_w8_p2_end:
 dwRowM1AVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t2_w8_p1_end
@@ -6621,6 +9203,172 @@ dwRowM1AVX2_t3_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowM1AVX2_t3_w8_p12:
+	CMPQ       (SP), $0x0c
+	JL         dwRowM1AVX2_t3_w8_p12_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t3_w8_p12_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t3_w8_p12_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t3_w8_p12_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	JMP     dwRowM1AVX2_t3_w8_p12_rows
+
+dwRowM1AVX2_t3_w8_p12_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+dwRowM1AVX2_t3_w8_p12_rows:
+	XORQ R11, R11
+
+dwRowM1AVX2_t3_w8_p12_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x0000000b, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y8
+	VFMADD231PS Y13, Y15, Y9
+	VFMADD231PS Y14, Y15, Y10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y7
+	VFMADD231PS Y13, Y15, Y8
+	VFMADD231PS Y14, Y15, Y9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y5
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y14, Y15, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y14, Y15, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y14, Y15, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y14, Y15, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y14, Y15, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t3_w8_p12_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	IMUL3Q      $0x0000000c, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000c, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0c, (SP)
+	JMP         dwRowM1AVX2_t3_w8_p12
+
+dwRowM1AVX2_t3_w8_p12_end:
 dwRowM1AVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t3_w8_p8_end
@@ -6652,7 +9400,7 @@ dwRowM1AVX2_t3_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowM1AVX2_t3_w8_p8_rows
 
@@ -6740,7 +9488,7 @@ dwRowM1AVX2_t3_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -6841,6 +9589,86 @@ dwRowM1AVX2_t3_w8_p4_row:
 	JMP         dwRowM1AVX2_t3_w8_p4
 
 dwRowM1AVX2_t3_w8_p4_end:
+dwRowM1AVX2_t3_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX2_t3_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t3_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t3_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t3_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowM1AVX2_t3_w8_p2_rows
+
+dwRowM1AVX2_t3_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowM1AVX2_t3_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowM1AVX2_t3_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	VFMADD231PS Y5, Y7, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
+	VFMADD231PS Y6, Y7, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t3_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX2_t3_w8_p2
+
+dwRowM1AVX2_t3_w8_p2_end:
 dwRowM1AVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t3_w8_p1_end
@@ -7042,7 +9870,7 @@ dwRowM1AVX2_t4_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowM1AVX2_t4_w8_p8_rows
 
@@ -7142,7 +9970,7 @@ dwRowM1AVX2_t4_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -7251,6 +10079,92 @@ dwRowM1AVX2_t4_w8_p4_row:
 	JMP         dwRowM1AVX2_t4_w8_p4
 
 dwRowM1AVX2_t4_w8_p4_end:
+dwRowM1AVX2_t4_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX2_t4_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t4_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t4_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t4_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowM1AVX2_t4_w8_p2_rows
+
+dwRowM1AVX2_t4_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowM1AVX2_t4_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowM1AVX2_t4_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	VFMADD231PS Y5, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
+	VFMADD231PS Y6, Y8, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y7, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y2
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t4_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX2_t4_w8_p2
+
+dwRowM1AVX2_t4_w8_p2_end:
 dwRowM1AVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t4_w8_p1_end
@@ -7462,7 +10376,7 @@ dwRowM1AVX2_t5_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowM1AVX2_t5_w8_p8_rows
 
@@ -7574,7 +10488,7 @@ dwRowM1AVX2_t5_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -7691,6 +10605,98 @@ dwRowM1AVX2_t5_w8_p4_row:
 	JMP         dwRowM1AVX2_t5_w8_p4
 
 dwRowM1AVX2_t5_w8_p4_end:
+dwRowM1AVX2_t5_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX2_t5_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX2_t5_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX2_t5_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX2_t5_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowM1AVX2_t5_w8_p2_rows
+
+dwRowM1AVX2_t5_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowM1AVX2_t5_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowM1AVX2_t5_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	VFMADD231PS Y5, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y2
+	VFMADD231PS Y6, Y9, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y7, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y8, Y9, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX2_t5_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX2_t5_w8_p2
+
+dwRowM1AVX2_t5_w8_p2_end:
 dwRowM1AVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t5_w8_p1_end
@@ -7965,7 +10971,7 @@ dwRowAVX512_t1_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowAVX512_t1_w16_p8_rows
 
@@ -8014,7 +11020,7 @@ dwRowAVX512_t1_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -8090,6 +11096,65 @@ dwRowAVX512_t1_w16_p4_row:
 	JMP         dwRowAVX512_t1_w16_p4
 
 dwRowAVX512_t1_w16_p4_end:
+dwRowAVX512_t1_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX512_t1_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t1_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t1_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX512_t1_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowAVX512_t1_w16_p2_rows
+
+dwRowAVX512_t1_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowAVX512_t1_w16_p2_rows:
+	XORQ R11, R11
+
+dwRowAVX512_t1_w16_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Z2
+	VFMADD231PS (R12), Z2, Z0
+	VFMADD231PS (R12)(DI*1), Z2, Z1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX512_t1_w16_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX512_t1_w16_p2
+
+dwRowAVX512_t1_w16_p2_end:
 dwRowAVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t1_w16_p1_end
@@ -8188,7 +11253,7 @@ dwRowAVX512_t1_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowAVX512_t1_w8_p8_rows
 
@@ -8237,7 +11302,7 @@ dwRowAVX512_t1_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -8313,6 +11378,65 @@ dwRowAVX512_t1_w8_p4_row:
 	JMP         dwRowAVX512_t1_w8_p4
 
 dwRowAVX512_t1_w8_p4_end:
+dwRowAVX512_t1_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX512_t1_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t1_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t1_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX512_t1_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowAVX512_t1_w8_p2_rows
+
+dwRowAVX512_t1_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowAVX512_t1_w8_p2_rows:
+	XORQ R11, R11
+
+dwRowAVX512_t1_w8_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Y2
+	VFMADD231PS (R12), Y2, Y0
+	VFMADD231PS (R12)(DI*1), Y2, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX512_t1_w8_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX512_t1_w8_p2
+
+dwRowAVX512_t1_w8_p2_end:
 dwRowAVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t1_w8_p1_end
@@ -8484,7 +11608,7 @@ dwRowAVX512_t2_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowAVX512_t2_w16_p8_rows
 
@@ -8545,7 +11669,7 @@ dwRowAVX512_t2_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -8628,6 +11752,74 @@ dwRowAVX512_t2_w16_p4_row:
 	JMP         dwRowAVX512_t2_w16_p4
 
 dwRowAVX512_t2_w16_p4_end:
+dwRowAVX512_t2_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX512_t2_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t2_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t2_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX512_t2_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowAVX512_t2_w16_p2_rows
+
+dwRowAVX512_t2_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowAVX512_t2_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowAVX512_t2_w16_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z0
+	VFMADD231PS (R12)(DI*1), Z4, Z1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z2
+	VFMADD231PS (R12)(DI*1), Z4, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX512_t2_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX512_t2_w16_p2
+
+dwRowAVX512_t2_w16_p2_end:
 dwRowAVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t2_w16_p1_end
@@ -8732,7 +11924,7 @@ dwRowAVX512_t2_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowAVX512_t2_w8_p8_rows
 
@@ -8793,7 +11985,7 @@ dwRowAVX512_t2_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -8876,6 +12068,74 @@ dwRowAVX512_t2_w8_p4_row:
 	JMP         dwRowAVX512_t2_w8_p4
 
 dwRowAVX512_t2_w8_p4_end:
+dwRowAVX512_t2_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX512_t2_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t2_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t2_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX512_t2_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowAVX512_t2_w8_p2_rows
+
+dwRowAVX512_t2_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowAVX512_t2_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowAVX512_t2_w8_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX512_t2_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX512_t2_w8_p2
+
+dwRowAVX512_t2_w8_p2_end:
 dwRowAVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t2_w8_p1_end
@@ -9059,7 +12319,7 @@ dwRowAVX512_t3_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowAVX512_t3_w16_p8_rows
 
@@ -9132,7 +12392,7 @@ dwRowAVX512_t3_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -9222,6 +12482,79 @@ dwRowAVX512_t3_w16_p4_row:
 	JMP         dwRowAVX512_t3_w16_p4
 
 dwRowAVX512_t3_w16_p4_end:
+dwRowAVX512_t3_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX512_t3_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t3_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t3_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX512_t3_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowAVX512_t3_w16_p2_rows
+
+dwRowAVX512_t3_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowAVX512_t3_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowAVX512_t3_w16_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z0
+	VFMADD231PS (R12)(DI*1), Z4, Z1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z2
+	VFMADD231PS (R12)(DI*1), Z4, Z3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z0
+	VFMADD231PS (R12)(DI*1), Z4, Z1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX512_t3_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX512_t3_w16_p2
+
+dwRowAVX512_t3_w16_p2_end:
 dwRowAVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t3_w16_p1_end
@@ -9332,7 +12665,7 @@ dwRowAVX512_t3_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowAVX512_t3_w8_p8_rows
 
@@ -9405,7 +12738,7 @@ dwRowAVX512_t3_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -9495,6 +12828,79 @@ dwRowAVX512_t3_w8_p4_row:
 	JMP         dwRowAVX512_t3_w8_p4
 
 dwRowAVX512_t3_w8_p4_end:
+dwRowAVX512_t3_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX512_t3_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t3_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t3_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX512_t3_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowAVX512_t3_w8_p2_rows
+
+dwRowAVX512_t3_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowAVX512_t3_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowAVX512_t3_w8_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX512_t3_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX512_t3_w8_p2
+
+dwRowAVX512_t3_w8_p2_end:
 dwRowAVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t3_w8_p1_end
@@ -9690,7 +13096,7 @@ dwRowAVX512_t4_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowAVX512_t4_w16_p8_rows
 
@@ -9775,7 +13181,7 @@ dwRowAVX512_t4_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -9872,6 +13278,84 @@ dwRowAVX512_t4_w16_p4_row:
 	JMP         dwRowAVX512_t4_w16_p4
 
 dwRowAVX512_t4_w16_p4_end:
+dwRowAVX512_t4_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX512_t4_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t4_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t4_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX512_t4_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowAVX512_t4_w16_p2_rows
+
+dwRowAVX512_t4_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowAVX512_t4_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowAVX512_t4_w16_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z0
+	VFMADD231PS (R12)(DI*1), Z4, Z1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z2
+	VFMADD231PS (R12)(DI*1), Z4, Z3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z0
+	VFMADD231PS (R12)(DI*1), Z4, Z1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z2
+	VFMADD231PS (R12)(DI*1), Z4, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX512_t4_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX512_t4_w16_p2
+
+dwRowAVX512_t4_w16_p2_end:
 dwRowAVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t4_w16_p1_end
@@ -9986,7 +13470,7 @@ dwRowAVX512_t4_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowAVX512_t4_w8_p8_rows
 
@@ -10071,7 +13555,7 @@ dwRowAVX512_t4_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -10168,6 +13652,84 @@ dwRowAVX512_t4_w8_p4_row:
 	JMP         dwRowAVX512_t4_w8_p4
 
 dwRowAVX512_t4_w8_p4_end:
+dwRowAVX512_t4_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX512_t4_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t4_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t4_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX512_t4_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowAVX512_t4_w8_p2_rows
+
+dwRowAVX512_t4_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowAVX512_t4_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowAVX512_t4_w8_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX512_t4_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX512_t4_w8_p2
+
+dwRowAVX512_t4_w8_p2_end:
 dwRowAVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t4_w8_p1_end
@@ -10371,7 +13933,7 @@ dwRowAVX512_t5_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowAVX512_t5_w16_p8_rows
 
@@ -10468,7 +14030,7 @@ dwRowAVX512_t5_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -10572,6 +14134,89 @@ dwRowAVX512_t5_w16_p4_row:
 	JMP         dwRowAVX512_t5_w16_p4
 
 dwRowAVX512_t5_w16_p4_end:
+dwRowAVX512_t5_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX512_t5_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t5_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t5_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX512_t5_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowAVX512_t5_w16_p2_rows
+
+dwRowAVX512_t5_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowAVX512_t5_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowAVX512_t5_w16_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z0
+	VFMADD231PS (R12)(DI*1), Z4, Z1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z2
+	VFMADD231PS (R12)(DI*1), Z4, Z3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z0
+	VFMADD231PS (R12)(DI*1), Z4, Z1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z2
+	VFMADD231PS (R12)(DI*1), Z4, Z3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (R12), Z4, Z0
+	VFMADD231PS (R12)(DI*1), Z4, Z1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX512_t5_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX512_t5_w16_p2
+
+dwRowAVX512_t5_w16_p2_end:
 dwRowAVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t5_w16_p1_end
@@ -10690,7 +14335,7 @@ dwRowAVX512_t5_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowAVX512_t5_w8_p8_rows
 
@@ -10787,7 +14432,7 @@ dwRowAVX512_t5_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -10891,6 +14536,89 @@ dwRowAVX512_t5_w8_p4_row:
 	JMP         dwRowAVX512_t5_w8_p4
 
 dwRowAVX512_t5_w8_p4_end:
+dwRowAVX512_t5_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowAVX512_t5_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowAVX512_t5_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowAVX512_t5_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowAVX512_t5_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowAVX512_t5_w8_p2_rows
+
+dwRowAVX512_t5_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowAVX512_t5_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowAVX512_t5_w8_p2_row:
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y2
+	VFMADD231PS (R12)(DI*1), Y4, Y3
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVUPS     (R13), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(DI*1), Y4, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowAVX512_t5_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowAVX512_t5_w8_p2
+
+dwRowAVX512_t5_w8_p2_end:
 dwRowAVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t5_w8_p1_end
@@ -11125,6 +14853,166 @@ dwRowS1AVX512_t1_w16:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS1AVX512_t1_w16_p16:
+	CMPQ       (SP), $0x10
+	JL         dwRowS1AVX512_t1_w16_p16_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t1_w16_p16_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t1_w16_p16_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w16_p16_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	LEAQ    (R15)(R11*4), BP
+	ADDQ    R11, BP
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R14)(R11*1), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	VMOVUPS (R14)(R12*1), Z8
+	VMOVUPS (R14)(R11*4), Z9
+	VMOVUPS (R15), Z10
+	VMOVUPS (R15)(R11*1), Z11
+	VMOVUPS (R15)(R11*2), Z12
+	VMOVUPS (R15)(R12*1), Z13
+	VMOVUPS (R15)(R11*4), Z14
+	VMOVUPS (BP), Z15
+	JMP     dwRowS1AVX512_t1_w16_p16_rows
+
+dwRowS1AVX512_t1_w16_p16_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+dwRowS1AVX512_t1_w16_p16_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w16_p16_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z16
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z15
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w16_p16_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	LEAQ        (R15)(R11*4), BP
+	ADDQ        R11, BP
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R14)(R11*1)
+	VMOVUPS     Z7, (R14)(R11*2)
+	VMOVUPS     Z8, (R14)(R12*1)
+	VMOVUPS     Z9, (R14)(R11*4)
+	VMOVUPS     Z10, (R15)
+	VMOVUPS     Z11, (R15)(R11*1)
+	VMOVUPS     Z12, (R15)(R11*2)
+	VMOVUPS     Z13, (R15)(R12*1)
+	VMOVUPS     Z14, (R15)(R11*4)
+	VMOVUPS     Z15, (BP)
+	IMUL3Q      $0x00000010, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000010, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x10, (SP)
+	JMP         dwRowS1AVX512_t1_w16_p16
+
+dwRowS1AVX512_t1_w16_p16_end:
 dwRowS1AVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t1_w16_p8_end
@@ -11156,7 +15044,7 @@ dwRowS1AVX512_t1_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowS1AVX512_t1_w16_p8_rows
 
@@ -11218,7 +15106,7 @@ dwRowS1AVX512_t1_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -11301,6 +15189,68 @@ dwRowS1AVX512_t1_w16_p4_row:
 	JMP         dwRowS1AVX512_t1_w16_p4
 
 dwRowS1AVX512_t1_w16_p4_end:
+dwRowS1AVX512_t1_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX512_t1_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t1_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t1_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowS1AVX512_t1_w16_p2_rows
+
+dwRowS1AVX512_t1_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowS1AVX512_t1_w16_p2_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z2, Z3, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z2, Z3, Z1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w16_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX512_t1_w16_p2
+
+dwRowS1AVX512_t1_w16_p2_end:
 dwRowS1AVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t1_w16_p1_end
@@ -11369,6 +15319,150 @@ dwRowS1AVX512_t1_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS1AVX512_t1_w8_p14:
+	CMPQ       (SP), $0x0e
+	JL         dwRowS1AVX512_t1_w8_p14_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t1_w8_p14_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t1_w8_p14_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w8_p14_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	VMOVUPS (R15)(R12*1), Y13
+	JMP     dwRowS1AVX512_t1_w8_p14_rows
+
+dwRowS1AVX512_t1_w8_p14_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+
+dwRowS1AVX512_t1_w8_p14_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w8_p14_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y13
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w8_p14_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	VMOVUPS     Y13, (R15)(R12*1)
+	IMUL3Q      $0x0000000e, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000e, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0e, (SP)
+	JMP         dwRowS1AVX512_t1_w8_p14
+
+dwRowS1AVX512_t1_w8_p14_end:
 dwRowS1AVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t1_w8_p8_end
@@ -11400,7 +15494,7 @@ dwRowS1AVX512_t1_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS1AVX512_t1_w8_p8_rows
 
@@ -11462,7 +15556,7 @@ dwRowS1AVX512_t1_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -11545,6 +15639,68 @@ dwRowS1AVX512_t1_w8_p4_row:
 	JMP         dwRowS1AVX512_t1_w8_p4
 
 dwRowS1AVX512_t1_w8_p4_end:
+dwRowS1AVX512_t1_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX512_t1_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t1_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t1_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS1AVX512_t1_w8_p2_rows
+
+dwRowS1AVX512_t1_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS1AVX512_t1_w8_p2_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w8_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX512_t1_w8_p2
+
+dwRowS1AVX512_t1_w8_p2_end:
 dwRowS1AVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t1_w8_p1_end
@@ -11687,6 +15843,186 @@ dwRowS1AVX512_t2_w16:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS1AVX512_t2_w16_p16:
+	CMPQ       (SP), $0x10
+	JL         dwRowS1AVX512_t2_w16_p16_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w16_p16_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w16_p16_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w16_p16_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	LEAQ    (R15)(R11*4), BP
+	ADDQ    R11, BP
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R14)(R11*1), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	VMOVUPS (R14)(R12*1), Z8
+	VMOVUPS (R14)(R11*4), Z9
+	VMOVUPS (R15), Z10
+	VMOVUPS (R15)(R11*1), Z11
+	VMOVUPS (R15)(R11*2), Z12
+	VMOVUPS (R15)(R12*1), Z13
+	VMOVUPS (R15)(R11*4), Z14
+	VMOVUPS (BP), Z15
+	JMP     dwRowS1AVX512_t2_w16_p16_rows
+
+dwRowS1AVX512_t2_w16_p16_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+dwRowS1AVX512_t2_w16_p16_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t2_w16_p16_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z16
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z17
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z0
+	VFMADD231PS Z16, Z18, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z1
+	VFMADD231PS Z16, Z18, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z2
+	VFMADD231PS Z16, Z18, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z3
+	VFMADD231PS Z16, Z18, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z4
+	VFMADD231PS Z16, Z18, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z5
+	VFMADD231PS Z16, Z18, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z6
+	VFMADD231PS Z16, Z18, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z7
+	VFMADD231PS Z16, Z18, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z8
+	VFMADD231PS Z16, Z18, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z9
+	VFMADD231PS Z16, Z18, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z10
+	VFMADD231PS Z16, Z18, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z11
+	VFMADD231PS Z16, Z18, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z12
+	VFMADD231PS Z16, Z18, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z13
+	VFMADD231PS Z16, Z18, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z14
+	VFMADD231PS Z16, Z18, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z15
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w16_p16_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	LEAQ        (R15)(R11*4), BP
+	ADDQ        R11, BP
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R14)(R11*1)
+	VMOVUPS     Z7, (R14)(R11*2)
+	VMOVUPS     Z8, (R14)(R12*1)
+	VMOVUPS     Z9, (R14)(R11*4)
+	VMOVUPS     Z10, (R15)
+	VMOVUPS     Z11, (R15)(R11*1)
+	VMOVUPS     Z12, (R15)(R11*2)
+	VMOVUPS     Z13, (R15)(R12*1)
+	VMOVUPS     Z14, (R15)(R11*4)
+	VMOVUPS     Z15, (BP)
+	IMUL3Q      $0x00000010, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000010, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x10, (SP)
+	JMP         dwRowS1AVX512_t2_w16_p16
+
+dwRowS1AVX512_t2_w16_p16_end:
 dwRowS1AVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t2_w16_p8_end
@@ -11718,7 +16054,7 @@ dwRowS1AVX512_t2_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowS1AVX512_t2_w16_p8_rows
 
@@ -11792,7 +16128,7 @@ dwRowS1AVX512_t2_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -11883,6 +16219,78 @@ dwRowS1AVX512_t2_w16_p4_row:
 	JMP         dwRowS1AVX512_t2_w16_p4
 
 dwRowS1AVX512_t2_w16_p4_end:
+dwRowS1AVX512_t2_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX512_t2_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowS1AVX512_t2_w16_p2_rows
+
+dwRowS1AVX512_t2_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowS1AVX512_t2_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowS1AVX512_t2_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z2
+	VFMADD231PS Z4, Z6, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX512_t2_w16_p2
+
+dwRowS1AVX512_t2_w16_p2_end:
 dwRowS1AVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t2_w16_p1_end
@@ -11958,6 +16366,161 @@ dwRowS1AVX512_t2_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS1AVX512_t2_w8_p13:
+	CMPQ       (SP), $0x0d
+	JL         dwRowS1AVX512_t2_w8_p13_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w8_p13_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w8_p13_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w8_p13_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	JMP     dwRowS1AVX512_t2_w8_p13_rows
+
+dwRowS1AVX512_t2_w8_p13_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+
+dwRowS1AVX512_t2_w8_p13_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t2_w8_p13_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y13, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y13, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	VFMADD231PS Y13, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	VFMADD231PS Y13, Y15, Y12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y12
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w8_p13_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	IMUL3Q      $0x0000000d, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000d, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0d, (SP)
+	JMP         dwRowS1AVX512_t2_w8_p13
+
+dwRowS1AVX512_t2_w8_p13_end:
 dwRowS1AVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t2_w8_p8_end
@@ -11989,7 +16552,7 @@ dwRowS1AVX512_t2_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS1AVX512_t2_w8_p8_rows
 
@@ -12063,7 +16626,7 @@ dwRowS1AVX512_t2_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -12154,6 +16717,78 @@ dwRowS1AVX512_t2_w8_p4_row:
 	JMP         dwRowS1AVX512_t2_w8_p4
 
 dwRowS1AVX512_t2_w8_p4_end:
+dwRowS1AVX512_t2_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX512_t2_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t2_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t2_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS1AVX512_t2_w8_p2_rows
+
+dwRowS1AVX512_t2_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS1AVX512_t2_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS1AVX512_t2_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
+	VFMADD231PS Y4, Y6, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX512_t2_w8_p2
+
+dwRowS1AVX512_t2_w8_p2_end:
 dwRowS1AVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t2_w8_p1_end
@@ -12310,6 +16945,206 @@ dwRowS1AVX512_t3_w16:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS1AVX512_t3_w16_p16:
+	CMPQ       (SP), $0x10
+	JL         dwRowS1AVX512_t3_w16_p16_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w16_p16_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w16_p16_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w16_p16_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	LEAQ    (R15)(R11*4), BP
+	ADDQ    R11, BP
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R14)(R11*1), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	VMOVUPS (R14)(R12*1), Z8
+	VMOVUPS (R14)(R11*4), Z9
+	VMOVUPS (R15), Z10
+	VMOVUPS (R15)(R11*1), Z11
+	VMOVUPS (R15)(R11*2), Z12
+	VMOVUPS (R15)(R12*1), Z13
+	VMOVUPS (R15)(R11*4), Z14
+	VMOVUPS (BP), Z15
+	JMP     dwRowS1AVX512_t3_w16_p16_rows
+
+dwRowS1AVX512_t3_w16_p16_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+dwRowS1AVX512_t3_w16_p16_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t3_w16_p16_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z16
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z17
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z18
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z0
+	VFMADD231PS Z16, Z19, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z0
+	VFMADD231PS Z17, Z19, Z1
+	VFMADD231PS Z16, Z19, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VFMADD231PS Z17, Z19, Z2
+	VFMADD231PS Z16, Z19, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z2
+	VFMADD231PS Z17, Z19, Z3
+	VFMADD231PS Z16, Z19, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z3
+	VFMADD231PS Z17, Z19, Z4
+	VFMADD231PS Z16, Z19, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z4
+	VFMADD231PS Z17, Z19, Z5
+	VFMADD231PS Z16, Z19, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z5
+	VFMADD231PS Z17, Z19, Z6
+	VFMADD231PS Z16, Z19, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z6
+	VFMADD231PS Z17, Z19, Z7
+	VFMADD231PS Z16, Z19, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z7
+	VFMADD231PS Z17, Z19, Z8
+	VFMADD231PS Z16, Z19, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z8
+	VFMADD231PS Z17, Z19, Z9
+	VFMADD231PS Z16, Z19, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z9
+	VFMADD231PS Z17, Z19, Z10
+	VFMADD231PS Z16, Z19, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z10
+	VFMADD231PS Z17, Z19, Z11
+	VFMADD231PS Z16, Z19, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z11
+	VFMADD231PS Z17, Z19, Z12
+	VFMADD231PS Z16, Z19, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z12
+	VFMADD231PS Z17, Z19, Z13
+	VFMADD231PS Z16, Z19, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z13
+	VFMADD231PS Z17, Z19, Z14
+	VFMADD231PS Z16, Z19, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z14
+	VFMADD231PS Z17, Z19, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z15
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w16_p16_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	LEAQ        (R15)(R11*4), BP
+	ADDQ        R11, BP
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R14)(R11*1)
+	VMOVUPS     Z7, (R14)(R11*2)
+	VMOVUPS     Z8, (R14)(R12*1)
+	VMOVUPS     Z9, (R14)(R11*4)
+	VMOVUPS     Z10, (R15)
+	VMOVUPS     Z11, (R15)(R11*1)
+	VMOVUPS     Z12, (R15)(R11*2)
+	VMOVUPS     Z13, (R15)(R12*1)
+	VMOVUPS     Z14, (R15)(R11*4)
+	VMOVUPS     Z15, (BP)
+	IMUL3Q      $0x00000010, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000010, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x10, (SP)
+	JMP         dwRowS1AVX512_t3_w16_p16
+
+dwRowS1AVX512_t3_w16_p16_end:
 dwRowS1AVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t3_w16_p8_end
@@ -12341,7 +17176,7 @@ dwRowS1AVX512_t3_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowS1AVX512_t3_w16_p8_rows
 
@@ -12427,7 +17262,7 @@ dwRowS1AVX512_t3_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -12526,6 +17361,84 @@ dwRowS1AVX512_t3_w16_p4_row:
 	JMP         dwRowS1AVX512_t3_w16_p4
 
 dwRowS1AVX512_t3_w16_p4_end:
+dwRowS1AVX512_t3_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX512_t3_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowS1AVX512_t3_w16_p2_rows
+
+dwRowS1AVX512_t3_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowS1AVX512_t3_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowS1AVX512_t3_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z4, Z7, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z0
+	VFMADD231PS Z5, Z7, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX512_t3_w16_p2
+
+dwRowS1AVX512_t3_w16_p2_end:
 dwRowS1AVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t3_w16_p1_end
@@ -12608,6 +17521,170 @@ dwRowS1AVX512_t3_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS1AVX512_t3_w8_p12:
+	CMPQ       (SP), $0x0c
+	JL         dwRowS1AVX512_t3_w8_p12_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w8_p12_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w8_p12_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w8_p12_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	JMP     dwRowS1AVX512_t3_w8_p12_rows
+
+dwRowS1AVX512_t3_w8_p12_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+dwRowS1AVX512_t3_w8_p12_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t3_w8_p12_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y12, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y12, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y12, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y13, Y15, Y8
+	VFMADD231PS Y12, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	VFMADD231PS Y13, Y15, Y9
+	VFMADD231PS Y12, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y12, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w8_p12_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	IMUL3Q      $0x0000000c, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000c, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0c, (SP)
+	JMP         dwRowS1AVX512_t3_w8_p12
+
+dwRowS1AVX512_t3_w8_p12_end:
 dwRowS1AVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t3_w8_p8_end
@@ -12639,7 +17716,7 @@ dwRowS1AVX512_t3_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS1AVX512_t3_w8_p8_rows
 
@@ -12725,7 +17802,7 @@ dwRowS1AVX512_t3_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -12824,6 +17901,84 @@ dwRowS1AVX512_t3_w8_p4_row:
 	JMP         dwRowS1AVX512_t3_w8_p4
 
 dwRowS1AVX512_t3_w8_p4_end:
+dwRowS1AVX512_t3_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX512_t3_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t3_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t3_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS1AVX512_t3_w8_p2_rows
+
+dwRowS1AVX512_t3_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS1AVX512_t3_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS1AVX512_t3_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
+	VFMADD231PS Y4, Y7, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	VFMADD231PS Y5, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX512_t3_w8_p2
+
+dwRowS1AVX512_t3_w8_p2_end:
 dwRowS1AVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t3_w8_p1_end
@@ -13025,7 +18180,7 @@ dwRowS1AVX512_t4_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowS1AVX512_t4_w16_p8_rows
 
@@ -13123,7 +18278,7 @@ dwRowS1AVX512_t4_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -13230,6 +18385,90 @@ dwRowS1AVX512_t4_w16_p4_row:
 	JMP         dwRowS1AVX512_t4_w16_p4
 
 dwRowS1AVX512_t4_w16_p4_end:
+dwRowS1AVX512_t4_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX512_t4_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t4_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t4_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t4_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowS1AVX512_t4_w16_p2_rows
+
+dwRowS1AVX512_t4_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowS1AVX512_t4_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowS1AVX512_t4_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z4, Z8, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z5, Z8, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z2
+	VFMADD231PS Z6, Z8, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t4_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX512_t4_w16_p2
+
+dwRowS1AVX512_t4_w16_p2_end:
 dwRowS1AVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t4_w16_p1_end
@@ -13348,7 +18587,7 @@ dwRowS1AVX512_t4_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS1AVX512_t4_w8_p8_rows
 
@@ -13446,7 +18685,7 @@ dwRowS1AVX512_t4_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -13553,6 +18792,90 @@ dwRowS1AVX512_t4_w8_p4_row:
 	JMP         dwRowS1AVX512_t4_w8_p4
 
 dwRowS1AVX512_t4_w8_p4_end:
+dwRowS1AVX512_t4_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX512_t4_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t4_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t4_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t4_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS1AVX512_t4_w8_p2_rows
+
+dwRowS1AVX512_t4_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS1AVX512_t4_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS1AVX512_t4_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
+	VFMADD231PS Y4, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VFMADD231PS Y6, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t4_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX512_t4_w8_p2
+
+dwRowS1AVX512_t4_w8_p2_end:
 dwRowS1AVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t4_w8_p1_end
@@ -13764,7 +19087,7 @@ dwRowS1AVX512_t5_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowS1AVX512_t5_w16_p8_rows
 
@@ -13874,7 +19197,7 @@ dwRowS1AVX512_t5_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -13989,6 +19312,96 @@ dwRowS1AVX512_t5_w16_p4_row:
 	JMP         dwRowS1AVX512_t5_w16_p4
 
 dwRowS1AVX512_t5_w16_p4_end:
+dwRowS1AVX512_t5_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX512_t5_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t5_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t5_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t5_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowS1AVX512_t5_w16_p2_rows
+
+dwRowS1AVX512_t5_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowS1AVX512_t5_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowS1AVX512_t5_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z4, Z9, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z5, Z9, Z2
+	VFMADD231PS Z4, Z9, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z6, Z9, Z0
+	VFMADD231PS Z5, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z6, Z9, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z0
+	VFMADD231PS Z7, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t5_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX512_t5_w16_p2
+
+dwRowS1AVX512_t5_w16_p2_end:
 dwRowS1AVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t5_w16_p1_end
@@ -14112,7 +19525,7 @@ dwRowS1AVX512_t5_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS1AVX512_t5_w8_p8_rows
 
@@ -14222,7 +19635,7 @@ dwRowS1AVX512_t5_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -14337,6 +19750,96 @@ dwRowS1AVX512_t5_w8_p4_row:
 	JMP         dwRowS1AVX512_t5_w8_p4
 
 dwRowS1AVX512_t5_w8_p4_end:
+dwRowS1AVX512_t5_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS1AVX512_t5_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS1AVX512_t5_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS1AVX512_t5_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t5_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS1AVX512_t5_w8_p2_rows
+
+dwRowS1AVX512_t5_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS1AVX512_t5_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS1AVX512_t5_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y2
+	VFMADD231PS Y4, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y5, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y6, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y7, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t5_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS1AVX512_t5_w8_p2
+
+dwRowS1AVX512_t5_w8_p2_end:
 dwRowS1AVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t5_w8_p1_end
@@ -14581,6 +20084,196 @@ dwRowS2AVX512_t1_w16:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS2AVX512_t1_w16_p16:
+	CMPQ       (SP), $0x10
+	JL         dwRowS2AVX512_t1_w16_p16_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t1_w16_p16_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t1_w16_p16_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w16_p16_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	LEAQ    (R15)(R11*4), BP
+	ADDQ    R11, BP
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R14)(R11*1), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	VMOVUPS (R14)(R12*1), Z8
+	VMOVUPS (R14)(R11*4), Z9
+	VMOVUPS (R15), Z10
+	VMOVUPS (R15)(R11*1), Z11
+	VMOVUPS (R15)(R11*2), Z12
+	VMOVUPS (R15)(R12*1), Z13
+	VMOVUPS (R15)(R11*4), Z14
+	VMOVUPS (BP), Z15
+	JMP     dwRowS2AVX512_t1_w16_p16_rows
+
+dwRowS2AVX512_t1_w16_p16_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+dwRowS2AVX512_t1_w16_p16_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w16_p16_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z16
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z15
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w16_p16_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	LEAQ        (R15)(R11*4), BP
+	ADDQ        R11, BP
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R14)(R11*1)
+	VMOVUPS     Z7, (R14)(R11*2)
+	VMOVUPS     Z8, (R14)(R12*1)
+	VMOVUPS     Z9, (R14)(R11*4)
+	VMOVUPS     Z10, (R15)
+	VMOVUPS     Z11, (R15)(R11*1)
+	VMOVUPS     Z12, (R15)(R11*2)
+	VMOVUPS     Z13, (R15)(R12*1)
+	VMOVUPS     Z14, (R15)(R11*4)
+	VMOVUPS     Z15, (BP)
+	IMUL3Q      $0x00000010, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000010, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x10, (SP)
+	JMP         dwRowS2AVX512_t1_w16_p16
+
+dwRowS2AVX512_t1_w16_p16_end:
 dwRowS2AVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t1_w16_p8_end
@@ -14612,7 +20305,7 @@ dwRowS2AVX512_t1_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowS2AVX512_t1_w16_p8_rows
 
@@ -14688,7 +20381,7 @@ dwRowS2AVX512_t1_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -14777,6 +20470,70 @@ dwRowS2AVX512_t1_w16_p4_row:
 	JMP         dwRowS2AVX512_t1_w16_p4
 
 dwRowS2AVX512_t1_w16_p4_end:
+dwRowS2AVX512_t1_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX512_t1_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t1_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t1_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowS2AVX512_t1_w16_p2_rows
+
+dwRowS2AVX512_t1_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowS2AVX512_t1_w16_p2_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z2, Z3, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z2, Z3, Z1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w16_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX512_t1_w16_p2
+
+dwRowS2AVX512_t1_w16_p2_end:
 dwRowS2AVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t1_w16_p1_end
@@ -14845,6 +20602,176 @@ dwRowS2AVX512_t1_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS2AVX512_t1_w8_p14:
+	CMPQ       (SP), $0x0e
+	JL         dwRowS2AVX512_t1_w8_p14_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t1_w8_p14_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t1_w8_p14_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w8_p14_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	VMOVUPS (R15)(R12*1), Y13
+	JMP     dwRowS2AVX512_t1_w8_p14_rows
+
+dwRowS2AVX512_t1_w8_p14_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+
+dwRowS2AVX512_t1_w8_p14_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w8_p14_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y13
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w8_p14_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	VMOVUPS     Y13, (R15)(R12*1)
+	IMUL3Q      $0x0000000e, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000e, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0e, (SP)
+	JMP         dwRowS2AVX512_t1_w8_p14
+
+dwRowS2AVX512_t1_w8_p14_end:
 dwRowS2AVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t1_w8_p8_end
@@ -14876,7 +20803,7 @@ dwRowS2AVX512_t1_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS2AVX512_t1_w8_p8_rows
 
@@ -14952,7 +20879,7 @@ dwRowS2AVX512_t1_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -15041,6 +20968,70 @@ dwRowS2AVX512_t1_w8_p4_row:
 	JMP         dwRowS2AVX512_t1_w8_p4
 
 dwRowS2AVX512_t1_w8_p4_end:
+dwRowS2AVX512_t1_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX512_t1_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t1_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t1_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS2AVX512_t1_w8_p2_rows
+
+dwRowS2AVX512_t1_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS2AVX512_t1_w8_p2_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w8_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX512_t1_w8_p2
+
+dwRowS2AVX512_t1_w8_p2_end:
 dwRowS2AVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t1_w8_p1_end
@@ -15183,6 +21174,216 @@ dwRowS2AVX512_t2_w16:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS2AVX512_t2_w16_p16:
+	CMPQ       (SP), $0x10
+	JL         dwRowS2AVX512_t2_w16_p16_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w16_p16_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w16_p16_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w16_p16_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	LEAQ    (R15)(R11*4), BP
+	ADDQ    R11, BP
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R14)(R11*1), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	VMOVUPS (R14)(R12*1), Z8
+	VMOVUPS (R14)(R11*4), Z9
+	VMOVUPS (R15), Z10
+	VMOVUPS (R15)(R11*1), Z11
+	VMOVUPS (R15)(R11*2), Z12
+	VMOVUPS (R15)(R12*1), Z13
+	VMOVUPS (R15)(R11*4), Z14
+	VMOVUPS (BP), Z15
+	JMP     dwRowS2AVX512_t2_w16_p16_rows
+
+dwRowS2AVX512_t2_w16_p16_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+dwRowS2AVX512_t2_w16_p16_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t2_w16_p16_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z16
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z17
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z15
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w16_p16_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	LEAQ        (R15)(R11*4), BP
+	ADDQ        R11, BP
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R14)(R11*1)
+	VMOVUPS     Z7, (R14)(R11*2)
+	VMOVUPS     Z8, (R14)(R12*1)
+	VMOVUPS     Z9, (R14)(R11*4)
+	VMOVUPS     Z10, (R15)
+	VMOVUPS     Z11, (R15)(R11*1)
+	VMOVUPS     Z12, (R15)(R11*2)
+	VMOVUPS     Z13, (R15)(R12*1)
+	VMOVUPS     Z14, (R15)(R11*4)
+	VMOVUPS     Z15, (BP)
+	IMUL3Q      $0x00000010, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000010, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x10, (SP)
+	JMP         dwRowS2AVX512_t2_w16_p16
+
+dwRowS2AVX512_t2_w16_p16_end:
 dwRowS2AVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t2_w16_p8_end
@@ -15214,7 +21415,7 @@ dwRowS2AVX512_t2_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowS2AVX512_t2_w16_p8_rows
 
@@ -15302,7 +21503,7 @@ dwRowS2AVX512_t2_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -15399,6 +21600,80 @@ dwRowS2AVX512_t2_w16_p4_row:
 	JMP         dwRowS2AVX512_t2_w16_p4
 
 dwRowS2AVX512_t2_w16_p4_end:
+dwRowS2AVX512_t2_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX512_t2_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowS2AVX512_t2_w16_p2_rows
+
+dwRowS2AVX512_t2_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowS2AVX512_t2_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowS2AVX512_t2_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX512_t2_w16_p2
+
+dwRowS2AVX512_t2_w16_p2_end:
 dwRowS2AVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t2_w16_p1_end
@@ -15474,6 +21749,185 @@ dwRowS2AVX512_t2_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS2AVX512_t2_w8_p13:
+	CMPQ       (SP), $0x0d
+	JL         dwRowS2AVX512_t2_w8_p13_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w8_p13_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w8_p13_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w8_p13_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	JMP     dwRowS2AVX512_t2_w8_p13_rows
+
+dwRowS2AVX512_t2_w8_p13_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+
+dwRowS2AVX512_t2_w8_p13_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t2_w8_p13_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y12
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w8_p13_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	IMUL3Q      $0x0000000d, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000d, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0d, (SP)
+	JMP         dwRowS2AVX512_t2_w8_p13
+
+dwRowS2AVX512_t2_w8_p13_end:
 dwRowS2AVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t2_w8_p8_end
@@ -15505,7 +21959,7 @@ dwRowS2AVX512_t2_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS2AVX512_t2_w8_p8_rows
 
@@ -15593,7 +22047,7 @@ dwRowS2AVX512_t2_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -15690,6 +22144,80 @@ dwRowS2AVX512_t2_w8_p4_row:
 	JMP         dwRowS2AVX512_t2_w8_p4
 
 dwRowS2AVX512_t2_w8_p4_end:
+dwRowS2AVX512_t2_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX512_t2_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t2_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t2_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS2AVX512_t2_w8_p2_rows
+
+dwRowS2AVX512_t2_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS2AVX512_t2_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS2AVX512_t2_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX512_t2_w8_p2
+
+dwRowS2AVX512_t2_w8_p2_end:
 dwRowS2AVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t2_w8_p1_end
@@ -15846,6 +22374,236 @@ dwRowS2AVX512_t3_w16:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS2AVX512_t3_w16_p16:
+	CMPQ       (SP), $0x10
+	JL         dwRowS2AVX512_t3_w16_p16_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w16_p16_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w16_p16_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w16_p16_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	LEAQ    (R15)(R11*4), BP
+	ADDQ    R11, BP
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R14)(R11*1), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	VMOVUPS (R14)(R12*1), Z8
+	VMOVUPS (R14)(R11*4), Z9
+	VMOVUPS (R15), Z10
+	VMOVUPS (R15)(R11*1), Z11
+	VMOVUPS (R15)(R11*2), Z12
+	VMOVUPS (R15)(R12*1), Z13
+	VMOVUPS (R15)(R11*4), Z14
+	VMOVUPS (BP), Z15
+	JMP     dwRowS2AVX512_t3_w16_p16_rows
+
+dwRowS2AVX512_t3_w16_p16_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+dwRowS2AVX512_t3_w16_p16_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t3_w16_p16_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z16
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z17
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z18
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z0
+	VFMADD231PS Z16, Z19, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VFMADD231PS Z16, Z19, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z2
+	VFMADD231PS Z16, Z19, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z3
+	VFMADD231PS Z16, Z19, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z4
+	VFMADD231PS Z16, Z19, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z5
+	VFMADD231PS Z16, Z19, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z6
+	VFMADD231PS Z16, Z19, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z7
+	VFMADD231PS Z16, Z19, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z8
+	VFMADD231PS Z16, Z19, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z9
+	VFMADD231PS Z16, Z19, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z10
+	VFMADD231PS Z16, Z19, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z11
+	VFMADD231PS Z16, Z19, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z12
+	VFMADD231PS Z16, Z19, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z13
+	VFMADD231PS Z16, Z19, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z14
+	VFMADD231PS Z16, Z19, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z15
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w16_p16_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	LEAQ        (R15)(R11*4), BP
+	ADDQ        R11, BP
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R14)(R11*1)
+	VMOVUPS     Z7, (R14)(R11*2)
+	VMOVUPS     Z8, (R14)(R12*1)
+	VMOVUPS     Z9, (R14)(R11*4)
+	VMOVUPS     Z10, (R15)
+	VMOVUPS     Z11, (R15)(R11*1)
+	VMOVUPS     Z12, (R15)(R11*2)
+	VMOVUPS     Z13, (R15)(R12*1)
+	VMOVUPS     Z14, (R15)(R11*4)
+	VMOVUPS     Z15, (BP)
+	IMUL3Q      $0x00000010, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000010, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x10, (SP)
+	JMP         dwRowS2AVX512_t3_w16_p16
+
+dwRowS2AVX512_t3_w16_p16_end:
 dwRowS2AVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t3_w16_p8_end
@@ -15877,7 +22635,7 @@ dwRowS2AVX512_t3_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowS2AVX512_t3_w16_p8_rows
 
@@ -15977,7 +22735,7 @@ dwRowS2AVX512_t3_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -16082,6 +22840,86 @@ dwRowS2AVX512_t3_w16_p4_row:
 	JMP         dwRowS2AVX512_t3_w16_p4
 
 dwRowS2AVX512_t3_w16_p4_end:
+dwRowS2AVX512_t3_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX512_t3_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowS2AVX512_t3_w16_p2_rows
+
+dwRowS2AVX512_t3_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowS2AVX512_t3_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowS2AVX512_t3_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z0
+	VFMADD231PS Z4, Z7, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX512_t3_w16_p2
+
+dwRowS2AVX512_t3_w16_p2_end:
 dwRowS2AVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t3_w16_p1_end
@@ -16164,6 +23002,192 @@ dwRowS2AVX512_t3_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowS2AVX512_t3_w8_p12:
+	CMPQ       (SP), $0x0c
+	JL         dwRowS2AVX512_t3_w8_p12_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w8_p12_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w8_p12_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w8_p12_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	JMP     dwRowS2AVX512_t3_w8_p12_rows
+
+dwRowS2AVX512_t3_w8_p12_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+dwRowS2AVX512_t3_w8_p12_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t3_w8_p12_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y12, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y12, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y12, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	VFMADD231PS Y12, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	VFMADD231PS Y12, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	VFMADD231PS Y12, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w8_p12_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	IMUL3Q      $0x0000000c, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000c, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0c, (SP)
+	JMP         dwRowS2AVX512_t3_w8_p12
+
+dwRowS2AVX512_t3_w8_p12_end:
 dwRowS2AVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t3_w8_p8_end
@@ -16195,7 +23219,7 @@ dwRowS2AVX512_t3_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS2AVX512_t3_w8_p8_rows
 
@@ -16295,7 +23319,7 @@ dwRowS2AVX512_t3_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -16400,6 +23424,86 @@ dwRowS2AVX512_t3_w8_p4_row:
 	JMP         dwRowS2AVX512_t3_w8_p4
 
 dwRowS2AVX512_t3_w8_p4_end:
+dwRowS2AVX512_t3_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX512_t3_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t3_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t3_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS2AVX512_t3_w8_p2_rows
+
+dwRowS2AVX512_t3_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS2AVX512_t3_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS2AVX512_t3_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	VFMADD231PS Y4, Y7, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX512_t3_w8_p2
+
+dwRowS2AVX512_t3_w8_p2_end:
 dwRowS2AVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t3_w8_p1_end
@@ -16601,7 +23705,7 @@ dwRowS2AVX512_t4_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowS2AVX512_t4_w16_p8_rows
 
@@ -16713,7 +23817,7 @@ dwRowS2AVX512_t4_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -16826,6 +23930,92 @@ dwRowS2AVX512_t4_w16_p4_row:
 	JMP         dwRowS2AVX512_t4_w16_p4
 
 dwRowS2AVX512_t4_w16_p4_end:
+dwRowS2AVX512_t4_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX512_t4_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t4_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t4_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t4_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowS2AVX512_t4_w16_p2_rows
+
+dwRowS2AVX512_t4_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowS2AVX512_t4_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowS2AVX512_t4_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z5, Z8, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z4, Z8, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z2
+	VFMADD231PS Z5, Z8, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t4_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX512_t4_w16_p2
+
+dwRowS2AVX512_t4_w16_p2_end:
 dwRowS2AVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t4_w16_p1_end
@@ -16944,7 +24134,7 @@ dwRowS2AVX512_t4_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS2AVX512_t4_w8_p8_rows
 
@@ -17056,7 +24246,7 @@ dwRowS2AVX512_t4_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -17169,6 +24359,92 @@ dwRowS2AVX512_t4_w8_p4_row:
 	JMP         dwRowS2AVX512_t4_w8_p4
 
 dwRowS2AVX512_t4_w8_p4_end:
+dwRowS2AVX512_t4_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX512_t4_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t4_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t4_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t4_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS2AVX512_t4_w8_p2_rows
+
+dwRowS2AVX512_t4_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS2AVX512_t4_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS2AVX512_t4_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y4, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y3
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t4_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX512_t4_w8_p2
+
+dwRowS2AVX512_t4_w8_p2_end:
 dwRowS2AVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t4_w8_p1_end
@@ -17380,7 +24656,7 @@ dwRowS2AVX512_t5_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowS2AVX512_t5_w16_p8_rows
 
@@ -17504,7 +24780,7 @@ dwRowS2AVX512_t5_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -17625,6 +24901,98 @@ dwRowS2AVX512_t5_w16_p4_row:
 	JMP         dwRowS2AVX512_t5_w16_p4
 
 dwRowS2AVX512_t5_w16_p4_end:
+dwRowS2AVX512_t5_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX512_t5_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t5_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t5_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t5_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowS2AVX512_t5_w16_p2_rows
+
+dwRowS2AVX512_t5_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowS2AVX512_t5_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowS2AVX512_t5_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z4, Z9, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z5, Z9, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z6, Z9, Z0
+	VFMADD231PS Z4, Z9, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z5, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z0
+	VFMADD231PS Z6, Z9, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z7, Z9, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t5_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX512_t5_w16_p2
+
+dwRowS2AVX512_t5_w16_p2_end:
 dwRowS2AVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t5_w16_p1_end
@@ -17748,7 +25116,7 @@ dwRowS2AVX512_t5_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowS2AVX512_t5_w8_p8_rows
 
@@ -17872,7 +25240,7 @@ dwRowS2AVX512_t5_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -17993,6 +25361,98 @@ dwRowS2AVX512_t5_w8_p4_row:
 	JMP         dwRowS2AVX512_t5_w8_p4
 
 dwRowS2AVX512_t5_w8_p4_end:
+dwRowS2AVX512_t5_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowS2AVX512_t5_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowS2AVX512_t5_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowS2AVX512_t5_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t5_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowS2AVX512_t5_w8_p2_rows
+
+dwRowS2AVX512_t5_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowS2AVX512_t5_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowS2AVX512_t5_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y4, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y5, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y6, Y9, Y1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t5_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowS2AVX512_t5_w8_p2
+
+dwRowS2AVX512_t5_w8_p2_end:
 dwRowS2AVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t5_w8_p1_end
@@ -18238,6 +25698,168 @@ dwRowM1AVX512_t1_w16:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowM1AVX512_t1_w16_p16:
+	CMPQ       (SP), $0x10
+	JL         dwRowM1AVX512_t1_w16_p16_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t1_w16_p16_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t1_w16_p16_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w16_p16_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	LEAQ    (R15)(R11*4), BP
+	ADDQ    R11, BP
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R14)(R11*1), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	VMOVUPS (R14)(R12*1), Z8
+	VMOVUPS (R14)(R11*4), Z9
+	VMOVUPS (R15), Z10
+	VMOVUPS (R15)(R11*1), Z11
+	VMOVUPS (R15)(R11*2), Z12
+	VMOVUPS (R15)(R12*1), Z13
+	VMOVUPS (R15)(R11*4), Z14
+	VMOVUPS (BP), Z15
+	JMP     dwRowM1AVX512_t1_w16_p16_rows
+
+dwRowM1AVX512_t1_w16_p16_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+dwRowM1AVX512_t1_w16_p16_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w16_p16_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z16
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x0000000f, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z14
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z13
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w16_p16_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	LEAQ        (R15)(R11*4), BP
+	ADDQ        R11, BP
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R14)(R11*1)
+	VMOVUPS     Z7, (R14)(R11*2)
+	VMOVUPS     Z8, (R14)(R12*1)
+	VMOVUPS     Z9, (R14)(R11*4)
+	VMOVUPS     Z10, (R15)
+	VMOVUPS     Z11, (R15)(R11*1)
+	VMOVUPS     Z12, (R15)(R11*2)
+	VMOVUPS     Z13, (R15)(R12*1)
+	VMOVUPS     Z14, (R15)(R11*4)
+	VMOVUPS     Z15, (BP)
+	IMUL3Q      $0x00000010, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000010, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x10, (SP)
+	JMP         dwRowM1AVX512_t1_w16_p16
+
+dwRowM1AVX512_t1_w16_p16_end:
 dwRowM1AVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t1_w16_p8_end
@@ -18269,7 +25891,7 @@ dwRowM1AVX512_t1_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowM1AVX512_t1_w16_p8_rows
 
@@ -18333,7 +25955,7 @@ dwRowM1AVX512_t1_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -18418,6 +26040,70 @@ dwRowM1AVX512_t1_w16_p4_row:
 	JMP         dwRowM1AVX512_t1_w16_p4
 
 dwRowM1AVX512_t1_w16_p4_end:
+dwRowM1AVX512_t1_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX512_t1_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t1_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t1_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowM1AVX512_t1_w16_p2_rows
+
+dwRowM1AVX512_t1_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowM1AVX512_t1_w16_p2_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z2, Z3, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z3
+	VFMADD231PS Z2, Z3, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w16_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX512_t1_w16_p2
+
+dwRowM1AVX512_t1_w16_p2_end:
 dwRowM1AVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t1_w16_p1_end
@@ -18486,6 +26172,152 @@ dwRowM1AVX512_t1_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowM1AVX512_t1_w8_p14:
+	CMPQ       (SP), $0x0e
+	JL         dwRowM1AVX512_t1_w8_p14_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t1_w8_p14_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t1_w8_p14_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w8_p14_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	VMOVUPS (R15)(R12*1), Y13
+	JMP     dwRowM1AVX512_t1_w8_p14_rows
+
+dwRowM1AVX512_t1_w8_p14_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+
+dwRowM1AVX512_t1_w8_p14_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w8_p14_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x0000000d, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y13
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w8_p14_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	VMOVUPS     Y13, (R15)(R12*1)
+	IMUL3Q      $0x0000000e, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000e, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0e, (SP)
+	JMP         dwRowM1AVX512_t1_w8_p14
+
+dwRowM1AVX512_t1_w8_p14_end:
 dwRowM1AVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t1_w8_p8_end
@@ -18517,7 +26349,7 @@ dwRowM1AVX512_t1_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowM1AVX512_t1_w8_p8_rows
 
@@ -18581,7 +26413,7 @@ dwRowM1AVX512_t1_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -18666,6 +26498,70 @@ dwRowM1AVX512_t1_w8_p4_row:
 	JMP         dwRowM1AVX512_t1_w8_p4
 
 dwRowM1AVX512_t1_w8_p4_end:
+dwRowM1AVX512_t1_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX512_t1_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t1_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t1_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowM1AVX512_t1_w8_p2_rows
+
+dwRowM1AVX512_t1_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowM1AVX512_t1_w8_p2_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y2
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w8_p2_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX512_t1_w8_p2
+
+dwRowM1AVX512_t1_w8_p2_end:
 dwRowM1AVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t1_w8_p1_end
@@ -18808,6 +26704,188 @@ dwRowM1AVX512_t2_w16:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowM1AVX512_t2_w16_p16:
+	CMPQ       (SP), $0x10
+	JL         dwRowM1AVX512_t2_w16_p16_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w16_p16_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w16_p16_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w16_p16_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	LEAQ    (R15)(R11*4), BP
+	ADDQ    R11, BP
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R14)(R11*1), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	VMOVUPS (R14)(R12*1), Z8
+	VMOVUPS (R14)(R11*4), Z9
+	VMOVUPS (R15), Z10
+	VMOVUPS (R15)(R11*1), Z11
+	VMOVUPS (R15)(R11*2), Z12
+	VMOVUPS (R15)(R12*1), Z13
+	VMOVUPS (R15)(R11*4), Z14
+	VMOVUPS (BP), Z15
+	JMP     dwRowM1AVX512_t2_w16_p16_rows
+
+dwRowM1AVX512_t2_w16_p16_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+dwRowM1AVX512_t2_w16_p16_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t2_w16_p16_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z16
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z17
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x0000000f, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z14
+	VFMADD231PS Z17, Z18, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z13
+	VFMADD231PS Z17, Z18, Z14
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z12
+	VFMADD231PS Z17, Z18, Z13
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z11
+	VFMADD231PS Z17, Z18, Z12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z10
+	VFMADD231PS Z17, Z18, Z11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z9
+	VFMADD231PS Z17, Z18, Z10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z8
+	VFMADD231PS Z17, Z18, Z9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z7
+	VFMADD231PS Z17, Z18, Z8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z6
+	VFMADD231PS Z17, Z18, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z5
+	VFMADD231PS Z17, Z18, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z4
+	VFMADD231PS Z17, Z18, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z3
+	VFMADD231PS Z17, Z18, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z2
+	VFMADD231PS Z17, Z18, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z1
+	VFMADD231PS Z17, Z18, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w16_p16_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	LEAQ        (R15)(R11*4), BP
+	ADDQ        R11, BP
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R14)(R11*1)
+	VMOVUPS     Z7, (R14)(R11*2)
+	VMOVUPS     Z8, (R14)(R12*1)
+	VMOVUPS     Z9, (R14)(R11*4)
+	VMOVUPS     Z10, (R15)
+	VMOVUPS     Z11, (R15)(R11*1)
+	VMOVUPS     Z12, (R15)(R11*2)
+	VMOVUPS     Z13, (R15)(R12*1)
+	VMOVUPS     Z14, (R15)(R11*4)
+	VMOVUPS     Z15, (BP)
+	IMUL3Q      $0x00000010, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000010, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x10, (SP)
+	JMP         dwRowM1AVX512_t2_w16_p16
+
+dwRowM1AVX512_t2_w16_p16_end:
 dwRowM1AVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t2_w16_p8_end
@@ -18839,7 +26917,7 @@ dwRowM1AVX512_t2_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowM1AVX512_t2_w16_p8_rows
 
@@ -18915,7 +26993,7 @@ dwRowM1AVX512_t2_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -19008,6 +27086,80 @@ dwRowM1AVX512_t2_w16_p4_row:
 	JMP         dwRowM1AVX512_t2_w16_p4
 
 dwRowM1AVX512_t2_w16_p4_end:
+dwRowM1AVX512_t2_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX512_t2_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowM1AVX512_t2_w16_p2_rows
+
+dwRowM1AVX512_t2_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowM1AVX512_t2_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowM1AVX512_t2_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z4, Z6, Z0
+	VFMADD231PS Z5, Z6, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z6
+	VFMADD231PS Z5, Z6, Z2
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX512_t2_w16_p2
+
+dwRowM1AVX512_t2_w16_p2_end:
 dwRowM1AVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t2_w16_p1_end
@@ -19083,6 +27235,163 @@ dwRowM1AVX512_t2_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowM1AVX512_t2_w8_p13:
+	CMPQ       (SP), $0x0d
+	JL         dwRowM1AVX512_t2_w8_p13_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w8_p13_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w8_p13_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w8_p13_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	VMOVUPS (R15)(R11*2), Y12
+	JMP     dwRowM1AVX512_t2_w8_p13_rows
+
+dwRowM1AVX512_t2_w8_p13_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+
+dwRowM1AVX512_t2_w8_p13_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t2_w8_p13_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x0000000c, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y11
+	VFMADD231PS Y14, Y15, Y12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y9
+	VFMADD231PS Y14, Y15, Y10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y8
+	VFMADD231PS Y14, Y15, Y9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y14, Y15, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y14, Y15, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y14, Y15, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y14, Y15, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y14, Y15, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w8_p13_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	VMOVUPS     Y12, (R15)(R11*2)
+	IMUL3Q      $0x0000000d, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000d, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0d, (SP)
+	JMP         dwRowM1AVX512_t2_w8_p13
+
+dwRowM1AVX512_t2_w8_p13_end:
 dwRowM1AVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t2_w8_p8_end
@@ -19114,7 +27423,7 @@ dwRowM1AVX512_t2_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowM1AVX512_t2_w8_p8_rows
 
@@ -19190,7 +27499,7 @@ dwRowM1AVX512_t2_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -19283,6 +27592,80 @@ dwRowM1AVX512_t2_w8_p4_row:
 	JMP         dwRowM1AVX512_t2_w8_p4
 
 dwRowM1AVX512_t2_w8_p4_end:
+dwRowM1AVX512_t2_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX512_t2_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t2_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t2_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowM1AVX512_t2_w8_p2_rows
+
+dwRowM1AVX512_t2_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowM1AVX512_t2_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowM1AVX512_t2_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y6, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y6
+	VFMADD231PS Y5, Y6, Y2
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX512_t2_w8_p2
+
+dwRowM1AVX512_t2_w8_p2_end:
 dwRowM1AVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t2_w8_p1_end
@@ -19439,6 +27822,208 @@ dwRowM1AVX512_t3_w16:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowM1AVX512_t3_w16_p16:
+	CMPQ       (SP), $0x10
+	JL         dwRowM1AVX512_t3_w16_p16_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w16_p16_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w16_p16_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w16_p16_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	LEAQ    (R15)(R11*4), BP
+	ADDQ    R11, BP
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	VMOVUPS (R14), Z5
+	VMOVUPS (R14)(R11*1), Z6
+	VMOVUPS (R14)(R11*2), Z7
+	VMOVUPS (R14)(R12*1), Z8
+	VMOVUPS (R14)(R11*4), Z9
+	VMOVUPS (R15), Z10
+	VMOVUPS (R15)(R11*1), Z11
+	VMOVUPS (R15)(R11*2), Z12
+	VMOVUPS (R15)(R12*1), Z13
+	VMOVUPS (R15)(R11*4), Z14
+	VMOVUPS (BP), Z15
+	JMP     dwRowM1AVX512_t3_w16_p16_rows
+
+dwRowM1AVX512_t3_w16_p16_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+dwRowM1AVX512_t3_w16_p16_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t3_w16_p16_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z16
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z17
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z18
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x0000000f, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z14
+	VFMADD231PS Z17, Z19, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z13
+	VFMADD231PS Z17, Z19, Z14
+	VFMADD231PS Z18, Z19, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z12
+	VFMADD231PS Z17, Z19, Z13
+	VFMADD231PS Z18, Z19, Z14
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z11
+	VFMADD231PS Z17, Z19, Z12
+	VFMADD231PS Z18, Z19, Z13
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z10
+	VFMADD231PS Z17, Z19, Z11
+	VFMADD231PS Z18, Z19, Z12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z9
+	VFMADD231PS Z17, Z19, Z10
+	VFMADD231PS Z18, Z19, Z11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z8
+	VFMADD231PS Z17, Z19, Z9
+	VFMADD231PS Z18, Z19, Z10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z7
+	VFMADD231PS Z17, Z19, Z8
+	VFMADD231PS Z18, Z19, Z9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z6
+	VFMADD231PS Z17, Z19, Z7
+	VFMADD231PS Z18, Z19, Z8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z5
+	VFMADD231PS Z17, Z19, Z6
+	VFMADD231PS Z18, Z19, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z4
+	VFMADD231PS Z17, Z19, Z5
+	VFMADD231PS Z18, Z19, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z3
+	VFMADD231PS Z17, Z19, Z4
+	VFMADD231PS Z18, Z19, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z2
+	VFMADD231PS Z17, Z19, Z3
+	VFMADD231PS Z18, Z19, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z1
+	VFMADD231PS Z17, Z19, Z2
+	VFMADD231PS Z18, Z19, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z0
+	VFMADD231PS Z17, Z19, Z1
+	VFMADD231PS Z18, Z19, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z0
+	VFMADD231PS Z18, Z19, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w16_p16_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	LEAQ        (R15)(R11*4), BP
+	ADDQ        R11, BP
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	VMOVUPS     Z5, (R14)
+	VMOVUPS     Z6, (R14)(R11*1)
+	VMOVUPS     Z7, (R14)(R11*2)
+	VMOVUPS     Z8, (R14)(R12*1)
+	VMOVUPS     Z9, (R14)(R11*4)
+	VMOVUPS     Z10, (R15)
+	VMOVUPS     Z11, (R15)(R11*1)
+	VMOVUPS     Z12, (R15)(R11*2)
+	VMOVUPS     Z13, (R15)(R12*1)
+	VMOVUPS     Z14, (R15)(R11*4)
+	VMOVUPS     Z15, (BP)
+	IMUL3Q      $0x00000010, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000010, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x10, (SP)
+	JMP         dwRowM1AVX512_t3_w16_p16
+
+dwRowM1AVX512_t3_w16_p16_end:
 dwRowM1AVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t3_w16_p8_end
@@ -19470,7 +28055,7 @@ dwRowM1AVX512_t3_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowM1AVX512_t3_w16_p8_rows
 
@@ -19558,7 +28143,7 @@ dwRowM1AVX512_t3_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -19659,6 +28244,86 @@ dwRowM1AVX512_t3_w16_p4_row:
 	JMP         dwRowM1AVX512_t3_w16_p4
 
 dwRowM1AVX512_t3_w16_p4_end:
+dwRowM1AVX512_t3_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX512_t3_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowM1AVX512_t3_w16_p2_rows
+
+dwRowM1AVX512_t3_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowM1AVX512_t3_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowM1AVX512_t3_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z4, Z7, Z0
+	VFMADD231PS Z5, Z7, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z7
+	VFMADD231PS Z6, Z7, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX512_t3_w16_p2
+
+dwRowM1AVX512_t3_w16_p2_end:
 dwRowM1AVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t3_w16_p1_end
@@ -19741,6 +28406,172 @@ dwRowM1AVX512_t3_w8:
 	MOVQ y_base+56(FP), BX
 	MOVQ AX, (SP)
 
+dwRowM1AVX512_t3_w8_p12:
+	CMPQ       (SP), $0x0c
+	JL         dwRowM1AVX512_t3_w8_p12_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w8_p12_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w8_p12_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w8_p12_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	LEAQ    (R13)(R11*4), R14
+	ADDQ    R11, R14
+	LEAQ    (R14)(R11*4), R15
+	ADDQ    R11, R15
+	VMOVUPS (R13), Y0
+	VMOVUPS (R13)(R11*1), Y1
+	VMOVUPS (R13)(R11*2), Y2
+	VMOVUPS (R13)(R12*1), Y3
+	VMOVUPS (R13)(R11*4), Y4
+	VMOVUPS (R14), Y5
+	VMOVUPS (R14)(R11*1), Y6
+	VMOVUPS (R14)(R11*2), Y7
+	VMOVUPS (R14)(R12*1), Y8
+	VMOVUPS (R14)(R11*4), Y9
+	VMOVUPS (R15), Y10
+	VMOVUPS (R15)(R11*1), Y11
+	JMP     dwRowM1AVX512_t3_w8_p12_rows
+
+dwRowM1AVX512_t3_w8_p12_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+dwRowM1AVX512_t3_w8_p12_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t3_w8_p12_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y13
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y14
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x0000000b, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y8
+	VFMADD231PS Y13, Y15, Y9
+	VFMADD231PS Y14, Y15, Y10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y7
+	VFMADD231PS Y13, Y15, Y8
+	VFMADD231PS Y14, Y15, Y9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y5
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y14, Y15, Y7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y14, Y15, Y6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y14, Y15, Y4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y14, Y15, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y14, Y15, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w8_p12_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	LEAQ        (R13)(R11*4), R14
+	ADDQ        R11, R14
+	LEAQ        (R14)(R11*4), R15
+	ADDQ        R11, R15
+	VMOVUPS     Y0, (R13)
+	VMOVUPS     Y1, (R13)(R11*1)
+	VMOVUPS     Y2, (R13)(R11*2)
+	VMOVUPS     Y3, (R13)(R12*1)
+	VMOVUPS     Y4, (R13)(R11*4)
+	VMOVUPS     Y5, (R14)
+	VMOVUPS     Y6, (R14)(R11*1)
+	VMOVUPS     Y7, (R14)(R11*2)
+	VMOVUPS     Y8, (R14)(R12*1)
+	VMOVUPS     Y9, (R14)(R11*4)
+	VMOVUPS     Y10, (R15)
+	VMOVUPS     Y11, (R15)(R11*1)
+	IMUL3Q      $0x0000000c, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x0000000c, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x0c, (SP)
+	JMP         dwRowM1AVX512_t3_w8_p12
+
+dwRowM1AVX512_t3_w8_p12_end:
 dwRowM1AVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t3_w8_p8_end
@@ -19772,7 +28603,7 @@ dwRowM1AVX512_t3_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowM1AVX512_t3_w8_p8_rows
 
@@ -19860,7 +28691,7 @@ dwRowM1AVX512_t3_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -19961,6 +28792,86 @@ dwRowM1AVX512_t3_w8_p4_row:
 	JMP         dwRowM1AVX512_t3_w8_p4
 
 dwRowM1AVX512_t3_w8_p4_end:
+dwRowM1AVX512_t3_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX512_t3_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t3_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t3_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowM1AVX512_t3_w8_p2_rows
+
+dwRowM1AVX512_t3_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowM1AVX512_t3_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowM1AVX512_t3_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y4, Y7, Y0
+	VFMADD231PS Y5, Y7, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y5, Y7, Y2
+	VFMADD231PS Y6, Y7, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y7
+	VFMADD231PS Y6, Y7, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX512_t3_w8_p2
+
+dwRowM1AVX512_t3_w8_p2_end:
 dwRowM1AVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t3_w8_p1_end
@@ -20162,7 +29073,7 @@ dwRowM1AVX512_t4_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowM1AVX512_t4_w16_p8_rows
 
@@ -20262,7 +29173,7 @@ dwRowM1AVX512_t4_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -20371,6 +29282,92 @@ dwRowM1AVX512_t4_w16_p4_row:
 	JMP         dwRowM1AVX512_t4_w16_p4
 
 dwRowM1AVX512_t4_w16_p4_end:
+dwRowM1AVX512_t4_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX512_t4_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t4_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t4_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t4_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowM1AVX512_t4_w16_p2_rows
+
+dwRowM1AVX512_t4_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowM1AVX512_t4_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowM1AVX512_t4_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z4, Z8, Z0
+	VFMADD231PS Z5, Z8, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z6, Z8, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z7, Z8, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z8
+	VFMADD231PS Z7, Z8, Z2
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t4_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX512_t4_w16_p2
+
+dwRowM1AVX512_t4_w16_p2_end:
 dwRowM1AVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t4_w16_p1_end
@@ -20489,7 +29486,7 @@ dwRowM1AVX512_t4_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowM1AVX512_t4_w8_p8_rows
 
@@ -20589,7 +29586,7 @@ dwRowM1AVX512_t4_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -20698,6 +29695,92 @@ dwRowM1AVX512_t4_w8_p4_row:
 	JMP         dwRowM1AVX512_t4_w8_p4
 
 dwRowM1AVX512_t4_w8_p4_end:
+dwRowM1AVX512_t4_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX512_t4_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t4_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t4_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t4_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowM1AVX512_t4_w8_p2_rows
+
+dwRowM1AVX512_t4_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowM1AVX512_t4_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowM1AVX512_t4_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y4, Y8, Y0
+	VFMADD231PS Y5, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y5, Y8, Y2
+	VFMADD231PS Y6, Y8, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y7, Y8, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y8
+	VFMADD231PS Y7, Y8, Y2
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t4_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX512_t4_w8_p2
+
+dwRowM1AVX512_t4_w8_p2_end:
 dwRowM1AVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t4_w8_p1_end
@@ -20909,7 +29992,7 @@ dwRowM1AVX512_t5_w16_p8_nopf:
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
 	VMOVUPS (R14), Z5
-	VMOVUPS (R13)(R12*2), Z6
+	VMOVUPS (R14)(R11*1), Z6
 	VMOVUPS (R14)(R11*2), Z7
 	JMP     dwRowM1AVX512_t5_w16_p8_rows
 
@@ -21021,7 +30104,7 @@ dwRowM1AVX512_t5_w16_p8_row:
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
 	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R13)(R12*2)
+	VMOVUPS     Z6, (R14)(R11*1)
 	VMOVUPS     Z7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -21138,6 +30221,98 @@ dwRowM1AVX512_t5_w16_p4_row:
 	JMP         dwRowM1AVX512_t5_w16_p4
 
 dwRowM1AVX512_t5_w16_p4_end:
+dwRowM1AVX512_t5_w16_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX512_t5_w16_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t5_w16_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t5_w16_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t5_w16_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R11*1), Z1
+	JMP     dwRowM1AVX512_t5_w16_p2_rows
+
+dwRowM1AVX512_t5_w16_p2_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+dwRowM1AVX512_t5_w16_p2_rows:
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	XORQ   R11, R11
+
+dwRowM1AVX512_t5_w16_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z4, Z9, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z4, Z9, Z0
+	VFMADD231PS Z5, Z9, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z5, Z9, Z2
+	VFMADD231PS Z6, Z9, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z6, Z9, Z0
+	VFMADD231PS Z7, Z9, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z9
+	VFMADD231PS Z8, Z9, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t5_w16_p2_row
+	VADDPS      Z2, Z0, Z0
+	VADDPS      Z3, Z1, Z1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Z0, (R12)
+	VMOVUPS     Z1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX512_t5_w16_p2
+
+dwRowM1AVX512_t5_w16_p2_end:
 dwRowM1AVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t5_w16_p1_end
@@ -21261,7 +30436,7 @@ dwRowM1AVX512_t5_w8_p8_nopf:
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
 	VMOVUPS (R14), Y5
-	VMOVUPS (R13)(R12*2), Y6
+	VMOVUPS (R14)(R11*1), Y6
 	VMOVUPS (R14)(R11*2), Y7
 	JMP     dwRowM1AVX512_t5_w8_p8_rows
 
@@ -21373,7 +30548,7 @@ dwRowM1AVX512_t5_w8_p8_row:
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
 	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R13)(R12*2)
+	VMOVUPS     Y6, (R14)(R11*1)
 	VMOVUPS     Y7, (R14)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
@@ -21490,6 +30665,98 @@ dwRowM1AVX512_t5_w8_p4_row:
 	JMP         dwRowM1AVX512_t5_w8_p4
 
 dwRowM1AVX512_t5_w8_p4_end:
+dwRowM1AVX512_t5_w8_p2:
+	CMPQ       (SP), $0x02
+	JL         dwRowM1AVX512_t5_w8_p2_end
+	MOVQ       8(SP), R11
+	CMPQ       R11, 16(SP)
+	JAE        dwRowM1AVX512_t5_w8_p2_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 8(SP)
+
+dwRowM1AVX512_t5_w8_p2_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t5_w8_p2_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R12
+	VMOVUPS (R12), Y0
+	VMOVUPS (R12)(R11*1), Y1
+	JMP     dwRowM1AVX512_t5_w8_p2_rows
+
+dwRowM1AVX512_t5_w8_p2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dwRowM1AVX512_t5_w8_p2_rows:
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   R11, R11
+
+dwRowM1AVX512_t5_w8_p2_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Y4
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y5
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y6
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y7
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Y8
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000001, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y4, Y9, Y0
+	VFMADD231PS Y5, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y5, Y9, Y2
+	VFMADD231PS Y6, Y9, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y7, Y9, Y3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y8, Y9, Y1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Y9
+	VFMADD231PS Y8, Y9, Y0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t5_w8_p2_row
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R12
+	VMOVUPS     Y0, (R12)
+	VMOVUPS     Y1, (R12)(R11*1)
+	LEAQ        (CX)(DI*2), CX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*2), BX
+	SUBQ        $0x02, (SP)
+	JMP         dwRowM1AVX512_t5_w8_p2
+
+dwRowM1AVX512_t5_w8_p2_end:
 dwRowM1AVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t5_w8_p1_end

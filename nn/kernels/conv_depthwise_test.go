@@ -296,11 +296,12 @@ func TestDepthwiseThreadCountInvariant(t *testing.T) {
 
 // TestDepthwiseRowKernels drives the SIMD row kernels (general and
 // column-map versions) directly against their Go references: taps 1…5,
-// window rows 1…8, every pixel count up to 19 (8-pixel blocks, a 4-pixel
-// block, single pixels: 19 = 8+8+1+1+1, 12 = 8+4, 7 = 4+1+1+1), every
-// channel count up to 35 (16- and 8-lane steps and scalar tails), negative
-// source steps, overwrite and accumulate, and guard bands around every
-// output.
+// window rows 1…8, every pixel count from 1 to 43 with every tap count
+// (the general kernel's blocks of 8, 4, 2 and 1 pixels, 43 = 8·5+2+1;
+// the column-map kernels' wide blocks of 10 to 14 pixels, by taps, before
+// those: 43 = 12·3+4+2+1 for 3 taps), every channel count up to 35 (16-
+// and 8-lane steps and scalar tails), negative source steps, overwrite
+// and accumulate, and guard bands around every output.
 func TestDepthwiseRowKernels(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		k := dwSIMD
@@ -311,7 +312,7 @@ func TestDepthwiseRowKernels(t *testing.T) {
 		for trial := 0; trial < 600; trial++ {
 			taps := 1 + trial%dwMaxTaps
 			rows := 1 + (trial/dwMaxTaps)%dwMaxRows
-			n := 1 + r.IntN(19)
+			n := 1 + (trial*7)%43 // with taps: every pair in 215 trials
 			c := r.IntN(36)
 			if trial < 36 {
 				c = trial

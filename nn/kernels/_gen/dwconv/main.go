@@ -50,8 +50,8 @@ type isa struct {
 }
 
 var isas = []isa{
-	{"AVX2", []int{8, 1}, 16, []int{8, 4, 1}},
-	{"AVX512", []int{16, 8, 1}, 32, []int{8, 4, 1}},
+	{"AVX2", []int{8, 1}, 16, []int{8, 4, 2, 1}},
+	{"AVX512", []int{16, 8, 1}, 32, []int{8, 4, 2, 1}},
 }
 
 // colMap is the column pattern of a row kernel specialised for stride and
@@ -286,6 +286,17 @@ func row(is isa, m *colMap) {
 			Load(Param("y").Base(), yp)
 			MOVQ(n, nrem)
 			pix := is.pix
+			if m != nil {
+				// ZMM steps have 32 registers; YMM and scalar steps keep
+				// to the 16 that VEX can encode.
+				vregs := 16
+				if w == 16 {
+					vregs = is.vregs
+				}
+				if b := mappedBlock(vregs, taps); b > pix[0] {
+					pix = append([]int{b}, pix...)
+				}
+			}
 			if w == 1 {
 				pix = []int{1} // scalar channel tails: single pixels
 			}
@@ -311,10 +322,10 @@ func row(is isa, m *colMap) {
 				} else {
 					rowBodyMapped(blk, lanes(w), taps, p, *m, xp, wb, yp, offp, u, co)
 				}
-				LEAQ(Mem{Base: xp, Index: i1, Scale: uint8(p)}, xp)
+				advance(xp, i1, p)
 				yst := GP64()
 				MOVQ(param("ypix"), yst)
-				LEAQ(Mem{Base: yp, Index: yst, Scale: uint8(p)}, yp)
+				advance(yp, yst, p)
 				SUBQ(U8(p), nrem)
 				JMP(LabelRef(blk))
 				Label(blk + "_end")
@@ -332,25 +343,51 @@ func row(is isa, m *colMap) {
 }
 
 // yAddrs returns the addresses of the p pixels of the output block at
-// yp+co.
+// yp+co: pixel i is at base[i/5] + (i%5)*ypix, with a base register for
+// every 5 pixels.
 func yAddrs(p int, yp, co reg.Register) []Mem {
 	y1 := GP64()
 	MOVQ(param("ypix"), y1)
 	y3 := GP64()
 	LEAQ(Mem{Base: y1, Index: y1, Scale: 2}, y3)
-	yb := GP64()
-	LEAQ(Mem{Base: yp, Index: co, Scale: 1}, yb)
-	var yb5 reg.Register
-	if p > 5 {
-		yb5 = GP64()
-		LEAQ(Mem{Base: yb, Index: y1, Scale: 4}, yb5)
-		ADDQ(y1, yb5)
+	bases := []reg.Register{GP64()}
+	LEAQ(Mem{Base: yp, Index: co, Scale: 1}, bases[0])
+	for len(bases)*5 < p {
+		b := GP64()
+		LEAQ(Mem{Base: bases[len(bases)-1], Index: y1, Scale: 4}, b)
+		ADDQ(y1, b)
+		bases = append(bases, b)
 	}
 	out := make([]Mem, p)
 	for i := range out {
-		out[i] = pixAddr(i, yb, yb5, y1, y3)
+		out[i] = pixAddr(i%5, bases[i/5], nil, y1, y3)
 	}
 	return out
+}
+
+// advance adds p*step to ptr (p pixels of step bytes each).
+func advance(ptr, step reg.Register, p int) {
+	switch p {
+	case 1, 2, 4, 8:
+		LEAQ(Mem{Base: ptr, Index: step, Scale: uint8(p)}, ptr)
+	default:
+		t := GP64()
+		IMUL3Q(U32(p), step, t)
+		ADDQ(t, ptr)
+	}
+}
+
+// mappedBlock returns the widest pixel block of a column-mapped row kernel
+// with taps taps per window row and vregs vector registers: one
+// accumulator per pixel beside the taps' weights and the source column,
+// so that enough independent FMA chains are in flight to hide the FMA
+// latency (8 pixels of 9 chained FMAs each, the 3×3 case, leave the FMA
+// units idle about a fifth of the time).
+func mappedBlock(vregs, taps int) int {
+	if taps > 3 {
+		return 8
+	}
+	return min(16, vregs-taps-1)
 }
 
 func rowBody(lbl string, l lanes, taps, p int, xp, wb, yp, offp, i1, i3, co reg.Register) {
@@ -409,41 +446,47 @@ func partials(l lanes, p, taps int, acc []reg.VecVirtual) func(i, t int) reg.Vec
 	if k == 1 {
 		return func(i, t int) reg.VecVirtual { return acc[i] }
 	}
-	extra := make([]reg.VecVirtual, k-1)
-	for j := range extra {
-		extra[j] = l.vec()
-		l.zero(extra[j])
+	extra := make([][]reg.VecVirtual, p)
+	for i := range extra {
+		extra[i] = make([]reg.VecVirtual, k-1)
+		for j := range extra[i] {
+			extra[i][j] = l.vec()
+			l.zero(extra[i][j])
+		}
 	}
 	return func(i, t int) reg.VecVirtual {
 		if t%k == 0 {
 			return acc[i]
 		}
-		return extra[t%k-1]
+		return extra[i][t%k-1]
 	}
 }
 
-// sumPartials adds the extra partials of a single-pixel block into its
-// accumulator, in order.
+// sumPartials adds each pixel's extra partials into its accumulator, in
+// order.
 func sumPartials(l lanes, acc []reg.VecVirtual, part func(i, t int) reg.VecVirtual, taps int) {
-	if len(acc) != 1 {
-		return
-	}
-	for t := 1; t < splitAcc(1, taps); t++ {
-		if l == 1 {
-			VADDSS(part(0, t), acc[0], acc[0])
-		} else {
-			VADDPS(part(0, t), acc[0], acc[0])
+	for i := range acc {
+		for t := 1; t < splitAcc(len(acc), taps); t++ {
+			if l == 1 {
+				VADDSS(part(i, t), acc[i], acc[i])
+			} else {
+				VADDPS(part(i, t), acc[i], acc[i])
+			}
 		}
 	}
 }
 
 // splitAcc returns, for a block of p pixels with taps taps per window row,
-// how many partial accumulators each pixel's sum is spread over: a single
-// pixel would otherwise be one chain of dependent FMAs, so its taps go
-// round-robin into up to three partials, added at the end.
+// how many partial accumulators each pixel's sum is spread over: a block
+// of one or two pixels would otherwise be one or two chains of dependent
+// FMAs, so its taps go round-robin into up to three (one pixel) or two
+// (two pixels) partials per pixel, added at the end.
 func splitAcc(p, taps int) int {
-	if p == 1 {
+	switch p {
+	case 1:
 		return min(taps, 3)
+	case 2:
+		return min(taps, 2)
 	}
 	return 1
 }
