@@ -12,8 +12,8 @@ import "sync"
 // written as a method of the argument struct:
 //
 //	type scaleArgs struct {
-//		x    []float32
-//		s    float32
+//		x []float32
+//		s float32
 //	}
 //
 //	func (a *scaleArgs) run(lo, hi int) {
@@ -25,6 +25,11 @@ import "sync"
 //	var scaleTasks = parallel.NewTasks((*scaleArgs).run)
 //
 //	scaleTasks.For(len(x), 1024, scaleArgs{x: x, s: s})
+//
+// A call allocates nothing but takes a little longer than For with a
+// fresh closure: a pool Get and Put, and a copy of the arguments into
+// memory that the workers read last time (some 50–100 ns in all on two
+// threads), little next to the chunks of a kernel.
 type Tasks[A any] struct {
 	fn    func(a *A, lo, hi int)
 	boxes sync.Pool // *taskBox[A]
