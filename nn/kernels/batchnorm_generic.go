@@ -38,10 +38,39 @@ func bnGetScratch(n int) *[]float64 {
 	return &s
 }
 
-// bnReduce runs fn(r0, r1, p0, p1) for every block of rows [r0, r1) with two
-// partial vectors of length c (zeroed; fn may also overwrite them), then
-// stores the block-ordered totals in out0 and out1.
-func bnReduce(m, c int, out0, out1 []float64, fn func(r0, r1 int, p0, p1 []float64)) {
+// bnReduceArgs is one per-channel reduction over the rows of [m, c]
+// matrices: the moments of x about shift (ref), or, if dySums, the sums of
+// dy and dy·(x - mean) (ref is the mean).
+type bnReduceArgs struct {
+	k       *chanKernels
+	dy, x   []float32
+	ref     []float32
+	dySums  bool
+	m, c    int
+	rows    int       // rows per block
+	partial []float64 // two partial vectors of c per block
+}
+
+// blocks fills the partials of blocks [lo, hi).
+func (a *bnReduceArgs) blocks(lo, hi int) {
+	c := a.c
+	for b := lo; b < hi; b++ {
+		r0, r1 := b*a.rows, min((b+1)*a.rows, a.m)
+		p := a.partial[2*c*b : 2*c*(b+1)]
+		if a.dySums {
+			a.k.dySums(a.dy[r0*c:r1*c], a.x[r0*c:r1*c], r1-r0, c, c, a.ref, p[:c], p[c:])
+		} else {
+			a.k.moments(a.x[r0*c:r1*c], r1-r0, c, c, a.ref, p[:c], p[c:])
+		}
+	}
+}
+
+var bnReduceTasks = parallel.NewTasks((*bnReduceArgs).blocks)
+
+// bnReduce computes the partials of every block of a's rows (a.m, a.c set)
+// in parallel, then stores the block-ordered totals in out0 and out1.
+func bnReduce(a bnReduceArgs, out0, out1 []float64) {
+	m, c := a.m, a.c
 	out0, out1 = out0[:c], out1[:c]
 	clear(out0)
 	clear(out1)
@@ -50,13 +79,9 @@ func bnReduce(m, c int, out0, out1 []float64, fn func(r0, r1 int, p0, p1 []float
 	}
 	rows, blocks := bnBlocking(m, c)
 	sp := bnGetScratch(2 * c * blocks)
+	a.rows, a.partial = rows, *sp
+	bnReduceTasks.For(blocks, 1, a)
 	part := *sp
-	parallel.For(blocks, 1, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			p := part[2*c*b : 2*c*(b+1)]
-			fn(b*rows, min((b+1)*rows, m), p[:c], p[c:])
-		}
-	})
 	for b := 0; b < blocks; b++ {
 		p := part[2*c*b : 2*c*(b+1)]
 		p0, p1 := p[:c], p[c:]
@@ -81,10 +106,7 @@ func channelMomentsGeneric(x []float32, m, c int, mean, variance []float64) {
 		return
 	}
 	shift := x[:c]
-	k := chanK
-	bnReduce(m, c, mean, variance, func(r0, r1 int, s1, s2 []float64) {
-		k.moments(x[r0*c:r1*c], r1-r0, c, c, shift, s1, s2)
-	})
+	bnReduce(bnReduceArgs{k: chanK, x: x, ref: shift, m: m, c: c}, mean, variance)
 	fm := float64(m)
 	for j := range mean {
 		s1, s2 := mean[j], variance[j]
@@ -93,32 +115,58 @@ func channelMomentsGeneric(x []float32, m, c int, mean, variance []float64) {
 	}
 }
 
+// bnApplyArgs is the affine map y = x·scale + shift (then SiLU if silu)
+// over the rows of [m, c] matrices.
+type bnApplyArgs struct {
+	k            *chanKernels
+	c            int
+	y, x         []float32
+	scale, shift []float32
+	silu         bool
+}
+
+func (a *bnApplyArgs) rows(lo, hi int) {
+	c := a.c
+	a.k.bnApply(a.y[lo*c:hi*c], a.x[lo*c:hi*c], hi-lo, c, a.scale, a.shift, a.silu)
+}
+
+// bnGradArgs is the input gradient dx += ga·dy + gb·(x-mean) + d over the
+// rows of [m, c] matrices.
+type bnGradArgs struct {
+	k               *chanKernels
+	c               int
+	dx, dy, x       []float32
+	mean, ga, gb, d []float32
+}
+
+func (a *bnGradArgs) rows(lo, hi int) {
+	c := a.c
+	a.k.bnGrad(a.dx[lo*c:hi*c], a.dy[lo*c:hi*c], a.x[lo*c:hi*c], hi-lo, c, c, a.mean, a.ga, a.gb, a.d)
+}
+
+var (
+	bnApplyTasks = parallel.NewTasks((*bnApplyArgs).rows)
+	bnGradTasks  = parallel.NewTasks((*bnGradArgs).rows)
+)
+
 // bnApplyGeneric applies the batch norm's affine map, with a SiLU after it
 // if silu is set, over blocks of rows in parallel.
 func bnApplyGeneric(y, x []float32, m, c int, scale, shift []float32, silu bool) {
 	if m == 0 || c == 0 {
 		return
 	}
-	k := chanK
-	parallel.For(m, parallel.Grain(m, max(1, (1<<14)/c)), func(lo, hi int) {
-		k.bnApply(y[lo*c:hi*c], x[lo*c:hi*c], hi-lo, c, scale, shift, silu)
-	})
+	bnApplyTasks.For(m, parallel.Grain(m, max(1, (1<<14)/c)),
+		bnApplyArgs{k: chanK, c: c, y: y, x: x, scale: scale, shift: shift, silu: silu})
 }
 
 func bnBackwardSumsGeneric(dy, x []float32, m, c int, mean []float32, sumDy, sumDyXc []float64) {
-	k := chanK
-	bnReduce(m, c, sumDy, sumDyXc, func(r0, r1 int, s1, s2 []float64) {
-		k.dySums(dy[r0*c:r1*c], x[r0*c:r1*c], r1-r0, c, c, mean, s1, s2)
-	})
+	bnReduce(bnReduceArgs{k: chanK, dy: dy, x: x, ref: mean, dySums: true, m: m, c: c}, sumDy, sumDyXc)
 }
 
 func bnBackwardInputGeneric(dx, dy, x []float32, m, c int, mean, a, b, d []float32) {
 	if m == 0 || c == 0 {
 		return
 	}
-	mean, a, b, d = mean[:c], a[:c], b[:c], d[:c]
-	k := chanK
-	parallel.For(m, parallel.Grain(m, max(1, (1<<14)/c)), func(lo, hi int) {
-		k.bnGrad(dx[lo*c:hi*c], dy[lo*c:hi*c], x[lo*c:hi*c], hi-lo, c, c, mean, a, b, d)
-	})
+	bnGradTasks.For(m, parallel.Grain(m, max(1, (1<<14)/c)),
+		bnGradArgs{k: chanK, c: c, dx: dx, dy: dy, x: x, mean: mean[:c], ga: a[:c], gb: b[:c], d: d[:c]})
 }

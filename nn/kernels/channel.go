@@ -70,16 +70,9 @@ func checkScale(op string, n, hw, c int, big []float32, bn string, s []float32, 
 func ChannelScale(n, hw, c int, x, s, y []float32) {
 	checkScale("ChannelScale", n, hw, c, x, "x", s, "s")
 	checkScale("ChannelScale", n, hw, c, y, "y", s, "s")
-	k := chanK
 	units := n * hw
-	parallel.For(units, parallel.Grain(units, max(1, (1<<14)/c)), func(lo, hi int) {
-		for u := lo; u < hi; {
-			i := u / hw
-			e := min(hi, (i+1)*hw)
-			k.mul(y[u*c:e*c], x[u*c:e*c], e-u, c, c, s[i*c:(i+1)*c])
-			u = e
-		}
-	})
+	chanMulTasks.For(units, parallel.Grain(units, max(1, (1<<14)/c)),
+		chanPixelArgs{k: chanK, hw: hw, c: c, dst: y, src: x, s: s})
 }
 
 // ChannelScaleBackward accumulates the gradients of ChannelScale for the
@@ -89,30 +82,107 @@ func ChannelScale(n, hw, c int, x, s, y []float32) {
 // (the order of nn.Mul's broadcast gradient).
 func ChannelScaleBackward(n, hw, c int, x, s, dy, dx, ds []float32) {
 	checkScale("ChannelScaleBackward", n, hw, c, dy, "dy", s, "s")
-	k := chanK
 	if dx != nil {
 		checkScale("ChannelScaleBackward", n, hw, c, dx, "dx", s, "s")
 		units := n * hw
-		parallel.For(units, parallel.Grain(units, max(1, (1<<14)/c)), func(lo, hi int) {
-			for u := lo; u < hi; {
-				i := u / hw
-				e := min(hi, (i+1)*hw)
-				k.mulAdd(dx[u*c:e*c], dy[u*c:e*c], e-u, c, c, s[i*c:(i+1)*c])
-				u = e
-			}
-		})
+		chanMulAddTasks.For(units, parallel.Grain(units, max(1, (1<<14)/c)),
+			chanPixelArgs{k: chanK, hw: hw, c: c, dst: dx, src: dy, s: s})
 	}
 	if ds != nil {
 		checkScale("ChannelScaleBackward", n, hw, c, x, "x", ds, "ds")
 		// Each (image, channel block) owns its ds entries.
 		cb := convCeilDiv(c, globalBlock)
 		units := n * cb
-		parallel.For(units, poolGrain(units, hw*globalBlock), func(lo, hi int) {
-			for u := lo; u < hi; u++ {
-				i, b := u/cb, u%cb
-				c0, c1 := b*globalBlock, min((b+1)*globalBlock, c)
-				k.dot(ds[i*c+c0:i*c+c1], dy[i*hw*c+c0:(i+1)*hw*c], x[i*hw*c+c0:(i+1)*hw*c], hw, c, c1-c0)
-			}
-		})
+		chanDotTasks.For(units, poolGrain(units, hw*globalBlock),
+			chanBlockArgs{k: chanK, hw: hw, c: c, cb: cb, out: ds, a: dy, b: x})
 	}
 }
+
+// chanPixelArgs is a map over the pixels [lo, hi) (flat over n images of
+// hw pixels) of [n, hw, c] images: dst from src and the row of s, [n, c],
+// of each pixel's image.
+type chanPixelArgs struct {
+	k        *chanKernels
+	hw, c    int
+	dst, src []float32
+	s        []float32
+}
+
+// mul sets dst = src·s (ChannelScale).
+func (a *chanPixelArgs) mul(lo, hi int) {
+	hw, c := a.hw, a.c
+	for u := lo; u < hi; {
+		i := u / hw
+		e := min(hi, (i+1)*hw) // the rest of image i in this chunk
+		a.k.mul(a.dst[u*c:e*c], a.src[u*c:e*c], e-u, c, c, a.s[i*c:(i+1)*c])
+		u = e
+	}
+}
+
+// mulAdd adds src·s to dst (ChannelScaleBackward's dx).
+func (a *chanPixelArgs) mulAdd(lo, hi int) {
+	hw, c := a.hw, a.c
+	for u := lo; u < hi; {
+		i := u / hw
+		e := min(hi, (i+1)*hw)
+		a.k.mulAdd(a.dst[u*c:e*c], a.src[u*c:e*c], e-u, c, c, a.s[i*c:(i+1)*c])
+		u = e
+	}
+}
+
+// add adds s to dst (GlobalAvgPoolBackward; src is unused).
+func (a *chanPixelArgs) add(lo, hi int) {
+	hw, c := a.hw, a.c
+	for u := lo; u < hi; {
+		i := u / hw
+		e := min(hi, (i+1)*hw)
+		a.k.add(a.dst[u*c:e*c], e-u, c, c, a.s[i*c:(i+1)*c])
+		u = e
+	}
+}
+
+// chanBlockArgs is a reduction over the pixels of [n, hw, c] images into
+// out, [n, c], split into units (image i, block b of globalBlock channels)
+// each owning its out entries.
+type chanBlockArgs struct {
+	k         *chanKernels
+	hw, c, cb int // cb: channel blocks per image
+	out, a, b []float32
+	scale     float32
+}
+
+// block returns unit u's image and channels [c0, c1).
+func (a *chanBlockArgs) block(u int) (i, c0, c1 int) {
+	i, b := u/a.cb, u%a.cb
+	return i, b * globalBlock, min((b+1)*globalBlock, a.c)
+}
+
+// dot adds Σ_p a·b to out (ChannelScaleBackward's ds).
+func (a *chanBlockArgs) dot(lo, hi int) {
+	hw, c := a.hw, a.c
+	for u := lo; u < hi; u++ {
+		i, c0, c1 := a.block(u)
+		a.k.dot(a.out[i*c+c0:i*c+c1], a.a[i*hw*c+c0:(i+1)*hw*c], a.b[i*hw*c+c0:(i+1)*hw*c], hw, c, c1-c0)
+	}
+}
+
+// mean sets out to Σ_p a times scale (GlobalAvgPool).
+func (a *chanBlockArgs) mean(lo, hi int) {
+	hw, c := a.hw, a.c
+	for u := lo; u < hi; u++ {
+		i, c0, c1 := a.block(u)
+		acc := a.out[i*c+c0 : i*c+c1]
+		a.k.sum(acc, a.a[i*hw*c+c0:(i+1)*hw*c], hw, c, c1-c0)
+		for j := range acc {
+			acc[j] *= a.scale
+		}
+	}
+}
+
+var (
+	chanMulTasks    = parallel.NewTasks((*chanPixelArgs).mul)
+	chanMulAddTasks = parallel.NewTasks((*chanPixelArgs).mulAdd)
+	chanAddTasks    = parallel.NewTasks((*chanPixelArgs).add)
+	chanDotTasks    = parallel.NewTasks((*chanBlockArgs).dot)
+	chanMeanTasks   = parallel.NewTasks((*chanBlockArgs).mean)
+)

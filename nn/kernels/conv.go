@@ -89,7 +89,7 @@ func (p *ConvParams) check(op string, x, w, y []float32, xn, wn, yn string) {
 	}
 	need := func(name string, s []float32, n int) {
 		if len(s) < n {
-			panic(fmt.Sprintf("%s: %s has %d elements, needs %d (%v)", op, name, len(s), n, p))
+			panic(fmt.Sprintf("%s: %s has %d elements, needs %d (%s)", op, name, len(s), n, p.String()))
 		}
 	}
 	need(xn, x, p.N*p.H*p.W*p.C)

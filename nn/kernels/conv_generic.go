@@ -74,48 +74,103 @@ func convPartialPlan(nb, ws int) (per, parts int) {
 	return per, convCeilDiv(nb, per)
 }
 
+// convSumArgs adds count partials, parts[q*len(dst):], to dst (see
+// convSumPartials).
+type convSumArgs struct {
+	dst, parts []float32
+	count      int
+}
+
+func (a *convSumArgs) sum(lo, hi int) {
+	ws := len(a.dst)
+	acc := a.parts[lo:hi]
+	for q := 1; q < a.count; q++ {
+		src := a.parts[q*ws+lo : q*ws+hi]
+		for i, v := range src {
+			acc[i] += v
+		}
+	}
+	d := a.dst[lo:hi]
+	for i, v := range acc {
+		d[i] += v
+	}
+}
+
+var convSumTasks = parallel.NewTasks((*convSumArgs).sum)
+
 // convSumPartials adds parts[0][i] + parts[1][i] + … (in that order) to dst[i];
 // parts holds count partials of len(dst) float32s back to back and is
 // clobbered.
 func convSumPartials(dst, parts []float32, count int) {
 	ws := len(dst)
-	parallel.For(ws, parallel.Grain(ws, 1<<12), func(lo, hi int) {
-		acc := parts[lo:hi]
-		for q := 1; q < count; q++ {
-			src := parts[q*ws+lo : q*ws+hi]
-			for i, v := range src {
-				acc[i] += v
-			}
-		}
-		d := dst[lo:hi]
-		for i, v := range acc {
-			d[i] += v
-		}
-	})
+	convSumTasks.For(ws, parallel.Grain(ws, 1<<12), convSumArgs{dst: dst, parts: parts, count: count})
 }
 
-// convReduce runs a weight-gradient reduction over units (output rows or
-// row blocks): run(u0, u1, acc) adds units [u0, u1) into acc, ws float32s.
-// With one partial it adds into dw directly; otherwise each group of units
-// fills its own zeroed partial in parallel and the partials are added to
-// dw in group order (convPartialPlan fixes the groups, so the result does
-// not depend on the thread count).
-func convReduce(units, ws int, dw []float32, run func(u0, u1 int, acc []float32)) {
-	per, parts := convPartialPlan(units, ws)
+// convReduction is a weight-gradient reduction over units (output rows or
+// row blocks): sum(&args, u0, u1, acc) adds units [u0, u1) into acc, ws
+// float32s. runConvReduction fills in the plan: group q of per units sums
+// into acc[q*ws:(q+1)*ws]. sum is a function, not a closure (a method
+// expression), so that building a convReduction allocates nothing.
+type convReduction[A any] struct {
+	args      A
+	sum       func(a *A, u0, u1 int, acc []float32)
+	units, ws int
+	per       int
+	acc       []float32
+}
+
+// groups sums groups [lo, hi).
+func (r *convReduction[A]) groups(lo, hi int) {
+	for q := lo; q < hi; q++ {
+		r.sum(&r.args, q*r.per, min((q+1)*r.per, r.units), r.acc[q*r.ws:(q+1)*r.ws])
+	}
+}
+
+// runConvReduction runs r (args, sum, units and ws set) on t, a
+// package-level parallel.NewTasks((*convReduction[A]).groups), adding
+// into dw. With one partial it adds into dw directly; otherwise each group
+// of units fills its own zeroed partial in parallel and the partials are
+// added to dw in group order (convPartialPlan fixes the groups, so the
+// result does not depend on the thread count).
+func runConvReduction[A any](t *parallel.Tasks[convReduction[A]], r convReduction[A], dw []float32) {
+	per, parts := convPartialPlan(r.units, r.ws)
+	r.per = per
 	if parts == 1 {
-		run(0, units, dw)
+		r.acc = dw
+		t.For(1, 1, r) // runs on the caller; Sgemm supplies the parallelism
 		return
 	}
-	pbuf := getConvScratch(parts * ws)
-	partials := *pbuf
-	clear(partials)
-	parallel.For(parts, 1, func(lo, hi int) {
-		for q := lo; q < hi; q++ {
-			run(q*per, min((q+1)*per, units), partials[q*ws:(q+1)*ws])
-		}
-	})
-	convSumPartials(dw, partials, parts)
+	pbuf := getConvScratch(parts * r.ws)
+	r.acc = *pbuf
+	clear(r.acc)
+	t.For(parts, 1, r)
+	convSumPartials(dw, r.acc, parts)
 	putConvScratch(pbuf)
+}
+
+// convWeightArgs is the weight gradient of the convolution p for input x
+// and output gradient dy; its methods sum units of each path's reduction.
+type convWeightArgs struct {
+	p     ConvParams
+	x, dy []float32
+}
+
+var convWeightTasks = parallel.NewTasks((*convReduction[convWeightArgs]).groups)
+
+// convReduceFunc is a reduction whose sum is a closure.
+type convReduceFunc func(u0, u1 int, acc []float32)
+
+var convFuncTasks = parallel.NewTasks((*convReduction[convReduceFunc]).groups)
+
+// convReduce runs the reduction run over units, as runConvReduction does;
+// the closure costs an allocation per call.
+//
+// TODO(lead): convert conv_depthwise.go to runConvReduction and remove.
+func convReduce(units, ws int, dw []float32, run func(u0, u1 int, acc []float32)) {
+	runConvReduction(convFuncTasks, convReduction[convReduceFunc]{
+		args: run, units: units, ws: ws,
+		sum: func(f *convReduceFunc, u0, u1 int, acc []float32) { (*f)(u0, u1, acc) },
+	}, dw)
 }
 
 func conv2dGeneric(p *ConvParams, x, w, y []float32) {
@@ -288,24 +343,40 @@ func col2imAdd(p *ConvParams, col []float32, g, r0, r1 int, dx []float32) {
 	}
 }
 
+// im2colFwdArgs is the forward pass of the im2col path over blocks of rb
+// output pixels.
+type im2colFwdArgs struct {
+	p       ConvParams
+	x, w, y []float32
+	rb      int
+}
+
+var im2colFwdTasks = parallel.NewTasks((*im2colFwdArgs).blocks)
+
 func im2colForward(p *ConvParams, x, w, y []float32) {
-	cg, og := p.C/p.Groups, p.OutC/p.Groups
-	k := p.KH * p.KW * cg
+	k := p.KH * p.KW * p.C / p.Groups
 	rows := p.N * p.OutH * p.OutW
 	rb := convBlockRows(k, rows)
 	nb := convCeilDiv(rows, rb)
-	parallel.For(nb, parallel.Grain(nb, 1), func(lo, hi int) {
-		buf := getConvScratch(rb * k)
-		col := *buf
-		for b := lo; b < hi; b++ {
-			r0, r1 := b*rb, min((b+1)*rb, rows)
-			for g := 0; g < p.Groups; g++ {
-				im2col(p, x, g, r0, r1, col)
-				Sgemm(false, false, r1-r0, og, k, 1, col, k, w[g*og:], p.OutC, 0, y[r0*p.OutC+g*og:], p.OutC)
-			}
+	im2colFwdTasks.For(nb, parallel.Grain(nb, 1), im2colFwdArgs{p: *p, x: x, w: w, y: y, rb: rb})
+}
+
+// blocks computes the output pixels of blocks [lo, hi).
+func (a *im2colFwdArgs) blocks(lo, hi int) {
+	p, x, w, y, rb := &a.p, a.x, a.w, a.y, a.rb
+	cg, og := p.C/p.Groups, p.OutC/p.Groups
+	k := p.KH * p.KW * cg
+	rows := p.N * p.OutH * p.OutW
+	buf := getConvScratch(rb * k)
+	col := *buf
+	for b := lo; b < hi; b++ {
+		r0, r1 := b*rb, min((b+1)*rb, rows)
+		for g := 0; g < p.Groups; g++ {
+			im2col(p, x, g, r0, r1, col)
+			Sgemm(false, false, r1-r0, og, k, 1, col, k, w[g*og:], p.OutC, 0, y[r0*p.OutC+g*og:], p.OutC)
 		}
-		putConvScratch(buf)
-	})
+	}
+	putConvScratch(buf)
 }
 
 // im2colBackwardInput computes, per band of output rows of one image, the
@@ -313,8 +384,7 @@ func im2colForward(p *ConvParams, x, w, y []float32) {
 // tall enough that band b and band b+2 write disjoint input rows, so each of
 // the two phases (even bands, odd bands) runs its bands in parallel.
 func im2colBackwardInput(p *ConvParams, dy, w, dx []float32) {
-	cg, og := p.C/p.Groups, p.OutC/p.Groups
-	k := p.KH * p.KW * cg
+	k := p.KH * p.KW * p.C / p.Groups
 	// Band b covers output rows [b*bh, (b+1)*bh) and writes input rows up
 	// to ((b+1)*bh-1)*s - PadTop + (KH-1)*DilH, which must stay below band
 	// b+2's first input row (b+2)*bh*s - PadTop: bh*s > (KH-1)*DilH - s.
@@ -324,165 +394,215 @@ func im2colBackwardInput(p *ConvParams, dy, w, dx []float32) {
 	for phase := 0; phase < 2; phase++ {
 		per := (nb - phase + 1) / 2 // bands of this parity per image
 		items := p.N * per
-		parallel.For(items, parallel.Grain(items, 1), func(lo, hi int) {
-			buf := getConvScratch(bh * p.OutW * k)
-			col := *buf
-			for it := lo; it < hi; it++ {
-				n, b := it/per, (it%per)*2+phase
-				oh0, oh1 := b*bh, min((b+1)*bh, p.OutH)
-				r0, r1 := (n*p.OutH+oh0)*p.OutW, (n*p.OutH+oh1)*p.OutW
-				for g := 0; g < p.Groups; g++ {
-					// dcol[rows, k] = dy[rows, og] · w[k, og]ᵀ
-					Sgemm(false, true, r1-r0, k, og, 1, dy[r0*p.OutC+g*og:], p.OutC, w[g*og:], p.OutC, 0, col, k)
-					col2imAdd(p, col, g, r0, r1, dx)
-				}
-			}
-			putConvScratch(buf)
-		})
+		im2colBwdTasks.For(items, parallel.Grain(items, 1),
+			im2colBwdArgs{p: *p, dy: dy, w: w, dx: dx, bh: bh, per: per, phase: phase})
 	}
+}
+
+// im2colBwdArgs is one phase of im2colBackwardInput: bands of bh output
+// rows, per of them per image, of parity phase.
+type im2colBwdArgs struct {
+	p              ConvParams
+	dy, w, dx      []float32
+	bh, per, phase int
+}
+
+var im2colBwdTasks = parallel.NewTasks((*im2colBwdArgs).bands)
+
+// bands scatters the column gradients of items [lo, hi) (image, band).
+func (a *im2colBwdArgs) bands(lo, hi int) {
+	p, dy, w, dx, bh, per := &a.p, a.dy, a.w, a.dx, a.bh, a.per
+	cg, og := p.C/p.Groups, p.OutC/p.Groups
+	k := p.KH * p.KW * cg
+	buf := getConvScratch(bh * p.OutW * k)
+	col := *buf
+	for it := lo; it < hi; it++ {
+		n, b := it/per, (it%per)*2+a.phase
+		oh0, oh1 := b*bh, min((b+1)*bh, p.OutH)
+		r0, r1 := (n*p.OutH+oh0)*p.OutW, (n*p.OutH+oh1)*p.OutW
+		for g := 0; g < p.Groups; g++ {
+			// dcol[rows, k] = dy[rows, og] · w[k, og]ᵀ
+			Sgemm(false, true, r1-r0, k, og, 1, dy[r0*p.OutC+g*og:], p.OutC, w[g*og:], p.OutC, 0, col, k)
+			col2imAdd(p, col, g, r0, r1, dx)
+		}
+	}
+	putConvScratch(buf)
 }
 
 // gemmBackwardWeight computes dw[k, OutC] += colᵀ · dy for the pointwise and
 // im2col paths (see the determinism note above).
 func gemmBackwardWeight(p *ConvParams, x, dy, dw []float32) {
+	k := p.KH * p.KW * p.C / p.Groups
+	rows := p.N * p.OutH * p.OutW
+	nb := convCeilDiv(rows, convBlockRows(k, rows))
+	runConvReduction(convWeightTasks, convReduction[convWeightArgs]{
+		args: convWeightArgs{p: *p, x: x, dy: dy}, sum: (*convWeightArgs).gemmBlocks,
+		units: nb, ws: k * p.OutC,
+	}, dw)
+}
+
+// gemmBlocks adds the weight gradient of row blocks [b0, b1) (of
+// gemmBackwardWeight) to acc.
+func (a *convWeightArgs) gemmBlocks(b0, b1 int, acc []float32) {
+	p, x, dy := &a.p, a.x, a.dy
 	cg, og := p.C/p.Groups, p.OutC/p.Groups
 	k := p.KH * p.KW * cg
 	pw := p.pointwise()
 	rows := p.N * p.OutH * p.OutW
 	rb := convBlockRows(k, rows)
-	nb := convCeilDiv(rows, rb)
-	ws := k * p.OutC
-	run := func(b0, b1 int, acc []float32) {
-		var buf *[]float32
-		if !pw {
-			buf = getConvScratch(rb * k)
-		}
-		for b := b0; b < b1; b++ {
-			r0, r1 := b*rb, min((b+1)*rb, rows)
-			for g := 0; g < p.Groups; g++ {
-				a, lda := x[r0*p.C+g*cg:], p.C
-				if !pw {
-					im2col(p, x, g, r0, r1, *buf)
-					a, lda = *buf, k
-				}
-				// acc[k, og] += a[rows, k]ᵀ · dy[rows, og]
-				Sgemm(true, false, k, og, r1-r0, 1, a, lda, dy[r0*p.OutC+g*og:], p.OutC, 1, acc[g*og:], p.OutC)
+	var buf *[]float32
+	if !pw {
+		buf = getConvScratch(rb * k)
+	}
+	for b := b0; b < b1; b++ {
+		r0, r1 := b*rb, min((b+1)*rb, rows)
+		for g := 0; g < p.Groups; g++ {
+			a, lda := x[r0*p.C+g*cg:], p.C
+			if !pw {
+				im2col(p, x, g, r0, r1, *buf)
+				a, lda = *buf, k
 			}
-		}
-		if buf != nil {
-			putConvScratch(buf)
+			// acc[k, og] += a[rows, k]ᵀ · dy[rows, og]
+			Sgemm(true, false, k, og, r1-r0, 1, a, lda, dy[r0*p.OutC+g*og:], p.OutC, 1, acc[g*og:], p.OutC)
 		}
 	}
-	convReduce(nb, ws, dw, run)
+	if buf != nil {
+		putConvScratch(buf)
+	}
 }
+
+// dwArgs is a depthwise loop's arguments: x, w, y for the forward pass,
+// dy, w, dx for the input gradient.
+type dwArgs struct {
+	p           ConvParams
+	src, w, dst []float32
+}
+
+var (
+	dwForwardTasks       = parallel.NewTasks((*dwArgs).forwardRows)
+	dwBackwardInputTasks = parallel.NewTasks((*dwArgs).backwardInputRows)
+)
 
 // dwConvForward is the depthwise forward: one output row (n, oh) per
 // iteration, channels innermost.
 func dwConvForward(p *ConvParams, x, w, y []float32) {
-	c := p.C
 	units := p.N * p.OutH
-	work := p.OutW * c * p.KH * p.KW
-	parallel.For(units, parallel.Grain(units, max(1, (1<<15)/work)), func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			n, oh := u/p.OutH, u%p.OutH
-			ih0 := oh*p.StrideH - p.PadTop
-			for ow := 0; ow < p.OutW; ow++ {
-				dst := y[(u*p.OutW+ow)*c : (u*p.OutW+ow+1)*c]
-				clear(dst)
-				iw0 := ow*p.StrideW - p.PadLeft
-				for kh := 0; kh < p.KH; kh++ {
-					ih := ih0 + kh*p.DilH
-					if ih < 0 || ih >= p.H {
+	work := p.OutW * p.C * p.KH * p.KW
+	dwForwardTasks.For(units, parallel.Grain(units, max(1, (1<<15)/work)), dwArgs{p: *p, src: x, w: w, dst: y})
+}
+
+// forwardRows computes output rows [lo, hi) (flat over N, OutH).
+func (a *dwArgs) forwardRows(lo, hi int) {
+	p, x, w, y := &a.p, a.src, a.w, a.dst
+	c := p.C
+	for u := lo; u < hi; u++ {
+		n, oh := u/p.OutH, u%p.OutH
+		ih0 := oh*p.StrideH - p.PadTop
+		for ow := 0; ow < p.OutW; ow++ {
+			dst := y[(u*p.OutW+ow)*c : (u*p.OutW+ow+1)*c]
+			clear(dst)
+			iw0 := ow*p.StrideW - p.PadLeft
+			for kh := 0; kh < p.KH; kh++ {
+				ih := ih0 + kh*p.DilH
+				if ih < 0 || ih >= p.H {
+					continue
+				}
+				for kw := 0; kw < p.KW; kw++ {
+					iw := iw0 + kw*p.DilW
+					if iw < 0 || iw >= p.W {
 						continue
 					}
-					for kw := 0; kw < p.KW; kw++ {
-						iw := iw0 + kw*p.DilW
-						if iw < 0 || iw >= p.W {
-							continue
-						}
-						src := x[((n*p.H+ih)*p.W+iw)*c:]
-						src = src[:len(dst)]
-						wk := w[(kh*p.KW+kw)*c:]
-						wk = wk[:len(dst)]
-						for i := range dst {
-							dst[i] += src[i] * wk[i]
-						}
+					src := x[((n*p.H+ih)*p.W+iw)*c:]
+					src = src[:len(dst)]
+					wk := w[(kh*p.KW+kw)*c:]
+					wk = wk[:len(dst)]
+					for i := range dst {
+						dst[i] += src[i] * wk[i]
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // dwConvBackwardInput gathers, for each input pixel, the output pixels whose
 // windows read it (in kh, kw order), so every dx row is owned by one chunk.
 func dwConvBackwardInput(p *ConvParams, dy, w, dx []float32) {
-	c := p.C
 	units := p.N * p.H
-	work := p.W * c * p.KH * p.KW
-	parallel.For(units, parallel.Grain(units, max(1, (1<<15)/work)), func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			n, ih := u/p.H, u%p.H
-			for iw := 0; iw < p.W; iw++ {
-				dst := dx[(u*p.W+iw)*c : (u*p.W+iw+1)*c]
-				for kh := 0; kh < p.KH; kh++ {
-					t := ih + p.PadTop - kh*p.DilH
-					if t < 0 || t%p.StrideH != 0 || t/p.StrideH >= p.OutH {
-						continue
-					}
-					oh := t / p.StrideH
-					for kw := 0; kw < p.KW; kw++ {
-						s := iw + p.PadLeft - kw*p.DilW
-						if s < 0 || s%p.StrideW != 0 || s/p.StrideW >= p.OutW {
-							continue
-						}
-						ow := s / p.StrideW
-						g := dy[((n*p.OutH+oh)*p.OutW+ow)*c:]
-						g = g[:len(dst)]
-						wk := w[(kh*p.KW+kw)*c:]
-						wk = wk[:len(dst)]
-						for i := range dst {
-							dst[i] += g[i] * wk[i]
-						}
-					}
-				}
-			}
-		}
-	})
+	work := p.W * p.C * p.KH * p.KW
+	dwBackwardInputTasks.For(units, parallel.Grain(units, max(1, (1<<15)/work)), dwArgs{p: *p, src: dy, w: w, dst: dx})
 }
 
-// dwConvBackwardWeight sums x·dy over output rows (n, oh) in fixed groups of
-// rows, one partial [KH, KW, C] per group, combined in group order.
-func dwConvBackwardWeight(p *ConvParams, x, dy, dw []float32) {
+// backwardInputRows computes input-gradient rows [lo, hi) (flat over N, H).
+func (a *dwArgs) backwardInputRows(lo, hi int) {
+	p, dy, w, dx := &a.p, a.src, a.w, a.dst
 	c := p.C
-	units := p.N * p.OutH
-	ws := p.KH * p.KW * c
-	run := func(u0, u1 int, acc []float32) {
-		for u := u0; u < u1; u++ {
-			n, oh := u/p.OutH, u%p.OutH
+	for u := lo; u < hi; u++ {
+		n, ih := u/p.H, u%p.H
+		for iw := 0; iw < p.W; iw++ {
+			dst := dx[(u*p.W+iw)*c : (u*p.W+iw+1)*c]
 			for kh := 0; kh < p.KH; kh++ {
-				ih := oh*p.StrideH - p.PadTop + kh*p.DilH
-				if ih < 0 || ih >= p.H {
+				t := ih + p.PadTop - kh*p.DilH
+				if t < 0 || t%p.StrideH != 0 || t/p.StrideH >= p.OutH {
 					continue
 				}
+				oh := t / p.StrideH
 				for kw := 0; kw < p.KW; kw++ {
-					a := acc[(kh*p.KW+kw)*c : (kh*p.KW+kw+1)*c]
-					for ow := 0; ow < p.OutW; ow++ {
-						iw := ow*p.StrideW - p.PadLeft + kw*p.DilW
-						if iw < 0 || iw >= p.W {
-							continue
-						}
-						src := x[((n*p.H+ih)*p.W+iw)*c:]
-						src = src[:len(a)]
-						g := dy[(u*p.OutW+ow)*c:]
-						g = g[:len(a)]
-						for i := range a {
-							a[i] += src[i] * g[i]
-						}
+					s := iw + p.PadLeft - kw*p.DilW
+					if s < 0 || s%p.StrideW != 0 || s/p.StrideW >= p.OutW {
+						continue
+					}
+					ow := s / p.StrideW
+					g := dy[((n*p.OutH+oh)*p.OutW+ow)*c:]
+					g = g[:len(dst)]
+					wk := w[(kh*p.KW+kw)*c:]
+					wk = wk[:len(dst)]
+					for i := range dst {
+						dst[i] += g[i] * wk[i]
 					}
 				}
 			}
 		}
 	}
-	convReduce(units, ws, dw, run)
+}
+
+// dwConvBackwardWeight sums x·dy over output rows (n, oh) in fixed groups of
+// rows, one partial [KH, KW, C] per group, combined in group order.
+func dwConvBackwardWeight(p *ConvParams, x, dy, dw []float32) {
+	runConvReduction(convWeightTasks, convReduction[convWeightArgs]{
+		args: convWeightArgs{p: *p, x: x, dy: dy}, sum: (*convWeightArgs).dwRows,
+		units: p.N * p.OutH, ws: p.KH * p.KW * p.C,
+	}, dw)
+}
+
+// dwRows adds the depthwise weight gradient of output rows [u0, u1) (flat
+// over N, OutH) to acc.
+func (a *convWeightArgs) dwRows(u0, u1 int, acc []float32) {
+	p, x, dy := &a.p, a.x, a.dy
+	c := p.C
+	for u := u0; u < u1; u++ {
+		n, oh := u/p.OutH, u%p.OutH
+		for kh := 0; kh < p.KH; kh++ {
+			ih := oh*p.StrideH - p.PadTop + kh*p.DilH
+			if ih < 0 || ih >= p.H {
+				continue
+			}
+			for kw := 0; kw < p.KW; kw++ {
+				a := acc[(kh*p.KW+kw)*c : (kh*p.KW+kw+1)*c]
+				for ow := 0; ow < p.OutW; ow++ {
+					iw := ow*p.StrideW - p.PadLeft + kw*p.DilW
+					if iw < 0 || iw >= p.W {
+						continue
+					}
+					src := x[((n*p.H+ih)*p.W+iw)*c:]
+					src = src[:len(a)]
+					g := dy[(u*p.OutW+ow)*c:]
+					g = g[:len(a)]
+					for i := range a {
+						a[i] += src[i] * g[i]
+					}
+				}
+			}
+		}
+	}
 }

@@ -91,10 +91,8 @@ func (g *implicitArch) run(half bool, tiles, segs, seg int, a []float32, rsA, cs
 
 // implicitForward is Conv2d for p.implicit() shapes.
 func implicitForward(p *ConvParams, x, w, y []float32) {
-	g := implicitImpl
-	mr, nr := g.mr, g.nr
-	seg := p.KW * p.C // steps per window row
-	k := p.KH * seg
+	nr := implicitImpl.nr
+	k := p.KH * p.KW * p.C
 	panels := convCeilDiv(p.OutC, nr)
 
 	// Pack w [k, OutC] into column panels of nr, zero beyond OutC: panel q
@@ -117,58 +115,78 @@ func implicitForward(p *ConvParams, x, w, y []float32) {
 
 	units := p.N * p.OutH
 	work := p.OutW * p.OutC * k
-	parallel.For(units, parallel.Grain(units, max(1, (1<<17)/work)), func(lo, hi int) {
-		ebuf := getConvScratch(mr*k + mr*nr)
-		col, ct := (*ebuf)[:mr*k], (*ebuf)[mr*k:]
-		for u := lo; u < hi; u++ {
-			n, oh := u/p.OutH, u%p.OutH
-			ih0 := oh*p.StrideH - p.PadTop
-			// Window rows kh0 … kh1-1 lie inside the image.
-			kh0 := 0
-			if ih0 < 0 {
-				kh0 = min(p.KH, convCeilDiv(-ih0, p.DilH))
+	implicitFwdTasks.For(units, parallel.Grain(units, max(1, (1<<17)/work)),
+		implicitFwdArgs{p: *p, x: x, wp: wp, y: y, owLo: owLo, owHi: owHi})
+	putConvScratch(wbuf)
+}
+
+// implicitFwdArgs is the forward pass of implicitForward: wp holds the
+// packed panels of w, output pixels [owLo, owHi) of each row have their
+// windows inside the image horizontally.
+type implicitFwdArgs struct {
+	p          ConvParams
+	x, wp, y   []float32
+	owLo, owHi int
+}
+
+var implicitFwdTasks = parallel.NewTasks((*implicitFwdArgs).rows)
+
+// rows computes output rows [lo, hi) (flat over N, OutH).
+func (f *implicitFwdArgs) rows(lo, hi int) {
+	g, p, x, wp, y, owLo, owHi := implicitImpl, &f.p, f.x, f.wp, f.y, f.owLo, f.owHi
+	mr, nr := g.mr, g.nr
+	seg := p.KW * p.C // steps per window row
+	k := p.KH * seg
+	panels := convCeilDiv(p.OutC, nr)
+	ebuf := getConvScratch(mr*k + mr*nr)
+	col, ct := (*ebuf)[:mr*k], (*ebuf)[mr*k:]
+	for u := lo; u < hi; u++ {
+		n, oh := u/p.OutH, u%p.OutH
+		ih0 := oh*p.StrideH - p.PadTop
+		// Window rows kh0 … kh1-1 lie inside the image.
+		kh0 := 0
+		if ih0 < 0 {
+			kh0 = min(p.KH, convCeilDiv(-ih0, p.DilH))
+		}
+		kh1 := kh0
+		if last := p.H - 1 - ih0; last >= 0 {
+			kh1 = max(kh0, min(p.KH, last/p.DilH+1))
+		}
+		row := u * p.OutW // flat index of the row's first output pixel
+		segs := kh1 - kh0
+		// Runs of mr pixels from owLo on, and one more ending at owHi
+		// if they do not reach it.
+		runs := (owHi - owLo) / mr
+		for _, run := range [2][2]int{{owLo, runs}, {owHi - mr, min(runs, (owHi-owLo)%mr, 1)}} {
+			ow0, tiles := run[0], run[1]
+			if tiles == 0 {
+				continue
 			}
-			kh1 := kh0
-			if last := p.H - 1 - ih0; last >= 0 {
-				kh1 = max(kh0, min(p.KH, last/p.DilH+1))
+			var a []float32 // nil: no window row inside, all products are padding
+			if segs > 0 {
+				a = x[((n*p.H+ih0+kh0*p.DilH)*p.W+ow0*p.StrideW-p.PadLeft)*p.C:]
 			}
-			row := u * p.OutW // flat index of the row's first output pixel
-			segs := kh1 - kh0
-			// Runs of mr pixels from owLo on, and one more ending at owHi
-			// if they do not reach it.
-			runs := (owHi - owLo) / mr
-			for _, run := range [2][2]int{{owLo, runs}, {owHi - mr, min(runs, (owHi-owLo)%mr, 1)}} {
-				ow0, tiles := run[0], run[1]
-				if tiles == 0 {
-					continue
-				}
-				var a []float32 // nil: no window row inside, all products are padding
-				if segs > 0 {
-					a = x[((n*p.H+ih0+kh0*p.DilH)*p.W+ow0*p.StrideW-p.PadLeft)*p.C:]
-				}
+			for q := 0; q < panels; q++ {
+				implicitStrip(g, p, tiles, segs, seg, a, wp[(q*k+kh0*seg)*nr:], y, row+ow0, q, ct)
+			}
+		}
+		ow := owHi
+		if runs == 0 {
+			ow = owLo // too few interior pixels for a run: all through col
+		}
+		// Border pixels and the rest of the row, through col.
+		for _, r := range [2][2]int{{0, owLo}, {ow, p.OutW}} {
+			for r0 := r[0]; r0 < r[1]; r0 += mr {
+				r1 := min(r[1], r0+mr)
+				im2col(p, x, 0, row+r0, row+r1, col)
+				clear(col[(r1-r0)*k:])
 				for q := 0; q < panels; q++ {
-					implicitStrip(g, p, tiles, segs, seg, a, wp[(q*k+kh0*seg)*nr:], y, row+ow0, q, ct)
-				}
-			}
-			ow := owHi
-			if runs == 0 {
-				ow = owLo // too few interior pixels for a run: all through col
-			}
-			// Border pixels and the rest of the row, through col.
-			for _, r := range [2][2]int{{0, owLo}, {ow, p.OutW}} {
-				for r0 := r[0]; r0 < r[1]; r0 += mr {
-					r1 := min(r[1], r0+mr)
-					im2col(p, x, 0, row+r0, row+r1, col)
-					clear(col[(r1-r0)*k:])
-					for q := 0; q < panels; q++ {
-						implicitEdge(g, p, k, col, wp[q*k*nr:], y, row+r0, r1-r0, q, ct)
-					}
+					implicitEdge(g, p, k, col, wp[q*k*nr:], y, row+r0, r1-r0, q, ct)
 				}
 			}
 		}
-		putConvScratch(ebuf)
-	})
-	putConvScratch(wbuf)
+	}
+	putConvScratch(ebuf)
 }
 
 // implicitStrip computes tiles runs of mr output pixels from pixel r on
@@ -277,25 +295,29 @@ func implicitColSpans(g *implicitArch, outC int, dst []implicitSpan) []implicitS
 }
 
 func implicitBackwardWeight(p *ConvParams, x, dy, dw []float32) {
-	g := implicitImpl
-	ws := p.KH * p.KW * p.C * p.OutC
-	units := p.N * p.OutH
+	runConvReduction(convWeightTasks, convReduction[convWeightArgs]{
+		args: convWeightArgs{p: *p, x: x, dy: dy}, sum: (*convWeightArgs).implicitRows,
+		units: p.N * p.OutH, ws: p.KH * p.KW * p.C * p.OutC,
+	}, dw)
+}
+
+// implicitRows adds the weight gradient of output rows [u0, u1) (flat over
+// N, OutH) to acc, in chunks of rows of one image.
+func (a *convWeightArgs) implicitRows(u0, u1 int, acc []float32) {
+	g, p := implicitImpl, &a.p
 	// Output rows per chunk: about 64 KiB of dy, which the kh·row·column
 	// tiles of the chunk then read from L1/L2.
 	chunk := max(1, (1<<14)/(p.OutW*p.OutC))
 	var spans [8]implicitSpan
 	cols := implicitColSpans(g, p.OutC, spans[:0])
-	run := func(u0, u1 int, acc []float32) {
-		ctb := getConvScratch(g.mr * g.nr)
-		for c0 := u0; c0 < u1; {
-			n := c0 / p.OutH
-			c1 := min(u1, (n+1)*p.OutH, c0+chunk)
-			implicitWeightChunk(g, p, x, dy, n, c0-n*p.OutH, c1-n*p.OutH, cols, acc, *ctb)
-			c0 = c1
-		}
-		putConvScratch(ctb)
+	ctb := getConvScratch(g.mr * g.nr)
+	for c0 := u0; c0 < u1; {
+		n := c0 / p.OutH
+		c1 := min(u1, (n+1)*p.OutH, c0+chunk)
+		implicitWeightChunk(g, p, a.x, a.dy, n, c0-n*p.OutH, c1-n*p.OutH, cols, acc, *ctb)
+		c0 = c1
 	}
-	convReduce(units, ws, dw, run)
+	putConvScratch(ctb)
 }
 
 // implicitWeightChunk adds the weight gradient of output rows [oh0, oh1)

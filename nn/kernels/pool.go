@@ -76,19 +76,19 @@ func (p *PoolParams) check(op string, x, y []float32, xn, yn string) {
 		panic(fmt.Sprintf("%s: %v", op, err))
 	}
 	if n := p.N * p.H * p.W * p.C; len(x) < n {
-		panic(fmt.Sprintf("%s: %s has %d elements, needs %d (%v)", op, xn, len(x), n, p))
+		panic(fmt.Sprintf("%s: %s has %d elements, needs %d (%s)", op, xn, len(x), n, p.String()))
 	}
 	if n := p.N * p.OutH * p.OutW * p.C; len(y) < n {
-		panic(fmt.Sprintf("%s: %s has %d elements, needs %d (%v)", op, yn, len(y), n, p))
+		panic(fmt.Sprintf("%s: %s has %d elements, needs %d (%s)", op, yn, len(y), n, p.String()))
 	}
 }
 
 func (p *PoolParams) checkArgmax(op string, argmax []int32) {
 	if n := p.N * p.H * p.W * p.C; n > math.MaxInt32 {
-		panic(fmt.Sprintf("%s: input of %d elements is too large for int32 argmax indices (%v)", op, n, p))
+		panic(fmt.Sprintf("%s: input of %d elements is too large for int32 argmax indices (%s)", op, n, p.String()))
 	}
 	if n := p.N * p.OutH * p.OutW * p.C; len(argmax) < n {
-		panic(fmt.Sprintf("%s: argmax has %d elements, needs %d (%v)", op, len(argmax), n, p))
+		panic(fmt.Sprintf("%s: argmax has %d elements, needs %d (%s)", op, len(argmax), n, p.String()))
 	}
 }
 

@@ -26,41 +26,44 @@ func poolWindows(i, k, s, pad, out int) (lo, hi int) {
 
 func poolGrain(units, work int) int { return parallel.Grain(units, max(1, (1<<15)/max(1, work))) }
 
+// poolArgs is a pooling loop's arguments: src and dst are x and y for the
+// forward passes, dy and dx for the backward passes.
+type poolArgs struct {
+	p               PoolParams
+	src, dst        []float32
+	argmax          []int32
+	countIncludePad bool
+}
+
+var (
+	maxPoolTasks         = parallel.NewTasks((*poolArgs).maxRows)
+	maxPoolBackwardTasks = parallel.NewTasks((*poolArgs).maxBackwardRows)
+	avgPoolTasks         = parallel.NewTasks((*poolArgs).avgRows)
+	avgPoolBackwardTasks = parallel.NewTasks((*poolArgs).avgBackwardRows)
+)
+
 func maxPool2dGeneric(p *PoolParams, x, y []float32, argmax []int32) {
-	c := p.C
 	units := p.N * p.OutH
-	parallel.For(units, poolGrain(units, p.OutW*c*p.KH*p.KW), func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			n, oh := u/p.OutH, u%p.OutH
-			ih0 := oh*p.StrideH - p.PadTop
-			khLo, khHi := poolSpan(ih0, p.KH, p.H)
-			for ow := 0; ow < p.OutW; ow++ {
-				iw0 := ow*p.StrideW - p.PadLeft
-				kwLo, kwHi := poolSpan(iw0, p.KW, p.W)
-				o := (u*p.OutW + ow) * c
-				dst := y[o : o+c]
-				for i := range dst {
-					dst[i] = float32(math.Inf(-1))
-				}
-				if argmax == nil {
-					for kh := khLo; kh < khHi; kh++ {
-						for kw := kwLo; kw < kwHi; kw++ {
-							base := ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
-							src := x[base : base+c]
-							for i, v := range src {
-								if v > dst[i] || v != v {
-									dst[i] = v
-								}
-							}
-						}
-					}
-					continue
-				}
-				am := argmax[o : o+c]
-				first := int32(((n*p.H+ih0+khLo)*p.W + iw0 + kwLo) * c)
-				for i := range am {
-					am[i] = first + int32(i)
-				}
+	maxPoolTasks.For(units, poolGrain(units, p.OutW*p.C*p.KH*p.KW), poolArgs{p: *p, src: x, dst: y, argmax: argmax})
+}
+
+// maxRows computes output rows [lo, hi) (flat over N, OutH) of MaxPool2d.
+func (a *poolArgs) maxRows(lo, hi int) {
+	p, x, y, argmax := &a.p, a.src, a.dst, a.argmax
+	c := p.C
+	for u := lo; u < hi; u++ {
+		n, oh := u/p.OutH, u%p.OutH
+		ih0 := oh*p.StrideH - p.PadTop
+		khLo, khHi := poolSpan(ih0, p.KH, p.H)
+		for ow := 0; ow < p.OutW; ow++ {
+			iw0 := ow*p.StrideW - p.PadLeft
+			kwLo, kwHi := poolSpan(iw0, p.KW, p.W)
+			o := (u*p.OutW + ow) * c
+			dst := y[o : o+c]
+			for i := range dst {
+				dst[i] = float32(math.Inf(-1))
+			}
+			if argmax == nil {
 				for kh := khLo; kh < khHi; kh++ {
 					for kw := kwLo; kw < kwHi; kw++ {
 						base := ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
@@ -68,43 +71,69 @@ func maxPool2dGeneric(p *PoolParams, x, y []float32, argmax []int32) {
 						for i, v := range src {
 							if v > dst[i] || v != v {
 								dst[i] = v
-								am[i] = int32(base + i)
 							}
+						}
+					}
+				}
+				continue
+			}
+			am := argmax[o : o+c]
+			first := int32(((n*p.H+ih0+khLo)*p.W + iw0 + kwLo) * c)
+			for i := range am {
+				am[i] = first + int32(i)
+			}
+			for kh := khLo; kh < khHi; kh++ {
+				for kw := kwLo; kw < kwHi; kw++ {
+					base := ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
+					src := x[base : base+c]
+					for i, v := range src {
+						if v > dst[i] || v != v {
+							dst[i] = v
+							am[i] = int32(base + i)
 						}
 					}
 				}
 			}
 		}
-	})
+	}
+}
+
+// poolBackwardWork is the work of one input row of a pooling backward pass.
+func poolBackwardWork(p *PoolParams) int {
+	return p.W * p.C * convCeilDiv(p.KH, p.StrideH) * convCeilDiv(p.KW, p.StrideW)
 }
 
 func maxPool2dBackwardGeneric(p *PoolParams, dy []float32, argmax []int32, dx []float32) {
-	c := p.C
 	units := p.N * p.H
-	work := p.W * c * convCeilDiv(p.KH, p.StrideH) * convCeilDiv(p.KW, p.StrideW)
-	parallel.For(units, poolGrain(units, work), func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			n, ih := u/p.H, u%p.H
-			ohLo, ohHi := poolWindows(ih, p.KH, p.StrideH, p.PadTop, p.OutH)
-			for iw := 0; iw < p.W; iw++ {
-				owLo, owHi := poolWindows(iw, p.KW, p.StrideW, p.PadLeft, p.OutW)
-				idx := (u*p.W + iw) * c
-				dst := dx[idx : idx+c]
-				for oh := ohLo; oh <= ohHi; oh++ {
-					for ow := owLo; ow <= owHi; ow++ {
-						o := ((n*p.OutH+oh)*p.OutW + ow) * c
-						g := dy[o : o+c]
-						am := argmax[o : o+c]
-						for i := range dst {
-							if int(am[i]) == idx+i {
-								dst[i] += g[i]
-							}
+	maxPoolBackwardTasks.For(units, poolGrain(units, poolBackwardWork(p)), poolArgs{p: *p, src: dy, dst: dx, argmax: argmax})
+}
+
+// maxBackwardRows computes input-gradient rows [lo, hi) (flat over N, H) of
+// MaxPool2dBackward.
+func (a *poolArgs) maxBackwardRows(lo, hi int) {
+	p, dy, dx, argmax := &a.p, a.src, a.dst, a.argmax
+	c := p.C
+	for u := lo; u < hi; u++ {
+		n, ih := u/p.H, u%p.H
+		ohLo, ohHi := poolWindows(ih, p.KH, p.StrideH, p.PadTop, p.OutH)
+		for iw := 0; iw < p.W; iw++ {
+			owLo, owHi := poolWindows(iw, p.KW, p.StrideW, p.PadLeft, p.OutW)
+			idx := (u*p.W + iw) * c
+			dst := dx[idx : idx+c]
+			for oh := ohLo; oh <= ohHi; oh++ {
+				for ow := owLo; ow <= owHi; ow++ {
+					o := ((n*p.OutH+oh)*p.OutW + ow) * c
+					g := dy[o : o+c]
+					am := argmax[o : o+c]
+					for i := range dst {
+						if int(am[i]) == idx+i {
+							dst[i] += g[i]
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // avgScale returns 1/cnt for the window at (ih0, iw0).
@@ -118,62 +147,70 @@ func (p *PoolParams) avgScale(ih0, iw0 int, countIncludePad bool) float32 {
 }
 
 func avgPool2dGeneric(p *PoolParams, x, y []float32, countIncludePad bool) {
-	c := p.C
 	units := p.N * p.OutH
-	parallel.For(units, poolGrain(units, p.OutW*c*p.KH*p.KW), func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			n, oh := u/p.OutH, u%p.OutH
-			ih0 := oh*p.StrideH - p.PadTop
-			khLo, khHi := poolSpan(ih0, p.KH, p.H)
-			for ow := 0; ow < p.OutW; ow++ {
-				iw0 := ow*p.StrideW - p.PadLeft
-				kwLo, kwHi := poolSpan(iw0, p.KW, p.W)
-				o := (u*p.OutW + ow) * c
-				dst := y[o : o+c]
-				clear(dst)
-				for kh := khLo; kh < khHi; kh++ {
-					for kw := kwLo; kw < kwHi; kw++ {
-						base := ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
-						src := x[base : base+c]
-						for i, v := range src {
-							dst[i] += v
-						}
+	avgPoolTasks.For(units, poolGrain(units, p.OutW*p.C*p.KH*p.KW), poolArgs{p: *p, src: x, dst: y, countIncludePad: countIncludePad})
+}
+
+// avgRows computes output rows [lo, hi) (flat over N, OutH) of AvgPool2d.
+func (a *poolArgs) avgRows(lo, hi int) {
+	p, x, y, countIncludePad := &a.p, a.src, a.dst, a.countIncludePad
+	c := p.C
+	for u := lo; u < hi; u++ {
+		n, oh := u/p.OutH, u%p.OutH
+		ih0 := oh*p.StrideH - p.PadTop
+		khLo, khHi := poolSpan(ih0, p.KH, p.H)
+		for ow := 0; ow < p.OutW; ow++ {
+			iw0 := ow*p.StrideW - p.PadLeft
+			kwLo, kwHi := poolSpan(iw0, p.KW, p.W)
+			o := (u*p.OutW + ow) * c
+			dst := y[o : o+c]
+			clear(dst)
+			for kh := khLo; kh < khHi; kh++ {
+				for kw := kwLo; kw < kwHi; kw++ {
+					base := ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
+					src := x[base : base+c]
+					for i, v := range src {
+						dst[i] += v
 					}
 				}
-				s := p.avgScale(ih0, iw0, countIncludePad)
-				for i := range dst {
-					dst[i] *= s
-				}
+			}
+			s := p.avgScale(ih0, iw0, countIncludePad)
+			for i := range dst {
+				dst[i] *= s
 			}
 		}
-	})
+	}
 }
 
 func avgPool2dBackwardGeneric(p *PoolParams, dy, dx []float32, countIncludePad bool) {
-	c := p.C
 	units := p.N * p.H
-	work := p.W * c * convCeilDiv(p.KH, p.StrideH) * convCeilDiv(p.KW, p.StrideW)
-	parallel.For(units, poolGrain(units, work), func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			n, ih := u/p.H, u%p.H
-			ohLo, ohHi := poolWindows(ih, p.KH, p.StrideH, p.PadTop, p.OutH)
-			for iw := 0; iw < p.W; iw++ {
-				owLo, owHi := poolWindows(iw, p.KW, p.StrideW, p.PadLeft, p.OutW)
-				idx := (u*p.W + iw) * c
-				dst := dx[idx : idx+c]
-				for oh := ohLo; oh <= ohHi; oh++ {
-					for ow := owLo; ow <= owHi; ow++ {
-						s := p.avgScale(oh*p.StrideH-p.PadTop, ow*p.StrideW-p.PadLeft, countIncludePad)
-						o := ((n*p.OutH+oh)*p.OutW + ow) * c
-						g := dy[o : o+c]
-						for i := range dst {
-							dst[i] += g[i] * s
-						}
+	avgPoolBackwardTasks.For(units, poolGrain(units, poolBackwardWork(p)), poolArgs{p: *p, src: dy, dst: dx, countIncludePad: countIncludePad})
+}
+
+// avgBackwardRows computes input-gradient rows [lo, hi) (flat over N, H) of
+// AvgPool2dBackward.
+func (a *poolArgs) avgBackwardRows(lo, hi int) {
+	p, dy, dx, countIncludePad := &a.p, a.src, a.dst, a.countIncludePad
+	c := p.C
+	for u := lo; u < hi; u++ {
+		n, ih := u/p.H, u%p.H
+		ohLo, ohHi := poolWindows(ih, p.KH, p.StrideH, p.PadTop, p.OutH)
+		for iw := 0; iw < p.W; iw++ {
+			owLo, owHi := poolWindows(iw, p.KW, p.StrideW, p.PadLeft, p.OutW)
+			idx := (u*p.W + iw) * c
+			dst := dx[idx : idx+c]
+			for oh := ohLo; oh <= ohHi; oh++ {
+				for ow := owLo; ow <= owHi; ow++ {
+					s := p.avgScale(oh*p.StrideH-p.PadTop, ow*p.StrideW-p.PadLeft, countIncludePad)
+					o := ((n*p.OutH+oh)*p.OutW + ow) * c
+					g := dy[o : o+c]
+					for i := range dst {
+						dst[i] += g[i] * s
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // globalBlock is the channel block of GlobalAvgPool's parallel loop.
@@ -182,19 +219,8 @@ const globalBlock = 64
 func globalAvgPoolGeneric(n, hw, c int, x, y []float32) {
 	cb := convCeilDiv(c, globalBlock)
 	units := n * cb
-	k := chanK
-	s := 1 / float32(hw)
-	parallel.For(units, poolGrain(units, hw*globalBlock), func(lo, hi int) {
-		for u := lo; u < hi; u++ {
-			i, b := u/cb, u%cb
-			c0, c1 := b*globalBlock, min((b+1)*globalBlock, c)
-			acc := y[i*c+c0 : i*c+c1]
-			k.sum(acc, x[i*hw*c+c0:(i+1)*hw*c], hw, c, c1-c0)
-			for j := range acc {
-				acc[j] *= s
-			}
-		}
-	})
+	chanMeanTasks.For(units, poolGrain(units, hw*globalBlock),
+		chanBlockArgs{k: chanK, hw: hw, c: c, cb: cb, out: y, a: x, scale: 1 / float32(hw)})
 }
 
 func globalAvgPoolBackwardGeneric(n, hw, c int, dy, dx []float32) {
@@ -205,15 +231,7 @@ func globalAvgPoolBackwardGeneric(n, hw, c int, dy, dx []float32) {
 	for i, v := range dy[:n*c] {
 		t[i] = v * s
 	}
-	k := chanK
 	units := n * hw
-	parallel.For(units, poolGrain(units, c), func(lo, hi int) {
-		for u := lo; u < hi; {
-			i := u / hw
-			e := min(hi, (i+1)*hw) // the rest of image i in this chunk
-			k.add(dx[u*c:e*c], e-u, c, c, t[i*c:(i+1)*c])
-			u = e
-		}
-	})
+	chanAddTasks.For(units, poolGrain(units, c), chanPixelArgs{k: chanK, hw: hw, c: c, dst: dx, s: t})
 	putConvScratch(tb)
 }
