@@ -276,6 +276,24 @@ func (pl *dwPlan) bwdCols(p *ConvParams) []dwRun {
 // each.
 func dwGrain(units, work int) int { return parallel.Grain(units, max(1, (1<<16)/max(1, work))) }
 
+// dwRowArgs are the arguments of one call of a row-kernel driver, read by
+// its parallel loop (dwFwdTasks, dwBwdTasks, dwWgtTasks).
+type dwRowArgs struct {
+	k        *dwKernels
+	p        ConvParams
+	x, w, y  []float32 // source, weights, destination (per pass: see the drivers)
+	cols     []dwRun
+	kr       dwRowFunc
+	xtap     int // input gradient: dy step per tap
+	xrow, yr int // weight gradient: x and dy steps per output row
+}
+
+var (
+	dwFwdTasks = parallel.NewTasks((*dwRowArgs).forward)
+	dwBwdTasks = parallel.NewTasks((*dwRowArgs).backwardInput)
+	dwWgtTasks = parallel.NewTasks((*convReduction[dwRowArgs]).groups)
+)
+
 // dwBand is the number of output rows whose narrow column runs (the
 // border pixels) the forward pass computes together, down the band.
 const dwBand = 8
@@ -289,95 +307,99 @@ const dwNarrow = 3
 // dwForwardRows is the forward pass on the row kernels of k.
 func dwForwardRows(k *dwKernels, p *ConvParams, x, w, y []float32) {
 	pl := dwPlans.Get().(*dwPlan)
-	cols := pl.fwdCols(p)
-	c := p.C
-	rowLen := p.OutW * c
 	units := p.N * p.OutH
-	kr := k.fwdRow(p)
 	// Bands are the rows [b*dwBand, (b+1)*dwBand) of the whole batch, cut
 	// at image boundaries; chunks hold whole bands, so the blocks, and with
 	// them the rounding, do not depend on the thread count.
-	grain := (dwGrain(units, rowLen*p.KH*p.KW) + dwBand - 1) / dwBand * dwBand
-	parallel.For(units, grain, func(lo, hi int) {
-		var offs dwOffs
-		// call runs the n pixels of run r from output row u on: along the
-		// row (down = false) or, one column of the run, down the rows.
-		call := func(kr dwRowFunc, r *dwRun, u, n, col int, down bool, pf []float32) {
-			img, oh := u/p.OutH, u%p.OutH
-			kh0, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
-			xpix, ypix := p.StrideW*c, c
-			if down {
-				xpix, ypix = p.StrideH*p.W*c, rowLen
-			}
-			q0 := r.q0 + col*p.StrideW
-			for t := 0; t < r.nt; t += dwMaxTaps {
-				for j := 0; j < nh; j++ {
-					offs[j] = ((img*p.H+ih0+j*p.DilH)*p.W + q0 + t*p.DilW) * c
-					offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
-				}
-				kr(min(dwMaxTaps, r.nt-t), x, w, y[u*rowLen+(r.p0+col)*c:], offs, nh, n, c,
-					xpix, p.DilW*c, c, ypix, min(t, 1), pf)
-				pf = nil
-			}
-		}
-		for b0 := lo; b0 < hi; {
-			img := b0 / p.OutH
-			b1 := min(hi, (img+1)*p.OutH, (b0/dwBand+1)*dwBand)
-			for u := b0; u < b1; u++ {
-				oh := u % p.OutH
-				_, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
-				if nh == 0 {
-					clear(y[u*rowLen : (u+1)*rowLen])
-					continue
-				}
-				for i := range cols {
-					r := &cols[i]
-					switch {
-					case r.nt == 0:
-						clear(y[u*rowLen+r.p0*c : u*rowLen+(r.p0+r.n)*c])
-					case r.n > dwNarrow:
-						// Prefetch, during the longest run, the input rows
-						// the next output row reads first.
-						var pf []float32
-						if oh+1 < p.OutH && u+1 < hi {
-							i0 := max(0, ih0+(nh-1)*p.DilH+1)
-							i1 := min(p.H, (oh+1)*p.StrideH-p.PadTop+(p.KH-1)*p.DilH+1)
-							if i0 < i1 {
-								pf = x[(img*p.H+i0)*p.W*c : (img*p.H+i1)*p.W*c]
-							}
-						}
-						call(kr, r, u, r.n, 0, false, pf)
-					}
-				}
-			}
-			// The narrow runs, down the band's rows with the same window
-			// rows.
-			for u := b0; u < b1; {
-				kh0, nh, _ := dwFwdTaps(u%p.OutH, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
-				e := u + 1
-				for e < b1 {
-					if k2, n2, _ := dwFwdTaps(e%p.OutH, p.StrideH, p.DilH, p.PadTop, p.KH, p.H); k2 != kh0 || n2 != nh {
-						break
-					}
-					e++
-				}
-				if nh > 0 {
-					for i := range cols {
-						r := &cols[i]
-						if r.nt == 0 || r.n > dwNarrow {
-							continue
-						}
-						for col := 0; col < r.n; col++ {
-							call(k.row, r, u, e-u, col, true, nil)
-						}
-					}
-				}
-				u = e
-			}
-			b0 = b1
-		}
-	})
+	grain := (dwGrain(units, p.OutW*p.C*p.KH*p.KW) + dwBand - 1) / dwBand * dwBand
+	dwFwdTasks.For(units, grain, dwRowArgs{k: k, p: *p, x: x, w: w, y: y, cols: pl.fwdCols(p), kr: k.fwdRow(p)})
 	dwPlans.Put(pl)
+}
+
+// forward computes the output rows [lo, hi): band by band, the wide runs
+// along each row, then the narrow runs down the band.
+func (a *dwRowArgs) forward(lo, hi int) {
+	p := &a.p
+	rowLen := p.OutW * p.C
+	var offs dwOffs
+	for b0 := lo; b0 < hi; {
+		img := b0 / p.OutH
+		b1 := min(hi, (img+1)*p.OutH, (b0/dwBand+1)*dwBand)
+		for u := b0; u < b1; u++ {
+			oh := u % p.OutH
+			_, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
+			if nh == 0 {
+				clear(a.y[u*rowLen : (u+1)*rowLen])
+				continue
+			}
+			for i := range a.cols {
+				r := &a.cols[i]
+				switch {
+				case r.nt == 0:
+					clear(a.y[u*rowLen+r.p0*p.C : u*rowLen+(r.p0+r.n)*p.C])
+				case r.n > dwNarrow:
+					// Prefetch, during the longest run, the input rows
+					// the next output row reads first.
+					var pf []float32
+					if oh+1 < p.OutH && u+1 < hi {
+						i0 := max(0, ih0+(nh-1)*p.DilH+1)
+						i1 := min(p.H, (oh+1)*p.StrideH-p.PadTop+(p.KH-1)*p.DilH+1)
+						if i0 < i1 {
+							pf = a.x[(img*p.H+i0)*p.W*p.C : (img*p.H+i1)*p.W*p.C]
+						}
+					}
+					a.forwardRun(&offs, a.kr, r, u, r.n, 0, false, pf)
+				}
+			}
+		}
+		// The narrow runs, down the band's rows with the same window rows.
+		for u := b0; u < b1; {
+			kh0, nh, _ := dwFwdTaps(u%p.OutH, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
+			e := u + 1
+			for e < b1 {
+				if k2, n2, _ := dwFwdTaps(e%p.OutH, p.StrideH, p.DilH, p.PadTop, p.KH, p.H); k2 != kh0 || n2 != nh {
+					break
+				}
+				e++
+			}
+			if nh > 0 {
+				for i := range a.cols {
+					r := &a.cols[i]
+					if r.nt == 0 || r.n > dwNarrow {
+						continue
+					}
+					for col := 0; col < r.n; col++ {
+						a.forwardRun(&offs, a.k.row, r, u, e-u, col, true, nil)
+					}
+				}
+			}
+			u = e
+		}
+		b0 = b1
+	}
+}
+
+// forwardRun runs n pixels of run r from output row u on with kernel kr:
+// along the row (down = false), or column col of the run down n rows.
+func (a *dwRowArgs) forwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col int, down bool, pf []float32) {
+	p := &a.p
+	c := p.C
+	img, oh := u/p.OutH, u%p.OutH
+	kh0, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
+	xpix, ypix := p.StrideW*c, c
+	if down {
+		xpix, ypix = p.StrideH*p.W*c, p.OutW*c
+	}
+	q0 := r.q0 + col*p.StrideW
+	for t := 0; t < r.nt; t += dwMaxTaps {
+		for j := 0; j < nh; j++ {
+			offs[j] = ((img*p.H+ih0+j*p.DilH)*p.W + q0 + t*p.DilW) * c
+			offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
+		}
+		kr(min(dwMaxTaps, r.nt-t), a.x, a.w, a.y[(u*p.OutW+r.p0+col)*c:], *offs, nh, n, c,
+			xpix, p.DilW*c, c, ypix, min(t, 1), pf)
+		pf = nil
+	}
 }
 
 // dwBackwardInputRows is the input gradient on the row kernels of k: each
@@ -385,107 +407,113 @@ func dwForwardRows(k *dwKernels, p *ConvParams, x, w, y []float32) {
 // mirrored (dy and weight taps step in opposite directions).
 func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
 	pl := dwPlans.Get().(*dwPlan)
-	cols := pl.bwdCols(p)
-	c := p.C
-	rowLen := p.W * c
 	units := p.N * p.H
 	// Along a row: dy moves 1 column per pixel and -DilW (stride 1) or -1
 	// (dilation 1) columns per tap; the weights move 1 (stride 1) or StrideW
 	// (dilation 1) taps per tap; dx moves StrideW columns per pixel.
-	xtap := -p.DilW * c
+	xtap := -p.DilW * p.C
 	if p.StrideW > 1 {
-		xtap = -c
+		xtap = -p.C
 	}
-	kr := k.bwdRow(p)
-	parallel.For(units, dwGrain(units, rowLen*p.KH*p.KW), func(lo, hi int) {
-		var offs dwOffs
-		for u := lo; u < hi; u++ {
-			n, ih := u/p.H, u%p.H
-			kh0, khs, oh0, ohs, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
-			if nh == 0 {
-				continue
-			}
-			dxrow := dx[u*rowLen : (u+1)*rowLen]
-			// Prefetch during the longest run the dy row the next dx row
-			// reads first, or if there is none (stride 2 brings one every
-			// other row) the next dx row (read and written).
-			var pf []float32
-			if u+1 < hi && ih+1 < p.H {
-				pf = dx[(u+1)*rowLen : (u+2)*rowLen]
-				if _, _, o, _, m := dwBwdTaps(ih+1, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH); m > 0 && o != oh0 {
-					pf = dy[(n*p.OutH+o)*p.OutW*c : (n*p.OutH+o+1)*p.OutW*c]
-				}
-			}
-			for _, r := range cols {
-				if r.nt == 0 {
-					continue
-				}
-				ks, os := 1, p.DilW
-				if p.StrideW > 1 {
-					ks, os = p.StrideW, 1
-				}
-				for t := 0; t < r.nt; t += dwMaxTaps {
-					for j := 0; j < nh; j++ {
-						offs[j] = ((n*p.OutH+oh0-j*ohs)*p.OutW + r.q0 - t*os) * c
-						offs[dwMaxRows+j] = ((kh0+j*khs)*p.KW + r.k0 + t*ks) * c
-					}
-					if r.n > 1 {
-						kr(min(dwMaxTaps, r.nt-t), dy, w, dxrow[r.p0*c:], offs, nh, r.n, c,
-							c, xtap, ks*c, p.StrideW*c, 1, pf)
-						pf = nil
-					} else {
-						kr(min(dwMaxTaps, r.nt-t), dy, w, dxrow[r.p0*c:], offs, nh, r.n, c,
-							c, xtap, ks*c, p.StrideW*c, 1, nil)
-					}
-				}
+	dwBwdTasks.For(units, dwGrain(units, p.W*p.C*p.KH*p.KW),
+		dwRowArgs{k: k, p: *p, x: dy, w: w, y: dx, cols: pl.bwdCols(p), kr: k.bwdRow(p), xtap: xtap})
+	dwPlans.Put(pl)
+}
+
+// backwardInput adds the input gradient of rows [lo, hi) of dx (a.y) from
+// dy (a.x).
+func (a *dwRowArgs) backwardInput(lo, hi int) {
+	p := &a.p
+	c := p.C
+	rowLen := p.W * c
+	dy, dx := a.x, a.y
+	var offs dwOffs
+	for u := lo; u < hi; u++ {
+		n, ih := u/p.H, u%p.H
+		kh0, khs, oh0, ohs, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
+		if nh == 0 {
+			continue
+		}
+		dxrow := dx[u*rowLen : (u+1)*rowLen]
+		// Prefetch during the longest run the dy row the next dx row
+		// reads first, or if there is none (stride 2 brings one every
+		// other row) the next dx row (read and written).
+		var pf []float32
+		if u+1 < hi && ih+1 < p.H {
+			pf = dx[(u+1)*rowLen : (u+2)*rowLen]
+			if _, _, o, _, m := dwBwdTaps(ih+1, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH); m > 0 && o != oh0 {
+				pf = dy[(n*p.OutH+o)*p.OutW*c : (n*p.OutH+o+1)*p.OutW*c]
 			}
 		}
-	})
-	dwPlans.Put(pl)
+		ks, os := 1, p.DilW
+		if p.StrideW > 1 {
+			ks, os = p.StrideW, 1
+		}
+		for _, r := range a.cols {
+			if r.nt == 0 {
+				continue
+			}
+			for t := 0; t < r.nt; t += dwMaxTaps {
+				for j := 0; j < nh; j++ {
+					offs[j] = ((n*p.OutH+oh0-j*ohs)*p.OutW + r.q0 - t*os) * c
+					offs[dwMaxRows+j] = ((kh0+j*khs)*p.KW + r.k0 + t*ks) * c
+				}
+				var rpf []float32
+				if r.n > 1 {
+					rpf, pf = pf, nil
+				}
+				a.kr(min(dwMaxTaps, r.nt-t), dy, a.w, dxrow[r.p0*c:], offs, nh, r.n, c,
+					c, a.xtap, ks*c, p.StrideW*c, 1, rpf)
+			}
+		}
+	}
 }
 
 // dwBackwardWeightRows is the weight gradient on the row kernels of k,
 // with the generic loops' partition of output rows into partials.
 func dwBackwardWeightRows(k *dwKernels, p *ConvParams, x, dy, dw []float32) {
 	pl := dwPlans.Get().(*dwPlan)
-	cols := pl.fwdCols(p)
-	c := p.C
-	units := p.N * p.OutH
-	ws := p.KH * p.KW * c
-	// Consecutive output rows of one image with the same window rows (all
-	// interior rows) go into one kernel call per column run, so that the
-	// kernel adds its register sums to the partial once for all of them.
-	xrow, yrow := p.StrideH*p.W*c, p.OutW*c
-	run := func(u0, u1 int, acc []float32) {
-		var offs dwOffs
-		for u := u0; u < u1; {
-			n, oh := u/p.OutH, u%p.OutH
-			kh0, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
-			nr := 1
-			for u+nr < u1 && oh+nr < p.OutH {
-				if k2, n2, _ := dwFwdTaps(oh+nr, p.StrideH, p.DilH, p.PadTop, p.KH, p.H); k2 != kh0 || n2 != nh {
-					break
-				}
-				nr++
-			}
-			if nh > 0 {
-				for _, r := range cols {
-					if r.nt == 0 {
-						continue
-					}
-					for t := 0; t < r.nt; t += dwMaxTaps {
-						for j := 0; j < nh; j++ {
-							offs[j] = ((n*p.H+ih0+j*p.DilH)*p.W + r.q0 + t*p.DilW) * c
-							offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
-						}
-						k.wgt(min(dwMaxTaps, r.nt-t), x, acc, dy[(u*p.OutW+r.p0)*c:], offs, nh, r.n, c,
-							p.StrideW*c, p.DilW*c, c, c, nr, xrow, yrow)
-					}
-				}
-			}
-			u += nr
-		}
-	}
-	convReduce(units, ws, dw, run)
+	runConvReduction(dwWgtTasks, convReduction[dwRowArgs]{
+		args: dwRowArgs{k: k, p: *p, x: x, y: dy, cols: pl.fwdCols(p), xrow: p.StrideH * p.W * p.C, yr: p.OutW * p.C},
+		sum:  (*dwRowArgs).weightRows, units: p.N * p.OutH, ws: p.KH * p.KW * p.C,
+	}, dw)
 	dwPlans.Put(pl)
+}
+
+// weightRows adds the weight gradient of output rows [u0, u1) from x
+// (a.x) and dy (a.y) to acc. Consecutive output rows of one image with
+// the same window rows (all interior rows) go into one kernel call per
+// column run, so that the kernel adds its register sums to acc once for
+// all of them.
+func (a *dwRowArgs) weightRows(u0, u1 int, acc []float32) {
+	p := &a.p
+	c := p.C
+	var offs dwOffs
+	for u := u0; u < u1; {
+		n, oh := u/p.OutH, u%p.OutH
+		kh0, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
+		nr := 1
+		for u+nr < u1 && oh+nr < p.OutH {
+			if k2, n2, _ := dwFwdTaps(oh+nr, p.StrideH, p.DilH, p.PadTop, p.KH, p.H); k2 != kh0 || n2 != nh {
+				break
+			}
+			nr++
+		}
+		if nh > 0 {
+			for _, r := range a.cols {
+				if r.nt == 0 {
+					continue
+				}
+				for t := 0; t < r.nt; t += dwMaxTaps {
+					for j := 0; j < nh; j++ {
+						offs[j] = ((n*p.H+ih0+j*p.DilH)*p.W + r.q0 + t*p.DilW) * c
+						offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
+					}
+					a.k.wgt(min(dwMaxTaps, r.nt-t), a.x, acc, a.y[(u*p.OutW+r.p0)*c:], offs, nh, r.n, c,
+						p.StrideW*c, p.DilW*c, c, c, nr, a.xrow, a.yr)
+				}
+			}
+		}
+		u += nr
+	}
 }

@@ -157,22 +157,6 @@ type convWeightArgs struct {
 
 var convWeightTasks = parallel.NewTasks((*convReduction[convWeightArgs]).groups)
 
-// convReduceFunc is a reduction whose sum is a closure.
-type convReduceFunc func(u0, u1 int, acc []float32)
-
-var convFuncTasks = parallel.NewTasks((*convReduction[convReduceFunc]).groups)
-
-// convReduce runs the reduction run over units, as runConvReduction does;
-// the closure costs an allocation per call.
-//
-// TODO(lead): convert conv_depthwise.go to runConvReduction and remove.
-func convReduce(units, ws int, dw []float32, run func(u0, u1 int, acc []float32)) {
-	runConvReduction(convFuncTasks, convReduction[convReduceFunc]{
-		args: run, units: units, ws: ws,
-		sum: func(f *convReduceFunc, u0, u1 int, acc []float32) { (*f)(u0, u1, acc) },
-	}, dw)
-}
-
 func conv2dGeneric(p *ConvParams, x, w, y []float32) {
 	switch {
 	case p.depthwise():

@@ -1,11 +1,9 @@
 package kernels
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"testing"
 
 	"github.com/sortnet/sortnet/nn/internal/parallel"
@@ -55,7 +53,6 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	type kase struct {
 		name string
 		fn   func()
-		skip string // a known allocation: skip with this reason if it allocates
 	}
 	var cases []kase
 	add := func(name string, fn func()) { cases = append(cases, kase{name: name, fn: fn}) }
@@ -121,23 +118,15 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 		w := vec(p.KH * p.KW * p.C / p.Groups * p.OutC)
 		y := vec(p.N * p.OutH * p.OutW * p.OutC)
 		dx, dw := make([]float32, len(x)), make([]float32, len(w))
-		skip := ""
-		if p.depthwise() {
-			skip = "TODO lead: conv_depthwise.go"
-		}
-		cases = append(cases,
-			kase{"Conv2d/" + cv.name, func() { Conv2d(&p, x, w, y) }, skip},
-			kase{"Conv2dBackwardInput/" + cv.name, func() { Conv2dBackwardInput(&p, y, w, dx) }, skip},
-			kase{"Conv2dBackwardWeight/" + cv.name, func() { Conv2dBackwardWeight(&p, x, y, dw) }, skip})
+		add("Conv2d/"+cv.name, func() { Conv2d(&p, x, w, y) })
+		add("Conv2dBackwardInput/"+cv.name, func() { Conv2dBackwardInput(&p, y, w, dx) })
+		add("Conv2dBackwardWeight/"+cv.name, func() { Conv2dBackwardWeight(&p, x, y, dw) })
 		if cv.name == "pointwise" {
 			// The kernels must not keep p: a caller's ConvParams on its
-			// stack stays there. (The SIMD depthwise loops capture p in
-			// closures, which moves every caller's p to the heap.)
-			const skip = "TODO lead: conv_depthwise.go"
-			cases = append(cases,
-				kase{"Conv2d/stack_params", func() { q := p; Conv2d(&q, x, w, y) }, skip},
-				kase{"Conv2dBackwardInput/stack_params", func() { q := p; Conv2dBackwardInput(&q, y, w, dx) }, skip},
-				kase{"Conv2dBackwardWeight/stack_params", func() { q := p; Conv2dBackwardWeight(&q, x, y, dw) }, skip})
+			// stack stays there.
+			add("Conv2d/stack_params", func() { q := p; Conv2d(&q, x, w, y) })
+			add("Conv2dBackwardInput/stack_params", func() { q := p; Conv2dBackwardInput(&q, y, w, dx) })
+			add("Conv2dBackwardWeight/stack_params", func() { q := p; Conv2dBackwardWeight(&q, x, y, dw) })
 		}
 	}
 
@@ -200,22 +189,12 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	add("Axpy", func() { Axpy(0.5, ex, ey) })
 
 	forEachImpl(t, func(t *testing.T) {
-		var skipped []string
-		reason := ""
 		for _, k := range cases {
 			k.fn() // warm the pools
 			k.fn()
 			if got := steadyAllocs(k.fn); got != 0 {
-				if k.skip != "" {
-					skipped = append(skipped, fmt.Sprintf("%s (%v)", k.name, got))
-					reason = k.skip
-					continue
-				}
 				t.Errorf("%s: %v allocations per call, want 0", k.name, got)
 			}
-		}
-		if len(skipped) > 0 { // a failure above still fails the test
-			t.Skipf("%s: allocations per call in %s", reason, strings.Join(skipped, ", "))
 		}
 	})
 }
