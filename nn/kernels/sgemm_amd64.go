@@ -18,6 +18,9 @@ var (
 		}
 		return true
 	}()
-	_ = onImpl(AVX2, func() { sgemmImpl = newSgemmArch(6, 16, sgemmKernel6x16AVX2, sgemmKernel6x8AVX2) })
+	_ = onImpl(AVX2, func() {
+		sgemmImpl = newSgemmArch(6, 16, sgemmKernel6x16AVX2, sgemmKernel6x8AVX2)
+		sgemmImpl.narrow = newSgemmArch(4, 24, sgemmKernel4x24AVX2, nil)
+	})
 	_ = onImpl(AVX512, func() { sgemmImpl = newSgemmArch(14, 32, sgemmKernel14x32AVX512, sgemmKernel14x16AVX512) })
 )

@@ -56,6 +56,21 @@ type sgemmArch struct {
 	kc     int         // most steps of k per block
 	mc     int         // most rows of C per task
 	bmax   int         // most float32s of packed B (k × nc)
+	// narrow, if not nil, is the geometry for products whose n is a
+	// multiple of narrow.nr but not of nr (see pick).
+	narrow *sgemmArch
+}
+
+// pick returns the geometry for products n columns wide: g, or g.narrow
+// when n is a multiple of its nr but not of g's. On AVX2 that is n = 24,
+// a 1×1 convolution to 24 channels: the 6×16 tile leaves a third of the
+// columns to its 6×8 half tile, which loads a B vector and 6 broadcasts
+// for 6 FMAs, where a 4×24 tile loads 3 and 4 for 12.
+func (g *sgemmArch) pick(n int) *sgemmArch {
+	if g.narrow != nil && n%g.narrow.nr == 0 && n%g.nr != 0 {
+		return g.narrow
+	}
+	return g
 }
 
 // newSgemmArch chooses the blocking of an mr×nr micro-kernel from the
@@ -183,7 +198,7 @@ func (g *sgemmArch) run(transA, transB bool, m, n, k int, alpha float32, a []flo
 		}
 		*tp = growF32(*tp, n*m)
 		t := *tp
-		g.runBlocked(true, false, n, m, k, 1, b, ldb, a, lda, 0, t, m)
+		g.pick(m).runBlocked(true, false, n, m, k, 1, b, ldb, a, lda, 0, t, m)
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
 			for j := range row {
@@ -197,7 +212,7 @@ func (g *sgemmArch) run(transA, transB bool, m, n, k int, alpha float32, a []flo
 		sgemmBufs.Put(tp)
 		return
 	}
-	g.runBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	g.pick(n).runBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func (g *sgemmArch) runBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

@@ -29,6 +29,18 @@ func sgemmKernel6x16AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB 
 //go:noescape
 func sgemmKernel6x8AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
 
+// sgemmKernel4x24AVX2 computes one 4×24 tile of C: for i < 4, j < 24,
+//
+//	c[i*ldc+j] = alpha·Σ_{p<k} a[i*rsA+p*csA]·b[p*rsB+j] + beta·c[i*ldc+j]
+//
+// with the sum in p order (one FMA per step); beta == 0 (either sign)
+// does not read c. It does so for tiles ≥ 1 tiles, the t-th with a, b and c
+// advanced by t·tileA, t·tileB and t·tileC elements (one call for a row or
+// column of tiles). The caller checks every index is in range; k >= 0.
+//
+//go:noescape
+func sgemmKernel4x24AVX2(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
+
 // sgemmKernel14x8AVX2 computes one 14×8 tile of C: for i < 14, j < 8,
 //
 //	c[i*ldc+j] = alpha·Σ_{p<k} a[i*rsA+p*csA]·b[p*rsB+j] + beta·c[i*ldc+j]

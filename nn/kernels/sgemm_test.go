@@ -341,8 +341,8 @@ func sgemmRefKernel(mr, nr int) sgemmKernel {
 
 // sgemmGeometries are drivers with other tiles than the implementations':
 // the AVX-512 geometry (14×32 with a 14×16 half tile) with Go micro-kernels,
-// and, on amd64, the AVX2 instantiation of the template with 14 rows
-// (sgemm_amd64_test.go).
+// and, on amd64, the AVX2 instantiation of the template with 14 rows and
+// the AVX2 4×24 tile (sgemm_amd64_test.go).
 var sgemmGeometries = []struct {
 	name string
 	arch func() *sgemmArch

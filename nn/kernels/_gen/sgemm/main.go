@@ -22,6 +22,9 @@ func main() {
 	// latency, so it keeps two sets that alternate between steps of k.
 	tile{name: "sgemmKernel6x16AVX2", lanes: 8, mr: 6, nv: 2, sets: 1, vec: ymm}.emit()
 	tile{name: "sgemmKernel6x8AVX2", lanes: 8, mr: 6, nv: 1, sets: 2, vec: ymm}.emit()
+	// For products 24 columns wide (1×1 convolutions to 24 channels):
+	// 4×3 accumulators, 3 B vectors and the broadcast.
+	tile{name: "sgemmKernel4x24AVX2", lanes: 8, mr: 4, nv: 3, sets: 1, vec: ymm}.emit()
 	// The AVX-512 tiles' 14-row geometry (three base pointers into A) on
 	// AVX2, for the tests only: 14 accumulators, a B vector and the
 	// broadcast fill the 16 ymm registers. Machines without AVX-512 run it
