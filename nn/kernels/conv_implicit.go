@@ -155,9 +155,17 @@ func (f *implicitFwdArgs) rows(lo, hi int) {
 		row := u * p.OutW // flat index of the row's first output pixel
 		segs := kh1 - kh0
 		// Runs of mr pixels from owLo on, and one more ending at owHi
-		// if they do not reach it.
+		// if they do not reach it, unless the pixels they leave fit in
+		// the im2col tiles of the right border without adding one (the
+		// stem, TF "SAME": 18 runs of 6 leave 3 interior pixels beside
+		// the 1 border pixel, one tile instead of two).
 		runs := (owHi - owLo) / mr
-		for _, run := range [2][2]int{{owLo, runs}, {owHi - mr, min(runs, (owHi-owLo)%mr, 1)}} {
+		rest := (owHi - owLo) % mr
+		tail := min(runs, rest, 1) // the overlapping run
+		if tail == 1 && owHi < p.OutW && convCeilDiv(p.OutW-owHi+rest, mr) == convCeilDiv(p.OutW-owHi, mr) {
+			tail = 0
+		}
+		for _, run := range [2][2]int{{owLo, runs}, {owHi - mr, tail}} {
 			ow0, tiles := run[0], run[1]
 			if tiles == 0 {
 				continue
@@ -170,7 +178,7 @@ func (f *implicitFwdArgs) rows(lo, hi int) {
 				implicitStrip(g, p, tiles, segs, seg, a, wp[(q*k+kh0*seg)*nr:], y, row+ow0, q, ct)
 			}
 		}
-		ow := owHi
+		ow := owLo + runs*mr + tail*rest // first pixel after the runs
 		if runs == 0 {
 			ow = owLo // too few interior pixels for a run: all through col
 		}
