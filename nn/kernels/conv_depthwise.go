@@ -310,8 +310,11 @@ func dwForwardRows(k *dwKernels, p *ConvParams, x, w, y []float32) {
 	units := p.N * p.OutH
 	// Bands are the rows [b*dwBand, (b+1)*dwBand) of the whole batch, cut
 	// at image boundaries; chunks hold whole bands, so the blocks, and with
-	// them the rounding, do not depend on the thread count.
-	grain := (dwGrain(units, p.OutW*p.C*p.KH*p.KW) + dwBand - 1) / dwBand * dwBand
+	// them the rounding, do not depend on the thread count. (The grain is
+	// rounded down: rounded up, B0's 5×5 layer at 28 rows an image and
+	// batch 8 went from 8 chunks of 28 rows to 7 of 32, 4 for one thread
+	// and 3 for the other.)
+	grain := max(dwBand, dwGrain(units, p.OutW*p.C*p.KH*p.KW)/dwBand*dwBand)
 	dwFwdTasks.For(units, grain, dwRowArgs{k: k, p: *p, x: x, w: w, y: y, cols: pl.fwdCols(p), kr: k.fwdRow(p)})
 	dwPlans.Put(pl)
 }
