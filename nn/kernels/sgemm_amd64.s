@@ -189,7 +189,10 @@ sgemmKernel6x16AVX2_loop1:
 	JMP          sgemmKernel6x16AVX2_loop1
 
 sgemmKernel6x16AVX2_store:
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	MOVL         alpha+112(FP), AX
+	CMPL         AX, $0x3f800000
+	JEQ          sgemmKernel6x16AVX2_scaled
 	VBROADCASTSS alpha+112(FP), Y12
 	VMULPS       Y0, Y12, Y0
 	VMULPS       Y1, Y12, Y1
@@ -203,6 +206,8 @@ sgemmKernel6x16AVX2_store:
 	VMULPS       Y9, Y12, Y9
 	VMULPS       Y10, Y12, Y10
 	VMULPS       Y11, Y12, Y11
+
+sgemmKernel6x16AVX2_scaled:
 	MOVQ         c_base+80(FP), AX
 	MOVQ         ldc+104(FP), CX
 	SHLQ         $0x02, CX
@@ -433,7 +438,10 @@ sgemmKernel6x8AVX2_store:
 	VADDPS Y10, Y4, Y4
 	VADDPS Y11, Y5, Y5
 
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	MOVL         alpha+112(FP), AX
+	CMPL         AX, $0x3f800000
+	JEQ          sgemmKernel6x8AVX2_scaled
 	VBROADCASTSS alpha+112(FP), Y12
 	VMULPS       Y0, Y12, Y0
 	VMULPS       Y1, Y12, Y1
@@ -441,6 +449,8 @@ sgemmKernel6x8AVX2_store:
 	VMULPS       Y3, Y12, Y3
 	VMULPS       Y4, Y12, Y4
 	VMULPS       Y5, Y12, Y5
+
+sgemmKernel6x8AVX2_scaled:
 	MOVQ         c_base+80(FP), AX
 	MOVQ         ldc+104(FP), CX
 	SHLQ         $0x02, CX
@@ -663,7 +673,10 @@ sgemmKernel4x24AVX2_loop1:
 	JMP          sgemmKernel4x24AVX2_loop1
 
 sgemmKernel4x24AVX2_store:
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	MOVL         alpha+112(FP), AX
+	CMPL         AX, $0x3f800000
+	JEQ          sgemmKernel4x24AVX2_scaled
 	VBROADCASTSS alpha+112(FP), Y12
 	VMULPS       Y0, Y12, Y0
 	VMULPS       Y1, Y12, Y1
@@ -677,6 +690,8 @@ sgemmKernel4x24AVX2_store:
 	VMULPS       Y9, Y12, Y9
 	VMULPS       Y10, Y12, Y10
 	VMULPS       Y11, Y12, Y11
+
+sgemmKernel4x24AVX2_scaled:
 	MOVQ         c_base+80(FP), AX
 	MOVQ         ldc+104(FP), CX
 	SHLQ         $0x02, CX
@@ -1009,7 +1024,10 @@ sgemmKernel14x8AVX2_loop1:
 	JMP          sgemmKernel14x8AVX2_loop1
 
 sgemmKernel14x8AVX2_store:
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	MOVL         alpha+112(FP), AX
+	CMPL         AX, $0x3f800000
+	JEQ          sgemmKernel14x8AVX2_scaled
 	VBROADCASTSS alpha+112(FP), Y14
 	VMULPS       Y0, Y14, Y0
 	VMULPS       Y1, Y14, Y1
@@ -1025,6 +1043,8 @@ sgemmKernel14x8AVX2_store:
 	VMULPS       Y11, Y14, Y11
 	VMULPS       Y12, Y14, Y12
 	VMULPS       Y13, Y14, Y13
+
+sgemmKernel14x8AVX2_scaled:
 	MOVQ         c_base+80(FP), AX
 	MOVQ         ldc+104(FP), CX
 	SHLQ         $0x02, CX
@@ -1472,7 +1492,10 @@ sgemmKernel14x32AVX512_loop1:
 	JMP          sgemmKernel14x32AVX512_loop1
 
 sgemmKernel14x32AVX512_store:
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	MOVL         alpha+112(FP), AX
+	CMPL         AX, $0x3f800000
+	JEQ          sgemmKernel14x32AVX512_scaled
 	VBROADCASTSS alpha+112(FP), Z28
 	VMULPS       Z0, Z28, Z0
 	VMULPS       Z1, Z28, Z1
@@ -1502,6 +1525,8 @@ sgemmKernel14x32AVX512_store:
 	VMULPS       Z25, Z28, Z25
 	VMULPS       Z26, Z28, Z26
 	VMULPS       Z27, Z28, Z27
+
+sgemmKernel14x32AVX512_scaled:
 	MOVQ         c_base+80(FP), AX
 	MOVQ         ldc+104(FP), CX
 	SHLQ         $0x02, CX
@@ -1931,7 +1956,10 @@ sgemmKernel14x16AVX512_store:
 	VADDPS Z26, Z12, Z12
 	VADDPS Z27, Z13, Z13
 
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	MOVL         alpha+112(FP), AX
+	CMPL         AX, $0x3f800000
+	JEQ          sgemmKernel14x16AVX512_scaled
 	VBROADCASTSS alpha+112(FP), Z28
 	VMULPS       Z0, Z28, Z0
 	VMULPS       Z1, Z28, Z1
@@ -1947,6 +1975,8 @@ sgemmKernel14x16AVX512_store:
 	VMULPS       Z11, Z28, Z11
 	VMULPS       Z12, Z28, Z12
 	VMULPS       Z13, Z28, Z13
+
+sgemmKernel14x16AVX512_scaled:
 	MOVQ         c_base+80(FP), AX
 	MOVQ         ldc+104(FP), CX
 	SHLQ         $0x02, CX

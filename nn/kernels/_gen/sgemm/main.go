@@ -210,7 +210,16 @@ func (t tile) emit() {
 			}
 		}
 	}
-	Comment("C = alpha·AB + beta·C; beta == ±0 leaves C unread.")
+	Comment("C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.")
+	{
+		// The scaling's multiplies run on the FMA units: 12 of them cost
+		// a 6×16 tile about 4 % at k = 24 (a 1×1 convolution from 24
+		// channels), where alpha is 1.
+		bits := GP32()
+		MOVL(paramAddr("alpha"), bits)
+		CMPL(bits, U32(0x3f800000))
+		JEQ(LabelRef(t.name + "_scaled"))
+	}
 	alpha := bv[0]
 	VBROADCASTSS(paramAddr("alpha"), alpha)
 	for i := range sum {
@@ -218,6 +227,7 @@ func (t tile) emit() {
 			VMULPS(sum[i][v], alpha, sum[i][v])
 		}
 	}
+	Label(t.name + "_scaled")
 	cp := Load(Param("c").Base(), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
