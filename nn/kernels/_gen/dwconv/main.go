@@ -207,10 +207,12 @@ func pixAddr(p int, base, b5, i1, i3 reg.Register) Mem {
 }
 
 // row emits dwRow<ISA>(taps, x, w, y, offs, rows, n, c, xpix, xtap, wtap,
-// ypix, acc): see dwRowGo. Pixel blocks of is.pix pixels (outer loop), the
-// channels in steps of is.widths lanes (inner loop); per step one register
-// accumulator per pixel, the window rows in a run-time loop and the taps
-// unrolled, each tap's weights loaded once for the whole block.
+// ypix, acc): see dwRowGo. The channels in steps of is.widths lanes (outer
+// loop), each step's pixels in blocks of is.pix pixels, widest first
+// (inner loop; the column-map kernels start with a wider block, see
+// mappedBlock); per block one register accumulator per pixel, the window
+// rows in a run-time loop and the taps unrolled, each tap's weights
+// loaded once for the whole block.
 //
 // With a column map m the kernel (dwRow<m.name><ISA>) requires xpix =
 // m.sp*u and xtap = m.st*u for some u: it holds the taps' weights in
