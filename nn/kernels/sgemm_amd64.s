@@ -189,7 +189,7 @@ sgemmKernel6x16AVX2_loop1:
 	JMP          sgemmKernel6x16AVX2_loop1
 
 sgemmKernel6x16AVX2_store:
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling, beta == 1 adds.
 	MOVL         alpha+112(FP), AX
 	CMPL         AX, $0x3f800000
 	JEQ          sgemmKernel6x16AVX2_scaled
@@ -214,6 +214,9 @@ sgemmKernel6x16AVX2_scaled:
 	MOVL         beta+116(FP), DX
 	ANDL         $0x7fffffff, DX
 	JZ           sgemmKernel6x16AVX2_beta0
+	MOVL         beta+116(FP), DX
+	CMPL         DX, $0x3f800000
+	JEQ          sgemmKernel6x16AVX2_beta1
 	VBROADCASTSS beta+116(FP), Y14
 	VFMADD231PS  (AX), Y14, Y0
 	VMOVUPS      Y0, (AX)
@@ -245,6 +248,38 @@ sgemmKernel6x16AVX2_scaled:
 	VFMADD231PS  32(AX), Y14, Y11
 	VMOVUPS      Y11, 32(AX)
 	JMP          sgemmKernel6x16AVX2_next
+
+sgemmKernel6x16AVX2_beta1:
+	VADDPS  (AX), Y0, Y0
+	VMOVUPS Y0, (AX)
+	VADDPS  32(AX), Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y2, Y2
+	VMOVUPS Y2, (AX)
+	VADDPS  32(AX), Y3, Y3
+	VMOVUPS Y3, 32(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y4, Y4
+	VMOVUPS Y4, (AX)
+	VADDPS  32(AX), Y5, Y5
+	VMOVUPS Y5, 32(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y6, Y6
+	VMOVUPS Y6, (AX)
+	VADDPS  32(AX), Y7, Y7
+	VMOVUPS Y7, 32(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y8, Y8
+	VMOVUPS Y8, (AX)
+	VADDPS  32(AX), Y9, Y9
+	VMOVUPS Y9, 32(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y10, Y10
+	VMOVUPS Y10, (AX)
+	VADDPS  32(AX), Y11, Y11
+	VMOVUPS Y11, 32(AX)
+	JMP     sgemmKernel6x16AVX2_next
 
 sgemmKernel6x16AVX2_beta0:
 	VMOVUPS Y0, (AX)
@@ -438,7 +473,7 @@ sgemmKernel6x8AVX2_store:
 	VADDPS Y10, Y4, Y4
 	VADDPS Y11, Y5, Y5
 
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling, beta == 1 adds.
 	MOVL         alpha+112(FP), AX
 	CMPL         AX, $0x3f800000
 	JEQ          sgemmKernel6x8AVX2_scaled
@@ -457,6 +492,9 @@ sgemmKernel6x8AVX2_scaled:
 	MOVL         beta+116(FP), DX
 	ANDL         $0x7fffffff, DX
 	JZ           sgemmKernel6x8AVX2_beta0
+	MOVL         beta+116(FP), DX
+	CMPL         DX, $0x3f800000
+	JEQ          sgemmKernel6x8AVX2_beta1
 	VBROADCASTSS beta+116(FP), Y13
 	VFMADD231PS  (AX), Y13, Y0
 	VMOVUPS      Y0, (AX)
@@ -476,6 +514,26 @@ sgemmKernel6x8AVX2_scaled:
 	VFMADD231PS  (AX), Y13, Y5
 	VMOVUPS      Y5, (AX)
 	JMP          sgemmKernel6x8AVX2_next
+
+sgemmKernel6x8AVX2_beta1:
+	VADDPS  (AX), Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y5, Y5
+	VMOVUPS Y5, (AX)
+	JMP     sgemmKernel6x8AVX2_next
 
 sgemmKernel6x8AVX2_beta0:
 	VMOVUPS Y0, (AX)
@@ -673,7 +731,7 @@ sgemmKernel4x24AVX2_loop1:
 	JMP          sgemmKernel4x24AVX2_loop1
 
 sgemmKernel4x24AVX2_store:
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling, beta == 1 adds.
 	MOVL         alpha+112(FP), AX
 	CMPL         AX, $0x3f800000
 	JEQ          sgemmKernel4x24AVX2_scaled
@@ -698,6 +756,9 @@ sgemmKernel4x24AVX2_scaled:
 	MOVL         beta+116(FP), DX
 	ANDL         $0x7fffffff, DX
 	JZ           sgemmKernel4x24AVX2_beta0
+	MOVL         beta+116(FP), DX
+	CMPL         DX, $0x3f800000
+	JEQ          sgemmKernel4x24AVX2_beta1
 	VBROADCASTSS beta+116(FP), Y15
 	VFMADD231PS  (AX), Y15, Y0
 	VMOVUPS      Y0, (AX)
@@ -727,6 +788,36 @@ sgemmKernel4x24AVX2_scaled:
 	VFMADD231PS  64(AX), Y15, Y11
 	VMOVUPS      Y11, 64(AX)
 	JMP          sgemmKernel4x24AVX2_next
+
+sgemmKernel4x24AVX2_beta1:
+	VADDPS  (AX), Y0, Y0
+	VMOVUPS Y0, (AX)
+	VADDPS  32(AX), Y1, Y1
+	VMOVUPS Y1, 32(AX)
+	VADDPS  64(AX), Y2, Y2
+	VMOVUPS Y2, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y3, Y3
+	VMOVUPS Y3, (AX)
+	VADDPS  32(AX), Y4, Y4
+	VMOVUPS Y4, 32(AX)
+	VADDPS  64(AX), Y5, Y5
+	VMOVUPS Y5, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y6, Y6
+	VMOVUPS Y6, (AX)
+	VADDPS  32(AX), Y7, Y7
+	VMOVUPS Y7, 32(AX)
+	VADDPS  64(AX), Y8, Y8
+	VMOVUPS Y8, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y9, Y9
+	VMOVUPS Y9, (AX)
+	VADDPS  32(AX), Y10, Y10
+	VMOVUPS Y10, 32(AX)
+	VADDPS  64(AX), Y11, Y11
+	VMOVUPS Y11, 64(AX)
+	JMP     sgemmKernel4x24AVX2_next
 
 sgemmKernel4x24AVX2_beta0:
 	VMOVUPS Y0, (AX)
@@ -1024,7 +1115,7 @@ sgemmKernel14x8AVX2_loop1:
 	JMP          sgemmKernel14x8AVX2_loop1
 
 sgemmKernel14x8AVX2_store:
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling, beta == 1 adds.
 	MOVL         alpha+112(FP), AX
 	CMPL         AX, $0x3f800000
 	JEQ          sgemmKernel14x8AVX2_scaled
@@ -1051,6 +1142,9 @@ sgemmKernel14x8AVX2_scaled:
 	MOVL         beta+116(FP), DX
 	ANDL         $0x7fffffff, DX
 	JZ           sgemmKernel14x8AVX2_beta0
+	MOVL         beta+116(FP), DX
+	CMPL         DX, $0x3f800000
+	JEQ          sgemmKernel14x8AVX2_beta1
 	VBROADCASTSS beta+116(FP), Y15
 	VFMADD231PS  (AX), Y15, Y0
 	VMOVUPS      Y0, (AX)
@@ -1094,6 +1188,50 @@ sgemmKernel14x8AVX2_scaled:
 	VFMADD231PS  (AX), Y15, Y13
 	VMOVUPS      Y13, (AX)
 	JMP          sgemmKernel14x8AVX2_next
+
+sgemmKernel14x8AVX2_beta1:
+	VADDPS  (AX), Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y5, Y5
+	VMOVUPS Y5, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y8, Y8
+	VMOVUPS Y8, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y9, Y9
+	VMOVUPS Y9, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y10, Y10
+	VMOVUPS Y10, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y11, Y11
+	VMOVUPS Y11, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y12, Y12
+	VMOVUPS Y12, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Y13, Y13
+	VMOVUPS Y13, (AX)
+	JMP     sgemmKernel14x8AVX2_next
 
 sgemmKernel14x8AVX2_beta0:
 	VMOVUPS Y0, (AX)
@@ -1492,7 +1630,7 @@ sgemmKernel14x32AVX512_loop1:
 	JMP          sgemmKernel14x32AVX512_loop1
 
 sgemmKernel14x32AVX512_store:
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling, beta == 1 adds.
 	MOVL         alpha+112(FP), AX
 	CMPL         AX, $0x3f800000
 	JEQ          sgemmKernel14x32AVX512_scaled
@@ -1533,6 +1671,9 @@ sgemmKernel14x32AVX512_scaled:
 	MOVL         beta+116(FP), DX
 	ANDL         $0x7fffffff, DX
 	JZ           sgemmKernel14x32AVX512_beta0
+	MOVL         beta+116(FP), DX
+	CMPL         DX, $0x3f800000
+	JEQ          sgemmKernel14x32AVX512_beta1
 	VBROADCASTSS beta+116(FP), Z30
 	VFMADD231PS  (AX), Z30, Z0
 	VMOVUPS      Z0, (AX)
@@ -1604,6 +1745,78 @@ sgemmKernel14x32AVX512_scaled:
 	VFMADD231PS  64(AX), Z30, Z27
 	VMOVUPS      Z27, 64(AX)
 	JMP          sgemmKernel14x32AVX512_next
+
+sgemmKernel14x32AVX512_beta1:
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	VADDPS  64(AX), Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z2, Z2
+	VMOVUPS Z2, (AX)
+	VADDPS  64(AX), Z3, Z3
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z4, Z4
+	VMOVUPS Z4, (AX)
+	VADDPS  64(AX), Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z6, Z6
+	VMOVUPS Z6, (AX)
+	VADDPS  64(AX), Z7, Z7
+	VMOVUPS Z7, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z8, Z8
+	VMOVUPS Z8, (AX)
+	VADDPS  64(AX), Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z10, Z10
+	VMOVUPS Z10, (AX)
+	VADDPS  64(AX), Z11, Z11
+	VMOVUPS Z11, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z12, Z12
+	VMOVUPS Z12, (AX)
+	VADDPS  64(AX), Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z14, Z14
+	VMOVUPS Z14, (AX)
+	VADDPS  64(AX), Z15, Z15
+	VMOVUPS Z15, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z16, Z16
+	VMOVUPS Z16, (AX)
+	VADDPS  64(AX), Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z18, Z18
+	VMOVUPS Z18, (AX)
+	VADDPS  64(AX), Z19, Z19
+	VMOVUPS Z19, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z20, Z20
+	VMOVUPS Z20, (AX)
+	VADDPS  64(AX), Z21, Z21
+	VMOVUPS Z21, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z22, Z22
+	VMOVUPS Z22, (AX)
+	VADDPS  64(AX), Z23, Z23
+	VMOVUPS Z23, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z24, Z24
+	VMOVUPS Z24, (AX)
+	VADDPS  64(AX), Z25, Z25
+	VMOVUPS Z25, 64(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z26, Z26
+	VMOVUPS Z26, (AX)
+	VADDPS  64(AX), Z27, Z27
+	VMOVUPS Z27, 64(AX)
+	JMP     sgemmKernel14x32AVX512_next
 
 sgemmKernel14x32AVX512_beta0:
 	VMOVUPS Z0, (AX)
@@ -1956,7 +2169,7 @@ sgemmKernel14x16AVX512_store:
 	VADDPS Z26, Z12, Z12
 	VADDPS Z27, Z13, Z13
 
-	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.
+	// C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling, beta == 1 adds.
 	MOVL         alpha+112(FP), AX
 	CMPL         AX, $0x3f800000
 	JEQ          sgemmKernel14x16AVX512_scaled
@@ -1983,6 +2196,9 @@ sgemmKernel14x16AVX512_scaled:
 	MOVL         beta+116(FP), DX
 	ANDL         $0x7fffffff, DX
 	JZ           sgemmKernel14x16AVX512_beta0
+	MOVL         beta+116(FP), DX
+	CMPL         DX, $0x3f800000
+	JEQ          sgemmKernel14x16AVX512_beta1
 	VBROADCASTSS beta+116(FP), Z29
 	VFMADD231PS  (AX), Z29, Z0
 	VMOVUPS      Z0, (AX)
@@ -2026,6 +2242,50 @@ sgemmKernel14x16AVX512_scaled:
 	VFMADD231PS  (AX), Z29, Z13
 	VMOVUPS      Z13, (AX)
 	JMP          sgemmKernel14x16AVX512_next
+
+sgemmKernel14x16AVX512_beta1:
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z2, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z3, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z4, Z4
+	VMOVUPS Z4, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z5, Z5
+	VMOVUPS Z5, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z6, Z6
+	VMOVUPS Z6, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z7, Z7
+	VMOVUPS Z7, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z8, Z8
+	VMOVUPS Z8, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z9, Z9
+	VMOVUPS Z9, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z10, Z10
+	VMOVUPS Z10, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z11, Z11
+	VMOVUPS Z11, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z12, Z12
+	VMOVUPS Z12, (AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z13, Z13
+	VMOVUPS Z13, (AX)
+	JMP     sgemmKernel14x16AVX512_next
 
 sgemmKernel14x16AVX512_beta0:
 	VMOVUPS Z0, (AX)

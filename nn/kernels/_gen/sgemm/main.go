@@ -210,7 +210,7 @@ func (t tile) emit() {
 			}
 		}
 	}
-	Comment("C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling.")
+	Comment("C = alpha·AB + beta·C; beta == ±0 leaves C unread, alpha == 1 skips the scaling, beta == 1 adds.")
 	{
 		// The scaling's multiplies run on the FMA units: 12 of them cost
 		// a 6×16 tile about 4 % at k = 24 (a 1×1 convolution from 24
@@ -235,6 +235,12 @@ func (t tile) emit() {
 	MOVL(paramAddr("beta"), betaBits)
 	ANDL(U32(0x7fffffff), betaBits)
 	JZ(LabelRef(t.name + "_beta0"))
+	// beta == 1 (a gradient accumulated into C): adds on the FP adders
+	// instead of FMAs on the multipliers the products use; c·1 + s is
+	// c + s, the same bits.
+	MOVL(paramAddr("beta"), betaBits)
+	CMPL(betaBits, U32(0x3f800000))
+	JEQ(LabelRef(t.name + "_beta1"))
 
 	beta := av
 	VBROADCASTSS(paramAddr("beta"), beta)
@@ -242,6 +248,19 @@ func (t tile) emit() {
 		for v := range sum[i] {
 			m := Mem{Base: cp, Disp: 4 * t.lanes * v}
 			VFMADD231PS(m, beta, sum[i][v])
+			VMOVUPS(sum[i][v], m)
+		}
+		if i < t.mr-1 {
+			ADDQ(ldc, cp)
+		}
+	}
+	JMP(LabelRef(t.name + "_next"))
+
+	Label(t.name + "_beta1")
+	for i := range sum {
+		for v := range sum[i] {
+			m := Mem{Base: cp, Disp: 4 * t.lanes * v}
+			VADDPS(m, sum[i][v], sum[i][v])
 			VMOVUPS(sum[i][v], m)
 		}
 		if i < t.mr-1 {
