@@ -407,7 +407,9 @@ func (a *dwRowArgs) forwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col i
 
 // dwBackwardInputRows is the input gradient on the row kernels of k: each
 // dx pixel gathers the dy pixels whose windows read it, with the window
-// mirrored (dy and weight taps step in opposite directions).
+// mirrored (dy and weight taps step in opposite directions). As in the
+// forward pass, the narrow column runs (border pixels) go down bands of
+// rows, and chunks hold whole bands.
 func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
 	pl := dwPlans.Get().(*dwPlan)
 	units := p.N * p.H
@@ -418,57 +420,103 @@ func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
 	if p.StrideW > 1 {
 		xtap = -p.C
 	}
-	dwBwdTasks.For(units, dwGrain(units, p.W*p.C*p.KH*p.KW),
+	grain := max(dwBand, dwGrain(units, p.W*p.C*p.KH*p.KW)/dwBand*dwBand)
+	dwBwdTasks.For(units, grain,
 		dwRowArgs{k: k, p: *p, x: dy, w: w, y: dx, cols: pl.bwdCols(p), kr: k.bwdRow(p), xtap: xtap})
 	dwPlans.Put(pl)
 }
 
 // backwardInput adds the input gradient of rows [lo, hi) of dx (a.y) from
-// dy (a.x).
+// dy (a.x): band by band, the wide runs along each row, then the narrow
+// runs down the band.
 func (a *dwRowArgs) backwardInput(lo, hi int) {
 	p := &a.p
 	c := p.C
 	rowLen := p.W * c
 	dy, dx := a.x, a.y
 	var offs dwOffs
-	for u := lo; u < hi; u++ {
-		n, ih := u/p.H, u%p.H
-		kh0, khs, oh0, ohs, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
-		if nh == 0 {
-			continue
-		}
-		dxrow := dx[u*rowLen : (u+1)*rowLen]
-		// Prefetch during the longest run the dy row the next dx row
-		// reads first, or if there is none (stride 2 brings one every
-		// other row) the next dx row (read and written).
-		var pf []float32
-		if u+1 < hi && ih+1 < p.H {
-			pf = dx[(u+1)*rowLen : (u+2)*rowLen]
-			if _, _, o, _, m := dwBwdTaps(ih+1, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH); m > 0 && o != oh0 {
-				pf = dy[(n*p.OutH+o)*p.OutW*c : (n*p.OutH+o+1)*p.OutW*c]
-			}
-		}
-		ks, os := 1, p.DilW
-		if p.StrideW > 1 {
-			ks, os = p.StrideW, 1
-		}
-		for _, r := range a.cols {
-			if r.nt == 0 {
+	for b0 := lo; b0 < hi; {
+		img := b0 / p.H
+		b1 := min(hi, (img+1)*p.H, (b0/dwBand+1)*dwBand)
+		for u := b0; u < b1; u++ {
+			ih := u % p.H
+			_, _, oh0, _, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
+			if nh == 0 {
 				continue
 			}
-			for t := 0; t < r.nt; t += dwMaxTaps {
-				for j := 0; j < nh; j++ {
-					offs[j] = ((n*p.OutH+oh0-j*ohs)*p.OutW + r.q0 - t*os) * c
-					offs[dwMaxRows+j] = ((kh0+j*khs)*p.KW + r.k0 + t*ks) * c
+			// Prefetch during the longest run the dy row the next dx row
+			// reads first, or if there is none (stride 2 brings one every
+			// other row) the next dx row (read and written).
+			var pf []float32
+			if u+1 < hi && ih+1 < p.H {
+				pf = dx[(u+1)*rowLen : (u+2)*rowLen]
+				if _, _, o, _, m := dwBwdTaps(ih+1, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH); m > 0 && o != oh0 {
+					pf = dy[(img*p.OutH+o)*p.OutW*c : (img*p.OutH+o+1)*p.OutW*c]
 				}
-				var rpf []float32
-				if r.n > 1 {
-					rpf, pf = pf, nil
+			}
+			for i := range a.cols {
+				r := &a.cols[i]
+				if r.nt > 0 && r.n > dwNarrow {
+					a.backwardRun(&offs, a.kr, r, u, r.n, 0, 0, pf)
+					pf = nil
 				}
-				a.kr(min(dwMaxTaps, r.nt-t), dy, a.w, dxrow[r.p0*c:], offs, nh, r.n, c,
-					c, a.xtap, ks*c, p.StrideW*c, 1, rpf)
 			}
 		}
+		// The narrow runs, down the band's rows of each residue class
+		// modulo StrideH whose window rows step on by one dy row.
+		for s0 := 0; s0 < p.StrideH; s0++ {
+			for u := b0 + s0; u < b1; {
+				kh0, khs, oh0, ohs, nh := dwBwdTaps(u%p.H, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
+				e, m := u+p.StrideH, 1
+				for ; e < b1; e, m = e+p.StrideH, m+1 {
+					k2, ks2, o2, os2, n2 := dwBwdTaps(e%p.H, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
+					if k2 != kh0 || ks2 != khs || os2 != ohs || n2 != nh || o2 != oh0+m {
+						break
+					}
+				}
+				if nh > 0 {
+					for i := range a.cols {
+						r := &a.cols[i]
+						if r.nt == 0 || r.n > dwNarrow {
+							continue
+						}
+						for col := 0; col < r.n; col++ {
+							a.backwardRun(&offs, a.k.row, r, u, m, col, p.StrideH, nil)
+						}
+					}
+				}
+				u = e
+			}
+		}
+		b0 = b1
+	}
+}
+
+// backwardRun adds n pixels of run r from dx row u on with kernel kr:
+// along the row (down = 0), or column col of the run down n rows down
+// rows apart (dy moves one row per pixel).
+func (a *dwRowArgs) backwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col, down int, pf []float32) {
+	p := &a.p
+	c := p.C
+	img, ih := u/p.H, u%p.H
+	kh0, khs, oh0, ohs, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
+	ks, os := 1, p.DilW
+	if p.StrideW > 1 {
+		ks, os = p.StrideW, 1
+	}
+	xpix, ypix := c, p.StrideW*c
+	if down > 0 {
+		xpix, ypix = p.OutW*c, down*p.W*c
+	}
+	q0 := r.q0 + col
+	for t := 0; t < r.nt; t += dwMaxTaps {
+		for j := 0; j < nh; j++ {
+			offs[j] = ((img*p.OutH+oh0-j*ohs)*p.OutW + q0 - t*os) * c
+			offs[dwMaxRows+j] = ((kh0+j*khs)*p.KW + r.k0 + t*ks) * c
+		}
+		kr(min(dwMaxTaps, r.nt-t), a.x, a.w, a.y[(u*p.W+r.p0+col*p.StrideW)*c:], *offs, nh, n, c,
+			xpix, a.xtap, ks*c, ypix, 1, pf)
+		pf = nil
 	}
 }
 
