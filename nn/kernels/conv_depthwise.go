@@ -26,10 +26,11 @@ import (
 // with fewer taps, so padding is never read and never needs a branch in
 // the kernels. The window rows of an image row are worked out the same way
 // per row. Longer window rows are split into calls of at most dwMaxTaps
-// taps. The forward pass computes the border pixels down bands of rows
-// (dwBand) rather than one by one along each row: a lone pixel is a block
-// of a few chained FMAs, which left the FMA units idle for a third of a
-// 5×5 layer's time at 28 pixels a row.
+// taps. The forward pass and the input gradient compute the border
+// pixels down bands of rows (dwBand) rather than one by one along each
+// row: a lone pixel is a block of a few chained FMAs, which left the FMA
+// units idle for a third of a 5×5 layer's time at 28 pixels a row. (The
+// weight gradient already sums a border column over many rows per call.)
 //
 // Threads and determinism are as in the generic loops: forward rows and
 // input-gradient rows are each written by one chunk; the weight gradient
