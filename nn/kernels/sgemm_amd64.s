@@ -21,8 +21,11 @@ sgemmKernel6x16AVX2_tile:
 	ADDQ CX, R8
 	LEAQ (CX)(CX*2), R9
 
-	// Prefetch the rows of C.
+	// Prefetch the rows of the next tile of C.
 	MOVQ       c_base+80(FP), R10
+	MOVQ       tileC+144(FP), R11
+	SHLQ       $0x02, R11
+	ADDQ       R11, R10
 	MOVQ       ldc+104(FP), R11
 	SHLQ       $0x02, R11
 	PREFETCHT0 (R10)
@@ -333,8 +336,11 @@ sgemmKernel6x8AVX2_tile:
 	ADDQ CX, R8
 	LEAQ (CX)(CX*2), R9
 
-	// Prefetch the rows of C.
+	// Prefetch the rows of the next tile of C.
 	MOVQ       c_base+80(FP), R10
+	MOVQ       tileC+144(FP), R11
+	SHLQ       $0x02, R11
+	ADDQ       R11, R10
 	MOVQ       ldc+104(FP), R11
 	SHLQ       $0x02, R11
 	PREFETCHT0 (R10)
@@ -579,8 +585,11 @@ sgemmKernel4x24AVX2_tile:
 	MOVQ a_base+8(FP), DI
 	LEAQ (CX)(CX*2), R8
 
-	// Prefetch the rows of C.
+	// Prefetch the rows of the next tile of C.
 	MOVQ       c_base+80(FP), R9
+	MOVQ       tileC+144(FP), R10
+	SHLQ       $0x02, R10
+	ADDQ       R10, R9
 	MOVQ       ldc+104(FP), R10
 	SHLQ       $0x02, R10
 	PREFETCHT0 (R9)
@@ -871,8 +880,11 @@ sgemmKernel14x8AVX2_tile:
 	ADDQ CX, R9
 	LEAQ (CX)(CX*2), R10
 
-	// Prefetch the rows of C.
+	// Prefetch the rows of the next tile of C.
 	MOVQ       c_base+80(FP), R11
+	MOVQ       tileC+144(FP), R12
+	SHLQ       $0x02, R12
+	ADDQ       R12, R11
 	MOVQ       ldc+104(FP), R12
 	SHLQ       $0x02, R12
 	PREFETCHT0 (R11)
@@ -1297,8 +1309,11 @@ sgemmKernel14x32AVX512_tile:
 	ADDQ CX, R9
 	LEAQ (CX)(CX*2), R10
 
-	// Prefetch the rows of C.
+	// Prefetch the rows of the next tile of C.
 	MOVQ       c_base+80(FP), R11
+	MOVQ       tileC+144(FP), R12
+	SHLQ       $0x02, R12
+	ADDQ       R12, R11
 	MOVQ       ldc+104(FP), R12
 	SHLQ       $0x02, R12
 	PREFETCHT0 (R11)
@@ -1896,8 +1911,11 @@ sgemmKernel14x16AVX512_tile:
 	ADDQ CX, R9
 	LEAQ (CX)(CX*2), R10
 
-	// Prefetch the rows of C.
+	// Prefetch the rows of the next tile of C.
 	MOVQ       c_base+80(FP), R11
+	MOVQ       tileC+144(FP), R12
+	SHLQ       $0x02, R12
+	ADDQ       R12, R11
 	MOVQ       ldc+104(FP), R12
 	SHLQ       $0x02, R12
 	PREFETCHT0 (R11)
