@@ -295,9 +295,26 @@ var (
 	dwWgtTasks = parallel.NewTasks((*convReduction[dwRowArgs]).groups)
 )
 
-// dwBand is the number of output rows whose narrow column runs (the
-// border pixels) the forward pass computes together, down the band.
+// dwBand is the number of rows whose narrow column runs (the border
+// pixels) the forward pass and the input gradient compute together, down
+// the band.
 const dwBand = 8
+
+// dwBandGrain is dwGrain rounded down to whole bands (at least one).
+// Bands are the rows [b*dwBand, (b+1)*dwBand) of the whole batch, cut at
+// image boundaries (dwBandEnd); chunks hold whole bands, so the blocks,
+// and with them the rounding, do not depend on the thread count. Rounded
+// up, B0's 5×5 layer at 28 rows an image and batch 8 went from 8
+// chunks of 28 rows to 7 of 32, 4 for one thread and 3 for the other.
+func dwBandGrain(units, work int) int {
+	return max(dwBand, dwGrain(units, work)/dwBand*dwBand)
+}
+
+// dwBandEnd returns the end of the band that starts at row b0 of a chunk
+// ending at hi, in images of rows rows.
+func dwBandEnd(b0, hi, rows int) int {
+	return min(hi, (b0/rows+1)*rows, (b0/dwBand+1)*dwBand)
+}
 
 // dwNarrow is the widest column run the forward pass computes down a band
 // rather than along each row: a border pixel alone is a one-pixel block,
@@ -309,14 +326,7 @@ const dwNarrow = 3
 func dwForwardRows(k *dwKernels, p *ConvParams, x, w, y []float32) {
 	pl := dwPlans.Get().(*dwPlan)
 	units := p.N * p.OutH
-	// Bands are the rows [b*dwBand, (b+1)*dwBand) of the whole batch, cut
-	// at image boundaries; chunks hold whole bands, so the blocks, and with
-	// them the rounding, do not depend on the thread count. (The grain is
-	// rounded down: rounded up, B0's 5×5 layer at 28 rows an image and
-	// batch 8 went from 8 chunks of 28 rows to 7 of 32, 4 for one thread
-	// and 3 for the other.)
-	grain := max(dwBand, dwGrain(units, p.OutW*p.C*p.KH*p.KW)/dwBand*dwBand)
-	dwFwdTasks.For(units, grain, dwRowArgs{k: k, p: *p, x: x, w: w, y: y, cols: pl.fwdCols(p), kr: k.fwdRow(p)})
+	dwFwdTasks.For(units, dwBandGrain(units, p.OutW*p.C*p.KH*p.KW), dwRowArgs{k: k, p: *p, x: x, w: w, y: y, cols: pl.fwdCols(p), kr: k.fwdRow(p)})
 	dwPlans.Put(pl)
 }
 
@@ -328,7 +338,7 @@ func (a *dwRowArgs) forward(lo, hi int) {
 	var offs dwOffs
 	for b0 := lo; b0 < hi; {
 		img := b0 / p.OutH
-		b1 := min(hi, (img+1)*p.OutH, (b0/dwBand+1)*dwBand)
+		b1 := dwBandEnd(b0, hi, p.OutH)
 		for u := b0; u < b1; u++ {
 			oh := u % p.OutH
 			_, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
@@ -421,8 +431,7 @@ func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
 	if p.StrideW > 1 {
 		xtap = -p.C
 	}
-	grain := max(dwBand, dwGrain(units, p.W*p.C*p.KH*p.KW)/dwBand*dwBand)
-	dwBwdTasks.For(units, grain,
+	dwBwdTasks.For(units, dwBandGrain(units, p.W*p.C*p.KH*p.KW),
 		dwRowArgs{k: k, p: *p, x: dy, w: w, y: dx, cols: pl.bwdCols(p), kr: k.bwdRow(p), xtap: xtap})
 	dwPlans.Put(pl)
 }
@@ -438,7 +447,7 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 	var offs dwOffs
 	for b0 := lo; b0 < hi; {
 		img := b0 / p.H
-		b1 := min(hi, (img+1)*p.H, (b0/dwBand+1)*dwBand)
+		b1 := dwBandEnd(b0, hi, p.H)
 		for u := b0; u < b1; u++ {
 			ih := u % p.H
 			_, _, oh0, _, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
