@@ -249,42 +249,33 @@ func (t tile) emit() {
 	CMPL(betaBits, U32(0x3f800000))
 	JEQ(LabelRef(t.name + "_beta1"))
 
-	beta := av
-	VBROADCASTSS(paramAddr("beta"), beta)
-	for i := range sum {
-		for v := range sum[i] {
-			m := Mem{Base: cp, Disp: 4 * t.lanes * v}
-			VFMADD231PS(m, beta, sum[i][v])
-			VMOVUPS(sum[i][v], m)
-		}
-		if i < t.mr-1 {
-			ADDQ(ldc, cp)
+	// storeC stores the tile row by row, each vector after combine(m, s)
+	// has merged C's vector at m into the sum s (nil: C is not read).
+	storeC := func(combine func(m Mem, s reg.VecVirtual)) {
+		for i := range sum {
+			for v := range sum[i] {
+				m := Mem{Base: cp, Disp: 4 * t.lanes * v}
+				if combine != nil {
+					combine(m, sum[i][v])
+				}
+				VMOVUPS(sum[i][v], m)
+			}
+			if i < t.mr-1 {
+				ADDQ(ldc, cp)
+			}
 		}
 	}
+	beta := av
+	VBROADCASTSS(paramAddr("beta"), beta)
+	storeC(func(m Mem, s reg.VecVirtual) { VFMADD231PS(m, beta, s) })
 	JMP(LabelRef(t.name + "_next"))
 
 	Label(t.name + "_beta1")
-	for i := range sum {
-		for v := range sum[i] {
-			m := Mem{Base: cp, Disp: 4 * t.lanes * v}
-			VADDPS(m, sum[i][v], sum[i][v])
-			VMOVUPS(sum[i][v], m)
-		}
-		if i < t.mr-1 {
-			ADDQ(ldc, cp)
-		}
-	}
+	storeC(func(m Mem, s reg.VecVirtual) { VADDPS(m, s, s) })
 	JMP(LabelRef(t.name + "_next"))
 
 	Label(t.name + "_beta0")
-	for i := range sum {
-		for v := range sum[i] {
-			VMOVUPS(sum[i][v], Mem{Base: cp, Disp: 4 * t.lanes * v})
-		}
-		if i < t.mr-1 {
-			ADDQ(ldc, cp)
-		}
-	}
+	storeC(nil)
 
 	Label(t.name + "_next")
 	Comment("Advance a, b and c in the frame to the next tile, if any.")
