@@ -108,37 +108,33 @@ type chanPixelArgs struct {
 	s        []float32
 }
 
-// mul sets dst = src·s (ChannelScale).
-func (a *chanPixelArgs) mul(lo, hi int) {
-	hw, c := a.hw, a.c
+// images calls f(u, e, i) for each part [u, e) of the pixels [lo, hi)
+// that lies in one image, i.
+func (a *chanPixelArgs) images(lo, hi int, f func(u, e, i int)) {
 	for u := lo; u < hi; {
-		i := u / hw
-		e := min(hi, (i+1)*hw) // the rest of image i in this chunk
-		a.k.mul(a.dst[u*c:e*c], a.src[u*c:e*c], e-u, c, c, a.s[i*c:(i+1)*c])
+		i := u / a.hw
+		e := min(hi, (i+1)*a.hw) // the rest of image i in this chunk
+		f(u, e, i)
 		u = e
 	}
+}
+
+// mul sets dst = src·s (ChannelScale).
+func (a *chanPixelArgs) mul(lo, hi int) {
+	c := a.c
+	a.images(lo, hi, func(u, e, i int) { a.k.mul(a.dst[u*c:e*c], a.src[u*c:e*c], e-u, c, c, a.s[i*c:(i+1)*c]) })
 }
 
 // mulAdd adds src·s to dst (ChannelScaleBackward's dx).
 func (a *chanPixelArgs) mulAdd(lo, hi int) {
-	hw, c := a.hw, a.c
-	for u := lo; u < hi; {
-		i := u / hw
-		e := min(hi, (i+1)*hw)
-		a.k.mulAdd(a.dst[u*c:e*c], a.src[u*c:e*c], e-u, c, c, a.s[i*c:(i+1)*c])
-		u = e
-	}
+	c := a.c
+	a.images(lo, hi, func(u, e, i int) { a.k.mulAdd(a.dst[u*c:e*c], a.src[u*c:e*c], e-u, c, c, a.s[i*c:(i+1)*c]) })
 }
 
 // add adds s to dst (GlobalAvgPoolBackward; src is unused).
 func (a *chanPixelArgs) add(lo, hi int) {
-	hw, c := a.hw, a.c
-	for u := lo; u < hi; {
-		i := u / hw
-		e := min(hi, (i+1)*hw)
-		a.k.add(a.dst[u*c:e*c], e-u, c, c, a.s[i*c:(i+1)*c])
-		u = e
-	}
+	c := a.c
+	a.images(lo, hi, func(u, e, i int) { a.k.add(a.dst[u*c:e*c], e-u, c, c, a.s[i*c:(i+1)*c]) })
 }
 
 // chanBlockArgs is a reduction over the pixels of [n, hw, c] images into
