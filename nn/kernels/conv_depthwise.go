@@ -300,20 +300,22 @@ var (
 // the band.
 const dwBand = 8
 
-// dwBandGrain is dwGrain rounded down to whole bands (at least one).
-// Bands are the rows [b*dwBand, (b+1)*dwBand) of the whole batch, cut at
-// image boundaries (dwBandEnd); chunks hold whole bands, so the blocks,
-// and with them the rounding, do not depend on the thread count. Rounded
-// up, B0's 5×5 layer at 28 rows an image and batch 8 went from 8
-// chunks of 28 rows to 7 of 32, 4 for one thread and 3 for the other.
-func dwBandGrain(units, work int) int {
-	return max(dwBand, dwGrain(units, work)/dwBand*dwBand)
-}
+// dwBandGrain is dwGrain rounded down to whole bands of dwBand rows (see
+// bandGrain). Rounded up, B0's 5×5 layer at 28 rows an image and batch 8
+// went from 8 chunks of 28 rows to 7 of 32, 4 for one thread and 3 for
+// the other.
+func dwBandGrain(units, work int) int { return bandGrain(dwGrain(units, work), dwBand) }
 
-// dwBandEnd returns the end of the band that starts at row b0 of a chunk
-// ending at hi, in images of rows rows.
-func dwBandEnd(b0, hi, rows int) int {
-	return min(hi, (b0/rows+1)*rows, (b0/dwBand+1)*dwBand)
+// bandGrain is grain rounded down to whole bands of band rows (at least
+// one). Bands are the rows [b*band, (b+1)*band) of the whole batch, cut at
+// image boundaries (bandEnd); chunks hold whole bands, so the blocks, and
+// with them the rounding, do not depend on the thread count.
+func bandGrain(grain, band int) int { return max(band, grain/band*band) }
+
+// bandEnd returns the end of the band of band rows that starts at row b0
+// of a chunk ending at hi, in images of rows rows.
+func bandEnd(b0, hi, rows, band int) int {
+	return min(hi, (b0/rows+1)*rows, (b0/band+1)*band)
 }
 
 // dwNarrow is the widest column run the forward pass computes down a band
@@ -338,7 +340,7 @@ func (a *dwRowArgs) forward(lo, hi int) {
 	var offs dwOffs
 	for b0 := lo; b0 < hi; {
 		img := b0 / p.OutH
-		b1 := dwBandEnd(b0, hi, p.OutH)
+		b1 := bandEnd(b0, hi, p.OutH, dwBand)
 		for u := b0; u < b1; u++ {
 			oh := u % p.OutH
 			_, nh, ih0 := dwFwdTaps(oh, p.StrideH, p.DilH, p.PadTop, p.KH, p.H)
@@ -447,7 +449,7 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 	var offs dwOffs
 	for b0 := lo; b0 < hi; {
 		img := b0 / p.H
-		b1 := dwBandEnd(b0, hi, p.H)
+		b1 := bandEnd(b0, hi, p.H, dwBand)
 		for u := b0; u < b1; u++ {
 			ih := u % p.H
 			_, _, oh0, _, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)

@@ -20,15 +20,21 @@ import (
 // (implicitKernel) reads such rows in place: for mr-pixel runs of an output
 // row against an nr-column panel of w (packed once per call), it sums over
 // the window rows that lie inside the image (segments of KW·C steps). The
-// runs cover the pixels whose windows lie inside the image horizontally;
-// when their count is not a multiple of mr, the last run overlaps the one
-// before (recomputing a few pixels to the same bits). The pixels whose
-// windows cross the left or right border go through a small im2col buffer
-// (zeros for padding) and the same kernel with one segment.
+// runs cover the whole runs of mr pixels whose windows lie inside the
+// image horizontally. The columns left beside them (the pixels whose
+// windows cross the left or right border, and the interior pixels after
+// the last whole run) go down bands of rows instead: a column of mr
+// pixels is a tile of the same kernel, its windows StrideH·W·C apart, its
+// segments the window columns inside the image (implicitBandTiles). Where
+// fewer than mr rows of a band share their window rows, those pixels go
+// through a small im2col buffer (zeros for padding) and the same kernel
+// with one segment.
 //
 // Every element of y is the sum of its products in kh, kw, c order
-// (padding skipped, or added as zero products at the borders) computed by
-// one kernel, so the result does not depend on the thread count.
+// (padding skipped, or added as zero products through col) computed by
+// one kernel; which way a pixel goes depends only on the bands, which the
+// parallel chunks hold whole (bandGrain), so the result does not depend on
+// the thread count.
 
 // implicitKernel computes tiles mr×nr tiles of C, tile u at c[u·tileC:]
 // from A at a[u·tileA:]: for u < tiles, i < mr, j < nr,
@@ -115,110 +121,179 @@ func implicitForward(p *ConvParams, x, w, y []float32) {
 
 	units := p.N * p.OutH
 	work := p.OutW * p.OutC * k
-	implicitFwdTasks.For(units, parallel.Grain(units, max(1, (1<<17)/work)),
-		implicitFwdArgs{p: *p, x: x, wp: wp, y: y, owLo: owLo, owHi: owHi})
+	band := implicitBandTiles * implicitImpl.mr
+	implicitFwdTasks.For(units, bandGrain(parallel.Grain(units, max(1, (1<<17)/work)), band),
+		implicitFwdArgs{p: *p, x: x, wp: wp, y: y, owLo: owLo, owHi: owHi, band: band})
 	putConvScratch(wbuf)
 }
 
+// implicitBandTiles is the number of mr-pixel tiles down a band of rows
+// (see bandGrain) that the forward pass computes the columns left beside
+// its runs along the rows in: the border pixels, whose windows cross the
+// left or right edge of the image, and the interior pixels after the last
+// whole run. Down a band such a column is a strip of mr-pixel tiles like
+// a run along a row (the next tile's windows StrideH input rows down
+// instead of StrideW columns across), with the window columns inside the
+// image as the steps; one by one along each row they would be an im2col
+// tile per row (the stem, TF "SAME": 3 interior pixels and 1 border pixel
+// a row, 4 pixels in a 6-row tile), which cost more than a tenth of the
+// stem's time.
+const implicitBandTiles = 4
+
 // implicitFwdArgs is the forward pass of implicitForward: wp holds the
 // packed panels of w, output pixels [owLo, owHi) of each row have their
-// windows inside the image horizontally.
+// windows inside the image horizontally, band is the rows of a band.
 type implicitFwdArgs struct {
-	p          ConvParams
-	x, wp, y   []float32
-	owLo, owHi int
+	p                ConvParams
+	x, wp, y         []float32
+	owLo, owHi, band int
 }
 
 var implicitFwdTasks = parallel.NewTasks((*implicitFwdArgs).rows)
 
-// rows computes output rows [lo, hi) (flat over N, OutH).
+// windowRows returns the window rows kh0 … kh0+segs-1 of output row oh
+// that lie inside the image, and the input row ih0 of window row 0.
+func (p *ConvParams) windowRows(oh int) (kh0, segs, ih0 int) {
+	ih0 = oh*p.StrideH - p.PadTop
+	if ih0 < 0 {
+		kh0 = min(p.KH, convCeilDiv(-ih0, p.DilH))
+	}
+	kh1 := kh0
+	if last := p.H - 1 - ih0; last >= 0 {
+		kh1 = max(kh0, min(p.KH, last/p.DilH+1))
+	}
+	return kh0, kh1 - kh0, ih0
+}
+
+// rows computes output rows [lo, hi) (flat over N, OutH), band by band:
+// the runs along each row, then the other columns down the band.
 func (f *implicitFwdArgs) rows(lo, hi int) {
 	g, p, x, wp, y, owLo, owHi := implicitImpl, &f.p, f.x, f.wp, f.y, f.owLo, f.owHi
 	mr, nr := g.mr, g.nr
 	seg := p.KW * p.C // steps per window row
 	k := p.KH * seg
 	panels := convCeilDiv(p.OutC, nr)
+	runs := (owHi - owLo) / mr // per row, from owLo on
+	owEnd := owLo + runs*mr    // the first column after the runs
 	ebuf := getConvScratch(mr*k + mr*nr)
 	col, ct := (*ebuf)[:mr*k], (*ebuf)[mr*k:]
-	for u := lo; u < hi; u++ {
-		n, oh := u/p.OutH, u%p.OutH
-		ih0 := oh*p.StrideH - p.PadTop
-		// Window rows kh0 … kh1-1 lie inside the image.
-		kh0 := 0
-		if ih0 < 0 {
-			kh0 = min(p.KH, convCeilDiv(-ih0, p.DilH))
-		}
-		kh1 := kh0
-		if last := p.H - 1 - ih0; last >= 0 {
-			kh1 = max(kh0, min(p.KH, last/p.DilH+1))
-		}
-		row := u * p.OutW // flat index of the row's first output pixel
-		segs := kh1 - kh0
-		// Runs of mr pixels from owLo on, and one more ending at owHi
-		// if they do not reach it, unless the pixels they leave fit in
-		// the im2col tiles of the right border without adding one (the
-		// stem, TF "SAME": 18 runs of 6 leave 3 interior pixels beside
-		// the 1 border pixel, one tile instead of two).
-		runs := (owHi - owLo) / mr
-		rest := (owHi - owLo) % mr
-		tail := min(runs, rest, 1) // the overlapping run
-		if tail == 1 && owHi < p.OutW && convCeilDiv(p.OutW-owHi+rest, mr) == convCeilDiv(p.OutW-owHi, mr) {
-			tail = 0
-		}
-		for _, run := range [2][2]int{{owLo, runs}, {owHi - mr, tail}} {
-			ow0, tiles := run[0], run[1]
-			if tiles == 0 {
-				continue
-			}
+	for b0 := lo; b0 < hi; {
+		b1 := bandEnd(b0, hi, p.OutH, f.band)
+		n := b0 / p.OutH
+		for u := b0; u < b1 && runs > 0; u++ {
+			kh0, segs, ih0 := p.windowRows(u % p.OutH)
 			var a []float32 // nil: no window row inside, all products are padding
 			if segs > 0 {
-				a = x[((n*p.H+ih0+kh0*p.DilH)*p.W+ow0*p.StrideW-p.PadLeft)*p.C:]
+				a = x[((n*p.H+ih0+kh0*p.DilH)*p.W+owLo*p.StrideW-p.PadLeft)*p.C:]
 			}
 			for q := 0; q < panels; q++ {
-				implicitStrip(g, p, tiles, segs, seg, a, wp[(q*k+kh0*seg)*nr:], y, row+ow0, q, ct)
+				implicitStrip(g, p, runs, segs, seg, a, p.StrideW*p.C, wp[(q*k+kh0*seg)*nr:], seg*nr, y, u*p.OutW+owLo, 1, q, ct)
 			}
 		}
-		ow := owLo + runs*mr + tail*rest // first pixel after the runs
-		if runs == 0 {
-			ow = owLo // too few interior pixels for a run: all through col
-		}
-		// Border pixels and the rest of the row, through col.
-		for _, r := range [2][2]int{{0, owLo}, {ow, p.OutW}} {
-			for r0 := r[0]; r0 < r[1]; r0 += mr {
-				r1 := min(r[1], r0+mr)
-				im2col(p, x, 0, row+r0, row+r1, col)
-				clear(col[(r1-r0)*k:])
-				for q := 0; q < panels; q++ {
-					implicitEdge(g, p, k, col, wp[q*k*nr:], y, row+r0, r1-r0, q, ct)
+		// The other columns, down the rows of the band that have the
+		// same window rows; fewer rows than a tile go through col.
+		for u := b0; u < b1; {
+			kh0, segs, ih0 := p.windowRows(u % p.OutH)
+			e := u + 1
+			for e < b1 {
+				if k2, s2, _ := p.windowRows(e % p.OutH); k2 != kh0 || s2 != segs {
+					break
+				}
+				e++
+			}
+			for _, r := range [2][2]int{{0, owLo}, {owEnd, p.OutW}} {
+				if e-u >= mr {
+					for ow := r[0]; ow < r[1]; ow++ {
+						f.column(u, e, ow, kh0, segs, ih0, ct)
+					}
+					continue
+				}
+				// Too few rows for a tile: along each row through col.
+				for v := u; v < e; v++ {
+					for r0 := r[0]; r0 < r[1]; r0 += mr {
+						r1 := min(r[1], r0+mr)
+						im2col(p, x, 0, v*p.OutW+r0, v*p.OutW+r1, col)
+						clear(col[(r1-r0)*k:])
+						for q := 0; q < panels; q++ {
+							implicitEdge(g, p, k, col, wp[q*k*nr:], y, v*p.OutW+r0, r1-r0, q, ct)
+						}
+					}
 				}
 			}
+			u = e
 		}
+		b0 = b1
 	}
 	putConvScratch(ebuf)
 }
 
-// implicitStrip computes tiles runs of mr output pixels from pixel r on
-// (flat, one output row), columns of panel q, from segs window rows of
-// seg steps in place at a (the first pixel's window), b the panel's rows
-// from the first window row on.
-func implicitStrip(g *implicitArch, p *ConvParams, tiles, segs, seg int, a, b, y []float32, r, q int, ct []float32) {
+// column computes output column ow of rows [u, e) of one image, at least
+// mr of them, whose windows hold window rows kh0 … kh0+segs-1 (input row
+// ih0 for window row 0): whole tiles down from u, and one more ending at e
+// if they do not reach it (recomputing a few pixels to the same bits).
+func (f *implicitFwdArgs) column(u, e, ow, kh0, segs, ih0 int, ct []float32) {
+	g, p := implicitImpl, &f.p
 	mr, nr := g.mr, g.nr
-	rsA, jumpA, jumpB := p.StrideW*p.C, p.DilH*p.W*p.C, seg*nr
-	tileA := mr * rsA // from one tile's windows to the next
-	if segs == 0 {
-		tileA = 0
+	seg := p.KW * p.C
+	k := p.KH * seg
+	n := u / p.OutH
+	// The window columns kw0 … kw1-1 lie inside the image.
+	iw0 := ow*p.StrideW - p.PadLeft
+	kw0, kw1 := max(0, -iw0), min(p.KW, p.W-iw0)
+	cseg := max(0, kw1-kw0) * p.C
+	rsA := p.StrideH * p.W * p.C // from one row's window to the next
+	var a, b []float32           // nil: no products, the column is zero
+	boff := 0
+	if segs > 0 && cseg > 0 {
+		a = f.x[((n*p.H+ih0+kh0*p.DilH)*p.W+iw0+kw0)*p.C:]
+		boff = (kh0*seg + kw0*p.C) * nr
+	}
+	tiles := (e - u) / mr
+	for _, t := range [2][2]int{{u, tiles}, {e - mr, min(1, (e-u)%mr)}} {
+		v, nt := t[0], t[1]
+		if nt == 0 {
+			continue
+		}
+		at := a
+		if a != nil {
+			at = a[(v-u)*rsA:]
+		}
+		for q := 0; q < convCeilDiv(p.OutC, nr); q++ {
+			if a != nil {
+				b = f.wp[q*k*nr+boff:]
+			}
+			implicitStrip(g, p, nt, segs, cseg, at, rsA, b, seg*nr, f.y, v*p.OutW+ow, p.OutW, q, ct)
+		}
+	}
+}
+
+// implicitStrip computes tiles runs of mr output pixels, flat pixel r on,
+// pix apart (1 along a row, OutW down a column), columns of panel q: from
+// segs window rows of seg steps in place at a (the first pixel's window,
+// rsA on per pixel), b the panel's rows from the first step of the first
+// window row on (jumpB on per window row).
+func implicitStrip(g *implicitArch, p *ConvParams, tiles, segs, seg int, a []float32, rsA int, b []float32, jumpB int, y []float32, r, pix, q int, ct []float32) {
+	mr, nr := g.mr, g.nr
+	jumpA := p.DilH * p.W * p.C
+	tileA := mr * rsA          // from one tile's windows to the next
+	if segs == 0 || seg == 0 { // no products: zeros
+		segs, a, tileA = 0, nil, 0
 	}
 	j := q * nr
 	cols := min(nr, p.OutC-j)
 	half := g.half != nil && cols <= nr/2
 	if cols == nr || half && cols == nr/2 {
-		g.run(half, tiles, segs, seg, a, rsA, 1, jumpA, tileA, b, nr, jumpB, y[r*p.OutC+j:], p.OutC, mr*p.OutC)
+		g.run(half, tiles, segs, seg, a, rsA, 1, jumpA, tileA, b, nr, jumpB, y[r*p.OutC+j:], pix*p.OutC, mr*pix*p.OutC)
 		return
 	}
 	for t := 0; t < tiles; t++ {
-		g.run(half, 1, segs, seg, a[t*tileA:], rsA, 1, jumpA, 0, b, nr, jumpB, ct, nr, 0)
+		var at []float32
+		if a != nil {
+			at = a[t*tileA:]
+		}
+		g.run(half, 1, segs, seg, at, rsA, 1, jumpA, 0, b, nr, jumpB, ct, nr, 0)
 		for i := 0; i < mr; i++ {
-			o := (r+t*mr+i)*p.OutC + j
+			o := (r+(t*mr+i)*pix)*p.OutC + j
 			copy(y[o:o+cols], ct[i*nr:])
 		}
 	}

@@ -248,6 +248,17 @@ func implicitConvGeoms() []ConvParams {
 		mk(1, 4, 6, 3, 16, 3, 3, 1, 1, 1, 4, 4, 1, 1),   // rows with no window row inside
 		mk(2, 12, 12, 3, 32, 3, 3, 2, 2, 1, 0, 1, 0, 1), // the stem, smaller
 		mk(1, 10, 40, 8, 36, 3, 5, 1, 2, 1, 1, 1, 2, 2), // many runs per row, 3×5
+		// Images tall enough for the columns beside the runs to go down
+		// bands of rows in tiles (and overlapped last tiles) for every
+		// tile height: border columns on both sides, two of them per
+		// side, a partial last panel, the stem, rows without a window
+		// row, columns without a window column, no interior column.
+		mk(2, 33, 9, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+		mk(1, 30, 11, 2, 40, 5, 5, 1, 1, 1, 2, 2, 2, 2),
+		mk(2, 64, 30, 3, 32, 3, 3, 2, 2, 1, 0, 1, 0, 1),
+		mk(1, 4, 6, 3, 16, 3, 3, 1, 1, 1, 16, 16, 1, 1),
+		mk(1, 20, 2, 2, 16, 3, 3, 1, 1, 1, 1, 1, 4, 4),
+		mk(1, 30, 3, 2, 24, 5, 5, 1, 1, 1, 3, 3, 3, 3),
 	)
 }
 
