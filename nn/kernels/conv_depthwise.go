@@ -273,10 +273,6 @@ func (pl *dwPlan) bwdCols(p *ConvParams) []dwRun {
 	return runs
 }
 
-// dwGrain is the parallel chunk size for units rows of work multiply-adds
-// each.
-func dwGrain(units, work int) int { return parallel.Grain(units, max(1, (1<<16)/max(1, work))) }
-
 // dwRowArgs are the arguments of one call of a row-kernel driver, read by
 // its parallel loop (dwFwdTasks, dwBwdTasks, dwWgtTasks).
 type dwRowArgs struct {
@@ -300,17 +296,37 @@ var (
 // the band.
 const dwBand = 8
 
-// dwBandGrain is dwGrain rounded down to whole bands of dwBand rows (see
-// bandGrain). Rounded up, B0's 5×5 layer at 28 rows an image and batch 8
-// went from 8 chunks of 28 rows to 7 of 32, 4 for one thread and 3 for
-// the other.
-func dwBandGrain(units, work int) int { return bandGrain(dwGrain(units, work), dwBand) }
+// dwBandGrain is the parallel chunk size of a depthwise pass over units
+// rows of work multiply-adds each (see bandGrain).
+func dwBandGrain(units, work int) int {
+	return bandGrain(units, (1<<16)/max(1, work), dwBand)
+}
 
-// bandGrain is grain rounded down to whole bands of band rows (at least
-// one). Bands are the rows [b*band, (b+1)*band) of the whole batch, cut at
-// image boundaries (bandEnd); chunks hold whole bands, so the blocks, and
-// with them the rounding, do not depend on the thread count.
-func bandGrain(grain, band int) int { return max(band, grain/band*band) }
+// bandGrain returns the parallel chunk size of a pass over units rows that
+// works in bands of band rows, with chunks of at least minRows rows where
+// there are enough: whole bands, none more than a quarter of a thread's
+// share, and of those sizes the largest whose chunks the threads, taking
+// them as they finish, share most evenly. Bands are the rows [b*band, (b+1)*band) of
+// the whole batch, cut at image boundaries (bandEnd); chunks hold whole
+// bands, so the blocks, and with them the rounding, do not depend on the
+// thread count. parallel.Grain's four chunks a thread rounded down to
+// whole bands left one thread a chunk behind the other: B0's 5×5 layer at
+// batch 8 (28 bands) went in 10 chunks of 3 bands, 5 for one thread and 4⅓
+// for the other (now 14 of 2), the stem in 10 chunks of 4 (now 38 of 1).
+func bandGrain(units, minRows, band int) int {
+	bands := convCeilDiv(units, band)
+	t := parallel.Threads()
+	lo := max(1, convCeilDiv(minRows, band))
+	best, span := lo, -1
+	for b := max(lo, convCeilDiv(bands, 4*t)); b >= lo; b-- {
+		// The bands the busiest thread does if the threads take
+		// chunks in turn.
+		if s := convCeilDiv(convCeilDiv(bands, b), t) * b; span < 0 || s < span {
+			best, span = b, s
+		}
+	}
+	return best * band
+}
 
 // bandEnd returns the end of the band of band rows that starts at row b0
 // of a chunk ending at hi, in images of rows rows.

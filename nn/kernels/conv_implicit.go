@@ -122,13 +122,7 @@ func implicitForward(p *ConvParams, x, w, y []float32) {
 	units := p.N * p.OutH
 	work := p.OutW * p.OutC * k
 	band := implicitBandTiles * implicitImpl.mr
-	// Chunks of one band (or as many as make 1<<17 multiply-adds): the
-	// threads take them as they finish, and the four chunks a thread of
-	// parallel.Grain, rounded to whole bands, left one thread a chunk
-	// behind the other (the stem at batch 8: 10 chunks of 96 rows, 5 for
-	// one thread, 4⅓ for the other; 2-thread forward 143 → 151 GFLOP/s
-	// with one band a chunk). Neighbouring bands share few input rows.
-	implicitFwdTasks.For(units, bandGrain(max(1, (1<<17)/work), band),
+	implicitFwdTasks.For(units, bandGrain(units, (1<<17)/work, band),
 		implicitFwdArgs{p: *p, x: x, wp: wp, y: y, owLo: owLo, owHi: owHi, band: band})
 	putConvScratch(wbuf)
 }
