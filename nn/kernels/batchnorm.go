@@ -117,15 +117,26 @@ func BNBackwardSums(dy, x []float32, m, c int, mean []float32, sumDy, sumDyXc []
 //		}
 //	}
 func BNBackwardInput(dx, dy, x []float32, m, c int, mean, a, b, d []float32) {
-	bnCheck("BNBackwardInput", m, c)
-	bnNeed32("BNBackwardInput", "dx", dx, m*c)
-	bnNeed32("BNBackwardInput", "dy", dy, m*c)
-	bnNeed32("BNBackwardInput", "x", x, m*c)
-	bnNeed32("BNBackwardInput", "mean", mean, c)
-	bnNeed32("BNBackwardInput", "a", a, c)
-	bnNeed32("BNBackwardInput", "b", b, c)
-	bnNeed32("BNBackwardInput", "d", d, c)
-	bnBackwardInputGeneric(dx, dy, x, m, c, mean, a, b, d)
+	bnBackwardInput("BNBackwardInput", dx, dy, x, m, c, mean, a, b, d, false)
+}
+
+// BNBackwardInputSet is BNBackwardInput overwriting dx instead of adding to
+// it: dx need not be initialised, and ends as BNBackwardInput leaves a
+// zeroed dx (up to the sign of zero).
+func BNBackwardInputSet(dx, dy, x []float32, m, c int, mean, a, b, d []float32) {
+	bnBackwardInput("BNBackwardInputSet", dx, dy, x, m, c, mean, a, b, d, true)
+}
+
+func bnBackwardInput(op string, dx, dy, x []float32, m, c int, mean, a, b, d []float32, set bool) {
+	bnCheck(op, m, c)
+	bnNeed32(op, "dx", dx, m*c)
+	bnNeed32(op, "dy", dy, m*c)
+	bnNeed32(op, "x", x, m*c)
+	bnNeed32(op, "mean", mean, c)
+	bnNeed32(op, "a", a, c)
+	bnNeed32(op, "b", b, c)
+	bnNeed32(op, "d", d, c)
+	bnBackwardInputGeneric(dx, dy, x, m, c, mean, a, b, d, set)
 }
 
 func bnCheck(op string, m, c int) {

@@ -137,10 +137,14 @@ type bnGradArgs struct {
 	c               int
 	dx, dy, x       []float32
 	mean, ga, gb, d []float32
+	set             bool // clear dx's rows before adding to them
 }
 
 func (a *bnGradArgs) rows(lo, hi int) {
 	c := a.c
+	if a.set {
+		clear(a.dx[lo*c : hi*c])
+	}
 	a.k.bnGrad(a.dx[lo*c:hi*c], a.dy[lo*c:hi*c], a.x[lo*c:hi*c], hi-lo, c, c, a.mean, a.ga, a.gb, a.d)
 }
 
@@ -163,10 +167,12 @@ func bnBackwardSumsGeneric(dy, x []float32, m, c int, mean []float32, sumDy, sum
 	bnReduce(bnReduceArgs{k: chanK, dy: dy, x: x, ref: mean, dySums: true, m: m, c: c}, sumDy, sumDyXc)
 }
 
-func bnBackwardInputGeneric(dx, dy, x []float32, m, c int, mean, a, b, d []float32) {
+// bnBackwardInputGeneric adds the input gradient to dx or, with set, clears
+// each block of rows of dx just before adding to it.
+func bnBackwardInputGeneric(dx, dy, x []float32, m, c int, mean, a, b, d []float32, set bool) {
 	if m == 0 || c == 0 {
 		return
 	}
 	bnGradTasks.For(m, parallel.Grain(m, max(1, (1<<14)/c)),
-		bnGradArgs{k: chanK, c: c, dx: dx, dy: dy, x: x, mean: mean[:c], ga: a[:c], gb: b[:c], d: d[:c]})
+		bnGradArgs{k: chanK, c: c, dx: dx, dy: dy, x: x, mean: mean[:c], ga: a[:c], gb: b[:c], d: d[:c], set: set})
 }

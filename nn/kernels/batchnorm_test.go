@@ -155,6 +155,18 @@ func TestBNBackward(t *testing.T) {
 				t.Fatalf("m%d c%d: dx[%d] = %v, want %v", m, c, i, dx[i], want)
 			}
 		}
+		// The Set variant overwrites dx (NaNs there included) with what
+		// adding to zeros gives.
+		for i := range dx {
+			dx[i] = float32(math.NaN())
+		}
+		BNBackwardInputSet(dx, dy, x, m, c, mean, a, b, d)
+		for i := range dx {
+			j := i % c
+			if want := 0 + (a[j]*dy[i] + b[j]*(x[i]-mean[j]) + d[j]); dx[i] != want {
+				t.Fatalf("m%d c%d: Set: dx[%d] = %v, want %v", m, c, i, dx[i], want)
+			}
+		}
 	}
 }
 

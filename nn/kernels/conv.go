@@ -125,15 +125,28 @@ func Conv2d(p *ConvParams, x, w, y []float32) {
 // every (oh, ow, kh, kw, o) of group g that reads (ih, iw) in the reference
 // loop of Conv2d. dy is [N, OutH, OutW, OutC], dx [N, H, W, C].
 func Conv2dBackwardInput(p *ConvParams, dy, w, dx []float32) {
-	p.check("kernels.Conv2dBackwardInput", dx, w, dy, "dx", "w", "dy")
+	conv2dBackwardInput("kernels.Conv2dBackwardInput", p, dy, w, dx, false)
+}
+
+// Conv2dBackwardInputSet is Conv2dBackwardInput overwriting dx instead of
+// adding to it: dx need not be initialised, and ends as Conv2dBackwardInput
+// leaves a zeroed dx (up to the sign of zero sums). It saves clearing dx
+// and reading it back, which for a fresh gradient buffer cost more than a
+// tenth of a training step.
+func Conv2dBackwardInputSet(p *ConvParams, dy, w, dx []float32) {
+	conv2dBackwardInput("kernels.Conv2dBackwardInputSet", p, dy, w, dx, true)
+}
+
+func conv2dBackwardInput(op string, p *ConvParams, dy, w, dx []float32, set bool) {
+	p.check(op, dx, w, dy, "dx", "w", "dy")
 	if p.N == 0 {
 		return
 	}
 	if k := dwSIMD; k != nil && p.depthwise() && p.dwRowsOK(true) {
-		dwBackwardInputRows(k, p, dy, w, dx)
+		dwBackwardInputRows(k, p, dy, w, dx, set)
 		return
 	}
-	conv2dBackwardInputGeneric(p, dy, w, dx)
+	conv2dBackwardInputGeneric(p, dy, w, dx, set)
 }
 
 // Conv2dBackwardWeight adds the gradient of Conv2d with respect to its

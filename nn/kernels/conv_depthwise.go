@@ -281,8 +281,9 @@ type dwRowArgs struct {
 	x, w, y  []float32 // source, weights, destination (per pass: see the drivers)
 	cols     []dwRun
 	kr       dwRowFunc
-	xtap     int // input gradient: dy step per tap
-	xrow, yr int // weight gradient: x and dy steps per output row
+	xtap     int  // input gradient: dy step per tap
+	xrow, yr int  // weight gradient: x and dy steps per output row
+	set      bool // input gradient: clear each dx row before adding to it
 }
 
 var (
@@ -439,7 +440,10 @@ func (a *dwRowArgs) forwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col i
 // mirrored (dy and weight taps step in opposite directions). As in the
 // forward pass, the narrow column runs (border pixels) go down bands of
 // rows, and chunks hold whole bands.
-func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
+//
+// With set, each dx row is cleared just before its sums are added to it
+// (while it is in cache), so dx need not be initialised.
+func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32, set bool) {
 	pl := dwPlans.Get().(*dwPlan)
 	units := p.N * p.H
 	// Along a row: dy moves 1 column per pixel and -DilW (stride 1) or -1
@@ -450,7 +454,7 @@ func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32) {
 		xtap = -p.C
 	}
 	dwBwdTasks.For(units, dwBandGrain(units, p.W*p.C*p.KH*p.KW),
-		dwRowArgs{k: k, p: *p, x: dy, w: w, y: dx, cols: pl.bwdCols(p), kr: k.bwdRow(p), xtap: xtap})
+		dwRowArgs{k: k, p: *p, x: dy, w: w, y: dx, cols: pl.bwdCols(p), kr: k.bwdRow(p), xtap: xtap, set: set})
 	dwPlans.Put(pl)
 }
 
@@ -467,6 +471,9 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 		img := b0 / p.H
 		b1 := bandEnd(b0, hi, p.H, dwBand)
 		for u := b0; u < b1; u++ {
+			if a.set {
+				clear(dx[u*rowLen : (u+1)*rowLen])
+			}
 			ih := u % p.H
 			_, _, oh0, _, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
 			if nh == 0 {

@@ -174,17 +174,27 @@ func conv2dGeneric(p *ConvParams, x, w, y []float32) {
 	}
 }
 
-func conv2dBackwardInputGeneric(p *ConvParams, dy, w, dx []float32) {
-	switch {
-	case p.depthwise():
-		dwConvBackwardInput(p, dy, w, dx)
-	case p.pointwise():
+// conv2dBackwardInputGeneric adds the input gradient to dx, or with set
+// overwrites it.
+func conv2dBackwardInputGeneric(p *ConvParams, dy, w, dx []float32, set bool) {
+	if p.pointwise() {
+		beta := float32(1)
+		if set {
+			beta = 0 // dx is not read
+		}
 		cg, og := p.C/p.Groups, p.OutC/p.Groups
 		m := p.N * p.H * p.W
 		for g := 0; g < p.Groups; g++ { // dx[m, cg] += dy[m, og] · w[cg, og]ᵀ
-			Sgemm(false, true, m, cg, og, 1, dy[g*og:], p.OutC, w[g*og:], p.OutC, 1, dx[g*cg:], p.C)
+			Sgemm(false, true, m, cg, og, 1, dy[g*og:], p.OutC, w[g*og:], p.OutC, beta, dx[g*cg:], p.C)
 		}
-	default:
+		return
+	}
+	if set {
+		clear(dx[:p.N*p.H*p.W*p.C])
+	}
+	if p.depthwise() {
+		dwConvBackwardInput(p, dy, w, dx)
+	} else {
 		im2colBackwardInput(p, dy, w, dx)
 	}
 }

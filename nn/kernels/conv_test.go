@@ -242,6 +242,14 @@ func TestConv2dMatchesReference(t *testing.T) {
 			if !dxok() || !dwok() {
 				t.Errorf("backward wrote outside dx or dw")
 			}
+
+			// The Set variant overwrites dx, NaNs there included.
+			dxs, dxsok := guarded(nx, (off+3)%4, float32(math.NaN()))
+			kernels.Conv2dBackwardInputSet(&p, dy, w, dxs)
+			checkClose(t, "dx (Set)", dxs, nil, wdx, dxMag)
+			if !dxsok() {
+				t.Errorf("Conv2dBackwardInputSet wrote outside dx")
+			}
 		})
 	}
 }

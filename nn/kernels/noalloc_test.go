@@ -120,6 +120,7 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 		dx, dw := make([]float32, len(x)), make([]float32, len(w))
 		add("Conv2d/"+cv.name, func() { Conv2d(&p, x, w, y) })
 		add("Conv2dBackwardInput/"+cv.name, func() { Conv2dBackwardInput(&p, y, w, dx) })
+		add("Conv2dBackwardInputSet/"+cv.name, func() { Conv2dBackwardInputSet(&p, y, w, dx) })
 		add("Conv2dBackwardWeight/"+cv.name, func() { Conv2dBackwardWeight(&p, x, y, dw) })
 		if cv.name == "pointwise" {
 			// The kernels must not keep p: a caller's ConvParams on its
@@ -157,6 +158,7 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	add("BNApplySiLU", func() { BNApplySiLU(y, x, m, c, scale, shift) })
 	add("BNBackwardSums", func() { BNBackwardSums(dy, x, m, c, mean32, mean, variance) })
 	add("BNBackwardInput", func() { BNBackwardInput(dx, dy, x, m, c, mean32, a, b, d) })
+	add("BNBackwardInputSet", func() { BNBackwardInputSet(dx, dy, x, m, c, mean32, a, b, d) })
 	add("GlobalAvgPool", func() { GlobalAvgPool(n, hw, c, x, pooled) })
 	add("GlobalAvgPoolBackward", func() { GlobalAvgPoolBackward(n, hw, c, pooled, dx) })
 	add("ChannelScale", func() { ChannelScale(n, hw, c, x, s, y) })
