@@ -16,8 +16,14 @@ func unaryFromX(name string, x *Var, fwd func(dst, src []float32), bwd func(dx, 
 	out := result(y, name, x)
 	if out.requiresGrad {
 		out.backward = func() {
-			g, gx := out.Grad.data, x.gradData()
-			forChunks(len(g), func(lo, hi int) { bwd(gx[lo:hi], xd[lo:hi], g[lo:hi]) })
+			g := out.Grad.data
+			gx, fresh := x.gradOut()
+			forChunks(len(g), func(lo, hi int) {
+				if fresh { // cleared here, in cache, rather than when taken
+					clear(gx[lo:hi])
+				}
+				bwd(gx[lo:hi], xd[lo:hi], g[lo:hi])
+			})
 		}
 	}
 	return out
@@ -31,8 +37,14 @@ func unaryFromY(name string, x *Var, fwd func(dst, src []float32), bwd func(dx, 
 	out := result(y, name, x)
 	if out.requiresGrad {
 		out.backward = func() {
-			g, gx := out.Grad.data, x.gradData()
-			forChunks(len(g), func(lo, hi int) { bwd(gx[lo:hi], yd[lo:hi], g[lo:hi]) })
+			g := out.Grad.data
+			gx, fresh := x.gradOut()
+			forChunks(len(g), func(lo, hi int) {
+				if fresh { // cleared here, in cache, rather than when taken
+					clear(gx[lo:hi])
+				}
+				bwd(gx[lo:hi], yd[lo:hi], g[lo:hi])
+			})
 		}
 	}
 	return out

@@ -1,5 +1,7 @@
 package nn
 
+import "slices"
+
 // Elementwise arithmetic with broadcasting. Shapes broadcast as in NumPy
 // (right-aligned, 1 stretches), which covers the cases the models need:
 // same shape, a scalar [1], a per-channel vector [C] against NHWC, and a
@@ -52,8 +54,12 @@ func binary(op binop, a, b *Var) *Var {
 	out.backward = func() {
 		g := out.Grad.data
 		if a.requiresGrad {
-			p.accumulate(a.gradData(), p.sa, func(ga []float32, o, ao, bo, lo, hi int) {
+			ga, fresh := p.operandGrad(a, p.sa, sa)
+			p.accumulate(ga, p.sa, func(ga []float32, o, ao, bo, lo, hi int) {
 				gr, da := g[o+lo:o+hi], ga[ao+lo*sa:]
+				if fresh {
+					clear(da[:hi-lo])
+				}
 				switch op {
 				case opAdd, opSub:
 					accScaled(da, sa, gr, 1)
@@ -65,8 +71,12 @@ func binary(op binop, a, b *Var) *Var {
 			})
 		}
 		if b.requiresGrad {
-			p.accumulate(b.gradData(), p.sb, func(gb []float32, o, ao, bo, lo, hi int) {
+			gb, fresh := p.operandGrad(b, p.sb, sb)
+			p.accumulate(gb, p.sb, func(gb []float32, o, ao, bo, lo, hi int) {
 				gr, db := g[o+lo:o+hi], gb[bo+lo*sb:]
+				if fresh {
+					clear(db[:hi-lo])
+				}
 				switch op {
 				case opAdd:
 					accScaled(db, sb, gr, 1)
@@ -82,6 +92,19 @@ func binary(op binop, a, b *Var) *Var {
 		}
 	}
 	return out
+}
+
+// operandGrad returns the gradient buffer of operand v (strides s,
+// innermost step step) and whether it is fresh (see Var.gradOut): only an
+// operand as large as the output whose pieces accumulate runs in parallel
+// straight into the buffer (each output element adds to its own element,
+// once, in the piece that computes it) may take a fresh buffer, which each
+// piece then clears just before adding to it.
+func (p *bplan) operandGrad(v *Var, s []int, step int) (g []float32, fresh bool) {
+	if step != 1 || !p.disjoint(s) || !slices.Equal(v.Value.shape, p.shape) {
+		return v.gradData(), false
+	}
+	return v.gradOut()
 }
 
 // innerSteps returns the innermost strides of out, a and b.

@@ -160,7 +160,11 @@ func BatchNorm(x, gamma, beta *Var, o BNOpts) *Var {
 				d[j] = float32(-aj * sumDy[j] / fm)
 			}
 		}
-		kernels.BNBackwardInput(x.gradData(), dy, xd, m, c, mean, a, bb, d)
+		if gx, fresh := x.gradOut(); fresh {
+			kernels.BNBackwardInputSet(gx, dy, xd, m, c, mean, a, bb, d)
+		} else {
+			kernels.BNBackwardInput(gx, dy, xd, m, c, mean, a, bb, d)
+		}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"math/bits"
 	"sync"
 )
@@ -31,8 +32,23 @@ func classCap(n int) int {
 	return (n + step - 1) / step * step
 }
 
+// poisonBufs makes getBuf fill what it hands out with NaN. The package's
+// tests set it (TestMain), so that an op that leaves part of a pooled
+// output or of a fresh gradient (Var.gradOut) unwritten fails them.
+var poisonBufs bool
+
 // getBuf returns a slice of length n with unspecified contents.
 func getBuf(n int) []float32 {
+	b := getBufRaw(n)
+	if poisonBufs {
+		for i := range b {
+			b[i] = float32(math.NaN())
+		}
+	}
+	return b
+}
+
+func getBufRaw(n int) []float32 {
 	if n == 0 {
 		return []float32{}
 	}

@@ -180,7 +180,11 @@ func conv2d(op string, x, w *Var, ws [4]int, o Conv2dOpts) *Var {
 		out.backward = func() {
 			g := out.Grad.data
 			if x.requiresGrad {
-				kernels.Conv2dBackwardInput(p, g, w.Value.data, x.gradData())
+				if gx, fresh := x.gradOut(); fresh {
+					kernels.Conv2dBackwardInputSet(p, g, w.Value.data, gx)
+				} else {
+					kernels.Conv2dBackwardInput(p, g, w.Value.data, gx)
+				}
 			}
 			if w.requiresGrad {
 				kernels.Conv2dBackwardWeight(p, x.Value.data, g, w.gradData())

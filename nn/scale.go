@@ -25,7 +25,12 @@ func channelScale(a, b *Var) *Var {
 		out.backward = func() {
 			var dx, ds []float32
 			if x.requiresGrad {
-				dx = x.gradData()
+				var fresh bool
+				if dx, fresh = x.gradOut(); fresh {
+					// dx = dy·s, the products ChannelScaleBackward adds.
+					kernels.ChannelScale(n, hw, c, out.Grad.data, s.Value.data, dx)
+					dx = nil
+				}
 			}
 			if s.requiresGrad {
 				ds = s.gradData()
