@@ -15,16 +15,7 @@ func unaryFromX(name string, x *Var, fwd func(dst, src []float32), bwd func(dx, 
 	forChunks(len(yd), func(lo, hi int) { fwd(yd[lo:hi], xd[lo:hi]) })
 	out := result(y, name, x)
 	if out.requiresGrad {
-		out.backward = func() {
-			g := out.Grad.data
-			gx, fresh := x.gradOut()
-			forChunks(len(g), func(lo, hi int) {
-				if fresh { // cleared here, in cache, rather than when taken
-					clear(gx[lo:hi])
-				}
-				bwd(gx[lo:hi], xd[lo:hi], g[lo:hi])
-			})
-		}
+		out.backward = func() { unaryBackward(out, x, xd, bwd) }
 	}
 	return out
 }
@@ -36,18 +27,22 @@ func unaryFromY(name string, x *Var, fwd func(dst, src []float32), bwd func(dx, 
 	forChunks(len(yd), func(lo, hi int) { fwd(yd[lo:hi], xd[lo:hi]) })
 	out := result(y, name, x)
 	if out.requiresGrad {
-		out.backward = func() {
-			g := out.Grad.data
-			gx, fresh := x.gradOut()
-			forChunks(len(g), func(lo, hi int) {
-				if fresh { // cleared here, in cache, rather than when taken
-					clear(gx[lo:hi])
-				}
-				bwd(gx[lo:hi], yd[lo:hi], g[lo:hi])
-			})
-		}
+		out.backward = func() { unaryBackward(out, x, yd, bwd) }
 	}
 	return out
+}
+
+// unaryBackward propagates out's gradient to x through bwd, which reads v
+// (the forward input or output).
+func unaryBackward(out, x *Var, v []float32, bwd func(dx, v, dy []float32)) {
+	g := out.Grad.data
+	gx, fresh := x.gradOut()
+	forChunks(len(g), func(lo, hi int) {
+		if fresh { // cleared here, in cache, rather than when taken
+			clear(gx[lo:hi])
+		}
+		bwd(gx[lo:hi], v[lo:hi], g[lo:hi])
+	})
 }
 
 // ReLU returns max(x, 0). Its derivative at 0 is 0.
