@@ -545,6 +545,10 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 							continue
 						}
 						for col := 0; col < r.n; col++ {
+							if p.StrideH == 1 && p.DilH == 1 && nh <= dwMaxTaps && r.nt <= dwMaxRows {
+								a.backwardColumn(&offs, r, u, m, col)
+								continue
+							}
 							a.backwardRun(&offs, a.k.row, r, u, m, col, p.StrideH, nil)
 						}
 					}
@@ -582,6 +586,29 @@ func (a *dwRowArgs) backwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col,
 			xpix, a.xtap, ks*c, ypix, 1, pf)
 		pf = nil
 	}
+}
+
+// backwardColumn adds column col of run r down n dx rows from row u on
+// (stride and dilation 1 down the columns, at most dwMaxTaps window rows
+// and dwMaxRows taps) with the column-mapped kernel rowM1, the window
+// turned on its side as in forwardColumn: its rows are the kernel's taps,
+// which step one dy row back as the pixels step one forward.
+func (a *dwRowArgs) backwardColumn(offs *dwOffs, r *dwRun, u, n, col int) {
+	p := &a.p
+	c := p.C
+	img, ih := u/p.H, u%p.H
+	kh0, _, oh0, _, nh := dwBwdTaps(ih, 1, 1, p.PadTop, p.KH, p.OutH)
+	ks, os := 1, p.DilW
+	if p.StrideW > 1 {
+		ks, os = p.StrideW, 1
+	}
+	q0 := r.q0 + col
+	for t := 0; t < r.nt; t++ {
+		offs[t] = ((img*p.OutH+oh0)*p.OutW + q0 - t*os) * c
+		offs[dwMaxRows+t] = (kh0*p.KW + r.k0 + t*ks) * c
+	}
+	a.k.rowM1(nh, a.x, a.w, a.y[(u*p.W+r.p0+col*p.StrideW)*c:], *offs, r.nt, n, c,
+		p.OutW*c, -p.OutW*c, p.KW*c, p.W*c, 1, nil)
 }
 
 // dwBackwardWeightRows is the weight gradient on the row kernels of k,

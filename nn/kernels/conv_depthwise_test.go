@@ -60,6 +60,7 @@ func dwCases() []dwCase {
 		dwCase{1, 10, 11, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2},   // dilation 2
 		dwCase{1, 11, 12, 8, 3, 5, 1, 1, 2, 3, 2, 2, 6, 6},   // dilations 2×3, k 3×5
 		dwCase{1, 12, 13, 8, 3, 3, 2, 1, 1, 2, 1, 1, 2, 2},   // stride 2×1, dilation 1×2
+		dwCase{1, 12, 13, 16, 5, 5, 1, 2, 1, 1, 2, 2, 1, 2},  // stride 1×2: border columns down bands, strided rows
 		dwCase{1, 3, 3, 5, 5, 5, 1, 1, 1, 1, 3, 3, 3, 3},     // window larger than image, pad > k/2
 		dwCase{1, 4, 4, 9, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4},     // pixels that see only padding
 		dwCase{1, 1, 1, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    // 1×1 image
