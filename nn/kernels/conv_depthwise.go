@@ -30,9 +30,9 @@ import (
 // pixels down bands of rows (dwBand) rather than one by one along each
 // row: a lone pixel is a block of a few chained FMAs, which left the FMA
 // units idle for a third of a 5×5 layer's time at 28 pixels a row; with
-// stride 1 down the columns the forward pass runs such a column through
-// the column-mapped kernel with the window turned on its side
-// (forwardColumn). (The weight gradient already sums a border column over
+// stride 1 down the columns both run such a column through a
+// column-mapped kernel with the window turned on its side (forwardColumn,
+// backwardColumn). (The weight gradient already sums a border column over
 // many rows per call.)
 //
 // Threads and determinism are as in the generic loops: forward rows and
