@@ -45,6 +45,19 @@ func TestFreshGradients(t *testing.T) {
 		{"ChannelScale", func(h *nn.Var) *nn.Var { return nn.Mul(h, se) }},
 		{"Mul", func(h *nn.Var) *nn.Var { return nn.Mul(h, other) }},
 		{"Add", func(h *nn.Var) *nn.Var { return nn.Add(other, h) }},
+		{"AccumulateGrad", func(h *nn.Var) *nn.Var { // a Custom op: y = 3h
+			y := h.Value.Clone()
+			for i := range y.Data() {
+				y.Data()[i] *= 3
+			}
+			return nn.Custom("triple", y, func(g *nn.Tensor) {
+				gh := g.Clone()
+				for i := range gh.Data() {
+					gh.Data()[i] *= 3
+				}
+				h.AccumulateGrad(gh.Data())
+			}, h)
+		}},
 	}
 	prev := kernels.Impl()
 	defer kernels.Use(prev)

@@ -112,10 +112,16 @@ func (v *Var) AccumulateGrad(g []float32) {
 	if len(g) != v.Value.Len() {
 		panic(fmt.Sprintf("nn.Var.AccumulateGrad: gradient of %d values for shape %v", len(g), v.Value.shape))
 	}
-	dst := v.gradData()
-	for i, x := range g {
-		dst[i] += x
-	}
+	dst, fresh := v.gradOut()
+	forChunks(len(g), func(lo, hi int) {
+		if fresh {
+			copy(dst[lo:hi], g[lo:hi])
+			return
+		}
+		for i, x := range g[lo:hi] {
+			dst[lo+i] += x
+		}
+	})
 }
 
 var noGradDepth atomic.Int32
