@@ -69,8 +69,10 @@ func (f *focalParams) term(x float64, t bool) (loss, grad float64) {
 // the one-hot targets. logits[l] is level l's [N, H, W, A·C] map; the
 // anchors of level l start at starts[l] in classes[n]. The sum runs in
 // fixed blocks of anchors combined in order, so it does not depend on the
-// thread count. Its gradient is computed again in the backward pass
-// rather than stored.
+// thread count. When gradients are recorded, the same pass stores each
+// logit's derivative (times its image's weight and the scale, in float32)
+// for the backward pass: the exp and log1p of every logit are a third of
+// a D0 training step, and computing them again there doubled them.
 func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []float32, numClasses int, p focalParams) *nn.Var {
 	n := len(classes)
 	type span struct{ l, img, lo, hi int } // anchors lo…hi of one image of one level
@@ -89,6 +91,19 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 		}
 	}
 	blockSum := make([]float64, len(spans))
+	// Level l's derivatives go to deriv[off[l]:off[l+1]], indexed like its
+	// logits; ignored anchors keep the zeros getScratch leaves.
+	var deriv []float32
+	off := make([]int, len(logits)+1)
+	for l, x := range logits {
+		off[l+1] = off[l] + x.Value.Len()
+		if x.RequiresGrad() && nn.GradEnabled() {
+			deriv = []float32{} // non-nil: store
+		}
+	}
+	if deriv != nil {
+		deriv = getScratch(off[len(logits)])
+	}
 	each := func(sp span, fn func(i int, x float32, t bool)) {
 		data := logits[sp.l].Value.Data()
 		per := len(data) / n / numClasses
@@ -108,10 +123,20 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 	nn.ParallelFor(len(spans), 1, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
 			var sum float64
-			each(spans[s], func(_ int, x float32, t bool) {
-				l, _ := p.term(float64(x), t)
-				sum += l
-			})
+			if deriv == nil {
+				each(spans[s], func(_ int, x float32, t bool) {
+					l, _ := p.term(float64(x), t)
+					sum += l
+				})
+			} else {
+				d := deriv[off[spans[s].l]:]
+				w := p.scale * float64(weights[spans[s].img])
+				each(spans[s], func(i int, x float32, t bool) {
+					l, g := p.term(float64(x), t)
+					sum += l
+					d[i] = float32(w * g)
+				})
+			}
 			blockSum[s] = sum * float64(weights[spans[s].img])
 		}
 	})
@@ -121,28 +146,25 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 	}
 	out := nn.Scalar(float32(total * p.scale))
 	return nn.Custom("efficientdet.FocalLoss", out, func(g *nn.Tensor) {
-		up := float64(g.Item()) * p.scale
+		// The stored derivatives already hold the scale: with the
+		// upstream gradient 1 (the loss alone, or weighted 1) they are
+		// the gradient, to the bit of computing it here.
+		up := float64(g.Item())
 		for l, x := range logits {
 			if !x.RequiresGrad() {
 				continue
 			}
-			buf := getScratch(x.Value.Len())
-			nn.ParallelFor(len(spans), 1, func(lo, hi int) {
-				for s := lo; s < hi; s++ {
-					sp := spans[s]
-					if sp.l != l {
-						continue
+			d := deriv[off[l]:off[l+1]]
+			if up != 1 {
+				nn.ParallelFor(len(d), 1<<14, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						d[i] = float32(float64(d[i]) * up)
 					}
-					w := up * float64(weights[sp.img])
-					each(sp, func(i int, x float32, t bool) {
-						_, d := p.term(float64(x), t)
-						buf[i] = float32(w * d)
-					})
-				}
-			})
-			x.AccumulateGrad(buf)
-			putScratch(buf)
+				})
+			}
+			x.AccumulateGrad(d)
 		}
+		putScratch(deriv)
 	}, logits...)
 }
 

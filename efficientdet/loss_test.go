@@ -34,6 +34,34 @@ func TestFocalGradient(t *testing.T) {
 	}
 }
 
+// TestFocalUpstreamGradient: the derivatives stored by the forward pass
+// are scaled by the upstream gradient when it is not 1.
+func TestFocalUpstreamGradient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	xt := nntest.Rand(rng, -5, 5, 2, 3, 3, 2*3)
+	classes := make([][]int32, 2)
+	for i := range classes {
+		classes[i] = make([]int32, 3*3*3)
+		for j := range classes[i] {
+			classes[i][j] = int32(rng.IntN(5)) - 2
+		}
+	}
+	p := focalParams{alpha: 0.25, gamma: 1.5, scale: 0.7}
+	var grads [2][]float32
+	for i, k := range []float32{1, 2.5} {
+		x := nn.Param(xt.Clone())
+		loss := nn.Mul(focalLoss([]*nn.Var{x}, []int{0}, classes, []float32{1, 0.5}, 3, p), nn.NewVar(nn.Scalar(k)))
+		loss.Backward()
+		grads[i] = x.Grad.Data()
+	}
+	for i, g := range grads[0] {
+		want := 2.5 * float64(g)
+		if d := math.Abs(float64(grads[1][i]) - want); d > 1e-6*math.Abs(want) {
+			t.Fatalf("grad[%d] = %v with the loss times 2.5, want %v", i, grads[1][i], want)
+		}
+	}
+}
+
 // TestFocalThreadIndependent: the class loss sums in fixed blocks.
 func TestFocalThreadIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
