@@ -286,7 +286,7 @@ type dwRowArgs struct {
 	kr       dwRowFunc
 	xtap     int  // input gradient: dy step per tap
 	xrow, yr int  // weight gradient: x and dy steps per output row
-	set      bool // input gradient: clear each dx row before adding to it
+	set      bool // input gradient: write dx rather than add to it
 }
 
 var (
@@ -470,8 +470,9 @@ func (a *dwRowArgs) forwardColumn(offs *dwOffs, r *dwRun, u, n, col int) {
 // forward pass, the narrow column runs (border pixels) go down bands of
 // rows, and chunks hold whole bands.
 //
-// With set, each dx row is cleared just before its sums are added to it
-// (while it is in cache), so dx need not be initialised.
+// With set, each pixel's first kernel call writes its sum instead of
+// adding it, and the pixels no window reads are cleared, so dx need not be
+// initialised.
 func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32, set bool) {
 	pl := dwPlans.Get().(*dwPlan)
 	units := p.N * p.H
@@ -500,12 +501,12 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 		img := b0 / p.H
 		b1 := bandEnd(b0, hi, p.H, dwBand)
 		for u := b0; u < b1; u++ {
-			if a.set {
-				clear(dx[u*rowLen : (u+1)*rowLen])
-			}
 			ih := u % p.H
 			_, _, oh0, _, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
 			if nh == 0 {
+				if a.set {
+					clear(dx[u*rowLen : (u+1)*rowLen])
+				}
 				continue
 			}
 			// Prefetch during the longest run the dy row the next dx row
@@ -520,7 +521,15 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 			}
 			for i := range a.cols {
 				r := &a.cols[i]
-				if r.nt > 0 && r.n > dwNarrow {
+				switch {
+				case r.nt == 0: // pixels no window reads
+					if a.set {
+						for j := range r.n {
+							o := (u*p.W + r.p0 + j*p.StrideW) * c
+							clear(dx[o : o+c])
+						}
+					}
+				case r.n > dwNarrow:
 					a.backwardRun(&offs, a.kr, r, u, r.n, 0, 0, pf)
 					pf = nil
 				}
@@ -582,8 +591,12 @@ func (a *dwRowArgs) backwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col,
 			offs[j] = ((img*p.OutH+oh0-j*ohs)*p.OutW + q0 - t*os) * c
 			offs[dwMaxRows+j] = ((kh0+j*khs)*p.KW + r.k0 + t*ks) * c
 		}
+		acc := 1 // add to dx, or with set write the first taps' sum
+		if a.set {
+			acc = min(t, 1)
+		}
 		kr(min(dwMaxTaps, r.nt-t), a.x, a.w, a.y[(u*p.W+r.p0+col*p.StrideW)*c:], *offs, nh, n, c,
-			xpix, a.xtap, ks*c, ypix, 1, pf)
+			xpix, a.xtap, ks*c, ypix, acc, pf)
 		pf = nil
 	}
 }
@@ -607,8 +620,12 @@ func (a *dwRowArgs) backwardColumn(offs *dwOffs, r *dwRun, u, n, col int) {
 		offs[t] = ((img*p.OutH+oh0)*p.OutW + q0 - t*os) * c
 		offs[dwMaxRows+t] = (kh0*p.KW + r.k0 + t*ks) * c
 	}
+	acc := 1 // add to dx, or with set write
+	if a.set {
+		acc = 0
+	}
 	a.k.rowM1(nh, a.x, a.w, a.y[(u*p.W+r.p0+col*p.StrideW)*c:], *offs, r.nt, n, c,
-		p.OutW*c, -p.OutW*c, p.KW*c, p.W*c, 1, nil)
+		p.OutW*c, -p.OutW*c, p.KW*c, p.W*c, acc, nil)
 }
 
 // dwBackwardWeightRows is the weight gradient on the row kernels of k,

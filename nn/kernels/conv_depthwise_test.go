@@ -182,6 +182,15 @@ func runDepthwise(t *testing.T, d dwCase, seed uint64, off int) {
 	dwok()
 	dwCheck(t, "dx", dx, dx0, wdx, dxmag)
 	dwCheck(t, "dw", dw, dw0, wdw, dwmag)
+
+	// The Set variant writes every element of dx, NaNs there included.
+	dxs, dxsok := guarded(t, nx, off, -7)
+	for i := range dxs {
+		dxs[i] = float32(math.NaN())
+	}
+	Conv2dBackwardInputSet(&p, dy, w, dxs)
+	dxsok()
+	dwCheck(t, "dx (Set)", dxs, nil, wdx, dxmag)
 }
 
 func TestDepthwiseMatchesReference(t *testing.T) {
