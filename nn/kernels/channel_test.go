@@ -304,7 +304,9 @@ func TestLogisticBitIdentical(t *testing.T) {
 				for _, f := range []struct {
 					name      string
 					got, want bwd
-				}{{"SigmoidBackward", SigmoidBackward, sigmoidBackwardGeneric}, {"SiLUBackward", SiLUBackward, siluBackwardGeneric}} {
+				}{{"SigmoidBackward", SigmoidBackward, sigmoidBackwardGeneric}, {"SiLUBackward", SiLUBackward, siluBackwardGeneric},
+					{"SiLUBackwardSet", SiLUBackwardSet, siluBackwardSetGeneric}} { // dx0 must not be read
+
 					got, ok := guarded(t, n, (off+2)%4, 8)
 					copy(got, dx0)
 					want := append([]float32(nil), dx0...)
@@ -317,6 +319,16 @@ func TestLogisticBitIdentical(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+		// SiLUBackwardSet writes what SiLUBackward adds to zeros.
+		src, dy := hostile(r, 100, true), hostile(r, 100, false)
+		set, add := make([]float32, len(src)), make([]float32, len(src))
+		SiLUBackwardSet(set, src, dy)
+		SiLUBackward(add, src, dy)
+		for i := range set {
+			if set[i] != add[i] && !(math.IsNaN(float64(set[i])) && math.IsNaN(float64(add[i]))) {
+				t.Fatalf("SiLUBackwardSet: [%d] = %v, SiLUBackward onto 0 %v", i, set[i], add[i])
 			}
 		}
 		// In place.

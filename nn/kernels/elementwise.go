@@ -80,6 +80,14 @@ func SiLUBackward(dx, x, dy []float32) {
 	siluBackwardImpl(dx, x, dy)
 }
 
+// SiLUBackwardSet is SiLUBackward writing dx[i] = dy[i]·s·(1 + x[i]·(1-s))
+// instead of adding it: dx is not read, and ends as SiLUBackward leaves a
+// zeroed dx (up to the sign of zero).
+func SiLUBackwardSet(dx, x, dy []float32) {
+	check3("SiLUBackwardSet", dx, x, dy)
+	siluBackwardSetImpl(dx, x, dy)
+}
+
 // Tanh sets dst[i] = tanh(src[i]).
 func Tanh(dst, src []float32) {
 	check2("Tanh", dst, src)
@@ -143,11 +151,13 @@ var (
 	siluImpl            = siluGeneric
 	sigmoidBackwardImpl = sigmoidBackwardGeneric
 	siluBackwardImpl    = siluBackwardGeneric
+	siluBackwardSetImpl = siluBackwardSetGeneric
 )
 
 var _ = onImpl(Generic, func() {
 	sigmoidImpl, siluImpl = sigmoidGeneric, siluGeneric
 	sigmoidBackwardImpl, siluBackwardImpl = sigmoidBackwardGeneric, siluBackwardGeneric
+	siluBackwardSetImpl = siluBackwardSetGeneric
 })
 
 func check2(op string, dst, src []float32) {

@@ -35,11 +35,13 @@ var (
 		siluImpl = simdUnary(siluAVX2, siluGeneric)
 		sigmoidBackwardImpl = simdBackward(sigmoidBackwardAVX2, sigmoidBackwardGeneric)
 		siluBackwardImpl = simdBackward(siluBackwardAVX2, siluBackwardGeneric)
+		siluBackwardSetImpl = simdBackward(siluBackwardSetAVX2, siluBackwardSetGeneric)
 	})
 	_ = onImpl(AVX512, func() {
 		sigmoidImpl = simdUnary(sigmoidAVX512, sigmoidGeneric)
 		siluImpl = simdUnary(siluAVX512, siluGeneric)
 		sigmoidBackwardImpl = simdBackward(sigmoidBackwardAVX512, sigmoidBackwardGeneric)
 		siluBackwardImpl = simdBackward(siluBackwardAVX512, siluBackwardGeneric)
+		siluBackwardSetImpl = simdBackward(siluBackwardSetAVX512, siluBackwardSetGeneric)
 	})
 )

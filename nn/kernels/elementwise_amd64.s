@@ -508,6 +508,75 @@ siluBackwardAVX2_v8_end:
 	VZEROUPPER
 	RET
 
+// func siluBackwardSetAVX2(dx []float32, v []float32, dy []float32)
+// Requires: AVX, AVX2
+TEXT ·siluBackwardSetAVX2(SB), NOSPLIT, $0-72
+	MOVQ    dx_base+0(FP), AX
+	MOVQ    v_base+24(FP), CX
+	MOVQ    dy_base+48(FP), DX
+	MOVQ    dx_len+8(FP), BX
+	XORQ    SI, SI
+	VMOVUPS ewc_lo<>+0(SB), Y0
+	VMOVUPS ewc_negmax<>+0(SB), Y1
+	VMOVUPS ewc_posmax<>+0(SB), Y2
+	VMOVUPS ewc_one<>+0(SB), Y3
+
+siluBackwardSetAVX2_v8:
+	CMPQ    BX, $0x08
+	JL      siluBackwardSetAVX2_v8_end
+	VMOVUPS (CX)(SI*1), Y4
+	VORPS   ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS  Y5, Y0, Y5
+	VMULPS  ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS  ewc_round<>+0(SB), Y6, Y6
+	VSUBPS  ewc_round<>+0(SB), Y6, Y7
+	VMULPS  ewc_c1<>+0(SB), Y7, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMULPS  ewc_c2<>+0(SB), Y7, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMULPS  Y5, Y5, Y7
+	VMULPS  ewc_p0<>+0(SB), Y5, Y8
+	VADDPS  ewc_p1<>+0(SB), Y8, Y8
+	VMULPS  ewc_p2<>+0(SB), Y5, Y9
+	VADDPS  ewc_p3<>+0(SB), Y9, Y9
+	VMULPS  ewc_p4<>+0(SB), Y5, Y10
+	VADDPS  ewc_p5<>+0(SB), Y10, Y10
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y9, Y8, Y8
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y10, Y8, Y8
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y5, Y8, Y8
+	VADDPS  ewc_one<>+0(SB), Y8, Y8
+	VPADDD  ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD  $0x17, Y6, Y6
+	VMULPS  Y6, Y8, Y8
+	VPSRAD  $0x1f, Y4, Y5
+	VANDPS  Y8, Y5, Y7
+	VANDNPS Y3, Y5, Y6
+	VORPS   Y6, Y7, Y7
+	VANDPS  Y3, Y5, Y9
+	VANDNPS Y8, Y5, Y6
+	VORPS   Y6, Y9, Y9
+	VADDPS  Y3, Y8, Y5
+	VDIVPS  Y5, Y3, Y5
+	VMULPS  Y5, Y7, Y7
+	VMULPS  Y5, Y9, Y9
+	VMAXPS  Y4, Y1, Y4
+	VMINPS  Y4, Y2, Y4
+	VMULPS  Y9, Y4, Y4
+	VADDPS  Y3, Y4, Y4
+	VMULPS  Y4, Y7, Y7
+	VMULPS  (DX)(SI*1), Y7, Y7
+	VMOVUPS Y7, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, BX
+	JMP     siluBackwardSetAVX2_v8
+
+siluBackwardSetAVX2_v8_end:
+	VZEROUPPER
+	RET
+
 // func bnApplyAVX2(y []float32, x []float32, m int, c int, scale []float32, shift []float32, silu int)
 // Requires: AVX, AVX2
 TEXT ·bnApplyAVX2(SB), NOSPLIT, $0-120
@@ -1003,6 +1072,133 @@ siluBackwardAVX512_v8:
 	JMP     siluBackwardAVX512_v8
 
 siluBackwardAVX512_v8_end:
+	VZEROUPPER
+	RET
+
+// func siluBackwardSetAVX512(dx []float32, v []float32, dy []float32)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F
+TEXT ·siluBackwardSetAVX512(SB), NOSPLIT, $0-72
+	MOVQ    dx_base+0(FP), AX
+	MOVQ    v_base+24(FP), CX
+	MOVQ    dy_base+48(FP), DX
+	MOVQ    dx_len+8(FP), BX
+	XORQ    SI, SI
+	VMOVUPS ewc_lo<>+0(SB), Z0
+	VMOVUPS ewc_negmax<>+0(SB), Z1
+	VMOVUPS ewc_posmax<>+0(SB), Z2
+	VMOVUPS ewc_one<>+0(SB), Z3
+
+siluBackwardSetAVX512_v16:
+	CMPQ    BX, $0x10
+	JL      siluBackwardSetAVX512_v16_end
+	VMOVUPS (CX)(SI*1), Z4
+	VORPS   ewc_sign<>+0(SB), Z4, Z5
+	VMAXPS  Z5, Z0, Z5
+	VMULPS  ewc_log2e<>+0(SB), Z5, Z6
+	VADDPS  ewc_round<>+0(SB), Z6, Z6
+	VSUBPS  ewc_round<>+0(SB), Z6, Z7
+	VMULPS  ewc_c1<>+0(SB), Z7, Z8
+	VSUBPS  Z8, Z5, Z5
+	VMULPS  ewc_c2<>+0(SB), Z7, Z8
+	VSUBPS  Z8, Z5, Z5
+	VMULPS  Z5, Z5, Z7
+	VMULPS  ewc_p0<>+0(SB), Z5, Z8
+	VADDPS  ewc_p1<>+0(SB), Z8, Z8
+	VMULPS  ewc_p2<>+0(SB), Z5, Z9
+	VADDPS  ewc_p3<>+0(SB), Z9, Z9
+	VMULPS  ewc_p4<>+0(SB), Z5, Z10
+	VADDPS  ewc_p5<>+0(SB), Z10, Z10
+	VMULPS  Z7, Z8, Z8
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z7, Z8, Z8
+	VADDPS  Z10, Z8, Z8
+	VMULPS  Z7, Z8, Z8
+	VADDPS  Z5, Z8, Z8
+	VADDPS  ewc_one<>+0(SB), Z8, Z8
+	VPADDD  ewc_i127<>+0(SB), Z6, Z6
+	VPSLLD  $0x17, Z6, Z6
+	VMULPS  Z6, Z8, Z8
+	VPSRAD  $0x1f, Z4, Z5
+	VANDPS  Z8, Z5, Z7
+	VANDNPS Z3, Z5, Z6
+	VORPS   Z6, Z7, Z7
+	VANDPS  Z3, Z5, Z9
+	VANDNPS Z8, Z5, Z6
+	VORPS   Z6, Z9, Z9
+	VADDPS  Z3, Z8, Z5
+	VDIVPS  Z5, Z3, Z5
+	VMULPS  Z5, Z7, Z7
+	VMULPS  Z5, Z9, Z9
+	VMAXPS  Z4, Z1, Z4
+	VMINPS  Z4, Z2, Z4
+	VMULPS  Z9, Z4, Z4
+	VADDPS  Z3, Z4, Z4
+	VMULPS  Z4, Z7, Z7
+	VMULPS  (DX)(SI*1), Z7, Z7
+	VMOVUPS Z7, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     siluBackwardSetAVX512_v16
+
+siluBackwardSetAVX512_v16_end:
+	VMOVUPS ewc_lo<>+0(SB), Y0
+	VMOVUPS ewc_negmax<>+0(SB), Y1
+	VMOVUPS ewc_posmax<>+0(SB), Y2
+	VMOVUPS ewc_one<>+0(SB), Y3
+
+siluBackwardSetAVX512_v8:
+	CMPQ    BX, $0x08
+	JL      siluBackwardSetAVX512_v8_end
+	VMOVUPS (CX)(SI*1), Y4
+	VORPS   ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS  Y5, Y0, Y5
+	VMULPS  ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS  ewc_round<>+0(SB), Y6, Y6
+	VSUBPS  ewc_round<>+0(SB), Y6, Y7
+	VMULPS  ewc_c1<>+0(SB), Y7, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMULPS  ewc_c2<>+0(SB), Y7, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMULPS  Y5, Y5, Y7
+	VMULPS  ewc_p0<>+0(SB), Y5, Y8
+	VADDPS  ewc_p1<>+0(SB), Y8, Y8
+	VMULPS  ewc_p2<>+0(SB), Y5, Y9
+	VADDPS  ewc_p3<>+0(SB), Y9, Y9
+	VMULPS  ewc_p4<>+0(SB), Y5, Y10
+	VADDPS  ewc_p5<>+0(SB), Y10, Y10
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y9, Y8, Y8
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y10, Y8, Y8
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y5, Y8, Y8
+	VADDPS  ewc_one<>+0(SB), Y8, Y8
+	VPADDD  ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD  $0x17, Y6, Y6
+	VMULPS  Y6, Y8, Y8
+	VPSRAD  $0x1f, Y4, Y5
+	VANDPS  Y8, Y5, Y7
+	VANDNPS Y3, Y5, Y6
+	VORPS   Y6, Y7, Y7
+	VANDPS  Y3, Y5, Y9
+	VANDNPS Y8, Y5, Y6
+	VORPS   Y6, Y9, Y9
+	VADDPS  Y3, Y8, Y5
+	VDIVPS  Y5, Y3, Y5
+	VMULPS  Y5, Y7, Y7
+	VMULPS  Y5, Y9, Y9
+	VMAXPS  Y4, Y1, Y4
+	VMINPS  Y4, Y2, Y4
+	VMULPS  Y9, Y4, Y4
+	VADDPS  Y3, Y4, Y4
+	VMULPS  Y4, Y7, Y7
+	VMULPS  (DX)(SI*1), Y7, Y7
+	VMOVUPS Y7, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, BX
+	JMP     siluBackwardSetAVX512_v8
+
+siluBackwardSetAVX512_v8_end:
 	VZEROUPPER
 	RET
 

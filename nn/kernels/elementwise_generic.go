@@ -143,7 +143,8 @@ func siluRun(dst, src []float32) {
 // siluGradRun adds dy[i]·s·(1 + x·(1-s)) to dx[i], s = sigmoid(x) and 1-s
 // computed as q/(1+e), x clamped to ±MaxFloat32 so that the derivative is 0
 // at -Inf and 1 at +Inf; len(x) <= logisticBlock.
-func siluGradRun(dx, x, dy []float32) {
+// siluGradRun adds dy·SiLU'(x) to dx, or with set writes it.
+func siluGradRun(dx, x, dy []float32, set bool) {
 	var e, p, q [logisticBlock]float32
 	logisticParts(x, e[:], p[:], q[:])
 	dy = dy[:len(x)]
@@ -158,7 +159,11 @@ func siluGradRun(dx, x, dy []float32) {
 			v = maxF32
 		}
 		d := s * (float32(v*sc) + 1)
-		dx[i] = dx[i] + float32(dy[i]*d)
+		if set {
+			dx[i] = float32(dy[i] * d)
+		} else {
+			dx[i] = dx[i] + float32(dy[i]*d)
+		}
 	}
 }
 
@@ -177,7 +182,7 @@ func siluf32(x float32) float32 {
 
 func siluGradf32(x float32) float32 {
 	var dx [1]float32
-	siluGradRun(dx[:], []float32{x}, []float32{1})
+	siluGradRun(dx[:], []float32{x}, []float32{1}, false)
 	return dx[0]
 }
 
@@ -204,11 +209,15 @@ func siluGeneric(dst, src []float32) {
 	}
 }
 
-func siluBackwardGeneric(dx, x, dy []float32) {
+func siluBackwardGeneric(dx, x, dy []float32) { siluBackwardRuns(dx, x, dy, false) }
+
+func siluBackwardSetGeneric(dx, x, dy []float32) { siluBackwardRuns(dx, x, dy, true) }
+
+func siluBackwardRuns(dx, x, dy []float32, set bool) {
 	x, dy = x[:len(dx)], dy[:len(dx)]
 	for i := 0; i < len(x); i += logisticBlock {
 		j := min(i+logisticBlock, len(x))
-		siluGradRun(dx[i:j], x[i:j], dy[i:j])
+		siluGradRun(dx[i:j], x[i:j], dy[i:j], set)
 	}
 }
 

@@ -28,6 +28,12 @@ func sigmoidBackwardAVX2(dx []float32, v []float32, dy []float32)
 //go:noescape
 func siluBackwardAVX2(dx []float32, v []float32, dy []float32)
 
+// siluBackwardSetAVX2 writes the SiLU gradient: dx[i] = dy[i]*SiLU'(x[i]) as in siluBackwardSetGeneric (dx is not read) for i < len(dx)&^7.
+// len(v) and len(dy) must be at least len(dx).
+//
+//go:noescape
+func siluBackwardSetAVX2(dx []float32, v []float32, dy []float32)
+
 // bnApplyAVX2 is the vector part of bnApplyRows: channels j < c&^7 of m rows.
 // The caller checks the lengths.
 //
@@ -57,6 +63,12 @@ func sigmoidBackwardAVX512(dx []float32, v []float32, dy []float32)
 //
 //go:noescape
 func siluBackwardAVX512(dx []float32, v []float32, dy []float32)
+
+// siluBackwardSetAVX512 writes the SiLU gradient: dx[i] = dy[i]*SiLU'(x[i]) as in siluBackwardSetGeneric (dx is not read) for i < len(dx)&^7.
+// len(v) and len(dy) must be at least len(dx).
+//
+//go:noescape
+func siluBackwardSetAVX512(dx []float32, v []float32, dy []float32)
 
 // bnApplyAVX512 is the vector part of bnApplyRows: channels j < c&^7 of m rows.
 // The caller checks the lengths.

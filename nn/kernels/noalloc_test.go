@@ -182,7 +182,7 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 		fn   func(dx, v, dy []float32)
 	}{
 		{"ReLUBackward", ReLUBackward}, {"ReLU6Backward", ReLU6Backward},
-		{"SigmoidBackward", SigmoidBackward}, {"SiLUBackward", SiLUBackward},
+		{"SigmoidBackward", SigmoidBackward}, {"SiLUBackward", SiLUBackward}, {"SiLUBackwardSet", SiLUBackwardSet},
 		{"TanhBackward", TanhBackward}, {"HardSigmoidBackward", HardSigmoidBackward},
 		{"HardSwishBackward", HardSwishBackward}, {"GELUBackward", GELUBackward},
 	} {

@@ -44,6 +44,7 @@ func main() {
 		unary(is, "silu", "SiLU: dst[i] = SiLU(src[i]) as in siluGeneric", siluV)
 		backward(is, "sigmoidBackward", "the sigmoid gradient: dx[i] += dy[i]*y[i]*(1-y[i]), y the forward output", sigmoidGradV)
 		backward(is, "siluBackward", "the SiLU gradient: dx[i] += dy[i]*SiLU'(x[i]) as in siluBackwardGeneric", siluGradV)
+		backwardSet(is, "siluBackwardSet", "the SiLU gradient: dx[i] = dy[i]*SiLU'(x[i]) as in siluBackwardSetGeneric (dx is not read)", siluGradV)
 		bnApply(is)
 	}
 	Generate()
@@ -274,11 +275,17 @@ func unary(is isa, fn, what string, f func(v vk, x reg.VecVirtual, k regs) reg.V
 // backward emits <fn><ISA>(dx, v, dy []float32): dx[i] += dy[i]*f'(v[i])
 // over the whole 8-lane vectors of dx, where f computes the product with
 // dy (sigmoid) or the derivative (SiLU).
-func backward(is isa, fn, what string, f any) {
+func backward(is isa, fn, what string, f any) { backwardKernel(is, fn, "adds "+what, f, false) }
+
+// backwardSet emits <fn><ISA>(dx, v, dy []float32): backward's kernel
+// writing dx[i] = dy[i]*f'(v[i]) instead of adding it.
+func backwardSet(is isa, fn, what string, f any) { backwardKernel(is, fn, "writes "+what, f, true) }
+
+func backwardKernel(is isa, fn, what string, f any, set bool) {
 	name := fn + is.name
 	TEXT(name, NOSPLIT, "func(dx, v, dy []float32)")
 	Pragma("noescape")
-	Doc(name+" adds "+what+" for i < len(dx)&^7.",
+	Doc(name+" "+what+" for i < len(dx)&^7.",
 		"len(v) and len(dy) must be at least len(dx).")
 	dx := Load(Param("dx").Base(), GP64())
 	vp := Load(Param("v").Base(), GP64())
@@ -297,7 +304,9 @@ func backward(is isa, fn, what string, f any) {
 			g = f(v, x, k, dym)
 		}
 		dxm := Mem{Base: dx, Index: off, Scale: 1}
-		VADDPS(dxm, g, g) // dx + g
+		if !set {
+			VADDPS(dxm, g, g) // dx + g
+		}
 		VMOVUPS(g, dxm)
 	})
 	VZEROUPPER()
