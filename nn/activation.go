@@ -10,12 +10,18 @@ import "github.com/sortnet/sortnet/nn/kernels"
 
 // unaryFromX runs a kernel pair whose backward reads the forward input x.
 func unaryFromX(name string, x *Var, fwd func(dst, src []float32), bwd func(dx, x, dy []float32)) *Var {
+	return unaryFromXSet(name, x, fwd, bwd, nil)
+}
+
+// unaryFromXSet is unaryFromX with a backward kernel, set, that writes
+// the gradient rather than adding it, for a fresh gradient buffer.
+func unaryFromXSet(name string, x *Var, fwd func(dst, src []float32), bwd, set func(dx, x, dy []float32)) *Var {
 	y := newPooled(x.Value.shape...)
 	xd, yd := x.Value.data, y.data
 	forChunks(len(yd), func(lo, hi int) { fwd(yd[lo:hi], xd[lo:hi]) })
 	out := result(y, name, x)
 	if out.requiresGrad {
-		out.backward = func() { unaryBackward(out, x, xd, bwd) }
+		out.backward = func() { unaryBackward(out, x, xd, bwd, set) }
 	}
 	return out
 }
@@ -27,21 +33,27 @@ func unaryFromY(name string, x *Var, fwd func(dst, src []float32), bwd func(dx, 
 	forChunks(len(yd), func(lo, hi int) { fwd(yd[lo:hi], xd[lo:hi]) })
 	out := result(y, name, x)
 	if out.requiresGrad {
-		out.backward = func() { unaryBackward(out, x, yd, bwd) }
+		out.backward = func() { unaryBackward(out, x, yd, bwd, nil) }
 	}
 	return out
 }
 
 // unaryBackward propagates out's gradient to x through bwd, which reads v
-// (the forward input or output).
-func unaryBackward(out, x *Var, v []float32, bwd func(dx, v, dy []float32)) {
+// (the forward input or output), or into a fresh gradient buffer through
+// set if there is one.
+func unaryBackward(out, x *Var, v []float32, bwd, set func(dx, v, dy []float32)) {
 	g := out.Grad.data
 	gx, fresh := x.gradOut()
 	forChunks(len(g), func(lo, hi int) {
-		if fresh { // cleared here, in cache, rather than when taken
+		switch {
+		case fresh && set != nil:
+			set(gx[lo:hi], v[lo:hi], g[lo:hi])
+		case fresh: // cleared here, in cache, rather than when taken
 			clear(gx[lo:hi])
+			fallthrough
+		default:
+			bwd(gx[lo:hi], v[lo:hi], g[lo:hi])
 		}
-		bwd(gx[lo:hi], v[lo:hi], g[lo:hi])
 	})
 }
 
@@ -59,7 +71,9 @@ func Sigmoid(x *Var) *Var {
 }
 
 // SiLU returns x·sigmoid(x) (swish, PyTorch's nn.SiLU), as one fused op.
-func SiLU(x *Var) *Var { return unaryFromX("SiLU", x, kernels.SiLU, kernels.SiLUBackward) }
+func SiLU(x *Var) *Var {
+	return unaryFromXSet("SiLU", x, kernels.SiLU, kernels.SiLUBackward, kernels.SiLUBackwardSet)
+}
 
 // Tanh returns tanh(x). The backward pass uses the output: dx = dy·(1-y²).
 func Tanh(x *Var) *Var { return unaryFromY("Tanh", x, kernels.Tanh, kernels.TanhBackward) }
