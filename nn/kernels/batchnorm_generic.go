@@ -137,15 +137,16 @@ type bnGradArgs struct {
 	c               int
 	dx, dy, x       []float32
 	mean, ga, gb, d []float32
-	set             bool // clear dx's rows before adding to them
+	set             bool // write dx rather than add to it
 }
 
 func (a *bnGradArgs) rows(lo, hi int) {
 	c := a.c
+	f := a.k.bnGrad
 	if a.set {
-		clear(a.dx[lo*c : hi*c])
+		f = a.k.bnGradSet
 	}
-	a.k.bnGrad(a.dx[lo*c:hi*c], a.dy[lo*c:hi*c], a.x[lo*c:hi*c], hi-lo, c, c, a.mean, a.ga, a.gb, a.d)
+	f(a.dx[lo*c:hi*c], a.dy[lo*c:hi*c], a.x[lo*c:hi*c], hi-lo, c, c, a.mean, a.ga, a.gb, a.d)
 }
 
 var (
@@ -167,8 +168,8 @@ func bnBackwardSumsGeneric(dy, x []float32, m, c int, mean []float32, sumDy, sum
 	bnReduce(bnReduceArgs{k: chanK, dy: dy, x: x, ref: mean, dySums: true, m: m, c: c}, sumDy, sumDyXc)
 }
 
-// bnBackwardInputGeneric adds the input gradient to dx or, with set, clears
-// each block of rows of dx just before adding to it.
+// bnBackwardInputGeneric adds the input gradient to dx or, with set,
+// writes it.
 func bnBackwardInputGeneric(dx, dy, x []float32, m, c int, mean, a, b, d []float32, set bool) {
 	if m == 0 || c == 0 {
 		return

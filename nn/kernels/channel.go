@@ -30,21 +30,24 @@ type chanKernels struct {
 	mulAdd  func(dx, dy []float32, rows, stride, c int, s []float32)
 	add     func(dx []float32, rows, stride, c int, t []float32)
 	bnGrad  func(dx, dy, x []float32, rows, stride, c int, mean, a, b, d []float32)
+	// bnGradSet is bnGrad writing dx instead of adding to it.
+	bnGradSet func(dx, dy, x []float32, rows, stride, c int, mean, a, b, d []float32)
 	// bnApply is the batch-norm affine map with an optional SiLU
 	// (bnApplyRowsGeneric).
 	bnApply func(y, x []float32, rows, c int, scale, shift []float32, silu bool)
 }
 
 var chanGeneric = &chanKernels{
-	moments: chanMomentsGeneric,
-	dySums:  chanDySumsGeneric,
-	sum:     chanSumGeneric,
-	dot:     chanDotGeneric,
-	mul:     chanMulGeneric,
-	mulAdd:  chanMulAddGeneric,
-	add:     chanAddGeneric,
-	bnGrad:  chanBNGradGeneric,
-	bnApply: bnApplyRowsGeneric,
+	moments:   chanMomentsGeneric,
+	dySums:    chanDySumsGeneric,
+	sum:       chanSumGeneric,
+	dot:       chanDotGeneric,
+	mul:       chanMulGeneric,
+	mulAdd:    chanMulAddGeneric,
+	add:       chanAddGeneric,
+	bnGrad:    chanBNGradGeneric,
+	bnGradSet: chanBNGradSetGeneric,
+	bnApply:   bnApplyRowsGeneric,
 }
 
 // chanK is the selected implementation's set.

@@ -4,27 +4,29 @@ package kernels
 
 var (
 	chanAVX2 = &chanKernels{
-		moments: chanMomentsAVX2,
-		dySums:  chanDySumsAVX2,
-		sum:     chanSumAVX2,
-		dot:     chanDotAVX2,
-		mul:     chanMulAVX2,
-		mulAdd:  chanMulAddAVX2,
-		add:     chanAddAVX2,
-		bnGrad:  chanBNGradAVX2,
+		moments:   chanMomentsAVX2,
+		dySums:    chanDySumsAVX2,
+		sum:       chanSumAVX2,
+		dot:       chanDotAVX2,
+		mul:       chanMulAVX2,
+		mulAdd:    chanMulAddAVX2,
+		add:       chanAddAVX2,
+		bnGrad:    chanBNGradAVX2,
+		bnGradSet: chanBNGradSetAVX2,
 		bnApply: func(y, x []float32, rows, c int, scale, shift []float32, silu bool) {
 			bnApplySIMD(bnApplyAVX2, y, x, rows, c, scale, shift, silu)
 		},
 	}
 	chanAVX512 = &chanKernels{
-		moments: chanMomentsAVX512,
-		dySums:  chanDySumsAVX512,
-		sum:     chanSumAVX512,
-		dot:     chanDotAVX512,
-		mul:     chanMulAVX512,
-		mulAdd:  chanMulAddAVX512,
-		add:     chanAddAVX512,
-		bnGrad:  chanBNGradAVX512,
+		moments:   chanMomentsAVX512,
+		dySums:    chanDySumsAVX512,
+		sum:       chanSumAVX512,
+		dot:       chanDotAVX512,
+		mul:       chanMulAVX512,
+		mulAdd:    chanMulAddAVX512,
+		add:       chanAddAVX512,
+		bnGrad:    chanBNGradAVX512,
+		bnGradSet: chanBNGradSetAVX512,
 		bnApply: func(y, x []float32, rows, c int, scale, shift []float32, silu bool) {
 			bnApplySIMD(bnApplyAVX512, y, x, rows, c, scale, shift, silu)
 		},

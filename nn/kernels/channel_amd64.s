@@ -807,6 +807,108 @@ chanBNGradAVX2_done:
 	VZEROUPPER
 	RET
 
+// func chanBNGradSetAVX2(dx []float32, dy []float32, x []float32, rows int, stride int, c int, mean []float32, a []float32, b []float32, d []float32)
+// Requires: AVX
+TEXT ·chanBNGradSetAVX2(SB), NOSPLIT, $0-192
+	MOVQ dx_base+0(FP), AX
+	MOVQ dy_base+24(FP), CX
+	MOVQ x_base+48(FP), DX
+	MOVQ mean_base+96(FP), BX
+	MOVQ a_base+120(FP), SI
+	MOVQ b_base+144(FP), DI
+	MOVQ d_base+168(FP), R8
+	MOVQ rows+72(FP), R9
+	MOVQ stride+80(FP), R10
+	SHLQ $0x02, R10
+
+chanBNGradSetAVX2_row:
+	TESTQ R9, R9
+	JZ    chanBNGradSetAVX2_done
+	XORQ  R11, R11
+	MOVQ  c+88(FP), R12
+
+chanBNGradSetAVX2_c4_8:
+	CMPQ    R12, $0x20
+	JL      chanBNGradSetAVX2_c4_8_end
+	VMOVUPS (DX)(R11*1), Y0
+	VSUBPS  (BX)(R11*1), Y0, Y0
+	VMULPS  (DI)(R11*1), Y0, Y0
+	VMOVUPS (CX)(R11*1), Y1
+	VMULPS  (SI)(R11*1), Y1, Y1
+	VADDPS  Y0, Y1, Y1
+	VADDPS  (R8)(R11*1), Y1, Y1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS 32(DX)(R11*1), Y0
+	VSUBPS  32(BX)(R11*1), Y0, Y0
+	VMULPS  32(DI)(R11*1), Y0, Y0
+	VMOVUPS 32(CX)(R11*1), Y1
+	VMULPS  32(SI)(R11*1), Y1, Y1
+	VADDPS  Y0, Y1, Y1
+	VADDPS  32(R8)(R11*1), Y1, Y1
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS 64(DX)(R11*1), Y0
+	VSUBPS  64(BX)(R11*1), Y0, Y0
+	VMULPS  64(DI)(R11*1), Y0, Y0
+	VMOVUPS 64(CX)(R11*1), Y1
+	VMULPS  64(SI)(R11*1), Y1, Y1
+	VADDPS  Y0, Y1, Y1
+	VADDPS  64(R8)(R11*1), Y1, Y1
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS 96(DX)(R11*1), Y0
+	VSUBPS  96(BX)(R11*1), Y0, Y0
+	VMULPS  96(DI)(R11*1), Y0, Y0
+	VMOVUPS 96(CX)(R11*1), Y1
+	VMULPS  96(SI)(R11*1), Y1, Y1
+	VADDPS  Y0, Y1, Y1
+	VADDPS  96(R8)(R11*1), Y1, Y1
+	VMOVUPS Y1, 96(AX)(R11*1)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x20, R12
+	JMP     chanBNGradSetAVX2_c4_8
+
+chanBNGradSetAVX2_c4_8_end:
+chanBNGradSetAVX2_c1_8:
+	CMPQ    R12, $0x08
+	JL      chanBNGradSetAVX2_c1_8_end
+	VMOVUPS (DX)(R11*1), Y0
+	VSUBPS  (BX)(R11*1), Y0, Y0
+	VMULPS  (DI)(R11*1), Y0, Y0
+	VMOVUPS (CX)(R11*1), Y1
+	VMULPS  (SI)(R11*1), Y1, Y1
+	VADDPS  Y0, Y1, Y1
+	VADDPS  (R8)(R11*1), Y1, Y1
+	VMOVUPS Y1, (AX)(R11*1)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x08, R12
+	JMP     chanBNGradSetAVX2_c1_8
+
+chanBNGradSetAVX2_c1_8_end:
+chanBNGradSetAVX2_c1_1:
+	CMPQ   R12, $0x01
+	JL     chanBNGradSetAVX2_c1_1_end
+	VMOVSS (DX)(R11*1), X0
+	VSUBSS (BX)(R11*1), X0, X0
+	VMULSS (DI)(R11*1), X0, X0
+	VMOVSS (CX)(R11*1), X1
+	VMULSS (SI)(R11*1), X1, X1
+	VADDSS X0, X1, X1
+	VADDSS (R8)(R11*1), X1, X1
+	VMOVSS X1, (AX)(R11*1)
+	ADDQ   $0x00000004, R11
+	SUBQ   $0x01, R12
+	JMP    chanBNGradSetAVX2_c1_1
+
+chanBNGradSetAVX2_c1_1_end:
+	ADDQ R10, AX
+	ADDQ R10, CX
+	ADDQ R10, DX
+	DECQ R9
+	JMP  chanBNGradSetAVX2_row
+
+chanBNGradSetAVX2_done:
+	VZEROUPPER
+	RET
+
 // func chanMomentsAVX512(x []float32, rows int, stride int, c int, shift []float32, s1 []float64, s2 []float64)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·chanMomentsAVX512(SB), NOSPLIT, $0-120
@@ -1921,5 +2023,147 @@ chanBNGradAVX512_c1_1_end:
 	JMP  chanBNGradAVX512_row
 
 chanBNGradAVX512_done:
+	VZEROUPPER
+	RET
+
+// func chanBNGradSetAVX512(dx []float32, dy []float32, x []float32, rows int, stride int, c int, mean []float32, a []float32, b []float32, d []float32)
+// Requires: AVX, AVX512F
+TEXT ·chanBNGradSetAVX512(SB), NOSPLIT, $0-192
+	MOVQ dx_base+0(FP), AX
+	MOVQ dy_base+24(FP), CX
+	MOVQ x_base+48(FP), DX
+	MOVQ mean_base+96(FP), BX
+	MOVQ a_base+120(FP), SI
+	MOVQ b_base+144(FP), DI
+	MOVQ d_base+168(FP), R8
+	MOVQ rows+72(FP), R9
+	MOVQ stride+80(FP), R10
+	SHLQ $0x02, R10
+
+chanBNGradSetAVX512_row:
+	TESTQ R9, R9
+	JZ    chanBNGradSetAVX512_done
+	XORQ  R11, R11
+	MOVQ  c+88(FP), R12
+
+chanBNGradSetAVX512_c4_16:
+	CMPQ    R12, $0x40
+	JL      chanBNGradSetAVX512_c4_16_end
+	VMOVUPS (DX)(R11*1), Z0
+	VSUBPS  (BX)(R11*1), Z0, Z0
+	VMULPS  (DI)(R11*1), Z0, Z0
+	VMOVUPS (CX)(R11*1), Z1
+	VMULPS  (SI)(R11*1), Z1, Z1
+	VADDPS  Z0, Z1, Z1
+	VADDPS  (R8)(R11*1), Z1, Z1
+	VMOVUPS Z1, (AX)(R11*1)
+	VMOVUPS 64(DX)(R11*1), Z0
+	VSUBPS  64(BX)(R11*1), Z0, Z0
+	VMULPS  64(DI)(R11*1), Z0, Z0
+	VMOVUPS 64(CX)(R11*1), Z1
+	VMULPS  64(SI)(R11*1), Z1, Z1
+	VADDPS  Z0, Z1, Z1
+	VADDPS  64(R8)(R11*1), Z1, Z1
+	VMOVUPS Z1, 64(AX)(R11*1)
+	VMOVUPS 128(DX)(R11*1), Z0
+	VSUBPS  128(BX)(R11*1), Z0, Z0
+	VMULPS  128(DI)(R11*1), Z0, Z0
+	VMOVUPS 128(CX)(R11*1), Z1
+	VMULPS  128(SI)(R11*1), Z1, Z1
+	VADDPS  Z0, Z1, Z1
+	VADDPS  128(R8)(R11*1), Z1, Z1
+	VMOVUPS Z1, 128(AX)(R11*1)
+	VMOVUPS 192(DX)(R11*1), Z0
+	VSUBPS  192(BX)(R11*1), Z0, Z0
+	VMULPS  192(DI)(R11*1), Z0, Z0
+	VMOVUPS 192(CX)(R11*1), Z1
+	VMULPS  192(SI)(R11*1), Z1, Z1
+	VADDPS  Z0, Z1, Z1
+	VADDPS  192(R8)(R11*1), Z1, Z1
+	VMOVUPS Z1, 192(AX)(R11*1)
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x40, R12
+	JMP     chanBNGradSetAVX512_c4_16
+
+chanBNGradSetAVX512_c4_16_end:
+chanBNGradSetAVX512_c4_8:
+	CMPQ    R12, $0x20
+	JL      chanBNGradSetAVX512_c4_8_end
+	VMOVUPS (DX)(R11*1), Y0
+	VSUBPS  (BX)(R11*1), Y0, Y0
+	VMULPS  (DI)(R11*1), Y0, Y0
+	VMOVUPS (CX)(R11*1), Y1
+	VMULPS  (SI)(R11*1), Y1, Y1
+	VADDPS  Y0, Y1, Y1
+	VADDPS  (R8)(R11*1), Y1, Y1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS 32(DX)(R11*1), Y0
+	VSUBPS  32(BX)(R11*1), Y0, Y0
+	VMULPS  32(DI)(R11*1), Y0, Y0
+	VMOVUPS 32(CX)(R11*1), Y1
+	VMULPS  32(SI)(R11*1), Y1, Y1
+	VADDPS  Y0, Y1, Y1
+	VADDPS  32(R8)(R11*1), Y1, Y1
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS 64(DX)(R11*1), Y0
+	VSUBPS  64(BX)(R11*1), Y0, Y0
+	VMULPS  64(DI)(R11*1), Y0, Y0
+	VMOVUPS 64(CX)(R11*1), Y1
+	VMULPS  64(SI)(R11*1), Y1, Y1
+	VADDPS  Y0, Y1, Y1
+	VADDPS  64(R8)(R11*1), Y1, Y1
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS 96(DX)(R11*1), Y0
+	VSUBPS  96(BX)(R11*1), Y0, Y0
+	VMULPS  96(DI)(R11*1), Y0, Y0
+	VMOVUPS 96(CX)(R11*1), Y1
+	VMULPS  96(SI)(R11*1), Y1, Y1
+	VADDPS  Y0, Y1, Y1
+	VADDPS  96(R8)(R11*1), Y1, Y1
+	VMOVUPS Y1, 96(AX)(R11*1)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x20, R12
+	JMP     chanBNGradSetAVX512_c4_8
+
+chanBNGradSetAVX512_c4_8_end:
+chanBNGradSetAVX512_c1_8:
+	CMPQ    R12, $0x08
+	JL      chanBNGradSetAVX512_c1_8_end
+	VMOVUPS (DX)(R11*1), Y0
+	VSUBPS  (BX)(R11*1), Y0, Y0
+	VMULPS  (DI)(R11*1), Y0, Y0
+	VMOVUPS (CX)(R11*1), Y1
+	VMULPS  (SI)(R11*1), Y1, Y1
+	VADDPS  Y0, Y1, Y1
+	VADDPS  (R8)(R11*1), Y1, Y1
+	VMOVUPS Y1, (AX)(R11*1)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x08, R12
+	JMP     chanBNGradSetAVX512_c1_8
+
+chanBNGradSetAVX512_c1_8_end:
+chanBNGradSetAVX512_c1_1:
+	CMPQ   R12, $0x01
+	JL     chanBNGradSetAVX512_c1_1_end
+	VMOVSS (DX)(R11*1), X0
+	VSUBSS (BX)(R11*1), X0, X0
+	VMULSS (DI)(R11*1), X0, X0
+	VMOVSS (CX)(R11*1), X1
+	VMULSS (SI)(R11*1), X1, X1
+	VADDSS X0, X1, X1
+	VADDSS (R8)(R11*1), X1, X1
+	VMOVSS X1, (AX)(R11*1)
+	ADDQ   $0x00000004, R11
+	SUBQ   $0x01, R12
+	JMP    chanBNGradSetAVX512_c1_1
+
+chanBNGradSetAVX512_c1_1_end:
+	ADDQ R10, AX
+	ADDQ R10, CX
+	ADDQ R10, DX
+	DECQ R9
+	JMP  chanBNGradSetAVX512_row
+
+chanBNGradSetAVX512_done:
 	VZEROUPPER
 	RET

@@ -98,13 +98,27 @@ func chanAddGeneric(dx []float32, rows, stride, c int, t []float32) {
 // chanBNGradGeneric adds (a[j]·g + b[j]·(x-mean[j])) + d[j] to dx[r, j],
 // g = dy[r, j], x = x[r, j], every operation rounded in this order.
 func chanBNGradGeneric(dx, dy, x []float32, rows, stride, c int, mean, a, b, d []float32) {
+	chanBNGradRows(dx, dy, x, rows, stride, c, mean, a, b, d, false)
+}
+
+// chanBNGradSetGeneric is chanBNGradGeneric writing dx rather than adding
+// to it: dx[i] = (a*g + b*(x-mean)) + d.
+func chanBNGradSetGeneric(dx, dy, x []float32, rows, stride, c int, mean, a, b, d []float32) {
+	chanBNGradRows(dx, dy, x, rows, stride, c, mean, a, b, d, true)
+}
+
+func chanBNGradRows(dx, dy, x []float32, rows, stride, c int, mean, a, b, d []float32, set bool) {
 	mean, a, b, d = mean[:c], a[:c], b[:c], d[:c]
 	for r := 0; r < rows; r++ {
 		dr, xr := dx[r*stride:r*stride+c], x[r*stride:r*stride+c]
 		for j, g := range dy[r*stride : r*stride+c] {
 			t := float32(a[j]*g) + float32(b[j]*(xr[j]-mean[j]))
 			t = t + d[j]
-			dr[j] = dr[j] + t
+			if set {
+				dr[j] = t
+			} else {
+				dr[j] = dr[j] + t
+			}
 		}
 	}
 }

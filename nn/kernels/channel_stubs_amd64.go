@@ -52,6 +52,12 @@ func chanAddAVX2(dx []float32, rows int, stride int, c int, t []float32)
 //go:noescape
 func chanBNGradAVX2(dx []float32, dy []float32, x []float32, rows int, stride int, c int, mean []float32, a []float32, b []float32, d []float32)
 
+// chanBNGradSetAVX2 is chanBNGradSetGeneric (see channel_generic.go).
+// The caller checks the lengths.
+//
+//go:noescape
+func chanBNGradSetAVX2(dx []float32, dy []float32, x []float32, rows int, stride int, c int, mean []float32, a []float32, b []float32, d []float32)
+
 // chanMomentsAVX512 is chanMomentsGeneric (see channel_generic.go).
 // The caller checks the lengths.
 //
@@ -99,3 +105,9 @@ func chanAddAVX512(dx []float32, rows int, stride int, c int, t []float32)
 //
 //go:noescape
 func chanBNGradAVX512(dx []float32, dy []float32, x []float32, rows int, stride int, c int, mean []float32, a []float32, b []float32, d []float32)
+
+// chanBNGradSetAVX512 is chanBNGradSetGeneric (see channel_generic.go).
+// The caller checks the lengths.
+//
+//go:noescape
+func chanBNGradSetAVX512(dx []float32, dy []float32, x []float32, rows int, stride int, c int, mean []float32, a []float32, b []float32, d []float32)

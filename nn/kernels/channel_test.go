@@ -135,6 +135,8 @@ func TestChannelKernelsBitIdentical(t *testing.T) {
 				{"mulAdd", func(k *chanKernels, d []float32) { k.mulAdd(d, a, cc.rows, cc.stride, cc.c, m2) }},
 				{"add", func(k *chanKernels, d []float32) { k.add(d, cc.rows, cc.stride, cc.c, m2) }},
 				{"bnGrad", func(k *chanKernels, d []float32) { k.bnGrad(d, a, b, cc.rows, cc.stride, cc.c, mu, va, vb, vd) }},
+				// Writes, so what the destination held must not show.
+				{"bnGradSet", func(k *chanKernels, d []float32) { k.bnGradSet(d, a, b, cc.rows, cc.stride, cc.c, mu, va, vb, vd) }},
 			} {
 				got, gok := guarded(t, len(b), off, 55)
 				copy(got, b)

@@ -137,7 +137,8 @@ func main() {
 		chanMul(is)
 		chanMulAdd(is)
 		chanAdd(is)
-		bnGrad(is)
+		bnGrad(is, false)
+		bnGrad(is, true)
 	}
 	Generate()
 }
@@ -504,12 +505,17 @@ func chanAdd(is isa) {
 
 // bnGrad emits chanBNGrad<ISA>(dx, dy, x []float32, rows, stride, c int,
 // mean, a, b, d []float32): dx[i] = dx[i] + ((a*g + b*(x-mean)) + d) per
-// channel, each operation rounded (see chanBNGradGeneric).
-func bnGrad(is isa) {
-	name := "chanBNGrad" + is.name
+// channel, each operation rounded (see chanBNGradGeneric); with set,
+// chanBNGradSet<ISA>, which writes dx[i] = (a*g + b*(x-mean)) + d without
+// reading dx (chanBNGradSetGeneric).
+func bnGrad(is isa, set bool) {
+	name, twin := "chanBNGrad"+is.name, "chanBNGradGeneric"
+	if set {
+		name, twin = "chanBNGradSet"+is.name, "chanBNGradSetGeneric"
+	}
 	TEXT(name, NOSPLIT, "func(dx, dy, x []float32, rows, stride, c int, mean, a, b, d []float32)")
 	Pragma("noescape")
-	Doc(name+" is chanBNGradGeneric (see channel_generic.go).", "The caller checks the lengths.")
+	Doc(name+" is "+twin+" (see channel_generic.go).", "The caller checks the lengths.")
 	dx, dy, x := base("dx"), base("dy"), base("x")
 	mu, a, b, d := base("mean"), base("a"), base("b"), base("d")
 	rowMap(name, is, []reg.GPVirtual{dx, dy, x}, func(k kind, n int, co reg.GPVirtual) {
@@ -523,6 +529,10 @@ func bnGrad(is isa) {
 			k.mul(at(a, co, k, v), u, u) // a*g
 			k.add(t, u, u)
 			k.add(at(d, co, k, v), u, u)
+			if set {
+				k.store(u, at(dx, co, k, v))
+				continue
+			}
 			t2 := k.new()
 			k.load(at(dx, co, k, v), t2)
 			k.add(u, t2, t2)
