@@ -130,8 +130,8 @@ func (a *bnApplyArgs) rows(lo, hi int) {
 	a.k.bnApply(a.y[lo*c:hi*c], a.x[lo*c:hi*c], hi-lo, c, a.scale, a.shift, a.silu)
 }
 
-// bnGradArgs is the input gradient dx += ga·dy + gb·(x-mean) + d over the
-// rows of [m, c] matrices.
+// bnGradArgs is the input gradient dx += ga·dy + gb·(x-mean) + d (with
+// set, dx = …) over the rows of [m, c] matrices.
 type bnGradArgs struct {
 	k               *chanKernels
 	c               int

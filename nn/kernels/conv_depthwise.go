@@ -405,7 +405,7 @@ func (a *dwRowArgs) forward(lo, hi int) {
 						continue
 					}
 					for col := 0; col < r.n; col++ {
-						if p.StrideH == 1 && p.DilH == 1 && nh <= dwMaxTaps && r.nt <= dwMaxRows {
+						if p.sideways(nh, r.nt) {
 							a.forwardColumn(&offs, r, u, e-u, col)
 						} else {
 							a.forwardRun(&offs, a.k.row, r, u, e-u, col, true, nil)
@@ -442,9 +442,26 @@ func (a *dwRowArgs) forwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col i
 	}
 }
 
+// sideways reports whether a border column of a band, with nh window rows
+// of nt taps, runs through forwardColumn or backwardColumn: stride and
+// dilation 1 down the columns, and the window's rows and taps within a
+// kernel call's taps and rows.
+func (p *ConvParams) sideways(nh, nt int) bool {
+	return p.StrideH == 1 && p.DilH == 1 && nh <= dwMaxTaps && nt <= dwMaxRows
+}
+
+// bwdTapSteps returns, for the input gradient along a row, the steps of the
+// kernel index (ks) and of the dy column (os) from one tap to the next
+// (see dwBwdTaps).
+func (p *ConvParams) bwdTapSteps() (ks, os int) {
+	if p.StrideW > 1 {
+		return p.StrideW, 1
+	}
+	return 1, p.DilW
+}
+
 // forwardColumn runs column col of run r down n output rows from row u on
-// (stride and dilation 1 down the columns, at most dwMaxTaps window rows
-// and dwMaxRows taps) with the column-mapped kernel rowS1, the window
+// (p.sideways) with the column-mapped kernel rowS1, the window
 // turned on its side: its rows are the kernel's taps, which then step one
 // input row (W·C) as the pixels do, so each input row is loaded once per
 // pixel block and tap and multiplied into every pixel whose window holds
@@ -554,7 +571,7 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 							continue
 						}
 						for col := 0; col < r.n; col++ {
-							if p.StrideH == 1 && p.DilH == 1 && nh <= dwMaxTaps && r.nt <= dwMaxRows {
+							if p.sideways(nh, r.nt) {
 								a.backwardColumn(&offs, r, u, m, col)
 								continue
 							}
@@ -577,10 +594,7 @@ func (a *dwRowArgs) backwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col,
 	c := p.C
 	img, ih := u/p.H, u%p.H
 	kh0, khs, oh0, ohs, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
-	ks, os := 1, p.DilW
-	if p.StrideW > 1 {
-		ks, os = p.StrideW, 1
-	}
+	ks, os := p.bwdTapSteps()
 	xpix, ypix := c, p.StrideW*c
 	if down > 0 {
 		xpix, ypix = p.OutW*c, down*p.W*c
@@ -601,20 +615,17 @@ func (a *dwRowArgs) backwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col,
 	}
 }
 
-// backwardColumn adds column col of run r down n dx rows from row u on
-// (stride and dilation 1 down the columns, at most dwMaxTaps window rows
-// and dwMaxRows taps) with the column-mapped kernel rowM1, the window
-// turned on its side as in forwardColumn: its rows are the kernel's taps,
-// which step one dy row back as the pixels step one forward.
+// backwardColumn adds (with set, writes) column col of run r down n dx
+// rows from row u on (p.sideways) with the column-mapped kernel rowM1, the
+// window turned on its side as in forwardColumn: its rows are the
+// kernel's taps, which step one dy row back as the pixels step one
+// forward.
 func (a *dwRowArgs) backwardColumn(offs *dwOffs, r *dwRun, u, n, col int) {
 	p := &a.p
 	c := p.C
 	img, ih := u/p.H, u%p.H
 	kh0, _, oh0, _, nh := dwBwdTaps(ih, 1, 1, p.PadTop, p.KH, p.OutH)
-	ks, os := 1, p.DilW
-	if p.StrideW > 1 {
-		ks, os = p.StrideW, 1
-	}
+	ks, os := p.bwdTapSteps()
 	q0 := r.q0 + col
 	for t := 0; t < r.nt; t++ {
 		offs[t] = ((img*p.OutH+oh0)*p.OutW + q0 - t*os) * c

@@ -248,7 +248,7 @@ func (f *implicitFwdArgs) column(u, e, ow, kh0, segs, ih0 int, ct []float32) {
 		a = f.x[((n*p.H+ih0+kh0*p.DilH)*p.W+iw0+kw0)*p.C:]
 		boff = (kh0*seg + kw0*p.C) * nr
 	}
-	tiles := (e - u) / mr
+	tiles, panels := (e-u)/mr, convCeilDiv(p.OutC, nr)
 	for _, t := range [2][2]int{{u, tiles}, {e - mr, min(1, (e-u)%mr)}} {
 		v, nt := t[0], t[1]
 		if nt == 0 {
@@ -258,7 +258,7 @@ func (f *implicitFwdArgs) column(u, e, ow, kh0, segs, ih0 int, ct []float32) {
 		if a != nil {
 			at = a[(v-u)*rsA:]
 		}
-		for q := 0; q < convCeilDiv(p.OutC, nr); q++ {
+		for q := 0; q < panels; q++ {
 			if a != nil {
 				b = f.wp[q*k*nr+boff:]
 			}
