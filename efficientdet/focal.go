@@ -95,13 +95,12 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 	// logits; ignored anchors keep the zeros getScratch leaves.
 	var deriv []float32
 	off := make([]int, len(logits)+1)
+	store := false
 	for l, x := range logits {
 		off[l+1] = off[l] + x.Value.Len()
-		if x.RequiresGrad() && nn.GradEnabled() {
-			deriv = []float32{} // non-nil: store
-		}
+		store = store || x.RequiresGrad() && nn.GradEnabled()
 	}
-	if deriv != nil {
+	if store {
 		deriv = getScratch(off[len(logits)])
 	}
 	each := func(sp span, fn func(i int, x float32, t bool)) {
@@ -123,7 +122,7 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 	nn.ParallelFor(len(spans), 1, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
 			var sum float64
-			if deriv == nil {
+			if !store {
 				each(spans[s], func(_ int, x float32, t bool) {
 					l, _ := p.term(float64(x), t)
 					sum += l
