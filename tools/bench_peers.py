@@ -528,7 +528,7 @@ def main():
     names = [s for s in args.sections.split(",") if s]
     for name in names:
         if name not in SECTIONS:
-            p.error("unknown section %q (known: %s)" % (name, ", ".join(SECTIONS)))
+            p.error("unknown section %r (known: %s)" % (name, ", ".join(SECTIONS)))
     for name in names:
         print("## %s" % name)
         SECTIONS[name](args)
