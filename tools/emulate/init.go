@@ -1,10 +1,10 @@
 //go:build linux
 
-// Command emulate-init is the init process of the guest that
+// Command emulate is the init process of the guest that
 // tools/emulate/avx512.sh boots in the Bochs emulator: it prints the CPU
-// features the guest sees, runs each line of /cmds in turn (a directory to
-// run in, then a test binary and its flags), reports each one's exit status on the
-// console, and powers the guest off.
+// features the guest sees, runs each line of /cmds in turn (a directory
+// to run in, then a test binary and its flags), reports each one's exit
+// status on the console, and powers the guest off.
 //
 // Every line it prints for the host to read starts with "EMULATE ".
 package main
