@@ -140,10 +140,9 @@ func siluRun(dst, src []float32) {
 	}
 }
 
-// siluGradRun adds dy[i]·s·(1 + x·(1-s)) to dx[i], s = sigmoid(x) and 1-s
-// computed as q/(1+e), x clamped to ±MaxFloat32 so that the derivative is 0
-// at -Inf and 1 at +Inf; len(x) <= logisticBlock.
-// siluGradRun adds dy·SiLU'(x) to dx, or with set writes it.
+// siluGradRun adds dy[i]·s·(1 + x·(1-s)) to dx[i], or with set writes it,
+// s = sigmoid(x) and 1-s computed as q/(1+e), x clamped to ±MaxFloat32 so
+// that the derivative is 0 at -Inf and 1 at +Inf; len(x) <= logisticBlock.
 func siluGradRun(dx, x, dy []float32, set bool) {
 	var e, p, q [logisticBlock]float32
 	logisticParts(x, e[:], p[:], q[:])
