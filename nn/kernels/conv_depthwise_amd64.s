@@ -4,12 +4,14 @@
 
 #include "textflag.h"
 
-// func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·dwRowAVX2(SB), NOSPLIT, $24-296
+TEXT ·dwRowAVX2(SB), NOSPLIT, $48-320
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowAVX2_done
+	CMPQ  nr+272(FP), $0x00
+	JEQ   dwRowAVX2_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -30,18 +32,20 @@ TEXT ·dwRowAVX2(SB), NOSPLIT, $24-296
 	SHLQ  $0x02, xtap+240(FP)
 	SHLQ  $0x02, wtap+248(FP)
 	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+280(FP)
+	SHLQ  $0x02, yrow+288(FP)
 	MOVQ  x_base+8(FP), CX
 	MOVQ  w_base+32(FP), DX
 	MOVQ  y_base+56(FP), BX
 	LEAQ  offs_0+80(FP), SI
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), R8
-	MOVQ  pf_base+272(FP), CX
-	MOVQ  CX, 8(SP)
-	MOVQ  pf_len+280(FP), BX
+	MOVQ  pf_base+296(FP), CX
+	MOVQ  CX, 32(SP)
+	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 16(SP)
+	MOVQ  BX, 40(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowAVX2_t1
@@ -56,6 +60,13 @@ TEXT ·dwRowAVX2(SB), NOSPLIT, $24-296
 	JMP   dwRowAVX2_done
 
 dwRowAVX2_t1:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowAVX2_t1_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -63,14 +74,16 @@ dwRowAVX2_t1_w8:
 	CMPQ R10, $0x08
 	JL   dwRowAVX2_t1_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX2_t1_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -81,7 +94,7 @@ dwRowAVX2_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -158,8 +171,8 @@ dwRowAVX2_t1_w8_p8_end:
 dwRowAVX2_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX2_t1_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -170,7 +183,7 @@ dwRowAVX2_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -225,8 +238,8 @@ dwRowAVX2_t1_w8_p4_end:
 dwRowAVX2_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX2_t1_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -237,7 +250,7 @@ dwRowAVX2_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -284,8 +297,8 @@ dwRowAVX2_t1_w8_p2_end:
 dwRowAVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t1_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -296,7 +309,7 @@ dwRowAVX2_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -345,60 +358,62 @@ dwRowAVX2_t1_w1:
 	CMPQ R10, $0x01
 	JL   dwRowAVX2_t1_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX2_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t1_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t1_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t1_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowAVX2_t1_w1_p1_rows
 
 dwRowAVX2_t1_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX2_t1_w1_p1_rows:
-	XORQ R8, R8
+	XORQ R11, R11
 
 dwRowAVX2_t1_w1_p1_row:
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	MOVQ        64(SI)(R8*8), R12
-	ADDQ        DX, R12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVSS      (R13), X1
+	VFMADD231SS (R12), X1, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX2_t1_w1_p1_row
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX2_t1_w1_p1
 
@@ -408,9 +423,22 @@ dwRowAVX2_t1_w1_p1_end:
 	JMP  dwRowAVX2_t1_w1
 
 dwRowAVX2_t1_w1_end:
-	JMP dwRowAVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowAVX2_t1_line
+	JMP  dwRowAVX2_done
 
 dwRowAVX2_t2:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowAVX2_t2_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -418,14 +446,16 @@ dwRowAVX2_t2_w8:
 	CMPQ R10, $0x08
 	JL   dwRowAVX2_t2_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX2_t2_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -436,7 +466,7 @@ dwRowAVX2_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -525,8 +555,8 @@ dwRowAVX2_t2_w8_p8_end:
 dwRowAVX2_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX2_t2_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -537,7 +567,7 @@ dwRowAVX2_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -599,8 +629,8 @@ dwRowAVX2_t2_w8_p4_end:
 dwRowAVX2_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX2_t2_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -611,7 +641,7 @@ dwRowAVX2_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -667,8 +697,8 @@ dwRowAVX2_t2_w8_p2_end:
 dwRowAVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t2_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -679,7 +709,7 @@ dwRowAVX2_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -734,33 +764,35 @@ dwRowAVX2_t2_w1:
 	CMPQ R10, $0x01
 	JL   dwRowAVX2_t2_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX2_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t2_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t2_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t2_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowAVX2_t2_w1_p1_rows
 
 dwRowAVX2_t2_w1_p1_zero:
@@ -768,32 +800,32 @@ dwRowAVX2_t2_w1_p1_zero:
 
 dwRowAVX2_t2_w1_p1_rows:
 	VXORPS X1, X1, X1
-	XORQ   R8, R8
+	XORQ   R11, R11
 
 dwRowAVX2_t2_w1_p1_row:
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	MOVQ        64(SI)(R8*8), R12
-	ADDQ        DX, R12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X2
-	VFMADD231SS (R11), X2, X0
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	VFMADD231SS (R11), X2, X1
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVSS      (R13), X2
+	VFMADD231SS (R12), X2, X0
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X2
+	VFMADD231SS (R12), X2, X1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX2_t2_w1_p1_row
 	VADDSS      X1, X0, X0
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX2_t2_w1_p1
 
@@ -803,9 +835,22 @@ dwRowAVX2_t2_w1_p1_end:
 	JMP  dwRowAVX2_t2_w1
 
 dwRowAVX2_t2_w1_end:
-	JMP dwRowAVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowAVX2_t2_line
+	JMP  dwRowAVX2_done
 
 dwRowAVX2_t3:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowAVX2_t3_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -813,14 +858,16 @@ dwRowAVX2_t3_w8:
 	CMPQ R10, $0x08
 	JL   dwRowAVX2_t3_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX2_t3_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -831,7 +878,7 @@ dwRowAVX2_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -932,8 +979,8 @@ dwRowAVX2_t3_w8_p8_end:
 dwRowAVX2_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX2_t3_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -944,7 +991,7 @@ dwRowAVX2_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1013,8 +1060,8 @@ dwRowAVX2_t3_w8_p4_end:
 dwRowAVX2_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX2_t3_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1025,7 +1072,7 @@ dwRowAVX2_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1086,8 +1133,8 @@ dwRowAVX2_t3_w8_p2_end:
 dwRowAVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t3_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1098,7 +1145,7 @@ dwRowAVX2_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1159,33 +1206,35 @@ dwRowAVX2_t3_w1:
 	CMPQ R10, $0x01
 	JL   dwRowAVX2_t3_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX2_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t3_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t3_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t3_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowAVX2_t3_w1_p1_rows
 
 dwRowAVX2_t3_w1_p1_zero:
@@ -1194,37 +1243,37 @@ dwRowAVX2_t3_w1_p1_zero:
 dwRowAVX2_t3_w1_p1_rows:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
-	XORQ   R8, R8
+	XORQ   R11, R11
 
 dwRowAVX2_t3_w1_p1_row:
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	MOVQ        64(SI)(R8*8), R12
-	ADDQ        DX, R12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X0
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X1
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X2
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X0
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X2
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX2_t3_w1_p1_row
 	VADDSS      X1, X0, X0
 	VADDSS      X2, X0, X0
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX2_t3_w1_p1
 
@@ -1234,9 +1283,22 @@ dwRowAVX2_t3_w1_p1_end:
 	JMP  dwRowAVX2_t3_w1
 
 dwRowAVX2_t3_w1_end:
-	JMP dwRowAVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowAVX2_t3_line
+	JMP  dwRowAVX2_done
 
 dwRowAVX2_t4:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowAVX2_t4_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -1244,14 +1306,16 @@ dwRowAVX2_t4_w8:
 	CMPQ R10, $0x08
 	JL   dwRowAVX2_t4_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX2_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX2_t4_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1262,7 +1326,7 @@ dwRowAVX2_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1375,8 +1439,8 @@ dwRowAVX2_t4_w8_p8_end:
 dwRowAVX2_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX2_t4_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1387,7 +1451,7 @@ dwRowAVX2_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1463,8 +1527,8 @@ dwRowAVX2_t4_w8_p4_end:
 dwRowAVX2_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX2_t4_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1475,7 +1539,7 @@ dwRowAVX2_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1541,8 +1605,8 @@ dwRowAVX2_t4_w8_p2_end:
 dwRowAVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t4_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1553,7 +1617,7 @@ dwRowAVX2_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1618,33 +1682,35 @@ dwRowAVX2_t4_w1:
 	CMPQ R10, $0x01
 	JL   dwRowAVX2_t4_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX2_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t4_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t4_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t4_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowAVX2_t4_w1_p1_rows
 
 dwRowAVX2_t4_w1_p1_zero:
@@ -1653,41 +1719,41 @@ dwRowAVX2_t4_w1_p1_zero:
 dwRowAVX2_t4_w1_p1_rows:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
-	XORQ   R8, R8
+	XORQ   R11, R11
 
 dwRowAVX2_t4_w1_p1_row:
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	MOVQ        64(SI)(R8*8), R12
-	ADDQ        DX, R12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X0
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X1
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X2
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X0
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X0
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X2
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX2_t4_w1_p1_row
 	VADDSS      X1, X0, X0
 	VADDSS      X2, X0, X0
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX2_t4_w1_p1
 
@@ -1697,9 +1763,22 @@ dwRowAVX2_t4_w1_p1_end:
 	JMP  dwRowAVX2_t4_w1
 
 dwRowAVX2_t4_w1_end:
-	JMP dwRowAVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowAVX2_t4_line
+	JMP  dwRowAVX2_done
 
 dwRowAVX2_t5:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowAVX2_t5_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -1707,14 +1786,16 @@ dwRowAVX2_t5_w8:
 	CMPQ R10, $0x08
 	JL   dwRowAVX2_t5_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX2_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX2_t5_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1725,7 +1806,7 @@ dwRowAVX2_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1850,8 +1931,8 @@ dwRowAVX2_t5_w8_p8_end:
 dwRowAVX2_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX2_t5_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1862,7 +1943,7 @@ dwRowAVX2_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1945,8 +2026,8 @@ dwRowAVX2_t5_w8_p4_end:
 dwRowAVX2_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX2_t5_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1957,7 +2038,7 @@ dwRowAVX2_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2028,8 +2109,8 @@ dwRowAVX2_t5_w8_p2_end:
 dwRowAVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t5_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2040,7 +2121,7 @@ dwRowAVX2_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2109,33 +2190,35 @@ dwRowAVX2_t5_w1:
 	CMPQ R10, $0x01
 	JL   dwRowAVX2_t5_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX2_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t5_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX2_t5_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowAVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX2_t5_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowAVX2_t5_w1_p1_rows
 
 dwRowAVX2_t5_w1_p1_zero:
@@ -2144,45 +2227,45 @@ dwRowAVX2_t5_w1_p1_zero:
 dwRowAVX2_t5_w1_p1_rows:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
-	XORQ   R8, R8
+	XORQ   R11, R11
 
 dwRowAVX2_t5_w1_p1_row:
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	MOVQ        64(SI)(R8*8), R12
-	ADDQ        DX, R12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X0
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X1
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X2
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X0
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X1
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X0
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X2
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X0
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX2_t5_w1_p1_row
 	VADDSS      X1, X0, X0
 	VADDSS      X2, X0, X0
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX2_t5_w1_p1
 
@@ -2192,16 +2275,25 @@ dwRowAVX2_t5_w1_p1_end:
 	JMP  dwRowAVX2_t5_w1
 
 dwRowAVX2_t5_w1_end:
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowAVX2_t5_line
+
 dwRowAVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·dwRowS1AVX2(SB), NOSPLIT, $24-296
+TEXT ·dwRowS1AVX2(SB), NOSPLIT, $48-320
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS1AVX2_done
+	CMPQ  nr+272(FP), $0x00
+	JEQ   dwRowS1AVX2_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -2222,6 +2314,8 @@ TEXT ·dwRowS1AVX2(SB), NOSPLIT, $24-296
 	SHLQ  $0x02, xtap+240(FP)
 	SHLQ  $0x02, wtap+248(FP)
 	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+280(FP)
+	SHLQ  $0x02, yrow+288(FP)
 	MOVQ  x_base+8(FP), CX
 	MOVQ  w_base+32(FP), DX
 	MOVQ  y_base+56(FP), BX
@@ -2229,12 +2323,12 @@ TEXT ·dwRowS1AVX2(SB), NOSPLIT, $24-296
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
-	MOVQ  pf_base+272(FP), CX
-	MOVQ  CX, 8(SP)
-	MOVQ  pf_len+280(FP), BX
+	MOVQ  pf_base+296(FP), CX
+	MOVQ  CX, 32(SP)
+	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 16(SP)
+	MOVQ  BX, 40(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS1AVX2_t1
@@ -2249,6 +2343,13 @@ TEXT ·dwRowS1AVX2(SB), NOSPLIT, $24-296
 	JMP   dwRowS1AVX2_done
 
 dwRowS1AVX2_t1:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS1AVX2_t1_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -2256,14 +2357,16 @@ dwRowS1AVX2_t1_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS1AVX2_t1_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowS1AVX2_t1_w8_p14_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2274,7 +2377,7 @@ dwRowS1AVX2_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2406,8 +2509,8 @@ dwRowS1AVX2_t1_w8_p14_end:
 dwRowS1AVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t1_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2418,7 +2521,7 @@ dwRowS1AVX2_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2508,8 +2611,8 @@ dwRowS1AVX2_t1_w8_p8_end:
 dwRowS1AVX2_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX2_t1_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2520,7 +2623,7 @@ dwRowS1AVX2_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2582,8 +2685,8 @@ dwRowS1AVX2_t1_w8_p4_end:
 dwRowS1AVX2_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX2_t1_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2594,7 +2697,7 @@ dwRowS1AVX2_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2644,8 +2747,8 @@ dwRowS1AVX2_t1_w8_p2_end:
 dwRowS1AVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t1_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2656,7 +2759,7 @@ dwRowS1AVX2_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2706,61 +2809,63 @@ dwRowS1AVX2_t1_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS1AVX2_t1_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t1_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t1_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX2_t1_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowS1AVX2_t1_w1_p1_rows
 
 dwRowS1AVX2_t1_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS1AVX2_t1_w1_p1_rows:
-	XORQ R8, R8
+	XORQ R11, R11
 
 dwRowS1AVX2_t1_w1_p1_row:
-	MOVQ        64(SI)(R8*8), R11
-	ADDQ        DX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X1
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X2
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X2
 	VFMADD231SS X1, X2, X0
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX2_t1_w1_p1_row
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowS1AVX2_t1_w1_p1
 
@@ -2770,9 +2875,22 @@ dwRowS1AVX2_t1_w1_p1_end:
 	JMP  dwRowS1AVX2_t1_w1
 
 dwRowS1AVX2_t1_w1_end:
-	JMP dwRowS1AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS1AVX2_t1_line
+	JMP  dwRowS1AVX2_done
 
 dwRowS1AVX2_t2:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS1AVX2_t2_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -2780,14 +2898,16 @@ dwRowS1AVX2_t2_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS1AVX2_t2_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowS1AVX2_t2_w8_p13_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2798,7 +2918,7 @@ dwRowS1AVX2_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2941,8 +3061,8 @@ dwRowS1AVX2_t2_w8_p13_end:
 dwRowS1AVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t2_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2953,7 +3073,7 @@ dwRowS1AVX2_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3055,8 +3175,8 @@ dwRowS1AVX2_t2_w8_p8_end:
 dwRowS1AVX2_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX2_t2_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3067,7 +3187,7 @@ dwRowS1AVX2_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3137,8 +3257,8 @@ dwRowS1AVX2_t2_w8_p4_end:
 dwRowS1AVX2_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX2_t2_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3149,7 +3269,7 @@ dwRowS1AVX2_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3209,8 +3329,8 @@ dwRowS1AVX2_t2_w8_p2_end:
 dwRowS1AVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t2_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3221,7 +3341,7 @@ dwRowS1AVX2_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3278,14 +3398,16 @@ dwRowS1AVX2_t2_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS1AVX2_t2_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t2_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3296,7 +3418,7 @@ dwRowS1AVX2_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -3349,9 +3471,22 @@ dwRowS1AVX2_t2_w1_p1_end:
 	JMP  dwRowS1AVX2_t2_w1
 
 dwRowS1AVX2_t2_w1_end:
-	JMP dwRowS1AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS1AVX2_t2_line
+	JMP  dwRowS1AVX2_done
 
 dwRowS1AVX2_t3:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS1AVX2_t3_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -3359,14 +3494,16 @@ dwRowS1AVX2_t3_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS1AVX2_t3_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowS1AVX2_t3_w8_p12_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3377,7 +3514,7 @@ dwRowS1AVX2_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3529,8 +3666,8 @@ dwRowS1AVX2_t3_w8_p12_end:
 dwRowS1AVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t3_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3541,7 +3678,7 @@ dwRowS1AVX2_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3655,8 +3792,8 @@ dwRowS1AVX2_t3_w8_p8_end:
 dwRowS1AVX2_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX2_t3_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3667,7 +3804,7 @@ dwRowS1AVX2_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3745,8 +3882,8 @@ dwRowS1AVX2_t3_w8_p4_end:
 dwRowS1AVX2_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX2_t3_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3757,7 +3894,7 @@ dwRowS1AVX2_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3823,8 +3960,8 @@ dwRowS1AVX2_t3_w8_p2_end:
 dwRowS1AVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t3_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3835,7 +3972,7 @@ dwRowS1AVX2_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3899,14 +4036,16 @@ dwRowS1AVX2_t3_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS1AVX2_t3_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t3_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3917,7 +4056,7 @@ dwRowS1AVX2_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -3977,9 +4116,22 @@ dwRowS1AVX2_t3_w1_p1_end:
 	JMP  dwRowS1AVX2_t3_w1
 
 dwRowS1AVX2_t3_w1_end:
-	JMP dwRowS1AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS1AVX2_t3_line
+	JMP  dwRowS1AVX2_done
 
 dwRowS1AVX2_t4:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS1AVX2_t4_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -3987,14 +4139,16 @@ dwRowS1AVX2_t4_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS1AVX2_t4_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t4_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4005,7 +4159,7 @@ dwRowS1AVX2_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4131,8 +4285,8 @@ dwRowS1AVX2_t4_w8_p8_end:
 dwRowS1AVX2_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX2_t4_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4143,7 +4297,7 @@ dwRowS1AVX2_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4229,8 +4383,8 @@ dwRowS1AVX2_t4_w8_p4_end:
 dwRowS1AVX2_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX2_t4_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4241,7 +4395,7 @@ dwRowS1AVX2_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4313,8 +4467,8 @@ dwRowS1AVX2_t4_w8_p2_end:
 dwRowS1AVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t4_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4325,7 +4479,7 @@ dwRowS1AVX2_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4394,14 +4548,16 @@ dwRowS1AVX2_t4_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS1AVX2_t4_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t4_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4412,7 +4568,7 @@ dwRowS1AVX2_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -4477,9 +4633,22 @@ dwRowS1AVX2_t4_w1_p1_end:
 	JMP  dwRowS1AVX2_t4_w1
 
 dwRowS1AVX2_t4_w1_end:
-	JMP dwRowS1AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS1AVX2_t4_line
+	JMP  dwRowS1AVX2_done
 
 dwRowS1AVX2_t5:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS1AVX2_t5_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -4487,14 +4656,16 @@ dwRowS1AVX2_t5_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS1AVX2_t5_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t5_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4505,7 +4676,7 @@ dwRowS1AVX2_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4643,8 +4814,8 @@ dwRowS1AVX2_t5_w8_p8_end:
 dwRowS1AVX2_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX2_t5_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4655,7 +4826,7 @@ dwRowS1AVX2_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4749,8 +4920,8 @@ dwRowS1AVX2_t5_w8_p4_end:
 dwRowS1AVX2_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX2_t5_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4761,7 +4932,7 @@ dwRowS1AVX2_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4839,8 +5010,8 @@ dwRowS1AVX2_t5_w8_p2_end:
 dwRowS1AVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t5_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4851,7 +5022,7 @@ dwRowS1AVX2_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4925,14 +5096,16 @@ dwRowS1AVX2_t5_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS1AVX2_t5_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX2_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t5_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX2_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4943,7 +5116,7 @@ dwRowS1AVX2_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -5013,16 +5186,25 @@ dwRowS1AVX2_t5_w1_p1_end:
 	JMP  dwRowS1AVX2_t5_w1
 
 dwRowS1AVX2_t5_w1_end:
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS1AVX2_t5_line
+
 dwRowS1AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·dwRowS2AVX2(SB), NOSPLIT, $24-296
+TEXT ·dwRowS2AVX2(SB), NOSPLIT, $48-320
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS2AVX2_done
+	CMPQ  nr+272(FP), $0x00
+	JEQ   dwRowS2AVX2_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -5043,6 +5225,8 @@ TEXT ·dwRowS2AVX2(SB), NOSPLIT, $24-296
 	SHLQ  $0x02, xtap+240(FP)
 	SHLQ  $0x02, wtap+248(FP)
 	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+280(FP)
+	SHLQ  $0x02, yrow+288(FP)
 	MOVQ  x_base+8(FP), CX
 	MOVQ  w_base+32(FP), DX
 	MOVQ  y_base+56(FP), BX
@@ -5050,12 +5234,12 @@ TEXT ·dwRowS2AVX2(SB), NOSPLIT, $24-296
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
-	MOVQ  pf_base+272(FP), CX
-	MOVQ  CX, 8(SP)
-	MOVQ  pf_len+280(FP), BX
+	MOVQ  pf_base+296(FP), CX
+	MOVQ  CX, 32(SP)
+	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 16(SP)
+	MOVQ  BX, 40(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS2AVX2_t1
@@ -5070,6 +5254,13 @@ TEXT ·dwRowS2AVX2(SB), NOSPLIT, $24-296
 	JMP   dwRowS2AVX2_done
 
 dwRowS2AVX2_t1:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS2AVX2_t1_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -5077,14 +5268,16 @@ dwRowS2AVX2_t1_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS2AVX2_t1_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowS2AVX2_t1_w8_p14_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5095,7 +5288,7 @@ dwRowS2AVX2_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5253,8 +5446,8 @@ dwRowS2AVX2_t1_w8_p14_end:
 dwRowS2AVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t1_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5265,7 +5458,7 @@ dwRowS2AVX2_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5369,8 +5562,8 @@ dwRowS2AVX2_t1_w8_p8_end:
 dwRowS2AVX2_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX2_t1_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5381,7 +5574,7 @@ dwRowS2AVX2_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5449,8 +5642,8 @@ dwRowS2AVX2_t1_w8_p4_end:
 dwRowS2AVX2_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX2_t1_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5461,7 +5654,7 @@ dwRowS2AVX2_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5513,8 +5706,8 @@ dwRowS2AVX2_t1_w8_p2_end:
 dwRowS2AVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t1_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5525,7 +5718,7 @@ dwRowS2AVX2_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5575,61 +5768,63 @@ dwRowS2AVX2_t1_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS2AVX2_t1_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t1_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t1_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX2_t1_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowS2AVX2_t1_w1_p1_rows
 
 dwRowS2AVX2_t1_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS2AVX2_t1_w1_p1_rows:
-	XORQ R8, R8
+	XORQ R11, R11
 
 dwRowS2AVX2_t1_w1_p1_row:
-	MOVQ        64(SI)(R8*8), R11
-	ADDQ        DX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X1
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X2
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X2
 	VFMADD231SS X1, X2, X0
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX2_t1_w1_p1_row
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowS2AVX2_t1_w1_p1
 
@@ -5639,9 +5834,22 @@ dwRowS2AVX2_t1_w1_p1_end:
 	JMP  dwRowS2AVX2_t1_w1
 
 dwRowS2AVX2_t1_w1_end:
-	JMP dwRowS2AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS2AVX2_t1_line
+	JMP  dwRowS2AVX2_done
 
 dwRowS2AVX2_t2:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS2AVX2_t2_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -5649,14 +5857,16 @@ dwRowS2AVX2_t2_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS2AVX2_t2_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowS2AVX2_t2_w8_p13_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5667,7 +5877,7 @@ dwRowS2AVX2_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5834,8 +6044,8 @@ dwRowS2AVX2_t2_w8_p13_end:
 dwRowS2AVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t2_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5846,7 +6056,7 @@ dwRowS2AVX2_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5962,8 +6172,8 @@ dwRowS2AVX2_t2_w8_p8_end:
 dwRowS2AVX2_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX2_t2_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5974,7 +6184,7 @@ dwRowS2AVX2_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6050,8 +6260,8 @@ dwRowS2AVX2_t2_w8_p4_end:
 dwRowS2AVX2_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX2_t2_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6062,7 +6272,7 @@ dwRowS2AVX2_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6124,8 +6334,8 @@ dwRowS2AVX2_t2_w8_p2_end:
 dwRowS2AVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t2_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6136,7 +6346,7 @@ dwRowS2AVX2_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6193,14 +6403,16 @@ dwRowS2AVX2_t2_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS2AVX2_t2_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t2_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6211,7 +6423,7 @@ dwRowS2AVX2_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -6264,9 +6476,22 @@ dwRowS2AVX2_t2_w1_p1_end:
 	JMP  dwRowS2AVX2_t2_w1
 
 dwRowS2AVX2_t2_w1_end:
-	JMP dwRowS2AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS2AVX2_t2_line
+	JMP  dwRowS2AVX2_done
 
 dwRowS2AVX2_t3:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS2AVX2_t3_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -6274,14 +6499,16 @@ dwRowS2AVX2_t3_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS2AVX2_t3_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowS2AVX2_t3_w8_p12_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6292,7 +6519,7 @@ dwRowS2AVX2_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6466,8 +6693,8 @@ dwRowS2AVX2_t3_w8_p12_end:
 dwRowS2AVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t3_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6478,7 +6705,7 @@ dwRowS2AVX2_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6606,8 +6833,8 @@ dwRowS2AVX2_t3_w8_p8_end:
 dwRowS2AVX2_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX2_t3_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6618,7 +6845,7 @@ dwRowS2AVX2_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6702,8 +6929,8 @@ dwRowS2AVX2_t3_w8_p4_end:
 dwRowS2AVX2_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX2_t3_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6714,7 +6941,7 @@ dwRowS2AVX2_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6782,8 +7009,8 @@ dwRowS2AVX2_t3_w8_p2_end:
 dwRowS2AVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t3_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6794,7 +7021,7 @@ dwRowS2AVX2_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6858,14 +7085,16 @@ dwRowS2AVX2_t3_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS2AVX2_t3_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t3_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6876,7 +7105,7 @@ dwRowS2AVX2_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -6936,9 +7165,22 @@ dwRowS2AVX2_t3_w1_p1_end:
 	JMP  dwRowS2AVX2_t3_w1
 
 dwRowS2AVX2_t3_w1_end:
-	JMP dwRowS2AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS2AVX2_t3_line
+	JMP  dwRowS2AVX2_done
 
 dwRowS2AVX2_t4:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS2AVX2_t4_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -6946,14 +7188,16 @@ dwRowS2AVX2_t4_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS2AVX2_t4_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t4_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6964,7 +7208,7 @@ dwRowS2AVX2_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7104,8 +7348,8 @@ dwRowS2AVX2_t4_w8_p8_end:
 dwRowS2AVX2_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX2_t4_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7116,7 +7360,7 @@ dwRowS2AVX2_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7208,8 +7452,8 @@ dwRowS2AVX2_t4_w8_p4_end:
 dwRowS2AVX2_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX2_t4_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7220,7 +7464,7 @@ dwRowS2AVX2_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7294,8 +7538,8 @@ dwRowS2AVX2_t4_w8_p2_end:
 dwRowS2AVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t4_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7306,7 +7550,7 @@ dwRowS2AVX2_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7375,14 +7619,16 @@ dwRowS2AVX2_t4_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS2AVX2_t4_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t4_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7393,7 +7639,7 @@ dwRowS2AVX2_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -7458,9 +7704,22 @@ dwRowS2AVX2_t4_w1_p1_end:
 	JMP  dwRowS2AVX2_t4_w1
 
 dwRowS2AVX2_t4_w1_end:
-	JMP dwRowS2AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS2AVX2_t4_line
+	JMP  dwRowS2AVX2_done
 
 dwRowS2AVX2_t5:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS2AVX2_t5_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -7468,14 +7727,16 @@ dwRowS2AVX2_t5_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS2AVX2_t5_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t5_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7486,7 +7747,7 @@ dwRowS2AVX2_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7638,8 +7899,8 @@ dwRowS2AVX2_t5_w8_p8_end:
 dwRowS2AVX2_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX2_t5_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7650,7 +7911,7 @@ dwRowS2AVX2_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7750,8 +8011,8 @@ dwRowS2AVX2_t5_w8_p4_end:
 dwRowS2AVX2_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX2_t5_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7762,7 +8023,7 @@ dwRowS2AVX2_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7842,8 +8103,8 @@ dwRowS2AVX2_t5_w8_p2_end:
 dwRowS2AVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t5_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7854,7 +8115,7 @@ dwRowS2AVX2_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7928,14 +8189,16 @@ dwRowS2AVX2_t5_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS2AVX2_t5_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX2_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t5_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX2_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7946,7 +8209,7 @@ dwRowS2AVX2_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -8016,16 +8279,25 @@ dwRowS2AVX2_t5_w1_p1_end:
 	JMP  dwRowS2AVX2_t5_w1
 
 dwRowS2AVX2_t5_w1_end:
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS2AVX2_t5_line
+
 dwRowS2AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·dwRowM1AVX2(SB), NOSPLIT, $24-296
+TEXT ·dwRowM1AVX2(SB), NOSPLIT, $48-320
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowM1AVX2_done
+	CMPQ  nr+272(FP), $0x00
+	JEQ   dwRowM1AVX2_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -8046,6 +8318,8 @@ TEXT ·dwRowM1AVX2(SB), NOSPLIT, $24-296
 	SHLQ  $0x02, xtap+240(FP)
 	SHLQ  $0x02, wtap+248(FP)
 	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+280(FP)
+	SHLQ  $0x02, yrow+288(FP)
 	MOVQ  x_base+8(FP), CX
 	MOVQ  w_base+32(FP), DX
 	MOVQ  y_base+56(FP), BX
@@ -8054,12 +8328,12 @@ TEXT ·dwRowM1AVX2(SB), NOSPLIT, $24-296
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
 	NEGQ  R8
-	MOVQ  pf_base+272(FP), CX
-	MOVQ  CX, 8(SP)
-	MOVQ  pf_len+280(FP), BX
+	MOVQ  pf_base+296(FP), CX
+	MOVQ  CX, 32(SP)
+	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 16(SP)
+	MOVQ  BX, 40(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowM1AVX2_t1
@@ -8074,6 +8348,13 @@ TEXT ·dwRowM1AVX2(SB), NOSPLIT, $24-296
 	JMP   dwRowM1AVX2_done
 
 dwRowM1AVX2_t1:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowM1AVX2_t1_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -8081,14 +8362,16 @@ dwRowM1AVX2_t1_w8:
 	CMPQ R10, $0x08
 	JL   dwRowM1AVX2_t1_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowM1AVX2_t1_w8_p14_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8099,7 +8382,7 @@ dwRowM1AVX2_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8233,8 +8516,8 @@ dwRowM1AVX2_t1_w8_p14_end:
 dwRowM1AVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t1_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8245,7 +8528,7 @@ dwRowM1AVX2_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8337,8 +8620,8 @@ dwRowM1AVX2_t1_w8_p8_end:
 dwRowM1AVX2_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX2_t1_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8349,7 +8632,7 @@ dwRowM1AVX2_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8413,8 +8696,8 @@ dwRowM1AVX2_t1_w8_p4_end:
 dwRowM1AVX2_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX2_t1_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8425,7 +8708,7 @@ dwRowM1AVX2_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8477,8 +8760,8 @@ dwRowM1AVX2_t1_w8_p2_end:
 dwRowM1AVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t1_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8489,7 +8772,7 @@ dwRowM1AVX2_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8539,61 +8822,63 @@ dwRowM1AVX2_t1_w1:
 	CMPQ R10, $0x01
 	JL   dwRowM1AVX2_t1_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t1_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t1_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX2_t1_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowM1AVX2_t1_w1_p1_rows
 
 dwRowM1AVX2_t1_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowM1AVX2_t1_w1_p1_rows:
-	XORQ R8, R8
+	XORQ R11, R11
 
 dwRowM1AVX2_t1_w1_p1_row:
-	MOVQ        64(SI)(R8*8), R11
-	ADDQ        DX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X1
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X2
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X2
 	VFMADD231SS X1, X2, X0
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX2_t1_w1_p1_row
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowM1AVX2_t1_w1_p1
 
@@ -8603,9 +8888,22 @@ dwRowM1AVX2_t1_w1_p1_end:
 	JMP  dwRowM1AVX2_t1_w1
 
 dwRowM1AVX2_t1_w1_end:
-	JMP dwRowM1AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowM1AVX2_t1_line
+	JMP  dwRowM1AVX2_done
 
 dwRowM1AVX2_t2:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowM1AVX2_t2_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -8613,14 +8911,16 @@ dwRowM1AVX2_t2_w8:
 	CMPQ R10, $0x08
 	JL   dwRowM1AVX2_t2_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowM1AVX2_t2_w8_p13_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8631,7 +8931,7 @@ dwRowM1AVX2_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8776,8 +9076,8 @@ dwRowM1AVX2_t2_w8_p13_end:
 dwRowM1AVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t2_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8788,7 +9088,7 @@ dwRowM1AVX2_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8892,8 +9192,8 @@ dwRowM1AVX2_t2_w8_p8_end:
 dwRowM1AVX2_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX2_t2_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8904,7 +9204,7 @@ dwRowM1AVX2_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8976,8 +9276,8 @@ dwRowM1AVX2_t2_w8_p4_end:
 dwRowM1AVX2_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX2_t2_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8988,7 +9288,7 @@ dwRowM1AVX2_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9050,8 +9350,8 @@ dwRowM1AVX2_t2_w8_p2_end:
 dwRowM1AVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t2_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9062,7 +9362,7 @@ dwRowM1AVX2_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9119,14 +9419,16 @@ dwRowM1AVX2_t2_w1:
 	CMPQ R10, $0x01
 	JL   dwRowM1AVX2_t2_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t2_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9137,7 +9439,7 @@ dwRowM1AVX2_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -9190,9 +9492,22 @@ dwRowM1AVX2_t2_w1_p1_end:
 	JMP  dwRowM1AVX2_t2_w1
 
 dwRowM1AVX2_t2_w1_end:
-	JMP dwRowM1AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowM1AVX2_t2_line
+	JMP  dwRowM1AVX2_done
 
 dwRowM1AVX2_t3:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowM1AVX2_t3_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -9200,14 +9515,16 @@ dwRowM1AVX2_t3_w8:
 	CMPQ R10, $0x08
 	JL   dwRowM1AVX2_t3_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowM1AVX2_t3_w8_p12_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9218,7 +9535,7 @@ dwRowM1AVX2_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9372,8 +9689,8 @@ dwRowM1AVX2_t3_w8_p12_end:
 dwRowM1AVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t3_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9384,7 +9701,7 @@ dwRowM1AVX2_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9500,8 +9817,8 @@ dwRowM1AVX2_t3_w8_p8_end:
 dwRowM1AVX2_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX2_t3_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9512,7 +9829,7 @@ dwRowM1AVX2_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9592,8 +9909,8 @@ dwRowM1AVX2_t3_w8_p4_end:
 dwRowM1AVX2_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX2_t3_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9604,7 +9921,7 @@ dwRowM1AVX2_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9672,8 +9989,8 @@ dwRowM1AVX2_t3_w8_p2_end:
 dwRowM1AVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t3_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9684,7 +10001,7 @@ dwRowM1AVX2_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9748,14 +10065,16 @@ dwRowM1AVX2_t3_w1:
 	CMPQ R10, $0x01
 	JL   dwRowM1AVX2_t3_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t3_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9766,7 +10085,7 @@ dwRowM1AVX2_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -9826,9 +10145,22 @@ dwRowM1AVX2_t3_w1_p1_end:
 	JMP  dwRowM1AVX2_t3_w1
 
 dwRowM1AVX2_t3_w1_end:
-	JMP dwRowM1AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowM1AVX2_t3_line
+	JMP  dwRowM1AVX2_done
 
 dwRowM1AVX2_t4:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowM1AVX2_t4_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -9836,14 +10168,16 @@ dwRowM1AVX2_t4_w8:
 	CMPQ R10, $0x08
 	JL   dwRowM1AVX2_t4_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t4_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9854,7 +10188,7 @@ dwRowM1AVX2_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9982,8 +10316,8 @@ dwRowM1AVX2_t4_w8_p8_end:
 dwRowM1AVX2_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX2_t4_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9994,7 +10328,7 @@ dwRowM1AVX2_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10082,8 +10416,8 @@ dwRowM1AVX2_t4_w8_p4_end:
 dwRowM1AVX2_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX2_t4_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10094,7 +10428,7 @@ dwRowM1AVX2_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10168,8 +10502,8 @@ dwRowM1AVX2_t4_w8_p2_end:
 dwRowM1AVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t4_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10180,7 +10514,7 @@ dwRowM1AVX2_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10249,14 +10583,16 @@ dwRowM1AVX2_t4_w1:
 	CMPQ R10, $0x01
 	JL   dwRowM1AVX2_t4_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t4_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10267,7 +10603,7 @@ dwRowM1AVX2_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -10332,9 +10668,22 @@ dwRowM1AVX2_t4_w1_p1_end:
 	JMP  dwRowM1AVX2_t4_w1
 
 dwRowM1AVX2_t4_w1_end:
-	JMP dwRowM1AVX2_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowM1AVX2_t4_line
+	JMP  dwRowM1AVX2_done
 
 dwRowM1AVX2_t5:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowM1AVX2_t5_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -10342,14 +10691,16 @@ dwRowM1AVX2_t5_w8:
 	CMPQ R10, $0x08
 	JL   dwRowM1AVX2_t5_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t5_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10360,7 +10711,7 @@ dwRowM1AVX2_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10500,8 +10851,8 @@ dwRowM1AVX2_t5_w8_p8_end:
 dwRowM1AVX2_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX2_t5_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10512,7 +10863,7 @@ dwRowM1AVX2_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10608,8 +10959,8 @@ dwRowM1AVX2_t5_w8_p4_end:
 dwRowM1AVX2_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX2_t5_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10620,7 +10971,7 @@ dwRowM1AVX2_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10700,8 +11051,8 @@ dwRowM1AVX2_t5_w8_p2_end:
 dwRowM1AVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t5_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10712,7 +11063,7 @@ dwRowM1AVX2_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10786,14 +11137,16 @@ dwRowM1AVX2_t5_w1:
 	CMPQ R10, $0x01
 	JL   dwRowM1AVX2_t5_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX2_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t5_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX2_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10804,7 +11157,7 @@ dwRowM1AVX2_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -10874,16 +11227,25 @@ dwRowM1AVX2_t5_w1_p1_end:
 	JMP  dwRowM1AVX2_t5_w1
 
 dwRowM1AVX2_t5_w1_end:
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowM1AVX2_t5_line
+
 dwRowM1AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·dwRowAVX512(SB), NOSPLIT, $24-296
+TEXT ·dwRowAVX512(SB), NOSPLIT, $48-320
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowAVX512_done
+	CMPQ  nr+272(FP), $0x00
+	JEQ   dwRowAVX512_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -10904,18 +11266,20 @@ TEXT ·dwRowAVX512(SB), NOSPLIT, $24-296
 	SHLQ  $0x02, xtap+240(FP)
 	SHLQ  $0x02, wtap+248(FP)
 	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+280(FP)
+	SHLQ  $0x02, yrow+288(FP)
 	MOVQ  x_base+8(FP), CX
 	MOVQ  w_base+32(FP), DX
 	MOVQ  y_base+56(FP), BX
 	LEAQ  offs_0+80(FP), SI
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), R8
-	MOVQ  pf_base+272(FP), CX
-	MOVQ  CX, 8(SP)
-	MOVQ  pf_len+280(FP), BX
+	MOVQ  pf_base+296(FP), CX
+	MOVQ  CX, 32(SP)
+	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 16(SP)
+	MOVQ  BX, 40(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowAVX512_t1
@@ -10930,6 +11294,13 @@ TEXT ·dwRowAVX512(SB), NOSPLIT, $24-296
 	JMP   dwRowAVX512_done
 
 dwRowAVX512_t1:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowAVX512_t1_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -10937,14 +11308,16 @@ dwRowAVX512_t1_w16:
 	CMPQ R10, $0x10
 	JL   dwRowAVX512_t1_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t1_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t1_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10955,7 +11328,7 @@ dwRowAVX512_t1_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11032,8 +11405,8 @@ dwRowAVX512_t1_w16_p8_end:
 dwRowAVX512_t1_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t1_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t1_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11044,7 +11417,7 @@ dwRowAVX512_t1_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11099,8 +11472,8 @@ dwRowAVX512_t1_w16_p4_end:
 dwRowAVX512_t1_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t1_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t1_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11111,7 +11484,7 @@ dwRowAVX512_t1_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t1_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11158,8 +11531,8 @@ dwRowAVX512_t1_w16_p2_end:
 dwRowAVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t1_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t1_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11170,7 +11543,7 @@ dwRowAVX512_t1_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11219,14 +11592,16 @@ dwRowAVX512_t1_w8:
 	CMPQ R10, $0x08
 	JL   dwRowAVX512_t1_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t1_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11237,7 +11612,7 @@ dwRowAVX512_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11314,8 +11689,8 @@ dwRowAVX512_t1_w8_p8_end:
 dwRowAVX512_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t1_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11326,7 +11701,7 @@ dwRowAVX512_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11381,8 +11756,8 @@ dwRowAVX512_t1_w8_p4_end:
 dwRowAVX512_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t1_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11393,7 +11768,7 @@ dwRowAVX512_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11440,8 +11815,8 @@ dwRowAVX512_t1_w8_p2_end:
 dwRowAVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t1_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11452,7 +11827,7 @@ dwRowAVX512_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11501,60 +11876,62 @@ dwRowAVX512_t1_w1:
 	CMPQ R10, $0x01
 	JL   dwRowAVX512_t1_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t1_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t1_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t1_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowAVX512_t1_w1_p1_rows
 
 dwRowAVX512_t1_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowAVX512_t1_w1_p1_rows:
-	XORQ R8, R8
+	XORQ R11, R11
 
 dwRowAVX512_t1_w1_p1_row:
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	MOVQ        64(SI)(R8*8), R12
-	ADDQ        DX, R12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X1
-	VFMADD231SS (R11), X1, X0
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVSS      (R13), X1
+	VFMADD231SS (R12), X1, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t1_w1_p1_row
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX512_t1_w1_p1
 
@@ -11564,9 +11941,22 @@ dwRowAVX512_t1_w1_p1_end:
 	JMP  dwRowAVX512_t1_w1
 
 dwRowAVX512_t1_w1_end:
-	JMP dwRowAVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowAVX512_t1_line
+	JMP  dwRowAVX512_done
 
 dwRowAVX512_t2:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowAVX512_t2_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -11574,14 +11964,16 @@ dwRowAVX512_t2_w16:
 	CMPQ R10, $0x10
 	JL   dwRowAVX512_t2_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t2_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t2_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11592,7 +11984,7 @@ dwRowAVX512_t2_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11681,8 +12073,8 @@ dwRowAVX512_t2_w16_p8_end:
 dwRowAVX512_t2_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t2_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t2_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11693,7 +12085,7 @@ dwRowAVX512_t2_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11755,8 +12147,8 @@ dwRowAVX512_t2_w16_p4_end:
 dwRowAVX512_t2_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t2_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t2_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11767,7 +12159,7 @@ dwRowAVX512_t2_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t2_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11823,8 +12215,8 @@ dwRowAVX512_t2_w16_p2_end:
 dwRowAVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t2_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t2_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11835,7 +12227,7 @@ dwRowAVX512_t2_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11890,14 +12282,16 @@ dwRowAVX512_t2_w8:
 	CMPQ R10, $0x08
 	JL   dwRowAVX512_t2_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t2_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11908,7 +12302,7 @@ dwRowAVX512_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11997,8 +12391,8 @@ dwRowAVX512_t2_w8_p8_end:
 dwRowAVX512_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t2_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12009,7 +12403,7 @@ dwRowAVX512_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12071,8 +12465,8 @@ dwRowAVX512_t2_w8_p4_end:
 dwRowAVX512_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t2_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12083,7 +12477,7 @@ dwRowAVX512_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12139,8 +12533,8 @@ dwRowAVX512_t2_w8_p2_end:
 dwRowAVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t2_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12151,7 +12545,7 @@ dwRowAVX512_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12206,33 +12600,35 @@ dwRowAVX512_t2_w1:
 	CMPQ R10, $0x01
 	JL   dwRowAVX512_t2_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t2_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t2_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t2_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowAVX512_t2_w1_p1_rows
 
 dwRowAVX512_t2_w1_p1_zero:
@@ -12240,32 +12636,32 @@ dwRowAVX512_t2_w1_p1_zero:
 
 dwRowAVX512_t2_w1_p1_rows:
 	VXORPS X1, X1, X1
-	XORQ   R8, R8
+	XORQ   R11, R11
 
 dwRowAVX512_t2_w1_p1_row:
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	MOVQ        64(SI)(R8*8), R12
-	ADDQ        DX, R12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X2
-	VFMADD231SS (R11), X2, X0
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X2
-	VFMADD231SS (R11), X2, X1
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVSS      (R13), X2
+	VFMADD231SS (R12), X2, X0
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X2
+	VFMADD231SS (R12), X2, X1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t2_w1_p1_row
 	VADDSS      X1, X0, X0
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX512_t2_w1_p1
 
@@ -12275,9 +12671,22 @@ dwRowAVX512_t2_w1_p1_end:
 	JMP  dwRowAVX512_t2_w1
 
 dwRowAVX512_t2_w1_end:
-	JMP dwRowAVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowAVX512_t2_line
+	JMP  dwRowAVX512_done
 
 dwRowAVX512_t3:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowAVX512_t3_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -12285,14 +12694,16 @@ dwRowAVX512_t3_w16:
 	CMPQ R10, $0x10
 	JL   dwRowAVX512_t3_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t3_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t3_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12303,7 +12714,7 @@ dwRowAVX512_t3_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12404,8 +12815,8 @@ dwRowAVX512_t3_w16_p8_end:
 dwRowAVX512_t3_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t3_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t3_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12416,7 +12827,7 @@ dwRowAVX512_t3_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12485,8 +12896,8 @@ dwRowAVX512_t3_w16_p4_end:
 dwRowAVX512_t3_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t3_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t3_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12497,7 +12908,7 @@ dwRowAVX512_t3_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t3_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12558,8 +12969,8 @@ dwRowAVX512_t3_w16_p2_end:
 dwRowAVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t3_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t3_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12570,7 +12981,7 @@ dwRowAVX512_t3_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12631,14 +13042,16 @@ dwRowAVX512_t3_w8:
 	CMPQ R10, $0x08
 	JL   dwRowAVX512_t3_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t3_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12649,7 +13062,7 @@ dwRowAVX512_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12750,8 +13163,8 @@ dwRowAVX512_t3_w8_p8_end:
 dwRowAVX512_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t3_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12762,7 +13175,7 @@ dwRowAVX512_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12831,8 +13244,8 @@ dwRowAVX512_t3_w8_p4_end:
 dwRowAVX512_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t3_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12843,7 +13256,7 @@ dwRowAVX512_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12904,8 +13317,8 @@ dwRowAVX512_t3_w8_p2_end:
 dwRowAVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t3_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12916,7 +13329,7 @@ dwRowAVX512_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12977,33 +13390,35 @@ dwRowAVX512_t3_w1:
 	CMPQ R10, $0x01
 	JL   dwRowAVX512_t3_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t3_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t3_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t3_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowAVX512_t3_w1_p1_rows
 
 dwRowAVX512_t3_w1_p1_zero:
@@ -13012,37 +13427,37 @@ dwRowAVX512_t3_w1_p1_zero:
 dwRowAVX512_t3_w1_p1_rows:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
-	XORQ   R8, R8
+	XORQ   R11, R11
 
 dwRowAVX512_t3_w1_p1_row:
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	MOVQ        64(SI)(R8*8), R12
-	ADDQ        DX, R12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X0
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X1
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X2
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X0
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X2
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t3_w1_p1_row
 	VADDSS      X1, X0, X0
 	VADDSS      X2, X0, X0
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX512_t3_w1_p1
 
@@ -13052,9 +13467,22 @@ dwRowAVX512_t3_w1_p1_end:
 	JMP  dwRowAVX512_t3_w1
 
 dwRowAVX512_t3_w1_end:
-	JMP dwRowAVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowAVX512_t3_line
+	JMP  dwRowAVX512_done
 
 dwRowAVX512_t4:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowAVX512_t4_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -13062,14 +13490,16 @@ dwRowAVX512_t4_w16:
 	CMPQ R10, $0x10
 	JL   dwRowAVX512_t4_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t4_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t4_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t4_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13080,7 +13510,7 @@ dwRowAVX512_t4_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13193,8 +13623,8 @@ dwRowAVX512_t4_w16_p8_end:
 dwRowAVX512_t4_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t4_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t4_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13205,7 +13635,7 @@ dwRowAVX512_t4_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13281,8 +13711,8 @@ dwRowAVX512_t4_w16_p4_end:
 dwRowAVX512_t4_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t4_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t4_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13293,7 +13723,7 @@ dwRowAVX512_t4_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t4_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13359,8 +13789,8 @@ dwRowAVX512_t4_w16_p2_end:
 dwRowAVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t4_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t4_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13371,7 +13801,7 @@ dwRowAVX512_t4_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13436,14 +13866,16 @@ dwRowAVX512_t4_w8:
 	CMPQ R10, $0x08
 	JL   dwRowAVX512_t4_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t4_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13454,7 +13886,7 @@ dwRowAVX512_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13567,8 +13999,8 @@ dwRowAVX512_t4_w8_p8_end:
 dwRowAVX512_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t4_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13579,7 +14011,7 @@ dwRowAVX512_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13655,8 +14087,8 @@ dwRowAVX512_t4_w8_p4_end:
 dwRowAVX512_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t4_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13667,7 +14099,7 @@ dwRowAVX512_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13733,8 +14165,8 @@ dwRowAVX512_t4_w8_p2_end:
 dwRowAVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t4_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13745,7 +14177,7 @@ dwRowAVX512_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13810,33 +14242,35 @@ dwRowAVX512_t4_w1:
 	CMPQ R10, $0x01
 	JL   dwRowAVX512_t4_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t4_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t4_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t4_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowAVX512_t4_w1_p1_rows
 
 dwRowAVX512_t4_w1_p1_zero:
@@ -13845,41 +14279,41 @@ dwRowAVX512_t4_w1_p1_zero:
 dwRowAVX512_t4_w1_p1_rows:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
-	XORQ   R8, R8
+	XORQ   R11, R11
 
 dwRowAVX512_t4_w1_p1_row:
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	MOVQ        64(SI)(R8*8), R12
-	ADDQ        DX, R12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X0
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X1
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X2
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X0
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X0
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X2
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t4_w1_p1_row
 	VADDSS      X1, X0, X0
 	VADDSS      X2, X0, X0
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX512_t4_w1_p1
 
@@ -13889,9 +14323,22 @@ dwRowAVX512_t4_w1_p1_end:
 	JMP  dwRowAVX512_t4_w1
 
 dwRowAVX512_t4_w1_end:
-	JMP dwRowAVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowAVX512_t4_line
+	JMP  dwRowAVX512_done
 
 dwRowAVX512_t5:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowAVX512_t5_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -13899,14 +14346,16 @@ dwRowAVX512_t5_w16:
 	CMPQ R10, $0x10
 	JL   dwRowAVX512_t5_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t5_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t5_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t5_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13917,7 +14366,7 @@ dwRowAVX512_t5_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14042,8 +14491,8 @@ dwRowAVX512_t5_w16_p8_end:
 dwRowAVX512_t5_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t5_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t5_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14054,7 +14503,7 @@ dwRowAVX512_t5_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14137,8 +14586,8 @@ dwRowAVX512_t5_w16_p4_end:
 dwRowAVX512_t5_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t5_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t5_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14149,7 +14598,7 @@ dwRowAVX512_t5_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t5_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14220,8 +14669,8 @@ dwRowAVX512_t5_w16_p2_end:
 dwRowAVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t5_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t5_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14232,7 +14681,7 @@ dwRowAVX512_t5_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14301,14 +14750,16 @@ dwRowAVX512_t5_w8:
 	CMPQ R10, $0x08
 	JL   dwRowAVX512_t5_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t5_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14319,7 +14770,7 @@ dwRowAVX512_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14444,8 +14895,8 @@ dwRowAVX512_t5_w8_p8_end:
 dwRowAVX512_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t5_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14456,7 +14907,7 @@ dwRowAVX512_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14539,8 +14990,8 @@ dwRowAVX512_t5_w8_p4_end:
 dwRowAVX512_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t5_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14551,7 +15002,7 @@ dwRowAVX512_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14622,8 +15073,8 @@ dwRowAVX512_t5_w8_p2_end:
 dwRowAVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t5_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14634,7 +15085,7 @@ dwRowAVX512_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14703,33 +15154,35 @@ dwRowAVX512_t5_w1:
 	CMPQ R10, $0x01
 	JL   dwRowAVX512_t5_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowAVX512_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t5_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowAVX512_t5_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowAVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowAVX512_t5_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowAVX512_t5_w1_p1_rows
 
 dwRowAVX512_t5_w1_p1_zero:
@@ -14738,45 +15191,45 @@ dwRowAVX512_t5_w1_p1_zero:
 dwRowAVX512_t5_w1_p1_rows:
 	VXORPS X1, X1, X1
 	VXORPS X2, X2, X2
-	XORQ   R8, R8
+	XORQ   R11, R11
 
 dwRowAVX512_t5_w1_p1_row:
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	MOVQ        64(SI)(R8*8), R12
-	ADDQ        DX, R12
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
 	ADDQ        R9, R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X0
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X1
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X2
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X0
-	ADDQ        xtap+240(FP), R11
-	ADDQ        wtap+248(FP), R12
-	VMOVSS      (R12), X3
-	VFMADD231SS (R11), X3, X1
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	MOVQ        64(SI)(R11*8), R13
+	ADDQ        DX, R13
+	ADDQ        R9, R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X0
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X1
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X2
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X0
+	ADDQ        xtap+240(FP), R12
+	ADDQ        wtap+248(FP), R13
+	VMOVSS      (R13), X3
+	VFMADD231SS (R12), X3, X1
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowAVX512_t5_w1_p1_row
 	VADDSS      X1, X0, X0
 	VADDSS      X2, X0, X0
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowAVX512_t5_w1_p1
 
@@ -14786,16 +15239,25 @@ dwRowAVX512_t5_w1_p1_end:
 	JMP  dwRowAVX512_t5_w1
 
 dwRowAVX512_t5_w1_end:
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowAVX512_t5_line
+
 dwRowAVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·dwRowS1AVX512(SB), NOSPLIT, $24-296
+TEXT ·dwRowS1AVX512(SB), NOSPLIT, $48-320
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS1AVX512_done
+	CMPQ  nr+272(FP), $0x00
+	JEQ   dwRowS1AVX512_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -14816,6 +15278,8 @@ TEXT ·dwRowS1AVX512(SB), NOSPLIT, $24-296
 	SHLQ  $0x02, xtap+240(FP)
 	SHLQ  $0x02, wtap+248(FP)
 	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+280(FP)
+	SHLQ  $0x02, yrow+288(FP)
 	MOVQ  x_base+8(FP), CX
 	MOVQ  w_base+32(FP), DX
 	MOVQ  y_base+56(FP), BX
@@ -14823,12 +15287,12 @@ TEXT ·dwRowS1AVX512(SB), NOSPLIT, $24-296
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
-	MOVQ  pf_base+272(FP), CX
-	MOVQ  CX, 8(SP)
-	MOVQ  pf_len+280(FP), BX
+	MOVQ  pf_base+296(FP), CX
+	MOVQ  CX, 32(SP)
+	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 16(SP)
+	MOVQ  BX, 40(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS1AVX512_t1
@@ -14843,6 +15307,13 @@ TEXT ·dwRowS1AVX512(SB), NOSPLIT, $24-296
 	JMP   dwRowS1AVX512_done
 
 dwRowS1AVX512_t1:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS1AVX512_t1_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -14850,14 +15321,16 @@ dwRowS1AVX512_t1_w16:
 	CMPQ R10, $0x10
 	JL   dwRowS1AVX512_t1_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t1_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t1_w16_p16_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14868,7 +15341,7 @@ dwRowS1AVX512_t1_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15016,8 +15489,8 @@ dwRowS1AVX512_t1_w16_p16_end:
 dwRowS1AVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t1_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15028,7 +15501,7 @@ dwRowS1AVX512_t1_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15118,8 +15591,8 @@ dwRowS1AVX512_t1_w16_p8_end:
 dwRowS1AVX512_t1_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t1_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15130,7 +15603,7 @@ dwRowS1AVX512_t1_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15192,8 +15665,8 @@ dwRowS1AVX512_t1_w16_p4_end:
 dwRowS1AVX512_t1_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t1_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15204,7 +15677,7 @@ dwRowS1AVX512_t1_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15254,8 +15727,8 @@ dwRowS1AVX512_t1_w16_p2_end:
 dwRowS1AVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t1_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15266,7 +15739,7 @@ dwRowS1AVX512_t1_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15316,14 +15789,16 @@ dwRowS1AVX512_t1_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS1AVX512_t1_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowS1AVX512_t1_w8_p14_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15334,7 +15809,7 @@ dwRowS1AVX512_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15466,8 +15941,8 @@ dwRowS1AVX512_t1_w8_p14_end:
 dwRowS1AVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t1_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15478,7 +15953,7 @@ dwRowS1AVX512_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15568,8 +16043,8 @@ dwRowS1AVX512_t1_w8_p8_end:
 dwRowS1AVX512_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t1_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15580,7 +16055,7 @@ dwRowS1AVX512_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15642,8 +16117,8 @@ dwRowS1AVX512_t1_w8_p4_end:
 dwRowS1AVX512_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t1_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15654,7 +16129,7 @@ dwRowS1AVX512_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15704,8 +16179,8 @@ dwRowS1AVX512_t1_w8_p2_end:
 dwRowS1AVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t1_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15716,7 +16191,7 @@ dwRowS1AVX512_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15766,61 +16241,63 @@ dwRowS1AVX512_t1_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS1AVX512_t1_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t1_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t1_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS1AVX512_t1_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowS1AVX512_t1_w1_p1_rows
 
 dwRowS1AVX512_t1_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS1AVX512_t1_w1_p1_rows:
-	XORQ R8, R8
+	XORQ R11, R11
 
 dwRowS1AVX512_t1_w1_p1_row:
-	MOVQ        64(SI)(R8*8), R11
-	ADDQ        DX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X1
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X2
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X2
 	VFMADD231SS X1, X2, X0
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowS1AVX512_t1_w1_p1_row
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowS1AVX512_t1_w1_p1
 
@@ -15830,9 +16307,22 @@ dwRowS1AVX512_t1_w1_p1_end:
 	JMP  dwRowS1AVX512_t1_w1
 
 dwRowS1AVX512_t1_w1_end:
-	JMP dwRowS1AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS1AVX512_t1_line
+	JMP  dwRowS1AVX512_done
 
 dwRowS1AVX512_t2:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS1AVX512_t2_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -15840,14 +16330,16 @@ dwRowS1AVX512_t2_w16:
 	CMPQ R10, $0x10
 	JL   dwRowS1AVX512_t2_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t2_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t2_w16_p16_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15858,7 +16350,7 @@ dwRowS1AVX512_t2_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16026,8 +16518,8 @@ dwRowS1AVX512_t2_w16_p16_end:
 dwRowS1AVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t2_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16038,7 +16530,7 @@ dwRowS1AVX512_t2_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16140,8 +16632,8 @@ dwRowS1AVX512_t2_w16_p8_end:
 dwRowS1AVX512_t2_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t2_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16152,7 +16644,7 @@ dwRowS1AVX512_t2_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16222,8 +16714,8 @@ dwRowS1AVX512_t2_w16_p4_end:
 dwRowS1AVX512_t2_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t2_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16234,7 +16726,7 @@ dwRowS1AVX512_t2_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16294,8 +16786,8 @@ dwRowS1AVX512_t2_w16_p2_end:
 dwRowS1AVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t2_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16306,7 +16798,7 @@ dwRowS1AVX512_t2_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16363,14 +16855,16 @@ dwRowS1AVX512_t2_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS1AVX512_t2_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowS1AVX512_t2_w8_p13_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16381,7 +16875,7 @@ dwRowS1AVX512_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16524,8 +17018,8 @@ dwRowS1AVX512_t2_w8_p13_end:
 dwRowS1AVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t2_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16536,7 +17030,7 @@ dwRowS1AVX512_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16638,8 +17132,8 @@ dwRowS1AVX512_t2_w8_p8_end:
 dwRowS1AVX512_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t2_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16650,7 +17144,7 @@ dwRowS1AVX512_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16720,8 +17214,8 @@ dwRowS1AVX512_t2_w8_p4_end:
 dwRowS1AVX512_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t2_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16732,7 +17226,7 @@ dwRowS1AVX512_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16792,8 +17286,8 @@ dwRowS1AVX512_t2_w8_p2_end:
 dwRowS1AVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t2_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16804,7 +17298,7 @@ dwRowS1AVX512_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16861,14 +17355,16 @@ dwRowS1AVX512_t2_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS1AVX512_t2_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t2_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16879,7 +17375,7 @@ dwRowS1AVX512_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -16932,9 +17428,22 @@ dwRowS1AVX512_t2_w1_p1_end:
 	JMP  dwRowS1AVX512_t2_w1
 
 dwRowS1AVX512_t2_w1_end:
-	JMP dwRowS1AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS1AVX512_t2_line
+	JMP  dwRowS1AVX512_done
 
 dwRowS1AVX512_t3:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS1AVX512_t3_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -16942,14 +17451,16 @@ dwRowS1AVX512_t3_w16:
 	CMPQ R10, $0x10
 	JL   dwRowS1AVX512_t3_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t3_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t3_w16_p16_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16960,7 +17471,7 @@ dwRowS1AVX512_t3_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17148,8 +17659,8 @@ dwRowS1AVX512_t3_w16_p16_end:
 dwRowS1AVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t3_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17160,7 +17671,7 @@ dwRowS1AVX512_t3_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17274,8 +17785,8 @@ dwRowS1AVX512_t3_w16_p8_end:
 dwRowS1AVX512_t3_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t3_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17286,7 +17797,7 @@ dwRowS1AVX512_t3_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17364,8 +17875,8 @@ dwRowS1AVX512_t3_w16_p4_end:
 dwRowS1AVX512_t3_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t3_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17376,7 +17887,7 @@ dwRowS1AVX512_t3_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17442,8 +17953,8 @@ dwRowS1AVX512_t3_w16_p2_end:
 dwRowS1AVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t3_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17454,7 +17965,7 @@ dwRowS1AVX512_t3_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17518,14 +18029,16 @@ dwRowS1AVX512_t3_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS1AVX512_t3_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowS1AVX512_t3_w8_p12_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17536,7 +18049,7 @@ dwRowS1AVX512_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17688,8 +18201,8 @@ dwRowS1AVX512_t3_w8_p12_end:
 dwRowS1AVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t3_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17700,7 +18213,7 @@ dwRowS1AVX512_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17814,8 +18327,8 @@ dwRowS1AVX512_t3_w8_p8_end:
 dwRowS1AVX512_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t3_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17826,7 +18339,7 @@ dwRowS1AVX512_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17904,8 +18417,8 @@ dwRowS1AVX512_t3_w8_p4_end:
 dwRowS1AVX512_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t3_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17916,7 +18429,7 @@ dwRowS1AVX512_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17982,8 +18495,8 @@ dwRowS1AVX512_t3_w8_p2_end:
 dwRowS1AVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t3_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17994,7 +18507,7 @@ dwRowS1AVX512_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18058,14 +18571,16 @@ dwRowS1AVX512_t3_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS1AVX512_t3_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t3_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18076,7 +18591,7 @@ dwRowS1AVX512_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -18136,9 +18651,22 @@ dwRowS1AVX512_t3_w1_p1_end:
 	JMP  dwRowS1AVX512_t3_w1
 
 dwRowS1AVX512_t3_w1_end:
-	JMP dwRowS1AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS1AVX512_t3_line
+	JMP  dwRowS1AVX512_done
 
 dwRowS1AVX512_t4:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS1AVX512_t4_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -18146,14 +18674,16 @@ dwRowS1AVX512_t4_w16:
 	CMPQ R10, $0x10
 	JL   dwRowS1AVX512_t4_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t4_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t4_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t4_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18164,7 +18694,7 @@ dwRowS1AVX512_t4_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18290,8 +18820,8 @@ dwRowS1AVX512_t4_w16_p8_end:
 dwRowS1AVX512_t4_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t4_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t4_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18302,7 +18832,7 @@ dwRowS1AVX512_t4_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18388,8 +18918,8 @@ dwRowS1AVX512_t4_w16_p4_end:
 dwRowS1AVX512_t4_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t4_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t4_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18400,7 +18930,7 @@ dwRowS1AVX512_t4_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t4_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18472,8 +19002,8 @@ dwRowS1AVX512_t4_w16_p2_end:
 dwRowS1AVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t4_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t4_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18484,7 +19014,7 @@ dwRowS1AVX512_t4_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18553,14 +19083,16 @@ dwRowS1AVX512_t4_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS1AVX512_t4_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t4_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18571,7 +19103,7 @@ dwRowS1AVX512_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18697,8 +19229,8 @@ dwRowS1AVX512_t4_w8_p8_end:
 dwRowS1AVX512_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t4_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18709,7 +19241,7 @@ dwRowS1AVX512_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18795,8 +19327,8 @@ dwRowS1AVX512_t4_w8_p4_end:
 dwRowS1AVX512_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t4_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18807,7 +19339,7 @@ dwRowS1AVX512_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18879,8 +19411,8 @@ dwRowS1AVX512_t4_w8_p2_end:
 dwRowS1AVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t4_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18891,7 +19423,7 @@ dwRowS1AVX512_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18960,14 +19492,16 @@ dwRowS1AVX512_t4_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS1AVX512_t4_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t4_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18978,7 +19512,7 @@ dwRowS1AVX512_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -19043,9 +19577,22 @@ dwRowS1AVX512_t4_w1_p1_end:
 	JMP  dwRowS1AVX512_t4_w1
 
 dwRowS1AVX512_t4_w1_end:
-	JMP dwRowS1AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS1AVX512_t4_line
+	JMP  dwRowS1AVX512_done
 
 dwRowS1AVX512_t5:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS1AVX512_t5_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -19053,14 +19600,16 @@ dwRowS1AVX512_t5_w16:
 	CMPQ R10, $0x10
 	JL   dwRowS1AVX512_t5_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t5_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t5_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t5_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19071,7 +19620,7 @@ dwRowS1AVX512_t5_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19209,8 +19758,8 @@ dwRowS1AVX512_t5_w16_p8_end:
 dwRowS1AVX512_t5_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t5_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t5_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19221,7 +19770,7 @@ dwRowS1AVX512_t5_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19315,8 +19864,8 @@ dwRowS1AVX512_t5_w16_p4_end:
 dwRowS1AVX512_t5_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t5_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t5_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19327,7 +19876,7 @@ dwRowS1AVX512_t5_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t5_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19405,8 +19954,8 @@ dwRowS1AVX512_t5_w16_p2_end:
 dwRowS1AVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t5_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t5_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19417,7 +19966,7 @@ dwRowS1AVX512_t5_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19491,14 +20040,16 @@ dwRowS1AVX512_t5_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS1AVX512_t5_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t5_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19509,7 +20060,7 @@ dwRowS1AVX512_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19647,8 +20198,8 @@ dwRowS1AVX512_t5_w8_p8_end:
 dwRowS1AVX512_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t5_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19659,7 +20210,7 @@ dwRowS1AVX512_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19753,8 +20304,8 @@ dwRowS1AVX512_t5_w8_p4_end:
 dwRowS1AVX512_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t5_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19765,7 +20316,7 @@ dwRowS1AVX512_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19843,8 +20394,8 @@ dwRowS1AVX512_t5_w8_p2_end:
 dwRowS1AVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t5_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19855,7 +20406,7 @@ dwRowS1AVX512_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19929,14 +20480,16 @@ dwRowS1AVX512_t5_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS1AVX512_t5_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS1AVX512_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t5_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS1AVX512_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19947,7 +20500,7 @@ dwRowS1AVX512_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS1AVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -20017,16 +20570,25 @@ dwRowS1AVX512_t5_w1_p1_end:
 	JMP  dwRowS1AVX512_t5_w1
 
 dwRowS1AVX512_t5_w1_end:
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS1AVX512_t5_line
+
 dwRowS1AVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·dwRowS2AVX512(SB), NOSPLIT, $24-296
+TEXT ·dwRowS2AVX512(SB), NOSPLIT, $48-320
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS2AVX512_done
+	CMPQ  nr+272(FP), $0x00
+	JEQ   dwRowS2AVX512_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -20047,6 +20609,8 @@ TEXT ·dwRowS2AVX512(SB), NOSPLIT, $24-296
 	SHLQ  $0x02, xtap+240(FP)
 	SHLQ  $0x02, wtap+248(FP)
 	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+280(FP)
+	SHLQ  $0x02, yrow+288(FP)
 	MOVQ  x_base+8(FP), CX
 	MOVQ  w_base+32(FP), DX
 	MOVQ  y_base+56(FP), BX
@@ -20054,12 +20618,12 @@ TEXT ·dwRowS2AVX512(SB), NOSPLIT, $24-296
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
-	MOVQ  pf_base+272(FP), CX
-	MOVQ  CX, 8(SP)
-	MOVQ  pf_len+280(FP), BX
+	MOVQ  pf_base+296(FP), CX
+	MOVQ  CX, 32(SP)
+	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 16(SP)
+	MOVQ  BX, 40(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS2AVX512_t1
@@ -20074,6 +20638,13 @@ TEXT ·dwRowS2AVX512(SB), NOSPLIT, $24-296
 	JMP   dwRowS2AVX512_done
 
 dwRowS2AVX512_t1:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS2AVX512_t1_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -20081,14 +20652,16 @@ dwRowS2AVX512_t1_w16:
 	CMPQ R10, $0x10
 	JL   dwRowS2AVX512_t1_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t1_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t1_w16_p16_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20099,7 +20672,7 @@ dwRowS2AVX512_t1_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20277,8 +20850,8 @@ dwRowS2AVX512_t1_w16_p16_end:
 dwRowS2AVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t1_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20289,7 +20862,7 @@ dwRowS2AVX512_t1_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20393,8 +20966,8 @@ dwRowS2AVX512_t1_w16_p8_end:
 dwRowS2AVX512_t1_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t1_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20405,7 +20978,7 @@ dwRowS2AVX512_t1_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20473,8 +21046,8 @@ dwRowS2AVX512_t1_w16_p4_end:
 dwRowS2AVX512_t1_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t1_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20485,7 +21058,7 @@ dwRowS2AVX512_t1_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20537,8 +21110,8 @@ dwRowS2AVX512_t1_w16_p2_end:
 dwRowS2AVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t1_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20549,7 +21122,7 @@ dwRowS2AVX512_t1_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20599,14 +21172,16 @@ dwRowS2AVX512_t1_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS2AVX512_t1_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowS2AVX512_t1_w8_p14_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20617,7 +21192,7 @@ dwRowS2AVX512_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20775,8 +21350,8 @@ dwRowS2AVX512_t1_w8_p14_end:
 dwRowS2AVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t1_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20787,7 +21362,7 @@ dwRowS2AVX512_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20891,8 +21466,8 @@ dwRowS2AVX512_t1_w8_p8_end:
 dwRowS2AVX512_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t1_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20903,7 +21478,7 @@ dwRowS2AVX512_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20971,8 +21546,8 @@ dwRowS2AVX512_t1_w8_p4_end:
 dwRowS2AVX512_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t1_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20983,7 +21558,7 @@ dwRowS2AVX512_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21035,8 +21610,8 @@ dwRowS2AVX512_t1_w8_p2_end:
 dwRowS2AVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t1_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21047,7 +21622,7 @@ dwRowS2AVX512_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21097,61 +21672,63 @@ dwRowS2AVX512_t1_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS2AVX512_t1_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t1_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t1_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowS2AVX512_t1_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowS2AVX512_t1_w1_p1_rows
 
 dwRowS2AVX512_t1_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowS2AVX512_t1_w1_p1_rows:
-	XORQ R8, R8
+	XORQ R11, R11
 
 dwRowS2AVX512_t1_w1_p1_row:
-	MOVQ        64(SI)(R8*8), R11
-	ADDQ        DX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X1
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X2
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X2
 	VFMADD231SS X1, X2, X0
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowS2AVX512_t1_w1_p1_row
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowS2AVX512_t1_w1_p1
 
@@ -21161,9 +21738,22 @@ dwRowS2AVX512_t1_w1_p1_end:
 	JMP  dwRowS2AVX512_t1_w1
 
 dwRowS2AVX512_t1_w1_end:
-	JMP dwRowS2AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS2AVX512_t1_line
+	JMP  dwRowS2AVX512_done
 
 dwRowS2AVX512_t2:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS2AVX512_t2_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -21171,14 +21761,16 @@ dwRowS2AVX512_t2_w16:
 	CMPQ R10, $0x10
 	JL   dwRowS2AVX512_t2_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t2_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t2_w16_p16_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21189,7 +21781,7 @@ dwRowS2AVX512_t2_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21387,8 +21979,8 @@ dwRowS2AVX512_t2_w16_p16_end:
 dwRowS2AVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t2_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21399,7 +21991,7 @@ dwRowS2AVX512_t2_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21515,8 +22107,8 @@ dwRowS2AVX512_t2_w16_p8_end:
 dwRowS2AVX512_t2_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t2_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21527,7 +22119,7 @@ dwRowS2AVX512_t2_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21603,8 +22195,8 @@ dwRowS2AVX512_t2_w16_p4_end:
 dwRowS2AVX512_t2_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t2_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21615,7 +22207,7 @@ dwRowS2AVX512_t2_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21677,8 +22269,8 @@ dwRowS2AVX512_t2_w16_p2_end:
 dwRowS2AVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t2_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21689,7 +22281,7 @@ dwRowS2AVX512_t2_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21746,14 +22338,16 @@ dwRowS2AVX512_t2_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS2AVX512_t2_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowS2AVX512_t2_w8_p13_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21764,7 +22358,7 @@ dwRowS2AVX512_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21931,8 +22525,8 @@ dwRowS2AVX512_t2_w8_p13_end:
 dwRowS2AVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t2_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21943,7 +22537,7 @@ dwRowS2AVX512_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22059,8 +22653,8 @@ dwRowS2AVX512_t2_w8_p8_end:
 dwRowS2AVX512_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t2_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22071,7 +22665,7 @@ dwRowS2AVX512_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22147,8 +22741,8 @@ dwRowS2AVX512_t2_w8_p4_end:
 dwRowS2AVX512_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t2_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22159,7 +22753,7 @@ dwRowS2AVX512_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22221,8 +22815,8 @@ dwRowS2AVX512_t2_w8_p2_end:
 dwRowS2AVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t2_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22233,7 +22827,7 @@ dwRowS2AVX512_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22290,14 +22884,16 @@ dwRowS2AVX512_t2_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS2AVX512_t2_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t2_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22308,7 +22904,7 @@ dwRowS2AVX512_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -22361,9 +22957,22 @@ dwRowS2AVX512_t2_w1_p1_end:
 	JMP  dwRowS2AVX512_t2_w1
 
 dwRowS2AVX512_t2_w1_end:
-	JMP dwRowS2AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS2AVX512_t2_line
+	JMP  dwRowS2AVX512_done
 
 dwRowS2AVX512_t3:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS2AVX512_t3_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -22371,14 +22980,16 @@ dwRowS2AVX512_t3_w16:
 	CMPQ R10, $0x10
 	JL   dwRowS2AVX512_t3_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t3_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t3_w16_p16_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22389,7 +23000,7 @@ dwRowS2AVX512_t3_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22607,8 +23218,8 @@ dwRowS2AVX512_t3_w16_p16_end:
 dwRowS2AVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t3_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22619,7 +23230,7 @@ dwRowS2AVX512_t3_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22747,8 +23358,8 @@ dwRowS2AVX512_t3_w16_p8_end:
 dwRowS2AVX512_t3_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t3_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22759,7 +23370,7 @@ dwRowS2AVX512_t3_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22843,8 +23454,8 @@ dwRowS2AVX512_t3_w16_p4_end:
 dwRowS2AVX512_t3_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t3_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22855,7 +23466,7 @@ dwRowS2AVX512_t3_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22923,8 +23534,8 @@ dwRowS2AVX512_t3_w16_p2_end:
 dwRowS2AVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t3_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22935,7 +23546,7 @@ dwRowS2AVX512_t3_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22999,14 +23610,16 @@ dwRowS2AVX512_t3_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS2AVX512_t3_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowS2AVX512_t3_w8_p12_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23017,7 +23630,7 @@ dwRowS2AVX512_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23191,8 +23804,8 @@ dwRowS2AVX512_t3_w8_p12_end:
 dwRowS2AVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t3_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23203,7 +23816,7 @@ dwRowS2AVX512_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23331,8 +23944,8 @@ dwRowS2AVX512_t3_w8_p8_end:
 dwRowS2AVX512_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t3_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23343,7 +23956,7 @@ dwRowS2AVX512_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23427,8 +24040,8 @@ dwRowS2AVX512_t3_w8_p4_end:
 dwRowS2AVX512_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t3_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23439,7 +24052,7 @@ dwRowS2AVX512_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23507,8 +24120,8 @@ dwRowS2AVX512_t3_w8_p2_end:
 dwRowS2AVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t3_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23519,7 +24132,7 @@ dwRowS2AVX512_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23583,14 +24196,16 @@ dwRowS2AVX512_t3_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS2AVX512_t3_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t3_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23601,7 +24216,7 @@ dwRowS2AVX512_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -23661,9 +24276,22 @@ dwRowS2AVX512_t3_w1_p1_end:
 	JMP  dwRowS2AVX512_t3_w1
 
 dwRowS2AVX512_t3_w1_end:
-	JMP dwRowS2AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS2AVX512_t3_line
+	JMP  dwRowS2AVX512_done
 
 dwRowS2AVX512_t4:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS2AVX512_t4_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -23671,14 +24299,16 @@ dwRowS2AVX512_t4_w16:
 	CMPQ R10, $0x10
 	JL   dwRowS2AVX512_t4_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t4_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t4_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t4_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23689,7 +24319,7 @@ dwRowS2AVX512_t4_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23829,8 +24459,8 @@ dwRowS2AVX512_t4_w16_p8_end:
 dwRowS2AVX512_t4_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t4_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t4_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23841,7 +24471,7 @@ dwRowS2AVX512_t4_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23933,8 +24563,8 @@ dwRowS2AVX512_t4_w16_p4_end:
 dwRowS2AVX512_t4_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t4_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t4_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23945,7 +24575,7 @@ dwRowS2AVX512_t4_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t4_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24019,8 +24649,8 @@ dwRowS2AVX512_t4_w16_p2_end:
 dwRowS2AVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t4_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t4_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24031,7 +24661,7 @@ dwRowS2AVX512_t4_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24100,14 +24730,16 @@ dwRowS2AVX512_t4_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS2AVX512_t4_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t4_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24118,7 +24750,7 @@ dwRowS2AVX512_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24258,8 +24890,8 @@ dwRowS2AVX512_t4_w8_p8_end:
 dwRowS2AVX512_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t4_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24270,7 +24902,7 @@ dwRowS2AVX512_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24362,8 +24994,8 @@ dwRowS2AVX512_t4_w8_p4_end:
 dwRowS2AVX512_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t4_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24374,7 +25006,7 @@ dwRowS2AVX512_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24448,8 +25080,8 @@ dwRowS2AVX512_t4_w8_p2_end:
 dwRowS2AVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t4_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24460,7 +25092,7 @@ dwRowS2AVX512_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24529,14 +25161,16 @@ dwRowS2AVX512_t4_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS2AVX512_t4_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t4_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24547,7 +25181,7 @@ dwRowS2AVX512_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -24612,9 +25246,22 @@ dwRowS2AVX512_t4_w1_p1_end:
 	JMP  dwRowS2AVX512_t4_w1
 
 dwRowS2AVX512_t4_w1_end:
-	JMP dwRowS2AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS2AVX512_t4_line
+	JMP  dwRowS2AVX512_done
 
 dwRowS2AVX512_t5:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowS2AVX512_t5_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -24622,14 +25269,16 @@ dwRowS2AVX512_t5_w16:
 	CMPQ R10, $0x10
 	JL   dwRowS2AVX512_t5_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t5_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t5_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t5_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24640,7 +25289,7 @@ dwRowS2AVX512_t5_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24792,8 +25441,8 @@ dwRowS2AVX512_t5_w16_p8_end:
 dwRowS2AVX512_t5_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t5_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t5_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24804,7 +25453,7 @@ dwRowS2AVX512_t5_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24904,8 +25553,8 @@ dwRowS2AVX512_t5_w16_p4_end:
 dwRowS2AVX512_t5_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t5_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t5_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24916,7 +25565,7 @@ dwRowS2AVX512_t5_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t5_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24996,8 +25645,8 @@ dwRowS2AVX512_t5_w16_p2_end:
 dwRowS2AVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t5_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t5_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25008,7 +25657,7 @@ dwRowS2AVX512_t5_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25082,14 +25731,16 @@ dwRowS2AVX512_t5_w8:
 	CMPQ R10, $0x08
 	JL   dwRowS2AVX512_t5_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t5_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25100,7 +25751,7 @@ dwRowS2AVX512_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25252,8 +25903,8 @@ dwRowS2AVX512_t5_w8_p8_end:
 dwRowS2AVX512_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t5_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25264,7 +25915,7 @@ dwRowS2AVX512_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25364,8 +26015,8 @@ dwRowS2AVX512_t5_w8_p4_end:
 dwRowS2AVX512_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t5_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25376,7 +26027,7 @@ dwRowS2AVX512_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25456,8 +26107,8 @@ dwRowS2AVX512_t5_w8_p2_end:
 dwRowS2AVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t5_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25468,7 +26119,7 @@ dwRowS2AVX512_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25542,14 +26193,16 @@ dwRowS2AVX512_t5_w1:
 	CMPQ R10, $0x01
 	JL   dwRowS2AVX512_t5_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowS2AVX512_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t5_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowS2AVX512_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25560,7 +26213,7 @@ dwRowS2AVX512_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowS2AVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -25630,16 +26283,25 @@ dwRowS2AVX512_t5_w1_p1_end:
 	JMP  dwRowS2AVX512_t5_w1
 
 dwRowS2AVX512_t5_w1_end:
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowS2AVX512_t5_line
+
 dwRowS2AVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+// func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·dwRowM1AVX512(SB), NOSPLIT, $24-296
+TEXT ·dwRowM1AVX512(SB), NOSPLIT, $48-320
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowM1AVX512_done
+	CMPQ  nr+272(FP), $0x00
+	JEQ   dwRowM1AVX512_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -25660,6 +26322,8 @@ TEXT ·dwRowM1AVX512(SB), NOSPLIT, $24-296
 	SHLQ  $0x02, xtap+240(FP)
 	SHLQ  $0x02, wtap+248(FP)
 	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+280(FP)
+	SHLQ  $0x02, yrow+288(FP)
 	MOVQ  x_base+8(FP), CX
 	MOVQ  w_base+32(FP), DX
 	MOVQ  y_base+56(FP), BX
@@ -25668,12 +26332,12 @@ TEXT ·dwRowM1AVX512(SB), NOSPLIT, $24-296
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
 	NEGQ  R8
-	MOVQ  pf_base+272(FP), CX
-	MOVQ  CX, 8(SP)
-	MOVQ  pf_len+280(FP), BX
+	MOVQ  pf_base+296(FP), CX
+	MOVQ  CX, 32(SP)
+	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 16(SP)
+	MOVQ  BX, 40(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowM1AVX512_t1
@@ -25688,6 +26352,13 @@ TEXT ·dwRowM1AVX512(SB), NOSPLIT, $24-296
 	JMP   dwRowM1AVX512_done
 
 dwRowM1AVX512_t1:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowM1AVX512_t1_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -25695,14 +26366,16 @@ dwRowM1AVX512_t1_w16:
 	CMPQ R10, $0x10
 	JL   dwRowM1AVX512_t1_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t1_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t1_w16_p16_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25713,7 +26386,7 @@ dwRowM1AVX512_t1_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25863,8 +26536,8 @@ dwRowM1AVX512_t1_w16_p16_end:
 dwRowM1AVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t1_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25875,7 +26548,7 @@ dwRowM1AVX512_t1_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25967,8 +26640,8 @@ dwRowM1AVX512_t1_w16_p8_end:
 dwRowM1AVX512_t1_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t1_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25979,7 +26652,7 @@ dwRowM1AVX512_t1_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26043,8 +26716,8 @@ dwRowM1AVX512_t1_w16_p4_end:
 dwRowM1AVX512_t1_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t1_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26055,7 +26728,7 @@ dwRowM1AVX512_t1_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26107,8 +26780,8 @@ dwRowM1AVX512_t1_w16_p2_end:
 dwRowM1AVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t1_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26119,7 +26792,7 @@ dwRowM1AVX512_t1_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26169,14 +26842,16 @@ dwRowM1AVX512_t1_w8:
 	CMPQ R10, $0x08
 	JL   dwRowM1AVX512_t1_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowM1AVX512_t1_w8_p14_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26187,7 +26862,7 @@ dwRowM1AVX512_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26321,8 +26996,8 @@ dwRowM1AVX512_t1_w8_p14_end:
 dwRowM1AVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t1_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26333,7 +27008,7 @@ dwRowM1AVX512_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26425,8 +27100,8 @@ dwRowM1AVX512_t1_w8_p8_end:
 dwRowM1AVX512_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t1_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26437,7 +27112,7 @@ dwRowM1AVX512_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26501,8 +27176,8 @@ dwRowM1AVX512_t1_w8_p4_end:
 dwRowM1AVX512_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t1_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26513,7 +27188,7 @@ dwRowM1AVX512_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26565,8 +27240,8 @@ dwRowM1AVX512_t1_w8_p2_end:
 dwRowM1AVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t1_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26577,7 +27252,7 @@ dwRowM1AVX512_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26627,61 +27302,63 @@ dwRowM1AVX512_t1_w1:
 	CMPQ R10, $0x01
 	JL   dwRowM1AVX512_t1_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t1_w1_p1_end
-	MOVQ       8(SP), R8
-	CMPQ       R8, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t1_w1_p1_nopf
-	PREFETCHT0 (R8)
-	PREFETCHT0 64(R8)
-	PREFETCHT0 128(R8)
-	PREFETCHT0 192(R8)
-	PREFETCHT0 256(R8)
-	PREFETCHT0 320(R8)
-	PREFETCHT0 384(R8)
-	PREFETCHT0 448(R8)
-	ADDQ       $0x00000200, R8
-	MOVQ       R8, 8(SP)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
 	JEQ    dwRowM1AVX512_t1_w1_p1_zero
-	MOVQ   ypix+256(FP), R8
-	LEAQ   (R8)(R8*2), R8
-	LEAQ   (BX)(R9*1), R8
-	VMOVSS (R8), X0
+	MOVQ   ypix+256(FP), R11
+	LEAQ   (R11)(R11*2), R11
+	LEAQ   (BX)(R9*1), R11
+	VMOVSS (R11), X0
 	JMP    dwRowM1AVX512_t1_w1_p1_rows
 
 dwRowM1AVX512_t1_w1_p1_zero:
 	VXORPS X0, X0, X0
 
 dwRowM1AVX512_t1_w1_p1_rows:
-	XORQ R8, R8
+	XORQ R11, R11
 
 dwRowM1AVX512_t1_w1_p1_row:
-	MOVQ        64(SI)(R8*8), R11
-	ADDQ        DX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X1
-	MOVQ        (SI)(R8*8), R11
-	ADDQ        CX, R11
-	ADDQ        R9, R11
-	VMOVSS      (R11), X2
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X1
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVSS      (R12), X2
 	VFMADD231SS X1, X2, X0
-	INCQ        R8
-	CMPQ        R8, rows+208(FP)
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
 	JL          dwRowM1AVX512_t1_w1_p1_row
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (R8)(R8*2), R8
-	LEAQ        (BX)(R9*1), R8
-	VMOVSS      X0, (R8)
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R11
+	LEAQ        (BX)(R9*1), R11
+	VMOVSS      X0, (R11)
 	LEAQ        (CX)(DI*1), CX
-	MOVQ        ypix+256(FP), R8
-	LEAQ        (BX)(R8*1), BX
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (BX)(R11*1), BX
 	SUBQ        $0x01, (SP)
 	JMP         dwRowM1AVX512_t1_w1_p1
 
@@ -26691,9 +27368,22 @@ dwRowM1AVX512_t1_w1_p1_end:
 	JMP  dwRowM1AVX512_t1_w1
 
 dwRowM1AVX512_t1_w1_end:
-	JMP dwRowM1AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowM1AVX512_t1_line
+	JMP  dwRowM1AVX512_done
 
 dwRowM1AVX512_t2:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowM1AVX512_t2_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -26701,14 +27391,16 @@ dwRowM1AVX512_t2_w16:
 	CMPQ R10, $0x10
 	JL   dwRowM1AVX512_t2_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t2_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t2_w16_p16_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26719,7 +27411,7 @@ dwRowM1AVX512_t2_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26889,8 +27581,8 @@ dwRowM1AVX512_t2_w16_p16_end:
 dwRowM1AVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t2_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26901,7 +27593,7 @@ dwRowM1AVX512_t2_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27005,8 +27697,8 @@ dwRowM1AVX512_t2_w16_p8_end:
 dwRowM1AVX512_t2_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t2_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27017,7 +27709,7 @@ dwRowM1AVX512_t2_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27089,8 +27781,8 @@ dwRowM1AVX512_t2_w16_p4_end:
 dwRowM1AVX512_t2_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t2_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27101,7 +27793,7 @@ dwRowM1AVX512_t2_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27163,8 +27855,8 @@ dwRowM1AVX512_t2_w16_p2_end:
 dwRowM1AVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t2_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27175,7 +27867,7 @@ dwRowM1AVX512_t2_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27232,14 +27924,16 @@ dwRowM1AVX512_t2_w8:
 	CMPQ R10, $0x08
 	JL   dwRowM1AVX512_t2_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowM1AVX512_t2_w8_p13_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27250,7 +27944,7 @@ dwRowM1AVX512_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27395,8 +28089,8 @@ dwRowM1AVX512_t2_w8_p13_end:
 dwRowM1AVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t2_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27407,7 +28101,7 @@ dwRowM1AVX512_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27511,8 +28205,8 @@ dwRowM1AVX512_t2_w8_p8_end:
 dwRowM1AVX512_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t2_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27523,7 +28217,7 @@ dwRowM1AVX512_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27595,8 +28289,8 @@ dwRowM1AVX512_t2_w8_p4_end:
 dwRowM1AVX512_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t2_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27607,7 +28301,7 @@ dwRowM1AVX512_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27669,8 +28363,8 @@ dwRowM1AVX512_t2_w8_p2_end:
 dwRowM1AVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t2_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27681,7 +28375,7 @@ dwRowM1AVX512_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27738,14 +28432,16 @@ dwRowM1AVX512_t2_w1:
 	CMPQ R10, $0x01
 	JL   dwRowM1AVX512_t2_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t2_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27756,7 +28452,7 @@ dwRowM1AVX512_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -27809,9 +28505,22 @@ dwRowM1AVX512_t2_w1_p1_end:
 	JMP  dwRowM1AVX512_t2_w1
 
 dwRowM1AVX512_t2_w1_end:
-	JMP dwRowM1AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowM1AVX512_t2_line
+	JMP  dwRowM1AVX512_done
 
 dwRowM1AVX512_t3:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowM1AVX512_t3_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -27819,14 +28528,16 @@ dwRowM1AVX512_t3_w16:
 	CMPQ R10, $0x10
 	JL   dwRowM1AVX512_t3_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t3_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t3_w16_p16_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27837,7 +28548,7 @@ dwRowM1AVX512_t3_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28027,8 +28738,8 @@ dwRowM1AVX512_t3_w16_p16_end:
 dwRowM1AVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t3_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28039,7 +28750,7 @@ dwRowM1AVX512_t3_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28155,8 +28866,8 @@ dwRowM1AVX512_t3_w16_p8_end:
 dwRowM1AVX512_t3_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t3_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28167,7 +28878,7 @@ dwRowM1AVX512_t3_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28247,8 +28958,8 @@ dwRowM1AVX512_t3_w16_p4_end:
 dwRowM1AVX512_t3_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t3_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28259,7 +28970,7 @@ dwRowM1AVX512_t3_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28327,8 +29038,8 @@ dwRowM1AVX512_t3_w16_p2_end:
 dwRowM1AVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t3_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28339,7 +29050,7 @@ dwRowM1AVX512_t3_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28403,14 +29114,16 @@ dwRowM1AVX512_t3_w8:
 	CMPQ R10, $0x08
 	JL   dwRowM1AVX512_t3_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowM1AVX512_t3_w8_p12_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28421,7 +29134,7 @@ dwRowM1AVX512_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28575,8 +29288,8 @@ dwRowM1AVX512_t3_w8_p12_end:
 dwRowM1AVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t3_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28587,7 +29300,7 @@ dwRowM1AVX512_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28703,8 +29416,8 @@ dwRowM1AVX512_t3_w8_p8_end:
 dwRowM1AVX512_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t3_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28715,7 +29428,7 @@ dwRowM1AVX512_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28795,8 +29508,8 @@ dwRowM1AVX512_t3_w8_p4_end:
 dwRowM1AVX512_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t3_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28807,7 +29520,7 @@ dwRowM1AVX512_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28875,8 +29588,8 @@ dwRowM1AVX512_t3_w8_p2_end:
 dwRowM1AVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t3_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28887,7 +29600,7 @@ dwRowM1AVX512_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28951,14 +29664,16 @@ dwRowM1AVX512_t3_w1:
 	CMPQ R10, $0x01
 	JL   dwRowM1AVX512_t3_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t3_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28969,7 +29684,7 @@ dwRowM1AVX512_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -29029,9 +29744,22 @@ dwRowM1AVX512_t3_w1_p1_end:
 	JMP  dwRowM1AVX512_t3_w1
 
 dwRowM1AVX512_t3_w1_end:
-	JMP dwRowM1AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowM1AVX512_t3_line
+	JMP  dwRowM1AVX512_done
 
 dwRowM1AVX512_t4:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowM1AVX512_t4_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -29039,14 +29767,16 @@ dwRowM1AVX512_t4_w16:
 	CMPQ R10, $0x10
 	JL   dwRowM1AVX512_t4_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t4_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t4_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t4_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29057,7 +29787,7 @@ dwRowM1AVX512_t4_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29185,8 +29915,8 @@ dwRowM1AVX512_t4_w16_p8_end:
 dwRowM1AVX512_t4_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t4_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t4_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29197,7 +29927,7 @@ dwRowM1AVX512_t4_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29285,8 +30015,8 @@ dwRowM1AVX512_t4_w16_p4_end:
 dwRowM1AVX512_t4_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t4_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t4_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29297,7 +30027,7 @@ dwRowM1AVX512_t4_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t4_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29371,8 +30101,8 @@ dwRowM1AVX512_t4_w16_p2_end:
 dwRowM1AVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t4_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t4_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29383,7 +30113,7 @@ dwRowM1AVX512_t4_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29452,14 +30182,16 @@ dwRowM1AVX512_t4_w8:
 	CMPQ R10, $0x08
 	JL   dwRowM1AVX512_t4_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t4_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29470,7 +30202,7 @@ dwRowM1AVX512_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29598,8 +30330,8 @@ dwRowM1AVX512_t4_w8_p8_end:
 dwRowM1AVX512_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t4_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29610,7 +30342,7 @@ dwRowM1AVX512_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29698,8 +30430,8 @@ dwRowM1AVX512_t4_w8_p4_end:
 dwRowM1AVX512_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t4_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29710,7 +30442,7 @@ dwRowM1AVX512_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29784,8 +30516,8 @@ dwRowM1AVX512_t4_w8_p2_end:
 dwRowM1AVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t4_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29796,7 +30528,7 @@ dwRowM1AVX512_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29865,14 +30597,16 @@ dwRowM1AVX512_t4_w1:
 	CMPQ R10, $0x01
 	JL   dwRowM1AVX512_t4_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t4_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29883,7 +30617,7 @@ dwRowM1AVX512_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -29948,9 +30682,22 @@ dwRowM1AVX512_t4_w1_p1_end:
 	JMP  dwRowM1AVX512_t4_w1
 
 dwRowM1AVX512_t4_w1_end:
-	JMP dwRowM1AVX512_done
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowM1AVX512_t4_line
+	JMP  dwRowM1AVX512_done
 
 dwRowM1AVX512_t5:
+	MOVQ nr+272(FP), CX
+	MOVQ CX, 8(SP)
+	XORQ CX, CX
+	MOVQ CX, 16(SP)
+	MOVQ CX, 24(SP)
+
+dwRowM1AVX512_t5_line:
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
@@ -29958,14 +30705,16 @@ dwRowM1AVX512_t5_w16:
 	CMPQ R10, $0x10
 	JL   dwRowM1AVX512_t5_w16_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t5_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t5_w16_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t5_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29976,7 +30725,7 @@ dwRowM1AVX512_t5_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30116,8 +30865,8 @@ dwRowM1AVX512_t5_w16_p8_end:
 dwRowM1AVX512_t5_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t5_w16_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t5_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30128,7 +30877,7 @@ dwRowM1AVX512_t5_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30224,8 +30973,8 @@ dwRowM1AVX512_t5_w16_p4_end:
 dwRowM1AVX512_t5_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t5_w16_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t5_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30236,7 +30985,7 @@ dwRowM1AVX512_t5_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t5_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30316,8 +31065,8 @@ dwRowM1AVX512_t5_w16_p2_end:
 dwRowM1AVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t5_w16_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t5_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30328,7 +31077,7 @@ dwRowM1AVX512_t5_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30402,14 +31151,16 @@ dwRowM1AVX512_t5_w8:
 	CMPQ R10, $0x08
 	JL   dwRowM1AVX512_t5_w8_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t5_w8_p8_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30420,7 +31171,7 @@ dwRowM1AVX512_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30560,8 +31311,8 @@ dwRowM1AVX512_t5_w8_p8_end:
 dwRowM1AVX512_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t5_w8_p4_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30572,7 +31323,7 @@ dwRowM1AVX512_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30668,8 +31419,8 @@ dwRowM1AVX512_t5_w8_p4_end:
 dwRowM1AVX512_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t5_w8_p2_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30680,7 +31431,7 @@ dwRowM1AVX512_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30760,8 +31511,8 @@ dwRowM1AVX512_t5_w8_p2_end:
 dwRowM1AVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t5_w8_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30772,7 +31523,7 @@ dwRowM1AVX512_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30846,14 +31597,16 @@ dwRowM1AVX512_t5_w1:
 	CMPQ R10, $0x01
 	JL   dwRowM1AVX512_t5_w1_end
 	MOVQ x_base+8(FP), CX
+	ADDQ 16(SP), CX
 	MOVQ y_base+56(FP), BX
+	ADDQ 24(SP), BX
 	MOVQ AX, (SP)
 
 dwRowM1AVX512_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t5_w1_p1_end
-	MOVQ       8(SP), R11
-	CMPQ       R11, 16(SP)
+	MOVQ       32(SP), R11
+	CMPQ       R11, 40(SP)
 	JAE        dwRowM1AVX512_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30864,7 +31617,7 @@ dwRowM1AVX512_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 8(SP)
+	MOVQ       R11, 32(SP)
 
 dwRowM1AVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -30934,6 +31687,13 @@ dwRowM1AVX512_t5_w1_p1_end:
 	JMP  dwRowM1AVX512_t5_w1
 
 dwRowM1AVX512_t5_w1_end:
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 16(SP)
+	MOVQ yrow+288(FP), CX
+	ADDQ CX, 24(SP)
+	DECQ 8(SP)
+	JNZ  dwRowM1AVX512_t5_line
+
 dwRowM1AVX512_done:
 	VZEROUPPER
 	RET

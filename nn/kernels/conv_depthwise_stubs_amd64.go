@@ -9,7 +9,7 @@ package kernels
 // pf is prefetched, 512 bytes per pixel block, while the blocks run.
 //
 //go:noescape
-func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 
 // dwRowS1AVX2 is dwRowGo in AVX2 for xpix = 1*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
@@ -17,7 +17,7 @@ func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, ro
 // pf is prefetched, 512 bytes per pixel block, while the blocks run.
 //
 //go:noescape
-func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 
 // dwRowS2AVX2 is dwRowGo in AVX2 for xpix = 2*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
@@ -25,7 +25,7 @@ func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, 
 // pf is prefetched, 512 bytes per pixel block, while the blocks run.
 //
 //go:noescape
-func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 
 // dwRowM1AVX2 is dwRowGo in AVX2 for xpix = 1*u and xtap = -1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
@@ -33,14 +33,14 @@ func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, 
 // pf is prefetched, 512 bytes per pixel block, while the blocks run.
 //
 //go:noescape
-func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 
 // dwRowAVX512 is dwRowGo in AVX512 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds;
 // pf is prefetched, 512 bytes per pixel block, while the blocks run.
 //
 //go:noescape
-func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 
 // dwRowS1AVX512 is dwRowGo in AVX512 for xpix = 1*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
@@ -48,7 +48,7 @@ func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, 
 // pf is prefetched, 512 bytes per pixel block, while the blocks run.
 //
 //go:noescape
-func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 
 // dwRowS2AVX512 is dwRowGo in AVX512 for xpix = 2*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
@@ -56,7 +56,7 @@ func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int
 // pf is prefetched, 512 bytes per pixel block, while the blocks run.
 //
 //go:noescape
-func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 
 // dwRowM1AVX512 is dwRowGo in AVX512 for xpix = 1*u and xtap = -1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
@@ -64,7 +64,7 @@ func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int
 // pf is prefetched, 512 bytes per pixel block, while the blocks run.
 //
 //go:noescape
-func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, pf []float32)
+func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
 
 // dwWgtAVX2 is dwWgtGo in AVX2 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds.

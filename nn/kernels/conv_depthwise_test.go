@@ -67,6 +67,7 @@ func dwCases() []dwCase {
 		dwCase{1, 1, 9, 10, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1},    // one row
 		dwCase{3, 6, 30, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   // 30 pixels: 8-blocks, 4, 1 remainders
 		dwCase{1, 7, 7, 1152, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},  // EfficientNet's last stage: 7×7, k5
+		dwCase{2, 21, 12, 41, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},  // k5 in channel chunks (32+9) down groups of rows
 		dwCase{1, 9, 8, 12, 9, 3, 1, 1, 1, 1, 4, 4, 1, 1},    // 9 window rows: generic loops
 		dwCase{1, 10, 10, 8, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2},   // stride and dilation 2: input gradient generic
 		dwCase{2, 14, 14, 32, 5, 5, 2, 2, 1, 1, 1, 2, 1, 2},  // stride 2 TF same
@@ -311,7 +312,8 @@ func TestDepthwiseThreadCountInvariant(t *testing.T) {
 // the column-map kernels' wide blocks of 10 to 14 pixels, by taps, before
 // those: 43 = 12·3+4+2+1 for 3 taps), every channel count up to 35 (16-
 // and 8-lane steps and scalar tails), negative source steps, overwrite
-// and accumulate, and guard bands around every output.
+// and accumulate, 1 to 3 output rows a call with a gap between them that
+// must stay as it is, and guard bands around every output.
 func TestDepthwiseRowKernels(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		k := dwSIMD
@@ -348,22 +350,29 @@ func TestDepthwiseRowKernels(t *testing.T) {
 				}
 				offs[dwMaxRows+j] = j*wspan + 1
 			}
-			x := dwRand(r, xlen)
 			w := dwRand(r, rows*wspan+3)
 			ylen := (n-1)*ypix + c
-			y0 := dwRand(r, ylen)
+			// lines output rows of the row kernels, each with its own
+			// source (xlen apart) and a gap of up to 2 floats, which must
+			// stay as it is, before the next row of y.
+			lines := 1 + (trial/7)%3
+			yrow := ylen + r.IntN(3)
+			ytot := (lines-1)*yrow + ylen
+			xr := dwRand(r, lines*xlen)
+			y0 := dwRand(r, ytot)
 			want := append([]float32(nil), y0...)
-			dwRowGo(taps, x, w, want, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, nil)
+			dwRowGo(taps, xr, w, want, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, lines, xlen, yrow, nil)
 			off := trial % 4
-			y, check := guarded(t, ylen, off, 99)
+			y, check := guarded(t, ytot, off, 99)
 			copy(y, y0)
-			k.row(taps, x, w, y, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, x)
+			k.row(taps, xr, w, y, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, lines, xlen, yrow, xr)
 			check()
 			for i := range y {
 				if !closeEnough(y[i], want[i], 1e-5) {
-					t.Fatalf("row taps %d rows %d n %d c %d acc %d: y[%d] = %v, want %v", taps, rows, n, c, acc, i, y[i], want[i])
+					t.Fatalf("row taps %d rows %d n %d c %d acc %d lines %d: y[%d] = %v, want %v", taps, rows, n, c, acc, lines, i, y[i], want[i])
 				}
 			}
+			x := xr[:xlen]
 
 			// The column-map kernels, with steps of their patterns (u
 			// may be below c: columns overlap, which reads are allowed).
@@ -383,16 +392,17 @@ func TestDepthwiseRowKernels(t *testing.T) {
 					}
 					mo[dwMaxRows+j] = offs[dwMaxRows+j]
 				}
-				mx := dwRand(r, rows*mspan+3)
+				mlen := rows*mspan + 3
+				mx := dwRand(r, lines*mlen)
 				mwant := append([]float32(nil), y0...)
-				dwRowGo(taps, mx, w, mwant, mo, rows, n, c, xp, xt, wtap, ypix, acc, nil)
-				my, mcheck := guarded(t, ylen, (off+1)%4, 98)
+				dwRowGo(taps, mx, w, mwant, mo, rows, n, c, xp, xt, wtap, ypix, acc, lines, mlen, yrow, nil)
+				my, mcheck := guarded(t, ytot, (off+1)%4, 98)
 				copy(my, y0)
-				mk.f(taps, mx, w, my, mo, rows, n, c, xp, xt, wtap, ypix, acc, mx[:len(mx)/2])
+				mk.f(taps, mx, w, my, mo, rows, n, c, xp, xt, wtap, ypix, acc, lines, mlen, yrow, mx[:len(mx)/2])
 				mcheck()
 				for i := range my {
 					if !closeEnough(my[i], mwant[i], 1e-5) {
-						t.Fatalf("row%s taps %d rows %d n %d c %d u %d acc %d: y[%d] = %v, want %v", mk.name, taps, rows, n, c, u, acc, i, my[i], mwant[i])
+						t.Fatalf("row%s taps %d rows %d n %d c %d u %d acc %d lines %d: y[%d] = %v, want %v", mk.name, taps, rows, n, c, u, acc, lines, i, my[i], mwant[i])
 					}
 				}
 			}

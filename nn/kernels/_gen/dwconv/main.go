@@ -207,9 +207,10 @@ func pixAddr(p int, base, b5, i1, i3 reg.Register) Mem {
 }
 
 // row emits dwRow<ISA>(taps, x, w, y, offs, rows, n, c, xpix, xtap, wtap,
-// ypix, acc): see dwRowGo. The channels in steps of is.widths lanes (outer
-// loop), each step's pixels in blocks of is.pix pixels, widest first
-// (inner loop; the column-map kernels start with a wider block, see
+// ypix, acc, nr, xrow, yrow, pf): see dwRowGo. The nr output rows one
+// after the other (outermost loop), each one's channels in steps of
+// is.widths lanes, each step's pixels in blocks of is.pix pixels, widest
+// first (inner loop; the column-map kernels start with a wider block, see
 // mappedBlock); per block one register accumulator per pixel, the window
 // rows in a run-time loop and the taps unrolled, each tap's weights
 // loaded once for the whole block.
@@ -228,7 +229,7 @@ func row(is isa, m *colMap) {
 			"source column is loaded once per pixel block and window row.",
 		}
 	}
-	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, acc int, pf []float32)")
+	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, acc, nr, xrow, yrow int, pf []float32)")
 	Pragma("noescape")
 	Doc(append(doc, "The caller guarantees every element it reads or writes is in bounds;",
 		"pf is prefetched, 512 bytes per pixel block, while the blocks run.")...)
@@ -237,7 +238,9 @@ func row(is isa, m *colMap) {
 	MOVQ(param("n"), n)
 	TESTQ(n, n)
 	JZ(LabelRef(done))
-	toBytes("xpix", "xtap", "wtap", "ypix")
+	CMPQ(param("nr"), U8(0))
+	JEQ(LabelRef(done))
+	toBytes("xpix", "xtap", "wtap", "ypix", "xrow", "yrow")
 	xp := GP64() // x at the current pixel block
 	Load(Param("x").Base(), xp)
 	wb := GP64()
@@ -258,7 +261,9 @@ func row(is isa, m *colMap) {
 			NEGQ(u)
 		}
 	}
-	nrem := AllocLocal(8) // pixels left
+	nrem := AllocLocal(8)                  // pixels left
+	lines := AllocLocal(8)                 // output rows left
+	xo, yo := AllocLocal(8), AllocLocal(8) // the current output row's offsets in x and y, bytes
 	pfp, pfe := AllocLocal(8), AllocLocal(8)
 	{
 		t := GP64()
@@ -275,6 +280,15 @@ func row(is isa, m *colMap) {
 	for taps := 1; taps <= maxTaps; taps++ {
 		sect := fmt.Sprintf("%s_t%d", name, taps)
 		Label(sect)
+		{
+			t := GP64()
+			MOVQ(param("nr"), t)
+			MOVQ(t, lines)
+			XORQ(t, t)
+			MOVQ(t, xo)
+			MOVQ(t, yo)
+		}
+		Label(sect + "_line")
 		co := GP64() // channel byte offset
 		XORQ(co, co)
 		crem := GP64() // channels left
@@ -285,7 +299,9 @@ func row(is isa, m *colMap) {
 			CMPQ(crem, U8(w))
 			JL(LabelRef(step + "_end"))
 			Load(Param("x").Base(), xp)
+			ADDQ(xo, xp)
 			Load(Param("y").Base(), yp)
+			ADDQ(yo, yp)
 			MOVQ(n, nrem)
 			pix := is.pix
 			if m != nil {
@@ -337,6 +353,15 @@ func row(is isa, m *colMap) {
 			JMP(LabelRef(step))
 			Label(step + "_end")
 		}
+		{
+			t := GP64()
+			MOVQ(param("xrow"), t)
+			ADDQ(t, xo)
+			MOVQ(param("yrow"), t)
+			ADDQ(t, yo)
+		}
+		DECQ(lines)
+		JNZ(LabelRef(sect + "_line"))
 		JMP(LabelRef(done))
 	}
 	Label(done)
