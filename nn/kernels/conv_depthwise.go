@@ -438,8 +438,9 @@ const (
 )
 
 // dwChunked reports whether the forward pass runs its wide runs in
-// channel chunks: where each source element takes part in at least
-// dwChunkIntensity multiply-adds, KH·KW/(StrideH·StrideW).
+// channel chunks (and, with StrideH 1, the input gradient too: 3–4 %
+// faster on the same 5×5 layer): where each source element takes part in
+// at least dwChunkIntensity multiply-adds, KH·KW/(StrideH·StrideW).
 func (p *ConvParams) dwChunked() bool {
 	return p.KH*p.KW >= dwChunkIntensity*p.StrideH*p.StrideW
 }
@@ -567,8 +568,9 @@ func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32, set b
 }
 
 // backwardInput adds the input gradient of rows [lo, hi) of dx (a.y) from
-// dy (a.x): band by band, the wide runs along each row, then the narrow
-// runs down the band.
+// dy (a.x): band by band, the wide runs along each row (or, dwChunked,
+// down groups of rows in channel chunks), then the narrow runs down the
+// band.
 func (a *dwRowArgs) backwardInput(lo, hi int) {
 	p := &a.p
 	c := p.C
@@ -585,6 +587,29 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 				if a.set {
 					clear(dx[u*rowLen : (u+1)*rowLen])
 				}
+				continue
+			}
+			if p.StrideH == 1 && p.dwChunked() {
+				// The rows from u on whose windows step on by one dy row,
+				// in channel chunks as in the forward pass.
+				e := a.bwdRowsEnd(u, b1)
+				for i := range a.cols {
+					r := &a.cols[i]
+					switch {
+					case r.nt == 0: // pixels no window reads
+						if a.set {
+							for v := u; v < e; v++ {
+								for j := range r.n {
+									o := (v*p.W + r.p0 + j*p.StrideW) * c
+									clear(dx[o : o+c])
+								}
+							}
+						}
+					case r.n > dwNarrow:
+						a.backwardRows(&offs, r, u, e-u)
+					}
+				}
+				u = e - 1
 				continue
 			}
 			// Prefetch during the longest run the dy row the next dx row
@@ -644,6 +669,48 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 			}
 		}
 		b0 = b1
+	}
+}
+
+// bwdRowsEnd returns the end of the dx rows from u on (before b1) whose
+// windows hold the same taps as row u's, each one dy row on from the
+// last's.
+func (a *dwRowArgs) bwdRowsEnd(u, b1 int) int {
+	p := &a.p
+	kh0, khs, oh0, ohs, nh := dwBwdTaps(u%p.H, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
+	e, m := u+1, 1
+	for ; e < b1 && e%p.H != 0; e, m = e+1, m+1 {
+		k2, ks2, o2, os2, n2 := dwBwdTaps(e%p.H, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
+		if k2 != kh0 || ks2 != khs || os2 != ohs || n2 != nh || o2 != oh0+m {
+			break
+		}
+	}
+	return e
+}
+
+// backwardRows adds (with set, writes) the wide run r of nr dx rows from u
+// on, rows whose windows step on by one dy row (bwdRowsEnd), in chunks of
+// dwChunk channels: one kernel call per chunk (and dwMaxTaps taps), the
+// rows one after the other.
+func (a *dwRowArgs) backwardRows(offs *dwOffs, r *dwRun, u, nr int) {
+	p := &a.p
+	c := p.C
+	img, ih := u/p.H, u%p.H
+	kh0, khs, oh0, ohs, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
+	ks, os := p.bwdTapSteps()
+	for c0 := 0; c0 < c; c0 += dwChunk {
+		for t := 0; t < r.nt; t += dwMaxTaps {
+			for j := 0; j < nh; j++ {
+				offs[j] = ((img*p.OutH+oh0-j*ohs)*p.OutW+r.q0-t*os)*c + c0
+				offs[dwMaxRows+j] = ((kh0+j*khs)*p.KW+r.k0+t*ks)*c + c0
+			}
+			acc := 1 // add to dx, or with set write the first taps' sum
+			if a.set {
+				acc = min(t, 1)
+			}
+			a.kr(min(dwMaxTaps, r.nt-t), a.x, a.w, a.y[(u*p.W+r.p0)*c+c0:], *offs, nh, r.n, min(dwChunk, c-c0),
+				c, a.xtap, ks*c, p.StrideW*c, acc, nr, p.OutW*c, p.W*c, nil)
+		}
 	}
 }
 
