@@ -274,16 +274,17 @@ func TestGlobalAvgPoolBitIdentical(t *testing.T) {
 }
 
 // TestLogisticBitIdentical runs the SIMD sigmoid and SiLU kernels and
-// their gradients over every length up to 70 (16- and 8-lane vectors and
-// the generic tail) at offsets 0–3 inside guard bands, on values that
-// include every special case, and compares them with the generic loops bit
-// for bit.
+// their gradients over every length up to 70 and a few longer ones (the
+// loops over groups of 4 ZMM or 2 YMM vectors, over single 16- and 8-lane
+// vectors, and the generic tail: 127 = 64+3·16+8+7 and 7·16+8+7) at
+// offsets 0–3 inside guard bands, on values that include every special
+// case, and compares them with the generic loops bit for bit.
 func TestLogisticBitIdentical(t *testing.T) {
 	r := rand.New(rand.NewPCG(19, 20))
 	type unary = func(dst, src []float32)
 	type bwd = func(dx, v, dy []float32)
 	forEachImpl(t, func(t *testing.T) {
-		for n := 0; n <= 70; n++ {
+		for _, n := range append(seq(71), 119, 127, 207) {
 			for off := 0; off < 4; off++ {
 				src := hostile(r, n+off, true)[off:]
 				for _, f := range []struct {
@@ -380,4 +381,13 @@ func TestLogisticAccuracy(t *testing.T) {
 	if nan := float32(math.NaN()); sigmoidf32(nan) == sigmoidf32(nan) || siluf32(nan) == siluf32(nan) || siluGradf32(nan) == siluGradf32(nan) {
 		t.Error("NaN does not propagate")
 	}
+}
+
+// seq returns 0, 1, …, n-1.
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
 }

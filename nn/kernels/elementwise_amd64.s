@@ -304,9 +304,85 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_posmax<>+0(SB), Y1
 	VMOVUPS ewc_one<>+0(SB), Y1
 
-sigmoidAVX2_v8:
+sigmoidAVX2_v8x2:
+	CMPQ    DX, $0x10
+	JL      sigmoidAVX2_v8x2_end
+	VMOVUPS (CX)(BX*1), Y2
+	VMOVUPS 32(CX)(BX*1), Y3
+	VORPS   ewc_sign<>+0(SB), Y2, Y4
+	VORPS   ewc_sign<>+0(SB), Y3, Y5
+	VMAXPS  Y4, Y0, Y4
+	VMAXPS  Y5, Y0, Y5
+	VMULPS  ewc_log2e<>+0(SB), Y4, Y6
+	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
+	VADDPS  ewc_round<>+0(SB), Y6, Y6
+	VADDPS  ewc_round<>+0(SB), Y7, Y7
+	VSUBPS  ewc_round<>+0(SB), Y6, Y8
+	VSUBPS  ewc_round<>+0(SB), Y7, Y9
+	VMULPS  ewc_c1<>+0(SB), Y8, Y10
+	VMULPS  ewc_c1<>+0(SB), Y9, Y11
+	VSUBPS  Y10, Y4, Y4
+	VSUBPS  Y11, Y5, Y5
+	VMULPS  ewc_c2<>+0(SB), Y8, Y10
+	VMULPS  ewc_c2<>+0(SB), Y9, Y11
+	VSUBPS  Y10, Y4, Y4
+	VSUBPS  Y11, Y5, Y5
+	VMULPS  Y4, Y4, Y8
+	VMULPS  Y5, Y5, Y9
+	VMULPS  ewc_p0<>+0(SB), Y4, Y10
+	VMULPS  ewc_p0<>+0(SB), Y5, Y11
+	VADDPS  ewc_p1<>+0(SB), Y10, Y10
+	VADDPS  ewc_p1<>+0(SB), Y11, Y11
+	VMULPS  ewc_p2<>+0(SB), Y4, Y12
+	VMULPS  ewc_p2<>+0(SB), Y5, Y13
+	VADDPS  ewc_p3<>+0(SB), Y12, Y12
+	VADDPS  ewc_p3<>+0(SB), Y13, Y13
+	VMULPS  Y8, Y10, Y10
+	VMULPS  Y9, Y11, Y11
+	VADDPS  Y12, Y10, Y10
+	VADDPS  Y13, Y11, Y11
+	VMULPS  ewc_p4<>+0(SB), Y4, Y12
+	VMULPS  ewc_p4<>+0(SB), Y5, Y13
+	VADDPS  ewc_p5<>+0(SB), Y12, Y12
+	VADDPS  ewc_p5<>+0(SB), Y13, Y13
+	VMULPS  Y8, Y10, Y10
+	VMULPS  Y9, Y11, Y11
+	VADDPS  Y12, Y10, Y10
+	VADDPS  Y13, Y11, Y11
+	VMULPS  Y8, Y10, Y10
+	VMULPS  Y9, Y11, Y11
+	VADDPS  Y4, Y10, Y10
+	VADDPS  Y5, Y11, Y11
+	VADDPS  ewc_one<>+0(SB), Y10, Y10
+	VADDPS  ewc_one<>+0(SB), Y11, Y11
+	VPADDD  ewc_i127<>+0(SB), Y6, Y6
+	VPADDD  ewc_i127<>+0(SB), Y7, Y7
+	VPSLLD  $0x17, Y6, Y6
+	VPSLLD  $0x17, Y7, Y7
+	VMULPS  Y6, Y10, Y10
+	VMULPS  Y7, Y11, Y11
+	VPSRAD  $0x1f, Y2, Y2
+	VPSRAD  $0x1f, Y3, Y3
+	VANDPS  Y10, Y2, Y4
+	VANDPS  Y11, Y3, Y5
+	VANDNPS Y1, Y2, Y2
+	VANDNPS Y1, Y3, Y3
+	VORPS   Y2, Y4, Y4
+	VORPS   Y3, Y5, Y5
+	VADDPS  Y1, Y10, Y2
+	VADDPS  Y1, Y11, Y3
+	VDIVPS  Y2, Y4, Y2
+	VDIVPS  Y3, Y5, Y3
+	VMOVUPS Y2, (AX)(BX*1)
+	VMOVUPS Y3, 32(AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x10, DX
+	JMP     sigmoidAVX2_v8x2
+
+sigmoidAVX2_v8x2_end:
+sigmoidAVX2_v8x1:
 	CMPQ    DX, $0x08
-	JL      sigmoidAVX2_v8_end
+	JL      sigmoidAVX2_v8x1_end
 	VMOVUPS (CX)(BX*1), Y2
 	VORPS   ewc_sign<>+0(SB), Y2, Y3
 	VMAXPS  Y3, Y0, Y3
@@ -322,12 +398,12 @@ sigmoidAVX2_v8:
 	VADDPS  ewc_p1<>+0(SB), Y6, Y6
 	VMULPS  ewc_p2<>+0(SB), Y3, Y7
 	VADDPS  ewc_p3<>+0(SB), Y7, Y7
-	VMULPS  ewc_p4<>+0(SB), Y3, Y8
-	VADDPS  ewc_p5<>+0(SB), Y8, Y8
 	VMULPS  Y5, Y6, Y6
 	VADDPS  Y7, Y6, Y6
+	VMULPS  ewc_p4<>+0(SB), Y3, Y7
+	VADDPS  ewc_p5<>+0(SB), Y7, Y7
 	VMULPS  Y5, Y6, Y6
-	VADDPS  Y8, Y6, Y6
+	VADDPS  Y7, Y6, Y6
 	VMULPS  Y5, Y6, Y6
 	VADDPS  Y3, Y6, Y6
 	VADDPS  ewc_one<>+0(SB), Y6, Y6
@@ -343,9 +419,9 @@ sigmoidAVX2_v8:
 	VMOVUPS Y2, (AX)(BX*1)
 	ADDQ    $0x00000020, BX
 	SUBQ    $0x08, DX
-	JMP     sigmoidAVX2_v8
+	JMP     sigmoidAVX2_v8x1
 
-sigmoidAVX2_v8_end:
+sigmoidAVX2_v8x1_end:
 	VZEROUPPER
 	RET
 
@@ -361,9 +437,89 @@ TEXT ·siluAVX2(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_posmax<>+0(SB), Y2
 	VMOVUPS ewc_one<>+0(SB), Y2
 
-siluAVX2_v8:
+siluAVX2_v8x2:
+	CMPQ    DX, $0x10
+	JL      siluAVX2_v8x2_end
+	VMOVUPS (CX)(BX*1), Y3
+	VMOVUPS 32(CX)(BX*1), Y4
+	VORPS   ewc_sign<>+0(SB), Y3, Y5
+	VORPS   ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS  Y5, Y0, Y5
+	VMAXPS  Y6, Y0, Y6
+	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS  ewc_round<>+0(SB), Y7, Y7
+	VADDPS  ewc_round<>+0(SB), Y8, Y8
+	VSUBPS  ewc_round<>+0(SB), Y7, Y9
+	VSUBPS  ewc_round<>+0(SB), Y8, Y10
+	VMULPS  ewc_c1<>+0(SB), Y9, Y11
+	VMULPS  ewc_c1<>+0(SB), Y10, Y12
+	VSUBPS  Y11, Y5, Y5
+	VSUBPS  Y12, Y6, Y6
+	VMULPS  ewc_c2<>+0(SB), Y9, Y11
+	VMULPS  ewc_c2<>+0(SB), Y10, Y12
+	VSUBPS  Y11, Y5, Y5
+	VSUBPS  Y12, Y6, Y6
+	VMULPS  Y5, Y5, Y9
+	VMULPS  Y6, Y6, Y10
+	VMULPS  ewc_p0<>+0(SB), Y5, Y11
+	VMULPS  ewc_p0<>+0(SB), Y6, Y12
+	VADDPS  ewc_p1<>+0(SB), Y11, Y11
+	VADDPS  ewc_p1<>+0(SB), Y12, Y12
+	VMULPS  ewc_p2<>+0(SB), Y5, Y13
+	VMULPS  ewc_p2<>+0(SB), Y6, Y14
+	VADDPS  ewc_p3<>+0(SB), Y13, Y13
+	VADDPS  ewc_p3<>+0(SB), Y14, Y14
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y13, Y11, Y11
+	VADDPS  Y14, Y12, Y12
+	VMULPS  ewc_p4<>+0(SB), Y5, Y13
+	VMULPS  ewc_p4<>+0(SB), Y6, Y14
+	VADDPS  ewc_p5<>+0(SB), Y13, Y13
+	VADDPS  ewc_p5<>+0(SB), Y14, Y14
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y13, Y11, Y11
+	VADDPS  Y14, Y12, Y12
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y5, Y11, Y11
+	VADDPS  Y6, Y12, Y12
+	VADDPS  ewc_one<>+0(SB), Y11, Y11
+	VADDPS  ewc_one<>+0(SB), Y12, Y12
+	VPADDD  ewc_i127<>+0(SB), Y7, Y7
+	VPADDD  ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD  $0x17, Y7, Y7
+	VPSLLD  $0x17, Y8, Y8
+	VMULPS  Y7, Y11, Y11
+	VMULPS  Y8, Y12, Y12
+	VPSRAD  $0x1f, Y3, Y5
+	VPSRAD  $0x1f, Y4, Y6
+	VANDPS  Y11, Y5, Y7
+	VANDPS  Y12, Y6, Y8
+	VANDNPS Y2, Y5, Y5
+	VANDNPS Y2, Y6, Y6
+	VORPS   Y5, Y7, Y7
+	VORPS   Y6, Y8, Y8
+	VADDPS  Y2, Y11, Y5
+	VADDPS  Y2, Y12, Y6
+	VMAXPS  Y3, Y1, Y3
+	VMAXPS  Y4, Y1, Y4
+	VMULPS  Y7, Y3, Y3
+	VMULPS  Y8, Y4, Y4
+	VDIVPS  Y5, Y3, Y3
+	VDIVPS  Y6, Y4, Y4
+	VMOVUPS Y3, (AX)(BX*1)
+	VMOVUPS Y4, 32(AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x10, DX
+	JMP     siluAVX2_v8x2
+
+siluAVX2_v8x2_end:
+siluAVX2_v8x1:
 	CMPQ    DX, $0x08
-	JL      siluAVX2_v8_end
+	JL      siluAVX2_v8x1_end
 	VMOVUPS (CX)(BX*1), Y3
 	VORPS   ewc_sign<>+0(SB), Y3, Y4
 	VMAXPS  Y4, Y0, Y4
@@ -379,12 +535,12 @@ siluAVX2_v8:
 	VADDPS  ewc_p1<>+0(SB), Y7, Y7
 	VMULPS  ewc_p2<>+0(SB), Y4, Y8
 	VADDPS  ewc_p3<>+0(SB), Y8, Y8
-	VMULPS  ewc_p4<>+0(SB), Y4, Y9
-	VADDPS  ewc_p5<>+0(SB), Y9, Y9
 	VMULPS  Y6, Y7, Y7
 	VADDPS  Y8, Y7, Y7
+	VMULPS  ewc_p4<>+0(SB), Y4, Y8
+	VADDPS  ewc_p5<>+0(SB), Y8, Y8
 	VMULPS  Y6, Y7, Y7
-	VADDPS  Y9, Y7, Y7
+	VADDPS  Y8, Y7, Y7
 	VMULPS  Y6, Y7, Y7
 	VADDPS  Y4, Y7, Y7
 	VADDPS  ewc_one<>+0(SB), Y7, Y7
@@ -402,9 +558,9 @@ siluAVX2_v8:
 	VMOVUPS Y3, (AX)(BX*1)
 	ADDQ    $0x00000020, BX
 	SUBQ    $0x08, DX
-	JMP     siluAVX2_v8
+	JMP     siluAVX2_v8x1
 
-siluAVX2_v8_end:
+siluAVX2_v8x1_end:
 	VZEROUPPER
 	RET
 
@@ -421,9 +577,29 @@ TEXT ·sigmoidBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_posmax<>+0(SB), Y0
 	VMOVUPS ewc_one<>+0(SB), Y0
 
-sigmoidBackwardAVX2_v8:
+sigmoidBackwardAVX2_v8x2:
+	CMPQ    BX, $0x10
+	JL      sigmoidBackwardAVX2_v8x2_end
+	VMOVUPS (CX)(SI*1), Y1
+	VMOVUPS 32(CX)(SI*1), Y2
+	VMULPS  (DX)(SI*1), Y1, Y3
+	VMULPS  32(DX)(SI*1), Y2, Y4
+	VSUBPS  Y1, Y0, Y1
+	VSUBPS  Y2, Y0, Y2
+	VMULPS  Y1, Y3, Y3
+	VMULPS  Y2, Y4, Y4
+	VADDPS  (AX)(SI*1), Y3, Y3
+	VADDPS  32(AX)(SI*1), Y4, Y4
+	VMOVUPS Y3, (AX)(SI*1)
+	VMOVUPS Y4, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     sigmoidBackwardAVX2_v8x2
+
+sigmoidBackwardAVX2_v8x2_end:
+sigmoidBackwardAVX2_v8x1:
 	CMPQ    BX, $0x08
-	JL      sigmoidBackwardAVX2_v8_end
+	JL      sigmoidBackwardAVX2_v8x1_end
 	VMOVUPS (CX)(SI*1), Y1
 	VMULPS  (DX)(SI*1), Y1, Y2
 	VSUBPS  Y1, Y0, Y1
@@ -432,9 +608,9 @@ sigmoidBackwardAVX2_v8:
 	VMOVUPS Y2, (AX)(SI*1)
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, BX
-	JMP     sigmoidBackwardAVX2_v8
+	JMP     sigmoidBackwardAVX2_v8x1
 
-sigmoidBackwardAVX2_v8_end:
+sigmoidBackwardAVX2_v8x1_end:
 	VZEROUPPER
 	RET
 
@@ -451,9 +627,109 @@ TEXT ·siluBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_posmax<>+0(SB), Y2
 	VMOVUPS ewc_one<>+0(SB), Y3
 
-siluBackwardAVX2_v8:
+siluBackwardAVX2_v8x2:
+	CMPQ    BX, $0x10
+	JL      siluBackwardAVX2_v8x2_end
+	VMOVUPS (CX)(SI*1), Y4
+	VMOVUPS 32(CX)(SI*1), Y5
+	VORPS   ewc_sign<>+0(SB), Y4, Y6
+	VORPS   ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS  Y6, Y0, Y6
+	VMAXPS  Y7, Y0, Y7
+	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS  ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS  ewc_round<>+0(SB), Y8, Y8
+	VADDPS  ewc_round<>+0(SB), Y9, Y9
+	VSUBPS  ewc_round<>+0(SB), Y8, Y10
+	VSUBPS  ewc_round<>+0(SB), Y9, Y11
+	VMULPS  ewc_c1<>+0(SB), Y10, Y12
+	VMULPS  ewc_c1<>+0(SB), Y11, Y13
+	VSUBPS  Y12, Y6, Y6
+	VSUBPS  Y13, Y7, Y7
+	VMULPS  ewc_c2<>+0(SB), Y10, Y12
+	VMULPS  ewc_c2<>+0(SB), Y11, Y13
+	VSUBPS  Y12, Y6, Y6
+	VSUBPS  Y13, Y7, Y7
+	VMULPS  Y6, Y6, Y10
+	VMULPS  Y7, Y7, Y11
+	VMULPS  ewc_p0<>+0(SB), Y6, Y12
+	VMULPS  ewc_p0<>+0(SB), Y7, Y13
+	VADDPS  ewc_p1<>+0(SB), Y12, Y12
+	VADDPS  ewc_p1<>+0(SB), Y13, Y13
+	VMULPS  ewc_p2<>+0(SB), Y6, Y14
+	VMULPS  ewc_p2<>+0(SB), Y7, Y15
+	VADDPS  ewc_p3<>+0(SB), Y14, Y14
+	VADDPS  ewc_p3<>+0(SB), Y15, Y15
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y14, Y12, Y12
+	VADDPS  Y15, Y13, Y13
+	VMULPS  ewc_p4<>+0(SB), Y6, Y14
+	VMULPS  ewc_p4<>+0(SB), Y7, Y15
+	VADDPS  ewc_p5<>+0(SB), Y14, Y14
+	VADDPS  ewc_p5<>+0(SB), Y15, Y15
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y14, Y12, Y12
+	VADDPS  Y15, Y13, Y13
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y6, Y12, Y12
+	VADDPS  Y7, Y13, Y13
+	VADDPS  ewc_one<>+0(SB), Y12, Y12
+	VADDPS  ewc_one<>+0(SB), Y13, Y13
+	VPADDD  ewc_i127<>+0(SB), Y8, Y8
+	VPADDD  ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD  $0x17, Y8, Y8
+	VPSLLD  $0x17, Y9, Y9
+	VMULPS  Y8, Y12, Y12
+	VMULPS  Y9, Y13, Y13
+	VPSRAD  $0x1f, Y4, Y6
+	VPSRAD  $0x1f, Y5, Y7
+	VANDPS  Y12, Y6, Y10
+	VANDPS  Y13, Y7, Y11
+	VANDNPS Y3, Y6, Y8
+	VANDNPS Y3, Y7, Y9
+	VORPS   Y8, Y10, Y10
+	VORPS   Y9, Y11, Y11
+	VANDPS  Y3, Y6, Y14
+	VANDPS  Y3, Y7, Y15
+	VANDNPS Y12, Y6, Y8
+	VANDNPS Y13, Y7, Y9
+	VORPS   Y8, Y14, Y14
+	VORPS   Y9, Y15, Y15
+	VADDPS  Y3, Y12, Y6
+	VADDPS  Y3, Y13, Y7
+	VDIVPS  Y6, Y3, Y6
+	VDIVPS  Y7, Y3, Y7
+	VMULPS  Y6, Y10, Y10
+	VMULPS  Y7, Y11, Y11
+	VMULPS  Y6, Y14, Y14
+	VMULPS  Y7, Y15, Y15
+	VMAXPS  Y4, Y1, Y4
+	VMAXPS  Y5, Y1, Y5
+	VMINPS  Y4, Y2, Y4
+	VMINPS  Y5, Y2, Y5
+	VMULPS  Y14, Y4, Y4
+	VMULPS  Y15, Y5, Y5
+	VADDPS  Y3, Y4, Y4
+	VADDPS  Y3, Y5, Y5
+	VMULPS  Y4, Y10, Y10
+	VMULPS  Y5, Y11, Y11
+	VMULPS  (DX)(SI*1), Y10, Y10
+	VMULPS  32(DX)(SI*1), Y11, Y11
+	VADDPS  (AX)(SI*1), Y10, Y10
+	VADDPS  32(AX)(SI*1), Y11, Y11
+	VMOVUPS Y10, (AX)(SI*1)
+	VMOVUPS Y11, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     siluBackwardAVX2_v8x2
+
+siluBackwardAVX2_v8x2_end:
+siluBackwardAVX2_v8x1:
 	CMPQ    BX, $0x08
-	JL      siluBackwardAVX2_v8_end
+	JL      siluBackwardAVX2_v8x1_end
 	VMOVUPS (CX)(SI*1), Y4
 	VORPS   ewc_sign<>+0(SB), Y4, Y5
 	VMAXPS  Y5, Y0, Y5
@@ -469,12 +745,12 @@ siluBackwardAVX2_v8:
 	VADDPS  ewc_p1<>+0(SB), Y8, Y8
 	VMULPS  ewc_p2<>+0(SB), Y5, Y9
 	VADDPS  ewc_p3<>+0(SB), Y9, Y9
-	VMULPS  ewc_p4<>+0(SB), Y5, Y10
-	VADDPS  ewc_p5<>+0(SB), Y10, Y10
 	VMULPS  Y7, Y8, Y8
 	VADDPS  Y9, Y8, Y8
+	VMULPS  ewc_p4<>+0(SB), Y5, Y9
+	VADDPS  ewc_p5<>+0(SB), Y9, Y9
 	VMULPS  Y7, Y8, Y8
-	VADDPS  Y10, Y8, Y8
+	VADDPS  Y9, Y8, Y8
 	VMULPS  Y7, Y8, Y8
 	VADDPS  Y5, Y8, Y8
 	VADDPS  ewc_one<>+0(SB), Y8, Y8
@@ -502,9 +778,9 @@ siluBackwardAVX2_v8:
 	VMOVUPS Y7, (AX)(SI*1)
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, BX
-	JMP     siluBackwardAVX2_v8
+	JMP     siluBackwardAVX2_v8x1
 
-siluBackwardAVX2_v8_end:
+siluBackwardAVX2_v8x1_end:
 	VZEROUPPER
 	RET
 
@@ -521,9 +797,107 @@ TEXT ·siluBackwardSetAVX2(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_posmax<>+0(SB), Y2
 	VMOVUPS ewc_one<>+0(SB), Y3
 
-siluBackwardSetAVX2_v8:
+siluBackwardSetAVX2_v8x2:
+	CMPQ    BX, $0x10
+	JL      siluBackwardSetAVX2_v8x2_end
+	VMOVUPS (CX)(SI*1), Y4
+	VMOVUPS 32(CX)(SI*1), Y5
+	VORPS   ewc_sign<>+0(SB), Y4, Y6
+	VORPS   ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS  Y6, Y0, Y6
+	VMAXPS  Y7, Y0, Y7
+	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS  ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS  ewc_round<>+0(SB), Y8, Y8
+	VADDPS  ewc_round<>+0(SB), Y9, Y9
+	VSUBPS  ewc_round<>+0(SB), Y8, Y10
+	VSUBPS  ewc_round<>+0(SB), Y9, Y11
+	VMULPS  ewc_c1<>+0(SB), Y10, Y12
+	VMULPS  ewc_c1<>+0(SB), Y11, Y13
+	VSUBPS  Y12, Y6, Y6
+	VSUBPS  Y13, Y7, Y7
+	VMULPS  ewc_c2<>+0(SB), Y10, Y12
+	VMULPS  ewc_c2<>+0(SB), Y11, Y13
+	VSUBPS  Y12, Y6, Y6
+	VSUBPS  Y13, Y7, Y7
+	VMULPS  Y6, Y6, Y10
+	VMULPS  Y7, Y7, Y11
+	VMULPS  ewc_p0<>+0(SB), Y6, Y12
+	VMULPS  ewc_p0<>+0(SB), Y7, Y13
+	VADDPS  ewc_p1<>+0(SB), Y12, Y12
+	VADDPS  ewc_p1<>+0(SB), Y13, Y13
+	VMULPS  ewc_p2<>+0(SB), Y6, Y14
+	VMULPS  ewc_p2<>+0(SB), Y7, Y15
+	VADDPS  ewc_p3<>+0(SB), Y14, Y14
+	VADDPS  ewc_p3<>+0(SB), Y15, Y15
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y14, Y12, Y12
+	VADDPS  Y15, Y13, Y13
+	VMULPS  ewc_p4<>+0(SB), Y6, Y14
+	VMULPS  ewc_p4<>+0(SB), Y7, Y15
+	VADDPS  ewc_p5<>+0(SB), Y14, Y14
+	VADDPS  ewc_p5<>+0(SB), Y15, Y15
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y14, Y12, Y12
+	VADDPS  Y15, Y13, Y13
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y6, Y12, Y12
+	VADDPS  Y7, Y13, Y13
+	VADDPS  ewc_one<>+0(SB), Y12, Y12
+	VADDPS  ewc_one<>+0(SB), Y13, Y13
+	VPADDD  ewc_i127<>+0(SB), Y8, Y8
+	VPADDD  ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD  $0x17, Y8, Y8
+	VPSLLD  $0x17, Y9, Y9
+	VMULPS  Y8, Y12, Y12
+	VMULPS  Y9, Y13, Y13
+	VPSRAD  $0x1f, Y4, Y6
+	VPSRAD  $0x1f, Y5, Y7
+	VANDPS  Y12, Y6, Y10
+	VANDPS  Y13, Y7, Y11
+	VANDNPS Y3, Y6, Y8
+	VANDNPS Y3, Y7, Y9
+	VORPS   Y8, Y10, Y10
+	VORPS   Y9, Y11, Y11
+	VANDPS  Y3, Y6, Y14
+	VANDPS  Y3, Y7, Y15
+	VANDNPS Y12, Y6, Y8
+	VANDNPS Y13, Y7, Y9
+	VORPS   Y8, Y14, Y14
+	VORPS   Y9, Y15, Y15
+	VADDPS  Y3, Y12, Y6
+	VADDPS  Y3, Y13, Y7
+	VDIVPS  Y6, Y3, Y6
+	VDIVPS  Y7, Y3, Y7
+	VMULPS  Y6, Y10, Y10
+	VMULPS  Y7, Y11, Y11
+	VMULPS  Y6, Y14, Y14
+	VMULPS  Y7, Y15, Y15
+	VMAXPS  Y4, Y1, Y4
+	VMAXPS  Y5, Y1, Y5
+	VMINPS  Y4, Y2, Y4
+	VMINPS  Y5, Y2, Y5
+	VMULPS  Y14, Y4, Y4
+	VMULPS  Y15, Y5, Y5
+	VADDPS  Y3, Y4, Y4
+	VADDPS  Y3, Y5, Y5
+	VMULPS  Y4, Y10, Y10
+	VMULPS  Y5, Y11, Y11
+	VMULPS  (DX)(SI*1), Y10, Y10
+	VMULPS  32(DX)(SI*1), Y11, Y11
+	VMOVUPS Y10, (AX)(SI*1)
+	VMOVUPS Y11, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     siluBackwardSetAVX2_v8x2
+
+siluBackwardSetAVX2_v8x2_end:
+siluBackwardSetAVX2_v8x1:
 	CMPQ    BX, $0x08
-	JL      siluBackwardSetAVX2_v8_end
+	JL      siluBackwardSetAVX2_v8x1_end
 	VMOVUPS (CX)(SI*1), Y4
 	VORPS   ewc_sign<>+0(SB), Y4, Y5
 	VMAXPS  Y5, Y0, Y5
@@ -539,12 +913,12 @@ siluBackwardSetAVX2_v8:
 	VADDPS  ewc_p1<>+0(SB), Y8, Y8
 	VMULPS  ewc_p2<>+0(SB), Y5, Y9
 	VADDPS  ewc_p3<>+0(SB), Y9, Y9
-	VMULPS  ewc_p4<>+0(SB), Y5, Y10
-	VADDPS  ewc_p5<>+0(SB), Y10, Y10
 	VMULPS  Y7, Y8, Y8
 	VADDPS  Y9, Y8, Y8
+	VMULPS  ewc_p4<>+0(SB), Y5, Y9
+	VADDPS  ewc_p5<>+0(SB), Y9, Y9
 	VMULPS  Y7, Y8, Y8
-	VADDPS  Y10, Y8, Y8
+	VADDPS  Y9, Y8, Y8
 	VMULPS  Y7, Y8, Y8
 	VADDPS  Y5, Y8, Y8
 	VADDPS  ewc_one<>+0(SB), Y8, Y8
@@ -571,9 +945,9 @@ siluBackwardSetAVX2_v8:
 	VMOVUPS Y7, (AX)(SI*1)
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, BX
-	JMP     siluBackwardSetAVX2_v8
+	JMP     siluBackwardSetAVX2_v8x1
 
-siluBackwardSetAVX2_v8_end:
+siluBackwardSetAVX2_v8x1_end:
 	VZEROUPPER
 	RET
 
@@ -601,18 +975,34 @@ bnApplyAVX2_silufalse_row:
 	VMOVUPS ewc_posmax<>+0(SB), Y0
 	VMOVUPS ewc_one<>+0(SB), Y0
 
-bnApplyAVX2_silufalse_v8:
+bnApplyAVX2_silufalse_v8x2:
+	CMPQ    R8, $0x10
+	JL      bnApplyAVX2_silufalse_v8x2_end
+	VMOVUPS (CX)(R9*1), Y0
+	VMOVUPS 32(CX)(R9*1), Y1
+	VMULPS  (SI)(R9*1), Y0, Y0
+	VMULPS  32(SI)(R9*1), Y1, Y1
+	VADDPS  (DI)(R9*1), Y0, Y0
+	VADDPS  32(DI)(R9*1), Y1, Y1
+	VMOVUPS Y0, (AX)(R9*1)
+	VMOVUPS Y1, 32(AX)(R9*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x10, R8
+	JMP     bnApplyAVX2_silufalse_v8x2
+
+bnApplyAVX2_silufalse_v8x2_end:
+bnApplyAVX2_silufalse_v8x1:
 	CMPQ    R8, $0x08
-	JL      bnApplyAVX2_silufalse_v8_end
+	JL      bnApplyAVX2_silufalse_v8x1_end
 	VMOVUPS (CX)(R9*1), Y0
 	VMULPS  (SI)(R9*1), Y0, Y0
 	VADDPS  (DI)(R9*1), Y0, Y0
 	VMOVUPS Y0, (AX)(R9*1)
 	ADDQ    $0x00000020, R9
 	SUBQ    $0x08, R8
-	JMP     bnApplyAVX2_silufalse_v8
+	JMP     bnApplyAVX2_silufalse_v8x1
 
-bnApplyAVX2_silufalse_v8_end:
+bnApplyAVX2_silufalse_v8x1_end:
 	ADDQ BX, CX
 	ADDQ BX, AX
 	DECQ DX
@@ -630,9 +1020,93 @@ bnApplyAVX2_silutrue_row:
 	VMOVUPS ewc_posmax<>+0(SB), Y2
 	VMOVUPS ewc_one<>+0(SB), Y2
 
-bnApplyAVX2_silutrue_v8:
+bnApplyAVX2_silutrue_v8x2:
+	CMPQ    R8, $0x10
+	JL      bnApplyAVX2_silutrue_v8x2_end
+	VMOVUPS (CX)(R9*1), Y3
+	VMOVUPS 32(CX)(R9*1), Y4
+	VMULPS  (SI)(R9*1), Y3, Y3
+	VMULPS  32(SI)(R9*1), Y4, Y4
+	VADDPS  (DI)(R9*1), Y3, Y3
+	VADDPS  32(DI)(R9*1), Y4, Y4
+	VORPS   ewc_sign<>+0(SB), Y3, Y5
+	VORPS   ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS  Y5, Y0, Y5
+	VMAXPS  Y6, Y0, Y6
+	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS  ewc_round<>+0(SB), Y7, Y7
+	VADDPS  ewc_round<>+0(SB), Y8, Y8
+	VSUBPS  ewc_round<>+0(SB), Y7, Y9
+	VSUBPS  ewc_round<>+0(SB), Y8, Y10
+	VMULPS  ewc_c1<>+0(SB), Y9, Y11
+	VMULPS  ewc_c1<>+0(SB), Y10, Y12
+	VSUBPS  Y11, Y5, Y5
+	VSUBPS  Y12, Y6, Y6
+	VMULPS  ewc_c2<>+0(SB), Y9, Y11
+	VMULPS  ewc_c2<>+0(SB), Y10, Y12
+	VSUBPS  Y11, Y5, Y5
+	VSUBPS  Y12, Y6, Y6
+	VMULPS  Y5, Y5, Y9
+	VMULPS  Y6, Y6, Y10
+	VMULPS  ewc_p0<>+0(SB), Y5, Y11
+	VMULPS  ewc_p0<>+0(SB), Y6, Y12
+	VADDPS  ewc_p1<>+0(SB), Y11, Y11
+	VADDPS  ewc_p1<>+0(SB), Y12, Y12
+	VMULPS  ewc_p2<>+0(SB), Y5, Y13
+	VMULPS  ewc_p2<>+0(SB), Y6, Y14
+	VADDPS  ewc_p3<>+0(SB), Y13, Y13
+	VADDPS  ewc_p3<>+0(SB), Y14, Y14
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y13, Y11, Y11
+	VADDPS  Y14, Y12, Y12
+	VMULPS  ewc_p4<>+0(SB), Y5, Y13
+	VMULPS  ewc_p4<>+0(SB), Y6, Y14
+	VADDPS  ewc_p5<>+0(SB), Y13, Y13
+	VADDPS  ewc_p5<>+0(SB), Y14, Y14
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y13, Y11, Y11
+	VADDPS  Y14, Y12, Y12
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y5, Y11, Y11
+	VADDPS  Y6, Y12, Y12
+	VADDPS  ewc_one<>+0(SB), Y11, Y11
+	VADDPS  ewc_one<>+0(SB), Y12, Y12
+	VPADDD  ewc_i127<>+0(SB), Y7, Y7
+	VPADDD  ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD  $0x17, Y7, Y7
+	VPSLLD  $0x17, Y8, Y8
+	VMULPS  Y7, Y11, Y11
+	VMULPS  Y8, Y12, Y12
+	VPSRAD  $0x1f, Y3, Y5
+	VPSRAD  $0x1f, Y4, Y6
+	VANDPS  Y11, Y5, Y7
+	VANDPS  Y12, Y6, Y8
+	VANDNPS Y2, Y5, Y5
+	VANDNPS Y2, Y6, Y6
+	VORPS   Y5, Y7, Y7
+	VORPS   Y6, Y8, Y8
+	VADDPS  Y2, Y11, Y5
+	VADDPS  Y2, Y12, Y6
+	VMAXPS  Y3, Y1, Y3
+	VMAXPS  Y4, Y1, Y4
+	VMULPS  Y7, Y3, Y3
+	VMULPS  Y8, Y4, Y4
+	VDIVPS  Y5, Y3, Y3
+	VDIVPS  Y6, Y4, Y4
+	VMOVUPS Y3, (AX)(R9*1)
+	VMOVUPS Y4, 32(AX)(R9*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x10, R8
+	JMP     bnApplyAVX2_silutrue_v8x2
+
+bnApplyAVX2_silutrue_v8x2_end:
+bnApplyAVX2_silutrue_v8x1:
 	CMPQ    R8, $0x08
-	JL      bnApplyAVX2_silutrue_v8_end
+	JL      bnApplyAVX2_silutrue_v8x1_end
 	VMOVUPS (CX)(R9*1), Y3
 	VMULPS  (SI)(R9*1), Y3, Y3
 	VADDPS  (DI)(R9*1), Y3, Y3
@@ -650,12 +1124,12 @@ bnApplyAVX2_silutrue_v8:
 	VADDPS  ewc_p1<>+0(SB), Y7, Y7
 	VMULPS  ewc_p2<>+0(SB), Y4, Y8
 	VADDPS  ewc_p3<>+0(SB), Y8, Y8
-	VMULPS  ewc_p4<>+0(SB), Y4, Y9
-	VADDPS  ewc_p5<>+0(SB), Y9, Y9
 	VMULPS  Y6, Y7, Y7
 	VADDPS  Y8, Y7, Y7
+	VMULPS  ewc_p4<>+0(SB), Y4, Y8
+	VADDPS  ewc_p5<>+0(SB), Y8, Y8
 	VMULPS  Y6, Y7, Y7
-	VADDPS  Y9, Y7, Y7
+	VADDPS  Y8, Y7, Y7
 	VMULPS  Y6, Y7, Y7
 	VADDPS  Y4, Y7, Y7
 	VADDPS  ewc_one<>+0(SB), Y7, Y7
@@ -673,9 +1147,9 @@ bnApplyAVX2_silutrue_v8:
 	VMOVUPS Y3, (AX)(R9*1)
 	ADDQ    $0x00000020, R9
 	SUBQ    $0x08, R8
-	JMP     bnApplyAVX2_silutrue_v8
+	JMP     bnApplyAVX2_silutrue_v8x1
 
-bnApplyAVX2_silutrue_v8_end:
+bnApplyAVX2_silutrue_v8x1_end:
 	ADDQ BX, CX
 	ADDQ BX, AX
 	DECQ DX
@@ -697,9 +1171,153 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_posmax<>+0(SB), Z1
 	VMOVUPS ewc_one<>+0(SB), Z1
 
-sigmoidAVX512_v16:
+sigmoidAVX512_v16x4:
+	CMPQ    DX, $0x40
+	JL      sigmoidAVX512_v16x4_end
+	VMOVUPS (CX)(BX*1), Z2
+	VMOVUPS 64(CX)(BX*1), Z3
+	VMOVUPS 128(CX)(BX*1), Z4
+	VMOVUPS 192(CX)(BX*1), Z5
+	VORPS   ewc_sign<>+0(SB), Z2, Z6
+	VORPS   ewc_sign<>+0(SB), Z3, Z7
+	VORPS   ewc_sign<>+0(SB), Z4, Z8
+	VORPS   ewc_sign<>+0(SB), Z5, Z9
+	VMAXPS  Z6, Z0, Z6
+	VMAXPS  Z7, Z0, Z7
+	VMAXPS  Z8, Z0, Z8
+	VMAXPS  Z9, Z0, Z9
+	VMULPS  ewc_log2e<>+0(SB), Z6, Z10
+	VMULPS  ewc_log2e<>+0(SB), Z7, Z11
+	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
+	VADDPS  ewc_round<>+0(SB), Z10, Z10
+	VADDPS  ewc_round<>+0(SB), Z11, Z11
+	VADDPS  ewc_round<>+0(SB), Z12, Z12
+	VADDPS  ewc_round<>+0(SB), Z13, Z13
+	VSUBPS  ewc_round<>+0(SB), Z10, Z14
+	VSUBPS  ewc_round<>+0(SB), Z11, Z15
+	VSUBPS  ewc_round<>+0(SB), Z12, Z16
+	VSUBPS  ewc_round<>+0(SB), Z13, Z17
+	VMULPS  ewc_c1<>+0(SB), Z14, Z18
+	VMULPS  ewc_c1<>+0(SB), Z15, Z19
+	VMULPS  ewc_c1<>+0(SB), Z16, Z20
+	VMULPS  ewc_c1<>+0(SB), Z17, Z21
+	VSUBPS  Z18, Z6, Z6
+	VSUBPS  Z19, Z7, Z7
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VMULPS  ewc_c2<>+0(SB), Z14, Z18
+	VMULPS  ewc_c2<>+0(SB), Z15, Z19
+	VMULPS  ewc_c2<>+0(SB), Z16, Z20
+	VMULPS  ewc_c2<>+0(SB), Z17, Z21
+	VSUBPS  Z18, Z6, Z6
+	VSUBPS  Z19, Z7, Z7
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VMULPS  Z6, Z6, Z14
+	VMULPS  Z7, Z7, Z15
+	VMULPS  Z8, Z8, Z16
+	VMULPS  Z9, Z9, Z17
+	VMULPS  ewc_p0<>+0(SB), Z6, Z18
+	VMULPS  ewc_p0<>+0(SB), Z7, Z19
+	VMULPS  ewc_p0<>+0(SB), Z8, Z20
+	VMULPS  ewc_p0<>+0(SB), Z9, Z21
+	VADDPS  ewc_p1<>+0(SB), Z18, Z18
+	VADDPS  ewc_p1<>+0(SB), Z19, Z19
+	VADDPS  ewc_p1<>+0(SB), Z20, Z20
+	VADDPS  ewc_p1<>+0(SB), Z21, Z21
+	VMULPS  ewc_p2<>+0(SB), Z6, Z22
+	VMULPS  ewc_p2<>+0(SB), Z7, Z23
+	VMULPS  ewc_p2<>+0(SB), Z8, Z24
+	VMULPS  ewc_p2<>+0(SB), Z9, Z25
+	VADDPS  ewc_p3<>+0(SB), Z22, Z22
+	VADDPS  ewc_p3<>+0(SB), Z23, Z23
+	VADDPS  ewc_p3<>+0(SB), Z24, Z24
+	VADDPS  ewc_p3<>+0(SB), Z25, Z25
+	VMULPS  Z14, Z18, Z18
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VADDPS  Z22, Z18, Z18
+	VADDPS  Z23, Z19, Z19
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VMULPS  ewc_p4<>+0(SB), Z6, Z22
+	VMULPS  ewc_p4<>+0(SB), Z7, Z23
+	VMULPS  ewc_p4<>+0(SB), Z8, Z24
+	VMULPS  ewc_p4<>+0(SB), Z9, Z25
+	VADDPS  ewc_p5<>+0(SB), Z22, Z22
+	VADDPS  ewc_p5<>+0(SB), Z23, Z23
+	VADDPS  ewc_p5<>+0(SB), Z24, Z24
+	VADDPS  ewc_p5<>+0(SB), Z25, Z25
+	VMULPS  Z14, Z18, Z18
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VADDPS  Z22, Z18, Z18
+	VADDPS  Z23, Z19, Z19
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VMULPS  Z14, Z18, Z18
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VADDPS  Z6, Z18, Z18
+	VADDPS  Z7, Z19, Z19
+	VADDPS  Z8, Z20, Z20
+	VADDPS  Z9, Z21, Z21
+	VADDPS  ewc_one<>+0(SB), Z18, Z18
+	VADDPS  ewc_one<>+0(SB), Z19, Z19
+	VADDPS  ewc_one<>+0(SB), Z20, Z20
+	VADDPS  ewc_one<>+0(SB), Z21, Z21
+	VPADDD  ewc_i127<>+0(SB), Z10, Z10
+	VPADDD  ewc_i127<>+0(SB), Z11, Z11
+	VPADDD  ewc_i127<>+0(SB), Z12, Z12
+	VPADDD  ewc_i127<>+0(SB), Z13, Z13
+	VPSLLD  $0x17, Z10, Z10
+	VPSLLD  $0x17, Z11, Z11
+	VPSLLD  $0x17, Z12, Z12
+	VPSLLD  $0x17, Z13, Z13
+	VMULPS  Z10, Z18, Z18
+	VMULPS  Z11, Z19, Z19
+	VMULPS  Z12, Z20, Z20
+	VMULPS  Z13, Z21, Z21
+	VPSRAD  $0x1f, Z2, Z2
+	VPSRAD  $0x1f, Z3, Z3
+	VPSRAD  $0x1f, Z4, Z4
+	VPSRAD  $0x1f, Z5, Z5
+	VANDPS  Z18, Z2, Z6
+	VANDPS  Z19, Z3, Z7
+	VANDPS  Z20, Z4, Z8
+	VANDPS  Z21, Z5, Z9
+	VANDNPS Z1, Z2, Z2
+	VANDNPS Z1, Z3, Z3
+	VANDNPS Z1, Z4, Z4
+	VANDNPS Z1, Z5, Z5
+	VORPS   Z2, Z6, Z6
+	VORPS   Z3, Z7, Z7
+	VORPS   Z4, Z8, Z8
+	VORPS   Z5, Z9, Z9
+	VADDPS  Z1, Z18, Z2
+	VADDPS  Z1, Z19, Z3
+	VADDPS  Z1, Z20, Z4
+	VADDPS  Z1, Z21, Z5
+	VDIVPS  Z2, Z6, Z2
+	VDIVPS  Z3, Z7, Z3
+	VDIVPS  Z4, Z8, Z4
+	VDIVPS  Z5, Z9, Z5
+	VMOVUPS Z2, (AX)(BX*1)
+	VMOVUPS Z3, 64(AX)(BX*1)
+	VMOVUPS Z4, 128(AX)(BX*1)
+	VMOVUPS Z5, 192(AX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x40, DX
+	JMP     sigmoidAVX512_v16x4
+
+sigmoidAVX512_v16x4_end:
+sigmoidAVX512_v16x1:
 	CMPQ    DX, $0x10
-	JL      sigmoidAVX512_v16_end
+	JL      sigmoidAVX512_v16x1_end
 	VMOVUPS (CX)(BX*1), Z2
 	VORPS   ewc_sign<>+0(SB), Z2, Z3
 	VMAXPS  Z3, Z0, Z3
@@ -715,12 +1333,12 @@ sigmoidAVX512_v16:
 	VADDPS  ewc_p1<>+0(SB), Z6, Z6
 	VMULPS  ewc_p2<>+0(SB), Z3, Z7
 	VADDPS  ewc_p3<>+0(SB), Z7, Z7
-	VMULPS  ewc_p4<>+0(SB), Z3, Z8
-	VADDPS  ewc_p5<>+0(SB), Z8, Z8
 	VMULPS  Z5, Z6, Z6
 	VADDPS  Z7, Z6, Z6
+	VMULPS  ewc_p4<>+0(SB), Z3, Z7
+	VADDPS  ewc_p5<>+0(SB), Z7, Z7
 	VMULPS  Z5, Z6, Z6
-	VADDPS  Z8, Z6, Z6
+	VADDPS  Z7, Z6, Z6
 	VMULPS  Z5, Z6, Z6
 	VADDPS  Z3, Z6, Z6
 	VADDPS  ewc_one<>+0(SB), Z6, Z6
@@ -736,17 +1354,93 @@ sigmoidAVX512_v16:
 	VMOVUPS Z2, (AX)(BX*1)
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x10, DX
-	JMP     sigmoidAVX512_v16
+	JMP     sigmoidAVX512_v16x1
 
-sigmoidAVX512_v16_end:
+sigmoidAVX512_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y1
 	VMOVUPS ewc_posmax<>+0(SB), Y1
 	VMOVUPS ewc_one<>+0(SB), Y1
 
-sigmoidAVX512_v8:
+sigmoidAVX512_v8x2:
+	CMPQ    DX, $0x10
+	JL      sigmoidAVX512_v8x2_end
+	VMOVUPS (CX)(BX*1), Y2
+	VMOVUPS 32(CX)(BX*1), Y3
+	VORPS   ewc_sign<>+0(SB), Y2, Y4
+	VORPS   ewc_sign<>+0(SB), Y3, Y5
+	VMAXPS  Y4, Y0, Y4
+	VMAXPS  Y5, Y0, Y5
+	VMULPS  ewc_log2e<>+0(SB), Y4, Y6
+	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
+	VADDPS  ewc_round<>+0(SB), Y6, Y6
+	VADDPS  ewc_round<>+0(SB), Y7, Y7
+	VSUBPS  ewc_round<>+0(SB), Y6, Y8
+	VSUBPS  ewc_round<>+0(SB), Y7, Y9
+	VMULPS  ewc_c1<>+0(SB), Y8, Y10
+	VMULPS  ewc_c1<>+0(SB), Y9, Y11
+	VSUBPS  Y10, Y4, Y4
+	VSUBPS  Y11, Y5, Y5
+	VMULPS  ewc_c2<>+0(SB), Y8, Y10
+	VMULPS  ewc_c2<>+0(SB), Y9, Y11
+	VSUBPS  Y10, Y4, Y4
+	VSUBPS  Y11, Y5, Y5
+	VMULPS  Y4, Y4, Y8
+	VMULPS  Y5, Y5, Y9
+	VMULPS  ewc_p0<>+0(SB), Y4, Y10
+	VMULPS  ewc_p0<>+0(SB), Y5, Y11
+	VADDPS  ewc_p1<>+0(SB), Y10, Y10
+	VADDPS  ewc_p1<>+0(SB), Y11, Y11
+	VMULPS  ewc_p2<>+0(SB), Y4, Y12
+	VMULPS  ewc_p2<>+0(SB), Y5, Y13
+	VADDPS  ewc_p3<>+0(SB), Y12, Y12
+	VADDPS  ewc_p3<>+0(SB), Y13, Y13
+	VMULPS  Y8, Y10, Y10
+	VMULPS  Y9, Y11, Y11
+	VADDPS  Y12, Y10, Y10
+	VADDPS  Y13, Y11, Y11
+	VMULPS  ewc_p4<>+0(SB), Y4, Y12
+	VMULPS  ewc_p4<>+0(SB), Y5, Y13
+	VADDPS  ewc_p5<>+0(SB), Y12, Y12
+	VADDPS  ewc_p5<>+0(SB), Y13, Y13
+	VMULPS  Y8, Y10, Y10
+	VMULPS  Y9, Y11, Y11
+	VADDPS  Y12, Y10, Y10
+	VADDPS  Y13, Y11, Y11
+	VMULPS  Y8, Y10, Y10
+	VMULPS  Y9, Y11, Y11
+	VADDPS  Y4, Y10, Y10
+	VADDPS  Y5, Y11, Y11
+	VADDPS  ewc_one<>+0(SB), Y10, Y10
+	VADDPS  ewc_one<>+0(SB), Y11, Y11
+	VPADDD  ewc_i127<>+0(SB), Y6, Y6
+	VPADDD  ewc_i127<>+0(SB), Y7, Y7
+	VPSLLD  $0x17, Y6, Y6
+	VPSLLD  $0x17, Y7, Y7
+	VMULPS  Y6, Y10, Y10
+	VMULPS  Y7, Y11, Y11
+	VPSRAD  $0x1f, Y2, Y2
+	VPSRAD  $0x1f, Y3, Y3
+	VANDPS  Y10, Y2, Y4
+	VANDPS  Y11, Y3, Y5
+	VANDNPS Y1, Y2, Y2
+	VANDNPS Y1, Y3, Y3
+	VORPS   Y2, Y4, Y4
+	VORPS   Y3, Y5, Y5
+	VADDPS  Y1, Y10, Y2
+	VADDPS  Y1, Y11, Y3
+	VDIVPS  Y2, Y4, Y2
+	VDIVPS  Y3, Y5, Y3
+	VMOVUPS Y2, (AX)(BX*1)
+	VMOVUPS Y3, 32(AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x10, DX
+	JMP     sigmoidAVX512_v8x2
+
+sigmoidAVX512_v8x2_end:
+sigmoidAVX512_v8x1:
 	CMPQ    DX, $0x08
-	JL      sigmoidAVX512_v8_end
+	JL      sigmoidAVX512_v8x1_end
 	VMOVUPS (CX)(BX*1), Y2
 	VORPS   ewc_sign<>+0(SB), Y2, Y3
 	VMAXPS  Y3, Y0, Y3
@@ -762,12 +1456,12 @@ sigmoidAVX512_v8:
 	VADDPS  ewc_p1<>+0(SB), Y6, Y6
 	VMULPS  ewc_p2<>+0(SB), Y3, Y7
 	VADDPS  ewc_p3<>+0(SB), Y7, Y7
-	VMULPS  ewc_p4<>+0(SB), Y3, Y8
-	VADDPS  ewc_p5<>+0(SB), Y8, Y8
 	VMULPS  Y5, Y6, Y6
 	VADDPS  Y7, Y6, Y6
+	VMULPS  ewc_p4<>+0(SB), Y3, Y7
+	VADDPS  ewc_p5<>+0(SB), Y7, Y7
 	VMULPS  Y5, Y6, Y6
-	VADDPS  Y8, Y6, Y6
+	VADDPS  Y7, Y6, Y6
 	VMULPS  Y5, Y6, Y6
 	VADDPS  Y3, Y6, Y6
 	VADDPS  ewc_one<>+0(SB), Y6, Y6
@@ -783,9 +1477,9 @@ sigmoidAVX512_v8:
 	VMOVUPS Y2, (AX)(BX*1)
 	ADDQ    $0x00000020, BX
 	SUBQ    $0x08, DX
-	JMP     sigmoidAVX512_v8
+	JMP     sigmoidAVX512_v8x1
 
-sigmoidAVX512_v8_end:
+sigmoidAVX512_v8x1_end:
 	VZEROUPPER
 	RET
 
@@ -801,9 +1495,161 @@ TEXT ·siluAVX512(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_posmax<>+0(SB), Z2
 	VMOVUPS ewc_one<>+0(SB), Z2
 
-siluAVX512_v16:
+siluAVX512_v16x4:
+	CMPQ    DX, $0x40
+	JL      siluAVX512_v16x4_end
+	VMOVUPS (CX)(BX*1), Z3
+	VMOVUPS 64(CX)(BX*1), Z4
+	VMOVUPS 128(CX)(BX*1), Z5
+	VMOVUPS 192(CX)(BX*1), Z6
+	VORPS   ewc_sign<>+0(SB), Z3, Z7
+	VORPS   ewc_sign<>+0(SB), Z4, Z8
+	VORPS   ewc_sign<>+0(SB), Z5, Z9
+	VORPS   ewc_sign<>+0(SB), Z6, Z10
+	VMAXPS  Z7, Z0, Z7
+	VMAXPS  Z8, Z0, Z8
+	VMAXPS  Z9, Z0, Z9
+	VMAXPS  Z10, Z0, Z10
+	VMULPS  ewc_log2e<>+0(SB), Z7, Z11
+	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
+	VMULPS  ewc_log2e<>+0(SB), Z10, Z14
+	VADDPS  ewc_round<>+0(SB), Z11, Z11
+	VADDPS  ewc_round<>+0(SB), Z12, Z12
+	VADDPS  ewc_round<>+0(SB), Z13, Z13
+	VADDPS  ewc_round<>+0(SB), Z14, Z14
+	VSUBPS  ewc_round<>+0(SB), Z11, Z15
+	VSUBPS  ewc_round<>+0(SB), Z12, Z16
+	VSUBPS  ewc_round<>+0(SB), Z13, Z17
+	VSUBPS  ewc_round<>+0(SB), Z14, Z18
+	VMULPS  ewc_c1<>+0(SB), Z15, Z19
+	VMULPS  ewc_c1<>+0(SB), Z16, Z20
+	VMULPS  ewc_c1<>+0(SB), Z17, Z21
+	VMULPS  ewc_c1<>+0(SB), Z18, Z22
+	VSUBPS  Z19, Z7, Z7
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VSUBPS  Z22, Z10, Z10
+	VMULPS  ewc_c2<>+0(SB), Z15, Z19
+	VMULPS  ewc_c2<>+0(SB), Z16, Z20
+	VMULPS  ewc_c2<>+0(SB), Z17, Z21
+	VMULPS  ewc_c2<>+0(SB), Z18, Z22
+	VSUBPS  Z19, Z7, Z7
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VSUBPS  Z22, Z10, Z10
+	VMULPS  Z7, Z7, Z15
+	VMULPS  Z8, Z8, Z16
+	VMULPS  Z9, Z9, Z17
+	VMULPS  Z10, Z10, Z18
+	VMULPS  ewc_p0<>+0(SB), Z7, Z19
+	VMULPS  ewc_p0<>+0(SB), Z8, Z20
+	VMULPS  ewc_p0<>+0(SB), Z9, Z21
+	VMULPS  ewc_p0<>+0(SB), Z10, Z22
+	VADDPS  ewc_p1<>+0(SB), Z19, Z19
+	VADDPS  ewc_p1<>+0(SB), Z20, Z20
+	VADDPS  ewc_p1<>+0(SB), Z21, Z21
+	VADDPS  ewc_p1<>+0(SB), Z22, Z22
+	VMULPS  ewc_p2<>+0(SB), Z7, Z23
+	VMULPS  ewc_p2<>+0(SB), Z8, Z24
+	VMULPS  ewc_p2<>+0(SB), Z9, Z25
+	VMULPS  ewc_p2<>+0(SB), Z10, Z26
+	VADDPS  ewc_p3<>+0(SB), Z23, Z23
+	VADDPS  ewc_p3<>+0(SB), Z24, Z24
+	VADDPS  ewc_p3<>+0(SB), Z25, Z25
+	VADDPS  ewc_p3<>+0(SB), Z26, Z26
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VADDPS  Z23, Z19, Z19
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VADDPS  Z26, Z22, Z22
+	VMULPS  ewc_p4<>+0(SB), Z7, Z23
+	VMULPS  ewc_p4<>+0(SB), Z8, Z24
+	VMULPS  ewc_p4<>+0(SB), Z9, Z25
+	VMULPS  ewc_p4<>+0(SB), Z10, Z26
+	VADDPS  ewc_p5<>+0(SB), Z23, Z23
+	VADDPS  ewc_p5<>+0(SB), Z24, Z24
+	VADDPS  ewc_p5<>+0(SB), Z25, Z25
+	VADDPS  ewc_p5<>+0(SB), Z26, Z26
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VADDPS  Z23, Z19, Z19
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VADDPS  Z26, Z22, Z22
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VADDPS  Z7, Z19, Z19
+	VADDPS  Z8, Z20, Z20
+	VADDPS  Z9, Z21, Z21
+	VADDPS  Z10, Z22, Z22
+	VADDPS  ewc_one<>+0(SB), Z19, Z19
+	VADDPS  ewc_one<>+0(SB), Z20, Z20
+	VADDPS  ewc_one<>+0(SB), Z21, Z21
+	VADDPS  ewc_one<>+0(SB), Z22, Z22
+	VPADDD  ewc_i127<>+0(SB), Z11, Z11
+	VPADDD  ewc_i127<>+0(SB), Z12, Z12
+	VPADDD  ewc_i127<>+0(SB), Z13, Z13
+	VPADDD  ewc_i127<>+0(SB), Z14, Z14
+	VPSLLD  $0x17, Z11, Z11
+	VPSLLD  $0x17, Z12, Z12
+	VPSLLD  $0x17, Z13, Z13
+	VPSLLD  $0x17, Z14, Z14
+	VMULPS  Z11, Z19, Z19
+	VMULPS  Z12, Z20, Z20
+	VMULPS  Z13, Z21, Z21
+	VMULPS  Z14, Z22, Z22
+	VPSRAD  $0x1f, Z3, Z7
+	VPSRAD  $0x1f, Z4, Z8
+	VPSRAD  $0x1f, Z5, Z9
+	VPSRAD  $0x1f, Z6, Z10
+	VANDPS  Z19, Z7, Z11
+	VANDPS  Z20, Z8, Z12
+	VANDPS  Z21, Z9, Z13
+	VANDPS  Z22, Z10, Z14
+	VANDNPS Z2, Z7, Z7
+	VANDNPS Z2, Z8, Z8
+	VANDNPS Z2, Z9, Z9
+	VANDNPS Z2, Z10, Z10
+	VORPS   Z7, Z11, Z11
+	VORPS   Z8, Z12, Z12
+	VORPS   Z9, Z13, Z13
+	VORPS   Z10, Z14, Z14
+	VADDPS  Z2, Z19, Z7
+	VADDPS  Z2, Z20, Z8
+	VADDPS  Z2, Z21, Z9
+	VADDPS  Z2, Z22, Z10
+	VMAXPS  Z3, Z1, Z3
+	VMAXPS  Z4, Z1, Z4
+	VMAXPS  Z5, Z1, Z5
+	VMAXPS  Z6, Z1, Z6
+	VMULPS  Z11, Z3, Z3
+	VMULPS  Z12, Z4, Z4
+	VMULPS  Z13, Z5, Z5
+	VMULPS  Z14, Z6, Z6
+	VDIVPS  Z7, Z3, Z3
+	VDIVPS  Z8, Z4, Z4
+	VDIVPS  Z9, Z5, Z5
+	VDIVPS  Z10, Z6, Z6
+	VMOVUPS Z3, (AX)(BX*1)
+	VMOVUPS Z4, 64(AX)(BX*1)
+	VMOVUPS Z5, 128(AX)(BX*1)
+	VMOVUPS Z6, 192(AX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x40, DX
+	JMP     siluAVX512_v16x4
+
+siluAVX512_v16x4_end:
+siluAVX512_v16x1:
 	CMPQ    DX, $0x10
-	JL      siluAVX512_v16_end
+	JL      siluAVX512_v16x1_end
 	VMOVUPS (CX)(BX*1), Z3
 	VORPS   ewc_sign<>+0(SB), Z3, Z4
 	VMAXPS  Z4, Z0, Z4
@@ -819,12 +1665,12 @@ siluAVX512_v16:
 	VADDPS  ewc_p1<>+0(SB), Z7, Z7
 	VMULPS  ewc_p2<>+0(SB), Z4, Z8
 	VADDPS  ewc_p3<>+0(SB), Z8, Z8
-	VMULPS  ewc_p4<>+0(SB), Z4, Z9
-	VADDPS  ewc_p5<>+0(SB), Z9, Z9
 	VMULPS  Z6, Z7, Z7
 	VADDPS  Z8, Z7, Z7
+	VMULPS  ewc_p4<>+0(SB), Z4, Z8
+	VADDPS  ewc_p5<>+0(SB), Z8, Z8
 	VMULPS  Z6, Z7, Z7
-	VADDPS  Z9, Z7, Z7
+	VADDPS  Z8, Z7, Z7
 	VMULPS  Z6, Z7, Z7
 	VADDPS  Z4, Z7, Z7
 	VADDPS  ewc_one<>+0(SB), Z7, Z7
@@ -842,17 +1688,97 @@ siluAVX512_v16:
 	VMOVUPS Z3, (AX)(BX*1)
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x10, DX
-	JMP     siluAVX512_v16
+	JMP     siluAVX512_v16x1
 
-siluAVX512_v16_end:
+siluAVX512_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y1
 	VMOVUPS ewc_posmax<>+0(SB), Y2
 	VMOVUPS ewc_one<>+0(SB), Y2
 
-siluAVX512_v8:
+siluAVX512_v8x2:
+	CMPQ    DX, $0x10
+	JL      siluAVX512_v8x2_end
+	VMOVUPS (CX)(BX*1), Y3
+	VMOVUPS 32(CX)(BX*1), Y4
+	VORPS   ewc_sign<>+0(SB), Y3, Y5
+	VORPS   ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS  Y5, Y0, Y5
+	VMAXPS  Y6, Y0, Y6
+	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS  ewc_round<>+0(SB), Y7, Y7
+	VADDPS  ewc_round<>+0(SB), Y8, Y8
+	VSUBPS  ewc_round<>+0(SB), Y7, Y9
+	VSUBPS  ewc_round<>+0(SB), Y8, Y10
+	VMULPS  ewc_c1<>+0(SB), Y9, Y11
+	VMULPS  ewc_c1<>+0(SB), Y10, Y12
+	VSUBPS  Y11, Y5, Y5
+	VSUBPS  Y12, Y6, Y6
+	VMULPS  ewc_c2<>+0(SB), Y9, Y11
+	VMULPS  ewc_c2<>+0(SB), Y10, Y12
+	VSUBPS  Y11, Y5, Y5
+	VSUBPS  Y12, Y6, Y6
+	VMULPS  Y5, Y5, Y9
+	VMULPS  Y6, Y6, Y10
+	VMULPS  ewc_p0<>+0(SB), Y5, Y11
+	VMULPS  ewc_p0<>+0(SB), Y6, Y12
+	VADDPS  ewc_p1<>+0(SB), Y11, Y11
+	VADDPS  ewc_p1<>+0(SB), Y12, Y12
+	VMULPS  ewc_p2<>+0(SB), Y5, Y13
+	VMULPS  ewc_p2<>+0(SB), Y6, Y14
+	VADDPS  ewc_p3<>+0(SB), Y13, Y13
+	VADDPS  ewc_p3<>+0(SB), Y14, Y14
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y13, Y11, Y11
+	VADDPS  Y14, Y12, Y12
+	VMULPS  ewc_p4<>+0(SB), Y5, Y13
+	VMULPS  ewc_p4<>+0(SB), Y6, Y14
+	VADDPS  ewc_p5<>+0(SB), Y13, Y13
+	VADDPS  ewc_p5<>+0(SB), Y14, Y14
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y13, Y11, Y11
+	VADDPS  Y14, Y12, Y12
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y5, Y11, Y11
+	VADDPS  Y6, Y12, Y12
+	VADDPS  ewc_one<>+0(SB), Y11, Y11
+	VADDPS  ewc_one<>+0(SB), Y12, Y12
+	VPADDD  ewc_i127<>+0(SB), Y7, Y7
+	VPADDD  ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD  $0x17, Y7, Y7
+	VPSLLD  $0x17, Y8, Y8
+	VMULPS  Y7, Y11, Y11
+	VMULPS  Y8, Y12, Y12
+	VPSRAD  $0x1f, Y3, Y5
+	VPSRAD  $0x1f, Y4, Y6
+	VANDPS  Y11, Y5, Y7
+	VANDPS  Y12, Y6, Y8
+	VANDNPS Y2, Y5, Y5
+	VANDNPS Y2, Y6, Y6
+	VORPS   Y5, Y7, Y7
+	VORPS   Y6, Y8, Y8
+	VADDPS  Y2, Y11, Y5
+	VADDPS  Y2, Y12, Y6
+	VMAXPS  Y3, Y1, Y3
+	VMAXPS  Y4, Y1, Y4
+	VMULPS  Y7, Y3, Y3
+	VMULPS  Y8, Y4, Y4
+	VDIVPS  Y5, Y3, Y3
+	VDIVPS  Y6, Y4, Y4
+	VMOVUPS Y3, (AX)(BX*1)
+	VMOVUPS Y4, 32(AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x10, DX
+	JMP     siluAVX512_v8x2
+
+siluAVX512_v8x2_end:
+siluAVX512_v8x1:
 	CMPQ    DX, $0x08
-	JL      siluAVX512_v8_end
+	JL      siluAVX512_v8x1_end
 	VMOVUPS (CX)(BX*1), Y3
 	VORPS   ewc_sign<>+0(SB), Y3, Y4
 	VMAXPS  Y4, Y0, Y4
@@ -868,12 +1794,12 @@ siluAVX512_v8:
 	VADDPS  ewc_p1<>+0(SB), Y7, Y7
 	VMULPS  ewc_p2<>+0(SB), Y4, Y8
 	VADDPS  ewc_p3<>+0(SB), Y8, Y8
-	VMULPS  ewc_p4<>+0(SB), Y4, Y9
-	VADDPS  ewc_p5<>+0(SB), Y9, Y9
 	VMULPS  Y6, Y7, Y7
 	VADDPS  Y8, Y7, Y7
+	VMULPS  ewc_p4<>+0(SB), Y4, Y8
+	VADDPS  ewc_p5<>+0(SB), Y8, Y8
 	VMULPS  Y6, Y7, Y7
-	VADDPS  Y9, Y7, Y7
+	VADDPS  Y8, Y7, Y7
 	VMULPS  Y6, Y7, Y7
 	VADDPS  Y4, Y7, Y7
 	VADDPS  ewc_one<>+0(SB), Y7, Y7
@@ -891,9 +1817,9 @@ siluAVX512_v8:
 	VMOVUPS Y3, (AX)(BX*1)
 	ADDQ    $0x00000020, BX
 	SUBQ    $0x08, DX
-	JMP     siluAVX512_v8
+	JMP     siluAVX512_v8x1
 
-siluAVX512_v8_end:
+siluAVX512_v8x1_end:
 	VZEROUPPER
 	RET
 
@@ -910,9 +1836,41 @@ TEXT ·sigmoidBackwardAVX512(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_posmax<>+0(SB), Z0
 	VMOVUPS ewc_one<>+0(SB), Z0
 
-sigmoidBackwardAVX512_v16:
+sigmoidBackwardAVX512_v16x4:
+	CMPQ    BX, $0x40
+	JL      sigmoidBackwardAVX512_v16x4_end
+	VMOVUPS (CX)(SI*1), Z1
+	VMOVUPS 64(CX)(SI*1), Z2
+	VMOVUPS 128(CX)(SI*1), Z3
+	VMOVUPS 192(CX)(SI*1), Z4
+	VMULPS  (DX)(SI*1), Z1, Z5
+	VMULPS  64(DX)(SI*1), Z2, Z6
+	VMULPS  128(DX)(SI*1), Z3, Z7
+	VMULPS  192(DX)(SI*1), Z4, Z8
+	VSUBPS  Z1, Z0, Z1
+	VSUBPS  Z2, Z0, Z2
+	VSUBPS  Z3, Z0, Z3
+	VSUBPS  Z4, Z0, Z4
+	VMULPS  Z1, Z5, Z5
+	VMULPS  Z2, Z6, Z6
+	VMULPS  Z3, Z7, Z7
+	VMULPS  Z4, Z8, Z8
+	VADDPS  (AX)(SI*1), Z5, Z5
+	VADDPS  64(AX)(SI*1), Z6, Z6
+	VADDPS  128(AX)(SI*1), Z7, Z7
+	VADDPS  192(AX)(SI*1), Z8, Z8
+	VMOVUPS Z5, (AX)(SI*1)
+	VMOVUPS Z6, 64(AX)(SI*1)
+	VMOVUPS Z7, 128(AX)(SI*1)
+	VMOVUPS Z8, 192(AX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x40, BX
+	JMP     sigmoidBackwardAVX512_v16x4
+
+sigmoidBackwardAVX512_v16x4_end:
+sigmoidBackwardAVX512_v16x1:
 	CMPQ    BX, $0x10
-	JL      sigmoidBackwardAVX512_v16_end
+	JL      sigmoidBackwardAVX512_v16x1_end
 	VMOVUPS (CX)(SI*1), Z1
 	VMULPS  (DX)(SI*1), Z1, Z2
 	VSUBPS  Z1, Z0, Z1
@@ -921,17 +1879,37 @@ sigmoidBackwardAVX512_v16:
 	VMOVUPS Z2, (AX)(SI*1)
 	ADDQ    $0x00000040, SI
 	SUBQ    $0x10, BX
-	JMP     sigmoidBackwardAVX512_v16
+	JMP     sigmoidBackwardAVX512_v16x1
 
-sigmoidBackwardAVX512_v16_end:
+sigmoidBackwardAVX512_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y0
 	VMOVUPS ewc_posmax<>+0(SB), Y0
 	VMOVUPS ewc_one<>+0(SB), Y0
 
-sigmoidBackwardAVX512_v8:
+sigmoidBackwardAVX512_v8x2:
+	CMPQ    BX, $0x10
+	JL      sigmoidBackwardAVX512_v8x2_end
+	VMOVUPS (CX)(SI*1), Y1
+	VMOVUPS 32(CX)(SI*1), Y2
+	VMULPS  (DX)(SI*1), Y1, Y3
+	VMULPS  32(DX)(SI*1), Y2, Y4
+	VSUBPS  Y1, Y0, Y1
+	VSUBPS  Y2, Y0, Y2
+	VMULPS  Y1, Y3, Y3
+	VMULPS  Y2, Y4, Y4
+	VADDPS  (AX)(SI*1), Y3, Y3
+	VADDPS  32(AX)(SI*1), Y4, Y4
+	VMOVUPS Y3, (AX)(SI*1)
+	VMOVUPS Y4, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     sigmoidBackwardAVX512_v8x2
+
+sigmoidBackwardAVX512_v8x2_end:
+sigmoidBackwardAVX512_v8x1:
 	CMPQ    BX, $0x08
-	JL      sigmoidBackwardAVX512_v8_end
+	JL      sigmoidBackwardAVX512_v8x1_end
 	VMOVUPS (CX)(SI*1), Y1
 	VMULPS  (DX)(SI*1), Y1, Y2
 	VSUBPS  Y1, Y0, Y1
@@ -940,9 +1918,9 @@ sigmoidBackwardAVX512_v8:
 	VMOVUPS Y2, (AX)(SI*1)
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, BX
-	JMP     sigmoidBackwardAVX512_v8
+	JMP     sigmoidBackwardAVX512_v8x1
 
-sigmoidBackwardAVX512_v8_end:
+sigmoidBackwardAVX512_v8x1_end:
 	VZEROUPPER
 	RET
 
@@ -959,9 +1937,201 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_posmax<>+0(SB), Z2
 	VMOVUPS ewc_one<>+0(SB), Z3
 
-siluBackwardAVX512_v16:
+siluBackwardAVX512_v16x4:
+	CMPQ    BX, $0x40
+	JL      siluBackwardAVX512_v16x4_end
+	VMOVUPS (CX)(SI*1), Z4
+	VMOVUPS 64(CX)(SI*1), Z5
+	VMOVUPS 128(CX)(SI*1), Z6
+	VMOVUPS 192(CX)(SI*1), Z7
+	VORPS   ewc_sign<>+0(SB), Z4, Z8
+	VORPS   ewc_sign<>+0(SB), Z5, Z9
+	VORPS   ewc_sign<>+0(SB), Z6, Z10
+	VORPS   ewc_sign<>+0(SB), Z7, Z11
+	VMAXPS  Z8, Z0, Z8
+	VMAXPS  Z9, Z0, Z9
+	VMAXPS  Z10, Z0, Z10
+	VMAXPS  Z11, Z0, Z11
+	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
+	VMULPS  ewc_log2e<>+0(SB), Z10, Z14
+	VMULPS  ewc_log2e<>+0(SB), Z11, Z15
+	VADDPS  ewc_round<>+0(SB), Z12, Z12
+	VADDPS  ewc_round<>+0(SB), Z13, Z13
+	VADDPS  ewc_round<>+0(SB), Z14, Z14
+	VADDPS  ewc_round<>+0(SB), Z15, Z15
+	VSUBPS  ewc_round<>+0(SB), Z12, Z16
+	VSUBPS  ewc_round<>+0(SB), Z13, Z17
+	VSUBPS  ewc_round<>+0(SB), Z14, Z18
+	VSUBPS  ewc_round<>+0(SB), Z15, Z19
+	VMULPS  ewc_c1<>+0(SB), Z16, Z20
+	VMULPS  ewc_c1<>+0(SB), Z17, Z21
+	VMULPS  ewc_c1<>+0(SB), Z18, Z22
+	VMULPS  ewc_c1<>+0(SB), Z19, Z23
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VSUBPS  Z22, Z10, Z10
+	VSUBPS  Z23, Z11, Z11
+	VMULPS  ewc_c2<>+0(SB), Z16, Z20
+	VMULPS  ewc_c2<>+0(SB), Z17, Z21
+	VMULPS  ewc_c2<>+0(SB), Z18, Z22
+	VMULPS  ewc_c2<>+0(SB), Z19, Z23
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VSUBPS  Z22, Z10, Z10
+	VSUBPS  Z23, Z11, Z11
+	VMULPS  Z8, Z8, Z16
+	VMULPS  Z9, Z9, Z17
+	VMULPS  Z10, Z10, Z18
+	VMULPS  Z11, Z11, Z19
+	VMULPS  ewc_p0<>+0(SB), Z8, Z20
+	VMULPS  ewc_p0<>+0(SB), Z9, Z21
+	VMULPS  ewc_p0<>+0(SB), Z10, Z22
+	VMULPS  ewc_p0<>+0(SB), Z11, Z23
+	VADDPS  ewc_p1<>+0(SB), Z20, Z20
+	VADDPS  ewc_p1<>+0(SB), Z21, Z21
+	VADDPS  ewc_p1<>+0(SB), Z22, Z22
+	VADDPS  ewc_p1<>+0(SB), Z23, Z23
+	VMULPS  ewc_p2<>+0(SB), Z8, Z24
+	VMULPS  ewc_p2<>+0(SB), Z9, Z25
+	VMULPS  ewc_p2<>+0(SB), Z10, Z26
+	VMULPS  ewc_p2<>+0(SB), Z11, Z27
+	VADDPS  ewc_p3<>+0(SB), Z24, Z24
+	VADDPS  ewc_p3<>+0(SB), Z25, Z25
+	VADDPS  ewc_p3<>+0(SB), Z26, Z26
+	VADDPS  ewc_p3<>+0(SB), Z27, Z27
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VMULPS  Z19, Z23, Z23
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VADDPS  Z26, Z22, Z22
+	VADDPS  Z27, Z23, Z23
+	VMULPS  ewc_p4<>+0(SB), Z8, Z24
+	VMULPS  ewc_p4<>+0(SB), Z9, Z25
+	VMULPS  ewc_p4<>+0(SB), Z10, Z26
+	VMULPS  ewc_p4<>+0(SB), Z11, Z27
+	VADDPS  ewc_p5<>+0(SB), Z24, Z24
+	VADDPS  ewc_p5<>+0(SB), Z25, Z25
+	VADDPS  ewc_p5<>+0(SB), Z26, Z26
+	VADDPS  ewc_p5<>+0(SB), Z27, Z27
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VMULPS  Z19, Z23, Z23
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VADDPS  Z26, Z22, Z22
+	VADDPS  Z27, Z23, Z23
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VMULPS  Z19, Z23, Z23
+	VADDPS  Z8, Z20, Z20
+	VADDPS  Z9, Z21, Z21
+	VADDPS  Z10, Z22, Z22
+	VADDPS  Z11, Z23, Z23
+	VADDPS  ewc_one<>+0(SB), Z20, Z20
+	VADDPS  ewc_one<>+0(SB), Z21, Z21
+	VADDPS  ewc_one<>+0(SB), Z22, Z22
+	VADDPS  ewc_one<>+0(SB), Z23, Z23
+	VPADDD  ewc_i127<>+0(SB), Z12, Z12
+	VPADDD  ewc_i127<>+0(SB), Z13, Z13
+	VPADDD  ewc_i127<>+0(SB), Z14, Z14
+	VPADDD  ewc_i127<>+0(SB), Z15, Z15
+	VPSLLD  $0x17, Z12, Z12
+	VPSLLD  $0x17, Z13, Z13
+	VPSLLD  $0x17, Z14, Z14
+	VPSLLD  $0x17, Z15, Z15
+	VMULPS  Z12, Z20, Z20
+	VMULPS  Z13, Z21, Z21
+	VMULPS  Z14, Z22, Z22
+	VMULPS  Z15, Z23, Z23
+	VPSRAD  $0x1f, Z4, Z8
+	VPSRAD  $0x1f, Z5, Z9
+	VPSRAD  $0x1f, Z6, Z10
+	VPSRAD  $0x1f, Z7, Z11
+	VANDPS  Z20, Z8, Z16
+	VANDPS  Z21, Z9, Z17
+	VANDPS  Z22, Z10, Z18
+	VANDPS  Z23, Z11, Z19
+	VANDNPS Z3, Z8, Z12
+	VANDNPS Z3, Z9, Z13
+	VANDNPS Z3, Z10, Z14
+	VANDNPS Z3, Z11, Z15
+	VORPS   Z12, Z16, Z16
+	VORPS   Z13, Z17, Z17
+	VORPS   Z14, Z18, Z18
+	VORPS   Z15, Z19, Z19
+	VANDPS  Z3, Z8, Z24
+	VANDPS  Z3, Z9, Z25
+	VANDPS  Z3, Z10, Z26
+	VANDPS  Z3, Z11, Z27
+	VANDNPS Z20, Z8, Z12
+	VANDNPS Z21, Z9, Z13
+	VANDNPS Z22, Z10, Z14
+	VANDNPS Z23, Z11, Z15
+	VORPS   Z12, Z24, Z24
+	VORPS   Z13, Z25, Z25
+	VORPS   Z14, Z26, Z26
+	VORPS   Z15, Z27, Z27
+	VADDPS  Z3, Z20, Z8
+	VADDPS  Z3, Z21, Z9
+	VADDPS  Z3, Z22, Z10
+	VADDPS  Z3, Z23, Z11
+	VDIVPS  Z8, Z3, Z8
+	VDIVPS  Z9, Z3, Z9
+	VDIVPS  Z10, Z3, Z10
+	VDIVPS  Z11, Z3, Z11
+	VMULPS  Z8, Z16, Z16
+	VMULPS  Z9, Z17, Z17
+	VMULPS  Z10, Z18, Z18
+	VMULPS  Z11, Z19, Z19
+	VMULPS  Z8, Z24, Z24
+	VMULPS  Z9, Z25, Z25
+	VMULPS  Z10, Z26, Z26
+	VMULPS  Z11, Z27, Z27
+	VMAXPS  Z4, Z1, Z4
+	VMAXPS  Z5, Z1, Z5
+	VMAXPS  Z6, Z1, Z6
+	VMAXPS  Z7, Z1, Z7
+	VMINPS  Z4, Z2, Z4
+	VMINPS  Z5, Z2, Z5
+	VMINPS  Z6, Z2, Z6
+	VMINPS  Z7, Z2, Z7
+	VMULPS  Z24, Z4, Z4
+	VMULPS  Z25, Z5, Z5
+	VMULPS  Z26, Z6, Z6
+	VMULPS  Z27, Z7, Z7
+	VADDPS  Z3, Z4, Z4
+	VADDPS  Z3, Z5, Z5
+	VADDPS  Z3, Z6, Z6
+	VADDPS  Z3, Z7, Z7
+	VMULPS  Z4, Z16, Z16
+	VMULPS  Z5, Z17, Z17
+	VMULPS  Z6, Z18, Z18
+	VMULPS  Z7, Z19, Z19
+	VMULPS  (DX)(SI*1), Z16, Z16
+	VMULPS  64(DX)(SI*1), Z17, Z17
+	VMULPS  128(DX)(SI*1), Z18, Z18
+	VMULPS  192(DX)(SI*1), Z19, Z19
+	VADDPS  (AX)(SI*1), Z16, Z16
+	VADDPS  64(AX)(SI*1), Z17, Z17
+	VADDPS  128(AX)(SI*1), Z18, Z18
+	VADDPS  192(AX)(SI*1), Z19, Z19
+	VMOVUPS Z16, (AX)(SI*1)
+	VMOVUPS Z17, 64(AX)(SI*1)
+	VMOVUPS Z18, 128(AX)(SI*1)
+	VMOVUPS Z19, 192(AX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x40, BX
+	JMP     siluBackwardAVX512_v16x4
+
+siluBackwardAVX512_v16x4_end:
+siluBackwardAVX512_v16x1:
 	CMPQ    BX, $0x10
-	JL      siluBackwardAVX512_v16_end
+	JL      siluBackwardAVX512_v16x1_end
 	VMOVUPS (CX)(SI*1), Z4
 	VORPS   ewc_sign<>+0(SB), Z4, Z5
 	VMAXPS  Z5, Z0, Z5
@@ -977,12 +2147,12 @@ siluBackwardAVX512_v16:
 	VADDPS  ewc_p1<>+0(SB), Z8, Z8
 	VMULPS  ewc_p2<>+0(SB), Z5, Z9
 	VADDPS  ewc_p3<>+0(SB), Z9, Z9
-	VMULPS  ewc_p4<>+0(SB), Z5, Z10
-	VADDPS  ewc_p5<>+0(SB), Z10, Z10
 	VMULPS  Z7, Z8, Z8
 	VADDPS  Z9, Z8, Z8
+	VMULPS  ewc_p4<>+0(SB), Z5, Z9
+	VADDPS  ewc_p5<>+0(SB), Z9, Z9
 	VMULPS  Z7, Z8, Z8
-	VADDPS  Z10, Z8, Z8
+	VADDPS  Z9, Z8, Z8
 	VMULPS  Z7, Z8, Z8
 	VADDPS  Z5, Z8, Z8
 	VADDPS  ewc_one<>+0(SB), Z8, Z8
@@ -1010,17 +2180,117 @@ siluBackwardAVX512_v16:
 	VMOVUPS Z7, (AX)(SI*1)
 	ADDQ    $0x00000040, SI
 	SUBQ    $0x10, BX
-	JMP     siluBackwardAVX512_v16
+	JMP     siluBackwardAVX512_v16x1
 
-siluBackwardAVX512_v16_end:
+siluBackwardAVX512_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y1
 	VMOVUPS ewc_posmax<>+0(SB), Y2
 	VMOVUPS ewc_one<>+0(SB), Y3
 
-siluBackwardAVX512_v8:
+siluBackwardAVX512_v8x2:
+	CMPQ    BX, $0x10
+	JL      siluBackwardAVX512_v8x2_end
+	VMOVUPS (CX)(SI*1), Y4
+	VMOVUPS 32(CX)(SI*1), Y5
+	VORPS   ewc_sign<>+0(SB), Y4, Y6
+	VORPS   ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS  Y6, Y0, Y6
+	VMAXPS  Y7, Y0, Y7
+	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS  ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS  ewc_round<>+0(SB), Y8, Y8
+	VADDPS  ewc_round<>+0(SB), Y9, Y9
+	VSUBPS  ewc_round<>+0(SB), Y8, Y10
+	VSUBPS  ewc_round<>+0(SB), Y9, Y11
+	VMULPS  ewc_c1<>+0(SB), Y10, Y12
+	VMULPS  ewc_c1<>+0(SB), Y11, Y13
+	VSUBPS  Y12, Y6, Y6
+	VSUBPS  Y13, Y7, Y7
+	VMULPS  ewc_c2<>+0(SB), Y10, Y12
+	VMULPS  ewc_c2<>+0(SB), Y11, Y13
+	VSUBPS  Y12, Y6, Y6
+	VSUBPS  Y13, Y7, Y7
+	VMULPS  Y6, Y6, Y10
+	VMULPS  Y7, Y7, Y11
+	VMULPS  ewc_p0<>+0(SB), Y6, Y12
+	VMULPS  ewc_p0<>+0(SB), Y7, Y13
+	VADDPS  ewc_p1<>+0(SB), Y12, Y12
+	VADDPS  ewc_p1<>+0(SB), Y13, Y13
+	VMULPS  ewc_p2<>+0(SB), Y6, Y14
+	VMULPS  ewc_p2<>+0(SB), Y7, Y15
+	VADDPS  ewc_p3<>+0(SB), Y14, Y14
+	VADDPS  ewc_p3<>+0(SB), Y15, Y15
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y14, Y12, Y12
+	VADDPS  Y15, Y13, Y13
+	VMULPS  ewc_p4<>+0(SB), Y6, Y14
+	VMULPS  ewc_p4<>+0(SB), Y7, Y15
+	VADDPS  ewc_p5<>+0(SB), Y14, Y14
+	VADDPS  ewc_p5<>+0(SB), Y15, Y15
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y14, Y12, Y12
+	VADDPS  Y15, Y13, Y13
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y6, Y12, Y12
+	VADDPS  Y7, Y13, Y13
+	VADDPS  ewc_one<>+0(SB), Y12, Y12
+	VADDPS  ewc_one<>+0(SB), Y13, Y13
+	VPADDD  ewc_i127<>+0(SB), Y8, Y8
+	VPADDD  ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD  $0x17, Y8, Y8
+	VPSLLD  $0x17, Y9, Y9
+	VMULPS  Y8, Y12, Y12
+	VMULPS  Y9, Y13, Y13
+	VPSRAD  $0x1f, Y4, Y6
+	VPSRAD  $0x1f, Y5, Y7
+	VANDPS  Y12, Y6, Y10
+	VANDPS  Y13, Y7, Y11
+	VANDNPS Y3, Y6, Y8
+	VANDNPS Y3, Y7, Y9
+	VORPS   Y8, Y10, Y10
+	VORPS   Y9, Y11, Y11
+	VANDPS  Y3, Y6, Y14
+	VANDPS  Y3, Y7, Y15
+	VANDNPS Y12, Y6, Y8
+	VANDNPS Y13, Y7, Y9
+	VORPS   Y8, Y14, Y14
+	VORPS   Y9, Y15, Y15
+	VADDPS  Y3, Y12, Y6
+	VADDPS  Y3, Y13, Y7
+	VDIVPS  Y6, Y3, Y6
+	VDIVPS  Y7, Y3, Y7
+	VMULPS  Y6, Y10, Y10
+	VMULPS  Y7, Y11, Y11
+	VMULPS  Y6, Y14, Y14
+	VMULPS  Y7, Y15, Y15
+	VMAXPS  Y4, Y1, Y4
+	VMAXPS  Y5, Y1, Y5
+	VMINPS  Y4, Y2, Y4
+	VMINPS  Y5, Y2, Y5
+	VMULPS  Y14, Y4, Y4
+	VMULPS  Y15, Y5, Y5
+	VADDPS  Y3, Y4, Y4
+	VADDPS  Y3, Y5, Y5
+	VMULPS  Y4, Y10, Y10
+	VMULPS  Y5, Y11, Y11
+	VMULPS  (DX)(SI*1), Y10, Y10
+	VMULPS  32(DX)(SI*1), Y11, Y11
+	VADDPS  (AX)(SI*1), Y10, Y10
+	VADDPS  32(AX)(SI*1), Y11, Y11
+	VMOVUPS Y10, (AX)(SI*1)
+	VMOVUPS Y11, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     siluBackwardAVX512_v8x2
+
+siluBackwardAVX512_v8x2_end:
+siluBackwardAVX512_v8x1:
 	CMPQ    BX, $0x08
-	JL      siluBackwardAVX512_v8_end
+	JL      siluBackwardAVX512_v8x1_end
 	VMOVUPS (CX)(SI*1), Y4
 	VORPS   ewc_sign<>+0(SB), Y4, Y5
 	VMAXPS  Y5, Y0, Y5
@@ -1036,12 +2306,12 @@ siluBackwardAVX512_v8:
 	VADDPS  ewc_p1<>+0(SB), Y8, Y8
 	VMULPS  ewc_p2<>+0(SB), Y5, Y9
 	VADDPS  ewc_p3<>+0(SB), Y9, Y9
-	VMULPS  ewc_p4<>+0(SB), Y5, Y10
-	VADDPS  ewc_p5<>+0(SB), Y10, Y10
 	VMULPS  Y7, Y8, Y8
 	VADDPS  Y9, Y8, Y8
+	VMULPS  ewc_p4<>+0(SB), Y5, Y9
+	VADDPS  ewc_p5<>+0(SB), Y9, Y9
 	VMULPS  Y7, Y8, Y8
-	VADDPS  Y10, Y8, Y8
+	VADDPS  Y9, Y8, Y8
 	VMULPS  Y7, Y8, Y8
 	VADDPS  Y5, Y8, Y8
 	VADDPS  ewc_one<>+0(SB), Y8, Y8
@@ -1069,9 +2339,9 @@ siluBackwardAVX512_v8:
 	VMOVUPS Y7, (AX)(SI*1)
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, BX
-	JMP     siluBackwardAVX512_v8
+	JMP     siluBackwardAVX512_v8x1
 
-siluBackwardAVX512_v8_end:
+siluBackwardAVX512_v8x1_end:
 	VZEROUPPER
 	RET
 
@@ -1088,9 +2358,197 @@ TEXT ·siluBackwardSetAVX512(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_posmax<>+0(SB), Z2
 	VMOVUPS ewc_one<>+0(SB), Z3
 
-siluBackwardSetAVX512_v16:
+siluBackwardSetAVX512_v16x4:
+	CMPQ    BX, $0x40
+	JL      siluBackwardSetAVX512_v16x4_end
+	VMOVUPS (CX)(SI*1), Z4
+	VMOVUPS 64(CX)(SI*1), Z5
+	VMOVUPS 128(CX)(SI*1), Z6
+	VMOVUPS 192(CX)(SI*1), Z7
+	VORPS   ewc_sign<>+0(SB), Z4, Z8
+	VORPS   ewc_sign<>+0(SB), Z5, Z9
+	VORPS   ewc_sign<>+0(SB), Z6, Z10
+	VORPS   ewc_sign<>+0(SB), Z7, Z11
+	VMAXPS  Z8, Z0, Z8
+	VMAXPS  Z9, Z0, Z9
+	VMAXPS  Z10, Z0, Z10
+	VMAXPS  Z11, Z0, Z11
+	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
+	VMULPS  ewc_log2e<>+0(SB), Z10, Z14
+	VMULPS  ewc_log2e<>+0(SB), Z11, Z15
+	VADDPS  ewc_round<>+0(SB), Z12, Z12
+	VADDPS  ewc_round<>+0(SB), Z13, Z13
+	VADDPS  ewc_round<>+0(SB), Z14, Z14
+	VADDPS  ewc_round<>+0(SB), Z15, Z15
+	VSUBPS  ewc_round<>+0(SB), Z12, Z16
+	VSUBPS  ewc_round<>+0(SB), Z13, Z17
+	VSUBPS  ewc_round<>+0(SB), Z14, Z18
+	VSUBPS  ewc_round<>+0(SB), Z15, Z19
+	VMULPS  ewc_c1<>+0(SB), Z16, Z20
+	VMULPS  ewc_c1<>+0(SB), Z17, Z21
+	VMULPS  ewc_c1<>+0(SB), Z18, Z22
+	VMULPS  ewc_c1<>+0(SB), Z19, Z23
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VSUBPS  Z22, Z10, Z10
+	VSUBPS  Z23, Z11, Z11
+	VMULPS  ewc_c2<>+0(SB), Z16, Z20
+	VMULPS  ewc_c2<>+0(SB), Z17, Z21
+	VMULPS  ewc_c2<>+0(SB), Z18, Z22
+	VMULPS  ewc_c2<>+0(SB), Z19, Z23
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VSUBPS  Z22, Z10, Z10
+	VSUBPS  Z23, Z11, Z11
+	VMULPS  Z8, Z8, Z16
+	VMULPS  Z9, Z9, Z17
+	VMULPS  Z10, Z10, Z18
+	VMULPS  Z11, Z11, Z19
+	VMULPS  ewc_p0<>+0(SB), Z8, Z20
+	VMULPS  ewc_p0<>+0(SB), Z9, Z21
+	VMULPS  ewc_p0<>+0(SB), Z10, Z22
+	VMULPS  ewc_p0<>+0(SB), Z11, Z23
+	VADDPS  ewc_p1<>+0(SB), Z20, Z20
+	VADDPS  ewc_p1<>+0(SB), Z21, Z21
+	VADDPS  ewc_p1<>+0(SB), Z22, Z22
+	VADDPS  ewc_p1<>+0(SB), Z23, Z23
+	VMULPS  ewc_p2<>+0(SB), Z8, Z24
+	VMULPS  ewc_p2<>+0(SB), Z9, Z25
+	VMULPS  ewc_p2<>+0(SB), Z10, Z26
+	VMULPS  ewc_p2<>+0(SB), Z11, Z27
+	VADDPS  ewc_p3<>+0(SB), Z24, Z24
+	VADDPS  ewc_p3<>+0(SB), Z25, Z25
+	VADDPS  ewc_p3<>+0(SB), Z26, Z26
+	VADDPS  ewc_p3<>+0(SB), Z27, Z27
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VMULPS  Z19, Z23, Z23
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VADDPS  Z26, Z22, Z22
+	VADDPS  Z27, Z23, Z23
+	VMULPS  ewc_p4<>+0(SB), Z8, Z24
+	VMULPS  ewc_p4<>+0(SB), Z9, Z25
+	VMULPS  ewc_p4<>+0(SB), Z10, Z26
+	VMULPS  ewc_p4<>+0(SB), Z11, Z27
+	VADDPS  ewc_p5<>+0(SB), Z24, Z24
+	VADDPS  ewc_p5<>+0(SB), Z25, Z25
+	VADDPS  ewc_p5<>+0(SB), Z26, Z26
+	VADDPS  ewc_p5<>+0(SB), Z27, Z27
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VMULPS  Z19, Z23, Z23
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VADDPS  Z26, Z22, Z22
+	VADDPS  Z27, Z23, Z23
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VMULPS  Z19, Z23, Z23
+	VADDPS  Z8, Z20, Z20
+	VADDPS  Z9, Z21, Z21
+	VADDPS  Z10, Z22, Z22
+	VADDPS  Z11, Z23, Z23
+	VADDPS  ewc_one<>+0(SB), Z20, Z20
+	VADDPS  ewc_one<>+0(SB), Z21, Z21
+	VADDPS  ewc_one<>+0(SB), Z22, Z22
+	VADDPS  ewc_one<>+0(SB), Z23, Z23
+	VPADDD  ewc_i127<>+0(SB), Z12, Z12
+	VPADDD  ewc_i127<>+0(SB), Z13, Z13
+	VPADDD  ewc_i127<>+0(SB), Z14, Z14
+	VPADDD  ewc_i127<>+0(SB), Z15, Z15
+	VPSLLD  $0x17, Z12, Z12
+	VPSLLD  $0x17, Z13, Z13
+	VPSLLD  $0x17, Z14, Z14
+	VPSLLD  $0x17, Z15, Z15
+	VMULPS  Z12, Z20, Z20
+	VMULPS  Z13, Z21, Z21
+	VMULPS  Z14, Z22, Z22
+	VMULPS  Z15, Z23, Z23
+	VPSRAD  $0x1f, Z4, Z8
+	VPSRAD  $0x1f, Z5, Z9
+	VPSRAD  $0x1f, Z6, Z10
+	VPSRAD  $0x1f, Z7, Z11
+	VANDPS  Z20, Z8, Z16
+	VANDPS  Z21, Z9, Z17
+	VANDPS  Z22, Z10, Z18
+	VANDPS  Z23, Z11, Z19
+	VANDNPS Z3, Z8, Z12
+	VANDNPS Z3, Z9, Z13
+	VANDNPS Z3, Z10, Z14
+	VANDNPS Z3, Z11, Z15
+	VORPS   Z12, Z16, Z16
+	VORPS   Z13, Z17, Z17
+	VORPS   Z14, Z18, Z18
+	VORPS   Z15, Z19, Z19
+	VANDPS  Z3, Z8, Z24
+	VANDPS  Z3, Z9, Z25
+	VANDPS  Z3, Z10, Z26
+	VANDPS  Z3, Z11, Z27
+	VANDNPS Z20, Z8, Z12
+	VANDNPS Z21, Z9, Z13
+	VANDNPS Z22, Z10, Z14
+	VANDNPS Z23, Z11, Z15
+	VORPS   Z12, Z24, Z24
+	VORPS   Z13, Z25, Z25
+	VORPS   Z14, Z26, Z26
+	VORPS   Z15, Z27, Z27
+	VADDPS  Z3, Z20, Z8
+	VADDPS  Z3, Z21, Z9
+	VADDPS  Z3, Z22, Z10
+	VADDPS  Z3, Z23, Z11
+	VDIVPS  Z8, Z3, Z8
+	VDIVPS  Z9, Z3, Z9
+	VDIVPS  Z10, Z3, Z10
+	VDIVPS  Z11, Z3, Z11
+	VMULPS  Z8, Z16, Z16
+	VMULPS  Z9, Z17, Z17
+	VMULPS  Z10, Z18, Z18
+	VMULPS  Z11, Z19, Z19
+	VMULPS  Z8, Z24, Z24
+	VMULPS  Z9, Z25, Z25
+	VMULPS  Z10, Z26, Z26
+	VMULPS  Z11, Z27, Z27
+	VMAXPS  Z4, Z1, Z4
+	VMAXPS  Z5, Z1, Z5
+	VMAXPS  Z6, Z1, Z6
+	VMAXPS  Z7, Z1, Z7
+	VMINPS  Z4, Z2, Z4
+	VMINPS  Z5, Z2, Z5
+	VMINPS  Z6, Z2, Z6
+	VMINPS  Z7, Z2, Z7
+	VMULPS  Z24, Z4, Z4
+	VMULPS  Z25, Z5, Z5
+	VMULPS  Z26, Z6, Z6
+	VMULPS  Z27, Z7, Z7
+	VADDPS  Z3, Z4, Z4
+	VADDPS  Z3, Z5, Z5
+	VADDPS  Z3, Z6, Z6
+	VADDPS  Z3, Z7, Z7
+	VMULPS  Z4, Z16, Z16
+	VMULPS  Z5, Z17, Z17
+	VMULPS  Z6, Z18, Z18
+	VMULPS  Z7, Z19, Z19
+	VMULPS  (DX)(SI*1), Z16, Z16
+	VMULPS  64(DX)(SI*1), Z17, Z17
+	VMULPS  128(DX)(SI*1), Z18, Z18
+	VMULPS  192(DX)(SI*1), Z19, Z19
+	VMOVUPS Z16, (AX)(SI*1)
+	VMOVUPS Z17, 64(AX)(SI*1)
+	VMOVUPS Z18, 128(AX)(SI*1)
+	VMOVUPS Z19, 192(AX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x40, BX
+	JMP     siluBackwardSetAVX512_v16x4
+
+siluBackwardSetAVX512_v16x4_end:
+siluBackwardSetAVX512_v16x1:
 	CMPQ    BX, $0x10
-	JL      siluBackwardSetAVX512_v16_end
+	JL      siluBackwardSetAVX512_v16x1_end
 	VMOVUPS (CX)(SI*1), Z4
 	VORPS   ewc_sign<>+0(SB), Z4, Z5
 	VMAXPS  Z5, Z0, Z5
@@ -1106,12 +2564,12 @@ siluBackwardSetAVX512_v16:
 	VADDPS  ewc_p1<>+0(SB), Z8, Z8
 	VMULPS  ewc_p2<>+0(SB), Z5, Z9
 	VADDPS  ewc_p3<>+0(SB), Z9, Z9
-	VMULPS  ewc_p4<>+0(SB), Z5, Z10
-	VADDPS  ewc_p5<>+0(SB), Z10, Z10
 	VMULPS  Z7, Z8, Z8
 	VADDPS  Z9, Z8, Z8
+	VMULPS  ewc_p4<>+0(SB), Z5, Z9
+	VADDPS  ewc_p5<>+0(SB), Z9, Z9
 	VMULPS  Z7, Z8, Z8
-	VADDPS  Z10, Z8, Z8
+	VADDPS  Z9, Z8, Z8
 	VMULPS  Z7, Z8, Z8
 	VADDPS  Z5, Z8, Z8
 	VADDPS  ewc_one<>+0(SB), Z8, Z8
@@ -1138,17 +2596,115 @@ siluBackwardSetAVX512_v16:
 	VMOVUPS Z7, (AX)(SI*1)
 	ADDQ    $0x00000040, SI
 	SUBQ    $0x10, BX
-	JMP     siluBackwardSetAVX512_v16
+	JMP     siluBackwardSetAVX512_v16x1
 
-siluBackwardSetAVX512_v16_end:
+siluBackwardSetAVX512_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y1
 	VMOVUPS ewc_posmax<>+0(SB), Y2
 	VMOVUPS ewc_one<>+0(SB), Y3
 
-siluBackwardSetAVX512_v8:
+siluBackwardSetAVX512_v8x2:
+	CMPQ    BX, $0x10
+	JL      siluBackwardSetAVX512_v8x2_end
+	VMOVUPS (CX)(SI*1), Y4
+	VMOVUPS 32(CX)(SI*1), Y5
+	VORPS   ewc_sign<>+0(SB), Y4, Y6
+	VORPS   ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS  Y6, Y0, Y6
+	VMAXPS  Y7, Y0, Y7
+	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS  ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS  ewc_round<>+0(SB), Y8, Y8
+	VADDPS  ewc_round<>+0(SB), Y9, Y9
+	VSUBPS  ewc_round<>+0(SB), Y8, Y10
+	VSUBPS  ewc_round<>+0(SB), Y9, Y11
+	VMULPS  ewc_c1<>+0(SB), Y10, Y12
+	VMULPS  ewc_c1<>+0(SB), Y11, Y13
+	VSUBPS  Y12, Y6, Y6
+	VSUBPS  Y13, Y7, Y7
+	VMULPS  ewc_c2<>+0(SB), Y10, Y12
+	VMULPS  ewc_c2<>+0(SB), Y11, Y13
+	VSUBPS  Y12, Y6, Y6
+	VSUBPS  Y13, Y7, Y7
+	VMULPS  Y6, Y6, Y10
+	VMULPS  Y7, Y7, Y11
+	VMULPS  ewc_p0<>+0(SB), Y6, Y12
+	VMULPS  ewc_p0<>+0(SB), Y7, Y13
+	VADDPS  ewc_p1<>+0(SB), Y12, Y12
+	VADDPS  ewc_p1<>+0(SB), Y13, Y13
+	VMULPS  ewc_p2<>+0(SB), Y6, Y14
+	VMULPS  ewc_p2<>+0(SB), Y7, Y15
+	VADDPS  ewc_p3<>+0(SB), Y14, Y14
+	VADDPS  ewc_p3<>+0(SB), Y15, Y15
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y14, Y12, Y12
+	VADDPS  Y15, Y13, Y13
+	VMULPS  ewc_p4<>+0(SB), Y6, Y14
+	VMULPS  ewc_p4<>+0(SB), Y7, Y15
+	VADDPS  ewc_p5<>+0(SB), Y14, Y14
+	VADDPS  ewc_p5<>+0(SB), Y15, Y15
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y14, Y12, Y12
+	VADDPS  Y15, Y13, Y13
+	VMULPS  Y10, Y12, Y12
+	VMULPS  Y11, Y13, Y13
+	VADDPS  Y6, Y12, Y12
+	VADDPS  Y7, Y13, Y13
+	VADDPS  ewc_one<>+0(SB), Y12, Y12
+	VADDPS  ewc_one<>+0(SB), Y13, Y13
+	VPADDD  ewc_i127<>+0(SB), Y8, Y8
+	VPADDD  ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD  $0x17, Y8, Y8
+	VPSLLD  $0x17, Y9, Y9
+	VMULPS  Y8, Y12, Y12
+	VMULPS  Y9, Y13, Y13
+	VPSRAD  $0x1f, Y4, Y6
+	VPSRAD  $0x1f, Y5, Y7
+	VANDPS  Y12, Y6, Y10
+	VANDPS  Y13, Y7, Y11
+	VANDNPS Y3, Y6, Y8
+	VANDNPS Y3, Y7, Y9
+	VORPS   Y8, Y10, Y10
+	VORPS   Y9, Y11, Y11
+	VANDPS  Y3, Y6, Y14
+	VANDPS  Y3, Y7, Y15
+	VANDNPS Y12, Y6, Y8
+	VANDNPS Y13, Y7, Y9
+	VORPS   Y8, Y14, Y14
+	VORPS   Y9, Y15, Y15
+	VADDPS  Y3, Y12, Y6
+	VADDPS  Y3, Y13, Y7
+	VDIVPS  Y6, Y3, Y6
+	VDIVPS  Y7, Y3, Y7
+	VMULPS  Y6, Y10, Y10
+	VMULPS  Y7, Y11, Y11
+	VMULPS  Y6, Y14, Y14
+	VMULPS  Y7, Y15, Y15
+	VMAXPS  Y4, Y1, Y4
+	VMAXPS  Y5, Y1, Y5
+	VMINPS  Y4, Y2, Y4
+	VMINPS  Y5, Y2, Y5
+	VMULPS  Y14, Y4, Y4
+	VMULPS  Y15, Y5, Y5
+	VADDPS  Y3, Y4, Y4
+	VADDPS  Y3, Y5, Y5
+	VMULPS  Y4, Y10, Y10
+	VMULPS  Y5, Y11, Y11
+	VMULPS  (DX)(SI*1), Y10, Y10
+	VMULPS  32(DX)(SI*1), Y11, Y11
+	VMOVUPS Y10, (AX)(SI*1)
+	VMOVUPS Y11, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     siluBackwardSetAVX512_v8x2
+
+siluBackwardSetAVX512_v8x2_end:
+siluBackwardSetAVX512_v8x1:
 	CMPQ    BX, $0x08
-	JL      siluBackwardSetAVX512_v8_end
+	JL      siluBackwardSetAVX512_v8x1_end
 	VMOVUPS (CX)(SI*1), Y4
 	VORPS   ewc_sign<>+0(SB), Y4, Y5
 	VMAXPS  Y5, Y0, Y5
@@ -1164,12 +2720,12 @@ siluBackwardSetAVX512_v8:
 	VADDPS  ewc_p1<>+0(SB), Y8, Y8
 	VMULPS  ewc_p2<>+0(SB), Y5, Y9
 	VADDPS  ewc_p3<>+0(SB), Y9, Y9
-	VMULPS  ewc_p4<>+0(SB), Y5, Y10
-	VADDPS  ewc_p5<>+0(SB), Y10, Y10
 	VMULPS  Y7, Y8, Y8
 	VADDPS  Y9, Y8, Y8
+	VMULPS  ewc_p4<>+0(SB), Y5, Y9
+	VADDPS  ewc_p5<>+0(SB), Y9, Y9
 	VMULPS  Y7, Y8, Y8
-	VADDPS  Y10, Y8, Y8
+	VADDPS  Y9, Y8, Y8
 	VMULPS  Y7, Y8, Y8
 	VADDPS  Y5, Y8, Y8
 	VADDPS  ewc_one<>+0(SB), Y8, Y8
@@ -1196,9 +2752,9 @@ siluBackwardSetAVX512_v8:
 	VMOVUPS Y7, (AX)(SI*1)
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, BX
-	JMP     siluBackwardSetAVX512_v8
+	JMP     siluBackwardSetAVX512_v8x1
 
-siluBackwardSetAVX512_v8_end:
+siluBackwardSetAVX512_v8x1_end:
 	VZEROUPPER
 	RET
 
@@ -1226,35 +2782,75 @@ bnApplyAVX512_silufalse_row:
 	VMOVUPS ewc_posmax<>+0(SB), Z0
 	VMOVUPS ewc_one<>+0(SB), Z0
 
-bnApplyAVX512_silufalse_v16:
+bnApplyAVX512_silufalse_v16x4:
+	CMPQ    R8, $0x40
+	JL      bnApplyAVX512_silufalse_v16x4_end
+	VMOVUPS (CX)(R9*1), Z0
+	VMOVUPS 64(CX)(R9*1), Z1
+	VMOVUPS 128(CX)(R9*1), Z2
+	VMOVUPS 192(CX)(R9*1), Z3
+	VMULPS  (SI)(R9*1), Z0, Z0
+	VMULPS  64(SI)(R9*1), Z1, Z1
+	VMULPS  128(SI)(R9*1), Z2, Z2
+	VMULPS  192(SI)(R9*1), Z3, Z3
+	VADDPS  (DI)(R9*1), Z0, Z0
+	VADDPS  64(DI)(R9*1), Z1, Z1
+	VADDPS  128(DI)(R9*1), Z2, Z2
+	VADDPS  192(DI)(R9*1), Z3, Z3
+	VMOVUPS Z0, (AX)(R9*1)
+	VMOVUPS Z1, 64(AX)(R9*1)
+	VMOVUPS Z2, 128(AX)(R9*1)
+	VMOVUPS Z3, 192(AX)(R9*1)
+	ADDQ    $0x00000100, R9
+	SUBQ    $0x40, R8
+	JMP     bnApplyAVX512_silufalse_v16x4
+
+bnApplyAVX512_silufalse_v16x4_end:
+bnApplyAVX512_silufalse_v16x1:
 	CMPQ    R8, $0x10
-	JL      bnApplyAVX512_silufalse_v16_end
+	JL      bnApplyAVX512_silufalse_v16x1_end
 	VMOVUPS (CX)(R9*1), Z0
 	VMULPS  (SI)(R9*1), Z0, Z0
 	VADDPS  (DI)(R9*1), Z0, Z0
 	VMOVUPS Z0, (AX)(R9*1)
 	ADDQ    $0x00000040, R9
 	SUBQ    $0x10, R8
-	JMP     bnApplyAVX512_silufalse_v16
+	JMP     bnApplyAVX512_silufalse_v16x1
 
-bnApplyAVX512_silufalse_v16_end:
+bnApplyAVX512_silufalse_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y0
 	VMOVUPS ewc_posmax<>+0(SB), Y0
 	VMOVUPS ewc_one<>+0(SB), Y0
 
-bnApplyAVX512_silufalse_v8:
+bnApplyAVX512_silufalse_v8x2:
+	CMPQ    R8, $0x10
+	JL      bnApplyAVX512_silufalse_v8x2_end
+	VMOVUPS (CX)(R9*1), Y0
+	VMOVUPS 32(CX)(R9*1), Y1
+	VMULPS  (SI)(R9*1), Y0, Y0
+	VMULPS  32(SI)(R9*1), Y1, Y1
+	VADDPS  (DI)(R9*1), Y0, Y0
+	VADDPS  32(DI)(R9*1), Y1, Y1
+	VMOVUPS Y0, (AX)(R9*1)
+	VMOVUPS Y1, 32(AX)(R9*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x10, R8
+	JMP     bnApplyAVX512_silufalse_v8x2
+
+bnApplyAVX512_silufalse_v8x2_end:
+bnApplyAVX512_silufalse_v8x1:
 	CMPQ    R8, $0x08
-	JL      bnApplyAVX512_silufalse_v8_end
+	JL      bnApplyAVX512_silufalse_v8x1_end
 	VMOVUPS (CX)(R9*1), Y0
 	VMULPS  (SI)(R9*1), Y0, Y0
 	VADDPS  (DI)(R9*1), Y0, Y0
 	VMOVUPS Y0, (AX)(R9*1)
 	ADDQ    $0x00000020, R9
 	SUBQ    $0x08, R8
-	JMP     bnApplyAVX512_silufalse_v8
+	JMP     bnApplyAVX512_silufalse_v8x1
 
-bnApplyAVX512_silufalse_v8_end:
+bnApplyAVX512_silufalse_v8x1_end:
 	ADDQ BX, CX
 	ADDQ BX, AX
 	DECQ DX
@@ -1272,9 +2868,169 @@ bnApplyAVX512_silutrue_row:
 	VMOVUPS ewc_posmax<>+0(SB), Z2
 	VMOVUPS ewc_one<>+0(SB), Z2
 
-bnApplyAVX512_silutrue_v16:
+bnApplyAVX512_silutrue_v16x4:
+	CMPQ    R8, $0x40
+	JL      bnApplyAVX512_silutrue_v16x4_end
+	VMOVUPS (CX)(R9*1), Z3
+	VMOVUPS 64(CX)(R9*1), Z4
+	VMOVUPS 128(CX)(R9*1), Z5
+	VMOVUPS 192(CX)(R9*1), Z6
+	VMULPS  (SI)(R9*1), Z3, Z3
+	VMULPS  64(SI)(R9*1), Z4, Z4
+	VMULPS  128(SI)(R9*1), Z5, Z5
+	VMULPS  192(SI)(R9*1), Z6, Z6
+	VADDPS  (DI)(R9*1), Z3, Z3
+	VADDPS  64(DI)(R9*1), Z4, Z4
+	VADDPS  128(DI)(R9*1), Z5, Z5
+	VADDPS  192(DI)(R9*1), Z6, Z6
+	VORPS   ewc_sign<>+0(SB), Z3, Z7
+	VORPS   ewc_sign<>+0(SB), Z4, Z8
+	VORPS   ewc_sign<>+0(SB), Z5, Z9
+	VORPS   ewc_sign<>+0(SB), Z6, Z10
+	VMAXPS  Z7, Z0, Z7
+	VMAXPS  Z8, Z0, Z8
+	VMAXPS  Z9, Z0, Z9
+	VMAXPS  Z10, Z0, Z10
+	VMULPS  ewc_log2e<>+0(SB), Z7, Z11
+	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
+	VMULPS  ewc_log2e<>+0(SB), Z10, Z14
+	VADDPS  ewc_round<>+0(SB), Z11, Z11
+	VADDPS  ewc_round<>+0(SB), Z12, Z12
+	VADDPS  ewc_round<>+0(SB), Z13, Z13
+	VADDPS  ewc_round<>+0(SB), Z14, Z14
+	VSUBPS  ewc_round<>+0(SB), Z11, Z15
+	VSUBPS  ewc_round<>+0(SB), Z12, Z16
+	VSUBPS  ewc_round<>+0(SB), Z13, Z17
+	VSUBPS  ewc_round<>+0(SB), Z14, Z18
+	VMULPS  ewc_c1<>+0(SB), Z15, Z19
+	VMULPS  ewc_c1<>+0(SB), Z16, Z20
+	VMULPS  ewc_c1<>+0(SB), Z17, Z21
+	VMULPS  ewc_c1<>+0(SB), Z18, Z22
+	VSUBPS  Z19, Z7, Z7
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VSUBPS  Z22, Z10, Z10
+	VMULPS  ewc_c2<>+0(SB), Z15, Z19
+	VMULPS  ewc_c2<>+0(SB), Z16, Z20
+	VMULPS  ewc_c2<>+0(SB), Z17, Z21
+	VMULPS  ewc_c2<>+0(SB), Z18, Z22
+	VSUBPS  Z19, Z7, Z7
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VSUBPS  Z22, Z10, Z10
+	VMULPS  Z7, Z7, Z15
+	VMULPS  Z8, Z8, Z16
+	VMULPS  Z9, Z9, Z17
+	VMULPS  Z10, Z10, Z18
+	VMULPS  ewc_p0<>+0(SB), Z7, Z19
+	VMULPS  ewc_p0<>+0(SB), Z8, Z20
+	VMULPS  ewc_p0<>+0(SB), Z9, Z21
+	VMULPS  ewc_p0<>+0(SB), Z10, Z22
+	VADDPS  ewc_p1<>+0(SB), Z19, Z19
+	VADDPS  ewc_p1<>+0(SB), Z20, Z20
+	VADDPS  ewc_p1<>+0(SB), Z21, Z21
+	VADDPS  ewc_p1<>+0(SB), Z22, Z22
+	VMULPS  ewc_p2<>+0(SB), Z7, Z23
+	VMULPS  ewc_p2<>+0(SB), Z8, Z24
+	VMULPS  ewc_p2<>+0(SB), Z9, Z25
+	VMULPS  ewc_p2<>+0(SB), Z10, Z26
+	VADDPS  ewc_p3<>+0(SB), Z23, Z23
+	VADDPS  ewc_p3<>+0(SB), Z24, Z24
+	VADDPS  ewc_p3<>+0(SB), Z25, Z25
+	VADDPS  ewc_p3<>+0(SB), Z26, Z26
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VADDPS  Z23, Z19, Z19
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VADDPS  Z26, Z22, Z22
+	VMULPS  ewc_p4<>+0(SB), Z7, Z23
+	VMULPS  ewc_p4<>+0(SB), Z8, Z24
+	VMULPS  ewc_p4<>+0(SB), Z9, Z25
+	VMULPS  ewc_p4<>+0(SB), Z10, Z26
+	VADDPS  ewc_p5<>+0(SB), Z23, Z23
+	VADDPS  ewc_p5<>+0(SB), Z24, Z24
+	VADDPS  ewc_p5<>+0(SB), Z25, Z25
+	VADDPS  ewc_p5<>+0(SB), Z26, Z26
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VADDPS  Z23, Z19, Z19
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VADDPS  Z26, Z22, Z22
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VADDPS  Z7, Z19, Z19
+	VADDPS  Z8, Z20, Z20
+	VADDPS  Z9, Z21, Z21
+	VADDPS  Z10, Z22, Z22
+	VADDPS  ewc_one<>+0(SB), Z19, Z19
+	VADDPS  ewc_one<>+0(SB), Z20, Z20
+	VADDPS  ewc_one<>+0(SB), Z21, Z21
+	VADDPS  ewc_one<>+0(SB), Z22, Z22
+	VPADDD  ewc_i127<>+0(SB), Z11, Z11
+	VPADDD  ewc_i127<>+0(SB), Z12, Z12
+	VPADDD  ewc_i127<>+0(SB), Z13, Z13
+	VPADDD  ewc_i127<>+0(SB), Z14, Z14
+	VPSLLD  $0x17, Z11, Z11
+	VPSLLD  $0x17, Z12, Z12
+	VPSLLD  $0x17, Z13, Z13
+	VPSLLD  $0x17, Z14, Z14
+	VMULPS  Z11, Z19, Z19
+	VMULPS  Z12, Z20, Z20
+	VMULPS  Z13, Z21, Z21
+	VMULPS  Z14, Z22, Z22
+	VPSRAD  $0x1f, Z3, Z7
+	VPSRAD  $0x1f, Z4, Z8
+	VPSRAD  $0x1f, Z5, Z9
+	VPSRAD  $0x1f, Z6, Z10
+	VANDPS  Z19, Z7, Z11
+	VANDPS  Z20, Z8, Z12
+	VANDPS  Z21, Z9, Z13
+	VANDPS  Z22, Z10, Z14
+	VANDNPS Z2, Z7, Z7
+	VANDNPS Z2, Z8, Z8
+	VANDNPS Z2, Z9, Z9
+	VANDNPS Z2, Z10, Z10
+	VORPS   Z7, Z11, Z11
+	VORPS   Z8, Z12, Z12
+	VORPS   Z9, Z13, Z13
+	VORPS   Z10, Z14, Z14
+	VADDPS  Z2, Z19, Z7
+	VADDPS  Z2, Z20, Z8
+	VADDPS  Z2, Z21, Z9
+	VADDPS  Z2, Z22, Z10
+	VMAXPS  Z3, Z1, Z3
+	VMAXPS  Z4, Z1, Z4
+	VMAXPS  Z5, Z1, Z5
+	VMAXPS  Z6, Z1, Z6
+	VMULPS  Z11, Z3, Z3
+	VMULPS  Z12, Z4, Z4
+	VMULPS  Z13, Z5, Z5
+	VMULPS  Z14, Z6, Z6
+	VDIVPS  Z7, Z3, Z3
+	VDIVPS  Z8, Z4, Z4
+	VDIVPS  Z9, Z5, Z5
+	VDIVPS  Z10, Z6, Z6
+	VMOVUPS Z3, (AX)(R9*1)
+	VMOVUPS Z4, 64(AX)(R9*1)
+	VMOVUPS Z5, 128(AX)(R9*1)
+	VMOVUPS Z6, 192(AX)(R9*1)
+	ADDQ    $0x00000100, R9
+	SUBQ    $0x40, R8
+	JMP     bnApplyAVX512_silutrue_v16x4
+
+bnApplyAVX512_silutrue_v16x4_end:
+bnApplyAVX512_silutrue_v16x1:
 	CMPQ    R8, $0x10
-	JL      bnApplyAVX512_silutrue_v16_end
+	JL      bnApplyAVX512_silutrue_v16x1_end
 	VMOVUPS (CX)(R9*1), Z3
 	VMULPS  (SI)(R9*1), Z3, Z3
 	VADDPS  (DI)(R9*1), Z3, Z3
@@ -1292,12 +3048,12 @@ bnApplyAVX512_silutrue_v16:
 	VADDPS  ewc_p1<>+0(SB), Z7, Z7
 	VMULPS  ewc_p2<>+0(SB), Z4, Z8
 	VADDPS  ewc_p3<>+0(SB), Z8, Z8
-	VMULPS  ewc_p4<>+0(SB), Z4, Z9
-	VADDPS  ewc_p5<>+0(SB), Z9, Z9
 	VMULPS  Z6, Z7, Z7
 	VADDPS  Z8, Z7, Z7
+	VMULPS  ewc_p4<>+0(SB), Z4, Z8
+	VADDPS  ewc_p5<>+0(SB), Z8, Z8
 	VMULPS  Z6, Z7, Z7
-	VADDPS  Z9, Z7, Z7
+	VADDPS  Z8, Z7, Z7
 	VMULPS  Z6, Z7, Z7
 	VADDPS  Z4, Z7, Z7
 	VADDPS  ewc_one<>+0(SB), Z7, Z7
@@ -1315,17 +3071,101 @@ bnApplyAVX512_silutrue_v16:
 	VMOVUPS Z3, (AX)(R9*1)
 	ADDQ    $0x00000040, R9
 	SUBQ    $0x10, R8
-	JMP     bnApplyAVX512_silutrue_v16
+	JMP     bnApplyAVX512_silutrue_v16x1
 
-bnApplyAVX512_silutrue_v16_end:
+bnApplyAVX512_silutrue_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y1
 	VMOVUPS ewc_posmax<>+0(SB), Y2
 	VMOVUPS ewc_one<>+0(SB), Y2
 
-bnApplyAVX512_silutrue_v8:
+bnApplyAVX512_silutrue_v8x2:
+	CMPQ    R8, $0x10
+	JL      bnApplyAVX512_silutrue_v8x2_end
+	VMOVUPS (CX)(R9*1), Y3
+	VMOVUPS 32(CX)(R9*1), Y4
+	VMULPS  (SI)(R9*1), Y3, Y3
+	VMULPS  32(SI)(R9*1), Y4, Y4
+	VADDPS  (DI)(R9*1), Y3, Y3
+	VADDPS  32(DI)(R9*1), Y4, Y4
+	VORPS   ewc_sign<>+0(SB), Y3, Y5
+	VORPS   ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS  Y5, Y0, Y5
+	VMAXPS  Y6, Y0, Y6
+	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS  ewc_round<>+0(SB), Y7, Y7
+	VADDPS  ewc_round<>+0(SB), Y8, Y8
+	VSUBPS  ewc_round<>+0(SB), Y7, Y9
+	VSUBPS  ewc_round<>+0(SB), Y8, Y10
+	VMULPS  ewc_c1<>+0(SB), Y9, Y11
+	VMULPS  ewc_c1<>+0(SB), Y10, Y12
+	VSUBPS  Y11, Y5, Y5
+	VSUBPS  Y12, Y6, Y6
+	VMULPS  ewc_c2<>+0(SB), Y9, Y11
+	VMULPS  ewc_c2<>+0(SB), Y10, Y12
+	VSUBPS  Y11, Y5, Y5
+	VSUBPS  Y12, Y6, Y6
+	VMULPS  Y5, Y5, Y9
+	VMULPS  Y6, Y6, Y10
+	VMULPS  ewc_p0<>+0(SB), Y5, Y11
+	VMULPS  ewc_p0<>+0(SB), Y6, Y12
+	VADDPS  ewc_p1<>+0(SB), Y11, Y11
+	VADDPS  ewc_p1<>+0(SB), Y12, Y12
+	VMULPS  ewc_p2<>+0(SB), Y5, Y13
+	VMULPS  ewc_p2<>+0(SB), Y6, Y14
+	VADDPS  ewc_p3<>+0(SB), Y13, Y13
+	VADDPS  ewc_p3<>+0(SB), Y14, Y14
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y13, Y11, Y11
+	VADDPS  Y14, Y12, Y12
+	VMULPS  ewc_p4<>+0(SB), Y5, Y13
+	VMULPS  ewc_p4<>+0(SB), Y6, Y14
+	VADDPS  ewc_p5<>+0(SB), Y13, Y13
+	VADDPS  ewc_p5<>+0(SB), Y14, Y14
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y13, Y11, Y11
+	VADDPS  Y14, Y12, Y12
+	VMULPS  Y9, Y11, Y11
+	VMULPS  Y10, Y12, Y12
+	VADDPS  Y5, Y11, Y11
+	VADDPS  Y6, Y12, Y12
+	VADDPS  ewc_one<>+0(SB), Y11, Y11
+	VADDPS  ewc_one<>+0(SB), Y12, Y12
+	VPADDD  ewc_i127<>+0(SB), Y7, Y7
+	VPADDD  ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD  $0x17, Y7, Y7
+	VPSLLD  $0x17, Y8, Y8
+	VMULPS  Y7, Y11, Y11
+	VMULPS  Y8, Y12, Y12
+	VPSRAD  $0x1f, Y3, Y5
+	VPSRAD  $0x1f, Y4, Y6
+	VANDPS  Y11, Y5, Y7
+	VANDPS  Y12, Y6, Y8
+	VANDNPS Y2, Y5, Y5
+	VANDNPS Y2, Y6, Y6
+	VORPS   Y5, Y7, Y7
+	VORPS   Y6, Y8, Y8
+	VADDPS  Y2, Y11, Y5
+	VADDPS  Y2, Y12, Y6
+	VMAXPS  Y3, Y1, Y3
+	VMAXPS  Y4, Y1, Y4
+	VMULPS  Y7, Y3, Y3
+	VMULPS  Y8, Y4, Y4
+	VDIVPS  Y5, Y3, Y3
+	VDIVPS  Y6, Y4, Y4
+	VMOVUPS Y3, (AX)(R9*1)
+	VMOVUPS Y4, 32(AX)(R9*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x10, R8
+	JMP     bnApplyAVX512_silutrue_v8x2
+
+bnApplyAVX512_silutrue_v8x2_end:
+bnApplyAVX512_silutrue_v8x1:
 	CMPQ    R8, $0x08
-	JL      bnApplyAVX512_silutrue_v8_end
+	JL      bnApplyAVX512_silutrue_v8x1_end
 	VMOVUPS (CX)(R9*1), Y3
 	VMULPS  (SI)(R9*1), Y3, Y3
 	VADDPS  (DI)(R9*1), Y3, Y3
@@ -1343,12 +3183,12 @@ bnApplyAVX512_silutrue_v8:
 	VADDPS  ewc_p1<>+0(SB), Y7, Y7
 	VMULPS  ewc_p2<>+0(SB), Y4, Y8
 	VADDPS  ewc_p3<>+0(SB), Y8, Y8
-	VMULPS  ewc_p4<>+0(SB), Y4, Y9
-	VADDPS  ewc_p5<>+0(SB), Y9, Y9
 	VMULPS  Y6, Y7, Y7
 	VADDPS  Y8, Y7, Y7
+	VMULPS  ewc_p4<>+0(SB), Y4, Y8
+	VADDPS  ewc_p5<>+0(SB), Y8, Y8
 	VMULPS  Y6, Y7, Y7
-	VADDPS  Y9, Y7, Y7
+	VADDPS  Y8, Y7, Y7
 	VMULPS  Y6, Y7, Y7
 	VADDPS  Y4, Y7, Y7
 	VADDPS  ewc_one<>+0(SB), Y7, Y7
@@ -1366,9 +3206,9 @@ bnApplyAVX512_silutrue_v8:
 	VMOVUPS Y3, (AX)(R9*1)
 	ADDQ    $0x00000020, R9
 	SUBQ    $0x08, R8
-	JMP     bnApplyAVX512_silutrue_v8
+	JMP     bnApplyAVX512_silutrue_v8x1
 
-bnApplyAVX512_silutrue_v8_end:
+bnApplyAVX512_silutrue_v8x1_end:
 	ADDQ BX, CX
 	ADDQ BX, AX
 	DECQ DX

@@ -7,12 +7,15 @@
 // Each kernel runs exactly the float32 operations of its generic twin in
 // elementwise_generic.go (logisticParts, sigmoidRun, siluRun, siluGradRun)
 // and channel_generic.go (bnApplyRowsGeneric), in the same order, each
-// rounded (no FMA), so every implementation gives the same bits. The kernels handle whole 8-lane vectors only; the Go
-// callers run the generic loop on the remaining elements.
+// rounded (no FMA), so every implementation gives the same bits. The
+// kernels handle whole 8-lane vectors only; the Go callers run the generic
+// loop on the remaining elements.
 //
-// One template serves both instruction sets: a loop over 16-lane ZMM
-// vectors (AVX-512 only) followed by a loop over 8-lane YMM vectors, which
-// in the AVX-512 kernels is the same code as in the AVX2 kernels.
+// One template serves both instruction sets: loops over 16-lane ZMM
+// vectors (AVX-512 only), four at a time and then one at a time, followed
+// by loops over 8-lane YMM vectors, two at a time and then one at a time,
+// which in the AVX-512 kernels are the same code as in the AVX2 kernels
+// (see vs and group).
 // Comparisons and selections use no masks (clamps with VMINPS/VMAXPS, sign
 // masks from VPSRAD), so the ZMM code is the YMM code with wider registers.
 package main
@@ -109,39 +112,110 @@ func (v vk) load(name string) reg.VecVirtual {
 	return r
 }
 
+// vs is a group of vectors that a loop computes in lockstep: each
+// operation is emitted for every vector of the group before the next
+// operation. A logistic is a chain of some thirty dependent operations;
+// one vector at a time, the out-of-order core found too little
+// independent work to keep its units busy: SiLU ran at 21 cycles per YMM
+// vector on Zen 3, compute-bound at a third of the copy bandwidth. Two
+// YMM vectors at a time, on one thread of that machine, SiLU went from
+// 8.8–9.4 to 10.9–11.5 GB/s, its gradient from 13.6–14.8 to 15.8–16.3,
+// sigmoid from 9.5–10.0 to 11.3–12.3 and BN+SiLU from 7.5–8.9 to
+// 9.5–10.2 (BenchmarkElementwise, the same run).
+type vs []reg.VecVirtual
+
+// grp is the shape of a group: its vector kind and size.
+type grp struct {
+	v vk
+	n int
+}
+
+func (g grp) new() vs {
+	r := make(vs, g.n)
+	for i := range r {
+		r[i] = g.v.new()
+	}
+	return r
+}
+
+// mems is one memory operand per vector of a group.
+type mems []Mem
+
+// at returns the operands of the group's vectors at byte offset off (a
+// register) from base: consecutive vectors.
+func (g grp) at(base, off reg.Register) mems {
+	m := make(mems, g.n)
+	for i := range m {
+		m[i] = Mem{Base: base, Index: off, Scale: 1, Disp: 4 * int(g.v) * i}
+	}
+	return m
+}
+
+// each emits ins once per vector of a group: an argument of type vs or
+// mems gives each vector its own operand, any other operand is shared.
+func each(ins func(...Op), args ...any) {
+	n := 0
+	for _, a := range args {
+		switch a := a.(type) {
+		case vs:
+			n = len(a)
+		case mems:
+			n = len(a)
+		}
+	}
+	for i := 0; i < n; i++ {
+		ops := make([]Op, len(args)) // avo keeps the slice
+		for j, a := range args {
+			switch a := a.(type) {
+			case vs:
+				ops[j] = a[i]
+			case mems:
+				ops[j] = a[i]
+			case Op:
+				ops[j] = a
+			default:
+				panic(fmt.Sprintf("operand %v", a))
+			}
+		}
+		ins(ops...)
+	}
+}
+
 // exp is the exponential of logisticParts on every lane of t.
-func (v vk) exp(t reg.VecVirtual) reg.VecVirtual {
-	a := v.new()
-	VMULPS(c("log2e"), t, a)
-	sr := v.new()
-	VADDPS(c("round"), a, sr) // n in the low mantissa bits
-	nf := v.new()
-	VSUBPS(c("round"), sr, nf)
-	u := v.new()
-	VMULPS(c("c1"), nf, u)
-	r := v.new()
-	VSUBPS(u, t, r) // r = t - nf*c1
-	VMULPS(c("c2"), nf, u)
-	VSUBPS(u, r, r) // r -= nf*c2
-	z := v.new()
-	VMULPS(r, r, z)
-	p01, p23, p45 := v.new(), v.new(), v.new()
-	VMULPS(c("p0"), r, p01)
-	VADDPS(c("p1"), p01, p01)
-	VMULPS(c("p2"), r, p23)
-	VADDPS(c("p3"), p23, p23)
-	VMULPS(c("p4"), r, p45)
-	VADDPS(c("p5"), p45, p45)
-	VMULPS(z, p01, p01)
-	VADDPS(p23, p01, p01)
-	VMULPS(z, p01, p01)
-	VADDPS(p45, p01, p01)
-	VMULPS(z, p01, p01)
-	VADDPS(r, p01, p01)
-	VADDPS(c("one"), p01, p01)
-	VPADDD(c("i127"), sr, sr)
-	VPSLLD(U8(23), sr, sr) // 2^n (0 for n = -127)
-	VMULPS(sr, p01, p01)
+func (g grp) exp(t vs) vs {
+	a := g.new()
+	each(VMULPS, c("log2e"), t, a)
+	sr := g.new()
+	each(VADDPS, c("round"), a, sr) // n in the low mantissa bits
+	nf := g.new()
+	each(VSUBPS, c("round"), sr, nf)
+	u := g.new()
+	each(VMULPS, c("c1"), nf, u)
+	r := g.new()
+	each(VSUBPS, u, t, r) // r = t - nf*c1
+	each(VMULPS, c("c2"), nf, u)
+	each(VSUBPS, u, r, r) // r -= nf*c2
+	z := g.new()
+	each(VMULPS, r, r, z)
+	// The three pairs of coefficients, each just before its use, which
+	// keeps two registers a vector free.
+	p01, pk := g.new(), g.new()
+	each(VMULPS, c("p0"), r, p01)
+	each(VADDPS, c("p1"), p01, p01)
+	each(VMULPS, c("p2"), r, pk)
+	each(VADDPS, c("p3"), pk, pk)
+	each(VMULPS, z, p01, p01)
+	each(VADDPS, pk, p01, p01)
+	each(VMULPS, c("p4"), r, pk)
+	each(VADDPS, c("p5"), pk, pk)
+	each(VMULPS, z, p01, p01)
+	each(VADDPS, pk, p01, p01)
+	each(VMULPS, z, p01, p01)
+	each(VADDPS, r, p01, p01)
+	each(VADDPS, c("one"), p01, p01)
+	each(VPADDD, c("i127"), sr, sr)
+	each(VPSLLD, U8(23), sr, sr) // 2^n (0 for n = -127)
+	each(VMULPS, sr, p01, p01)
 	return p01
 }
 
@@ -158,102 +232,116 @@ func (v vk) regs() regs {
 
 // parts is logisticParts: e = e^-|x|, p and q the numerators of sigmoid
 // and 1-sigmoid (q only if wantQ).
-func (v vk) parts(x reg.VecVirtual, k regs, wantQ bool) (e, p, q reg.VecVirtual) {
-	t := v.new()
-	VORPS(c("sign"), x, t) // -|x|
-	VMAXPS(t, k.lo, t)     // lo > t ? lo : t (NaN t passes)
-	e = v.exp(t)
-	m := v.new()
-	VPSRAD(U8(31), x, m) // all ones where the sign bit is set
-	tmp := v.new()
-	p = v.new()
-	VANDPS(e, m, p)        // m & e
-	VANDNPS(k.one, m, tmp) // ^m & 1
-	VORPS(tmp, p, p)
+func (g grp) parts(x vs, k regs, wantQ bool) (e, p, q vs) {
+	t := g.new()
+	each(VORPS, c("sign"), x, t) // -|x|
+	each(VMAXPS, t, k.lo, t)     // lo > t ? lo : t (NaN t passes)
+	e = g.exp(t)
+	m := g.new()
+	each(VPSRAD, U8(31), x, m) // all ones where the sign bit is set
+	tmp := g.new()
+	p = g.new()
+	each(VANDPS, e, m, p)        // m & e
+	each(VANDNPS, k.one, m, tmp) // ^m & 1
+	each(VORPS, tmp, p, p)
 	if !wantQ {
 		return e, p, nil
 	}
-	q = v.new()
-	VANDPS(k.one, m, q) // m & 1
-	VANDNPS(e, m, tmp)  // ^m & e
-	VORPS(tmp, q, q)
+	q = g.new()
+	each(VANDPS, k.one, m, q) // m & 1
+	each(VANDNPS, e, m, tmp)  // ^m & e
+	each(VORPS, tmp, q, q)
 	return e, p, q
 }
 
-func sigmoidV(v vk, x reg.VecVirtual, k regs) reg.VecVirtual {
-	e, p, _ := v.parts(x, k, false)
-	den := v.new()
-	VADDPS(k.one, e, den)
-	VDIVPS(den, p, den) // p / (1+e)
+func sigmoidV(g grp, x vs, k regs) vs {
+	e, p, _ := g.parts(x, k, false)
+	den := g.new()
+	each(VADDPS, k.one, e, den)
+	each(VDIVPS, den, p, den) // p / (1+e)
 	return den
 }
 
-func siluV(v vk, x reg.VecVirtual, k regs) reg.VecVirtual {
-	e, p, _ := v.parts(x, k, false)
-	den := v.new()
-	VADDPS(k.one, e, den)
-	xc := v.new()
-	VMAXPS(x, k.negmax, xc) // negmax > x ? negmax : x (NaN x passes)
-	VMULPS(p, xc, xc)
-	VDIVPS(den, xc, xc) // xc*p / (1+e)
+func siluV(g grp, x vs, k regs) vs {
+	e, p, _ := g.parts(x, k, false)
+	den := g.new()
+	each(VADDPS, k.one, e, den)
+	xc := g.new()
+	each(VMAXPS, x, k.negmax, xc) // negmax > x ? negmax : x (NaN x passes)
+	each(VMULPS, p, xc, xc)
+	each(VDIVPS, den, xc, xc) // xc*p / (1+e)
 	return xc
 }
 
 // siluGradV is siluGradf32.
-func siluGradV(v vk, x reg.VecVirtual, k regs) reg.VecVirtual {
-	e, p, q := v.parts(x, k, true)
-	inv := v.new()
-	VADDPS(k.one, e, inv)
-	VDIVPS(inv, k.one, inv) // 1 / (1+e)
-	VMULPS(inv, p, p)       // s
-	VMULPS(inv, q, q)       // 1-s
-	xc := v.new()
-	VMAXPS(x, k.negmax, xc)
-	VMINPS(xc, k.posmax, xc) // posmax < xc ? posmax : xc (NaN passes)
-	VMULPS(q, xc, xc)
-	VADDPS(k.one, xc, xc)
-	VMULPS(xc, p, p) // s * (xc*(1-s) + 1)
+func siluGradV(g grp, x vs, k regs) vs {
+	e, p, q := g.parts(x, k, true)
+	inv := g.new()
+	each(VADDPS, k.one, e, inv)
+	each(VDIVPS, inv, k.one, inv) // 1 / (1+e)
+	each(VMULPS, inv, p, p)       // s
+	each(VMULPS, inv, q, q)       // 1-s
+	xc := g.new()
+	each(VMAXPS, x, k.negmax, xc)
+	each(VMINPS, xc, k.posmax, xc) // posmax < xc ? posmax : xc (NaN passes)
+	each(VMULPS, q, xc, xc)
+	each(VADDPS, k.one, xc, xc)
+	each(VMULPS, xc, p, p) // s * (xc*(1-s) + 1)
 	return p
 }
 
 // sigmoidGradV is the factor y*(1-y) applied to dy: (dy*y)*(1-y).
-func sigmoidGradV(v vk, y reg.VecVirtual, k regs, dy Mem) reg.VecVirtual {
-	g := v.new()
-	VMULPS(dy, y, g)
-	h := v.new()
-	VSUBPS(y, k.one, h) // 1 - y
-	VMULPS(h, g, g)
-	return g
+func sigmoidGradV(g grp, y vs, k regs, dy mems) vs {
+	d := g.new()
+	each(VMULPS, dy, y, d)
+	h := g.new()
+	each(VSUBPS, y, k.one, h) // 1 - y
+	each(VMULPS, h, d, d)
+	return d
 }
 
-// vecLoops emits, for each vector width of is, a loop over the remaining
-// whole vectors: body(v, off) handles the vector at byte offset off (a
-// register) of every slice; n (a register) counts the elements left.
+// group returns the number of vectors of l lanes that the main loop of a
+// kernel computes in lockstep (see vs); a loop over single vectors
+// follows it. Two YMM vectors of a logistic fit in the 16 registers VEX
+// encodes (three do not); the 32 ZMM registers hold four.
+func group(l int) int {
+	if l == 16 {
+		return 4
+	}
+	return 2
+}
+
+// vecLoops emits, for each vector width of is, a loop over groups of
+// whole vectors and then one over the single vectors left: body(g, off)
+// handles the vectors from byte offset off (a register) of every slice;
+// n (a register) counts the elements left.
 //
 // The constants a width needs are loaded into registers just before its
-// loop, so that the ZMM constants are dead in the YMM loop and the YMM loop
-// of an AVX-512 kernel is allocated the same registers below 16 as in the
-// AVX2 kernel.
-func vecLoops(name string, is isa, n reg.Register, body func(v vk, off reg.GPVirtual, k regs)) {
+// loops, so that the ZMM constants are dead in the YMM loops and the YMM
+// loops of an AVX-512 kernel are allocated the same registers below 16 as
+// in the AVX2 kernel.
+func vecLoops(name string, is isa, n reg.Register, body func(g grp, off reg.GPVirtual, k regs)) {
 	off := GP64()
 	XORQ(off, off)
 	for _, l := range is.lanes {
-		lbl := fmt.Sprintf("%s_v%d", name, l)
 		k := vk(l).regs()
-		Label(lbl)
-		CMPQ(n, U8(l))
-		JL(LabelRef(lbl + "_end"))
-		body(vk(l), off, k)
-		ADDQ(U32(4*l), off)
-		SUBQ(U8(l), n)
-		JMP(LabelRef(lbl))
-		Label(lbl + "_end")
+		for _, u := range []int{group(l), 1} {
+			lbl := fmt.Sprintf("%s_v%dx%d", name, l, u)
+			Label(lbl)
+			CMPQ(n, U8(l*u))
+			JL(LabelRef(lbl + "_end"))
+			body(grp{vk(l), u}, off, k)
+			ADDQ(U32(4*l*u), off)
+			SUBQ(U8(l*u), n)
+			JMP(LabelRef(lbl))
+			Label(lbl + "_end")
+		}
 	}
 }
 
 // unary emits <fn><ISA>(dst, src []float32) over the whole 8-lane vectors
 // of dst.
-func unary(is isa, fn, what string, f func(v vk, x reg.VecVirtual, k regs) reg.VecVirtual) {
+func unary(is isa, fn, what string, f func(g grp, x vs, k regs) vs) {
 	name := fn + is.name
 	TEXT(name, NOSPLIT, "func(dst, src []float32)")
 	Pragma("noescape")
@@ -262,11 +350,10 @@ func unary(is isa, fn, what string, f func(v vk, x reg.VecVirtual, k regs) reg.V
 	dst := Load(Param("dst").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 	n := Load(Param("dst").Len(), GP64())
-	vecLoops(name, is, n, func(v vk, off reg.GPVirtual, k regs) {
-		x := v.new()
-		VMOVUPS(Mem{Base: src, Index: off, Scale: 1}, x)
-		y := f(v, x, k)
-		VMOVUPS(y, Mem{Base: dst, Index: off, Scale: 1})
+	vecLoops(name, is, n, func(g grp, off reg.GPVirtual, k regs) {
+		x := g.new()
+		each(VMOVUPS, g.at(src, off), x)
+		each(VMOVUPS, f(g, x, k), g.at(dst, off))
 	})
 	VZEROUPPER()
 	RET()
@@ -291,23 +378,23 @@ func backwardKernel(is isa, fn, what string, f any, set bool) {
 	vp := Load(Param("v").Base(), GP64())
 	dy := Load(Param("dy").Base(), GP64())
 	n := Load(Param("dx").Len(), GP64())
-	vecLoops(name, is, n, func(v vk, off reg.GPVirtual, k regs) {
-		x := v.new()
-		VMOVUPS(Mem{Base: vp, Index: off, Scale: 1}, x)
-		dym := Mem{Base: dy, Index: off, Scale: 1}
-		var g reg.VecVirtual
+	vecLoops(name, is, n, func(g grp, off reg.GPVirtual, k regs) {
+		x := g.new()
+		each(VMOVUPS, g.at(vp, off), x)
+		dym := g.at(dy, off)
+		var d vs
 		switch f := f.(type) {
-		case func(vk, reg.VecVirtual, regs) reg.VecVirtual: // derivative
-			g = f(v, x, k)
-			VMULPS(dym, g, g)
-		case func(vk, reg.VecVirtual, regs, Mem) reg.VecVirtual: // product with dy
-			g = f(v, x, k, dym)
+		case func(grp, vs, regs) vs: // derivative
+			d = f(g, x, k)
+			each(VMULPS, dym, d, d)
+		case func(grp, vs, regs, mems) vs: // product with dy
+			d = f(g, x, k, dym)
 		}
-		dxm := Mem{Base: dx, Index: off, Scale: 1}
+		dxm := g.at(dx, off)
 		if !set {
-			VADDPS(dxm, g, g) // dx + g
+			each(VADDPS, dxm, d, d) // dx + d
 		}
-		VMOVUPS(g, dxm)
+		each(VMOVUPS, d, dxm)
 	})
 	VZEROUPPER()
 	RET()
@@ -347,15 +434,15 @@ func bnApply(is isa) {
 		JZ(LabelRef(name + "_done"))
 		n := Load(Param("c"), GP64())
 		ANDQ(I8(-8), n)
-		vecLoops(lbl, is, n, func(v vk, off reg.GPVirtual, k regs) {
-			z := v.new()
-			VMOVUPS(Mem{Base: xp, Index: off, Scale: 1}, z)
-			VMULPS(Mem{Base: sc, Index: off, Scale: 1}, z, z)
-			VADDPS(Mem{Base: sh, Index: off, Scale: 1}, z, z)
+		vecLoops(lbl, is, n, func(g grp, off reg.GPVirtual, k regs) {
+			z := g.new()
+			each(VMOVUPS, g.at(xp, off), z)
+			each(VMULPS, g.at(sc, off), z, z)
+			each(VADDPS, g.at(sh, off), z, z)
 			if act {
-				z = siluV(v, z, k)
+				z = siluV(g, z, k)
 			}
-			VMOVUPS(z, Mem{Base: yp, Index: off, Scale: 1})
+			each(VMOVUPS, z, g.at(yp, off))
 		})
 		ADDQ(rowBytes, xp)
 		ADDQ(rowBytes, yp)
