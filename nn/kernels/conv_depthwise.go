@@ -592,7 +592,7 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 			if p.StrideH == 1 && p.dwChunked() {
 				// The rows from u on whose windows step on by one dy row,
 				// in channel chunks as in the forward pass.
-				e := a.bwdRowsEnd(u, b1)
+				e, _ := a.bwdRowsEnd(u, b1) // StrideH 1: rows u … e-1
 				for i := range a.cols {
 					r := &a.cols[i]
 					switch {
@@ -642,14 +642,8 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 		// modulo StrideH whose window rows step on by one dy row.
 		for s0 := 0; s0 < p.StrideH; s0++ {
 			for u := b0 + s0; u < b1; {
-				kh0, khs, oh0, ohs, nh := dwBwdTaps(u%p.H, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
-				e, m := u+p.StrideH, 1
-				for ; e < b1; e, m = e+p.StrideH, m+1 {
-					k2, ks2, o2, os2, n2 := dwBwdTaps(e%p.H, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
-					if k2 != kh0 || ks2 != khs || os2 != ohs || n2 != nh || o2 != oh0+m {
-						break
-					}
-				}
+				_, _, _, _, nh := dwBwdTaps(u%p.H, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
+				e, m := a.bwdRowsEnd(u, b1)
 				if nh > 0 {
 					for i := range a.cols {
 						r := &a.cols[i]
@@ -672,20 +666,20 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 	}
 }
 
-// bwdRowsEnd returns the end of the dx rows from u on (before b1) whose
-// windows hold the same taps as row u's, each one dy row on from the
-// last's.
-func (a *dwRowArgs) bwdRowsEnd(u, b1 int) int {
+// bwdRowsEnd returns the m dx rows u, u+StrideH, … before e (and b1, the
+// end of u's band) whose windows hold the same taps as row u's, each one
+// dy row on from the last's.
+func (a *dwRowArgs) bwdRowsEnd(u, b1 int) (e, m int) {
 	p := &a.p
 	kh0, khs, oh0, ohs, nh := dwBwdTaps(u%p.H, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
-	e, m := u+1, 1
-	for ; e < b1 && e%p.H != 0; e, m = e+1, m+1 {
+	e, m = u+p.StrideH, 1
+	for ; e < b1; e, m = e+p.StrideH, m+1 {
 		k2, ks2, o2, os2, n2 := dwBwdTaps(e%p.H, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
 		if k2 != kh0 || ks2 != khs || os2 != ohs || n2 != nh || o2 != oh0+m {
 			break
 		}
 	}
-	return e
+	return e, m
 }
 
 // backwardRows adds (with set, writes) the wide run r of nr dx rows from u
