@@ -11,7 +11,7 @@ TEXT ·dwRowAVX2(SB), NOSPLIT, $48-320
 	TESTQ AX, AX
 	JZ    dwRowAVX2_done
 	CMPQ  nr+272(FP), $0x00
-	JEQ   dwRowAVX2_done
+	JLE   dwRowAVX2_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -2293,7 +2293,7 @@ TEXT ·dwRowS1AVX2(SB), NOSPLIT, $48-320
 	TESTQ AX, AX
 	JZ    dwRowS1AVX2_done
 	CMPQ  nr+272(FP), $0x00
-	JEQ   dwRowS1AVX2_done
+	JLE   dwRowS1AVX2_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -5204,7 +5204,7 @@ TEXT ·dwRowS2AVX2(SB), NOSPLIT, $48-320
 	TESTQ AX, AX
 	JZ    dwRowS2AVX2_done
 	CMPQ  nr+272(FP), $0x00
-	JEQ   dwRowS2AVX2_done
+	JLE   dwRowS2AVX2_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -8297,7 +8297,7 @@ TEXT ·dwRowM1AVX2(SB), NOSPLIT, $48-320
 	TESTQ AX, AX
 	JZ    dwRowM1AVX2_done
 	CMPQ  nr+272(FP), $0x00
-	JEQ   dwRowM1AVX2_done
+	JLE   dwRowM1AVX2_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -11245,7 +11245,7 @@ TEXT ·dwRowAVX512(SB), NOSPLIT, $48-320
 	TESTQ AX, AX
 	JZ    dwRowAVX512_done
 	CMPQ  nr+272(FP), $0x00
-	JEQ   dwRowAVX512_done
+	JLE   dwRowAVX512_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -15257,7 +15257,7 @@ TEXT ·dwRowS1AVX512(SB), NOSPLIT, $48-320
 	TESTQ AX, AX
 	JZ    dwRowS1AVX512_done
 	CMPQ  nr+272(FP), $0x00
-	JEQ   dwRowS1AVX512_done
+	JLE   dwRowS1AVX512_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -20588,7 +20588,7 @@ TEXT ·dwRowS2AVX512(SB), NOSPLIT, $48-320
 	TESTQ AX, AX
 	JZ    dwRowS2AVX512_done
 	CMPQ  nr+272(FP), $0x00
-	JEQ   dwRowS2AVX512_done
+	JLE   dwRowS2AVX512_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)
@@ -26301,7 +26301,7 @@ TEXT ·dwRowM1AVX512(SB), NOSPLIT, $48-320
 	TESTQ AX, AX
 	JZ    dwRowM1AVX512_done
 	CMPQ  nr+272(FP), $0x00
-	JEQ   dwRowM1AVX512_done
+	JLE   dwRowM1AVX512_done
 	SHLQ  $0x02, offs_0+80(FP)
 	SHLQ  $0x02, offs_1+88(FP)
 	SHLQ  $0x02, offs_2+96(FP)

@@ -239,7 +239,7 @@ func row(is isa, m *colMap) {
 	TESTQ(n, n)
 	JZ(LabelRef(done))
 	CMPQ(param("nr"), U8(0))
-	JEQ(LabelRef(done))
+	JLE(LabelRef(done))
 	toBytes("xpix", "xtap", "wtap", "ypix", "xrow", "yrow")
 	xp := GP64() // x at the current pixel block
 	Load(Param("x").Base(), xp)
