@@ -305,121 +305,112 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_one<>+0(SB), Y1
 
 sigmoidAVX2_v8x2:
-	CMPQ    DX, $0x10
-	JL      sigmoidAVX2_v8x2_end
-	VMOVUPS (CX)(BX*1), Y2
-	VMOVUPS 32(CX)(BX*1), Y3
-	VORPS   ewc_sign<>+0(SB), Y2, Y4
-	VORPS   ewc_sign<>+0(SB), Y3, Y5
-	VMAXPS  Y4, Y0, Y4
-	VMAXPS  Y5, Y0, Y5
-	VMULPS  ewc_log2e<>+0(SB), Y4, Y6
-	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
-	VADDPS  ewc_round<>+0(SB), Y6, Y6
-	VADDPS  ewc_round<>+0(SB), Y7, Y7
-	VSUBPS  ewc_round<>+0(SB), Y6, Y8
-	VSUBPS  ewc_round<>+0(SB), Y7, Y9
-	VMULPS  ewc_c1<>+0(SB), Y8, Y10
-	VMULPS  ewc_c1<>+0(SB), Y9, Y11
-	VSUBPS  Y10, Y4, Y4
-	VSUBPS  Y11, Y5, Y5
-	VMULPS  ewc_c2<>+0(SB), Y8, Y10
-	VMULPS  ewc_c2<>+0(SB), Y9, Y11
-	VSUBPS  Y10, Y4, Y4
-	VSUBPS  Y11, Y5, Y5
-	VMULPS  Y4, Y4, Y8
-	VMULPS  Y5, Y5, Y9
-	VMULPS  ewc_p0<>+0(SB), Y4, Y10
-	VMULPS  ewc_p0<>+0(SB), Y5, Y11
-	VADDPS  ewc_p1<>+0(SB), Y10, Y10
-	VADDPS  ewc_p1<>+0(SB), Y11, Y11
-	VMULPS  ewc_p2<>+0(SB), Y4, Y12
-	VMULPS  ewc_p2<>+0(SB), Y5, Y13
-	VADDPS  ewc_p3<>+0(SB), Y12, Y12
-	VADDPS  ewc_p3<>+0(SB), Y13, Y13
-	VMULPS  Y8, Y10, Y10
-	VMULPS  Y9, Y11, Y11
-	VADDPS  Y12, Y10, Y10
-	VADDPS  Y13, Y11, Y11
-	VMULPS  ewc_p4<>+0(SB), Y4, Y12
-	VMULPS  ewc_p4<>+0(SB), Y5, Y13
-	VADDPS  ewc_p5<>+0(SB), Y12, Y12
-	VADDPS  ewc_p5<>+0(SB), Y13, Y13
-	VMULPS  Y8, Y10, Y10
-	VMULPS  Y9, Y11, Y11
-	VADDPS  Y12, Y10, Y10
-	VADDPS  Y13, Y11, Y11
-	VMULPS  Y8, Y10, Y10
-	VMULPS  Y9, Y11, Y11
-	VADDPS  Y4, Y10, Y10
-	VADDPS  Y5, Y11, Y11
-	VADDPS  ewc_one<>+0(SB), Y10, Y10
-	VADDPS  ewc_one<>+0(SB), Y11, Y11
-	VPADDD  ewc_i127<>+0(SB), Y6, Y6
-	VPADDD  ewc_i127<>+0(SB), Y7, Y7
-	VPSLLD  $0x17, Y6, Y6
-	VPSLLD  $0x17, Y7, Y7
-	VMULPS  Y6, Y10, Y10
-	VMULPS  Y7, Y11, Y11
-	VPSRAD  $0x1f, Y2, Y2
-	VPSRAD  $0x1f, Y3, Y3
-	VANDPS  Y10, Y2, Y4
-	VANDPS  Y11, Y3, Y5
-	VANDNPS Y1, Y2, Y2
-	VANDNPS Y1, Y3, Y3
-	VORPS   Y2, Y4, Y4
-	VORPS   Y3, Y5, Y5
-	VADDPS  Y1, Y10, Y2
-	VADDPS  Y1, Y11, Y3
-	VDIVPS  Y2, Y4, Y2
-	VDIVPS  Y3, Y5, Y3
-	VMOVUPS Y2, (AX)(BX*1)
-	VMOVUPS Y3, 32(AX)(BX*1)
-	ADDQ    $0x00000040, BX
-	SUBQ    $0x10, DX
-	JMP     sigmoidAVX2_v8x2
+	CMPQ      DX, $0x10
+	JL        sigmoidAVX2_v8x2_end
+	VMOVUPS   (CX)(BX*1), Y2
+	VMOVUPS   32(CX)(BX*1), Y3
+	VORPS     ewc_sign<>+0(SB), Y2, Y4
+	VORPS     ewc_sign<>+0(SB), Y3, Y5
+	VMAXPS    Y4, Y0, Y4
+	VMAXPS    Y5, Y0, Y5
+	VMULPS    ewc_log2e<>+0(SB), Y4, Y6
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
+	VADDPS    ewc_round<>+0(SB), Y6, Y6
+	VADDPS    ewc_round<>+0(SB), Y7, Y7
+	VSUBPS    ewc_round<>+0(SB), Y6, Y8
+	VSUBPS    ewc_round<>+0(SB), Y7, Y9
+	VMULPS    ewc_c1<>+0(SB), Y8, Y10
+	VMULPS    ewc_c1<>+0(SB), Y9, Y11
+	VSUBPS    Y10, Y4, Y4
+	VSUBPS    Y11, Y5, Y5
+	VMULPS    ewc_c2<>+0(SB), Y8, Y10
+	VMULPS    ewc_c2<>+0(SB), Y9, Y11
+	VSUBPS    Y10, Y4, Y4
+	VSUBPS    Y11, Y5, Y5
+	VMULPS    Y4, Y4, Y8
+	VMULPS    Y5, Y5, Y9
+	VMULPS    ewc_p0<>+0(SB), Y4, Y10
+	VMULPS    ewc_p0<>+0(SB), Y5, Y11
+	VADDPS    ewc_p1<>+0(SB), Y10, Y10
+	VADDPS    ewc_p1<>+0(SB), Y11, Y11
+	VMULPS    ewc_p2<>+0(SB), Y4, Y12
+	VMULPS    ewc_p2<>+0(SB), Y5, Y13
+	VADDPS    ewc_p3<>+0(SB), Y12, Y12
+	VADDPS    ewc_p3<>+0(SB), Y13, Y13
+	VMULPS    Y8, Y10, Y10
+	VMULPS    Y9, Y11, Y11
+	VADDPS    Y12, Y10, Y10
+	VADDPS    Y13, Y11, Y11
+	VMULPS    ewc_p4<>+0(SB), Y4, Y12
+	VMULPS    ewc_p4<>+0(SB), Y5, Y13
+	VADDPS    ewc_p5<>+0(SB), Y12, Y12
+	VADDPS    ewc_p5<>+0(SB), Y13, Y13
+	VMULPS    Y8, Y10, Y10
+	VMULPS    Y9, Y11, Y11
+	VADDPS    Y12, Y10, Y10
+	VADDPS    Y13, Y11, Y11
+	VMULPS    Y8, Y10, Y10
+	VMULPS    Y9, Y11, Y11
+	VADDPS    Y4, Y10, Y10
+	VADDPS    Y5, Y11, Y11
+	VADDPS    ewc_one<>+0(SB), Y10, Y10
+	VADDPS    ewc_one<>+0(SB), Y11, Y11
+	VPADDD    ewc_i127<>+0(SB), Y6, Y6
+	VPADDD    ewc_i127<>+0(SB), Y7, Y7
+	VPSLLD    $0x17, Y6, Y6
+	VPSLLD    $0x17, Y7, Y7
+	VMULPS    Y6, Y10, Y10
+	VMULPS    Y7, Y11, Y11
+	VBLENDVPS Y2, Y10, Y1, Y2
+	VBLENDVPS Y3, Y11, Y1, Y3
+	VADDPS    Y1, Y10, Y4
+	VADDPS    Y1, Y11, Y5
+	VDIVPS    Y4, Y2, Y4
+	VDIVPS    Y5, Y3, Y5
+	VMOVUPS   Y4, (AX)(BX*1)
+	VMOVUPS   Y5, 32(AX)(BX*1)
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x10, DX
+	JMP       sigmoidAVX2_v8x2
 
 sigmoidAVX2_v8x2_end:
 sigmoidAVX2_v8x1:
-	CMPQ    DX, $0x08
-	JL      sigmoidAVX2_v8x1_end
-	VMOVUPS (CX)(BX*1), Y2
-	VORPS   ewc_sign<>+0(SB), Y2, Y3
-	VMAXPS  Y3, Y0, Y3
-	VMULPS  ewc_log2e<>+0(SB), Y3, Y4
-	VADDPS  ewc_round<>+0(SB), Y4, Y4
-	VSUBPS  ewc_round<>+0(SB), Y4, Y5
-	VMULPS  ewc_c1<>+0(SB), Y5, Y6
-	VSUBPS  Y6, Y3, Y3
-	VMULPS  ewc_c2<>+0(SB), Y5, Y6
-	VSUBPS  Y6, Y3, Y3
-	VMULPS  Y3, Y3, Y5
-	VMULPS  ewc_p0<>+0(SB), Y3, Y6
-	VADDPS  ewc_p1<>+0(SB), Y6, Y6
-	VMULPS  ewc_p2<>+0(SB), Y3, Y7
-	VADDPS  ewc_p3<>+0(SB), Y7, Y7
-	VMULPS  Y5, Y6, Y6
-	VADDPS  Y7, Y6, Y6
-	VMULPS  ewc_p4<>+0(SB), Y3, Y7
-	VADDPS  ewc_p5<>+0(SB), Y7, Y7
-	VMULPS  Y5, Y6, Y6
-	VADDPS  Y7, Y6, Y6
-	VMULPS  Y5, Y6, Y6
-	VADDPS  Y3, Y6, Y6
-	VADDPS  ewc_one<>+0(SB), Y6, Y6
-	VPADDD  ewc_i127<>+0(SB), Y4, Y4
-	VPSLLD  $0x17, Y4, Y4
-	VMULPS  Y4, Y6, Y6
-	VPSRAD  $0x1f, Y2, Y2
-	VANDPS  Y6, Y2, Y3
-	VANDNPS Y1, Y2, Y2
-	VORPS   Y2, Y3, Y3
-	VADDPS  Y1, Y6, Y2
-	VDIVPS  Y2, Y3, Y2
-	VMOVUPS Y2, (AX)(BX*1)
-	ADDQ    $0x00000020, BX
-	SUBQ    $0x08, DX
-	JMP     sigmoidAVX2_v8x1
+	CMPQ      DX, $0x08
+	JL        sigmoidAVX2_v8x1_end
+	VMOVUPS   (CX)(BX*1), Y2
+	VORPS     ewc_sign<>+0(SB), Y2, Y3
+	VMAXPS    Y3, Y0, Y3
+	VMULPS    ewc_log2e<>+0(SB), Y3, Y4
+	VADDPS    ewc_round<>+0(SB), Y4, Y4
+	VSUBPS    ewc_round<>+0(SB), Y4, Y5
+	VMULPS    ewc_c1<>+0(SB), Y5, Y6
+	VSUBPS    Y6, Y3, Y3
+	VMULPS    ewc_c2<>+0(SB), Y5, Y6
+	VSUBPS    Y6, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMULPS    ewc_p0<>+0(SB), Y3, Y6
+	VADDPS    ewc_p1<>+0(SB), Y6, Y6
+	VMULPS    ewc_p2<>+0(SB), Y3, Y7
+	VADDPS    ewc_p3<>+0(SB), Y7, Y7
+	VMULPS    Y5, Y6, Y6
+	VADDPS    Y7, Y6, Y6
+	VMULPS    ewc_p4<>+0(SB), Y3, Y7
+	VADDPS    ewc_p5<>+0(SB), Y7, Y7
+	VMULPS    Y5, Y6, Y6
+	VADDPS    Y7, Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VADDPS    Y3, Y6, Y6
+	VADDPS    ewc_one<>+0(SB), Y6, Y6
+	VPADDD    ewc_i127<>+0(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y6, Y6
+	VBLENDVPS Y2, Y6, Y1, Y2
+	VADDPS    Y1, Y6, Y3
+	VDIVPS    Y3, Y2, Y3
+	VMOVUPS   Y3, (AX)(BX*1)
+	ADDQ      $0x00000020, BX
+	SUBQ      $0x08, DX
+	JMP       sigmoidAVX2_v8x1
 
 sigmoidAVX2_v8x1_end:
 	VZEROUPPER
@@ -438,127 +429,118 @@ TEXT ·siluAVX2(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 siluAVX2_v8x2:
-	CMPQ    DX, $0x10
-	JL      siluAVX2_v8x2_end
-	VMOVUPS (CX)(BX*1), Y3
-	VMOVUPS 32(CX)(BX*1), Y4
-	VORPS   ewc_sign<>+0(SB), Y3, Y5
-	VORPS   ewc_sign<>+0(SB), Y4, Y6
-	VMAXPS  Y5, Y0, Y5
-	VMAXPS  Y6, Y0, Y6
-	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
-	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
-	VADDPS  ewc_round<>+0(SB), Y7, Y7
-	VADDPS  ewc_round<>+0(SB), Y8, Y8
-	VSUBPS  ewc_round<>+0(SB), Y7, Y9
-	VSUBPS  ewc_round<>+0(SB), Y8, Y10
-	VMULPS  ewc_c1<>+0(SB), Y9, Y11
-	VMULPS  ewc_c1<>+0(SB), Y10, Y12
-	VSUBPS  Y11, Y5, Y5
-	VSUBPS  Y12, Y6, Y6
-	VMULPS  ewc_c2<>+0(SB), Y9, Y11
-	VMULPS  ewc_c2<>+0(SB), Y10, Y12
-	VSUBPS  Y11, Y5, Y5
-	VSUBPS  Y12, Y6, Y6
-	VMULPS  Y5, Y5, Y9
-	VMULPS  Y6, Y6, Y10
-	VMULPS  ewc_p0<>+0(SB), Y5, Y11
-	VMULPS  ewc_p0<>+0(SB), Y6, Y12
-	VADDPS  ewc_p1<>+0(SB), Y11, Y11
-	VADDPS  ewc_p1<>+0(SB), Y12, Y12
-	VMULPS  ewc_p2<>+0(SB), Y5, Y13
-	VMULPS  ewc_p2<>+0(SB), Y6, Y14
-	VADDPS  ewc_p3<>+0(SB), Y13, Y13
-	VADDPS  ewc_p3<>+0(SB), Y14, Y14
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y13, Y11, Y11
-	VADDPS  Y14, Y12, Y12
-	VMULPS  ewc_p4<>+0(SB), Y5, Y13
-	VMULPS  ewc_p4<>+0(SB), Y6, Y14
-	VADDPS  ewc_p5<>+0(SB), Y13, Y13
-	VADDPS  ewc_p5<>+0(SB), Y14, Y14
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y13, Y11, Y11
-	VADDPS  Y14, Y12, Y12
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y5, Y11, Y11
-	VADDPS  Y6, Y12, Y12
-	VADDPS  ewc_one<>+0(SB), Y11, Y11
-	VADDPS  ewc_one<>+0(SB), Y12, Y12
-	VPADDD  ewc_i127<>+0(SB), Y7, Y7
-	VPADDD  ewc_i127<>+0(SB), Y8, Y8
-	VPSLLD  $0x17, Y7, Y7
-	VPSLLD  $0x17, Y8, Y8
-	VMULPS  Y7, Y11, Y11
-	VMULPS  Y8, Y12, Y12
-	VPSRAD  $0x1f, Y3, Y5
-	VPSRAD  $0x1f, Y4, Y6
-	VANDPS  Y11, Y5, Y7
-	VANDPS  Y12, Y6, Y8
-	VANDNPS Y2, Y5, Y5
-	VANDNPS Y2, Y6, Y6
-	VORPS   Y5, Y7, Y7
-	VORPS   Y6, Y8, Y8
-	VADDPS  Y2, Y11, Y5
-	VADDPS  Y2, Y12, Y6
-	VMAXPS  Y3, Y1, Y3
-	VMAXPS  Y4, Y1, Y4
-	VMULPS  Y7, Y3, Y3
-	VMULPS  Y8, Y4, Y4
-	VDIVPS  Y5, Y3, Y3
-	VDIVPS  Y6, Y4, Y4
-	VMOVUPS Y3, (AX)(BX*1)
-	VMOVUPS Y4, 32(AX)(BX*1)
-	ADDQ    $0x00000040, BX
-	SUBQ    $0x10, DX
-	JMP     siluAVX2_v8x2
+	CMPQ      DX, $0x10
+	JL        siluAVX2_v8x2_end
+	VMOVUPS   (CX)(BX*1), Y3
+	VMOVUPS   32(CX)(BX*1), Y4
+	VORPS     ewc_sign<>+0(SB), Y3, Y5
+	VORPS     ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS    Y5, Y0, Y5
+	VMAXPS    Y6, Y0, Y6
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS    ewc_round<>+0(SB), Y7, Y7
+	VADDPS    ewc_round<>+0(SB), Y8, Y8
+	VSUBPS    ewc_round<>+0(SB), Y7, Y9
+	VSUBPS    ewc_round<>+0(SB), Y8, Y10
+	VMULPS    ewc_c1<>+0(SB), Y9, Y11
+	VMULPS    ewc_c1<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    ewc_c2<>+0(SB), Y9, Y11
+	VMULPS    ewc_c2<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    Y5, Y5, Y9
+	VMULPS    Y6, Y6, Y10
+	VMULPS    ewc_p0<>+0(SB), Y5, Y11
+	VMULPS    ewc_p0<>+0(SB), Y6, Y12
+	VADDPS    ewc_p1<>+0(SB), Y11, Y11
+	VADDPS    ewc_p1<>+0(SB), Y12, Y12
+	VMULPS    ewc_p2<>+0(SB), Y5, Y13
+	VMULPS    ewc_p2<>+0(SB), Y6, Y14
+	VADDPS    ewc_p3<>+0(SB), Y13, Y13
+	VADDPS    ewc_p3<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    ewc_p4<>+0(SB), Y5, Y13
+	VMULPS    ewc_p4<>+0(SB), Y6, Y14
+	VADDPS    ewc_p5<>+0(SB), Y13, Y13
+	VADDPS    ewc_p5<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y5, Y11, Y11
+	VADDPS    Y6, Y12, Y12
+	VADDPS    ewc_one<>+0(SB), Y11, Y11
+	VADDPS    ewc_one<>+0(SB), Y12, Y12
+	VPADDD    ewc_i127<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD    $0x17, Y7, Y7
+	VPSLLD    $0x17, Y8, Y8
+	VMULPS    Y7, Y11, Y11
+	VMULPS    Y8, Y12, Y12
+	VBLENDVPS Y3, Y11, Y2, Y5
+	VBLENDVPS Y4, Y12, Y2, Y6
+	VADDPS    Y2, Y11, Y7
+	VADDPS    Y2, Y12, Y8
+	VMAXPS    Y3, Y1, Y3
+	VMAXPS    Y4, Y1, Y4
+	VMULPS    Y5, Y3, Y3
+	VMULPS    Y6, Y4, Y4
+	VDIVPS    Y7, Y3, Y3
+	VDIVPS    Y8, Y4, Y4
+	VMOVUPS   Y3, (AX)(BX*1)
+	VMOVUPS   Y4, 32(AX)(BX*1)
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x10, DX
+	JMP       siluAVX2_v8x2
 
 siluAVX2_v8x2_end:
 siluAVX2_v8x1:
-	CMPQ    DX, $0x08
-	JL      siluAVX2_v8x1_end
-	VMOVUPS (CX)(BX*1), Y3
-	VORPS   ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS  Y4, Y0, Y4
-	VMULPS  ewc_log2e<>+0(SB), Y4, Y5
-	VADDPS  ewc_round<>+0(SB), Y5, Y5
-	VSUBPS  ewc_round<>+0(SB), Y5, Y6
-	VMULPS  ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS  Y7, Y4, Y4
-	VMULPS  ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS  Y7, Y4, Y4
-	VMULPS  Y4, Y4, Y6
-	VMULPS  ewc_p0<>+0(SB), Y4, Y7
-	VADDPS  ewc_p1<>+0(SB), Y7, Y7
-	VMULPS  ewc_p2<>+0(SB), Y4, Y8
-	VADDPS  ewc_p3<>+0(SB), Y8, Y8
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y8, Y7, Y7
-	VMULPS  ewc_p4<>+0(SB), Y4, Y8
-	VADDPS  ewc_p5<>+0(SB), Y8, Y8
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y8, Y7, Y7
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y4, Y7, Y7
-	VADDPS  ewc_one<>+0(SB), Y7, Y7
-	VPADDD  ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD  $0x17, Y5, Y5
-	VMULPS  Y5, Y7, Y7
-	VPSRAD  $0x1f, Y3, Y4
-	VANDPS  Y7, Y4, Y5
-	VANDNPS Y2, Y4, Y4
-	VORPS   Y4, Y5, Y5
-	VADDPS  Y2, Y7, Y4
-	VMAXPS  Y3, Y1, Y3
-	VMULPS  Y5, Y3, Y3
-	VDIVPS  Y4, Y3, Y3
-	VMOVUPS Y3, (AX)(BX*1)
-	ADDQ    $0x00000020, BX
-	SUBQ    $0x08, DX
-	JMP     siluAVX2_v8x1
+	CMPQ      DX, $0x08
+	JL        siluAVX2_v8x1_end
+	VMOVUPS   (CX)(BX*1), Y3
+	VORPS     ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS    Y4, Y0, Y4
+	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS    ewc_round<>+0(SB), Y5, Y5
+	VSUBPS    ewc_round<>+0(SB), Y5, Y6
+	VMULPS    ewc_c1<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    ewc_c2<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    Y4, Y4, Y6
+	VMULPS    ewc_p0<>+0(SB), Y4, Y7
+	VADDPS    ewc_p1<>+0(SB), Y7, Y7
+	VMULPS    ewc_p2<>+0(SB), Y4, Y8
+	VADDPS    ewc_p3<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    ewc_p4<>+0(SB), Y4, Y8
+	VADDPS    ewc_p5<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y4, Y7, Y7
+	VADDPS    ewc_one<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD    $0x17, Y5, Y5
+	VMULPS    Y5, Y7, Y7
+	VBLENDVPS Y3, Y7, Y2, Y4
+	VADDPS    Y2, Y7, Y5
+	VMAXPS    Y3, Y1, Y3
+	VMULPS    Y4, Y3, Y3
+	VDIVPS    Y5, Y3, Y3
+	VMOVUPS   Y3, (AX)(BX*1)
+	ADDQ      $0x00000020, BX
+	SUBQ      $0x08, DX
+	JMP       siluAVX2_v8x1
 
 siluAVX2_v8x1_end:
 	VZEROUPPER
@@ -628,157 +610,142 @@ TEXT ·siluBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_one<>+0(SB), Y3
 
 siluBackwardAVX2_v8x2:
-	CMPQ    BX, $0x10
-	JL      siluBackwardAVX2_v8x2_end
-	VMOVUPS (CX)(SI*1), Y4
-	VMOVUPS 32(CX)(SI*1), Y5
-	VORPS   ewc_sign<>+0(SB), Y4, Y6
-	VORPS   ewc_sign<>+0(SB), Y5, Y7
-	VMAXPS  Y6, Y0, Y6
-	VMAXPS  Y7, Y0, Y7
-	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
-	VMULPS  ewc_log2e<>+0(SB), Y7, Y9
-	VADDPS  ewc_round<>+0(SB), Y8, Y8
-	VADDPS  ewc_round<>+0(SB), Y9, Y9
-	VSUBPS  ewc_round<>+0(SB), Y8, Y10
-	VSUBPS  ewc_round<>+0(SB), Y9, Y11
-	VMULPS  ewc_c1<>+0(SB), Y10, Y12
-	VMULPS  ewc_c1<>+0(SB), Y11, Y13
-	VSUBPS  Y12, Y6, Y6
-	VSUBPS  Y13, Y7, Y7
-	VMULPS  ewc_c2<>+0(SB), Y10, Y12
-	VMULPS  ewc_c2<>+0(SB), Y11, Y13
-	VSUBPS  Y12, Y6, Y6
-	VSUBPS  Y13, Y7, Y7
-	VMULPS  Y6, Y6, Y10
-	VMULPS  Y7, Y7, Y11
-	VMULPS  ewc_p0<>+0(SB), Y6, Y12
-	VMULPS  ewc_p0<>+0(SB), Y7, Y13
-	VADDPS  ewc_p1<>+0(SB), Y12, Y12
-	VADDPS  ewc_p1<>+0(SB), Y13, Y13
-	VMULPS  ewc_p2<>+0(SB), Y6, Y14
-	VMULPS  ewc_p2<>+0(SB), Y7, Y15
-	VADDPS  ewc_p3<>+0(SB), Y14, Y14
-	VADDPS  ewc_p3<>+0(SB), Y15, Y15
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y14, Y12, Y12
-	VADDPS  Y15, Y13, Y13
-	VMULPS  ewc_p4<>+0(SB), Y6, Y14
-	VMULPS  ewc_p4<>+0(SB), Y7, Y15
-	VADDPS  ewc_p5<>+0(SB), Y14, Y14
-	VADDPS  ewc_p5<>+0(SB), Y15, Y15
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y14, Y12, Y12
-	VADDPS  Y15, Y13, Y13
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y6, Y12, Y12
-	VADDPS  Y7, Y13, Y13
-	VADDPS  ewc_one<>+0(SB), Y12, Y12
-	VADDPS  ewc_one<>+0(SB), Y13, Y13
-	VPADDD  ewc_i127<>+0(SB), Y8, Y8
-	VPADDD  ewc_i127<>+0(SB), Y9, Y9
-	VPSLLD  $0x17, Y8, Y8
-	VPSLLD  $0x17, Y9, Y9
-	VMULPS  Y8, Y12, Y12
-	VMULPS  Y9, Y13, Y13
-	VPSRAD  $0x1f, Y4, Y6
-	VPSRAD  $0x1f, Y5, Y7
-	VANDPS  Y12, Y6, Y10
-	VANDPS  Y13, Y7, Y11
-	VANDNPS Y3, Y6, Y8
-	VANDNPS Y3, Y7, Y9
-	VORPS   Y8, Y10, Y10
-	VORPS   Y9, Y11, Y11
-	VANDPS  Y3, Y6, Y14
-	VANDPS  Y3, Y7, Y15
-	VANDNPS Y12, Y6, Y8
-	VANDNPS Y13, Y7, Y9
-	VORPS   Y8, Y14, Y14
-	VORPS   Y9, Y15, Y15
-	VADDPS  Y3, Y12, Y6
-	VADDPS  Y3, Y13, Y7
-	VDIVPS  Y6, Y3, Y6
-	VDIVPS  Y7, Y3, Y7
-	VMULPS  Y6, Y10, Y10
-	VMULPS  Y7, Y11, Y11
-	VMULPS  Y6, Y14, Y14
-	VMULPS  Y7, Y15, Y15
-	VMAXPS  Y4, Y1, Y4
-	VMAXPS  Y5, Y1, Y5
-	VMINPS  Y4, Y2, Y4
-	VMINPS  Y5, Y2, Y5
-	VMULPS  Y14, Y4, Y4
-	VMULPS  Y15, Y5, Y5
-	VADDPS  Y3, Y4, Y4
-	VADDPS  Y3, Y5, Y5
-	VMULPS  Y4, Y10, Y10
-	VMULPS  Y5, Y11, Y11
-	VMULPS  (DX)(SI*1), Y10, Y10
-	VMULPS  32(DX)(SI*1), Y11, Y11
-	VADDPS  (AX)(SI*1), Y10, Y10
-	VADDPS  32(AX)(SI*1), Y11, Y11
-	VMOVUPS Y10, (AX)(SI*1)
-	VMOVUPS Y11, 32(AX)(SI*1)
-	ADDQ    $0x00000040, SI
-	SUBQ    $0x10, BX
-	JMP     siluBackwardAVX2_v8x2
+	CMPQ      BX, $0x10
+	JL        siluBackwardAVX2_v8x2_end
+	VMOVUPS   (CX)(SI*1), Y4
+	VMOVUPS   32(CX)(SI*1), Y5
+	VORPS     ewc_sign<>+0(SB), Y4, Y6
+	VORPS     ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS    Y6, Y0, Y6
+	VMAXPS    Y7, Y0, Y7
+	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS    ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS    ewc_round<>+0(SB), Y8, Y8
+	VADDPS    ewc_round<>+0(SB), Y9, Y9
+	VSUBPS    ewc_round<>+0(SB), Y8, Y10
+	VSUBPS    ewc_round<>+0(SB), Y9, Y11
+	VMULPS    ewc_c1<>+0(SB), Y10, Y12
+	VMULPS    ewc_c1<>+0(SB), Y11, Y13
+	VSUBPS    Y12, Y6, Y6
+	VSUBPS    Y13, Y7, Y7
+	VMULPS    ewc_c2<>+0(SB), Y10, Y12
+	VMULPS    ewc_c2<>+0(SB), Y11, Y13
+	VSUBPS    Y12, Y6, Y6
+	VSUBPS    Y13, Y7, Y7
+	VMULPS    Y6, Y6, Y10
+	VMULPS    Y7, Y7, Y11
+	VMULPS    ewc_p0<>+0(SB), Y6, Y12
+	VMULPS    ewc_p0<>+0(SB), Y7, Y13
+	VADDPS    ewc_p1<>+0(SB), Y12, Y12
+	VADDPS    ewc_p1<>+0(SB), Y13, Y13
+	VMULPS    ewc_p2<>+0(SB), Y6, Y14
+	VMULPS    ewc_p2<>+0(SB), Y7, Y15
+	VADDPS    ewc_p3<>+0(SB), Y14, Y14
+	VADDPS    ewc_p3<>+0(SB), Y15, Y15
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y14, Y12, Y12
+	VADDPS    Y15, Y13, Y13
+	VMULPS    ewc_p4<>+0(SB), Y6, Y14
+	VMULPS    ewc_p4<>+0(SB), Y7, Y15
+	VADDPS    ewc_p5<>+0(SB), Y14, Y14
+	VADDPS    ewc_p5<>+0(SB), Y15, Y15
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y14, Y12, Y12
+	VADDPS    Y15, Y13, Y13
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y6, Y12, Y12
+	VADDPS    Y7, Y13, Y13
+	VADDPS    ewc_one<>+0(SB), Y12, Y12
+	VADDPS    ewc_one<>+0(SB), Y13, Y13
+	VPADDD    ewc_i127<>+0(SB), Y8, Y8
+	VPADDD    ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD    $0x17, Y8, Y8
+	VPSLLD    $0x17, Y9, Y9
+	VMULPS    Y8, Y12, Y12
+	VMULPS    Y9, Y13, Y13
+	VBLENDVPS Y4, Y12, Y3, Y6
+	VBLENDVPS Y5, Y13, Y3, Y7
+	VBLENDVPS Y4, Y3, Y12, Y8
+	VBLENDVPS Y5, Y3, Y13, Y9
+	VADDPS    Y3, Y12, Y10
+	VADDPS    Y3, Y13, Y11
+	VDIVPS    Y10, Y3, Y10
+	VDIVPS    Y11, Y3, Y11
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y10, Y8, Y8
+	VMULPS    Y11, Y9, Y9
+	VMAXPS    Y4, Y1, Y4
+	VMAXPS    Y5, Y1, Y5
+	VMINPS    Y4, Y2, Y4
+	VMINPS    Y5, Y2, Y5
+	VMULPS    Y8, Y4, Y4
+	VMULPS    Y9, Y5, Y5
+	VADDPS    Y3, Y4, Y4
+	VADDPS    Y3, Y5, Y5
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VMULPS    (DX)(SI*1), Y6, Y6
+	VMULPS    32(DX)(SI*1), Y7, Y7
+	VADDPS    (AX)(SI*1), Y6, Y6
+	VADDPS    32(AX)(SI*1), Y7, Y7
+	VMOVUPS   Y6, (AX)(SI*1)
+	VMOVUPS   Y7, 32(AX)(SI*1)
+	ADDQ      $0x00000040, SI
+	SUBQ      $0x10, BX
+	JMP       siluBackwardAVX2_v8x2
 
 siluBackwardAVX2_v8x2_end:
 siluBackwardAVX2_v8x1:
-	CMPQ    BX, $0x08
-	JL      siluBackwardAVX2_v8x1_end
-	VMOVUPS (CX)(SI*1), Y4
-	VORPS   ewc_sign<>+0(SB), Y4, Y5
-	VMAXPS  Y5, Y0, Y5
-	VMULPS  ewc_log2e<>+0(SB), Y5, Y6
-	VADDPS  ewc_round<>+0(SB), Y6, Y6
-	VSUBPS  ewc_round<>+0(SB), Y6, Y7
-	VMULPS  ewc_c1<>+0(SB), Y7, Y8
-	VSUBPS  Y8, Y5, Y5
-	VMULPS  ewc_c2<>+0(SB), Y7, Y8
-	VSUBPS  Y8, Y5, Y5
-	VMULPS  Y5, Y5, Y7
-	VMULPS  ewc_p0<>+0(SB), Y5, Y8
-	VADDPS  ewc_p1<>+0(SB), Y8, Y8
-	VMULPS  ewc_p2<>+0(SB), Y5, Y9
-	VADDPS  ewc_p3<>+0(SB), Y9, Y9
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y9, Y8, Y8
-	VMULPS  ewc_p4<>+0(SB), Y5, Y9
-	VADDPS  ewc_p5<>+0(SB), Y9, Y9
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y9, Y8, Y8
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y5, Y8, Y8
-	VADDPS  ewc_one<>+0(SB), Y8, Y8
-	VPADDD  ewc_i127<>+0(SB), Y6, Y6
-	VPSLLD  $0x17, Y6, Y6
-	VMULPS  Y6, Y8, Y8
-	VPSRAD  $0x1f, Y4, Y5
-	VANDPS  Y8, Y5, Y7
-	VANDNPS Y3, Y5, Y6
-	VORPS   Y6, Y7, Y7
-	VANDPS  Y3, Y5, Y9
-	VANDNPS Y8, Y5, Y6
-	VORPS   Y6, Y9, Y9
-	VADDPS  Y3, Y8, Y5
-	VDIVPS  Y5, Y3, Y5
-	VMULPS  Y5, Y7, Y7
-	VMULPS  Y5, Y9, Y9
-	VMAXPS  Y4, Y1, Y4
-	VMINPS  Y4, Y2, Y4
-	VMULPS  Y9, Y4, Y4
-	VADDPS  Y3, Y4, Y4
-	VMULPS  Y4, Y7, Y7
-	VMULPS  (DX)(SI*1), Y7, Y7
-	VADDPS  (AX)(SI*1), Y7, Y7
-	VMOVUPS Y7, (AX)(SI*1)
-	ADDQ    $0x00000020, SI
-	SUBQ    $0x08, BX
-	JMP     siluBackwardAVX2_v8x1
+	CMPQ      BX, $0x08
+	JL        siluBackwardAVX2_v8x1_end
+	VMOVUPS   (CX)(SI*1), Y4
+	VORPS     ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS    Y5, Y0, Y5
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS    ewc_round<>+0(SB), Y6, Y6
+	VSUBPS    ewc_round<>+0(SB), Y6, Y7
+	VMULPS    ewc_c1<>+0(SB), Y7, Y8
+	VSUBPS    Y8, Y5, Y5
+	VMULPS    ewc_c2<>+0(SB), Y7, Y8
+	VSUBPS    Y8, Y5, Y5
+	VMULPS    Y5, Y5, Y7
+	VMULPS    ewc_p0<>+0(SB), Y5, Y8
+	VADDPS    ewc_p1<>+0(SB), Y8, Y8
+	VMULPS    ewc_p2<>+0(SB), Y5, Y9
+	VADDPS    ewc_p3<>+0(SB), Y9, Y9
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y9, Y8, Y8
+	VMULPS    ewc_p4<>+0(SB), Y5, Y9
+	VADDPS    ewc_p5<>+0(SB), Y9, Y9
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y9, Y8, Y8
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y5, Y8, Y8
+	VADDPS    ewc_one<>+0(SB), Y8, Y8
+	VPADDD    ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD    $0x17, Y6, Y6
+	VMULPS    Y6, Y8, Y8
+	VBLENDVPS Y4, Y8, Y3, Y5
+	VBLENDVPS Y4, Y3, Y8, Y6
+	VADDPS    Y3, Y8, Y7
+	VDIVPS    Y7, Y3, Y7
+	VMULPS    Y7, Y5, Y5
+	VMULPS    Y7, Y6, Y6
+	VMAXPS    Y4, Y1, Y4
+	VMINPS    Y4, Y2, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    Y3, Y4, Y4
+	VMULPS    Y4, Y5, Y5
+	VMULPS    (DX)(SI*1), Y5, Y5
+	VADDPS    (AX)(SI*1), Y5, Y5
+	VMOVUPS   Y5, (AX)(SI*1)
+	ADDQ      $0x00000020, SI
+	SUBQ      $0x08, BX
+	JMP       siluBackwardAVX2_v8x1
 
 siluBackwardAVX2_v8x1_end:
 	VZEROUPPER
@@ -798,154 +765,139 @@ TEXT ·siluBackwardSetAVX2(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_one<>+0(SB), Y3
 
 siluBackwardSetAVX2_v8x2:
-	CMPQ    BX, $0x10
-	JL      siluBackwardSetAVX2_v8x2_end
-	VMOVUPS (CX)(SI*1), Y4
-	VMOVUPS 32(CX)(SI*1), Y5
-	VORPS   ewc_sign<>+0(SB), Y4, Y6
-	VORPS   ewc_sign<>+0(SB), Y5, Y7
-	VMAXPS  Y6, Y0, Y6
-	VMAXPS  Y7, Y0, Y7
-	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
-	VMULPS  ewc_log2e<>+0(SB), Y7, Y9
-	VADDPS  ewc_round<>+0(SB), Y8, Y8
-	VADDPS  ewc_round<>+0(SB), Y9, Y9
-	VSUBPS  ewc_round<>+0(SB), Y8, Y10
-	VSUBPS  ewc_round<>+0(SB), Y9, Y11
-	VMULPS  ewc_c1<>+0(SB), Y10, Y12
-	VMULPS  ewc_c1<>+0(SB), Y11, Y13
-	VSUBPS  Y12, Y6, Y6
-	VSUBPS  Y13, Y7, Y7
-	VMULPS  ewc_c2<>+0(SB), Y10, Y12
-	VMULPS  ewc_c2<>+0(SB), Y11, Y13
-	VSUBPS  Y12, Y6, Y6
-	VSUBPS  Y13, Y7, Y7
-	VMULPS  Y6, Y6, Y10
-	VMULPS  Y7, Y7, Y11
-	VMULPS  ewc_p0<>+0(SB), Y6, Y12
-	VMULPS  ewc_p0<>+0(SB), Y7, Y13
-	VADDPS  ewc_p1<>+0(SB), Y12, Y12
-	VADDPS  ewc_p1<>+0(SB), Y13, Y13
-	VMULPS  ewc_p2<>+0(SB), Y6, Y14
-	VMULPS  ewc_p2<>+0(SB), Y7, Y15
-	VADDPS  ewc_p3<>+0(SB), Y14, Y14
-	VADDPS  ewc_p3<>+0(SB), Y15, Y15
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y14, Y12, Y12
-	VADDPS  Y15, Y13, Y13
-	VMULPS  ewc_p4<>+0(SB), Y6, Y14
-	VMULPS  ewc_p4<>+0(SB), Y7, Y15
-	VADDPS  ewc_p5<>+0(SB), Y14, Y14
-	VADDPS  ewc_p5<>+0(SB), Y15, Y15
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y14, Y12, Y12
-	VADDPS  Y15, Y13, Y13
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y6, Y12, Y12
-	VADDPS  Y7, Y13, Y13
-	VADDPS  ewc_one<>+0(SB), Y12, Y12
-	VADDPS  ewc_one<>+0(SB), Y13, Y13
-	VPADDD  ewc_i127<>+0(SB), Y8, Y8
-	VPADDD  ewc_i127<>+0(SB), Y9, Y9
-	VPSLLD  $0x17, Y8, Y8
-	VPSLLD  $0x17, Y9, Y9
-	VMULPS  Y8, Y12, Y12
-	VMULPS  Y9, Y13, Y13
-	VPSRAD  $0x1f, Y4, Y6
-	VPSRAD  $0x1f, Y5, Y7
-	VANDPS  Y12, Y6, Y10
-	VANDPS  Y13, Y7, Y11
-	VANDNPS Y3, Y6, Y8
-	VANDNPS Y3, Y7, Y9
-	VORPS   Y8, Y10, Y10
-	VORPS   Y9, Y11, Y11
-	VANDPS  Y3, Y6, Y14
-	VANDPS  Y3, Y7, Y15
-	VANDNPS Y12, Y6, Y8
-	VANDNPS Y13, Y7, Y9
-	VORPS   Y8, Y14, Y14
-	VORPS   Y9, Y15, Y15
-	VADDPS  Y3, Y12, Y6
-	VADDPS  Y3, Y13, Y7
-	VDIVPS  Y6, Y3, Y6
-	VDIVPS  Y7, Y3, Y7
-	VMULPS  Y6, Y10, Y10
-	VMULPS  Y7, Y11, Y11
-	VMULPS  Y6, Y14, Y14
-	VMULPS  Y7, Y15, Y15
-	VMAXPS  Y4, Y1, Y4
-	VMAXPS  Y5, Y1, Y5
-	VMINPS  Y4, Y2, Y4
-	VMINPS  Y5, Y2, Y5
-	VMULPS  Y14, Y4, Y4
-	VMULPS  Y15, Y5, Y5
-	VADDPS  Y3, Y4, Y4
-	VADDPS  Y3, Y5, Y5
-	VMULPS  Y4, Y10, Y10
-	VMULPS  Y5, Y11, Y11
-	VMULPS  (DX)(SI*1), Y10, Y10
-	VMULPS  32(DX)(SI*1), Y11, Y11
-	VMOVUPS Y10, (AX)(SI*1)
-	VMOVUPS Y11, 32(AX)(SI*1)
-	ADDQ    $0x00000040, SI
-	SUBQ    $0x10, BX
-	JMP     siluBackwardSetAVX2_v8x2
+	CMPQ      BX, $0x10
+	JL        siluBackwardSetAVX2_v8x2_end
+	VMOVUPS   (CX)(SI*1), Y4
+	VMOVUPS   32(CX)(SI*1), Y5
+	VORPS     ewc_sign<>+0(SB), Y4, Y6
+	VORPS     ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS    Y6, Y0, Y6
+	VMAXPS    Y7, Y0, Y7
+	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS    ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS    ewc_round<>+0(SB), Y8, Y8
+	VADDPS    ewc_round<>+0(SB), Y9, Y9
+	VSUBPS    ewc_round<>+0(SB), Y8, Y10
+	VSUBPS    ewc_round<>+0(SB), Y9, Y11
+	VMULPS    ewc_c1<>+0(SB), Y10, Y12
+	VMULPS    ewc_c1<>+0(SB), Y11, Y13
+	VSUBPS    Y12, Y6, Y6
+	VSUBPS    Y13, Y7, Y7
+	VMULPS    ewc_c2<>+0(SB), Y10, Y12
+	VMULPS    ewc_c2<>+0(SB), Y11, Y13
+	VSUBPS    Y12, Y6, Y6
+	VSUBPS    Y13, Y7, Y7
+	VMULPS    Y6, Y6, Y10
+	VMULPS    Y7, Y7, Y11
+	VMULPS    ewc_p0<>+0(SB), Y6, Y12
+	VMULPS    ewc_p0<>+0(SB), Y7, Y13
+	VADDPS    ewc_p1<>+0(SB), Y12, Y12
+	VADDPS    ewc_p1<>+0(SB), Y13, Y13
+	VMULPS    ewc_p2<>+0(SB), Y6, Y14
+	VMULPS    ewc_p2<>+0(SB), Y7, Y15
+	VADDPS    ewc_p3<>+0(SB), Y14, Y14
+	VADDPS    ewc_p3<>+0(SB), Y15, Y15
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y14, Y12, Y12
+	VADDPS    Y15, Y13, Y13
+	VMULPS    ewc_p4<>+0(SB), Y6, Y14
+	VMULPS    ewc_p4<>+0(SB), Y7, Y15
+	VADDPS    ewc_p5<>+0(SB), Y14, Y14
+	VADDPS    ewc_p5<>+0(SB), Y15, Y15
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y14, Y12, Y12
+	VADDPS    Y15, Y13, Y13
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y6, Y12, Y12
+	VADDPS    Y7, Y13, Y13
+	VADDPS    ewc_one<>+0(SB), Y12, Y12
+	VADDPS    ewc_one<>+0(SB), Y13, Y13
+	VPADDD    ewc_i127<>+0(SB), Y8, Y8
+	VPADDD    ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD    $0x17, Y8, Y8
+	VPSLLD    $0x17, Y9, Y9
+	VMULPS    Y8, Y12, Y12
+	VMULPS    Y9, Y13, Y13
+	VBLENDVPS Y4, Y12, Y3, Y6
+	VBLENDVPS Y5, Y13, Y3, Y7
+	VBLENDVPS Y4, Y3, Y12, Y8
+	VBLENDVPS Y5, Y3, Y13, Y9
+	VADDPS    Y3, Y12, Y10
+	VADDPS    Y3, Y13, Y11
+	VDIVPS    Y10, Y3, Y10
+	VDIVPS    Y11, Y3, Y11
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y10, Y8, Y8
+	VMULPS    Y11, Y9, Y9
+	VMAXPS    Y4, Y1, Y4
+	VMAXPS    Y5, Y1, Y5
+	VMINPS    Y4, Y2, Y4
+	VMINPS    Y5, Y2, Y5
+	VMULPS    Y8, Y4, Y4
+	VMULPS    Y9, Y5, Y5
+	VADDPS    Y3, Y4, Y4
+	VADDPS    Y3, Y5, Y5
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VMULPS    (DX)(SI*1), Y6, Y6
+	VMULPS    32(DX)(SI*1), Y7, Y7
+	VMOVUPS   Y6, (AX)(SI*1)
+	VMOVUPS   Y7, 32(AX)(SI*1)
+	ADDQ      $0x00000040, SI
+	SUBQ      $0x10, BX
+	JMP       siluBackwardSetAVX2_v8x2
 
 siluBackwardSetAVX2_v8x2_end:
 siluBackwardSetAVX2_v8x1:
-	CMPQ    BX, $0x08
-	JL      siluBackwardSetAVX2_v8x1_end
-	VMOVUPS (CX)(SI*1), Y4
-	VORPS   ewc_sign<>+0(SB), Y4, Y5
-	VMAXPS  Y5, Y0, Y5
-	VMULPS  ewc_log2e<>+0(SB), Y5, Y6
-	VADDPS  ewc_round<>+0(SB), Y6, Y6
-	VSUBPS  ewc_round<>+0(SB), Y6, Y7
-	VMULPS  ewc_c1<>+0(SB), Y7, Y8
-	VSUBPS  Y8, Y5, Y5
-	VMULPS  ewc_c2<>+0(SB), Y7, Y8
-	VSUBPS  Y8, Y5, Y5
-	VMULPS  Y5, Y5, Y7
-	VMULPS  ewc_p0<>+0(SB), Y5, Y8
-	VADDPS  ewc_p1<>+0(SB), Y8, Y8
-	VMULPS  ewc_p2<>+0(SB), Y5, Y9
-	VADDPS  ewc_p3<>+0(SB), Y9, Y9
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y9, Y8, Y8
-	VMULPS  ewc_p4<>+0(SB), Y5, Y9
-	VADDPS  ewc_p5<>+0(SB), Y9, Y9
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y9, Y8, Y8
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y5, Y8, Y8
-	VADDPS  ewc_one<>+0(SB), Y8, Y8
-	VPADDD  ewc_i127<>+0(SB), Y6, Y6
-	VPSLLD  $0x17, Y6, Y6
-	VMULPS  Y6, Y8, Y8
-	VPSRAD  $0x1f, Y4, Y5
-	VANDPS  Y8, Y5, Y7
-	VANDNPS Y3, Y5, Y6
-	VORPS   Y6, Y7, Y7
-	VANDPS  Y3, Y5, Y9
-	VANDNPS Y8, Y5, Y6
-	VORPS   Y6, Y9, Y9
-	VADDPS  Y3, Y8, Y5
-	VDIVPS  Y5, Y3, Y5
-	VMULPS  Y5, Y7, Y7
-	VMULPS  Y5, Y9, Y9
-	VMAXPS  Y4, Y1, Y4
-	VMINPS  Y4, Y2, Y4
-	VMULPS  Y9, Y4, Y4
-	VADDPS  Y3, Y4, Y4
-	VMULPS  Y4, Y7, Y7
-	VMULPS  (DX)(SI*1), Y7, Y7
-	VMOVUPS Y7, (AX)(SI*1)
-	ADDQ    $0x00000020, SI
-	SUBQ    $0x08, BX
-	JMP     siluBackwardSetAVX2_v8x1
+	CMPQ      BX, $0x08
+	JL        siluBackwardSetAVX2_v8x1_end
+	VMOVUPS   (CX)(SI*1), Y4
+	VORPS     ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS    Y5, Y0, Y5
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS    ewc_round<>+0(SB), Y6, Y6
+	VSUBPS    ewc_round<>+0(SB), Y6, Y7
+	VMULPS    ewc_c1<>+0(SB), Y7, Y8
+	VSUBPS    Y8, Y5, Y5
+	VMULPS    ewc_c2<>+0(SB), Y7, Y8
+	VSUBPS    Y8, Y5, Y5
+	VMULPS    Y5, Y5, Y7
+	VMULPS    ewc_p0<>+0(SB), Y5, Y8
+	VADDPS    ewc_p1<>+0(SB), Y8, Y8
+	VMULPS    ewc_p2<>+0(SB), Y5, Y9
+	VADDPS    ewc_p3<>+0(SB), Y9, Y9
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y9, Y8, Y8
+	VMULPS    ewc_p4<>+0(SB), Y5, Y9
+	VADDPS    ewc_p5<>+0(SB), Y9, Y9
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y9, Y8, Y8
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y5, Y8, Y8
+	VADDPS    ewc_one<>+0(SB), Y8, Y8
+	VPADDD    ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD    $0x17, Y6, Y6
+	VMULPS    Y6, Y8, Y8
+	VBLENDVPS Y4, Y8, Y3, Y5
+	VBLENDVPS Y4, Y3, Y8, Y6
+	VADDPS    Y3, Y8, Y7
+	VDIVPS    Y7, Y3, Y7
+	VMULPS    Y7, Y5, Y5
+	VMULPS    Y7, Y6, Y6
+	VMAXPS    Y4, Y1, Y4
+	VMINPS    Y4, Y2, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    Y3, Y4, Y4
+	VMULPS    Y4, Y5, Y5
+	VMULPS    (DX)(SI*1), Y5, Y5
+	VMOVUPS   Y5, (AX)(SI*1)
+	ADDQ      $0x00000020, SI
+	SUBQ      $0x08, BX
+	JMP       siluBackwardSetAVX2_v8x1
 
 siluBackwardSetAVX2_v8x1_end:
 	VZEROUPPER
@@ -1021,133 +973,124 @@ bnApplyAVX2_silutrue_row:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 bnApplyAVX2_silutrue_v8x2:
-	CMPQ    R8, $0x10
-	JL      bnApplyAVX2_silutrue_v8x2_end
-	VMOVUPS (CX)(R9*1), Y3
-	VMOVUPS 32(CX)(R9*1), Y4
-	VMULPS  (SI)(R9*1), Y3, Y3
-	VMULPS  32(SI)(R9*1), Y4, Y4
-	VADDPS  (DI)(R9*1), Y3, Y3
-	VADDPS  32(DI)(R9*1), Y4, Y4
-	VORPS   ewc_sign<>+0(SB), Y3, Y5
-	VORPS   ewc_sign<>+0(SB), Y4, Y6
-	VMAXPS  Y5, Y0, Y5
-	VMAXPS  Y6, Y0, Y6
-	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
-	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
-	VADDPS  ewc_round<>+0(SB), Y7, Y7
-	VADDPS  ewc_round<>+0(SB), Y8, Y8
-	VSUBPS  ewc_round<>+0(SB), Y7, Y9
-	VSUBPS  ewc_round<>+0(SB), Y8, Y10
-	VMULPS  ewc_c1<>+0(SB), Y9, Y11
-	VMULPS  ewc_c1<>+0(SB), Y10, Y12
-	VSUBPS  Y11, Y5, Y5
-	VSUBPS  Y12, Y6, Y6
-	VMULPS  ewc_c2<>+0(SB), Y9, Y11
-	VMULPS  ewc_c2<>+0(SB), Y10, Y12
-	VSUBPS  Y11, Y5, Y5
-	VSUBPS  Y12, Y6, Y6
-	VMULPS  Y5, Y5, Y9
-	VMULPS  Y6, Y6, Y10
-	VMULPS  ewc_p0<>+0(SB), Y5, Y11
-	VMULPS  ewc_p0<>+0(SB), Y6, Y12
-	VADDPS  ewc_p1<>+0(SB), Y11, Y11
-	VADDPS  ewc_p1<>+0(SB), Y12, Y12
-	VMULPS  ewc_p2<>+0(SB), Y5, Y13
-	VMULPS  ewc_p2<>+0(SB), Y6, Y14
-	VADDPS  ewc_p3<>+0(SB), Y13, Y13
-	VADDPS  ewc_p3<>+0(SB), Y14, Y14
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y13, Y11, Y11
-	VADDPS  Y14, Y12, Y12
-	VMULPS  ewc_p4<>+0(SB), Y5, Y13
-	VMULPS  ewc_p4<>+0(SB), Y6, Y14
-	VADDPS  ewc_p5<>+0(SB), Y13, Y13
-	VADDPS  ewc_p5<>+0(SB), Y14, Y14
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y13, Y11, Y11
-	VADDPS  Y14, Y12, Y12
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y5, Y11, Y11
-	VADDPS  Y6, Y12, Y12
-	VADDPS  ewc_one<>+0(SB), Y11, Y11
-	VADDPS  ewc_one<>+0(SB), Y12, Y12
-	VPADDD  ewc_i127<>+0(SB), Y7, Y7
-	VPADDD  ewc_i127<>+0(SB), Y8, Y8
-	VPSLLD  $0x17, Y7, Y7
-	VPSLLD  $0x17, Y8, Y8
-	VMULPS  Y7, Y11, Y11
-	VMULPS  Y8, Y12, Y12
-	VPSRAD  $0x1f, Y3, Y5
-	VPSRAD  $0x1f, Y4, Y6
-	VANDPS  Y11, Y5, Y7
-	VANDPS  Y12, Y6, Y8
-	VANDNPS Y2, Y5, Y5
-	VANDNPS Y2, Y6, Y6
-	VORPS   Y5, Y7, Y7
-	VORPS   Y6, Y8, Y8
-	VADDPS  Y2, Y11, Y5
-	VADDPS  Y2, Y12, Y6
-	VMAXPS  Y3, Y1, Y3
-	VMAXPS  Y4, Y1, Y4
-	VMULPS  Y7, Y3, Y3
-	VMULPS  Y8, Y4, Y4
-	VDIVPS  Y5, Y3, Y3
-	VDIVPS  Y6, Y4, Y4
-	VMOVUPS Y3, (AX)(R9*1)
-	VMOVUPS Y4, 32(AX)(R9*1)
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x10, R8
-	JMP     bnApplyAVX2_silutrue_v8x2
+	CMPQ      R8, $0x10
+	JL        bnApplyAVX2_silutrue_v8x2_end
+	VMOVUPS   (CX)(R9*1), Y3
+	VMOVUPS   32(CX)(R9*1), Y4
+	VMULPS    (SI)(R9*1), Y3, Y3
+	VMULPS    32(SI)(R9*1), Y4, Y4
+	VADDPS    (DI)(R9*1), Y3, Y3
+	VADDPS    32(DI)(R9*1), Y4, Y4
+	VORPS     ewc_sign<>+0(SB), Y3, Y5
+	VORPS     ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS    Y5, Y0, Y5
+	VMAXPS    Y6, Y0, Y6
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS    ewc_round<>+0(SB), Y7, Y7
+	VADDPS    ewc_round<>+0(SB), Y8, Y8
+	VSUBPS    ewc_round<>+0(SB), Y7, Y9
+	VSUBPS    ewc_round<>+0(SB), Y8, Y10
+	VMULPS    ewc_c1<>+0(SB), Y9, Y11
+	VMULPS    ewc_c1<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    ewc_c2<>+0(SB), Y9, Y11
+	VMULPS    ewc_c2<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    Y5, Y5, Y9
+	VMULPS    Y6, Y6, Y10
+	VMULPS    ewc_p0<>+0(SB), Y5, Y11
+	VMULPS    ewc_p0<>+0(SB), Y6, Y12
+	VADDPS    ewc_p1<>+0(SB), Y11, Y11
+	VADDPS    ewc_p1<>+0(SB), Y12, Y12
+	VMULPS    ewc_p2<>+0(SB), Y5, Y13
+	VMULPS    ewc_p2<>+0(SB), Y6, Y14
+	VADDPS    ewc_p3<>+0(SB), Y13, Y13
+	VADDPS    ewc_p3<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    ewc_p4<>+0(SB), Y5, Y13
+	VMULPS    ewc_p4<>+0(SB), Y6, Y14
+	VADDPS    ewc_p5<>+0(SB), Y13, Y13
+	VADDPS    ewc_p5<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y5, Y11, Y11
+	VADDPS    Y6, Y12, Y12
+	VADDPS    ewc_one<>+0(SB), Y11, Y11
+	VADDPS    ewc_one<>+0(SB), Y12, Y12
+	VPADDD    ewc_i127<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD    $0x17, Y7, Y7
+	VPSLLD    $0x17, Y8, Y8
+	VMULPS    Y7, Y11, Y11
+	VMULPS    Y8, Y12, Y12
+	VBLENDVPS Y3, Y11, Y2, Y5
+	VBLENDVPS Y4, Y12, Y2, Y6
+	VADDPS    Y2, Y11, Y7
+	VADDPS    Y2, Y12, Y8
+	VMAXPS    Y3, Y1, Y3
+	VMAXPS    Y4, Y1, Y4
+	VMULPS    Y5, Y3, Y3
+	VMULPS    Y6, Y4, Y4
+	VDIVPS    Y7, Y3, Y3
+	VDIVPS    Y8, Y4, Y4
+	VMOVUPS   Y3, (AX)(R9*1)
+	VMOVUPS   Y4, 32(AX)(R9*1)
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x10, R8
+	JMP       bnApplyAVX2_silutrue_v8x2
 
 bnApplyAVX2_silutrue_v8x2_end:
 bnApplyAVX2_silutrue_v8x1:
-	CMPQ    R8, $0x08
-	JL      bnApplyAVX2_silutrue_v8x1_end
-	VMOVUPS (CX)(R9*1), Y3
-	VMULPS  (SI)(R9*1), Y3, Y3
-	VADDPS  (DI)(R9*1), Y3, Y3
-	VORPS   ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS  Y4, Y0, Y4
-	VMULPS  ewc_log2e<>+0(SB), Y4, Y5
-	VADDPS  ewc_round<>+0(SB), Y5, Y5
-	VSUBPS  ewc_round<>+0(SB), Y5, Y6
-	VMULPS  ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS  Y7, Y4, Y4
-	VMULPS  ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS  Y7, Y4, Y4
-	VMULPS  Y4, Y4, Y6
-	VMULPS  ewc_p0<>+0(SB), Y4, Y7
-	VADDPS  ewc_p1<>+0(SB), Y7, Y7
-	VMULPS  ewc_p2<>+0(SB), Y4, Y8
-	VADDPS  ewc_p3<>+0(SB), Y8, Y8
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y8, Y7, Y7
-	VMULPS  ewc_p4<>+0(SB), Y4, Y8
-	VADDPS  ewc_p5<>+0(SB), Y8, Y8
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y8, Y7, Y7
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y4, Y7, Y7
-	VADDPS  ewc_one<>+0(SB), Y7, Y7
-	VPADDD  ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD  $0x17, Y5, Y5
-	VMULPS  Y5, Y7, Y7
-	VPSRAD  $0x1f, Y3, Y4
-	VANDPS  Y7, Y4, Y5
-	VANDNPS Y2, Y4, Y4
-	VORPS   Y4, Y5, Y5
-	VADDPS  Y2, Y7, Y4
-	VMAXPS  Y3, Y1, Y3
-	VMULPS  Y5, Y3, Y3
-	VDIVPS  Y4, Y3, Y3
-	VMOVUPS Y3, (AX)(R9*1)
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x08, R8
-	JMP     bnApplyAVX2_silutrue_v8x1
+	CMPQ      R8, $0x08
+	JL        bnApplyAVX2_silutrue_v8x1_end
+	VMOVUPS   (CX)(R9*1), Y3
+	VMULPS    (SI)(R9*1), Y3, Y3
+	VADDPS    (DI)(R9*1), Y3, Y3
+	VORPS     ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS    Y4, Y0, Y4
+	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS    ewc_round<>+0(SB), Y5, Y5
+	VSUBPS    ewc_round<>+0(SB), Y5, Y6
+	VMULPS    ewc_c1<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    ewc_c2<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    Y4, Y4, Y6
+	VMULPS    ewc_p0<>+0(SB), Y4, Y7
+	VADDPS    ewc_p1<>+0(SB), Y7, Y7
+	VMULPS    ewc_p2<>+0(SB), Y4, Y8
+	VADDPS    ewc_p3<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    ewc_p4<>+0(SB), Y4, Y8
+	VADDPS    ewc_p5<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y4, Y7, Y7
+	VADDPS    ewc_one<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD    $0x17, Y5, Y5
+	VMULPS    Y5, Y7, Y7
+	VBLENDVPS Y3, Y7, Y2, Y4
+	VADDPS    Y2, Y7, Y5
+	VMAXPS    Y3, Y1, Y3
+	VMULPS    Y4, Y3, Y3
+	VDIVPS    Y5, Y3, Y3
+	VMOVUPS   Y3, (AX)(R9*1)
+	ADDQ      $0x00000020, R9
+	SUBQ      $0x08, R8
+	JMP       bnApplyAVX2_silutrue_v8x1
 
 bnApplyAVX2_silutrue_v8x1_end:
 	ADDQ BX, CX
@@ -1285,31 +1228,31 @@ sigmoidAVX512_v16x4:
 	VPSRAD  $0x1f, Z2, Z2
 	VPSRAD  $0x1f, Z3, Z3
 	VPSRAD  $0x1f, Z4, Z4
-	VPSRAD  $0x1f, Z5, Z5
-	VANDPS  Z18, Z2, Z6
-	VANDPS  Z19, Z3, Z7
-	VANDPS  Z20, Z4, Z8
-	VANDPS  Z21, Z5, Z9
+	VPSRAD  $0x1f, Z5, Z9
+	VANDPS  Z18, Z2, Z5
+	VANDPS  Z19, Z3, Z6
+	VANDPS  Z20, Z4, Z7
+	VANDPS  Z21, Z9, Z8
 	VANDNPS Z1, Z2, Z2
 	VANDNPS Z1, Z3, Z3
 	VANDNPS Z1, Z4, Z4
-	VANDNPS Z1, Z5, Z5
-	VORPS   Z2, Z6, Z6
-	VORPS   Z3, Z7, Z7
-	VORPS   Z4, Z8, Z8
-	VORPS   Z5, Z9, Z9
+	VANDNPS Z1, Z9, Z9
+	VORPS   Z2, Z5, Z5
+	VORPS   Z3, Z6, Z6
+	VORPS   Z4, Z7, Z7
+	VORPS   Z9, Z8, Z8
 	VADDPS  Z1, Z18, Z2
 	VADDPS  Z1, Z19, Z3
 	VADDPS  Z1, Z20, Z4
-	VADDPS  Z1, Z21, Z5
-	VDIVPS  Z2, Z6, Z2
-	VDIVPS  Z3, Z7, Z3
-	VDIVPS  Z4, Z8, Z4
-	VDIVPS  Z5, Z9, Z5
+	VADDPS  Z1, Z21, Z9
+	VDIVPS  Z2, Z5, Z2
+	VDIVPS  Z3, Z6, Z3
+	VDIVPS  Z4, Z7, Z4
+	VDIVPS  Z9, Z8, Z9
 	VMOVUPS Z2, (AX)(BX*1)
 	VMOVUPS Z3, 64(AX)(BX*1)
 	VMOVUPS Z4, 128(AX)(BX*1)
-	VMOVUPS Z5, 192(AX)(BX*1)
+	VMOVUPS Z9, 192(AX)(BX*1)
 	ADDQ    $0x00000100, BX
 	SUBQ    $0x40, DX
 	JMP     sigmoidAVX512_v16x4
@@ -1345,13 +1288,13 @@ sigmoidAVX512_v16x1:
 	VPADDD  ewc_i127<>+0(SB), Z4, Z4
 	VPSLLD  $0x17, Z4, Z4
 	VMULPS  Z4, Z6, Z6
-	VPSRAD  $0x1f, Z2, Z2
-	VANDPS  Z6, Z2, Z3
-	VANDNPS Z1, Z2, Z2
-	VORPS   Z2, Z3, Z3
-	VADDPS  Z1, Z6, Z2
-	VDIVPS  Z2, Z3, Z2
-	VMOVUPS Z2, (AX)(BX*1)
+	VPSRAD  $0x1f, Z2, Z3
+	VANDPS  Z6, Z3, Z2
+	VANDNPS Z1, Z3, Z3
+	VORPS   Z3, Z2, Z2
+	VADDPS  Z1, Z6, Z3
+	VDIVPS  Z3, Z2, Z3
+	VMOVUPS Z3, (AX)(BX*1)
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x10, DX
 	JMP     sigmoidAVX512_v16x1
@@ -1363,121 +1306,112 @@ sigmoidAVX512_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y1
 
 sigmoidAVX512_v8x2:
-	CMPQ    DX, $0x10
-	JL      sigmoidAVX512_v8x2_end
-	VMOVUPS (CX)(BX*1), Y2
-	VMOVUPS 32(CX)(BX*1), Y3
-	VORPS   ewc_sign<>+0(SB), Y2, Y4
-	VORPS   ewc_sign<>+0(SB), Y3, Y5
-	VMAXPS  Y4, Y0, Y4
-	VMAXPS  Y5, Y0, Y5
-	VMULPS  ewc_log2e<>+0(SB), Y4, Y6
-	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
-	VADDPS  ewc_round<>+0(SB), Y6, Y6
-	VADDPS  ewc_round<>+0(SB), Y7, Y7
-	VSUBPS  ewc_round<>+0(SB), Y6, Y8
-	VSUBPS  ewc_round<>+0(SB), Y7, Y9
-	VMULPS  ewc_c1<>+0(SB), Y8, Y10
-	VMULPS  ewc_c1<>+0(SB), Y9, Y11
-	VSUBPS  Y10, Y4, Y4
-	VSUBPS  Y11, Y5, Y5
-	VMULPS  ewc_c2<>+0(SB), Y8, Y10
-	VMULPS  ewc_c2<>+0(SB), Y9, Y11
-	VSUBPS  Y10, Y4, Y4
-	VSUBPS  Y11, Y5, Y5
-	VMULPS  Y4, Y4, Y8
-	VMULPS  Y5, Y5, Y9
-	VMULPS  ewc_p0<>+0(SB), Y4, Y10
-	VMULPS  ewc_p0<>+0(SB), Y5, Y11
-	VADDPS  ewc_p1<>+0(SB), Y10, Y10
-	VADDPS  ewc_p1<>+0(SB), Y11, Y11
-	VMULPS  ewc_p2<>+0(SB), Y4, Y12
-	VMULPS  ewc_p2<>+0(SB), Y5, Y13
-	VADDPS  ewc_p3<>+0(SB), Y12, Y12
-	VADDPS  ewc_p3<>+0(SB), Y13, Y13
-	VMULPS  Y8, Y10, Y10
-	VMULPS  Y9, Y11, Y11
-	VADDPS  Y12, Y10, Y10
-	VADDPS  Y13, Y11, Y11
-	VMULPS  ewc_p4<>+0(SB), Y4, Y12
-	VMULPS  ewc_p4<>+0(SB), Y5, Y13
-	VADDPS  ewc_p5<>+0(SB), Y12, Y12
-	VADDPS  ewc_p5<>+0(SB), Y13, Y13
-	VMULPS  Y8, Y10, Y10
-	VMULPS  Y9, Y11, Y11
-	VADDPS  Y12, Y10, Y10
-	VADDPS  Y13, Y11, Y11
-	VMULPS  Y8, Y10, Y10
-	VMULPS  Y9, Y11, Y11
-	VADDPS  Y4, Y10, Y10
-	VADDPS  Y5, Y11, Y11
-	VADDPS  ewc_one<>+0(SB), Y10, Y10
-	VADDPS  ewc_one<>+0(SB), Y11, Y11
-	VPADDD  ewc_i127<>+0(SB), Y6, Y6
-	VPADDD  ewc_i127<>+0(SB), Y7, Y7
-	VPSLLD  $0x17, Y6, Y6
-	VPSLLD  $0x17, Y7, Y7
-	VMULPS  Y6, Y10, Y10
-	VMULPS  Y7, Y11, Y11
-	VPSRAD  $0x1f, Y2, Y2
-	VPSRAD  $0x1f, Y3, Y3
-	VANDPS  Y10, Y2, Y4
-	VANDPS  Y11, Y3, Y5
-	VANDNPS Y1, Y2, Y2
-	VANDNPS Y1, Y3, Y3
-	VORPS   Y2, Y4, Y4
-	VORPS   Y3, Y5, Y5
-	VADDPS  Y1, Y10, Y2
-	VADDPS  Y1, Y11, Y3
-	VDIVPS  Y2, Y4, Y2
-	VDIVPS  Y3, Y5, Y3
-	VMOVUPS Y2, (AX)(BX*1)
-	VMOVUPS Y3, 32(AX)(BX*1)
-	ADDQ    $0x00000040, BX
-	SUBQ    $0x10, DX
-	JMP     sigmoidAVX512_v8x2
+	CMPQ      DX, $0x10
+	JL        sigmoidAVX512_v8x2_end
+	VMOVUPS   (CX)(BX*1), Y2
+	VMOVUPS   32(CX)(BX*1), Y3
+	VORPS     ewc_sign<>+0(SB), Y2, Y4
+	VORPS     ewc_sign<>+0(SB), Y3, Y5
+	VMAXPS    Y4, Y0, Y4
+	VMAXPS    Y5, Y0, Y5
+	VMULPS    ewc_log2e<>+0(SB), Y4, Y6
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
+	VADDPS    ewc_round<>+0(SB), Y6, Y6
+	VADDPS    ewc_round<>+0(SB), Y7, Y7
+	VSUBPS    ewc_round<>+0(SB), Y6, Y8
+	VSUBPS    ewc_round<>+0(SB), Y7, Y9
+	VMULPS    ewc_c1<>+0(SB), Y8, Y10
+	VMULPS    ewc_c1<>+0(SB), Y9, Y11
+	VSUBPS    Y10, Y4, Y4
+	VSUBPS    Y11, Y5, Y5
+	VMULPS    ewc_c2<>+0(SB), Y8, Y10
+	VMULPS    ewc_c2<>+0(SB), Y9, Y11
+	VSUBPS    Y10, Y4, Y4
+	VSUBPS    Y11, Y5, Y5
+	VMULPS    Y4, Y4, Y8
+	VMULPS    Y5, Y5, Y9
+	VMULPS    ewc_p0<>+0(SB), Y4, Y10
+	VMULPS    ewc_p0<>+0(SB), Y5, Y11
+	VADDPS    ewc_p1<>+0(SB), Y10, Y10
+	VADDPS    ewc_p1<>+0(SB), Y11, Y11
+	VMULPS    ewc_p2<>+0(SB), Y4, Y12
+	VMULPS    ewc_p2<>+0(SB), Y5, Y13
+	VADDPS    ewc_p3<>+0(SB), Y12, Y12
+	VADDPS    ewc_p3<>+0(SB), Y13, Y13
+	VMULPS    Y8, Y10, Y10
+	VMULPS    Y9, Y11, Y11
+	VADDPS    Y12, Y10, Y10
+	VADDPS    Y13, Y11, Y11
+	VMULPS    ewc_p4<>+0(SB), Y4, Y12
+	VMULPS    ewc_p4<>+0(SB), Y5, Y13
+	VADDPS    ewc_p5<>+0(SB), Y12, Y12
+	VADDPS    ewc_p5<>+0(SB), Y13, Y13
+	VMULPS    Y8, Y10, Y10
+	VMULPS    Y9, Y11, Y11
+	VADDPS    Y12, Y10, Y10
+	VADDPS    Y13, Y11, Y11
+	VMULPS    Y8, Y10, Y10
+	VMULPS    Y9, Y11, Y11
+	VADDPS    Y4, Y10, Y10
+	VADDPS    Y5, Y11, Y11
+	VADDPS    ewc_one<>+0(SB), Y10, Y10
+	VADDPS    ewc_one<>+0(SB), Y11, Y11
+	VPADDD    ewc_i127<>+0(SB), Y6, Y6
+	VPADDD    ewc_i127<>+0(SB), Y7, Y7
+	VPSLLD    $0x17, Y6, Y6
+	VPSLLD    $0x17, Y7, Y7
+	VMULPS    Y6, Y10, Y10
+	VMULPS    Y7, Y11, Y11
+	VBLENDVPS Y2, Y10, Y1, Y2
+	VBLENDVPS Y3, Y11, Y1, Y3
+	VADDPS    Y1, Y10, Y4
+	VADDPS    Y1, Y11, Y5
+	VDIVPS    Y4, Y2, Y4
+	VDIVPS    Y5, Y3, Y5
+	VMOVUPS   Y4, (AX)(BX*1)
+	VMOVUPS   Y5, 32(AX)(BX*1)
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x10, DX
+	JMP       sigmoidAVX512_v8x2
 
 sigmoidAVX512_v8x2_end:
 sigmoidAVX512_v8x1:
-	CMPQ    DX, $0x08
-	JL      sigmoidAVX512_v8x1_end
-	VMOVUPS (CX)(BX*1), Y2
-	VORPS   ewc_sign<>+0(SB), Y2, Y3
-	VMAXPS  Y3, Y0, Y3
-	VMULPS  ewc_log2e<>+0(SB), Y3, Y4
-	VADDPS  ewc_round<>+0(SB), Y4, Y4
-	VSUBPS  ewc_round<>+0(SB), Y4, Y5
-	VMULPS  ewc_c1<>+0(SB), Y5, Y6
-	VSUBPS  Y6, Y3, Y3
-	VMULPS  ewc_c2<>+0(SB), Y5, Y6
-	VSUBPS  Y6, Y3, Y3
-	VMULPS  Y3, Y3, Y5
-	VMULPS  ewc_p0<>+0(SB), Y3, Y6
-	VADDPS  ewc_p1<>+0(SB), Y6, Y6
-	VMULPS  ewc_p2<>+0(SB), Y3, Y7
-	VADDPS  ewc_p3<>+0(SB), Y7, Y7
-	VMULPS  Y5, Y6, Y6
-	VADDPS  Y7, Y6, Y6
-	VMULPS  ewc_p4<>+0(SB), Y3, Y7
-	VADDPS  ewc_p5<>+0(SB), Y7, Y7
-	VMULPS  Y5, Y6, Y6
-	VADDPS  Y7, Y6, Y6
-	VMULPS  Y5, Y6, Y6
-	VADDPS  Y3, Y6, Y6
-	VADDPS  ewc_one<>+0(SB), Y6, Y6
-	VPADDD  ewc_i127<>+0(SB), Y4, Y4
-	VPSLLD  $0x17, Y4, Y4
-	VMULPS  Y4, Y6, Y6
-	VPSRAD  $0x1f, Y2, Y2
-	VANDPS  Y6, Y2, Y3
-	VANDNPS Y1, Y2, Y2
-	VORPS   Y2, Y3, Y3
-	VADDPS  Y1, Y6, Y2
-	VDIVPS  Y2, Y3, Y2
-	VMOVUPS Y2, (AX)(BX*1)
-	ADDQ    $0x00000020, BX
-	SUBQ    $0x08, DX
-	JMP     sigmoidAVX512_v8x1
+	CMPQ      DX, $0x08
+	JL        sigmoidAVX512_v8x1_end
+	VMOVUPS   (CX)(BX*1), Y2
+	VORPS     ewc_sign<>+0(SB), Y2, Y3
+	VMAXPS    Y3, Y0, Y3
+	VMULPS    ewc_log2e<>+0(SB), Y3, Y4
+	VADDPS    ewc_round<>+0(SB), Y4, Y4
+	VSUBPS    ewc_round<>+0(SB), Y4, Y5
+	VMULPS    ewc_c1<>+0(SB), Y5, Y6
+	VSUBPS    Y6, Y3, Y3
+	VMULPS    ewc_c2<>+0(SB), Y5, Y6
+	VSUBPS    Y6, Y3, Y3
+	VMULPS    Y3, Y3, Y5
+	VMULPS    ewc_p0<>+0(SB), Y3, Y6
+	VADDPS    ewc_p1<>+0(SB), Y6, Y6
+	VMULPS    ewc_p2<>+0(SB), Y3, Y7
+	VADDPS    ewc_p3<>+0(SB), Y7, Y7
+	VMULPS    Y5, Y6, Y6
+	VADDPS    Y7, Y6, Y6
+	VMULPS    ewc_p4<>+0(SB), Y3, Y7
+	VADDPS    ewc_p5<>+0(SB), Y7, Y7
+	VMULPS    Y5, Y6, Y6
+	VADDPS    Y7, Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VADDPS    Y3, Y6, Y6
+	VADDPS    ewc_one<>+0(SB), Y6, Y6
+	VPADDD    ewc_i127<>+0(SB), Y4, Y4
+	VPSLLD    $0x17, Y4, Y4
+	VMULPS    Y4, Y6, Y6
+	VBLENDVPS Y2, Y6, Y1, Y2
+	VADDPS    Y1, Y6, Y3
+	VDIVPS    Y3, Y2, Y3
+	VMOVUPS   Y3, (AX)(BX*1)
+	ADDQ      $0x00000020, BX
+	SUBQ      $0x08, DX
+	JMP       sigmoidAVX512_v8x1
 
 sigmoidAVX512_v8x1_end:
 	VZEROUPPER
@@ -1606,38 +1540,38 @@ siluAVX512_v16x4:
 	VMULPS  Z12, Z20, Z20
 	VMULPS  Z13, Z21, Z21
 	VMULPS  Z14, Z22, Z22
-	VPSRAD  $0x1f, Z3, Z7
-	VPSRAD  $0x1f, Z4, Z8
-	VPSRAD  $0x1f, Z5, Z9
-	VPSRAD  $0x1f, Z6, Z10
-	VANDPS  Z19, Z7, Z11
-	VANDPS  Z20, Z8, Z12
-	VANDPS  Z21, Z9, Z13
-	VANDPS  Z22, Z10, Z14
-	VANDNPS Z2, Z7, Z7
-	VANDNPS Z2, Z8, Z8
-	VANDNPS Z2, Z9, Z9
-	VANDNPS Z2, Z10, Z10
-	VORPS   Z7, Z11, Z11
-	VORPS   Z8, Z12, Z12
-	VORPS   Z9, Z13, Z13
-	VORPS   Z10, Z14, Z14
-	VADDPS  Z2, Z19, Z7
-	VADDPS  Z2, Z20, Z8
-	VADDPS  Z2, Z21, Z9
-	VADDPS  Z2, Z22, Z10
+	VPSRAD  $0x1f, Z3, Z11
+	VPSRAD  $0x1f, Z4, Z12
+	VPSRAD  $0x1f, Z5, Z13
+	VPSRAD  $0x1f, Z6, Z14
+	VANDPS  Z19, Z11, Z7
+	VANDPS  Z20, Z12, Z8
+	VANDPS  Z21, Z13, Z9
+	VANDPS  Z22, Z14, Z10
+	VANDNPS Z2, Z11, Z11
+	VANDNPS Z2, Z12, Z12
+	VANDNPS Z2, Z13, Z13
+	VANDNPS Z2, Z14, Z14
+	VORPS   Z11, Z7, Z7
+	VORPS   Z12, Z8, Z8
+	VORPS   Z13, Z9, Z9
+	VORPS   Z14, Z10, Z10
+	VADDPS  Z2, Z19, Z11
+	VADDPS  Z2, Z20, Z12
+	VADDPS  Z2, Z21, Z13
+	VADDPS  Z2, Z22, Z14
 	VMAXPS  Z3, Z1, Z3
 	VMAXPS  Z4, Z1, Z4
 	VMAXPS  Z5, Z1, Z5
 	VMAXPS  Z6, Z1, Z6
-	VMULPS  Z11, Z3, Z3
-	VMULPS  Z12, Z4, Z4
-	VMULPS  Z13, Z5, Z5
-	VMULPS  Z14, Z6, Z6
-	VDIVPS  Z7, Z3, Z3
-	VDIVPS  Z8, Z4, Z4
-	VDIVPS  Z9, Z5, Z5
-	VDIVPS  Z10, Z6, Z6
+	VMULPS  Z7, Z3, Z3
+	VMULPS  Z8, Z4, Z4
+	VMULPS  Z9, Z5, Z5
+	VMULPS  Z10, Z6, Z6
+	VDIVPS  Z11, Z3, Z3
+	VDIVPS  Z12, Z4, Z4
+	VDIVPS  Z13, Z5, Z5
+	VDIVPS  Z14, Z6, Z6
 	VMOVUPS Z3, (AX)(BX*1)
 	VMOVUPS Z4, 64(AX)(BX*1)
 	VMOVUPS Z5, 128(AX)(BX*1)
@@ -1677,14 +1611,14 @@ siluAVX512_v16x1:
 	VPADDD  ewc_i127<>+0(SB), Z5, Z5
 	VPSLLD  $0x17, Z5, Z5
 	VMULPS  Z5, Z7, Z7
-	VPSRAD  $0x1f, Z3, Z4
-	VANDPS  Z7, Z4, Z5
-	VANDNPS Z2, Z4, Z4
-	VORPS   Z4, Z5, Z5
-	VADDPS  Z2, Z7, Z4
+	VPSRAD  $0x1f, Z3, Z5
+	VANDPS  Z7, Z5, Z4
+	VANDNPS Z2, Z5, Z5
+	VORPS   Z5, Z4, Z4
+	VADDPS  Z2, Z7, Z5
 	VMAXPS  Z3, Z1, Z3
-	VMULPS  Z5, Z3, Z3
-	VDIVPS  Z4, Z3, Z3
+	VMULPS  Z4, Z3, Z3
+	VDIVPS  Z5, Z3, Z3
 	VMOVUPS Z3, (AX)(BX*1)
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x10, DX
@@ -1697,127 +1631,118 @@ siluAVX512_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 siluAVX512_v8x2:
-	CMPQ    DX, $0x10
-	JL      siluAVX512_v8x2_end
-	VMOVUPS (CX)(BX*1), Y3
-	VMOVUPS 32(CX)(BX*1), Y4
-	VORPS   ewc_sign<>+0(SB), Y3, Y5
-	VORPS   ewc_sign<>+0(SB), Y4, Y6
-	VMAXPS  Y5, Y0, Y5
-	VMAXPS  Y6, Y0, Y6
-	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
-	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
-	VADDPS  ewc_round<>+0(SB), Y7, Y7
-	VADDPS  ewc_round<>+0(SB), Y8, Y8
-	VSUBPS  ewc_round<>+0(SB), Y7, Y9
-	VSUBPS  ewc_round<>+0(SB), Y8, Y10
-	VMULPS  ewc_c1<>+0(SB), Y9, Y11
-	VMULPS  ewc_c1<>+0(SB), Y10, Y12
-	VSUBPS  Y11, Y5, Y5
-	VSUBPS  Y12, Y6, Y6
-	VMULPS  ewc_c2<>+0(SB), Y9, Y11
-	VMULPS  ewc_c2<>+0(SB), Y10, Y12
-	VSUBPS  Y11, Y5, Y5
-	VSUBPS  Y12, Y6, Y6
-	VMULPS  Y5, Y5, Y9
-	VMULPS  Y6, Y6, Y10
-	VMULPS  ewc_p0<>+0(SB), Y5, Y11
-	VMULPS  ewc_p0<>+0(SB), Y6, Y12
-	VADDPS  ewc_p1<>+0(SB), Y11, Y11
-	VADDPS  ewc_p1<>+0(SB), Y12, Y12
-	VMULPS  ewc_p2<>+0(SB), Y5, Y13
-	VMULPS  ewc_p2<>+0(SB), Y6, Y14
-	VADDPS  ewc_p3<>+0(SB), Y13, Y13
-	VADDPS  ewc_p3<>+0(SB), Y14, Y14
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y13, Y11, Y11
-	VADDPS  Y14, Y12, Y12
-	VMULPS  ewc_p4<>+0(SB), Y5, Y13
-	VMULPS  ewc_p4<>+0(SB), Y6, Y14
-	VADDPS  ewc_p5<>+0(SB), Y13, Y13
-	VADDPS  ewc_p5<>+0(SB), Y14, Y14
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y13, Y11, Y11
-	VADDPS  Y14, Y12, Y12
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y5, Y11, Y11
-	VADDPS  Y6, Y12, Y12
-	VADDPS  ewc_one<>+0(SB), Y11, Y11
-	VADDPS  ewc_one<>+0(SB), Y12, Y12
-	VPADDD  ewc_i127<>+0(SB), Y7, Y7
-	VPADDD  ewc_i127<>+0(SB), Y8, Y8
-	VPSLLD  $0x17, Y7, Y7
-	VPSLLD  $0x17, Y8, Y8
-	VMULPS  Y7, Y11, Y11
-	VMULPS  Y8, Y12, Y12
-	VPSRAD  $0x1f, Y3, Y5
-	VPSRAD  $0x1f, Y4, Y6
-	VANDPS  Y11, Y5, Y7
-	VANDPS  Y12, Y6, Y8
-	VANDNPS Y2, Y5, Y5
-	VANDNPS Y2, Y6, Y6
-	VORPS   Y5, Y7, Y7
-	VORPS   Y6, Y8, Y8
-	VADDPS  Y2, Y11, Y5
-	VADDPS  Y2, Y12, Y6
-	VMAXPS  Y3, Y1, Y3
-	VMAXPS  Y4, Y1, Y4
-	VMULPS  Y7, Y3, Y3
-	VMULPS  Y8, Y4, Y4
-	VDIVPS  Y5, Y3, Y3
-	VDIVPS  Y6, Y4, Y4
-	VMOVUPS Y3, (AX)(BX*1)
-	VMOVUPS Y4, 32(AX)(BX*1)
-	ADDQ    $0x00000040, BX
-	SUBQ    $0x10, DX
-	JMP     siluAVX512_v8x2
+	CMPQ      DX, $0x10
+	JL        siluAVX512_v8x2_end
+	VMOVUPS   (CX)(BX*1), Y3
+	VMOVUPS   32(CX)(BX*1), Y4
+	VORPS     ewc_sign<>+0(SB), Y3, Y5
+	VORPS     ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS    Y5, Y0, Y5
+	VMAXPS    Y6, Y0, Y6
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS    ewc_round<>+0(SB), Y7, Y7
+	VADDPS    ewc_round<>+0(SB), Y8, Y8
+	VSUBPS    ewc_round<>+0(SB), Y7, Y9
+	VSUBPS    ewc_round<>+0(SB), Y8, Y10
+	VMULPS    ewc_c1<>+0(SB), Y9, Y11
+	VMULPS    ewc_c1<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    ewc_c2<>+0(SB), Y9, Y11
+	VMULPS    ewc_c2<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    Y5, Y5, Y9
+	VMULPS    Y6, Y6, Y10
+	VMULPS    ewc_p0<>+0(SB), Y5, Y11
+	VMULPS    ewc_p0<>+0(SB), Y6, Y12
+	VADDPS    ewc_p1<>+0(SB), Y11, Y11
+	VADDPS    ewc_p1<>+0(SB), Y12, Y12
+	VMULPS    ewc_p2<>+0(SB), Y5, Y13
+	VMULPS    ewc_p2<>+0(SB), Y6, Y14
+	VADDPS    ewc_p3<>+0(SB), Y13, Y13
+	VADDPS    ewc_p3<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    ewc_p4<>+0(SB), Y5, Y13
+	VMULPS    ewc_p4<>+0(SB), Y6, Y14
+	VADDPS    ewc_p5<>+0(SB), Y13, Y13
+	VADDPS    ewc_p5<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y5, Y11, Y11
+	VADDPS    Y6, Y12, Y12
+	VADDPS    ewc_one<>+0(SB), Y11, Y11
+	VADDPS    ewc_one<>+0(SB), Y12, Y12
+	VPADDD    ewc_i127<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD    $0x17, Y7, Y7
+	VPSLLD    $0x17, Y8, Y8
+	VMULPS    Y7, Y11, Y11
+	VMULPS    Y8, Y12, Y12
+	VBLENDVPS Y3, Y11, Y2, Y5
+	VBLENDVPS Y4, Y12, Y2, Y6
+	VADDPS    Y2, Y11, Y7
+	VADDPS    Y2, Y12, Y8
+	VMAXPS    Y3, Y1, Y3
+	VMAXPS    Y4, Y1, Y4
+	VMULPS    Y5, Y3, Y3
+	VMULPS    Y6, Y4, Y4
+	VDIVPS    Y7, Y3, Y3
+	VDIVPS    Y8, Y4, Y4
+	VMOVUPS   Y3, (AX)(BX*1)
+	VMOVUPS   Y4, 32(AX)(BX*1)
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x10, DX
+	JMP       siluAVX512_v8x2
 
 siluAVX512_v8x2_end:
 siluAVX512_v8x1:
-	CMPQ    DX, $0x08
-	JL      siluAVX512_v8x1_end
-	VMOVUPS (CX)(BX*1), Y3
-	VORPS   ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS  Y4, Y0, Y4
-	VMULPS  ewc_log2e<>+0(SB), Y4, Y5
-	VADDPS  ewc_round<>+0(SB), Y5, Y5
-	VSUBPS  ewc_round<>+0(SB), Y5, Y6
-	VMULPS  ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS  Y7, Y4, Y4
-	VMULPS  ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS  Y7, Y4, Y4
-	VMULPS  Y4, Y4, Y6
-	VMULPS  ewc_p0<>+0(SB), Y4, Y7
-	VADDPS  ewc_p1<>+0(SB), Y7, Y7
-	VMULPS  ewc_p2<>+0(SB), Y4, Y8
-	VADDPS  ewc_p3<>+0(SB), Y8, Y8
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y8, Y7, Y7
-	VMULPS  ewc_p4<>+0(SB), Y4, Y8
-	VADDPS  ewc_p5<>+0(SB), Y8, Y8
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y8, Y7, Y7
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y4, Y7, Y7
-	VADDPS  ewc_one<>+0(SB), Y7, Y7
-	VPADDD  ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD  $0x17, Y5, Y5
-	VMULPS  Y5, Y7, Y7
-	VPSRAD  $0x1f, Y3, Y4
-	VANDPS  Y7, Y4, Y5
-	VANDNPS Y2, Y4, Y4
-	VORPS   Y4, Y5, Y5
-	VADDPS  Y2, Y7, Y4
-	VMAXPS  Y3, Y1, Y3
-	VMULPS  Y5, Y3, Y3
-	VDIVPS  Y4, Y3, Y3
-	VMOVUPS Y3, (AX)(BX*1)
-	ADDQ    $0x00000020, BX
-	SUBQ    $0x08, DX
-	JMP     siluAVX512_v8x1
+	CMPQ      DX, $0x08
+	JL        siluAVX512_v8x1_end
+	VMOVUPS   (CX)(BX*1), Y3
+	VORPS     ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS    Y4, Y0, Y4
+	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS    ewc_round<>+0(SB), Y5, Y5
+	VSUBPS    ewc_round<>+0(SB), Y5, Y6
+	VMULPS    ewc_c1<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    ewc_c2<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    Y4, Y4, Y6
+	VMULPS    ewc_p0<>+0(SB), Y4, Y7
+	VADDPS    ewc_p1<>+0(SB), Y7, Y7
+	VMULPS    ewc_p2<>+0(SB), Y4, Y8
+	VADDPS    ewc_p3<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    ewc_p4<>+0(SB), Y4, Y8
+	VADDPS    ewc_p5<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y4, Y7, Y7
+	VADDPS    ewc_one<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD    $0x17, Y5, Y5
+	VMULPS    Y5, Y7, Y7
+	VBLENDVPS Y3, Y7, Y2, Y4
+	VADDPS    Y2, Y7, Y5
+	VMAXPS    Y3, Y1, Y3
+	VMULPS    Y4, Y3, Y3
+	VDIVPS    Y5, Y3, Y3
+	VMOVUPS   Y3, (AX)(BX*1)
+	ADDQ      $0x00000020, BX
+	SUBQ      $0x08, DX
+	JMP       siluAVX512_v8x1
 
 siluAVX512_v8x1_end:
 	VZEROUPPER
@@ -2048,50 +1973,50 @@ siluBackwardAVX512_v16x4:
 	VMULPS  Z13, Z21, Z21
 	VMULPS  Z14, Z22, Z22
 	VMULPS  Z15, Z23, Z23
-	VPSRAD  $0x1f, Z4, Z8
-	VPSRAD  $0x1f, Z5, Z9
-	VPSRAD  $0x1f, Z6, Z10
-	VPSRAD  $0x1f, Z7, Z11
-	VANDPS  Z20, Z8, Z16
-	VANDPS  Z21, Z9, Z17
-	VANDPS  Z22, Z10, Z18
-	VANDPS  Z23, Z11, Z19
-	VANDNPS Z3, Z8, Z12
-	VANDNPS Z3, Z9, Z13
-	VANDNPS Z3, Z10, Z14
-	VANDNPS Z3, Z11, Z15
-	VORPS   Z12, Z16, Z16
-	VORPS   Z13, Z17, Z17
-	VORPS   Z14, Z18, Z18
-	VORPS   Z15, Z19, Z19
-	VANDPS  Z3, Z8, Z24
-	VANDPS  Z3, Z9, Z25
-	VANDPS  Z3, Z10, Z26
-	VANDPS  Z3, Z11, Z27
-	VANDNPS Z20, Z8, Z12
-	VANDNPS Z21, Z9, Z13
-	VANDNPS Z22, Z10, Z14
-	VANDNPS Z23, Z11, Z15
-	VORPS   Z12, Z24, Z24
-	VORPS   Z13, Z25, Z25
-	VORPS   Z14, Z26, Z26
-	VORPS   Z15, Z27, Z27
-	VADDPS  Z3, Z20, Z8
-	VADDPS  Z3, Z21, Z9
-	VADDPS  Z3, Z22, Z10
-	VADDPS  Z3, Z23, Z11
-	VDIVPS  Z8, Z3, Z8
-	VDIVPS  Z9, Z3, Z9
-	VDIVPS  Z10, Z3, Z10
-	VDIVPS  Z11, Z3, Z11
-	VMULPS  Z8, Z16, Z16
-	VMULPS  Z9, Z17, Z17
-	VMULPS  Z10, Z18, Z18
-	VMULPS  Z11, Z19, Z19
-	VMULPS  Z8, Z24, Z24
-	VMULPS  Z9, Z25, Z25
-	VMULPS  Z10, Z26, Z26
-	VMULPS  Z11, Z27, Z27
+	VPSRAD  $0x1f, Z4, Z12
+	VPSRAD  $0x1f, Z5, Z13
+	VPSRAD  $0x1f, Z6, Z14
+	VPSRAD  $0x1f, Z7, Z15
+	VANDPS  Z20, Z12, Z8
+	VANDPS  Z21, Z13, Z9
+	VANDPS  Z22, Z14, Z10
+	VANDPS  Z23, Z15, Z11
+	VANDNPS Z3, Z12, Z16
+	VANDNPS Z3, Z13, Z17
+	VANDNPS Z3, Z14, Z18
+	VANDNPS Z3, Z15, Z19
+	VORPS   Z16, Z8, Z8
+	VORPS   Z17, Z9, Z9
+	VORPS   Z18, Z10, Z10
+	VORPS   Z19, Z11, Z11
+	VANDPS  Z3, Z12, Z24
+	VANDPS  Z3, Z13, Z25
+	VANDPS  Z3, Z14, Z26
+	VANDPS  Z3, Z15, Z27
+	VANDNPS Z20, Z12, Z16
+	VANDNPS Z21, Z13, Z17
+	VANDNPS Z22, Z14, Z18
+	VANDNPS Z23, Z15, Z19
+	VORPS   Z16, Z24, Z24
+	VORPS   Z17, Z25, Z25
+	VORPS   Z18, Z26, Z26
+	VORPS   Z19, Z27, Z27
+	VADDPS  Z3, Z20, Z12
+	VADDPS  Z3, Z21, Z13
+	VADDPS  Z3, Z22, Z14
+	VADDPS  Z3, Z23, Z15
+	VDIVPS  Z12, Z3, Z12
+	VDIVPS  Z13, Z3, Z13
+	VDIVPS  Z14, Z3, Z14
+	VDIVPS  Z15, Z3, Z15
+	VMULPS  Z12, Z8, Z8
+	VMULPS  Z13, Z9, Z9
+	VMULPS  Z14, Z10, Z10
+	VMULPS  Z15, Z11, Z11
+	VMULPS  Z12, Z24, Z24
+	VMULPS  Z13, Z25, Z25
+	VMULPS  Z14, Z26, Z26
+	VMULPS  Z15, Z27, Z27
 	VMAXPS  Z4, Z1, Z4
 	VMAXPS  Z5, Z1, Z5
 	VMAXPS  Z6, Z1, Z6
@@ -2108,22 +2033,22 @@ siluBackwardAVX512_v16x4:
 	VADDPS  Z3, Z5, Z5
 	VADDPS  Z3, Z6, Z6
 	VADDPS  Z3, Z7, Z7
-	VMULPS  Z4, Z16, Z16
-	VMULPS  Z5, Z17, Z17
-	VMULPS  Z6, Z18, Z18
-	VMULPS  Z7, Z19, Z19
-	VMULPS  (DX)(SI*1), Z16, Z16
-	VMULPS  64(DX)(SI*1), Z17, Z17
-	VMULPS  128(DX)(SI*1), Z18, Z18
-	VMULPS  192(DX)(SI*1), Z19, Z19
-	VADDPS  (AX)(SI*1), Z16, Z16
-	VADDPS  64(AX)(SI*1), Z17, Z17
-	VADDPS  128(AX)(SI*1), Z18, Z18
-	VADDPS  192(AX)(SI*1), Z19, Z19
-	VMOVUPS Z16, (AX)(SI*1)
-	VMOVUPS Z17, 64(AX)(SI*1)
-	VMOVUPS Z18, 128(AX)(SI*1)
-	VMOVUPS Z19, 192(AX)(SI*1)
+	VMULPS  Z4, Z8, Z8
+	VMULPS  Z5, Z9, Z9
+	VMULPS  Z6, Z10, Z10
+	VMULPS  Z7, Z11, Z11
+	VMULPS  (DX)(SI*1), Z8, Z8
+	VMULPS  64(DX)(SI*1), Z9, Z9
+	VMULPS  128(DX)(SI*1), Z10, Z10
+	VMULPS  192(DX)(SI*1), Z11, Z11
+	VADDPS  (AX)(SI*1), Z8, Z8
+	VADDPS  64(AX)(SI*1), Z9, Z9
+	VADDPS  128(AX)(SI*1), Z10, Z10
+	VADDPS  192(AX)(SI*1), Z11, Z11
+	VMOVUPS Z8, (AX)(SI*1)
+	VMOVUPS Z9, 64(AX)(SI*1)
+	VMOVUPS Z10, 128(AX)(SI*1)
+	VMOVUPS Z11, 192(AX)(SI*1)
 	ADDQ    $0x00000100, SI
 	SUBQ    $0x40, BX
 	JMP     siluBackwardAVX512_v16x4
@@ -2159,25 +2084,25 @@ siluBackwardAVX512_v16x1:
 	VPADDD  ewc_i127<>+0(SB), Z6, Z6
 	VPSLLD  $0x17, Z6, Z6
 	VMULPS  Z6, Z8, Z8
-	VPSRAD  $0x1f, Z4, Z5
-	VANDPS  Z8, Z5, Z7
-	VANDNPS Z3, Z5, Z6
-	VORPS   Z6, Z7, Z7
-	VANDPS  Z3, Z5, Z9
-	VANDNPS Z8, Z5, Z6
-	VORPS   Z6, Z9, Z9
-	VADDPS  Z3, Z8, Z5
-	VDIVPS  Z5, Z3, Z5
-	VMULPS  Z5, Z7, Z7
-	VMULPS  Z5, Z9, Z9
+	VPSRAD  $0x1f, Z4, Z6
+	VANDPS  Z8, Z6, Z5
+	VANDNPS Z3, Z6, Z7
+	VORPS   Z7, Z5, Z5
+	VANDPS  Z3, Z6, Z9
+	VANDNPS Z8, Z6, Z7
+	VORPS   Z7, Z9, Z9
+	VADDPS  Z3, Z8, Z6
+	VDIVPS  Z6, Z3, Z6
+	VMULPS  Z6, Z5, Z5
+	VMULPS  Z6, Z9, Z9
 	VMAXPS  Z4, Z1, Z4
 	VMINPS  Z4, Z2, Z4
 	VMULPS  Z9, Z4, Z4
 	VADDPS  Z3, Z4, Z4
-	VMULPS  Z4, Z7, Z7
-	VMULPS  (DX)(SI*1), Z7, Z7
-	VADDPS  (AX)(SI*1), Z7, Z7
-	VMOVUPS Z7, (AX)(SI*1)
+	VMULPS  Z4, Z5, Z5
+	VMULPS  (DX)(SI*1), Z5, Z5
+	VADDPS  (AX)(SI*1), Z5, Z5
+	VMOVUPS Z5, (AX)(SI*1)
 	ADDQ    $0x00000040, SI
 	SUBQ    $0x10, BX
 	JMP     siluBackwardAVX512_v16x1
@@ -2189,157 +2114,142 @@ siluBackwardAVX512_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y3
 
 siluBackwardAVX512_v8x2:
-	CMPQ    BX, $0x10
-	JL      siluBackwardAVX512_v8x2_end
-	VMOVUPS (CX)(SI*1), Y4
-	VMOVUPS 32(CX)(SI*1), Y5
-	VORPS   ewc_sign<>+0(SB), Y4, Y6
-	VORPS   ewc_sign<>+0(SB), Y5, Y7
-	VMAXPS  Y6, Y0, Y6
-	VMAXPS  Y7, Y0, Y7
-	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
-	VMULPS  ewc_log2e<>+0(SB), Y7, Y9
-	VADDPS  ewc_round<>+0(SB), Y8, Y8
-	VADDPS  ewc_round<>+0(SB), Y9, Y9
-	VSUBPS  ewc_round<>+0(SB), Y8, Y10
-	VSUBPS  ewc_round<>+0(SB), Y9, Y11
-	VMULPS  ewc_c1<>+0(SB), Y10, Y12
-	VMULPS  ewc_c1<>+0(SB), Y11, Y13
-	VSUBPS  Y12, Y6, Y6
-	VSUBPS  Y13, Y7, Y7
-	VMULPS  ewc_c2<>+0(SB), Y10, Y12
-	VMULPS  ewc_c2<>+0(SB), Y11, Y13
-	VSUBPS  Y12, Y6, Y6
-	VSUBPS  Y13, Y7, Y7
-	VMULPS  Y6, Y6, Y10
-	VMULPS  Y7, Y7, Y11
-	VMULPS  ewc_p0<>+0(SB), Y6, Y12
-	VMULPS  ewc_p0<>+0(SB), Y7, Y13
-	VADDPS  ewc_p1<>+0(SB), Y12, Y12
-	VADDPS  ewc_p1<>+0(SB), Y13, Y13
-	VMULPS  ewc_p2<>+0(SB), Y6, Y14
-	VMULPS  ewc_p2<>+0(SB), Y7, Y15
-	VADDPS  ewc_p3<>+0(SB), Y14, Y14
-	VADDPS  ewc_p3<>+0(SB), Y15, Y15
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y14, Y12, Y12
-	VADDPS  Y15, Y13, Y13
-	VMULPS  ewc_p4<>+0(SB), Y6, Y14
-	VMULPS  ewc_p4<>+0(SB), Y7, Y15
-	VADDPS  ewc_p5<>+0(SB), Y14, Y14
-	VADDPS  ewc_p5<>+0(SB), Y15, Y15
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y14, Y12, Y12
-	VADDPS  Y15, Y13, Y13
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y6, Y12, Y12
-	VADDPS  Y7, Y13, Y13
-	VADDPS  ewc_one<>+0(SB), Y12, Y12
-	VADDPS  ewc_one<>+0(SB), Y13, Y13
-	VPADDD  ewc_i127<>+0(SB), Y8, Y8
-	VPADDD  ewc_i127<>+0(SB), Y9, Y9
-	VPSLLD  $0x17, Y8, Y8
-	VPSLLD  $0x17, Y9, Y9
-	VMULPS  Y8, Y12, Y12
-	VMULPS  Y9, Y13, Y13
-	VPSRAD  $0x1f, Y4, Y6
-	VPSRAD  $0x1f, Y5, Y7
-	VANDPS  Y12, Y6, Y10
-	VANDPS  Y13, Y7, Y11
-	VANDNPS Y3, Y6, Y8
-	VANDNPS Y3, Y7, Y9
-	VORPS   Y8, Y10, Y10
-	VORPS   Y9, Y11, Y11
-	VANDPS  Y3, Y6, Y14
-	VANDPS  Y3, Y7, Y15
-	VANDNPS Y12, Y6, Y8
-	VANDNPS Y13, Y7, Y9
-	VORPS   Y8, Y14, Y14
-	VORPS   Y9, Y15, Y15
-	VADDPS  Y3, Y12, Y6
-	VADDPS  Y3, Y13, Y7
-	VDIVPS  Y6, Y3, Y6
-	VDIVPS  Y7, Y3, Y7
-	VMULPS  Y6, Y10, Y10
-	VMULPS  Y7, Y11, Y11
-	VMULPS  Y6, Y14, Y14
-	VMULPS  Y7, Y15, Y15
-	VMAXPS  Y4, Y1, Y4
-	VMAXPS  Y5, Y1, Y5
-	VMINPS  Y4, Y2, Y4
-	VMINPS  Y5, Y2, Y5
-	VMULPS  Y14, Y4, Y4
-	VMULPS  Y15, Y5, Y5
-	VADDPS  Y3, Y4, Y4
-	VADDPS  Y3, Y5, Y5
-	VMULPS  Y4, Y10, Y10
-	VMULPS  Y5, Y11, Y11
-	VMULPS  (DX)(SI*1), Y10, Y10
-	VMULPS  32(DX)(SI*1), Y11, Y11
-	VADDPS  (AX)(SI*1), Y10, Y10
-	VADDPS  32(AX)(SI*1), Y11, Y11
-	VMOVUPS Y10, (AX)(SI*1)
-	VMOVUPS Y11, 32(AX)(SI*1)
-	ADDQ    $0x00000040, SI
-	SUBQ    $0x10, BX
-	JMP     siluBackwardAVX512_v8x2
+	CMPQ      BX, $0x10
+	JL        siluBackwardAVX512_v8x2_end
+	VMOVUPS   (CX)(SI*1), Y4
+	VMOVUPS   32(CX)(SI*1), Y5
+	VORPS     ewc_sign<>+0(SB), Y4, Y6
+	VORPS     ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS    Y6, Y0, Y6
+	VMAXPS    Y7, Y0, Y7
+	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS    ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS    ewc_round<>+0(SB), Y8, Y8
+	VADDPS    ewc_round<>+0(SB), Y9, Y9
+	VSUBPS    ewc_round<>+0(SB), Y8, Y10
+	VSUBPS    ewc_round<>+0(SB), Y9, Y11
+	VMULPS    ewc_c1<>+0(SB), Y10, Y12
+	VMULPS    ewc_c1<>+0(SB), Y11, Y13
+	VSUBPS    Y12, Y6, Y6
+	VSUBPS    Y13, Y7, Y7
+	VMULPS    ewc_c2<>+0(SB), Y10, Y12
+	VMULPS    ewc_c2<>+0(SB), Y11, Y13
+	VSUBPS    Y12, Y6, Y6
+	VSUBPS    Y13, Y7, Y7
+	VMULPS    Y6, Y6, Y10
+	VMULPS    Y7, Y7, Y11
+	VMULPS    ewc_p0<>+0(SB), Y6, Y12
+	VMULPS    ewc_p0<>+0(SB), Y7, Y13
+	VADDPS    ewc_p1<>+0(SB), Y12, Y12
+	VADDPS    ewc_p1<>+0(SB), Y13, Y13
+	VMULPS    ewc_p2<>+0(SB), Y6, Y14
+	VMULPS    ewc_p2<>+0(SB), Y7, Y15
+	VADDPS    ewc_p3<>+0(SB), Y14, Y14
+	VADDPS    ewc_p3<>+0(SB), Y15, Y15
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y14, Y12, Y12
+	VADDPS    Y15, Y13, Y13
+	VMULPS    ewc_p4<>+0(SB), Y6, Y14
+	VMULPS    ewc_p4<>+0(SB), Y7, Y15
+	VADDPS    ewc_p5<>+0(SB), Y14, Y14
+	VADDPS    ewc_p5<>+0(SB), Y15, Y15
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y14, Y12, Y12
+	VADDPS    Y15, Y13, Y13
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y6, Y12, Y12
+	VADDPS    Y7, Y13, Y13
+	VADDPS    ewc_one<>+0(SB), Y12, Y12
+	VADDPS    ewc_one<>+0(SB), Y13, Y13
+	VPADDD    ewc_i127<>+0(SB), Y8, Y8
+	VPADDD    ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD    $0x17, Y8, Y8
+	VPSLLD    $0x17, Y9, Y9
+	VMULPS    Y8, Y12, Y12
+	VMULPS    Y9, Y13, Y13
+	VBLENDVPS Y4, Y12, Y3, Y6
+	VBLENDVPS Y5, Y13, Y3, Y7
+	VBLENDVPS Y4, Y3, Y12, Y8
+	VBLENDVPS Y5, Y3, Y13, Y9
+	VADDPS    Y3, Y12, Y10
+	VADDPS    Y3, Y13, Y11
+	VDIVPS    Y10, Y3, Y10
+	VDIVPS    Y11, Y3, Y11
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y10, Y8, Y8
+	VMULPS    Y11, Y9, Y9
+	VMAXPS    Y4, Y1, Y4
+	VMAXPS    Y5, Y1, Y5
+	VMINPS    Y4, Y2, Y4
+	VMINPS    Y5, Y2, Y5
+	VMULPS    Y8, Y4, Y4
+	VMULPS    Y9, Y5, Y5
+	VADDPS    Y3, Y4, Y4
+	VADDPS    Y3, Y5, Y5
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VMULPS    (DX)(SI*1), Y6, Y6
+	VMULPS    32(DX)(SI*1), Y7, Y7
+	VADDPS    (AX)(SI*1), Y6, Y6
+	VADDPS    32(AX)(SI*1), Y7, Y7
+	VMOVUPS   Y6, (AX)(SI*1)
+	VMOVUPS   Y7, 32(AX)(SI*1)
+	ADDQ      $0x00000040, SI
+	SUBQ      $0x10, BX
+	JMP       siluBackwardAVX512_v8x2
 
 siluBackwardAVX512_v8x2_end:
 siluBackwardAVX512_v8x1:
-	CMPQ    BX, $0x08
-	JL      siluBackwardAVX512_v8x1_end
-	VMOVUPS (CX)(SI*1), Y4
-	VORPS   ewc_sign<>+0(SB), Y4, Y5
-	VMAXPS  Y5, Y0, Y5
-	VMULPS  ewc_log2e<>+0(SB), Y5, Y6
-	VADDPS  ewc_round<>+0(SB), Y6, Y6
-	VSUBPS  ewc_round<>+0(SB), Y6, Y7
-	VMULPS  ewc_c1<>+0(SB), Y7, Y8
-	VSUBPS  Y8, Y5, Y5
-	VMULPS  ewc_c2<>+0(SB), Y7, Y8
-	VSUBPS  Y8, Y5, Y5
-	VMULPS  Y5, Y5, Y7
-	VMULPS  ewc_p0<>+0(SB), Y5, Y8
-	VADDPS  ewc_p1<>+0(SB), Y8, Y8
-	VMULPS  ewc_p2<>+0(SB), Y5, Y9
-	VADDPS  ewc_p3<>+0(SB), Y9, Y9
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y9, Y8, Y8
-	VMULPS  ewc_p4<>+0(SB), Y5, Y9
-	VADDPS  ewc_p5<>+0(SB), Y9, Y9
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y9, Y8, Y8
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y5, Y8, Y8
-	VADDPS  ewc_one<>+0(SB), Y8, Y8
-	VPADDD  ewc_i127<>+0(SB), Y6, Y6
-	VPSLLD  $0x17, Y6, Y6
-	VMULPS  Y6, Y8, Y8
-	VPSRAD  $0x1f, Y4, Y5
-	VANDPS  Y8, Y5, Y7
-	VANDNPS Y3, Y5, Y6
-	VORPS   Y6, Y7, Y7
-	VANDPS  Y3, Y5, Y9
-	VANDNPS Y8, Y5, Y6
-	VORPS   Y6, Y9, Y9
-	VADDPS  Y3, Y8, Y5
-	VDIVPS  Y5, Y3, Y5
-	VMULPS  Y5, Y7, Y7
-	VMULPS  Y5, Y9, Y9
-	VMAXPS  Y4, Y1, Y4
-	VMINPS  Y4, Y2, Y4
-	VMULPS  Y9, Y4, Y4
-	VADDPS  Y3, Y4, Y4
-	VMULPS  Y4, Y7, Y7
-	VMULPS  (DX)(SI*1), Y7, Y7
-	VADDPS  (AX)(SI*1), Y7, Y7
-	VMOVUPS Y7, (AX)(SI*1)
-	ADDQ    $0x00000020, SI
-	SUBQ    $0x08, BX
-	JMP     siluBackwardAVX512_v8x1
+	CMPQ      BX, $0x08
+	JL        siluBackwardAVX512_v8x1_end
+	VMOVUPS   (CX)(SI*1), Y4
+	VORPS     ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS    Y5, Y0, Y5
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS    ewc_round<>+0(SB), Y6, Y6
+	VSUBPS    ewc_round<>+0(SB), Y6, Y7
+	VMULPS    ewc_c1<>+0(SB), Y7, Y8
+	VSUBPS    Y8, Y5, Y5
+	VMULPS    ewc_c2<>+0(SB), Y7, Y8
+	VSUBPS    Y8, Y5, Y5
+	VMULPS    Y5, Y5, Y7
+	VMULPS    ewc_p0<>+0(SB), Y5, Y8
+	VADDPS    ewc_p1<>+0(SB), Y8, Y8
+	VMULPS    ewc_p2<>+0(SB), Y5, Y9
+	VADDPS    ewc_p3<>+0(SB), Y9, Y9
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y9, Y8, Y8
+	VMULPS    ewc_p4<>+0(SB), Y5, Y9
+	VADDPS    ewc_p5<>+0(SB), Y9, Y9
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y9, Y8, Y8
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y5, Y8, Y8
+	VADDPS    ewc_one<>+0(SB), Y8, Y8
+	VPADDD    ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD    $0x17, Y6, Y6
+	VMULPS    Y6, Y8, Y8
+	VBLENDVPS Y4, Y8, Y3, Y5
+	VBLENDVPS Y4, Y3, Y8, Y6
+	VADDPS    Y3, Y8, Y7
+	VDIVPS    Y7, Y3, Y7
+	VMULPS    Y7, Y5, Y5
+	VMULPS    Y7, Y6, Y6
+	VMAXPS    Y4, Y1, Y4
+	VMINPS    Y4, Y2, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    Y3, Y4, Y4
+	VMULPS    Y4, Y5, Y5
+	VMULPS    (DX)(SI*1), Y5, Y5
+	VADDPS    (AX)(SI*1), Y5, Y5
+	VMOVUPS   Y5, (AX)(SI*1)
+	ADDQ      $0x00000020, SI
+	SUBQ      $0x08, BX
+	JMP       siluBackwardAVX512_v8x1
 
 siluBackwardAVX512_v8x1_end:
 	VZEROUPPER
@@ -2469,50 +2379,50 @@ siluBackwardSetAVX512_v16x4:
 	VMULPS  Z13, Z21, Z21
 	VMULPS  Z14, Z22, Z22
 	VMULPS  Z15, Z23, Z23
-	VPSRAD  $0x1f, Z4, Z8
-	VPSRAD  $0x1f, Z5, Z9
-	VPSRAD  $0x1f, Z6, Z10
-	VPSRAD  $0x1f, Z7, Z11
-	VANDPS  Z20, Z8, Z16
-	VANDPS  Z21, Z9, Z17
-	VANDPS  Z22, Z10, Z18
-	VANDPS  Z23, Z11, Z19
-	VANDNPS Z3, Z8, Z12
-	VANDNPS Z3, Z9, Z13
-	VANDNPS Z3, Z10, Z14
-	VANDNPS Z3, Z11, Z15
-	VORPS   Z12, Z16, Z16
-	VORPS   Z13, Z17, Z17
-	VORPS   Z14, Z18, Z18
-	VORPS   Z15, Z19, Z19
-	VANDPS  Z3, Z8, Z24
-	VANDPS  Z3, Z9, Z25
-	VANDPS  Z3, Z10, Z26
-	VANDPS  Z3, Z11, Z27
-	VANDNPS Z20, Z8, Z12
-	VANDNPS Z21, Z9, Z13
-	VANDNPS Z22, Z10, Z14
-	VANDNPS Z23, Z11, Z15
-	VORPS   Z12, Z24, Z24
-	VORPS   Z13, Z25, Z25
-	VORPS   Z14, Z26, Z26
-	VORPS   Z15, Z27, Z27
-	VADDPS  Z3, Z20, Z8
-	VADDPS  Z3, Z21, Z9
-	VADDPS  Z3, Z22, Z10
-	VADDPS  Z3, Z23, Z11
-	VDIVPS  Z8, Z3, Z8
-	VDIVPS  Z9, Z3, Z9
-	VDIVPS  Z10, Z3, Z10
-	VDIVPS  Z11, Z3, Z11
-	VMULPS  Z8, Z16, Z16
-	VMULPS  Z9, Z17, Z17
-	VMULPS  Z10, Z18, Z18
-	VMULPS  Z11, Z19, Z19
-	VMULPS  Z8, Z24, Z24
-	VMULPS  Z9, Z25, Z25
-	VMULPS  Z10, Z26, Z26
-	VMULPS  Z11, Z27, Z27
+	VPSRAD  $0x1f, Z4, Z12
+	VPSRAD  $0x1f, Z5, Z13
+	VPSRAD  $0x1f, Z6, Z14
+	VPSRAD  $0x1f, Z7, Z15
+	VANDPS  Z20, Z12, Z8
+	VANDPS  Z21, Z13, Z9
+	VANDPS  Z22, Z14, Z10
+	VANDPS  Z23, Z15, Z11
+	VANDNPS Z3, Z12, Z16
+	VANDNPS Z3, Z13, Z17
+	VANDNPS Z3, Z14, Z18
+	VANDNPS Z3, Z15, Z19
+	VORPS   Z16, Z8, Z8
+	VORPS   Z17, Z9, Z9
+	VORPS   Z18, Z10, Z10
+	VORPS   Z19, Z11, Z11
+	VANDPS  Z3, Z12, Z24
+	VANDPS  Z3, Z13, Z25
+	VANDPS  Z3, Z14, Z26
+	VANDPS  Z3, Z15, Z27
+	VANDNPS Z20, Z12, Z16
+	VANDNPS Z21, Z13, Z17
+	VANDNPS Z22, Z14, Z18
+	VANDNPS Z23, Z15, Z19
+	VORPS   Z16, Z24, Z24
+	VORPS   Z17, Z25, Z25
+	VORPS   Z18, Z26, Z26
+	VORPS   Z19, Z27, Z27
+	VADDPS  Z3, Z20, Z12
+	VADDPS  Z3, Z21, Z13
+	VADDPS  Z3, Z22, Z14
+	VADDPS  Z3, Z23, Z15
+	VDIVPS  Z12, Z3, Z12
+	VDIVPS  Z13, Z3, Z13
+	VDIVPS  Z14, Z3, Z14
+	VDIVPS  Z15, Z3, Z15
+	VMULPS  Z12, Z8, Z8
+	VMULPS  Z13, Z9, Z9
+	VMULPS  Z14, Z10, Z10
+	VMULPS  Z15, Z11, Z11
+	VMULPS  Z12, Z24, Z24
+	VMULPS  Z13, Z25, Z25
+	VMULPS  Z14, Z26, Z26
+	VMULPS  Z15, Z27, Z27
 	VMAXPS  Z4, Z1, Z4
 	VMAXPS  Z5, Z1, Z5
 	VMAXPS  Z6, Z1, Z6
@@ -2529,18 +2439,18 @@ siluBackwardSetAVX512_v16x4:
 	VADDPS  Z3, Z5, Z5
 	VADDPS  Z3, Z6, Z6
 	VADDPS  Z3, Z7, Z7
-	VMULPS  Z4, Z16, Z16
-	VMULPS  Z5, Z17, Z17
-	VMULPS  Z6, Z18, Z18
-	VMULPS  Z7, Z19, Z19
-	VMULPS  (DX)(SI*1), Z16, Z16
-	VMULPS  64(DX)(SI*1), Z17, Z17
-	VMULPS  128(DX)(SI*1), Z18, Z18
-	VMULPS  192(DX)(SI*1), Z19, Z19
-	VMOVUPS Z16, (AX)(SI*1)
-	VMOVUPS Z17, 64(AX)(SI*1)
-	VMOVUPS Z18, 128(AX)(SI*1)
-	VMOVUPS Z19, 192(AX)(SI*1)
+	VMULPS  Z4, Z8, Z8
+	VMULPS  Z5, Z9, Z9
+	VMULPS  Z6, Z10, Z10
+	VMULPS  Z7, Z11, Z11
+	VMULPS  (DX)(SI*1), Z8, Z8
+	VMULPS  64(DX)(SI*1), Z9, Z9
+	VMULPS  128(DX)(SI*1), Z10, Z10
+	VMULPS  192(DX)(SI*1), Z11, Z11
+	VMOVUPS Z8, (AX)(SI*1)
+	VMOVUPS Z9, 64(AX)(SI*1)
+	VMOVUPS Z10, 128(AX)(SI*1)
+	VMOVUPS Z11, 192(AX)(SI*1)
 	ADDQ    $0x00000100, SI
 	SUBQ    $0x40, BX
 	JMP     siluBackwardSetAVX512_v16x4
@@ -2576,24 +2486,24 @@ siluBackwardSetAVX512_v16x1:
 	VPADDD  ewc_i127<>+0(SB), Z6, Z6
 	VPSLLD  $0x17, Z6, Z6
 	VMULPS  Z6, Z8, Z8
-	VPSRAD  $0x1f, Z4, Z5
-	VANDPS  Z8, Z5, Z7
-	VANDNPS Z3, Z5, Z6
-	VORPS   Z6, Z7, Z7
-	VANDPS  Z3, Z5, Z9
-	VANDNPS Z8, Z5, Z6
-	VORPS   Z6, Z9, Z9
-	VADDPS  Z3, Z8, Z5
-	VDIVPS  Z5, Z3, Z5
-	VMULPS  Z5, Z7, Z7
-	VMULPS  Z5, Z9, Z9
+	VPSRAD  $0x1f, Z4, Z6
+	VANDPS  Z8, Z6, Z5
+	VANDNPS Z3, Z6, Z7
+	VORPS   Z7, Z5, Z5
+	VANDPS  Z3, Z6, Z9
+	VANDNPS Z8, Z6, Z7
+	VORPS   Z7, Z9, Z9
+	VADDPS  Z3, Z8, Z6
+	VDIVPS  Z6, Z3, Z6
+	VMULPS  Z6, Z5, Z5
+	VMULPS  Z6, Z9, Z9
 	VMAXPS  Z4, Z1, Z4
 	VMINPS  Z4, Z2, Z4
 	VMULPS  Z9, Z4, Z4
 	VADDPS  Z3, Z4, Z4
-	VMULPS  Z4, Z7, Z7
-	VMULPS  (DX)(SI*1), Z7, Z7
-	VMOVUPS Z7, (AX)(SI*1)
+	VMULPS  Z4, Z5, Z5
+	VMULPS  (DX)(SI*1), Z5, Z5
+	VMOVUPS Z5, (AX)(SI*1)
 	ADDQ    $0x00000040, SI
 	SUBQ    $0x10, BX
 	JMP     siluBackwardSetAVX512_v16x1
@@ -2605,154 +2515,139 @@ siluBackwardSetAVX512_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y3
 
 siluBackwardSetAVX512_v8x2:
-	CMPQ    BX, $0x10
-	JL      siluBackwardSetAVX512_v8x2_end
-	VMOVUPS (CX)(SI*1), Y4
-	VMOVUPS 32(CX)(SI*1), Y5
-	VORPS   ewc_sign<>+0(SB), Y4, Y6
-	VORPS   ewc_sign<>+0(SB), Y5, Y7
-	VMAXPS  Y6, Y0, Y6
-	VMAXPS  Y7, Y0, Y7
-	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
-	VMULPS  ewc_log2e<>+0(SB), Y7, Y9
-	VADDPS  ewc_round<>+0(SB), Y8, Y8
-	VADDPS  ewc_round<>+0(SB), Y9, Y9
-	VSUBPS  ewc_round<>+0(SB), Y8, Y10
-	VSUBPS  ewc_round<>+0(SB), Y9, Y11
-	VMULPS  ewc_c1<>+0(SB), Y10, Y12
-	VMULPS  ewc_c1<>+0(SB), Y11, Y13
-	VSUBPS  Y12, Y6, Y6
-	VSUBPS  Y13, Y7, Y7
-	VMULPS  ewc_c2<>+0(SB), Y10, Y12
-	VMULPS  ewc_c2<>+0(SB), Y11, Y13
-	VSUBPS  Y12, Y6, Y6
-	VSUBPS  Y13, Y7, Y7
-	VMULPS  Y6, Y6, Y10
-	VMULPS  Y7, Y7, Y11
-	VMULPS  ewc_p0<>+0(SB), Y6, Y12
-	VMULPS  ewc_p0<>+0(SB), Y7, Y13
-	VADDPS  ewc_p1<>+0(SB), Y12, Y12
-	VADDPS  ewc_p1<>+0(SB), Y13, Y13
-	VMULPS  ewc_p2<>+0(SB), Y6, Y14
-	VMULPS  ewc_p2<>+0(SB), Y7, Y15
-	VADDPS  ewc_p3<>+0(SB), Y14, Y14
-	VADDPS  ewc_p3<>+0(SB), Y15, Y15
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y14, Y12, Y12
-	VADDPS  Y15, Y13, Y13
-	VMULPS  ewc_p4<>+0(SB), Y6, Y14
-	VMULPS  ewc_p4<>+0(SB), Y7, Y15
-	VADDPS  ewc_p5<>+0(SB), Y14, Y14
-	VADDPS  ewc_p5<>+0(SB), Y15, Y15
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y14, Y12, Y12
-	VADDPS  Y15, Y13, Y13
-	VMULPS  Y10, Y12, Y12
-	VMULPS  Y11, Y13, Y13
-	VADDPS  Y6, Y12, Y12
-	VADDPS  Y7, Y13, Y13
-	VADDPS  ewc_one<>+0(SB), Y12, Y12
-	VADDPS  ewc_one<>+0(SB), Y13, Y13
-	VPADDD  ewc_i127<>+0(SB), Y8, Y8
-	VPADDD  ewc_i127<>+0(SB), Y9, Y9
-	VPSLLD  $0x17, Y8, Y8
-	VPSLLD  $0x17, Y9, Y9
-	VMULPS  Y8, Y12, Y12
-	VMULPS  Y9, Y13, Y13
-	VPSRAD  $0x1f, Y4, Y6
-	VPSRAD  $0x1f, Y5, Y7
-	VANDPS  Y12, Y6, Y10
-	VANDPS  Y13, Y7, Y11
-	VANDNPS Y3, Y6, Y8
-	VANDNPS Y3, Y7, Y9
-	VORPS   Y8, Y10, Y10
-	VORPS   Y9, Y11, Y11
-	VANDPS  Y3, Y6, Y14
-	VANDPS  Y3, Y7, Y15
-	VANDNPS Y12, Y6, Y8
-	VANDNPS Y13, Y7, Y9
-	VORPS   Y8, Y14, Y14
-	VORPS   Y9, Y15, Y15
-	VADDPS  Y3, Y12, Y6
-	VADDPS  Y3, Y13, Y7
-	VDIVPS  Y6, Y3, Y6
-	VDIVPS  Y7, Y3, Y7
-	VMULPS  Y6, Y10, Y10
-	VMULPS  Y7, Y11, Y11
-	VMULPS  Y6, Y14, Y14
-	VMULPS  Y7, Y15, Y15
-	VMAXPS  Y4, Y1, Y4
-	VMAXPS  Y5, Y1, Y5
-	VMINPS  Y4, Y2, Y4
-	VMINPS  Y5, Y2, Y5
-	VMULPS  Y14, Y4, Y4
-	VMULPS  Y15, Y5, Y5
-	VADDPS  Y3, Y4, Y4
-	VADDPS  Y3, Y5, Y5
-	VMULPS  Y4, Y10, Y10
-	VMULPS  Y5, Y11, Y11
-	VMULPS  (DX)(SI*1), Y10, Y10
-	VMULPS  32(DX)(SI*1), Y11, Y11
-	VMOVUPS Y10, (AX)(SI*1)
-	VMOVUPS Y11, 32(AX)(SI*1)
-	ADDQ    $0x00000040, SI
-	SUBQ    $0x10, BX
-	JMP     siluBackwardSetAVX512_v8x2
+	CMPQ      BX, $0x10
+	JL        siluBackwardSetAVX512_v8x2_end
+	VMOVUPS   (CX)(SI*1), Y4
+	VMOVUPS   32(CX)(SI*1), Y5
+	VORPS     ewc_sign<>+0(SB), Y4, Y6
+	VORPS     ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS    Y6, Y0, Y6
+	VMAXPS    Y7, Y0, Y7
+	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS    ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS    ewc_round<>+0(SB), Y8, Y8
+	VADDPS    ewc_round<>+0(SB), Y9, Y9
+	VSUBPS    ewc_round<>+0(SB), Y8, Y10
+	VSUBPS    ewc_round<>+0(SB), Y9, Y11
+	VMULPS    ewc_c1<>+0(SB), Y10, Y12
+	VMULPS    ewc_c1<>+0(SB), Y11, Y13
+	VSUBPS    Y12, Y6, Y6
+	VSUBPS    Y13, Y7, Y7
+	VMULPS    ewc_c2<>+0(SB), Y10, Y12
+	VMULPS    ewc_c2<>+0(SB), Y11, Y13
+	VSUBPS    Y12, Y6, Y6
+	VSUBPS    Y13, Y7, Y7
+	VMULPS    Y6, Y6, Y10
+	VMULPS    Y7, Y7, Y11
+	VMULPS    ewc_p0<>+0(SB), Y6, Y12
+	VMULPS    ewc_p0<>+0(SB), Y7, Y13
+	VADDPS    ewc_p1<>+0(SB), Y12, Y12
+	VADDPS    ewc_p1<>+0(SB), Y13, Y13
+	VMULPS    ewc_p2<>+0(SB), Y6, Y14
+	VMULPS    ewc_p2<>+0(SB), Y7, Y15
+	VADDPS    ewc_p3<>+0(SB), Y14, Y14
+	VADDPS    ewc_p3<>+0(SB), Y15, Y15
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y14, Y12, Y12
+	VADDPS    Y15, Y13, Y13
+	VMULPS    ewc_p4<>+0(SB), Y6, Y14
+	VMULPS    ewc_p4<>+0(SB), Y7, Y15
+	VADDPS    ewc_p5<>+0(SB), Y14, Y14
+	VADDPS    ewc_p5<>+0(SB), Y15, Y15
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y14, Y12, Y12
+	VADDPS    Y15, Y13, Y13
+	VMULPS    Y10, Y12, Y12
+	VMULPS    Y11, Y13, Y13
+	VADDPS    Y6, Y12, Y12
+	VADDPS    Y7, Y13, Y13
+	VADDPS    ewc_one<>+0(SB), Y12, Y12
+	VADDPS    ewc_one<>+0(SB), Y13, Y13
+	VPADDD    ewc_i127<>+0(SB), Y8, Y8
+	VPADDD    ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD    $0x17, Y8, Y8
+	VPSLLD    $0x17, Y9, Y9
+	VMULPS    Y8, Y12, Y12
+	VMULPS    Y9, Y13, Y13
+	VBLENDVPS Y4, Y12, Y3, Y6
+	VBLENDVPS Y5, Y13, Y3, Y7
+	VBLENDVPS Y4, Y3, Y12, Y8
+	VBLENDVPS Y5, Y3, Y13, Y9
+	VADDPS    Y3, Y12, Y10
+	VADDPS    Y3, Y13, Y11
+	VDIVPS    Y10, Y3, Y10
+	VDIVPS    Y11, Y3, Y11
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y10, Y8, Y8
+	VMULPS    Y11, Y9, Y9
+	VMAXPS    Y4, Y1, Y4
+	VMAXPS    Y5, Y1, Y5
+	VMINPS    Y4, Y2, Y4
+	VMINPS    Y5, Y2, Y5
+	VMULPS    Y8, Y4, Y4
+	VMULPS    Y9, Y5, Y5
+	VADDPS    Y3, Y4, Y4
+	VADDPS    Y3, Y5, Y5
+	VMULPS    Y4, Y6, Y6
+	VMULPS    Y5, Y7, Y7
+	VMULPS    (DX)(SI*1), Y6, Y6
+	VMULPS    32(DX)(SI*1), Y7, Y7
+	VMOVUPS   Y6, (AX)(SI*1)
+	VMOVUPS   Y7, 32(AX)(SI*1)
+	ADDQ      $0x00000040, SI
+	SUBQ      $0x10, BX
+	JMP       siluBackwardSetAVX512_v8x2
 
 siluBackwardSetAVX512_v8x2_end:
 siluBackwardSetAVX512_v8x1:
-	CMPQ    BX, $0x08
-	JL      siluBackwardSetAVX512_v8x1_end
-	VMOVUPS (CX)(SI*1), Y4
-	VORPS   ewc_sign<>+0(SB), Y4, Y5
-	VMAXPS  Y5, Y0, Y5
-	VMULPS  ewc_log2e<>+0(SB), Y5, Y6
-	VADDPS  ewc_round<>+0(SB), Y6, Y6
-	VSUBPS  ewc_round<>+0(SB), Y6, Y7
-	VMULPS  ewc_c1<>+0(SB), Y7, Y8
-	VSUBPS  Y8, Y5, Y5
-	VMULPS  ewc_c2<>+0(SB), Y7, Y8
-	VSUBPS  Y8, Y5, Y5
-	VMULPS  Y5, Y5, Y7
-	VMULPS  ewc_p0<>+0(SB), Y5, Y8
-	VADDPS  ewc_p1<>+0(SB), Y8, Y8
-	VMULPS  ewc_p2<>+0(SB), Y5, Y9
-	VADDPS  ewc_p3<>+0(SB), Y9, Y9
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y9, Y8, Y8
-	VMULPS  ewc_p4<>+0(SB), Y5, Y9
-	VADDPS  ewc_p5<>+0(SB), Y9, Y9
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y9, Y8, Y8
-	VMULPS  Y7, Y8, Y8
-	VADDPS  Y5, Y8, Y8
-	VADDPS  ewc_one<>+0(SB), Y8, Y8
-	VPADDD  ewc_i127<>+0(SB), Y6, Y6
-	VPSLLD  $0x17, Y6, Y6
-	VMULPS  Y6, Y8, Y8
-	VPSRAD  $0x1f, Y4, Y5
-	VANDPS  Y8, Y5, Y7
-	VANDNPS Y3, Y5, Y6
-	VORPS   Y6, Y7, Y7
-	VANDPS  Y3, Y5, Y9
-	VANDNPS Y8, Y5, Y6
-	VORPS   Y6, Y9, Y9
-	VADDPS  Y3, Y8, Y5
-	VDIVPS  Y5, Y3, Y5
-	VMULPS  Y5, Y7, Y7
-	VMULPS  Y5, Y9, Y9
-	VMAXPS  Y4, Y1, Y4
-	VMINPS  Y4, Y2, Y4
-	VMULPS  Y9, Y4, Y4
-	VADDPS  Y3, Y4, Y4
-	VMULPS  Y4, Y7, Y7
-	VMULPS  (DX)(SI*1), Y7, Y7
-	VMOVUPS Y7, (AX)(SI*1)
-	ADDQ    $0x00000020, SI
-	SUBQ    $0x08, BX
-	JMP     siluBackwardSetAVX512_v8x1
+	CMPQ      BX, $0x08
+	JL        siluBackwardSetAVX512_v8x1_end
+	VMOVUPS   (CX)(SI*1), Y4
+	VORPS     ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS    Y5, Y0, Y5
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS    ewc_round<>+0(SB), Y6, Y6
+	VSUBPS    ewc_round<>+0(SB), Y6, Y7
+	VMULPS    ewc_c1<>+0(SB), Y7, Y8
+	VSUBPS    Y8, Y5, Y5
+	VMULPS    ewc_c2<>+0(SB), Y7, Y8
+	VSUBPS    Y8, Y5, Y5
+	VMULPS    Y5, Y5, Y7
+	VMULPS    ewc_p0<>+0(SB), Y5, Y8
+	VADDPS    ewc_p1<>+0(SB), Y8, Y8
+	VMULPS    ewc_p2<>+0(SB), Y5, Y9
+	VADDPS    ewc_p3<>+0(SB), Y9, Y9
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y9, Y8, Y8
+	VMULPS    ewc_p4<>+0(SB), Y5, Y9
+	VADDPS    ewc_p5<>+0(SB), Y9, Y9
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y9, Y8, Y8
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y5, Y8, Y8
+	VADDPS    ewc_one<>+0(SB), Y8, Y8
+	VPADDD    ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD    $0x17, Y6, Y6
+	VMULPS    Y6, Y8, Y8
+	VBLENDVPS Y4, Y8, Y3, Y5
+	VBLENDVPS Y4, Y3, Y8, Y6
+	VADDPS    Y3, Y8, Y7
+	VDIVPS    Y7, Y3, Y7
+	VMULPS    Y7, Y5, Y5
+	VMULPS    Y7, Y6, Y6
+	VMAXPS    Y4, Y1, Y4
+	VMINPS    Y4, Y2, Y4
+	VMULPS    Y6, Y4, Y4
+	VADDPS    Y3, Y4, Y4
+	VMULPS    Y4, Y5, Y5
+	VMULPS    (DX)(SI*1), Y5, Y5
+	VMOVUPS   Y5, (AX)(SI*1)
+	ADDQ      $0x00000020, SI
+	SUBQ      $0x08, BX
+	JMP       siluBackwardSetAVX512_v8x1
 
 siluBackwardSetAVX512_v8x1_end:
 	VZEROUPPER
@@ -2987,38 +2882,38 @@ bnApplyAVX512_silutrue_v16x4:
 	VMULPS  Z12, Z20, Z20
 	VMULPS  Z13, Z21, Z21
 	VMULPS  Z14, Z22, Z22
-	VPSRAD  $0x1f, Z3, Z7
-	VPSRAD  $0x1f, Z4, Z8
-	VPSRAD  $0x1f, Z5, Z9
-	VPSRAD  $0x1f, Z6, Z10
-	VANDPS  Z19, Z7, Z11
-	VANDPS  Z20, Z8, Z12
-	VANDPS  Z21, Z9, Z13
-	VANDPS  Z22, Z10, Z14
-	VANDNPS Z2, Z7, Z7
-	VANDNPS Z2, Z8, Z8
-	VANDNPS Z2, Z9, Z9
-	VANDNPS Z2, Z10, Z10
-	VORPS   Z7, Z11, Z11
-	VORPS   Z8, Z12, Z12
-	VORPS   Z9, Z13, Z13
-	VORPS   Z10, Z14, Z14
-	VADDPS  Z2, Z19, Z7
-	VADDPS  Z2, Z20, Z8
-	VADDPS  Z2, Z21, Z9
-	VADDPS  Z2, Z22, Z10
+	VPSRAD  $0x1f, Z3, Z11
+	VPSRAD  $0x1f, Z4, Z12
+	VPSRAD  $0x1f, Z5, Z13
+	VPSRAD  $0x1f, Z6, Z14
+	VANDPS  Z19, Z11, Z7
+	VANDPS  Z20, Z12, Z8
+	VANDPS  Z21, Z13, Z9
+	VANDPS  Z22, Z14, Z10
+	VANDNPS Z2, Z11, Z11
+	VANDNPS Z2, Z12, Z12
+	VANDNPS Z2, Z13, Z13
+	VANDNPS Z2, Z14, Z14
+	VORPS   Z11, Z7, Z7
+	VORPS   Z12, Z8, Z8
+	VORPS   Z13, Z9, Z9
+	VORPS   Z14, Z10, Z10
+	VADDPS  Z2, Z19, Z11
+	VADDPS  Z2, Z20, Z12
+	VADDPS  Z2, Z21, Z13
+	VADDPS  Z2, Z22, Z14
 	VMAXPS  Z3, Z1, Z3
 	VMAXPS  Z4, Z1, Z4
 	VMAXPS  Z5, Z1, Z5
 	VMAXPS  Z6, Z1, Z6
-	VMULPS  Z11, Z3, Z3
-	VMULPS  Z12, Z4, Z4
-	VMULPS  Z13, Z5, Z5
-	VMULPS  Z14, Z6, Z6
-	VDIVPS  Z7, Z3, Z3
-	VDIVPS  Z8, Z4, Z4
-	VDIVPS  Z9, Z5, Z5
-	VDIVPS  Z10, Z6, Z6
+	VMULPS  Z7, Z3, Z3
+	VMULPS  Z8, Z4, Z4
+	VMULPS  Z9, Z5, Z5
+	VMULPS  Z10, Z6, Z6
+	VDIVPS  Z11, Z3, Z3
+	VDIVPS  Z12, Z4, Z4
+	VDIVPS  Z13, Z5, Z5
+	VDIVPS  Z14, Z6, Z6
 	VMOVUPS Z3, (AX)(R9*1)
 	VMOVUPS Z4, 64(AX)(R9*1)
 	VMOVUPS Z5, 128(AX)(R9*1)
@@ -3060,14 +2955,14 @@ bnApplyAVX512_silutrue_v16x1:
 	VPADDD  ewc_i127<>+0(SB), Z5, Z5
 	VPSLLD  $0x17, Z5, Z5
 	VMULPS  Z5, Z7, Z7
-	VPSRAD  $0x1f, Z3, Z4
-	VANDPS  Z7, Z4, Z5
-	VANDNPS Z2, Z4, Z4
-	VORPS   Z4, Z5, Z5
-	VADDPS  Z2, Z7, Z4
+	VPSRAD  $0x1f, Z3, Z5
+	VANDPS  Z7, Z5, Z4
+	VANDNPS Z2, Z5, Z5
+	VORPS   Z5, Z4, Z4
+	VADDPS  Z2, Z7, Z5
 	VMAXPS  Z3, Z1, Z3
-	VMULPS  Z5, Z3, Z3
-	VDIVPS  Z4, Z3, Z3
+	VMULPS  Z4, Z3, Z3
+	VDIVPS  Z5, Z3, Z3
 	VMOVUPS Z3, (AX)(R9*1)
 	ADDQ    $0x00000040, R9
 	SUBQ    $0x10, R8
@@ -3080,133 +2975,124 @@ bnApplyAVX512_silutrue_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 bnApplyAVX512_silutrue_v8x2:
-	CMPQ    R8, $0x10
-	JL      bnApplyAVX512_silutrue_v8x2_end
-	VMOVUPS (CX)(R9*1), Y3
-	VMOVUPS 32(CX)(R9*1), Y4
-	VMULPS  (SI)(R9*1), Y3, Y3
-	VMULPS  32(SI)(R9*1), Y4, Y4
-	VADDPS  (DI)(R9*1), Y3, Y3
-	VADDPS  32(DI)(R9*1), Y4, Y4
-	VORPS   ewc_sign<>+0(SB), Y3, Y5
-	VORPS   ewc_sign<>+0(SB), Y4, Y6
-	VMAXPS  Y5, Y0, Y5
-	VMAXPS  Y6, Y0, Y6
-	VMULPS  ewc_log2e<>+0(SB), Y5, Y7
-	VMULPS  ewc_log2e<>+0(SB), Y6, Y8
-	VADDPS  ewc_round<>+0(SB), Y7, Y7
-	VADDPS  ewc_round<>+0(SB), Y8, Y8
-	VSUBPS  ewc_round<>+0(SB), Y7, Y9
-	VSUBPS  ewc_round<>+0(SB), Y8, Y10
-	VMULPS  ewc_c1<>+0(SB), Y9, Y11
-	VMULPS  ewc_c1<>+0(SB), Y10, Y12
-	VSUBPS  Y11, Y5, Y5
-	VSUBPS  Y12, Y6, Y6
-	VMULPS  ewc_c2<>+0(SB), Y9, Y11
-	VMULPS  ewc_c2<>+0(SB), Y10, Y12
-	VSUBPS  Y11, Y5, Y5
-	VSUBPS  Y12, Y6, Y6
-	VMULPS  Y5, Y5, Y9
-	VMULPS  Y6, Y6, Y10
-	VMULPS  ewc_p0<>+0(SB), Y5, Y11
-	VMULPS  ewc_p0<>+0(SB), Y6, Y12
-	VADDPS  ewc_p1<>+0(SB), Y11, Y11
-	VADDPS  ewc_p1<>+0(SB), Y12, Y12
-	VMULPS  ewc_p2<>+0(SB), Y5, Y13
-	VMULPS  ewc_p2<>+0(SB), Y6, Y14
-	VADDPS  ewc_p3<>+0(SB), Y13, Y13
-	VADDPS  ewc_p3<>+0(SB), Y14, Y14
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y13, Y11, Y11
-	VADDPS  Y14, Y12, Y12
-	VMULPS  ewc_p4<>+0(SB), Y5, Y13
-	VMULPS  ewc_p4<>+0(SB), Y6, Y14
-	VADDPS  ewc_p5<>+0(SB), Y13, Y13
-	VADDPS  ewc_p5<>+0(SB), Y14, Y14
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y13, Y11, Y11
-	VADDPS  Y14, Y12, Y12
-	VMULPS  Y9, Y11, Y11
-	VMULPS  Y10, Y12, Y12
-	VADDPS  Y5, Y11, Y11
-	VADDPS  Y6, Y12, Y12
-	VADDPS  ewc_one<>+0(SB), Y11, Y11
-	VADDPS  ewc_one<>+0(SB), Y12, Y12
-	VPADDD  ewc_i127<>+0(SB), Y7, Y7
-	VPADDD  ewc_i127<>+0(SB), Y8, Y8
-	VPSLLD  $0x17, Y7, Y7
-	VPSLLD  $0x17, Y8, Y8
-	VMULPS  Y7, Y11, Y11
-	VMULPS  Y8, Y12, Y12
-	VPSRAD  $0x1f, Y3, Y5
-	VPSRAD  $0x1f, Y4, Y6
-	VANDPS  Y11, Y5, Y7
-	VANDPS  Y12, Y6, Y8
-	VANDNPS Y2, Y5, Y5
-	VANDNPS Y2, Y6, Y6
-	VORPS   Y5, Y7, Y7
-	VORPS   Y6, Y8, Y8
-	VADDPS  Y2, Y11, Y5
-	VADDPS  Y2, Y12, Y6
-	VMAXPS  Y3, Y1, Y3
-	VMAXPS  Y4, Y1, Y4
-	VMULPS  Y7, Y3, Y3
-	VMULPS  Y8, Y4, Y4
-	VDIVPS  Y5, Y3, Y3
-	VDIVPS  Y6, Y4, Y4
-	VMOVUPS Y3, (AX)(R9*1)
-	VMOVUPS Y4, 32(AX)(R9*1)
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x10, R8
-	JMP     bnApplyAVX512_silutrue_v8x2
+	CMPQ      R8, $0x10
+	JL        bnApplyAVX512_silutrue_v8x2_end
+	VMOVUPS   (CX)(R9*1), Y3
+	VMOVUPS   32(CX)(R9*1), Y4
+	VMULPS    (SI)(R9*1), Y3, Y3
+	VMULPS    32(SI)(R9*1), Y4, Y4
+	VADDPS    (DI)(R9*1), Y3, Y3
+	VADDPS    32(DI)(R9*1), Y4, Y4
+	VORPS     ewc_sign<>+0(SB), Y3, Y5
+	VORPS     ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS    Y5, Y0, Y5
+	VMAXPS    Y6, Y0, Y6
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS    ewc_round<>+0(SB), Y7, Y7
+	VADDPS    ewc_round<>+0(SB), Y8, Y8
+	VSUBPS    ewc_round<>+0(SB), Y7, Y9
+	VSUBPS    ewc_round<>+0(SB), Y8, Y10
+	VMULPS    ewc_c1<>+0(SB), Y9, Y11
+	VMULPS    ewc_c1<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    ewc_c2<>+0(SB), Y9, Y11
+	VMULPS    ewc_c2<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    Y5, Y5, Y9
+	VMULPS    Y6, Y6, Y10
+	VMULPS    ewc_p0<>+0(SB), Y5, Y11
+	VMULPS    ewc_p0<>+0(SB), Y6, Y12
+	VADDPS    ewc_p1<>+0(SB), Y11, Y11
+	VADDPS    ewc_p1<>+0(SB), Y12, Y12
+	VMULPS    ewc_p2<>+0(SB), Y5, Y13
+	VMULPS    ewc_p2<>+0(SB), Y6, Y14
+	VADDPS    ewc_p3<>+0(SB), Y13, Y13
+	VADDPS    ewc_p3<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    ewc_p4<>+0(SB), Y5, Y13
+	VMULPS    ewc_p4<>+0(SB), Y6, Y14
+	VADDPS    ewc_p5<>+0(SB), Y13, Y13
+	VADDPS    ewc_p5<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y5, Y11, Y11
+	VADDPS    Y6, Y12, Y12
+	VADDPS    ewc_one<>+0(SB), Y11, Y11
+	VADDPS    ewc_one<>+0(SB), Y12, Y12
+	VPADDD    ewc_i127<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD    $0x17, Y7, Y7
+	VPSLLD    $0x17, Y8, Y8
+	VMULPS    Y7, Y11, Y11
+	VMULPS    Y8, Y12, Y12
+	VBLENDVPS Y3, Y11, Y2, Y5
+	VBLENDVPS Y4, Y12, Y2, Y6
+	VADDPS    Y2, Y11, Y7
+	VADDPS    Y2, Y12, Y8
+	VMAXPS    Y3, Y1, Y3
+	VMAXPS    Y4, Y1, Y4
+	VMULPS    Y5, Y3, Y3
+	VMULPS    Y6, Y4, Y4
+	VDIVPS    Y7, Y3, Y3
+	VDIVPS    Y8, Y4, Y4
+	VMOVUPS   Y3, (AX)(R9*1)
+	VMOVUPS   Y4, 32(AX)(R9*1)
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x10, R8
+	JMP       bnApplyAVX512_silutrue_v8x2
 
 bnApplyAVX512_silutrue_v8x2_end:
 bnApplyAVX512_silutrue_v8x1:
-	CMPQ    R8, $0x08
-	JL      bnApplyAVX512_silutrue_v8x1_end
-	VMOVUPS (CX)(R9*1), Y3
-	VMULPS  (SI)(R9*1), Y3, Y3
-	VADDPS  (DI)(R9*1), Y3, Y3
-	VORPS   ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS  Y4, Y0, Y4
-	VMULPS  ewc_log2e<>+0(SB), Y4, Y5
-	VADDPS  ewc_round<>+0(SB), Y5, Y5
-	VSUBPS  ewc_round<>+0(SB), Y5, Y6
-	VMULPS  ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS  Y7, Y4, Y4
-	VMULPS  ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS  Y7, Y4, Y4
-	VMULPS  Y4, Y4, Y6
-	VMULPS  ewc_p0<>+0(SB), Y4, Y7
-	VADDPS  ewc_p1<>+0(SB), Y7, Y7
-	VMULPS  ewc_p2<>+0(SB), Y4, Y8
-	VADDPS  ewc_p3<>+0(SB), Y8, Y8
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y8, Y7, Y7
-	VMULPS  ewc_p4<>+0(SB), Y4, Y8
-	VADDPS  ewc_p5<>+0(SB), Y8, Y8
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y8, Y7, Y7
-	VMULPS  Y6, Y7, Y7
-	VADDPS  Y4, Y7, Y7
-	VADDPS  ewc_one<>+0(SB), Y7, Y7
-	VPADDD  ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD  $0x17, Y5, Y5
-	VMULPS  Y5, Y7, Y7
-	VPSRAD  $0x1f, Y3, Y4
-	VANDPS  Y7, Y4, Y5
-	VANDNPS Y2, Y4, Y4
-	VORPS   Y4, Y5, Y5
-	VADDPS  Y2, Y7, Y4
-	VMAXPS  Y3, Y1, Y3
-	VMULPS  Y5, Y3, Y3
-	VDIVPS  Y4, Y3, Y3
-	VMOVUPS Y3, (AX)(R9*1)
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x08, R8
-	JMP     bnApplyAVX512_silutrue_v8x1
+	CMPQ      R8, $0x08
+	JL        bnApplyAVX512_silutrue_v8x1_end
+	VMOVUPS   (CX)(R9*1), Y3
+	VMULPS    (SI)(R9*1), Y3, Y3
+	VADDPS    (DI)(R9*1), Y3, Y3
+	VORPS     ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS    Y4, Y0, Y4
+	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS    ewc_round<>+0(SB), Y5, Y5
+	VSUBPS    ewc_round<>+0(SB), Y5, Y6
+	VMULPS    ewc_c1<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    ewc_c2<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    Y4, Y4, Y6
+	VMULPS    ewc_p0<>+0(SB), Y4, Y7
+	VADDPS    ewc_p1<>+0(SB), Y7, Y7
+	VMULPS    ewc_p2<>+0(SB), Y4, Y8
+	VADDPS    ewc_p3<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    ewc_p4<>+0(SB), Y4, Y8
+	VADDPS    ewc_p5<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y4, Y7, Y7
+	VADDPS    ewc_one<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD    $0x17, Y5, Y5
+	VMULPS    Y5, Y7, Y7
+	VBLENDVPS Y3, Y7, Y2, Y4
+	VADDPS    Y2, Y7, Y5
+	VMAXPS    Y3, Y1, Y3
+	VMULPS    Y4, Y3, Y3
+	VDIVPS    Y5, Y3, Y3
+	VMOVUPS   Y3, (AX)(R9*1)
+	ADDQ      $0x00000020, R9
+	SUBQ      $0x08, R8
+	JMP       bnApplyAVX512_silutrue_v8x1
 
 bnApplyAVX512_silutrue_v8x1_end:
 	ADDQ BX, CX

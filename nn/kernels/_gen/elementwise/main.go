@@ -16,8 +16,9 @@
 // by loops over 8-lane YMM vectors, two at a time and then one at a time,
 // which in the AVX-512 kernels are the same code as in the AVX2 kernels
 // (see vs and group).
-// Comparisons and selections use no masks (clamps with VMINPS/VMAXPS, sign
-// masks from VPSRAD), so the ZMM code is the YMM code with wider registers.
+// Comparisons and selections use no mask registers: clamps with
+// VMINPS/VMAXPS, and selections by the sign of x with VBLENDVPS on YMM
+// and with sign masks from VPSRAD on ZMM (which has no VBLENDVPS).
 package main
 
 import (
@@ -230,6 +231,10 @@ func (v vk) regs() regs {
 	return regs{lo: v.load("lo"), negmax: v.load("negmax"), posmax: v.load("posmax"), one: v.load("one")}
 }
 
+// blendv is VBLENDVPS(mask, b, a, dst) for each: dst = mask < 0 ? b : a,
+// by the sign bit of each lane of mask.
+func blendv(ops ...Op) { VBLENDVPS(ops[0], ops[1], ops[2], ops[3]) }
+
 // parts is logisticParts: e = e^-|x|, p and q the numerators of sigmoid
 // and 1-sigmoid (q only if wantQ).
 func (g grp) parts(x vs, k regs, wantQ bool) (e, p, q vs) {
@@ -237,10 +242,21 @@ func (g grp) parts(x vs, k regs, wantQ bool) (e, p, q vs) {
 	each(VORPS, c("sign"), x, t) // -|x|
 	each(VMAXPS, t, k.lo, t)     // lo > t ? lo : t (NaN t passes)
 	e = g.exp(t)
+	p = g.new()
+	if g.v == 8 {
+		// VBLENDVPS selects by the sign bit of x: one instruction where
+		// the masks take three.
+		each(blendv, x, e, k.one, p) // x < 0 ? e : 1
+		if !wantQ {
+			return e, p, nil
+		}
+		q = g.new()
+		each(blendv, x, k.one, e, q) // x < 0 ? 1 : e
+		return e, p, q
+	}
 	m := g.new()
 	each(VPSRAD, U8(31), x, m) // all ones where the sign bit is set
 	tmp := g.new()
-	p = g.new()
 	each(VANDPS, e, m, p)        // m & e
 	each(VANDNPS, k.one, m, tmp) // ^m & 1
 	each(VORPS, tmp, p, p)
