@@ -32,8 +32,8 @@ func (h *Head) Forward(pyramid []*nn.Var) []*nn.Var {
 			if x != pyramid[l] {
 				release(x, y)
 			}
-			y = then(y, h.BNRep[r][l].Forward)
-			x = then(y, h.Act.Forward)
+			x = h.BNRep[r][l].ForwardAct(y, h.Act) // fused for SiLU
+			release(y, x)
 		}
 		y := h.Predict.Forward(x)
 		if x != pyramid[l] {

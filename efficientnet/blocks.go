@@ -40,11 +40,9 @@ var _ layers.Layer = (*MBConv)(nil)
 // Forward runs the block on x [N, H, W, In].
 func (b *MBConv) Forward(x *nn.Var) *nn.Var {
 	y := b.ConvPw.Forward(x)
-	y = then(y, b.BN1.Forward)
-	y = then(y, b.Act.Forward)
+	y = then(y, bnAct(b.BN1, b.Act))
 	y = then(y, b.ConvDw.Forward)
-	y = then(y, b.BN2.Forward)
-	y = then(y, b.Act.Forward)
+	y = then(y, bnAct(b.BN2, b.Act))
 	if b.SE != nil {
 		y = then(y, b.SE.Forward)
 	}
@@ -89,15 +87,15 @@ var _ layers.Layer = (*DSConv)(nil)
 // Forward runs the block on x [N, H, W, In].
 func (b *DSConv) Forward(x *nn.Var) *nn.Var {
 	y := b.ConvDw.Forward(x)
-	y = then(y, b.BN1.Forward)
-	y = then(y, b.Act.Forward)
+	y = then(y, bnAct(b.BN1, b.Act))
 	if b.SE != nil {
 		y = then(y, b.SE.Forward)
 	}
 	y = then(y, b.ConvPw.Forward)
-	y = then(y, b.BN2.Forward)
 	if b.PwAct {
-		y = then(y, b.Act.Forward)
+		y = then(y, bnAct(b.BN2, b.Act))
+	} else {
+		y = then(y, b.BN2.Forward)
 	}
 	return residual(y, x, b.Residual, b.DropPath)
 }
@@ -123,6 +121,12 @@ func residual(y, x *nn.Var, on bool, dp *layers.DropPath) *nn.Var {
 		y = then(y, dp.Forward)
 	}
 	return then(y, func(y *nn.Var) *nn.Var { return nn.Add(y, x) })
+}
+
+// bnAct returns the function that runs bn and then act (fused for SiLU:
+// layers.BatchNorm2d.ForwardAct).
+func bnAct(bn *layers.BatchNorm2d, act layers.Layer) func(*nn.Var) *nn.Var {
+	return func(v *nn.Var) *nn.Var { return bn.ForwardAct(v, act) }
 }
 
 // then returns f(v). When no graph is being recorded (nn.NoGrad), v is an

@@ -137,8 +137,7 @@ func (m *Model) stem(x *nn.Var) *nn.Var {
 		panic(fmt.Sprintf("efficientnet: input %v: want NHWC [N H W %d]", x.Shape(), m.plan.InChannels))
 	}
 	y := m.Stem.Forward(x)
-	y = then(y, m.BN1.Forward)
-	return then(y, m.Act.Forward)
+	return then(y, bnAct(m.BN1, m.Act))
 }
 
 // stage runs blocks.<i> on x; with free, x is an intermediate value it
@@ -163,8 +162,7 @@ func (m *Model) ForwardFeatures(x *nn.Var) *nn.Var {
 		y = m.stage(i, y, true)
 	}
 	y = then(y, m.Head.Forward)
-	y = then(y, m.BN2.Forward)
-	return then(y, m.Act.Forward)
+	return then(y, bnAct(m.BN2, m.Act))
 }
 
 // PreLogits returns the pooled features [N, NumFeatures], the embedding

@@ -64,6 +64,24 @@ func (b *BatchNorm2d) Forward(x *nn.Var) *nn.Var {
 	return nn.BatchNorm(x, b.Weight, b.Bias, nn.BNOpts{RunningMean: b.RunningMean, RunningVar: b.RunningVar, Training: b.training, Momentum: b.Momentum, Eps: b.Eps})
 }
 
+// ForwardAct returns act.Forward(b.Forward(x)). With act SiLU the two are
+// one op, which runs as a single pass over memory when no gradient is
+// needed (nn.BNOpts.SiLU), to the same bits. With any other act, under
+// nn.NoGrad, the norm's output goes back to the buffer pool once act has
+// made its own; act must therefore return its input itself or a new
+// value, never a view of it (the activations of this package do).
+func (b *BatchNorm2d) ForwardAct(x *nn.Var, act Layer) *nn.Var {
+	if _, ok := act.(SiLU); ok {
+		return nn.BatchNorm(x, b.Weight, b.Bias, nn.BNOpts{RunningMean: b.RunningMean, RunningVar: b.RunningVar, Training: b.training, Momentum: b.Momentum, Eps: b.Eps, SiLU: true})
+	}
+	y := b.Forward(x)
+	z := act.Forward(y)
+	if z != y && !nn.GradEnabled() {
+		nn.Recycle(y.Value)
+	}
+	return z
+}
+
 // SetTraining switches between batch statistics (on) and running ones.
 func (b *BatchNorm2d) SetTraining(on bool) { b.training = on }
 

@@ -20,6 +20,12 @@ type BNOpts struct {
 	Momentum float32
 	// Eps, >= 0, is added to the variance.
 	Eps float32
+	// SiLU applies SiLU to the result. When the result needs no gradient
+	// (under NoGrad, or with no input that requires one) the two run as
+	// one pass over memory (kernels.BNApplySiLU); otherwise it is SiLU of
+	// the batch norm, whose output the backward pass needs. Either way the
+	// values are the same bits as SiLU(BatchNorm(x)).
+	SiLU bool
 }
 
 // Batch-norm defaults. PyTorch's nn.BatchNorm2d uses eps 1e-5 and momentum
@@ -56,6 +62,10 @@ const (
 // gamma and beta are required; pass constants (NewVar) for a batch norm
 // without learnable affine parameters.
 func BatchNorm(x, gamma, beta *Var, o BNOpts) *Var {
+	if o.SiLU && GradEnabled() && (x.requiresGrad || gamma.requiresGrad || beta.requiresGrad) {
+		o.SiLU = false
+		return SiLU(BatchNorm(x, gamma, beta, o))
+	}
 	runMean, runVar, training, momentum, eps := o.RunningMean, o.RunningVar, o.Training, o.Momentum, o.Eps
 	xs := x.Value.shape
 	if len(xs) < 2 {
@@ -121,6 +131,10 @@ func BatchNorm(x, gamma, beta *Var, o BNOpts) *Var {
 		shift[j] = float32(float64(b[j]) - float64(mean[j])*s)
 	}
 	y := newPooled(xs...)
+	if o.SiLU { // no gradient: see above
+		kernels.BNApplySiLU(y.data, x.Value.data, m, c, scale, shift)
+		return result(y, "BatchNormSiLU", x, gamma, beta)
+	}
 	kernels.BNApply(y.data, x.Value.data, m, c, scale, shift)
 
 	out := result(y, "BatchNorm", x, gamma, beta)

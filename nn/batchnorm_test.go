@@ -194,3 +194,69 @@ func ExampleBatchNorm() {
 	// y [-1.342 -1.342 -0.447 -0.447 0.447 0.447 1.342 1.342]
 	// running mean [0.400 2.500], running var [1.567 17.567]
 }
+
+// TestBatchNormSiLU: BNOpts.SiLU gives SiLU(BatchNorm(x)) bit for bit,
+// through the fused pass when no gradient is needed (under NoGrad, or
+// with constant inputs) and through the two ops otherwise, with the same
+// running statistics; and its gradient is that of the composition.
+func TestBatchNormSiLU(t *testing.T) {
+	for _, training := range []bool{true, false} {
+		for _, shape := range append(bnShapes, []int{2, 5, 3, 37}) {
+			c := shape[len(shape)-1]
+			t.Run(fmt.Sprintf("train=%t/%v", training, shape), func(t *testing.T) {
+				r := rng(23)
+				xt := nntest.Rand(r, -3, 3, shape...)
+				g, b := nntest.Rand(r, 0.5, 1.5, c), nntest.Rand(r, -1, 1, c)
+				rm, rv := nntest.Rand(r, -0.5, 0.5, c), nntest.Rand(r, 0.5, 2, c)
+				run := func(fused, grad, noGrad bool) (y []float32, mean, vari []float32, op string) {
+					m, v := rm.Clone(), rv.Clone()
+					mk := nn.NewVar
+					if grad {
+						mk = nn.Param
+					}
+					x, gamma, beta := mk(xt.Clone()), mk(g.Clone()), mk(b.Clone())
+					o := nn.BNOpts{RunningMean: m, RunningVar: v, Training: training, Momentum: 0.1, Eps: 1e-3, SiLU: fused}
+					var out *nn.Var
+					f := func() {
+						if fused {
+							out = nn.BatchNorm(x, gamma, beta, o)
+						} else {
+							out = nn.SiLU(nn.BatchNorm(x, gamma, beta, o))
+						}
+					}
+					if noGrad {
+						nn.NoGrad(f)
+					} else {
+						f()
+					}
+					return out.Value.Data(), m.Data(), v.Data(), out.Op()
+				}
+				want, wm, wv, _ := run(false, false, true)
+				for _, c := range []struct {
+					grad, noGrad bool
+					op           string
+				}{{false, true, "BatchNormSiLU"}, {true, true, "BatchNormSiLU"}, {false, false, "BatchNormSiLU"}, {true, false, "SiLU"}} {
+					y, m, v, op := run(true, c.grad, c.noGrad)
+					if op != c.op {
+						t.Errorf("grad %t noGrad %t: op %q, want %q", c.grad, c.noGrad, op, c.op)
+					}
+					for i := range want {
+						if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("grad %t noGrad %t: y[%d] = %v, SiLU(BatchNorm) %v", c.grad, c.noGrad, i, y[i], want[i])
+						}
+					}
+					for i := range wm {
+						if m[i] != wm[i] || v[i] != wv[i] {
+							t.Fatalf("grad %t noGrad %t: running stats [%d] %v %v, want %v %v", c.grad, c.noGrad, i, m[i], v[i], wm[i], wv[i])
+						}
+					}
+				}
+				x := nn.Param(xt.Clone())
+				gamma, beta := nn.Param(g.Clone()), nn.Param(b.Clone())
+				nntest.CheckGrad(t, func() *nn.Var {
+					return nn.BatchNorm(x, gamma, beta, nn.BNOpts{RunningMean: rm.Clone(), RunningVar: rv.Clone(), Training: training, Momentum: 0.1, Eps: 1e-3, SiLU: true})
+				}, []*nn.Var{x, gamma, beta}, nntest.Options{Eps: 1e-3})
+			})
+		}
+	}
+}
