@@ -127,6 +127,35 @@ func TestBatchNormModes(t *testing.T) {
 	}
 }
 
+// TestBatchNormForwardAct: ForwardAct equals act.Forward(Forward) bit for
+// bit, fused (SiLU) or not (ReLU, Identity), with and without NoGrad.
+func TestBatchNormForwardAct(t *testing.T) {
+	bn := layers.NewBatchNorm2d(11, layers.BNConfig{})
+	layers.SetTraining(bn, false)
+	nn.Normal(bn.RunningMean, 0, 1, rng(7))
+	nn.Normal(bn.Weight.Value, 1, 0.3, rng(8))
+	x := nn.NewVar(nntest.Rand(rng(9), -3, 3, 2, 3, 5, 11))
+	for _, act := range []layers.Layer{layers.SiLU{}, layers.ReLU{}, layers.Identity{}} {
+		for _, noGrad := range []bool{false, true} {
+			var got, want *nn.Var
+			f := func() {
+				want = act.Forward(bn.Forward(x))
+				got = bn.ForwardAct(x, act)
+			}
+			if noGrad {
+				nn.NoGrad(f)
+			} else {
+				f()
+			}
+			for i, w := range want.Value.Data() {
+				if g := got.Value.Data()[i]; math.Float32bits(g) != math.Float32bits(w) {
+					t.Fatalf("%T noGrad %t: [%d] = %v, want %v", act, noGrad, i, g, w)
+				}
+			}
+		}
+	}
+}
+
 func TestDropoutLayersEval(t *testing.T) {
 	d, p := layers.NewDropout(0.5, rng(5)), layers.NewDropPath(0.5, rng(6))
 	seq := layers.NewSequential(d, p)
