@@ -61,7 +61,11 @@ func NewBatchNorm2d(c int, cfg BNConfig) *BatchNorm2d {
 
 // Forward normalises x [..., C].
 func (b *BatchNorm2d) Forward(x *nn.Var) *nn.Var {
-	return nn.BatchNorm(x, b.Weight, b.Bias, nn.BNOpts{RunningMean: b.RunningMean, RunningVar: b.RunningVar, Training: b.training, Momentum: b.Momentum, Eps: b.Eps})
+	return nn.BatchNorm(x, b.Weight, b.Bias, b.opts())
+}
+
+func (b *BatchNorm2d) opts() nn.BNOpts {
+	return nn.BNOpts{RunningMean: b.RunningMean, RunningVar: b.RunningVar, Training: b.training, Momentum: b.Momentum, Eps: b.Eps}
 }
 
 // ForwardAct returns act.Forward(b.Forward(x)). With act SiLU the two are
@@ -72,7 +76,9 @@ func (b *BatchNorm2d) Forward(x *nn.Var) *nn.Var {
 // value, never a view of it (the activations of this package do).
 func (b *BatchNorm2d) ForwardAct(x *nn.Var, act Layer) *nn.Var {
 	if _, ok := act.(SiLU); ok {
-		return nn.BatchNorm(x, b.Weight, b.Bias, nn.BNOpts{RunningMean: b.RunningMean, RunningVar: b.RunningVar, Training: b.training, Momentum: b.Momentum, Eps: b.Eps, SiLU: true})
+		o := b.opts()
+		o.SiLU = true
+		return nn.BatchNorm(x, b.Weight, b.Bias, o)
 	}
 	y := b.Forward(x)
 	z := act.Forward(y)
