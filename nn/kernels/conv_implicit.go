@@ -317,10 +317,16 @@ func implicitEdge(g *implicitArch, p *ConvParams, k int, col, b, y []float32, r,
 // the image horizontally: ow·StrideW - PadLeft ≥ 0 and ow·StrideW - PadLeft
 // + KW - 1 ≤ W - 1 (DilW == 1); hi == lo when there are none.
 func (p *ConvParams) interiorCols() (lo, hi int) {
-	lo = min(p.OutW, convCeilDiv(p.PadLeft, p.StrideW))
+	return interiorSpan(p.W, p.KW, p.StrideW, p.PadLeft, p.OutW)
+}
+
+// interiorSpan returns the outputs [lo, hi) of out whose windows of k
+// taps (stride s, padding pad before) lie inside an axis of n inputs.
+func interiorSpan(n, k, s, pad, out int) (lo, hi int) {
+	lo = min(out, convCeilDiv(pad, s))
 	hi = lo
-	if span := p.W - p.KW + p.PadLeft; span >= 0 {
-		hi = max(lo, min(p.OutW, span/p.StrideW+1))
+	if span := n - k + pad; span >= 0 {
+		hi = max(lo, min(out, span/s+1))
 	}
 	return lo, hi
 }

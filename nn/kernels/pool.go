@@ -5,7 +5,17 @@ import (
 	"math"
 )
 
+//go:generate sh -c "cd _gen && go run ./pool -out ../pool_amd64.s -stubs ../pool_stubs_amd64.go -pkg kernels"
+
 // Pooling on NHWC images.
+//
+// The loops are generic Go, but for one case: MaxPool2d without argmax
+// (inference) runs the pixels whose windows lie inside the image
+// horizontally through a SIMD run kernel where the implementation has one
+// (maxPoolRun, the same bits). On EfficientDet-D0, whose BiFPN downsamples
+// with 3×3 max pools, the generic loop was 7 % of inference, and
+// BenchmarkEfficientDet/d0_infer_bs1_512 went from 8.6–9.8 to 9.7–11.3
+// img/s with the kernel.
 //
 // Shape legend:
 //

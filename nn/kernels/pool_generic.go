@@ -47,15 +47,103 @@ func maxPool2dGeneric(p *PoolParams, x, y []float32, argmax []int32) {
 	maxPoolTasks.For(units, poolGrain(units, p.OutW*p.C*p.KH*p.KW), poolArgs{p: *p, src: x, dst: y, argmax: argmax})
 }
 
+// maxPoolTaps bounds the window elements of the max-pooling run kernels.
+const maxPoolTaps = 25
+
+// maxPoolRunGo is the reference of the max-pooling run kernels
+// (maxPoolRun): for pixel i < n and channel j < c,
+//
+//	m := -Inf
+//	for _, o := range offs[:k] {
+//		if v := x[o+i*xpix+j]; v > m || v != v {
+//			m = v
+//		}
+//	}
+//	y[i*c+j] = m
+//
+// NaN propagates (the last NaN's bits win), and of equal values the first
+// stays (-0 before +0 gives -0), as in maxRows. The SIMD versions do the
+// channels j < c&^7 and do not check bounds.
+func maxPoolRunGo(y, x []float32, offs [maxPoolTaps]int, k, n, c, xpix int) {
+	for i := 0; i < n; i++ {
+		dst := y[i*c : i*c+c]
+		for j := range dst {
+			dst[j] = float32(math.Inf(-1))
+		}
+		for _, o := range offs[:k] {
+			src := x[o+i*xpix:]
+			src = src[:c]
+			for j, v := range src {
+				if v > dst[j] || v != v {
+					dst[j] = v
+				}
+			}
+		}
+	}
+}
+
+// maxPoolRun is the SIMD run kernel of the implementation in use, nil for
+// the generic loops (installed by use: pool_amd64.go).
+var maxPoolRun func(y, x []float32, offs [maxPoolTaps]int, k, n, c, xpix int)
+
+var _ = onImpl(Generic, func() { maxPoolRun = nil })
+
+// maxRun computes the pixels of output row u whose windows lie inside the
+// image horizontally, [owLo, owHi), with maxPoolRun (channels in whole
+// vectors) and maxPoolRunGo (the rest); it reports false, doing nothing,
+// where that does not apply: no SIMD kernel, or a window of more than
+// maxPoolTaps elements.
+func (a *poolArgs) maxRun(u, owLo, owHi int) bool {
+	p, x, y := &a.p, a.src, a.dst
+	c := p.C
+	n, oh := u/p.OutH, u%p.OutH
+	ih0 := oh*p.StrideH - p.PadTop
+	khLo, khHi := poolSpan(ih0, p.KH, p.H)
+	k := (khHi - khLo) * p.KW
+	if maxPoolRun == nil || k == 0 || k > maxPoolTaps || owLo >= owHi {
+		return false
+	}
+	var offs [maxPoolTaps]int
+	iw0 := owLo*p.StrideW - p.PadLeft
+	for kh := khLo; kh < khHi; kh++ {
+		for kw := 0; kw < p.KW; kw++ {
+			offs[(kh-khLo)*p.KW+kw] = ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
+		}
+	}
+	np, xpix, cv := owHi-owLo, p.StrideW*c, c&^7
+	yr := y[(u*p.OutW+owLo)*c : (u*p.OutW+owHi)*c]
+	if cv > 0 {
+		// Bounds for the assembly: the offsets grow with kh and kw.
+		if offs[0] < 0 || offs[k-1]+(np-1)*xpix+cv > len(x) {
+			panic("kernels: max-pooling run out of bounds")
+		}
+		maxPoolRun(yr, x, offs, k, np, c, xpix)
+	}
+	for i := 0; cv < c && i < np; i++ { // the channels after the vectors
+		var o [maxPoolTaps]int
+		for t := range offs[:k] {
+			o[t] = offs[t] + i*xpix + cv
+		}
+		maxPoolRunGo(yr[i*c+cv:], x, o, k, 1, c-cv, xpix)
+	}
+	return true
+}
+
 // maxRows computes output rows [lo, hi) (flat over N, OutH) of MaxPool2d.
 func (a *poolArgs) maxRows(lo, hi int) {
 	p, x, y, argmax := &a.p, a.src, a.dst, a.argmax
 	c := p.C
+	// The output columns whose windows lie inside the image horizontally.
+	owLo, owHi := interiorSpan(p.W, p.KW, p.StrideW, p.PadLeft, p.OutW)
 	for u := lo; u < hi; u++ {
 		n, oh := u/p.OutH, u%p.OutH
 		ih0 := oh*p.StrideH - p.PadTop
 		khLo, khHi := poolSpan(ih0, p.KH, p.H)
+		run := argmax == nil && a.maxRun(u, owLo, owHi)
 		for ow := 0; ow < p.OutW; ow++ {
+			if run && ow >= owLo && ow < owHi {
+				continue
+			}
 			iw0 := ow*p.StrideW - p.PadLeft
 			kwLo, kwHi := poolSpan(iw0, p.KW, p.W)
 			o := (u*p.OutW + ow) * c

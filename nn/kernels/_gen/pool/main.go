@@ -1,0 +1,124 @@
+// Command pool generates pool_amd64.s: the max-pooling run kernel for
+// AVX2 (which the AVX-512 implementation uses too: pooling is a few
+// comparisons per loaded value, and YMM code runs on every AVX-512
+// machine).
+//
+//	go run ./pool -out ../pool_amd64.s -stubs ../pool_stubs_amd64.go -pkg kernels
+//
+// maxPoolRunAVX2 is maxPoolRunGo in pool_generic.go on the whole 8-lane
+// vectors of each pixel's channels, with the same result bits: per window
+// element v, in the order of offs, the running maximum m becomes v if v is
+// NaN or v > m, and stays m otherwise (so NaN propagates, the last NaN's
+// payload wins, and of +0 and -0 the first seen stays). In vector form:
+// VMAXPS with v as the first source gives v > m ? v : m, and VBLENDVPS
+// then puts v back in the lanes where VCMPPS finds v unordered.
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// group is the number of YMM vectors of channels whose maxima run in
+// lockstep: each is a chain of dependent max/blend pairs over the window.
+const group = 4
+
+func main() {
+	ConstraintExpr("amd64,gc,!noasm")
+	ninf := GLOBL("pool_ninf", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(0xff800000))
+	}
+
+	TEXT("maxPoolRunAVX2", NOSPLIT, "func(y, x []float32, offs [25]int, k, n, c, xpix int)")
+	Pragma("noescape")
+	Doc("maxPoolRunAVX2 is maxPoolRunGo on channels j < c&^7 (see pool_generic.go).",
+		"The window's k <= 25 element offsets are offs[:k].",
+		"The caller checks that every element it reads or writes is in bounds.")
+	yp := Load(Param("y").Base(), GP64())
+	xb := Load(Param("x").Base(), GP64())
+	op := GP64() // the window offsets, in the argument frame
+	if b, err := Param("offs").Index(0).Resolve(); err != nil {
+		panic(err)
+	} else {
+		LEAQ(b.Addr, op)
+	}
+	nk := Load(Param("k"), GP64())
+	n := Load(Param("n"), GP64())
+	xpix := Load(Param("xpix"), GP64())
+	SHLQ(U8(2), xpix)
+	cb := Load(Param("c"), GP64())
+	ANDQ(I8(-8), cb)
+	SHLQ(U8(2), cb) // bytes of whole vectors per pixel
+	TESTQ(nk, nk)
+	JZ(LabelRef("done"))
+	inf := YMM()
+	VMOVUPS(ninf, inf)
+
+	Label("pixel")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	co := GP64() // channel byte offset
+	XORQ(co, co)
+	for _, g := range []int{group, 1} {
+		lbl := map[int]string{group: "groups", 1: "singles"}[g]
+		Label(lbl)
+		rest := GP64()
+		MOVQ(cb, rest)
+		SUBQ(co, rest)
+		CMPQ(rest, U32(32*g))
+		JL(LabelRef(lbl + "_end"))
+		acc := make([]reg.VecVirtual, g)
+		for q := range acc {
+			acc[q] = YMM()
+			VMOVAPS(inf, acc[q])
+		}
+		k := GP64()
+		XORQ(k, k)
+		Label(lbl + "_window")
+		p := GP64()
+		MOVQ(Mem{Base: op, Index: k, Scale: 8}, p)
+		SHLQ(U8(2), p)
+		ADDQ(xb, p)
+		ADDQ(co, p)
+		v := make([]reg.VecVirtual, g)
+		for q := range v {
+			v[q] = YMM()
+			VMOVUPS(Mem{Base: p, Disp: 32 * q}, v[q])
+		}
+		r := make([]reg.VecVirtual, g)
+		for q := range r {
+			r[q] = YMM()
+			VMAXPS(acc[q], v[q], r[q]) // v > m ? v : m
+		}
+		m := make([]reg.VecVirtual, g)
+		for q := range m {
+			m[q] = YMM()
+			VCMPPS(U8(3), v[q], v[q], m[q]) // v unordered: NaN
+		}
+		for q := range acc {
+			VBLENDVPS(m[q], v[q], r[q], acc[q]) // NaN v ? v : r
+		}
+		INCQ(k)
+		CMPQ(k, nk)
+		JL(LabelRef(lbl + "_window"))
+		for q := range acc {
+			VMOVUPS(acc[q], Mem{Base: yp, Index: co, Scale: 1, Disp: 32 * q})
+		}
+		ADDQ(U32(32*g), co)
+		JMP(LabelRef(lbl))
+		Label(lbl + "_end")
+	}
+	ADDQ(xpix, xb)
+	t := Load(Param("c"), GP64())
+	SHLQ(U8(2), t)
+	ADDQ(t, yp)
+	DECQ(n)
+	JMP(LabelRef("pixel"))
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+	Generate()
+}
