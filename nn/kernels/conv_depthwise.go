@@ -589,34 +589,19 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 				}
 				continue
 			}
-			if p.StrideH == 1 && p.dwChunked() {
-				// The rows from u on whose windows step on by one dy row,
-				// in channel chunks as in the forward pass.
-				e, _ := a.bwdRowsEnd(u, b1) // StrideH 1: rows u … e-1
-				for i := range a.cols {
-					r := &a.cols[i]
-					switch {
-					case r.nt == 0: // pixels no window reads
-						if a.set {
-							for v := u; v < e; v++ {
-								for j := range r.n {
-									o := (v*p.W + r.p0 + j*p.StrideW) * c
-									clear(dx[o : o+c])
-								}
-							}
-						}
-					case r.n > dwNarrow:
-						a.backwardRows(&offs, r, u, e-u)
-					}
-				}
-				u = e - 1
-				continue
-			}
-			// Prefetch during the longest run the dy row the next dx row
-			// reads first, or if there is none (stride 2 brings one every
-			// other row) the next dx row (read and written).
+			// The wide runs: of row u alone, all channels at once,
+			// prefetching during the longest run the dy row the next dx
+			// row reads first, or if there is none (stride 2 brings one
+			// every other row) the next dx row (read and written); or,
+			// dwChunked with StrideH 1, of the rows from u on whose
+			// windows step on by one dy row, in channel chunks as in the
+			// forward pass.
+			e, cc := u+1, c
 			var pf []float32
-			if u+1 < hi && ih+1 < p.H {
+			if p.StrideH == 1 && p.dwChunked() {
+				e, _ = a.bwdRowsEnd(u, b1)
+				cc = dwChunk
+			} else if u+1 < hi && ih+1 < p.H {
 				pf = dx[(u+1)*rowLen : (u+2)*rowLen]
 				if _, _, o, _, m := dwBwdTaps(ih+1, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH); m > 0 && o != oh0 {
 					pf = dy[(img*p.OutH+o)*p.OutW*c : (img*p.OutH+o+1)*p.OutW*c]
@@ -627,16 +612,19 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 				switch {
 				case r.nt == 0: // pixels no window reads
 					if a.set {
-						for j := range r.n {
-							o := (u*p.W + r.p0 + j*p.StrideW) * c
-							clear(dx[o : o+c])
+						for v := u; v < e; v++ {
+							for j := range r.n {
+								o := (v*p.W + r.p0 + j*p.StrideW) * c
+								clear(dx[o : o+c])
+							}
 						}
 					}
 				case r.n > dwNarrow:
-					a.backwardRun(&offs, a.kr, r, u, r.n, 0, 0, pf)
+					a.backwardRows(&offs, r, u, e-u, cc, pf)
 					pf = nil
 				}
 			}
+			u = e - 1
 		}
 		// The narrow runs, down the band's rows of each residue class
 		// modulo StrideH whose window rows step on by one dy row.
@@ -655,7 +643,7 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 								a.backwardColumn(&offs, r, u, m, col)
 								continue
 							}
-							a.backwardRun(&offs, a.k.row, r, u, m, col, p.StrideH, nil)
+							a.backwardRun(&offs, r, u, m, col, p.StrideH)
 						}
 					}
 				}
@@ -683,16 +671,16 @@ func (a *dwRowArgs) bwdRowsEnd(u, b1 int) (e, m int) {
 }
 
 // backwardRows adds (with set, writes) the wide run r of nr dx rows from u
-// on, rows whose windows step on by one dy row (bwdRowsEnd), in chunks of
-// dwChunk channels: one kernel call per chunk (and dwMaxTaps taps), the
-// rows one after the other.
-func (a *dwRowArgs) backwardRows(offs *dwOffs, r *dwRun, u, nr int) {
+// on, rows whose windows step on by one dy row (bwdRowsEnd), cc channels
+// at a time: one kernel call per chunk (and dwMaxTaps taps), the rows one
+// after the other. pf is prefetched during the first call.
+func (a *dwRowArgs) backwardRows(offs *dwOffs, r *dwRun, u, nr, cc int, pf []float32) {
 	p := &a.p
 	c := p.C
 	img, ih := u/p.H, u%p.H
 	kh0, khs, oh0, ohs, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
 	ks, os := p.bwdTapSteps()
-	for c0 := 0; c0 < c; c0 += dwChunk {
+	for c0 := 0; c0 < c; c0 += cc {
 		for t := 0; t < r.nt; t += dwMaxTaps {
 			for j := 0; j < nh; j++ {
 				offs[j] = ((img*p.OutH+oh0-j*ohs)*p.OutW+r.q0-t*os)*c + c0
@@ -702,25 +690,22 @@ func (a *dwRowArgs) backwardRows(offs *dwOffs, r *dwRun, u, nr int) {
 			if a.set {
 				acc = min(t, 1)
 			}
-			a.kr(min(dwMaxTaps, r.nt-t), a.x, a.w, a.y[(u*p.W+r.p0)*c+c0:], *offs, nh, r.n, min(dwChunk, c-c0),
-				c, a.xtap, ks*c, p.StrideW*c, acc, nr, p.OutW*c, p.W*c, nil)
+			a.kr(min(dwMaxTaps, r.nt-t), a.x, a.w, a.y[(u*p.W+r.p0)*c+c0:], *offs, nh, r.n, min(cc, c-c0),
+				c, a.xtap, ks*c, p.StrideW*c, acc, nr, p.OutW*c, p.W*c, pf)
+			pf = nil
 		}
 	}
 }
 
-// backwardRun adds n pixels of run r from dx row u on with kernel kr:
-// along the row (down = 0), or column col of the run down n rows down
-// rows apart (dy moves one row per pixel).
-func (a *dwRowArgs) backwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col, down int, pf []float32) {
+// backwardRun adds (with set, writes) column col of the narrow run r down
+// n dx rows from row u on, down rows apart (dy moves one row per pixel),
+// with the general kernel.
+func (a *dwRowArgs) backwardRun(offs *dwOffs, r *dwRun, u, n, col, down int) {
 	p := &a.p
 	c := p.C
 	img, ih := u/p.H, u%p.H
 	kh0, khs, oh0, ohs, nh := dwBwdTaps(ih, p.StrideH, p.DilH, p.PadTop, p.KH, p.OutH)
 	ks, os := p.bwdTapSteps()
-	xpix, ypix := c, p.StrideW*c
-	if down > 0 {
-		xpix, ypix = p.OutW*c, down*p.W*c
-	}
 	q0 := r.q0 + col
 	for t := 0; t < r.nt; t += dwMaxTaps {
 		for j := 0; j < nh; j++ {
@@ -731,9 +716,8 @@ func (a *dwRowArgs) backwardRun(offs *dwOffs, kr dwRowFunc, r *dwRun, u, n, col,
 		if a.set {
 			acc = min(t, 1)
 		}
-		kr(min(dwMaxTaps, r.nt-t), a.x, a.w, a.y[(u*p.W+r.p0+col*p.StrideW)*c:], *offs, nh, n, c,
-			xpix, a.xtap, ks*c, ypix, acc, 1, 0, 0, pf)
-		pf = nil
+		a.k.row(min(dwMaxTaps, r.nt-t), a.x, a.w, a.y[(u*p.W+r.p0+col*p.StrideW)*c:], *offs, nh, n, c,
+			p.OutW*c, a.xtap, ks*c, down*p.W*c, acc, 1, 0, 0, nil)
 	}
 }
 
