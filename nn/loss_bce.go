@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/sortnet/sortnet/nn/kernels"
 )
 
 // Losses on logits with independent binary (or soft, in [0, 1]) targets of
@@ -74,4 +76,28 @@ func lossSigmoid(x float64) float64 {
 // lossBCE returns the binary cross-entropy of sigmoid(x) against t.
 func lossBCE(x, t float64) float64 {
 	return math.Max(x, 0) - x*t + math.Log1p(math.Exp(-math.Abs(x)))
+}
+
+// FocalConsts are the constants of FocalNegatives and FocalTerm: γ, α_t
+// and the smoothed target t′ for negatives (index 0) and positives (index
+// 1), and the factor of the derivatives (kernels.Focal).
+type FocalConsts = kernels.Focal
+
+// FocalNegatives is the building block of a detector's class loss, whose
+// targets are almost all negative: for every logit x[i] against target 0
+// it adds the focal loss α_t·(1−p_t)^γ·BCE(x, t′) (in float64) to
+// sum[i%8] and sets d[i] to Scale times its derivative, with SIMD
+// kernels for γ = 0, 1, 1.5 and 2. The caller corrects the few positives
+// with FocalTerm (loss and derivative of one logit; FocalTerm(x, false,
+// f) gives the bits FocalNegatives adds and writes). Both run in float32
+// and agree with the float64 formula to a few 1e-7 (kernels.Focal).
+// len(d) >= len(x); f.Gamma must be finite and >= 0.
+func FocalNegatives(x, d []float32, f *FocalConsts, sum *[8]float64) {
+	kernels.FocalNegatives(x, d, f, sum)
+}
+
+// FocalTerm returns the focal loss of the logit x against a positive (pos)
+// or negative target and f.Scale times its derivative: see FocalNegatives.
+func FocalTerm(x float32, pos bool, f *FocalConsts) (loss, grad float32) {
+	return kernels.FocalTerm(x, pos, f)
 }

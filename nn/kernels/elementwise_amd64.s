@@ -256,6 +256,150 @@ DATA ewc_posmax<>+56(SB)/4, $0x7f7fffff
 DATA ewc_posmax<>+60(SB)/4, $0x7f7fffff
 GLOBL ewc_posmax<>(SB), RODATA|NOPTR, $64
 
+DATA ewc_l1p1<>+0(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+4(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+8(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+12(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+16(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+20(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+24(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+28(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+32(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+36(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+40(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+44(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+48(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+52(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+56(SB)/4, $0x3eaaaaab
+DATA ewc_l1p1<>+60(SB)/4, $0x3eaaaaab
+GLOBL ewc_l1p1<>(SB), RODATA|NOPTR, $64
+
+DATA ewc_l1p2<>+0(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+4(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+8(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+12(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+16(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+20(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+24(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+28(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+32(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+36(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+40(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+44(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+48(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+52(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+56(SB)/4, $0x3e4ccccd
+DATA ewc_l1p2<>+60(SB)/4, $0x3e4ccccd
+GLOBL ewc_l1p2<>(SB), RODATA|NOPTR, $64
+
+DATA ewc_l1p3<>+0(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+4(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+8(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+12(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+16(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+20(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+24(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+28(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+32(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+36(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+40(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+44(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+48(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+52(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+56(SB)/4, $0x3e124925
+DATA ewc_l1p3<>+60(SB)/4, $0x3e124925
+GLOBL ewc_l1p3<>(SB), RODATA|NOPTR, $64
+
+DATA ewc_l1p4<>+0(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+4(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+8(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+12(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+16(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+20(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+24(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+28(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+32(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+36(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+40(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+44(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+48(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+52(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+56(SB)/4, $0x3de38e39
+DATA ewc_l1p4<>+60(SB)/4, $0x3de38e39
+GLOBL ewc_l1p4<>(SB), RODATA|NOPTR, $64
+
+DATA ewc_l1p5<>+0(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+4(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+8(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+12(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+16(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+20(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+24(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+28(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+32(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+36(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+40(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+44(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+48(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+52(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+56(SB)/4, $0x3dba2e8c
+DATA ewc_l1p5<>+60(SB)/4, $0x3dba2e8c
+GLOBL ewc_l1p5<>(SB), RODATA|NOPTR, $64
+
+DATA ewc_l1p6<>+0(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+4(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+8(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+12(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+16(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+20(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+24(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+28(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+32(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+36(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+40(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+44(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+48(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+52(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+56(SB)/4, $0x3d9d89d9
+DATA ewc_l1p6<>+60(SB)/4, $0x3d9d89d9
+GLOBL ewc_l1p6<>(SB), RODATA|NOPTR, $64
+
+DATA ewc_l1p7<>+0(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+4(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+8(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+12(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+16(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+20(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+24(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+28(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+32(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+36(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+40(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+44(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+48(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+52(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+56(SB)/4, $0x3d888889
+DATA ewc_l1p7<>+60(SB)/4, $0x3d888889
+GLOBL ewc_l1p7<>(SB), RODATA|NOPTR, $64
+
+DATA ewc_c15<>+0(SB)/4, $0x3fc00000
+DATA ewc_c15<>+4(SB)/4, $0x3fc00000
+DATA ewc_c15<>+8(SB)/4, $0x3fc00000
+DATA ewc_c15<>+12(SB)/4, $0x3fc00000
+DATA ewc_c15<>+16(SB)/4, $0x3fc00000
+DATA ewc_c15<>+20(SB)/4, $0x3fc00000
+DATA ewc_c15<>+24(SB)/4, $0x3fc00000
+DATA ewc_c15<>+28(SB)/4, $0x3fc00000
+DATA ewc_c15<>+32(SB)/4, $0x3fc00000
+DATA ewc_c15<>+36(SB)/4, $0x3fc00000
+DATA ewc_c15<>+40(SB)/4, $0x3fc00000
+DATA ewc_c15<>+44(SB)/4, $0x3fc00000
+DATA ewc_c15<>+48(SB)/4, $0x3fc00000
+DATA ewc_c15<>+52(SB)/4, $0x3fc00000
+DATA ewc_c15<>+56(SB)/4, $0x3fc00000
+DATA ewc_c15<>+60(SB)/4, $0x3fc00000
+GLOBL ewc_c15<>(SB), RODATA|NOPTR, $64
+
 DATA ewc_sign<>+0(SB)/4, $0x80000000
 DATA ewc_sign<>+4(SB)/4, $0x80000000
 DATA ewc_sign<>+8(SB)/4, $0x80000000
@@ -3101,5 +3245,360 @@ bnApplyAVX512_silutrue_v8x1_end:
 	JMP  bnApplyAVX512_silutrue_row
 
 bnApplyAVX512_done:
+	VZEROUPPER
+	RET
+
+// func focalNegAVX2(x []float32, d []float32, at float32, ts float32, w float32, code int, sum *[8]float64)
+// Requires: AVX, AVX2, SSE
+TEXT ·focalNegAVX2(SB), NOSPLIT, $0-80
+	MOVQ         x_base+0(FP), AX
+	MOVQ         d_base+24(FP), CX
+	MOVQ         x_len+8(FP), DX
+	MOVQ         sum+72(FP), BX
+	MOVQ         code+64(FP), SI
+	MOVSS        at+48(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        ts+52(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVSS        w+56(FP), X2
+	VBROADCASTSS X2, Y2
+	VMOVUPS      ewc_lo<>+0(SB), Y3
+	VMOVUPS      ewc_one<>+0(SB), Y4
+	VXORPS       Y5, Y5, Y5
+	VMOVUPD      (BX), Y6
+	VMOVUPD      32(BX), Y7
+	XORQ         DI, DI
+	CMPQ         SI, $0x00
+	JEQ          focalNegAVX2_g0
+	CMPQ         SI, $0x01
+	JEQ          focalNegAVX2_g1
+	CMPQ         SI, $0x02
+	JEQ          focalNegAVX2_g2
+	CMPQ         SI, $0x03
+	JEQ          focalNegAVX2_g3
+	JMP          focalNegAVX2_done
+
+focalNegAVX2_g0:
+	CMPQ         DX, $0x08
+	JL           focalNegAVX2_done
+	VMOVUPS      (AX)(DI*1), Y8
+	VORPS        ewc_sign<>+0(SB), Y8, Y9
+	VMAXPS       Y9, Y3, Y9
+	VMULPS       ewc_log2e<>+0(SB), Y9, Y10
+	VADDPS       ewc_round<>+0(SB), Y10, Y10
+	VSUBPS       ewc_round<>+0(SB), Y10, Y11
+	VMULPS       ewc_c1<>+0(SB), Y11, Y12
+	VSUBPS       Y12, Y9, Y9
+	VMULPS       ewc_c2<>+0(SB), Y11, Y12
+	VSUBPS       Y12, Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMULPS       ewc_p0<>+0(SB), Y9, Y12
+	VADDPS       ewc_p1<>+0(SB), Y12, Y12
+	VMULPS       ewc_p2<>+0(SB), Y9, Y13
+	VADDPS       ewc_p3<>+0(SB), Y13, Y13
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y13, Y12, Y12
+	VMULPS       ewc_p4<>+0(SB), Y9, Y13
+	VADDPS       ewc_p5<>+0(SB), Y13, Y13
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y13, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y9, Y12, Y12
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VPADDD       ewc_i127<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y10, Y12, Y12
+	VBLENDVPS    Y8, Y12, Y4, Y9
+	VBLENDVPS    Y8, Y4, Y12, Y10
+	VADDPS       Y4, Y12, Y11
+	VDIVPS       Y11, Y4, Y13
+	VMULPS       Y13, Y9, Y9
+	VMULPS       Y13, Y10, Y10
+	VADDPS       Y4, Y11, Y11
+	VDIVPS       Y11, Y12, Y11
+	VMULPS       Y11, Y11, Y12
+	VMULPS       ewc_l1p7<>+0(SB), Y12, Y13
+	VADDPS       ewc_l1p6<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p5<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p4<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p3<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p2<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p1<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y4, Y13, Y13
+	VADDPS       Y11, Y11, Y11
+	VMULPS       Y11, Y13, Y13
+	VMAXPS       Y5, Y8, Y11
+	VMULPS       Y1, Y8, Y8
+	VSUBPS       Y8, Y11, Y11
+	VADDPS       Y13, Y11, Y11
+	VMULPS       Y10, Y9, Y8
+	VMULPS       Y0, Y4, Y8
+	VMULPS       Y11, Y8, Y8
+	VMULPS       Y11, Y5, Y10
+	VSUBPS       Y1, Y9, Y9
+	VMULPS       Y4, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y2, Y10, Y10
+	VMOVUPS      Y10, (CX)(DI*1)
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y9, Y6, Y6
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y9, Y7, Y7
+	ADDQ         $0x20, DI
+	SUBQ         $0x08, DX
+	JMP          focalNegAVX2_g0
+
+focalNegAVX2_g1:
+	CMPQ         DX, $0x08
+	JL           focalNegAVX2_done
+	VMOVUPS      (AX)(DI*1), Y8
+	VORPS        ewc_sign<>+0(SB), Y8, Y9
+	VMAXPS       Y9, Y3, Y9
+	VMULPS       ewc_log2e<>+0(SB), Y9, Y10
+	VADDPS       ewc_round<>+0(SB), Y10, Y10
+	VSUBPS       ewc_round<>+0(SB), Y10, Y11
+	VMULPS       ewc_c1<>+0(SB), Y11, Y12
+	VSUBPS       Y12, Y9, Y9
+	VMULPS       ewc_c2<>+0(SB), Y11, Y12
+	VSUBPS       Y12, Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMULPS       ewc_p0<>+0(SB), Y9, Y12
+	VADDPS       ewc_p1<>+0(SB), Y12, Y12
+	VMULPS       ewc_p2<>+0(SB), Y9, Y13
+	VADDPS       ewc_p3<>+0(SB), Y13, Y13
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y13, Y12, Y12
+	VMULPS       ewc_p4<>+0(SB), Y9, Y13
+	VADDPS       ewc_p5<>+0(SB), Y13, Y13
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y13, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y9, Y12, Y12
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VPADDD       ewc_i127<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y10, Y12, Y12
+	VBLENDVPS    Y8, Y12, Y4, Y9
+	VBLENDVPS    Y8, Y4, Y12, Y10
+	VADDPS       Y4, Y12, Y11
+	VDIVPS       Y11, Y4, Y13
+	VMULPS       Y13, Y9, Y9
+	VMULPS       Y13, Y10, Y10
+	VADDPS       Y4, Y11, Y11
+	VDIVPS       Y11, Y12, Y11
+	VMULPS       Y11, Y11, Y12
+	VMULPS       ewc_l1p7<>+0(SB), Y12, Y13
+	VADDPS       ewc_l1p6<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p5<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p4<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p3<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p2<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p1<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y4, Y13, Y13
+	VADDPS       Y11, Y11, Y11
+	VMULPS       Y11, Y13, Y13
+	VMAXPS       Y5, Y8, Y11
+	VMULPS       Y1, Y8, Y8
+	VSUBPS       Y8, Y11, Y11
+	VADDPS       Y13, Y11, Y11
+	VMULPS       Y10, Y9, Y8
+	VMULPS       Y0, Y9, Y10
+	VMULPS       Y11, Y10, Y10
+	VMULPS       Y11, Y8, Y8
+	VSUBPS       Y1, Y9, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y8, Y8
+	VMULPS       Y0, Y8, Y8
+	VMULPS       Y2, Y8, Y8
+	VMOVUPS      Y8, (CX)(DI*1)
+	VCVTPS2PD    X10, Y8
+	VADDPD       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y10, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y8, Y7, Y7
+	ADDQ         $0x20, DI
+	SUBQ         $0x08, DX
+	JMP          focalNegAVX2_g1
+
+focalNegAVX2_g2:
+	CMPQ         DX, $0x08
+	JL           focalNegAVX2_done
+	VMOVUPS      (AX)(DI*1), Y8
+	VORPS        ewc_sign<>+0(SB), Y8, Y9
+	VMAXPS       Y9, Y3, Y9
+	VMULPS       ewc_log2e<>+0(SB), Y9, Y10
+	VADDPS       ewc_round<>+0(SB), Y10, Y10
+	VSUBPS       ewc_round<>+0(SB), Y10, Y11
+	VMULPS       ewc_c1<>+0(SB), Y11, Y12
+	VSUBPS       Y12, Y9, Y9
+	VMULPS       ewc_c2<>+0(SB), Y11, Y12
+	VSUBPS       Y12, Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMULPS       ewc_p0<>+0(SB), Y9, Y12
+	VADDPS       ewc_p1<>+0(SB), Y12, Y12
+	VMULPS       ewc_p2<>+0(SB), Y9, Y13
+	VADDPS       ewc_p3<>+0(SB), Y13, Y13
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y13, Y12, Y12
+	VMULPS       ewc_p4<>+0(SB), Y9, Y13
+	VADDPS       ewc_p5<>+0(SB), Y13, Y13
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y13, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y9, Y12, Y12
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VPADDD       ewc_i127<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y10, Y12, Y12
+	VBLENDVPS    Y8, Y12, Y4, Y9
+	VBLENDVPS    Y8, Y4, Y12, Y10
+	VADDPS       Y4, Y12, Y11
+	VDIVPS       Y11, Y4, Y13
+	VMULPS       Y13, Y9, Y9
+	VMULPS       Y13, Y10, Y10
+	VADDPS       Y4, Y11, Y11
+	VDIVPS       Y11, Y12, Y11
+	VMULPS       Y11, Y11, Y12
+	VMULPS       ewc_l1p7<>+0(SB), Y12, Y13
+	VADDPS       ewc_l1p6<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p5<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p4<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p3<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p2<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p1<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y4, Y13, Y13
+	VADDPS       Y11, Y11, Y11
+	VMULPS       Y11, Y13, Y13
+	VMAXPS       Y5, Y8, Y11
+	VMULPS       Y1, Y8, Y8
+	VSUBPS       Y8, Y11, Y11
+	VADDPS       Y13, Y11, Y11
+	VMULPS       Y10, Y9, Y8
+	VSQRTPS      Y9, Y10
+	VMULPS       Y10, Y9, Y12
+	VMULPS       ewc_c15<>+0(SB), Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y0, Y12, Y8
+	VMULPS       Y11, Y8, Y8
+	VMULPS       Y11, Y10, Y10
+	VSUBPS       Y1, Y9, Y9
+	VMULPS       Y12, Y9, Y9
+	VADDPS       Y9, Y10, Y10
+	VMULPS       Y0, Y10, Y10
+	VMULPS       Y2, Y10, Y10
+	VMOVUPS      Y10, (CX)(DI*1)
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y9, Y6, Y6
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y9, Y7, Y7
+	ADDQ         $0x20, DI
+	SUBQ         $0x08, DX
+	JMP          focalNegAVX2_g2
+
+focalNegAVX2_g3:
+	CMPQ         DX, $0x08
+	JL           focalNegAVX2_done
+	VMOVUPS      (AX)(DI*1), Y8
+	VORPS        ewc_sign<>+0(SB), Y8, Y9
+	VMAXPS       Y9, Y3, Y9
+	VMULPS       ewc_log2e<>+0(SB), Y9, Y10
+	VADDPS       ewc_round<>+0(SB), Y10, Y10
+	VSUBPS       ewc_round<>+0(SB), Y10, Y11
+	VMULPS       ewc_c1<>+0(SB), Y11, Y12
+	VSUBPS       Y12, Y9, Y9
+	VMULPS       ewc_c2<>+0(SB), Y11, Y12
+	VSUBPS       Y12, Y9, Y9
+	VMULPS       Y9, Y9, Y11
+	VMULPS       ewc_p0<>+0(SB), Y9, Y12
+	VADDPS       ewc_p1<>+0(SB), Y12, Y12
+	VMULPS       ewc_p2<>+0(SB), Y9, Y13
+	VADDPS       ewc_p3<>+0(SB), Y13, Y13
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y13, Y12, Y12
+	VMULPS       ewc_p4<>+0(SB), Y9, Y13
+	VADDPS       ewc_p5<>+0(SB), Y13, Y13
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y13, Y12, Y12
+	VMULPS       Y11, Y12, Y12
+	VADDPS       Y9, Y12, Y12
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VPADDD       ewc_i127<>+0(SB), Y10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VMULPS       Y10, Y12, Y12
+	VBLENDVPS    Y8, Y12, Y4, Y9
+	VBLENDVPS    Y8, Y4, Y12, Y10
+	VADDPS       Y4, Y12, Y11
+	VDIVPS       Y11, Y4, Y13
+	VMULPS       Y13, Y9, Y9
+	VMULPS       Y13, Y10, Y10
+	VADDPS       Y4, Y11, Y11
+	VDIVPS       Y11, Y12, Y11
+	VMULPS       Y11, Y11, Y12
+	VMULPS       ewc_l1p7<>+0(SB), Y12, Y13
+	VADDPS       ewc_l1p6<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p5<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p4<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p3<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p2<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       ewc_l1p1<>+0(SB), Y13, Y13
+	VMULPS       Y12, Y13, Y13
+	VADDPS       Y4, Y13, Y13
+	VADDPS       Y11, Y11, Y11
+	VMULPS       Y11, Y13, Y13
+	VMAXPS       Y5, Y8, Y11
+	VMULPS       Y1, Y8, Y8
+	VSUBPS       Y8, Y11, Y11
+	VADDPS       Y13, Y11, Y11
+	VMULPS       Y10, Y9, Y8
+	VMULPS       Y9, Y9, Y10
+	VADDPS       Y9, Y9, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y0, Y10, Y8
+	VMULPS       Y11, Y8, Y8
+	VMULPS       Y11, Y12, Y11
+	VSUBPS       Y1, Y9, Y9
+	VMULPS       Y10, Y9, Y9
+	VADDPS       Y9, Y11, Y11
+	VMULPS       Y0, Y11, Y11
+	VMULPS       Y2, Y11, Y11
+	VMOVUPS      Y11, (CX)(DI*1)
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y9, Y6, Y6
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y9, Y7, Y7
+	ADDQ         $0x20, DI
+	SUBQ         $0x08, DX
+	JMP          focalNegAVX2_g3
+
+focalNegAVX2_done:
+	VMOVUPD Y6, (BX)
+	VMOVUPD Y7, 32(BX)
 	VZEROUPPER
 	RET

@@ -75,3 +75,9 @@ func siluBackwardSetAVX512(dx []float32, v []float32, dy []float32)
 //
 //go:noescape
 func bnApplyAVX512(y []float32, x []float32, m int, c int, scale []float32, shift []float32, silu int)
+
+// focalNegAVX2 is focalNegGeneric for i < len(x)&^7 and gamma codes 0-3.
+// len(d) >= len(x) must hold.
+//
+//go:noescape
+func focalNegAVX2(x []float32, d []float32, at float32, ts float32, w float32, code int, sum *[8]float64)

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
@@ -142,6 +143,13 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	// Each call passes a copy of pp on its stack: the kernels must not keep it.
 	add("MaxPool2d", func() { q := pp; MaxPool2d(&q, px, py, nil) })
 	add("MaxPool2d/argmax", func() { q := pp; MaxPool2d(&q, px, py, argmax) })
+	fx, fd := vec(1003), make([]float32, 1003)
+	var fsum [8]float64
+	for _, g := range []float32{1.5, 0.7} { // SIMD and math.Pow
+		f := Focal{Gamma: g, Alpha: [2]float32{0.75, 0.25}, Target: [2]float32{0, 1}, Scale: 1}
+		add(fmt.Sprintf("FocalNegatives/γ%v", g), func() { FocalNegatives(fx, fd, &f, &fsum) })
+		add(fmt.Sprintf("FocalTerm/γ%v", g), func() { FocalTerm(fx[0], true, &f) })
+	}
 	add("MaxPool2dBackward", func() { q := pp; MaxPool2dBackward(&q, py, argmax, pdx) })
 	add("AvgPool2d", func() { q := pp; AvgPool2d(&q, px, py, false) })
 	add("AvgPool2dBackward", func() { q := pp; AvgPool2dBackward(&q, py, pdx, true) })

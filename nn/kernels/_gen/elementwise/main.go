@@ -51,6 +51,7 @@ func main() {
 		backwardSet(is, "siluBackwardSet", "the SiLU gradient: dx[i] = dy[i]*SiLU'(x[i]) as in siluBackwardSetGeneric (dx is not read)", siluGradV)
 		bnApply(is)
 	}
+	focalNeg(isas[0])
 	Generate()
 }
 
@@ -84,6 +85,10 @@ func consts() {
 	f("round", 12582912)
 	f("negmax", -math.MaxFloat32)
 	f("posmax", math.MaxFloat32)
+	for k := 1; k <= 7; k++ {
+		f(fmt.Sprintf("l1p%d", k), float32(1/float64(2*k+1)))
+	}
+	f("c15", 1.5)
 	constant("sign", 1<<31)
 	constant("i127", 127)
 }
@@ -466,6 +471,134 @@ func bnApply(is isa) {
 		JMP(LabelRef(lbl + "_row"))
 	}
 	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// focalNeg emits focalNeg<ISA>(x, d []float32, at, ts, w float32, code int,
+// sum *[8]float64): focalNegGeneric over the whole 8-lane vectors of x for
+// the gamma codes 0–3 (γ = 0, 1, 1.5, 2; any other code does nothing),
+// with focalMath's operations in its order. sum[0:4] and sum[4:8] are
+// the lanes of two float64 accumulators, loaded at the start and stored at
+// the end. One vector at a time: with the constants in registers, two in
+// lockstep do not fit in 16.
+func focalNeg(is isa) {
+	name := "focalNeg" + is.name
+	TEXT(name, NOSPLIT, "func(x, d []float32, at, ts, w float32, code int, sum *[8]float64)")
+	Pragma("noescape")
+	Doc(name+" is focalNegGeneric for i < len(x)&^7 and gamma codes 0-3.",
+		"len(d) >= len(x) must hold.")
+	xp := Load(Param("x").Base(), GP64())
+	dp := Load(Param("d").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	sp := Load(Param("sum"), GP64())
+	code := Load(Param("code"), GP64())
+	bcast := func(p string) reg.VecVirtual {
+		t := XMM()
+		Load(Param(p), t)
+		v := YMM()
+		VBROADCASTSS(t, v)
+		return v
+	}
+	at, ts, w := bcast("at"), bcast("ts"), bcast("w")
+	k := regs{lo: vk(8).load("lo"), one: vk(8).load("one")}
+	zero := YMM()
+	VXORPS(zero, zero, zero)
+	acc0, acc1 := YMM(), YMM()
+	VMOVUPD(Mem{Base: sp}, acc0)
+	VMOVUPD(Mem{Base: sp, Disp: 32}, acc1)
+	off := GP64()
+	XORQ(off, off)
+	for gc := 0; gc < 4; gc++ {
+		CMPQ(code, U8(gc))
+		JEQ(LabelRef(fmt.Sprintf("%s_g%d", name, gc)))
+	}
+	JMP(LabelRef(name + "_done"))
+	g := grp{8, 1}
+	for gc := 0; gc < 4; gc++ {
+		lbl := fmt.Sprintf("%s_g%d", name, gc)
+		Label(lbl)
+		CMPQ(n, U8(8))
+		JL(LabelRef(name + "_done"))
+		x := g.new()
+		each(VMOVUPS, g.at(xp, off), x)
+		e, p, q := g.parts(x, k, true)
+		den := g.new()
+		each(VADDPS, k.one, e, den)
+		inv := g.new()
+		each(VDIVPS, den, k.one, inv) // 1 / (1+e)
+		each(VMULPS, inv, p, p)       // sigmoid(x)
+		each(VMULPS, inv, q, q)       // 1 - sigmoid(x)
+		each(VADDPS, k.one, den, den)
+		s := g.new()
+		each(VDIVPS, den, e, s) // e / (2+e)
+		z := g.new()
+		each(VMULPS, s, s, z)
+		poly := g.new()
+		each(VMULPS, c("l1p7"), z, poly)
+		each(VADDPS, c("l1p6"), poly, poly)
+		for j := 5; j >= 1; j-- {
+			each(VMULPS, z, poly, poly)
+			each(VADDPS, c(fmt.Sprintf("l1p%d", j)), poly, poly)
+		}
+		each(VMULPS, z, poly, poly)
+		each(VADDPS, k.one, poly, poly)
+		each(VADDPS, s, s, s)
+		each(VMULPS, s, poly, poly) // log(1+e)
+		bce := g.new()
+		each(VMAXPS, zero, x, bce) // x > 0 ? x : 0
+		each(VMULPS, ts, x, x)
+		each(VSUBPS, x, bce, bce) // max(x, 0) - x*ts
+		each(VADDPS, poly, bce, bce)
+		du := g.new()
+		each(VMULPS, q, p, du) // u = p, du = p*q
+		var mod, dmod vs
+		switch gc {
+		case 0:
+			mod, dmod = vs{k.one}, vs{zero}
+		case 1:
+			mod, dmod = p, du
+		case 2:
+			sq := g.new()
+			each(VSQRTPS, p, sq)
+			mod = g.new()
+			each(VMULPS, sq, p, mod)
+			each(VMULPS, c("c15"), sq, sq)
+			each(VMULPS, du, sq, sq)
+			dmod = sq
+		case 3:
+			mod = g.new()
+			each(VMULPS, p, p, mod)
+			dmod = g.new()
+			each(VADDPS, p, p, dmod)
+			each(VMULPS, du, dmod, dmod)
+		}
+		loss := g.new()
+		each(VMULPS, at, mod, loss)
+		each(VMULPS, bce, loss, loss)
+		gr := g.new()
+		each(VMULPS, bce, dmod, gr) // dmod*bce
+		pt := g.new()
+		each(VSUBPS, ts, p, pt) // p - ts
+		each(VMULPS, mod, pt, pt)
+		each(VADDPS, pt, gr, gr)
+		each(VMULPS, at, gr, gr)
+		each(VMULPS, w, gr, gr)
+		each(VMOVUPS, gr, g.at(dp, off))
+		t := YMM()
+		VCVTPS2PD(loss[0].AsX(), t)
+		VADDPD(t, acc0, acc0)
+		h := XMM()
+		VEXTRACTF128(U8(1), loss[0], h)
+		VCVTPS2PD(h, t)
+		VADDPD(t, acc1, acc1)
+		ADDQ(U8(32), off)
+		SUBQ(U8(8), n)
+		JMP(LabelRef(lbl))
+	}
+	Label(name + "_done")
+	VMOVUPD(acc0, Mem{Base: sp})
+	VMOVUPD(acc1, Mem{Base: sp, Disp: 32})
 	VZEROUPPER()
 	RET()
 }
