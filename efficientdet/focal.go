@@ -2,7 +2,6 @@ package efficientdet
 
 import (
 	"fmt"
-	"math"
 	"sync"
 
 	"github.com/sortnet/sortnet/nn"
@@ -14,65 +13,35 @@ type focalParams struct {
 	scale                   float64 // 1 / normaliser
 }
 
-// focalTerm returns the loss of one logit x against the binary target t
-// (0 or 1) and its derivative: effdet's new_focal_loss,
-//
-//	α_t · (1 − p_t)^γ · BCE(x, t′),   t′ = t·(1−ε) + ε/2
-//
-// with p = sigmoid(x), p_t = p·t + (1−p)·(1−t) and α_t = α·t + (1−α)·(1−t)
-// taken from the unsmoothed t. With ε = 0 this is torchvision's
-// sigmoid_focal_loss. Computed in float64: e = exp(−|x|) gives p, 1−p and
-// log(1+e) without cancellation.
-func (f *focalParams) term(x float64, t bool) (loss, grad float64) {
-	e := math.Exp(-math.Abs(x))
-	p, q := 1/(1+e), e/(1+e) // sigmoid(|x|), 1 − sigmoid(|x|)
-	if x < 0 {
-		p, q = q, p
+// consts returns the kernel constants for an image of weight w: α_t and
+// the smoothed targets t′ = t·(1−ε) + ε/2 of effdet's new_focal_loss (α_t
+// from the unsmoothed t; with ε = 0 this is torchvision's
+// sigmoid_focal_loss), and the derivatives' factor scale·w.
+func (f *focalParams) consts(w float32) nn.FocalConsts {
+	return nn.FocalConsts{
+		Gamma:  float32(f.gamma),
+		Alpha:  [2]float32{float32(1 - f.alpha), float32(f.alpha)},
+		Target: [2]float32{float32(f.smoothing / 2), float32(1 - f.smoothing/2)},
+		Scale:  float32(f.scale * float64(w)),
 	}
-	ts := f.smoothing / 2
-	at := 1 - f.alpha
-	u := p // 1 − p_t
-	du := p * q
-	if t {
-		ts = 1 - f.smoothing/2
-		at = f.alpha
-		u = q
-		du = -du
-	}
-	bce := math.Max(x, 0) - x*ts + math.Log1p(e)
-	var mod, dmod float64
-	switch g := f.gamma; g {
-	case 0:
-		mod = 1
-	case 1:
-		mod, dmod = u, du
-	case 1.5:
-		s := math.Sqrt(u)
-		mod, dmod = u*s, 1.5*s*du
-	case 2:
-		mod, dmod = u*u, 2*u*du
-	default:
-		mod = math.Pow(u, g)
-		if u > 0 {
-			dmod = g * math.Pow(u, g-1) * du
-		}
-	}
-	return at * mod * bce, at * (dmod*bce + mod*(p-ts))
 }
 
 // focalLoss is the class loss over every level's logits, as one op:
 //
-//	Σ_n w_n Σ_anchors Σ_c term(x, c == class) · scale
+//	Σ_n w_n Σ_anchors Σ_c focal(x, c == class) · scale
 //
 // where the target of anchor a is its class in classes[n] (Background: 0
 // for every class; Ignored anchors are left out), without materialising
 // the one-hot targets. logits[l] is level l's [N, H, W, A·C] map; the
-// anchors of level l start at starts[l] in classes[n]. The sum runs in
-// fixed blocks of anchors combined in order, so it does not depend on the
-// thread count. When gradients are recorded, the same pass stores each
-// logit's derivative (times its image's weight and the scale, in float32)
-// for the backward pass: the exp and log1p of every logit are a third of
-// a D0 training step, and computing them again there doubled them.
+// anchors of level l start at starts[l] in classes[n].
+//
+// The terms run in float32 on nn.FocalNegatives: each run of anchors
+// between ignored ones as negatives in one SIMD pass, then the positives
+// corrected with nn.FocalTerm. The sum runs in fixed blocks of anchors
+// combined in order, so it does not depend on the thread count. The same
+// pass stores each logit's derivative (times its image's weight and the
+// scale) for the backward pass. On D0 at batch 4 (17.7 M logits) the
+// float64 loop this replaced took 0.5 s a step, a sixth of training.
 func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []float32, numClasses int, p focalParams) *nn.Var {
 	n := len(classes)
 	type span struct{ l, img, lo, hi int } // anchors lo…hi of one image of one level
@@ -92,53 +61,59 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 	}
 	blockSum := make([]float64, len(spans))
 	// Level l's derivatives go to deriv[off[l]:off[l+1]], indexed like its
-	// logits; ignored anchors keep the zeros getScratch leaves.
-	var deriv []float32
+	// logits; ignored anchors keep the zeros getScratch leaves. The kernel
+	// writes derivatives whether or not they are wanted: without
+	// gradients the buffer goes back at once.
 	off := make([]int, len(logits)+1)
 	store := false
 	for l, x := range logits {
 		off[l+1] = off[l] + x.Value.Len()
 		store = store || x.RequiresGrad() && nn.GradEnabled()
 	}
-	if store {
-		deriv = getScratch(off[len(logits)])
-	}
-	each := func(sp span, fn func(i int, x float32, t bool)) {
-		data := logits[sp.l].Value.Data()
-		per := len(data) / n / numClasses
-		cls := classes[sp.img][starts[sp.l]:]
-		base := sp.img * per * numClasses
-		for a := sp.lo; a < sp.hi; a++ {
-			c := cls[a]
-			if c == Ignored {
-				continue
-			}
-			row := base + a*numClasses
-			for k := range numClasses {
-				fn(row+k, data[row+k], int32(k) == c)
-			}
-		}
-	}
+	deriv := getScratch(off[len(logits)])
 	nn.ParallelFor(len(spans), 1, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
-			var sum float64
-			if !store {
-				each(spans[s], func(_ int, x float32, t bool) {
-					l, _ := p.term(float64(x), t)
-					sum += l
-				})
-			} else {
-				d := deriv[off[spans[s].l]:]
-				w := p.scale * float64(weights[spans[s].img])
-				each(spans[s], func(i int, x float32, t bool) {
-					l, g := p.term(float64(x), t)
-					sum += l
-					d[i] = float32(w * g)
-				})
+			sp := spans[s]
+			data := logits[sp.l].Value.Data()
+			d := deriv[off[sp.l]:off[sp.l+1]]
+			per := len(data) / n / numClasses
+			cls := classes[sp.img][starts[sp.l]:]
+			base := sp.img * per * numClasses
+			f := p.consts(weights[sp.img])
+			var lanes [8]float64
+			var fix float64 // the positives' terms less the negative ones in lanes
+			for a := sp.lo; a < sp.hi; {
+				if cls[a] == Ignored {
+					a++
+					continue
+				}
+				e := a + 1
+				for e < sp.hi && cls[e] != Ignored {
+					e++
+				}
+				i0, i1 := base+a*numClasses, base+e*numClasses
+				nn.FocalNegatives(data[i0:i1], d[i0:i1], &f, &lanes)
+				for ; a < e; a++ {
+					if c := cls[a]; c >= 0 {
+						i := base + a*numClasses + int(c)
+						l0, _ := nn.FocalTerm(data[i], false, &f)
+						l1, g1 := nn.FocalTerm(data[i], true, &f)
+						fix += float64(l1) - float64(l0)
+						d[i] = g1
+					}
+				}
 			}
-			blockSum[s] = sum * float64(weights[spans[s].img])
+			sum := fix
+			for _, v := range lanes {
+				sum += v
+			}
+			blockSum[s] = sum * float64(weights[sp.img])
 		}
 	})
+	if !store {
+		putScratch(deriv)
+		deriv = nil
+	}
 	var total float64
 	for _, s := range blockSum {
 		total += s
