@@ -54,7 +54,7 @@ func BNApply(y, x []float32, m, c int, scale, shift []float32) {
 	bnNeed32("BNApply", "x", x, m*c)
 	bnNeed32("BNApply", "scale", scale, c)
 	bnNeed32("BNApply", "shift", shift, c)
-	bnApplyGeneric(y, x, m, c, scale, shift, false)
+	bnApplyGeneric(y, nil, x, m, c, scale, shift, false)
 }
 
 // BNApplySiLU computes y = SiLU(x*scale + shift) per channel: BNApply and
@@ -75,7 +75,21 @@ func BNApplySiLU(y, x []float32, m, c int, scale, shift []float32) {
 	bnNeed32("BNApplySiLU", "x", x, m*c)
 	bnNeed32("BNApplySiLU", "scale", scale, c)
 	bnNeed32("BNApplySiLU", "shift", shift, c)
-	bnApplyGeneric(y, x, m, c, scale, shift, true)
+	bnApplyGeneric(y, nil, x, m, c, scale, shift, true)
+}
+
+// BNApplySiLUSave is BNApplySiLU that also saves the SiLU's input, z =
+// x*scale + shift, for the backward pass of training: one pass over x
+// instead of BNApply and then SiLU, with the same bits in y and z. y must
+// not overlap z or x; z may alias x.
+func BNApplySiLUSave(y, z, x []float32, m, c int, scale, shift []float32) {
+	bnCheck("BNApplySiLUSave", m, c)
+	bnNeed32("BNApplySiLUSave", "y", y, m*c)
+	bnNeed32("BNApplySiLUSave", "z", z, m*c)
+	bnNeed32("BNApplySiLUSave", "x", x, m*c)
+	bnNeed32("BNApplySiLUSave", "scale", scale, c)
+	bnNeed32("BNApplySiLUSave", "shift", shift, c)
+	bnApplyGeneric(y, z[:m*c:m*c], x, m, c, scale, shift, true)
 }
 
 // BNBackwardSums computes the per-channel sums a batch-norm backward pass

@@ -115,19 +115,23 @@ func channelMomentsGeneric(x []float32, m, c int, mean, variance []float64) {
 	}
 }
 
-// bnApplyArgs is the affine map y = x·scale + shift (then SiLU if silu)
-// over the rows of [m, c] matrices.
+// bnApplyArgs is the affine map y = x·scale + shift (then SiLU if silu,
+// its input saved in z if z is not nil) over the rows of [m, c] matrices.
 type bnApplyArgs struct {
 	k            *chanKernels
 	c            int
-	y, x         []float32
+	y, z, x      []float32
 	scale, shift []float32
 	silu         bool
 }
 
 func (a *bnApplyArgs) rows(lo, hi int) {
 	c := a.c
-	a.k.bnApply(a.y[lo*c:hi*c], a.x[lo*c:hi*c], hi-lo, c, a.scale, a.shift, a.silu)
+	var z []float32
+	if a.z != nil {
+		z = a.z[lo*c : hi*c]
+	}
+	a.k.bnApply(a.y[lo*c:hi*c], z, a.x[lo*c:hi*c], hi-lo, c, a.scale, a.shift, a.silu)
 }
 
 // bnGradArgs is the input gradient dx += ga·dy + gb·(x-mean) + d (with
@@ -155,13 +159,14 @@ var (
 )
 
 // bnApplyGeneric applies the batch norm's affine map, with a SiLU after it
-// if silu is set, over blocks of rows in parallel.
-func bnApplyGeneric(y, x []float32, m, c int, scale, shift []float32, silu bool) {
+// if silu is set (saving its input in z if z is not nil), over blocks of
+// rows in parallel.
+func bnApplyGeneric(y, z, x []float32, m, c int, scale, shift []float32, silu bool) {
 	if m == 0 || c == 0 {
 		return
 	}
 	bnApplyTasks.For(m, parallel.Grain(m, max(1, (1<<14)/c)),
-		bnApplyArgs{k: chanK, c: c, y: y, x: x, scale: scale, shift: shift, silu: silu})
+		bnApplyArgs{k: chanK, c: c, y: y, z: z, x: x, scale: scale, shift: shift, silu: silu})
 }
 
 func bnBackwardSumsGeneric(dy, x []float32, m, c int, mean []float32, sumDy, sumDyXc []float64) {

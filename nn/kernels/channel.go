@@ -32,9 +32,9 @@ type chanKernels struct {
 	bnGrad  func(dx, dy, x []float32, rows, stride, c int, mean, a, b, d []float32)
 	// bnGradSet is bnGrad writing dx instead of adding to it.
 	bnGradSet func(dx, dy, x []float32, rows, stride, c int, mean, a, b, d []float32)
-	// bnApply is the batch-norm affine map with an optional SiLU
-	// (bnApplyRowsGeneric).
-	bnApply func(y, x []float32, rows, c int, scale, shift []float32, silu bool)
+	// bnApply is the batch-norm affine map with an optional SiLU, whose
+	// input it saves in z if z is not nil (bnApplyRowsGeneric).
+	bnApply func(y, z, x []float32, rows, c int, scale, shift []float32, silu bool)
 }
 
 var chanGeneric = &chanKernels{

@@ -13,8 +13,8 @@ var (
 		add:       chanAddAVX2,
 		bnGrad:    chanBNGradAVX2,
 		bnGradSet: chanBNGradSetAVX2,
-		bnApply: func(y, x []float32, rows, c int, scale, shift []float32, silu bool) {
-			bnApplySIMD(bnApplyAVX2, y, x, rows, c, scale, shift, silu)
+		bnApply: func(y, z, x []float32, rows, c int, scale, shift []float32, silu bool) {
+			bnApplySIMD(bnApplyAVX2, y, z, x, rows, c, scale, shift, silu)
 		},
 	}
 	chanAVX512 = &chanKernels{
@@ -27,8 +27,8 @@ var (
 		add:       chanAddAVX512,
 		bnGrad:    chanBNGradAVX512,
 		bnGradSet: chanBNGradSetAVX512,
-		bnApply: func(y, x []float32, rows, c int, scale, shift []float32, silu bool) {
-			bnApplySIMD(bnApplyAVX512, y, x, rows, c, scale, shift, silu)
+		bnApply: func(y, z, x []float32, rows, c int, scale, shift []float32, silu bool) {
+			bnApplySIMD(bnApplyAVX512, y, z, x, rows, c, scale, shift, silu)
 		},
 	}
 
@@ -38,23 +38,31 @@ var (
 
 // bnApplySIMD runs the vector kernel on the first c&^7 channels of every
 // row and the generic loop (same bits) on the rest.
-func bnApplySIMD(asm func(y, x []float32, m, c int, scale, shift []float32, silu int),
-	y, x []float32, rows, c int, scale, shift []float32, silu bool) {
+func bnApplySIMD(asm func(y, z, x []float32, m, c int, scale, shift []float32, mode int),
+	y, z, x []float32, rows, c int, scale, shift []float32, silu bool) {
 	if rows == 0 {
 		return
 	}
 	y, x = y[:rows*c], x[:rows*c]
 	scale, shift = scale[:c], shift[:c]
-	flag := 0
-	if silu {
-		flag = 1
+	mode := 0
+	switch {
+	case silu && z != nil:
+		z = z[:rows*c]
+		mode = 2
+	case silu:
+		mode = 1
 	}
 	if c >= 8 {
-		asm(y, x, rows, c, scale, shift, flag)
+		asm(y, z, x, rows, c, scale, shift, mode)
 	}
 	if k := c &^ 7; k < c {
 		for r := 0; r < rows; r++ {
-			bnApplyRowsGeneric(y[r*c+k:], x[r*c+k:], 1, c-k, scale[k:], shift[k:], silu)
+			var zr []float32
+			if mode == 2 {
+				zr = z[r*c+k:]
+			}
+			bnApplyRowsGeneric(y[r*c+k:], zr, x[r*c+k:], 1, c-k, scale[k:], shift[k:], silu)
 		}
 	}
 }

@@ -123,17 +123,22 @@ func chanBNGradRows(dx, dy, x []float32, rows, stride, c int, mean, a, b, d []fl
 	}
 }
 
-// bnApplyRowsGeneric sets y[r, j] = z or SiLU(z) (silu) for z =
-// x[r, j]·scale[j] + shift[j] (two roundings), rows of c elements.
-func bnApplyRowsGeneric(y, x []float32, rows, c int, scale, shift []float32, silu bool) {
+// bnApplyRowsGeneric sets y[r, j] = a or SiLU(a) (silu) for a =
+// x[r, j]·scale[j] + shift[j] (two roundings), rows of c elements; with
+// silu and z not nil it also sets z[r, j] = a.
+func bnApplyRowsGeneric(y, z, x []float32, rows, c int, scale, shift []float32, silu bool) {
 	scale, shift = scale[:c], shift[:c]
 	for r := 0; r < rows; r++ {
 		xr, yr := x[r*c:r*c+c], y[r*c:r*c+c]
+		ar := yr
+		if silu && z != nil {
+			ar = z[r*c : r*c+c]
+		}
 		for j, v := range xr {
-			yr[j] = float32(v*scale[j]) + shift[j]
+			ar[j] = float32(v*scale[j]) + shift[j]
 		}
 		if silu {
-			siluGeneric(yr, yr)
+			siluGeneric(yr, ar)
 		}
 	}
 }

@@ -151,18 +151,32 @@ func TestChannelKernelsBitIdentical(t *testing.T) {
 				}
 			}
 
-			// The batch-norm map, with and without SiLU, on contiguous rows.
+			// The batch-norm map, with and without SiLU, and with SiLU
+			// saving its input, on contiguous rows.
 			n := cc.rows * cc.c
 			x := hostile(r, n, special)
-			for _, silu := range []bool{false, true} {
+			for mode := range 3 {
+				silu := mode > 0
 				got, gok := guarded(t, n, off, 66)
-				want := make([]float32, n)
-				k.bnApply(got, x, cc.rows, cc.c, m1, m2, silu)
-				bnApplyRowsGeneric(want, x, cc.rows, cc.c, m1, m2, silu)
+				gotZ, zok := guarded(t, n, (off+2)%4, 77)
+				want, wantZ := make([]float32, n), make([]float32, n)
+				var z, wz []float32
+				if mode == 2 {
+					z, wz = gotZ, wantZ
+				}
+				k.bnApply(got, z, x, cc.rows, cc.c, m1, m2, silu)
+				bnApplyRowsGeneric(want, wz, x, cc.rows, cc.c, m1, m2, silu)
 				gok()
+				zok()
 				for j := range want {
 					if !sameFloat32(got[j], want[j]) {
-						t.Fatalf("%v bnApply silu=%v [%d] = %v, generic %v (x %v)", cc, silu, j, got[j], want[j], x[j])
+						t.Fatalf("%v bnApply mode %d [%d] = %v, generic %v (x %v)", cc, mode, j, got[j], want[j], x[j])
+					}
+					if mode == 2 && !sameFloat32(gotZ[j], wantZ[j]) {
+						t.Fatalf("%v bnApply saved input [%d] = %v, generic %v (x %v)", cc, j, gotZ[j], wantZ[j], x[j])
+					}
+					if mode < 2 && math.Float32bits(gotZ[j]) != math.Float32bits(77) {
+						t.Fatalf("%v bnApply mode %d wrote z[%d]", cc, mode, j)
 					}
 				}
 			}
@@ -172,8 +186,8 @@ func TestChannelKernelsBitIdentical(t *testing.T) {
 	})
 }
 
-// TestBNApplySiLUFused: the fused kernel gives the bits of BNApply followed
-// by SiLU, under every implementation and in place.
+// TestBNApplySiLUFused: the fused kernels give the bits of BNApply
+// followed by SiLU, under every implementation and in place.
 func TestBNApplySiLUFused(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	forEachImpl(t, func(t *testing.T) {
@@ -189,6 +203,16 @@ func TestBNApplySiLUFused(t *testing.T) {
 			for i := range want {
 				if !sameFloat32(got[i], want[i]) {
 					t.Fatalf("m%d c%d: y[%d] = %v, BNApply+SiLU %v", m, c, i, got[i], want[i])
+				}
+			}
+			// Saving the SiLU's input, into x itself.
+			wantZ := make([]float32, m*c)
+			BNApply(wantZ, x, m, c, scale, shift)
+			y, z := make([]float32, m*c), append([]float32(nil), x...)
+			BNApplySiLUSave(y, z, z, m, c, scale, shift)
+			for i := range want {
+				if !sameFloat32(y[i], want[i]) || !sameFloat32(z[i], wantZ[i]) {
+					t.Fatalf("m%d c%d: save: y[%d], z = %v, %v; BNApply+SiLU %v, %v", m, c, i, y[i], z[i], want[i], wantZ[i])
 				}
 			}
 		}

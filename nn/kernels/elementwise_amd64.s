@@ -1047,84 +1047,87 @@ siluBackwardSetAVX2_v8x1_end:
 	VZEROUPPER
 	RET
 
-// func bnApplyAVX2(y []float32, x []float32, m int, c int, scale []float32, shift []float32, silu int)
+// func bnApplyAVX2(y []float32, z []float32, x []float32, m int, c int, scale []float32, shift []float32, mode int)
 // Requires: AVX, AVX2
-TEXT ·bnApplyAVX2(SB), NOSPLIT, $0-120
+TEXT ·bnApplyAVX2(SB), NOSPLIT, $0-144
 	MOVQ y_base+0(FP), AX
-	MOVQ x_base+24(FP), CX
-	MOVQ m+48(FP), DX
-	MOVQ c+56(FP), BX
-	SHLQ $0x02, BX
-	MOVQ scale_base+64(FP), SI
-	MOVQ shift_base+88(FP), DI
-	CMPQ silu+112(FP), $0x00
-	JNE  bnApplyAVX2_silutrue
+	MOVQ z_base+24(FP), CX
+	MOVQ x_base+48(FP), DX
+	MOVQ m+72(FP), BX
+	MOVQ c+80(FP), SI
+	SHLQ $0x02, SI
+	MOVQ scale_base+88(FP), DI
+	MOVQ shift_base+112(FP), R8
+	CMPQ mode+136(FP), $0x01
+	JEQ  bnApplyAVX2_mode1
+	CMPQ mode+136(FP), $0x02
+	JEQ  bnApplyAVX2_mode2
 
-bnApplyAVX2_silufalse_row:
-	TESTQ   DX, DX
+bnApplyAVX2_mode0_row:
+	TESTQ   BX, BX
 	JZ      bnApplyAVX2_done
-	MOVQ    c+56(FP), R8
-	ANDQ    $-8, R8
+	MOVQ    c+80(FP), CX
+	ANDQ    $-8, CX
 	XORQ    R9, R9
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y0
 	VMOVUPS ewc_posmax<>+0(SB), Y0
 	VMOVUPS ewc_one<>+0(SB), Y0
 
-bnApplyAVX2_silufalse_v8x2:
-	CMPQ    R8, $0x10
-	JL      bnApplyAVX2_silufalse_v8x2_end
-	VMOVUPS (CX)(R9*1), Y0
-	VMOVUPS 32(CX)(R9*1), Y1
-	VMULPS  (SI)(R9*1), Y0, Y0
-	VMULPS  32(SI)(R9*1), Y1, Y1
-	VADDPS  (DI)(R9*1), Y0, Y0
-	VADDPS  32(DI)(R9*1), Y1, Y1
+bnApplyAVX2_mode0_v8x2:
+	CMPQ    CX, $0x10
+	JL      bnApplyAVX2_mode0_v8x2_end
+	VMOVUPS (DX)(R9*1), Y0
+	VMOVUPS 32(DX)(R9*1), Y1
+	VMULPS  (DI)(R9*1), Y0, Y0
+	VMULPS  32(DI)(R9*1), Y1, Y1
+	VADDPS  (R8)(R9*1), Y0, Y0
+	VADDPS  32(R8)(R9*1), Y1, Y1
 	VMOVUPS Y0, (AX)(R9*1)
 	VMOVUPS Y1, 32(AX)(R9*1)
 	ADDQ    $0x00000040, R9
-	SUBQ    $0x10, R8
-	JMP     bnApplyAVX2_silufalse_v8x2
+	SUBQ    $0x10, CX
+	JMP     bnApplyAVX2_mode0_v8x2
 
-bnApplyAVX2_silufalse_v8x2_end:
-bnApplyAVX2_silufalse_v8x1:
-	CMPQ    R8, $0x08
-	JL      bnApplyAVX2_silufalse_v8x1_end
-	VMOVUPS (CX)(R9*1), Y0
-	VMULPS  (SI)(R9*1), Y0, Y0
-	VADDPS  (DI)(R9*1), Y0, Y0
+bnApplyAVX2_mode0_v8x2_end:
+bnApplyAVX2_mode0_v8x1:
+	CMPQ    CX, $0x08
+	JL      bnApplyAVX2_mode0_v8x1_end
+	VMOVUPS (DX)(R9*1), Y0
+	VMULPS  (DI)(R9*1), Y0, Y0
+	VADDPS  (R8)(R9*1), Y0, Y0
 	VMOVUPS Y0, (AX)(R9*1)
 	ADDQ    $0x00000020, R9
-	SUBQ    $0x08, R8
-	JMP     bnApplyAVX2_silufalse_v8x1
+	SUBQ    $0x08, CX
+	JMP     bnApplyAVX2_mode0_v8x1
 
-bnApplyAVX2_silufalse_v8x1_end:
-	ADDQ BX, CX
-	ADDQ BX, AX
-	DECQ DX
-	JMP  bnApplyAVX2_silufalse_row
+bnApplyAVX2_mode0_v8x1_end:
+	ADDQ SI, DX
+	ADDQ SI, AX
+	DECQ BX
+	JMP  bnApplyAVX2_mode0_row
 
-bnApplyAVX2_silutrue:
-bnApplyAVX2_silutrue_row:
-	TESTQ   DX, DX
+bnApplyAVX2_mode1:
+bnApplyAVX2_mode1_row:
+	TESTQ   BX, BX
 	JZ      bnApplyAVX2_done
-	MOVQ    c+56(FP), R8
-	ANDQ    $-8, R8
+	MOVQ    c+80(FP), CX
+	ANDQ    $-8, CX
 	XORQ    R9, R9
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y1
 	VMOVUPS ewc_posmax<>+0(SB), Y2
 	VMOVUPS ewc_one<>+0(SB), Y2
 
-bnApplyAVX2_silutrue_v8x2:
-	CMPQ      R8, $0x10
-	JL        bnApplyAVX2_silutrue_v8x2_end
-	VMOVUPS   (CX)(R9*1), Y3
-	VMOVUPS   32(CX)(R9*1), Y4
-	VMULPS    (SI)(R9*1), Y3, Y3
-	VMULPS    32(SI)(R9*1), Y4, Y4
-	VADDPS    (DI)(R9*1), Y3, Y3
-	VADDPS    32(DI)(R9*1), Y4, Y4
+bnApplyAVX2_mode1_v8x2:
+	CMPQ      CX, $0x10
+	JL        bnApplyAVX2_mode1_v8x2_end
+	VMOVUPS   (DX)(R9*1), Y3
+	VMOVUPS   32(DX)(R9*1), Y4
+	VMULPS    (DI)(R9*1), Y3, Y3
+	VMULPS    32(DI)(R9*1), Y4, Y4
+	VADDPS    (R8)(R9*1), Y3, Y3
+	VADDPS    32(R8)(R9*1), Y4, Y4
 	VORPS     ewc_sign<>+0(SB), Y3, Y5
 	VORPS     ewc_sign<>+0(SB), Y4, Y6
 	VMAXPS    Y5, Y0, Y5
@@ -1190,16 +1193,16 @@ bnApplyAVX2_silutrue_v8x2:
 	VMOVUPS   Y3, (AX)(R9*1)
 	VMOVUPS   Y4, 32(AX)(R9*1)
 	ADDQ      $0x00000040, R9
-	SUBQ      $0x10, R8
-	JMP       bnApplyAVX2_silutrue_v8x2
+	SUBQ      $0x10, CX
+	JMP       bnApplyAVX2_mode1_v8x2
 
-bnApplyAVX2_silutrue_v8x2_end:
-bnApplyAVX2_silutrue_v8x1:
-	CMPQ      R8, $0x08
-	JL        bnApplyAVX2_silutrue_v8x1_end
-	VMOVUPS   (CX)(R9*1), Y3
-	VMULPS    (SI)(R9*1), Y3, Y3
-	VADDPS    (DI)(R9*1), Y3, Y3
+bnApplyAVX2_mode1_v8x2_end:
+bnApplyAVX2_mode1_v8x1:
+	CMPQ      CX, $0x08
+	JL        bnApplyAVX2_mode1_v8x1_end
+	VMOVUPS   (DX)(R9*1), Y3
+	VMULPS    (DI)(R9*1), Y3, Y3
+	VADDPS    (R8)(R9*1), Y3, Y3
 	VORPS     ewc_sign<>+0(SB), Y3, Y4
 	VMAXPS    Y4, Y0, Y4
 	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
@@ -1233,14 +1236,156 @@ bnApplyAVX2_silutrue_v8x1:
 	VDIVPS    Y5, Y3, Y3
 	VMOVUPS   Y3, (AX)(R9*1)
 	ADDQ      $0x00000020, R9
-	SUBQ      $0x08, R8
-	JMP       bnApplyAVX2_silutrue_v8x1
+	SUBQ      $0x08, CX
+	JMP       bnApplyAVX2_mode1_v8x1
 
-bnApplyAVX2_silutrue_v8x1_end:
-	ADDQ BX, CX
-	ADDQ BX, AX
-	DECQ DX
-	JMP  bnApplyAVX2_silutrue_row
+bnApplyAVX2_mode1_v8x1_end:
+	ADDQ SI, DX
+	ADDQ SI, AX
+	DECQ BX
+	JMP  bnApplyAVX2_mode1_row
+
+bnApplyAVX2_mode2:
+bnApplyAVX2_mode2_row:
+	TESTQ   BX, BX
+	JZ      bnApplyAVX2_done
+	MOVQ    c+80(FP), R9
+	ANDQ    $-8, R9
+	XORQ    R10, R10
+	VMOVUPS ewc_lo<>+0(SB), Y0
+	VMOVUPS ewc_negmax<>+0(SB), Y1
+	VMOVUPS ewc_posmax<>+0(SB), Y2
+	VMOVUPS ewc_one<>+0(SB), Y2
+
+bnApplyAVX2_mode2_v8x2:
+	CMPQ      R9, $0x10
+	JL        bnApplyAVX2_mode2_v8x2_end
+	VMOVUPS   (DX)(R10*1), Y3
+	VMOVUPS   32(DX)(R10*1), Y4
+	VMULPS    (DI)(R10*1), Y3, Y3
+	VMULPS    32(DI)(R10*1), Y4, Y4
+	VADDPS    (R8)(R10*1), Y3, Y3
+	VADDPS    32(R8)(R10*1), Y4, Y4
+	VMOVUPS   Y3, (CX)(R10*1)
+	VMOVUPS   Y4, 32(CX)(R10*1)
+	VORPS     ewc_sign<>+0(SB), Y3, Y5
+	VORPS     ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS    Y5, Y0, Y5
+	VMAXPS    Y6, Y0, Y6
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS    ewc_round<>+0(SB), Y7, Y7
+	VADDPS    ewc_round<>+0(SB), Y8, Y8
+	VSUBPS    ewc_round<>+0(SB), Y7, Y9
+	VSUBPS    ewc_round<>+0(SB), Y8, Y10
+	VMULPS    ewc_c1<>+0(SB), Y9, Y11
+	VMULPS    ewc_c1<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    ewc_c2<>+0(SB), Y9, Y11
+	VMULPS    ewc_c2<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    Y5, Y5, Y9
+	VMULPS    Y6, Y6, Y10
+	VMULPS    ewc_p0<>+0(SB), Y5, Y11
+	VMULPS    ewc_p0<>+0(SB), Y6, Y12
+	VADDPS    ewc_p1<>+0(SB), Y11, Y11
+	VADDPS    ewc_p1<>+0(SB), Y12, Y12
+	VMULPS    ewc_p2<>+0(SB), Y5, Y13
+	VMULPS    ewc_p2<>+0(SB), Y6, Y14
+	VADDPS    ewc_p3<>+0(SB), Y13, Y13
+	VADDPS    ewc_p3<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    ewc_p4<>+0(SB), Y5, Y13
+	VMULPS    ewc_p4<>+0(SB), Y6, Y14
+	VADDPS    ewc_p5<>+0(SB), Y13, Y13
+	VADDPS    ewc_p5<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y5, Y11, Y11
+	VADDPS    Y6, Y12, Y12
+	VADDPS    ewc_one<>+0(SB), Y11, Y11
+	VADDPS    ewc_one<>+0(SB), Y12, Y12
+	VPADDD    ewc_i127<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD    $0x17, Y7, Y7
+	VPSLLD    $0x17, Y8, Y8
+	VMULPS    Y7, Y11, Y11
+	VMULPS    Y8, Y12, Y12
+	VBLENDVPS Y3, Y11, Y2, Y5
+	VBLENDVPS Y4, Y12, Y2, Y6
+	VADDPS    Y2, Y11, Y7
+	VADDPS    Y2, Y12, Y8
+	VMAXPS    Y3, Y1, Y3
+	VMAXPS    Y4, Y1, Y4
+	VMULPS    Y5, Y3, Y3
+	VMULPS    Y6, Y4, Y4
+	VDIVPS    Y7, Y3, Y3
+	VDIVPS    Y8, Y4, Y4
+	VMOVUPS   Y3, (AX)(R10*1)
+	VMOVUPS   Y4, 32(AX)(R10*1)
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x10, R9
+	JMP       bnApplyAVX2_mode2_v8x2
+
+bnApplyAVX2_mode2_v8x2_end:
+bnApplyAVX2_mode2_v8x1:
+	CMPQ      R9, $0x08
+	JL        bnApplyAVX2_mode2_v8x1_end
+	VMOVUPS   (DX)(R10*1), Y3
+	VMULPS    (DI)(R10*1), Y3, Y3
+	VADDPS    (R8)(R10*1), Y3, Y3
+	VMOVUPS   Y3, (CX)(R10*1)
+	VORPS     ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS    Y4, Y0, Y4
+	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS    ewc_round<>+0(SB), Y5, Y5
+	VSUBPS    ewc_round<>+0(SB), Y5, Y6
+	VMULPS    ewc_c1<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    ewc_c2<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    Y4, Y4, Y6
+	VMULPS    ewc_p0<>+0(SB), Y4, Y7
+	VADDPS    ewc_p1<>+0(SB), Y7, Y7
+	VMULPS    ewc_p2<>+0(SB), Y4, Y8
+	VADDPS    ewc_p3<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    ewc_p4<>+0(SB), Y4, Y8
+	VADDPS    ewc_p5<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y4, Y7, Y7
+	VADDPS    ewc_one<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD    $0x17, Y5, Y5
+	VMULPS    Y5, Y7, Y7
+	VBLENDVPS Y3, Y7, Y2, Y4
+	VADDPS    Y2, Y7, Y5
+	VMAXPS    Y3, Y1, Y3
+	VMULPS    Y4, Y3, Y3
+	VDIVPS    Y5, Y3, Y3
+	VMOVUPS   Y3, (AX)(R10*1)
+	ADDQ      $0x00000020, R10
+	SUBQ      $0x08, R9
+	JMP       bnApplyAVX2_mode2_v8x1
+
+bnApplyAVX2_mode2_v8x1_end:
+	ADDQ SI, DX
+	ADDQ SI, AX
+	ADDQ SI, CX
+	DECQ BX
+	JMP  bnApplyAVX2_mode2_row
 
 bnApplyAVX2_done:
 	VZEROUPPER
@@ -2797,131 +2942,134 @@ siluBackwardSetAVX512_v8x1_end:
 	VZEROUPPER
 	RET
 
-// func bnApplyAVX512(y []float32, x []float32, m int, c int, scale []float32, shift []float32, silu int)
+// func bnApplyAVX512(y []float32, z []float32, x []float32, m int, c int, scale []float32, shift []float32, mode int)
 // Requires: AVX, AVX2, AVX512DQ, AVX512F
-TEXT ·bnApplyAVX512(SB), NOSPLIT, $0-120
+TEXT ·bnApplyAVX512(SB), NOSPLIT, $0-144
 	MOVQ y_base+0(FP), AX
-	MOVQ x_base+24(FP), CX
-	MOVQ m+48(FP), DX
-	MOVQ c+56(FP), BX
-	SHLQ $0x02, BX
-	MOVQ scale_base+64(FP), SI
-	MOVQ shift_base+88(FP), DI
-	CMPQ silu+112(FP), $0x00
-	JNE  bnApplyAVX512_silutrue
+	MOVQ z_base+24(FP), CX
+	MOVQ x_base+48(FP), DX
+	MOVQ m+72(FP), BX
+	MOVQ c+80(FP), SI
+	SHLQ $0x02, SI
+	MOVQ scale_base+88(FP), DI
+	MOVQ shift_base+112(FP), R8
+	CMPQ mode+136(FP), $0x01
+	JEQ  bnApplyAVX512_mode1
+	CMPQ mode+136(FP), $0x02
+	JEQ  bnApplyAVX512_mode2
 
-bnApplyAVX512_silufalse_row:
-	TESTQ   DX, DX
+bnApplyAVX512_mode0_row:
+	TESTQ   BX, BX
 	JZ      bnApplyAVX512_done
-	MOVQ    c+56(FP), R8
-	ANDQ    $-8, R8
+	MOVQ    c+80(FP), CX
+	ANDQ    $-8, CX
 	XORQ    R9, R9
 	VMOVUPS ewc_lo<>+0(SB), Z0
 	VMOVUPS ewc_negmax<>+0(SB), Z0
 	VMOVUPS ewc_posmax<>+0(SB), Z0
 	VMOVUPS ewc_one<>+0(SB), Z0
 
-bnApplyAVX512_silufalse_v16x4:
-	CMPQ    R8, $0x40
-	JL      bnApplyAVX512_silufalse_v16x4_end
-	VMOVUPS (CX)(R9*1), Z0
-	VMOVUPS 64(CX)(R9*1), Z1
-	VMOVUPS 128(CX)(R9*1), Z2
-	VMOVUPS 192(CX)(R9*1), Z3
-	VMULPS  (SI)(R9*1), Z0, Z0
-	VMULPS  64(SI)(R9*1), Z1, Z1
-	VMULPS  128(SI)(R9*1), Z2, Z2
-	VMULPS  192(SI)(R9*1), Z3, Z3
-	VADDPS  (DI)(R9*1), Z0, Z0
-	VADDPS  64(DI)(R9*1), Z1, Z1
-	VADDPS  128(DI)(R9*1), Z2, Z2
-	VADDPS  192(DI)(R9*1), Z3, Z3
+bnApplyAVX512_mode0_v16x4:
+	CMPQ    CX, $0x40
+	JL      bnApplyAVX512_mode0_v16x4_end
+	VMOVUPS (DX)(R9*1), Z0
+	VMOVUPS 64(DX)(R9*1), Z1
+	VMOVUPS 128(DX)(R9*1), Z2
+	VMOVUPS 192(DX)(R9*1), Z3
+	VMULPS  (DI)(R9*1), Z0, Z0
+	VMULPS  64(DI)(R9*1), Z1, Z1
+	VMULPS  128(DI)(R9*1), Z2, Z2
+	VMULPS  192(DI)(R9*1), Z3, Z3
+	VADDPS  (R8)(R9*1), Z0, Z0
+	VADDPS  64(R8)(R9*1), Z1, Z1
+	VADDPS  128(R8)(R9*1), Z2, Z2
+	VADDPS  192(R8)(R9*1), Z3, Z3
 	VMOVUPS Z0, (AX)(R9*1)
 	VMOVUPS Z1, 64(AX)(R9*1)
 	VMOVUPS Z2, 128(AX)(R9*1)
 	VMOVUPS Z3, 192(AX)(R9*1)
 	ADDQ    $0x00000100, R9
-	SUBQ    $0x40, R8
-	JMP     bnApplyAVX512_silufalse_v16x4
+	SUBQ    $0x40, CX
+	JMP     bnApplyAVX512_mode0_v16x4
 
-bnApplyAVX512_silufalse_v16x4_end:
-bnApplyAVX512_silufalse_v16x1:
-	CMPQ    R8, $0x10
-	JL      bnApplyAVX512_silufalse_v16x1_end
-	VMOVUPS (CX)(R9*1), Z0
-	VMULPS  (SI)(R9*1), Z0, Z0
-	VADDPS  (DI)(R9*1), Z0, Z0
+bnApplyAVX512_mode0_v16x4_end:
+bnApplyAVX512_mode0_v16x1:
+	CMPQ    CX, $0x10
+	JL      bnApplyAVX512_mode0_v16x1_end
+	VMOVUPS (DX)(R9*1), Z0
+	VMULPS  (DI)(R9*1), Z0, Z0
+	VADDPS  (R8)(R9*1), Z0, Z0
 	VMOVUPS Z0, (AX)(R9*1)
 	ADDQ    $0x00000040, R9
-	SUBQ    $0x10, R8
-	JMP     bnApplyAVX512_silufalse_v16x1
+	SUBQ    $0x10, CX
+	JMP     bnApplyAVX512_mode0_v16x1
 
-bnApplyAVX512_silufalse_v16x1_end:
+bnApplyAVX512_mode0_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y0
 	VMOVUPS ewc_posmax<>+0(SB), Y0
 	VMOVUPS ewc_one<>+0(SB), Y0
 
-bnApplyAVX512_silufalse_v8x2:
-	CMPQ    R8, $0x10
-	JL      bnApplyAVX512_silufalse_v8x2_end
-	VMOVUPS (CX)(R9*1), Y0
-	VMOVUPS 32(CX)(R9*1), Y1
-	VMULPS  (SI)(R9*1), Y0, Y0
-	VMULPS  32(SI)(R9*1), Y1, Y1
-	VADDPS  (DI)(R9*1), Y0, Y0
-	VADDPS  32(DI)(R9*1), Y1, Y1
+bnApplyAVX512_mode0_v8x2:
+	CMPQ    CX, $0x10
+	JL      bnApplyAVX512_mode0_v8x2_end
+	VMOVUPS (DX)(R9*1), Y0
+	VMOVUPS 32(DX)(R9*1), Y1
+	VMULPS  (DI)(R9*1), Y0, Y0
+	VMULPS  32(DI)(R9*1), Y1, Y1
+	VADDPS  (R8)(R9*1), Y0, Y0
+	VADDPS  32(R8)(R9*1), Y1, Y1
 	VMOVUPS Y0, (AX)(R9*1)
 	VMOVUPS Y1, 32(AX)(R9*1)
 	ADDQ    $0x00000040, R9
-	SUBQ    $0x10, R8
-	JMP     bnApplyAVX512_silufalse_v8x2
+	SUBQ    $0x10, CX
+	JMP     bnApplyAVX512_mode0_v8x2
 
-bnApplyAVX512_silufalse_v8x2_end:
-bnApplyAVX512_silufalse_v8x1:
-	CMPQ    R8, $0x08
-	JL      bnApplyAVX512_silufalse_v8x1_end
-	VMOVUPS (CX)(R9*1), Y0
-	VMULPS  (SI)(R9*1), Y0, Y0
-	VADDPS  (DI)(R9*1), Y0, Y0
+bnApplyAVX512_mode0_v8x2_end:
+bnApplyAVX512_mode0_v8x1:
+	CMPQ    CX, $0x08
+	JL      bnApplyAVX512_mode0_v8x1_end
+	VMOVUPS (DX)(R9*1), Y0
+	VMULPS  (DI)(R9*1), Y0, Y0
+	VADDPS  (R8)(R9*1), Y0, Y0
 	VMOVUPS Y0, (AX)(R9*1)
 	ADDQ    $0x00000020, R9
-	SUBQ    $0x08, R8
-	JMP     bnApplyAVX512_silufalse_v8x1
+	SUBQ    $0x08, CX
+	JMP     bnApplyAVX512_mode0_v8x1
 
-bnApplyAVX512_silufalse_v8x1_end:
-	ADDQ BX, CX
-	ADDQ BX, AX
-	DECQ DX
-	JMP  bnApplyAVX512_silufalse_row
+bnApplyAVX512_mode0_v8x1_end:
+	ADDQ SI, DX
+	ADDQ SI, AX
+	DECQ BX
+	JMP  bnApplyAVX512_mode0_row
 
-bnApplyAVX512_silutrue:
-bnApplyAVX512_silutrue_row:
-	TESTQ   DX, DX
+bnApplyAVX512_mode1:
+bnApplyAVX512_mode1_row:
+	TESTQ   BX, BX
 	JZ      bnApplyAVX512_done
-	MOVQ    c+56(FP), R8
-	ANDQ    $-8, R8
+	MOVQ    c+80(FP), CX
+	ANDQ    $-8, CX
 	XORQ    R9, R9
 	VMOVUPS ewc_lo<>+0(SB), Z0
 	VMOVUPS ewc_negmax<>+0(SB), Z1
 	VMOVUPS ewc_posmax<>+0(SB), Z2
 	VMOVUPS ewc_one<>+0(SB), Z2
 
-bnApplyAVX512_silutrue_v16x4:
-	CMPQ    R8, $0x40
-	JL      bnApplyAVX512_silutrue_v16x4_end
-	VMOVUPS (CX)(R9*1), Z3
-	VMOVUPS 64(CX)(R9*1), Z4
-	VMOVUPS 128(CX)(R9*1), Z5
-	VMOVUPS 192(CX)(R9*1), Z6
-	VMULPS  (SI)(R9*1), Z3, Z3
-	VMULPS  64(SI)(R9*1), Z4, Z4
-	VMULPS  128(SI)(R9*1), Z5, Z5
-	VMULPS  192(SI)(R9*1), Z6, Z6
-	VADDPS  (DI)(R9*1), Z3, Z3
-	VADDPS  64(DI)(R9*1), Z4, Z4
-	VADDPS  128(DI)(R9*1), Z5, Z5
-	VADDPS  192(DI)(R9*1), Z6, Z6
+bnApplyAVX512_mode1_v16x4:
+	CMPQ    CX, $0x40
+	JL      bnApplyAVX512_mode1_v16x4_end
+	VMOVUPS (DX)(R9*1), Z3
+	VMOVUPS 64(DX)(R9*1), Z4
+	VMOVUPS 128(DX)(R9*1), Z5
+	VMOVUPS 192(DX)(R9*1), Z6
+	VMULPS  (DI)(R9*1), Z3, Z3
+	VMULPS  64(DI)(R9*1), Z4, Z4
+	VMULPS  128(DI)(R9*1), Z5, Z5
+	VMULPS  192(DI)(R9*1), Z6, Z6
+	VADDPS  (R8)(R9*1), Z3, Z3
+	VADDPS  64(R8)(R9*1), Z4, Z4
+	VADDPS  128(R8)(R9*1), Z5, Z5
+	VADDPS  192(R8)(R9*1), Z6, Z6
 	VORPS   ewc_sign<>+0(SB), Z3, Z7
 	VORPS   ewc_sign<>+0(SB), Z4, Z8
 	VORPS   ewc_sign<>+0(SB), Z5, Z9
@@ -3063,16 +3211,16 @@ bnApplyAVX512_silutrue_v16x4:
 	VMOVUPS Z5, 128(AX)(R9*1)
 	VMOVUPS Z6, 192(AX)(R9*1)
 	ADDQ    $0x00000100, R9
-	SUBQ    $0x40, R8
-	JMP     bnApplyAVX512_silutrue_v16x4
+	SUBQ    $0x40, CX
+	JMP     bnApplyAVX512_mode1_v16x4
 
-bnApplyAVX512_silutrue_v16x4_end:
-bnApplyAVX512_silutrue_v16x1:
-	CMPQ    R8, $0x10
-	JL      bnApplyAVX512_silutrue_v16x1_end
-	VMOVUPS (CX)(R9*1), Z3
-	VMULPS  (SI)(R9*1), Z3, Z3
-	VADDPS  (DI)(R9*1), Z3, Z3
+bnApplyAVX512_mode1_v16x4_end:
+bnApplyAVX512_mode1_v16x1:
+	CMPQ    CX, $0x10
+	JL      bnApplyAVX512_mode1_v16x1_end
+	VMOVUPS (DX)(R9*1), Z3
+	VMULPS  (DI)(R9*1), Z3, Z3
+	VADDPS  (R8)(R9*1), Z3, Z3
 	VORPS   ewc_sign<>+0(SB), Z3, Z4
 	VMAXPS  Z4, Z0, Z4
 	VMULPS  ewc_log2e<>+0(SB), Z4, Z5
@@ -3109,24 +3257,24 @@ bnApplyAVX512_silutrue_v16x1:
 	VDIVPS  Z5, Z3, Z3
 	VMOVUPS Z3, (AX)(R9*1)
 	ADDQ    $0x00000040, R9
-	SUBQ    $0x10, R8
-	JMP     bnApplyAVX512_silutrue_v16x1
+	SUBQ    $0x10, CX
+	JMP     bnApplyAVX512_mode1_v16x1
 
-bnApplyAVX512_silutrue_v16x1_end:
+bnApplyAVX512_mode1_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
 	VMOVUPS ewc_negmax<>+0(SB), Y1
 	VMOVUPS ewc_posmax<>+0(SB), Y2
 	VMOVUPS ewc_one<>+0(SB), Y2
 
-bnApplyAVX512_silutrue_v8x2:
-	CMPQ      R8, $0x10
-	JL        bnApplyAVX512_silutrue_v8x2_end
-	VMOVUPS   (CX)(R9*1), Y3
-	VMOVUPS   32(CX)(R9*1), Y4
-	VMULPS    (SI)(R9*1), Y3, Y3
-	VMULPS    32(SI)(R9*1), Y4, Y4
-	VADDPS    (DI)(R9*1), Y3, Y3
-	VADDPS    32(DI)(R9*1), Y4, Y4
+bnApplyAVX512_mode1_v8x2:
+	CMPQ      CX, $0x10
+	JL        bnApplyAVX512_mode1_v8x2_end
+	VMOVUPS   (DX)(R9*1), Y3
+	VMOVUPS   32(DX)(R9*1), Y4
+	VMULPS    (DI)(R9*1), Y3, Y3
+	VMULPS    32(DI)(R9*1), Y4, Y4
+	VADDPS    (R8)(R9*1), Y3, Y3
+	VADDPS    32(R8)(R9*1), Y4, Y4
 	VORPS     ewc_sign<>+0(SB), Y3, Y5
 	VORPS     ewc_sign<>+0(SB), Y4, Y6
 	VMAXPS    Y5, Y0, Y5
@@ -3192,16 +3340,16 @@ bnApplyAVX512_silutrue_v8x2:
 	VMOVUPS   Y3, (AX)(R9*1)
 	VMOVUPS   Y4, 32(AX)(R9*1)
 	ADDQ      $0x00000040, R9
-	SUBQ      $0x10, R8
-	JMP       bnApplyAVX512_silutrue_v8x2
+	SUBQ      $0x10, CX
+	JMP       bnApplyAVX512_mode1_v8x2
 
-bnApplyAVX512_silutrue_v8x2_end:
-bnApplyAVX512_silutrue_v8x1:
-	CMPQ      R8, $0x08
-	JL        bnApplyAVX512_silutrue_v8x1_end
-	VMOVUPS   (CX)(R9*1), Y3
-	VMULPS    (SI)(R9*1), Y3, Y3
-	VADDPS    (DI)(R9*1), Y3, Y3
+bnApplyAVX512_mode1_v8x2_end:
+bnApplyAVX512_mode1_v8x1:
+	CMPQ      CX, $0x08
+	JL        bnApplyAVX512_mode1_v8x1_end
+	VMOVUPS   (DX)(R9*1), Y3
+	VMULPS    (DI)(R9*1), Y3, Y3
+	VADDPS    (R8)(R9*1), Y3, Y3
 	VORPS     ewc_sign<>+0(SB), Y3, Y4
 	VMAXPS    Y4, Y0, Y4
 	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
@@ -3235,14 +3383,372 @@ bnApplyAVX512_silutrue_v8x1:
 	VDIVPS    Y5, Y3, Y3
 	VMOVUPS   Y3, (AX)(R9*1)
 	ADDQ      $0x00000020, R9
-	SUBQ      $0x08, R8
-	JMP       bnApplyAVX512_silutrue_v8x1
+	SUBQ      $0x08, CX
+	JMP       bnApplyAVX512_mode1_v8x1
 
-bnApplyAVX512_silutrue_v8x1_end:
-	ADDQ BX, CX
-	ADDQ BX, AX
-	DECQ DX
-	JMP  bnApplyAVX512_silutrue_row
+bnApplyAVX512_mode1_v8x1_end:
+	ADDQ SI, DX
+	ADDQ SI, AX
+	DECQ BX
+	JMP  bnApplyAVX512_mode1_row
+
+bnApplyAVX512_mode2:
+bnApplyAVX512_mode2_row:
+	TESTQ   BX, BX
+	JZ      bnApplyAVX512_done
+	MOVQ    c+80(FP), R9
+	ANDQ    $-8, R9
+	XORQ    R10, R10
+	VMOVUPS ewc_lo<>+0(SB), Z0
+	VMOVUPS ewc_negmax<>+0(SB), Z1
+	VMOVUPS ewc_posmax<>+0(SB), Z2
+	VMOVUPS ewc_one<>+0(SB), Z2
+
+bnApplyAVX512_mode2_v16x4:
+	CMPQ    R9, $0x40
+	JL      bnApplyAVX512_mode2_v16x4_end
+	VMOVUPS (DX)(R10*1), Z3
+	VMOVUPS 64(DX)(R10*1), Z4
+	VMOVUPS 128(DX)(R10*1), Z5
+	VMOVUPS 192(DX)(R10*1), Z6
+	VMULPS  (DI)(R10*1), Z3, Z3
+	VMULPS  64(DI)(R10*1), Z4, Z4
+	VMULPS  128(DI)(R10*1), Z5, Z5
+	VMULPS  192(DI)(R10*1), Z6, Z6
+	VADDPS  (R8)(R10*1), Z3, Z3
+	VADDPS  64(R8)(R10*1), Z4, Z4
+	VADDPS  128(R8)(R10*1), Z5, Z5
+	VADDPS  192(R8)(R10*1), Z6, Z6
+	VMOVUPS Z3, (CX)(R10*1)
+	VMOVUPS Z4, 64(CX)(R10*1)
+	VMOVUPS Z5, 128(CX)(R10*1)
+	VMOVUPS Z6, 192(CX)(R10*1)
+	VORPS   ewc_sign<>+0(SB), Z3, Z7
+	VORPS   ewc_sign<>+0(SB), Z4, Z8
+	VORPS   ewc_sign<>+0(SB), Z5, Z9
+	VORPS   ewc_sign<>+0(SB), Z6, Z10
+	VMAXPS  Z7, Z0, Z7
+	VMAXPS  Z8, Z0, Z8
+	VMAXPS  Z9, Z0, Z9
+	VMAXPS  Z10, Z0, Z10
+	VMULPS  ewc_log2e<>+0(SB), Z7, Z11
+	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
+	VMULPS  ewc_log2e<>+0(SB), Z10, Z14
+	VADDPS  ewc_round<>+0(SB), Z11, Z11
+	VADDPS  ewc_round<>+0(SB), Z12, Z12
+	VADDPS  ewc_round<>+0(SB), Z13, Z13
+	VADDPS  ewc_round<>+0(SB), Z14, Z14
+	VSUBPS  ewc_round<>+0(SB), Z11, Z15
+	VSUBPS  ewc_round<>+0(SB), Z12, Z16
+	VSUBPS  ewc_round<>+0(SB), Z13, Z17
+	VSUBPS  ewc_round<>+0(SB), Z14, Z18
+	VMULPS  ewc_c1<>+0(SB), Z15, Z19
+	VMULPS  ewc_c1<>+0(SB), Z16, Z20
+	VMULPS  ewc_c1<>+0(SB), Z17, Z21
+	VMULPS  ewc_c1<>+0(SB), Z18, Z22
+	VSUBPS  Z19, Z7, Z7
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VSUBPS  Z22, Z10, Z10
+	VMULPS  ewc_c2<>+0(SB), Z15, Z19
+	VMULPS  ewc_c2<>+0(SB), Z16, Z20
+	VMULPS  ewc_c2<>+0(SB), Z17, Z21
+	VMULPS  ewc_c2<>+0(SB), Z18, Z22
+	VSUBPS  Z19, Z7, Z7
+	VSUBPS  Z20, Z8, Z8
+	VSUBPS  Z21, Z9, Z9
+	VSUBPS  Z22, Z10, Z10
+	VMULPS  Z7, Z7, Z15
+	VMULPS  Z8, Z8, Z16
+	VMULPS  Z9, Z9, Z17
+	VMULPS  Z10, Z10, Z18
+	VMULPS  ewc_p0<>+0(SB), Z7, Z19
+	VMULPS  ewc_p0<>+0(SB), Z8, Z20
+	VMULPS  ewc_p0<>+0(SB), Z9, Z21
+	VMULPS  ewc_p0<>+0(SB), Z10, Z22
+	VADDPS  ewc_p1<>+0(SB), Z19, Z19
+	VADDPS  ewc_p1<>+0(SB), Z20, Z20
+	VADDPS  ewc_p1<>+0(SB), Z21, Z21
+	VADDPS  ewc_p1<>+0(SB), Z22, Z22
+	VMULPS  ewc_p2<>+0(SB), Z7, Z23
+	VMULPS  ewc_p2<>+0(SB), Z8, Z24
+	VMULPS  ewc_p2<>+0(SB), Z9, Z25
+	VMULPS  ewc_p2<>+0(SB), Z10, Z26
+	VADDPS  ewc_p3<>+0(SB), Z23, Z23
+	VADDPS  ewc_p3<>+0(SB), Z24, Z24
+	VADDPS  ewc_p3<>+0(SB), Z25, Z25
+	VADDPS  ewc_p3<>+0(SB), Z26, Z26
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VADDPS  Z23, Z19, Z19
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VADDPS  Z26, Z22, Z22
+	VMULPS  ewc_p4<>+0(SB), Z7, Z23
+	VMULPS  ewc_p4<>+0(SB), Z8, Z24
+	VMULPS  ewc_p4<>+0(SB), Z9, Z25
+	VMULPS  ewc_p4<>+0(SB), Z10, Z26
+	VADDPS  ewc_p5<>+0(SB), Z23, Z23
+	VADDPS  ewc_p5<>+0(SB), Z24, Z24
+	VADDPS  ewc_p5<>+0(SB), Z25, Z25
+	VADDPS  ewc_p5<>+0(SB), Z26, Z26
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VADDPS  Z23, Z19, Z19
+	VADDPS  Z24, Z20, Z20
+	VADDPS  Z25, Z21, Z21
+	VADDPS  Z26, Z22, Z22
+	VMULPS  Z15, Z19, Z19
+	VMULPS  Z16, Z20, Z20
+	VMULPS  Z17, Z21, Z21
+	VMULPS  Z18, Z22, Z22
+	VADDPS  Z7, Z19, Z19
+	VADDPS  Z8, Z20, Z20
+	VADDPS  Z9, Z21, Z21
+	VADDPS  Z10, Z22, Z22
+	VADDPS  ewc_one<>+0(SB), Z19, Z19
+	VADDPS  ewc_one<>+0(SB), Z20, Z20
+	VADDPS  ewc_one<>+0(SB), Z21, Z21
+	VADDPS  ewc_one<>+0(SB), Z22, Z22
+	VPADDD  ewc_i127<>+0(SB), Z11, Z11
+	VPADDD  ewc_i127<>+0(SB), Z12, Z12
+	VPADDD  ewc_i127<>+0(SB), Z13, Z13
+	VPADDD  ewc_i127<>+0(SB), Z14, Z14
+	VPSLLD  $0x17, Z11, Z11
+	VPSLLD  $0x17, Z12, Z12
+	VPSLLD  $0x17, Z13, Z13
+	VPSLLD  $0x17, Z14, Z14
+	VMULPS  Z11, Z19, Z19
+	VMULPS  Z12, Z20, Z20
+	VMULPS  Z13, Z21, Z21
+	VMULPS  Z14, Z22, Z22
+	VPSRAD  $0x1f, Z3, Z11
+	VPSRAD  $0x1f, Z4, Z12
+	VPSRAD  $0x1f, Z5, Z13
+	VPSRAD  $0x1f, Z6, Z14
+	VANDPS  Z19, Z11, Z7
+	VANDPS  Z20, Z12, Z8
+	VANDPS  Z21, Z13, Z9
+	VANDPS  Z22, Z14, Z10
+	VANDNPS Z2, Z11, Z11
+	VANDNPS Z2, Z12, Z12
+	VANDNPS Z2, Z13, Z13
+	VANDNPS Z2, Z14, Z14
+	VORPS   Z11, Z7, Z7
+	VORPS   Z12, Z8, Z8
+	VORPS   Z13, Z9, Z9
+	VORPS   Z14, Z10, Z10
+	VADDPS  Z2, Z19, Z11
+	VADDPS  Z2, Z20, Z12
+	VADDPS  Z2, Z21, Z13
+	VADDPS  Z2, Z22, Z14
+	VMAXPS  Z3, Z1, Z3
+	VMAXPS  Z4, Z1, Z4
+	VMAXPS  Z5, Z1, Z5
+	VMAXPS  Z6, Z1, Z6
+	VMULPS  Z7, Z3, Z3
+	VMULPS  Z8, Z4, Z4
+	VMULPS  Z9, Z5, Z5
+	VMULPS  Z10, Z6, Z6
+	VDIVPS  Z11, Z3, Z3
+	VDIVPS  Z12, Z4, Z4
+	VDIVPS  Z13, Z5, Z5
+	VDIVPS  Z14, Z6, Z6
+	VMOVUPS Z3, (AX)(R10*1)
+	VMOVUPS Z4, 64(AX)(R10*1)
+	VMOVUPS Z5, 128(AX)(R10*1)
+	VMOVUPS Z6, 192(AX)(R10*1)
+	ADDQ    $0x00000100, R10
+	SUBQ    $0x40, R9
+	JMP     bnApplyAVX512_mode2_v16x4
+
+bnApplyAVX512_mode2_v16x4_end:
+bnApplyAVX512_mode2_v16x1:
+	CMPQ    R9, $0x10
+	JL      bnApplyAVX512_mode2_v16x1_end
+	VMOVUPS (DX)(R10*1), Z3
+	VMULPS  (DI)(R10*1), Z3, Z3
+	VADDPS  (R8)(R10*1), Z3, Z3
+	VMOVUPS Z3, (CX)(R10*1)
+	VORPS   ewc_sign<>+0(SB), Z3, Z4
+	VMAXPS  Z4, Z0, Z4
+	VMULPS  ewc_log2e<>+0(SB), Z4, Z5
+	VADDPS  ewc_round<>+0(SB), Z5, Z5
+	VSUBPS  ewc_round<>+0(SB), Z5, Z6
+	VMULPS  ewc_c1<>+0(SB), Z6, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMULPS  ewc_c2<>+0(SB), Z6, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMULPS  Z4, Z4, Z6
+	VMULPS  ewc_p0<>+0(SB), Z4, Z7
+	VADDPS  ewc_p1<>+0(SB), Z7, Z7
+	VMULPS  ewc_p2<>+0(SB), Z4, Z8
+	VADDPS  ewc_p3<>+0(SB), Z8, Z8
+	VMULPS  Z6, Z7, Z7
+	VADDPS  Z8, Z7, Z7
+	VMULPS  ewc_p4<>+0(SB), Z4, Z8
+	VADDPS  ewc_p5<>+0(SB), Z8, Z8
+	VMULPS  Z6, Z7, Z7
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z6, Z7, Z7
+	VADDPS  Z4, Z7, Z7
+	VADDPS  ewc_one<>+0(SB), Z7, Z7
+	VPADDD  ewc_i127<>+0(SB), Z5, Z5
+	VPSLLD  $0x17, Z5, Z5
+	VMULPS  Z5, Z7, Z7
+	VPSRAD  $0x1f, Z3, Z5
+	VANDPS  Z7, Z5, Z4
+	VANDNPS Z2, Z5, Z5
+	VORPS   Z5, Z4, Z4
+	VADDPS  Z2, Z7, Z5
+	VMAXPS  Z3, Z1, Z3
+	VMULPS  Z4, Z3, Z3
+	VDIVPS  Z5, Z3, Z3
+	VMOVUPS Z3, (AX)(R10*1)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x10, R9
+	JMP     bnApplyAVX512_mode2_v16x1
+
+bnApplyAVX512_mode2_v16x1_end:
+	VMOVUPS ewc_lo<>+0(SB), Y0
+	VMOVUPS ewc_negmax<>+0(SB), Y1
+	VMOVUPS ewc_posmax<>+0(SB), Y2
+	VMOVUPS ewc_one<>+0(SB), Y2
+
+bnApplyAVX512_mode2_v8x2:
+	CMPQ      R9, $0x10
+	JL        bnApplyAVX512_mode2_v8x2_end
+	VMOVUPS   (DX)(R10*1), Y3
+	VMOVUPS   32(DX)(R10*1), Y4
+	VMULPS    (DI)(R10*1), Y3, Y3
+	VMULPS    32(DI)(R10*1), Y4, Y4
+	VADDPS    (R8)(R10*1), Y3, Y3
+	VADDPS    32(R8)(R10*1), Y4, Y4
+	VMOVUPS   Y3, (CX)(R10*1)
+	VMOVUPS   Y4, 32(CX)(R10*1)
+	VORPS     ewc_sign<>+0(SB), Y3, Y5
+	VORPS     ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS    Y5, Y0, Y5
+	VMAXPS    Y6, Y0, Y6
+	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS    ewc_round<>+0(SB), Y7, Y7
+	VADDPS    ewc_round<>+0(SB), Y8, Y8
+	VSUBPS    ewc_round<>+0(SB), Y7, Y9
+	VSUBPS    ewc_round<>+0(SB), Y8, Y10
+	VMULPS    ewc_c1<>+0(SB), Y9, Y11
+	VMULPS    ewc_c1<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    ewc_c2<>+0(SB), Y9, Y11
+	VMULPS    ewc_c2<>+0(SB), Y10, Y12
+	VSUBPS    Y11, Y5, Y5
+	VSUBPS    Y12, Y6, Y6
+	VMULPS    Y5, Y5, Y9
+	VMULPS    Y6, Y6, Y10
+	VMULPS    ewc_p0<>+0(SB), Y5, Y11
+	VMULPS    ewc_p0<>+0(SB), Y6, Y12
+	VADDPS    ewc_p1<>+0(SB), Y11, Y11
+	VADDPS    ewc_p1<>+0(SB), Y12, Y12
+	VMULPS    ewc_p2<>+0(SB), Y5, Y13
+	VMULPS    ewc_p2<>+0(SB), Y6, Y14
+	VADDPS    ewc_p3<>+0(SB), Y13, Y13
+	VADDPS    ewc_p3<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    ewc_p4<>+0(SB), Y5, Y13
+	VMULPS    ewc_p4<>+0(SB), Y6, Y14
+	VADDPS    ewc_p5<>+0(SB), Y13, Y13
+	VADDPS    ewc_p5<>+0(SB), Y14, Y14
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y13, Y11, Y11
+	VADDPS    Y14, Y12, Y12
+	VMULPS    Y9, Y11, Y11
+	VMULPS    Y10, Y12, Y12
+	VADDPS    Y5, Y11, Y11
+	VADDPS    Y6, Y12, Y12
+	VADDPS    ewc_one<>+0(SB), Y11, Y11
+	VADDPS    ewc_one<>+0(SB), Y12, Y12
+	VPADDD    ewc_i127<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD    $0x17, Y7, Y7
+	VPSLLD    $0x17, Y8, Y8
+	VMULPS    Y7, Y11, Y11
+	VMULPS    Y8, Y12, Y12
+	VBLENDVPS Y3, Y11, Y2, Y5
+	VBLENDVPS Y4, Y12, Y2, Y6
+	VADDPS    Y2, Y11, Y7
+	VADDPS    Y2, Y12, Y8
+	VMAXPS    Y3, Y1, Y3
+	VMAXPS    Y4, Y1, Y4
+	VMULPS    Y5, Y3, Y3
+	VMULPS    Y6, Y4, Y4
+	VDIVPS    Y7, Y3, Y3
+	VDIVPS    Y8, Y4, Y4
+	VMOVUPS   Y3, (AX)(R10*1)
+	VMOVUPS   Y4, 32(AX)(R10*1)
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x10, R9
+	JMP       bnApplyAVX512_mode2_v8x2
+
+bnApplyAVX512_mode2_v8x2_end:
+bnApplyAVX512_mode2_v8x1:
+	CMPQ      R9, $0x08
+	JL        bnApplyAVX512_mode2_v8x1_end
+	VMOVUPS   (DX)(R10*1), Y3
+	VMULPS    (DI)(R10*1), Y3, Y3
+	VADDPS    (R8)(R10*1), Y3, Y3
+	VMOVUPS   Y3, (CX)(R10*1)
+	VORPS     ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS    Y4, Y0, Y4
+	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS    ewc_round<>+0(SB), Y5, Y5
+	VSUBPS    ewc_round<>+0(SB), Y5, Y6
+	VMULPS    ewc_c1<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    ewc_c2<>+0(SB), Y6, Y7
+	VSUBPS    Y7, Y4, Y4
+	VMULPS    Y4, Y4, Y6
+	VMULPS    ewc_p0<>+0(SB), Y4, Y7
+	VADDPS    ewc_p1<>+0(SB), Y7, Y7
+	VMULPS    ewc_p2<>+0(SB), Y4, Y8
+	VADDPS    ewc_p3<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    ewc_p4<>+0(SB), Y4, Y8
+	VADDPS    ewc_p5<>+0(SB), Y8, Y8
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y8, Y7, Y7
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y4, Y7, Y7
+	VADDPS    ewc_one<>+0(SB), Y7, Y7
+	VPADDD    ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD    $0x17, Y5, Y5
+	VMULPS    Y5, Y7, Y7
+	VBLENDVPS Y3, Y7, Y2, Y4
+	VADDPS    Y2, Y7, Y5
+	VMAXPS    Y3, Y1, Y3
+	VMULPS    Y4, Y3, Y3
+	VDIVPS    Y5, Y3, Y3
+	VMOVUPS   Y3, (AX)(R10*1)
+	ADDQ      $0x00000020, R10
+	SUBQ      $0x08, R9
+	JMP       bnApplyAVX512_mode2_v8x1
+
+bnApplyAVX512_mode2_v8x1_end:
+	ADDQ SI, DX
+	ADDQ SI, AX
+	ADDQ SI, CX
+	DECQ BX
+	JMP  bnApplyAVX512_mode2_row
 
 bnApplyAVX512_done:
 	VZEROUPPER

@@ -38,7 +38,7 @@ func siluBackwardSetAVX2(dx []float32, v []float32, dy []float32)
 // The caller checks the lengths.
 //
 //go:noescape
-func bnApplyAVX2(y []float32, x []float32, m int, c int, scale []float32, shift []float32, silu int)
+func bnApplyAVX2(y []float32, z []float32, x []float32, m int, c int, scale []float32, shift []float32, mode int)
 
 // sigmoidAVX512 computes sigmoid: dst[i] = sigmoid(src[i]) as in sigmoidGeneric for i < len(dst)&^7.
 // len(src) >= len(dst) must hold.
@@ -74,7 +74,7 @@ func siluBackwardSetAVX512(dx []float32, v []float32, dy []float32)
 // The caller checks the lengths.
 //
 //go:noescape
-func bnApplyAVX512(y []float32, x []float32, m int, c int, scale []float32, shift []float32, silu int)
+func bnApplyAVX512(y []float32, z []float32, x []float32, m int, c int, scale []float32, shift []float32, mode int)
 
 // focalNegAVX2 is focalNegGeneric for i < len(x)&^7 and gamma codes 0-3.
 // len(d) >= len(x) must hold.

@@ -164,6 +164,7 @@ func TestKernelsDoNotAllocate(t *testing.T) {
 	add("ChannelMoments", func() { ChannelMoments(x, m, c, mean, variance) })
 	add("BNApply", func() { BNApply(y, x, m, c, scale, shift) })
 	add("BNApplySiLU", func() { BNApplySiLU(y, x, m, c, scale, shift) })
+	add("BNApplySiLUSave", func() { BNApplySiLUSave(y, dx, x, m, c, scale, shift) })
 	add("BNBackwardSums", func() { BNBackwardSums(dy, x, m, c, mean32, mean, variance) })
 	add("BNBackwardInput", func() { BNBackwardInput(dx, dy, x, m, c, mean32, a, b, d) })
 	add("BNBackwardInputSet", func() { BNBackwardInputSet(dx, dy, x, m, c, mean32, a, b, d) })

@@ -421,32 +421,36 @@ func backwardKernel(is isa, fn, what string, f any, set bool) {
 	RET()
 }
 
-// bnApply emits bnApply<ISA>(y, x []float32, m, c int, scale, shift
-// []float32, silu int): for rows r < m of c channels and channels
-// j < c&^7, z = x[r*c+j]*scale[j] + shift[j] (two roundings) and
-// y[r*c+j] = z, or siluf32(z) if silu != 0.
+// bnApply emits bnApply<ISA>(y, z, x []float32, m, c int, scale, shift
+// []float32, mode int): for rows r < m of c channels and channels
+// j < c&^7, a = x[r*c+j]*scale[j] + shift[j] (two roundings) and
+// y[r*c+j] = a (mode 0), siluf32(a) (mode 1), or siluf32(a) with a
+// saved in z[r*c+j] (mode 2, for SiLU's backward pass).
 func bnApply(is isa) {
 	name := "bnApply" + is.name
-	TEXT(name, NOSPLIT, "func(y, x []float32, m, c int, scale, shift []float32, silu int)")
+	TEXT(name, NOSPLIT, "func(y, z, x []float32, m, c int, scale, shift []float32, mode int)")
 	Pragma("noescape")
 	Doc(name+" is the vector part of bnApplyRows: channels j < c&^7 of m rows.",
 		"The caller checks the lengths.")
 	yp := Load(Param("y").Base(), GP64())
+	zp := Load(Param("z").Base(), GP64())
 	xp := Load(Param("x").Base(), GP64())
 	rows := Load(Param("m"), GP64())
 	rowBytes := Load(Param("c"), GP64())
 	SHLQ(U8(2), rowBytes)
 	sc := Load(Param("scale").Base(), GP64())
 	sh := Load(Param("shift").Base(), GP64())
-	for _, act := range []bool{false, true} {
-		lbl := fmt.Sprintf("%s_silu%v", name, act)
-		if !act {
-			flag, err := Param("silu").Resolve()
-			if err != nil {
-				panic(err)
-			}
-			CMPQ(flag.Addr, U8(0))
-			JNE(LabelRef(fmt.Sprintf("%s_silu%v", name, true)))
+	mode, err := Param("mode").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	for md := 0; md < 3; md++ {
+		lbl := fmt.Sprintf("%s_mode%d", name, md)
+		if md == 0 {
+			CMPQ(mode.Addr, U8(1))
+			JEQ(LabelRef(name + "_mode1"))
+			CMPQ(mode.Addr, U8(2))
+			JEQ(LabelRef(name + "_mode2"))
 		} else {
 			Label(lbl)
 		}
@@ -456,17 +460,23 @@ func bnApply(is isa) {
 		n := Load(Param("c"), GP64())
 		ANDQ(I8(-8), n)
 		vecLoops(lbl, is, n, func(g grp, off reg.GPVirtual, k regs) {
-			z := g.new()
-			each(VMOVUPS, g.at(xp, off), z)
-			each(VMULPS, g.at(sc, off), z, z)
-			each(VADDPS, g.at(sh, off), z, z)
-			if act {
-				z = siluV(g, z, k)
+			a := g.new()
+			each(VMOVUPS, g.at(xp, off), a)
+			each(VMULPS, g.at(sc, off), a, a)
+			each(VADDPS, g.at(sh, off), a, a)
+			if md == 2 {
+				each(VMOVUPS, a, g.at(zp, off))
 			}
-			each(VMOVUPS, z, g.at(yp, off))
+			if md > 0 {
+				a = siluV(g, a, k)
+			}
+			each(VMOVUPS, a, g.at(yp, off))
 		})
 		ADDQ(rowBytes, xp)
 		ADDQ(rowBytes, yp)
+		if md == 2 {
+			ADDQ(rowBytes, zp)
+		}
 		DECQ(rows)
 		JMP(LabelRef(lbl + "_row"))
 	}
