@@ -19,9 +19,15 @@ func unaryFromXSet(name string, x *Var, fwd func(dst, src []float32), bwd, set f
 	y := newPooled(x.Value.shape...)
 	xd, yd := x.Value.data, y.data
 	forChunks(len(yd), func(lo, hi int) { fwd(yd[lo:hi], xd[lo:hi]) })
+	return unaryResult(name, x, y, xd, bwd, set)
+}
+
+// unaryResult records the output y of a unary op on x whose backward
+// pass runs bwd (or set) on v.
+func unaryResult(name string, x *Var, y *Tensor, v []float32, bwd, set func(dx, v, dy []float32)) *Var {
 	out := result(y, name, x)
 	if out.requiresGrad {
-		out.backward = func() { unaryBackward(out, x, xd, bwd, set) }
+		out.backward = func() { unaryBackward(out, x, v, bwd, set) }
 	}
 	return out
 }
@@ -73,6 +79,12 @@ func Sigmoid(x *Var) *Var {
 // SiLU returns x·sigmoid(x) (swish, PyTorch's nn.SiLU), as one fused op.
 func SiLU(x *Var) *Var {
 	return unaryFromXSet("SiLU", x, kernels.SiLU, kernels.SiLUBackward, kernels.SiLUBackwardSet)
+}
+
+// siluResult records y = SiLU(x) computed elsewhere (by BatchNorm's
+// fused pass): the node SiLU(x) would record.
+func siluResult(x *Var, y *Tensor) *Var {
+	return unaryResult("SiLU", x, y, x.Value.data, kernels.SiLUBackward, kernels.SiLUBackwardSet)
 }
 
 // Tanh returns tanh(x). The backward pass uses the output: dx = dy·(1-y²).

@@ -20,11 +20,13 @@ type BNOpts struct {
 	Momentum float32
 	// Eps, >= 0, is added to the variance.
 	Eps float32
-	// SiLU applies SiLU to the result. When the result needs no gradient
-	// (under NoGrad, or with no input that requires one) the two run as
-	// one pass over memory (kernels.BNApplySiLU); otherwise it is SiLU of
-	// the batch norm, whose output the backward pass needs. Either way the
-	// values are the same bits as SiLU(BatchNorm(x)).
+	// SiLU applies SiLU to the result, in the same pass over memory. When
+	// the result needs no gradient (under NoGrad, or with no input that
+	// requires one) that pass writes only the SiLU (kernels.BNApplySiLU);
+	// otherwise it also writes the batch norm's output, which SiLU's
+	// backward pass needs (kernels.BNApplySiLUSave), and the graph is the
+	// one of SiLU(BatchNorm(x)). Either way the values are the same bits
+	// as SiLU(BatchNorm(x)).
 	SiLU bool
 }
 
@@ -62,10 +64,6 @@ const (
 // gamma and beta are required; pass constants (NewVar) for a batch norm
 // without learnable affine parameters.
 func BatchNorm(x, gamma, beta *Var, o BNOpts) *Var {
-	if o.SiLU && GradEnabled() && (x.requiresGrad || gamma.requiresGrad || beta.requiresGrad) {
-		o.SiLU = false
-		return SiLU(BatchNorm(x, gamma, beta, o))
-	}
 	runMean, runVar, training, momentum, eps := o.RunningMean, o.RunningVar, o.Training, o.Momentum, o.Eps
 	xs := x.Value.shape
 	if len(xs) < 2 {
@@ -131,16 +129,23 @@ func BatchNorm(x, gamma, beta *Var, o BNOpts) *Var {
 		shift[j] = float32(float64(b[j]) - float64(mean[j])*s)
 	}
 	y := newPooled(xs...)
-	if o.SiLU { // no gradient: see above
+	var act *Tensor // SiLU(y) when the graph needs y too
+	switch {
+	case !o.SiLU:
+		kernels.BNApply(y.data, x.Value.data, m, c, scale, shift)
+	case GradEnabled() && (x.requiresGrad || gamma.requiresGrad || beta.requiresGrad):
+		act = newPooled(xs...)
+		kernels.BNApplySiLUSave(act.data, y.data, x.Value.data, m, c, scale, shift)
+	default:
 		kernels.BNApplySiLU(y.data, x.Value.data, m, c, scale, shift)
 		return result(y, "BatchNormSiLU", x, gamma, beta)
 	}
-	kernels.BNApply(y.data, x.Value.data, m, c, scale, shift)
 
 	out := result(y, "BatchNorm", x, gamma, beta)
 	if !out.requiresGrad {
 		return out
 	}
+
 	out.backward = func() {
 		dy, xd := out.Grad.data, x.Value.data
 		sums := make([]float64, 2*c)
@@ -179,6 +184,9 @@ func BatchNorm(x, gamma, beta *Var, o BNOpts) *Var {
 		} else {
 			kernels.BNBackwardInput(gx, dy, xd, m, c, mean, a, bb, d)
 		}
+	}
+	if act != nil {
+		return siluResult(out, act)
 	}
 	return out
 }

@@ -251,6 +251,30 @@ func TestBatchNormSiLU(t *testing.T) {
 						}
 					}
 				}
+				// With gradients, the fused pass builds the graph of
+				// SiLU(BatchNorm): the same gradient bits.
+				dy := nntest.Rand(r, -1, 1, shape...)
+				grads := func(fused bool) [][]float32 {
+					x, gamma, beta := nn.Param(xt.Clone()), nn.Param(g.Clone()), nn.Param(b.Clone())
+					o := nn.BNOpts{RunningMean: rm.Clone(), RunningVar: rv.Clone(), Training: training, Momentum: 0.1, Eps: 1e-3, SiLU: fused}
+					var out *nn.Var
+					if fused {
+						out = nn.BatchNorm(x, gamma, beta, o)
+					} else {
+						out = nn.SiLU(nn.BatchNorm(x, gamma, beta, o))
+					}
+					loss := nn.Sum(nn.Mul(out, nn.NewVar(dy)))
+					loss.Backward()
+					return [][]float32{x.Grad.Data(), gamma.Grad.Data(), beta.Grad.Data()}
+				}
+				gf, gu := grads(true), grads(false)
+				for k, name := range []string{"x", "gamma", "beta"} {
+					for i := range gu[k] {
+						if math.Float32bits(gf[k][i]) != math.Float32bits(gu[k][i]) {
+							t.Fatalf("d%s[%d] = %v, through SiLU(BatchNorm) %v", name, i, gf[k][i], gu[k][i])
+						}
+					}
+				}
 				x := nn.Param(xt.Clone())
 				gamma, beta := nn.Param(g.Clone()), nn.Param(b.Clone())
 				nntest.CheckGrad(t, func() *nn.Var {
