@@ -12,6 +12,7 @@ import (
 // (gradients of input and weight). GFLOP/s counts 2·N·OutH·OutW·Cout·KH·KW·
 // Cin/groups per forward and three times that per forward+backward.
 func BenchmarkConv2d(b *testing.B) {
+	defer nn.PoisonBufs(nn.PoisonBufs(false))
 	for _, c := range []struct {
 		name                  string
 		n, h, cin, cout, k, s int
