@@ -2,6 +2,8 @@ package efficientdet
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -207,6 +209,78 @@ func TestSoftNMSByHand(t *testing.T) {
 	for i := range ws {
 		if math.Abs(s[i]-ws[i]) > 1e-12 {
 			t.Errorf("score %d: %v, want %v", i, s[i], ws[i])
+		}
+	}
+}
+
+// TestTopCandidates: the threshold-buffer selection returns exactly the
+// best candidates of a full sort (logit descending, then index), best
+// first, for candidate counts from 0 to more than there are logits, with
+// many ties, NaN and ±Inf logits, with and without a minimum logit, and
+// for logits in ascending and descending order (the quickselect's bad
+// cases without its median of three and depth limit).
+func TestTopCandidates(t *testing.T) {
+	a := testAnchors(t)
+	const n, k = 2, 3
+	total := a.Len() * k
+	rng := rand.New(rand.NewPCG(11, 12))
+	inf := float32(math.Inf(1))
+	for _, fill := range []string{"ties", "special", "ascending", "descending"} {
+		o := fakeOutput(a, n, k, 0)
+		var all [n][]candidate // per image, every logit with its flat index
+		i := 0
+		for l, lv := range a.Levels {
+			d := o.Class[l].Value.Data()
+			per := lv.Count * k
+			for img := range n {
+				for j := range per {
+					var v float32
+					switch fill {
+					case "ties":
+						v = float32(rng.IntN(7)) - 3
+					case "special":
+						v = float32(rng.NormFloat64())
+						switch rng.IntN(20) {
+						case 0:
+							v = float32(math.NaN())
+						case 1:
+							v = inf
+						case 2:
+							v = -inf
+						}
+					case "ascending":
+						v = float32(i)
+					case "descending":
+						v = -float32(i)
+					}
+					i++
+					d[img*per+j] = v
+					all[img] = append(all[img], candidate{v, lv.Start*k + j})
+				}
+			}
+		}
+		for img := range n {
+			for _, minLogit := range []float32{-inf, 0.5} {
+				var want []candidate
+				for _, c := range all[img] {
+					if c.logit >= minLogit {
+						want = append(want, c)
+					}
+				}
+				slices.SortFunc(want, bestFirst)
+				for _, cnt := range []int{0, 1, 2, 7, 100, total / 3, total - 1, total, total + 5} {
+					got := topCandidates(o, a, img, k, cnt, minLogit)
+					w := want[:min(cnt, len(want))]
+					if len(got) != len(w) {
+						t.Fatalf("%s img %d min %v n %d: %d candidates, want %d", fill, img, minLogit, cnt, len(got), len(w))
+					}
+					for j := range w {
+						if got[j] != w[j] {
+							t.Fatalf("%s img %d min %v n %d: [%d] = %+v, want %+v", fill, img, minLogit, cnt, j, got[j], w[j])
+						}
+					}
+				}
+			}
 		}
 	}
 }
