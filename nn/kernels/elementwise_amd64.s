@@ -437,7 +437,7 @@ DATA ewc_i127<>+60(SB)/4, $0x0000007f
 GLOBL ewc_i127<>(SB), RODATA|NOPTR, $64
 
 // func sigmoidAVX2(dst []float32, src []float32)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    src_base+24(FP), CX
@@ -449,119 +449,104 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_one<>+0(SB), Y1
 
 sigmoidAVX2_v8x2:
-	CMPQ      DX, $0x10
-	JL        sigmoidAVX2_v8x2_end
-	VMOVUPS   (CX)(BX*1), Y2
-	VMOVUPS   32(CX)(BX*1), Y3
-	VORPS     ewc_sign<>+0(SB), Y2, Y4
-	VORPS     ewc_sign<>+0(SB), Y3, Y5
-	VMAXPS    Y4, Y0, Y4
-	VMAXPS    Y5, Y0, Y5
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y6
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
-	VADDPS    ewc_round<>+0(SB), Y6, Y6
-	VADDPS    ewc_round<>+0(SB), Y7, Y7
-	VSUBPS    ewc_round<>+0(SB), Y6, Y8
-	VSUBPS    ewc_round<>+0(SB), Y7, Y9
-	VMULPS    ewc_c1<>+0(SB), Y8, Y10
-	VMULPS    ewc_c1<>+0(SB), Y9, Y11
-	VSUBPS    Y10, Y4, Y4
-	VSUBPS    Y11, Y5, Y5
-	VMULPS    ewc_c2<>+0(SB), Y8, Y10
-	VMULPS    ewc_c2<>+0(SB), Y9, Y11
-	VSUBPS    Y10, Y4, Y4
-	VSUBPS    Y11, Y5, Y5
-	VMULPS    Y4, Y4, Y8
-	VMULPS    Y5, Y5, Y9
-	VMULPS    ewc_p0<>+0(SB), Y4, Y10
-	VMULPS    ewc_p0<>+0(SB), Y5, Y11
-	VADDPS    ewc_p1<>+0(SB), Y10, Y10
-	VADDPS    ewc_p1<>+0(SB), Y11, Y11
-	VMULPS    ewc_p2<>+0(SB), Y4, Y12
-	VMULPS    ewc_p2<>+0(SB), Y5, Y13
-	VADDPS    ewc_p3<>+0(SB), Y12, Y12
-	VADDPS    ewc_p3<>+0(SB), Y13, Y13
-	VMULPS    Y8, Y10, Y10
-	VMULPS    Y9, Y11, Y11
-	VADDPS    Y12, Y10, Y10
-	VADDPS    Y13, Y11, Y11
-	VMULPS    ewc_p4<>+0(SB), Y4, Y12
-	VMULPS    ewc_p4<>+0(SB), Y5, Y13
-	VADDPS    ewc_p5<>+0(SB), Y12, Y12
-	VADDPS    ewc_p5<>+0(SB), Y13, Y13
-	VMULPS    Y8, Y10, Y10
-	VMULPS    Y9, Y11, Y11
-	VADDPS    Y12, Y10, Y10
-	VADDPS    Y13, Y11, Y11
-	VMULPS    Y8, Y10, Y10
-	VMULPS    Y9, Y11, Y11
-	VADDPS    Y4, Y10, Y10
-	VADDPS    Y5, Y11, Y11
-	VADDPS    ewc_one<>+0(SB), Y10, Y10
-	VADDPS    ewc_one<>+0(SB), Y11, Y11
-	VPADDD    ewc_i127<>+0(SB), Y6, Y6
-	VPADDD    ewc_i127<>+0(SB), Y7, Y7
-	VPSLLD    $0x17, Y6, Y6
-	VPSLLD    $0x17, Y7, Y7
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VBLENDVPS Y2, Y10, Y1, Y2
-	VBLENDVPS Y3, Y11, Y1, Y3
-	VADDPS    Y1, Y10, Y4
-	VADDPS    Y1, Y11, Y5
-	VDIVPS    Y4, Y2, Y4
-	VDIVPS    Y5, Y3, Y5
-	VMOVUPS   Y4, (AX)(BX*1)
-	VMOVUPS   Y5, 32(AX)(BX*1)
-	ADDQ      $0x00000040, BX
-	SUBQ      $0x10, DX
-	JMP       sigmoidAVX2_v8x2
+	CMPQ         DX, $0x10
+	JL           sigmoidAVX2_v8x2_end
+	VMOVUPS      (CX)(BX*1), Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VORPS        ewc_sign<>+0(SB), Y2, Y4
+	VORPS        ewc_sign<>+0(SB), Y3, Y5
+	VMAXPS       Y4, Y0, Y4
+	VMAXPS       Y5, Y0, Y5
+	VMULPS       ewc_log2e<>+0(SB), Y4, Y6
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y7
+	VADDPS       ewc_round<>+0(SB), Y6, Y6
+	VADDPS       ewc_round<>+0(SB), Y7, Y7
+	VSUBPS       ewc_round<>+0(SB), Y6, Y8
+	VSUBPS       ewc_round<>+0(SB), Y7, Y9
+	VFNMADD231PS ewc_c1<>+0(SB), Y8, Y4
+	VFNMADD231PS ewc_c1<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y8, Y4
+	VFNMADD231PS ewc_c2<>+0(SB), Y9, Y5
+	VMULPS       Y4, Y4, Y8
+	VMULPS       Y5, Y5, Y9
+	VMOVUPS      ewc_p1<>+0(SB), Y10
+	VMOVUPS      ewc_p1<>+0(SB), Y11
+	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y10
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
+	VMOVUPS      ewc_p3<>+0(SB), Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y12
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
+	VFMADD213PS  Y12, Y8, Y10
+	VFMADD213PS  Y13, Y9, Y11
+	VMOVUPS      ewc_p5<>+0(SB), Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y12
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
+	VFMADD213PS  Y12, Y8, Y10
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y4, Y8, Y10
+	VFMADD213PS  Y5, Y9, Y11
+	VADDPS       ewc_one<>+0(SB), Y10, Y10
+	VADDPS       ewc_one<>+0(SB), Y11, Y11
+	VPADDD       ewc_i127<>+0(SB), Y6, Y6
+	VPADDD       ewc_i127<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y11, Y11
+	VBLENDVPS    Y2, Y10, Y1, Y2
+	VBLENDVPS    Y3, Y11, Y1, Y3
+	VADDPS       Y1, Y10, Y4
+	VADDPS       Y1, Y11, Y5
+	VDIVPS       Y4, Y2, Y4
+	VDIVPS       Y5, Y3, Y5
+	VMOVUPS      Y4, (AX)(BX*1)
+	VMOVUPS      Y5, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x10, DX
+	JMP          sigmoidAVX2_v8x2
 
 sigmoidAVX2_v8x2_end:
 sigmoidAVX2_v8x1:
-	CMPQ      DX, $0x08
-	JL        sigmoidAVX2_v8x1_end
-	VMOVUPS   (CX)(BX*1), Y2
-	VORPS     ewc_sign<>+0(SB), Y2, Y3
-	VMAXPS    Y3, Y0, Y3
-	VMULPS    ewc_log2e<>+0(SB), Y3, Y4
-	VADDPS    ewc_round<>+0(SB), Y4, Y4
-	VSUBPS    ewc_round<>+0(SB), Y4, Y5
-	VMULPS    ewc_c1<>+0(SB), Y5, Y6
-	VSUBPS    Y6, Y3, Y3
-	VMULPS    ewc_c2<>+0(SB), Y5, Y6
-	VSUBPS    Y6, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMULPS    ewc_p0<>+0(SB), Y3, Y6
-	VADDPS    ewc_p1<>+0(SB), Y6, Y6
-	VMULPS    ewc_p2<>+0(SB), Y3, Y7
-	VADDPS    ewc_p3<>+0(SB), Y7, Y7
-	VMULPS    Y5, Y6, Y6
-	VADDPS    Y7, Y6, Y6
-	VMULPS    ewc_p4<>+0(SB), Y3, Y7
-	VADDPS    ewc_p5<>+0(SB), Y7, Y7
-	VMULPS    Y5, Y6, Y6
-	VADDPS    Y7, Y6, Y6
-	VMULPS    Y5, Y6, Y6
-	VADDPS    Y3, Y6, Y6
-	VADDPS    ewc_one<>+0(SB), Y6, Y6
-	VPADDD    ewc_i127<>+0(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y6, Y6
-	VBLENDVPS Y2, Y6, Y1, Y2
-	VADDPS    Y1, Y6, Y3
-	VDIVPS    Y3, Y2, Y3
-	VMOVUPS   Y3, (AX)(BX*1)
-	ADDQ      $0x00000020, BX
-	SUBQ      $0x08, DX
-	JMP       sigmoidAVX2_v8x1
+	CMPQ         DX, $0x08
+	JL           sigmoidAVX2_v8x1_end
+	VMOVUPS      (CX)(BX*1), Y2
+	VORPS        ewc_sign<>+0(SB), Y2, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMULPS       ewc_log2e<>+0(SB), Y3, Y4
+	VADDPS       ewc_round<>+0(SB), Y4, Y4
+	VSUBPS       ewc_round<>+0(SB), Y4, Y5
+	VFNMADD231PS ewc_c1<>+0(SB), Y5, Y3
+	VFNMADD231PS ewc_c2<>+0(SB), Y5, Y3
+	VMULPS       Y3, Y3, Y5
+	VMOVUPS      ewc_p1<>+0(SB), Y6
+	VFMADD231PS  ewc_p0<>+0(SB), Y3, Y6
+	VMOVUPS      ewc_p3<>+0(SB), Y7
+	VFMADD231PS  ewc_p2<>+0(SB), Y3, Y7
+	VFMADD213PS  Y7, Y5, Y6
+	VMOVUPS      ewc_p5<>+0(SB), Y7
+	VFMADD231PS  ewc_p4<>+0(SB), Y3, Y7
+	VFMADD213PS  Y7, Y5, Y6
+	VFMADD213PS  Y3, Y5, Y6
+	VADDPS       ewc_one<>+0(SB), Y6, Y6
+	VPADDD       ewc_i127<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y6, Y6
+	VBLENDVPS    Y2, Y6, Y1, Y2
+	VADDPS       Y1, Y6, Y3
+	VDIVPS       Y3, Y2, Y3
+	VMOVUPS      Y3, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x08, DX
+	JMP          sigmoidAVX2_v8x1
 
 sigmoidAVX2_v8x1_end:
 	VZEROUPPER
 	RET
 
 // func siluAVX2(dst []float32, src []float32)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·siluAVX2(SB), NOSPLIT, $0-48
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    src_base+24(FP), CX
@@ -573,118 +558,103 @@ TEXT ·siluAVX2(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 siluAVX2_v8x2:
-	CMPQ      DX, $0x10
-	JL        siluAVX2_v8x2_end
-	VMOVUPS   (CX)(BX*1), Y3
-	VMOVUPS   32(CX)(BX*1), Y4
-	VORPS     ewc_sign<>+0(SB), Y3, Y5
-	VORPS     ewc_sign<>+0(SB), Y4, Y6
-	VMAXPS    Y5, Y0, Y5
-	VMAXPS    Y6, Y0, Y6
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
-	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
-	VADDPS    ewc_round<>+0(SB), Y7, Y7
-	VADDPS    ewc_round<>+0(SB), Y8, Y8
-	VSUBPS    ewc_round<>+0(SB), Y7, Y9
-	VSUBPS    ewc_round<>+0(SB), Y8, Y10
-	VMULPS    ewc_c1<>+0(SB), Y9, Y11
-	VMULPS    ewc_c1<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    ewc_c2<>+0(SB), Y9, Y11
-	VMULPS    ewc_c2<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    Y5, Y5, Y9
-	VMULPS    Y6, Y6, Y10
-	VMULPS    ewc_p0<>+0(SB), Y5, Y11
-	VMULPS    ewc_p0<>+0(SB), Y6, Y12
-	VADDPS    ewc_p1<>+0(SB), Y11, Y11
-	VADDPS    ewc_p1<>+0(SB), Y12, Y12
-	VMULPS    ewc_p2<>+0(SB), Y5, Y13
-	VMULPS    ewc_p2<>+0(SB), Y6, Y14
-	VADDPS    ewc_p3<>+0(SB), Y13, Y13
-	VADDPS    ewc_p3<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    ewc_p4<>+0(SB), Y5, Y13
-	VMULPS    ewc_p4<>+0(SB), Y6, Y14
-	VADDPS    ewc_p5<>+0(SB), Y13, Y13
-	VADDPS    ewc_p5<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y5, Y11, Y11
-	VADDPS    Y6, Y12, Y12
-	VADDPS    ewc_one<>+0(SB), Y11, Y11
-	VADDPS    ewc_one<>+0(SB), Y12, Y12
-	VPADDD    ewc_i127<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y8, Y8
-	VPSLLD    $0x17, Y7, Y7
-	VPSLLD    $0x17, Y8, Y8
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VBLENDVPS Y3, Y11, Y2, Y5
-	VBLENDVPS Y4, Y12, Y2, Y6
-	VADDPS    Y2, Y11, Y7
-	VADDPS    Y2, Y12, Y8
-	VMAXPS    Y3, Y1, Y3
-	VMAXPS    Y4, Y1, Y4
-	VMULPS    Y5, Y3, Y3
-	VMULPS    Y6, Y4, Y4
-	VDIVPS    Y7, Y3, Y3
-	VDIVPS    Y8, Y4, Y4
-	VMOVUPS   Y3, (AX)(BX*1)
-	VMOVUPS   Y4, 32(AX)(BX*1)
-	ADDQ      $0x00000040, BX
-	SUBQ      $0x10, DX
-	JMP       siluAVX2_v8x2
+	CMPQ         DX, $0x10
+	JL           siluAVX2_v8x2_end
+	VMOVUPS      (CX)(BX*1), Y3
+	VMOVUPS      32(CX)(BX*1), Y4
+	VORPS        ewc_sign<>+0(SB), Y3, Y5
+	VORPS        ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS       Y5, Y0, Y5
+	VMAXPS       Y6, Y0, Y6
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS       ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS       ewc_round<>+0(SB), Y7, Y7
+	VADDPS       ewc_round<>+0(SB), Y8, Y8
+	VSUBPS       ewc_round<>+0(SB), Y7, Y9
+	VSUBPS       ewc_round<>+0(SB), Y8, Y10
+	VFNMADD231PS ewc_c1<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c1<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c2<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
+	VMULPS       Y5, Y5, Y9
+	VMULPS       Y6, Y6, Y10
+	VMOVUPS      ewc_p1<>+0(SB), Y11
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VMOVUPS      ewc_p3<>+0(SB), Y14
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VMOVUPS      ewc_p5<>+0(SB), Y14
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y5, Y9, Y11
+	VFMADD213PS  Y6, Y10, Y12
+	VADDPS       ewc_one<>+0(SB), Y11, Y11
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VPADDD       ewc_i127<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y12, Y12
+	VBLENDVPS    Y3, Y11, Y2, Y5
+	VBLENDVPS    Y4, Y12, Y2, Y6
+	VADDPS       Y2, Y11, Y7
+	VADDPS       Y2, Y12, Y8
+	VMAXPS       Y3, Y1, Y3
+	VMAXPS       Y4, Y1, Y4
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y6, Y4, Y4
+	VDIVPS       Y7, Y3, Y3
+	VDIVPS       Y8, Y4, Y4
+	VMOVUPS      Y3, (AX)(BX*1)
+	VMOVUPS      Y4, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x10, DX
+	JMP          siluAVX2_v8x2
 
 siluAVX2_v8x2_end:
 siluAVX2_v8x1:
-	CMPQ      DX, $0x08
-	JL        siluAVX2_v8x1_end
-	VMOVUPS   (CX)(BX*1), Y3
-	VORPS     ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS    Y4, Y0, Y4
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
-	VADDPS    ewc_round<>+0(SB), Y5, Y5
-	VSUBPS    ewc_round<>+0(SB), Y5, Y6
-	VMULPS    ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    Y4, Y4, Y6
-	VMULPS    ewc_p0<>+0(SB), Y4, Y7
-	VADDPS    ewc_p1<>+0(SB), Y7, Y7
-	VMULPS    ewc_p2<>+0(SB), Y4, Y8
-	VADDPS    ewc_p3<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    ewc_p4<>+0(SB), Y4, Y8
-	VADDPS    ewc_p5<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y4, Y7, Y7
-	VADDPS    ewc_one<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VMULPS    Y5, Y7, Y7
-	VBLENDVPS Y3, Y7, Y2, Y4
-	VADDPS    Y2, Y7, Y5
-	VMAXPS    Y3, Y1, Y3
-	VMULPS    Y4, Y3, Y3
-	VDIVPS    Y5, Y3, Y3
-	VMOVUPS   Y3, (AX)(BX*1)
-	ADDQ      $0x00000020, BX
-	SUBQ      $0x08, DX
-	JMP       siluAVX2_v8x1
+	CMPQ         DX, $0x08
+	JL           siluAVX2_v8x1_end
+	VMOVUPS      (CX)(BX*1), Y3
+	VORPS        ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMULPS       ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS       ewc_round<>+0(SB), Y5, Y5
+	VSUBPS       ewc_round<>+0(SB), Y5, Y6
+	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
+	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      ewc_p1<>+0(SB), Y7
+	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
+	VMOVUPS      ewc_p3<>+0(SB), Y8
+	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VMOVUPS      ewc_p5<>+0(SB), Y8
+	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VFMADD213PS  Y4, Y6, Y7
+	VADDPS       ewc_one<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VBLENDVPS    Y3, Y7, Y2, Y4
+	VADDPS       Y2, Y7, Y5
+	VMAXPS       Y3, Y1, Y3
+	VMULPS       Y4, Y3, Y3
+	VDIVPS       Y5, Y3, Y3
+	VMOVUPS      Y3, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x08, DX
+	JMP          siluAVX2_v8x1
 
 siluAVX2_v8x1_end:
 	VZEROUPPER
@@ -741,7 +711,7 @@ sigmoidBackwardAVX2_v8x1_end:
 	RET
 
 // func siluBackwardAVX2(dx []float32, v []float32, dy []float32)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·siluBackwardAVX2(SB), NOSPLIT, $0-72
 	MOVQ    dx_base+0(FP), AX
 	MOVQ    v_base+24(FP), CX
@@ -754,149 +724,134 @@ TEXT ·siluBackwardAVX2(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_one<>+0(SB), Y3
 
 siluBackwardAVX2_v8x2:
-	CMPQ      BX, $0x10
-	JL        siluBackwardAVX2_v8x2_end
-	VMOVUPS   (CX)(SI*1), Y4
-	VMOVUPS   32(CX)(SI*1), Y5
-	VORPS     ewc_sign<>+0(SB), Y4, Y6
-	VORPS     ewc_sign<>+0(SB), Y5, Y7
-	VMAXPS    Y6, Y0, Y6
-	VMAXPS    Y7, Y0, Y7
-	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
-	VMULPS    ewc_log2e<>+0(SB), Y7, Y9
-	VADDPS    ewc_round<>+0(SB), Y8, Y8
-	VADDPS    ewc_round<>+0(SB), Y9, Y9
-	VSUBPS    ewc_round<>+0(SB), Y8, Y10
-	VSUBPS    ewc_round<>+0(SB), Y9, Y11
-	VMULPS    ewc_c1<>+0(SB), Y10, Y12
-	VMULPS    ewc_c1<>+0(SB), Y11, Y13
-	VSUBPS    Y12, Y6, Y6
-	VSUBPS    Y13, Y7, Y7
-	VMULPS    ewc_c2<>+0(SB), Y10, Y12
-	VMULPS    ewc_c2<>+0(SB), Y11, Y13
-	VSUBPS    Y12, Y6, Y6
-	VSUBPS    Y13, Y7, Y7
-	VMULPS    Y6, Y6, Y10
-	VMULPS    Y7, Y7, Y11
-	VMULPS    ewc_p0<>+0(SB), Y6, Y12
-	VMULPS    ewc_p0<>+0(SB), Y7, Y13
-	VADDPS    ewc_p1<>+0(SB), Y12, Y12
-	VADDPS    ewc_p1<>+0(SB), Y13, Y13
-	VMULPS    ewc_p2<>+0(SB), Y6, Y14
-	VMULPS    ewc_p2<>+0(SB), Y7, Y15
-	VADDPS    ewc_p3<>+0(SB), Y14, Y14
-	VADDPS    ewc_p3<>+0(SB), Y15, Y15
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y14, Y12, Y12
-	VADDPS    Y15, Y13, Y13
-	VMULPS    ewc_p4<>+0(SB), Y6, Y14
-	VMULPS    ewc_p4<>+0(SB), Y7, Y15
-	VADDPS    ewc_p5<>+0(SB), Y14, Y14
-	VADDPS    ewc_p5<>+0(SB), Y15, Y15
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y14, Y12, Y12
-	VADDPS    Y15, Y13, Y13
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y6, Y12, Y12
-	VADDPS    Y7, Y13, Y13
-	VADDPS    ewc_one<>+0(SB), Y12, Y12
-	VADDPS    ewc_one<>+0(SB), Y13, Y13
-	VPADDD    ewc_i127<>+0(SB), Y8, Y8
-	VPADDD    ewc_i127<>+0(SB), Y9, Y9
-	VPSLLD    $0x17, Y8, Y8
-	VPSLLD    $0x17, Y9, Y9
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VBLENDVPS Y4, Y12, Y3, Y6
-	VBLENDVPS Y5, Y13, Y3, Y7
-	VBLENDVPS Y4, Y3, Y12, Y8
-	VBLENDVPS Y5, Y3, Y13, Y9
-	VADDPS    Y3, Y12, Y10
-	VADDPS    Y3, Y13, Y11
-	VDIVPS    Y10, Y3, Y10
-	VDIVPS    Y11, Y3, Y11
-	VMULPS    Y10, Y6, Y6
-	VMULPS    Y11, Y7, Y7
-	VMULPS    Y10, Y8, Y8
-	VMULPS    Y11, Y9, Y9
-	VMAXPS    Y4, Y1, Y4
-	VMAXPS    Y5, Y1, Y5
-	VMINPS    Y4, Y2, Y4
-	VMINPS    Y5, Y2, Y5
-	VMULPS    Y8, Y4, Y4
-	VMULPS    Y9, Y5, Y5
-	VADDPS    Y3, Y4, Y4
-	VADDPS    Y3, Y5, Y5
-	VMULPS    Y4, Y6, Y6
-	VMULPS    Y5, Y7, Y7
-	VMULPS    (DX)(SI*1), Y6, Y6
-	VMULPS    32(DX)(SI*1), Y7, Y7
-	VADDPS    (AX)(SI*1), Y6, Y6
-	VADDPS    32(AX)(SI*1), Y7, Y7
-	VMOVUPS   Y6, (AX)(SI*1)
-	VMOVUPS   Y7, 32(AX)(SI*1)
-	ADDQ      $0x00000040, SI
-	SUBQ      $0x10, BX
-	JMP       siluBackwardAVX2_v8x2
+	CMPQ         BX, $0x10
+	JL           siluBackwardAVX2_v8x2_end
+	VMOVUPS      (CX)(SI*1), Y4
+	VMOVUPS      32(CX)(SI*1), Y5
+	VORPS        ewc_sign<>+0(SB), Y4, Y6
+	VORPS        ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS       Y6, Y0, Y6
+	VMAXPS       Y7, Y0, Y7
+	VMULPS       ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS       ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS       ewc_round<>+0(SB), Y8, Y8
+	VADDPS       ewc_round<>+0(SB), Y9, Y9
+	VSUBPS       ewc_round<>+0(SB), Y8, Y10
+	VSUBPS       ewc_round<>+0(SB), Y9, Y11
+	VFNMADD231PS ewc_c1<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y7
+	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y7
+	VMULPS       Y6, Y6, Y10
+	VMULPS       Y7, Y7, Y11
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VMOVUPS      ewc_p1<>+0(SB), Y13
+	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y7, Y13
+	VMOVUPS      ewc_p3<>+0(SB), Y14
+	VMOVUPS      ewc_p3<>+0(SB), Y15
+	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_p2<>+0(SB), Y7, Y15
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y15, Y11, Y13
+	VMOVUPS      ewc_p5<>+0(SB), Y14
+	VMOVUPS      ewc_p5<>+0(SB), Y15
+	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_p4<>+0(SB), Y7, Y15
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y15, Y11, Y13
+	VFMADD213PS  Y6, Y10, Y12
+	VFMADD213PS  Y7, Y11, Y13
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VADDPS       ewc_one<>+0(SB), Y13, Y13
+	VPADDD       ewc_i127<>+0(SB), Y8, Y8
+	VPADDD       ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y9, Y13, Y13
+	VBLENDVPS    Y4, Y12, Y3, Y6
+	VBLENDVPS    Y5, Y13, Y3, Y7
+	VBLENDVPS    Y4, Y3, Y12, Y8
+	VBLENDVPS    Y5, Y3, Y13, Y9
+	VADDPS       Y3, Y12, Y10
+	VADDPS       Y3, Y13, Y11
+	VDIVPS       Y10, Y3, Y10
+	VDIVPS       Y11, Y3, Y11
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y10, Y8, Y8
+	VMULPS       Y11, Y9, Y9
+	VMAXPS       Y4, Y1, Y4
+	VMAXPS       Y5, Y1, Y5
+	VMINPS       Y4, Y2, Y4
+	VMINPS       Y5, Y2, Y5
+	VMULPS       Y8, Y4, Y4
+	VMULPS       Y9, Y5, Y5
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y3, Y5, Y5
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y5, Y7, Y7
+	VMULPS       (DX)(SI*1), Y6, Y6
+	VMULPS       32(DX)(SI*1), Y7, Y7
+	VADDPS       (AX)(SI*1), Y6, Y6
+	VADDPS       32(AX)(SI*1), Y7, Y7
+	VMOVUPS      Y6, (AX)(SI*1)
+	VMOVUPS      Y7, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x10, BX
+	JMP          siluBackwardAVX2_v8x2
 
 siluBackwardAVX2_v8x2_end:
 siluBackwardAVX2_v8x1:
-	CMPQ      BX, $0x08
-	JL        siluBackwardAVX2_v8x1_end
-	VMOVUPS   (CX)(SI*1), Y4
-	VORPS     ewc_sign<>+0(SB), Y4, Y5
-	VMAXPS    Y5, Y0, Y5
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y6
-	VADDPS    ewc_round<>+0(SB), Y6, Y6
-	VSUBPS    ewc_round<>+0(SB), Y6, Y7
-	VMULPS    ewc_c1<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    ewc_c2<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    Y5, Y5, Y7
-	VMULPS    ewc_p0<>+0(SB), Y5, Y8
-	VADDPS    ewc_p1<>+0(SB), Y8, Y8
-	VMULPS    ewc_p2<>+0(SB), Y5, Y9
-	VADDPS    ewc_p3<>+0(SB), Y9, Y9
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y9, Y8, Y8
-	VMULPS    ewc_p4<>+0(SB), Y5, Y9
-	VADDPS    ewc_p5<>+0(SB), Y9, Y9
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y9, Y8, Y8
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y5, Y8, Y8
-	VADDPS    ewc_one<>+0(SB), Y8, Y8
-	VPADDD    ewc_i127<>+0(SB), Y6, Y6
-	VPSLLD    $0x17, Y6, Y6
-	VMULPS    Y6, Y8, Y8
-	VBLENDVPS Y4, Y8, Y3, Y5
-	VBLENDVPS Y4, Y3, Y8, Y6
-	VADDPS    Y3, Y8, Y7
-	VDIVPS    Y7, Y3, Y7
-	VMULPS    Y7, Y5, Y5
-	VMULPS    Y7, Y6, Y6
-	VMAXPS    Y4, Y1, Y4
-	VMINPS    Y4, Y2, Y4
-	VMULPS    Y6, Y4, Y4
-	VADDPS    Y3, Y4, Y4
-	VMULPS    Y4, Y5, Y5
-	VMULPS    (DX)(SI*1), Y5, Y5
-	VADDPS    (AX)(SI*1), Y5, Y5
-	VMOVUPS   Y5, (AX)(SI*1)
-	ADDQ      $0x00000020, SI
-	SUBQ      $0x08, BX
-	JMP       siluBackwardAVX2_v8x1
+	CMPQ         BX, $0x08
+	JL           siluBackwardAVX2_v8x1_end
+	VMOVUPS      (CX)(SI*1), Y4
+	VORPS        ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS       ewc_round<>+0(SB), Y6, Y6
+	VSUBPS       ewc_round<>+0(SB), Y6, Y7
+	VFNMADD231PS ewc_c1<>+0(SB), Y7, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y7, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      ewc_p1<>+0(SB), Y8
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y8
+	VMOVUPS      ewc_p3<>+0(SB), Y9
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y7, Y8
+	VMOVUPS      ewc_p5<>+0(SB), Y9
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y7, Y8
+	VFMADD213PS  Y5, Y7, Y8
+	VADDPS       ewc_one<>+0(SB), Y8, Y8
+	VPADDD       ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y8, Y8
+	VBLENDVPS    Y4, Y8, Y3, Y5
+	VBLENDVPS    Y4, Y3, Y8, Y6
+	VADDPS       Y3, Y8, Y7
+	VDIVPS       Y7, Y3, Y7
+	VMULPS       Y7, Y5, Y5
+	VMULPS       Y7, Y6, Y6
+	VMAXPS       Y4, Y1, Y4
+	VMINPS       Y4, Y2, Y4
+	VMULPS       Y6, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VMULPS       Y4, Y5, Y5
+	VMULPS       (DX)(SI*1), Y5, Y5
+	VADDPS       (AX)(SI*1), Y5, Y5
+	VMOVUPS      Y5, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x08, BX
+	JMP          siluBackwardAVX2_v8x1
 
 siluBackwardAVX2_v8x1_end:
 	VZEROUPPER
 	RET
 
 // func siluBackwardSetAVX2(dx []float32, v []float32, dy []float32)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·siluBackwardSetAVX2(SB), NOSPLIT, $0-72
 	MOVQ    dx_base+0(FP), AX
 	MOVQ    v_base+24(FP), CX
@@ -909,146 +864,131 @@ TEXT ·siluBackwardSetAVX2(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_one<>+0(SB), Y3
 
 siluBackwardSetAVX2_v8x2:
-	CMPQ      BX, $0x10
-	JL        siluBackwardSetAVX2_v8x2_end
-	VMOVUPS   (CX)(SI*1), Y4
-	VMOVUPS   32(CX)(SI*1), Y5
-	VORPS     ewc_sign<>+0(SB), Y4, Y6
-	VORPS     ewc_sign<>+0(SB), Y5, Y7
-	VMAXPS    Y6, Y0, Y6
-	VMAXPS    Y7, Y0, Y7
-	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
-	VMULPS    ewc_log2e<>+0(SB), Y7, Y9
-	VADDPS    ewc_round<>+0(SB), Y8, Y8
-	VADDPS    ewc_round<>+0(SB), Y9, Y9
-	VSUBPS    ewc_round<>+0(SB), Y8, Y10
-	VSUBPS    ewc_round<>+0(SB), Y9, Y11
-	VMULPS    ewc_c1<>+0(SB), Y10, Y12
-	VMULPS    ewc_c1<>+0(SB), Y11, Y13
-	VSUBPS    Y12, Y6, Y6
-	VSUBPS    Y13, Y7, Y7
-	VMULPS    ewc_c2<>+0(SB), Y10, Y12
-	VMULPS    ewc_c2<>+0(SB), Y11, Y13
-	VSUBPS    Y12, Y6, Y6
-	VSUBPS    Y13, Y7, Y7
-	VMULPS    Y6, Y6, Y10
-	VMULPS    Y7, Y7, Y11
-	VMULPS    ewc_p0<>+0(SB), Y6, Y12
-	VMULPS    ewc_p0<>+0(SB), Y7, Y13
-	VADDPS    ewc_p1<>+0(SB), Y12, Y12
-	VADDPS    ewc_p1<>+0(SB), Y13, Y13
-	VMULPS    ewc_p2<>+0(SB), Y6, Y14
-	VMULPS    ewc_p2<>+0(SB), Y7, Y15
-	VADDPS    ewc_p3<>+0(SB), Y14, Y14
-	VADDPS    ewc_p3<>+0(SB), Y15, Y15
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y14, Y12, Y12
-	VADDPS    Y15, Y13, Y13
-	VMULPS    ewc_p4<>+0(SB), Y6, Y14
-	VMULPS    ewc_p4<>+0(SB), Y7, Y15
-	VADDPS    ewc_p5<>+0(SB), Y14, Y14
-	VADDPS    ewc_p5<>+0(SB), Y15, Y15
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y14, Y12, Y12
-	VADDPS    Y15, Y13, Y13
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y6, Y12, Y12
-	VADDPS    Y7, Y13, Y13
-	VADDPS    ewc_one<>+0(SB), Y12, Y12
-	VADDPS    ewc_one<>+0(SB), Y13, Y13
-	VPADDD    ewc_i127<>+0(SB), Y8, Y8
-	VPADDD    ewc_i127<>+0(SB), Y9, Y9
-	VPSLLD    $0x17, Y8, Y8
-	VPSLLD    $0x17, Y9, Y9
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VBLENDVPS Y4, Y12, Y3, Y6
-	VBLENDVPS Y5, Y13, Y3, Y7
-	VBLENDVPS Y4, Y3, Y12, Y8
-	VBLENDVPS Y5, Y3, Y13, Y9
-	VADDPS    Y3, Y12, Y10
-	VADDPS    Y3, Y13, Y11
-	VDIVPS    Y10, Y3, Y10
-	VDIVPS    Y11, Y3, Y11
-	VMULPS    Y10, Y6, Y6
-	VMULPS    Y11, Y7, Y7
-	VMULPS    Y10, Y8, Y8
-	VMULPS    Y11, Y9, Y9
-	VMAXPS    Y4, Y1, Y4
-	VMAXPS    Y5, Y1, Y5
-	VMINPS    Y4, Y2, Y4
-	VMINPS    Y5, Y2, Y5
-	VMULPS    Y8, Y4, Y4
-	VMULPS    Y9, Y5, Y5
-	VADDPS    Y3, Y4, Y4
-	VADDPS    Y3, Y5, Y5
-	VMULPS    Y4, Y6, Y6
-	VMULPS    Y5, Y7, Y7
-	VMULPS    (DX)(SI*1), Y6, Y6
-	VMULPS    32(DX)(SI*1), Y7, Y7
-	VMOVUPS   Y6, (AX)(SI*1)
-	VMOVUPS   Y7, 32(AX)(SI*1)
-	ADDQ      $0x00000040, SI
-	SUBQ      $0x10, BX
-	JMP       siluBackwardSetAVX2_v8x2
+	CMPQ         BX, $0x10
+	JL           siluBackwardSetAVX2_v8x2_end
+	VMOVUPS      (CX)(SI*1), Y4
+	VMOVUPS      32(CX)(SI*1), Y5
+	VORPS        ewc_sign<>+0(SB), Y4, Y6
+	VORPS        ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS       Y6, Y0, Y6
+	VMAXPS       Y7, Y0, Y7
+	VMULPS       ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS       ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS       ewc_round<>+0(SB), Y8, Y8
+	VADDPS       ewc_round<>+0(SB), Y9, Y9
+	VSUBPS       ewc_round<>+0(SB), Y8, Y10
+	VSUBPS       ewc_round<>+0(SB), Y9, Y11
+	VFNMADD231PS ewc_c1<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y7
+	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y7
+	VMULPS       Y6, Y6, Y10
+	VMULPS       Y7, Y7, Y11
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VMOVUPS      ewc_p1<>+0(SB), Y13
+	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y7, Y13
+	VMOVUPS      ewc_p3<>+0(SB), Y14
+	VMOVUPS      ewc_p3<>+0(SB), Y15
+	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_p2<>+0(SB), Y7, Y15
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y15, Y11, Y13
+	VMOVUPS      ewc_p5<>+0(SB), Y14
+	VMOVUPS      ewc_p5<>+0(SB), Y15
+	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_p4<>+0(SB), Y7, Y15
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y15, Y11, Y13
+	VFMADD213PS  Y6, Y10, Y12
+	VFMADD213PS  Y7, Y11, Y13
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VADDPS       ewc_one<>+0(SB), Y13, Y13
+	VPADDD       ewc_i127<>+0(SB), Y8, Y8
+	VPADDD       ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y9, Y13, Y13
+	VBLENDVPS    Y4, Y12, Y3, Y6
+	VBLENDVPS    Y5, Y13, Y3, Y7
+	VBLENDVPS    Y4, Y3, Y12, Y8
+	VBLENDVPS    Y5, Y3, Y13, Y9
+	VADDPS       Y3, Y12, Y10
+	VADDPS       Y3, Y13, Y11
+	VDIVPS       Y10, Y3, Y10
+	VDIVPS       Y11, Y3, Y11
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y10, Y8, Y8
+	VMULPS       Y11, Y9, Y9
+	VMAXPS       Y4, Y1, Y4
+	VMAXPS       Y5, Y1, Y5
+	VMINPS       Y4, Y2, Y4
+	VMINPS       Y5, Y2, Y5
+	VMULPS       Y8, Y4, Y4
+	VMULPS       Y9, Y5, Y5
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y3, Y5, Y5
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y5, Y7, Y7
+	VMULPS       (DX)(SI*1), Y6, Y6
+	VMULPS       32(DX)(SI*1), Y7, Y7
+	VMOVUPS      Y6, (AX)(SI*1)
+	VMOVUPS      Y7, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x10, BX
+	JMP          siluBackwardSetAVX2_v8x2
 
 siluBackwardSetAVX2_v8x2_end:
 siluBackwardSetAVX2_v8x1:
-	CMPQ      BX, $0x08
-	JL        siluBackwardSetAVX2_v8x1_end
-	VMOVUPS   (CX)(SI*1), Y4
-	VORPS     ewc_sign<>+0(SB), Y4, Y5
-	VMAXPS    Y5, Y0, Y5
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y6
-	VADDPS    ewc_round<>+0(SB), Y6, Y6
-	VSUBPS    ewc_round<>+0(SB), Y6, Y7
-	VMULPS    ewc_c1<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    ewc_c2<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    Y5, Y5, Y7
-	VMULPS    ewc_p0<>+0(SB), Y5, Y8
-	VADDPS    ewc_p1<>+0(SB), Y8, Y8
-	VMULPS    ewc_p2<>+0(SB), Y5, Y9
-	VADDPS    ewc_p3<>+0(SB), Y9, Y9
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y9, Y8, Y8
-	VMULPS    ewc_p4<>+0(SB), Y5, Y9
-	VADDPS    ewc_p5<>+0(SB), Y9, Y9
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y9, Y8, Y8
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y5, Y8, Y8
-	VADDPS    ewc_one<>+0(SB), Y8, Y8
-	VPADDD    ewc_i127<>+0(SB), Y6, Y6
-	VPSLLD    $0x17, Y6, Y6
-	VMULPS    Y6, Y8, Y8
-	VBLENDVPS Y4, Y8, Y3, Y5
-	VBLENDVPS Y4, Y3, Y8, Y6
-	VADDPS    Y3, Y8, Y7
-	VDIVPS    Y7, Y3, Y7
-	VMULPS    Y7, Y5, Y5
-	VMULPS    Y7, Y6, Y6
-	VMAXPS    Y4, Y1, Y4
-	VMINPS    Y4, Y2, Y4
-	VMULPS    Y6, Y4, Y4
-	VADDPS    Y3, Y4, Y4
-	VMULPS    Y4, Y5, Y5
-	VMULPS    (DX)(SI*1), Y5, Y5
-	VMOVUPS   Y5, (AX)(SI*1)
-	ADDQ      $0x00000020, SI
-	SUBQ      $0x08, BX
-	JMP       siluBackwardSetAVX2_v8x1
+	CMPQ         BX, $0x08
+	JL           siluBackwardSetAVX2_v8x1_end
+	VMOVUPS      (CX)(SI*1), Y4
+	VORPS        ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS       ewc_round<>+0(SB), Y6, Y6
+	VSUBPS       ewc_round<>+0(SB), Y6, Y7
+	VFNMADD231PS ewc_c1<>+0(SB), Y7, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y7, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      ewc_p1<>+0(SB), Y8
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y8
+	VMOVUPS      ewc_p3<>+0(SB), Y9
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y7, Y8
+	VMOVUPS      ewc_p5<>+0(SB), Y9
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y7, Y8
+	VFMADD213PS  Y5, Y7, Y8
+	VADDPS       ewc_one<>+0(SB), Y8, Y8
+	VPADDD       ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y8, Y8
+	VBLENDVPS    Y4, Y8, Y3, Y5
+	VBLENDVPS    Y4, Y3, Y8, Y6
+	VADDPS       Y3, Y8, Y7
+	VDIVPS       Y7, Y3, Y7
+	VMULPS       Y7, Y5, Y5
+	VMULPS       Y7, Y6, Y6
+	VMAXPS       Y4, Y1, Y4
+	VMINPS       Y4, Y2, Y4
+	VMULPS       Y6, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VMULPS       Y4, Y5, Y5
+	VMULPS       (DX)(SI*1), Y5, Y5
+	VMOVUPS      Y5, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x08, BX
+	JMP          siluBackwardSetAVX2_v8x1
 
 siluBackwardSetAVX2_v8x1_end:
 	VZEROUPPER
 	RET
 
 // func bnApplyAVX2(y []float32, z []float32, x []float32, m int, c int, scale []float32, shift []float32, mode int)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·bnApplyAVX2(SB), NOSPLIT, $0-144
 	MOVQ y_base+0(FP), AX
 	MOVQ z_base+24(FP), CX
@@ -1120,124 +1060,109 @@ bnApplyAVX2_mode1_row:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 bnApplyAVX2_mode1_v8x2:
-	CMPQ      CX, $0x10
-	JL        bnApplyAVX2_mode1_v8x2_end
-	VMOVUPS   (DX)(R9*1), Y3
-	VMOVUPS   32(DX)(R9*1), Y4
-	VMULPS    (DI)(R9*1), Y3, Y3
-	VMULPS    32(DI)(R9*1), Y4, Y4
-	VADDPS    (R8)(R9*1), Y3, Y3
-	VADDPS    32(R8)(R9*1), Y4, Y4
-	VORPS     ewc_sign<>+0(SB), Y3, Y5
-	VORPS     ewc_sign<>+0(SB), Y4, Y6
-	VMAXPS    Y5, Y0, Y5
-	VMAXPS    Y6, Y0, Y6
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
-	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
-	VADDPS    ewc_round<>+0(SB), Y7, Y7
-	VADDPS    ewc_round<>+0(SB), Y8, Y8
-	VSUBPS    ewc_round<>+0(SB), Y7, Y9
-	VSUBPS    ewc_round<>+0(SB), Y8, Y10
-	VMULPS    ewc_c1<>+0(SB), Y9, Y11
-	VMULPS    ewc_c1<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    ewc_c2<>+0(SB), Y9, Y11
-	VMULPS    ewc_c2<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    Y5, Y5, Y9
-	VMULPS    Y6, Y6, Y10
-	VMULPS    ewc_p0<>+0(SB), Y5, Y11
-	VMULPS    ewc_p0<>+0(SB), Y6, Y12
-	VADDPS    ewc_p1<>+0(SB), Y11, Y11
-	VADDPS    ewc_p1<>+0(SB), Y12, Y12
-	VMULPS    ewc_p2<>+0(SB), Y5, Y13
-	VMULPS    ewc_p2<>+0(SB), Y6, Y14
-	VADDPS    ewc_p3<>+0(SB), Y13, Y13
-	VADDPS    ewc_p3<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    ewc_p4<>+0(SB), Y5, Y13
-	VMULPS    ewc_p4<>+0(SB), Y6, Y14
-	VADDPS    ewc_p5<>+0(SB), Y13, Y13
-	VADDPS    ewc_p5<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y5, Y11, Y11
-	VADDPS    Y6, Y12, Y12
-	VADDPS    ewc_one<>+0(SB), Y11, Y11
-	VADDPS    ewc_one<>+0(SB), Y12, Y12
-	VPADDD    ewc_i127<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y8, Y8
-	VPSLLD    $0x17, Y7, Y7
-	VPSLLD    $0x17, Y8, Y8
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VBLENDVPS Y3, Y11, Y2, Y5
-	VBLENDVPS Y4, Y12, Y2, Y6
-	VADDPS    Y2, Y11, Y7
-	VADDPS    Y2, Y12, Y8
-	VMAXPS    Y3, Y1, Y3
-	VMAXPS    Y4, Y1, Y4
-	VMULPS    Y5, Y3, Y3
-	VMULPS    Y6, Y4, Y4
-	VDIVPS    Y7, Y3, Y3
-	VDIVPS    Y8, Y4, Y4
-	VMOVUPS   Y3, (AX)(R9*1)
-	VMOVUPS   Y4, 32(AX)(R9*1)
-	ADDQ      $0x00000040, R9
-	SUBQ      $0x10, CX
-	JMP       bnApplyAVX2_mode1_v8x2
+	CMPQ         CX, $0x10
+	JL           bnApplyAVX2_mode1_v8x2_end
+	VMOVUPS      (DX)(R9*1), Y3
+	VMOVUPS      32(DX)(R9*1), Y4
+	VMULPS       (DI)(R9*1), Y3, Y3
+	VMULPS       32(DI)(R9*1), Y4, Y4
+	VADDPS       (R8)(R9*1), Y3, Y3
+	VADDPS       32(R8)(R9*1), Y4, Y4
+	VORPS        ewc_sign<>+0(SB), Y3, Y5
+	VORPS        ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS       Y5, Y0, Y5
+	VMAXPS       Y6, Y0, Y6
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS       ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS       ewc_round<>+0(SB), Y7, Y7
+	VADDPS       ewc_round<>+0(SB), Y8, Y8
+	VSUBPS       ewc_round<>+0(SB), Y7, Y9
+	VSUBPS       ewc_round<>+0(SB), Y8, Y10
+	VFNMADD231PS ewc_c1<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c1<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c2<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
+	VMULPS       Y5, Y5, Y9
+	VMULPS       Y6, Y6, Y10
+	VMOVUPS      ewc_p1<>+0(SB), Y11
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VMOVUPS      ewc_p3<>+0(SB), Y14
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VMOVUPS      ewc_p5<>+0(SB), Y14
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y5, Y9, Y11
+	VFMADD213PS  Y6, Y10, Y12
+	VADDPS       ewc_one<>+0(SB), Y11, Y11
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VPADDD       ewc_i127<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y12, Y12
+	VBLENDVPS    Y3, Y11, Y2, Y5
+	VBLENDVPS    Y4, Y12, Y2, Y6
+	VADDPS       Y2, Y11, Y7
+	VADDPS       Y2, Y12, Y8
+	VMAXPS       Y3, Y1, Y3
+	VMAXPS       Y4, Y1, Y4
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y6, Y4, Y4
+	VDIVPS       Y7, Y3, Y3
+	VDIVPS       Y8, Y4, Y4
+	VMOVUPS      Y3, (AX)(R9*1)
+	VMOVUPS      Y4, 32(AX)(R9*1)
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x10, CX
+	JMP          bnApplyAVX2_mode1_v8x2
 
 bnApplyAVX2_mode1_v8x2_end:
 bnApplyAVX2_mode1_v8x1:
-	CMPQ      CX, $0x08
-	JL        bnApplyAVX2_mode1_v8x1_end
-	VMOVUPS   (DX)(R9*1), Y3
-	VMULPS    (DI)(R9*1), Y3, Y3
-	VADDPS    (R8)(R9*1), Y3, Y3
-	VORPS     ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS    Y4, Y0, Y4
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
-	VADDPS    ewc_round<>+0(SB), Y5, Y5
-	VSUBPS    ewc_round<>+0(SB), Y5, Y6
-	VMULPS    ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    Y4, Y4, Y6
-	VMULPS    ewc_p0<>+0(SB), Y4, Y7
-	VADDPS    ewc_p1<>+0(SB), Y7, Y7
-	VMULPS    ewc_p2<>+0(SB), Y4, Y8
-	VADDPS    ewc_p3<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    ewc_p4<>+0(SB), Y4, Y8
-	VADDPS    ewc_p5<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y4, Y7, Y7
-	VADDPS    ewc_one<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VMULPS    Y5, Y7, Y7
-	VBLENDVPS Y3, Y7, Y2, Y4
-	VADDPS    Y2, Y7, Y5
-	VMAXPS    Y3, Y1, Y3
-	VMULPS    Y4, Y3, Y3
-	VDIVPS    Y5, Y3, Y3
-	VMOVUPS   Y3, (AX)(R9*1)
-	ADDQ      $0x00000020, R9
-	SUBQ      $0x08, CX
-	JMP       bnApplyAVX2_mode1_v8x1
+	CMPQ         CX, $0x08
+	JL           bnApplyAVX2_mode1_v8x1_end
+	VMOVUPS      (DX)(R9*1), Y3
+	VMULPS       (DI)(R9*1), Y3, Y3
+	VADDPS       (R8)(R9*1), Y3, Y3
+	VORPS        ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMULPS       ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS       ewc_round<>+0(SB), Y5, Y5
+	VSUBPS       ewc_round<>+0(SB), Y5, Y6
+	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
+	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      ewc_p1<>+0(SB), Y7
+	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
+	VMOVUPS      ewc_p3<>+0(SB), Y8
+	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VMOVUPS      ewc_p5<>+0(SB), Y8
+	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VFMADD213PS  Y4, Y6, Y7
+	VADDPS       ewc_one<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VBLENDVPS    Y3, Y7, Y2, Y4
+	VADDPS       Y2, Y7, Y5
+	VMAXPS       Y3, Y1, Y3
+	VMULPS       Y4, Y3, Y3
+	VDIVPS       Y5, Y3, Y3
+	VMOVUPS      Y3, (AX)(R9*1)
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x08, CX
+	JMP          bnApplyAVX2_mode1_v8x1
 
 bnApplyAVX2_mode1_v8x1_end:
 	ADDQ SI, DX
@@ -1258,127 +1183,112 @@ bnApplyAVX2_mode2_row:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 bnApplyAVX2_mode2_v8x2:
-	CMPQ      R9, $0x10
-	JL        bnApplyAVX2_mode2_v8x2_end
-	VMOVUPS   (DX)(R10*1), Y3
-	VMOVUPS   32(DX)(R10*1), Y4
-	VMULPS    (DI)(R10*1), Y3, Y3
-	VMULPS    32(DI)(R10*1), Y4, Y4
-	VADDPS    (R8)(R10*1), Y3, Y3
-	VADDPS    32(R8)(R10*1), Y4, Y4
-	VMOVUPS   Y3, (CX)(R10*1)
-	VMOVUPS   Y4, 32(CX)(R10*1)
-	VORPS     ewc_sign<>+0(SB), Y3, Y5
-	VORPS     ewc_sign<>+0(SB), Y4, Y6
-	VMAXPS    Y5, Y0, Y5
-	VMAXPS    Y6, Y0, Y6
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
-	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
-	VADDPS    ewc_round<>+0(SB), Y7, Y7
-	VADDPS    ewc_round<>+0(SB), Y8, Y8
-	VSUBPS    ewc_round<>+0(SB), Y7, Y9
-	VSUBPS    ewc_round<>+0(SB), Y8, Y10
-	VMULPS    ewc_c1<>+0(SB), Y9, Y11
-	VMULPS    ewc_c1<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    ewc_c2<>+0(SB), Y9, Y11
-	VMULPS    ewc_c2<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    Y5, Y5, Y9
-	VMULPS    Y6, Y6, Y10
-	VMULPS    ewc_p0<>+0(SB), Y5, Y11
-	VMULPS    ewc_p0<>+0(SB), Y6, Y12
-	VADDPS    ewc_p1<>+0(SB), Y11, Y11
-	VADDPS    ewc_p1<>+0(SB), Y12, Y12
-	VMULPS    ewc_p2<>+0(SB), Y5, Y13
-	VMULPS    ewc_p2<>+0(SB), Y6, Y14
-	VADDPS    ewc_p3<>+0(SB), Y13, Y13
-	VADDPS    ewc_p3<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    ewc_p4<>+0(SB), Y5, Y13
-	VMULPS    ewc_p4<>+0(SB), Y6, Y14
-	VADDPS    ewc_p5<>+0(SB), Y13, Y13
-	VADDPS    ewc_p5<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y5, Y11, Y11
-	VADDPS    Y6, Y12, Y12
-	VADDPS    ewc_one<>+0(SB), Y11, Y11
-	VADDPS    ewc_one<>+0(SB), Y12, Y12
-	VPADDD    ewc_i127<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y8, Y8
-	VPSLLD    $0x17, Y7, Y7
-	VPSLLD    $0x17, Y8, Y8
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VBLENDVPS Y3, Y11, Y2, Y5
-	VBLENDVPS Y4, Y12, Y2, Y6
-	VADDPS    Y2, Y11, Y7
-	VADDPS    Y2, Y12, Y8
-	VMAXPS    Y3, Y1, Y3
-	VMAXPS    Y4, Y1, Y4
-	VMULPS    Y5, Y3, Y3
-	VMULPS    Y6, Y4, Y4
-	VDIVPS    Y7, Y3, Y3
-	VDIVPS    Y8, Y4, Y4
-	VMOVUPS   Y3, (AX)(R10*1)
-	VMOVUPS   Y4, 32(AX)(R10*1)
-	ADDQ      $0x00000040, R10
-	SUBQ      $0x10, R9
-	JMP       bnApplyAVX2_mode2_v8x2
+	CMPQ         R9, $0x10
+	JL           bnApplyAVX2_mode2_v8x2_end
+	VMOVUPS      (DX)(R10*1), Y3
+	VMOVUPS      32(DX)(R10*1), Y4
+	VMULPS       (DI)(R10*1), Y3, Y3
+	VMULPS       32(DI)(R10*1), Y4, Y4
+	VADDPS       (R8)(R10*1), Y3, Y3
+	VADDPS       32(R8)(R10*1), Y4, Y4
+	VMOVUPS      Y3, (CX)(R10*1)
+	VMOVUPS      Y4, 32(CX)(R10*1)
+	VORPS        ewc_sign<>+0(SB), Y3, Y5
+	VORPS        ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS       Y5, Y0, Y5
+	VMAXPS       Y6, Y0, Y6
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS       ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS       ewc_round<>+0(SB), Y7, Y7
+	VADDPS       ewc_round<>+0(SB), Y8, Y8
+	VSUBPS       ewc_round<>+0(SB), Y7, Y9
+	VSUBPS       ewc_round<>+0(SB), Y8, Y10
+	VFNMADD231PS ewc_c1<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c1<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c2<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
+	VMULPS       Y5, Y5, Y9
+	VMULPS       Y6, Y6, Y10
+	VMOVUPS      ewc_p1<>+0(SB), Y11
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VMOVUPS      ewc_p3<>+0(SB), Y14
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VMOVUPS      ewc_p5<>+0(SB), Y14
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y5, Y9, Y11
+	VFMADD213PS  Y6, Y10, Y12
+	VADDPS       ewc_one<>+0(SB), Y11, Y11
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VPADDD       ewc_i127<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y12, Y12
+	VBLENDVPS    Y3, Y11, Y2, Y5
+	VBLENDVPS    Y4, Y12, Y2, Y6
+	VADDPS       Y2, Y11, Y7
+	VADDPS       Y2, Y12, Y8
+	VMAXPS       Y3, Y1, Y3
+	VMAXPS       Y4, Y1, Y4
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y6, Y4, Y4
+	VDIVPS       Y7, Y3, Y3
+	VDIVPS       Y8, Y4, Y4
+	VMOVUPS      Y3, (AX)(R10*1)
+	VMOVUPS      Y4, 32(AX)(R10*1)
+	ADDQ         $0x00000040, R10
+	SUBQ         $0x10, R9
+	JMP          bnApplyAVX2_mode2_v8x2
 
 bnApplyAVX2_mode2_v8x2_end:
 bnApplyAVX2_mode2_v8x1:
-	CMPQ      R9, $0x08
-	JL        bnApplyAVX2_mode2_v8x1_end
-	VMOVUPS   (DX)(R10*1), Y3
-	VMULPS    (DI)(R10*1), Y3, Y3
-	VADDPS    (R8)(R10*1), Y3, Y3
-	VMOVUPS   Y3, (CX)(R10*1)
-	VORPS     ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS    Y4, Y0, Y4
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
-	VADDPS    ewc_round<>+0(SB), Y5, Y5
-	VSUBPS    ewc_round<>+0(SB), Y5, Y6
-	VMULPS    ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    Y4, Y4, Y6
-	VMULPS    ewc_p0<>+0(SB), Y4, Y7
-	VADDPS    ewc_p1<>+0(SB), Y7, Y7
-	VMULPS    ewc_p2<>+0(SB), Y4, Y8
-	VADDPS    ewc_p3<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    ewc_p4<>+0(SB), Y4, Y8
-	VADDPS    ewc_p5<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y4, Y7, Y7
-	VADDPS    ewc_one<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VMULPS    Y5, Y7, Y7
-	VBLENDVPS Y3, Y7, Y2, Y4
-	VADDPS    Y2, Y7, Y5
-	VMAXPS    Y3, Y1, Y3
-	VMULPS    Y4, Y3, Y3
-	VDIVPS    Y5, Y3, Y3
-	VMOVUPS   Y3, (AX)(R10*1)
-	ADDQ      $0x00000020, R10
-	SUBQ      $0x08, R9
-	JMP       bnApplyAVX2_mode2_v8x1
+	CMPQ         R9, $0x08
+	JL           bnApplyAVX2_mode2_v8x1_end
+	VMOVUPS      (DX)(R10*1), Y3
+	VMULPS       (DI)(R10*1), Y3, Y3
+	VADDPS       (R8)(R10*1), Y3, Y3
+	VMOVUPS      Y3, (CX)(R10*1)
+	VORPS        ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMULPS       ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS       ewc_round<>+0(SB), Y5, Y5
+	VSUBPS       ewc_round<>+0(SB), Y5, Y6
+	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
+	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      ewc_p1<>+0(SB), Y7
+	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
+	VMOVUPS      ewc_p3<>+0(SB), Y8
+	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VMOVUPS      ewc_p5<>+0(SB), Y8
+	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VFMADD213PS  Y4, Y6, Y7
+	VADDPS       ewc_one<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VBLENDVPS    Y3, Y7, Y2, Y4
+	VADDPS       Y2, Y7, Y5
+	VMAXPS       Y3, Y1, Y3
+	VMULPS       Y4, Y3, Y3
+	VDIVPS       Y5, Y3, Y3
+	VMOVUPS      Y3, (AX)(R10*1)
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x08, R9
+	JMP          bnApplyAVX2_mode2_v8x1
 
 bnApplyAVX2_mode2_v8x1_end:
 	ADDQ SI, DX
@@ -1392,7 +1302,7 @@ bnApplyAVX2_done:
 	RET
 
 // func sigmoidAVX512(dst []float32, src []float32)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, FMA3
 TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-48
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    src_base+24(FP), CX
@@ -1404,189 +1314,164 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_one<>+0(SB), Z1
 
 sigmoidAVX512_v16x4:
-	CMPQ    DX, $0x40
-	JL      sigmoidAVX512_v16x4_end
-	VMOVUPS (CX)(BX*1), Z2
-	VMOVUPS 64(CX)(BX*1), Z3
-	VMOVUPS 128(CX)(BX*1), Z4
-	VMOVUPS 192(CX)(BX*1), Z5
-	VORPS   ewc_sign<>+0(SB), Z2, Z6
-	VORPS   ewc_sign<>+0(SB), Z3, Z7
-	VORPS   ewc_sign<>+0(SB), Z4, Z8
-	VORPS   ewc_sign<>+0(SB), Z5, Z9
-	VMAXPS  Z6, Z0, Z6
-	VMAXPS  Z7, Z0, Z7
-	VMAXPS  Z8, Z0, Z8
-	VMAXPS  Z9, Z0, Z9
-	VMULPS  ewc_log2e<>+0(SB), Z6, Z10
-	VMULPS  ewc_log2e<>+0(SB), Z7, Z11
-	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
-	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
-	VADDPS  ewc_round<>+0(SB), Z10, Z10
-	VADDPS  ewc_round<>+0(SB), Z11, Z11
-	VADDPS  ewc_round<>+0(SB), Z12, Z12
-	VADDPS  ewc_round<>+0(SB), Z13, Z13
-	VSUBPS  ewc_round<>+0(SB), Z10, Z14
-	VSUBPS  ewc_round<>+0(SB), Z11, Z15
-	VSUBPS  ewc_round<>+0(SB), Z12, Z16
-	VSUBPS  ewc_round<>+0(SB), Z13, Z17
-	VMULPS  ewc_c1<>+0(SB), Z14, Z18
-	VMULPS  ewc_c1<>+0(SB), Z15, Z19
-	VMULPS  ewc_c1<>+0(SB), Z16, Z20
-	VMULPS  ewc_c1<>+0(SB), Z17, Z21
-	VSUBPS  Z18, Z6, Z6
-	VSUBPS  Z19, Z7, Z7
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VMULPS  ewc_c2<>+0(SB), Z14, Z18
-	VMULPS  ewc_c2<>+0(SB), Z15, Z19
-	VMULPS  ewc_c2<>+0(SB), Z16, Z20
-	VMULPS  ewc_c2<>+0(SB), Z17, Z21
-	VSUBPS  Z18, Z6, Z6
-	VSUBPS  Z19, Z7, Z7
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VMULPS  Z6, Z6, Z14
-	VMULPS  Z7, Z7, Z15
-	VMULPS  Z8, Z8, Z16
-	VMULPS  Z9, Z9, Z17
-	VMULPS  ewc_p0<>+0(SB), Z6, Z18
-	VMULPS  ewc_p0<>+0(SB), Z7, Z19
-	VMULPS  ewc_p0<>+0(SB), Z8, Z20
-	VMULPS  ewc_p0<>+0(SB), Z9, Z21
-	VADDPS  ewc_p1<>+0(SB), Z18, Z18
-	VADDPS  ewc_p1<>+0(SB), Z19, Z19
-	VADDPS  ewc_p1<>+0(SB), Z20, Z20
-	VADDPS  ewc_p1<>+0(SB), Z21, Z21
-	VMULPS  ewc_p2<>+0(SB), Z6, Z22
-	VMULPS  ewc_p2<>+0(SB), Z7, Z23
-	VMULPS  ewc_p2<>+0(SB), Z8, Z24
-	VMULPS  ewc_p2<>+0(SB), Z9, Z25
-	VADDPS  ewc_p3<>+0(SB), Z22, Z22
-	VADDPS  ewc_p3<>+0(SB), Z23, Z23
-	VADDPS  ewc_p3<>+0(SB), Z24, Z24
-	VADDPS  ewc_p3<>+0(SB), Z25, Z25
-	VMULPS  Z14, Z18, Z18
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VADDPS  Z22, Z18, Z18
-	VADDPS  Z23, Z19, Z19
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VMULPS  ewc_p4<>+0(SB), Z6, Z22
-	VMULPS  ewc_p4<>+0(SB), Z7, Z23
-	VMULPS  ewc_p4<>+0(SB), Z8, Z24
-	VMULPS  ewc_p4<>+0(SB), Z9, Z25
-	VADDPS  ewc_p5<>+0(SB), Z22, Z22
-	VADDPS  ewc_p5<>+0(SB), Z23, Z23
-	VADDPS  ewc_p5<>+0(SB), Z24, Z24
-	VADDPS  ewc_p5<>+0(SB), Z25, Z25
-	VMULPS  Z14, Z18, Z18
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VADDPS  Z22, Z18, Z18
-	VADDPS  Z23, Z19, Z19
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VMULPS  Z14, Z18, Z18
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VADDPS  Z6, Z18, Z18
-	VADDPS  Z7, Z19, Z19
-	VADDPS  Z8, Z20, Z20
-	VADDPS  Z9, Z21, Z21
-	VADDPS  ewc_one<>+0(SB), Z18, Z18
-	VADDPS  ewc_one<>+0(SB), Z19, Z19
-	VADDPS  ewc_one<>+0(SB), Z20, Z20
-	VADDPS  ewc_one<>+0(SB), Z21, Z21
-	VPADDD  ewc_i127<>+0(SB), Z10, Z10
-	VPADDD  ewc_i127<>+0(SB), Z11, Z11
-	VPADDD  ewc_i127<>+0(SB), Z12, Z12
-	VPADDD  ewc_i127<>+0(SB), Z13, Z13
-	VPSLLD  $0x17, Z10, Z10
-	VPSLLD  $0x17, Z11, Z11
-	VPSLLD  $0x17, Z12, Z12
-	VPSLLD  $0x17, Z13, Z13
-	VMULPS  Z10, Z18, Z18
-	VMULPS  Z11, Z19, Z19
-	VMULPS  Z12, Z20, Z20
-	VMULPS  Z13, Z21, Z21
-	VPSRAD  $0x1f, Z2, Z2
-	VPSRAD  $0x1f, Z3, Z3
-	VPSRAD  $0x1f, Z4, Z4
-	VPSRAD  $0x1f, Z5, Z9
-	VANDPS  Z18, Z2, Z5
-	VANDPS  Z19, Z3, Z6
-	VANDPS  Z20, Z4, Z7
-	VANDPS  Z21, Z9, Z8
-	VANDNPS Z1, Z2, Z2
-	VANDNPS Z1, Z3, Z3
-	VANDNPS Z1, Z4, Z4
-	VANDNPS Z1, Z9, Z9
-	VORPS   Z2, Z5, Z5
-	VORPS   Z3, Z6, Z6
-	VORPS   Z4, Z7, Z7
-	VORPS   Z9, Z8, Z8
-	VADDPS  Z1, Z18, Z2
-	VADDPS  Z1, Z19, Z3
-	VADDPS  Z1, Z20, Z4
-	VADDPS  Z1, Z21, Z9
-	VDIVPS  Z2, Z5, Z2
-	VDIVPS  Z3, Z6, Z3
-	VDIVPS  Z4, Z7, Z4
-	VDIVPS  Z9, Z8, Z9
-	VMOVUPS Z2, (AX)(BX*1)
-	VMOVUPS Z3, 64(AX)(BX*1)
-	VMOVUPS Z4, 128(AX)(BX*1)
-	VMOVUPS Z9, 192(AX)(BX*1)
-	ADDQ    $0x00000100, BX
-	SUBQ    $0x40, DX
-	JMP     sigmoidAVX512_v16x4
+	CMPQ         DX, $0x40
+	JL           sigmoidAVX512_v16x4_end
+	VMOVUPS      (CX)(BX*1), Z2
+	VMOVUPS      64(CX)(BX*1), Z3
+	VMOVUPS      128(CX)(BX*1), Z4
+	VMOVUPS      192(CX)(BX*1), Z5
+	VORPS        ewc_sign<>+0(SB), Z2, Z6
+	VORPS        ewc_sign<>+0(SB), Z3, Z7
+	VORPS        ewc_sign<>+0(SB), Z4, Z8
+	VORPS        ewc_sign<>+0(SB), Z5, Z9
+	VMAXPS       Z6, Z0, Z6
+	VMAXPS       Z7, Z0, Z7
+	VMAXPS       Z8, Z0, Z8
+	VMAXPS       Z9, Z0, Z9
+	VMULPS       ewc_log2e<>+0(SB), Z6, Z10
+	VMULPS       ewc_log2e<>+0(SB), Z7, Z11
+	VMULPS       ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS       ewc_log2e<>+0(SB), Z9, Z13
+	VADDPS       ewc_round<>+0(SB), Z10, Z10
+	VADDPS       ewc_round<>+0(SB), Z11, Z11
+	VADDPS       ewc_round<>+0(SB), Z12, Z12
+	VADDPS       ewc_round<>+0(SB), Z13, Z13
+	VSUBPS       ewc_round<>+0(SB), Z10, Z14
+	VSUBPS       ewc_round<>+0(SB), Z11, Z15
+	VSUBPS       ewc_round<>+0(SB), Z12, Z16
+	VSUBPS       ewc_round<>+0(SB), Z13, Z17
+	VFNMADD231PS ewc_c1<>+0(SB), Z14, Z6
+	VFNMADD231PS ewc_c1<>+0(SB), Z15, Z7
+	VFNMADD231PS ewc_c1<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c1<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c2<>+0(SB), Z14, Z6
+	VFNMADD231PS ewc_c2<>+0(SB), Z15, Z7
+	VFNMADD231PS ewc_c2<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c2<>+0(SB), Z17, Z9
+	VMULPS       Z6, Z6, Z14
+	VMULPS       Z7, Z7, Z15
+	VMULPS       Z8, Z8, Z16
+	VMULPS       Z9, Z9, Z17
+	VMOVUPS      ewc_p1<>+0(SB), Z18
+	VMOVUPS      ewc_p1<>+0(SB), Z19
+	VMOVUPS      ewc_p1<>+0(SB), Z20
+	VMOVUPS      ewc_p1<>+0(SB), Z21
+	VFMADD231PS  ewc_p0<>+0(SB), Z6, Z18
+	VFMADD231PS  ewc_p0<>+0(SB), Z7, Z19
+	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
+	VMOVUPS      ewc_p3<>+0(SB), Z22
+	VMOVUPS      ewc_p3<>+0(SB), Z23
+	VMOVUPS      ewc_p3<>+0(SB), Z24
+	VMOVUPS      ewc_p3<>+0(SB), Z25
+	VFMADD231PS  ewc_p2<>+0(SB), Z6, Z22
+	VFMADD231PS  ewc_p2<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
+	VFMADD213PS  Z22, Z14, Z18
+	VFMADD213PS  Z23, Z15, Z19
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VMOVUPS      ewc_p5<>+0(SB), Z22
+	VMOVUPS      ewc_p5<>+0(SB), Z23
+	VMOVUPS      ewc_p5<>+0(SB), Z24
+	VMOVUPS      ewc_p5<>+0(SB), Z25
+	VFMADD231PS  ewc_p4<>+0(SB), Z6, Z22
+	VFMADD231PS  ewc_p4<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
+	VFMADD213PS  Z22, Z14, Z18
+	VFMADD213PS  Z23, Z15, Z19
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z6, Z14, Z18
+	VFMADD213PS  Z7, Z15, Z19
+	VFMADD213PS  Z8, Z16, Z20
+	VFMADD213PS  Z9, Z17, Z21
+	VADDPS       ewc_one<>+0(SB), Z18, Z18
+	VADDPS       ewc_one<>+0(SB), Z19, Z19
+	VADDPS       ewc_one<>+0(SB), Z20, Z20
+	VADDPS       ewc_one<>+0(SB), Z21, Z21
+	VPADDD       ewc_i127<>+0(SB), Z10, Z10
+	VPADDD       ewc_i127<>+0(SB), Z11, Z11
+	VPADDD       ewc_i127<>+0(SB), Z12, Z12
+	VPADDD       ewc_i127<>+0(SB), Z13, Z13
+	VPSLLD       $0x17, Z10, Z10
+	VPSLLD       $0x17, Z11, Z11
+	VPSLLD       $0x17, Z12, Z12
+	VPSLLD       $0x17, Z13, Z13
+	VMULPS       Z10, Z18, Z18
+	VMULPS       Z11, Z19, Z19
+	VMULPS       Z12, Z20, Z20
+	VMULPS       Z13, Z21, Z21
+	VPSRAD       $0x1f, Z2, Z2
+	VPSRAD       $0x1f, Z3, Z3
+	VPSRAD       $0x1f, Z4, Z4
+	VPSRAD       $0x1f, Z5, Z9
+	VANDPS       Z18, Z2, Z5
+	VANDPS       Z19, Z3, Z6
+	VANDPS       Z20, Z4, Z7
+	VANDPS       Z21, Z9, Z8
+	VANDNPS      Z1, Z2, Z2
+	VANDNPS      Z1, Z3, Z3
+	VANDNPS      Z1, Z4, Z4
+	VANDNPS      Z1, Z9, Z9
+	VORPS        Z2, Z5, Z5
+	VORPS        Z3, Z6, Z6
+	VORPS        Z4, Z7, Z7
+	VORPS        Z9, Z8, Z8
+	VADDPS       Z1, Z18, Z2
+	VADDPS       Z1, Z19, Z3
+	VADDPS       Z1, Z20, Z4
+	VADDPS       Z1, Z21, Z9
+	VDIVPS       Z2, Z5, Z2
+	VDIVPS       Z3, Z6, Z3
+	VDIVPS       Z4, Z7, Z4
+	VDIVPS       Z9, Z8, Z9
+	VMOVUPS      Z2, (AX)(BX*1)
+	VMOVUPS      Z3, 64(AX)(BX*1)
+	VMOVUPS      Z4, 128(AX)(BX*1)
+	VMOVUPS      Z9, 192(AX)(BX*1)
+	ADDQ         $0x00000100, BX
+	SUBQ         $0x40, DX
+	JMP          sigmoidAVX512_v16x4
 
 sigmoidAVX512_v16x4_end:
 sigmoidAVX512_v16x1:
-	CMPQ    DX, $0x10
-	JL      sigmoidAVX512_v16x1_end
-	VMOVUPS (CX)(BX*1), Z2
-	VORPS   ewc_sign<>+0(SB), Z2, Z3
-	VMAXPS  Z3, Z0, Z3
-	VMULPS  ewc_log2e<>+0(SB), Z3, Z4
-	VADDPS  ewc_round<>+0(SB), Z4, Z4
-	VSUBPS  ewc_round<>+0(SB), Z4, Z5
-	VMULPS  ewc_c1<>+0(SB), Z5, Z6
-	VSUBPS  Z6, Z3, Z3
-	VMULPS  ewc_c2<>+0(SB), Z5, Z6
-	VSUBPS  Z6, Z3, Z3
-	VMULPS  Z3, Z3, Z5
-	VMULPS  ewc_p0<>+0(SB), Z3, Z6
-	VADDPS  ewc_p1<>+0(SB), Z6, Z6
-	VMULPS  ewc_p2<>+0(SB), Z3, Z7
-	VADDPS  ewc_p3<>+0(SB), Z7, Z7
-	VMULPS  Z5, Z6, Z6
-	VADDPS  Z7, Z6, Z6
-	VMULPS  ewc_p4<>+0(SB), Z3, Z7
-	VADDPS  ewc_p5<>+0(SB), Z7, Z7
-	VMULPS  Z5, Z6, Z6
-	VADDPS  Z7, Z6, Z6
-	VMULPS  Z5, Z6, Z6
-	VADDPS  Z3, Z6, Z6
-	VADDPS  ewc_one<>+0(SB), Z6, Z6
-	VPADDD  ewc_i127<>+0(SB), Z4, Z4
-	VPSLLD  $0x17, Z4, Z4
-	VMULPS  Z4, Z6, Z6
-	VPSRAD  $0x1f, Z2, Z3
-	VANDPS  Z6, Z3, Z2
-	VANDNPS Z1, Z3, Z3
-	VORPS   Z3, Z2, Z2
-	VADDPS  Z1, Z6, Z3
-	VDIVPS  Z3, Z2, Z3
-	VMOVUPS Z3, (AX)(BX*1)
-	ADDQ    $0x00000040, BX
-	SUBQ    $0x10, DX
-	JMP     sigmoidAVX512_v16x1
+	CMPQ         DX, $0x10
+	JL           sigmoidAVX512_v16x1_end
+	VMOVUPS      (CX)(BX*1), Z2
+	VORPS        ewc_sign<>+0(SB), Z2, Z3
+	VMAXPS       Z3, Z0, Z3
+	VMULPS       ewc_log2e<>+0(SB), Z3, Z4
+	VADDPS       ewc_round<>+0(SB), Z4, Z4
+	VSUBPS       ewc_round<>+0(SB), Z4, Z5
+	VFNMADD231PS ewc_c1<>+0(SB), Z5, Z3
+	VFNMADD231PS ewc_c2<>+0(SB), Z5, Z3
+	VMULPS       Z3, Z3, Z5
+	VMOVUPS      ewc_p1<>+0(SB), Z6
+	VFMADD231PS  ewc_p0<>+0(SB), Z3, Z6
+	VMOVUPS      ewc_p3<>+0(SB), Z7
+	VFMADD231PS  ewc_p2<>+0(SB), Z3, Z7
+	VFMADD213PS  Z7, Z5, Z6
+	VMOVUPS      ewc_p5<>+0(SB), Z7
+	VFMADD231PS  ewc_p4<>+0(SB), Z3, Z7
+	VFMADD213PS  Z7, Z5, Z6
+	VFMADD213PS  Z3, Z5, Z6
+	VADDPS       ewc_one<>+0(SB), Z6, Z6
+	VPADDD       ewc_i127<>+0(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z4, Z6, Z6
+	VPSRAD       $0x1f, Z2, Z3
+	VANDPS       Z6, Z3, Z2
+	VANDNPS      Z1, Z3, Z3
+	VORPS        Z3, Z2, Z2
+	VADDPS       Z1, Z6, Z3
+	VDIVPS       Z3, Z2, Z3
+	VMOVUPS      Z3, (AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x10, DX
+	JMP          sigmoidAVX512_v16x1
 
 sigmoidAVX512_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
@@ -1595,119 +1480,104 @@ sigmoidAVX512_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y1
 
 sigmoidAVX512_v8x2:
-	CMPQ      DX, $0x10
-	JL        sigmoidAVX512_v8x2_end
-	VMOVUPS   (CX)(BX*1), Y2
-	VMOVUPS   32(CX)(BX*1), Y3
-	VORPS     ewc_sign<>+0(SB), Y2, Y4
-	VORPS     ewc_sign<>+0(SB), Y3, Y5
-	VMAXPS    Y4, Y0, Y4
-	VMAXPS    Y5, Y0, Y5
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y6
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
-	VADDPS    ewc_round<>+0(SB), Y6, Y6
-	VADDPS    ewc_round<>+0(SB), Y7, Y7
-	VSUBPS    ewc_round<>+0(SB), Y6, Y8
-	VSUBPS    ewc_round<>+0(SB), Y7, Y9
-	VMULPS    ewc_c1<>+0(SB), Y8, Y10
-	VMULPS    ewc_c1<>+0(SB), Y9, Y11
-	VSUBPS    Y10, Y4, Y4
-	VSUBPS    Y11, Y5, Y5
-	VMULPS    ewc_c2<>+0(SB), Y8, Y10
-	VMULPS    ewc_c2<>+0(SB), Y9, Y11
-	VSUBPS    Y10, Y4, Y4
-	VSUBPS    Y11, Y5, Y5
-	VMULPS    Y4, Y4, Y8
-	VMULPS    Y5, Y5, Y9
-	VMULPS    ewc_p0<>+0(SB), Y4, Y10
-	VMULPS    ewc_p0<>+0(SB), Y5, Y11
-	VADDPS    ewc_p1<>+0(SB), Y10, Y10
-	VADDPS    ewc_p1<>+0(SB), Y11, Y11
-	VMULPS    ewc_p2<>+0(SB), Y4, Y12
-	VMULPS    ewc_p2<>+0(SB), Y5, Y13
-	VADDPS    ewc_p3<>+0(SB), Y12, Y12
-	VADDPS    ewc_p3<>+0(SB), Y13, Y13
-	VMULPS    Y8, Y10, Y10
-	VMULPS    Y9, Y11, Y11
-	VADDPS    Y12, Y10, Y10
-	VADDPS    Y13, Y11, Y11
-	VMULPS    ewc_p4<>+0(SB), Y4, Y12
-	VMULPS    ewc_p4<>+0(SB), Y5, Y13
-	VADDPS    ewc_p5<>+0(SB), Y12, Y12
-	VADDPS    ewc_p5<>+0(SB), Y13, Y13
-	VMULPS    Y8, Y10, Y10
-	VMULPS    Y9, Y11, Y11
-	VADDPS    Y12, Y10, Y10
-	VADDPS    Y13, Y11, Y11
-	VMULPS    Y8, Y10, Y10
-	VMULPS    Y9, Y11, Y11
-	VADDPS    Y4, Y10, Y10
-	VADDPS    Y5, Y11, Y11
-	VADDPS    ewc_one<>+0(SB), Y10, Y10
-	VADDPS    ewc_one<>+0(SB), Y11, Y11
-	VPADDD    ewc_i127<>+0(SB), Y6, Y6
-	VPADDD    ewc_i127<>+0(SB), Y7, Y7
-	VPSLLD    $0x17, Y6, Y6
-	VPSLLD    $0x17, Y7, Y7
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VBLENDVPS Y2, Y10, Y1, Y2
-	VBLENDVPS Y3, Y11, Y1, Y3
-	VADDPS    Y1, Y10, Y4
-	VADDPS    Y1, Y11, Y5
-	VDIVPS    Y4, Y2, Y4
-	VDIVPS    Y5, Y3, Y5
-	VMOVUPS   Y4, (AX)(BX*1)
-	VMOVUPS   Y5, 32(AX)(BX*1)
-	ADDQ      $0x00000040, BX
-	SUBQ      $0x10, DX
-	JMP       sigmoidAVX512_v8x2
+	CMPQ         DX, $0x10
+	JL           sigmoidAVX512_v8x2_end
+	VMOVUPS      (CX)(BX*1), Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VORPS        ewc_sign<>+0(SB), Y2, Y4
+	VORPS        ewc_sign<>+0(SB), Y3, Y5
+	VMAXPS       Y4, Y0, Y4
+	VMAXPS       Y5, Y0, Y5
+	VMULPS       ewc_log2e<>+0(SB), Y4, Y6
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y7
+	VADDPS       ewc_round<>+0(SB), Y6, Y6
+	VADDPS       ewc_round<>+0(SB), Y7, Y7
+	VSUBPS       ewc_round<>+0(SB), Y6, Y8
+	VSUBPS       ewc_round<>+0(SB), Y7, Y9
+	VFNMADD231PS ewc_c1<>+0(SB), Y8, Y4
+	VFNMADD231PS ewc_c1<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y8, Y4
+	VFNMADD231PS ewc_c2<>+0(SB), Y9, Y5
+	VMULPS       Y4, Y4, Y8
+	VMULPS       Y5, Y5, Y9
+	VMOVUPS      ewc_p1<>+0(SB), Y10
+	VMOVUPS      ewc_p1<>+0(SB), Y11
+	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y10
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
+	VMOVUPS      ewc_p3<>+0(SB), Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y12
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
+	VFMADD213PS  Y12, Y8, Y10
+	VFMADD213PS  Y13, Y9, Y11
+	VMOVUPS      ewc_p5<>+0(SB), Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y12
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
+	VFMADD213PS  Y12, Y8, Y10
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y4, Y8, Y10
+	VFMADD213PS  Y5, Y9, Y11
+	VADDPS       ewc_one<>+0(SB), Y10, Y10
+	VADDPS       ewc_one<>+0(SB), Y11, Y11
+	VPADDD       ewc_i127<>+0(SB), Y6, Y6
+	VPADDD       ewc_i127<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y11, Y11
+	VBLENDVPS    Y2, Y10, Y1, Y2
+	VBLENDVPS    Y3, Y11, Y1, Y3
+	VADDPS       Y1, Y10, Y4
+	VADDPS       Y1, Y11, Y5
+	VDIVPS       Y4, Y2, Y4
+	VDIVPS       Y5, Y3, Y5
+	VMOVUPS      Y4, (AX)(BX*1)
+	VMOVUPS      Y5, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x10, DX
+	JMP          sigmoidAVX512_v8x2
 
 sigmoidAVX512_v8x2_end:
 sigmoidAVX512_v8x1:
-	CMPQ      DX, $0x08
-	JL        sigmoidAVX512_v8x1_end
-	VMOVUPS   (CX)(BX*1), Y2
-	VORPS     ewc_sign<>+0(SB), Y2, Y3
-	VMAXPS    Y3, Y0, Y3
-	VMULPS    ewc_log2e<>+0(SB), Y3, Y4
-	VADDPS    ewc_round<>+0(SB), Y4, Y4
-	VSUBPS    ewc_round<>+0(SB), Y4, Y5
-	VMULPS    ewc_c1<>+0(SB), Y5, Y6
-	VSUBPS    Y6, Y3, Y3
-	VMULPS    ewc_c2<>+0(SB), Y5, Y6
-	VSUBPS    Y6, Y3, Y3
-	VMULPS    Y3, Y3, Y5
-	VMULPS    ewc_p0<>+0(SB), Y3, Y6
-	VADDPS    ewc_p1<>+0(SB), Y6, Y6
-	VMULPS    ewc_p2<>+0(SB), Y3, Y7
-	VADDPS    ewc_p3<>+0(SB), Y7, Y7
-	VMULPS    Y5, Y6, Y6
-	VADDPS    Y7, Y6, Y6
-	VMULPS    ewc_p4<>+0(SB), Y3, Y7
-	VADDPS    ewc_p5<>+0(SB), Y7, Y7
-	VMULPS    Y5, Y6, Y6
-	VADDPS    Y7, Y6, Y6
-	VMULPS    Y5, Y6, Y6
-	VADDPS    Y3, Y6, Y6
-	VADDPS    ewc_one<>+0(SB), Y6, Y6
-	VPADDD    ewc_i127<>+0(SB), Y4, Y4
-	VPSLLD    $0x17, Y4, Y4
-	VMULPS    Y4, Y6, Y6
-	VBLENDVPS Y2, Y6, Y1, Y2
-	VADDPS    Y1, Y6, Y3
-	VDIVPS    Y3, Y2, Y3
-	VMOVUPS   Y3, (AX)(BX*1)
-	ADDQ      $0x00000020, BX
-	SUBQ      $0x08, DX
-	JMP       sigmoidAVX512_v8x1
+	CMPQ         DX, $0x08
+	JL           sigmoidAVX512_v8x1_end
+	VMOVUPS      (CX)(BX*1), Y2
+	VORPS        ewc_sign<>+0(SB), Y2, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMULPS       ewc_log2e<>+0(SB), Y3, Y4
+	VADDPS       ewc_round<>+0(SB), Y4, Y4
+	VSUBPS       ewc_round<>+0(SB), Y4, Y5
+	VFNMADD231PS ewc_c1<>+0(SB), Y5, Y3
+	VFNMADD231PS ewc_c2<>+0(SB), Y5, Y3
+	VMULPS       Y3, Y3, Y5
+	VMOVUPS      ewc_p1<>+0(SB), Y6
+	VFMADD231PS  ewc_p0<>+0(SB), Y3, Y6
+	VMOVUPS      ewc_p3<>+0(SB), Y7
+	VFMADD231PS  ewc_p2<>+0(SB), Y3, Y7
+	VFMADD213PS  Y7, Y5, Y6
+	VMOVUPS      ewc_p5<>+0(SB), Y7
+	VFMADD231PS  ewc_p4<>+0(SB), Y3, Y7
+	VFMADD213PS  Y7, Y5, Y6
+	VFMADD213PS  Y3, Y5, Y6
+	VADDPS       ewc_one<>+0(SB), Y6, Y6
+	VPADDD       ewc_i127<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y6, Y6
+	VBLENDVPS    Y2, Y6, Y1, Y2
+	VADDPS       Y1, Y6, Y3
+	VDIVPS       Y3, Y2, Y3
+	VMOVUPS      Y3, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x08, DX
+	JMP          sigmoidAVX512_v8x1
 
 sigmoidAVX512_v8x1_end:
 	VZEROUPPER
 	RET
 
 // func siluAVX512(dst []float32, src []float32)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, FMA3
 TEXT ·siluAVX512(SB), NOSPLIT, $0-48
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    src_base+24(FP), CX
@@ -1719,199 +1589,174 @@ TEXT ·siluAVX512(SB), NOSPLIT, $0-48
 	VMOVUPS ewc_one<>+0(SB), Z2
 
 siluAVX512_v16x4:
-	CMPQ    DX, $0x40
-	JL      siluAVX512_v16x4_end
-	VMOVUPS (CX)(BX*1), Z3
-	VMOVUPS 64(CX)(BX*1), Z4
-	VMOVUPS 128(CX)(BX*1), Z5
-	VMOVUPS 192(CX)(BX*1), Z6
-	VORPS   ewc_sign<>+0(SB), Z3, Z7
-	VORPS   ewc_sign<>+0(SB), Z4, Z8
-	VORPS   ewc_sign<>+0(SB), Z5, Z9
-	VORPS   ewc_sign<>+0(SB), Z6, Z10
-	VMAXPS  Z7, Z0, Z7
-	VMAXPS  Z8, Z0, Z8
-	VMAXPS  Z9, Z0, Z9
-	VMAXPS  Z10, Z0, Z10
-	VMULPS  ewc_log2e<>+0(SB), Z7, Z11
-	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
-	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
-	VMULPS  ewc_log2e<>+0(SB), Z10, Z14
-	VADDPS  ewc_round<>+0(SB), Z11, Z11
-	VADDPS  ewc_round<>+0(SB), Z12, Z12
-	VADDPS  ewc_round<>+0(SB), Z13, Z13
-	VADDPS  ewc_round<>+0(SB), Z14, Z14
-	VSUBPS  ewc_round<>+0(SB), Z11, Z15
-	VSUBPS  ewc_round<>+0(SB), Z12, Z16
-	VSUBPS  ewc_round<>+0(SB), Z13, Z17
-	VSUBPS  ewc_round<>+0(SB), Z14, Z18
-	VMULPS  ewc_c1<>+0(SB), Z15, Z19
-	VMULPS  ewc_c1<>+0(SB), Z16, Z20
-	VMULPS  ewc_c1<>+0(SB), Z17, Z21
-	VMULPS  ewc_c1<>+0(SB), Z18, Z22
-	VSUBPS  Z19, Z7, Z7
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VSUBPS  Z22, Z10, Z10
-	VMULPS  ewc_c2<>+0(SB), Z15, Z19
-	VMULPS  ewc_c2<>+0(SB), Z16, Z20
-	VMULPS  ewc_c2<>+0(SB), Z17, Z21
-	VMULPS  ewc_c2<>+0(SB), Z18, Z22
-	VSUBPS  Z19, Z7, Z7
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VSUBPS  Z22, Z10, Z10
-	VMULPS  Z7, Z7, Z15
-	VMULPS  Z8, Z8, Z16
-	VMULPS  Z9, Z9, Z17
-	VMULPS  Z10, Z10, Z18
-	VMULPS  ewc_p0<>+0(SB), Z7, Z19
-	VMULPS  ewc_p0<>+0(SB), Z8, Z20
-	VMULPS  ewc_p0<>+0(SB), Z9, Z21
-	VMULPS  ewc_p0<>+0(SB), Z10, Z22
-	VADDPS  ewc_p1<>+0(SB), Z19, Z19
-	VADDPS  ewc_p1<>+0(SB), Z20, Z20
-	VADDPS  ewc_p1<>+0(SB), Z21, Z21
-	VADDPS  ewc_p1<>+0(SB), Z22, Z22
-	VMULPS  ewc_p2<>+0(SB), Z7, Z23
-	VMULPS  ewc_p2<>+0(SB), Z8, Z24
-	VMULPS  ewc_p2<>+0(SB), Z9, Z25
-	VMULPS  ewc_p2<>+0(SB), Z10, Z26
-	VADDPS  ewc_p3<>+0(SB), Z23, Z23
-	VADDPS  ewc_p3<>+0(SB), Z24, Z24
-	VADDPS  ewc_p3<>+0(SB), Z25, Z25
-	VADDPS  ewc_p3<>+0(SB), Z26, Z26
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VADDPS  Z23, Z19, Z19
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VADDPS  Z26, Z22, Z22
-	VMULPS  ewc_p4<>+0(SB), Z7, Z23
-	VMULPS  ewc_p4<>+0(SB), Z8, Z24
-	VMULPS  ewc_p4<>+0(SB), Z9, Z25
-	VMULPS  ewc_p4<>+0(SB), Z10, Z26
-	VADDPS  ewc_p5<>+0(SB), Z23, Z23
-	VADDPS  ewc_p5<>+0(SB), Z24, Z24
-	VADDPS  ewc_p5<>+0(SB), Z25, Z25
-	VADDPS  ewc_p5<>+0(SB), Z26, Z26
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VADDPS  Z23, Z19, Z19
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VADDPS  Z26, Z22, Z22
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VADDPS  Z7, Z19, Z19
-	VADDPS  Z8, Z20, Z20
-	VADDPS  Z9, Z21, Z21
-	VADDPS  Z10, Z22, Z22
-	VADDPS  ewc_one<>+0(SB), Z19, Z19
-	VADDPS  ewc_one<>+0(SB), Z20, Z20
-	VADDPS  ewc_one<>+0(SB), Z21, Z21
-	VADDPS  ewc_one<>+0(SB), Z22, Z22
-	VPADDD  ewc_i127<>+0(SB), Z11, Z11
-	VPADDD  ewc_i127<>+0(SB), Z12, Z12
-	VPADDD  ewc_i127<>+0(SB), Z13, Z13
-	VPADDD  ewc_i127<>+0(SB), Z14, Z14
-	VPSLLD  $0x17, Z11, Z11
-	VPSLLD  $0x17, Z12, Z12
-	VPSLLD  $0x17, Z13, Z13
-	VPSLLD  $0x17, Z14, Z14
-	VMULPS  Z11, Z19, Z19
-	VMULPS  Z12, Z20, Z20
-	VMULPS  Z13, Z21, Z21
-	VMULPS  Z14, Z22, Z22
-	VPSRAD  $0x1f, Z3, Z11
-	VPSRAD  $0x1f, Z4, Z12
-	VPSRAD  $0x1f, Z5, Z13
-	VPSRAD  $0x1f, Z6, Z14
-	VANDPS  Z19, Z11, Z7
-	VANDPS  Z20, Z12, Z8
-	VANDPS  Z21, Z13, Z9
-	VANDPS  Z22, Z14, Z10
-	VANDNPS Z2, Z11, Z11
-	VANDNPS Z2, Z12, Z12
-	VANDNPS Z2, Z13, Z13
-	VANDNPS Z2, Z14, Z14
-	VORPS   Z11, Z7, Z7
-	VORPS   Z12, Z8, Z8
-	VORPS   Z13, Z9, Z9
-	VORPS   Z14, Z10, Z10
-	VADDPS  Z2, Z19, Z11
-	VADDPS  Z2, Z20, Z12
-	VADDPS  Z2, Z21, Z13
-	VADDPS  Z2, Z22, Z14
-	VMAXPS  Z3, Z1, Z3
-	VMAXPS  Z4, Z1, Z4
-	VMAXPS  Z5, Z1, Z5
-	VMAXPS  Z6, Z1, Z6
-	VMULPS  Z7, Z3, Z3
-	VMULPS  Z8, Z4, Z4
-	VMULPS  Z9, Z5, Z5
-	VMULPS  Z10, Z6, Z6
-	VDIVPS  Z11, Z3, Z3
-	VDIVPS  Z12, Z4, Z4
-	VDIVPS  Z13, Z5, Z5
-	VDIVPS  Z14, Z6, Z6
-	VMOVUPS Z3, (AX)(BX*1)
-	VMOVUPS Z4, 64(AX)(BX*1)
-	VMOVUPS Z5, 128(AX)(BX*1)
-	VMOVUPS Z6, 192(AX)(BX*1)
-	ADDQ    $0x00000100, BX
-	SUBQ    $0x40, DX
-	JMP     siluAVX512_v16x4
+	CMPQ         DX, $0x40
+	JL           siluAVX512_v16x4_end
+	VMOVUPS      (CX)(BX*1), Z3
+	VMOVUPS      64(CX)(BX*1), Z4
+	VMOVUPS      128(CX)(BX*1), Z5
+	VMOVUPS      192(CX)(BX*1), Z6
+	VORPS        ewc_sign<>+0(SB), Z3, Z7
+	VORPS        ewc_sign<>+0(SB), Z4, Z8
+	VORPS        ewc_sign<>+0(SB), Z5, Z9
+	VORPS        ewc_sign<>+0(SB), Z6, Z10
+	VMAXPS       Z7, Z0, Z7
+	VMAXPS       Z8, Z0, Z8
+	VMAXPS       Z9, Z0, Z9
+	VMAXPS       Z10, Z0, Z10
+	VMULPS       ewc_log2e<>+0(SB), Z7, Z11
+	VMULPS       ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS       ewc_log2e<>+0(SB), Z9, Z13
+	VMULPS       ewc_log2e<>+0(SB), Z10, Z14
+	VADDPS       ewc_round<>+0(SB), Z11, Z11
+	VADDPS       ewc_round<>+0(SB), Z12, Z12
+	VADDPS       ewc_round<>+0(SB), Z13, Z13
+	VADDPS       ewc_round<>+0(SB), Z14, Z14
+	VSUBPS       ewc_round<>+0(SB), Z11, Z15
+	VSUBPS       ewc_round<>+0(SB), Z12, Z16
+	VSUBPS       ewc_round<>+0(SB), Z13, Z17
+	VSUBPS       ewc_round<>+0(SB), Z14, Z18
+	VFNMADD231PS ewc_c1<>+0(SB), Z15, Z7
+	VFNMADD231PS ewc_c1<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c1<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c1<>+0(SB), Z18, Z10
+	VFNMADD231PS ewc_c2<>+0(SB), Z15, Z7
+	VFNMADD231PS ewc_c2<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c2<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c2<>+0(SB), Z18, Z10
+	VMULPS       Z7, Z7, Z15
+	VMULPS       Z8, Z8, Z16
+	VMULPS       Z9, Z9, Z17
+	VMULPS       Z10, Z10, Z18
+	VMOVUPS      ewc_p1<>+0(SB), Z19
+	VMOVUPS      ewc_p1<>+0(SB), Z20
+	VMOVUPS      ewc_p1<>+0(SB), Z21
+	VMOVUPS      ewc_p1<>+0(SB), Z22
+	VFMADD231PS  ewc_p0<>+0(SB), Z7, Z19
+	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_p0<>+0(SB), Z10, Z22
+	VMOVUPS      ewc_p3<>+0(SB), Z23
+	VMOVUPS      ewc_p3<>+0(SB), Z24
+	VMOVUPS      ewc_p3<>+0(SB), Z25
+	VMOVUPS      ewc_p3<>+0(SB), Z26
+	VFMADD231PS  ewc_p2<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_p2<>+0(SB), Z10, Z26
+	VFMADD213PS  Z23, Z15, Z19
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z26, Z18, Z22
+	VMOVUPS      ewc_p5<>+0(SB), Z23
+	VMOVUPS      ewc_p5<>+0(SB), Z24
+	VMOVUPS      ewc_p5<>+0(SB), Z25
+	VMOVUPS      ewc_p5<>+0(SB), Z26
+	VFMADD231PS  ewc_p4<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_p4<>+0(SB), Z10, Z26
+	VFMADD213PS  Z23, Z15, Z19
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z26, Z18, Z22
+	VFMADD213PS  Z7, Z15, Z19
+	VFMADD213PS  Z8, Z16, Z20
+	VFMADD213PS  Z9, Z17, Z21
+	VFMADD213PS  Z10, Z18, Z22
+	VADDPS       ewc_one<>+0(SB), Z19, Z19
+	VADDPS       ewc_one<>+0(SB), Z20, Z20
+	VADDPS       ewc_one<>+0(SB), Z21, Z21
+	VADDPS       ewc_one<>+0(SB), Z22, Z22
+	VPADDD       ewc_i127<>+0(SB), Z11, Z11
+	VPADDD       ewc_i127<>+0(SB), Z12, Z12
+	VPADDD       ewc_i127<>+0(SB), Z13, Z13
+	VPADDD       ewc_i127<>+0(SB), Z14, Z14
+	VPSLLD       $0x17, Z11, Z11
+	VPSLLD       $0x17, Z12, Z12
+	VPSLLD       $0x17, Z13, Z13
+	VPSLLD       $0x17, Z14, Z14
+	VMULPS       Z11, Z19, Z19
+	VMULPS       Z12, Z20, Z20
+	VMULPS       Z13, Z21, Z21
+	VMULPS       Z14, Z22, Z22
+	VPSRAD       $0x1f, Z3, Z11
+	VPSRAD       $0x1f, Z4, Z12
+	VPSRAD       $0x1f, Z5, Z13
+	VPSRAD       $0x1f, Z6, Z14
+	VANDPS       Z19, Z11, Z7
+	VANDPS       Z20, Z12, Z8
+	VANDPS       Z21, Z13, Z9
+	VANDPS       Z22, Z14, Z10
+	VANDNPS      Z2, Z11, Z11
+	VANDNPS      Z2, Z12, Z12
+	VANDNPS      Z2, Z13, Z13
+	VANDNPS      Z2, Z14, Z14
+	VORPS        Z11, Z7, Z7
+	VORPS        Z12, Z8, Z8
+	VORPS        Z13, Z9, Z9
+	VORPS        Z14, Z10, Z10
+	VADDPS       Z2, Z19, Z11
+	VADDPS       Z2, Z20, Z12
+	VADDPS       Z2, Z21, Z13
+	VADDPS       Z2, Z22, Z14
+	VMAXPS       Z3, Z1, Z3
+	VMAXPS       Z4, Z1, Z4
+	VMAXPS       Z5, Z1, Z5
+	VMAXPS       Z6, Z1, Z6
+	VMULPS       Z7, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z9, Z5, Z5
+	VMULPS       Z10, Z6, Z6
+	VDIVPS       Z11, Z3, Z3
+	VDIVPS       Z12, Z4, Z4
+	VDIVPS       Z13, Z5, Z5
+	VDIVPS       Z14, Z6, Z6
+	VMOVUPS      Z3, (AX)(BX*1)
+	VMOVUPS      Z4, 64(AX)(BX*1)
+	VMOVUPS      Z5, 128(AX)(BX*1)
+	VMOVUPS      Z6, 192(AX)(BX*1)
+	ADDQ         $0x00000100, BX
+	SUBQ         $0x40, DX
+	JMP          siluAVX512_v16x4
 
 siluAVX512_v16x4_end:
 siluAVX512_v16x1:
-	CMPQ    DX, $0x10
-	JL      siluAVX512_v16x1_end
-	VMOVUPS (CX)(BX*1), Z3
-	VORPS   ewc_sign<>+0(SB), Z3, Z4
-	VMAXPS  Z4, Z0, Z4
-	VMULPS  ewc_log2e<>+0(SB), Z4, Z5
-	VADDPS  ewc_round<>+0(SB), Z5, Z5
-	VSUBPS  ewc_round<>+0(SB), Z5, Z6
-	VMULPS  ewc_c1<>+0(SB), Z6, Z7
-	VSUBPS  Z7, Z4, Z4
-	VMULPS  ewc_c2<>+0(SB), Z6, Z7
-	VSUBPS  Z7, Z4, Z4
-	VMULPS  Z4, Z4, Z6
-	VMULPS  ewc_p0<>+0(SB), Z4, Z7
-	VADDPS  ewc_p1<>+0(SB), Z7, Z7
-	VMULPS  ewc_p2<>+0(SB), Z4, Z8
-	VADDPS  ewc_p3<>+0(SB), Z8, Z8
-	VMULPS  Z6, Z7, Z7
-	VADDPS  Z8, Z7, Z7
-	VMULPS  ewc_p4<>+0(SB), Z4, Z8
-	VADDPS  ewc_p5<>+0(SB), Z8, Z8
-	VMULPS  Z6, Z7, Z7
-	VADDPS  Z8, Z7, Z7
-	VMULPS  Z6, Z7, Z7
-	VADDPS  Z4, Z7, Z7
-	VADDPS  ewc_one<>+0(SB), Z7, Z7
-	VPADDD  ewc_i127<>+0(SB), Z5, Z5
-	VPSLLD  $0x17, Z5, Z5
-	VMULPS  Z5, Z7, Z7
-	VPSRAD  $0x1f, Z3, Z5
-	VANDPS  Z7, Z5, Z4
-	VANDNPS Z2, Z5, Z5
-	VORPS   Z5, Z4, Z4
-	VADDPS  Z2, Z7, Z5
-	VMAXPS  Z3, Z1, Z3
-	VMULPS  Z4, Z3, Z3
-	VDIVPS  Z5, Z3, Z3
-	VMOVUPS Z3, (AX)(BX*1)
-	ADDQ    $0x00000040, BX
-	SUBQ    $0x10, DX
-	JMP     siluAVX512_v16x1
+	CMPQ         DX, $0x10
+	JL           siluAVX512_v16x1_end
+	VMOVUPS      (CX)(BX*1), Z3
+	VORPS        ewc_sign<>+0(SB), Z3, Z4
+	VMAXPS       Z4, Z0, Z4
+	VMULPS       ewc_log2e<>+0(SB), Z4, Z5
+	VADDPS       ewc_round<>+0(SB), Z5, Z5
+	VSUBPS       ewc_round<>+0(SB), Z5, Z6
+	VFNMADD231PS ewc_c1<>+0(SB), Z6, Z4
+	VFNMADD231PS ewc_c2<>+0(SB), Z6, Z4
+	VMULPS       Z4, Z4, Z6
+	VMOVUPS      ewc_p1<>+0(SB), Z7
+	VFMADD231PS  ewc_p0<>+0(SB), Z4, Z7
+	VMOVUPS      ewc_p3<>+0(SB), Z8
+	VFMADD231PS  ewc_p2<>+0(SB), Z4, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VMOVUPS      ewc_p5<>+0(SB), Z8
+	VFMADD231PS  ewc_p4<>+0(SB), Z4, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VFMADD213PS  Z4, Z6, Z7
+	VADDPS       ewc_one<>+0(SB), Z7, Z7
+	VPADDD       ewc_i127<>+0(SB), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z7, Z7
+	VPSRAD       $0x1f, Z3, Z5
+	VANDPS       Z7, Z5, Z4
+	VANDNPS      Z2, Z5, Z5
+	VORPS        Z5, Z4, Z4
+	VADDPS       Z2, Z7, Z5
+	VMAXPS       Z3, Z1, Z3
+	VMULPS       Z4, Z3, Z3
+	VDIVPS       Z5, Z3, Z3
+	VMOVUPS      Z3, (AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x10, DX
+	JMP          siluAVX512_v16x1
 
 siluAVX512_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
@@ -1920,118 +1765,103 @@ siluAVX512_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 siluAVX512_v8x2:
-	CMPQ      DX, $0x10
-	JL        siluAVX512_v8x2_end
-	VMOVUPS   (CX)(BX*1), Y3
-	VMOVUPS   32(CX)(BX*1), Y4
-	VORPS     ewc_sign<>+0(SB), Y3, Y5
-	VORPS     ewc_sign<>+0(SB), Y4, Y6
-	VMAXPS    Y5, Y0, Y5
-	VMAXPS    Y6, Y0, Y6
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
-	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
-	VADDPS    ewc_round<>+0(SB), Y7, Y7
-	VADDPS    ewc_round<>+0(SB), Y8, Y8
-	VSUBPS    ewc_round<>+0(SB), Y7, Y9
-	VSUBPS    ewc_round<>+0(SB), Y8, Y10
-	VMULPS    ewc_c1<>+0(SB), Y9, Y11
-	VMULPS    ewc_c1<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    ewc_c2<>+0(SB), Y9, Y11
-	VMULPS    ewc_c2<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    Y5, Y5, Y9
-	VMULPS    Y6, Y6, Y10
-	VMULPS    ewc_p0<>+0(SB), Y5, Y11
-	VMULPS    ewc_p0<>+0(SB), Y6, Y12
-	VADDPS    ewc_p1<>+0(SB), Y11, Y11
-	VADDPS    ewc_p1<>+0(SB), Y12, Y12
-	VMULPS    ewc_p2<>+0(SB), Y5, Y13
-	VMULPS    ewc_p2<>+0(SB), Y6, Y14
-	VADDPS    ewc_p3<>+0(SB), Y13, Y13
-	VADDPS    ewc_p3<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    ewc_p4<>+0(SB), Y5, Y13
-	VMULPS    ewc_p4<>+0(SB), Y6, Y14
-	VADDPS    ewc_p5<>+0(SB), Y13, Y13
-	VADDPS    ewc_p5<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y5, Y11, Y11
-	VADDPS    Y6, Y12, Y12
-	VADDPS    ewc_one<>+0(SB), Y11, Y11
-	VADDPS    ewc_one<>+0(SB), Y12, Y12
-	VPADDD    ewc_i127<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y8, Y8
-	VPSLLD    $0x17, Y7, Y7
-	VPSLLD    $0x17, Y8, Y8
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VBLENDVPS Y3, Y11, Y2, Y5
-	VBLENDVPS Y4, Y12, Y2, Y6
-	VADDPS    Y2, Y11, Y7
-	VADDPS    Y2, Y12, Y8
-	VMAXPS    Y3, Y1, Y3
-	VMAXPS    Y4, Y1, Y4
-	VMULPS    Y5, Y3, Y3
-	VMULPS    Y6, Y4, Y4
-	VDIVPS    Y7, Y3, Y3
-	VDIVPS    Y8, Y4, Y4
-	VMOVUPS   Y3, (AX)(BX*1)
-	VMOVUPS   Y4, 32(AX)(BX*1)
-	ADDQ      $0x00000040, BX
-	SUBQ      $0x10, DX
-	JMP       siluAVX512_v8x2
+	CMPQ         DX, $0x10
+	JL           siluAVX512_v8x2_end
+	VMOVUPS      (CX)(BX*1), Y3
+	VMOVUPS      32(CX)(BX*1), Y4
+	VORPS        ewc_sign<>+0(SB), Y3, Y5
+	VORPS        ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS       Y5, Y0, Y5
+	VMAXPS       Y6, Y0, Y6
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS       ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS       ewc_round<>+0(SB), Y7, Y7
+	VADDPS       ewc_round<>+0(SB), Y8, Y8
+	VSUBPS       ewc_round<>+0(SB), Y7, Y9
+	VSUBPS       ewc_round<>+0(SB), Y8, Y10
+	VFNMADD231PS ewc_c1<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c1<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c2<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
+	VMULPS       Y5, Y5, Y9
+	VMULPS       Y6, Y6, Y10
+	VMOVUPS      ewc_p1<>+0(SB), Y11
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VMOVUPS      ewc_p3<>+0(SB), Y14
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VMOVUPS      ewc_p5<>+0(SB), Y14
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y5, Y9, Y11
+	VFMADD213PS  Y6, Y10, Y12
+	VADDPS       ewc_one<>+0(SB), Y11, Y11
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VPADDD       ewc_i127<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y12, Y12
+	VBLENDVPS    Y3, Y11, Y2, Y5
+	VBLENDVPS    Y4, Y12, Y2, Y6
+	VADDPS       Y2, Y11, Y7
+	VADDPS       Y2, Y12, Y8
+	VMAXPS       Y3, Y1, Y3
+	VMAXPS       Y4, Y1, Y4
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y6, Y4, Y4
+	VDIVPS       Y7, Y3, Y3
+	VDIVPS       Y8, Y4, Y4
+	VMOVUPS      Y3, (AX)(BX*1)
+	VMOVUPS      Y4, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x10, DX
+	JMP          siluAVX512_v8x2
 
 siluAVX512_v8x2_end:
 siluAVX512_v8x1:
-	CMPQ      DX, $0x08
-	JL        siluAVX512_v8x1_end
-	VMOVUPS   (CX)(BX*1), Y3
-	VORPS     ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS    Y4, Y0, Y4
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
-	VADDPS    ewc_round<>+0(SB), Y5, Y5
-	VSUBPS    ewc_round<>+0(SB), Y5, Y6
-	VMULPS    ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    Y4, Y4, Y6
-	VMULPS    ewc_p0<>+0(SB), Y4, Y7
-	VADDPS    ewc_p1<>+0(SB), Y7, Y7
-	VMULPS    ewc_p2<>+0(SB), Y4, Y8
-	VADDPS    ewc_p3<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    ewc_p4<>+0(SB), Y4, Y8
-	VADDPS    ewc_p5<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y4, Y7, Y7
-	VADDPS    ewc_one<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VMULPS    Y5, Y7, Y7
-	VBLENDVPS Y3, Y7, Y2, Y4
-	VADDPS    Y2, Y7, Y5
-	VMAXPS    Y3, Y1, Y3
-	VMULPS    Y4, Y3, Y3
-	VDIVPS    Y5, Y3, Y3
-	VMOVUPS   Y3, (AX)(BX*1)
-	ADDQ      $0x00000020, BX
-	SUBQ      $0x08, DX
-	JMP       siluAVX512_v8x1
+	CMPQ         DX, $0x08
+	JL           siluAVX512_v8x1_end
+	VMOVUPS      (CX)(BX*1), Y3
+	VORPS        ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMULPS       ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS       ewc_round<>+0(SB), Y5, Y5
+	VSUBPS       ewc_round<>+0(SB), Y5, Y6
+	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
+	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      ewc_p1<>+0(SB), Y7
+	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
+	VMOVUPS      ewc_p3<>+0(SB), Y8
+	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VMOVUPS      ewc_p5<>+0(SB), Y8
+	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VFMADD213PS  Y4, Y6, Y7
+	VADDPS       ewc_one<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VBLENDVPS    Y3, Y7, Y2, Y4
+	VADDPS       Y2, Y7, Y5
+	VMAXPS       Y3, Y1, Y3
+	VMULPS       Y4, Y3, Y3
+	VDIVPS       Y5, Y3, Y3
+	VMOVUPS      Y3, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x08, DX
+	JMP          siluAVX512_v8x1
 
 siluAVX512_v8x1_end:
 	VZEROUPPER
@@ -2139,7 +1969,7 @@ sigmoidBackwardAVX512_v8x1_end:
 	RET
 
 // func siluBackwardAVX512(dx []float32, v []float32, dy []float32)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, FMA3
 TEXT ·siluBackwardAVX512(SB), NOSPLIT, $0-72
 	MOVQ    dx_base+0(FP), AX
 	MOVQ    v_base+24(FP), CX
@@ -2152,249 +1982,224 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_one<>+0(SB), Z3
 
 siluBackwardAVX512_v16x4:
-	CMPQ    BX, $0x40
-	JL      siluBackwardAVX512_v16x4_end
-	VMOVUPS (CX)(SI*1), Z4
-	VMOVUPS 64(CX)(SI*1), Z5
-	VMOVUPS 128(CX)(SI*1), Z6
-	VMOVUPS 192(CX)(SI*1), Z7
-	VORPS   ewc_sign<>+0(SB), Z4, Z8
-	VORPS   ewc_sign<>+0(SB), Z5, Z9
-	VORPS   ewc_sign<>+0(SB), Z6, Z10
-	VORPS   ewc_sign<>+0(SB), Z7, Z11
-	VMAXPS  Z8, Z0, Z8
-	VMAXPS  Z9, Z0, Z9
-	VMAXPS  Z10, Z0, Z10
-	VMAXPS  Z11, Z0, Z11
-	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
-	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
-	VMULPS  ewc_log2e<>+0(SB), Z10, Z14
-	VMULPS  ewc_log2e<>+0(SB), Z11, Z15
-	VADDPS  ewc_round<>+0(SB), Z12, Z12
-	VADDPS  ewc_round<>+0(SB), Z13, Z13
-	VADDPS  ewc_round<>+0(SB), Z14, Z14
-	VADDPS  ewc_round<>+0(SB), Z15, Z15
-	VSUBPS  ewc_round<>+0(SB), Z12, Z16
-	VSUBPS  ewc_round<>+0(SB), Z13, Z17
-	VSUBPS  ewc_round<>+0(SB), Z14, Z18
-	VSUBPS  ewc_round<>+0(SB), Z15, Z19
-	VMULPS  ewc_c1<>+0(SB), Z16, Z20
-	VMULPS  ewc_c1<>+0(SB), Z17, Z21
-	VMULPS  ewc_c1<>+0(SB), Z18, Z22
-	VMULPS  ewc_c1<>+0(SB), Z19, Z23
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VSUBPS  Z22, Z10, Z10
-	VSUBPS  Z23, Z11, Z11
-	VMULPS  ewc_c2<>+0(SB), Z16, Z20
-	VMULPS  ewc_c2<>+0(SB), Z17, Z21
-	VMULPS  ewc_c2<>+0(SB), Z18, Z22
-	VMULPS  ewc_c2<>+0(SB), Z19, Z23
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VSUBPS  Z22, Z10, Z10
-	VSUBPS  Z23, Z11, Z11
-	VMULPS  Z8, Z8, Z16
-	VMULPS  Z9, Z9, Z17
-	VMULPS  Z10, Z10, Z18
-	VMULPS  Z11, Z11, Z19
-	VMULPS  ewc_p0<>+0(SB), Z8, Z20
-	VMULPS  ewc_p0<>+0(SB), Z9, Z21
-	VMULPS  ewc_p0<>+0(SB), Z10, Z22
-	VMULPS  ewc_p0<>+0(SB), Z11, Z23
-	VADDPS  ewc_p1<>+0(SB), Z20, Z20
-	VADDPS  ewc_p1<>+0(SB), Z21, Z21
-	VADDPS  ewc_p1<>+0(SB), Z22, Z22
-	VADDPS  ewc_p1<>+0(SB), Z23, Z23
-	VMULPS  ewc_p2<>+0(SB), Z8, Z24
-	VMULPS  ewc_p2<>+0(SB), Z9, Z25
-	VMULPS  ewc_p2<>+0(SB), Z10, Z26
-	VMULPS  ewc_p2<>+0(SB), Z11, Z27
-	VADDPS  ewc_p3<>+0(SB), Z24, Z24
-	VADDPS  ewc_p3<>+0(SB), Z25, Z25
-	VADDPS  ewc_p3<>+0(SB), Z26, Z26
-	VADDPS  ewc_p3<>+0(SB), Z27, Z27
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VMULPS  Z19, Z23, Z23
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VADDPS  Z26, Z22, Z22
-	VADDPS  Z27, Z23, Z23
-	VMULPS  ewc_p4<>+0(SB), Z8, Z24
-	VMULPS  ewc_p4<>+0(SB), Z9, Z25
-	VMULPS  ewc_p4<>+0(SB), Z10, Z26
-	VMULPS  ewc_p4<>+0(SB), Z11, Z27
-	VADDPS  ewc_p5<>+0(SB), Z24, Z24
-	VADDPS  ewc_p5<>+0(SB), Z25, Z25
-	VADDPS  ewc_p5<>+0(SB), Z26, Z26
-	VADDPS  ewc_p5<>+0(SB), Z27, Z27
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VMULPS  Z19, Z23, Z23
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VADDPS  Z26, Z22, Z22
-	VADDPS  Z27, Z23, Z23
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VMULPS  Z19, Z23, Z23
-	VADDPS  Z8, Z20, Z20
-	VADDPS  Z9, Z21, Z21
-	VADDPS  Z10, Z22, Z22
-	VADDPS  Z11, Z23, Z23
-	VADDPS  ewc_one<>+0(SB), Z20, Z20
-	VADDPS  ewc_one<>+0(SB), Z21, Z21
-	VADDPS  ewc_one<>+0(SB), Z22, Z22
-	VADDPS  ewc_one<>+0(SB), Z23, Z23
-	VPADDD  ewc_i127<>+0(SB), Z12, Z12
-	VPADDD  ewc_i127<>+0(SB), Z13, Z13
-	VPADDD  ewc_i127<>+0(SB), Z14, Z14
-	VPADDD  ewc_i127<>+0(SB), Z15, Z15
-	VPSLLD  $0x17, Z12, Z12
-	VPSLLD  $0x17, Z13, Z13
-	VPSLLD  $0x17, Z14, Z14
-	VPSLLD  $0x17, Z15, Z15
-	VMULPS  Z12, Z20, Z20
-	VMULPS  Z13, Z21, Z21
-	VMULPS  Z14, Z22, Z22
-	VMULPS  Z15, Z23, Z23
-	VPSRAD  $0x1f, Z4, Z12
-	VPSRAD  $0x1f, Z5, Z13
-	VPSRAD  $0x1f, Z6, Z14
-	VPSRAD  $0x1f, Z7, Z15
-	VANDPS  Z20, Z12, Z8
-	VANDPS  Z21, Z13, Z9
-	VANDPS  Z22, Z14, Z10
-	VANDPS  Z23, Z15, Z11
-	VANDNPS Z3, Z12, Z16
-	VANDNPS Z3, Z13, Z17
-	VANDNPS Z3, Z14, Z18
-	VANDNPS Z3, Z15, Z19
-	VORPS   Z16, Z8, Z8
-	VORPS   Z17, Z9, Z9
-	VORPS   Z18, Z10, Z10
-	VORPS   Z19, Z11, Z11
-	VANDPS  Z3, Z12, Z24
-	VANDPS  Z3, Z13, Z25
-	VANDPS  Z3, Z14, Z26
-	VANDPS  Z3, Z15, Z27
-	VANDNPS Z20, Z12, Z16
-	VANDNPS Z21, Z13, Z17
-	VANDNPS Z22, Z14, Z18
-	VANDNPS Z23, Z15, Z19
-	VORPS   Z16, Z24, Z24
-	VORPS   Z17, Z25, Z25
-	VORPS   Z18, Z26, Z26
-	VORPS   Z19, Z27, Z27
-	VADDPS  Z3, Z20, Z12
-	VADDPS  Z3, Z21, Z13
-	VADDPS  Z3, Z22, Z14
-	VADDPS  Z3, Z23, Z15
-	VDIVPS  Z12, Z3, Z12
-	VDIVPS  Z13, Z3, Z13
-	VDIVPS  Z14, Z3, Z14
-	VDIVPS  Z15, Z3, Z15
-	VMULPS  Z12, Z8, Z8
-	VMULPS  Z13, Z9, Z9
-	VMULPS  Z14, Z10, Z10
-	VMULPS  Z15, Z11, Z11
-	VMULPS  Z12, Z24, Z24
-	VMULPS  Z13, Z25, Z25
-	VMULPS  Z14, Z26, Z26
-	VMULPS  Z15, Z27, Z27
-	VMAXPS  Z4, Z1, Z4
-	VMAXPS  Z5, Z1, Z5
-	VMAXPS  Z6, Z1, Z6
-	VMAXPS  Z7, Z1, Z7
-	VMINPS  Z4, Z2, Z4
-	VMINPS  Z5, Z2, Z5
-	VMINPS  Z6, Z2, Z6
-	VMINPS  Z7, Z2, Z7
-	VMULPS  Z24, Z4, Z4
-	VMULPS  Z25, Z5, Z5
-	VMULPS  Z26, Z6, Z6
-	VMULPS  Z27, Z7, Z7
-	VADDPS  Z3, Z4, Z4
-	VADDPS  Z3, Z5, Z5
-	VADDPS  Z3, Z6, Z6
-	VADDPS  Z3, Z7, Z7
-	VMULPS  Z4, Z8, Z8
-	VMULPS  Z5, Z9, Z9
-	VMULPS  Z6, Z10, Z10
-	VMULPS  Z7, Z11, Z11
-	VMULPS  (DX)(SI*1), Z8, Z8
-	VMULPS  64(DX)(SI*1), Z9, Z9
-	VMULPS  128(DX)(SI*1), Z10, Z10
-	VMULPS  192(DX)(SI*1), Z11, Z11
-	VADDPS  (AX)(SI*1), Z8, Z8
-	VADDPS  64(AX)(SI*1), Z9, Z9
-	VADDPS  128(AX)(SI*1), Z10, Z10
-	VADDPS  192(AX)(SI*1), Z11, Z11
-	VMOVUPS Z8, (AX)(SI*1)
-	VMOVUPS Z9, 64(AX)(SI*1)
-	VMOVUPS Z10, 128(AX)(SI*1)
-	VMOVUPS Z11, 192(AX)(SI*1)
-	ADDQ    $0x00000100, SI
-	SUBQ    $0x40, BX
-	JMP     siluBackwardAVX512_v16x4
+	CMPQ         BX, $0x40
+	JL           siluBackwardAVX512_v16x4_end
+	VMOVUPS      (CX)(SI*1), Z4
+	VMOVUPS      64(CX)(SI*1), Z5
+	VMOVUPS      128(CX)(SI*1), Z6
+	VMOVUPS      192(CX)(SI*1), Z7
+	VORPS        ewc_sign<>+0(SB), Z4, Z8
+	VORPS        ewc_sign<>+0(SB), Z5, Z9
+	VORPS        ewc_sign<>+0(SB), Z6, Z10
+	VORPS        ewc_sign<>+0(SB), Z7, Z11
+	VMAXPS       Z8, Z0, Z8
+	VMAXPS       Z9, Z0, Z9
+	VMAXPS       Z10, Z0, Z10
+	VMAXPS       Z11, Z0, Z11
+	VMULPS       ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS       ewc_log2e<>+0(SB), Z9, Z13
+	VMULPS       ewc_log2e<>+0(SB), Z10, Z14
+	VMULPS       ewc_log2e<>+0(SB), Z11, Z15
+	VADDPS       ewc_round<>+0(SB), Z12, Z12
+	VADDPS       ewc_round<>+0(SB), Z13, Z13
+	VADDPS       ewc_round<>+0(SB), Z14, Z14
+	VADDPS       ewc_round<>+0(SB), Z15, Z15
+	VSUBPS       ewc_round<>+0(SB), Z12, Z16
+	VSUBPS       ewc_round<>+0(SB), Z13, Z17
+	VSUBPS       ewc_round<>+0(SB), Z14, Z18
+	VSUBPS       ewc_round<>+0(SB), Z15, Z19
+	VFNMADD231PS ewc_c1<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c1<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c1<>+0(SB), Z18, Z10
+	VFNMADD231PS ewc_c1<>+0(SB), Z19, Z11
+	VFNMADD231PS ewc_c2<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c2<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c2<>+0(SB), Z18, Z10
+	VFNMADD231PS ewc_c2<>+0(SB), Z19, Z11
+	VMULPS       Z8, Z8, Z16
+	VMULPS       Z9, Z9, Z17
+	VMULPS       Z10, Z10, Z18
+	VMULPS       Z11, Z11, Z19
+	VMOVUPS      ewc_p1<>+0(SB), Z20
+	VMOVUPS      ewc_p1<>+0(SB), Z21
+	VMOVUPS      ewc_p1<>+0(SB), Z22
+	VMOVUPS      ewc_p1<>+0(SB), Z23
+	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_p0<>+0(SB), Z10, Z22
+	VFMADD231PS  ewc_p0<>+0(SB), Z11, Z23
+	VMOVUPS      ewc_p3<>+0(SB), Z24
+	VMOVUPS      ewc_p3<>+0(SB), Z25
+	VMOVUPS      ewc_p3<>+0(SB), Z26
+	VMOVUPS      ewc_p3<>+0(SB), Z27
+	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_p2<>+0(SB), Z10, Z26
+	VFMADD231PS  ewc_p2<>+0(SB), Z11, Z27
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z26, Z18, Z22
+	VFMADD213PS  Z27, Z19, Z23
+	VMOVUPS      ewc_p5<>+0(SB), Z24
+	VMOVUPS      ewc_p5<>+0(SB), Z25
+	VMOVUPS      ewc_p5<>+0(SB), Z26
+	VMOVUPS      ewc_p5<>+0(SB), Z27
+	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_p4<>+0(SB), Z10, Z26
+	VFMADD231PS  ewc_p4<>+0(SB), Z11, Z27
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z26, Z18, Z22
+	VFMADD213PS  Z27, Z19, Z23
+	VFMADD213PS  Z8, Z16, Z20
+	VFMADD213PS  Z9, Z17, Z21
+	VFMADD213PS  Z10, Z18, Z22
+	VFMADD213PS  Z11, Z19, Z23
+	VADDPS       ewc_one<>+0(SB), Z20, Z20
+	VADDPS       ewc_one<>+0(SB), Z21, Z21
+	VADDPS       ewc_one<>+0(SB), Z22, Z22
+	VADDPS       ewc_one<>+0(SB), Z23, Z23
+	VPADDD       ewc_i127<>+0(SB), Z12, Z12
+	VPADDD       ewc_i127<>+0(SB), Z13, Z13
+	VPADDD       ewc_i127<>+0(SB), Z14, Z14
+	VPADDD       ewc_i127<>+0(SB), Z15, Z15
+	VPSLLD       $0x17, Z12, Z12
+	VPSLLD       $0x17, Z13, Z13
+	VPSLLD       $0x17, Z14, Z14
+	VPSLLD       $0x17, Z15, Z15
+	VMULPS       Z12, Z20, Z20
+	VMULPS       Z13, Z21, Z21
+	VMULPS       Z14, Z22, Z22
+	VMULPS       Z15, Z23, Z23
+	VPSRAD       $0x1f, Z4, Z12
+	VPSRAD       $0x1f, Z5, Z13
+	VPSRAD       $0x1f, Z6, Z14
+	VPSRAD       $0x1f, Z7, Z15
+	VANDPS       Z20, Z12, Z8
+	VANDPS       Z21, Z13, Z9
+	VANDPS       Z22, Z14, Z10
+	VANDPS       Z23, Z15, Z11
+	VANDNPS      Z3, Z12, Z16
+	VANDNPS      Z3, Z13, Z17
+	VANDNPS      Z3, Z14, Z18
+	VANDNPS      Z3, Z15, Z19
+	VORPS        Z16, Z8, Z8
+	VORPS        Z17, Z9, Z9
+	VORPS        Z18, Z10, Z10
+	VORPS        Z19, Z11, Z11
+	VANDPS       Z3, Z12, Z24
+	VANDPS       Z3, Z13, Z25
+	VANDPS       Z3, Z14, Z26
+	VANDPS       Z3, Z15, Z27
+	VANDNPS      Z20, Z12, Z16
+	VANDNPS      Z21, Z13, Z17
+	VANDNPS      Z22, Z14, Z18
+	VANDNPS      Z23, Z15, Z19
+	VORPS        Z16, Z24, Z24
+	VORPS        Z17, Z25, Z25
+	VORPS        Z18, Z26, Z26
+	VORPS        Z19, Z27, Z27
+	VADDPS       Z3, Z20, Z12
+	VADDPS       Z3, Z21, Z13
+	VADDPS       Z3, Z22, Z14
+	VADDPS       Z3, Z23, Z15
+	VDIVPS       Z12, Z3, Z12
+	VDIVPS       Z13, Z3, Z13
+	VDIVPS       Z14, Z3, Z14
+	VDIVPS       Z15, Z3, Z15
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z13, Z9, Z9
+	VMULPS       Z14, Z10, Z10
+	VMULPS       Z15, Z11, Z11
+	VMULPS       Z12, Z24, Z24
+	VMULPS       Z13, Z25, Z25
+	VMULPS       Z14, Z26, Z26
+	VMULPS       Z15, Z27, Z27
+	VMAXPS       Z4, Z1, Z4
+	VMAXPS       Z5, Z1, Z5
+	VMAXPS       Z6, Z1, Z6
+	VMAXPS       Z7, Z1, Z7
+	VMINPS       Z4, Z2, Z4
+	VMINPS       Z5, Z2, Z5
+	VMINPS       Z6, Z2, Z6
+	VMINPS       Z7, Z2, Z7
+	VMULPS       Z24, Z4, Z4
+	VMULPS       Z25, Z5, Z5
+	VMULPS       Z26, Z6, Z6
+	VMULPS       Z27, Z7, Z7
+	VADDPS       Z3, Z4, Z4
+	VADDPS       Z3, Z5, Z5
+	VADDPS       Z3, Z6, Z6
+	VADDPS       Z3, Z7, Z7
+	VMULPS       Z4, Z8, Z8
+	VMULPS       Z5, Z9, Z9
+	VMULPS       Z6, Z10, Z10
+	VMULPS       Z7, Z11, Z11
+	VMULPS       (DX)(SI*1), Z8, Z8
+	VMULPS       64(DX)(SI*1), Z9, Z9
+	VMULPS       128(DX)(SI*1), Z10, Z10
+	VMULPS       192(DX)(SI*1), Z11, Z11
+	VADDPS       (AX)(SI*1), Z8, Z8
+	VADDPS       64(AX)(SI*1), Z9, Z9
+	VADDPS       128(AX)(SI*1), Z10, Z10
+	VADDPS       192(AX)(SI*1), Z11, Z11
+	VMOVUPS      Z8, (AX)(SI*1)
+	VMOVUPS      Z9, 64(AX)(SI*1)
+	VMOVUPS      Z10, 128(AX)(SI*1)
+	VMOVUPS      Z11, 192(AX)(SI*1)
+	ADDQ         $0x00000100, SI
+	SUBQ         $0x40, BX
+	JMP          siluBackwardAVX512_v16x4
 
 siluBackwardAVX512_v16x4_end:
 siluBackwardAVX512_v16x1:
-	CMPQ    BX, $0x10
-	JL      siluBackwardAVX512_v16x1_end
-	VMOVUPS (CX)(SI*1), Z4
-	VORPS   ewc_sign<>+0(SB), Z4, Z5
-	VMAXPS  Z5, Z0, Z5
-	VMULPS  ewc_log2e<>+0(SB), Z5, Z6
-	VADDPS  ewc_round<>+0(SB), Z6, Z6
-	VSUBPS  ewc_round<>+0(SB), Z6, Z7
-	VMULPS  ewc_c1<>+0(SB), Z7, Z8
-	VSUBPS  Z8, Z5, Z5
-	VMULPS  ewc_c2<>+0(SB), Z7, Z8
-	VSUBPS  Z8, Z5, Z5
-	VMULPS  Z5, Z5, Z7
-	VMULPS  ewc_p0<>+0(SB), Z5, Z8
-	VADDPS  ewc_p1<>+0(SB), Z8, Z8
-	VMULPS  ewc_p2<>+0(SB), Z5, Z9
-	VADDPS  ewc_p3<>+0(SB), Z9, Z9
-	VMULPS  Z7, Z8, Z8
-	VADDPS  Z9, Z8, Z8
-	VMULPS  ewc_p4<>+0(SB), Z5, Z9
-	VADDPS  ewc_p5<>+0(SB), Z9, Z9
-	VMULPS  Z7, Z8, Z8
-	VADDPS  Z9, Z8, Z8
-	VMULPS  Z7, Z8, Z8
-	VADDPS  Z5, Z8, Z8
-	VADDPS  ewc_one<>+0(SB), Z8, Z8
-	VPADDD  ewc_i127<>+0(SB), Z6, Z6
-	VPSLLD  $0x17, Z6, Z6
-	VMULPS  Z6, Z8, Z8
-	VPSRAD  $0x1f, Z4, Z6
-	VANDPS  Z8, Z6, Z5
-	VANDNPS Z3, Z6, Z7
-	VORPS   Z7, Z5, Z5
-	VANDPS  Z3, Z6, Z9
-	VANDNPS Z8, Z6, Z7
-	VORPS   Z7, Z9, Z9
-	VADDPS  Z3, Z8, Z6
-	VDIVPS  Z6, Z3, Z6
-	VMULPS  Z6, Z5, Z5
-	VMULPS  Z6, Z9, Z9
-	VMAXPS  Z4, Z1, Z4
-	VMINPS  Z4, Z2, Z4
-	VMULPS  Z9, Z4, Z4
-	VADDPS  Z3, Z4, Z4
-	VMULPS  Z4, Z5, Z5
-	VMULPS  (DX)(SI*1), Z5, Z5
-	VADDPS  (AX)(SI*1), Z5, Z5
-	VMOVUPS Z5, (AX)(SI*1)
-	ADDQ    $0x00000040, SI
-	SUBQ    $0x10, BX
-	JMP     siluBackwardAVX512_v16x1
+	CMPQ         BX, $0x10
+	JL           siluBackwardAVX512_v16x1_end
+	VMOVUPS      (CX)(SI*1), Z4
+	VORPS        ewc_sign<>+0(SB), Z4, Z5
+	VMAXPS       Z5, Z0, Z5
+	VMULPS       ewc_log2e<>+0(SB), Z5, Z6
+	VADDPS       ewc_round<>+0(SB), Z6, Z6
+	VSUBPS       ewc_round<>+0(SB), Z6, Z7
+	VFNMADD231PS ewc_c1<>+0(SB), Z7, Z5
+	VFNMADD231PS ewc_c2<>+0(SB), Z7, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      ewc_p1<>+0(SB), Z8
+	VFMADD231PS  ewc_p0<>+0(SB), Z5, Z8
+	VMOVUPS      ewc_p3<>+0(SB), Z9
+	VFMADD231PS  ewc_p2<>+0(SB), Z5, Z9
+	VFMADD213PS  Z9, Z7, Z8
+	VMOVUPS      ewc_p5<>+0(SB), Z9
+	VFMADD231PS  ewc_p4<>+0(SB), Z5, Z9
+	VFMADD213PS  Z9, Z7, Z8
+	VFMADD213PS  Z5, Z7, Z8
+	VADDPS       ewc_one<>+0(SB), Z8, Z8
+	VPADDD       ewc_i127<>+0(SB), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z6, Z8, Z8
+	VPSRAD       $0x1f, Z4, Z6
+	VANDPS       Z8, Z6, Z5
+	VANDNPS      Z3, Z6, Z7
+	VORPS        Z7, Z5, Z5
+	VANDPS       Z3, Z6, Z9
+	VANDNPS      Z8, Z6, Z7
+	VORPS        Z7, Z9, Z9
+	VADDPS       Z3, Z8, Z6
+	VDIVPS       Z6, Z3, Z6
+	VMULPS       Z6, Z5, Z5
+	VMULPS       Z6, Z9, Z9
+	VMAXPS       Z4, Z1, Z4
+	VMINPS       Z4, Z2, Z4
+	VMULPS       Z9, Z4, Z4
+	VADDPS       Z3, Z4, Z4
+	VMULPS       Z4, Z5, Z5
+	VMULPS       (DX)(SI*1), Z5, Z5
+	VADDPS       (AX)(SI*1), Z5, Z5
+	VMOVUPS      Z5, (AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x10, BX
+	JMP          siluBackwardAVX512_v16x1
 
 siluBackwardAVX512_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
@@ -2403,149 +2208,134 @@ siluBackwardAVX512_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y3
 
 siluBackwardAVX512_v8x2:
-	CMPQ      BX, $0x10
-	JL        siluBackwardAVX512_v8x2_end
-	VMOVUPS   (CX)(SI*1), Y4
-	VMOVUPS   32(CX)(SI*1), Y5
-	VORPS     ewc_sign<>+0(SB), Y4, Y6
-	VORPS     ewc_sign<>+0(SB), Y5, Y7
-	VMAXPS    Y6, Y0, Y6
-	VMAXPS    Y7, Y0, Y7
-	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
-	VMULPS    ewc_log2e<>+0(SB), Y7, Y9
-	VADDPS    ewc_round<>+0(SB), Y8, Y8
-	VADDPS    ewc_round<>+0(SB), Y9, Y9
-	VSUBPS    ewc_round<>+0(SB), Y8, Y10
-	VSUBPS    ewc_round<>+0(SB), Y9, Y11
-	VMULPS    ewc_c1<>+0(SB), Y10, Y12
-	VMULPS    ewc_c1<>+0(SB), Y11, Y13
-	VSUBPS    Y12, Y6, Y6
-	VSUBPS    Y13, Y7, Y7
-	VMULPS    ewc_c2<>+0(SB), Y10, Y12
-	VMULPS    ewc_c2<>+0(SB), Y11, Y13
-	VSUBPS    Y12, Y6, Y6
-	VSUBPS    Y13, Y7, Y7
-	VMULPS    Y6, Y6, Y10
-	VMULPS    Y7, Y7, Y11
-	VMULPS    ewc_p0<>+0(SB), Y6, Y12
-	VMULPS    ewc_p0<>+0(SB), Y7, Y13
-	VADDPS    ewc_p1<>+0(SB), Y12, Y12
-	VADDPS    ewc_p1<>+0(SB), Y13, Y13
-	VMULPS    ewc_p2<>+0(SB), Y6, Y14
-	VMULPS    ewc_p2<>+0(SB), Y7, Y15
-	VADDPS    ewc_p3<>+0(SB), Y14, Y14
-	VADDPS    ewc_p3<>+0(SB), Y15, Y15
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y14, Y12, Y12
-	VADDPS    Y15, Y13, Y13
-	VMULPS    ewc_p4<>+0(SB), Y6, Y14
-	VMULPS    ewc_p4<>+0(SB), Y7, Y15
-	VADDPS    ewc_p5<>+0(SB), Y14, Y14
-	VADDPS    ewc_p5<>+0(SB), Y15, Y15
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y14, Y12, Y12
-	VADDPS    Y15, Y13, Y13
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y6, Y12, Y12
-	VADDPS    Y7, Y13, Y13
-	VADDPS    ewc_one<>+0(SB), Y12, Y12
-	VADDPS    ewc_one<>+0(SB), Y13, Y13
-	VPADDD    ewc_i127<>+0(SB), Y8, Y8
-	VPADDD    ewc_i127<>+0(SB), Y9, Y9
-	VPSLLD    $0x17, Y8, Y8
-	VPSLLD    $0x17, Y9, Y9
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VBLENDVPS Y4, Y12, Y3, Y6
-	VBLENDVPS Y5, Y13, Y3, Y7
-	VBLENDVPS Y4, Y3, Y12, Y8
-	VBLENDVPS Y5, Y3, Y13, Y9
-	VADDPS    Y3, Y12, Y10
-	VADDPS    Y3, Y13, Y11
-	VDIVPS    Y10, Y3, Y10
-	VDIVPS    Y11, Y3, Y11
-	VMULPS    Y10, Y6, Y6
-	VMULPS    Y11, Y7, Y7
-	VMULPS    Y10, Y8, Y8
-	VMULPS    Y11, Y9, Y9
-	VMAXPS    Y4, Y1, Y4
-	VMAXPS    Y5, Y1, Y5
-	VMINPS    Y4, Y2, Y4
-	VMINPS    Y5, Y2, Y5
-	VMULPS    Y8, Y4, Y4
-	VMULPS    Y9, Y5, Y5
-	VADDPS    Y3, Y4, Y4
-	VADDPS    Y3, Y5, Y5
-	VMULPS    Y4, Y6, Y6
-	VMULPS    Y5, Y7, Y7
-	VMULPS    (DX)(SI*1), Y6, Y6
-	VMULPS    32(DX)(SI*1), Y7, Y7
-	VADDPS    (AX)(SI*1), Y6, Y6
-	VADDPS    32(AX)(SI*1), Y7, Y7
-	VMOVUPS   Y6, (AX)(SI*1)
-	VMOVUPS   Y7, 32(AX)(SI*1)
-	ADDQ      $0x00000040, SI
-	SUBQ      $0x10, BX
-	JMP       siluBackwardAVX512_v8x2
+	CMPQ         BX, $0x10
+	JL           siluBackwardAVX512_v8x2_end
+	VMOVUPS      (CX)(SI*1), Y4
+	VMOVUPS      32(CX)(SI*1), Y5
+	VORPS        ewc_sign<>+0(SB), Y4, Y6
+	VORPS        ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS       Y6, Y0, Y6
+	VMAXPS       Y7, Y0, Y7
+	VMULPS       ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS       ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS       ewc_round<>+0(SB), Y8, Y8
+	VADDPS       ewc_round<>+0(SB), Y9, Y9
+	VSUBPS       ewc_round<>+0(SB), Y8, Y10
+	VSUBPS       ewc_round<>+0(SB), Y9, Y11
+	VFNMADD231PS ewc_c1<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y7
+	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y7
+	VMULPS       Y6, Y6, Y10
+	VMULPS       Y7, Y7, Y11
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VMOVUPS      ewc_p1<>+0(SB), Y13
+	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y7, Y13
+	VMOVUPS      ewc_p3<>+0(SB), Y14
+	VMOVUPS      ewc_p3<>+0(SB), Y15
+	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_p2<>+0(SB), Y7, Y15
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y15, Y11, Y13
+	VMOVUPS      ewc_p5<>+0(SB), Y14
+	VMOVUPS      ewc_p5<>+0(SB), Y15
+	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_p4<>+0(SB), Y7, Y15
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y15, Y11, Y13
+	VFMADD213PS  Y6, Y10, Y12
+	VFMADD213PS  Y7, Y11, Y13
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VADDPS       ewc_one<>+0(SB), Y13, Y13
+	VPADDD       ewc_i127<>+0(SB), Y8, Y8
+	VPADDD       ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y9, Y13, Y13
+	VBLENDVPS    Y4, Y12, Y3, Y6
+	VBLENDVPS    Y5, Y13, Y3, Y7
+	VBLENDVPS    Y4, Y3, Y12, Y8
+	VBLENDVPS    Y5, Y3, Y13, Y9
+	VADDPS       Y3, Y12, Y10
+	VADDPS       Y3, Y13, Y11
+	VDIVPS       Y10, Y3, Y10
+	VDIVPS       Y11, Y3, Y11
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y10, Y8, Y8
+	VMULPS       Y11, Y9, Y9
+	VMAXPS       Y4, Y1, Y4
+	VMAXPS       Y5, Y1, Y5
+	VMINPS       Y4, Y2, Y4
+	VMINPS       Y5, Y2, Y5
+	VMULPS       Y8, Y4, Y4
+	VMULPS       Y9, Y5, Y5
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y3, Y5, Y5
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y5, Y7, Y7
+	VMULPS       (DX)(SI*1), Y6, Y6
+	VMULPS       32(DX)(SI*1), Y7, Y7
+	VADDPS       (AX)(SI*1), Y6, Y6
+	VADDPS       32(AX)(SI*1), Y7, Y7
+	VMOVUPS      Y6, (AX)(SI*1)
+	VMOVUPS      Y7, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x10, BX
+	JMP          siluBackwardAVX512_v8x2
 
 siluBackwardAVX512_v8x2_end:
 siluBackwardAVX512_v8x1:
-	CMPQ      BX, $0x08
-	JL        siluBackwardAVX512_v8x1_end
-	VMOVUPS   (CX)(SI*1), Y4
-	VORPS     ewc_sign<>+0(SB), Y4, Y5
-	VMAXPS    Y5, Y0, Y5
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y6
-	VADDPS    ewc_round<>+0(SB), Y6, Y6
-	VSUBPS    ewc_round<>+0(SB), Y6, Y7
-	VMULPS    ewc_c1<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    ewc_c2<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    Y5, Y5, Y7
-	VMULPS    ewc_p0<>+0(SB), Y5, Y8
-	VADDPS    ewc_p1<>+0(SB), Y8, Y8
-	VMULPS    ewc_p2<>+0(SB), Y5, Y9
-	VADDPS    ewc_p3<>+0(SB), Y9, Y9
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y9, Y8, Y8
-	VMULPS    ewc_p4<>+0(SB), Y5, Y9
-	VADDPS    ewc_p5<>+0(SB), Y9, Y9
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y9, Y8, Y8
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y5, Y8, Y8
-	VADDPS    ewc_one<>+0(SB), Y8, Y8
-	VPADDD    ewc_i127<>+0(SB), Y6, Y6
-	VPSLLD    $0x17, Y6, Y6
-	VMULPS    Y6, Y8, Y8
-	VBLENDVPS Y4, Y8, Y3, Y5
-	VBLENDVPS Y4, Y3, Y8, Y6
-	VADDPS    Y3, Y8, Y7
-	VDIVPS    Y7, Y3, Y7
-	VMULPS    Y7, Y5, Y5
-	VMULPS    Y7, Y6, Y6
-	VMAXPS    Y4, Y1, Y4
-	VMINPS    Y4, Y2, Y4
-	VMULPS    Y6, Y4, Y4
-	VADDPS    Y3, Y4, Y4
-	VMULPS    Y4, Y5, Y5
-	VMULPS    (DX)(SI*1), Y5, Y5
-	VADDPS    (AX)(SI*1), Y5, Y5
-	VMOVUPS   Y5, (AX)(SI*1)
-	ADDQ      $0x00000020, SI
-	SUBQ      $0x08, BX
-	JMP       siluBackwardAVX512_v8x1
+	CMPQ         BX, $0x08
+	JL           siluBackwardAVX512_v8x1_end
+	VMOVUPS      (CX)(SI*1), Y4
+	VORPS        ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS       ewc_round<>+0(SB), Y6, Y6
+	VSUBPS       ewc_round<>+0(SB), Y6, Y7
+	VFNMADD231PS ewc_c1<>+0(SB), Y7, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y7, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      ewc_p1<>+0(SB), Y8
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y8
+	VMOVUPS      ewc_p3<>+0(SB), Y9
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y7, Y8
+	VMOVUPS      ewc_p5<>+0(SB), Y9
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y7, Y8
+	VFMADD213PS  Y5, Y7, Y8
+	VADDPS       ewc_one<>+0(SB), Y8, Y8
+	VPADDD       ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y8, Y8
+	VBLENDVPS    Y4, Y8, Y3, Y5
+	VBLENDVPS    Y4, Y3, Y8, Y6
+	VADDPS       Y3, Y8, Y7
+	VDIVPS       Y7, Y3, Y7
+	VMULPS       Y7, Y5, Y5
+	VMULPS       Y7, Y6, Y6
+	VMAXPS       Y4, Y1, Y4
+	VMINPS       Y4, Y2, Y4
+	VMULPS       Y6, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VMULPS       Y4, Y5, Y5
+	VMULPS       (DX)(SI*1), Y5, Y5
+	VADDPS       (AX)(SI*1), Y5, Y5
+	VMOVUPS      Y5, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x08, BX
+	JMP          siluBackwardAVX512_v8x1
 
 siluBackwardAVX512_v8x1_end:
 	VZEROUPPER
 	RET
 
 // func siluBackwardSetAVX512(dx []float32, v []float32, dy []float32)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, FMA3
 TEXT ·siluBackwardSetAVX512(SB), NOSPLIT, $0-72
 	MOVQ    dx_base+0(FP), AX
 	MOVQ    v_base+24(FP), CX
@@ -2558,244 +2348,219 @@ TEXT ·siluBackwardSetAVX512(SB), NOSPLIT, $0-72
 	VMOVUPS ewc_one<>+0(SB), Z3
 
 siluBackwardSetAVX512_v16x4:
-	CMPQ    BX, $0x40
-	JL      siluBackwardSetAVX512_v16x4_end
-	VMOVUPS (CX)(SI*1), Z4
-	VMOVUPS 64(CX)(SI*1), Z5
-	VMOVUPS 128(CX)(SI*1), Z6
-	VMOVUPS 192(CX)(SI*1), Z7
-	VORPS   ewc_sign<>+0(SB), Z4, Z8
-	VORPS   ewc_sign<>+0(SB), Z5, Z9
-	VORPS   ewc_sign<>+0(SB), Z6, Z10
-	VORPS   ewc_sign<>+0(SB), Z7, Z11
-	VMAXPS  Z8, Z0, Z8
-	VMAXPS  Z9, Z0, Z9
-	VMAXPS  Z10, Z0, Z10
-	VMAXPS  Z11, Z0, Z11
-	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
-	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
-	VMULPS  ewc_log2e<>+0(SB), Z10, Z14
-	VMULPS  ewc_log2e<>+0(SB), Z11, Z15
-	VADDPS  ewc_round<>+0(SB), Z12, Z12
-	VADDPS  ewc_round<>+0(SB), Z13, Z13
-	VADDPS  ewc_round<>+0(SB), Z14, Z14
-	VADDPS  ewc_round<>+0(SB), Z15, Z15
-	VSUBPS  ewc_round<>+0(SB), Z12, Z16
-	VSUBPS  ewc_round<>+0(SB), Z13, Z17
-	VSUBPS  ewc_round<>+0(SB), Z14, Z18
-	VSUBPS  ewc_round<>+0(SB), Z15, Z19
-	VMULPS  ewc_c1<>+0(SB), Z16, Z20
-	VMULPS  ewc_c1<>+0(SB), Z17, Z21
-	VMULPS  ewc_c1<>+0(SB), Z18, Z22
-	VMULPS  ewc_c1<>+0(SB), Z19, Z23
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VSUBPS  Z22, Z10, Z10
-	VSUBPS  Z23, Z11, Z11
-	VMULPS  ewc_c2<>+0(SB), Z16, Z20
-	VMULPS  ewc_c2<>+0(SB), Z17, Z21
-	VMULPS  ewc_c2<>+0(SB), Z18, Z22
-	VMULPS  ewc_c2<>+0(SB), Z19, Z23
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VSUBPS  Z22, Z10, Z10
-	VSUBPS  Z23, Z11, Z11
-	VMULPS  Z8, Z8, Z16
-	VMULPS  Z9, Z9, Z17
-	VMULPS  Z10, Z10, Z18
-	VMULPS  Z11, Z11, Z19
-	VMULPS  ewc_p0<>+0(SB), Z8, Z20
-	VMULPS  ewc_p0<>+0(SB), Z9, Z21
-	VMULPS  ewc_p0<>+0(SB), Z10, Z22
-	VMULPS  ewc_p0<>+0(SB), Z11, Z23
-	VADDPS  ewc_p1<>+0(SB), Z20, Z20
-	VADDPS  ewc_p1<>+0(SB), Z21, Z21
-	VADDPS  ewc_p1<>+0(SB), Z22, Z22
-	VADDPS  ewc_p1<>+0(SB), Z23, Z23
-	VMULPS  ewc_p2<>+0(SB), Z8, Z24
-	VMULPS  ewc_p2<>+0(SB), Z9, Z25
-	VMULPS  ewc_p2<>+0(SB), Z10, Z26
-	VMULPS  ewc_p2<>+0(SB), Z11, Z27
-	VADDPS  ewc_p3<>+0(SB), Z24, Z24
-	VADDPS  ewc_p3<>+0(SB), Z25, Z25
-	VADDPS  ewc_p3<>+0(SB), Z26, Z26
-	VADDPS  ewc_p3<>+0(SB), Z27, Z27
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VMULPS  Z19, Z23, Z23
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VADDPS  Z26, Z22, Z22
-	VADDPS  Z27, Z23, Z23
-	VMULPS  ewc_p4<>+0(SB), Z8, Z24
-	VMULPS  ewc_p4<>+0(SB), Z9, Z25
-	VMULPS  ewc_p4<>+0(SB), Z10, Z26
-	VMULPS  ewc_p4<>+0(SB), Z11, Z27
-	VADDPS  ewc_p5<>+0(SB), Z24, Z24
-	VADDPS  ewc_p5<>+0(SB), Z25, Z25
-	VADDPS  ewc_p5<>+0(SB), Z26, Z26
-	VADDPS  ewc_p5<>+0(SB), Z27, Z27
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VMULPS  Z19, Z23, Z23
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VADDPS  Z26, Z22, Z22
-	VADDPS  Z27, Z23, Z23
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VMULPS  Z19, Z23, Z23
-	VADDPS  Z8, Z20, Z20
-	VADDPS  Z9, Z21, Z21
-	VADDPS  Z10, Z22, Z22
-	VADDPS  Z11, Z23, Z23
-	VADDPS  ewc_one<>+0(SB), Z20, Z20
-	VADDPS  ewc_one<>+0(SB), Z21, Z21
-	VADDPS  ewc_one<>+0(SB), Z22, Z22
-	VADDPS  ewc_one<>+0(SB), Z23, Z23
-	VPADDD  ewc_i127<>+0(SB), Z12, Z12
-	VPADDD  ewc_i127<>+0(SB), Z13, Z13
-	VPADDD  ewc_i127<>+0(SB), Z14, Z14
-	VPADDD  ewc_i127<>+0(SB), Z15, Z15
-	VPSLLD  $0x17, Z12, Z12
-	VPSLLD  $0x17, Z13, Z13
-	VPSLLD  $0x17, Z14, Z14
-	VPSLLD  $0x17, Z15, Z15
-	VMULPS  Z12, Z20, Z20
-	VMULPS  Z13, Z21, Z21
-	VMULPS  Z14, Z22, Z22
-	VMULPS  Z15, Z23, Z23
-	VPSRAD  $0x1f, Z4, Z12
-	VPSRAD  $0x1f, Z5, Z13
-	VPSRAD  $0x1f, Z6, Z14
-	VPSRAD  $0x1f, Z7, Z15
-	VANDPS  Z20, Z12, Z8
-	VANDPS  Z21, Z13, Z9
-	VANDPS  Z22, Z14, Z10
-	VANDPS  Z23, Z15, Z11
-	VANDNPS Z3, Z12, Z16
-	VANDNPS Z3, Z13, Z17
-	VANDNPS Z3, Z14, Z18
-	VANDNPS Z3, Z15, Z19
-	VORPS   Z16, Z8, Z8
-	VORPS   Z17, Z9, Z9
-	VORPS   Z18, Z10, Z10
-	VORPS   Z19, Z11, Z11
-	VANDPS  Z3, Z12, Z24
-	VANDPS  Z3, Z13, Z25
-	VANDPS  Z3, Z14, Z26
-	VANDPS  Z3, Z15, Z27
-	VANDNPS Z20, Z12, Z16
-	VANDNPS Z21, Z13, Z17
-	VANDNPS Z22, Z14, Z18
-	VANDNPS Z23, Z15, Z19
-	VORPS   Z16, Z24, Z24
-	VORPS   Z17, Z25, Z25
-	VORPS   Z18, Z26, Z26
-	VORPS   Z19, Z27, Z27
-	VADDPS  Z3, Z20, Z12
-	VADDPS  Z3, Z21, Z13
-	VADDPS  Z3, Z22, Z14
-	VADDPS  Z3, Z23, Z15
-	VDIVPS  Z12, Z3, Z12
-	VDIVPS  Z13, Z3, Z13
-	VDIVPS  Z14, Z3, Z14
-	VDIVPS  Z15, Z3, Z15
-	VMULPS  Z12, Z8, Z8
-	VMULPS  Z13, Z9, Z9
-	VMULPS  Z14, Z10, Z10
-	VMULPS  Z15, Z11, Z11
-	VMULPS  Z12, Z24, Z24
-	VMULPS  Z13, Z25, Z25
-	VMULPS  Z14, Z26, Z26
-	VMULPS  Z15, Z27, Z27
-	VMAXPS  Z4, Z1, Z4
-	VMAXPS  Z5, Z1, Z5
-	VMAXPS  Z6, Z1, Z6
-	VMAXPS  Z7, Z1, Z7
-	VMINPS  Z4, Z2, Z4
-	VMINPS  Z5, Z2, Z5
-	VMINPS  Z6, Z2, Z6
-	VMINPS  Z7, Z2, Z7
-	VMULPS  Z24, Z4, Z4
-	VMULPS  Z25, Z5, Z5
-	VMULPS  Z26, Z6, Z6
-	VMULPS  Z27, Z7, Z7
-	VADDPS  Z3, Z4, Z4
-	VADDPS  Z3, Z5, Z5
-	VADDPS  Z3, Z6, Z6
-	VADDPS  Z3, Z7, Z7
-	VMULPS  Z4, Z8, Z8
-	VMULPS  Z5, Z9, Z9
-	VMULPS  Z6, Z10, Z10
-	VMULPS  Z7, Z11, Z11
-	VMULPS  (DX)(SI*1), Z8, Z8
-	VMULPS  64(DX)(SI*1), Z9, Z9
-	VMULPS  128(DX)(SI*1), Z10, Z10
-	VMULPS  192(DX)(SI*1), Z11, Z11
-	VMOVUPS Z8, (AX)(SI*1)
-	VMOVUPS Z9, 64(AX)(SI*1)
-	VMOVUPS Z10, 128(AX)(SI*1)
-	VMOVUPS Z11, 192(AX)(SI*1)
-	ADDQ    $0x00000100, SI
-	SUBQ    $0x40, BX
-	JMP     siluBackwardSetAVX512_v16x4
+	CMPQ         BX, $0x40
+	JL           siluBackwardSetAVX512_v16x4_end
+	VMOVUPS      (CX)(SI*1), Z4
+	VMOVUPS      64(CX)(SI*1), Z5
+	VMOVUPS      128(CX)(SI*1), Z6
+	VMOVUPS      192(CX)(SI*1), Z7
+	VORPS        ewc_sign<>+0(SB), Z4, Z8
+	VORPS        ewc_sign<>+0(SB), Z5, Z9
+	VORPS        ewc_sign<>+0(SB), Z6, Z10
+	VORPS        ewc_sign<>+0(SB), Z7, Z11
+	VMAXPS       Z8, Z0, Z8
+	VMAXPS       Z9, Z0, Z9
+	VMAXPS       Z10, Z0, Z10
+	VMAXPS       Z11, Z0, Z11
+	VMULPS       ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS       ewc_log2e<>+0(SB), Z9, Z13
+	VMULPS       ewc_log2e<>+0(SB), Z10, Z14
+	VMULPS       ewc_log2e<>+0(SB), Z11, Z15
+	VADDPS       ewc_round<>+0(SB), Z12, Z12
+	VADDPS       ewc_round<>+0(SB), Z13, Z13
+	VADDPS       ewc_round<>+0(SB), Z14, Z14
+	VADDPS       ewc_round<>+0(SB), Z15, Z15
+	VSUBPS       ewc_round<>+0(SB), Z12, Z16
+	VSUBPS       ewc_round<>+0(SB), Z13, Z17
+	VSUBPS       ewc_round<>+0(SB), Z14, Z18
+	VSUBPS       ewc_round<>+0(SB), Z15, Z19
+	VFNMADD231PS ewc_c1<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c1<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c1<>+0(SB), Z18, Z10
+	VFNMADD231PS ewc_c1<>+0(SB), Z19, Z11
+	VFNMADD231PS ewc_c2<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c2<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c2<>+0(SB), Z18, Z10
+	VFNMADD231PS ewc_c2<>+0(SB), Z19, Z11
+	VMULPS       Z8, Z8, Z16
+	VMULPS       Z9, Z9, Z17
+	VMULPS       Z10, Z10, Z18
+	VMULPS       Z11, Z11, Z19
+	VMOVUPS      ewc_p1<>+0(SB), Z20
+	VMOVUPS      ewc_p1<>+0(SB), Z21
+	VMOVUPS      ewc_p1<>+0(SB), Z22
+	VMOVUPS      ewc_p1<>+0(SB), Z23
+	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_p0<>+0(SB), Z10, Z22
+	VFMADD231PS  ewc_p0<>+0(SB), Z11, Z23
+	VMOVUPS      ewc_p3<>+0(SB), Z24
+	VMOVUPS      ewc_p3<>+0(SB), Z25
+	VMOVUPS      ewc_p3<>+0(SB), Z26
+	VMOVUPS      ewc_p3<>+0(SB), Z27
+	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_p2<>+0(SB), Z10, Z26
+	VFMADD231PS  ewc_p2<>+0(SB), Z11, Z27
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z26, Z18, Z22
+	VFMADD213PS  Z27, Z19, Z23
+	VMOVUPS      ewc_p5<>+0(SB), Z24
+	VMOVUPS      ewc_p5<>+0(SB), Z25
+	VMOVUPS      ewc_p5<>+0(SB), Z26
+	VMOVUPS      ewc_p5<>+0(SB), Z27
+	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_p4<>+0(SB), Z10, Z26
+	VFMADD231PS  ewc_p4<>+0(SB), Z11, Z27
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z26, Z18, Z22
+	VFMADD213PS  Z27, Z19, Z23
+	VFMADD213PS  Z8, Z16, Z20
+	VFMADD213PS  Z9, Z17, Z21
+	VFMADD213PS  Z10, Z18, Z22
+	VFMADD213PS  Z11, Z19, Z23
+	VADDPS       ewc_one<>+0(SB), Z20, Z20
+	VADDPS       ewc_one<>+0(SB), Z21, Z21
+	VADDPS       ewc_one<>+0(SB), Z22, Z22
+	VADDPS       ewc_one<>+0(SB), Z23, Z23
+	VPADDD       ewc_i127<>+0(SB), Z12, Z12
+	VPADDD       ewc_i127<>+0(SB), Z13, Z13
+	VPADDD       ewc_i127<>+0(SB), Z14, Z14
+	VPADDD       ewc_i127<>+0(SB), Z15, Z15
+	VPSLLD       $0x17, Z12, Z12
+	VPSLLD       $0x17, Z13, Z13
+	VPSLLD       $0x17, Z14, Z14
+	VPSLLD       $0x17, Z15, Z15
+	VMULPS       Z12, Z20, Z20
+	VMULPS       Z13, Z21, Z21
+	VMULPS       Z14, Z22, Z22
+	VMULPS       Z15, Z23, Z23
+	VPSRAD       $0x1f, Z4, Z12
+	VPSRAD       $0x1f, Z5, Z13
+	VPSRAD       $0x1f, Z6, Z14
+	VPSRAD       $0x1f, Z7, Z15
+	VANDPS       Z20, Z12, Z8
+	VANDPS       Z21, Z13, Z9
+	VANDPS       Z22, Z14, Z10
+	VANDPS       Z23, Z15, Z11
+	VANDNPS      Z3, Z12, Z16
+	VANDNPS      Z3, Z13, Z17
+	VANDNPS      Z3, Z14, Z18
+	VANDNPS      Z3, Z15, Z19
+	VORPS        Z16, Z8, Z8
+	VORPS        Z17, Z9, Z9
+	VORPS        Z18, Z10, Z10
+	VORPS        Z19, Z11, Z11
+	VANDPS       Z3, Z12, Z24
+	VANDPS       Z3, Z13, Z25
+	VANDPS       Z3, Z14, Z26
+	VANDPS       Z3, Z15, Z27
+	VANDNPS      Z20, Z12, Z16
+	VANDNPS      Z21, Z13, Z17
+	VANDNPS      Z22, Z14, Z18
+	VANDNPS      Z23, Z15, Z19
+	VORPS        Z16, Z24, Z24
+	VORPS        Z17, Z25, Z25
+	VORPS        Z18, Z26, Z26
+	VORPS        Z19, Z27, Z27
+	VADDPS       Z3, Z20, Z12
+	VADDPS       Z3, Z21, Z13
+	VADDPS       Z3, Z22, Z14
+	VADDPS       Z3, Z23, Z15
+	VDIVPS       Z12, Z3, Z12
+	VDIVPS       Z13, Z3, Z13
+	VDIVPS       Z14, Z3, Z14
+	VDIVPS       Z15, Z3, Z15
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z13, Z9, Z9
+	VMULPS       Z14, Z10, Z10
+	VMULPS       Z15, Z11, Z11
+	VMULPS       Z12, Z24, Z24
+	VMULPS       Z13, Z25, Z25
+	VMULPS       Z14, Z26, Z26
+	VMULPS       Z15, Z27, Z27
+	VMAXPS       Z4, Z1, Z4
+	VMAXPS       Z5, Z1, Z5
+	VMAXPS       Z6, Z1, Z6
+	VMAXPS       Z7, Z1, Z7
+	VMINPS       Z4, Z2, Z4
+	VMINPS       Z5, Z2, Z5
+	VMINPS       Z6, Z2, Z6
+	VMINPS       Z7, Z2, Z7
+	VMULPS       Z24, Z4, Z4
+	VMULPS       Z25, Z5, Z5
+	VMULPS       Z26, Z6, Z6
+	VMULPS       Z27, Z7, Z7
+	VADDPS       Z3, Z4, Z4
+	VADDPS       Z3, Z5, Z5
+	VADDPS       Z3, Z6, Z6
+	VADDPS       Z3, Z7, Z7
+	VMULPS       Z4, Z8, Z8
+	VMULPS       Z5, Z9, Z9
+	VMULPS       Z6, Z10, Z10
+	VMULPS       Z7, Z11, Z11
+	VMULPS       (DX)(SI*1), Z8, Z8
+	VMULPS       64(DX)(SI*1), Z9, Z9
+	VMULPS       128(DX)(SI*1), Z10, Z10
+	VMULPS       192(DX)(SI*1), Z11, Z11
+	VMOVUPS      Z8, (AX)(SI*1)
+	VMOVUPS      Z9, 64(AX)(SI*1)
+	VMOVUPS      Z10, 128(AX)(SI*1)
+	VMOVUPS      Z11, 192(AX)(SI*1)
+	ADDQ         $0x00000100, SI
+	SUBQ         $0x40, BX
+	JMP          siluBackwardSetAVX512_v16x4
 
 siluBackwardSetAVX512_v16x4_end:
 siluBackwardSetAVX512_v16x1:
-	CMPQ    BX, $0x10
-	JL      siluBackwardSetAVX512_v16x1_end
-	VMOVUPS (CX)(SI*1), Z4
-	VORPS   ewc_sign<>+0(SB), Z4, Z5
-	VMAXPS  Z5, Z0, Z5
-	VMULPS  ewc_log2e<>+0(SB), Z5, Z6
-	VADDPS  ewc_round<>+0(SB), Z6, Z6
-	VSUBPS  ewc_round<>+0(SB), Z6, Z7
-	VMULPS  ewc_c1<>+0(SB), Z7, Z8
-	VSUBPS  Z8, Z5, Z5
-	VMULPS  ewc_c2<>+0(SB), Z7, Z8
-	VSUBPS  Z8, Z5, Z5
-	VMULPS  Z5, Z5, Z7
-	VMULPS  ewc_p0<>+0(SB), Z5, Z8
-	VADDPS  ewc_p1<>+0(SB), Z8, Z8
-	VMULPS  ewc_p2<>+0(SB), Z5, Z9
-	VADDPS  ewc_p3<>+0(SB), Z9, Z9
-	VMULPS  Z7, Z8, Z8
-	VADDPS  Z9, Z8, Z8
-	VMULPS  ewc_p4<>+0(SB), Z5, Z9
-	VADDPS  ewc_p5<>+0(SB), Z9, Z9
-	VMULPS  Z7, Z8, Z8
-	VADDPS  Z9, Z8, Z8
-	VMULPS  Z7, Z8, Z8
-	VADDPS  Z5, Z8, Z8
-	VADDPS  ewc_one<>+0(SB), Z8, Z8
-	VPADDD  ewc_i127<>+0(SB), Z6, Z6
-	VPSLLD  $0x17, Z6, Z6
-	VMULPS  Z6, Z8, Z8
-	VPSRAD  $0x1f, Z4, Z6
-	VANDPS  Z8, Z6, Z5
-	VANDNPS Z3, Z6, Z7
-	VORPS   Z7, Z5, Z5
-	VANDPS  Z3, Z6, Z9
-	VANDNPS Z8, Z6, Z7
-	VORPS   Z7, Z9, Z9
-	VADDPS  Z3, Z8, Z6
-	VDIVPS  Z6, Z3, Z6
-	VMULPS  Z6, Z5, Z5
-	VMULPS  Z6, Z9, Z9
-	VMAXPS  Z4, Z1, Z4
-	VMINPS  Z4, Z2, Z4
-	VMULPS  Z9, Z4, Z4
-	VADDPS  Z3, Z4, Z4
-	VMULPS  Z4, Z5, Z5
-	VMULPS  (DX)(SI*1), Z5, Z5
-	VMOVUPS Z5, (AX)(SI*1)
-	ADDQ    $0x00000040, SI
-	SUBQ    $0x10, BX
-	JMP     siluBackwardSetAVX512_v16x1
+	CMPQ         BX, $0x10
+	JL           siluBackwardSetAVX512_v16x1_end
+	VMOVUPS      (CX)(SI*1), Z4
+	VORPS        ewc_sign<>+0(SB), Z4, Z5
+	VMAXPS       Z5, Z0, Z5
+	VMULPS       ewc_log2e<>+0(SB), Z5, Z6
+	VADDPS       ewc_round<>+0(SB), Z6, Z6
+	VSUBPS       ewc_round<>+0(SB), Z6, Z7
+	VFNMADD231PS ewc_c1<>+0(SB), Z7, Z5
+	VFNMADD231PS ewc_c2<>+0(SB), Z7, Z5
+	VMULPS       Z5, Z5, Z7
+	VMOVUPS      ewc_p1<>+0(SB), Z8
+	VFMADD231PS  ewc_p0<>+0(SB), Z5, Z8
+	VMOVUPS      ewc_p3<>+0(SB), Z9
+	VFMADD231PS  ewc_p2<>+0(SB), Z5, Z9
+	VFMADD213PS  Z9, Z7, Z8
+	VMOVUPS      ewc_p5<>+0(SB), Z9
+	VFMADD231PS  ewc_p4<>+0(SB), Z5, Z9
+	VFMADD213PS  Z9, Z7, Z8
+	VFMADD213PS  Z5, Z7, Z8
+	VADDPS       ewc_one<>+0(SB), Z8, Z8
+	VPADDD       ewc_i127<>+0(SB), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z6, Z8, Z8
+	VPSRAD       $0x1f, Z4, Z6
+	VANDPS       Z8, Z6, Z5
+	VANDNPS      Z3, Z6, Z7
+	VORPS        Z7, Z5, Z5
+	VANDPS       Z3, Z6, Z9
+	VANDNPS      Z8, Z6, Z7
+	VORPS        Z7, Z9, Z9
+	VADDPS       Z3, Z8, Z6
+	VDIVPS       Z6, Z3, Z6
+	VMULPS       Z6, Z5, Z5
+	VMULPS       Z6, Z9, Z9
+	VMAXPS       Z4, Z1, Z4
+	VMINPS       Z4, Z2, Z4
+	VMULPS       Z9, Z4, Z4
+	VADDPS       Z3, Z4, Z4
+	VMULPS       Z4, Z5, Z5
+	VMULPS       (DX)(SI*1), Z5, Z5
+	VMOVUPS      Z5, (AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x10, BX
+	JMP          siluBackwardSetAVX512_v16x1
 
 siluBackwardSetAVX512_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
@@ -2804,146 +2569,131 @@ siluBackwardSetAVX512_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y3
 
 siluBackwardSetAVX512_v8x2:
-	CMPQ      BX, $0x10
-	JL        siluBackwardSetAVX512_v8x2_end
-	VMOVUPS   (CX)(SI*1), Y4
-	VMOVUPS   32(CX)(SI*1), Y5
-	VORPS     ewc_sign<>+0(SB), Y4, Y6
-	VORPS     ewc_sign<>+0(SB), Y5, Y7
-	VMAXPS    Y6, Y0, Y6
-	VMAXPS    Y7, Y0, Y7
-	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
-	VMULPS    ewc_log2e<>+0(SB), Y7, Y9
-	VADDPS    ewc_round<>+0(SB), Y8, Y8
-	VADDPS    ewc_round<>+0(SB), Y9, Y9
-	VSUBPS    ewc_round<>+0(SB), Y8, Y10
-	VSUBPS    ewc_round<>+0(SB), Y9, Y11
-	VMULPS    ewc_c1<>+0(SB), Y10, Y12
-	VMULPS    ewc_c1<>+0(SB), Y11, Y13
-	VSUBPS    Y12, Y6, Y6
-	VSUBPS    Y13, Y7, Y7
-	VMULPS    ewc_c2<>+0(SB), Y10, Y12
-	VMULPS    ewc_c2<>+0(SB), Y11, Y13
-	VSUBPS    Y12, Y6, Y6
-	VSUBPS    Y13, Y7, Y7
-	VMULPS    Y6, Y6, Y10
-	VMULPS    Y7, Y7, Y11
-	VMULPS    ewc_p0<>+0(SB), Y6, Y12
-	VMULPS    ewc_p0<>+0(SB), Y7, Y13
-	VADDPS    ewc_p1<>+0(SB), Y12, Y12
-	VADDPS    ewc_p1<>+0(SB), Y13, Y13
-	VMULPS    ewc_p2<>+0(SB), Y6, Y14
-	VMULPS    ewc_p2<>+0(SB), Y7, Y15
-	VADDPS    ewc_p3<>+0(SB), Y14, Y14
-	VADDPS    ewc_p3<>+0(SB), Y15, Y15
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y14, Y12, Y12
-	VADDPS    Y15, Y13, Y13
-	VMULPS    ewc_p4<>+0(SB), Y6, Y14
-	VMULPS    ewc_p4<>+0(SB), Y7, Y15
-	VADDPS    ewc_p5<>+0(SB), Y14, Y14
-	VADDPS    ewc_p5<>+0(SB), Y15, Y15
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y14, Y12, Y12
-	VADDPS    Y15, Y13, Y13
-	VMULPS    Y10, Y12, Y12
-	VMULPS    Y11, Y13, Y13
-	VADDPS    Y6, Y12, Y12
-	VADDPS    Y7, Y13, Y13
-	VADDPS    ewc_one<>+0(SB), Y12, Y12
-	VADDPS    ewc_one<>+0(SB), Y13, Y13
-	VPADDD    ewc_i127<>+0(SB), Y8, Y8
-	VPADDD    ewc_i127<>+0(SB), Y9, Y9
-	VPSLLD    $0x17, Y8, Y8
-	VPSLLD    $0x17, Y9, Y9
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VBLENDVPS Y4, Y12, Y3, Y6
-	VBLENDVPS Y5, Y13, Y3, Y7
-	VBLENDVPS Y4, Y3, Y12, Y8
-	VBLENDVPS Y5, Y3, Y13, Y9
-	VADDPS    Y3, Y12, Y10
-	VADDPS    Y3, Y13, Y11
-	VDIVPS    Y10, Y3, Y10
-	VDIVPS    Y11, Y3, Y11
-	VMULPS    Y10, Y6, Y6
-	VMULPS    Y11, Y7, Y7
-	VMULPS    Y10, Y8, Y8
-	VMULPS    Y11, Y9, Y9
-	VMAXPS    Y4, Y1, Y4
-	VMAXPS    Y5, Y1, Y5
-	VMINPS    Y4, Y2, Y4
-	VMINPS    Y5, Y2, Y5
-	VMULPS    Y8, Y4, Y4
-	VMULPS    Y9, Y5, Y5
-	VADDPS    Y3, Y4, Y4
-	VADDPS    Y3, Y5, Y5
-	VMULPS    Y4, Y6, Y6
-	VMULPS    Y5, Y7, Y7
-	VMULPS    (DX)(SI*1), Y6, Y6
-	VMULPS    32(DX)(SI*1), Y7, Y7
-	VMOVUPS   Y6, (AX)(SI*1)
-	VMOVUPS   Y7, 32(AX)(SI*1)
-	ADDQ      $0x00000040, SI
-	SUBQ      $0x10, BX
-	JMP       siluBackwardSetAVX512_v8x2
+	CMPQ         BX, $0x10
+	JL           siluBackwardSetAVX512_v8x2_end
+	VMOVUPS      (CX)(SI*1), Y4
+	VMOVUPS      32(CX)(SI*1), Y5
+	VORPS        ewc_sign<>+0(SB), Y4, Y6
+	VORPS        ewc_sign<>+0(SB), Y5, Y7
+	VMAXPS       Y6, Y0, Y6
+	VMAXPS       Y7, Y0, Y7
+	VMULPS       ewc_log2e<>+0(SB), Y6, Y8
+	VMULPS       ewc_log2e<>+0(SB), Y7, Y9
+	VADDPS       ewc_round<>+0(SB), Y8, Y8
+	VADDPS       ewc_round<>+0(SB), Y9, Y9
+	VSUBPS       ewc_round<>+0(SB), Y8, Y10
+	VSUBPS       ewc_round<>+0(SB), Y9, Y11
+	VFNMADD231PS ewc_c1<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y7
+	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y7
+	VMULPS       Y6, Y6, Y10
+	VMULPS       Y7, Y7, Y11
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VMOVUPS      ewc_p1<>+0(SB), Y13
+	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y7, Y13
+	VMOVUPS      ewc_p3<>+0(SB), Y14
+	VMOVUPS      ewc_p3<>+0(SB), Y15
+	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_p2<>+0(SB), Y7, Y15
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y15, Y11, Y13
+	VMOVUPS      ewc_p5<>+0(SB), Y14
+	VMOVUPS      ewc_p5<>+0(SB), Y15
+	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_p4<>+0(SB), Y7, Y15
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y15, Y11, Y13
+	VFMADD213PS  Y6, Y10, Y12
+	VFMADD213PS  Y7, Y11, Y13
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VADDPS       ewc_one<>+0(SB), Y13, Y13
+	VPADDD       ewc_i127<>+0(SB), Y8, Y8
+	VPADDD       ewc_i127<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y9, Y13, Y13
+	VBLENDVPS    Y4, Y12, Y3, Y6
+	VBLENDVPS    Y5, Y13, Y3, Y7
+	VBLENDVPS    Y4, Y3, Y12, Y8
+	VBLENDVPS    Y5, Y3, Y13, Y9
+	VADDPS       Y3, Y12, Y10
+	VADDPS       Y3, Y13, Y11
+	VDIVPS       Y10, Y3, Y10
+	VDIVPS       Y11, Y3, Y11
+	VMULPS       Y10, Y6, Y6
+	VMULPS       Y11, Y7, Y7
+	VMULPS       Y10, Y8, Y8
+	VMULPS       Y11, Y9, Y9
+	VMAXPS       Y4, Y1, Y4
+	VMAXPS       Y5, Y1, Y5
+	VMINPS       Y4, Y2, Y4
+	VMINPS       Y5, Y2, Y5
+	VMULPS       Y8, Y4, Y4
+	VMULPS       Y9, Y5, Y5
+	VADDPS       Y3, Y4, Y4
+	VADDPS       Y3, Y5, Y5
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y5, Y7, Y7
+	VMULPS       (DX)(SI*1), Y6, Y6
+	VMULPS       32(DX)(SI*1), Y7, Y7
+	VMOVUPS      Y6, (AX)(SI*1)
+	VMOVUPS      Y7, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x10, BX
+	JMP          siluBackwardSetAVX512_v8x2
 
 siluBackwardSetAVX512_v8x2_end:
 siluBackwardSetAVX512_v8x1:
-	CMPQ      BX, $0x08
-	JL        siluBackwardSetAVX512_v8x1_end
-	VMOVUPS   (CX)(SI*1), Y4
-	VORPS     ewc_sign<>+0(SB), Y4, Y5
-	VMAXPS    Y5, Y0, Y5
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y6
-	VADDPS    ewc_round<>+0(SB), Y6, Y6
-	VSUBPS    ewc_round<>+0(SB), Y6, Y7
-	VMULPS    ewc_c1<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    ewc_c2<>+0(SB), Y7, Y8
-	VSUBPS    Y8, Y5, Y5
-	VMULPS    Y5, Y5, Y7
-	VMULPS    ewc_p0<>+0(SB), Y5, Y8
-	VADDPS    ewc_p1<>+0(SB), Y8, Y8
-	VMULPS    ewc_p2<>+0(SB), Y5, Y9
-	VADDPS    ewc_p3<>+0(SB), Y9, Y9
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y9, Y8, Y8
-	VMULPS    ewc_p4<>+0(SB), Y5, Y9
-	VADDPS    ewc_p5<>+0(SB), Y9, Y9
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y9, Y8, Y8
-	VMULPS    Y7, Y8, Y8
-	VADDPS    Y5, Y8, Y8
-	VADDPS    ewc_one<>+0(SB), Y8, Y8
-	VPADDD    ewc_i127<>+0(SB), Y6, Y6
-	VPSLLD    $0x17, Y6, Y6
-	VMULPS    Y6, Y8, Y8
-	VBLENDVPS Y4, Y8, Y3, Y5
-	VBLENDVPS Y4, Y3, Y8, Y6
-	VADDPS    Y3, Y8, Y7
-	VDIVPS    Y7, Y3, Y7
-	VMULPS    Y7, Y5, Y5
-	VMULPS    Y7, Y6, Y6
-	VMAXPS    Y4, Y1, Y4
-	VMINPS    Y4, Y2, Y4
-	VMULPS    Y6, Y4, Y4
-	VADDPS    Y3, Y4, Y4
-	VMULPS    Y4, Y5, Y5
-	VMULPS    (DX)(SI*1), Y5, Y5
-	VMOVUPS   Y5, (AX)(SI*1)
-	ADDQ      $0x00000020, SI
-	SUBQ      $0x08, BX
-	JMP       siluBackwardSetAVX512_v8x1
+	CMPQ         BX, $0x08
+	JL           siluBackwardSetAVX512_v8x1_end
+	VMOVUPS      (CX)(SI*1), Y4
+	VORPS        ewc_sign<>+0(SB), Y4, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y6
+	VADDPS       ewc_round<>+0(SB), Y6, Y6
+	VSUBPS       ewc_round<>+0(SB), Y6, Y7
+	VFNMADD231PS ewc_c1<>+0(SB), Y7, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y7, Y5
+	VMULPS       Y5, Y5, Y7
+	VMOVUPS      ewc_p1<>+0(SB), Y8
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y8
+	VMOVUPS      ewc_p3<>+0(SB), Y9
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y7, Y8
+	VMOVUPS      ewc_p5<>+0(SB), Y9
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y9
+	VFMADD213PS  Y9, Y7, Y8
+	VFMADD213PS  Y5, Y7, Y8
+	VADDPS       ewc_one<>+0(SB), Y8, Y8
+	VPADDD       ewc_i127<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y8, Y8
+	VBLENDVPS    Y4, Y8, Y3, Y5
+	VBLENDVPS    Y4, Y3, Y8, Y6
+	VADDPS       Y3, Y8, Y7
+	VDIVPS       Y7, Y3, Y7
+	VMULPS       Y7, Y5, Y5
+	VMULPS       Y7, Y6, Y6
+	VMAXPS       Y4, Y1, Y4
+	VMINPS       Y4, Y2, Y4
+	VMULPS       Y6, Y4, Y4
+	VADDPS       Y3, Y4, Y4
+	VMULPS       Y4, Y5, Y5
+	VMULPS       (DX)(SI*1), Y5, Y5
+	VMOVUPS      Y5, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x08, BX
+	JMP          siluBackwardSetAVX512_v8x1
 
 siluBackwardSetAVX512_v8x1_end:
 	VZEROUPPER
 	RET
 
 // func bnApplyAVX512(y []float32, z []float32, x []float32, m int, c int, scale []float32, shift []float32, mode int)
-// Requires: AVX, AVX2, AVX512DQ, AVX512F
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, FMA3
 TEXT ·bnApplyAVX512(SB), NOSPLIT, $0-144
 	MOVQ y_base+0(FP), AX
 	MOVQ z_base+24(FP), CX
@@ -3056,209 +2806,184 @@ bnApplyAVX512_mode1_row:
 	VMOVUPS ewc_one<>+0(SB), Z2
 
 bnApplyAVX512_mode1_v16x4:
-	CMPQ    CX, $0x40
-	JL      bnApplyAVX512_mode1_v16x4_end
-	VMOVUPS (DX)(R9*1), Z3
-	VMOVUPS 64(DX)(R9*1), Z4
-	VMOVUPS 128(DX)(R9*1), Z5
-	VMOVUPS 192(DX)(R9*1), Z6
-	VMULPS  (DI)(R9*1), Z3, Z3
-	VMULPS  64(DI)(R9*1), Z4, Z4
-	VMULPS  128(DI)(R9*1), Z5, Z5
-	VMULPS  192(DI)(R9*1), Z6, Z6
-	VADDPS  (R8)(R9*1), Z3, Z3
-	VADDPS  64(R8)(R9*1), Z4, Z4
-	VADDPS  128(R8)(R9*1), Z5, Z5
-	VADDPS  192(R8)(R9*1), Z6, Z6
-	VORPS   ewc_sign<>+0(SB), Z3, Z7
-	VORPS   ewc_sign<>+0(SB), Z4, Z8
-	VORPS   ewc_sign<>+0(SB), Z5, Z9
-	VORPS   ewc_sign<>+0(SB), Z6, Z10
-	VMAXPS  Z7, Z0, Z7
-	VMAXPS  Z8, Z0, Z8
-	VMAXPS  Z9, Z0, Z9
-	VMAXPS  Z10, Z0, Z10
-	VMULPS  ewc_log2e<>+0(SB), Z7, Z11
-	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
-	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
-	VMULPS  ewc_log2e<>+0(SB), Z10, Z14
-	VADDPS  ewc_round<>+0(SB), Z11, Z11
-	VADDPS  ewc_round<>+0(SB), Z12, Z12
-	VADDPS  ewc_round<>+0(SB), Z13, Z13
-	VADDPS  ewc_round<>+0(SB), Z14, Z14
-	VSUBPS  ewc_round<>+0(SB), Z11, Z15
-	VSUBPS  ewc_round<>+0(SB), Z12, Z16
-	VSUBPS  ewc_round<>+0(SB), Z13, Z17
-	VSUBPS  ewc_round<>+0(SB), Z14, Z18
-	VMULPS  ewc_c1<>+0(SB), Z15, Z19
-	VMULPS  ewc_c1<>+0(SB), Z16, Z20
-	VMULPS  ewc_c1<>+0(SB), Z17, Z21
-	VMULPS  ewc_c1<>+0(SB), Z18, Z22
-	VSUBPS  Z19, Z7, Z7
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VSUBPS  Z22, Z10, Z10
-	VMULPS  ewc_c2<>+0(SB), Z15, Z19
-	VMULPS  ewc_c2<>+0(SB), Z16, Z20
-	VMULPS  ewc_c2<>+0(SB), Z17, Z21
-	VMULPS  ewc_c2<>+0(SB), Z18, Z22
-	VSUBPS  Z19, Z7, Z7
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VSUBPS  Z22, Z10, Z10
-	VMULPS  Z7, Z7, Z15
-	VMULPS  Z8, Z8, Z16
-	VMULPS  Z9, Z9, Z17
-	VMULPS  Z10, Z10, Z18
-	VMULPS  ewc_p0<>+0(SB), Z7, Z19
-	VMULPS  ewc_p0<>+0(SB), Z8, Z20
-	VMULPS  ewc_p0<>+0(SB), Z9, Z21
-	VMULPS  ewc_p0<>+0(SB), Z10, Z22
-	VADDPS  ewc_p1<>+0(SB), Z19, Z19
-	VADDPS  ewc_p1<>+0(SB), Z20, Z20
-	VADDPS  ewc_p1<>+0(SB), Z21, Z21
-	VADDPS  ewc_p1<>+0(SB), Z22, Z22
-	VMULPS  ewc_p2<>+0(SB), Z7, Z23
-	VMULPS  ewc_p2<>+0(SB), Z8, Z24
-	VMULPS  ewc_p2<>+0(SB), Z9, Z25
-	VMULPS  ewc_p2<>+0(SB), Z10, Z26
-	VADDPS  ewc_p3<>+0(SB), Z23, Z23
-	VADDPS  ewc_p3<>+0(SB), Z24, Z24
-	VADDPS  ewc_p3<>+0(SB), Z25, Z25
-	VADDPS  ewc_p3<>+0(SB), Z26, Z26
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VADDPS  Z23, Z19, Z19
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VADDPS  Z26, Z22, Z22
-	VMULPS  ewc_p4<>+0(SB), Z7, Z23
-	VMULPS  ewc_p4<>+0(SB), Z8, Z24
-	VMULPS  ewc_p4<>+0(SB), Z9, Z25
-	VMULPS  ewc_p4<>+0(SB), Z10, Z26
-	VADDPS  ewc_p5<>+0(SB), Z23, Z23
-	VADDPS  ewc_p5<>+0(SB), Z24, Z24
-	VADDPS  ewc_p5<>+0(SB), Z25, Z25
-	VADDPS  ewc_p5<>+0(SB), Z26, Z26
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VADDPS  Z23, Z19, Z19
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VADDPS  Z26, Z22, Z22
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VADDPS  Z7, Z19, Z19
-	VADDPS  Z8, Z20, Z20
-	VADDPS  Z9, Z21, Z21
-	VADDPS  Z10, Z22, Z22
-	VADDPS  ewc_one<>+0(SB), Z19, Z19
-	VADDPS  ewc_one<>+0(SB), Z20, Z20
-	VADDPS  ewc_one<>+0(SB), Z21, Z21
-	VADDPS  ewc_one<>+0(SB), Z22, Z22
-	VPADDD  ewc_i127<>+0(SB), Z11, Z11
-	VPADDD  ewc_i127<>+0(SB), Z12, Z12
-	VPADDD  ewc_i127<>+0(SB), Z13, Z13
-	VPADDD  ewc_i127<>+0(SB), Z14, Z14
-	VPSLLD  $0x17, Z11, Z11
-	VPSLLD  $0x17, Z12, Z12
-	VPSLLD  $0x17, Z13, Z13
-	VPSLLD  $0x17, Z14, Z14
-	VMULPS  Z11, Z19, Z19
-	VMULPS  Z12, Z20, Z20
-	VMULPS  Z13, Z21, Z21
-	VMULPS  Z14, Z22, Z22
-	VPSRAD  $0x1f, Z3, Z11
-	VPSRAD  $0x1f, Z4, Z12
-	VPSRAD  $0x1f, Z5, Z13
-	VPSRAD  $0x1f, Z6, Z14
-	VANDPS  Z19, Z11, Z7
-	VANDPS  Z20, Z12, Z8
-	VANDPS  Z21, Z13, Z9
-	VANDPS  Z22, Z14, Z10
-	VANDNPS Z2, Z11, Z11
-	VANDNPS Z2, Z12, Z12
-	VANDNPS Z2, Z13, Z13
-	VANDNPS Z2, Z14, Z14
-	VORPS   Z11, Z7, Z7
-	VORPS   Z12, Z8, Z8
-	VORPS   Z13, Z9, Z9
-	VORPS   Z14, Z10, Z10
-	VADDPS  Z2, Z19, Z11
-	VADDPS  Z2, Z20, Z12
-	VADDPS  Z2, Z21, Z13
-	VADDPS  Z2, Z22, Z14
-	VMAXPS  Z3, Z1, Z3
-	VMAXPS  Z4, Z1, Z4
-	VMAXPS  Z5, Z1, Z5
-	VMAXPS  Z6, Z1, Z6
-	VMULPS  Z7, Z3, Z3
-	VMULPS  Z8, Z4, Z4
-	VMULPS  Z9, Z5, Z5
-	VMULPS  Z10, Z6, Z6
-	VDIVPS  Z11, Z3, Z3
-	VDIVPS  Z12, Z4, Z4
-	VDIVPS  Z13, Z5, Z5
-	VDIVPS  Z14, Z6, Z6
-	VMOVUPS Z3, (AX)(R9*1)
-	VMOVUPS Z4, 64(AX)(R9*1)
-	VMOVUPS Z5, 128(AX)(R9*1)
-	VMOVUPS Z6, 192(AX)(R9*1)
-	ADDQ    $0x00000100, R9
-	SUBQ    $0x40, CX
-	JMP     bnApplyAVX512_mode1_v16x4
+	CMPQ         CX, $0x40
+	JL           bnApplyAVX512_mode1_v16x4_end
+	VMOVUPS      (DX)(R9*1), Z3
+	VMOVUPS      64(DX)(R9*1), Z4
+	VMOVUPS      128(DX)(R9*1), Z5
+	VMOVUPS      192(DX)(R9*1), Z6
+	VMULPS       (DI)(R9*1), Z3, Z3
+	VMULPS       64(DI)(R9*1), Z4, Z4
+	VMULPS       128(DI)(R9*1), Z5, Z5
+	VMULPS       192(DI)(R9*1), Z6, Z6
+	VADDPS       (R8)(R9*1), Z3, Z3
+	VADDPS       64(R8)(R9*1), Z4, Z4
+	VADDPS       128(R8)(R9*1), Z5, Z5
+	VADDPS       192(R8)(R9*1), Z6, Z6
+	VORPS        ewc_sign<>+0(SB), Z3, Z7
+	VORPS        ewc_sign<>+0(SB), Z4, Z8
+	VORPS        ewc_sign<>+0(SB), Z5, Z9
+	VORPS        ewc_sign<>+0(SB), Z6, Z10
+	VMAXPS       Z7, Z0, Z7
+	VMAXPS       Z8, Z0, Z8
+	VMAXPS       Z9, Z0, Z9
+	VMAXPS       Z10, Z0, Z10
+	VMULPS       ewc_log2e<>+0(SB), Z7, Z11
+	VMULPS       ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS       ewc_log2e<>+0(SB), Z9, Z13
+	VMULPS       ewc_log2e<>+0(SB), Z10, Z14
+	VADDPS       ewc_round<>+0(SB), Z11, Z11
+	VADDPS       ewc_round<>+0(SB), Z12, Z12
+	VADDPS       ewc_round<>+0(SB), Z13, Z13
+	VADDPS       ewc_round<>+0(SB), Z14, Z14
+	VSUBPS       ewc_round<>+0(SB), Z11, Z15
+	VSUBPS       ewc_round<>+0(SB), Z12, Z16
+	VSUBPS       ewc_round<>+0(SB), Z13, Z17
+	VSUBPS       ewc_round<>+0(SB), Z14, Z18
+	VFNMADD231PS ewc_c1<>+0(SB), Z15, Z7
+	VFNMADD231PS ewc_c1<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c1<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c1<>+0(SB), Z18, Z10
+	VFNMADD231PS ewc_c2<>+0(SB), Z15, Z7
+	VFNMADD231PS ewc_c2<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c2<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c2<>+0(SB), Z18, Z10
+	VMULPS       Z7, Z7, Z15
+	VMULPS       Z8, Z8, Z16
+	VMULPS       Z9, Z9, Z17
+	VMULPS       Z10, Z10, Z18
+	VMOVUPS      ewc_p1<>+0(SB), Z19
+	VMOVUPS      ewc_p1<>+0(SB), Z20
+	VMOVUPS      ewc_p1<>+0(SB), Z21
+	VMOVUPS      ewc_p1<>+0(SB), Z22
+	VFMADD231PS  ewc_p0<>+0(SB), Z7, Z19
+	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_p0<>+0(SB), Z10, Z22
+	VMOVUPS      ewc_p3<>+0(SB), Z23
+	VMOVUPS      ewc_p3<>+0(SB), Z24
+	VMOVUPS      ewc_p3<>+0(SB), Z25
+	VMOVUPS      ewc_p3<>+0(SB), Z26
+	VFMADD231PS  ewc_p2<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_p2<>+0(SB), Z10, Z26
+	VFMADD213PS  Z23, Z15, Z19
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z26, Z18, Z22
+	VMOVUPS      ewc_p5<>+0(SB), Z23
+	VMOVUPS      ewc_p5<>+0(SB), Z24
+	VMOVUPS      ewc_p5<>+0(SB), Z25
+	VMOVUPS      ewc_p5<>+0(SB), Z26
+	VFMADD231PS  ewc_p4<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_p4<>+0(SB), Z10, Z26
+	VFMADD213PS  Z23, Z15, Z19
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z26, Z18, Z22
+	VFMADD213PS  Z7, Z15, Z19
+	VFMADD213PS  Z8, Z16, Z20
+	VFMADD213PS  Z9, Z17, Z21
+	VFMADD213PS  Z10, Z18, Z22
+	VADDPS       ewc_one<>+0(SB), Z19, Z19
+	VADDPS       ewc_one<>+0(SB), Z20, Z20
+	VADDPS       ewc_one<>+0(SB), Z21, Z21
+	VADDPS       ewc_one<>+0(SB), Z22, Z22
+	VPADDD       ewc_i127<>+0(SB), Z11, Z11
+	VPADDD       ewc_i127<>+0(SB), Z12, Z12
+	VPADDD       ewc_i127<>+0(SB), Z13, Z13
+	VPADDD       ewc_i127<>+0(SB), Z14, Z14
+	VPSLLD       $0x17, Z11, Z11
+	VPSLLD       $0x17, Z12, Z12
+	VPSLLD       $0x17, Z13, Z13
+	VPSLLD       $0x17, Z14, Z14
+	VMULPS       Z11, Z19, Z19
+	VMULPS       Z12, Z20, Z20
+	VMULPS       Z13, Z21, Z21
+	VMULPS       Z14, Z22, Z22
+	VPSRAD       $0x1f, Z3, Z11
+	VPSRAD       $0x1f, Z4, Z12
+	VPSRAD       $0x1f, Z5, Z13
+	VPSRAD       $0x1f, Z6, Z14
+	VANDPS       Z19, Z11, Z7
+	VANDPS       Z20, Z12, Z8
+	VANDPS       Z21, Z13, Z9
+	VANDPS       Z22, Z14, Z10
+	VANDNPS      Z2, Z11, Z11
+	VANDNPS      Z2, Z12, Z12
+	VANDNPS      Z2, Z13, Z13
+	VANDNPS      Z2, Z14, Z14
+	VORPS        Z11, Z7, Z7
+	VORPS        Z12, Z8, Z8
+	VORPS        Z13, Z9, Z9
+	VORPS        Z14, Z10, Z10
+	VADDPS       Z2, Z19, Z11
+	VADDPS       Z2, Z20, Z12
+	VADDPS       Z2, Z21, Z13
+	VADDPS       Z2, Z22, Z14
+	VMAXPS       Z3, Z1, Z3
+	VMAXPS       Z4, Z1, Z4
+	VMAXPS       Z5, Z1, Z5
+	VMAXPS       Z6, Z1, Z6
+	VMULPS       Z7, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z9, Z5, Z5
+	VMULPS       Z10, Z6, Z6
+	VDIVPS       Z11, Z3, Z3
+	VDIVPS       Z12, Z4, Z4
+	VDIVPS       Z13, Z5, Z5
+	VDIVPS       Z14, Z6, Z6
+	VMOVUPS      Z3, (AX)(R9*1)
+	VMOVUPS      Z4, 64(AX)(R9*1)
+	VMOVUPS      Z5, 128(AX)(R9*1)
+	VMOVUPS      Z6, 192(AX)(R9*1)
+	ADDQ         $0x00000100, R9
+	SUBQ         $0x40, CX
+	JMP          bnApplyAVX512_mode1_v16x4
 
 bnApplyAVX512_mode1_v16x4_end:
 bnApplyAVX512_mode1_v16x1:
-	CMPQ    CX, $0x10
-	JL      bnApplyAVX512_mode1_v16x1_end
-	VMOVUPS (DX)(R9*1), Z3
-	VMULPS  (DI)(R9*1), Z3, Z3
-	VADDPS  (R8)(R9*1), Z3, Z3
-	VORPS   ewc_sign<>+0(SB), Z3, Z4
-	VMAXPS  Z4, Z0, Z4
-	VMULPS  ewc_log2e<>+0(SB), Z4, Z5
-	VADDPS  ewc_round<>+0(SB), Z5, Z5
-	VSUBPS  ewc_round<>+0(SB), Z5, Z6
-	VMULPS  ewc_c1<>+0(SB), Z6, Z7
-	VSUBPS  Z7, Z4, Z4
-	VMULPS  ewc_c2<>+0(SB), Z6, Z7
-	VSUBPS  Z7, Z4, Z4
-	VMULPS  Z4, Z4, Z6
-	VMULPS  ewc_p0<>+0(SB), Z4, Z7
-	VADDPS  ewc_p1<>+0(SB), Z7, Z7
-	VMULPS  ewc_p2<>+0(SB), Z4, Z8
-	VADDPS  ewc_p3<>+0(SB), Z8, Z8
-	VMULPS  Z6, Z7, Z7
-	VADDPS  Z8, Z7, Z7
-	VMULPS  ewc_p4<>+0(SB), Z4, Z8
-	VADDPS  ewc_p5<>+0(SB), Z8, Z8
-	VMULPS  Z6, Z7, Z7
-	VADDPS  Z8, Z7, Z7
-	VMULPS  Z6, Z7, Z7
-	VADDPS  Z4, Z7, Z7
-	VADDPS  ewc_one<>+0(SB), Z7, Z7
-	VPADDD  ewc_i127<>+0(SB), Z5, Z5
-	VPSLLD  $0x17, Z5, Z5
-	VMULPS  Z5, Z7, Z7
-	VPSRAD  $0x1f, Z3, Z5
-	VANDPS  Z7, Z5, Z4
-	VANDNPS Z2, Z5, Z5
-	VORPS   Z5, Z4, Z4
-	VADDPS  Z2, Z7, Z5
-	VMAXPS  Z3, Z1, Z3
-	VMULPS  Z4, Z3, Z3
-	VDIVPS  Z5, Z3, Z3
-	VMOVUPS Z3, (AX)(R9*1)
-	ADDQ    $0x00000040, R9
-	SUBQ    $0x10, CX
-	JMP     bnApplyAVX512_mode1_v16x1
+	CMPQ         CX, $0x10
+	JL           bnApplyAVX512_mode1_v16x1_end
+	VMOVUPS      (DX)(R9*1), Z3
+	VMULPS       (DI)(R9*1), Z3, Z3
+	VADDPS       (R8)(R9*1), Z3, Z3
+	VORPS        ewc_sign<>+0(SB), Z3, Z4
+	VMAXPS       Z4, Z0, Z4
+	VMULPS       ewc_log2e<>+0(SB), Z4, Z5
+	VADDPS       ewc_round<>+0(SB), Z5, Z5
+	VSUBPS       ewc_round<>+0(SB), Z5, Z6
+	VFNMADD231PS ewc_c1<>+0(SB), Z6, Z4
+	VFNMADD231PS ewc_c2<>+0(SB), Z6, Z4
+	VMULPS       Z4, Z4, Z6
+	VMOVUPS      ewc_p1<>+0(SB), Z7
+	VFMADD231PS  ewc_p0<>+0(SB), Z4, Z7
+	VMOVUPS      ewc_p3<>+0(SB), Z8
+	VFMADD231PS  ewc_p2<>+0(SB), Z4, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VMOVUPS      ewc_p5<>+0(SB), Z8
+	VFMADD231PS  ewc_p4<>+0(SB), Z4, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VFMADD213PS  Z4, Z6, Z7
+	VADDPS       ewc_one<>+0(SB), Z7, Z7
+	VPADDD       ewc_i127<>+0(SB), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z7, Z7
+	VPSRAD       $0x1f, Z3, Z5
+	VANDPS       Z7, Z5, Z4
+	VANDNPS      Z2, Z5, Z5
+	VORPS        Z5, Z4, Z4
+	VADDPS       Z2, Z7, Z5
+	VMAXPS       Z3, Z1, Z3
+	VMULPS       Z4, Z3, Z3
+	VDIVPS       Z5, Z3, Z3
+	VMOVUPS      Z3, (AX)(R9*1)
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x10, CX
+	JMP          bnApplyAVX512_mode1_v16x1
 
 bnApplyAVX512_mode1_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
@@ -3267,124 +2992,109 @@ bnApplyAVX512_mode1_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 bnApplyAVX512_mode1_v8x2:
-	CMPQ      CX, $0x10
-	JL        bnApplyAVX512_mode1_v8x2_end
-	VMOVUPS   (DX)(R9*1), Y3
-	VMOVUPS   32(DX)(R9*1), Y4
-	VMULPS    (DI)(R9*1), Y3, Y3
-	VMULPS    32(DI)(R9*1), Y4, Y4
-	VADDPS    (R8)(R9*1), Y3, Y3
-	VADDPS    32(R8)(R9*1), Y4, Y4
-	VORPS     ewc_sign<>+0(SB), Y3, Y5
-	VORPS     ewc_sign<>+0(SB), Y4, Y6
-	VMAXPS    Y5, Y0, Y5
-	VMAXPS    Y6, Y0, Y6
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
-	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
-	VADDPS    ewc_round<>+0(SB), Y7, Y7
-	VADDPS    ewc_round<>+0(SB), Y8, Y8
-	VSUBPS    ewc_round<>+0(SB), Y7, Y9
-	VSUBPS    ewc_round<>+0(SB), Y8, Y10
-	VMULPS    ewc_c1<>+0(SB), Y9, Y11
-	VMULPS    ewc_c1<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    ewc_c2<>+0(SB), Y9, Y11
-	VMULPS    ewc_c2<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    Y5, Y5, Y9
-	VMULPS    Y6, Y6, Y10
-	VMULPS    ewc_p0<>+0(SB), Y5, Y11
-	VMULPS    ewc_p0<>+0(SB), Y6, Y12
-	VADDPS    ewc_p1<>+0(SB), Y11, Y11
-	VADDPS    ewc_p1<>+0(SB), Y12, Y12
-	VMULPS    ewc_p2<>+0(SB), Y5, Y13
-	VMULPS    ewc_p2<>+0(SB), Y6, Y14
-	VADDPS    ewc_p3<>+0(SB), Y13, Y13
-	VADDPS    ewc_p3<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    ewc_p4<>+0(SB), Y5, Y13
-	VMULPS    ewc_p4<>+0(SB), Y6, Y14
-	VADDPS    ewc_p5<>+0(SB), Y13, Y13
-	VADDPS    ewc_p5<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y5, Y11, Y11
-	VADDPS    Y6, Y12, Y12
-	VADDPS    ewc_one<>+0(SB), Y11, Y11
-	VADDPS    ewc_one<>+0(SB), Y12, Y12
-	VPADDD    ewc_i127<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y8, Y8
-	VPSLLD    $0x17, Y7, Y7
-	VPSLLD    $0x17, Y8, Y8
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VBLENDVPS Y3, Y11, Y2, Y5
-	VBLENDVPS Y4, Y12, Y2, Y6
-	VADDPS    Y2, Y11, Y7
-	VADDPS    Y2, Y12, Y8
-	VMAXPS    Y3, Y1, Y3
-	VMAXPS    Y4, Y1, Y4
-	VMULPS    Y5, Y3, Y3
-	VMULPS    Y6, Y4, Y4
-	VDIVPS    Y7, Y3, Y3
-	VDIVPS    Y8, Y4, Y4
-	VMOVUPS   Y3, (AX)(R9*1)
-	VMOVUPS   Y4, 32(AX)(R9*1)
-	ADDQ      $0x00000040, R9
-	SUBQ      $0x10, CX
-	JMP       bnApplyAVX512_mode1_v8x2
+	CMPQ         CX, $0x10
+	JL           bnApplyAVX512_mode1_v8x2_end
+	VMOVUPS      (DX)(R9*1), Y3
+	VMOVUPS      32(DX)(R9*1), Y4
+	VMULPS       (DI)(R9*1), Y3, Y3
+	VMULPS       32(DI)(R9*1), Y4, Y4
+	VADDPS       (R8)(R9*1), Y3, Y3
+	VADDPS       32(R8)(R9*1), Y4, Y4
+	VORPS        ewc_sign<>+0(SB), Y3, Y5
+	VORPS        ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS       Y5, Y0, Y5
+	VMAXPS       Y6, Y0, Y6
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS       ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS       ewc_round<>+0(SB), Y7, Y7
+	VADDPS       ewc_round<>+0(SB), Y8, Y8
+	VSUBPS       ewc_round<>+0(SB), Y7, Y9
+	VSUBPS       ewc_round<>+0(SB), Y8, Y10
+	VFNMADD231PS ewc_c1<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c1<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c2<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
+	VMULPS       Y5, Y5, Y9
+	VMULPS       Y6, Y6, Y10
+	VMOVUPS      ewc_p1<>+0(SB), Y11
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VMOVUPS      ewc_p3<>+0(SB), Y14
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VMOVUPS      ewc_p5<>+0(SB), Y14
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y5, Y9, Y11
+	VFMADD213PS  Y6, Y10, Y12
+	VADDPS       ewc_one<>+0(SB), Y11, Y11
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VPADDD       ewc_i127<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y12, Y12
+	VBLENDVPS    Y3, Y11, Y2, Y5
+	VBLENDVPS    Y4, Y12, Y2, Y6
+	VADDPS       Y2, Y11, Y7
+	VADDPS       Y2, Y12, Y8
+	VMAXPS       Y3, Y1, Y3
+	VMAXPS       Y4, Y1, Y4
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y6, Y4, Y4
+	VDIVPS       Y7, Y3, Y3
+	VDIVPS       Y8, Y4, Y4
+	VMOVUPS      Y3, (AX)(R9*1)
+	VMOVUPS      Y4, 32(AX)(R9*1)
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x10, CX
+	JMP          bnApplyAVX512_mode1_v8x2
 
 bnApplyAVX512_mode1_v8x2_end:
 bnApplyAVX512_mode1_v8x1:
-	CMPQ      CX, $0x08
-	JL        bnApplyAVX512_mode1_v8x1_end
-	VMOVUPS   (DX)(R9*1), Y3
-	VMULPS    (DI)(R9*1), Y3, Y3
-	VADDPS    (R8)(R9*1), Y3, Y3
-	VORPS     ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS    Y4, Y0, Y4
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
-	VADDPS    ewc_round<>+0(SB), Y5, Y5
-	VSUBPS    ewc_round<>+0(SB), Y5, Y6
-	VMULPS    ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    Y4, Y4, Y6
-	VMULPS    ewc_p0<>+0(SB), Y4, Y7
-	VADDPS    ewc_p1<>+0(SB), Y7, Y7
-	VMULPS    ewc_p2<>+0(SB), Y4, Y8
-	VADDPS    ewc_p3<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    ewc_p4<>+0(SB), Y4, Y8
-	VADDPS    ewc_p5<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y4, Y7, Y7
-	VADDPS    ewc_one<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VMULPS    Y5, Y7, Y7
-	VBLENDVPS Y3, Y7, Y2, Y4
-	VADDPS    Y2, Y7, Y5
-	VMAXPS    Y3, Y1, Y3
-	VMULPS    Y4, Y3, Y3
-	VDIVPS    Y5, Y3, Y3
-	VMOVUPS   Y3, (AX)(R9*1)
-	ADDQ      $0x00000020, R9
-	SUBQ      $0x08, CX
-	JMP       bnApplyAVX512_mode1_v8x1
+	CMPQ         CX, $0x08
+	JL           bnApplyAVX512_mode1_v8x1_end
+	VMOVUPS      (DX)(R9*1), Y3
+	VMULPS       (DI)(R9*1), Y3, Y3
+	VADDPS       (R8)(R9*1), Y3, Y3
+	VORPS        ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMULPS       ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS       ewc_round<>+0(SB), Y5, Y5
+	VSUBPS       ewc_round<>+0(SB), Y5, Y6
+	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
+	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      ewc_p1<>+0(SB), Y7
+	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
+	VMOVUPS      ewc_p3<>+0(SB), Y8
+	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VMOVUPS      ewc_p5<>+0(SB), Y8
+	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VFMADD213PS  Y4, Y6, Y7
+	VADDPS       ewc_one<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VBLENDVPS    Y3, Y7, Y2, Y4
+	VADDPS       Y2, Y7, Y5
+	VMAXPS       Y3, Y1, Y3
+	VMULPS       Y4, Y3, Y3
+	VDIVPS       Y5, Y3, Y3
+	VMOVUPS      Y3, (AX)(R9*1)
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x08, CX
+	JMP          bnApplyAVX512_mode1_v8x1
 
 bnApplyAVX512_mode1_v8x1_end:
 	ADDQ SI, DX
@@ -3405,214 +3115,189 @@ bnApplyAVX512_mode2_row:
 	VMOVUPS ewc_one<>+0(SB), Z2
 
 bnApplyAVX512_mode2_v16x4:
-	CMPQ    R9, $0x40
-	JL      bnApplyAVX512_mode2_v16x4_end
-	VMOVUPS (DX)(R10*1), Z3
-	VMOVUPS 64(DX)(R10*1), Z4
-	VMOVUPS 128(DX)(R10*1), Z5
-	VMOVUPS 192(DX)(R10*1), Z6
-	VMULPS  (DI)(R10*1), Z3, Z3
-	VMULPS  64(DI)(R10*1), Z4, Z4
-	VMULPS  128(DI)(R10*1), Z5, Z5
-	VMULPS  192(DI)(R10*1), Z6, Z6
-	VADDPS  (R8)(R10*1), Z3, Z3
-	VADDPS  64(R8)(R10*1), Z4, Z4
-	VADDPS  128(R8)(R10*1), Z5, Z5
-	VADDPS  192(R8)(R10*1), Z6, Z6
-	VMOVUPS Z3, (CX)(R10*1)
-	VMOVUPS Z4, 64(CX)(R10*1)
-	VMOVUPS Z5, 128(CX)(R10*1)
-	VMOVUPS Z6, 192(CX)(R10*1)
-	VORPS   ewc_sign<>+0(SB), Z3, Z7
-	VORPS   ewc_sign<>+0(SB), Z4, Z8
-	VORPS   ewc_sign<>+0(SB), Z5, Z9
-	VORPS   ewc_sign<>+0(SB), Z6, Z10
-	VMAXPS  Z7, Z0, Z7
-	VMAXPS  Z8, Z0, Z8
-	VMAXPS  Z9, Z0, Z9
-	VMAXPS  Z10, Z0, Z10
-	VMULPS  ewc_log2e<>+0(SB), Z7, Z11
-	VMULPS  ewc_log2e<>+0(SB), Z8, Z12
-	VMULPS  ewc_log2e<>+0(SB), Z9, Z13
-	VMULPS  ewc_log2e<>+0(SB), Z10, Z14
-	VADDPS  ewc_round<>+0(SB), Z11, Z11
-	VADDPS  ewc_round<>+0(SB), Z12, Z12
-	VADDPS  ewc_round<>+0(SB), Z13, Z13
-	VADDPS  ewc_round<>+0(SB), Z14, Z14
-	VSUBPS  ewc_round<>+0(SB), Z11, Z15
-	VSUBPS  ewc_round<>+0(SB), Z12, Z16
-	VSUBPS  ewc_round<>+0(SB), Z13, Z17
-	VSUBPS  ewc_round<>+0(SB), Z14, Z18
-	VMULPS  ewc_c1<>+0(SB), Z15, Z19
-	VMULPS  ewc_c1<>+0(SB), Z16, Z20
-	VMULPS  ewc_c1<>+0(SB), Z17, Z21
-	VMULPS  ewc_c1<>+0(SB), Z18, Z22
-	VSUBPS  Z19, Z7, Z7
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VSUBPS  Z22, Z10, Z10
-	VMULPS  ewc_c2<>+0(SB), Z15, Z19
-	VMULPS  ewc_c2<>+0(SB), Z16, Z20
-	VMULPS  ewc_c2<>+0(SB), Z17, Z21
-	VMULPS  ewc_c2<>+0(SB), Z18, Z22
-	VSUBPS  Z19, Z7, Z7
-	VSUBPS  Z20, Z8, Z8
-	VSUBPS  Z21, Z9, Z9
-	VSUBPS  Z22, Z10, Z10
-	VMULPS  Z7, Z7, Z15
-	VMULPS  Z8, Z8, Z16
-	VMULPS  Z9, Z9, Z17
-	VMULPS  Z10, Z10, Z18
-	VMULPS  ewc_p0<>+0(SB), Z7, Z19
-	VMULPS  ewc_p0<>+0(SB), Z8, Z20
-	VMULPS  ewc_p0<>+0(SB), Z9, Z21
-	VMULPS  ewc_p0<>+0(SB), Z10, Z22
-	VADDPS  ewc_p1<>+0(SB), Z19, Z19
-	VADDPS  ewc_p1<>+0(SB), Z20, Z20
-	VADDPS  ewc_p1<>+0(SB), Z21, Z21
-	VADDPS  ewc_p1<>+0(SB), Z22, Z22
-	VMULPS  ewc_p2<>+0(SB), Z7, Z23
-	VMULPS  ewc_p2<>+0(SB), Z8, Z24
-	VMULPS  ewc_p2<>+0(SB), Z9, Z25
-	VMULPS  ewc_p2<>+0(SB), Z10, Z26
-	VADDPS  ewc_p3<>+0(SB), Z23, Z23
-	VADDPS  ewc_p3<>+0(SB), Z24, Z24
-	VADDPS  ewc_p3<>+0(SB), Z25, Z25
-	VADDPS  ewc_p3<>+0(SB), Z26, Z26
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VADDPS  Z23, Z19, Z19
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VADDPS  Z26, Z22, Z22
-	VMULPS  ewc_p4<>+0(SB), Z7, Z23
-	VMULPS  ewc_p4<>+0(SB), Z8, Z24
-	VMULPS  ewc_p4<>+0(SB), Z9, Z25
-	VMULPS  ewc_p4<>+0(SB), Z10, Z26
-	VADDPS  ewc_p5<>+0(SB), Z23, Z23
-	VADDPS  ewc_p5<>+0(SB), Z24, Z24
-	VADDPS  ewc_p5<>+0(SB), Z25, Z25
-	VADDPS  ewc_p5<>+0(SB), Z26, Z26
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VADDPS  Z23, Z19, Z19
-	VADDPS  Z24, Z20, Z20
-	VADDPS  Z25, Z21, Z21
-	VADDPS  Z26, Z22, Z22
-	VMULPS  Z15, Z19, Z19
-	VMULPS  Z16, Z20, Z20
-	VMULPS  Z17, Z21, Z21
-	VMULPS  Z18, Z22, Z22
-	VADDPS  Z7, Z19, Z19
-	VADDPS  Z8, Z20, Z20
-	VADDPS  Z9, Z21, Z21
-	VADDPS  Z10, Z22, Z22
-	VADDPS  ewc_one<>+0(SB), Z19, Z19
-	VADDPS  ewc_one<>+0(SB), Z20, Z20
-	VADDPS  ewc_one<>+0(SB), Z21, Z21
-	VADDPS  ewc_one<>+0(SB), Z22, Z22
-	VPADDD  ewc_i127<>+0(SB), Z11, Z11
-	VPADDD  ewc_i127<>+0(SB), Z12, Z12
-	VPADDD  ewc_i127<>+0(SB), Z13, Z13
-	VPADDD  ewc_i127<>+0(SB), Z14, Z14
-	VPSLLD  $0x17, Z11, Z11
-	VPSLLD  $0x17, Z12, Z12
-	VPSLLD  $0x17, Z13, Z13
-	VPSLLD  $0x17, Z14, Z14
-	VMULPS  Z11, Z19, Z19
-	VMULPS  Z12, Z20, Z20
-	VMULPS  Z13, Z21, Z21
-	VMULPS  Z14, Z22, Z22
-	VPSRAD  $0x1f, Z3, Z11
-	VPSRAD  $0x1f, Z4, Z12
-	VPSRAD  $0x1f, Z5, Z13
-	VPSRAD  $0x1f, Z6, Z14
-	VANDPS  Z19, Z11, Z7
-	VANDPS  Z20, Z12, Z8
-	VANDPS  Z21, Z13, Z9
-	VANDPS  Z22, Z14, Z10
-	VANDNPS Z2, Z11, Z11
-	VANDNPS Z2, Z12, Z12
-	VANDNPS Z2, Z13, Z13
-	VANDNPS Z2, Z14, Z14
-	VORPS   Z11, Z7, Z7
-	VORPS   Z12, Z8, Z8
-	VORPS   Z13, Z9, Z9
-	VORPS   Z14, Z10, Z10
-	VADDPS  Z2, Z19, Z11
-	VADDPS  Z2, Z20, Z12
-	VADDPS  Z2, Z21, Z13
-	VADDPS  Z2, Z22, Z14
-	VMAXPS  Z3, Z1, Z3
-	VMAXPS  Z4, Z1, Z4
-	VMAXPS  Z5, Z1, Z5
-	VMAXPS  Z6, Z1, Z6
-	VMULPS  Z7, Z3, Z3
-	VMULPS  Z8, Z4, Z4
-	VMULPS  Z9, Z5, Z5
-	VMULPS  Z10, Z6, Z6
-	VDIVPS  Z11, Z3, Z3
-	VDIVPS  Z12, Z4, Z4
-	VDIVPS  Z13, Z5, Z5
-	VDIVPS  Z14, Z6, Z6
-	VMOVUPS Z3, (AX)(R10*1)
-	VMOVUPS Z4, 64(AX)(R10*1)
-	VMOVUPS Z5, 128(AX)(R10*1)
-	VMOVUPS Z6, 192(AX)(R10*1)
-	ADDQ    $0x00000100, R10
-	SUBQ    $0x40, R9
-	JMP     bnApplyAVX512_mode2_v16x4
+	CMPQ         R9, $0x40
+	JL           bnApplyAVX512_mode2_v16x4_end
+	VMOVUPS      (DX)(R10*1), Z3
+	VMOVUPS      64(DX)(R10*1), Z4
+	VMOVUPS      128(DX)(R10*1), Z5
+	VMOVUPS      192(DX)(R10*1), Z6
+	VMULPS       (DI)(R10*1), Z3, Z3
+	VMULPS       64(DI)(R10*1), Z4, Z4
+	VMULPS       128(DI)(R10*1), Z5, Z5
+	VMULPS       192(DI)(R10*1), Z6, Z6
+	VADDPS       (R8)(R10*1), Z3, Z3
+	VADDPS       64(R8)(R10*1), Z4, Z4
+	VADDPS       128(R8)(R10*1), Z5, Z5
+	VADDPS       192(R8)(R10*1), Z6, Z6
+	VMOVUPS      Z3, (CX)(R10*1)
+	VMOVUPS      Z4, 64(CX)(R10*1)
+	VMOVUPS      Z5, 128(CX)(R10*1)
+	VMOVUPS      Z6, 192(CX)(R10*1)
+	VORPS        ewc_sign<>+0(SB), Z3, Z7
+	VORPS        ewc_sign<>+0(SB), Z4, Z8
+	VORPS        ewc_sign<>+0(SB), Z5, Z9
+	VORPS        ewc_sign<>+0(SB), Z6, Z10
+	VMAXPS       Z7, Z0, Z7
+	VMAXPS       Z8, Z0, Z8
+	VMAXPS       Z9, Z0, Z9
+	VMAXPS       Z10, Z0, Z10
+	VMULPS       ewc_log2e<>+0(SB), Z7, Z11
+	VMULPS       ewc_log2e<>+0(SB), Z8, Z12
+	VMULPS       ewc_log2e<>+0(SB), Z9, Z13
+	VMULPS       ewc_log2e<>+0(SB), Z10, Z14
+	VADDPS       ewc_round<>+0(SB), Z11, Z11
+	VADDPS       ewc_round<>+0(SB), Z12, Z12
+	VADDPS       ewc_round<>+0(SB), Z13, Z13
+	VADDPS       ewc_round<>+0(SB), Z14, Z14
+	VSUBPS       ewc_round<>+0(SB), Z11, Z15
+	VSUBPS       ewc_round<>+0(SB), Z12, Z16
+	VSUBPS       ewc_round<>+0(SB), Z13, Z17
+	VSUBPS       ewc_round<>+0(SB), Z14, Z18
+	VFNMADD231PS ewc_c1<>+0(SB), Z15, Z7
+	VFNMADD231PS ewc_c1<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c1<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c1<>+0(SB), Z18, Z10
+	VFNMADD231PS ewc_c2<>+0(SB), Z15, Z7
+	VFNMADD231PS ewc_c2<>+0(SB), Z16, Z8
+	VFNMADD231PS ewc_c2<>+0(SB), Z17, Z9
+	VFNMADD231PS ewc_c2<>+0(SB), Z18, Z10
+	VMULPS       Z7, Z7, Z15
+	VMULPS       Z8, Z8, Z16
+	VMULPS       Z9, Z9, Z17
+	VMULPS       Z10, Z10, Z18
+	VMOVUPS      ewc_p1<>+0(SB), Z19
+	VMOVUPS      ewc_p1<>+0(SB), Z20
+	VMOVUPS      ewc_p1<>+0(SB), Z21
+	VMOVUPS      ewc_p1<>+0(SB), Z22
+	VFMADD231PS  ewc_p0<>+0(SB), Z7, Z19
+	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_p0<>+0(SB), Z10, Z22
+	VMOVUPS      ewc_p3<>+0(SB), Z23
+	VMOVUPS      ewc_p3<>+0(SB), Z24
+	VMOVUPS      ewc_p3<>+0(SB), Z25
+	VMOVUPS      ewc_p3<>+0(SB), Z26
+	VFMADD231PS  ewc_p2<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_p2<>+0(SB), Z10, Z26
+	VFMADD213PS  Z23, Z15, Z19
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z26, Z18, Z22
+	VMOVUPS      ewc_p5<>+0(SB), Z23
+	VMOVUPS      ewc_p5<>+0(SB), Z24
+	VMOVUPS      ewc_p5<>+0(SB), Z25
+	VMOVUPS      ewc_p5<>+0(SB), Z26
+	VFMADD231PS  ewc_p4<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_p4<>+0(SB), Z10, Z26
+	VFMADD213PS  Z23, Z15, Z19
+	VFMADD213PS  Z24, Z16, Z20
+	VFMADD213PS  Z25, Z17, Z21
+	VFMADD213PS  Z26, Z18, Z22
+	VFMADD213PS  Z7, Z15, Z19
+	VFMADD213PS  Z8, Z16, Z20
+	VFMADD213PS  Z9, Z17, Z21
+	VFMADD213PS  Z10, Z18, Z22
+	VADDPS       ewc_one<>+0(SB), Z19, Z19
+	VADDPS       ewc_one<>+0(SB), Z20, Z20
+	VADDPS       ewc_one<>+0(SB), Z21, Z21
+	VADDPS       ewc_one<>+0(SB), Z22, Z22
+	VPADDD       ewc_i127<>+0(SB), Z11, Z11
+	VPADDD       ewc_i127<>+0(SB), Z12, Z12
+	VPADDD       ewc_i127<>+0(SB), Z13, Z13
+	VPADDD       ewc_i127<>+0(SB), Z14, Z14
+	VPSLLD       $0x17, Z11, Z11
+	VPSLLD       $0x17, Z12, Z12
+	VPSLLD       $0x17, Z13, Z13
+	VPSLLD       $0x17, Z14, Z14
+	VMULPS       Z11, Z19, Z19
+	VMULPS       Z12, Z20, Z20
+	VMULPS       Z13, Z21, Z21
+	VMULPS       Z14, Z22, Z22
+	VPSRAD       $0x1f, Z3, Z11
+	VPSRAD       $0x1f, Z4, Z12
+	VPSRAD       $0x1f, Z5, Z13
+	VPSRAD       $0x1f, Z6, Z14
+	VANDPS       Z19, Z11, Z7
+	VANDPS       Z20, Z12, Z8
+	VANDPS       Z21, Z13, Z9
+	VANDPS       Z22, Z14, Z10
+	VANDNPS      Z2, Z11, Z11
+	VANDNPS      Z2, Z12, Z12
+	VANDNPS      Z2, Z13, Z13
+	VANDNPS      Z2, Z14, Z14
+	VORPS        Z11, Z7, Z7
+	VORPS        Z12, Z8, Z8
+	VORPS        Z13, Z9, Z9
+	VORPS        Z14, Z10, Z10
+	VADDPS       Z2, Z19, Z11
+	VADDPS       Z2, Z20, Z12
+	VADDPS       Z2, Z21, Z13
+	VADDPS       Z2, Z22, Z14
+	VMAXPS       Z3, Z1, Z3
+	VMAXPS       Z4, Z1, Z4
+	VMAXPS       Z5, Z1, Z5
+	VMAXPS       Z6, Z1, Z6
+	VMULPS       Z7, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z9, Z5, Z5
+	VMULPS       Z10, Z6, Z6
+	VDIVPS       Z11, Z3, Z3
+	VDIVPS       Z12, Z4, Z4
+	VDIVPS       Z13, Z5, Z5
+	VDIVPS       Z14, Z6, Z6
+	VMOVUPS      Z3, (AX)(R10*1)
+	VMOVUPS      Z4, 64(AX)(R10*1)
+	VMOVUPS      Z5, 128(AX)(R10*1)
+	VMOVUPS      Z6, 192(AX)(R10*1)
+	ADDQ         $0x00000100, R10
+	SUBQ         $0x40, R9
+	JMP          bnApplyAVX512_mode2_v16x4
 
 bnApplyAVX512_mode2_v16x4_end:
 bnApplyAVX512_mode2_v16x1:
-	CMPQ    R9, $0x10
-	JL      bnApplyAVX512_mode2_v16x1_end
-	VMOVUPS (DX)(R10*1), Z3
-	VMULPS  (DI)(R10*1), Z3, Z3
-	VADDPS  (R8)(R10*1), Z3, Z3
-	VMOVUPS Z3, (CX)(R10*1)
-	VORPS   ewc_sign<>+0(SB), Z3, Z4
-	VMAXPS  Z4, Z0, Z4
-	VMULPS  ewc_log2e<>+0(SB), Z4, Z5
-	VADDPS  ewc_round<>+0(SB), Z5, Z5
-	VSUBPS  ewc_round<>+0(SB), Z5, Z6
-	VMULPS  ewc_c1<>+0(SB), Z6, Z7
-	VSUBPS  Z7, Z4, Z4
-	VMULPS  ewc_c2<>+0(SB), Z6, Z7
-	VSUBPS  Z7, Z4, Z4
-	VMULPS  Z4, Z4, Z6
-	VMULPS  ewc_p0<>+0(SB), Z4, Z7
-	VADDPS  ewc_p1<>+0(SB), Z7, Z7
-	VMULPS  ewc_p2<>+0(SB), Z4, Z8
-	VADDPS  ewc_p3<>+0(SB), Z8, Z8
-	VMULPS  Z6, Z7, Z7
-	VADDPS  Z8, Z7, Z7
-	VMULPS  ewc_p4<>+0(SB), Z4, Z8
-	VADDPS  ewc_p5<>+0(SB), Z8, Z8
-	VMULPS  Z6, Z7, Z7
-	VADDPS  Z8, Z7, Z7
-	VMULPS  Z6, Z7, Z7
-	VADDPS  Z4, Z7, Z7
-	VADDPS  ewc_one<>+0(SB), Z7, Z7
-	VPADDD  ewc_i127<>+0(SB), Z5, Z5
-	VPSLLD  $0x17, Z5, Z5
-	VMULPS  Z5, Z7, Z7
-	VPSRAD  $0x1f, Z3, Z5
-	VANDPS  Z7, Z5, Z4
-	VANDNPS Z2, Z5, Z5
-	VORPS   Z5, Z4, Z4
-	VADDPS  Z2, Z7, Z5
-	VMAXPS  Z3, Z1, Z3
-	VMULPS  Z4, Z3, Z3
-	VDIVPS  Z5, Z3, Z3
-	VMOVUPS Z3, (AX)(R10*1)
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x10, R9
-	JMP     bnApplyAVX512_mode2_v16x1
+	CMPQ         R9, $0x10
+	JL           bnApplyAVX512_mode2_v16x1_end
+	VMOVUPS      (DX)(R10*1), Z3
+	VMULPS       (DI)(R10*1), Z3, Z3
+	VADDPS       (R8)(R10*1), Z3, Z3
+	VMOVUPS      Z3, (CX)(R10*1)
+	VORPS        ewc_sign<>+0(SB), Z3, Z4
+	VMAXPS       Z4, Z0, Z4
+	VMULPS       ewc_log2e<>+0(SB), Z4, Z5
+	VADDPS       ewc_round<>+0(SB), Z5, Z5
+	VSUBPS       ewc_round<>+0(SB), Z5, Z6
+	VFNMADD231PS ewc_c1<>+0(SB), Z6, Z4
+	VFNMADD231PS ewc_c2<>+0(SB), Z6, Z4
+	VMULPS       Z4, Z4, Z6
+	VMOVUPS      ewc_p1<>+0(SB), Z7
+	VFMADD231PS  ewc_p0<>+0(SB), Z4, Z7
+	VMOVUPS      ewc_p3<>+0(SB), Z8
+	VFMADD231PS  ewc_p2<>+0(SB), Z4, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VMOVUPS      ewc_p5<>+0(SB), Z8
+	VFMADD231PS  ewc_p4<>+0(SB), Z4, Z8
+	VFMADD213PS  Z8, Z6, Z7
+	VFMADD213PS  Z4, Z6, Z7
+	VADDPS       ewc_one<>+0(SB), Z7, Z7
+	VPADDD       ewc_i127<>+0(SB), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z7, Z7
+	VPSRAD       $0x1f, Z3, Z5
+	VANDPS       Z7, Z5, Z4
+	VANDNPS      Z2, Z5, Z5
+	VORPS        Z5, Z4, Z4
+	VADDPS       Z2, Z7, Z5
+	VMAXPS       Z3, Z1, Z3
+	VMULPS       Z4, Z3, Z3
+	VDIVPS       Z5, Z3, Z3
+	VMOVUPS      Z3, (AX)(R10*1)
+	ADDQ         $0x00000040, R10
+	SUBQ         $0x10, R9
+	JMP          bnApplyAVX512_mode2_v16x1
 
 bnApplyAVX512_mode2_v16x1_end:
 	VMOVUPS ewc_lo<>+0(SB), Y0
@@ -3621,127 +3306,112 @@ bnApplyAVX512_mode2_v16x1_end:
 	VMOVUPS ewc_one<>+0(SB), Y2
 
 bnApplyAVX512_mode2_v8x2:
-	CMPQ      R9, $0x10
-	JL        bnApplyAVX512_mode2_v8x2_end
-	VMOVUPS   (DX)(R10*1), Y3
-	VMOVUPS   32(DX)(R10*1), Y4
-	VMULPS    (DI)(R10*1), Y3, Y3
-	VMULPS    32(DI)(R10*1), Y4, Y4
-	VADDPS    (R8)(R10*1), Y3, Y3
-	VADDPS    32(R8)(R10*1), Y4, Y4
-	VMOVUPS   Y3, (CX)(R10*1)
-	VMOVUPS   Y4, 32(CX)(R10*1)
-	VORPS     ewc_sign<>+0(SB), Y3, Y5
-	VORPS     ewc_sign<>+0(SB), Y4, Y6
-	VMAXPS    Y5, Y0, Y5
-	VMAXPS    Y6, Y0, Y6
-	VMULPS    ewc_log2e<>+0(SB), Y5, Y7
-	VMULPS    ewc_log2e<>+0(SB), Y6, Y8
-	VADDPS    ewc_round<>+0(SB), Y7, Y7
-	VADDPS    ewc_round<>+0(SB), Y8, Y8
-	VSUBPS    ewc_round<>+0(SB), Y7, Y9
-	VSUBPS    ewc_round<>+0(SB), Y8, Y10
-	VMULPS    ewc_c1<>+0(SB), Y9, Y11
-	VMULPS    ewc_c1<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    ewc_c2<>+0(SB), Y9, Y11
-	VMULPS    ewc_c2<>+0(SB), Y10, Y12
-	VSUBPS    Y11, Y5, Y5
-	VSUBPS    Y12, Y6, Y6
-	VMULPS    Y5, Y5, Y9
-	VMULPS    Y6, Y6, Y10
-	VMULPS    ewc_p0<>+0(SB), Y5, Y11
-	VMULPS    ewc_p0<>+0(SB), Y6, Y12
-	VADDPS    ewc_p1<>+0(SB), Y11, Y11
-	VADDPS    ewc_p1<>+0(SB), Y12, Y12
-	VMULPS    ewc_p2<>+0(SB), Y5, Y13
-	VMULPS    ewc_p2<>+0(SB), Y6, Y14
-	VADDPS    ewc_p3<>+0(SB), Y13, Y13
-	VADDPS    ewc_p3<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    ewc_p4<>+0(SB), Y5, Y13
-	VMULPS    ewc_p4<>+0(SB), Y6, Y14
-	VADDPS    ewc_p5<>+0(SB), Y13, Y13
-	VADDPS    ewc_p5<>+0(SB), Y14, Y14
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y13, Y11, Y11
-	VADDPS    Y14, Y12, Y12
-	VMULPS    Y9, Y11, Y11
-	VMULPS    Y10, Y12, Y12
-	VADDPS    Y5, Y11, Y11
-	VADDPS    Y6, Y12, Y12
-	VADDPS    ewc_one<>+0(SB), Y11, Y11
-	VADDPS    ewc_one<>+0(SB), Y12, Y12
-	VPADDD    ewc_i127<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y8, Y8
-	VPSLLD    $0x17, Y7, Y7
-	VPSLLD    $0x17, Y8, Y8
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VBLENDVPS Y3, Y11, Y2, Y5
-	VBLENDVPS Y4, Y12, Y2, Y6
-	VADDPS    Y2, Y11, Y7
-	VADDPS    Y2, Y12, Y8
-	VMAXPS    Y3, Y1, Y3
-	VMAXPS    Y4, Y1, Y4
-	VMULPS    Y5, Y3, Y3
-	VMULPS    Y6, Y4, Y4
-	VDIVPS    Y7, Y3, Y3
-	VDIVPS    Y8, Y4, Y4
-	VMOVUPS   Y3, (AX)(R10*1)
-	VMOVUPS   Y4, 32(AX)(R10*1)
-	ADDQ      $0x00000040, R10
-	SUBQ      $0x10, R9
-	JMP       bnApplyAVX512_mode2_v8x2
+	CMPQ         R9, $0x10
+	JL           bnApplyAVX512_mode2_v8x2_end
+	VMOVUPS      (DX)(R10*1), Y3
+	VMOVUPS      32(DX)(R10*1), Y4
+	VMULPS       (DI)(R10*1), Y3, Y3
+	VMULPS       32(DI)(R10*1), Y4, Y4
+	VADDPS       (R8)(R10*1), Y3, Y3
+	VADDPS       32(R8)(R10*1), Y4, Y4
+	VMOVUPS      Y3, (CX)(R10*1)
+	VMOVUPS      Y4, 32(CX)(R10*1)
+	VORPS        ewc_sign<>+0(SB), Y3, Y5
+	VORPS        ewc_sign<>+0(SB), Y4, Y6
+	VMAXPS       Y5, Y0, Y5
+	VMAXPS       Y6, Y0, Y6
+	VMULPS       ewc_log2e<>+0(SB), Y5, Y7
+	VMULPS       ewc_log2e<>+0(SB), Y6, Y8
+	VADDPS       ewc_round<>+0(SB), Y7, Y7
+	VADDPS       ewc_round<>+0(SB), Y8, Y8
+	VSUBPS       ewc_round<>+0(SB), Y7, Y9
+	VSUBPS       ewc_round<>+0(SB), Y8, Y10
+	VFNMADD231PS ewc_c1<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c1<>+0(SB), Y10, Y6
+	VFNMADD231PS ewc_c2<>+0(SB), Y9, Y5
+	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
+	VMULPS       Y5, Y5, Y9
+	VMULPS       Y6, Y6, Y10
+	VMOVUPS      ewc_p1<>+0(SB), Y11
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VMOVUPS      ewc_p3<>+0(SB), Y14
+	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VMOVUPS      ewc_p5<>+0(SB), Y14
+	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VFMADD213PS  Y13, Y9, Y11
+	VFMADD213PS  Y14, Y10, Y12
+	VFMADD213PS  Y5, Y9, Y11
+	VFMADD213PS  Y6, Y10, Y12
+	VADDPS       ewc_one<>+0(SB), Y11, Y11
+	VADDPS       ewc_one<>+0(SB), Y12, Y12
+	VPADDD       ewc_i127<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y12, Y12
+	VBLENDVPS    Y3, Y11, Y2, Y5
+	VBLENDVPS    Y4, Y12, Y2, Y6
+	VADDPS       Y2, Y11, Y7
+	VADDPS       Y2, Y12, Y8
+	VMAXPS       Y3, Y1, Y3
+	VMAXPS       Y4, Y1, Y4
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y6, Y4, Y4
+	VDIVPS       Y7, Y3, Y3
+	VDIVPS       Y8, Y4, Y4
+	VMOVUPS      Y3, (AX)(R10*1)
+	VMOVUPS      Y4, 32(AX)(R10*1)
+	ADDQ         $0x00000040, R10
+	SUBQ         $0x10, R9
+	JMP          bnApplyAVX512_mode2_v8x2
 
 bnApplyAVX512_mode2_v8x2_end:
 bnApplyAVX512_mode2_v8x1:
-	CMPQ      R9, $0x08
-	JL        bnApplyAVX512_mode2_v8x1_end
-	VMOVUPS   (DX)(R10*1), Y3
-	VMULPS    (DI)(R10*1), Y3, Y3
-	VADDPS    (R8)(R10*1), Y3, Y3
-	VMOVUPS   Y3, (CX)(R10*1)
-	VORPS     ewc_sign<>+0(SB), Y3, Y4
-	VMAXPS    Y4, Y0, Y4
-	VMULPS    ewc_log2e<>+0(SB), Y4, Y5
-	VADDPS    ewc_round<>+0(SB), Y5, Y5
-	VSUBPS    ewc_round<>+0(SB), Y5, Y6
-	VMULPS    ewc_c1<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    ewc_c2<>+0(SB), Y6, Y7
-	VSUBPS    Y7, Y4, Y4
-	VMULPS    Y4, Y4, Y6
-	VMULPS    ewc_p0<>+0(SB), Y4, Y7
-	VADDPS    ewc_p1<>+0(SB), Y7, Y7
-	VMULPS    ewc_p2<>+0(SB), Y4, Y8
-	VADDPS    ewc_p3<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    ewc_p4<>+0(SB), Y4, Y8
-	VADDPS    ewc_p5<>+0(SB), Y8, Y8
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y8, Y7, Y7
-	VMULPS    Y6, Y7, Y7
-	VADDPS    Y4, Y7, Y7
-	VADDPS    ewc_one<>+0(SB), Y7, Y7
-	VPADDD    ewc_i127<>+0(SB), Y5, Y5
-	VPSLLD    $0x17, Y5, Y5
-	VMULPS    Y5, Y7, Y7
-	VBLENDVPS Y3, Y7, Y2, Y4
-	VADDPS    Y2, Y7, Y5
-	VMAXPS    Y3, Y1, Y3
-	VMULPS    Y4, Y3, Y3
-	VDIVPS    Y5, Y3, Y3
-	VMOVUPS   Y3, (AX)(R10*1)
-	ADDQ      $0x00000020, R10
-	SUBQ      $0x08, R9
-	JMP       bnApplyAVX512_mode2_v8x1
+	CMPQ         R9, $0x08
+	JL           bnApplyAVX512_mode2_v8x1_end
+	VMOVUPS      (DX)(R10*1), Y3
+	VMULPS       (DI)(R10*1), Y3, Y3
+	VADDPS       (R8)(R10*1), Y3, Y3
+	VMOVUPS      Y3, (CX)(R10*1)
+	VORPS        ewc_sign<>+0(SB), Y3, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMULPS       ewc_log2e<>+0(SB), Y4, Y5
+	VADDPS       ewc_round<>+0(SB), Y5, Y5
+	VSUBPS       ewc_round<>+0(SB), Y5, Y6
+	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
+	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      ewc_p1<>+0(SB), Y7
+	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
+	VMOVUPS      ewc_p3<>+0(SB), Y8
+	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VMOVUPS      ewc_p5<>+0(SB), Y8
+	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VFMADD213PS  Y8, Y6, Y7
+	VFMADD213PS  Y4, Y6, Y7
+	VADDPS       ewc_one<>+0(SB), Y7, Y7
+	VPADDD       ewc_i127<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VBLENDVPS    Y3, Y7, Y2, Y4
+	VADDPS       Y2, Y7, Y5
+	VMAXPS       Y3, Y1, Y3
+	VMULPS       Y4, Y3, Y3
+	VDIVPS       Y5, Y3, Y3
+	VMOVUPS      Y3, (AX)(R10*1)
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x08, R9
+	JMP          bnApplyAVX512_mode2_v8x1
 
 bnApplyAVX512_mode2_v8x1_end:
 	ADDQ SI, DX
@@ -3755,7 +3425,7 @@ bnApplyAVX512_done:
 	RET
 
 // func focalNegAVX2(x []float32, d []float32, at float32, ts float32, w float32, code int, sum *[8]float64)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX, AVX2, FMA3, SSE
 TEXT ·focalNegAVX2(SB), NOSPLIT, $0-80
 	MOVQ         x_base+0(FP), AX
 	MOVQ         d_base+24(FP), CX
@@ -3793,23 +3463,18 @@ focalNegAVX2_g0:
 	VMULPS       ewc_log2e<>+0(SB), Y9, Y10
 	VADDPS       ewc_round<>+0(SB), Y10, Y10
 	VSUBPS       ewc_round<>+0(SB), Y10, Y11
-	VMULPS       ewc_c1<>+0(SB), Y11, Y12
-	VSUBPS       Y12, Y9, Y9
-	VMULPS       ewc_c2<>+0(SB), Y11, Y12
-	VSUBPS       Y12, Y9, Y9
+	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y9
+	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y9
 	VMULPS       Y9, Y9, Y11
-	VMULPS       ewc_p0<>+0(SB), Y9, Y12
-	VADDPS       ewc_p1<>+0(SB), Y12, Y12
-	VMULPS       ewc_p2<>+0(SB), Y9, Y13
-	VADDPS       ewc_p3<>+0(SB), Y13, Y13
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y13, Y12, Y12
-	VMULPS       ewc_p4<>+0(SB), Y9, Y13
-	VADDPS       ewc_p5<>+0(SB), Y13, Y13
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y13, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y9, Y12, Y12
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y9, Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y9, Y13
+	VFMADD213PS  Y13, Y11, Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y9, Y13
+	VFMADD213PS  Y13, Y11, Y12
+	VFMADD213PS  Y9, Y11, Y12
 	VADDPS       ewc_one<>+0(SB), Y12, Y12
 	VPADDD       ewc_i127<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
@@ -3871,23 +3536,18 @@ focalNegAVX2_g1:
 	VMULPS       ewc_log2e<>+0(SB), Y9, Y10
 	VADDPS       ewc_round<>+0(SB), Y10, Y10
 	VSUBPS       ewc_round<>+0(SB), Y10, Y11
-	VMULPS       ewc_c1<>+0(SB), Y11, Y12
-	VSUBPS       Y12, Y9, Y9
-	VMULPS       ewc_c2<>+0(SB), Y11, Y12
-	VSUBPS       Y12, Y9, Y9
+	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y9
+	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y9
 	VMULPS       Y9, Y9, Y11
-	VMULPS       ewc_p0<>+0(SB), Y9, Y12
-	VADDPS       ewc_p1<>+0(SB), Y12, Y12
-	VMULPS       ewc_p2<>+0(SB), Y9, Y13
-	VADDPS       ewc_p3<>+0(SB), Y13, Y13
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y13, Y12, Y12
-	VMULPS       ewc_p4<>+0(SB), Y9, Y13
-	VADDPS       ewc_p5<>+0(SB), Y13, Y13
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y13, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y9, Y12, Y12
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y9, Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y9, Y13
+	VFMADD213PS  Y13, Y11, Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y9, Y13
+	VFMADD213PS  Y13, Y11, Y12
+	VFMADD213PS  Y9, Y11, Y12
 	VADDPS       ewc_one<>+0(SB), Y12, Y12
 	VPADDD       ewc_i127<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
@@ -3949,23 +3609,18 @@ focalNegAVX2_g2:
 	VMULPS       ewc_log2e<>+0(SB), Y9, Y10
 	VADDPS       ewc_round<>+0(SB), Y10, Y10
 	VSUBPS       ewc_round<>+0(SB), Y10, Y11
-	VMULPS       ewc_c1<>+0(SB), Y11, Y12
-	VSUBPS       Y12, Y9, Y9
-	VMULPS       ewc_c2<>+0(SB), Y11, Y12
-	VSUBPS       Y12, Y9, Y9
+	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y9
+	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y9
 	VMULPS       Y9, Y9, Y11
-	VMULPS       ewc_p0<>+0(SB), Y9, Y12
-	VADDPS       ewc_p1<>+0(SB), Y12, Y12
-	VMULPS       ewc_p2<>+0(SB), Y9, Y13
-	VADDPS       ewc_p3<>+0(SB), Y13, Y13
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y13, Y12, Y12
-	VMULPS       ewc_p4<>+0(SB), Y9, Y13
-	VADDPS       ewc_p5<>+0(SB), Y13, Y13
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y13, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y9, Y12, Y12
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y9, Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y9, Y13
+	VFMADD213PS  Y13, Y11, Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y9, Y13
+	VFMADD213PS  Y13, Y11, Y12
+	VFMADD213PS  Y9, Y11, Y12
 	VADDPS       ewc_one<>+0(SB), Y12, Y12
 	VPADDD       ewc_i127<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10
@@ -4031,23 +3686,18 @@ focalNegAVX2_g3:
 	VMULPS       ewc_log2e<>+0(SB), Y9, Y10
 	VADDPS       ewc_round<>+0(SB), Y10, Y10
 	VSUBPS       ewc_round<>+0(SB), Y10, Y11
-	VMULPS       ewc_c1<>+0(SB), Y11, Y12
-	VSUBPS       Y12, Y9, Y9
-	VMULPS       ewc_c2<>+0(SB), Y11, Y12
-	VSUBPS       Y12, Y9, Y9
+	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y9
+	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y9
 	VMULPS       Y9, Y9, Y11
-	VMULPS       ewc_p0<>+0(SB), Y9, Y12
-	VADDPS       ewc_p1<>+0(SB), Y12, Y12
-	VMULPS       ewc_p2<>+0(SB), Y9, Y13
-	VADDPS       ewc_p3<>+0(SB), Y13, Y13
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y13, Y12, Y12
-	VMULPS       ewc_p4<>+0(SB), Y9, Y13
-	VADDPS       ewc_p5<>+0(SB), Y13, Y13
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y13, Y12, Y12
-	VMULPS       Y11, Y12, Y12
-	VADDPS       Y9, Y12, Y12
+	VMOVUPS      ewc_p1<>+0(SB), Y12
+	VFMADD231PS  ewc_p0<>+0(SB), Y9, Y12
+	VMOVUPS      ewc_p3<>+0(SB), Y13
+	VFMADD231PS  ewc_p2<>+0(SB), Y9, Y13
+	VFMADD213PS  Y13, Y11, Y12
+	VMOVUPS      ewc_p5<>+0(SB), Y13
+	VFMADD231PS  ewc_p4<>+0(SB), Y9, Y13
+	VFMADD213PS  Y13, Y11, Y12
+	VFMADD213PS  Y9, Y11, Y12
 	VADDPS       ewc_one<>+0(SB), Y12, Y12
 	VPADDD       ewc_i127<>+0(SB), Y10, Y10
 	VPSLLD       $0x17, Y10, Y10

@@ -24,7 +24,8 @@ import (
 // 2·atanh(s) = 2s·(1 + s²/3 + s⁴/5 + … + s¹⁴/15), s = e/(2 + e) ≤ 1/3, a
 // series with no cancellation either (relative error below 2e-9 from the
 // truncation). The SIMD version runs the same operations in the same order
-// without FMA, so every implementation gives the same bits, sums included.
+// (FMA only in the exponential, as fma32 in the generic loop), so every
+// implementation gives the same bits, sums included.
 
 // Focal holds the constants of the focal-loss kernels. Index 0 of Alpha
 // and Target is for negatives (t = 0), index 1 for positives (t = 1).

@@ -5,9 +5,11 @@
 //	go run ./elementwise -out ../elementwise_amd64.s -stubs ../elementwise_stubs_amd64.go -pkg kernels
 //
 // Each kernel runs exactly the float32 operations of its generic twin in
-// elementwise_generic.go (logisticParts, sigmoidRun, siluRun, siluGradRun)
-// and channel_generic.go (bnApplyRowsGeneric), in the same order, each
-// rounded (no FMA), so every implementation gives the same bits. The
+// elementwise_generic.go (logisticParts, sigmoidRun, siluRun, siluGradRun),
+// channel_generic.go (bnApplyRowsGeneric) and focal_generic.go, in the
+// same order, each rounded once (the fused multiply-adds of the
+// exponential as fma32 does), so every implementation gives the same
+// bits. The
 // kernels handle whole 8-lane vectors only; the Go callers run the generic
 // loop on the remaining elements.
 //
@@ -187,7 +189,14 @@ func each(ins func(...Op), args ...any) {
 	}
 }
 
-// exp is the exponential of logisticParts on every lane of t.
+// exp is the exponential of logisticParts on every lane of t, which it
+// overwrites: the range
+// reduction and the polynomial in fused multiply-adds (one rounding each,
+// as fma32 in the generic loop), the rest rounded after every operation.
+// With the FMAs SiLU ran 9–23 % faster than with a multiply and an add
+// each, BN+SiLU 15–29 % (BenchmarkElementwise, one thread, Zen 3): Zen 3
+// adds on two pipes and multiplies on two others, and the fused form
+// takes 8 of the 12 adds off its busier half.
 func (g grp) exp(t vs) vs {
 	a := g.new()
 	each(VMULPS, c("log2e"), t, a)
@@ -195,29 +204,23 @@ func (g grp) exp(t vs) vs {
 	each(VADDPS, c("round"), a, sr) // n in the low mantissa bits
 	nf := g.new()
 	each(VSUBPS, c("round"), sr, nf)
-	u := g.new()
-	each(VMULPS, c("c1"), nf, u)
-	r := g.new()
-	each(VSUBPS, u, t, r) // r = t - nf*c1
-	each(VMULPS, c("c2"), nf, u)
-	each(VSUBPS, u, r, r) // r -= nf*c2
+	r := t // r = t - nf*c1 - nf*c2, in place
+	each(VFNMADD231PS, c("c1"), nf, r)
+	each(VFNMADD231PS, c("c2"), nf, r)
 	z := g.new()
 	each(VMULPS, r, r, z)
-	// The three pairs of coefficients, each just before its use, which
-	// keeps two registers a vector free.
+	// Estrin's scheme; the three constant terms loaded just before use,
+	// which keeps two registers a vector free.
 	p01, pk := g.new(), g.new()
-	each(VMULPS, c("p0"), r, p01)
-	each(VADDPS, c("p1"), p01, p01)
-	each(VMULPS, c("p2"), r, pk)
-	each(VADDPS, c("p3"), pk, pk)
-	each(VMULPS, z, p01, p01)
-	each(VADDPS, pk, p01, p01)
-	each(VMULPS, c("p4"), r, pk)
-	each(VADDPS, c("p5"), pk, pk)
-	each(VMULPS, z, p01, p01)
-	each(VADDPS, pk, p01, p01)
-	each(VMULPS, z, p01, p01)
-	each(VADDPS, r, p01, p01)
+	each(VMOVUPS, c("p1"), p01)
+	each(VFMADD231PS, c("p0"), r, p01) // p0*r + p1
+	each(VMOVUPS, c("p3"), pk)
+	each(VFMADD231PS, c("p2"), r, pk) // p2*r + p3
+	each(VFMADD213PS, pk, z, p01)     // p01*z + pk
+	each(VMOVUPS, c("p5"), pk)
+	each(VFMADD231PS, c("p4"), r, pk) // p4*r + p5
+	each(VFMADD213PS, pk, z, p01)
+	each(VFMADD213PS, r, z, p01) // p01*z + r
 	each(VADDPS, c("one"), p01, p01)
 	each(VPADDD, c("i127"), sr, sr)
 	each(VPSLLD, U8(23), sr, sr) // 2^n (0 for n = -127)
