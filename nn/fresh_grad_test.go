@@ -25,6 +25,7 @@ func TestFreshGradients(t *testing.T) {
 	gamma, beta := param(6), param(6)
 	se := nn.NewVar(nntest.Rand(rng, -1, 1, 2, 1, 1, 6))
 	other := nn.NewVar(nntest.Rand(rng, -1, 1, 2, 9, 11, 6))
+	fusion := param(2)
 	cases := []struct {
 		name string
 		op   func(h *nn.Var) *nn.Var
@@ -45,6 +46,7 @@ func TestFreshGradients(t *testing.T) {
 		{"ChannelScale", func(h *nn.Var) *nn.Var { return nn.Mul(h, se) }},
 		{"Mul", func(h *nn.Var) *nn.Var { return nn.Mul(h, other) }},
 		{"Add", func(h *nn.Var) *nn.Var { return nn.Add(other, h) }},
+		{"WeightedSum", func(h *nn.Var) *nn.Var { return nn.WeightedSum([]*nn.Var{other, h}, fusion) }},
 		{"AccumulateGrad", func(h *nn.Var) *nn.Var { // a Custom op: y = 3h
 			y := h.Value.Clone()
 			for i := range y.Data() {
