@@ -186,24 +186,8 @@ func (c *Combine) fuse(xs []*nn.Var) *nn.Var {
 		release(s, w)
 		release(d, w)
 	}
-	sizes := make([]int, len(xs))
-	for i := range sizes {
-		sizes[i] = 1
-	}
-	parts := nn.Split(w, 0, sizes...)
-	release(w, nil)
-	var out *nn.Var
-	for i, x := range xs {
-		y := nn.Mul(x, parts[i])
-		release(parts[i], y)
-		if out != nil {
-			z := nn.Add(out, y)
-			release(out, z)
-			release(y, z)
-			y = z
-		}
-		out = y
-	}
+	out := nn.WeightedSum(xs, w)
+	release(w, out)
 	return out
 }
 
