@@ -190,7 +190,7 @@ func selectBest(c []candidate, n int) {
 	if n <= 0 || n >= len(c) {
 		return
 	}
-	lo, hi := 0, len(c) // the n-th best lies in c[lo:hi]
+	lo, hi := 0, len(c) // c[:lo] are among the n best, c[hi:] are not
 	for depth := 2 * bits.Len(uint(len(c))); hi-lo > 1; depth-- {
 		if depth == 0 {
 			slices.SortFunc(c[lo:hi], bestFirst)

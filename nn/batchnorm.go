@@ -145,7 +145,6 @@ func BatchNorm(x, gamma, beta *Var, o BNOpts) *Var {
 	if !out.requiresGrad {
 		return out
 	}
-
 	out.backward = func() {
 		dy, xd := out.Grad.data, x.Value.data
 		sums := make([]float64, 2*c)
