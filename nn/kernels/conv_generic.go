@@ -82,18 +82,12 @@ type convSumArgs struct {
 }
 
 func (a *convSumArgs) sum(lo, hi int) {
-	ws := len(a.dst)
+	ws, n := len(a.dst), hi-lo
 	acc := a.parts[lo:hi]
 	for q := 1; q < a.count; q++ {
-		src := a.parts[q*ws+lo : q*ws+hi]
-		for i, v := range src {
-			acc[i] += v
-		}
+		chanK.add(acc, 1, n, n, a.parts[q*ws+lo:q*ws+hi]) // acc[i] += part[i], SIMD
 	}
-	d := a.dst[lo:hi]
-	for i, v := range acc {
-		d[i] += v
-	}
+	chanK.add(a.dst[lo:hi], 1, n, n, acc)
 }
 
 var convSumTasks = parallel.NewTasks((*convSumArgs).sum)
