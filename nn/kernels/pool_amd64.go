@@ -2,8 +2,8 @@
 
 package kernels
 
-// The AVX-512 implementation runs the AVX2 kernel too (see _gen/pool).
+// The AVX-512 implementation runs the AVX2 kernels too (see _gen/pool).
 var (
-	_ = onImpl(AVX2, func() { maxPoolRun = maxPoolRunAVX2 })
-	_ = onImpl(AVX512, func() { maxPoolRun = maxPoolRunAVX2 })
+	_ = onImpl(AVX2, func() { maxPoolRun, maxPoolArgRun = maxPoolRunAVX2, maxPoolArgRunAVX2 })
+	_ = onImpl(AVX512, func() { maxPoolRun, maxPoolArgRun = maxPoolRunAVX2, maxPoolArgRunAVX2 })
 )

@@ -114,3 +114,149 @@ singles_end:
 done:
 	VZEROUPPER
 	RET
+
+DATA pool_iota<>+0(SB)/4, $0x00000000
+DATA pool_iota<>+4(SB)/4, $0x00000001
+DATA pool_iota<>+8(SB)/4, $0x00000002
+DATA pool_iota<>+12(SB)/4, $0x00000003
+DATA pool_iota<>+16(SB)/4, $0x00000004
+DATA pool_iota<>+20(SB)/4, $0x00000005
+DATA pool_iota<>+24(SB)/4, $0x00000006
+DATA pool_iota<>+28(SB)/4, $0x00000007
+DATA pool_iota<>+32(SB)/4, $0x00000008
+DATA pool_iota<>+36(SB)/4, $0x00000009
+DATA pool_iota<>+40(SB)/4, $0x0000000a
+DATA pool_iota<>+44(SB)/4, $0x0000000b
+DATA pool_iota<>+48(SB)/4, $0x0000000c
+DATA pool_iota<>+52(SB)/4, $0x0000000d
+DATA pool_iota<>+56(SB)/4, $0x0000000e
+DATA pool_iota<>+60(SB)/4, $0x0000000f
+GLOBL pool_iota<>(SB), RODATA|NOPTR, $64
+
+// func maxPoolArgRunAVX2(y []float32, am []int32, x []float32, offs [25]int, k int, n int, c int, xpix int)
+// Requires: AVX, AVX2
+TEXT ·maxPoolArgRunAVX2(SB), NOSPLIT, $0-304
+	MOVQ  y_base+0(FP), AX
+	MOVQ  am_base+24(FP), CX
+	MOVQ  x_base+48(FP), DX
+	LEAQ  offs_0+72(FP), BX
+	MOVQ  k+272(FP), SI
+	MOVQ  n+280(FP), DI
+	XORQ  R8, R8
+	MOVQ  c+288(FP), R9
+	ANDQ  $-8, R9
+	TESTQ SI, SI
+	JZ    arg_done
+
+arg_pixel:
+	TESTQ DI, DI
+	JZ    arg_done
+	XORQ  R10, R10
+
+arg_groups:
+	MOVQ         R9, R11
+	SUBQ         R10, R11
+	CMPQ         R11, $0x00000010
+	JL           arg_groups_end
+	XORQ         R11, R11
+	MOVQ         (BX)(R11*8), R11
+	ADDQ         R8, R11
+	ADDQ         R10, R11
+	VMOVD        R11, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      pool_ninf<>+0(SB), Y1
+	VPADDD       pool_iota<>+0(SB), Y0, Y2
+	VMOVUPS      pool_ninf<>+0(SB), Y3
+	VPADDD       pool_iota<>+32(SB), Y0, Y0
+	XORQ         R11, R11
+
+arg_groups_window:
+	MOVQ         (BX)(R11*8), R12
+	ADDQ         R8, R12
+	ADDQ         R10, R12
+	SHLQ         $0x02, R12
+	ADDQ         DX, R12
+	MOVQ         (BX)(R11*8), R13
+	ADDQ         R8, R13
+	ADDQ         R10, R13
+	VMOVD        R13, X4
+	VPBROADCASTD X4, Y4
+	VMOVUPS      (R12), Y5
+	VCMPPS       $0x01, Y5, Y1, Y6
+	VCMPPS       $0x03, Y5, Y5, Y7
+	VORPS        Y7, Y6, Y6
+	VBLENDVPS    Y6, Y5, Y1, Y1
+	VPADDD       pool_iota<>+0(SB), Y4, Y5
+	VBLENDVPS    Y6, Y5, Y2, Y2
+	VMOVUPS      32(R12), Y5
+	VCMPPS       $0x01, Y5, Y3, Y6
+	VCMPPS       $0x03, Y5, Y5, Y7
+	VORPS        Y7, Y6, Y6
+	VBLENDVPS    Y6, Y5, Y3, Y3
+	VPADDD       pool_iota<>+32(SB), Y4, Y4
+	VBLENDVPS    Y6, Y4, Y0, Y0
+	INCQ         R11
+	CMPQ         R11, SI
+	JL           arg_groups_window
+	VMOVUPS      Y1, (AX)(R10*4)
+	VMOVDQU      Y2, (CX)(R10*4)
+	VMOVUPS      Y3, 32(AX)(R10*4)
+	VMOVDQU      Y0, 32(CX)(R10*4)
+	ADDQ         $0x00000010, R10
+	JMP          arg_groups
+
+arg_groups_end:
+arg_singles:
+	MOVQ         R9, R11
+	SUBQ         R10, R11
+	CMPQ         R11, $0x00000008
+	JL           arg_singles_end
+	XORQ         R11, R11
+	MOVQ         (BX)(R11*8), R11
+	ADDQ         R8, R11
+	ADDQ         R10, R11
+	VMOVD        R11, X0
+	VPBROADCASTD X0, Y0
+	VMOVUPS      pool_ninf<>+0(SB), Y1
+	VPADDD       pool_iota<>+0(SB), Y0, Y0
+	XORQ         R11, R11
+
+arg_singles_window:
+	MOVQ         (BX)(R11*8), R12
+	ADDQ         R8, R12
+	ADDQ         R10, R12
+	SHLQ         $0x02, R12
+	ADDQ         DX, R12
+	MOVQ         (BX)(R11*8), R13
+	ADDQ         R8, R13
+	ADDQ         R10, R13
+	VMOVD        R13, X2
+	VPBROADCASTD X2, Y2
+	VMOVUPS      (R12), Y3
+	VCMPPS       $0x01, Y3, Y1, Y4
+	VCMPPS       $0x03, Y3, Y3, Y5
+	VORPS        Y5, Y4, Y4
+	VBLENDVPS    Y4, Y3, Y1, Y1
+	VPADDD       pool_iota<>+0(SB), Y2, Y2
+	VBLENDVPS    Y4, Y2, Y0, Y0
+	INCQ         R11
+	CMPQ         R11, SI
+	JL           arg_singles_window
+	VMOVUPS      Y1, (AX)(R10*4)
+	VMOVDQU      Y0, (CX)(R10*4)
+	ADDQ         $0x00000008, R10
+	JMP          arg_singles
+
+arg_singles_end:
+	MOVQ xpix+296(FP), R10
+	ADDQ R10, R8
+	MOVQ c+288(FP), R10
+	SHLQ $0x02, R10
+	ADDQ R10, AX
+	ADDQ R10, CX
+	DECQ DI
+	JMP  arg_pixel
+
+arg_done:
+	VZEROUPPER
+	RET

@@ -82,17 +82,45 @@ func maxPoolRunGo(y, x []float32, offs [maxPoolTaps]int, k, n, c, xpix int) {
 	}
 }
 
-// maxPoolRun is the SIMD run kernel of the implementation in use, nil for
-// the generic loops (installed by use: pool_amd64.go).
-var maxPoolRun func(y, x []float32, offs [maxPoolTaps]int, k, n, c, xpix int)
+// maxPoolArgRunGo is maxPoolRunGo that also records in am the index in x
+// of each maximum (MaxPool2d's argmax): the window's first element to
+// start with, then each element that replaces the maximum.
+func maxPoolArgRunGo(y []float32, am []int32, x []float32, offs [maxPoolTaps]int, k, n, c, xpix int) {
+	for i := 0; i < n; i++ {
+		dst, ad := y[i*c:i*c+c], am[i*c:i*c+c]
+		for j := range dst {
+			dst[j] = float32(math.Inf(-1))
+			ad[j] = int32(offs[0] + i*xpix + j)
+		}
+		for _, o := range offs[:k] {
+			base := o + i*xpix
+			src := x[base:]
+			src = src[:c]
+			for j, v := range src {
+				if v > dst[j] || v != v {
+					dst[j] = v
+					ad[j] = int32(base + j)
+				}
+			}
+		}
+	}
+}
 
-var _ = onImpl(Generic, func() { maxPoolRun = nil })
+// maxPoolRun and maxPoolArgRun are the SIMD run kernels of the
+// implementation in use, nil for the generic loops (installed by use:
+// pool_amd64.go).
+var (
+	maxPoolRun    func(y, x []float32, offs [maxPoolTaps]int, k, n, c, xpix int)
+	maxPoolArgRun func(y []float32, am []int32, x []float32, offs [maxPoolTaps]int, k, n, c, xpix int)
+)
+
+var _ = onImpl(Generic, func() { maxPoolRun, maxPoolArgRun = nil, nil })
 
 // maxRun computes the pixels of output row u whose windows lie inside the
-// image horizontally, [owLo, owHi), with maxPoolRun (channels in whole
-// vectors) and maxPoolRunGo (the rest); it reports false, doing nothing,
-// where that does not apply: no SIMD kernel, or a window of more than
-// maxPoolTaps elements.
+// image horizontally, [owLo, owHi), with maxPoolRun or, recording the
+// argmax, maxPoolArgRun (channels in whole vectors) and their generic
+// loops (the rest); it reports false, doing nothing, where that does not
+// apply: no SIMD kernel, or a window of more than maxPoolTaps elements.
 func (a *poolArgs) maxRun(u, owLo, owHi int) bool {
 	p, x, y := &a.p, a.src, a.dst
 	c := p.C
@@ -102,6 +130,10 @@ func (a *poolArgs) maxRun(u, owLo, owHi int) bool {
 	k := (khHi - khLo) * p.KW
 	if maxPoolRun == nil || k == 0 || k > maxPoolTaps || owLo >= owHi {
 		return false
+	}
+	var am []int32 // the run's argmax, if recorded
+	if a.argmax != nil {
+		am = a.argmax[(u*p.OutW+owLo)*c : (u*p.OutW+owHi)*c]
 	}
 	var offs [maxPoolTaps]int
 	iw0 := owLo*p.StrideW - p.PadLeft
@@ -117,14 +149,22 @@ func (a *poolArgs) maxRun(u, owLo, owHi int) bool {
 		if offs[0] < 0 || offs[k-1]+(np-1)*xpix+cv > len(x) {
 			panic("kernels: max-pooling run out of bounds")
 		}
-		maxPoolRun(yr, x, offs, k, np, c, xpix)
+		if am != nil {
+			maxPoolArgRun(yr, am, x, offs, k, np, c, xpix)
+		} else {
+			maxPoolRun(yr, x, offs, k, np, c, xpix)
+		}
 	}
 	for i := 0; cv < c && i < np; i++ { // the channels after the vectors
 		var o [maxPoolTaps]int
 		for t := range offs[:k] {
 			o[t] = offs[t] + i*xpix + cv
 		}
-		maxPoolRunGo(yr[i*c+cv:], x, o, k, 1, c-cv, xpix)
+		if am != nil {
+			maxPoolArgRunGo(yr[i*c+cv:], am[i*c+cv:], x, o, k, 1, c-cv, xpix)
+		} else {
+			maxPoolRunGo(yr[i*c+cv:], x, o, k, 1, c-cv, xpix)
+		}
 	}
 	return true
 }
@@ -139,7 +179,7 @@ func (a *poolArgs) maxRows(lo, hi int) {
 		n, oh := u/p.OutH, u%p.OutH
 		ih0 := oh*p.StrideH - p.PadTop
 		khLo, khHi := poolSpan(ih0, p.KH, p.H)
-		run := argmax == nil && a.maxRun(u, owLo, owHi)
+		run := a.maxRun(u, owLo, owHi)
 		for ow := 0; ow < p.OutW; ow++ {
 			if run && ow >= owLo && ow < owHi {
 				continue

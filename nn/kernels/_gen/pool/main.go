@@ -1,7 +1,7 @@
-// Command pool generates pool_amd64.s: the max-pooling run kernel for
-// AVX2 (which the AVX-512 implementation uses too: pooling is a few
-// comparisons per loaded value, and YMM code runs on every AVX-512
-// machine).
+// Command pool generates pool_amd64.s: the max-pooling run kernels for
+// AVX2, without and with the argmax (which the AVX-512 implementation uses
+// too: pooling is a few comparisons per loaded value, and YMM code runs on
+// every AVX-512 machine).
 //
 //	go run ./pool -out ../pool_amd64.s -stubs ../pool_stubs_amd64.go -pkg kernels
 //
@@ -12,6 +12,7 @@
 // payload wins, and of +0 and -0 the first seen stays). In vector form:
 // VMAXPS with v as the first source gives v > m ? v : m, and VBLENDVPS
 // then puts v back in the lanes where VCMPPS finds v unordered.
+// maxPoolArgRunAVX2 (see argRun) also keeps each maximum's index.
 package main
 
 import (
@@ -20,13 +21,16 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
+// ninf is a vector of -Inf.
+var ninf Mem
+
 // group is the number of YMM vectors of channels whose maxima run in
 // lockstep: each is a chain of dependent max/blend pairs over the window.
 const group = 4
 
 func main() {
 	ConstraintExpr("amd64,gc,!noasm")
-	ninf := GLOBL("pool_ninf", RODATA|NOPTR)
+	ninf = GLOBL("pool_ninf", RODATA|NOPTR)
 	for i := 0; i < 8; i++ {
 		DATA(4*i, U32(0xff800000))
 	}
@@ -120,5 +124,130 @@ func main() {
 	Label("done")
 	VZEROUPPER()
 	RET()
+
+	argRun()
 	Generate()
+}
+
+// argGroup is group for the argmax kernel, which holds an index vector
+// beside each maximum.
+const argGroup = 2
+
+// argRun emits maxPoolArgRunAVX2(y []float32, am []int32, x []float32,
+// offs [25]int, k, n, c, xpix int): maxPoolArgRunGo on the whole 8-lane
+// vectors of each pixel's channels. Per window element v, in the order of
+// offs, a lane takes v and v's index into x where v > m (VCMPPS less-than
+// with m first) or v is NaN (unordered), both through VBLENDVPS with that
+// mask; the indices start at the window's first element, as in the
+// generic loop.
+func argRun() {
+	iota := GLOBL("pool_iota", RODATA|NOPTR)
+	for i := 0; i < 8*argGroup; i++ {
+		DATA(4*i, U32(uint32(i)))
+	}
+	TEXT("maxPoolArgRunAVX2", NOSPLIT, "func(y []float32, am []int32, x []float32, offs [25]int, k, n, c, xpix int)")
+	Pragma("noescape")
+	Doc("maxPoolArgRunAVX2 is maxPoolArgRunGo on channels j < c&^7 (see pool_generic.go).",
+		"The window's k <= 25 element offsets are offs[:k].",
+		"The caller checks that every element it reads or writes is in bounds.")
+	yp := Load(Param("y").Base(), GP64())
+	ap := Load(Param("am").Base(), GP64())
+	xb := Load(Param("x").Base(), GP64())
+	op := GP64()
+	if b, err := Param("offs").Index(0).Resolve(); err != nil {
+		panic(err)
+	} else {
+		LEAQ(b.Addr, op)
+	}
+	nk := Load(Param("k"), GP64())
+	n := Load(Param("n"), GP64())
+	pe := GP64() // the pixel's element offset in x: i*xpix
+	XORQ(pe, pe)
+	cb := Load(Param("c"), GP64())
+	ANDQ(I8(-8), cb) // elements of whole vectors per pixel
+	TESTQ(nk, nk)
+	JZ(LabelRef("arg_done"))
+
+	Label("arg_pixel")
+	TESTQ(n, n)
+	JZ(LabelRef("arg_done"))
+	ce := GP64() // channel element offset
+	XORQ(ce, ce)
+	for _, g := range []int{argGroup, 1} {
+		lbl := map[int]string{argGroup: "arg_groups", 1: "arg_singles"}[g]
+		Label(lbl)
+		rest := GP64()
+		MOVQ(cb, rest)
+		SUBQ(ce, rest)
+		CMPQ(rest, U32(8*g))
+		JL(LabelRef(lbl + "_end"))
+		// idx(t) = offs[t] + pe + ce + 8q + lane
+		bidx := func(t reg.Register) reg.VecVirtual {
+			s := GP64()
+			MOVQ(Mem{Base: op, Index: t, Scale: 8}, s)
+			ADDQ(pe, s)
+			ADDQ(ce, s)
+			xs := XMM()
+			VMOVD(s.As32(), xs)
+			b := YMM()
+			VPBROADCASTD(xs, b)
+			return b
+		}
+		m := make([]reg.VecVirtual, g)
+		am := make([]reg.VecVirtual, g)
+		zero := GP64()
+		XORQ(zero, zero)
+		b0 := bidx(zero)
+		for q := range m {
+			m[q] = YMM()
+			VMOVUPS(ninf, m[q])
+			am[q] = YMM()
+			VPADDD(iota.Offset(32*q), b0, am[q])
+		}
+		k := GP64()
+		XORQ(k, k)
+		Label(lbl + "_window")
+		p := GP64()
+		MOVQ(Mem{Base: op, Index: k, Scale: 8}, p)
+		ADDQ(pe, p)
+		ADDQ(ce, p)
+		SHLQ(U8(2), p)
+		ADDQ(xb, p)
+		b := bidx(k)
+		for q := range m {
+			v := YMM()
+			VMOVUPS(Mem{Base: p, Disp: 32 * q}, v)
+			mask := YMM()
+			VCMPPS(U8(1), v, m[q], mask) // m < v
+			u := YMM()
+			VCMPPS(U8(3), v, v, u) // v unordered: NaN
+			VORPS(u, mask, mask)
+			VBLENDVPS(mask, v, m[q], m[q])
+			idx := YMM()
+			VPADDD(iota.Offset(32*q), b, idx)
+			VBLENDVPS(mask, idx, am[q], am[q])
+		}
+		INCQ(k)
+		CMPQ(k, nk)
+		JL(LabelRef(lbl + "_window"))
+		for q := range m {
+			VMOVUPS(m[q], Mem{Base: yp, Index: ce, Scale: 4, Disp: 32 * q})
+			VMOVDQU(am[q], Mem{Base: ap, Index: ce, Scale: 4, Disp: 32 * q})
+		}
+		ADDQ(U32(8*g), ce)
+		JMP(LabelRef(lbl))
+		Label(lbl + "_end")
+	}
+	xpix := Load(Param("xpix"), GP64())
+	ADDQ(xpix, pe)
+	t := Load(Param("c"), GP64())
+	SHLQ(U8(2), t)
+	ADDQ(t, yp)
+	ADDQ(t, ap)
+	DECQ(n)
+	JMP(LabelRef("arg_pixel"))
+
+	Label("arg_done")
+	VZEROUPPER()
+	RET()
 }
