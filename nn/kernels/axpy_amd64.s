@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func axpyAVX2(a float32, x []float32, y []float32)
-// Requires: AVX, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
 	MOVQ         x_base+8(FP), AX
 	MOVQ         y_base+32(FP), CX
@@ -46,9 +46,9 @@ axpyAVX2_vec:
 axpyAVX2_tail:
 	TESTQ       DX, DX
 	JZ          axpyAVX2_done
-	MOVSS       (CX), X1
+	VMOVSS      (CX), X1
 	VFMADD231SS (AX), X0, X1
-	MOVSS       X1, (CX)
+	VMOVSS      X1, (CX)
 	ADDQ        $0x00000004, AX
 	ADDQ        $0x00000004, CX
 	DECQ        DX
@@ -59,7 +59,7 @@ axpyAVX2_done:
 	RET
 
 // func axpyAVX512(a float32, x []float32, y []float32)
-// Requires: AVX, AVX512F, FMA3, SSE
+// Requires: AVX, AVX512F, FMA3
 TEXT ·axpyAVX512(SB), NOSPLIT, $0-56
 	MOVQ         x_base+8(FP), AX
 	MOVQ         y_base+32(FP), CX
@@ -100,9 +100,9 @@ axpyAVX512_vec:
 axpyAVX512_tail:
 	TESTQ       DX, DX
 	JZ          axpyAVX512_done
-	MOVSS       (CX), X1
+	VMOVSS      (CX), X1
 	VFMADD231SS (AX), X0, X1
-	MOVSS       X1, (CX)
+	VMOVSS      X1, (CX)
 	ADDQ        $0x00000004, AX
 	ADDQ        $0x00000004, CX
 	DECQ        DX

@@ -3425,19 +3425,16 @@ bnApplyAVX512_done:
 	RET
 
 // func focalNegAVX2(x []float32, d []float32, at float32, ts float32, w float32, code int, sum *[8]float64)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3
 TEXT ·focalNegAVX2(SB), NOSPLIT, $0-80
 	MOVQ         x_base+0(FP), AX
 	MOVQ         d_base+24(FP), CX
 	MOVQ         x_len+8(FP), DX
 	MOVQ         sum+72(FP), BX
 	MOVQ         code+64(FP), SI
-	MOVSS        at+48(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        ts+52(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        w+56(FP), X2
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS at+48(FP), Y0
+	VBROADCASTSS ts+52(FP), Y1
+	VBROADCASTSS w+56(FP), Y2
 	VMOVUPS      ewc_lo<>+0(SB), Y3
 	VMOVUPS      ewc_one<>+0(SB), Y4
 	VXORPS       Y5, Y5, Y5

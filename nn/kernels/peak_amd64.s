@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func fmaPeakAVX2(n int, out []float32)
-// Requires: AVX, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·fmaPeakAVX2(SB), NOSPLIT, $0-32
 	MOVQ   n+0(FP), AX
 	MOVQ   out_base+8(FP), CX
@@ -54,12 +54,12 @@ fmaPeakAVX2_done:
 	VADDPS Y11, Y2, Y2
 	VADDPS Y12, Y2, Y2
 	VADDPS Y13, Y2, Y2
-	MOVSS  X2, (CX)
+	VMOVSS X2, (CX)
 	VZEROUPPER
 	RET
 
 // func fmaPeakAVX512(n int, out []float32)
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512DQ, AVX512F
 TEXT ·fmaPeakAVX512(SB), NOSPLIT, $0-32
 	MOVQ   n+0(FP), AX
 	MOVQ   out_base+8(FP), CX
@@ -108,6 +108,6 @@ fmaPeakAVX512_done:
 	VADDPS Z11, Z2, Z2
 	VADDPS Z12, Z2, Z2
 	VADDPS Z13, Z2, Z2
-	MOVSS  X2, (CX)
+	VMOVSS X2, (CX)
 	VZEROUPPER
 	RET

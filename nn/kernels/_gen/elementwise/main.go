@@ -507,10 +507,12 @@ func focalNeg(is isa) {
 	sp := Load(Param("sum"), GP64())
 	code := Load(Param("code"), GP64())
 	bcast := func(p string) reg.VecVirtual {
-		t := XMM()
-		Load(Param(p), t)
+		a, err := Param(p).Resolve()
+		if err != nil {
+			panic(err)
+		}
 		v := YMM()
-		VBROADCASTSS(t, v)
+		VBROADCASTSS(a.Addr, v) // VEX: a legacy-SSE MOVSS here costs a state transition
 		return v
 	}
 	at, ts, w := bcast("at"), bcast("ts"), bcast("w")

@@ -52,7 +52,7 @@ func peak(name string, vec func() reg.VecVirtual) {
 	for i := 1; i < chains; i++ {
 		VADDPS(acc[i], acc[0], acc[0])
 	}
-	MOVSS(acc[0].AsX(), Mem{Base: op})
+	VMOVSS(acc[0].AsX(), Mem{Base: op})
 	VZEROUPPER()
 	RET()
 }
