@@ -65,14 +65,7 @@ func main() {
 	JZ(LabelRef("done"))
 	co := GP64() // channel byte offset
 	XORQ(co, co)
-	for _, g := range []int{group, 1} {
-		lbl := map[int]string{group: "groups", 1: "singles"}[g]
-		Label(lbl)
-		rest := GP64()
-		MOVQ(cb, rest)
-		SUBQ(co, rest)
-		CMPQ(rest, U32(32*g))
-		JL(LabelRef(lbl + "_end"))
+	channelSteps("", group, cb, co, 32, func(g int, lbl string) {
 		acc := make([]reg.VecVirtual, g)
 		for q := range acc {
 			acc[q] = YMM()
@@ -110,10 +103,7 @@ func main() {
 		for q := range acc {
 			VMOVUPS(acc[q], Mem{Base: yp, Index: co, Scale: 1, Disp: 32 * q})
 		}
-		ADDQ(U32(32*g), co)
-		JMP(LabelRef(lbl))
-		Label(lbl + "_end")
-	}
+	})
 	ADDQ(xpix, xb)
 	t := Load(Param("c"), GP64())
 	SHLQ(U8(2), t)
@@ -127,6 +117,26 @@ func main() {
 
 	argRun()
 	Generate()
+}
+
+// channelSteps emits a pixel's loops over its channel vectors, first in
+// steps of group vectors, then of one, each while enough remain: co (unit
+// per vector, cb in all) advances after body(g, lbl) has emitted a step of
+// g vectors, its labels prefixed with lbl.
+func channelSteps(prefix string, group int, cb, co reg.Register, unit int, body func(g int, lbl string)) {
+	for _, g := range []int{group, 1} {
+		lbl := prefix + map[int]string{group: "groups", 1: "singles"}[g]
+		Label(lbl)
+		rest := GP64()
+		MOVQ(cb, rest)
+		SUBQ(co, rest)
+		CMPQ(rest, U32(unit*g))
+		JL(LabelRef(lbl + "_end"))
+		body(g, lbl)
+		ADDQ(U32(unit*g), co)
+		JMP(LabelRef(lbl))
+		Label(lbl + "_end")
+	}
 }
 
 // argGroup is group for the argmax kernel, which holds an index vector
@@ -173,14 +183,7 @@ func argRun() {
 	JZ(LabelRef("arg_done"))
 	ce := GP64() // channel element offset
 	XORQ(ce, ce)
-	for _, g := range []int{argGroup, 1} {
-		lbl := map[int]string{argGroup: "arg_groups", 1: "arg_singles"}[g]
-		Label(lbl)
-		rest := GP64()
-		MOVQ(cb, rest)
-		SUBQ(ce, rest)
-		CMPQ(rest, U32(8*g))
-		JL(LabelRef(lbl + "_end"))
+	channelSteps("arg_", argGroup, cb, ce, 8, func(g int, lbl string) {
 		// idx(t) = offs[t] + pe + ce + 8q + lane
 		bidx := func(t reg.Register) reg.VecVirtual {
 			s := GP64()
@@ -234,10 +237,7 @@ func argRun() {
 			VMOVUPS(m[q], Mem{Base: yp, Index: ce, Scale: 4, Disp: 32 * q})
 			VMOVDQU(am[q], Mem{Base: ap, Index: ce, Scale: 4, Disp: 32 * q})
 		}
-		ADDQ(U32(8*g), ce)
-		JMP(LabelRef(lbl))
-		Label(lbl + "_end")
-	}
+	})
 	xpix := Load(Param("xpix"), GP64())
 	ADDQ(xpix, pe)
 	t := Load(Param("c"), GP64())
