@@ -50,58 +50,51 @@ func maxPool2dGeneric(p *PoolParams, x, y []float32, argmax []int32) {
 // maxPoolTaps bounds the window elements of the max-pooling run kernels.
 const maxPoolTaps = 25
 
-// maxPoolRunGo is the reference of the max-pooling run kernels
-// (maxPoolRun): for pixel i < n and channel j < c,
-//
-//	m := -Inf
-//	for _, o := range offs[:k] {
-//		if v := x[o+i*xpix+j]; v > m || v != v {
-//			m = v
-//		}
-//	}
-//	y[i*c+j] = m
-//
-// NaN propagates (the last NaN's bits win), and of equal values the first
-// stays (-0 before +0 gives -0), as in maxRows. The SIMD versions do the
-// channels j < c&^7 and do not check bounds.
-func maxPoolRunGo(y, x []float32, offs [maxPoolTaps]int, k, n, c, xpix int) {
-	for i := 0; i < n; i++ {
-		dst := y[i*c : i*c+c]
-		for j := range dst {
-			dst[j] = float32(math.Inf(-1))
-		}
-		for _, o := range offs[:k] {
-			src := x[o+i*xpix:]
-			src = src[:c]
-			for j, v := range src {
-				if v > dst[j] || v != v {
-					dst[j] = v
-				}
+// maxStart sets the running maxima of a window before its first element:
+// dst to -Inf and, if am is not nil, am[j] to first + j (the index the
+// argmax keeps when no element beats -Inf).
+func maxStart(dst []float32, am []int32, first int) {
+	for j := range dst {
+		dst[j] = float32(math.Inf(-1))
+	}
+	for j := range am {
+		am[j] = int32(first + j)
+	}
+}
+
+// maxStep folds one window element, src at index base of x, into the
+// running maxima: dst[j] takes src[j] where src[j] > dst[j] or src[j] is
+// NaN, and am[j], if am is not nil, takes base + j there. So NaN
+// propagates (the last NaN's bits win) and of equal values the first
+// stays (-0 before +0 gives -0).
+func maxStep(dst []float32, am []int32, src []float32, base int) {
+	src = src[:len(dst)]
+	for j, v := range src {
+		if v > dst[j] || v != v {
+			dst[j] = v
+			if am != nil {
+				am[j] = int32(base + j)
 			}
 		}
 	}
 }
 
-// maxPoolArgRunGo is maxPoolRunGo that also records in am the index in x
-// of each maximum (MaxPool2d's argmax): the window's first element to
-// start with, then each element that replaces the maximum.
-func maxPoolArgRunGo(y []float32, am []int32, x []float32, offs [maxPoolTaps]int, k, n, c, xpix int) {
+// maxPoolRunGo is the reference of the max-pooling run kernels
+// (maxPoolRun, and with am maxPoolArgRun): for pixel i < n, the window
+// elements offs[:k] (each shifted by i*xpix) folded in that order with
+// maxStep into y[i*c:][:c] and, if am is not nil, am[i*c:][:c]. The SIMD
+// versions do the channels j < c&^7 and do not check bounds.
+func maxPoolRunGo(y []float32, am []int32, x []float32, offs [maxPoolTaps]int, k, n, c, xpix int) {
 	for i := 0; i < n; i++ {
-		dst, ad := y[i*c:i*c+c], am[i*c:i*c+c]
-		for j := range dst {
-			dst[j] = float32(math.Inf(-1))
-			ad[j] = int32(offs[0] + i*xpix + j)
+		dst := y[i*c : i*c+c]
+		var ad []int32
+		if am != nil {
+			ad = am[i*c : i*c+c]
 		}
+		maxStart(dst, ad, offs[0]+i*xpix)
 		for _, o := range offs[:k] {
 			base := o + i*xpix
-			src := x[base:]
-			src = src[:c]
-			for j, v := range src {
-				if v > dst[j] || v != v {
-					dst[j] = v
-					ad[j] = int32(base + j)
-				}
-			}
+			maxStep(dst, ad, x[base:], base)
 		}
 	}
 }
@@ -160,11 +153,11 @@ func (a *poolArgs) maxRun(u, owLo, owHi int) bool {
 		for t := range offs[:k] {
 			o[t] = offs[t] + i*xpix + cv
 		}
+		var at []int32
 		if am != nil {
-			maxPoolArgRunGo(yr[i*c+cv:], am[i*c+cv:], x, o, k, 1, c-cv, xpix)
-		} else {
-			maxPoolRunGo(yr[i*c+cv:], x, o, k, 1, c-cv, xpix)
+			at = am[i*c+cv:]
 		}
+		maxPoolRunGo(yr[i*c+cv:], at, x, o, k, 1, c-cv, xpix)
 	}
 	return true
 }
@@ -188,38 +181,15 @@ func (a *poolArgs) maxRows(lo, hi int) {
 			kwLo, kwHi := poolSpan(iw0, p.KW, p.W)
 			o := (u*p.OutW + ow) * c
 			dst := y[o : o+c]
-			for i := range dst {
-				dst[i] = float32(math.Inf(-1))
+			var am []int32
+			if argmax != nil {
+				am = argmax[o : o+c]
 			}
-			if argmax == nil {
-				for kh := khLo; kh < khHi; kh++ {
-					for kw := kwLo; kw < kwHi; kw++ {
-						base := ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
-						src := x[base : base+c]
-						for i, v := range src {
-							if v > dst[i] || v != v {
-								dst[i] = v
-							}
-						}
-					}
-				}
-				continue
-			}
-			am := argmax[o : o+c]
-			first := int32(((n*p.H+ih0+khLo)*p.W + iw0 + kwLo) * c)
-			for i := range am {
-				am[i] = first + int32(i)
-			}
+			maxStart(dst, am, ((n*p.H+ih0+khLo)*p.W+iw0+kwLo)*c)
 			for kh := khLo; kh < khHi; kh++ {
 				for kw := kwLo; kw < kwHi; kw++ {
 					base := ((n*p.H+ih0+kh)*p.W + iw0 + kw) * c
-					src := x[base : base+c]
-					for i, v := range src {
-						if v > dst[i] || v != v {
-							dst[i] = v
-							am[i] = int32(base + i)
-						}
-					}
+					maxStep(dst, am, x[base:], base)
 				}
 			}
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 // TestMaxPoolRunKernel drives the SIMD max-pooling run kernels against
-// maxPoolRunGo and maxPoolArgRunGo bit for bit (and index for index):
+// maxPoolRunGo, without and with am, bit for bit (and index for index):
 // windows of 1 to 25 elements, 1 to 9 pixels, every channel count up to
 // 75 (groups of vectors, single vectors, and the tail the kernels leave
 // alone), overlapping windows, values with NaN, ±0, ±Inf and ties (the NaN
@@ -44,9 +44,9 @@ func TestMaxPoolRunKernel(t *testing.T) {
 				}
 			}
 			want := make([]float32, n*c)
-			maxPoolRunGo(want, x, offs, k, n, c, xpix)
+			maxPoolRunGo(want, nil, x, offs, k, n, c, xpix)
 			wantA, wantAm := make([]float32, n*c), make([]int32, n*c)
-			maxPoolArgRunGo(wantA, wantAm, x, offs, k, n, c, xpix)
+			maxPoolRunGo(wantA, wantAm, x, offs, k, n, c, xpix)
 			y, check := guarded(t, n*c, trial%4, 7)
 			run(y, x, offs, k, n, c, xpix)
 			check()

@@ -4,14 +4,14 @@
 
 package kernels
 
-// maxPoolRunAVX2 is maxPoolRunGo on channels j < c&^7 (see pool_generic.go).
+// maxPoolRunAVX2 is maxPoolRunGo without am on channels j < c&^7 (see pool_generic.go).
 // The window's k <= 25 element offsets are offs[:k].
 // The caller checks that every element it reads or writes is in bounds.
 //
 //go:noescape
 func maxPoolRunAVX2(y []float32, x []float32, offs [25]int, k int, n int, c int, xpix int)
 
-// maxPoolArgRunAVX2 is maxPoolArgRunGo on channels j < c&^7 (see pool_generic.go).
+// maxPoolArgRunAVX2 is maxPoolRunGo with am on channels j < c&^7 (see pool_generic.go).
 // The window's k <= 25 element offsets are offs[:k].
 // The caller checks that every element it reads or writes is in bounds.
 //

@@ -37,7 +37,7 @@ func main() {
 
 	TEXT("maxPoolRunAVX2", NOSPLIT, "func(y, x []float32, offs [25]int, k, n, c, xpix int)")
 	Pragma("noescape")
-	Doc("maxPoolRunAVX2 is maxPoolRunGo on channels j < c&^7 (see pool_generic.go).",
+	Doc("maxPoolRunAVX2 is maxPoolRunGo without am on channels j < c&^7 (see pool_generic.go).",
 		"The window's k <= 25 element offsets are offs[:k].",
 		"The caller checks that every element it reads or writes is in bounds.")
 	yp := Load(Param("y").Base(), GP64())
@@ -144,7 +144,7 @@ func channelSteps(prefix string, group int, cb, co reg.Register, unit int, body 
 const argGroup = 2
 
 // argRun emits maxPoolArgRunAVX2(y []float32, am []int32, x []float32,
-// offs [25]int, k, n, c, xpix int): maxPoolArgRunGo on the whole 8-lane
+// offs [25]int, k, n, c, xpix int): maxPoolRunGo with am on the whole 8-lane
 // vectors of each pixel's channels. Per window element v, in the order of
 // offs, a lane takes v and v's index into x where v > m (VCMPPS less-than
 // with m first) or v is NaN (unordered), both through VBLENDVPS with that
@@ -157,7 +157,7 @@ func argRun() {
 	}
 	TEXT("maxPoolArgRunAVX2", NOSPLIT, "func(y []float32, am []int32, x []float32, offs [25]int, k, n, c, xpix int)")
 	Pragma("noescape")
-	Doc("maxPoolArgRunAVX2 is maxPoolArgRunGo on channels j < c&^7 (see pool_generic.go).",
+	Doc("maxPoolArgRunAVX2 is maxPoolRunGo with am on channels j < c&^7 (see pool_generic.go).",
 		"The window's k <= 25 element offsets are offs[:k].",
 		"The caller checks that every element it reads or writes is in bounds.")
 	yp := Load(Param("y").Base(), GP64())
