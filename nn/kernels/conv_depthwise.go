@@ -319,10 +319,11 @@ func dwBandGrain(units, work int) int {
 // them as they finish, share most evenly. Bands are the rows
 // [b*band, (b+1)*band) of the whole batch, cut at image boundaries
 // (bandEnd); chunks hold whole bands, so the blocks, and with them the
-// rounding, do not depend on the thread count. parallel.Grain's four chunks a thread rounded down to
-// whole bands left one thread a chunk behind the other: B0's 5×5 layer at
-// batch 8 (28 bands) went in 10 chunks of 3 bands, 5 for one thread and 4⅓
-// for the other (now 14 of 2), the stem in 10 chunks of 4 (now 38 of 1).
+// rounding, do not depend on the thread count. parallel.Grain's four
+// chunks a thread rounded down to whole bands left one thread a chunk
+// behind the other: B0's 5×5 layer at batch 8 (28 bands) went in 10 chunks
+// of 3 bands, 5 for one thread and 4⅓ for the other (now 14 of 2), the
+// stem in 10 chunks of 4 (now 38 of 1).
 func bandGrain(units, minRows, band int) int {
 	bands := convCeilDiv(units, band)
 	t := parallel.Threads()
