@@ -49,12 +49,7 @@ func ChannelMoments(x []float32, m, c int, mean, variance []float64) {
 //		}
 //	}
 func BNApply(y, x []float32, m, c int, scale, shift []float32) {
-	bnCheck("BNApply", m, c)
-	bnNeed32("BNApply", "y", y, m*c)
-	bnNeed32("BNApply", "x", x, m*c)
-	bnNeed32("BNApply", "scale", scale, c)
-	bnNeed32("BNApply", "shift", shift, c)
-	bnApplyGeneric(y, nil, x, m, c, scale, shift, false)
+	bnApplyChecked("BNApply", y, nil, x, m, c, scale, shift, false, false)
 }
 
 // BNApplySiLU computes y = SiLU(x*scale + shift) per channel: BNApply and
@@ -70,12 +65,7 @@ func BNApply(y, x []float32, m, c int, scale, shift []float32) {
 //		}
 //	}
 func BNApplySiLU(y, x []float32, m, c int, scale, shift []float32) {
-	bnCheck("BNApplySiLU", m, c)
-	bnNeed32("BNApplySiLU", "y", y, m*c)
-	bnNeed32("BNApplySiLU", "x", x, m*c)
-	bnNeed32("BNApplySiLU", "scale", scale, c)
-	bnNeed32("BNApplySiLU", "shift", shift, c)
-	bnApplyGeneric(y, nil, x, m, c, scale, shift, true)
+	bnApplyChecked("BNApplySiLU", y, nil, x, m, c, scale, shift, true, false)
 }
 
 // BNApplySiLUSave is BNApplySiLU that also saves the SiLU's input, z =
@@ -83,13 +73,22 @@ func BNApplySiLU(y, x []float32, m, c int, scale, shift []float32) {
 // instead of BNApply and then SiLU, with the same bits in y and z. y must
 // not overlap z or x; z may alias x.
 func BNApplySiLUSave(y, z, x []float32, m, c int, scale, shift []float32) {
-	bnCheck("BNApplySiLUSave", m, c)
-	bnNeed32("BNApplySiLUSave", "y", y, m*c)
-	bnNeed32("BNApplySiLUSave", "z", z, m*c)
-	bnNeed32("BNApplySiLUSave", "x", x, m*c)
-	bnNeed32("BNApplySiLUSave", "scale", scale, c)
-	bnNeed32("BNApplySiLUSave", "shift", shift, c)
-	bnApplyGeneric(y, z[:m*c:m*c], x, m, c, scale, shift, true)
+	bnApplyChecked("BNApplySiLUSave", y, z, x, m, c, scale, shift, true, true)
+}
+
+// bnApplyChecked checks the arguments of op, z only where it is saved
+// (save), and runs bnApplyGeneric.
+func bnApplyChecked(op string, y, z, x []float32, m, c int, scale, shift []float32, silu, save bool) {
+	bnCheck(op, m, c)
+	bnNeed32(op, "y", y, m*c)
+	if save {
+		bnNeed32(op, "z", z, m*c)
+		z = z[: m*c : m*c]
+	}
+	bnNeed32(op, "x", x, m*c)
+	bnNeed32(op, "scale", scale, c)
+	bnNeed32(op, "shift", shift, c)
+	bnApplyGeneric(y, z, x, m, c, scale, shift, silu)
 }
 
 // BNBackwardSums computes the per-channel sums a batch-norm backward pass
