@@ -63,14 +63,14 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 	// Level l's derivatives go to deriv[off[l]:off[l+1]], indexed like its
 	// logits; ignored anchors keep the zeros getScratch leaves. The kernel
 	// writes derivatives whether or not they are wanted: without
-	// gradients the buffer goes back at once.
+	// gradients the buffer, not cleared, goes back at once.
 	off := make([]int, len(logits)+1)
 	store := false
 	for l, x := range logits {
 		off[l+1] = off[l] + x.Value.Len()
 		store = store || x.RequiresGrad() && nn.GradEnabled()
 	}
-	deriv := getScratch(off[len(logits)])
+	deriv := getScratch(off[len(logits)], store)
 	nn.ParallelFor(len(spans), 1, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
 			sp := spans[s]
@@ -151,7 +151,8 @@ var scratch struct {
 	buf []float32
 }
 
-func getScratch(n int) []float32 {
+// getScratch returns the buffer with n elements, cleared if zero is set.
+func getScratch(n int, zero bool) []float32 {
 	scratch.Lock()
 	b := scratch.buf
 	scratch.buf = nil
@@ -160,7 +161,9 @@ func getScratch(n int) []float32 {
 		return make([]float32, n)
 	}
 	b = b[:n]
-	clear(b)
+	if zero {
+		clear(b)
+	}
 	return b
 }
 
