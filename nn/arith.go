@@ -57,8 +57,16 @@ func binary(op binop, a, b *Var) *Var {
 			ga, fresh := p.operandGrad(a, p.sa, sa)
 			p.accumulate(ga, p.sa, func(ga []float32, o, ao, bo, lo, hi int) {
 				gr, da := g[o+lo:o+hi], ga[ao+lo*sa:]
-				if fresh {
-					clear(da[:hi-lo])
+				if fresh { // sa == 1: write what adding to zeros gives
+					switch op {
+					case opAdd, opSub:
+						copy(da, gr)
+					case opMul:
+						setMul(da, gr, bd[bo+lo*sb:], sb)
+					case opDiv:
+						setDiv(da, gr, bd[bo+lo*sb:], sb)
+					}
+					return
 				}
 				switch op {
 				case opAdd, opSub:
@@ -74,8 +82,18 @@ func binary(op binop, a, b *Var) *Var {
 			gb, fresh := p.operandGrad(b, p.sb, sb)
 			p.accumulate(gb, p.sb, func(gb []float32, o, ao, bo, lo, hi int) {
 				gr, db := g[o+lo:o+hi], gb[bo+lo*sb:]
-				if fresh {
-					clear(db[:hi-lo])
+				if fresh { // sb == 1
+					switch op {
+					case opAdd:
+						copy(db, gr)
+					case opSub:
+						setNeg(db, gr)
+					case opMul:
+						setMul(db, gr, ad[ao+lo*sa:], sa)
+					case opDiv:
+						setDivB(db, gr, yd[o+lo:o+hi], bd[bo+lo*sb:])
+					}
+					return
 				}
 				switch op {
 				case opAdd:
@@ -192,6 +210,59 @@ func binaryRun(op binop, y, a []float32, sa int, b []float32, sb int) {
 		for i := range y {
 			y[i] = v
 		}
+	}
+}
+
+// The set functions write, for a fresh gradient buffer (Var.gradOut), what
+// the acc functions below add to d with sd = 1: the same values as adding
+// to zeros, up to the sign of zero.
+
+// setNeg sets d[i] = -g[i].
+func setNeg(d, g []float32) {
+	d = d[:len(g)]
+	for i, x := range g {
+		d[i] = -x
+	}
+}
+
+// setMul sets d[i] = g[i]*y[i*sy], sy in {0, 1}.
+func setMul(d, g, y []float32, sy int) {
+	d = d[:len(g)]
+	if sy == 0 {
+		c := y[0]
+		for i, x := range g {
+			d[i] = x * c
+		}
+		return
+	}
+	y = y[:len(g)]
+	for i, x := range g {
+		d[i] = x * y[i]
+	}
+}
+
+// setDiv sets d[i] = g[i]/b[i*sb], sb in {0, 1}.
+func setDiv(d, g, b []float32, sb int) {
+	d = d[:len(g)]
+	if sb == 0 {
+		c := b[0]
+		for i, x := range g {
+			d[i] = x / c
+		}
+		return
+	}
+	b = b[:len(g)]
+	for i, x := range g {
+		d[i] = x / b[i]
+	}
+}
+
+// setDivB sets d[i] = -(g[i]*y[i]/b[i]), the gradient of a/b with respect
+// to b (y = a/b).
+func setDivB(d, g, y, b []float32) {
+	d, y, b = d[:len(g)], y[:len(g)], b[:len(g)]
+	for i, x := range g {
+		d[i] = -(x * y[i] / b[i])
 	}
 }
 

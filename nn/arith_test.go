@@ -33,6 +33,13 @@ func TestBinaryGrad(t *testing.T) {
 			t.Run(fmt.Sprint(name, c.a, c.b), func(t *testing.T) {
 				nntest.CheckGrad(t, func() *nn.Var { return op(a, b) }, []*nn.Var{a, b}, nntest.Options{})
 			})
+			// Operands computed by an op get fresh gradient buffers,
+			// which the backward pass writes instead of adding to.
+			t.Run(fmt.Sprint(name, c.a, c.b, "/computed"), func(t *testing.T) {
+				nntest.CheckGrad(t, func() *nn.Var {
+					return op(nn.MulScalar(a, 1), nn.MulScalar(b, 1))
+				}, []*nn.Var{a, b}, nntest.Options{})
+			})
 		}
 	}
 }
