@@ -60,6 +60,19 @@ func TestFreshGradients(t *testing.T) {
 				h.AccumulateGrad(gh.Data())
 			}, h)
 		}},
+		{"AccumulateGradTensor", func(h *nn.Var) *nn.Var { // y = 3h, its gradient handed over
+			y := h.Value.Clone()
+			for i := range y.Data() {
+				y.Data()[i] *= 3
+			}
+			return nn.Custom("triple", y, func(g *nn.Tensor) {
+				gh := nn.Empty(g.Shape()...)
+				for i, v := range g.Data() {
+					gh.Data()[i] = 3 * v
+				}
+				h.AccumulateGradTensor(gh)
+			}, h)
+		}},
 	}
 	prev := kernels.Impl()
 	defer kernels.Use(prev)
@@ -93,4 +106,15 @@ func TestFreshGradients(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestAccumulateGradTensorShape(t *testing.T) {
+	x := nn.Param(nn.New(2, 3))
+	defer func() {
+		msg, _ := recover().(string)
+		if msg != "nn.Var.AccumulateGradTensor: gradient of shape [3 2] for shape [2 3]" {
+			t.Fatalf("panic %q", msg)
+		}
+	}()
+	x.AccumulateGradTensor(nn.New(3, 2))
 }

@@ -62,6 +62,16 @@ func Full(v float32, shape ...int) *Tensor {
 	return t
 }
 
+// Empty returns a tensor of the given shape whose data comes from the
+// buffer pool, with unspecified contents: the caller writes every element.
+// It is what ops use for their outputs; code outside this package that
+// defines its own op (Custom) can use it for a gradient it hands over with
+// AccumulateGradTensor. Recycle gives it back.
+func Empty(shape ...int) *Tensor {
+	checkShape("nn.Empty", shape)
+	return newPooled(shape...)
+}
+
 // Scalar returns a tensor of shape [1] holding v.
 func Scalar(v float32) *Tensor { return &Tensor{shape: []int{1}, data: []float32{v}} }
 

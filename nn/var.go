@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 	"sync/atomic"
 )
 
@@ -122,6 +123,23 @@ func (v *Var) AccumulateGrad(g []float32) {
 			dst[lo+i] += x
 		}
 	})
+}
+
+// AccumulateGradTensor is AccumulateGrad for a gradient that the caller
+// hands over: where v has no gradient yet and is not a leaf, g becomes it
+// without a copy; otherwise g is added and recycled. g must have v's shape
+// and must not be used afterwards. A Custom op whose gradient is computed
+// into a tensor of its own (from Empty) saves a copy of it this way.
+func (v *Var) AccumulateGradTensor(g *Tensor) {
+	if !slices.Equal(g.shape, v.Value.shape) {
+		panic(fmt.Sprintf("nn.Var.AccumulateGradTensor: gradient of shape %v for shape %v", g.shape, v.Value.shape))
+	}
+	if v.Grad == nil && !v.IsLeaf() {
+		v.Grad = g
+		return
+	}
+	v.AccumulateGrad(g.data)
+	Recycle(g)
 }
 
 var noGradDepth atomic.Int32
