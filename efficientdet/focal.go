@@ -60,22 +60,38 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 		}
 	}
 	blockSum := make([]float64, len(spans))
-	// Level l's derivatives go to deriv[off[l]:off[l+1]], indexed like its
-	// logits; ignored anchors keep the zeros getScratch leaves. The kernel
-	// writes derivatives whether or not they are wanted: without
-	// gradients the buffer, not cleared, goes back at once.
-	off := make([]int, len(logits)+1)
-	store := false
+	// Level l's derivatives go to deriv[l], indexed like its logits. A
+	// level whose gradient is wanted writes them into a tensor of its own
+	// that the backward pass hands to the logits as their gradient, so
+	// every element is written (ignored anchors get zeros); the others
+	// share a scratch buffer whose contents do not matter (the kernel
+	// writes derivatives whether or not they are wanted).
+	deriv := make([][]float32, len(logits))
+	grads := make([]*nn.Tensor, len(logits))
+	spare := 0
 	for l, x := range logits {
-		off[l+1] = off[l] + x.Value.Len()
-		store = store || x.RequiresGrad() && nn.GradEnabled()
+		if x.RequiresGrad() && nn.GradEnabled() {
+			grads[l] = nn.Empty(x.Shape()...)
+			deriv[l] = grads[l].Data()
+		} else {
+			spare = max(spare, x.Value.Len())
+		}
 	}
-	deriv := getScratch(off[len(logits)], store)
+	var scratchBuf []float32
+	if spare > 0 {
+		scratchBuf = getScratch(spare)
+		for l, x := range logits {
+			if grads[l] == nil {
+				deriv[l] = scratchBuf[:x.Value.Len()]
+			}
+		}
+	}
 	nn.ParallelFor(len(spans), 1, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
 			sp := spans[s]
 			data := logits[sp.l].Value.Data()
-			d := deriv[off[sp.l]:off[sp.l+1]]
+			d := deriv[sp.l]
+			store := grads[sp.l] != nil
 			per := len(data) / n / numClasses
 			cls := classes[sp.img][starts[sp.l]:]
 			base := sp.img * per * numClasses
@@ -84,7 +100,14 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 			var fix float64 // the positives' terms less the negative ones in lanes
 			for a := sp.lo; a < sp.hi; {
 				if cls[a] == Ignored {
-					a++
+					e := a + 1
+					for e < sp.hi && cls[e] == Ignored {
+						e++
+					}
+					if store {
+						clear(d[base+a*numClasses : base+e*numClasses])
+					}
+					a = e
 					continue
 				}
 				e := a + 1
@@ -110,25 +133,30 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 			blockSum[s] = sum * float64(weights[sp.img])
 		}
 	})
-	if !store {
-		putScratch(deriv)
-		deriv = nil
+	if scratchBuf != nil {
+		putScratch(scratchBuf)
 	}
 	var total float64
 	for _, s := range blockSum {
 		total += s
 	}
 	out := nn.Scalar(float32(total * p.scale))
+	handed := false
 	return nn.Custom("efficientdet.FocalLoss", out, func(g *nn.Tensor) {
 		// The stored derivatives already hold the scale: with the
 		// upstream gradient 1 (the loss alone, or weighted 1) they are
 		// the gradient, to the bit of computing it here.
+		if handed {
+			panic("efficientdet: the class loss's backward pass ran twice; its derivatives went to the logits' gradients the first time (compute the loss again for another backward pass)")
+		}
+		handed = true
 		up := float64(g.Item())
 		for l, x := range logits {
-			if !x.RequiresGrad() {
+			t := grads[l]
+			if t == nil {
 				continue
 			}
-			d := deriv[off[l]:off[l+1]]
+			d := t.Data()
 			if up != 1 {
 				nn.ParallelFor(len(d), 1<<14, func(lo, hi int) {
 					for i := lo; i < hi; i++ {
@@ -136,14 +164,13 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 					}
 				})
 			}
-			x.AccumulateGrad(d)
+			x.AccumulateGradTensor(t)
 		}
-		putScratch(deriv)
 	}, logits...)
 }
 
-// scratch holds the buffer that the backward pass fills and hands to
-// AccumulateGrad, kept between training steps (a sync.Pool would lose it
+// scratch holds the buffer that takes the derivatives nobody wants (the
+// kernel writes them anyway), kept between calls (a sync.Pool would lose it
 // at every garbage collection, and a class map of D0 with 90 classes at
 // batch 4 is 70 MB). A second concurrent user gets a fresh buffer.
 var scratch struct {
@@ -151,8 +178,8 @@ var scratch struct {
 	buf []float32
 }
 
-// getScratch returns the buffer with n elements, cleared if zero is set.
-func getScratch(n int, zero bool) []float32 {
+// getScratch returns the buffer with n elements, contents unspecified.
+func getScratch(n int) []float32 {
 	scratch.Lock()
 	b := scratch.buf
 	scratch.buf = nil
@@ -160,11 +187,7 @@ func getScratch(n int, zero bool) []float32 {
 	if cap(b) < n {
 		return make([]float32, n)
 	}
-	b = b[:n]
-	if zero {
-		clear(b)
-	}
-	return b
+	return b[:n]
 }
 
 func putScratch(b []float32) {

@@ -62,6 +62,24 @@ func TestFocalUpstreamGradient(t *testing.T) {
 	}
 }
 
+// TestFocalBackwardTwice: the derivatives go to the logits' gradients, so
+// a second backward pass through the same loss says so instead of adding
+// nothing.
+func TestFocalBackwardTwice(t *testing.T) {
+	x := nn.Param(nntest.Rand(rand.New(rand.NewPCG(9, 9)), -3, 3, 1, 2, 2, 2))
+	h := nn.MulScalar(x, 1) // the logits are an op's output, as in a model
+	classes := [][]int32{{0, Background, Ignored, 1}}
+	loss := focalLoss([]*nn.Var{h}, []int{0}, classes, []float32{1}, 2, focalParams{alpha: 0.25, gamma: 2, scale: 1})
+	loss.Backward()
+	defer func() {
+		msg, _ := recover().(string)
+		if !strings.Contains(msg, "backward pass ran twice") {
+			t.Fatalf("second Backward: panic %q", msg)
+		}
+	}()
+	loss.Backward()
+}
+
 // TestFocalThreadIndependent: the class loss sums in fixed blocks.
 func TestFocalThreadIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
