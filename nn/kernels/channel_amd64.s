@@ -11,6 +11,8 @@ TEXT ·chanMomentsAVX2(SB), NOSPLIT, $0-120
 	MOVQ shift_base+48(FP), CX
 	MOVQ s1_base+72(FP), DX
 	MOVQ s2_base+96(FP), BX
+	CMPQ c+40(FP), $0x10
+	JG   chanMomentsAVX2_wide
 	MOVQ rows+24(FP), SI
 	MOVQ stride+32(FP), DI
 	SHLQ $0x02, DI
@@ -137,6 +139,150 @@ chanMomentsAVX2_c1_1_end:
 	VZEROUPPER
 	RET
 
+chanMomentsAVX2_wide:
+	MOVQ stride+32(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rows+24(FP), DI
+
+chanMomentsAVX2_wide_row:
+	XORQ R8, R8
+	MOVQ c+40(FP), R9
+
+chanMomentsAVX2_wide_c4_8:
+	CMPQ   R9, $0x10
+	JL     chanMomentsAVX2_wide_c4_8_end
+	CMPQ   DI, rows+24(FP)
+	JNE    chanMomentsAVX2_wide_c4_8_load
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	JMP    chanMomentsAVX2_wide_c4_8_add
+
+chanMomentsAVX2_wide_c4_8_load:
+	VMOVUPD (DX)(R8*2), Y0
+	VMOVUPD 32(DX)(R8*2), Y1
+	VMOVUPD 64(DX)(R8*2), Y2
+	VMOVUPD 96(DX)(R8*2), Y3
+	VMOVUPD (BX)(R8*2), Y4
+	VMOVUPD 32(BX)(R8*2), Y5
+	VMOVUPD 64(BX)(R8*2), Y6
+	VMOVUPD 96(BX)(R8*2), Y7
+
+chanMomentsAVX2_wide_c4_8_add:
+	TESTQ     DI, DI
+	JZ        chanMomentsAVX2_wide_c4_8_store
+	VCVTPS2PD (AX)(R8*1), Y8
+	VCVTPS2PD (CX)(R8*1), Y9
+	VSUBPD    Y9, Y8, Y8
+	VADDPD    Y8, Y0, Y0
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y4, Y4
+	VCVTPS2PD 16(AX)(R8*1), Y8
+	VCVTPS2PD 16(CX)(R8*1), Y9
+	VSUBPD    Y9, Y8, Y8
+	VADDPD    Y8, Y1, Y1
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y5, Y5
+	VCVTPS2PD 32(AX)(R8*1), Y8
+	VCVTPS2PD 32(CX)(R8*1), Y9
+	VSUBPD    Y9, Y8, Y8
+	VADDPD    Y8, Y2, Y2
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y6, Y6
+	VCVTPS2PD 48(AX)(R8*1), Y8
+	VCVTPS2PD 48(CX)(R8*1), Y9
+	VSUBPD    Y9, Y8, Y8
+	VADDPD    Y8, Y3, Y3
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y7, Y7
+
+chanMomentsAVX2_wide_c4_8_store:
+	VMOVUPD Y0, (DX)(R8*2)
+	VMOVUPD Y1, 32(DX)(R8*2)
+	VMOVUPD Y2, 64(DX)(R8*2)
+	VMOVUPD Y3, 96(DX)(R8*2)
+	VMOVUPD Y4, (BX)(R8*2)
+	VMOVUPD Y5, 32(BX)(R8*2)
+	VMOVUPD Y6, 64(BX)(R8*2)
+	VMOVUPD Y7, 96(BX)(R8*2)
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x10, R9
+	JMP     chanMomentsAVX2_wide_c4_8
+
+chanMomentsAVX2_wide_c4_8_end:
+chanMomentsAVX2_wide_c1_8:
+	CMPQ   R9, $0x04
+	JL     chanMomentsAVX2_wide_c1_8_end
+	CMPQ   DI, rows+24(FP)
+	JNE    chanMomentsAVX2_wide_c1_8_load
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	JMP    chanMomentsAVX2_wide_c1_8_add
+
+chanMomentsAVX2_wide_c1_8_load:
+	VMOVUPD (DX)(R8*2), Y0
+	VMOVUPD (BX)(R8*2), Y1
+
+chanMomentsAVX2_wide_c1_8_add:
+	TESTQ     DI, DI
+	JZ        chanMomentsAVX2_wide_c1_8_store
+	VCVTPS2PD (AX)(R8*1), Y2
+	VCVTPS2PD (CX)(R8*1), Y3
+	VSUBPD    Y3, Y2, Y2
+	VADDPD    Y2, Y0, Y0
+	VMULPD    Y2, Y2, Y2
+	VADDPD    Y2, Y1, Y1
+
+chanMomentsAVX2_wide_c1_8_store:
+	VMOVUPD Y0, (DX)(R8*2)
+	VMOVUPD Y1, (BX)(R8*2)
+	ADDQ    $0x00000010, R8
+	SUBQ    $0x04, R9
+	JMP     chanMomentsAVX2_wide_c1_8
+
+chanMomentsAVX2_wide_c1_8_end:
+chanMomentsAVX2_wide_c1_1:
+	CMPQ   R9, $0x01
+	JL     chanMomentsAVX2_wide_c1_1_end
+	CMPQ   DI, rows+24(FP)
+	JNE    chanMomentsAVX2_wide_c1_1_load
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	JMP    chanMomentsAVX2_wide_c1_1_add
+
+chanMomentsAVX2_wide_c1_1_load:
+	VMOVSD (DX)(R8*2), X0
+	VMOVSD (BX)(R8*2), X1
+
+chanMomentsAVX2_wide_c1_1_add:
+	TESTQ     DI, DI
+	JZ        chanMomentsAVX2_wide_c1_1_store
+	VCVTSS2SD (AX)(R8*1), X10, X10
+	VCVTSS2SD (CX)(R8*1), X11, X11
+	VSUBSD    X11, X10, X10
+	VADDSD    X10, X0, X0
+	VMULSD    X10, X10, X10
+	VADDSD    X10, X1, X1
+
+chanMomentsAVX2_wide_c1_1_store:
+	VMOVSD X0, (DX)(R8*2)
+	VMOVSD X1, (BX)(R8*2)
+	ADDQ   $0x00000004, R8
+	SUBQ   $0x01, R9
+	JMP    chanMomentsAVX2_wide_c1_1
+
+chanMomentsAVX2_wide_c1_1_end:
+	ADDQ SI, AX
+	DECQ DI
+	JG   chanMomentsAVX2_wide_row
+	VZEROUPPER
+	RET
+
 // func chanDySumsAVX2(dy []float32, x []float32, rows int, stride int, c int, mean []float32, s1 []float64, s2 []float64)
 // Requires: AVX
 TEXT ·chanDySumsAVX2(SB), NOSPLIT, $0-144
@@ -146,6 +292,8 @@ TEXT ·chanDySumsAVX2(SB), NOSPLIT, $0-144
 	MOVQ s1_base+96(FP), BX
 	MOVQ s2_base+120(FP), SI
 	SUBQ AX, CX
+	CMPQ c+64(FP), $0x10
+	JG   chanDySumsAVX2_wide
 	MOVQ rows+48(FP), DI
 	MOVQ stride+56(FP), R8
 	SHLQ $0x02, R8
@@ -284,6 +432,165 @@ chanDySumsAVX2_c1_1_flush:
 	JMP    chanDySumsAVX2_c1_1
 
 chanDySumsAVX2_c1_1_end:
+	VZEROUPPER
+	RET
+
+chanDySumsAVX2_wide:
+	MOVQ stride+56(FP), DI
+	SHLQ $0x02, DI
+	MOVQ rows+48(FP), R8
+
+chanDySumsAVX2_wide_row:
+	XORQ R9, R9
+	MOVQ c+64(FP), R10
+
+chanDySumsAVX2_wide_c4_8:
+	CMPQ   R10, $0x10
+	JL     chanDySumsAVX2_wide_c4_8_end
+	CMPQ   R8, rows+48(FP)
+	JNE    chanDySumsAVX2_wide_c4_8_load
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	JMP    chanDySumsAVX2_wide_c4_8_add
+
+chanDySumsAVX2_wide_c4_8_load:
+	VMOVUPD (BX)(R9*2), Y0
+	VMOVUPD 32(BX)(R9*2), Y1
+	VMOVUPD 64(BX)(R9*2), Y2
+	VMOVUPD 96(BX)(R9*2), Y3
+	VMOVUPD (SI)(R9*2), Y4
+	VMOVUPD 32(SI)(R9*2), Y5
+	VMOVUPD 64(SI)(R9*2), Y6
+	VMOVUPD 96(SI)(R9*2), Y7
+
+chanDySumsAVX2_wide_c4_8_add:
+	TESTQ     R8, R8
+	JZ        chanDySumsAVX2_wide_c4_8_store
+	LEAQ      (AX)(CX*1), R11
+	VMOVUPS   (AX)(R9*1), X8
+	VMOVUPS   (R11)(R9*1), X9
+	VSUBPS    (DX)(R9*1), X9, X9
+	VMULPS    X8, X9, X9
+	VCVTPS2PD X8, Y8
+	VADDPD    Y8, Y0, Y0
+	VCVTPS2PD X9, Y8
+	VADDPD    Y8, Y4, Y4
+	VMOVUPS   16(AX)(R9*1), X8
+	VMOVUPS   16(R11)(R9*1), X9
+	VSUBPS    16(DX)(R9*1), X9, X9
+	VMULPS    X8, X9, X9
+	VCVTPS2PD X8, Y8
+	VADDPD    Y8, Y1, Y1
+	VCVTPS2PD X9, Y8
+	VADDPD    Y8, Y5, Y5
+	VMOVUPS   32(AX)(R9*1), X8
+	VMOVUPS   32(R11)(R9*1), X9
+	VSUBPS    32(DX)(R9*1), X9, X9
+	VMULPS    X8, X9, X9
+	VCVTPS2PD X8, Y8
+	VADDPD    Y8, Y2, Y2
+	VCVTPS2PD X9, Y8
+	VADDPD    Y8, Y6, Y6
+	VMOVUPS   48(AX)(R9*1), X8
+	VMOVUPS   48(R11)(R9*1), X9
+	VSUBPS    48(DX)(R9*1), X9, X9
+	VMULPS    X8, X9, X9
+	VCVTPS2PD X8, Y8
+	VADDPD    Y8, Y3, Y3
+	VCVTPS2PD X9, Y8
+	VADDPD    Y8, Y7, Y7
+
+chanDySumsAVX2_wide_c4_8_store:
+	VMOVUPD Y0, (BX)(R9*2)
+	VMOVUPD Y1, 32(BX)(R9*2)
+	VMOVUPD Y2, 64(BX)(R9*2)
+	VMOVUPD Y3, 96(BX)(R9*2)
+	VMOVUPD Y4, (SI)(R9*2)
+	VMOVUPD Y5, 32(SI)(R9*2)
+	VMOVUPD Y6, 64(SI)(R9*2)
+	VMOVUPD Y7, 96(SI)(R9*2)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x10, R10
+	JMP     chanDySumsAVX2_wide_c4_8
+
+chanDySumsAVX2_wide_c4_8_end:
+chanDySumsAVX2_wide_c1_8:
+	CMPQ   R10, $0x04
+	JL     chanDySumsAVX2_wide_c1_8_end
+	CMPQ   R8, rows+48(FP)
+	JNE    chanDySumsAVX2_wide_c1_8_load
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	JMP    chanDySumsAVX2_wide_c1_8_add
+
+chanDySumsAVX2_wide_c1_8_load:
+	VMOVUPD (BX)(R9*2), Y0
+	VMOVUPD (SI)(R9*2), Y1
+
+chanDySumsAVX2_wide_c1_8_add:
+	TESTQ     R8, R8
+	JZ        chanDySumsAVX2_wide_c1_8_store
+	LEAQ      (AX)(CX*1), R11
+	VMOVUPS   (AX)(R9*1), X2
+	VMOVUPS   (R11)(R9*1), X3
+	VSUBPS    (DX)(R9*1), X3, X3
+	VMULPS    X2, X3, X3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y2, Y0, Y0
+	VCVTPS2PD X3, Y2
+	VADDPD    Y2, Y1, Y1
+
+chanDySumsAVX2_wide_c1_8_store:
+	VMOVUPD Y0, (BX)(R9*2)
+	VMOVUPD Y1, (SI)(R9*2)
+	ADDQ    $0x00000010, R9
+	SUBQ    $0x04, R10
+	JMP     chanDySumsAVX2_wide_c1_8
+
+chanDySumsAVX2_wide_c1_8_end:
+chanDySumsAVX2_wide_c1_1:
+	CMPQ   R10, $0x01
+	JL     chanDySumsAVX2_wide_c1_1_end
+	CMPQ   R8, rows+48(FP)
+	JNE    chanDySumsAVX2_wide_c1_1_load
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	JMP    chanDySumsAVX2_wide_c1_1_add
+
+chanDySumsAVX2_wide_c1_1_load:
+	VMOVSD (BX)(R9*2), X0
+	VMOVSD (SI)(R9*2), X1
+
+chanDySumsAVX2_wide_c1_1_add:
+	TESTQ     R8, R8
+	JZ        chanDySumsAVX2_wide_c1_1_store
+	LEAQ      (AX)(CX*1), R11
+	VMOVSS    (AX)(R9*1), X2
+	VMOVSS    (R11)(R9*1), X3
+	VSUBSS    (DX)(R9*1), X3, X3
+	VMULSS    X2, X3, X3
+	VCVTSS2SD X2, X10, X10
+	VADDSD    X10, X0, X0
+	VCVTSS2SD X3, X10, X10
+	VADDSD    X10, X1, X1
+
+chanDySumsAVX2_wide_c1_1_store:
+	VMOVSD X0, (BX)(R9*2)
+	VMOVSD X1, (SI)(R9*2)
+	ADDQ   $0x00000004, R9
+	SUBQ   $0x01, R10
+	JMP    chanDySumsAVX2_wide_c1_1
+
+chanDySumsAVX2_wide_c1_1_end:
+	ADDQ DI, AX
+	DECQ R8
+	JG   chanDySumsAVX2_wide_row
 	VZEROUPPER
 	RET
 
@@ -916,6 +1223,8 @@ TEXT ·chanMomentsAVX512(SB), NOSPLIT, $0-120
 	MOVQ shift_base+48(FP), CX
 	MOVQ s1_base+72(FP), DX
 	MOVQ s2_base+96(FP), BX
+	CMPQ c+40(FP), $0x20
+	JG   chanMomentsAVX512_wide
 	MOVQ rows+24(FP), SI
 	MOVQ stride+32(FP), DI
 	SHLQ $0x02, DI
@@ -1101,6 +1410,217 @@ chanMomentsAVX512_c1_1_end:
 	VZEROUPPER
 	RET
 
+chanMomentsAVX512_wide:
+	MOVQ stride+32(FP), SI
+	SHLQ $0x02, SI
+	MOVQ rows+24(FP), DI
+
+chanMomentsAVX512_wide_row:
+	XORQ R8, R8
+	MOVQ c+40(FP), R9
+
+chanMomentsAVX512_wide_c4_16:
+	CMPQ   R9, $0x20
+	JL     chanMomentsAVX512_wide_c4_16_end
+	CMPQ   DI, rows+24(FP)
+	JNE    chanMomentsAVX512_wide_c4_16_load
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	JMP    chanMomentsAVX512_wide_c4_16_add
+
+chanMomentsAVX512_wide_c4_16_load:
+	VMOVUPD (DX)(R8*2), Z0
+	VMOVUPD 64(DX)(R8*2), Z1
+	VMOVUPD 128(DX)(R8*2), Z2
+	VMOVUPD 192(DX)(R8*2), Z3
+	VMOVUPD (BX)(R8*2), Z4
+	VMOVUPD 64(BX)(R8*2), Z5
+	VMOVUPD 128(BX)(R8*2), Z6
+	VMOVUPD 192(BX)(R8*2), Z7
+
+chanMomentsAVX512_wide_c4_16_add:
+	TESTQ     DI, DI
+	JZ        chanMomentsAVX512_wide_c4_16_store
+	VCVTPS2PD (AX)(R8*1), Z8
+	VCVTPS2PD (CX)(R8*1), Z9
+	VSUBPD    Z9, Z8, Z8
+	VADDPD    Z8, Z0, Z0
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z4, Z4
+	VCVTPS2PD 32(AX)(R8*1), Z8
+	VCVTPS2PD 32(CX)(R8*1), Z9
+	VSUBPD    Z9, Z8, Z8
+	VADDPD    Z8, Z1, Z1
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z5, Z5
+	VCVTPS2PD 64(AX)(R8*1), Z8
+	VCVTPS2PD 64(CX)(R8*1), Z9
+	VSUBPD    Z9, Z8, Z8
+	VADDPD    Z8, Z2, Z2
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z6, Z6
+	VCVTPS2PD 96(AX)(R8*1), Z8
+	VCVTPS2PD 96(CX)(R8*1), Z9
+	VSUBPD    Z9, Z8, Z8
+	VADDPD    Z8, Z3, Z3
+	VMULPD    Z8, Z8, Z8
+	VADDPD    Z8, Z7, Z7
+
+chanMomentsAVX512_wide_c4_16_store:
+	VMOVUPD Z0, (DX)(R8*2)
+	VMOVUPD Z1, 64(DX)(R8*2)
+	VMOVUPD Z2, 128(DX)(R8*2)
+	VMOVUPD Z3, 192(DX)(R8*2)
+	VMOVUPD Z4, (BX)(R8*2)
+	VMOVUPD Z5, 64(BX)(R8*2)
+	VMOVUPD Z6, 128(BX)(R8*2)
+	VMOVUPD Z7, 192(BX)(R8*2)
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x20, R9
+	JMP     chanMomentsAVX512_wide_c4_16
+
+chanMomentsAVX512_wide_c4_16_end:
+chanMomentsAVX512_wide_c4_8:
+	CMPQ   R9, $0x10
+	JL     chanMomentsAVX512_wide_c4_8_end
+	CMPQ   DI, rows+24(FP)
+	JNE    chanMomentsAVX512_wide_c4_8_load
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	JMP    chanMomentsAVX512_wide_c4_8_add
+
+chanMomentsAVX512_wide_c4_8_load:
+	VMOVUPD (DX)(R8*2), Y0
+	VMOVUPD 32(DX)(R8*2), Y1
+	VMOVUPD 64(DX)(R8*2), Y2
+	VMOVUPD 96(DX)(R8*2), Y3
+	VMOVUPD (BX)(R8*2), Y4
+	VMOVUPD 32(BX)(R8*2), Y5
+	VMOVUPD 64(BX)(R8*2), Y6
+	VMOVUPD 96(BX)(R8*2), Y7
+
+chanMomentsAVX512_wide_c4_8_add:
+	TESTQ     DI, DI
+	JZ        chanMomentsAVX512_wide_c4_8_store
+	VCVTPS2PD (AX)(R8*1), Y8
+	VCVTPS2PD (CX)(R8*1), Y9
+	VSUBPD    Y9, Y8, Y8
+	VADDPD    Y8, Y0, Y0
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y4, Y4
+	VCVTPS2PD 16(AX)(R8*1), Y8
+	VCVTPS2PD 16(CX)(R8*1), Y9
+	VSUBPD    Y9, Y8, Y8
+	VADDPD    Y8, Y1, Y1
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y5, Y5
+	VCVTPS2PD 32(AX)(R8*1), Y8
+	VCVTPS2PD 32(CX)(R8*1), Y9
+	VSUBPD    Y9, Y8, Y8
+	VADDPD    Y8, Y2, Y2
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y6, Y6
+	VCVTPS2PD 48(AX)(R8*1), Y8
+	VCVTPS2PD 48(CX)(R8*1), Y9
+	VSUBPD    Y9, Y8, Y8
+	VADDPD    Y8, Y3, Y3
+	VMULPD    Y8, Y8, Y8
+	VADDPD    Y8, Y7, Y7
+
+chanMomentsAVX512_wide_c4_8_store:
+	VMOVUPD Y0, (DX)(R8*2)
+	VMOVUPD Y1, 32(DX)(R8*2)
+	VMOVUPD Y2, 64(DX)(R8*2)
+	VMOVUPD Y3, 96(DX)(R8*2)
+	VMOVUPD Y4, (BX)(R8*2)
+	VMOVUPD Y5, 32(BX)(R8*2)
+	VMOVUPD Y6, 64(BX)(R8*2)
+	VMOVUPD Y7, 96(BX)(R8*2)
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x10, R9
+	JMP     chanMomentsAVX512_wide_c4_8
+
+chanMomentsAVX512_wide_c4_8_end:
+chanMomentsAVX512_wide_c1_8:
+	CMPQ   R9, $0x04
+	JL     chanMomentsAVX512_wide_c1_8_end
+	CMPQ   DI, rows+24(FP)
+	JNE    chanMomentsAVX512_wide_c1_8_load
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	JMP    chanMomentsAVX512_wide_c1_8_add
+
+chanMomentsAVX512_wide_c1_8_load:
+	VMOVUPD (DX)(R8*2), Y0
+	VMOVUPD (BX)(R8*2), Y1
+
+chanMomentsAVX512_wide_c1_8_add:
+	TESTQ     DI, DI
+	JZ        chanMomentsAVX512_wide_c1_8_store
+	VCVTPS2PD (AX)(R8*1), Y2
+	VCVTPS2PD (CX)(R8*1), Y3
+	VSUBPD    Y3, Y2, Y2
+	VADDPD    Y2, Y0, Y0
+	VMULPD    Y2, Y2, Y2
+	VADDPD    Y2, Y1, Y1
+
+chanMomentsAVX512_wide_c1_8_store:
+	VMOVUPD Y0, (DX)(R8*2)
+	VMOVUPD Y1, (BX)(R8*2)
+	ADDQ    $0x00000010, R8
+	SUBQ    $0x04, R9
+	JMP     chanMomentsAVX512_wide_c1_8
+
+chanMomentsAVX512_wide_c1_8_end:
+chanMomentsAVX512_wide_c1_1:
+	CMPQ   R9, $0x01
+	JL     chanMomentsAVX512_wide_c1_1_end
+	CMPQ   DI, rows+24(FP)
+	JNE    chanMomentsAVX512_wide_c1_1_load
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	JMP    chanMomentsAVX512_wide_c1_1_add
+
+chanMomentsAVX512_wide_c1_1_load:
+	VMOVSD (DX)(R8*2), X0
+	VMOVSD (BX)(R8*2), X1
+
+chanMomentsAVX512_wide_c1_1_add:
+	TESTQ     DI, DI
+	JZ        chanMomentsAVX512_wide_c1_1_store
+	VCVTSS2SD (AX)(R8*1), X10, X10
+	VCVTSS2SD (CX)(R8*1), X11, X11
+	VSUBSD    X11, X10, X10
+	VADDSD    X10, X0, X0
+	VMULSD    X10, X10, X10
+	VADDSD    X10, X1, X1
+
+chanMomentsAVX512_wide_c1_1_store:
+	VMOVSD X0, (DX)(R8*2)
+	VMOVSD X1, (BX)(R8*2)
+	ADDQ   $0x00000004, R8
+	SUBQ   $0x01, R9
+	JMP    chanMomentsAVX512_wide_c1_1
+
+chanMomentsAVX512_wide_c1_1_end:
+	ADDQ SI, AX
+	DECQ DI
+	JG   chanMomentsAVX512_wide_row
+	VZEROUPPER
+	RET
+
 // func chanDySumsAVX512(dy []float32, x []float32, rows int, stride int, c int, mean []float32, s1 []float64, s2 []float64)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·chanDySumsAVX512(SB), NOSPLIT, $0-144
@@ -1110,6 +1630,8 @@ TEXT ·chanDySumsAVX512(SB), NOSPLIT, $0-144
 	MOVQ s1_base+96(FP), BX
 	MOVQ s2_base+120(FP), SI
 	SUBQ AX, CX
+	CMPQ c+64(FP), $0x20
+	JG   chanDySumsAVX512_wide
 	MOVQ rows+48(FP), DI
 	MOVQ stride+56(FP), R8
 	SHLQ $0x02, R8
@@ -1316,6 +1838,241 @@ chanDySumsAVX512_c1_1_flush:
 	JMP    chanDySumsAVX512_c1_1
 
 chanDySumsAVX512_c1_1_end:
+	VZEROUPPER
+	RET
+
+chanDySumsAVX512_wide:
+	MOVQ stride+56(FP), DI
+	SHLQ $0x02, DI
+	MOVQ rows+48(FP), R8
+
+chanDySumsAVX512_wide_row:
+	XORQ R9, R9
+	MOVQ c+64(FP), R10
+
+chanDySumsAVX512_wide_c4_16:
+	CMPQ   R10, $0x20
+	JL     chanDySumsAVX512_wide_c4_16_end
+	CMPQ   R8, rows+48(FP)
+	JNE    chanDySumsAVX512_wide_c4_16_load
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	JMP    chanDySumsAVX512_wide_c4_16_add
+
+chanDySumsAVX512_wide_c4_16_load:
+	VMOVUPD (BX)(R9*2), Z0
+	VMOVUPD 64(BX)(R9*2), Z1
+	VMOVUPD 128(BX)(R9*2), Z2
+	VMOVUPD 192(BX)(R9*2), Z3
+	VMOVUPD (SI)(R9*2), Z4
+	VMOVUPD 64(SI)(R9*2), Z5
+	VMOVUPD 128(SI)(R9*2), Z6
+	VMOVUPD 192(SI)(R9*2), Z7
+
+chanDySumsAVX512_wide_c4_16_add:
+	TESTQ     R8, R8
+	JZ        chanDySumsAVX512_wide_c4_16_store
+	LEAQ      (AX)(CX*1), R11
+	VMOVUPS   (AX)(R9*1), Y8
+	VMOVUPS   (R11)(R9*1), Y9
+	VSUBPS    (DX)(R9*1), Y9, Y9
+	VMULPS    Y8, Y9, Y9
+	VCVTPS2PD Y8, Z8
+	VADDPD    Z8, Z0, Z0
+	VCVTPS2PD Y9, Z8
+	VADDPD    Z8, Z4, Z4
+	VMOVUPS   32(AX)(R9*1), Y8
+	VMOVUPS   32(R11)(R9*1), Y9
+	VSUBPS    32(DX)(R9*1), Y9, Y9
+	VMULPS    Y8, Y9, Y9
+	VCVTPS2PD Y8, Z8
+	VADDPD    Z8, Z1, Z1
+	VCVTPS2PD Y9, Z8
+	VADDPD    Z8, Z5, Z5
+	VMOVUPS   64(AX)(R9*1), Y8
+	VMOVUPS   64(R11)(R9*1), Y9
+	VSUBPS    64(DX)(R9*1), Y9, Y9
+	VMULPS    Y8, Y9, Y9
+	VCVTPS2PD Y8, Z8
+	VADDPD    Z8, Z2, Z2
+	VCVTPS2PD Y9, Z8
+	VADDPD    Z8, Z6, Z6
+	VMOVUPS   96(AX)(R9*1), Y8
+	VMOVUPS   96(R11)(R9*1), Y9
+	VSUBPS    96(DX)(R9*1), Y9, Y9
+	VMULPS    Y8, Y9, Y9
+	VCVTPS2PD Y8, Z8
+	VADDPD    Z8, Z3, Z3
+	VCVTPS2PD Y9, Z8
+	VADDPD    Z8, Z7, Z7
+
+chanDySumsAVX512_wide_c4_16_store:
+	VMOVUPD Z0, (BX)(R9*2)
+	VMOVUPD Z1, 64(BX)(R9*2)
+	VMOVUPD Z2, 128(BX)(R9*2)
+	VMOVUPD Z3, 192(BX)(R9*2)
+	VMOVUPD Z4, (SI)(R9*2)
+	VMOVUPD Z5, 64(SI)(R9*2)
+	VMOVUPD Z6, 128(SI)(R9*2)
+	VMOVUPD Z7, 192(SI)(R9*2)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x20, R10
+	JMP     chanDySumsAVX512_wide_c4_16
+
+chanDySumsAVX512_wide_c4_16_end:
+chanDySumsAVX512_wide_c4_8:
+	CMPQ   R10, $0x10
+	JL     chanDySumsAVX512_wide_c4_8_end
+	CMPQ   R8, rows+48(FP)
+	JNE    chanDySumsAVX512_wide_c4_8_load
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	JMP    chanDySumsAVX512_wide_c4_8_add
+
+chanDySumsAVX512_wide_c4_8_load:
+	VMOVUPD (BX)(R9*2), Y0
+	VMOVUPD 32(BX)(R9*2), Y1
+	VMOVUPD 64(BX)(R9*2), Y2
+	VMOVUPD 96(BX)(R9*2), Y3
+	VMOVUPD (SI)(R9*2), Y4
+	VMOVUPD 32(SI)(R9*2), Y5
+	VMOVUPD 64(SI)(R9*2), Y6
+	VMOVUPD 96(SI)(R9*2), Y7
+
+chanDySumsAVX512_wide_c4_8_add:
+	TESTQ     R8, R8
+	JZ        chanDySumsAVX512_wide_c4_8_store
+	LEAQ      (AX)(CX*1), R11
+	VMOVUPS   (AX)(R9*1), X8
+	VMOVUPS   (R11)(R9*1), X9
+	VSUBPS    (DX)(R9*1), X9, X9
+	VMULPS    X8, X9, X9
+	VCVTPS2PD X8, Y8
+	VADDPD    Y8, Y0, Y0
+	VCVTPS2PD X9, Y8
+	VADDPD    Y8, Y4, Y4
+	VMOVUPS   16(AX)(R9*1), X8
+	VMOVUPS   16(R11)(R9*1), X9
+	VSUBPS    16(DX)(R9*1), X9, X9
+	VMULPS    X8, X9, X9
+	VCVTPS2PD X8, Y8
+	VADDPD    Y8, Y1, Y1
+	VCVTPS2PD X9, Y8
+	VADDPD    Y8, Y5, Y5
+	VMOVUPS   32(AX)(R9*1), X8
+	VMOVUPS   32(R11)(R9*1), X9
+	VSUBPS    32(DX)(R9*1), X9, X9
+	VMULPS    X8, X9, X9
+	VCVTPS2PD X8, Y8
+	VADDPD    Y8, Y2, Y2
+	VCVTPS2PD X9, Y8
+	VADDPD    Y8, Y6, Y6
+	VMOVUPS   48(AX)(R9*1), X8
+	VMOVUPS   48(R11)(R9*1), X9
+	VSUBPS    48(DX)(R9*1), X9, X9
+	VMULPS    X8, X9, X9
+	VCVTPS2PD X8, Y8
+	VADDPD    Y8, Y3, Y3
+	VCVTPS2PD X9, Y8
+	VADDPD    Y8, Y7, Y7
+
+chanDySumsAVX512_wide_c4_8_store:
+	VMOVUPD Y0, (BX)(R9*2)
+	VMOVUPD Y1, 32(BX)(R9*2)
+	VMOVUPD Y2, 64(BX)(R9*2)
+	VMOVUPD Y3, 96(BX)(R9*2)
+	VMOVUPD Y4, (SI)(R9*2)
+	VMOVUPD Y5, 32(SI)(R9*2)
+	VMOVUPD Y6, 64(SI)(R9*2)
+	VMOVUPD Y7, 96(SI)(R9*2)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x10, R10
+	JMP     chanDySumsAVX512_wide_c4_8
+
+chanDySumsAVX512_wide_c4_8_end:
+chanDySumsAVX512_wide_c1_8:
+	CMPQ   R10, $0x04
+	JL     chanDySumsAVX512_wide_c1_8_end
+	CMPQ   R8, rows+48(FP)
+	JNE    chanDySumsAVX512_wide_c1_8_load
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	JMP    chanDySumsAVX512_wide_c1_8_add
+
+chanDySumsAVX512_wide_c1_8_load:
+	VMOVUPD (BX)(R9*2), Y0
+	VMOVUPD (SI)(R9*2), Y1
+
+chanDySumsAVX512_wide_c1_8_add:
+	TESTQ     R8, R8
+	JZ        chanDySumsAVX512_wide_c1_8_store
+	LEAQ      (AX)(CX*1), R11
+	VMOVUPS   (AX)(R9*1), X2
+	VMOVUPS   (R11)(R9*1), X3
+	VSUBPS    (DX)(R9*1), X3, X3
+	VMULPS    X2, X3, X3
+	VCVTPS2PD X2, Y2
+	VADDPD    Y2, Y0, Y0
+	VCVTPS2PD X3, Y2
+	VADDPD    Y2, Y1, Y1
+
+chanDySumsAVX512_wide_c1_8_store:
+	VMOVUPD Y0, (BX)(R9*2)
+	VMOVUPD Y1, (SI)(R9*2)
+	ADDQ    $0x00000010, R9
+	SUBQ    $0x04, R10
+	JMP     chanDySumsAVX512_wide_c1_8
+
+chanDySumsAVX512_wide_c1_8_end:
+chanDySumsAVX512_wide_c1_1:
+	CMPQ   R10, $0x01
+	JL     chanDySumsAVX512_wide_c1_1_end
+	CMPQ   R8, rows+48(FP)
+	JNE    chanDySumsAVX512_wide_c1_1_load
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	JMP    chanDySumsAVX512_wide_c1_1_add
+
+chanDySumsAVX512_wide_c1_1_load:
+	VMOVSD (BX)(R9*2), X0
+	VMOVSD (SI)(R9*2), X1
+
+chanDySumsAVX512_wide_c1_1_add:
+	TESTQ     R8, R8
+	JZ        chanDySumsAVX512_wide_c1_1_store
+	LEAQ      (AX)(CX*1), R11
+	VMOVSS    (AX)(R9*1), X2
+	VMOVSS    (R11)(R9*1), X3
+	VSUBSS    (DX)(R9*1), X3, X3
+	VMULSS    X2, X3, X3
+	VCVTSS2SD X2, X10, X10
+	VADDSD    X10, X0, X0
+	VCVTSS2SD X3, X10, X10
+	VADDSD    X10, X1, X1
+
+chanDySumsAVX512_wide_c1_1_store:
+	VMOVSD X0, (BX)(R9*2)
+	VMOVSD X1, (SI)(R9*2)
+	ADDQ   $0x00000004, R9
+	SUBQ   $0x01, R10
+	JMP    chanDySumsAVX512_wide_c1_1
+
+chanDySumsAVX512_wide_c1_1_end:
+	ADDQ DI, AX
+	DECQ R8
+	JG   chanDySumsAVX512_wide_row
 	VZEROUPPER
 	RET
 

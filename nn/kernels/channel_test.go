@@ -45,7 +45,7 @@ func chanCases() []chanCase {
 	for c := 0; c <= 70; c++ {
 		cs = append(cs, chanCase{1 + c%5, c + c%3, c})
 	}
-	return append(cs, chanCase{0, 8, 8}, chanCase{37, 144, 144}, chanCase{9, 300, 240}, chanCase{3, 1153, 1152})
+	return append(cs, chanCase{0, 8, 8}, chanCase{0, 40, 40}, chanCase{37, 144, 144}, chanCase{9, 300, 240}, chanCase{3, 1153, 1152})
 }
 
 func (cc chanCase) String() string {
