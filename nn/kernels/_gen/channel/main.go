@@ -12,9 +12,9 @@
 //   - reductions (chanMoments, chanDySums, chanSum, chanDot): each
 //     channel's sum runs over the rows in order, as the generic loop's;
 //     channels in chunks outer, rows inner, one register accumulator per
-//     vector of channels (the float64 reductions on rows wider than one
-//     chunk: rows outer, the accumulators loaded and stored per row, see
-//     f64ReduceRows);
+//     vector of channels (the float64 ones on rows wider than one chunk:
+//     rows outer, the accumulators loaded and stored per row, see
+//     reduceRows);
 //   - maps (chanMul, chanMulAdd, chanAdd, chanBNGrad): rows outer, channels
 //     inner.
 //
@@ -159,29 +159,115 @@ func base(name string) reg.GPVirtual {
 	return r
 }
 
-// f64Reduce emits the float64 reduction loop of a kernel over rows of c
-// channels: body(k, n, row, chanOff, acc) adds one row's terms for the n
-// vectors of kind k at byte offset chanOff of the row into the float64
-// accumulators acc[a][v] (a < naccs, v < n), whose sums go to the outputs
-// outs[a]. Rows that one channel step covers (c up to its lanes) take
-// f64ReduceCols, wider rows f64ReduceRows.
-func f64Reduce(name string, is isa, naccs int, outs []reg.GPVirtual, x reg.GPVirtual,
-	body func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual)) {
-	st := is.f64[0]
-	CMPQ(param("c"), U8(f64lanes(st.k)*st.n))
-	JG(LabelRef(name + "_wide"))
-	f64ReduceCols(name, is, naccs, outs, x, body)
-	Label(name + "_wide")
-	f64ReduceRows(name+"_wide", is, naccs, outs, x, body)
+// accs are the accumulators of a reduction: one register set per output
+// in outs, float64 (the kinds of isa.f64; the outputs at twice a float32
+// channel's byte offset) or float32 (isa.f32), starting from zero or, with
+// fromOut, from the outputs.
+type accs struct {
+	outs    []reg.GPVirtual
+	f64     bool
+	fromOut bool
 }
 
-// f64ReduceCols emits the float64 reduction loop for narrow rows: for each
-// channel step, accumulators acc[a][v] (a < naccs, v < step.n) start at
-// zero, then for each row body adds that row's terms, then the
-// accumulators are stored to the outputs outs[a] (float64 slices) at the
-// step's channels. chanOff is the byte offset of the step's first channel
-// in a float32 row; the float64 outputs are at twice that.
-func f64ReduceCols(name string, is isa, naccs int, outs []reg.GPVirtual, x reg.GPVirtual,
+func (a accs) steps(is isa) []step {
+	if a.f64 {
+		return is.f64
+	}
+	return is.f32
+}
+
+// lanes is the number of channels of a step.
+func (a accs) lanes(st step) int {
+	if a.f64 {
+		return f64lanes(st.k) * st.n
+	}
+	return int(st.k) * st.n
+}
+
+// mem addresses vector v of output i for the step at float32 byte offset co.
+func (a accs) mem(i int, st step, co reg.GPVirtual, v int) Mem {
+	if a.f64 {
+		return Mem{Base: a.outs[i], Index: co, Scale: 2, Disp: 8 * f64lanes(st.k) * v}
+	}
+	return Mem{Base: a.outs[i], Index: co, Scale: 1, Disp: 4 * int(st.k) * v}
+}
+
+// load and store move the accumulators of a step.
+func (a accs) load(st step, co reg.GPVirtual, acc [][]reg.VecVirtual) {
+	for i := range acc {
+		for v, r := range acc[i] {
+			a.move(st.k, a.mem(i, st, co, v), r)
+		}
+	}
+}
+
+func (a accs) store(st step, co reg.GPVirtual, acc [][]reg.VecVirtual) {
+	for i := range acc {
+		for v, r := range acc[i] {
+			a.move(st.k, r, a.mem(i, st, co, v))
+		}
+	}
+}
+
+func (a accs) move(k kind, src, dst Op) {
+	switch {
+	case k == 1 && a.f64:
+		VMOVSD(src, dst)
+	case k == 1:
+		VMOVSS(src, dst)
+	case a.f64:
+		VMOVUPD(src, dst)
+	default:
+		VMOVUPS(src, dst)
+	}
+}
+
+// newAccs allocates the accumulator registers of a step.
+func (a accs) newAccs(st step) [][]reg.VecVirtual {
+	acc := make([][]reg.VecVirtual, len(a.outs))
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, st.n)
+		for v := range acc[i] {
+			acc[i][v] = st.k.new()
+		}
+	}
+	return acc
+}
+
+func zeroAccs(k kind, acc [][]reg.VecVirtual) {
+	for i := range acc {
+		for _, r := range acc[i] {
+			k.zero(r)
+		}
+	}
+}
+
+// reduce emits the reduction loop of a kernel over rows of c channels, x
+// pointing at the first row: body(k, n, row, chanOff, acc) adds one row's
+// terms for the n vectors of kind k at byte offset chanOff of the row
+// into the accumulators acc[i][v], whose sums go to the outputs. The
+// float64 reductions on rows wider than one channel step take reduceRows,
+// everything else reduceCols; either way each channel's sum runs over the
+// rows in order. (The float32 ones, a load and an add or two per vector,
+// ran slower rows outer: GlobalAvgPool on [8, 56·56, 144] 31–35 GB/s
+// against 20–21, one thread.)
+func reduce(name string, is isa, a accs, x reg.GPVirtual,
+	body func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual)) {
+	if !a.f64 {
+		reduceCols(name, is, a, x, body)
+		return
+	}
+	CMPQ(param("c"), U8(a.lanes(a.steps(is)[0])))
+	JG(LabelRef(name + "_wide"))
+	reduceCols(name, is, a, x, body)
+	Label(name + "_wide")
+	reduceRows(name+"_wide", is, a, x, body)
+}
+
+// reduceCols emits the reduction loop for narrow rows: for each channel
+// step, the accumulators start at zero (or the outputs), body adds each
+// row's terms in turn, and the accumulators go to the outputs.
+func reduceCols(name string, is isa, a accs, x reg.GPVirtual,
 	body func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual)) {
 	rows := Load(Param("rows"), GP64())
 	stride := Load(Param("stride"), GP64())
@@ -189,19 +275,16 @@ func f64ReduceCols(name string, is isa, naccs int, outs []reg.GPVirtual, x reg.G
 	co := GP64() // float32 byte offset of the step's first channel
 	XORQ(co, co)
 	crem := Load(Param("c"), GP64())
-	for _, st := range is.f64 {
-		lanes := f64lanes(st.k) * st.n
+	for _, st := range a.steps(is) {
 		lbl := fmt.Sprintf("%s_c%d_%d", name, st.n, st.k)
 		Label(lbl)
-		CMPQ(crem, U8(lanes))
+		CMPQ(crem, U8(a.lanes(st)))
 		JL(LabelRef(lbl + "_end"))
-		acc := make([][]reg.VecVirtual, naccs)
-		for a := range acc {
-			acc[a] = make([]reg.VecVirtual, st.n)
-			for v := range acc[a] {
-				acc[a][v] = st.k.new()
-				st.k.zero(acc[a][v])
-			}
+		acc := a.newAccs(st)
+		if a.fromOut {
+			a.load(st, co, acc)
+		} else {
+			zeroAccs(st.k, acc)
 		}
 		row := GP64()
 		MOVQ(x, row)
@@ -215,18 +298,9 @@ func f64ReduceCols(name string, is isa, naccs int, outs []reg.GPVirtual, x reg.G
 		DECQ(r)
 		JMP(LabelRef(lbl + "_row"))
 		Label(lbl + "_flush")
-		for a, out := range outs {
-			for v := 0; v < st.n; v++ {
-				m := Mem{Base: out, Index: co, Scale: 2, Disp: 8 * f64lanes(st.k) * v}
-				if st.k == 1 {
-					VMOVSD(acc[a][v], m)
-				} else {
-					VMOVUPD(acc[a][v], m)
-				}
-			}
-		}
-		ADDQ(U32(4*lanes), co)
-		SUBQ(U8(lanes), crem)
+		a.store(st, co, acc)
+		ADDQ(U32(4*a.lanes(st)), co)
+		SUBQ(U8(a.lanes(st)), crem)
 		JMP(LabelRef(lbl))
 		Label(lbl + "_end")
 	}
@@ -234,19 +308,18 @@ func f64ReduceCols(name string, is isa, naccs int, outs []reg.GPVirtual, x reg.G
 	RET()
 }
 
-// f64ReduceRows emits the float64 reduction loop for wide rows: rows
-// outer, and in each row the channel steps in order, each loading its
-// accumulators from the outputs (zeros for the first row), adding the
-// row's terms and storing them back. Each channel's sum still runs over
-// the rows in order, and the data are read in memory order, which the
-// hardware prefetchers follow; f64ReduceCols on wide rows reads one line
+// reduceRows emits the reduction loop for wide rows: rows outer, and in
+// each row the channel steps in order, each loading its accumulators from
+// the outputs (zeros for the first row unless fromOut), adding the row's
+// terms and storing them back. The data are read in memory order, which
+// the hardware prefetchers follow; reduceCols on wide rows reads one line
 // per row at the row stride, the other steps' lines gone from L1 by the
 // time they come. On [8·56·56, 144] (one thread, AMD Zen 3) BNBackwardSums
 // ran 2.3–2.8 Gelem/s this way against 1.4–1.6, ChannelMoments 3.3–3.6
-// against 2.5–2.8; on rows of 16 channels, where f64ReduceCols reads in
+// against 2.5–2.8; on rows of 16 channels, where reduceCols reads in
 // memory order too, 1.4–2.4 against 3.2 (each row waits for the last
 // row's stores).
-func f64ReduceRows(name string, is isa, naccs int, outs []reg.GPVirtual, x reg.GPVirtual,
+func reduceRows(name string, is isa, a accs, x reg.GPVirtual,
 	body func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual)) {
 	stride := Load(Param("stride"), GP64())
 	SHLQ(U8(2), stride)
@@ -255,48 +328,28 @@ func f64ReduceRows(name string, is isa, naccs int, outs []reg.GPVirtual, x reg.G
 	co := GP64() // float32 byte offset of the step's first channel
 	XORQ(co, co)
 	crem := Load(Param("c"), GP64())
-	for _, st := range is.f64 {
-		lanes := f64lanes(st.k) * st.n
+	for _, st := range a.steps(is) {
 		lbl := fmt.Sprintf("%s_c%d_%d", name, st.n, st.k)
 		Label(lbl)
-		CMPQ(crem, U8(lanes))
+		CMPQ(crem, U8(a.lanes(st)))
 		JL(LabelRef(lbl + "_end"))
-		acc := make([][]reg.VecVirtual, naccs)
-		for a := range acc {
-			acc[a] = make([]reg.VecVirtual, st.n)
-			for v := range acc[a] {
-				acc[a][v] = st.k.new()
-			}
+		acc := a.newAccs(st)
+		if !a.fromOut {
+			CMPQ(left, param("rows"))
+			JNE(LabelRef(lbl + "_load"))
+			zeroAccs(st.k, acc)
+			JMP(LabelRef(lbl + "_add"))
 		}
-		out := func(a, v int) Mem {
-			return Mem{Base: outs[a], Index: co, Scale: 2, Disp: 8 * f64lanes(st.k) * v}
-		}
-		CMPQ(left, param("rows"))
-		JNE(LabelRef(lbl + "_load"))
-		for a := range acc {
-			for v := range acc[a] {
-				st.k.zero(acc[a][v])
-			}
-		}
-		JMP(LabelRef(lbl + "_add"))
 		Label(lbl + "_load")
-		for a := range acc {
-			for v := range acc[a] {
-				pdMove(st.k, out(a, v), acc[a][v])
-			}
-		}
+		a.load(st, co, acc)
 		Label(lbl + "_add")
-		TESTQ(left, left) // no rows: the outputs are zeroed
+		TESTQ(left, left) // no rows: the outputs are set
 		JZ(LabelRef(lbl + "_store"))
 		body(st.k, st.n, x, co, acc)
 		Label(lbl + "_store")
-		for a := range acc {
-			for v := range acc[a] {
-				pdMove(st.k, acc[a][v], out(a, v))
-			}
-		}
-		ADDQ(U32(4*lanes), co)
-		SUBQ(U8(lanes), crem)
+		a.store(st, co, acc)
+		ADDQ(U32(4*a.lanes(st)), co)
+		SUBQ(U8(a.lanes(st)), crem)
 		JMP(LabelRef(lbl))
 		Label(lbl + "_end")
 	}
@@ -305,15 +358,6 @@ func f64ReduceRows(name string, is isa, naccs int, outs []reg.GPVirtual, x reg.G
 	JG(LabelRef(name + "_row"))
 	VZEROUPPER()
 	RET()
-}
-
-// pdMove moves float64 values of kind k between a register and memory.
-func pdMove(k kind, src, dst Op) {
-	if k == 1 {
-		VMOVSD(src, dst)
-	} else {
-		VMOVUPD(src, dst)
-	}
 }
 
 // cvt widens the float32 value(s) at m (k.half() of them) to float64 in v.
@@ -361,7 +405,7 @@ func moments(is isa) {
 	x := base("x")
 	sh := base("shift")
 	s1, s2 := base("s1"), base("s2")
-	f64Reduce(name, is, 2, []reg.GPVirtual{s1, s2}, x, func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual) {
+	reduce(name, is, accs{outs: []reg.GPVirtual{s1, s2}, f64: true}, x, func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual) {
 		for v := 0; v < n; v++ {
 			off := 4 * f64lanes(k) * v
 			d := k.new()
@@ -393,7 +437,7 @@ func dySums(is isa) {
 	dist := GP64()
 	MOVQ(x, dist)
 	SUBQ(dy, dist)
-	f64Reduce(name, is, 2, []reg.GPVirtual{s1, s2}, dy, func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual) {
+	reduce(name, is, accs{outs: []reg.GPVirtual{s1, s2}, f64: true}, dy, func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual) {
 		h := k.half()
 		xrow := GP64()
 		LEAQ(Mem{Base: row, Index: dist, Scale: 1}, xrow)
@@ -414,55 +458,6 @@ func dySums(is isa) {
 	})
 }
 
-// f32Reduce is f64Reduce for float32 accumulators and a float32 output
-// (fromOut says whether the accumulators start from the output or from 0).
-func f32Reduce(name string, is isa, out reg.GPVirtual, fromOut bool, x reg.Register,
-	body func(k kind, n int, row, co reg.GPVirtual, acc []reg.VecVirtual)) {
-	rows := Load(Param("rows"), GP64())
-	stride := Load(Param("stride"), GP64())
-	SHLQ(U8(2), stride)
-	co := GP64()
-	XORQ(co, co)
-	crem := Load(Param("c"), GP64())
-	for _, st := range is.f32 {
-		lanes := int(st.k) * st.n
-		lbl := fmt.Sprintf("%s_c%d_%d", name, st.n, st.k)
-		Label(lbl)
-		CMPQ(crem, U8(lanes))
-		JL(LabelRef(lbl + "_end"))
-		acc := make([]reg.VecVirtual, st.n)
-		for v := range acc {
-			acc[v] = st.k.new()
-			if fromOut {
-				st.k.load(Mem{Base: out, Index: co, Scale: 1, Disp: 4 * int(st.k) * v}, acc[v])
-			} else {
-				st.k.zero(acc[v])
-			}
-		}
-		row := GP64()
-		MOVQ(x, row)
-		r := GP64()
-		MOVQ(rows, r)
-		Label(lbl + "_row")
-		TESTQ(r, r)
-		JZ(LabelRef(lbl + "_flush"))
-		body(st.k, st.n, row, co, acc)
-		ADDQ(stride, row)
-		DECQ(r)
-		JMP(LabelRef(lbl + "_row"))
-		Label(lbl + "_flush")
-		for v := range acc {
-			st.k.store(acc[v], Mem{Base: out, Index: co, Scale: 1, Disp: 4 * int(st.k) * v})
-		}
-		ADDQ(U32(4*lanes), co)
-		SUBQ(U8(lanes), crem)
-		JMP(LabelRef(lbl))
-		Label(lbl + "_end")
-	}
-	VZEROUPPER()
-	RET()
-}
-
 // chanSum emits chanSum<ISA>(out, x []float32, rows, stride, c int):
 // out[j] = Σ_r x[r*stride+j] in float32, rows in order, from 0.
 func chanSum(is isa) {
@@ -472,9 +467,9 @@ func chanSum(is isa) {
 	Doc(name+" is chanSumGeneric (see channel_generic.go).", "The caller checks the lengths.")
 	out := base("out")
 	x := base("x")
-	f32Reduce(name, is, out, false, x, func(k kind, n int, row, co reg.GPVirtual, acc []reg.VecVirtual) {
+	reduce(name, is, accs{outs: []reg.GPVirtual{out}}, x, func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual) {
 		for v := 0; v < n; v++ {
-			k.add(Mem{Base: row, Index: co, Scale: 1, Disp: 4 * int(k) * v}, acc[v], acc[v])
+			k.add(Mem{Base: row, Index: co, Scale: 1, Disp: 4 * int(k) * v}, acc[0][v], acc[0][v])
 		}
 	})
 }
@@ -493,7 +488,7 @@ func chanDot(is isa) {
 	dist := GP64()
 	MOVQ(b, dist)
 	SUBQ(a, dist)
-	f32Reduce(name, is, out, true, a, func(k kind, n int, row, co reg.GPVirtual, acc []reg.VecVirtual) {
+	reduce(name, is, accs{outs: []reg.GPVirtual{out}, fromOut: true}, a, func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual) {
 		brow := GP64()
 		LEAQ(Mem{Base: row, Index: dist, Scale: 1}, brow)
 		for v := 0; v < n; v++ {
@@ -501,7 +496,7 @@ func chanDot(is isa) {
 			p := k.new()
 			k.load(Mem{Base: row, Index: co, Scale: 1, Disp: off}, p)
 			k.mul(Mem{Base: brow, Index: co, Scale: 1, Disp: off}, p, p)
-			k.add(p, acc[v], acc[v])
+			k.add(p, acc[0][v], acc[0][v])
 		}
 	})
 }
