@@ -24,6 +24,8 @@ func BenchmarkElementwise(b *testing.B) {
 	scale, shift, mean32, a, bb, d := vec(c), vec(c), vec(c), vec(c), vec(c), vec(c)
 	mean, variance := make([]float64, c), make([]float64, c)
 	s, ds, pooled := vec(n*c), make([]float32, n*c), make([]float32, n*c)
+	aw, am, av := hostile(r, size, false), make([]float32, size), make([]float32, size)
+	adam := adamCases()[0]
 	const f = 4 // bytes per float32
 	ops := []struct {
 		name  string
@@ -44,6 +46,9 @@ func BenchmarkElementwise(b *testing.B) {
 		{"GlobalAvgPoolBackward", 2 * f * size, func() { GlobalAvgPoolBackward(n, hw, c, pooled, dx) }},
 		{"ChannelScale", 2 * f * size, func() { ChannelScale(n, hw, c, x, s, y) }},
 		{"ChannelScaleBackward", 5 * f * size, func() { ChannelScaleBackward(n, hw, c, x, s, dy, dx, ds) }},
+		// An optimizer step over as many parameters: reads w, g, m, v and
+		// writes w, m, v.
+		{"AdamUpdate", 7 * f * size, func() { AdamUpdate(aw, dy, am, av, nil, &adam) }},
 	}
 	prev := Impl()
 	defer Use(prev)

@@ -81,3 +81,10 @@ func bnApplyAVX512(y []float32, z []float32, x []float32, m int, c int, scale []
 //
 //go:noescape
 func focalNegAVX2(x []float32, d []float32, at float32, ts float32, w float32, code int, sum *[8]float64)
+
+// adamAVX2 is adamGeneric without vmax for i < len(w)&^7 (see adam.go):
+// mode bit 1 is Decoupled, bit 2 a non-zero L2. len(g), len(m) and
+// len(v) must be at least len(w).
+//
+//go:noescape
+func adamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32, mode int)

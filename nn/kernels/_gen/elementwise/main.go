@@ -54,6 +54,7 @@ func main() {
 		bnApply(is)
 	}
 	focalNeg(isas[0])
+	adam()
 	Generate()
 }
 
@@ -614,6 +615,86 @@ func focalNeg(is isa) {
 	Label(name + "_done")
 	VMOVUPD(acc0, Mem{Base: sp})
 	VMOVUPD(acc1, Mem{Base: sp, Disp: 32})
+	VZEROUPPER()
+	RET()
+}
+
+// adam emits adamAVX2(w, g, m, v []float32, c *[9]float32, mode int): the
+// Adam step of adamGeneric (adam.go) without vmax, for i < len(w)&^7, with
+// the constants c in the order of Adam's fields (B1, C1, B2, C2, NegStep,
+// BC2Sqrt, Eps, L2, Shrink); mode bit 1 applies Shrink to the weights
+// (AdamW), bit 2 adds L2 times the weights to the gradient (Adam's weight
+// decay). Each mode has its own loop, two vectors at a time, then one.
+func adam() {
+	name := "adamAVX2"
+	TEXT(name, NOSPLIT, "func(w, g, m, v []float32, c *[9]float32, mode int)")
+	Pragma("noescape")
+	Doc(name+" is adamGeneric without vmax for i < len(w)&^7 (see adam.go):",
+		"mode bit 1 is Decoupled, bit 2 a non-zero L2. len(g), len(m) and",
+		"len(v) must be at least len(w).")
+	wp := Load(Param("w").Base(), GP64())
+	gp := Load(Param("g").Base(), GP64())
+	mp := Load(Param("m").Base(), GP64())
+	vp := Load(Param("v").Base(), GP64())
+	cp := Load(Param("c"), GP64())
+	// The constants, each broadcast once to a vector on the stack, are
+	// memory operands: with two vectors at a time there are not enough
+	// registers to hold them.
+	consts := AllocLocal(32 * 9)
+	for i := 0; i < 9; i++ {
+		r := YMM()
+		VBROADCASTSS(Mem{Base: cp, Disp: 4 * i}, r)
+		VMOVUPS(r, consts.Offset(32*i))
+	}
+	bc := func(i int) Mem { return consts.Offset(32 * i) }
+	mode := Load(Param("mode"), GP64())
+	for md := 1; md < 4; md++ {
+		CMPQ(mode, U8(md))
+		JEQ(LabelRef(fmt.Sprintf("%s_m%d", name, md)))
+	}
+	for md := 0; md < 4; md++ {
+		Label(fmt.Sprintf("%s_m%d", name, md))
+		n := Load(Param("w").Len(), GP64())
+		vecLoops(fmt.Sprintf("%s_m%d", name, md), isas[0], n, func(g grp, off reg.GPVirtual, _ regs) {
+			wm, gm, mm, vm := g.at(wp, off), g.at(gp, off), g.at(mp, off), g.at(vp, off)
+			w, gi := g.new(), g.new()
+			each(VMOVUPS, wm, w)
+			each(VMOVUPS, gm, gi)
+			if md&1 != 0 { // w *= Shrink
+				each(VMULPS, bc(8), w, w)
+			}
+			if md&2 != 0 { // gi += L2*w
+				t := g.new()
+				each(VMULPS, bc(7), w, t)
+				each(VADDPS, t, gi, gi)
+			}
+			// m = m*B1 + C1*gi
+			m, t := g.new(), g.new()
+			each(VMOVUPS, mm, m)
+			each(VMULPS, bc(0), m, m)
+			each(VMULPS, bc(1), gi, t)
+			each(VADDPS, t, m, m)
+			each(VMOVUPS, m, mm)
+			// v = v*B2 + (C2*gi)*gi
+			v := g.new()
+			each(VMOVUPS, vm, v)
+			each(VMULPS, bc(2), v, v)
+			each(VMULPS, bc(3), gi, t)
+			each(VMULPS, gi, t, t)
+			each(VADDPS, t, v, v)
+			each(VMOVUPS, v, vm)
+			// w += (NegStep*m) / (sqrt(v)/BC2Sqrt + Eps)
+			each(VSQRTPS, v, v)
+			each(VDIVPS, bc(5), v, v)
+			each(VADDPS, bc(6), v, v)
+			each(VMULPS, bc(4), m, m)
+			each(VDIVPS, v, m, m)
+			each(VADDPS, m, w, w)
+			each(VMOVUPS, w, wm)
+		})
+		JMP(LabelRef(name + "_done"))
+	}
+	Label(name + "_done")
 	VZEROUPPER()
 	RET()
 }
