@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/sortnet/sortnet/layers"
+	"github.com/sortnet/sortnet/nn"
 )
 
 // AdamConfig configures Adam, as torch.optim.Adam. Zero values take
@@ -147,9 +148,9 @@ func (o *Adam) Step() {
 	o.each(func(w, g []float32, decay bool, s *slot) {
 		a := newAdamStep(o.lr, c.Beta1, c.Beta2, c.Eps, s.step)
 		if decay {
-			a.l2 = float32(c.WeightDecay)
+			a.L2 = float32(c.WeightDecay)
 		}
-		a.update(w, g, s.bufs)
+		adamUpdate(&a, w, g, s.bufs)
 	})
 }
 
@@ -159,66 +160,34 @@ func (o *AdamW) Step() {
 	o.each(func(w, g []float32, decay bool, s *slot) {
 		a := newAdamStep(o.lr, c.Beta1, c.Beta2, c.Eps, s.step)
 		if decay {
-			a.shrink, a.decoupled = float32(1-o.lr*c.WeightDecay), true
+			a.Shrink, a.Decoupled = float32(1-o.lr*c.WeightDecay), true
 		}
-		a.update(w, g, s.bufs)
+		adamUpdate(&a, w, g, s.bufs)
 	})
 }
 
-// adamStep holds the float32 scalars of one Adam update of one parameter,
-// derived the way PyTorch derives them (in float64 from the step count,
-// then rounded).
-type adamStep struct {
-	b1, c1    float32 // β1, 1-β1
-	b2, c2    float32 // β2, 1-β2
-	negStep   float32 // -lr / (1-β1ᵗ)
-	bc2Sqrt   float32 // √(1-β2ᵗ)
-	eps       float32
-	l2        float32 // Adam's weight decay (0: none)
-	shrink    float32 // AdamW's 1 - lr·wd, applied when decoupled is set
-	decoupled bool
-}
-
-func newAdamStep(lr, beta1, beta2, eps float64, step int) adamStep {
+// newAdamStep returns the float32 constants of one Adam update at the
+// given step, derived the way PyTorch derives them (in float64 from the
+// step count, then rounded); the caller sets the weight decay.
+func newAdamStep(lr, beta1, beta2, eps float64, step int) nn.AdamConsts {
 	t := float64(step)
 	bc1 := 1 - math.Pow(beta1, t)
 	bc2 := 1 - math.Pow(beta2, t)
-	return adamStep{
-		b1: float32(beta1), c1: float32(1 - beta1),
-		b2: float32(beta2), c2: float32(1 - beta2),
-		negStep: float32(-(lr / bc1)),
-		bc2Sqrt: float32(math.Sqrt(bc2)),
-		eps:     float32(eps),
+	return nn.AdamConsts{
+		B1: float32(beta1), C1: float32(1 - beta1),
+		B2: float32(beta2), C2: float32(1 - beta2),
+		NegStep: float32(-(lr / bc1)),
+		BC2Sqrt: float32(math.Sqrt(bc2)),
+		Eps:     float32(eps),
 	}
 }
 
-// update applies the step to w with gradient g and state bufs (m, v and,
-// with AMSGrad, the running maximum of v).
-func (a adamStep) update(w, g []float32, bufs [][]float32) {
-	n := len(w)
-	g, m, v := g[:n], bufs[0][:n], bufs[1][:n]
+// adamUpdate applies the step a to w with gradient g and state bufs (m, v
+// and, with AMSGrad, the running maximum of v).
+func adamUpdate(a *nn.AdamConsts, w, g []float32, bufs [][]float32) {
 	var vmax []float32
 	if len(bufs) > 2 {
-		vmax = bufs[2][:n]
+		vmax = bufs[2]
 	}
-	for i := range w {
-		gi := g[i]
-		if a.decoupled {
-			w[i] *= a.shrink
-		}
-		if a.l2 != 0 {
-			gi += a.l2 * w[i]
-		}
-		m[i] = float32(m[i]*a.b1) + a.c1*gi
-		v[i] = float32(v[i]*a.b2) + float32(a.c2*gi)*gi
-		vi := v[i]
-		if vmax != nil {
-			vmax[i] = max(vmax[i], vi)
-			vi = vmax[i]
-		}
-		denom := float32(sqrt32(vi)/a.bc2Sqrt) + a.eps
-		w[i] += float32(a.negStep*m[i]) / denom
-	}
+	nn.AdamUpdate(w, g, bufs[0], bufs[1], vmax, a)
 }
-
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

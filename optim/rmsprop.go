@@ -1,6 +1,8 @@
 package optim
 
 import (
+	"math"
+
 	"github.com/sortnet/sortnet/layers"
 )
 
@@ -203,3 +205,6 @@ func (r rmsStep) updateTF(w, g, ms, buf, ga []float32) {
 		}
 	}
 }
+
+// sqrt32 is the correctly rounded float32 square root.
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
