@@ -1004,15 +1004,11 @@ TEXT ·bnApplyAVX2(SB), NOSPLIT, $0-144
 	JEQ  bnApplyAVX2_mode2
 
 bnApplyAVX2_mode0_row:
-	TESTQ   BX, BX
-	JZ      bnApplyAVX2_done
-	MOVQ    c+80(FP), CX
-	ANDQ    $-8, CX
-	XORQ    R9, R9
-	VMOVUPS ewc_lo<>+0(SB), Y0
-	VMOVUPS ewc_negmax<>+0(SB), Y0
-	VMOVUPS ewc_posmax<>+0(SB), Y0
-	VMOVUPS ewc_one<>+0(SB), Y0
+	TESTQ BX, BX
+	JZ    bnApplyAVX2_done
+	MOVQ  c+80(FP), CX
+	ANDQ  $-8, CX
+	XORQ  R9, R9
 
 bnApplyAVX2_mode0_v8x2:
 	CMPQ    CX, $0x10
@@ -2709,15 +2705,11 @@ TEXT ·bnApplyAVX512(SB), NOSPLIT, $0-144
 	JEQ  bnApplyAVX512_mode2
 
 bnApplyAVX512_mode0_row:
-	TESTQ   BX, BX
-	JZ      bnApplyAVX512_done
-	MOVQ    c+80(FP), CX
-	ANDQ    $-8, CX
-	XORQ    R9, R9
-	VMOVUPS ewc_lo<>+0(SB), Z0
-	VMOVUPS ewc_negmax<>+0(SB), Z0
-	VMOVUPS ewc_posmax<>+0(SB), Z0
-	VMOVUPS ewc_one<>+0(SB), Z0
+	TESTQ BX, BX
+	JZ    bnApplyAVX512_done
+	MOVQ  c+80(FP), CX
+	ANDQ  $-8, CX
+	XORQ  R9, R9
 
 bnApplyAVX512_mode0_v16x4:
 	CMPQ    CX, $0x40
@@ -2755,11 +2747,6 @@ bnApplyAVX512_mode0_v16x1:
 	JMP     bnApplyAVX512_mode0_v16x1
 
 bnApplyAVX512_mode0_v16x1_end:
-	VMOVUPS ewc_lo<>+0(SB), Y0
-	VMOVUPS ewc_negmax<>+0(SB), Y0
-	VMOVUPS ewc_posmax<>+0(SB), Y0
-	VMOVUPS ewc_one<>+0(SB), Y0
-
 bnApplyAVX512_mode0_v8x2:
 	CMPQ    CX, $0x10
 	JL      bnApplyAVX512_mode0_v8x2_end
@@ -3791,10 +3778,6 @@ TEXT ·adamAVX2(SB), NOSPLIT, $288-112
 	JEQ          adamAVX2_m3
 	MOVQ         w_len+8(FP), SI
 	XORQ         DI, DI
-	VMOVUPS      ewc_lo<>+0(SB), Y0
-	VMOVUPS      ewc_negmax<>+0(SB), Y0
-	VMOVUPS      ewc_posmax<>+0(SB), Y0
-	VMOVUPS      ewc_one<>+0(SB), Y0
 
 adamAVX2_m0_v8x2:
 	CMPQ    SI, $0x10
@@ -3875,12 +3858,8 @@ adamAVX2_m0_v8x1_end:
 	JMP adamAVX2_done
 
 adamAVX2_m1:
-	MOVQ    w_len+8(FP), SI
-	XORQ    DI, DI
-	VMOVUPS ewc_lo<>+0(SB), Y0
-	VMOVUPS ewc_negmax<>+0(SB), Y0
-	VMOVUPS ewc_posmax<>+0(SB), Y0
-	VMOVUPS ewc_one<>+0(SB), Y0
+	MOVQ w_len+8(FP), SI
+	XORQ DI, DI
 
 adamAVX2_m1_v8x2:
 	CMPQ    SI, $0x10
@@ -3964,12 +3943,8 @@ adamAVX2_m1_v8x1_end:
 	JMP adamAVX2_done
 
 adamAVX2_m2:
-	MOVQ    w_len+8(FP), SI
-	XORQ    DI, DI
-	VMOVUPS ewc_lo<>+0(SB), Y0
-	VMOVUPS ewc_negmax<>+0(SB), Y0
-	VMOVUPS ewc_posmax<>+0(SB), Y0
-	VMOVUPS ewc_one<>+0(SB), Y0
+	MOVQ w_len+8(FP), SI
+	XORQ DI, DI
 
 adamAVX2_m2_v8x2:
 	CMPQ    SI, $0x10
@@ -4056,12 +4031,8 @@ adamAVX2_m2_v8x1_end:
 	JMP adamAVX2_done
 
 adamAVX2_m3:
-	MOVQ    w_len+8(FP), SI
-	XORQ    DI, DI
-	VMOVUPS ewc_lo<>+0(SB), Y0
-	VMOVUPS ewc_negmax<>+0(SB), Y0
-	VMOVUPS ewc_posmax<>+0(SB), Y0
-	VMOVUPS ewc_one<>+0(SB), Y0
+	MOVQ w_len+8(FP), SI
+	XORQ DI, DI
 
 adamAVX2_m3_v8x2:
 	CMPQ    SI, $0x10

@@ -341,15 +341,19 @@ func group(l int) int {
 // handles the vectors from byte offset off (a register) of every slice;
 // n (a register) counts the elements left.
 //
-// The constants a width needs are loaded into registers just before its
-// loops, so that the ZMM constants are dead in the YMM loops and the YMM
-// loops of an AVX-512 kernel are allocated the same registers below 16 as
-// in the AVX2 kernel.
-func vecLoops(name string, is isa, n reg.Register, body func(g grp, off reg.GPVirtual, k regs)) {
+// With consts, the constants of the logistic kernels (regs) are loaded
+// into registers just before each width's loops, so that the ZMM
+// constants are dead in the YMM loops and the YMM loops of an AVX-512
+// kernel are allocated the same registers below 16 as in the AVX2 kernel;
+// without, body gets none.
+func vecLoops(name string, is isa, n reg.Register, consts bool, body func(g grp, off reg.GPVirtual, k regs)) {
 	off := GP64()
 	XORQ(off, off)
 	for _, l := range is.lanes {
-		k := vk(l).regs()
+		var k regs
+		if consts {
+			k = vk(l).regs()
+		}
 		for _, u := range []int{group(l), 1} {
 			lbl := fmt.Sprintf("%s_v%dx%d", name, l, u)
 			Label(lbl)
@@ -375,7 +379,7 @@ func unary(is isa, fn, what string, f func(g grp, x vs, k regs) vs) {
 	dst := Load(Param("dst").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 	n := Load(Param("dst").Len(), GP64())
-	vecLoops(name, is, n, func(g grp, off reg.GPVirtual, k regs) {
+	vecLoops(name, is, n, true, func(g grp, off reg.GPVirtual, k regs) {
 		x := g.new()
 		each(VMOVUPS, g.at(src, off), x)
 		each(VMOVUPS, f(g, x, k), g.at(dst, off))
@@ -403,7 +407,7 @@ func backwardKernel(is isa, fn, what string, f any, set bool) {
 	vp := Load(Param("v").Base(), GP64())
 	dy := Load(Param("dy").Base(), GP64())
 	n := Load(Param("dx").Len(), GP64())
-	vecLoops(name, is, n, func(g grp, off reg.GPVirtual, k regs) {
+	vecLoops(name, is, n, true, func(g grp, off reg.GPVirtual, k regs) {
 		x := g.new()
 		each(VMOVUPS, g.at(vp, off), x)
 		dym := g.at(dy, off)
@@ -463,7 +467,7 @@ func bnApply(is isa) {
 		JZ(LabelRef(name + "_done"))
 		n := Load(Param("c"), GP64())
 		ANDQ(I8(-8), n)
-		vecLoops(lbl, is, n, func(g grp, off reg.GPVirtual, k regs) {
+		vecLoops(lbl, is, n, md != 0, func(g grp, off reg.GPVirtual, k regs) {
 			a := g.new()
 			each(VMOVUPS, g.at(xp, off), a)
 			each(VMULPS, g.at(sc, off), a, a)
@@ -655,7 +659,7 @@ func adam() {
 	for md := 0; md < 4; md++ {
 		Label(fmt.Sprintf("%s_m%d", name, md))
 		n := Load(Param("w").Len(), GP64())
-		vecLoops(fmt.Sprintf("%s_m%d", name, md), isas[0], n, func(g grp, off reg.GPVirtual, _ regs) {
+		vecLoops(fmt.Sprintf("%s_m%d", name, md), isas[0], n, false, func(g grp, off reg.GPVirtual, _ regs) {
 			wm, gm, mm, vm := g.at(wp, off), g.at(gp, off), g.at(mp, off), g.at(vp, off)
 			w, gi := g.new(), g.new()
 			each(VMOVUPS, wm, w)
