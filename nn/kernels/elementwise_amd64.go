@@ -17,7 +17,9 @@ func simdUnary(asm, generic func(dst, src []float32)) func(dst, src []float32) {
 	}
 }
 
-func simdBackward(asm, generic func(dx, v, dy []float32)) func(dx, v, dy []float32) {
+// simd3 wraps a kernel over three slices (a backward kernel, dx first, or
+// a binary map, y first).
+func simd3(asm, generic func(dx, v, dy []float32)) func(dx, v, dy []float32) {
 	return func(dx, v, dy []float32) {
 		k := len(dx) &^ 7
 		if k > 0 {
@@ -33,15 +35,17 @@ var (
 	_ = onImpl(AVX2, func() {
 		sigmoidImpl = simdUnary(sigmoidAVX2, sigmoidGeneric)
 		siluImpl = simdUnary(siluAVX2, siluGeneric)
-		sigmoidBackwardImpl = simdBackward(sigmoidBackwardAVX2, sigmoidBackwardGeneric)
-		siluBackwardImpl = simdBackward(siluBackwardAVX2, siluBackwardGeneric)
-		siluBackwardSetImpl = simdBackward(siluBackwardSetAVX2, siluBackwardSetGeneric)
+		sigmoidBackwardImpl = simd3(sigmoidBackwardAVX2, sigmoidBackwardGeneric)
+		siluBackwardImpl = simd3(siluBackwardAVX2, siluBackwardGeneric)
+		siluBackwardSetImpl = simd3(siluBackwardSetAVX2, siluBackwardSetGeneric)
+		addImpl, mulImpl = simd3(addAVX2, addGeneric), simd3(mulAVX2, mulGeneric)
 	})
 	_ = onImpl(AVX512, func() {
 		sigmoidImpl = simdUnary(sigmoidAVX512, sigmoidGeneric)
 		siluImpl = simdUnary(siluAVX512, siluGeneric)
-		sigmoidBackwardImpl = simdBackward(sigmoidBackwardAVX512, sigmoidBackwardGeneric)
-		siluBackwardImpl = simdBackward(siluBackwardAVX512, siluBackwardGeneric)
-		siluBackwardSetImpl = simdBackward(siluBackwardSetAVX512, siluBackwardSetGeneric)
+		sigmoidBackwardImpl = simd3(sigmoidBackwardAVX512, sigmoidBackwardGeneric)
+		siluBackwardImpl = simd3(siluBackwardAVX512, siluBackwardGeneric)
+		siluBackwardSetImpl = simd3(siluBackwardSetAVX512, siluBackwardSetGeneric)
+		addImpl, mulImpl = simd3(addAVX512, addGeneric), simd3(mulAVX512, mulGeneric)
 	})
 )

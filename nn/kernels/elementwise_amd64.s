@@ -1297,6 +1297,80 @@ bnApplyAVX2_done:
 	VZEROUPPER
 	RET
 
+// func addAVX2(y []float32, a []float32, b []float32)
+// Requires: AVX
+TEXT ·addAVX2(SB), NOSPLIT, $0-72
+	MOVQ y_base+0(FP), AX
+	MOVQ a_base+24(FP), CX
+	MOVQ b_base+48(FP), DX
+	MOVQ y_len+8(FP), BX
+	XORQ SI, SI
+
+addAVX2_v8x2:
+	CMPQ    BX, $0x10
+	JL      addAVX2_v8x2_end
+	VMOVUPS (CX)(SI*1), Y0
+	VMOVUPS 32(CX)(SI*1), Y1
+	VADDPS  (DX)(SI*1), Y0, Y0
+	VADDPS  32(DX)(SI*1), Y1, Y1
+	VMOVUPS Y0, (AX)(SI*1)
+	VMOVUPS Y1, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     addAVX2_v8x2
+
+addAVX2_v8x2_end:
+addAVX2_v8x1:
+	CMPQ    BX, $0x08
+	JL      addAVX2_v8x1_end
+	VMOVUPS (CX)(SI*1), Y0
+	VADDPS  (DX)(SI*1), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, BX
+	JMP     addAVX2_v8x1
+
+addAVX2_v8x1_end:
+	VZEROUPPER
+	RET
+
+// func mulAVX2(y []float32, a []float32, b []float32)
+// Requires: AVX
+TEXT ·mulAVX2(SB), NOSPLIT, $0-72
+	MOVQ y_base+0(FP), AX
+	MOVQ a_base+24(FP), CX
+	MOVQ b_base+48(FP), DX
+	MOVQ y_len+8(FP), BX
+	XORQ SI, SI
+
+mulAVX2_v8x2:
+	CMPQ    BX, $0x10
+	JL      mulAVX2_v8x2_end
+	VMOVUPS (CX)(SI*1), Y0
+	VMOVUPS 32(CX)(SI*1), Y1
+	VMULPS  (DX)(SI*1), Y0, Y0
+	VMULPS  32(DX)(SI*1), Y1, Y1
+	VMOVUPS Y0, (AX)(SI*1)
+	VMOVUPS Y1, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     mulAVX2_v8x2
+
+mulAVX2_v8x2_end:
+mulAVX2_v8x1:
+	CMPQ    BX, $0x08
+	JL      mulAVX2_v8x1_end
+	VMOVUPS (CX)(SI*1), Y0
+	VMULPS  (DX)(SI*1), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, BX
+	JMP     mulAVX2_v8x1
+
+mulAVX2_v8x1_end:
+	VZEROUPPER
+	RET
+
 // func sigmoidAVX512(dst []float32, src []float32)
 // Requires: AVX, AVX2, AVX512DQ, AVX512F, FMA3
 TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-48
@@ -3408,6 +3482,142 @@ bnApplyAVX512_mode2_v8x1_end:
 	JMP  bnApplyAVX512_mode2_row
 
 bnApplyAVX512_done:
+	VZEROUPPER
+	RET
+
+// func addAVX512(y []float32, a []float32, b []float32)
+// Requires: AVX, AVX512F
+TEXT ·addAVX512(SB), NOSPLIT, $0-72
+	MOVQ y_base+0(FP), AX
+	MOVQ a_base+24(FP), CX
+	MOVQ b_base+48(FP), DX
+	MOVQ y_len+8(FP), BX
+	XORQ SI, SI
+
+addAVX512_v16x4:
+	CMPQ    BX, $0x40
+	JL      addAVX512_v16x4_end
+	VMOVUPS (CX)(SI*1), Z0
+	VMOVUPS 64(CX)(SI*1), Z1
+	VMOVUPS 128(CX)(SI*1), Z2
+	VMOVUPS 192(CX)(SI*1), Z3
+	VADDPS  (DX)(SI*1), Z0, Z0
+	VADDPS  64(DX)(SI*1), Z1, Z1
+	VADDPS  128(DX)(SI*1), Z2, Z2
+	VADDPS  192(DX)(SI*1), Z3, Z3
+	VMOVUPS Z0, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z2, 128(AX)(SI*1)
+	VMOVUPS Z3, 192(AX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x40, BX
+	JMP     addAVX512_v16x4
+
+addAVX512_v16x4_end:
+addAVX512_v16x1:
+	CMPQ    BX, $0x10
+	JL      addAVX512_v16x1_end
+	VMOVUPS (CX)(SI*1), Z0
+	VADDPS  (DX)(SI*1), Z0, Z0
+	VMOVUPS Z0, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     addAVX512_v16x1
+
+addAVX512_v16x1_end:
+addAVX512_v8x2:
+	CMPQ    BX, $0x10
+	JL      addAVX512_v8x2_end
+	VMOVUPS (CX)(SI*1), Y0
+	VMOVUPS 32(CX)(SI*1), Y1
+	VADDPS  (DX)(SI*1), Y0, Y0
+	VADDPS  32(DX)(SI*1), Y1, Y1
+	VMOVUPS Y0, (AX)(SI*1)
+	VMOVUPS Y1, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     addAVX512_v8x2
+
+addAVX512_v8x2_end:
+addAVX512_v8x1:
+	CMPQ    BX, $0x08
+	JL      addAVX512_v8x1_end
+	VMOVUPS (CX)(SI*1), Y0
+	VADDPS  (DX)(SI*1), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, BX
+	JMP     addAVX512_v8x1
+
+addAVX512_v8x1_end:
+	VZEROUPPER
+	RET
+
+// func mulAVX512(y []float32, a []float32, b []float32)
+// Requires: AVX, AVX512F
+TEXT ·mulAVX512(SB), NOSPLIT, $0-72
+	MOVQ y_base+0(FP), AX
+	MOVQ a_base+24(FP), CX
+	MOVQ b_base+48(FP), DX
+	MOVQ y_len+8(FP), BX
+	XORQ SI, SI
+
+mulAVX512_v16x4:
+	CMPQ    BX, $0x40
+	JL      mulAVX512_v16x4_end
+	VMOVUPS (CX)(SI*1), Z0
+	VMOVUPS 64(CX)(SI*1), Z1
+	VMOVUPS 128(CX)(SI*1), Z2
+	VMOVUPS 192(CX)(SI*1), Z3
+	VMULPS  (DX)(SI*1), Z0, Z0
+	VMULPS  64(DX)(SI*1), Z1, Z1
+	VMULPS  128(DX)(SI*1), Z2, Z2
+	VMULPS  192(DX)(SI*1), Z3, Z3
+	VMOVUPS Z0, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z2, 128(AX)(SI*1)
+	VMOVUPS Z3, 192(AX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x40, BX
+	JMP     mulAVX512_v16x4
+
+mulAVX512_v16x4_end:
+mulAVX512_v16x1:
+	CMPQ    BX, $0x10
+	JL      mulAVX512_v16x1_end
+	VMOVUPS (CX)(SI*1), Z0
+	VMULPS  (DX)(SI*1), Z0, Z0
+	VMOVUPS Z0, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     mulAVX512_v16x1
+
+mulAVX512_v16x1_end:
+mulAVX512_v8x2:
+	CMPQ    BX, $0x10
+	JL      mulAVX512_v8x2_end
+	VMOVUPS (CX)(SI*1), Y0
+	VMOVUPS 32(CX)(SI*1), Y1
+	VMULPS  (DX)(SI*1), Y0, Y0
+	VMULPS  32(DX)(SI*1), Y1, Y1
+	VMOVUPS Y0, (AX)(SI*1)
+	VMOVUPS Y1, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x10, BX
+	JMP     mulAVX512_v8x2
+
+mulAVX512_v8x2_end:
+mulAVX512_v8x1:
+	CMPQ    BX, $0x08
+	JL      mulAVX512_v8x1_end
+	VMOVUPS (CX)(SI*1), Y0
+	VMULPS  (DX)(SI*1), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x08, BX
+	JMP     mulAVX512_v8x1
+
+mulAVX512_v8x1_end:
 	VZEROUPPER
 	RET
 

@@ -33,6 +33,7 @@ func BenchmarkElementwise(b *testing.B) {
 		fn    func()
 	}{
 		{"copy", 2 * f * size, func() { copy(y, x) }},
+		{"Add", 3 * f * size, func() { Add(y, x, dy) }},
 		{"Sigmoid", 2 * f * size, func() { Sigmoid(y, x) }},
 		{"SigmoidBackward", 4 * f * size, func() { SigmoidBackward(dx, y, dy) }},
 		{"SiLU", 2 * f * size, func() { SiLU(y, x) }},

@@ -40,6 +40,18 @@ func siluBackwardSetAVX2(dx []float32, v []float32, dy []float32)
 //go:noescape
 func bnApplyAVX2(y []float32, z []float32, x []float32, m int, c int, scale []float32, shift []float32, mode int)
 
+// addAVX2 sets y[i] = a[i] + b[i] for i < len(y)&^7.
+// len(a) and len(b) must be at least len(y).
+//
+//go:noescape
+func addAVX2(y []float32, a []float32, b []float32)
+
+// mulAVX2 sets y[i] = a[i] * b[i] for i < len(y)&^7.
+// len(a) and len(b) must be at least len(y).
+//
+//go:noescape
+func mulAVX2(y []float32, a []float32, b []float32)
+
 // sigmoidAVX512 computes sigmoid: dst[i] = sigmoid(src[i]) as in sigmoidGeneric for i < len(dst)&^7.
 // len(src) >= len(dst) must hold.
 //
@@ -75,6 +87,18 @@ func siluBackwardSetAVX512(dx []float32, v []float32, dy []float32)
 //
 //go:noescape
 func bnApplyAVX512(y []float32, z []float32, x []float32, m int, c int, scale []float32, shift []float32, mode int)
+
+// addAVX512 sets y[i] = a[i] + b[i] for i < len(y)&^7.
+// len(a) and len(b) must be at least len(y).
+//
+//go:noescape
+func addAVX512(y []float32, a []float32, b []float32)
+
+// mulAVX512 sets y[i] = a[i] * b[i] for i < len(y)&^7.
+// len(a) and len(b) must be at least len(y).
+//
+//go:noescape
+func mulAVX512(y []float32, a []float32, b []float32)
 
 // focalNegAVX2 is focalNegGeneric for i < len(x)&^7 and gamma codes 0-3.
 // len(d) >= len(x) must hold.

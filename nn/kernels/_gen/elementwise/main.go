@@ -52,6 +52,8 @@ func main() {
 		backward(is, "siluBackward", "the SiLU gradient: dx[i] += dy[i]*SiLU'(x[i]) as in siluBackwardGeneric", siluGradV)
 		backwardSet(is, "siluBackwardSet", "the SiLU gradient: dx[i] = dy[i]*SiLU'(x[i]) as in siluBackwardSetGeneric (dx is not read)", siluGradV)
 		bnApply(is)
+		binaryMap(is, "add", "y[i] = a[i] + b[i]", VADDPS)
+		binaryMap(is, "mul", "y[i] = a[i] * b[i]", VMULPS)
 	}
 	focalNeg(isas[0])
 	adam()
@@ -383,6 +385,28 @@ func unary(is isa, fn, what string, f func(g grp, x vs, k regs) vs) {
 		x := g.new()
 		each(VMOVUPS, g.at(src, off), x)
 		each(VMOVUPS, f(g, x, k), g.at(dst, off))
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// binaryMap emits <fn><ISA>(y, a, b []float32): y[i] = a[i] op b[i] over
+// the whole 8-lane vectors of y, op the instruction ins.
+func binaryMap(is isa, fn, what string, ins func(...Op)) {
+	name := fn + is.name
+	TEXT(name, NOSPLIT, "func(y, a, b []float32)")
+	Pragma("noescape")
+	Doc(name+" sets "+what+" for i < len(y)&^7.",
+		"len(a) and len(b) must be at least len(y).")
+	y := Load(Param("y").Base(), GP64())
+	a := Load(Param("a").Base(), GP64())
+	b := Load(Param("b").Base(), GP64())
+	n := Load(Param("y").Len(), GP64())
+	vecLoops(name, is, n, false, func(g grp, off reg.GPVirtual, _ regs) {
+		x := g.new()
+		each(VMOVUPS, g.at(a, off), x)
+		each(ins, g.at(b, off), x, x) // a op b
+		each(VMOVUPS, x, g.at(y, off))
 	})
 	VZEROUPPER()
 	RET()
