@@ -1,6 +1,10 @@
 package nn
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/sortnet/sortnet/nn/kernels"
+)
 
 // Elementwise arithmetic with broadcasting. Shapes broadcast as in NumPy
 // (right-aligned, 1 stretches), which covers the cases the models need:
@@ -139,17 +143,13 @@ func binaryRun(op binop, y, a []float32, sa int, b []float32, sb int) {
 		a, b = a[:n], b[:n]
 		switch op {
 		case opAdd:
-			for i := range y {
-				y[i] = a[i] + b[i]
-			}
+			kernels.Add(y, a, b)
 		case opSub:
 			for i := range y {
 				y[i] = a[i] - b[i]
 			}
 		case opMul:
-			for i := range y {
-				y[i] = a[i] * b[i]
-			}
+			kernels.Mul(y, a, b)
 		case opDiv:
 			for i := range y {
 				y[i] = a[i] / b[i]
