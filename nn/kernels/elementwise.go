@@ -17,13 +17,13 @@ import "fmt"
 // PyTorch's formulas give NaN; no finite input overflows.
 //
 // Sigmoid and SiLU and their gradients run in float32 on one exponential,
-// e^-|x| (Cephes' range reduction and polynomial), so nothing overflows and
-// neither the function nor 1-sigmoid cancels: results are within 3 ulp of
-// the exact values wherever e^-|x| is a normal number (|x| < 87.3), beyond
-// that they are subnormal or exactly 0 or 1. The SIMD versions run the same
-// float32 operations in the same order, the exponential's fused
-// multiply-adds included (fma32 in the generic loops), so every
-// implementation gives identical bits. Tanh and GELU evaluate the
+// e^-|x| (Cephes' range reduction, a degree-6 polynomial), so nothing
+// overflows and neither the function nor 1-sigmoid cancels: results are
+// within 3 ulp of the exact values wherever e^-|x| is a normal number
+// (|x| < 87.3), beyond that they are subnormal or exactly 0 or 1. The SIMD
+// versions run the same float32 operations in the same order, the
+// exponential's fused multiply-adds included (fma32 in the generic loops),
+// so every implementation gives identical bits. Tanh and GELU evaluate the
 // transcendental parts in float64.
 
 // ReLU sets dst[i] = max(src[i], 0).

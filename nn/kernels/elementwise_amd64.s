@@ -58,113 +58,95 @@ DATA ewc_c2<>+56(SB)/4, $0xb95e8083
 DATA ewc_c2<>+60(SB)/4, $0xb95e8083
 GLOBL ewc_c2<>(SB), RODATA|NOPTR, $64
 
-DATA ewc_p0<>+0(SB)/4, $0x39506967
-DATA ewc_p0<>+4(SB)/4, $0x39506967
-DATA ewc_p0<>+8(SB)/4, $0x39506967
-DATA ewc_p0<>+12(SB)/4, $0x39506967
-DATA ewc_p0<>+16(SB)/4, $0x39506967
-DATA ewc_p0<>+20(SB)/4, $0x39506967
-DATA ewc_p0<>+24(SB)/4, $0x39506967
-DATA ewc_p0<>+28(SB)/4, $0x39506967
-DATA ewc_p0<>+32(SB)/4, $0x39506967
-DATA ewc_p0<>+36(SB)/4, $0x39506967
-DATA ewc_p0<>+40(SB)/4, $0x39506967
-DATA ewc_p0<>+44(SB)/4, $0x39506967
-DATA ewc_p0<>+48(SB)/4, $0x39506967
-DATA ewc_p0<>+52(SB)/4, $0x39506967
-DATA ewc_p0<>+56(SB)/4, $0x39506967
-DATA ewc_p0<>+60(SB)/4, $0x39506967
-GLOBL ewc_p0<>(SB), RODATA|NOPTR, $64
+DATA ewc_q0<>+0(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+4(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+8(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+12(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+16(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+20(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+24(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+28(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+32(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+36(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+40(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+44(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+48(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+52(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+56(SB)/4, $0x3ab511fa
+DATA ewc_q0<>+60(SB)/4, $0x3ab511fa
+GLOBL ewc_q0<>(SB), RODATA|NOPTR, $64
 
-DATA ewc_p1<>+0(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+4(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+8(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+12(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+16(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+20(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+24(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+28(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+32(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+36(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+40(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+44(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+48(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+52(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+56(SB)/4, $0x3ab743ce
-DATA ewc_p1<>+60(SB)/4, $0x3ab743ce
-GLOBL ewc_p1<>(SB), RODATA|NOPTR, $64
+DATA ewc_q1<>+0(SB)/4, $0x3c091d06
+DATA ewc_q1<>+4(SB)/4, $0x3c091d06
+DATA ewc_q1<>+8(SB)/4, $0x3c091d06
+DATA ewc_q1<>+12(SB)/4, $0x3c091d06
+DATA ewc_q1<>+16(SB)/4, $0x3c091d06
+DATA ewc_q1<>+20(SB)/4, $0x3c091d06
+DATA ewc_q1<>+24(SB)/4, $0x3c091d06
+DATA ewc_q1<>+28(SB)/4, $0x3c091d06
+DATA ewc_q1<>+32(SB)/4, $0x3c091d06
+DATA ewc_q1<>+36(SB)/4, $0x3c091d06
+DATA ewc_q1<>+40(SB)/4, $0x3c091d06
+DATA ewc_q1<>+44(SB)/4, $0x3c091d06
+DATA ewc_q1<>+48(SB)/4, $0x3c091d06
+DATA ewc_q1<>+52(SB)/4, $0x3c091d06
+DATA ewc_q1<>+56(SB)/4, $0x3c091d06
+DATA ewc_q1<>+60(SB)/4, $0x3c091d06
+GLOBL ewc_q1<>(SB), RODATA|NOPTR, $64
 
-DATA ewc_p2<>+0(SB)/4, $0x3c088908
-DATA ewc_p2<>+4(SB)/4, $0x3c088908
-DATA ewc_p2<>+8(SB)/4, $0x3c088908
-DATA ewc_p2<>+12(SB)/4, $0x3c088908
-DATA ewc_p2<>+16(SB)/4, $0x3c088908
-DATA ewc_p2<>+20(SB)/4, $0x3c088908
-DATA ewc_p2<>+24(SB)/4, $0x3c088908
-DATA ewc_p2<>+28(SB)/4, $0x3c088908
-DATA ewc_p2<>+32(SB)/4, $0x3c088908
-DATA ewc_p2<>+36(SB)/4, $0x3c088908
-DATA ewc_p2<>+40(SB)/4, $0x3c088908
-DATA ewc_p2<>+44(SB)/4, $0x3c088908
-DATA ewc_p2<>+48(SB)/4, $0x3c088908
-DATA ewc_p2<>+52(SB)/4, $0x3c088908
-DATA ewc_p2<>+56(SB)/4, $0x3c088908
-DATA ewc_p2<>+60(SB)/4, $0x3c088908
-GLOBL ewc_p2<>(SB), RODATA|NOPTR, $64
+DATA ewc_q2<>+0(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+4(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+8(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+12(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+16(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+20(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+24(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+28(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+32(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+36(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+40(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+44(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+48(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+52(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+56(SB)/4, $0x3d2aac79
+DATA ewc_q2<>+60(SB)/4, $0x3d2aac79
+GLOBL ewc_q2<>(SB), RODATA|NOPTR, $64
 
-DATA ewc_p3<>+0(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+4(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+8(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+12(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+16(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+20(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+24(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+28(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+32(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+36(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+40(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+44(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+48(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+52(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+56(SB)/4, $0x3d2aa9c1
-DATA ewc_p3<>+60(SB)/4, $0x3d2aa9c1
-GLOBL ewc_p3<>(SB), RODATA|NOPTR, $64
+DATA ewc_q3<>+0(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+4(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+8(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+12(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+16(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+20(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+24(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+28(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+32(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+36(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+40(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+44(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+48(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+52(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+56(SB)/4, $0x3e2aaa49
+DATA ewc_q3<>+60(SB)/4, $0x3e2aaa49
+GLOBL ewc_q3<>(SB), RODATA|NOPTR, $64
 
-DATA ewc_p4<>+0(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+4(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+8(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+12(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+16(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+20(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+24(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+28(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+32(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+36(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+40(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+44(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+48(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+52(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+56(SB)/4, $0x3e2aaaaa
-DATA ewc_p4<>+60(SB)/4, $0x3e2aaaaa
-GLOBL ewc_p4<>(SB), RODATA|NOPTR, $64
-
-DATA ewc_p5<>+0(SB)/4, $0x3f000000
-DATA ewc_p5<>+4(SB)/4, $0x3f000000
-DATA ewc_p5<>+8(SB)/4, $0x3f000000
-DATA ewc_p5<>+12(SB)/4, $0x3f000000
-DATA ewc_p5<>+16(SB)/4, $0x3f000000
-DATA ewc_p5<>+20(SB)/4, $0x3f000000
-DATA ewc_p5<>+24(SB)/4, $0x3f000000
-DATA ewc_p5<>+28(SB)/4, $0x3f000000
-DATA ewc_p5<>+32(SB)/4, $0x3f000000
-DATA ewc_p5<>+36(SB)/4, $0x3f000000
-DATA ewc_p5<>+40(SB)/4, $0x3f000000
-DATA ewc_p5<>+44(SB)/4, $0x3f000000
-DATA ewc_p5<>+48(SB)/4, $0x3f000000
-DATA ewc_p5<>+52(SB)/4, $0x3f000000
-DATA ewc_p5<>+56(SB)/4, $0x3f000000
-DATA ewc_p5<>+60(SB)/4, $0x3f000000
-GLOBL ewc_p5<>(SB), RODATA|NOPTR, $64
+DATA ewc_q4<>+0(SB)/4, $0x3efffffe
+DATA ewc_q4<>+4(SB)/4, $0x3efffffe
+DATA ewc_q4<>+8(SB)/4, $0x3efffffe
+DATA ewc_q4<>+12(SB)/4, $0x3efffffe
+DATA ewc_q4<>+16(SB)/4, $0x3efffffe
+DATA ewc_q4<>+20(SB)/4, $0x3efffffe
+DATA ewc_q4<>+24(SB)/4, $0x3efffffe
+DATA ewc_q4<>+28(SB)/4, $0x3efffffe
+DATA ewc_q4<>+32(SB)/4, $0x3efffffe
+DATA ewc_q4<>+36(SB)/4, $0x3efffffe
+DATA ewc_q4<>+40(SB)/4, $0x3efffffe
+DATA ewc_q4<>+44(SB)/4, $0x3efffffe
+DATA ewc_q4<>+48(SB)/4, $0x3efffffe
+DATA ewc_q4<>+52(SB)/4, $0x3efffffe
+DATA ewc_q4<>+56(SB)/4, $0x3efffffe
+DATA ewc_q4<>+60(SB)/4, $0x3efffffe
+GLOBL ewc_q4<>(SB), RODATA|NOPTR, $64
 
 DATA ewc_one<>+0(SB)/4, $0x3f800000
 DATA ewc_one<>+4(SB)/4, $0x3f800000
@@ -469,20 +451,16 @@ sigmoidAVX2_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y9, Y5
 	VMULPS       Y4, Y4, Y8
 	VMULPS       Y5, Y5, Y9
-	VMOVUPS      ewc_p1<>+0(SB), Y10
-	VMOVUPS      ewc_p1<>+0(SB), Y11
-	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y10
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
-	VMOVUPS      ewc_p3<>+0(SB), Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y12
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
-	VFMADD213PS  Y12, Y8, Y10
-	VFMADD213PS  Y13, Y9, Y11
-	VMOVUPS      ewc_p5<>+0(SB), Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y12
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
+	VMOVUPS      ewc_q2<>+0(SB), Y10
+	VMOVUPS      ewc_q2<>+0(SB), Y11
+	VFMADD231PS  ewc_q1<>+0(SB), Y4, Y10
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_q0<>+0(SB), Y8, Y10
+	VFMADD231PS  ewc_q0<>+0(SB), Y9, Y11
+	VMOVUPS      ewc_q4<>+0(SB), Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y4, Y12
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y13
 	VFMADD213PS  Y12, Y8, Y10
 	VFMADD213PS  Y13, Y9, Y11
 	VFMADD213PS  Y4, Y8, Y10
@@ -520,13 +498,11 @@ sigmoidAVX2_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y5, Y3
 	VFNMADD231PS ewc_c2<>+0(SB), Y5, Y3
 	VMULPS       Y3, Y3, Y5
-	VMOVUPS      ewc_p1<>+0(SB), Y6
-	VFMADD231PS  ewc_p0<>+0(SB), Y3, Y6
-	VMOVUPS      ewc_p3<>+0(SB), Y7
-	VFMADD231PS  ewc_p2<>+0(SB), Y3, Y7
-	VFMADD213PS  Y7, Y5, Y6
-	VMOVUPS      ewc_p5<>+0(SB), Y7
-	VFMADD231PS  ewc_p4<>+0(SB), Y3, Y7
+	VMOVUPS      ewc_q2<>+0(SB), Y6
+	VFMADD231PS  ewc_q1<>+0(SB), Y3, Y6
+	VFMADD231PS  ewc_q0<>+0(SB), Y5, Y6
+	VMOVUPS      ewc_q4<>+0(SB), Y7
+	VFMADD231PS  ewc_q3<>+0(SB), Y3, Y7
 	VFMADD213PS  Y7, Y5, Y6
 	VFMADD213PS  Y3, Y5, Y6
 	VADDPS       ewc_one<>+0(SB), Y6, Y6
@@ -578,20 +554,16 @@ siluAVX2_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
 	VMULPS       Y5, Y5, Y9
 	VMULPS       Y6, Y6, Y10
-	VMOVUPS      ewc_p1<>+0(SB), Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
-	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VMOVUPS      ewc_p3<>+0(SB), Y14
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
-	VFMADD213PS  Y13, Y9, Y11
-	VFMADD213PS  Y14, Y10, Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VMOVUPS      ewc_p5<>+0(SB), Y14
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VMOVUPS      ewc_q2<>+0(SB), Y11
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_q1<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y9, Y11
+	VFMADD231PS  ewc_q0<>+0(SB), Y10, Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VMOVUPS      ewc_q4<>+0(SB), Y14
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y6, Y14
 	VFMADD213PS  Y13, Y9, Y11
 	VFMADD213PS  Y14, Y10, Y12
 	VFMADD213PS  Y5, Y9, Y11
@@ -633,13 +605,11 @@ siluAVX2_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
 	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
 	VMULPS       Y4, Y4, Y6
-	VMOVUPS      ewc_p1<>+0(SB), Y7
-	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
-	VMOVUPS      ewc_p3<>+0(SB), Y8
-	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
-	VFMADD213PS  Y8, Y6, Y7
-	VMOVUPS      ewc_p5<>+0(SB), Y8
-	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VMOVUPS      ewc_q2<>+0(SB), Y7
+	VFMADD231PS  ewc_q1<>+0(SB), Y4, Y7
+	VFMADD231PS  ewc_q0<>+0(SB), Y6, Y7
+	VMOVUPS      ewc_q4<>+0(SB), Y8
+	VFMADD231PS  ewc_q3<>+0(SB), Y4, Y8
 	VFMADD213PS  Y8, Y6, Y7
 	VFMADD213PS  Y4, Y6, Y7
 	VADDPS       ewc_one<>+0(SB), Y7, Y7
@@ -744,20 +714,16 @@ siluBackwardAVX2_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y7
 	VMULPS       Y6, Y6, Y10
 	VMULPS       Y7, Y7, Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VMOVUPS      ewc_p1<>+0(SB), Y13
-	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y7, Y13
-	VMOVUPS      ewc_p3<>+0(SB), Y14
-	VMOVUPS      ewc_p3<>+0(SB), Y15
-	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
-	VFMADD231PS  ewc_p2<>+0(SB), Y7, Y15
-	VFMADD213PS  Y14, Y10, Y12
-	VFMADD213PS  Y15, Y11, Y13
-	VMOVUPS      ewc_p5<>+0(SB), Y14
-	VMOVUPS      ewc_p5<>+0(SB), Y15
-	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
-	VFMADD231PS  ewc_p4<>+0(SB), Y7, Y15
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VMOVUPS      ewc_q2<>+0(SB), Y13
+	VFMADD231PS  ewc_q1<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y7, Y13
+	VFMADD231PS  ewc_q0<>+0(SB), Y10, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y11, Y13
+	VMOVUPS      ewc_q4<>+0(SB), Y14
+	VMOVUPS      ewc_q4<>+0(SB), Y15
+	VFMADD231PS  ewc_q3<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_q3<>+0(SB), Y7, Y15
 	VFMADD213PS  Y14, Y10, Y12
 	VFMADD213PS  Y15, Y11, Y13
 	VFMADD213PS  Y6, Y10, Y12
@@ -815,13 +781,11 @@ siluBackwardAVX2_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y7, Y5
 	VFNMADD231PS ewc_c2<>+0(SB), Y7, Y5
 	VMULPS       Y5, Y5, Y7
-	VMOVUPS      ewc_p1<>+0(SB), Y8
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y8
-	VMOVUPS      ewc_p3<>+0(SB), Y9
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y9
-	VFMADD213PS  Y9, Y7, Y8
-	VMOVUPS      ewc_p5<>+0(SB), Y9
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y9
+	VMOVUPS      ewc_q2<>+0(SB), Y8
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y8
+	VFMADD231PS  ewc_q0<>+0(SB), Y7, Y8
+	VMOVUPS      ewc_q4<>+0(SB), Y9
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y9
 	VFMADD213PS  Y9, Y7, Y8
 	VFMADD213PS  Y5, Y7, Y8
 	VADDPS       ewc_one<>+0(SB), Y8, Y8
@@ -884,20 +848,16 @@ siluBackwardSetAVX2_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y7
 	VMULPS       Y6, Y6, Y10
 	VMULPS       Y7, Y7, Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VMOVUPS      ewc_p1<>+0(SB), Y13
-	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y7, Y13
-	VMOVUPS      ewc_p3<>+0(SB), Y14
-	VMOVUPS      ewc_p3<>+0(SB), Y15
-	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
-	VFMADD231PS  ewc_p2<>+0(SB), Y7, Y15
-	VFMADD213PS  Y14, Y10, Y12
-	VFMADD213PS  Y15, Y11, Y13
-	VMOVUPS      ewc_p5<>+0(SB), Y14
-	VMOVUPS      ewc_p5<>+0(SB), Y15
-	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
-	VFMADD231PS  ewc_p4<>+0(SB), Y7, Y15
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VMOVUPS      ewc_q2<>+0(SB), Y13
+	VFMADD231PS  ewc_q1<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y7, Y13
+	VFMADD231PS  ewc_q0<>+0(SB), Y10, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y11, Y13
+	VMOVUPS      ewc_q4<>+0(SB), Y14
+	VMOVUPS      ewc_q4<>+0(SB), Y15
+	VFMADD231PS  ewc_q3<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_q3<>+0(SB), Y7, Y15
 	VFMADD213PS  Y14, Y10, Y12
 	VFMADD213PS  Y15, Y11, Y13
 	VFMADD213PS  Y6, Y10, Y12
@@ -953,13 +913,11 @@ siluBackwardSetAVX2_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y7, Y5
 	VFNMADD231PS ewc_c2<>+0(SB), Y7, Y5
 	VMULPS       Y5, Y5, Y7
-	VMOVUPS      ewc_p1<>+0(SB), Y8
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y8
-	VMOVUPS      ewc_p3<>+0(SB), Y9
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y9
-	VFMADD213PS  Y9, Y7, Y8
-	VMOVUPS      ewc_p5<>+0(SB), Y9
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y9
+	VMOVUPS      ewc_q2<>+0(SB), Y8
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y8
+	VFMADD231PS  ewc_q0<>+0(SB), Y7, Y8
+	VMOVUPS      ewc_q4<>+0(SB), Y9
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y9
 	VFMADD213PS  Y9, Y7, Y8
 	VFMADD213PS  Y5, Y7, Y8
 	VADDPS       ewc_one<>+0(SB), Y8, Y8
@@ -1080,20 +1038,16 @@ bnApplyAVX2_mode1_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
 	VMULPS       Y5, Y5, Y9
 	VMULPS       Y6, Y6, Y10
-	VMOVUPS      ewc_p1<>+0(SB), Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
-	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VMOVUPS      ewc_p3<>+0(SB), Y14
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
-	VFMADD213PS  Y13, Y9, Y11
-	VFMADD213PS  Y14, Y10, Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VMOVUPS      ewc_p5<>+0(SB), Y14
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VMOVUPS      ewc_q2<>+0(SB), Y11
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_q1<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y9, Y11
+	VFMADD231PS  ewc_q0<>+0(SB), Y10, Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VMOVUPS      ewc_q4<>+0(SB), Y14
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y6, Y14
 	VFMADD213PS  Y13, Y9, Y11
 	VFMADD213PS  Y14, Y10, Y12
 	VFMADD213PS  Y5, Y9, Y11
@@ -1137,13 +1091,11 @@ bnApplyAVX2_mode1_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
 	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
 	VMULPS       Y4, Y4, Y6
-	VMOVUPS      ewc_p1<>+0(SB), Y7
-	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
-	VMOVUPS      ewc_p3<>+0(SB), Y8
-	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
-	VFMADD213PS  Y8, Y6, Y7
-	VMOVUPS      ewc_p5<>+0(SB), Y8
-	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VMOVUPS      ewc_q2<>+0(SB), Y7
+	VFMADD231PS  ewc_q1<>+0(SB), Y4, Y7
+	VFMADD231PS  ewc_q0<>+0(SB), Y6, Y7
+	VMOVUPS      ewc_q4<>+0(SB), Y8
+	VFMADD231PS  ewc_q3<>+0(SB), Y4, Y8
 	VFMADD213PS  Y8, Y6, Y7
 	VFMADD213PS  Y4, Y6, Y7
 	VADDPS       ewc_one<>+0(SB), Y7, Y7
@@ -1205,20 +1157,16 @@ bnApplyAVX2_mode2_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
 	VMULPS       Y5, Y5, Y9
 	VMULPS       Y6, Y6, Y10
-	VMOVUPS      ewc_p1<>+0(SB), Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
-	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VMOVUPS      ewc_p3<>+0(SB), Y14
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
-	VFMADD213PS  Y13, Y9, Y11
-	VFMADD213PS  Y14, Y10, Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VMOVUPS      ewc_p5<>+0(SB), Y14
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VMOVUPS      ewc_q2<>+0(SB), Y11
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_q1<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y9, Y11
+	VFMADD231PS  ewc_q0<>+0(SB), Y10, Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VMOVUPS      ewc_q4<>+0(SB), Y14
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y6, Y14
 	VFMADD213PS  Y13, Y9, Y11
 	VFMADD213PS  Y14, Y10, Y12
 	VFMADD213PS  Y5, Y9, Y11
@@ -1263,13 +1211,11 @@ bnApplyAVX2_mode2_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
 	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
 	VMULPS       Y4, Y4, Y6
-	VMOVUPS      ewc_p1<>+0(SB), Y7
-	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
-	VMOVUPS      ewc_p3<>+0(SB), Y8
-	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
-	VFMADD213PS  Y8, Y6, Y7
-	VMOVUPS      ewc_p5<>+0(SB), Y8
-	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VMOVUPS      ewc_q2<>+0(SB), Y7
+	VFMADD231PS  ewc_q1<>+0(SB), Y4, Y7
+	VFMADD231PS  ewc_q0<>+0(SB), Y6, Y7
+	VMOVUPS      ewc_q4<>+0(SB), Y8
+	VFMADD231PS  ewc_q3<>+0(SB), Y4, Y8
 	VFMADD213PS  Y8, Y6, Y7
 	VFMADD213PS  Y4, Y6, Y7
 	VADDPS       ewc_one<>+0(SB), Y7, Y7
@@ -1422,34 +1368,26 @@ sigmoidAVX512_v16x4:
 	VMULPS       Z7, Z7, Z15
 	VMULPS       Z8, Z8, Z16
 	VMULPS       Z9, Z9, Z17
-	VMOVUPS      ewc_p1<>+0(SB), Z18
-	VMOVUPS      ewc_p1<>+0(SB), Z19
-	VMOVUPS      ewc_p1<>+0(SB), Z20
-	VMOVUPS      ewc_p1<>+0(SB), Z21
-	VFMADD231PS  ewc_p0<>+0(SB), Z6, Z18
-	VFMADD231PS  ewc_p0<>+0(SB), Z7, Z19
-	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
-	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
-	VMOVUPS      ewc_p3<>+0(SB), Z22
-	VMOVUPS      ewc_p3<>+0(SB), Z23
-	VMOVUPS      ewc_p3<>+0(SB), Z24
-	VMOVUPS      ewc_p3<>+0(SB), Z25
-	VFMADD231PS  ewc_p2<>+0(SB), Z6, Z22
-	VFMADD231PS  ewc_p2<>+0(SB), Z7, Z23
-	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
-	VFMADD213PS  Z22, Z14, Z18
-	VFMADD213PS  Z23, Z15, Z19
-	VFMADD213PS  Z24, Z16, Z20
-	VFMADD213PS  Z25, Z17, Z21
-	VMOVUPS      ewc_p5<>+0(SB), Z22
-	VMOVUPS      ewc_p5<>+0(SB), Z23
-	VMOVUPS      ewc_p5<>+0(SB), Z24
-	VMOVUPS      ewc_p5<>+0(SB), Z25
-	VFMADD231PS  ewc_p4<>+0(SB), Z6, Z22
-	VFMADD231PS  ewc_p4<>+0(SB), Z7, Z23
-	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
+	VMOVUPS      ewc_q2<>+0(SB), Z18
+	VMOVUPS      ewc_q2<>+0(SB), Z19
+	VMOVUPS      ewc_q2<>+0(SB), Z20
+	VMOVUPS      ewc_q2<>+0(SB), Z21
+	VFMADD231PS  ewc_q1<>+0(SB), Z6, Z18
+	VFMADD231PS  ewc_q1<>+0(SB), Z7, Z19
+	VFMADD231PS  ewc_q1<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_q1<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_q0<>+0(SB), Z14, Z18
+	VFMADD231PS  ewc_q0<>+0(SB), Z15, Z19
+	VFMADD231PS  ewc_q0<>+0(SB), Z16, Z20
+	VFMADD231PS  ewc_q0<>+0(SB), Z17, Z21
+	VMOVUPS      ewc_q4<>+0(SB), Z22
+	VMOVUPS      ewc_q4<>+0(SB), Z23
+	VMOVUPS      ewc_q4<>+0(SB), Z24
+	VMOVUPS      ewc_q4<>+0(SB), Z25
+	VFMADD231PS  ewc_q3<>+0(SB), Z6, Z22
+	VFMADD231PS  ewc_q3<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_q3<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_q3<>+0(SB), Z9, Z25
 	VFMADD213PS  Z22, Z14, Z18
 	VFMADD213PS  Z23, Z15, Z19
 	VFMADD213PS  Z24, Z16, Z20
@@ -1519,13 +1457,11 @@ sigmoidAVX512_v16x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Z5, Z3
 	VFNMADD231PS ewc_c2<>+0(SB), Z5, Z3
 	VMULPS       Z3, Z3, Z5
-	VMOVUPS      ewc_p1<>+0(SB), Z6
-	VFMADD231PS  ewc_p0<>+0(SB), Z3, Z6
-	VMOVUPS      ewc_p3<>+0(SB), Z7
-	VFMADD231PS  ewc_p2<>+0(SB), Z3, Z7
-	VFMADD213PS  Z7, Z5, Z6
-	VMOVUPS      ewc_p5<>+0(SB), Z7
-	VFMADD231PS  ewc_p4<>+0(SB), Z3, Z7
+	VMOVUPS      ewc_q2<>+0(SB), Z6
+	VFMADD231PS  ewc_q1<>+0(SB), Z3, Z6
+	VFMADD231PS  ewc_q0<>+0(SB), Z5, Z6
+	VMOVUPS      ewc_q4<>+0(SB), Z7
+	VFMADD231PS  ewc_q3<>+0(SB), Z3, Z7
 	VFMADD213PS  Z7, Z5, Z6
 	VFMADD213PS  Z3, Z5, Z6
 	VADDPS       ewc_one<>+0(SB), Z6, Z6
@@ -1570,20 +1506,16 @@ sigmoidAVX512_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y9, Y5
 	VMULPS       Y4, Y4, Y8
 	VMULPS       Y5, Y5, Y9
-	VMOVUPS      ewc_p1<>+0(SB), Y10
-	VMOVUPS      ewc_p1<>+0(SB), Y11
-	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y10
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
-	VMOVUPS      ewc_p3<>+0(SB), Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y12
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
-	VFMADD213PS  Y12, Y8, Y10
-	VFMADD213PS  Y13, Y9, Y11
-	VMOVUPS      ewc_p5<>+0(SB), Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y12
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
+	VMOVUPS      ewc_q2<>+0(SB), Y10
+	VMOVUPS      ewc_q2<>+0(SB), Y11
+	VFMADD231PS  ewc_q1<>+0(SB), Y4, Y10
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_q0<>+0(SB), Y8, Y10
+	VFMADD231PS  ewc_q0<>+0(SB), Y9, Y11
+	VMOVUPS      ewc_q4<>+0(SB), Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y4, Y12
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y13
 	VFMADD213PS  Y12, Y8, Y10
 	VFMADD213PS  Y13, Y9, Y11
 	VFMADD213PS  Y4, Y8, Y10
@@ -1621,13 +1553,11 @@ sigmoidAVX512_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y5, Y3
 	VFNMADD231PS ewc_c2<>+0(SB), Y5, Y3
 	VMULPS       Y3, Y3, Y5
-	VMOVUPS      ewc_p1<>+0(SB), Y6
-	VFMADD231PS  ewc_p0<>+0(SB), Y3, Y6
-	VMOVUPS      ewc_p3<>+0(SB), Y7
-	VFMADD231PS  ewc_p2<>+0(SB), Y3, Y7
-	VFMADD213PS  Y7, Y5, Y6
-	VMOVUPS      ewc_p5<>+0(SB), Y7
-	VFMADD231PS  ewc_p4<>+0(SB), Y3, Y7
+	VMOVUPS      ewc_q2<>+0(SB), Y6
+	VFMADD231PS  ewc_q1<>+0(SB), Y3, Y6
+	VFMADD231PS  ewc_q0<>+0(SB), Y5, Y6
+	VMOVUPS      ewc_q4<>+0(SB), Y7
+	VFMADD231PS  ewc_q3<>+0(SB), Y3, Y7
 	VFMADD213PS  Y7, Y5, Y6
 	VFMADD213PS  Y3, Y5, Y6
 	VADDPS       ewc_one<>+0(SB), Y6, Y6
@@ -1697,34 +1627,26 @@ siluAVX512_v16x4:
 	VMULPS       Z8, Z8, Z16
 	VMULPS       Z9, Z9, Z17
 	VMULPS       Z10, Z10, Z18
-	VMOVUPS      ewc_p1<>+0(SB), Z19
-	VMOVUPS      ewc_p1<>+0(SB), Z20
-	VMOVUPS      ewc_p1<>+0(SB), Z21
-	VMOVUPS      ewc_p1<>+0(SB), Z22
-	VFMADD231PS  ewc_p0<>+0(SB), Z7, Z19
-	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
-	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
-	VFMADD231PS  ewc_p0<>+0(SB), Z10, Z22
-	VMOVUPS      ewc_p3<>+0(SB), Z23
-	VMOVUPS      ewc_p3<>+0(SB), Z24
-	VMOVUPS      ewc_p3<>+0(SB), Z25
-	VMOVUPS      ewc_p3<>+0(SB), Z26
-	VFMADD231PS  ewc_p2<>+0(SB), Z7, Z23
-	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
-	VFMADD231PS  ewc_p2<>+0(SB), Z10, Z26
-	VFMADD213PS  Z23, Z15, Z19
-	VFMADD213PS  Z24, Z16, Z20
-	VFMADD213PS  Z25, Z17, Z21
-	VFMADD213PS  Z26, Z18, Z22
-	VMOVUPS      ewc_p5<>+0(SB), Z23
-	VMOVUPS      ewc_p5<>+0(SB), Z24
-	VMOVUPS      ewc_p5<>+0(SB), Z25
-	VMOVUPS      ewc_p5<>+0(SB), Z26
-	VFMADD231PS  ewc_p4<>+0(SB), Z7, Z23
-	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
-	VFMADD231PS  ewc_p4<>+0(SB), Z10, Z26
+	VMOVUPS      ewc_q2<>+0(SB), Z19
+	VMOVUPS      ewc_q2<>+0(SB), Z20
+	VMOVUPS      ewc_q2<>+0(SB), Z21
+	VMOVUPS      ewc_q2<>+0(SB), Z22
+	VFMADD231PS  ewc_q1<>+0(SB), Z7, Z19
+	VFMADD231PS  ewc_q1<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_q1<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_q1<>+0(SB), Z10, Z22
+	VFMADD231PS  ewc_q0<>+0(SB), Z15, Z19
+	VFMADD231PS  ewc_q0<>+0(SB), Z16, Z20
+	VFMADD231PS  ewc_q0<>+0(SB), Z17, Z21
+	VFMADD231PS  ewc_q0<>+0(SB), Z18, Z22
+	VMOVUPS      ewc_q4<>+0(SB), Z23
+	VMOVUPS      ewc_q4<>+0(SB), Z24
+	VMOVUPS      ewc_q4<>+0(SB), Z25
+	VMOVUPS      ewc_q4<>+0(SB), Z26
+	VFMADD231PS  ewc_q3<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_q3<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_q3<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_q3<>+0(SB), Z10, Z26
 	VFMADD213PS  Z23, Z15, Z19
 	VFMADD213PS  Z24, Z16, Z20
 	VFMADD213PS  Z25, Z17, Z21
@@ -1802,13 +1724,11 @@ siluAVX512_v16x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Z6, Z4
 	VFNMADD231PS ewc_c2<>+0(SB), Z6, Z4
 	VMULPS       Z4, Z4, Z6
-	VMOVUPS      ewc_p1<>+0(SB), Z7
-	VFMADD231PS  ewc_p0<>+0(SB), Z4, Z7
-	VMOVUPS      ewc_p3<>+0(SB), Z8
-	VFMADD231PS  ewc_p2<>+0(SB), Z4, Z8
-	VFMADD213PS  Z8, Z6, Z7
-	VMOVUPS      ewc_p5<>+0(SB), Z8
-	VFMADD231PS  ewc_p4<>+0(SB), Z4, Z8
+	VMOVUPS      ewc_q2<>+0(SB), Z7
+	VFMADD231PS  ewc_q1<>+0(SB), Z4, Z7
+	VFMADD231PS  ewc_q0<>+0(SB), Z6, Z7
+	VMOVUPS      ewc_q4<>+0(SB), Z8
+	VFMADD231PS  ewc_q3<>+0(SB), Z4, Z8
 	VFMADD213PS  Z8, Z6, Z7
 	VFMADD213PS  Z4, Z6, Z7
 	VADDPS       ewc_one<>+0(SB), Z7, Z7
@@ -1855,20 +1775,16 @@ siluAVX512_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
 	VMULPS       Y5, Y5, Y9
 	VMULPS       Y6, Y6, Y10
-	VMOVUPS      ewc_p1<>+0(SB), Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
-	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VMOVUPS      ewc_p3<>+0(SB), Y14
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
-	VFMADD213PS  Y13, Y9, Y11
-	VFMADD213PS  Y14, Y10, Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VMOVUPS      ewc_p5<>+0(SB), Y14
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VMOVUPS      ewc_q2<>+0(SB), Y11
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_q1<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y9, Y11
+	VFMADD231PS  ewc_q0<>+0(SB), Y10, Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VMOVUPS      ewc_q4<>+0(SB), Y14
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y6, Y14
 	VFMADD213PS  Y13, Y9, Y11
 	VFMADD213PS  Y14, Y10, Y12
 	VFMADD213PS  Y5, Y9, Y11
@@ -1910,13 +1826,11 @@ siluAVX512_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
 	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
 	VMULPS       Y4, Y4, Y6
-	VMOVUPS      ewc_p1<>+0(SB), Y7
-	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
-	VMOVUPS      ewc_p3<>+0(SB), Y8
-	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
-	VFMADD213PS  Y8, Y6, Y7
-	VMOVUPS      ewc_p5<>+0(SB), Y8
-	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VMOVUPS      ewc_q2<>+0(SB), Y7
+	VFMADD231PS  ewc_q1<>+0(SB), Y4, Y7
+	VFMADD231PS  ewc_q0<>+0(SB), Y6, Y7
+	VMOVUPS      ewc_q4<>+0(SB), Y8
+	VFMADD231PS  ewc_q3<>+0(SB), Y4, Y8
 	VFMADD213PS  Y8, Y6, Y7
 	VFMADD213PS  Y4, Y6, Y7
 	VADDPS       ewc_one<>+0(SB), Y7, Y7
@@ -2090,34 +2004,26 @@ siluBackwardAVX512_v16x4:
 	VMULPS       Z9, Z9, Z17
 	VMULPS       Z10, Z10, Z18
 	VMULPS       Z11, Z11, Z19
-	VMOVUPS      ewc_p1<>+0(SB), Z20
-	VMOVUPS      ewc_p1<>+0(SB), Z21
-	VMOVUPS      ewc_p1<>+0(SB), Z22
-	VMOVUPS      ewc_p1<>+0(SB), Z23
-	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
-	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
-	VFMADD231PS  ewc_p0<>+0(SB), Z10, Z22
-	VFMADD231PS  ewc_p0<>+0(SB), Z11, Z23
-	VMOVUPS      ewc_p3<>+0(SB), Z24
-	VMOVUPS      ewc_p3<>+0(SB), Z25
-	VMOVUPS      ewc_p3<>+0(SB), Z26
-	VMOVUPS      ewc_p3<>+0(SB), Z27
-	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
-	VFMADD231PS  ewc_p2<>+0(SB), Z10, Z26
-	VFMADD231PS  ewc_p2<>+0(SB), Z11, Z27
-	VFMADD213PS  Z24, Z16, Z20
-	VFMADD213PS  Z25, Z17, Z21
-	VFMADD213PS  Z26, Z18, Z22
-	VFMADD213PS  Z27, Z19, Z23
-	VMOVUPS      ewc_p5<>+0(SB), Z24
-	VMOVUPS      ewc_p5<>+0(SB), Z25
-	VMOVUPS      ewc_p5<>+0(SB), Z26
-	VMOVUPS      ewc_p5<>+0(SB), Z27
-	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
-	VFMADD231PS  ewc_p4<>+0(SB), Z10, Z26
-	VFMADD231PS  ewc_p4<>+0(SB), Z11, Z27
+	VMOVUPS      ewc_q2<>+0(SB), Z20
+	VMOVUPS      ewc_q2<>+0(SB), Z21
+	VMOVUPS      ewc_q2<>+0(SB), Z22
+	VMOVUPS      ewc_q2<>+0(SB), Z23
+	VFMADD231PS  ewc_q1<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_q1<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_q1<>+0(SB), Z10, Z22
+	VFMADD231PS  ewc_q1<>+0(SB), Z11, Z23
+	VFMADD231PS  ewc_q0<>+0(SB), Z16, Z20
+	VFMADD231PS  ewc_q0<>+0(SB), Z17, Z21
+	VFMADD231PS  ewc_q0<>+0(SB), Z18, Z22
+	VFMADD231PS  ewc_q0<>+0(SB), Z19, Z23
+	VMOVUPS      ewc_q4<>+0(SB), Z24
+	VMOVUPS      ewc_q4<>+0(SB), Z25
+	VMOVUPS      ewc_q4<>+0(SB), Z26
+	VMOVUPS      ewc_q4<>+0(SB), Z27
+	VFMADD231PS  ewc_q3<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_q3<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_q3<>+0(SB), Z10, Z26
+	VFMADD231PS  ewc_q3<>+0(SB), Z11, Z27
 	VFMADD213PS  Z24, Z16, Z20
 	VFMADD213PS  Z25, Z17, Z21
 	VFMADD213PS  Z26, Z18, Z22
@@ -2235,13 +2141,11 @@ siluBackwardAVX512_v16x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Z7, Z5
 	VFNMADD231PS ewc_c2<>+0(SB), Z7, Z5
 	VMULPS       Z5, Z5, Z7
-	VMOVUPS      ewc_p1<>+0(SB), Z8
-	VFMADD231PS  ewc_p0<>+0(SB), Z5, Z8
-	VMOVUPS      ewc_p3<>+0(SB), Z9
-	VFMADD231PS  ewc_p2<>+0(SB), Z5, Z9
-	VFMADD213PS  Z9, Z7, Z8
-	VMOVUPS      ewc_p5<>+0(SB), Z9
-	VFMADD231PS  ewc_p4<>+0(SB), Z5, Z9
+	VMOVUPS      ewc_q2<>+0(SB), Z8
+	VFMADD231PS  ewc_q1<>+0(SB), Z5, Z8
+	VFMADD231PS  ewc_q0<>+0(SB), Z7, Z8
+	VMOVUPS      ewc_q4<>+0(SB), Z9
+	VFMADD231PS  ewc_q3<>+0(SB), Z5, Z9
 	VFMADD213PS  Z9, Z7, Z8
 	VFMADD213PS  Z5, Z7, Z8
 	VADDPS       ewc_one<>+0(SB), Z8, Z8
@@ -2298,20 +2202,16 @@ siluBackwardAVX512_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y7
 	VMULPS       Y6, Y6, Y10
 	VMULPS       Y7, Y7, Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VMOVUPS      ewc_p1<>+0(SB), Y13
-	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y7, Y13
-	VMOVUPS      ewc_p3<>+0(SB), Y14
-	VMOVUPS      ewc_p3<>+0(SB), Y15
-	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
-	VFMADD231PS  ewc_p2<>+0(SB), Y7, Y15
-	VFMADD213PS  Y14, Y10, Y12
-	VFMADD213PS  Y15, Y11, Y13
-	VMOVUPS      ewc_p5<>+0(SB), Y14
-	VMOVUPS      ewc_p5<>+0(SB), Y15
-	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
-	VFMADD231PS  ewc_p4<>+0(SB), Y7, Y15
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VMOVUPS      ewc_q2<>+0(SB), Y13
+	VFMADD231PS  ewc_q1<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y7, Y13
+	VFMADD231PS  ewc_q0<>+0(SB), Y10, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y11, Y13
+	VMOVUPS      ewc_q4<>+0(SB), Y14
+	VMOVUPS      ewc_q4<>+0(SB), Y15
+	VFMADD231PS  ewc_q3<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_q3<>+0(SB), Y7, Y15
 	VFMADD213PS  Y14, Y10, Y12
 	VFMADD213PS  Y15, Y11, Y13
 	VFMADD213PS  Y6, Y10, Y12
@@ -2369,13 +2269,11 @@ siluBackwardAVX512_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y7, Y5
 	VFNMADD231PS ewc_c2<>+0(SB), Y7, Y5
 	VMULPS       Y5, Y5, Y7
-	VMOVUPS      ewc_p1<>+0(SB), Y8
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y8
-	VMOVUPS      ewc_p3<>+0(SB), Y9
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y9
-	VFMADD213PS  Y9, Y7, Y8
-	VMOVUPS      ewc_p5<>+0(SB), Y9
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y9
+	VMOVUPS      ewc_q2<>+0(SB), Y8
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y8
+	VFMADD231PS  ewc_q0<>+0(SB), Y7, Y8
+	VMOVUPS      ewc_q4<>+0(SB), Y9
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y9
 	VFMADD213PS  Y9, Y7, Y8
 	VFMADD213PS  Y5, Y7, Y8
 	VADDPS       ewc_one<>+0(SB), Y8, Y8
@@ -2456,34 +2354,26 @@ siluBackwardSetAVX512_v16x4:
 	VMULPS       Z9, Z9, Z17
 	VMULPS       Z10, Z10, Z18
 	VMULPS       Z11, Z11, Z19
-	VMOVUPS      ewc_p1<>+0(SB), Z20
-	VMOVUPS      ewc_p1<>+0(SB), Z21
-	VMOVUPS      ewc_p1<>+0(SB), Z22
-	VMOVUPS      ewc_p1<>+0(SB), Z23
-	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
-	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
-	VFMADD231PS  ewc_p0<>+0(SB), Z10, Z22
-	VFMADD231PS  ewc_p0<>+0(SB), Z11, Z23
-	VMOVUPS      ewc_p3<>+0(SB), Z24
-	VMOVUPS      ewc_p3<>+0(SB), Z25
-	VMOVUPS      ewc_p3<>+0(SB), Z26
-	VMOVUPS      ewc_p3<>+0(SB), Z27
-	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
-	VFMADD231PS  ewc_p2<>+0(SB), Z10, Z26
-	VFMADD231PS  ewc_p2<>+0(SB), Z11, Z27
-	VFMADD213PS  Z24, Z16, Z20
-	VFMADD213PS  Z25, Z17, Z21
-	VFMADD213PS  Z26, Z18, Z22
-	VFMADD213PS  Z27, Z19, Z23
-	VMOVUPS      ewc_p5<>+0(SB), Z24
-	VMOVUPS      ewc_p5<>+0(SB), Z25
-	VMOVUPS      ewc_p5<>+0(SB), Z26
-	VMOVUPS      ewc_p5<>+0(SB), Z27
-	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
-	VFMADD231PS  ewc_p4<>+0(SB), Z10, Z26
-	VFMADD231PS  ewc_p4<>+0(SB), Z11, Z27
+	VMOVUPS      ewc_q2<>+0(SB), Z20
+	VMOVUPS      ewc_q2<>+0(SB), Z21
+	VMOVUPS      ewc_q2<>+0(SB), Z22
+	VMOVUPS      ewc_q2<>+0(SB), Z23
+	VFMADD231PS  ewc_q1<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_q1<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_q1<>+0(SB), Z10, Z22
+	VFMADD231PS  ewc_q1<>+0(SB), Z11, Z23
+	VFMADD231PS  ewc_q0<>+0(SB), Z16, Z20
+	VFMADD231PS  ewc_q0<>+0(SB), Z17, Z21
+	VFMADD231PS  ewc_q0<>+0(SB), Z18, Z22
+	VFMADD231PS  ewc_q0<>+0(SB), Z19, Z23
+	VMOVUPS      ewc_q4<>+0(SB), Z24
+	VMOVUPS      ewc_q4<>+0(SB), Z25
+	VMOVUPS      ewc_q4<>+0(SB), Z26
+	VMOVUPS      ewc_q4<>+0(SB), Z27
+	VFMADD231PS  ewc_q3<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_q3<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_q3<>+0(SB), Z10, Z26
+	VFMADD231PS  ewc_q3<>+0(SB), Z11, Z27
 	VFMADD213PS  Z24, Z16, Z20
 	VFMADD213PS  Z25, Z17, Z21
 	VFMADD213PS  Z26, Z18, Z22
@@ -2597,13 +2487,11 @@ siluBackwardSetAVX512_v16x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Z7, Z5
 	VFNMADD231PS ewc_c2<>+0(SB), Z7, Z5
 	VMULPS       Z5, Z5, Z7
-	VMOVUPS      ewc_p1<>+0(SB), Z8
-	VFMADD231PS  ewc_p0<>+0(SB), Z5, Z8
-	VMOVUPS      ewc_p3<>+0(SB), Z9
-	VFMADD231PS  ewc_p2<>+0(SB), Z5, Z9
-	VFMADD213PS  Z9, Z7, Z8
-	VMOVUPS      ewc_p5<>+0(SB), Z9
-	VFMADD231PS  ewc_p4<>+0(SB), Z5, Z9
+	VMOVUPS      ewc_q2<>+0(SB), Z8
+	VFMADD231PS  ewc_q1<>+0(SB), Z5, Z8
+	VFMADD231PS  ewc_q0<>+0(SB), Z7, Z8
+	VMOVUPS      ewc_q4<>+0(SB), Z9
+	VFMADD231PS  ewc_q3<>+0(SB), Z5, Z9
 	VFMADD213PS  Z9, Z7, Z8
 	VFMADD213PS  Z5, Z7, Z8
 	VADDPS       ewc_one<>+0(SB), Z8, Z8
@@ -2659,20 +2547,16 @@ siluBackwardSetAVX512_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y7
 	VMULPS       Y6, Y6, Y10
 	VMULPS       Y7, Y7, Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VMOVUPS      ewc_p1<>+0(SB), Y13
-	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y7, Y13
-	VMOVUPS      ewc_p3<>+0(SB), Y14
-	VMOVUPS      ewc_p3<>+0(SB), Y15
-	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
-	VFMADD231PS  ewc_p2<>+0(SB), Y7, Y15
-	VFMADD213PS  Y14, Y10, Y12
-	VFMADD213PS  Y15, Y11, Y13
-	VMOVUPS      ewc_p5<>+0(SB), Y14
-	VMOVUPS      ewc_p5<>+0(SB), Y15
-	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
-	VFMADD231PS  ewc_p4<>+0(SB), Y7, Y15
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VMOVUPS      ewc_q2<>+0(SB), Y13
+	VFMADD231PS  ewc_q1<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y7, Y13
+	VFMADD231PS  ewc_q0<>+0(SB), Y10, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y11, Y13
+	VMOVUPS      ewc_q4<>+0(SB), Y14
+	VMOVUPS      ewc_q4<>+0(SB), Y15
+	VFMADD231PS  ewc_q3<>+0(SB), Y6, Y14
+	VFMADD231PS  ewc_q3<>+0(SB), Y7, Y15
 	VFMADD213PS  Y14, Y10, Y12
 	VFMADD213PS  Y15, Y11, Y13
 	VFMADD213PS  Y6, Y10, Y12
@@ -2728,13 +2612,11 @@ siluBackwardSetAVX512_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y7, Y5
 	VFNMADD231PS ewc_c2<>+0(SB), Y7, Y5
 	VMULPS       Y5, Y5, Y7
-	VMOVUPS      ewc_p1<>+0(SB), Y8
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y8
-	VMOVUPS      ewc_p3<>+0(SB), Y9
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y9
-	VFMADD213PS  Y9, Y7, Y8
-	VMOVUPS      ewc_p5<>+0(SB), Y9
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y9
+	VMOVUPS      ewc_q2<>+0(SB), Y8
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y8
+	VFMADD231PS  ewc_q0<>+0(SB), Y7, Y8
+	VMOVUPS      ewc_q4<>+0(SB), Y9
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y9
 	VFMADD213PS  Y9, Y7, Y8
 	VFMADD213PS  Y5, Y7, Y8
 	VADDPS       ewc_one<>+0(SB), Y8, Y8
@@ -2913,34 +2795,26 @@ bnApplyAVX512_mode1_v16x4:
 	VMULPS       Z8, Z8, Z16
 	VMULPS       Z9, Z9, Z17
 	VMULPS       Z10, Z10, Z18
-	VMOVUPS      ewc_p1<>+0(SB), Z19
-	VMOVUPS      ewc_p1<>+0(SB), Z20
-	VMOVUPS      ewc_p1<>+0(SB), Z21
-	VMOVUPS      ewc_p1<>+0(SB), Z22
-	VFMADD231PS  ewc_p0<>+0(SB), Z7, Z19
-	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
-	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
-	VFMADD231PS  ewc_p0<>+0(SB), Z10, Z22
-	VMOVUPS      ewc_p3<>+0(SB), Z23
-	VMOVUPS      ewc_p3<>+0(SB), Z24
-	VMOVUPS      ewc_p3<>+0(SB), Z25
-	VMOVUPS      ewc_p3<>+0(SB), Z26
-	VFMADD231PS  ewc_p2<>+0(SB), Z7, Z23
-	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
-	VFMADD231PS  ewc_p2<>+0(SB), Z10, Z26
-	VFMADD213PS  Z23, Z15, Z19
-	VFMADD213PS  Z24, Z16, Z20
-	VFMADD213PS  Z25, Z17, Z21
-	VFMADD213PS  Z26, Z18, Z22
-	VMOVUPS      ewc_p5<>+0(SB), Z23
-	VMOVUPS      ewc_p5<>+0(SB), Z24
-	VMOVUPS      ewc_p5<>+0(SB), Z25
-	VMOVUPS      ewc_p5<>+0(SB), Z26
-	VFMADD231PS  ewc_p4<>+0(SB), Z7, Z23
-	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
-	VFMADD231PS  ewc_p4<>+0(SB), Z10, Z26
+	VMOVUPS      ewc_q2<>+0(SB), Z19
+	VMOVUPS      ewc_q2<>+0(SB), Z20
+	VMOVUPS      ewc_q2<>+0(SB), Z21
+	VMOVUPS      ewc_q2<>+0(SB), Z22
+	VFMADD231PS  ewc_q1<>+0(SB), Z7, Z19
+	VFMADD231PS  ewc_q1<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_q1<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_q1<>+0(SB), Z10, Z22
+	VFMADD231PS  ewc_q0<>+0(SB), Z15, Z19
+	VFMADD231PS  ewc_q0<>+0(SB), Z16, Z20
+	VFMADD231PS  ewc_q0<>+0(SB), Z17, Z21
+	VFMADD231PS  ewc_q0<>+0(SB), Z18, Z22
+	VMOVUPS      ewc_q4<>+0(SB), Z23
+	VMOVUPS      ewc_q4<>+0(SB), Z24
+	VMOVUPS      ewc_q4<>+0(SB), Z25
+	VMOVUPS      ewc_q4<>+0(SB), Z26
+	VFMADD231PS  ewc_q3<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_q3<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_q3<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_q3<>+0(SB), Z10, Z26
 	VFMADD213PS  Z23, Z15, Z19
 	VFMADD213PS  Z24, Z16, Z20
 	VFMADD213PS  Z25, Z17, Z21
@@ -3020,13 +2894,11 @@ bnApplyAVX512_mode1_v16x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Z6, Z4
 	VFNMADD231PS ewc_c2<>+0(SB), Z6, Z4
 	VMULPS       Z4, Z4, Z6
-	VMOVUPS      ewc_p1<>+0(SB), Z7
-	VFMADD231PS  ewc_p0<>+0(SB), Z4, Z7
-	VMOVUPS      ewc_p3<>+0(SB), Z8
-	VFMADD231PS  ewc_p2<>+0(SB), Z4, Z8
-	VFMADD213PS  Z8, Z6, Z7
-	VMOVUPS      ewc_p5<>+0(SB), Z8
-	VFMADD231PS  ewc_p4<>+0(SB), Z4, Z8
+	VMOVUPS      ewc_q2<>+0(SB), Z7
+	VFMADD231PS  ewc_q1<>+0(SB), Z4, Z7
+	VFMADD231PS  ewc_q0<>+0(SB), Z6, Z7
+	VMOVUPS      ewc_q4<>+0(SB), Z8
+	VFMADD231PS  ewc_q3<>+0(SB), Z4, Z8
 	VFMADD213PS  Z8, Z6, Z7
 	VFMADD213PS  Z4, Z6, Z7
 	VADDPS       ewc_one<>+0(SB), Z7, Z7
@@ -3077,20 +2949,16 @@ bnApplyAVX512_mode1_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
 	VMULPS       Y5, Y5, Y9
 	VMULPS       Y6, Y6, Y10
-	VMOVUPS      ewc_p1<>+0(SB), Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
-	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VMOVUPS      ewc_p3<>+0(SB), Y14
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
-	VFMADD213PS  Y13, Y9, Y11
-	VFMADD213PS  Y14, Y10, Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VMOVUPS      ewc_p5<>+0(SB), Y14
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VMOVUPS      ewc_q2<>+0(SB), Y11
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_q1<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y9, Y11
+	VFMADD231PS  ewc_q0<>+0(SB), Y10, Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VMOVUPS      ewc_q4<>+0(SB), Y14
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y6, Y14
 	VFMADD213PS  Y13, Y9, Y11
 	VFMADD213PS  Y14, Y10, Y12
 	VFMADD213PS  Y5, Y9, Y11
@@ -3134,13 +3002,11 @@ bnApplyAVX512_mode1_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
 	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
 	VMULPS       Y4, Y4, Y6
-	VMOVUPS      ewc_p1<>+0(SB), Y7
-	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
-	VMOVUPS      ewc_p3<>+0(SB), Y8
-	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
-	VFMADD213PS  Y8, Y6, Y7
-	VMOVUPS      ewc_p5<>+0(SB), Y8
-	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VMOVUPS      ewc_q2<>+0(SB), Y7
+	VFMADD231PS  ewc_q1<>+0(SB), Y4, Y7
+	VFMADD231PS  ewc_q0<>+0(SB), Y6, Y7
+	VMOVUPS      ewc_q4<>+0(SB), Y8
+	VFMADD231PS  ewc_q3<>+0(SB), Y4, Y8
 	VFMADD213PS  Y8, Y6, Y7
 	VFMADD213PS  Y4, Y6, Y7
 	VADDPS       ewc_one<>+0(SB), Y7, Y7
@@ -3226,34 +3092,26 @@ bnApplyAVX512_mode2_v16x4:
 	VMULPS       Z8, Z8, Z16
 	VMULPS       Z9, Z9, Z17
 	VMULPS       Z10, Z10, Z18
-	VMOVUPS      ewc_p1<>+0(SB), Z19
-	VMOVUPS      ewc_p1<>+0(SB), Z20
-	VMOVUPS      ewc_p1<>+0(SB), Z21
-	VMOVUPS      ewc_p1<>+0(SB), Z22
-	VFMADD231PS  ewc_p0<>+0(SB), Z7, Z19
-	VFMADD231PS  ewc_p0<>+0(SB), Z8, Z20
-	VFMADD231PS  ewc_p0<>+0(SB), Z9, Z21
-	VFMADD231PS  ewc_p0<>+0(SB), Z10, Z22
-	VMOVUPS      ewc_p3<>+0(SB), Z23
-	VMOVUPS      ewc_p3<>+0(SB), Z24
-	VMOVUPS      ewc_p3<>+0(SB), Z25
-	VMOVUPS      ewc_p3<>+0(SB), Z26
-	VFMADD231PS  ewc_p2<>+0(SB), Z7, Z23
-	VFMADD231PS  ewc_p2<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p2<>+0(SB), Z9, Z25
-	VFMADD231PS  ewc_p2<>+0(SB), Z10, Z26
-	VFMADD213PS  Z23, Z15, Z19
-	VFMADD213PS  Z24, Z16, Z20
-	VFMADD213PS  Z25, Z17, Z21
-	VFMADD213PS  Z26, Z18, Z22
-	VMOVUPS      ewc_p5<>+0(SB), Z23
-	VMOVUPS      ewc_p5<>+0(SB), Z24
-	VMOVUPS      ewc_p5<>+0(SB), Z25
-	VMOVUPS      ewc_p5<>+0(SB), Z26
-	VFMADD231PS  ewc_p4<>+0(SB), Z7, Z23
-	VFMADD231PS  ewc_p4<>+0(SB), Z8, Z24
-	VFMADD231PS  ewc_p4<>+0(SB), Z9, Z25
-	VFMADD231PS  ewc_p4<>+0(SB), Z10, Z26
+	VMOVUPS      ewc_q2<>+0(SB), Z19
+	VMOVUPS      ewc_q2<>+0(SB), Z20
+	VMOVUPS      ewc_q2<>+0(SB), Z21
+	VMOVUPS      ewc_q2<>+0(SB), Z22
+	VFMADD231PS  ewc_q1<>+0(SB), Z7, Z19
+	VFMADD231PS  ewc_q1<>+0(SB), Z8, Z20
+	VFMADD231PS  ewc_q1<>+0(SB), Z9, Z21
+	VFMADD231PS  ewc_q1<>+0(SB), Z10, Z22
+	VFMADD231PS  ewc_q0<>+0(SB), Z15, Z19
+	VFMADD231PS  ewc_q0<>+0(SB), Z16, Z20
+	VFMADD231PS  ewc_q0<>+0(SB), Z17, Z21
+	VFMADD231PS  ewc_q0<>+0(SB), Z18, Z22
+	VMOVUPS      ewc_q4<>+0(SB), Z23
+	VMOVUPS      ewc_q4<>+0(SB), Z24
+	VMOVUPS      ewc_q4<>+0(SB), Z25
+	VMOVUPS      ewc_q4<>+0(SB), Z26
+	VFMADD231PS  ewc_q3<>+0(SB), Z7, Z23
+	VFMADD231PS  ewc_q3<>+0(SB), Z8, Z24
+	VFMADD231PS  ewc_q3<>+0(SB), Z9, Z25
+	VFMADD231PS  ewc_q3<>+0(SB), Z10, Z26
 	VFMADD213PS  Z23, Z15, Z19
 	VFMADD213PS  Z24, Z16, Z20
 	VFMADD213PS  Z25, Z17, Z21
@@ -3334,13 +3192,11 @@ bnApplyAVX512_mode2_v16x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Z6, Z4
 	VFNMADD231PS ewc_c2<>+0(SB), Z6, Z4
 	VMULPS       Z4, Z4, Z6
-	VMOVUPS      ewc_p1<>+0(SB), Z7
-	VFMADD231PS  ewc_p0<>+0(SB), Z4, Z7
-	VMOVUPS      ewc_p3<>+0(SB), Z8
-	VFMADD231PS  ewc_p2<>+0(SB), Z4, Z8
-	VFMADD213PS  Z8, Z6, Z7
-	VMOVUPS      ewc_p5<>+0(SB), Z8
-	VFMADD231PS  ewc_p4<>+0(SB), Z4, Z8
+	VMOVUPS      ewc_q2<>+0(SB), Z7
+	VFMADD231PS  ewc_q1<>+0(SB), Z4, Z7
+	VFMADD231PS  ewc_q0<>+0(SB), Z6, Z7
+	VMOVUPS      ewc_q4<>+0(SB), Z8
+	VFMADD231PS  ewc_q3<>+0(SB), Z4, Z8
 	VFMADD213PS  Z8, Z6, Z7
 	VFMADD213PS  Z4, Z6, Z7
 	VADDPS       ewc_one<>+0(SB), Z7, Z7
@@ -3393,20 +3249,16 @@ bnApplyAVX512_mode2_v8x2:
 	VFNMADD231PS ewc_c2<>+0(SB), Y10, Y6
 	VMULPS       Y5, Y5, Y9
 	VMULPS       Y6, Y6, Y10
-	VMOVUPS      ewc_p1<>+0(SB), Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y5, Y11
-	VFMADD231PS  ewc_p0<>+0(SB), Y6, Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VMOVUPS      ewc_p3<>+0(SB), Y14
-	VFMADD231PS  ewc_p2<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y6, Y14
-	VFMADD213PS  Y13, Y9, Y11
-	VFMADD213PS  Y14, Y10, Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VMOVUPS      ewc_p5<>+0(SB), Y14
-	VFMADD231PS  ewc_p4<>+0(SB), Y5, Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y6, Y14
+	VMOVUPS      ewc_q2<>+0(SB), Y11
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y5, Y11
+	VFMADD231PS  ewc_q1<>+0(SB), Y6, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y9, Y11
+	VFMADD231PS  ewc_q0<>+0(SB), Y10, Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VMOVUPS      ewc_q4<>+0(SB), Y14
+	VFMADD231PS  ewc_q3<>+0(SB), Y5, Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y6, Y14
 	VFMADD213PS  Y13, Y9, Y11
 	VFMADD213PS  Y14, Y10, Y12
 	VFMADD213PS  Y5, Y9, Y11
@@ -3451,13 +3303,11 @@ bnApplyAVX512_mode2_v8x1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y6, Y4
 	VFNMADD231PS ewc_c2<>+0(SB), Y6, Y4
 	VMULPS       Y4, Y4, Y6
-	VMOVUPS      ewc_p1<>+0(SB), Y7
-	VFMADD231PS  ewc_p0<>+0(SB), Y4, Y7
-	VMOVUPS      ewc_p3<>+0(SB), Y8
-	VFMADD231PS  ewc_p2<>+0(SB), Y4, Y8
-	VFMADD213PS  Y8, Y6, Y7
-	VMOVUPS      ewc_p5<>+0(SB), Y8
-	VFMADD231PS  ewc_p4<>+0(SB), Y4, Y8
+	VMOVUPS      ewc_q2<>+0(SB), Y7
+	VFMADD231PS  ewc_q1<>+0(SB), Y4, Y7
+	VFMADD231PS  ewc_q0<>+0(SB), Y6, Y7
+	VMOVUPS      ewc_q4<>+0(SB), Y8
+	VFMADD231PS  ewc_q3<>+0(SB), Y4, Y8
 	VFMADD213PS  Y8, Y6, Y7
 	VFMADD213PS  Y4, Y6, Y7
 	VADDPS       ewc_one<>+0(SB), Y7, Y7
@@ -3660,13 +3510,11 @@ focalNegAVX2_g0:
 	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y9
 	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y9
 	VMULPS       Y9, Y9, Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y9, Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y9, Y13
-	VFMADD213PS  Y13, Y11, Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y9, Y13
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y9, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y11, Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y9, Y13
 	VFMADD213PS  Y13, Y11, Y12
 	VFMADD213PS  Y9, Y11, Y12
 	VADDPS       ewc_one<>+0(SB), Y12, Y12
@@ -3733,13 +3581,11 @@ focalNegAVX2_g1:
 	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y9
 	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y9
 	VMULPS       Y9, Y9, Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y9, Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y9, Y13
-	VFMADD213PS  Y13, Y11, Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y9, Y13
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y9, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y11, Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y9, Y13
 	VFMADD213PS  Y13, Y11, Y12
 	VFMADD213PS  Y9, Y11, Y12
 	VADDPS       ewc_one<>+0(SB), Y12, Y12
@@ -3806,13 +3652,11 @@ focalNegAVX2_g2:
 	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y9
 	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y9
 	VMULPS       Y9, Y9, Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y9, Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y9, Y13
-	VFMADD213PS  Y13, Y11, Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y9, Y13
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y9, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y11, Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y9, Y13
 	VFMADD213PS  Y13, Y11, Y12
 	VFMADD213PS  Y9, Y11, Y12
 	VADDPS       ewc_one<>+0(SB), Y12, Y12
@@ -3883,13 +3727,11 @@ focalNegAVX2_g3:
 	VFNMADD231PS ewc_c1<>+0(SB), Y11, Y9
 	VFNMADD231PS ewc_c2<>+0(SB), Y11, Y9
 	VMULPS       Y9, Y9, Y11
-	VMOVUPS      ewc_p1<>+0(SB), Y12
-	VFMADD231PS  ewc_p0<>+0(SB), Y9, Y12
-	VMOVUPS      ewc_p3<>+0(SB), Y13
-	VFMADD231PS  ewc_p2<>+0(SB), Y9, Y13
-	VFMADD213PS  Y13, Y11, Y12
-	VMOVUPS      ewc_p5<>+0(SB), Y13
-	VFMADD231PS  ewc_p4<>+0(SB), Y9, Y13
+	VMOVUPS      ewc_q2<>+0(SB), Y12
+	VFMADD231PS  ewc_q1<>+0(SB), Y9, Y12
+	VFMADD231PS  ewc_q0<>+0(SB), Y11, Y12
+	VMOVUPS      ewc_q4<>+0(SB), Y13
+	VFMADD231PS  ewc_q3<>+0(SB), Y9, Y13
 	VFMADD213PS  Y13, Y11, Y12
 	VFMADD213PS  Y9, Y11, Y12
 	VADDPS       ewc_one<>+0(SB), Y12, Y12

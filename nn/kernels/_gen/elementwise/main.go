@@ -79,12 +79,11 @@ func consts() {
 	f("log2e", float32(1.44269504088896341))
 	f("c1", float32(0.693359375))
 	f("c2", float32(-2.12194440e-4))
-	f("p0", float32(1.9875691500e-4))
-	f("p1", float32(1.3981999507e-3))
-	f("p2", float32(8.3334519073e-3))
-	f("p3", float32(4.1665795894e-2))
-	f("p4", float32(1.6666665459e-1))
-	f("p5", float32(5.0000001201e-1))
+	f("q0", float32(0.0013814561534672976))
+	f("q1", float32(0.008368736132979393))
+	f("q2", float32(0.04166838899254799))
+	f("q3", float32(0.1666652113199234))
+	f("q4", float32(0.4999999403953552))
 	f("one", 1)
 	f("lo", -88)
 	f("round", 12582912)
@@ -212,18 +211,16 @@ func (g grp) exp(t vs) vs {
 	each(VFNMADD231PS, c("c2"), nf, r)
 	z := g.new()
 	each(VMULPS, r, r, z)
-	// Estrin's scheme; the three constant terms loaded just before use,
-	// which keeps two registers a vector free.
+	// Q(r) in Estrin's scheme, as expPoly; the constant terms loaded just
+	// before use, which keeps two registers a vector free.
 	p01, pk := g.new(), g.new()
-	each(VMOVUPS, c("p1"), p01)
-	each(VFMADD231PS, c("p0"), r, p01) // p0*r + p1
-	each(VMOVUPS, c("p3"), pk)
-	each(VFMADD231PS, c("p2"), r, pk) // p2*r + p3
-	each(VFMADD213PS, pk, z, p01)     // p01*z + pk
-	each(VMOVUPS, c("p5"), pk)
-	each(VFMADD231PS, c("p4"), r, pk) // p4*r + p5
-	each(VFMADD213PS, pk, z, p01)
-	each(VFMADD213PS, r, z, p01) // p01*z + r
+	each(VMOVUPS, c("q2"), p01)
+	each(VFMADD231PS, c("q1"), r, p01) // q1*r + q2
+	each(VFMADD231PS, c("q0"), z, p01) // q0*z + p01
+	each(VMOVUPS, c("q4"), pk)
+	each(VFMADD231PS, c("q3"), r, pk) // q3*r + q4
+	each(VFMADD213PS, pk, z, p01)     // p01*z + pk = Q(r)
+	each(VFMADD213PS, r, z, p01)      // Q*z + r
 	each(VADDPS, c("one"), p01, p01)
 	each(VPADDD, c("i127"), sr, sr)
 	each(VPSLLD, U8(23), sr, sr) // 2^n (0 for n = -127)
