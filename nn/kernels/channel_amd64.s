@@ -20,18 +20,18 @@ TEXT ·chanMomentsAVX2(SB), NOSPLIT, $0-120
 	MOVQ c+40(FP), R9
 
 chanMomentsAVX2_c4_8:
-	CMPQ   R9, $0x10
-	JL     chanMomentsAVX2_c4_8_end
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ   AX, R10
-	MOVQ   SI, R11
+	CMPQ    R9, $0x10
+	JL      chanMomentsAVX2_c4_8_end
+	VMOVUPD (DX)(R8*2), Y0
+	VMOVUPD 32(DX)(R8*2), Y1
+	VMOVUPD 64(DX)(R8*2), Y2
+	VMOVUPD 96(DX)(R8*2), Y3
+	VMOVUPD (BX)(R8*2), Y4
+	VMOVUPD 32(BX)(R8*2), Y5
+	VMOVUPD 64(BX)(R8*2), Y6
+	VMOVUPD 96(BX)(R8*2), Y7
+	MOVQ    AX, R10
+	MOVQ    SI, R11
 
 chanMomentsAVX2_c4_8_row:
 	TESTQ     R11, R11
@@ -79,12 +79,12 @@ chanMomentsAVX2_c4_8_flush:
 
 chanMomentsAVX2_c4_8_end:
 chanMomentsAVX2_c1_8:
-	CMPQ   R9, $0x04
-	JL     chanMomentsAVX2_c1_8_end
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	MOVQ   AX, R10
-	MOVQ   SI, R11
+	CMPQ    R9, $0x04
+	JL      chanMomentsAVX2_c1_8_end
+	VMOVUPD (DX)(R8*2), Y0
+	VMOVUPD (BX)(R8*2), Y1
+	MOVQ    AX, R10
+	MOVQ    SI, R11
 
 chanMomentsAVX2_c1_8_row:
 	TESTQ     R11, R11
@@ -110,8 +110,8 @@ chanMomentsAVX2_c1_8_end:
 chanMomentsAVX2_c1_1:
 	CMPQ   R9, $0x01
 	JL     chanMomentsAVX2_c1_1_end
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
+	VMOVSD (DX)(R8*2), X0
+	VMOVSD (BX)(R8*2), X1
 	MOVQ   AX, R10
 	MOVQ   SI, R11
 
@@ -149,31 +149,16 @@ chanMomentsAVX2_wide_row:
 	MOVQ c+40(FP), R9
 
 chanMomentsAVX2_wide_c4_8:
-	CMPQ   R9, $0x10
-	JL     chanMomentsAVX2_wide_c4_8_end
-	CMPQ   DI, rows+24(FP)
-	JNE    chanMomentsAVX2_wide_c4_8_load
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	JMP    chanMomentsAVX2_wide_c4_8_add
-
-chanMomentsAVX2_wide_c4_8_load:
-	VMOVUPD (DX)(R8*2), Y0
-	VMOVUPD 32(DX)(R8*2), Y1
-	VMOVUPD 64(DX)(R8*2), Y2
-	VMOVUPD 96(DX)(R8*2), Y3
-	VMOVUPD (BX)(R8*2), Y4
-	VMOVUPD 32(BX)(R8*2), Y5
-	VMOVUPD 64(BX)(R8*2), Y6
-	VMOVUPD 96(BX)(R8*2), Y7
-
-chanMomentsAVX2_wide_c4_8_add:
+	CMPQ      R9, $0x10
+	JL        chanMomentsAVX2_wide_c4_8_end
+	VMOVUPD   (DX)(R8*2), Y0
+	VMOVUPD   32(DX)(R8*2), Y1
+	VMOVUPD   64(DX)(R8*2), Y2
+	VMOVUPD   96(DX)(R8*2), Y3
+	VMOVUPD   (BX)(R8*2), Y4
+	VMOVUPD   32(BX)(R8*2), Y5
+	VMOVUPD   64(BX)(R8*2), Y6
+	VMOVUPD   96(BX)(R8*2), Y7
 	TESTQ     DI, DI
 	JZ        chanMomentsAVX2_wide_c4_8_store
 	VCVTPS2PD (AX)(R8*1), Y8
@@ -216,19 +201,10 @@ chanMomentsAVX2_wide_c4_8_store:
 
 chanMomentsAVX2_wide_c4_8_end:
 chanMomentsAVX2_wide_c1_8:
-	CMPQ   R9, $0x04
-	JL     chanMomentsAVX2_wide_c1_8_end
-	CMPQ   DI, rows+24(FP)
-	JNE    chanMomentsAVX2_wide_c1_8_load
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	JMP    chanMomentsAVX2_wide_c1_8_add
-
-chanMomentsAVX2_wide_c1_8_load:
-	VMOVUPD (DX)(R8*2), Y0
-	VMOVUPD (BX)(R8*2), Y1
-
-chanMomentsAVX2_wide_c1_8_add:
+	CMPQ      R9, $0x04
+	JL        chanMomentsAVX2_wide_c1_8_end
+	VMOVUPD   (DX)(R8*2), Y0
+	VMOVUPD   (BX)(R8*2), Y1
 	TESTQ     DI, DI
 	JZ        chanMomentsAVX2_wide_c1_8_store
 	VCVTPS2PD (AX)(R8*1), Y2
@@ -247,19 +223,10 @@ chanMomentsAVX2_wide_c1_8_store:
 
 chanMomentsAVX2_wide_c1_8_end:
 chanMomentsAVX2_wide_c1_1:
-	CMPQ   R9, $0x01
-	JL     chanMomentsAVX2_wide_c1_1_end
-	CMPQ   DI, rows+24(FP)
-	JNE    chanMomentsAVX2_wide_c1_1_load
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	JMP    chanMomentsAVX2_wide_c1_1_add
-
-chanMomentsAVX2_wide_c1_1_load:
-	VMOVSD (DX)(R8*2), X0
-	VMOVSD (BX)(R8*2), X1
-
-chanMomentsAVX2_wide_c1_1_add:
+	CMPQ      R9, $0x01
+	JL        chanMomentsAVX2_wide_c1_1_end
+	VMOVSD    (DX)(R8*2), X0
+	VMOVSD    (BX)(R8*2), X1
 	TESTQ     DI, DI
 	JZ        chanMomentsAVX2_wide_c1_1_store
 	VCVTSS2SD (AX)(R8*1), X10, X10
@@ -301,18 +268,18 @@ TEXT ·chanDySumsAVX2(SB), NOSPLIT, $0-144
 	MOVQ c+64(FP), R10
 
 chanDySumsAVX2_c4_8:
-	CMPQ   R10, $0x10
-	JL     chanDySumsAVX2_c4_8_end
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ   AX, R11
-	MOVQ   DI, R12
+	CMPQ    R10, $0x10
+	JL      chanDySumsAVX2_c4_8_end
+	VMOVUPD (BX)(R9*2), Y0
+	VMOVUPD 32(BX)(R9*2), Y1
+	VMOVUPD 64(BX)(R9*2), Y2
+	VMOVUPD 96(BX)(R9*2), Y3
+	VMOVUPD (SI)(R9*2), Y4
+	VMOVUPD 32(SI)(R9*2), Y5
+	VMOVUPD 64(SI)(R9*2), Y6
+	VMOVUPD 96(SI)(R9*2), Y7
+	MOVQ    AX, R11
+	MOVQ    DI, R12
 
 chanDySumsAVX2_c4_8_row:
 	TESTQ     R12, R12
@@ -369,12 +336,12 @@ chanDySumsAVX2_c4_8_flush:
 
 chanDySumsAVX2_c4_8_end:
 chanDySumsAVX2_c1_8:
-	CMPQ   R10, $0x04
-	JL     chanDySumsAVX2_c1_8_end
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	MOVQ   AX, R11
-	MOVQ   DI, R12
+	CMPQ    R10, $0x04
+	JL      chanDySumsAVX2_c1_8_end
+	VMOVUPD (BX)(R9*2), Y0
+	VMOVUPD (SI)(R9*2), Y1
+	MOVQ    AX, R11
+	MOVQ    DI, R12
 
 chanDySumsAVX2_c1_8_row:
 	TESTQ     R12, R12
@@ -403,8 +370,8 @@ chanDySumsAVX2_c1_8_end:
 chanDySumsAVX2_c1_1:
 	CMPQ   R10, $0x01
 	JL     chanDySumsAVX2_c1_1_end
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
+	VMOVSD (BX)(R9*2), X0
+	VMOVSD (SI)(R9*2), X1
 	MOVQ   AX, R11
 	MOVQ   DI, R12
 
@@ -445,31 +412,16 @@ chanDySumsAVX2_wide_row:
 	MOVQ c+64(FP), R10
 
 chanDySumsAVX2_wide_c4_8:
-	CMPQ   R10, $0x10
-	JL     chanDySumsAVX2_wide_c4_8_end
-	CMPQ   R8, rows+48(FP)
-	JNE    chanDySumsAVX2_wide_c4_8_load
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	JMP    chanDySumsAVX2_wide_c4_8_add
-
-chanDySumsAVX2_wide_c4_8_load:
-	VMOVUPD (BX)(R9*2), Y0
-	VMOVUPD 32(BX)(R9*2), Y1
-	VMOVUPD 64(BX)(R9*2), Y2
-	VMOVUPD 96(BX)(R9*2), Y3
-	VMOVUPD (SI)(R9*2), Y4
-	VMOVUPD 32(SI)(R9*2), Y5
-	VMOVUPD 64(SI)(R9*2), Y6
-	VMOVUPD 96(SI)(R9*2), Y7
-
-chanDySumsAVX2_wide_c4_8_add:
+	CMPQ      R10, $0x10
+	JL        chanDySumsAVX2_wide_c4_8_end
+	VMOVUPD   (BX)(R9*2), Y0
+	VMOVUPD   32(BX)(R9*2), Y1
+	VMOVUPD   64(BX)(R9*2), Y2
+	VMOVUPD   96(BX)(R9*2), Y3
+	VMOVUPD   (SI)(R9*2), Y4
+	VMOVUPD   32(SI)(R9*2), Y5
+	VMOVUPD   64(SI)(R9*2), Y6
+	VMOVUPD   96(SI)(R9*2), Y7
 	TESTQ     R8, R8
 	JZ        chanDySumsAVX2_wide_c4_8_store
 	LEAQ      (AX)(CX*1), R11
@@ -521,19 +473,10 @@ chanDySumsAVX2_wide_c4_8_store:
 
 chanDySumsAVX2_wide_c4_8_end:
 chanDySumsAVX2_wide_c1_8:
-	CMPQ   R10, $0x04
-	JL     chanDySumsAVX2_wide_c1_8_end
-	CMPQ   R8, rows+48(FP)
-	JNE    chanDySumsAVX2_wide_c1_8_load
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	JMP    chanDySumsAVX2_wide_c1_8_add
-
-chanDySumsAVX2_wide_c1_8_load:
-	VMOVUPD (BX)(R9*2), Y0
-	VMOVUPD (SI)(R9*2), Y1
-
-chanDySumsAVX2_wide_c1_8_add:
+	CMPQ      R10, $0x04
+	JL        chanDySumsAVX2_wide_c1_8_end
+	VMOVUPD   (BX)(R9*2), Y0
+	VMOVUPD   (SI)(R9*2), Y1
 	TESTQ     R8, R8
 	JZ        chanDySumsAVX2_wide_c1_8_store
 	LEAQ      (AX)(CX*1), R11
@@ -555,19 +498,10 @@ chanDySumsAVX2_wide_c1_8_store:
 
 chanDySumsAVX2_wide_c1_8_end:
 chanDySumsAVX2_wide_c1_1:
-	CMPQ   R10, $0x01
-	JL     chanDySumsAVX2_wide_c1_1_end
-	CMPQ   R8, rows+48(FP)
-	JNE    chanDySumsAVX2_wide_c1_1_load
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	JMP    chanDySumsAVX2_wide_c1_1_add
-
-chanDySumsAVX2_wide_c1_1_load:
-	VMOVSD (BX)(R9*2), X0
-	VMOVSD (SI)(R9*2), X1
-
-chanDySumsAVX2_wide_c1_1_add:
+	CMPQ      R10, $0x01
+	JL        chanDySumsAVX2_wide_c1_1_end
+	VMOVSD    (BX)(R9*2), X0
+	VMOVSD    (SI)(R9*2), X1
 	TESTQ     R8, R8
 	JZ        chanDySumsAVX2_wide_c1_1_store
 	LEAQ      (AX)(CX*1), R11
@@ -1217,7 +1151,7 @@ chanBNGradSetAVX2_done:
 	RET
 
 // func chanMomentsAVX512(x []float32, rows int, stride int, c int, shift []float32, s1 []float64, s2 []float64)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512F
 TEXT ·chanMomentsAVX512(SB), NOSPLIT, $0-120
 	MOVQ x_base+0(FP), AX
 	MOVQ shift_base+48(FP), CX
@@ -1232,18 +1166,18 @@ TEXT ·chanMomentsAVX512(SB), NOSPLIT, $0-120
 	MOVQ c+40(FP), R9
 
 chanMomentsAVX512_c4_16:
-	CMPQ   R9, $0x20
-	JL     chanMomentsAVX512_c4_16_end
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	MOVQ   AX, R10
-	MOVQ   SI, R11
+	CMPQ    R9, $0x20
+	JL      chanMomentsAVX512_c4_16_end
+	VMOVUPD (DX)(R8*2), Z0
+	VMOVUPD 64(DX)(R8*2), Z1
+	VMOVUPD 128(DX)(R8*2), Z2
+	VMOVUPD 192(DX)(R8*2), Z3
+	VMOVUPD (BX)(R8*2), Z4
+	VMOVUPD 64(BX)(R8*2), Z5
+	VMOVUPD 128(BX)(R8*2), Z6
+	VMOVUPD 192(BX)(R8*2), Z7
+	MOVQ    AX, R10
+	MOVQ    SI, R11
 
 chanMomentsAVX512_c4_16_row:
 	TESTQ     R11, R11
@@ -1291,18 +1225,18 @@ chanMomentsAVX512_c4_16_flush:
 
 chanMomentsAVX512_c4_16_end:
 chanMomentsAVX512_c4_8:
-	CMPQ   R9, $0x10
-	JL     chanMomentsAVX512_c4_8_end
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ   AX, R10
-	MOVQ   SI, R11
+	CMPQ    R9, $0x10
+	JL      chanMomentsAVX512_c4_8_end
+	VMOVUPD (DX)(R8*2), Y0
+	VMOVUPD 32(DX)(R8*2), Y1
+	VMOVUPD 64(DX)(R8*2), Y2
+	VMOVUPD 96(DX)(R8*2), Y3
+	VMOVUPD (BX)(R8*2), Y4
+	VMOVUPD 32(BX)(R8*2), Y5
+	VMOVUPD 64(BX)(R8*2), Y6
+	VMOVUPD 96(BX)(R8*2), Y7
+	MOVQ    AX, R10
+	MOVQ    SI, R11
 
 chanMomentsAVX512_c4_8_row:
 	TESTQ     R11, R11
@@ -1350,12 +1284,12 @@ chanMomentsAVX512_c4_8_flush:
 
 chanMomentsAVX512_c4_8_end:
 chanMomentsAVX512_c1_8:
-	CMPQ   R9, $0x04
-	JL     chanMomentsAVX512_c1_8_end
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	MOVQ   AX, R10
-	MOVQ   SI, R11
+	CMPQ    R9, $0x04
+	JL      chanMomentsAVX512_c1_8_end
+	VMOVUPD (DX)(R8*2), Y0
+	VMOVUPD (BX)(R8*2), Y1
+	MOVQ    AX, R10
+	MOVQ    SI, R11
 
 chanMomentsAVX512_c1_8_row:
 	TESTQ     R11, R11
@@ -1381,8 +1315,8 @@ chanMomentsAVX512_c1_8_end:
 chanMomentsAVX512_c1_1:
 	CMPQ   R9, $0x01
 	JL     chanMomentsAVX512_c1_1_end
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
+	VMOVSD (DX)(R8*2), X0
+	VMOVSD (BX)(R8*2), X1
 	MOVQ   AX, R10
 	MOVQ   SI, R11
 
@@ -1420,31 +1354,16 @@ chanMomentsAVX512_wide_row:
 	MOVQ c+40(FP), R9
 
 chanMomentsAVX512_wide_c4_16:
-	CMPQ   R9, $0x20
-	JL     chanMomentsAVX512_wide_c4_16_end
-	CMPQ   DI, rows+24(FP)
-	JNE    chanMomentsAVX512_wide_c4_16_load
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	JMP    chanMomentsAVX512_wide_c4_16_add
-
-chanMomentsAVX512_wide_c4_16_load:
-	VMOVUPD (DX)(R8*2), Z0
-	VMOVUPD 64(DX)(R8*2), Z1
-	VMOVUPD 128(DX)(R8*2), Z2
-	VMOVUPD 192(DX)(R8*2), Z3
-	VMOVUPD (BX)(R8*2), Z4
-	VMOVUPD 64(BX)(R8*2), Z5
-	VMOVUPD 128(BX)(R8*2), Z6
-	VMOVUPD 192(BX)(R8*2), Z7
-
-chanMomentsAVX512_wide_c4_16_add:
+	CMPQ      R9, $0x20
+	JL        chanMomentsAVX512_wide_c4_16_end
+	VMOVUPD   (DX)(R8*2), Z0
+	VMOVUPD   64(DX)(R8*2), Z1
+	VMOVUPD   128(DX)(R8*2), Z2
+	VMOVUPD   192(DX)(R8*2), Z3
+	VMOVUPD   (BX)(R8*2), Z4
+	VMOVUPD   64(BX)(R8*2), Z5
+	VMOVUPD   128(BX)(R8*2), Z6
+	VMOVUPD   192(BX)(R8*2), Z7
 	TESTQ     DI, DI
 	JZ        chanMomentsAVX512_wide_c4_16_store
 	VCVTPS2PD (AX)(R8*1), Z8
@@ -1487,31 +1406,16 @@ chanMomentsAVX512_wide_c4_16_store:
 
 chanMomentsAVX512_wide_c4_16_end:
 chanMomentsAVX512_wide_c4_8:
-	CMPQ   R9, $0x10
-	JL     chanMomentsAVX512_wide_c4_8_end
-	CMPQ   DI, rows+24(FP)
-	JNE    chanMomentsAVX512_wide_c4_8_load
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	JMP    chanMomentsAVX512_wide_c4_8_add
-
-chanMomentsAVX512_wide_c4_8_load:
-	VMOVUPD (DX)(R8*2), Y0
-	VMOVUPD 32(DX)(R8*2), Y1
-	VMOVUPD 64(DX)(R8*2), Y2
-	VMOVUPD 96(DX)(R8*2), Y3
-	VMOVUPD (BX)(R8*2), Y4
-	VMOVUPD 32(BX)(R8*2), Y5
-	VMOVUPD 64(BX)(R8*2), Y6
-	VMOVUPD 96(BX)(R8*2), Y7
-
-chanMomentsAVX512_wide_c4_8_add:
+	CMPQ      R9, $0x10
+	JL        chanMomentsAVX512_wide_c4_8_end
+	VMOVUPD   (DX)(R8*2), Y0
+	VMOVUPD   32(DX)(R8*2), Y1
+	VMOVUPD   64(DX)(R8*2), Y2
+	VMOVUPD   96(DX)(R8*2), Y3
+	VMOVUPD   (BX)(R8*2), Y4
+	VMOVUPD   32(BX)(R8*2), Y5
+	VMOVUPD   64(BX)(R8*2), Y6
+	VMOVUPD   96(BX)(R8*2), Y7
 	TESTQ     DI, DI
 	JZ        chanMomentsAVX512_wide_c4_8_store
 	VCVTPS2PD (AX)(R8*1), Y8
@@ -1554,19 +1458,10 @@ chanMomentsAVX512_wide_c4_8_store:
 
 chanMomentsAVX512_wide_c4_8_end:
 chanMomentsAVX512_wide_c1_8:
-	CMPQ   R9, $0x04
-	JL     chanMomentsAVX512_wide_c1_8_end
-	CMPQ   DI, rows+24(FP)
-	JNE    chanMomentsAVX512_wide_c1_8_load
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	JMP    chanMomentsAVX512_wide_c1_8_add
-
-chanMomentsAVX512_wide_c1_8_load:
-	VMOVUPD (DX)(R8*2), Y0
-	VMOVUPD (BX)(R8*2), Y1
-
-chanMomentsAVX512_wide_c1_8_add:
+	CMPQ      R9, $0x04
+	JL        chanMomentsAVX512_wide_c1_8_end
+	VMOVUPD   (DX)(R8*2), Y0
+	VMOVUPD   (BX)(R8*2), Y1
 	TESTQ     DI, DI
 	JZ        chanMomentsAVX512_wide_c1_8_store
 	VCVTPS2PD (AX)(R8*1), Y2
@@ -1585,19 +1480,10 @@ chanMomentsAVX512_wide_c1_8_store:
 
 chanMomentsAVX512_wide_c1_8_end:
 chanMomentsAVX512_wide_c1_1:
-	CMPQ   R9, $0x01
-	JL     chanMomentsAVX512_wide_c1_1_end
-	CMPQ   DI, rows+24(FP)
-	JNE    chanMomentsAVX512_wide_c1_1_load
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	JMP    chanMomentsAVX512_wide_c1_1_add
-
-chanMomentsAVX512_wide_c1_1_load:
-	VMOVSD (DX)(R8*2), X0
-	VMOVSD (BX)(R8*2), X1
-
-chanMomentsAVX512_wide_c1_1_add:
+	CMPQ      R9, $0x01
+	JL        chanMomentsAVX512_wide_c1_1_end
+	VMOVSD    (DX)(R8*2), X0
+	VMOVSD    (BX)(R8*2), X1
 	TESTQ     DI, DI
 	JZ        chanMomentsAVX512_wide_c1_1_store
 	VCVTSS2SD (AX)(R8*1), X10, X10
@@ -1622,7 +1508,7 @@ chanMomentsAVX512_wide_c1_1_end:
 	RET
 
 // func chanDySumsAVX512(dy []float32, x []float32, rows int, stride int, c int, mean []float32, s1 []float64, s2 []float64)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512F
 TEXT ·chanDySumsAVX512(SB), NOSPLIT, $0-144
 	MOVQ dy_base+0(FP), AX
 	MOVQ x_base+24(FP), CX
@@ -1639,18 +1525,18 @@ TEXT ·chanDySumsAVX512(SB), NOSPLIT, $0-144
 	MOVQ c+64(FP), R10
 
 chanDySumsAVX512_c4_16:
-	CMPQ   R10, $0x20
-	JL     chanDySumsAVX512_c4_16_end
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	MOVQ   AX, R11
-	MOVQ   DI, R12
+	CMPQ    R10, $0x20
+	JL      chanDySumsAVX512_c4_16_end
+	VMOVUPD (BX)(R9*2), Z0
+	VMOVUPD 64(BX)(R9*2), Z1
+	VMOVUPD 128(BX)(R9*2), Z2
+	VMOVUPD 192(BX)(R9*2), Z3
+	VMOVUPD (SI)(R9*2), Z4
+	VMOVUPD 64(SI)(R9*2), Z5
+	VMOVUPD 128(SI)(R9*2), Z6
+	VMOVUPD 192(SI)(R9*2), Z7
+	MOVQ    AX, R11
+	MOVQ    DI, R12
 
 chanDySumsAVX512_c4_16_row:
 	TESTQ     R12, R12
@@ -1707,18 +1593,18 @@ chanDySumsAVX512_c4_16_flush:
 
 chanDySumsAVX512_c4_16_end:
 chanDySumsAVX512_c4_8:
-	CMPQ   R10, $0x10
-	JL     chanDySumsAVX512_c4_8_end
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ   AX, R11
-	MOVQ   DI, R12
+	CMPQ    R10, $0x10
+	JL      chanDySumsAVX512_c4_8_end
+	VMOVUPD (BX)(R9*2), Y0
+	VMOVUPD 32(BX)(R9*2), Y1
+	VMOVUPD 64(BX)(R9*2), Y2
+	VMOVUPD 96(BX)(R9*2), Y3
+	VMOVUPD (SI)(R9*2), Y4
+	VMOVUPD 32(SI)(R9*2), Y5
+	VMOVUPD 64(SI)(R9*2), Y6
+	VMOVUPD 96(SI)(R9*2), Y7
+	MOVQ    AX, R11
+	MOVQ    DI, R12
 
 chanDySumsAVX512_c4_8_row:
 	TESTQ     R12, R12
@@ -1775,12 +1661,12 @@ chanDySumsAVX512_c4_8_flush:
 
 chanDySumsAVX512_c4_8_end:
 chanDySumsAVX512_c1_8:
-	CMPQ   R10, $0x04
-	JL     chanDySumsAVX512_c1_8_end
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	MOVQ   AX, R11
-	MOVQ   DI, R12
+	CMPQ    R10, $0x04
+	JL      chanDySumsAVX512_c1_8_end
+	VMOVUPD (BX)(R9*2), Y0
+	VMOVUPD (SI)(R9*2), Y1
+	MOVQ    AX, R11
+	MOVQ    DI, R12
 
 chanDySumsAVX512_c1_8_row:
 	TESTQ     R12, R12
@@ -1809,8 +1695,8 @@ chanDySumsAVX512_c1_8_end:
 chanDySumsAVX512_c1_1:
 	CMPQ   R10, $0x01
 	JL     chanDySumsAVX512_c1_1_end
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
+	VMOVSD (BX)(R9*2), X0
+	VMOVSD (SI)(R9*2), X1
 	MOVQ   AX, R11
 	MOVQ   DI, R12
 
@@ -1851,31 +1737,16 @@ chanDySumsAVX512_wide_row:
 	MOVQ c+64(FP), R10
 
 chanDySumsAVX512_wide_c4_16:
-	CMPQ   R10, $0x20
-	JL     chanDySumsAVX512_wide_c4_16_end
-	CMPQ   R8, rows+48(FP)
-	JNE    chanDySumsAVX512_wide_c4_16_load
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	JMP    chanDySumsAVX512_wide_c4_16_add
-
-chanDySumsAVX512_wide_c4_16_load:
-	VMOVUPD (BX)(R9*2), Z0
-	VMOVUPD 64(BX)(R9*2), Z1
-	VMOVUPD 128(BX)(R9*2), Z2
-	VMOVUPD 192(BX)(R9*2), Z3
-	VMOVUPD (SI)(R9*2), Z4
-	VMOVUPD 64(SI)(R9*2), Z5
-	VMOVUPD 128(SI)(R9*2), Z6
-	VMOVUPD 192(SI)(R9*2), Z7
-
-chanDySumsAVX512_wide_c4_16_add:
+	CMPQ      R10, $0x20
+	JL        chanDySumsAVX512_wide_c4_16_end
+	VMOVUPD   (BX)(R9*2), Z0
+	VMOVUPD   64(BX)(R9*2), Z1
+	VMOVUPD   128(BX)(R9*2), Z2
+	VMOVUPD   192(BX)(R9*2), Z3
+	VMOVUPD   (SI)(R9*2), Z4
+	VMOVUPD   64(SI)(R9*2), Z5
+	VMOVUPD   128(SI)(R9*2), Z6
+	VMOVUPD   192(SI)(R9*2), Z7
 	TESTQ     R8, R8
 	JZ        chanDySumsAVX512_wide_c4_16_store
 	LEAQ      (AX)(CX*1), R11
@@ -1927,31 +1798,16 @@ chanDySumsAVX512_wide_c4_16_store:
 
 chanDySumsAVX512_wide_c4_16_end:
 chanDySumsAVX512_wide_c4_8:
-	CMPQ   R10, $0x10
-	JL     chanDySumsAVX512_wide_c4_8_end
-	CMPQ   R8, rows+48(FP)
-	JNE    chanDySumsAVX512_wide_c4_8_load
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	JMP    chanDySumsAVX512_wide_c4_8_add
-
-chanDySumsAVX512_wide_c4_8_load:
-	VMOVUPD (BX)(R9*2), Y0
-	VMOVUPD 32(BX)(R9*2), Y1
-	VMOVUPD 64(BX)(R9*2), Y2
-	VMOVUPD 96(BX)(R9*2), Y3
-	VMOVUPD (SI)(R9*2), Y4
-	VMOVUPD 32(SI)(R9*2), Y5
-	VMOVUPD 64(SI)(R9*2), Y6
-	VMOVUPD 96(SI)(R9*2), Y7
-
-chanDySumsAVX512_wide_c4_8_add:
+	CMPQ      R10, $0x10
+	JL        chanDySumsAVX512_wide_c4_8_end
+	VMOVUPD   (BX)(R9*2), Y0
+	VMOVUPD   32(BX)(R9*2), Y1
+	VMOVUPD   64(BX)(R9*2), Y2
+	VMOVUPD   96(BX)(R9*2), Y3
+	VMOVUPD   (SI)(R9*2), Y4
+	VMOVUPD   32(SI)(R9*2), Y5
+	VMOVUPD   64(SI)(R9*2), Y6
+	VMOVUPD   96(SI)(R9*2), Y7
 	TESTQ     R8, R8
 	JZ        chanDySumsAVX512_wide_c4_8_store
 	LEAQ      (AX)(CX*1), R11
@@ -2003,19 +1859,10 @@ chanDySumsAVX512_wide_c4_8_store:
 
 chanDySumsAVX512_wide_c4_8_end:
 chanDySumsAVX512_wide_c1_8:
-	CMPQ   R10, $0x04
-	JL     chanDySumsAVX512_wide_c1_8_end
-	CMPQ   R8, rows+48(FP)
-	JNE    chanDySumsAVX512_wide_c1_8_load
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	JMP    chanDySumsAVX512_wide_c1_8_add
-
-chanDySumsAVX512_wide_c1_8_load:
-	VMOVUPD (BX)(R9*2), Y0
-	VMOVUPD (SI)(R9*2), Y1
-
-chanDySumsAVX512_wide_c1_8_add:
+	CMPQ      R10, $0x04
+	JL        chanDySumsAVX512_wide_c1_8_end
+	VMOVUPD   (BX)(R9*2), Y0
+	VMOVUPD   (SI)(R9*2), Y1
 	TESTQ     R8, R8
 	JZ        chanDySumsAVX512_wide_c1_8_store
 	LEAQ      (AX)(CX*1), R11
@@ -2037,19 +1884,10 @@ chanDySumsAVX512_wide_c1_8_store:
 
 chanDySumsAVX512_wide_c1_8_end:
 chanDySumsAVX512_wide_c1_1:
-	CMPQ   R10, $0x01
-	JL     chanDySumsAVX512_wide_c1_1_end
-	CMPQ   R8, rows+48(FP)
-	JNE    chanDySumsAVX512_wide_c1_1_load
-	VXORPS X0, X0, X0
-	VXORPS X1, X1, X1
-	JMP    chanDySumsAVX512_wide_c1_1_add
-
-chanDySumsAVX512_wide_c1_1_load:
-	VMOVSD (BX)(R9*2), X0
-	VMOVSD (SI)(R9*2), X1
-
-chanDySumsAVX512_wide_c1_1_add:
+	CMPQ      R10, $0x01
+	JL        chanDySumsAVX512_wide_c1_1_end
+	VMOVSD    (BX)(R9*2), X0
+	VMOVSD    (SI)(R9*2), X1
 	TESTQ     R8, R8
 	JZ        chanDySumsAVX512_wide_c1_1_store
 	LEAQ      (AX)(CX*1), R11

@@ -6,12 +6,11 @@ package kernels
 // at r*stride + j. The float32() conversions keep the compiler from fusing
 // a multiply and an add.
 
-// chanMomentsGeneric sets s1[j] = Σ_r d and s2[j] = Σ_r d·d, summed from
-// zero over the rows in order, with d = float64(x[r, j]) - float64(shift[j]).
+// chanMomentsGeneric adds d to s1[j] and d·d to s2[j] for the rows in
+// order, with d = float64(x[r, j]) - float64(shift[j]). The running sums
+// continue from s1 and s2: a block of rows split into calls sums as one.
 func chanMomentsGeneric(x []float32, rows, stride, c int, shift []float32, s1, s2 []float64) {
 	s1, s2, shift = s1[:c], s2[:c], shift[:c]
-	clear(s1)
-	clear(s2)
 	for r := 0; r < rows; r++ {
 		row := x[r*stride : r*stride+c]
 		for j, v := range row {
@@ -22,13 +21,11 @@ func chanMomentsGeneric(x []float32, rows, stride, c int, shift []float32, s1, s
 	}
 }
 
-// chanDySumsGeneric sets s1[j] = Σ_r float64(g) and s2[j] = Σ_r
-// float64(g·(x[r, j]-mean[j])) (the product in float32), g = dy[r, j],
-// summed from zero over the rows in order.
+// chanDySumsGeneric adds float64(g) to s1[j] and float64(g·(x[r, j] -
+// mean[j])) (the product in float32) to s2[j], g = dy[r, j], for the rows
+// in order, continuing from s1 and s2 as chanMomentsGeneric does.
 func chanDySumsGeneric(dy, x []float32, rows, stride, c int, mean []float32, s1, s2 []float64) {
 	s1, s2, mean = s1[:c], s2[:c], mean[:c]
-	clear(s1)
-	clear(s2)
 	for r := 0; r < rows; r++ {
 		g, xr := dy[r*stride:r*stride+c], x[r*stride:r*stride+c]
 		for j, v := range g {

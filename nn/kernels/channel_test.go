@@ -81,10 +81,12 @@ func TestChannelKernelsBitIdentical(t *testing.T) {
 			_ = s2
 
 			// float64 reductions.
+			// They add to their outputs: start both from the same values.
 			g1, g2 := make([]float64, cc.c), make([]float64, cc.c)
 			w1, w2 := make([]float64, cc.c), make([]float64, cc.c)
 			for j := range g1 {
-				g1[j], g2[j] = 7, 7 // overwritten
+				g1[j], g2[j] = float64(va[j])*1e3, float64(vb[j])
+				w1[j], w2[j] = g1[j], g2[j]
 			}
 			k.moments(a, cc.rows, cc.stride, cc.c, s1, g1, g2)
 			chanMomentsGeneric(a, cc.rows, cc.stride, cc.c, s1, w1, w2)

@@ -395,8 +395,8 @@ func pdMul(k kind, b Op, a, dst reg.VecVirtual) {
 
 // moments emits chanMoments<ISA>(x []float32, rows, stride, c int, shift
 // []float32, s1, s2 []float64): for j < c, d = float64(x[r*stride+j]) -
-// float64(shift[j]) summed over rows r in order from zero: s1[j] = Σd and
-// s2[j] = Σd·d.
+// float64(shift[j]) added over rows r in order to s1[j] (d) and s2[j]
+// (d·d).
 func moments(is isa) {
 	name := "chanMoments" + is.name
 	TEXT(name, NOSPLIT, "func(x []float32, rows, stride, c int, shift []float32, s1, s2 []float64)")
@@ -405,7 +405,7 @@ func moments(is isa) {
 	x := base("x")
 	sh := base("shift")
 	s1, s2 := base("s1"), base("s2")
-	reduce(name, is, accs{outs: []reg.GPVirtual{s1, s2}, f64: true}, x, func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual) {
+	reduce(name, is, accs{outs: []reg.GPVirtual{s1, s2}, f64: true, fromOut: true}, x, func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual) {
 		for v := 0; v < n; v++ {
 			off := 4 * f64lanes(k) * v
 			d := k.new()
@@ -421,9 +421,9 @@ func moments(is isa) {
 }
 
 // dySums emits chanDySums<ISA>(dy, x []float32, rows, stride, c int, mean
-// []float32, s1, s2 []float64): for j < c, over rows r in order from zero,
-// s1[j] = Σ float64(g) and s2[j] = Σ float64(g*(x-mean[j])) (the product
-// in float32), g = dy[r*stride+j].
+// []float32, s1, s2 []float64): for j < c, over rows r in order, adds
+// float64(g) to s1[j] and float64(g*(x-mean[j])) (the product in float32)
+// to s2[j], g = dy[r*stride+j].
 func dySums(is isa) {
 	name := "chanDySums" + is.name
 	TEXT(name, NOSPLIT, "func(dy, x []float32, rows, stride, c int, mean []float32, s1, s2 []float64)")
@@ -437,7 +437,7 @@ func dySums(is isa) {
 	dist := GP64()
 	MOVQ(x, dist)
 	SUBQ(dy, dist)
-	reduce(name, is, accs{outs: []reg.GPVirtual{s1, s2}, f64: true}, dy, func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual) {
+	reduce(name, is, accs{outs: []reg.GPVirtual{s1, s2}, f64: true, fromOut: true}, dy, func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual) {
 		h := k.half()
 		xrow := GP64()
 		LEAQ(Mem{Base: row, Index: dist, Scale: 1}, xrow)
