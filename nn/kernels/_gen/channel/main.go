@@ -272,15 +272,7 @@ func reduceCols(name string, is isa, a accs, x reg.GPVirtual,
 	rows := Load(Param("rows"), GP64())
 	stride := Load(Param("stride"), GP64())
 	SHLQ(U8(2), stride)
-	co := GP64() // float32 byte offset of the step's first channel
-	XORQ(co, co)
-	crem := Load(Param("c"), GP64())
-	for _, st := range a.steps(is) {
-		lbl := fmt.Sprintf("%s_c%d_%d", name, st.n, st.k)
-		Label(lbl)
-		CMPQ(crem, U8(a.lanes(st)))
-		JL(LabelRef(lbl + "_end"))
-		acc := a.newAccs(st)
+	forSteps(name, is, a, func(st step, lbl string, co reg.GPVirtual, acc [][]reg.VecVirtual) {
 		if a.fromOut {
 			a.load(st, co, acc)
 		} else {
@@ -299,13 +291,30 @@ func reduceCols(name string, is isa, a accs, x reg.GPVirtual,
 		JMP(LabelRef(lbl + "_row"))
 		Label(lbl + "_flush")
 		a.store(st, co, acc)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// forSteps emits the loop over a row's channels in the steps of a, widest
+// first: while a step's lanes remain, body(st, lbl, chanOff, acc) with
+// fresh accumulator registers (lbl is the step's label), then the channel
+// offset and count move on.
+func forSteps(name string, is isa, a accs, body func(st step, lbl string, co reg.GPVirtual, acc [][]reg.VecVirtual)) {
+	co := GP64() // float32 byte offset of the step's first channel
+	XORQ(co, co)
+	crem := Load(Param("c"), GP64())
+	for _, st := range a.steps(is) {
+		lbl := fmt.Sprintf("%s_c%d_%d", name, st.n, st.k)
+		Label(lbl)
+		CMPQ(crem, U8(a.lanes(st)))
+		JL(LabelRef(lbl + "_end"))
+		body(st, lbl, co, a.newAccs(st))
 		ADDQ(U32(4*a.lanes(st)), co)
 		SUBQ(U8(a.lanes(st)), crem)
 		JMP(LabelRef(lbl))
 		Label(lbl + "_end")
 	}
-	VZEROUPPER()
-	RET()
 }
 
 // reduceRows emits the reduction loop for wide rows: rows outer, and in
@@ -325,15 +334,7 @@ func reduceRows(name string, is isa, a accs, x reg.GPVirtual,
 	SHLQ(U8(2), stride)
 	left := Load(Param("rows"), GP64()) // rows not yet added, this one included
 	Label(name + "_row")
-	co := GP64() // float32 byte offset of the step's first channel
-	XORQ(co, co)
-	crem := Load(Param("c"), GP64())
-	for _, st := range a.steps(is) {
-		lbl := fmt.Sprintf("%s_c%d_%d", name, st.n, st.k)
-		Label(lbl)
-		CMPQ(crem, U8(a.lanes(st)))
-		JL(LabelRef(lbl + "_end"))
-		acc := a.newAccs(st)
+	forSteps(name, is, a, func(st step, lbl string, co reg.GPVirtual, acc [][]reg.VecVirtual) {
 		if !a.fromOut {
 			CMPQ(left, param("rows"))
 			JNE(LabelRef(lbl + "_load"))
@@ -348,11 +349,7 @@ func reduceRows(name string, is isa, a accs, x reg.GPVirtual,
 		body(st.k, st.n, x, co, acc)
 		Label(lbl + "_store")
 		a.store(st, co, acc)
-		ADDQ(U32(4*a.lanes(st)), co)
-		SUBQ(U8(a.lanes(st)), crem)
-		JMP(LabelRef(lbl))
-		Label(lbl + "_end")
-	}
+	})
 	ADDQ(stride, x)
 	DECQ(left)
 	JG(LabelRef(name + "_row"))
