@@ -4174,3 +4174,123 @@ adamAVX2_m3_v8x1_end:
 adamAVX2_done:
 	VZEROUPPER
 	RET
+
+// func nextAboveAVX2(x []float32, t float32, orEqual bool) int
+// Requires: AVX
+TEXT ·nextAboveAVX2(SB), NOSPLIT, $0-40
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	VBROADCASTSS t+24(FP), Y0
+	MOVB         orEqual+28(FP), DL
+	XORQ         BX, BX
+	TESTB        DL, DL
+	JNZ          nextAboveAVX2_le
+
+nextAboveAVX2_lt_x4:
+	MOVQ      CX, DX
+	SUBQ      BX, DX
+	CMPQ      DX, $0x20
+	JL        nextAboveAVX2_lt_x1
+	VCMPPS    $0x11, (AX)(BX*4), Y0, Y1
+	VCMPPS    $0x11, 32(AX)(BX*4), Y0, Y2
+	VCMPPS    $0x11, 64(AX)(BX*4), Y0, Y3
+	VCMPPS    $0x11, 96(AX)(BX*4), Y0, Y4
+	VORPS     Y2, Y1, Y5
+	VORPS     Y4, Y3, Y6
+	VORPS     Y6, Y5, Y5
+	VMOVMSKPS Y5, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_lt_in4
+	ADDQ      $0x20, BX
+	JMP       nextAboveAVX2_lt_x4
+
+nextAboveAVX2_lt_in4:
+	VMOVMSKPS Y1, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_lt_found
+	ADDQ      $0x08, BX
+	VMOVMSKPS Y2, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_lt_found
+	ADDQ      $0x08, BX
+	VMOVMSKPS Y3, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_lt_found
+	ADDQ      $0x08, BX
+	VMOVMSKPS Y4, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_lt_found
+	ADDQ      $0x08, BX
+
+nextAboveAVX2_lt_x1:
+	CMPQ      BX, CX
+	JAE       nextAboveAVX2_none
+	VCMPPS    $0x11, (AX)(BX*4), Y0, Y1
+	VMOVMSKPS Y1, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_lt_found
+	ADDQ      $0x08, BX
+	JMP       nextAboveAVX2_lt_x1
+
+nextAboveAVX2_lt_found:
+	BSFL DX, DX
+	MOVL DX, AX
+	ADDQ AX, BX
+	JMP  nextAboveAVX2_none
+
+nextAboveAVX2_le:
+nextAboveAVX2_le_x4:
+	MOVQ      CX, DX
+	SUBQ      BX, DX
+	CMPQ      DX, $0x20
+	JL        nextAboveAVX2_le_x1
+	VCMPPS    $0x12, (AX)(BX*4), Y0, Y1
+	VCMPPS    $0x12, 32(AX)(BX*4), Y0, Y2
+	VCMPPS    $0x12, 64(AX)(BX*4), Y0, Y3
+	VCMPPS    $0x12, 96(AX)(BX*4), Y0, Y4
+	VORPS     Y2, Y1, Y5
+	VORPS     Y4, Y3, Y6
+	VORPS     Y6, Y5, Y5
+	VMOVMSKPS Y5, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_le_in4
+	ADDQ      $0x20, BX
+	JMP       nextAboveAVX2_le_x4
+
+nextAboveAVX2_le_in4:
+	VMOVMSKPS Y1, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_le_found
+	ADDQ      $0x08, BX
+	VMOVMSKPS Y2, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_le_found
+	ADDQ      $0x08, BX
+	VMOVMSKPS Y3, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_le_found
+	ADDQ      $0x08, BX
+	VMOVMSKPS Y4, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_le_found
+	ADDQ      $0x08, BX
+
+nextAboveAVX2_le_x1:
+	CMPQ      BX, CX
+	JAE       nextAboveAVX2_none
+	VCMPPS    $0x12, (AX)(BX*4), Y0, Y1
+	VMOVMSKPS Y1, DX
+	TESTL     DX, DX
+	JNZ       nextAboveAVX2_le_found
+	ADDQ      $0x08, BX
+	JMP       nextAboveAVX2_le_x1
+
+nextAboveAVX2_le_found:
+	BSFL DX, DX
+	MOVL DX, AX
+	ADDQ AX, BX
+
+nextAboveAVX2_none:
+	MOVQ BX, ret+32(FP)
+	VZEROUPPER
+	RET

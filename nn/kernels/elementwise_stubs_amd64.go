@@ -112,3 +112,8 @@ func focalNegAVX2(x []float32, d []float32, at float32, ts float32, w float32, c
 //
 //go:noescape
 func adamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32, mode int)
+
+// nextAboveAVX2 is nextAboveGeneric for len(x) a multiple of 8 (see search.go).
+//
+//go:noescape
+func nextAboveAVX2(x []float32, t float32, orEqual bool) int

@@ -57,6 +57,7 @@ func main() {
 	}
 	focalNeg(isas[0])
 	adam()
+	nextAbove()
 	Generate()
 }
 
@@ -720,6 +721,87 @@ func adam() {
 		JMP(LabelRef(name + "_done"))
 	}
 	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// nextAbove emits nextAboveAVX2(x []float32, t float32, orEqual bool) int:
+// nextAboveGeneric (search.go) for len(x) a multiple of 8. Blocks of four
+// vectors are compared with t and their masks ORed, so that a block with
+// no candidate costs one test; a block with one is searched vector by
+// vector (BSF on the first non-zero mask). The comparisons are ordered
+// and quiet (false for NaN, no exception): t < x, or t <= x with orEqual.
+func nextAbove() {
+	name := "nextAboveAVX2"
+	TEXT(name, NOSPLIT, "func(x []float32, t float32, orEqual bool) int")
+	Pragma("noescape")
+	Doc(name + " is nextAboveGeneric for len(x) a multiple of 8 (see search.go).")
+	xp := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	ta, err := Param("t").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	tv := YMM()
+	VBROADCASTSS(ta.Addr, tv)
+	oe := Load(Param("orEqual"), GP8())
+	i := GP64() // elements before the current block
+	XORQ(i, i)
+	TESTB(oe, oe)
+	JNZ(LabelRef(name + "_le"))
+	for _, p := range []struct {
+		lbl  string
+		pred uint8
+	}{{"_lt", 0x11}, {"_le", 0x12}} { // LT_OQ, LE_OQ: t < x, t <= x
+		lbl := name + p.lbl
+		Label(lbl)
+		Label(lbl + "_x4")
+		left := GP64()
+		MOVQ(n, left)
+		SUBQ(i, left)
+		CMPQ(left, U8(32))
+		JL(LabelRef(lbl + "_x1"))
+		m := make([]reg.VecVirtual, 4)
+		for k := range m {
+			m[k] = YMM()
+			VCMPPS(U8(p.pred), Mem{Base: xp, Index: i, Scale: 4, Disp: 32 * k}, tv, m[k])
+		}
+		any01, any23 := YMM(), YMM()
+		VORPS(m[1], m[0], any01)
+		VORPS(m[3], m[2], any23)
+		VORPS(any23, any01, any01)
+		bits := GP32()
+		VMOVMSKPS(any01, bits)
+		TESTL(bits, bits)
+		JNZ(LabelRef(lbl + "_in4"))
+		ADDQ(U8(32), i)
+		JMP(LabelRef(lbl + "_x4"))
+		Label(lbl + "_in4")
+		for k := range m {
+			VMOVMSKPS(m[k], bits)
+			TESTL(bits, bits)
+			JNZ(LabelRef(lbl + "_found"))
+			ADDQ(U8(8), i)
+		}
+		Label(lbl + "_x1")
+		CMPQ(i, n)
+		JAE(LabelRef(name + "_none"))
+		v := YMM()
+		VCMPPS(U8(p.pred), Mem{Base: xp, Index: i, Scale: 4}, tv, v)
+		VMOVMSKPS(v, bits)
+		TESTL(bits, bits)
+		JNZ(LabelRef(lbl + "_found"))
+		ADDQ(U8(8), i)
+		JMP(LabelRef(lbl + "_x1"))
+		Label(lbl + "_found") // bits: the mask of the vector at i
+		BSFL(bits, bits)
+		lane := GP64()
+		MOVL(bits, lane.As32()) // zero-extends
+		ADDQ(lane, i)
+		JMP(LabelRef(name + "_none"))
+	}
+	Label(name + "_none")
+	Store(i, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
 }
