@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·dwRowAVX2(SB), NOSPLIT, $48-320
+// func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// Requires: AVX, CMOV, FMA3, MMX+
+TEXT ·dwRowAVX2(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowAVX2_done
@@ -41,11 +41,11 @@ TEXT ·dwRowAVX2(SB), NOSPLIT, $48-320
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), R8
 	MOVQ  pf_base+296(FP), CX
-	MOVQ  CX, 32(SP)
+	MOVQ  CX, 48(SP)
 	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 40(SP)
+	MOVQ  BX, 56(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowAVX2_t1
@@ -63,27 +63,47 @@ dwRowAVX2_t1:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowAVX2_t1_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowAVX2_t1_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowAVX2_t1_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowAVX2_t1_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowAVX2_t1_w8:
-	CMPQ R10, $0x08
-	JL   dwRowAVX2_t1_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowAVX2_t1_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX2_t1_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -94,7 +114,7 @@ dwRowAVX2_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -171,8 +191,8 @@ dwRowAVX2_t1_w8_p8_end:
 dwRowAVX2_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX2_t1_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -183,7 +203,7 @@ dwRowAVX2_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -238,8 +258,8 @@ dwRowAVX2_t1_w8_p4_end:
 dwRowAVX2_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX2_t1_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -250,7 +270,7 @@ dwRowAVX2_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -297,8 +317,8 @@ dwRowAVX2_t1_w8_p2_end:
 dwRowAVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t1_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -309,7 +329,7 @@ dwRowAVX2_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -355,19 +375,26 @@ dwRowAVX2_t1_w8_p1_end:
 
 dwRowAVX2_t1_w8_end:
 dwRowAVX2_t1_w1:
-	CMPQ R10, $0x01
-	JL   dwRowAVX2_t1_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowAVX2_t1_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX2_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t1_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t1_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -378,7 +405,7 @@ dwRowAVX2_t1_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -423,10 +450,15 @@ dwRowAVX2_t1_w1_p1_end:
 	JMP  dwRowAVX2_t1_w1
 
 dwRowAVX2_t1_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowAVX2_t1_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowAVX2_t1_line
 	JMP  dwRowAVX2_done
@@ -435,27 +467,47 @@ dwRowAVX2_t2:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowAVX2_t2_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowAVX2_t2_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowAVX2_t2_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowAVX2_t2_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowAVX2_t2_w8:
-	CMPQ R10, $0x08
-	JL   dwRowAVX2_t2_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowAVX2_t2_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX2_t2_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -466,7 +518,7 @@ dwRowAVX2_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -555,8 +607,8 @@ dwRowAVX2_t2_w8_p8_end:
 dwRowAVX2_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX2_t2_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -567,7 +619,7 @@ dwRowAVX2_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -629,8 +681,8 @@ dwRowAVX2_t2_w8_p4_end:
 dwRowAVX2_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX2_t2_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -641,7 +693,7 @@ dwRowAVX2_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -697,8 +749,8 @@ dwRowAVX2_t2_w8_p2_end:
 dwRowAVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t2_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -709,7 +761,7 @@ dwRowAVX2_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -761,19 +813,26 @@ dwRowAVX2_t2_w8_p1_end:
 
 dwRowAVX2_t2_w8_end:
 dwRowAVX2_t2_w1:
-	CMPQ R10, $0x01
-	JL   dwRowAVX2_t2_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowAVX2_t2_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX2_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t2_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -784,7 +843,7 @@ dwRowAVX2_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -835,10 +894,15 @@ dwRowAVX2_t2_w1_p1_end:
 	JMP  dwRowAVX2_t2_w1
 
 dwRowAVX2_t2_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowAVX2_t2_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowAVX2_t2_line
 	JMP  dwRowAVX2_done
@@ -847,27 +911,47 @@ dwRowAVX2_t3:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowAVX2_t3_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowAVX2_t3_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowAVX2_t3_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowAVX2_t3_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowAVX2_t3_w8:
-	CMPQ R10, $0x08
-	JL   dwRowAVX2_t3_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowAVX2_t3_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX2_t3_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -878,7 +962,7 @@ dwRowAVX2_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -979,8 +1063,8 @@ dwRowAVX2_t3_w8_p8_end:
 dwRowAVX2_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX2_t3_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -991,7 +1075,7 @@ dwRowAVX2_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1060,8 +1144,8 @@ dwRowAVX2_t3_w8_p4_end:
 dwRowAVX2_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX2_t3_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1072,7 +1156,7 @@ dwRowAVX2_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1133,8 +1217,8 @@ dwRowAVX2_t3_w8_p2_end:
 dwRowAVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t3_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1145,7 +1229,7 @@ dwRowAVX2_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1203,19 +1287,26 @@ dwRowAVX2_t3_w8_p1_end:
 
 dwRowAVX2_t3_w8_end:
 dwRowAVX2_t3_w1:
-	CMPQ R10, $0x01
-	JL   dwRowAVX2_t3_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowAVX2_t3_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX2_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t3_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1226,7 +1317,7 @@ dwRowAVX2_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -1283,10 +1374,15 @@ dwRowAVX2_t3_w1_p1_end:
 	JMP  dwRowAVX2_t3_w1
 
 dwRowAVX2_t3_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowAVX2_t3_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowAVX2_t3_line
 	JMP  dwRowAVX2_done
@@ -1295,27 +1391,47 @@ dwRowAVX2_t4:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowAVX2_t4_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowAVX2_t4_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowAVX2_t4_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowAVX2_t4_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowAVX2_t4_w8:
-	CMPQ R10, $0x08
-	JL   dwRowAVX2_t4_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowAVX2_t4_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX2_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX2_t4_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1326,7 +1442,7 @@ dwRowAVX2_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1439,8 +1555,8 @@ dwRowAVX2_t4_w8_p8_end:
 dwRowAVX2_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX2_t4_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1451,7 +1567,7 @@ dwRowAVX2_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1527,8 +1643,8 @@ dwRowAVX2_t4_w8_p4_end:
 dwRowAVX2_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX2_t4_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1539,7 +1655,7 @@ dwRowAVX2_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1605,8 +1721,8 @@ dwRowAVX2_t4_w8_p2_end:
 dwRowAVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t4_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1617,7 +1733,7 @@ dwRowAVX2_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1679,19 +1795,26 @@ dwRowAVX2_t4_w8_p1_end:
 
 dwRowAVX2_t4_w8_end:
 dwRowAVX2_t4_w1:
-	CMPQ R10, $0x01
-	JL   dwRowAVX2_t4_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowAVX2_t4_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX2_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t4_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1702,7 +1825,7 @@ dwRowAVX2_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -1763,10 +1886,15 @@ dwRowAVX2_t4_w1_p1_end:
 	JMP  dwRowAVX2_t4_w1
 
 dwRowAVX2_t4_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowAVX2_t4_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowAVX2_t4_line
 	JMP  dwRowAVX2_done
@@ -1775,27 +1903,47 @@ dwRowAVX2_t5:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowAVX2_t5_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowAVX2_t5_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowAVX2_t5_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowAVX2_t5_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowAVX2_t5_w8:
-	CMPQ R10, $0x08
-	JL   dwRowAVX2_t5_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowAVX2_t5_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX2_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX2_t5_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1806,7 +1954,7 @@ dwRowAVX2_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -1931,8 +2079,8 @@ dwRowAVX2_t5_w8_p8_end:
 dwRowAVX2_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX2_t5_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -1943,7 +2091,7 @@ dwRowAVX2_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2026,8 +2174,8 @@ dwRowAVX2_t5_w8_p4_end:
 dwRowAVX2_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX2_t5_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2038,7 +2186,7 @@ dwRowAVX2_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2109,8 +2257,8 @@ dwRowAVX2_t5_w8_p2_end:
 dwRowAVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t5_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2121,7 +2269,7 @@ dwRowAVX2_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2187,19 +2335,26 @@ dwRowAVX2_t5_w8_p1_end:
 
 dwRowAVX2_t5_w8_end:
 dwRowAVX2_t5_w1:
-	CMPQ R10, $0x01
-	JL   dwRowAVX2_t5_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowAVX2_t5_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX2_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX2_t5_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX2_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2210,7 +2365,7 @@ dwRowAVX2_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -2275,10 +2430,15 @@ dwRowAVX2_t5_w1_p1_end:
 	JMP  dwRowAVX2_t5_w1
 
 dwRowAVX2_t5_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowAVX2_t5_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowAVX2_t5_line
 
@@ -2286,9 +2446,9 @@ dwRowAVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·dwRowS1AVX2(SB), NOSPLIT, $48-320
+// func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// Requires: AVX, CMOV, FMA3, MMX+
+TEXT ·dwRowS1AVX2(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS1AVX2_done
@@ -2324,11 +2484,11 @@ TEXT ·dwRowS1AVX2(SB), NOSPLIT, $48-320
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
 	MOVQ  pf_base+296(FP), CX
-	MOVQ  CX, 32(SP)
+	MOVQ  CX, 48(SP)
 	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 40(SP)
+	MOVQ  BX, 56(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS1AVX2_t1
@@ -2346,27 +2506,47 @@ dwRowS1AVX2_t1:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS1AVX2_t1_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS1AVX2_t1_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS1AVX2_t1_whole
+	MOVQ    $0x0000001c, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS1AVX2_t1_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS1AVX2_t1_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS1AVX2_t1_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS1AVX2_t1_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX2_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowS1AVX2_t1_w8_p14_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2377,7 +2557,7 @@ dwRowS1AVX2_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2509,8 +2689,8 @@ dwRowS1AVX2_t1_w8_p14_end:
 dwRowS1AVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t1_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2521,7 +2701,7 @@ dwRowS1AVX2_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2611,8 +2791,8 @@ dwRowS1AVX2_t1_w8_p8_end:
 dwRowS1AVX2_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX2_t1_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2623,7 +2803,7 @@ dwRowS1AVX2_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2685,8 +2865,8 @@ dwRowS1AVX2_t1_w8_p4_end:
 dwRowS1AVX2_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX2_t1_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2697,7 +2877,7 @@ dwRowS1AVX2_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2747,8 +2927,8 @@ dwRowS1AVX2_t1_w8_p2_end:
 dwRowS1AVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t1_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2759,7 +2939,7 @@ dwRowS1AVX2_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -2806,19 +2986,26 @@ dwRowS1AVX2_t1_w8_p1_end:
 
 dwRowS1AVX2_t1_w8_end:
 dwRowS1AVX2_t1_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS1AVX2_t1_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS1AVX2_t1_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX2_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t1_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t1_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2829,7 +3016,7 @@ dwRowS1AVX2_t1_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -2875,10 +3062,15 @@ dwRowS1AVX2_t1_w1_p1_end:
 	JMP  dwRowS1AVX2_t1_w1
 
 dwRowS1AVX2_t1_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS1AVX2_t1_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS1AVX2_t1_line
 	JMP  dwRowS1AVX2_done
@@ -2887,27 +3079,47 @@ dwRowS1AVX2_t2:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS1AVX2_t2_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS1AVX2_t2_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS1AVX2_t2_whole
+	MOVQ    $0x0000001a, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS1AVX2_t2_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS1AVX2_t2_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS1AVX2_t2_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS1AVX2_t2_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX2_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowS1AVX2_t2_w8_p13_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -2918,7 +3130,7 @@ dwRowS1AVX2_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3061,8 +3273,8 @@ dwRowS1AVX2_t2_w8_p13_end:
 dwRowS1AVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t2_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3073,7 +3285,7 @@ dwRowS1AVX2_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3175,8 +3387,8 @@ dwRowS1AVX2_t2_w8_p8_end:
 dwRowS1AVX2_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX2_t2_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3187,7 +3399,7 @@ dwRowS1AVX2_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3257,8 +3469,8 @@ dwRowS1AVX2_t2_w8_p4_end:
 dwRowS1AVX2_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX2_t2_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3269,7 +3481,7 @@ dwRowS1AVX2_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3329,8 +3541,8 @@ dwRowS1AVX2_t2_w8_p2_end:
 dwRowS1AVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t2_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3341,7 +3553,7 @@ dwRowS1AVX2_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3395,19 +3607,26 @@ dwRowS1AVX2_t2_w8_p1_end:
 
 dwRowS1AVX2_t2_w8_end:
 dwRowS1AVX2_t2_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS1AVX2_t2_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS1AVX2_t2_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX2_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t2_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3418,7 +3637,7 @@ dwRowS1AVX2_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -3471,10 +3690,15 @@ dwRowS1AVX2_t2_w1_p1_end:
 	JMP  dwRowS1AVX2_t2_w1
 
 dwRowS1AVX2_t2_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS1AVX2_t2_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS1AVX2_t2_line
 	JMP  dwRowS1AVX2_done
@@ -3483,27 +3707,47 @@ dwRowS1AVX2_t3:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS1AVX2_t3_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS1AVX2_t3_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS1AVX2_t3_whole
+	MOVQ    $0x00000018, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS1AVX2_t3_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS1AVX2_t3_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS1AVX2_t3_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS1AVX2_t3_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX2_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowS1AVX2_t3_w8_p12_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3514,7 +3758,7 @@ dwRowS1AVX2_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3666,8 +3910,8 @@ dwRowS1AVX2_t3_w8_p12_end:
 dwRowS1AVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t3_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3678,7 +3922,7 @@ dwRowS1AVX2_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3792,8 +4036,8 @@ dwRowS1AVX2_t3_w8_p8_end:
 dwRowS1AVX2_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX2_t3_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3804,7 +4048,7 @@ dwRowS1AVX2_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3882,8 +4126,8 @@ dwRowS1AVX2_t3_w8_p4_end:
 dwRowS1AVX2_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX2_t3_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3894,7 +4138,7 @@ dwRowS1AVX2_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -3960,8 +4204,8 @@ dwRowS1AVX2_t3_w8_p2_end:
 dwRowS1AVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t3_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -3972,7 +4216,7 @@ dwRowS1AVX2_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4033,19 +4277,26 @@ dwRowS1AVX2_t3_w8_p1_end:
 
 dwRowS1AVX2_t3_w8_end:
 dwRowS1AVX2_t3_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS1AVX2_t3_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS1AVX2_t3_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX2_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t3_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4056,7 +4307,7 @@ dwRowS1AVX2_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -4116,10 +4367,15 @@ dwRowS1AVX2_t3_w1_p1_end:
 	JMP  dwRowS1AVX2_t3_w1
 
 dwRowS1AVX2_t3_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS1AVX2_t3_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS1AVX2_t3_line
 	JMP  dwRowS1AVX2_done
@@ -4128,27 +4384,47 @@ dwRowS1AVX2_t4:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS1AVX2_t4_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS1AVX2_t4_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS1AVX2_t4_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS1AVX2_t4_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS1AVX2_t4_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS1AVX2_t4_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS1AVX2_t4_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX2_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t4_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4159,7 +4435,7 @@ dwRowS1AVX2_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4285,8 +4561,8 @@ dwRowS1AVX2_t4_w8_p8_end:
 dwRowS1AVX2_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX2_t4_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4297,7 +4573,7 @@ dwRowS1AVX2_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4383,8 +4659,8 @@ dwRowS1AVX2_t4_w8_p4_end:
 dwRowS1AVX2_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX2_t4_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4395,7 +4671,7 @@ dwRowS1AVX2_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4467,8 +4743,8 @@ dwRowS1AVX2_t4_w8_p2_end:
 dwRowS1AVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t4_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4479,7 +4755,7 @@ dwRowS1AVX2_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4545,19 +4821,26 @@ dwRowS1AVX2_t4_w8_p1_end:
 
 dwRowS1AVX2_t4_w8_end:
 dwRowS1AVX2_t4_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS1AVX2_t4_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS1AVX2_t4_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX2_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t4_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4568,7 +4851,7 @@ dwRowS1AVX2_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -4633,10 +4916,15 @@ dwRowS1AVX2_t4_w1_p1_end:
 	JMP  dwRowS1AVX2_t4_w1
 
 dwRowS1AVX2_t4_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS1AVX2_t4_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS1AVX2_t4_line
 	JMP  dwRowS1AVX2_done
@@ -4645,27 +4933,47 @@ dwRowS1AVX2_t5:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS1AVX2_t5_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS1AVX2_t5_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS1AVX2_t5_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS1AVX2_t5_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS1AVX2_t5_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS1AVX2_t5_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS1AVX2_t5_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX2_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX2_t5_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4676,7 +4984,7 @@ dwRowS1AVX2_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4814,8 +5122,8 @@ dwRowS1AVX2_t5_w8_p8_end:
 dwRowS1AVX2_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX2_t5_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4826,7 +5134,7 @@ dwRowS1AVX2_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -4920,8 +5228,8 @@ dwRowS1AVX2_t5_w8_p4_end:
 dwRowS1AVX2_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX2_t5_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -4932,7 +5240,7 @@ dwRowS1AVX2_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5010,8 +5318,8 @@ dwRowS1AVX2_t5_w8_p2_end:
 dwRowS1AVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t5_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5022,7 +5330,7 @@ dwRowS1AVX2_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5093,19 +5401,26 @@ dwRowS1AVX2_t5_w8_p1_end:
 
 dwRowS1AVX2_t5_w8_end:
 dwRowS1AVX2_t5_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS1AVX2_t5_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS1AVX2_t5_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX2_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX2_t5_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX2_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5116,7 +5431,7 @@ dwRowS1AVX2_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -5186,10 +5501,15 @@ dwRowS1AVX2_t5_w1_p1_end:
 	JMP  dwRowS1AVX2_t5_w1
 
 dwRowS1AVX2_t5_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS1AVX2_t5_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS1AVX2_t5_line
 
@@ -5197,9 +5517,9 @@ dwRowS1AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·dwRowS2AVX2(SB), NOSPLIT, $48-320
+// func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// Requires: AVX, CMOV, FMA3, MMX+
+TEXT ·dwRowS2AVX2(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS2AVX2_done
@@ -5235,11 +5555,11 @@ TEXT ·dwRowS2AVX2(SB), NOSPLIT, $48-320
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
 	MOVQ  pf_base+296(FP), CX
-	MOVQ  CX, 32(SP)
+	MOVQ  CX, 48(SP)
 	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 40(SP)
+	MOVQ  BX, 56(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS2AVX2_t1
@@ -5257,27 +5577,47 @@ dwRowS2AVX2_t1:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS2AVX2_t1_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS2AVX2_t1_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS2AVX2_t1_whole
+	MOVQ    $0x0000001c, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS2AVX2_t1_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS2AVX2_t1_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS2AVX2_t1_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS2AVX2_t1_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX2_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowS2AVX2_t1_w8_p14_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5288,7 +5628,7 @@ dwRowS2AVX2_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5446,8 +5786,8 @@ dwRowS2AVX2_t1_w8_p14_end:
 dwRowS2AVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t1_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5458,7 +5798,7 @@ dwRowS2AVX2_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5562,8 +5902,8 @@ dwRowS2AVX2_t1_w8_p8_end:
 dwRowS2AVX2_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX2_t1_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5574,7 +5914,7 @@ dwRowS2AVX2_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5642,8 +5982,8 @@ dwRowS2AVX2_t1_w8_p4_end:
 dwRowS2AVX2_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX2_t1_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5654,7 +5994,7 @@ dwRowS2AVX2_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5706,8 +6046,8 @@ dwRowS2AVX2_t1_w8_p2_end:
 dwRowS2AVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t1_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5718,7 +6058,7 @@ dwRowS2AVX2_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -5765,19 +6105,26 @@ dwRowS2AVX2_t1_w8_p1_end:
 
 dwRowS2AVX2_t1_w8_end:
 dwRowS2AVX2_t1_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS2AVX2_t1_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS2AVX2_t1_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX2_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t1_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t1_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5788,7 +6135,7 @@ dwRowS2AVX2_t1_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -5834,10 +6181,15 @@ dwRowS2AVX2_t1_w1_p1_end:
 	JMP  dwRowS2AVX2_t1_w1
 
 dwRowS2AVX2_t1_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS2AVX2_t1_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS2AVX2_t1_line
 	JMP  dwRowS2AVX2_done
@@ -5846,27 +6198,47 @@ dwRowS2AVX2_t2:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS2AVX2_t2_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS2AVX2_t2_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS2AVX2_t2_whole
+	MOVQ    $0x0000001a, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS2AVX2_t2_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS2AVX2_t2_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS2AVX2_t2_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS2AVX2_t2_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX2_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowS2AVX2_t2_w8_p13_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -5877,7 +6249,7 @@ dwRowS2AVX2_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6044,8 +6416,8 @@ dwRowS2AVX2_t2_w8_p13_end:
 dwRowS2AVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t2_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6056,7 +6428,7 @@ dwRowS2AVX2_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6172,8 +6544,8 @@ dwRowS2AVX2_t2_w8_p8_end:
 dwRowS2AVX2_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX2_t2_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6184,7 +6556,7 @@ dwRowS2AVX2_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6260,8 +6632,8 @@ dwRowS2AVX2_t2_w8_p4_end:
 dwRowS2AVX2_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX2_t2_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6272,7 +6644,7 @@ dwRowS2AVX2_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6334,8 +6706,8 @@ dwRowS2AVX2_t2_w8_p2_end:
 dwRowS2AVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t2_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6346,7 +6718,7 @@ dwRowS2AVX2_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6400,19 +6772,26 @@ dwRowS2AVX2_t2_w8_p1_end:
 
 dwRowS2AVX2_t2_w8_end:
 dwRowS2AVX2_t2_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS2AVX2_t2_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS2AVX2_t2_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX2_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t2_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6423,7 +6802,7 @@ dwRowS2AVX2_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -6476,10 +6855,15 @@ dwRowS2AVX2_t2_w1_p1_end:
 	JMP  dwRowS2AVX2_t2_w1
 
 dwRowS2AVX2_t2_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS2AVX2_t2_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS2AVX2_t2_line
 	JMP  dwRowS2AVX2_done
@@ -6488,27 +6872,47 @@ dwRowS2AVX2_t3:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS2AVX2_t3_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS2AVX2_t3_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS2AVX2_t3_whole
+	MOVQ    $0x00000018, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS2AVX2_t3_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS2AVX2_t3_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS2AVX2_t3_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS2AVX2_t3_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX2_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowS2AVX2_t3_w8_p12_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6519,7 +6923,7 @@ dwRowS2AVX2_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6693,8 +7097,8 @@ dwRowS2AVX2_t3_w8_p12_end:
 dwRowS2AVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t3_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6705,7 +7109,7 @@ dwRowS2AVX2_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6833,8 +7237,8 @@ dwRowS2AVX2_t3_w8_p8_end:
 dwRowS2AVX2_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX2_t3_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6845,7 +7249,7 @@ dwRowS2AVX2_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -6929,8 +7333,8 @@ dwRowS2AVX2_t3_w8_p4_end:
 dwRowS2AVX2_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX2_t3_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -6941,7 +7345,7 @@ dwRowS2AVX2_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7009,8 +7413,8 @@ dwRowS2AVX2_t3_w8_p2_end:
 dwRowS2AVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t3_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7021,7 +7425,7 @@ dwRowS2AVX2_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7082,19 +7486,26 @@ dwRowS2AVX2_t3_w8_p1_end:
 
 dwRowS2AVX2_t3_w8_end:
 dwRowS2AVX2_t3_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS2AVX2_t3_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS2AVX2_t3_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX2_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t3_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7105,7 +7516,7 @@ dwRowS2AVX2_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -7165,10 +7576,15 @@ dwRowS2AVX2_t3_w1_p1_end:
 	JMP  dwRowS2AVX2_t3_w1
 
 dwRowS2AVX2_t3_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS2AVX2_t3_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS2AVX2_t3_line
 	JMP  dwRowS2AVX2_done
@@ -7177,27 +7593,47 @@ dwRowS2AVX2_t4:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS2AVX2_t4_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS2AVX2_t4_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS2AVX2_t4_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS2AVX2_t4_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS2AVX2_t4_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS2AVX2_t4_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS2AVX2_t4_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX2_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t4_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7208,7 +7644,7 @@ dwRowS2AVX2_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7348,8 +7784,8 @@ dwRowS2AVX2_t4_w8_p8_end:
 dwRowS2AVX2_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX2_t4_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7360,7 +7796,7 @@ dwRowS2AVX2_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7452,8 +7888,8 @@ dwRowS2AVX2_t4_w8_p4_end:
 dwRowS2AVX2_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX2_t4_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7464,7 +7900,7 @@ dwRowS2AVX2_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7538,8 +7974,8 @@ dwRowS2AVX2_t4_w8_p2_end:
 dwRowS2AVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t4_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7550,7 +7986,7 @@ dwRowS2AVX2_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7616,19 +8052,26 @@ dwRowS2AVX2_t4_w8_p1_end:
 
 dwRowS2AVX2_t4_w8_end:
 dwRowS2AVX2_t4_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS2AVX2_t4_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS2AVX2_t4_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX2_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t4_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7639,7 +8082,7 @@ dwRowS2AVX2_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -7704,10 +8147,15 @@ dwRowS2AVX2_t4_w1_p1_end:
 	JMP  dwRowS2AVX2_t4_w1
 
 dwRowS2AVX2_t4_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS2AVX2_t4_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS2AVX2_t4_line
 	JMP  dwRowS2AVX2_done
@@ -7716,27 +8164,47 @@ dwRowS2AVX2_t5:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS2AVX2_t5_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS2AVX2_t5_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS2AVX2_t5_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS2AVX2_t5_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS2AVX2_t5_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS2AVX2_t5_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS2AVX2_t5_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX2_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX2_t5_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7747,7 +8215,7 @@ dwRowS2AVX2_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -7899,8 +8367,8 @@ dwRowS2AVX2_t5_w8_p8_end:
 dwRowS2AVX2_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX2_t5_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -7911,7 +8379,7 @@ dwRowS2AVX2_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8011,8 +8479,8 @@ dwRowS2AVX2_t5_w8_p4_end:
 dwRowS2AVX2_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX2_t5_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8023,7 +8491,7 @@ dwRowS2AVX2_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8103,8 +8571,8 @@ dwRowS2AVX2_t5_w8_p2_end:
 dwRowS2AVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t5_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8115,7 +8583,7 @@ dwRowS2AVX2_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8186,19 +8654,26 @@ dwRowS2AVX2_t5_w8_p1_end:
 
 dwRowS2AVX2_t5_w8_end:
 dwRowS2AVX2_t5_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS2AVX2_t5_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS2AVX2_t5_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX2_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX2_t5_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX2_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8209,7 +8684,7 @@ dwRowS2AVX2_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -8279,10 +8754,15 @@ dwRowS2AVX2_t5_w1_p1_end:
 	JMP  dwRowS2AVX2_t5_w1
 
 dwRowS2AVX2_t5_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS2AVX2_t5_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS2AVX2_t5_line
 
@@ -8290,9 +8770,9 @@ dwRowS2AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·dwRowM1AVX2(SB), NOSPLIT, $48-320
+// func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// Requires: AVX, CMOV, FMA3, MMX+
+TEXT ·dwRowM1AVX2(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowM1AVX2_done
@@ -8329,11 +8809,11 @@ TEXT ·dwRowM1AVX2(SB), NOSPLIT, $48-320
 	MOVQ  xtap+240(FP), R8
 	NEGQ  R8
 	MOVQ  pf_base+296(FP), CX
-	MOVQ  CX, 32(SP)
+	MOVQ  CX, 48(SP)
 	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 40(SP)
+	MOVQ  BX, 56(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowM1AVX2_t1
@@ -8351,27 +8831,47 @@ dwRowM1AVX2_t1:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowM1AVX2_t1_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowM1AVX2_t1_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowM1AVX2_t1_whole
+	MOVQ    $0x0000001c, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowM1AVX2_t1_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowM1AVX2_t1_w8:
-	CMPQ R10, $0x08
-	JL   dwRowM1AVX2_t1_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowM1AVX2_t1_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX2_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowM1AVX2_t1_w8_p14_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8382,7 +8882,7 @@ dwRowM1AVX2_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8516,8 +9016,8 @@ dwRowM1AVX2_t1_w8_p14_end:
 dwRowM1AVX2_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t1_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8528,7 +9028,7 @@ dwRowM1AVX2_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8620,8 +9120,8 @@ dwRowM1AVX2_t1_w8_p8_end:
 dwRowM1AVX2_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX2_t1_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8632,7 +9132,7 @@ dwRowM1AVX2_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8696,8 +9196,8 @@ dwRowM1AVX2_t1_w8_p4_end:
 dwRowM1AVX2_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX2_t1_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8708,7 +9208,7 @@ dwRowM1AVX2_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8760,8 +9260,8 @@ dwRowM1AVX2_t1_w8_p2_end:
 dwRowM1AVX2_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t1_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8772,7 +9272,7 @@ dwRowM1AVX2_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -8819,19 +9319,26 @@ dwRowM1AVX2_t1_w8_p1_end:
 
 dwRowM1AVX2_t1_w8_end:
 dwRowM1AVX2_t1_w1:
-	CMPQ R10, $0x01
-	JL   dwRowM1AVX2_t1_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowM1AVX2_t1_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX2_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t1_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t1_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8842,7 +9349,7 @@ dwRowM1AVX2_t1_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -8888,10 +9395,15 @@ dwRowM1AVX2_t1_w1_p1_end:
 	JMP  dwRowM1AVX2_t1_w1
 
 dwRowM1AVX2_t1_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowM1AVX2_t1_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowM1AVX2_t1_line
 	JMP  dwRowM1AVX2_done
@@ -8900,27 +9412,47 @@ dwRowM1AVX2_t2:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowM1AVX2_t2_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowM1AVX2_t2_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowM1AVX2_t2_whole
+	MOVQ    $0x0000001a, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowM1AVX2_t2_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowM1AVX2_t2_w8:
-	CMPQ R10, $0x08
-	JL   dwRowM1AVX2_t2_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowM1AVX2_t2_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX2_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowM1AVX2_t2_w8_p13_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -8931,7 +9463,7 @@ dwRowM1AVX2_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9076,8 +9608,8 @@ dwRowM1AVX2_t2_w8_p13_end:
 dwRowM1AVX2_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t2_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9088,7 +9620,7 @@ dwRowM1AVX2_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9192,8 +9724,8 @@ dwRowM1AVX2_t2_w8_p8_end:
 dwRowM1AVX2_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX2_t2_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9204,7 +9736,7 @@ dwRowM1AVX2_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9276,8 +9808,8 @@ dwRowM1AVX2_t2_w8_p4_end:
 dwRowM1AVX2_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX2_t2_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9288,7 +9820,7 @@ dwRowM1AVX2_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9350,8 +9882,8 @@ dwRowM1AVX2_t2_w8_p2_end:
 dwRowM1AVX2_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t2_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9362,7 +9894,7 @@ dwRowM1AVX2_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9416,19 +9948,26 @@ dwRowM1AVX2_t2_w8_p1_end:
 
 dwRowM1AVX2_t2_w8_end:
 dwRowM1AVX2_t2_w1:
-	CMPQ R10, $0x01
-	JL   dwRowM1AVX2_t2_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowM1AVX2_t2_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX2_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t2_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9439,7 +9978,7 @@ dwRowM1AVX2_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -9492,10 +10031,15 @@ dwRowM1AVX2_t2_w1_p1_end:
 	JMP  dwRowM1AVX2_t2_w1
 
 dwRowM1AVX2_t2_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowM1AVX2_t2_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowM1AVX2_t2_line
 	JMP  dwRowM1AVX2_done
@@ -9504,27 +10048,47 @@ dwRowM1AVX2_t3:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowM1AVX2_t3_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowM1AVX2_t3_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowM1AVX2_t3_whole
+	MOVQ    $0x00000018, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowM1AVX2_t3_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowM1AVX2_t3_w8:
-	CMPQ R10, $0x08
-	JL   dwRowM1AVX2_t3_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowM1AVX2_t3_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX2_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowM1AVX2_t3_w8_p12_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9535,7 +10099,7 @@ dwRowM1AVX2_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9689,8 +10253,8 @@ dwRowM1AVX2_t3_w8_p12_end:
 dwRowM1AVX2_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t3_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9701,7 +10265,7 @@ dwRowM1AVX2_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9817,8 +10381,8 @@ dwRowM1AVX2_t3_w8_p8_end:
 dwRowM1AVX2_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX2_t3_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9829,7 +10393,7 @@ dwRowM1AVX2_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9909,8 +10473,8 @@ dwRowM1AVX2_t3_w8_p4_end:
 dwRowM1AVX2_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX2_t3_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -9921,7 +10485,7 @@ dwRowM1AVX2_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -9989,8 +10553,8 @@ dwRowM1AVX2_t3_w8_p2_end:
 dwRowM1AVX2_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t3_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10001,7 +10565,7 @@ dwRowM1AVX2_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10062,19 +10626,26 @@ dwRowM1AVX2_t3_w8_p1_end:
 
 dwRowM1AVX2_t3_w8_end:
 dwRowM1AVX2_t3_w1:
-	CMPQ R10, $0x01
-	JL   dwRowM1AVX2_t3_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowM1AVX2_t3_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX2_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t3_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10085,7 +10656,7 @@ dwRowM1AVX2_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -10145,10 +10716,15 @@ dwRowM1AVX2_t3_w1_p1_end:
 	JMP  dwRowM1AVX2_t3_w1
 
 dwRowM1AVX2_t3_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowM1AVX2_t3_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowM1AVX2_t3_line
 	JMP  dwRowM1AVX2_done
@@ -10157,27 +10733,47 @@ dwRowM1AVX2_t4:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowM1AVX2_t4_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowM1AVX2_t4_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowM1AVX2_t4_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowM1AVX2_t4_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowM1AVX2_t4_w8:
-	CMPQ R10, $0x08
-	JL   dwRowM1AVX2_t4_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowM1AVX2_t4_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX2_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t4_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10188,7 +10784,7 @@ dwRowM1AVX2_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10316,8 +10912,8 @@ dwRowM1AVX2_t4_w8_p8_end:
 dwRowM1AVX2_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX2_t4_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10328,7 +10924,7 @@ dwRowM1AVX2_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10416,8 +11012,8 @@ dwRowM1AVX2_t4_w8_p4_end:
 dwRowM1AVX2_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX2_t4_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10428,7 +11024,7 @@ dwRowM1AVX2_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10502,8 +11098,8 @@ dwRowM1AVX2_t4_w8_p2_end:
 dwRowM1AVX2_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t4_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10514,7 +11110,7 @@ dwRowM1AVX2_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10580,19 +11176,26 @@ dwRowM1AVX2_t4_w8_p1_end:
 
 dwRowM1AVX2_t4_w8_end:
 dwRowM1AVX2_t4_w1:
-	CMPQ R10, $0x01
-	JL   dwRowM1AVX2_t4_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowM1AVX2_t4_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX2_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t4_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10603,7 +11206,7 @@ dwRowM1AVX2_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -10668,10 +11271,15 @@ dwRowM1AVX2_t4_w1_p1_end:
 	JMP  dwRowM1AVX2_t4_w1
 
 dwRowM1AVX2_t4_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowM1AVX2_t4_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowM1AVX2_t4_line
 	JMP  dwRowM1AVX2_done
@@ -10680,27 +11288,47 @@ dwRowM1AVX2_t5:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowM1AVX2_t5_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowM1AVX2_t5_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowM1AVX2_t5_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowM1AVX2_t5_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowM1AVX2_t5_w8:
-	CMPQ R10, $0x08
-	JL   dwRowM1AVX2_t5_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowM1AVX2_t5_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX2_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX2_t5_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10711,7 +11339,7 @@ dwRowM1AVX2_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10851,8 +11479,8 @@ dwRowM1AVX2_t5_w8_p8_end:
 dwRowM1AVX2_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX2_t5_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10863,7 +11491,7 @@ dwRowM1AVX2_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -10959,8 +11587,8 @@ dwRowM1AVX2_t5_w8_p4_end:
 dwRowM1AVX2_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX2_t5_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -10971,7 +11599,7 @@ dwRowM1AVX2_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11051,8 +11679,8 @@ dwRowM1AVX2_t5_w8_p2_end:
 dwRowM1AVX2_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t5_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11063,7 +11691,7 @@ dwRowM1AVX2_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11134,19 +11762,26 @@ dwRowM1AVX2_t5_w8_p1_end:
 
 dwRowM1AVX2_t5_w8_end:
 dwRowM1AVX2_t5_w1:
-	CMPQ R10, $0x01
-	JL   dwRowM1AVX2_t5_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowM1AVX2_t5_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX2_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX2_t5_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX2_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11157,7 +11792,7 @@ dwRowM1AVX2_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX2_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -11227,10 +11862,15 @@ dwRowM1AVX2_t5_w1_p1_end:
 	JMP  dwRowM1AVX2_t5_w1
 
 dwRowM1AVX2_t5_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowM1AVX2_t5_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowM1AVX2_t5_line
 
@@ -11238,9 +11878,9 @@ dwRowM1AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·dwRowAVX512(SB), NOSPLIT, $48-320
+// func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
+TEXT ·dwRowAVX512(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowAVX512_done
@@ -11275,11 +11915,11 @@ TEXT ·dwRowAVX512(SB), NOSPLIT, $48-320
 	MOVQ  xpix+232(FP), DI
 	LEAQ  (DI)(DI*2), R8
 	MOVQ  pf_base+296(FP), CX
-	MOVQ  CX, 32(SP)
+	MOVQ  CX, 48(SP)
 	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 40(SP)
+	MOVQ  BX, 56(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowAVX512_t1
@@ -11297,27 +11937,47 @@ dwRowAVX512_t1:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowAVX512_t1_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowAVX512_t1_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowAVX512_t1_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowAVX512_t1_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowAVX512_t1_w16:
-	CMPQ R10, $0x10
-	JL   dwRowAVX512_t1_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowAVX512_t1_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t1_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t1_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11328,7 +11988,7 @@ dwRowAVX512_t1_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11405,8 +12065,8 @@ dwRowAVX512_t1_w16_p8_end:
 dwRowAVX512_t1_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t1_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t1_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11417,7 +12077,7 @@ dwRowAVX512_t1_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11472,8 +12132,8 @@ dwRowAVX512_t1_w16_p4_end:
 dwRowAVX512_t1_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t1_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t1_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11484,7 +12144,7 @@ dwRowAVX512_t1_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t1_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11531,8 +12191,8 @@ dwRowAVX512_t1_w16_p2_end:
 dwRowAVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t1_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t1_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11543,7 +12203,7 @@ dwRowAVX512_t1_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11589,19 +12249,26 @@ dwRowAVX512_t1_w16_p1_end:
 
 dwRowAVX512_t1_w16_end:
 dwRowAVX512_t1_w8:
-	CMPQ R10, $0x08
-	JL   dwRowAVX512_t1_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowAVX512_t1_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t1_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11612,7 +12279,7 @@ dwRowAVX512_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11689,8 +12356,8 @@ dwRowAVX512_t1_w8_p8_end:
 dwRowAVX512_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t1_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11701,7 +12368,7 @@ dwRowAVX512_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11756,8 +12423,8 @@ dwRowAVX512_t1_w8_p4_end:
 dwRowAVX512_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t1_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11768,7 +12435,7 @@ dwRowAVX512_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11815,8 +12482,8 @@ dwRowAVX512_t1_w8_p2_end:
 dwRowAVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t1_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11827,7 +12494,7 @@ dwRowAVX512_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -11873,19 +12540,26 @@ dwRowAVX512_t1_w8_p1_end:
 
 dwRowAVX512_t1_w8_end:
 dwRowAVX512_t1_w1:
-	CMPQ R10, $0x01
-	JL   dwRowAVX512_t1_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowAVX512_t1_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t1_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t1_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11896,7 +12570,7 @@ dwRowAVX512_t1_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -11941,10 +12615,15 @@ dwRowAVX512_t1_w1_p1_end:
 	JMP  dwRowAVX512_t1_w1
 
 dwRowAVX512_t1_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowAVX512_t1_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowAVX512_t1_line
 	JMP  dwRowAVX512_done
@@ -11953,27 +12632,47 @@ dwRowAVX512_t2:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowAVX512_t2_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowAVX512_t2_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowAVX512_t2_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowAVX512_t2_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowAVX512_t2_w16:
-	CMPQ R10, $0x10
-	JL   dwRowAVX512_t2_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowAVX512_t2_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t2_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t2_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -11984,7 +12683,7 @@ dwRowAVX512_t2_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12073,8 +12772,8 @@ dwRowAVX512_t2_w16_p8_end:
 dwRowAVX512_t2_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t2_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t2_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12085,7 +12784,7 @@ dwRowAVX512_t2_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12147,8 +12846,8 @@ dwRowAVX512_t2_w16_p4_end:
 dwRowAVX512_t2_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t2_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t2_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12159,7 +12858,7 @@ dwRowAVX512_t2_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t2_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12215,8 +12914,8 @@ dwRowAVX512_t2_w16_p2_end:
 dwRowAVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t2_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t2_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12227,7 +12926,7 @@ dwRowAVX512_t2_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12279,19 +12978,26 @@ dwRowAVX512_t2_w16_p1_end:
 
 dwRowAVX512_t2_w16_end:
 dwRowAVX512_t2_w8:
-	CMPQ R10, $0x08
-	JL   dwRowAVX512_t2_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowAVX512_t2_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t2_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12302,7 +13008,7 @@ dwRowAVX512_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12391,8 +13097,8 @@ dwRowAVX512_t2_w8_p8_end:
 dwRowAVX512_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t2_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12403,7 +13109,7 @@ dwRowAVX512_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12465,8 +13171,8 @@ dwRowAVX512_t2_w8_p4_end:
 dwRowAVX512_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t2_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12477,7 +13183,7 @@ dwRowAVX512_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12533,8 +13239,8 @@ dwRowAVX512_t2_w8_p2_end:
 dwRowAVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t2_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12545,7 +13251,7 @@ dwRowAVX512_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12597,19 +13303,26 @@ dwRowAVX512_t2_w8_p1_end:
 
 dwRowAVX512_t2_w8_end:
 dwRowAVX512_t2_w1:
-	CMPQ R10, $0x01
-	JL   dwRowAVX512_t2_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowAVX512_t2_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t2_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12620,7 +13333,7 @@ dwRowAVX512_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -12671,10 +13384,15 @@ dwRowAVX512_t2_w1_p1_end:
 	JMP  dwRowAVX512_t2_w1
 
 dwRowAVX512_t2_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowAVX512_t2_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowAVX512_t2_line
 	JMP  dwRowAVX512_done
@@ -12683,27 +13401,47 @@ dwRowAVX512_t3:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowAVX512_t3_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowAVX512_t3_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowAVX512_t3_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowAVX512_t3_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowAVX512_t3_w16:
-	CMPQ R10, $0x10
-	JL   dwRowAVX512_t3_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowAVX512_t3_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t3_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t3_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12714,7 +13452,7 @@ dwRowAVX512_t3_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12815,8 +13553,8 @@ dwRowAVX512_t3_w16_p8_end:
 dwRowAVX512_t3_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t3_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t3_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12827,7 +13565,7 @@ dwRowAVX512_t3_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12896,8 +13634,8 @@ dwRowAVX512_t3_w16_p4_end:
 dwRowAVX512_t3_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t3_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t3_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12908,7 +13646,7 @@ dwRowAVX512_t3_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t3_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -12969,8 +13707,8 @@ dwRowAVX512_t3_w16_p2_end:
 dwRowAVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t3_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t3_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -12981,7 +13719,7 @@ dwRowAVX512_t3_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13039,19 +13777,26 @@ dwRowAVX512_t3_w16_p1_end:
 
 dwRowAVX512_t3_w16_end:
 dwRowAVX512_t3_w8:
-	CMPQ R10, $0x08
-	JL   dwRowAVX512_t3_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowAVX512_t3_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t3_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13062,7 +13807,7 @@ dwRowAVX512_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13163,8 +13908,8 @@ dwRowAVX512_t3_w8_p8_end:
 dwRowAVX512_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t3_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13175,7 +13920,7 @@ dwRowAVX512_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13244,8 +13989,8 @@ dwRowAVX512_t3_w8_p4_end:
 dwRowAVX512_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t3_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13256,7 +14001,7 @@ dwRowAVX512_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13317,8 +14062,8 @@ dwRowAVX512_t3_w8_p2_end:
 dwRowAVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t3_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13329,7 +14074,7 @@ dwRowAVX512_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13387,19 +14132,26 @@ dwRowAVX512_t3_w8_p1_end:
 
 dwRowAVX512_t3_w8_end:
 dwRowAVX512_t3_w1:
-	CMPQ R10, $0x01
-	JL   dwRowAVX512_t3_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowAVX512_t3_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t3_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13410,7 +14162,7 @@ dwRowAVX512_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -13467,10 +14219,15 @@ dwRowAVX512_t3_w1_p1_end:
 	JMP  dwRowAVX512_t3_w1
 
 dwRowAVX512_t3_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowAVX512_t3_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowAVX512_t3_line
 	JMP  dwRowAVX512_done
@@ -13479,27 +14236,47 @@ dwRowAVX512_t4:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowAVX512_t4_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowAVX512_t4_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowAVX512_t4_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowAVX512_t4_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowAVX512_t4_w16:
-	CMPQ R10, $0x10
-	JL   dwRowAVX512_t4_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowAVX512_t4_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t4_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t4_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t4_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13510,7 +14287,7 @@ dwRowAVX512_t4_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13623,8 +14400,8 @@ dwRowAVX512_t4_w16_p8_end:
 dwRowAVX512_t4_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t4_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t4_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13635,7 +14412,7 @@ dwRowAVX512_t4_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13711,8 +14488,8 @@ dwRowAVX512_t4_w16_p4_end:
 dwRowAVX512_t4_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t4_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t4_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13723,7 +14500,7 @@ dwRowAVX512_t4_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t4_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13789,8 +14566,8 @@ dwRowAVX512_t4_w16_p2_end:
 dwRowAVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t4_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t4_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13801,7 +14578,7 @@ dwRowAVX512_t4_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13863,19 +14640,26 @@ dwRowAVX512_t4_w16_p1_end:
 
 dwRowAVX512_t4_w16_end:
 dwRowAVX512_t4_w8:
-	CMPQ R10, $0x08
-	JL   dwRowAVX512_t4_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowAVX512_t4_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t4_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -13886,7 +14670,7 @@ dwRowAVX512_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -13999,8 +14783,8 @@ dwRowAVX512_t4_w8_p8_end:
 dwRowAVX512_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t4_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14011,7 +14795,7 @@ dwRowAVX512_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14087,8 +14871,8 @@ dwRowAVX512_t4_w8_p4_end:
 dwRowAVX512_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t4_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14099,7 +14883,7 @@ dwRowAVX512_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14165,8 +14949,8 @@ dwRowAVX512_t4_w8_p2_end:
 dwRowAVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t4_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14177,7 +14961,7 @@ dwRowAVX512_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14239,19 +15023,26 @@ dwRowAVX512_t4_w8_p1_end:
 
 dwRowAVX512_t4_w8_end:
 dwRowAVX512_t4_w1:
-	CMPQ R10, $0x01
-	JL   dwRowAVX512_t4_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowAVX512_t4_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t4_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14262,7 +15053,7 @@ dwRowAVX512_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -14323,10 +15114,15 @@ dwRowAVX512_t4_w1_p1_end:
 	JMP  dwRowAVX512_t4_w1
 
 dwRowAVX512_t4_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowAVX512_t4_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowAVX512_t4_line
 	JMP  dwRowAVX512_done
@@ -14335,27 +15131,47 @@ dwRowAVX512_t5:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowAVX512_t5_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowAVX512_t5_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowAVX512_t5_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowAVX512_t5_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowAVX512_t5_w16:
-	CMPQ R10, $0x10
-	JL   dwRowAVX512_t5_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowAVX512_t5_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t5_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t5_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t5_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14366,7 +15182,7 @@ dwRowAVX512_t5_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14491,8 +15307,8 @@ dwRowAVX512_t5_w16_p8_end:
 dwRowAVX512_t5_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t5_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t5_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14503,7 +15319,7 @@ dwRowAVX512_t5_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14586,8 +15402,8 @@ dwRowAVX512_t5_w16_p4_end:
 dwRowAVX512_t5_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t5_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t5_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14598,7 +15414,7 @@ dwRowAVX512_t5_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t5_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14669,8 +15485,8 @@ dwRowAVX512_t5_w16_p2_end:
 dwRowAVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t5_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t5_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14681,7 +15497,7 @@ dwRowAVX512_t5_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14747,19 +15563,26 @@ dwRowAVX512_t5_w16_p1_end:
 
 dwRowAVX512_t5_w16_end:
 dwRowAVX512_t5_w8:
-	CMPQ R10, $0x08
-	JL   dwRowAVX512_t5_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowAVX512_t5_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowAVX512_t5_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14770,7 +15593,7 @@ dwRowAVX512_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14895,8 +15718,8 @@ dwRowAVX512_t5_w8_p8_end:
 dwRowAVX512_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowAVX512_t5_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -14907,7 +15730,7 @@ dwRowAVX512_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -14990,8 +15813,8 @@ dwRowAVX512_t5_w8_p4_end:
 dwRowAVX512_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowAVX512_t5_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15002,7 +15825,7 @@ dwRowAVX512_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15073,8 +15896,8 @@ dwRowAVX512_t5_w8_p2_end:
 dwRowAVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t5_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15085,7 +15908,7 @@ dwRowAVX512_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15151,19 +15974,26 @@ dwRowAVX512_t5_w8_p1_end:
 
 dwRowAVX512_t5_w8_end:
 dwRowAVX512_t5_w1:
-	CMPQ R10, $0x01
-	JL   dwRowAVX512_t5_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowAVX512_t5_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowAVX512_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowAVX512_t5_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowAVX512_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15174,7 +16004,7 @@ dwRowAVX512_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowAVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -15239,10 +16069,15 @@ dwRowAVX512_t5_w1_p1_end:
 	JMP  dwRowAVX512_t5_w1
 
 dwRowAVX512_t5_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowAVX512_t5_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowAVX512_t5_line
 
@@ -15250,9 +16085,9 @@ dwRowAVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·dwRowS1AVX512(SB), NOSPLIT, $48-320
+// func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
+TEXT ·dwRowS1AVX512(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS1AVX512_done
@@ -15288,11 +16123,11 @@ TEXT ·dwRowS1AVX512(SB), NOSPLIT, $48-320
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
 	MOVQ  pf_base+296(FP), CX
-	MOVQ  CX, 32(SP)
+	MOVQ  CX, 48(SP)
 	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 40(SP)
+	MOVQ  BX, 56(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS1AVX512_t1
@@ -15310,27 +16145,47 @@ dwRowS1AVX512_t1:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS1AVX512_t1_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS1AVX512_t1_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS1AVX512_t1_whole
+	MOVQ    $0x0000001c, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS1AVX512_t1_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS1AVX512_t1_w16:
-	CMPQ R10, $0x10
-	JL   dwRowS1AVX512_t1_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowS1AVX512_t1_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t1_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t1_w16_p16_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15341,7 +16196,7 @@ dwRowS1AVX512_t1_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15489,8 +16344,8 @@ dwRowS1AVX512_t1_w16_p16_end:
 dwRowS1AVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t1_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15501,7 +16356,7 @@ dwRowS1AVX512_t1_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15591,8 +16446,8 @@ dwRowS1AVX512_t1_w16_p8_end:
 dwRowS1AVX512_t1_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t1_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15603,7 +16458,7 @@ dwRowS1AVX512_t1_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15665,8 +16520,8 @@ dwRowS1AVX512_t1_w16_p4_end:
 dwRowS1AVX512_t1_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t1_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15677,7 +16532,7 @@ dwRowS1AVX512_t1_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15727,8 +16582,8 @@ dwRowS1AVX512_t1_w16_p2_end:
 dwRowS1AVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t1_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15739,7 +16594,7 @@ dwRowS1AVX512_t1_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15786,19 +16641,26 @@ dwRowS1AVX512_t1_w16_p1_end:
 
 dwRowS1AVX512_t1_w16_end:
 dwRowS1AVX512_t1_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS1AVX512_t1_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS1AVX512_t1_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowS1AVX512_t1_w8_p14_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15809,7 +16671,7 @@ dwRowS1AVX512_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -15941,8 +16803,8 @@ dwRowS1AVX512_t1_w8_p14_end:
 dwRowS1AVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t1_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -15953,7 +16815,7 @@ dwRowS1AVX512_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16043,8 +16905,8 @@ dwRowS1AVX512_t1_w8_p8_end:
 dwRowS1AVX512_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t1_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16055,7 +16917,7 @@ dwRowS1AVX512_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16117,8 +16979,8 @@ dwRowS1AVX512_t1_w8_p4_end:
 dwRowS1AVX512_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t1_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16129,7 +16991,7 @@ dwRowS1AVX512_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16179,8 +17041,8 @@ dwRowS1AVX512_t1_w8_p2_end:
 dwRowS1AVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t1_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16191,7 +17053,7 @@ dwRowS1AVX512_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16238,19 +17100,26 @@ dwRowS1AVX512_t1_w8_p1_end:
 
 dwRowS1AVX512_t1_w8_end:
 dwRowS1AVX512_t1_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS1AVX512_t1_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS1AVX512_t1_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t1_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t1_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16261,7 +17130,7 @@ dwRowS1AVX512_t1_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -16307,10 +17176,15 @@ dwRowS1AVX512_t1_w1_p1_end:
 	JMP  dwRowS1AVX512_t1_w1
 
 dwRowS1AVX512_t1_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS1AVX512_t1_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS1AVX512_t1_line
 	JMP  dwRowS1AVX512_done
@@ -16319,27 +17193,47 @@ dwRowS1AVX512_t2:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS1AVX512_t2_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS1AVX512_t2_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS1AVX512_t2_whole
+	MOVQ    $0x0000001a, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS1AVX512_t2_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS1AVX512_t2_w16:
-	CMPQ R10, $0x10
-	JL   dwRowS1AVX512_t2_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowS1AVX512_t2_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t2_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t2_w16_p16_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16350,7 +17244,7 @@ dwRowS1AVX512_t2_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16518,8 +17412,8 @@ dwRowS1AVX512_t2_w16_p16_end:
 dwRowS1AVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t2_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16530,7 +17424,7 @@ dwRowS1AVX512_t2_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16632,8 +17526,8 @@ dwRowS1AVX512_t2_w16_p8_end:
 dwRowS1AVX512_t2_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t2_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16644,7 +17538,7 @@ dwRowS1AVX512_t2_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16714,8 +17608,8 @@ dwRowS1AVX512_t2_w16_p4_end:
 dwRowS1AVX512_t2_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t2_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16726,7 +17620,7 @@ dwRowS1AVX512_t2_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16786,8 +17680,8 @@ dwRowS1AVX512_t2_w16_p2_end:
 dwRowS1AVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t2_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16798,7 +17692,7 @@ dwRowS1AVX512_t2_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -16852,19 +17746,26 @@ dwRowS1AVX512_t2_w16_p1_end:
 
 dwRowS1AVX512_t2_w16_end:
 dwRowS1AVX512_t2_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS1AVX512_t2_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS1AVX512_t2_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowS1AVX512_t2_w8_p13_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -16875,7 +17776,7 @@ dwRowS1AVX512_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17018,8 +17919,8 @@ dwRowS1AVX512_t2_w8_p13_end:
 dwRowS1AVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t2_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17030,7 +17931,7 @@ dwRowS1AVX512_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17132,8 +18033,8 @@ dwRowS1AVX512_t2_w8_p8_end:
 dwRowS1AVX512_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t2_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17144,7 +18045,7 @@ dwRowS1AVX512_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17214,8 +18115,8 @@ dwRowS1AVX512_t2_w8_p4_end:
 dwRowS1AVX512_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t2_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17226,7 +18127,7 @@ dwRowS1AVX512_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17286,8 +18187,8 @@ dwRowS1AVX512_t2_w8_p2_end:
 dwRowS1AVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t2_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17298,7 +18199,7 @@ dwRowS1AVX512_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17352,19 +18253,26 @@ dwRowS1AVX512_t2_w8_p1_end:
 
 dwRowS1AVX512_t2_w8_end:
 dwRowS1AVX512_t2_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS1AVX512_t2_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS1AVX512_t2_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t2_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17375,7 +18283,7 @@ dwRowS1AVX512_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -17428,10 +18336,15 @@ dwRowS1AVX512_t2_w1_p1_end:
 	JMP  dwRowS1AVX512_t2_w1
 
 dwRowS1AVX512_t2_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS1AVX512_t2_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS1AVX512_t2_line
 	JMP  dwRowS1AVX512_done
@@ -17440,27 +18353,47 @@ dwRowS1AVX512_t3:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS1AVX512_t3_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS1AVX512_t3_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS1AVX512_t3_whole
+	MOVQ    $0x00000018, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS1AVX512_t3_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS1AVX512_t3_w16:
-	CMPQ R10, $0x10
-	JL   dwRowS1AVX512_t3_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowS1AVX512_t3_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t3_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t3_w16_p16_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17471,7 +18404,7 @@ dwRowS1AVX512_t3_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17659,8 +18592,8 @@ dwRowS1AVX512_t3_w16_p16_end:
 dwRowS1AVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t3_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17671,7 +18604,7 @@ dwRowS1AVX512_t3_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17785,8 +18718,8 @@ dwRowS1AVX512_t3_w16_p8_end:
 dwRowS1AVX512_t3_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t3_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17797,7 +18730,7 @@ dwRowS1AVX512_t3_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17875,8 +18808,8 @@ dwRowS1AVX512_t3_w16_p4_end:
 dwRowS1AVX512_t3_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t3_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17887,7 +18820,7 @@ dwRowS1AVX512_t3_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -17953,8 +18886,8 @@ dwRowS1AVX512_t3_w16_p2_end:
 dwRowS1AVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t3_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -17965,7 +18898,7 @@ dwRowS1AVX512_t3_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18026,19 +18959,26 @@ dwRowS1AVX512_t3_w16_p1_end:
 
 dwRowS1AVX512_t3_w16_end:
 dwRowS1AVX512_t3_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS1AVX512_t3_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS1AVX512_t3_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowS1AVX512_t3_w8_p12_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18049,7 +18989,7 @@ dwRowS1AVX512_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18201,8 +19141,8 @@ dwRowS1AVX512_t3_w8_p12_end:
 dwRowS1AVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t3_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18213,7 +19153,7 @@ dwRowS1AVX512_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18327,8 +19267,8 @@ dwRowS1AVX512_t3_w8_p8_end:
 dwRowS1AVX512_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t3_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18339,7 +19279,7 @@ dwRowS1AVX512_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18417,8 +19357,8 @@ dwRowS1AVX512_t3_w8_p4_end:
 dwRowS1AVX512_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t3_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18429,7 +19369,7 @@ dwRowS1AVX512_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18495,8 +19435,8 @@ dwRowS1AVX512_t3_w8_p2_end:
 dwRowS1AVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t3_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18507,7 +19447,7 @@ dwRowS1AVX512_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18568,19 +19508,26 @@ dwRowS1AVX512_t3_w8_p1_end:
 
 dwRowS1AVX512_t3_w8_end:
 dwRowS1AVX512_t3_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS1AVX512_t3_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS1AVX512_t3_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t3_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18591,7 +19538,7 @@ dwRowS1AVX512_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -18651,10 +19598,15 @@ dwRowS1AVX512_t3_w1_p1_end:
 	JMP  dwRowS1AVX512_t3_w1
 
 dwRowS1AVX512_t3_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS1AVX512_t3_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS1AVX512_t3_line
 	JMP  dwRowS1AVX512_done
@@ -18663,27 +19615,47 @@ dwRowS1AVX512_t4:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS1AVX512_t4_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS1AVX512_t4_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS1AVX512_t4_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS1AVX512_t4_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS1AVX512_t4_w16:
-	CMPQ R10, $0x10
-	JL   dwRowS1AVX512_t4_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowS1AVX512_t4_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t4_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t4_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t4_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18694,7 +19666,7 @@ dwRowS1AVX512_t4_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18820,8 +19792,8 @@ dwRowS1AVX512_t4_w16_p8_end:
 dwRowS1AVX512_t4_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t4_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t4_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18832,7 +19804,7 @@ dwRowS1AVX512_t4_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -18918,8 +19890,8 @@ dwRowS1AVX512_t4_w16_p4_end:
 dwRowS1AVX512_t4_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t4_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t4_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -18930,7 +19902,7 @@ dwRowS1AVX512_t4_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t4_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19002,8 +19974,8 @@ dwRowS1AVX512_t4_w16_p2_end:
 dwRowS1AVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t4_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t4_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19014,7 +19986,7 @@ dwRowS1AVX512_t4_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19080,19 +20052,26 @@ dwRowS1AVX512_t4_w16_p1_end:
 
 dwRowS1AVX512_t4_w16_end:
 dwRowS1AVX512_t4_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS1AVX512_t4_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS1AVX512_t4_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t4_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19103,7 +20082,7 @@ dwRowS1AVX512_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19229,8 +20208,8 @@ dwRowS1AVX512_t4_w8_p8_end:
 dwRowS1AVX512_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t4_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19241,7 +20220,7 @@ dwRowS1AVX512_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19327,8 +20306,8 @@ dwRowS1AVX512_t4_w8_p4_end:
 dwRowS1AVX512_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t4_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19339,7 +20318,7 @@ dwRowS1AVX512_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19411,8 +20390,8 @@ dwRowS1AVX512_t4_w8_p2_end:
 dwRowS1AVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t4_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19423,7 +20402,7 @@ dwRowS1AVX512_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19489,19 +20468,26 @@ dwRowS1AVX512_t4_w8_p1_end:
 
 dwRowS1AVX512_t4_w8_end:
 dwRowS1AVX512_t4_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS1AVX512_t4_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS1AVX512_t4_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t4_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19512,7 +20498,7 @@ dwRowS1AVX512_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -19577,10 +20563,15 @@ dwRowS1AVX512_t4_w1_p1_end:
 	JMP  dwRowS1AVX512_t4_w1
 
 dwRowS1AVX512_t4_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS1AVX512_t4_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS1AVX512_t4_line
 	JMP  dwRowS1AVX512_done
@@ -19589,27 +20580,47 @@ dwRowS1AVX512_t5:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS1AVX512_t5_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS1AVX512_t5_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS1AVX512_t5_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS1AVX512_t5_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS1AVX512_t5_w16:
-	CMPQ R10, $0x10
-	JL   dwRowS1AVX512_t5_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowS1AVX512_t5_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t5_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t5_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t5_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19620,7 +20631,7 @@ dwRowS1AVX512_t5_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19758,8 +20769,8 @@ dwRowS1AVX512_t5_w16_p8_end:
 dwRowS1AVX512_t5_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t5_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t5_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19770,7 +20781,7 @@ dwRowS1AVX512_t5_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19864,8 +20875,8 @@ dwRowS1AVX512_t5_w16_p4_end:
 dwRowS1AVX512_t5_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t5_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t5_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19876,7 +20887,7 @@ dwRowS1AVX512_t5_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t5_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -19954,8 +20965,8 @@ dwRowS1AVX512_t5_w16_p2_end:
 dwRowS1AVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t5_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t5_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -19966,7 +20977,7 @@ dwRowS1AVX512_t5_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20037,19 +21048,26 @@ dwRowS1AVX512_t5_w16_p1_end:
 
 dwRowS1AVX512_t5_w16_end:
 dwRowS1AVX512_t5_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS1AVX512_t5_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS1AVX512_t5_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS1AVX512_t5_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20060,7 +21078,7 @@ dwRowS1AVX512_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20198,8 +21216,8 @@ dwRowS1AVX512_t5_w8_p8_end:
 dwRowS1AVX512_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS1AVX512_t5_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20210,7 +21228,7 @@ dwRowS1AVX512_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20304,8 +21322,8 @@ dwRowS1AVX512_t5_w8_p4_end:
 dwRowS1AVX512_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS1AVX512_t5_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20316,7 +21334,7 @@ dwRowS1AVX512_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20394,8 +21412,8 @@ dwRowS1AVX512_t5_w8_p2_end:
 dwRowS1AVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t5_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20406,7 +21424,7 @@ dwRowS1AVX512_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20477,19 +21495,26 @@ dwRowS1AVX512_t5_w8_p1_end:
 
 dwRowS1AVX512_t5_w8_end:
 dwRowS1AVX512_t5_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS1AVX512_t5_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS1AVX512_t5_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS1AVX512_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS1AVX512_t5_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS1AVX512_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20500,7 +21525,7 @@ dwRowS1AVX512_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS1AVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -20570,10 +21595,15 @@ dwRowS1AVX512_t5_w1_p1_end:
 	JMP  dwRowS1AVX512_t5_w1
 
 dwRowS1AVX512_t5_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS1AVX512_t5_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS1AVX512_t5_line
 
@@ -20581,9 +21611,9 @@ dwRowS1AVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·dwRowS2AVX512(SB), NOSPLIT, $48-320
+// func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
+TEXT ·dwRowS2AVX512(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowS2AVX512_done
@@ -20619,11 +21649,11 @@ TEXT ·dwRowS2AVX512(SB), NOSPLIT, $48-320
 	LEAQ  (DI)(DI*2), CX
 	MOVQ  xtap+240(FP), R8
 	MOVQ  pf_base+296(FP), CX
-	MOVQ  CX, 32(SP)
+	MOVQ  CX, 48(SP)
 	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 40(SP)
+	MOVQ  BX, 56(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowS2AVX512_t1
@@ -20641,27 +21671,47 @@ dwRowS2AVX512_t1:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS2AVX512_t1_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS2AVX512_t1_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS2AVX512_t1_whole
+	MOVQ    $0x0000001c, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS2AVX512_t1_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS2AVX512_t1_w16:
-	CMPQ R10, $0x10
-	JL   dwRowS2AVX512_t1_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowS2AVX512_t1_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t1_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t1_w16_p16_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20672,7 +21722,7 @@ dwRowS2AVX512_t1_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20850,8 +21900,8 @@ dwRowS2AVX512_t1_w16_p16_end:
 dwRowS2AVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t1_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20862,7 +21912,7 @@ dwRowS2AVX512_t1_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -20966,8 +22016,8 @@ dwRowS2AVX512_t1_w16_p8_end:
 dwRowS2AVX512_t1_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t1_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -20978,7 +22028,7 @@ dwRowS2AVX512_t1_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21046,8 +22096,8 @@ dwRowS2AVX512_t1_w16_p4_end:
 dwRowS2AVX512_t1_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t1_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21058,7 +22108,7 @@ dwRowS2AVX512_t1_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21110,8 +22160,8 @@ dwRowS2AVX512_t1_w16_p2_end:
 dwRowS2AVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t1_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21122,7 +22172,7 @@ dwRowS2AVX512_t1_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21169,19 +22219,26 @@ dwRowS2AVX512_t1_w16_p1_end:
 
 dwRowS2AVX512_t1_w16_end:
 dwRowS2AVX512_t1_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS2AVX512_t1_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS2AVX512_t1_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowS2AVX512_t1_w8_p14_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21192,7 +22249,7 @@ dwRowS2AVX512_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21350,8 +22407,8 @@ dwRowS2AVX512_t1_w8_p14_end:
 dwRowS2AVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t1_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21362,7 +22419,7 @@ dwRowS2AVX512_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21466,8 +22523,8 @@ dwRowS2AVX512_t1_w8_p8_end:
 dwRowS2AVX512_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t1_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21478,7 +22535,7 @@ dwRowS2AVX512_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21546,8 +22603,8 @@ dwRowS2AVX512_t1_w8_p4_end:
 dwRowS2AVX512_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t1_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21558,7 +22615,7 @@ dwRowS2AVX512_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21610,8 +22667,8 @@ dwRowS2AVX512_t1_w8_p2_end:
 dwRowS2AVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t1_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21622,7 +22679,7 @@ dwRowS2AVX512_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21669,19 +22726,26 @@ dwRowS2AVX512_t1_w8_p1_end:
 
 dwRowS2AVX512_t1_w8_end:
 dwRowS2AVX512_t1_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS2AVX512_t1_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS2AVX512_t1_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t1_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t1_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21692,7 +22756,7 @@ dwRowS2AVX512_t1_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -21738,10 +22802,15 @@ dwRowS2AVX512_t1_w1_p1_end:
 	JMP  dwRowS2AVX512_t1_w1
 
 dwRowS2AVX512_t1_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS2AVX512_t1_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS2AVX512_t1_line
 	JMP  dwRowS2AVX512_done
@@ -21750,27 +22819,47 @@ dwRowS2AVX512_t2:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS2AVX512_t2_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS2AVX512_t2_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS2AVX512_t2_whole
+	MOVQ    $0x0000001a, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS2AVX512_t2_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS2AVX512_t2_w16:
-	CMPQ R10, $0x10
-	JL   dwRowS2AVX512_t2_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowS2AVX512_t2_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t2_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t2_w16_p16_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21781,7 +22870,7 @@ dwRowS2AVX512_t2_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -21979,8 +23068,8 @@ dwRowS2AVX512_t2_w16_p16_end:
 dwRowS2AVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t2_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -21991,7 +23080,7 @@ dwRowS2AVX512_t2_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22107,8 +23196,8 @@ dwRowS2AVX512_t2_w16_p8_end:
 dwRowS2AVX512_t2_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t2_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22119,7 +23208,7 @@ dwRowS2AVX512_t2_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22195,8 +23284,8 @@ dwRowS2AVX512_t2_w16_p4_end:
 dwRowS2AVX512_t2_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t2_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22207,7 +23296,7 @@ dwRowS2AVX512_t2_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22269,8 +23358,8 @@ dwRowS2AVX512_t2_w16_p2_end:
 dwRowS2AVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t2_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22281,7 +23370,7 @@ dwRowS2AVX512_t2_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22335,19 +23424,26 @@ dwRowS2AVX512_t2_w16_p1_end:
 
 dwRowS2AVX512_t2_w16_end:
 dwRowS2AVX512_t2_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS2AVX512_t2_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS2AVX512_t2_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowS2AVX512_t2_w8_p13_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22358,7 +23454,7 @@ dwRowS2AVX512_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22525,8 +23621,8 @@ dwRowS2AVX512_t2_w8_p13_end:
 dwRowS2AVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t2_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22537,7 +23633,7 @@ dwRowS2AVX512_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22653,8 +23749,8 @@ dwRowS2AVX512_t2_w8_p8_end:
 dwRowS2AVX512_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t2_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22665,7 +23761,7 @@ dwRowS2AVX512_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22741,8 +23837,8 @@ dwRowS2AVX512_t2_w8_p4_end:
 dwRowS2AVX512_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t2_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22753,7 +23849,7 @@ dwRowS2AVX512_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22815,8 +23911,8 @@ dwRowS2AVX512_t2_w8_p2_end:
 dwRowS2AVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t2_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22827,7 +23923,7 @@ dwRowS2AVX512_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -22881,19 +23977,26 @@ dwRowS2AVX512_t2_w8_p1_end:
 
 dwRowS2AVX512_t2_w8_end:
 dwRowS2AVX512_t2_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS2AVX512_t2_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS2AVX512_t2_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t2_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -22904,7 +24007,7 @@ dwRowS2AVX512_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -22957,10 +24060,15 @@ dwRowS2AVX512_t2_w1_p1_end:
 	JMP  dwRowS2AVX512_t2_w1
 
 dwRowS2AVX512_t2_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS2AVX512_t2_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS2AVX512_t2_line
 	JMP  dwRowS2AVX512_done
@@ -22969,27 +24077,47 @@ dwRowS2AVX512_t3:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS2AVX512_t3_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS2AVX512_t3_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS2AVX512_t3_whole
+	MOVQ    $0x00000018, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS2AVX512_t3_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS2AVX512_t3_w16:
-	CMPQ R10, $0x10
-	JL   dwRowS2AVX512_t3_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowS2AVX512_t3_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t3_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t3_w16_p16_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23000,7 +24128,7 @@ dwRowS2AVX512_t3_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23218,8 +24346,8 @@ dwRowS2AVX512_t3_w16_p16_end:
 dwRowS2AVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t3_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23230,7 +24358,7 @@ dwRowS2AVX512_t3_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23358,8 +24486,8 @@ dwRowS2AVX512_t3_w16_p8_end:
 dwRowS2AVX512_t3_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t3_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23370,7 +24498,7 @@ dwRowS2AVX512_t3_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23454,8 +24582,8 @@ dwRowS2AVX512_t3_w16_p4_end:
 dwRowS2AVX512_t3_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t3_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23466,7 +24594,7 @@ dwRowS2AVX512_t3_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23534,8 +24662,8 @@ dwRowS2AVX512_t3_w16_p2_end:
 dwRowS2AVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t3_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23546,7 +24674,7 @@ dwRowS2AVX512_t3_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23607,19 +24735,26 @@ dwRowS2AVX512_t3_w16_p1_end:
 
 dwRowS2AVX512_t3_w16_end:
 dwRowS2AVX512_t3_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS2AVX512_t3_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS2AVX512_t3_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowS2AVX512_t3_w8_p12_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23630,7 +24765,7 @@ dwRowS2AVX512_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23804,8 +24939,8 @@ dwRowS2AVX512_t3_w8_p12_end:
 dwRowS2AVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t3_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23816,7 +24951,7 @@ dwRowS2AVX512_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -23944,8 +25079,8 @@ dwRowS2AVX512_t3_w8_p8_end:
 dwRowS2AVX512_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t3_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -23956,7 +25091,7 @@ dwRowS2AVX512_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24040,8 +25175,8 @@ dwRowS2AVX512_t3_w8_p4_end:
 dwRowS2AVX512_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t3_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24052,7 +25187,7 @@ dwRowS2AVX512_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24120,8 +25255,8 @@ dwRowS2AVX512_t3_w8_p2_end:
 dwRowS2AVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t3_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24132,7 +25267,7 @@ dwRowS2AVX512_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24193,19 +25328,26 @@ dwRowS2AVX512_t3_w8_p1_end:
 
 dwRowS2AVX512_t3_w8_end:
 dwRowS2AVX512_t3_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS2AVX512_t3_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS2AVX512_t3_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t3_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24216,7 +25358,7 @@ dwRowS2AVX512_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -24276,10 +25418,15 @@ dwRowS2AVX512_t3_w1_p1_end:
 	JMP  dwRowS2AVX512_t3_w1
 
 dwRowS2AVX512_t3_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS2AVX512_t3_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS2AVX512_t3_line
 	JMP  dwRowS2AVX512_done
@@ -24288,27 +25435,47 @@ dwRowS2AVX512_t4:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS2AVX512_t4_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS2AVX512_t4_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS2AVX512_t4_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS2AVX512_t4_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS2AVX512_t4_w16:
-	CMPQ R10, $0x10
-	JL   dwRowS2AVX512_t4_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowS2AVX512_t4_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t4_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t4_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t4_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24319,7 +25486,7 @@ dwRowS2AVX512_t4_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24459,8 +25626,8 @@ dwRowS2AVX512_t4_w16_p8_end:
 dwRowS2AVX512_t4_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t4_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t4_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24471,7 +25638,7 @@ dwRowS2AVX512_t4_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24563,8 +25730,8 @@ dwRowS2AVX512_t4_w16_p4_end:
 dwRowS2AVX512_t4_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t4_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t4_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24575,7 +25742,7 @@ dwRowS2AVX512_t4_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t4_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24649,8 +25816,8 @@ dwRowS2AVX512_t4_w16_p2_end:
 dwRowS2AVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t4_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t4_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24661,7 +25828,7 @@ dwRowS2AVX512_t4_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24727,19 +25894,26 @@ dwRowS2AVX512_t4_w16_p1_end:
 
 dwRowS2AVX512_t4_w16_end:
 dwRowS2AVX512_t4_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS2AVX512_t4_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS2AVX512_t4_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t4_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24750,7 +25924,7 @@ dwRowS2AVX512_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24890,8 +26064,8 @@ dwRowS2AVX512_t4_w8_p8_end:
 dwRowS2AVX512_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t4_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -24902,7 +26076,7 @@ dwRowS2AVX512_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -24994,8 +26168,8 @@ dwRowS2AVX512_t4_w8_p4_end:
 dwRowS2AVX512_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t4_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25006,7 +26180,7 @@ dwRowS2AVX512_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25080,8 +26254,8 @@ dwRowS2AVX512_t4_w8_p2_end:
 dwRowS2AVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t4_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25092,7 +26266,7 @@ dwRowS2AVX512_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25158,19 +26332,26 @@ dwRowS2AVX512_t4_w8_p1_end:
 
 dwRowS2AVX512_t4_w8_end:
 dwRowS2AVX512_t4_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS2AVX512_t4_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS2AVX512_t4_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t4_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25181,7 +26362,7 @@ dwRowS2AVX512_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -25246,10 +26427,15 @@ dwRowS2AVX512_t4_w1_p1_end:
 	JMP  dwRowS2AVX512_t4_w1
 
 dwRowS2AVX512_t4_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS2AVX512_t4_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS2AVX512_t4_line
 	JMP  dwRowS2AVX512_done
@@ -25258,27 +26444,47 @@ dwRowS2AVX512_t5:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowS2AVX512_t5_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowS2AVX512_t5_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowS2AVX512_t5_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowS2AVX512_t5_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowS2AVX512_t5_w16:
-	CMPQ R10, $0x10
-	JL   dwRowS2AVX512_t5_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowS2AVX512_t5_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t5_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t5_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t5_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25289,7 +26495,7 @@ dwRowS2AVX512_t5_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25441,8 +26647,8 @@ dwRowS2AVX512_t5_w16_p8_end:
 dwRowS2AVX512_t5_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t5_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t5_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25453,7 +26659,7 @@ dwRowS2AVX512_t5_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25553,8 +26759,8 @@ dwRowS2AVX512_t5_w16_p4_end:
 dwRowS2AVX512_t5_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t5_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t5_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25565,7 +26771,7 @@ dwRowS2AVX512_t5_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t5_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25645,8 +26851,8 @@ dwRowS2AVX512_t5_w16_p2_end:
 dwRowS2AVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t5_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t5_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25657,7 +26863,7 @@ dwRowS2AVX512_t5_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25728,19 +26934,26 @@ dwRowS2AVX512_t5_w16_p1_end:
 
 dwRowS2AVX512_t5_w16_end:
 dwRowS2AVX512_t5_w8:
-	CMPQ R10, $0x08
-	JL   dwRowS2AVX512_t5_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowS2AVX512_t5_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowS2AVX512_t5_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25751,7 +26964,7 @@ dwRowS2AVX512_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -25903,8 +27116,8 @@ dwRowS2AVX512_t5_w8_p8_end:
 dwRowS2AVX512_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowS2AVX512_t5_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -25915,7 +27128,7 @@ dwRowS2AVX512_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26015,8 +27228,8 @@ dwRowS2AVX512_t5_w8_p4_end:
 dwRowS2AVX512_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowS2AVX512_t5_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26027,7 +27240,7 @@ dwRowS2AVX512_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26107,8 +27320,8 @@ dwRowS2AVX512_t5_w8_p2_end:
 dwRowS2AVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t5_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26119,7 +27332,7 @@ dwRowS2AVX512_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26190,19 +27403,26 @@ dwRowS2AVX512_t5_w8_p1_end:
 
 dwRowS2AVX512_t5_w8_end:
 dwRowS2AVX512_t5_w1:
-	CMPQ R10, $0x01
-	JL   dwRowS2AVX512_t5_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowS2AVX512_t5_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowS2AVX512_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowS2AVX512_t5_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowS2AVX512_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26213,7 +27433,7 @@ dwRowS2AVX512_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowS2AVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -26283,10 +27503,15 @@ dwRowS2AVX512_t5_w1_p1_end:
 	JMP  dwRowS2AVX512_t5_w1
 
 dwRowS2AVX512_t5_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowS2AVX512_t5_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowS2AVX512_t5_line
 
@@ -26294,9 +27519,9 @@ dwRowS2AVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·dwRowM1AVX512(SB), NOSPLIT, $48-320
+// func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
+TEXT ·dwRowM1AVX512(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwRowM1AVX512_done
@@ -26333,11 +27558,11 @@ TEXT ·dwRowM1AVX512(SB), NOSPLIT, $48-320
 	MOVQ  xtap+240(FP), R8
 	NEGQ  R8
 	MOVQ  pf_base+296(FP), CX
-	MOVQ  CX, 32(SP)
+	MOVQ  CX, 48(SP)
 	MOVQ  pf_len+304(FP), BX
 	SHLQ  $0x02, BX
 	ADDQ  CX, BX
-	MOVQ  BX, 40(SP)
+	MOVQ  BX, 56(SP)
 	MOVQ  taps+0(FP), CX
 	CMPQ  CX, $0x01
 	JEQ   dwRowM1AVX512_t1
@@ -26355,27 +27580,47 @@ dwRowM1AVX512_t1:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowM1AVX512_t1_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowM1AVX512_t1_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowM1AVX512_t1_whole
+	MOVQ    $0x0000001c, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowM1AVX512_t1_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowM1AVX512_t1_w16:
-	CMPQ R10, $0x10
-	JL   dwRowM1AVX512_t1_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowM1AVX512_t1_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t1_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t1_w16_p16_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26386,7 +27631,7 @@ dwRowM1AVX512_t1_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26536,8 +27781,8 @@ dwRowM1AVX512_t1_w16_p16_end:
 dwRowM1AVX512_t1_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t1_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26548,7 +27793,7 @@ dwRowM1AVX512_t1_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26640,8 +27885,8 @@ dwRowM1AVX512_t1_w16_p8_end:
 dwRowM1AVX512_t1_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t1_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26652,7 +27897,7 @@ dwRowM1AVX512_t1_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26716,8 +27961,8 @@ dwRowM1AVX512_t1_w16_p4_end:
 dwRowM1AVX512_t1_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t1_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26728,7 +27973,7 @@ dwRowM1AVX512_t1_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26780,8 +28025,8 @@ dwRowM1AVX512_t1_w16_p2_end:
 dwRowM1AVX512_t1_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t1_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26792,7 +28037,7 @@ dwRowM1AVX512_t1_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26839,19 +28084,26 @@ dwRowM1AVX512_t1_w16_p1_end:
 
 dwRowM1AVX512_t1_w16_end:
 dwRowM1AVX512_t1_w8:
-	CMPQ R10, $0x08
-	JL   dwRowM1AVX512_t1_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowM1AVX512_t1_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t1_w8_p14:
 	CMPQ       (SP), $0x0e
 	JL         dwRowM1AVX512_t1_w8_p14_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w8_p14_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -26862,7 +28114,7 @@ dwRowM1AVX512_t1_w8_p14:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w8_p14_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -26996,8 +28248,8 @@ dwRowM1AVX512_t1_w8_p14_end:
 dwRowM1AVX512_t1_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t1_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27008,7 +28260,7 @@ dwRowM1AVX512_t1_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27100,8 +28352,8 @@ dwRowM1AVX512_t1_w8_p8_end:
 dwRowM1AVX512_t1_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t1_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27112,7 +28364,7 @@ dwRowM1AVX512_t1_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27176,8 +28428,8 @@ dwRowM1AVX512_t1_w8_p4_end:
 dwRowM1AVX512_t1_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t1_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27188,7 +28440,7 @@ dwRowM1AVX512_t1_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27240,8 +28492,8 @@ dwRowM1AVX512_t1_w8_p2_end:
 dwRowM1AVX512_t1_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t1_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27252,7 +28504,7 @@ dwRowM1AVX512_t1_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27299,19 +28551,26 @@ dwRowM1AVX512_t1_w8_p1_end:
 
 dwRowM1AVX512_t1_w8_end:
 dwRowM1AVX512_t1_w1:
-	CMPQ R10, $0x01
-	JL   dwRowM1AVX512_t1_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowM1AVX512_t1_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t1_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t1_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t1_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27322,7 +28581,7 @@ dwRowM1AVX512_t1_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t1_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -27368,10 +28627,15 @@ dwRowM1AVX512_t1_w1_p1_end:
 	JMP  dwRowM1AVX512_t1_w1
 
 dwRowM1AVX512_t1_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowM1AVX512_t1_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowM1AVX512_t1_line
 	JMP  dwRowM1AVX512_done
@@ -27380,27 +28644,47 @@ dwRowM1AVX512_t2:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowM1AVX512_t2_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowM1AVX512_t2_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowM1AVX512_t2_whole
+	MOVQ    $0x0000001a, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowM1AVX512_t2_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowM1AVX512_t2_w16:
-	CMPQ R10, $0x10
-	JL   dwRowM1AVX512_t2_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowM1AVX512_t2_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t2_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t2_w16_p16_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27411,7 +28695,7 @@ dwRowM1AVX512_t2_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27581,8 +28865,8 @@ dwRowM1AVX512_t2_w16_p16_end:
 dwRowM1AVX512_t2_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t2_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27593,7 +28877,7 @@ dwRowM1AVX512_t2_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27697,8 +28981,8 @@ dwRowM1AVX512_t2_w16_p8_end:
 dwRowM1AVX512_t2_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t2_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27709,7 +28993,7 @@ dwRowM1AVX512_t2_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27781,8 +29065,8 @@ dwRowM1AVX512_t2_w16_p4_end:
 dwRowM1AVX512_t2_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t2_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27793,7 +29077,7 @@ dwRowM1AVX512_t2_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27855,8 +29139,8 @@ dwRowM1AVX512_t2_w16_p2_end:
 dwRowM1AVX512_t2_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t2_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27867,7 +29151,7 @@ dwRowM1AVX512_t2_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -27921,19 +29205,26 @@ dwRowM1AVX512_t2_w16_p1_end:
 
 dwRowM1AVX512_t2_w16_end:
 dwRowM1AVX512_t2_w8:
-	CMPQ R10, $0x08
-	JL   dwRowM1AVX512_t2_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowM1AVX512_t2_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t2_w8_p13:
 	CMPQ       (SP), $0x0d
 	JL         dwRowM1AVX512_t2_w8_p13_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w8_p13_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -27944,7 +29235,7 @@ dwRowM1AVX512_t2_w8_p13:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w8_p13_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28089,8 +29380,8 @@ dwRowM1AVX512_t2_w8_p13_end:
 dwRowM1AVX512_t2_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t2_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28101,7 +29392,7 @@ dwRowM1AVX512_t2_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28205,8 +29496,8 @@ dwRowM1AVX512_t2_w8_p8_end:
 dwRowM1AVX512_t2_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t2_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28217,7 +29508,7 @@ dwRowM1AVX512_t2_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28289,8 +29580,8 @@ dwRowM1AVX512_t2_w8_p4_end:
 dwRowM1AVX512_t2_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t2_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28301,7 +29592,7 @@ dwRowM1AVX512_t2_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28363,8 +29654,8 @@ dwRowM1AVX512_t2_w8_p2_end:
 dwRowM1AVX512_t2_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t2_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28375,7 +29666,7 @@ dwRowM1AVX512_t2_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28429,19 +29720,26 @@ dwRowM1AVX512_t2_w8_p1_end:
 
 dwRowM1AVX512_t2_w8_end:
 dwRowM1AVX512_t2_w1:
-	CMPQ R10, $0x01
-	JL   dwRowM1AVX512_t2_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowM1AVX512_t2_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t2_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t2_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t2_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28452,7 +29750,7 @@ dwRowM1AVX512_t2_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t2_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -28505,10 +29803,15 @@ dwRowM1AVX512_t2_w1_p1_end:
 	JMP  dwRowM1AVX512_t2_w1
 
 dwRowM1AVX512_t2_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowM1AVX512_t2_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowM1AVX512_t2_line
 	JMP  dwRowM1AVX512_done
@@ -28517,27 +29820,47 @@ dwRowM1AVX512_t3:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowM1AVX512_t3_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowM1AVX512_t3_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowM1AVX512_t3_whole
+	MOVQ    $0x00000018, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowM1AVX512_t3_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowM1AVX512_t3_w16:
-	CMPQ R10, $0x10
-	JL   dwRowM1AVX512_t3_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowM1AVX512_t3_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t3_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t3_w16_p16_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w16_p16_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28548,7 +29871,7 @@ dwRowM1AVX512_t3_w16_p16:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w16_p16_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28738,8 +30061,8 @@ dwRowM1AVX512_t3_w16_p16_end:
 dwRowM1AVX512_t3_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t3_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28750,7 +30073,7 @@ dwRowM1AVX512_t3_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28866,8 +30189,8 @@ dwRowM1AVX512_t3_w16_p8_end:
 dwRowM1AVX512_t3_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t3_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28878,7 +30201,7 @@ dwRowM1AVX512_t3_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -28958,8 +30281,8 @@ dwRowM1AVX512_t3_w16_p4_end:
 dwRowM1AVX512_t3_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t3_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -28970,7 +30293,7 @@ dwRowM1AVX512_t3_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29038,8 +30361,8 @@ dwRowM1AVX512_t3_w16_p2_end:
 dwRowM1AVX512_t3_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t3_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29050,7 +30373,7 @@ dwRowM1AVX512_t3_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29111,19 +30434,26 @@ dwRowM1AVX512_t3_w16_p1_end:
 
 dwRowM1AVX512_t3_w16_end:
 dwRowM1AVX512_t3_w8:
-	CMPQ R10, $0x08
-	JL   dwRowM1AVX512_t3_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowM1AVX512_t3_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t3_w8_p12:
 	CMPQ       (SP), $0x0c
 	JL         dwRowM1AVX512_t3_w8_p12_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w8_p12_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29134,7 +30464,7 @@ dwRowM1AVX512_t3_w8_p12:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w8_p12_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29288,8 +30618,8 @@ dwRowM1AVX512_t3_w8_p12_end:
 dwRowM1AVX512_t3_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t3_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29300,7 +30630,7 @@ dwRowM1AVX512_t3_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29416,8 +30746,8 @@ dwRowM1AVX512_t3_w8_p8_end:
 dwRowM1AVX512_t3_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t3_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29428,7 +30758,7 @@ dwRowM1AVX512_t3_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29508,8 +30838,8 @@ dwRowM1AVX512_t3_w8_p4_end:
 dwRowM1AVX512_t3_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t3_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29520,7 +30850,7 @@ dwRowM1AVX512_t3_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29588,8 +30918,8 @@ dwRowM1AVX512_t3_w8_p2_end:
 dwRowM1AVX512_t3_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t3_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29600,7 +30930,7 @@ dwRowM1AVX512_t3_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29661,19 +30991,26 @@ dwRowM1AVX512_t3_w8_p1_end:
 
 dwRowM1AVX512_t3_w8_end:
 dwRowM1AVX512_t3_w1:
-	CMPQ R10, $0x01
-	JL   dwRowM1AVX512_t3_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowM1AVX512_t3_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t3_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t3_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t3_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29684,7 +31021,7 @@ dwRowM1AVX512_t3_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t3_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -29744,10 +31081,15 @@ dwRowM1AVX512_t3_w1_p1_end:
 	JMP  dwRowM1AVX512_t3_w1
 
 dwRowM1AVX512_t3_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowM1AVX512_t3_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowM1AVX512_t3_line
 	JMP  dwRowM1AVX512_done
@@ -29756,27 +31098,47 @@ dwRowM1AVX512_t4:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowM1AVX512_t4_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowM1AVX512_t4_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowM1AVX512_t4_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowM1AVX512_t4_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowM1AVX512_t4_w16:
-	CMPQ R10, $0x10
-	JL   dwRowM1AVX512_t4_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowM1AVX512_t4_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t4_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t4_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t4_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29787,7 +31149,7 @@ dwRowM1AVX512_t4_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t4_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -29915,8 +31277,8 @@ dwRowM1AVX512_t4_w16_p8_end:
 dwRowM1AVX512_t4_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t4_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t4_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -29927,7 +31289,7 @@ dwRowM1AVX512_t4_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t4_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30015,8 +31377,8 @@ dwRowM1AVX512_t4_w16_p4_end:
 dwRowM1AVX512_t4_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t4_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t4_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30027,7 +31389,7 @@ dwRowM1AVX512_t4_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t4_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30101,8 +31463,8 @@ dwRowM1AVX512_t4_w16_p2_end:
 dwRowM1AVX512_t4_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t4_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t4_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30113,7 +31475,7 @@ dwRowM1AVX512_t4_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t4_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30179,19 +31541,26 @@ dwRowM1AVX512_t4_w16_p1_end:
 
 dwRowM1AVX512_t4_w16_end:
 dwRowM1AVX512_t4_w8:
-	CMPQ R10, $0x08
-	JL   dwRowM1AVX512_t4_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowM1AVX512_t4_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t4_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t4_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t4_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30202,7 +31571,7 @@ dwRowM1AVX512_t4_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t4_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30330,8 +31699,8 @@ dwRowM1AVX512_t4_w8_p8_end:
 dwRowM1AVX512_t4_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t4_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t4_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30342,7 +31711,7 @@ dwRowM1AVX512_t4_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t4_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30430,8 +31799,8 @@ dwRowM1AVX512_t4_w8_p4_end:
 dwRowM1AVX512_t4_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t4_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t4_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30442,7 +31811,7 @@ dwRowM1AVX512_t4_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t4_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30516,8 +31885,8 @@ dwRowM1AVX512_t4_w8_p2_end:
 dwRowM1AVX512_t4_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t4_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t4_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30528,7 +31897,7 @@ dwRowM1AVX512_t4_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t4_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30594,19 +31963,26 @@ dwRowM1AVX512_t4_w8_p1_end:
 
 dwRowM1AVX512_t4_w8_end:
 dwRowM1AVX512_t4_w1:
-	CMPQ R10, $0x01
-	JL   dwRowM1AVX512_t4_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowM1AVX512_t4_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t4_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t4_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t4_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30617,7 +31993,7 @@ dwRowM1AVX512_t4_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t4_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -30682,10 +32058,15 @@ dwRowM1AVX512_t4_w1_p1_end:
 	JMP  dwRowM1AVX512_t4_w1
 
 dwRowM1AVX512_t4_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowM1AVX512_t4_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowM1AVX512_t4_line
 	JMP  dwRowM1AVX512_done
@@ -30694,27 +32075,47 @@ dwRowM1AVX512_t5:
 	MOVQ nr+272(FP), CX
 	MOVQ CX, 8(SP)
 	XORQ CX, CX
-	MOVQ CX, 16(SP)
-	MOVQ CX, 24(SP)
+	MOVQ CX, 32(SP)
+	MOVQ CX, 40(SP)
 
 dwRowM1AVX512_t5_line:
+	MOVQ $0x00000000, 16(SP)
+
+dwRowM1AVX512_t5_tile:
+	MOVQ    AX, CX
+	SUBQ    16(SP), CX
+	CMPQ    tiled+320(FP), $0x00
+	JE      dwRowM1AVX512_t5_whole
+	MOVQ    $0x00000010, BX
+	CMPQ    CX, BX
+	CMOVQGT BX, CX
+
+dwRowM1AVX512_t5_whole:
+	MOVQ CX, 24(SP)
 	XORQ R9, R9
 	MOVQ c+224(FP), R10
 
 dwRowM1AVX512_t5_w16:
-	CMPQ R10, $0x10
-	JL   dwRowM1AVX512_t5_w16_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x10
+	JL    dwRowM1AVX512_t5_w16_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t5_w16_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t5_w16_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t5_w16_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30725,7 +32126,7 @@ dwRowM1AVX512_t5_w16_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t5_w16_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30865,8 +32266,8 @@ dwRowM1AVX512_t5_w16_p8_end:
 dwRowM1AVX512_t5_w16_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t5_w16_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t5_w16_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30877,7 +32278,7 @@ dwRowM1AVX512_t5_w16_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t5_w16_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -30973,8 +32374,8 @@ dwRowM1AVX512_t5_w16_p4_end:
 dwRowM1AVX512_t5_w16_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t5_w16_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t5_w16_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -30985,7 +32386,7 @@ dwRowM1AVX512_t5_w16_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t5_w16_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -31065,8 +32466,8 @@ dwRowM1AVX512_t5_w16_p2_end:
 dwRowM1AVX512_t5_w16_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t5_w16_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t5_w16_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -31077,7 +32478,7 @@ dwRowM1AVX512_t5_w16_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t5_w16_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -31148,19 +32549,26 @@ dwRowM1AVX512_t5_w16_p1_end:
 
 dwRowM1AVX512_t5_w16_end:
 dwRowM1AVX512_t5_w8:
-	CMPQ R10, $0x08
-	JL   dwRowM1AVX512_t5_w8_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x08
+	JL    dwRowM1AVX512_t5_w8_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t5_w8_p8:
 	CMPQ       (SP), $0x08
 	JL         dwRowM1AVX512_t5_w8_p8_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t5_w8_p8_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -31171,7 +32579,7 @@ dwRowM1AVX512_t5_w8_p8:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t5_w8_p8_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -31311,8 +32719,8 @@ dwRowM1AVX512_t5_w8_p8_end:
 dwRowM1AVX512_t5_w8_p4:
 	CMPQ       (SP), $0x04
 	JL         dwRowM1AVX512_t5_w8_p4_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t5_w8_p4_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -31323,7 +32731,7 @@ dwRowM1AVX512_t5_w8_p4:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t5_w8_p4_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -31419,8 +32827,8 @@ dwRowM1AVX512_t5_w8_p4_end:
 dwRowM1AVX512_t5_w8_p2:
 	CMPQ       (SP), $0x02
 	JL         dwRowM1AVX512_t5_w8_p2_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t5_w8_p2_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -31431,7 +32839,7 @@ dwRowM1AVX512_t5_w8_p2:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t5_w8_p2_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -31511,8 +32919,8 @@ dwRowM1AVX512_t5_w8_p2_end:
 dwRowM1AVX512_t5_w8_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t5_w8_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t5_w8_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -31523,7 +32931,7 @@ dwRowM1AVX512_t5_w8_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t5_w8_p1_nopf:
 	CMPQ    acc+264(FP), $0x00
@@ -31594,19 +33002,26 @@ dwRowM1AVX512_t5_w8_p1_end:
 
 dwRowM1AVX512_t5_w8_end:
 dwRowM1AVX512_t5_w1:
-	CMPQ R10, $0x01
-	JL   dwRowM1AVX512_t5_w1_end
-	MOVQ x_base+8(FP), CX
-	ADDQ 16(SP), CX
-	MOVQ y_base+56(FP), BX
-	ADDQ 24(SP), BX
-	MOVQ AX, (SP)
+	CMPQ  R10, $0x01
+	JL    dwRowM1AVX512_t5_w1_end
+	MOVQ  x_base+8(FP), CX
+	ADDQ  32(SP), CX
+	MOVQ  y_base+56(FP), BX
+	ADDQ  40(SP), BX
+	MOVQ  16(SP), R11
+	IMULQ xpix+232(FP), R11
+	ADDQ  R11, CX
+	MOVQ  16(SP), R11
+	IMULQ ypix+256(FP), R11
+	ADDQ  R11, BX
+	MOVQ  24(SP), R11
+	MOVQ  R11, (SP)
 
 dwRowM1AVX512_t5_w1_p1:
 	CMPQ       (SP), $0x01
 	JL         dwRowM1AVX512_t5_w1_p1_end
-	MOVQ       32(SP), R11
-	CMPQ       R11, 40(SP)
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
 	JAE        dwRowM1AVX512_t5_w1_p1_nopf
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
@@ -31617,7 +33032,7 @@ dwRowM1AVX512_t5_w1_p1:
 	PREFETCHT0 384(R11)
 	PREFETCHT0 448(R11)
 	ADDQ       $0x00000200, R11
-	MOVQ       R11, 32(SP)
+	MOVQ       R11, 48(SP)
 
 dwRowM1AVX512_t5_w1_p1_nopf:
 	CMPQ   acc+264(FP), $0x00
@@ -31687,10 +33102,15 @@ dwRowM1AVX512_t5_w1_p1_end:
 	JMP  dwRowM1AVX512_t5_w1
 
 dwRowM1AVX512_t5_w1_end:
-	MOVQ xrow+280(FP), CX
+	MOVQ 24(SP), CX
 	ADDQ CX, 16(SP)
+	MOVQ 16(SP), CX
+	CMPQ CX, AX
+	JL   dwRowM1AVX512_t5_tile
+	MOVQ xrow+280(FP), CX
+	ADDQ CX, 32(SP)
 	MOVQ yrow+288(FP), CX
-	ADDQ CX, 24(SP)
+	ADDQ CX, 40(SP)
 	DECQ 8(SP)
 	JNZ  dwRowM1AVX512_t5_line
 

@@ -6,65 +6,81 @@ package kernels
 
 // dwRowAVX2 is dwRowGo in AVX2 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run.
+// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// with tiled != 0 each row's pixels go through all the channels in tiles
+// of two of the widest pixel blocks (see rowTile in the generator).
 //
 //go:noescape
-func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
+func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
 
 // dwRowS1AVX2 is dwRowGo in AVX2 for xpix = 1*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run.
+// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// with tiled != 0 each row's pixels go through all the channels in tiles
+// of two of the widest pixel blocks (see rowTile in the generator).
 //
 //go:noescape
-func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
+func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
 
 // dwRowS2AVX2 is dwRowGo in AVX2 for xpix = 2*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run.
+// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// with tiled != 0 each row's pixels go through all the channels in tiles
+// of two of the widest pixel blocks (see rowTile in the generator).
 //
 //go:noescape
-func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
+func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
 
 // dwRowM1AVX2 is dwRowGo in AVX2 for xpix = 1*u and xtap = -1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run.
+// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// with tiled != 0 each row's pixels go through all the channels in tiles
+// of two of the widest pixel blocks (see rowTile in the generator).
 //
 //go:noescape
-func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
+func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
 
 // dwRowAVX512 is dwRowGo in AVX512 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run.
+// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// with tiled != 0 each row's pixels go through all the channels in tiles
+// of two of the widest pixel blocks (see rowTile in the generator).
 //
 //go:noescape
-func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
+func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
 
 // dwRowS1AVX512 is dwRowGo in AVX512 for xpix = 1*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run.
+// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// with tiled != 0 each row's pixels go through all the channels in tiles
+// of two of the widest pixel blocks (see rowTile in the generator).
 //
 //go:noescape
-func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
+func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
 
 // dwRowS2AVX512 is dwRowGo in AVX512 for xpix = 2*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run.
+// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// with tiled != 0 each row's pixels go through all the channels in tiles
+// of two of the widest pixel blocks (see rowTile in the generator).
 //
 //go:noescape
-func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
+func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
 
 // dwRowM1AVX512 is dwRowGo in AVX512 for xpix = 1*u and xtap = -1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run.
+// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// with tiled != 0 each row's pixels go through all the channels in tiles
+// of two of the widest pixel blocks (see rowTile in the generator).
 //
 //go:noescape
-func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32)
+func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
 
 // dwWgtAVX2 is dwWgtGo in AVX2 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds.

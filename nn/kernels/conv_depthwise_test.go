@@ -75,6 +75,8 @@ func dwCases() []dwCase {
 		dwCase{2, 6, 6, 8, 4, 4, 3, 3, 1, 1, 1, 2, 1, 2},     // stride 3, even k
 		dwCase{1, 5, 40, 3, 6, 6, 1, 1, 1, 1, 2, 3, 2, 3},    // k6: taps split 5+1
 		dwCase{1, 20, 20, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // partials of the weight gradient
+		dwCase{1, 5, 50, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   // rows in tiles (dwTiled): 3 tiles a row
+		dwCase{1, 6, 45, 128, 3, 3, 2, 2, 1, 1, 0, 1, 0, 1},  // tiles, stride 2
 	)
 }
 
@@ -313,7 +315,8 @@ func TestDepthwiseThreadCountInvariant(t *testing.T) {
 // those: 43 = 12·3+4+2+1 for 3 taps), every channel count up to 35 (16-
 // and 8-lane steps and scalar tails), negative source steps, overwrite
 // and accumulate, 1 to 3 output rows a call with a gap between them that
-// must stay as it is, and guard bands around every output.
+// must stay as it is, whole rows and rows in tiles (tiled), and guard
+// bands around every output.
 func TestDepthwiseRowKernels(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		k := dwSIMD
@@ -361,15 +364,16 @@ func TestDepthwiseRowKernels(t *testing.T) {
 			xr := dwRand(r, lines*xlen)
 			y0 := dwRand(r, ytot)
 			want := append([]float32(nil), y0...)
-			dwRowGo(taps, xr, w, want, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, lines, xlen, yrow, nil)
+			dwRowGo(taps, xr, w, want, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, lines, xlen, yrow, nil, 0)
+			tiled := (trial / 3) % 2 // tiles of 16 to 24 pixels: n up to 43 takes one to three
 			off := trial % 4
 			y, check := guarded(t, ytot, off, 99)
 			copy(y, y0)
-			k.row(taps, xr, w, y, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, lines, xlen, yrow, xr)
+			k.row(taps, xr, w, y, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, lines, xlen, yrow, xr, tiled)
 			check()
 			for i := range y {
 				if !closeEnough(y[i], want[i], 1e-5) {
-					t.Fatalf("row taps %d rows %d n %d c %d acc %d lines %d: y[%d] = %v, want %v", taps, rows, n, c, acc, lines, i, y[i], want[i])
+					t.Fatalf("row taps %d rows %d n %d c %d acc %d lines %d tiled %d: y[%d] = %v, want %v", taps, rows, n, c, acc, lines, tiled, i, y[i], want[i])
 				}
 			}
 			x := xr[:xlen]
@@ -395,14 +399,14 @@ func TestDepthwiseRowKernels(t *testing.T) {
 				mlen := rows*mspan + 3
 				mx := dwRand(r, lines*mlen)
 				mwant := append([]float32(nil), y0...)
-				dwRowGo(taps, mx, w, mwant, mo, rows, n, c, xp, xt, wtap, ypix, acc, lines, mlen, yrow, nil)
+				dwRowGo(taps, mx, w, mwant, mo, rows, n, c, xp, xt, wtap, ypix, acc, lines, mlen, yrow, nil, 0)
 				my, mcheck := guarded(t, ytot, (off+1)%4, 98)
 				copy(my, y0)
-				mk.f(taps, mx, w, my, mo, rows, n, c, xp, xt, wtap, ypix, acc, lines, mlen, yrow, mx[:len(mx)/2])
+				mk.f(taps, mx, w, my, mo, rows, n, c, xp, xt, wtap, ypix, acc, lines, mlen, yrow, mx[:len(mx)/2], tiled)
 				mcheck()
 				for i := range my {
 					if !closeEnough(my[i], mwant[i], 1e-5) {
-						t.Fatalf("row%s taps %d rows %d n %d c %d u %d acc %d lines %d: y[%d] = %v, want %v", mk.name, taps, rows, n, c, u, acc, lines, i, my[i], mwant[i])
+						t.Fatalf("row%s taps %d rows %d n %d c %d u %d acc %d lines %d tiled %d: y[%d] = %v, want %v", mk.name, taps, rows, n, c, u, acc, lines, tiled, i, my[i], mwant[i])
 					}
 				}
 			}
@@ -471,4 +475,17 @@ func FuzzDepthwise(f *testing.F) {
 		}
 		runDepthwise(t, d, seed, int(seed%4))
 	})
+}
+
+func TestDwTiled(t *testing.T) {
+	for _, c := range []struct{ c, kh, w, want int }{
+		{144, 3, 56, 0}, {240, 5, 28, 0}, {56, 3, 64, 0}, // strides that spread over L1's sets
+		{64, 3, 64, 1}, {32, 3, 112, 1}, {128, 3, 56, 1}, {64, 3, 50, 1}, {128, 3, 45, 1}, // 16, 32 and 8 sets
+		{64, 3, 32, 0}, {1152, 5, 7, 0}, {288, 5, 33, 0}, // few enough lines
+	} {
+		p := ConvParams{C: c.c, KH: c.kh}
+		if got := p.dwTiled(c.w); got != c.want {
+			t.Errorf("C=%d KH=%d over %d pixels: dwTiled %d, want %d", c.c, c.kh, c.w, got, c.want)
+		}
+	}
 }

@@ -229,10 +229,12 @@ func row(is isa, m *colMap) {
 			"source column is loaded once per pixel block and window row.",
 		}
 	}
-	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, acc, nr, xrow, yrow int, pf []float32)")
+	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, acc, nr, xrow, yrow int, pf []float32, tiled int)")
 	Pragma("noescape")
 	Doc(append(doc, "The caller guarantees every element it reads or writes is in bounds;",
-		"pf is prefetched, 512 bytes per pixel block, while the blocks run.")...)
+		"pf is prefetched, 512 bytes per pixel block, while the blocks run;",
+		"with tiled != 0 each row's pixels go through all the channels in tiles",
+		"of two of the widest pixel blocks (see rowTile in the generator).")...)
 	done := name + "_done"
 	n := GP64()
 	MOVQ(param("n"), n)
@@ -261,9 +263,10 @@ func row(is isa, m *colMap) {
 			NEGQ(u)
 		}
 	}
-	nrem := AllocLocal(8)                  // pixels left
-	lines := AllocLocal(8)                 // output rows left
-	xo, yo := AllocLocal(8), AllocLocal(8) // the current output row's offsets in x and y, bytes
+	nrem := AllocLocal(8)                     // pixels left
+	lines := AllocLocal(8)                    // output rows left
+	tdone, tn := AllocLocal(8), AllocLocal(8) // pixels of the row before the current tile, and in it
+	xo, yo := AllocLocal(8), AllocLocal(8)    // the current output row's offsets in x and y, bytes
 	pfp, pfe := AllocLocal(8), AllocLocal(8)
 	{
 		t := GP64()
@@ -289,6 +292,20 @@ func row(is isa, m *colMap) {
 			MOVQ(t, yo)
 		}
 		Label(sect + "_line")
+		MOVQ(U32(0), tdone)
+		Label(sect + "_tile")
+		{
+			t, tile := GP64(), GP64()
+			MOVQ(n, t)
+			SUBQ(tdone, t)
+			CMPQ(param("tiled"), U8(0))
+			JE(LabelRef(sect + "_whole"))
+			MOVQ(U32(rowTile(m, taps)), tile)
+			CMPQ(t, tile)
+			CMOVQGT(tile, t)
+			Label(sect + "_whole")
+			MOVQ(t, tn)
+		}
 		co := GP64() // channel byte offset
 		XORQ(co, co)
 		crem := GP64() // channels left
@@ -302,7 +319,17 @@ func row(is isa, m *colMap) {
 			ADDQ(xo, xp)
 			Load(Param("y").Base(), yp)
 			ADDQ(yo, yp)
-			MOVQ(n, nrem)
+			{
+				t := GP64()
+				MOVQ(tdone, t)
+				IMULQ(param("xpix"), t)
+				ADDQ(t, xp)
+				MOVQ(tdone, t)
+				IMULQ(param("ypix"), t)
+				ADDQ(t, yp)
+				MOVQ(tn, t)
+				MOVQ(t, nrem)
+			}
 			pix := is.pix
 			if m != nil {
 				// ZMM steps have 32 registers; YMM and scalar steps keep
@@ -355,6 +382,14 @@ func row(is isa, m *colMap) {
 		}
 		{
 			t := GP64()
+			MOVQ(tn, t)
+			ADDQ(t, tdone)
+			MOVQ(tdone, t)
+			CMPQ(t, n)
+			JL(LabelRef(sect + "_tile"))
+		}
+		{
+			t := GP64()
 			MOVQ(param("xrow"), t)
 			ADDQ(t, xo)
 			MOVQ(param("yrow"), t)
@@ -402,6 +437,17 @@ func advance(ptr, step reg.Register, p int) {
 		IMUL3Q(U32(p), step, t)
 		ADDQ(t, ptr)
 	}
+}
+
+// rowTile is the number of pixels of a row that a row kernel with taps
+// taps per window row runs through all its channels before the next, when
+// the caller asks for tiles (tiled != 0; see dwRowGo): two of its widest
+// YMM blocks.
+func rowTile(m *colMap, taps int) int {
+	if m == nil {
+		return 16
+	}
+	return 2 * mappedBlock(16, taps)
 }
 
 // mappedBlock returns the widest pixel block of a column-mapped row kernel
