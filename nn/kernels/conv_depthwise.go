@@ -68,12 +68,12 @@ type dwOffs = [2 * dwMaxRows]int
 // pixels that share their window rows' offsets and weights (the interior
 // rows of an image). The SIMD versions finish one output row before the
 // next. Steps may be negative; every element read or written must lie in
-// its slice (the SIMD versions do not check). pf and tiled are hints for
+// its slice (the SIMD versions do not check). pf and tile are hints for
 // the SIMD versions, which give the same result either way: pf is memory
-// they prefetch while they run; with tiled != 0 they take a row's pixels
-// through all the channels a few blocks at a time (dwTiled) rather than
+// they prefetch while they run; with tile > 0 they take a row's pixels
+// through all the channels tile pixels at a time (dwTile) rather than
 // each channel step through the whole row.
-func dwRowGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc, nr, xrow, yrow int, pf []float32, tiled int) {
+func dwRowGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc, nr, xrow, yrow int, pf []float32, tile int) {
 	for q := 0; q < nr; q++ {
 		for i := 0; i < n; i++ {
 			dst := y[q*yrow+i*ypix:]
@@ -125,7 +125,7 @@ func dwWgtGo(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, w
 }
 
 // dwRowFunc is the signature of the row kernels (see dwRowGo).
-type dwRowFunc = func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc, nr, xrow, yrow int, pf []float32, tiled int)
+type dwRowFunc = func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, acc, nr, xrow, yrow int, pf []float32, tile int)
 
 // dwKernels is one implementation's set of row kernels: row for any steps,
 // and versions of it for the column patterns of dilation 1 — rowS1 for
@@ -296,7 +296,7 @@ type dwRowArgs struct {
 	xtap     int  // input gradient: dy step per tap
 	xrow, yr int  // weight gradient: x and dy steps per output row
 	set      bool // input gradient: write dx rather than add to it
-	tiled    int  // the row kernels' tiled argument (dwTiled)
+	tile     int  // the row kernels' tile argument (dwTile)
 }
 
 var (
@@ -359,7 +359,7 @@ const dwNarrow = 3
 func dwForwardRows(k *dwKernels, p *ConvParams, x, w, y []float32) {
 	pl := dwPlans.Get().(*dwPlan)
 	units := p.N * p.OutH
-	dwFwdTasks.For(units, dwBandGrain(units, p.OutW*p.C*p.KH*p.KW), dwRowArgs{k: k, p: *p, x: x, w: w, y: y, cols: pl.fwdCols(p), kr: k.fwdRow(p), tiled: p.dwTiled(p.W)})
+	dwFwdTasks.For(units, dwBandGrain(units, p.OutW*p.C*p.KH*p.KW), dwRowArgs{k: k, p: *p, x: x, w: w, y: y, cols: pl.fwdCols(p), kr: k.fwdRow(p), tile: p.dwTile(p.W)})
 	dwPlans.Put(pl)
 }
 
@@ -442,20 +442,26 @@ const (
 	dwChunkIntensity = 16
 )
 
-// dwTiled returns the row kernels' tiled argument for a pass whose source
-// rows hold w pixels: 1 where one channel step's pass over a row would
-// not stay in L1. That pass reads about KH·w lines, one per source pixel
-// and window row, and with a pixel stride of s lines (C/16) that shares a
-// factor g with L1's 64 sets (Zen 3, Intel alike: 32 KB, 8 ways) those
-// lines fall on only 64/g sets: 512/g lines fit. Beyond that the next
-// channel step, which reads the other half of the same lines, finds them
-// gone. Tiles of two pixel blocks took 3×3 layers at batch 4 (best of
-// four runs, one thread, AMD Zen 3) from 39.6 to 45.7 GFLOP/s forward and
-// 37.8 to 43.4 for the input gradient at C=64 (64×64), 23.3 to 25.3 and
-// 22.4 to 25.0 at C=128 (56×56), 41.3 to 48.3 and 40.4 to 43.8 at C=32
-// (112×112); on layers whose pass fits (C=144 at 56×56, C=240 at 28×28)
-// tiles measured 2–7 % slower, hence the test.
-func (p *ConvParams) dwTiled(w int) int {
+// dwTile returns the row kernels' tile argument for a pass whose source
+// rows hold w pixels: 0 (whole rows) where one channel step's pass over a
+// row stays in L1, else the pixels a tile may hold so that it does. That
+// pass reads about KH·(w + KW - 1) lines, one per source pixel and window
+// row, and with a pixel stride of s lines (C/16) sharing a factor g with
+// L1's 64 sets (Zen 3, Intel alike: 32 KB, 8 ways) those lines fall on
+// only 64/g sets: 512/g lines fit. Beyond that the next channel step,
+// which reads the other half of the same lines, finds them gone. The tile
+// is a multiple of 12 pixels (the 3-tap kernels' widest block) that fills
+// at most three quarters of those lines, at most 24; where not even 12 fit
+// (5×5 at C=256), tiles do not help and the rows stay whole.
+//
+// 3×3 layers at batch 4, one thread, best of four interleaved runs
+// (forward / input gradient, GFLOP/s; AMD Zen 3): C=64 at 64×64 (tiles of
+// 24) 40.2 → 45.6 / 38.5 → 42.2; C=32 at 112×112 (24) 40.5 → 47.5 /
+// 40.0 → 44.7; C=128 at 56×56 (12) 23.0 → 33.2 / 22.6 → 34.3 (24: 24.5 /
+// 24.0). On layers whose pass fits (C=144 at 56×56, C=240 at 28×28)
+// tiles of 24 measured 2–7 % slower; 5×5 at C=256 lost 14 % in tiles of
+// 12.
+func (p *ConvParams) dwTile(w int) int {
 	if p.C%16 != 0 {
 		return 0 // the stride is not a whole number of lines
 	}
@@ -463,11 +469,20 @@ func (p *ConvParams) dwTiled(w int) int {
 	for s := p.C / 16; s%2 == 0 && g < 64; s /= 2 {
 		g *= 2
 	}
-	if p.KH*w > 512/g {
-		return 1
+	lines := 512 / g
+	if p.KH*(w+p.KW-1) <= lines {
+		return 0
 	}
-	return 0
+	fit := 3*lines/4/p.KH - (p.KW - 1) // pixels whose lines fill 3/4 of them
+	if fit < dwTileUnit {
+		return 0
+	}
+	return min(2*dwTileUnit, fit/dwTileUnit*dwTileUnit)
 }
+
+// dwTileUnit is the granularity of dwTile: the widest pixel block of the
+// 3-tap row kernels (AVX2).
+const dwTileUnit = 12
 
 // dwChunked reports whether the forward pass runs its wide runs in
 // channel chunks (and, with StrideH 1, the input gradient too: 3–4 %
@@ -512,7 +527,7 @@ func (a *dwRowArgs) forwardRows(offs *dwOffs, r *dwRun, u, nr, cc int, pf []floa
 				offs[dwMaxRows+j] = ((kh0+j)*p.KW+r.k0+t)*c + c0
 			}
 			a.kr(min(dwMaxTaps, r.nt-t), a.x, a.w, a.y[(u*p.OutW+r.p0)*c+c0:], *offs, nh, r.n, min(cc, c-c0),
-				p.StrideW*c, p.DilW*c, c, c, min(t, 1), nr, p.StrideH*p.W*c, p.OutW*c, pf, a.tiled)
+				p.StrideW*c, p.DilW*c, c, c, min(t, 1), nr, p.StrideH*p.W*c, p.OutW*c, pf, a.tile)
 			pf = nil
 		}
 	}
@@ -595,7 +610,7 @@ func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32, set b
 		xtap = -p.C
 	}
 	dwBwdTasks.For(units, dwBandGrain(units, p.W*p.C*p.KH*p.KW),
-		dwRowArgs{k: k, p: *p, x: dy, w: w, y: dx, cols: pl.bwdCols(p), kr: k.bwdRow(p), xtap: xtap, set: set, tiled: p.dwTiled(p.OutW)})
+		dwRowArgs{k: k, p: *p, x: dy, w: w, y: dx, cols: pl.bwdCols(p), kr: k.bwdRow(p), xtap: xtap, set: set, tile: p.dwTile(p.OutW)})
 	dwPlans.Put(pl)
 }
 
@@ -723,7 +738,7 @@ func (a *dwRowArgs) backwardRows(offs *dwOffs, r *dwRun, u, nr, cc int, pf []flo
 				acc = min(t, 1)
 			}
 			a.kr(min(dwMaxTaps, r.nt-t), a.x, a.w, a.y[(u*p.W+r.p0)*c+c0:], *offs, nh, r.n, min(cc, c-c0),
-				c, a.xtap, ks*c, p.StrideW*c, acc, nr, p.OutW*c, p.W*c, pf, a.tiled)
+				c, a.xtap, ks*c, p.StrideW*c, acc, nr, p.OutW*c, p.W*c, pf, a.tile)
 			pf = nil
 		}
 	}

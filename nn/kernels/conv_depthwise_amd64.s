@@ -4,7 +4,7 @@
 
 #include "textflag.h"
 
-// func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 // Requires: AVX, CMOV, FMA3, MMX+
 TEXT ·dwRowAVX2(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
@@ -72,9 +72,9 @@ dwRowAVX2_t1_line:
 dwRowAVX2_t1_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowAVX2_t1_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowAVX2_t1_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -476,9 +476,9 @@ dwRowAVX2_t2_line:
 dwRowAVX2_t2_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowAVX2_t2_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowAVX2_t2_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -920,9 +920,9 @@ dwRowAVX2_t3_line:
 dwRowAVX2_t3_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowAVX2_t3_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowAVX2_t3_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -1400,9 +1400,9 @@ dwRowAVX2_t4_line:
 dwRowAVX2_t4_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowAVX2_t4_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowAVX2_t4_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -1912,9 +1912,9 @@ dwRowAVX2_t5_line:
 dwRowAVX2_t5_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowAVX2_t5_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowAVX2_t5_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -2446,7 +2446,7 @@ dwRowAVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 // Requires: AVX, CMOV, FMA3, MMX+
 TEXT ·dwRowS1AVX2(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
@@ -2515,9 +2515,9 @@ dwRowS1AVX2_t1_line:
 dwRowS1AVX2_t1_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS1AVX2_t1_whole
-	MOVQ    $0x0000001c, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS1AVX2_t1_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -3088,9 +3088,9 @@ dwRowS1AVX2_t2_line:
 dwRowS1AVX2_t2_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS1AVX2_t2_whole
-	MOVQ    $0x0000001a, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS1AVX2_t2_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -3716,9 +3716,9 @@ dwRowS1AVX2_t3_line:
 dwRowS1AVX2_t3_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS1AVX2_t3_whole
-	MOVQ    $0x00000018, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS1AVX2_t3_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -4393,9 +4393,9 @@ dwRowS1AVX2_t4_line:
 dwRowS1AVX2_t4_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS1AVX2_t4_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS1AVX2_t4_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -4942,9 +4942,9 @@ dwRowS1AVX2_t5_line:
 dwRowS1AVX2_t5_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS1AVX2_t5_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS1AVX2_t5_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -5517,7 +5517,7 @@ dwRowS1AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 // Requires: AVX, CMOV, FMA3, MMX+
 TEXT ·dwRowS2AVX2(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
@@ -5586,9 +5586,9 @@ dwRowS2AVX2_t1_line:
 dwRowS2AVX2_t1_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS2AVX2_t1_whole
-	MOVQ    $0x0000001c, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS2AVX2_t1_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -6207,9 +6207,9 @@ dwRowS2AVX2_t2_line:
 dwRowS2AVX2_t2_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS2AVX2_t2_whole
-	MOVQ    $0x0000001a, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS2AVX2_t2_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -6881,9 +6881,9 @@ dwRowS2AVX2_t3_line:
 dwRowS2AVX2_t3_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS2AVX2_t3_whole
-	MOVQ    $0x00000018, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS2AVX2_t3_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -7602,9 +7602,9 @@ dwRowS2AVX2_t4_line:
 dwRowS2AVX2_t4_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS2AVX2_t4_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS2AVX2_t4_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -8173,9 +8173,9 @@ dwRowS2AVX2_t5_line:
 dwRowS2AVX2_t5_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS2AVX2_t5_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS2AVX2_t5_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -8770,7 +8770,7 @@ dwRowS2AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 // Requires: AVX, CMOV, FMA3, MMX+
 TEXT ·dwRowM1AVX2(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
@@ -8840,9 +8840,9 @@ dwRowM1AVX2_t1_line:
 dwRowM1AVX2_t1_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowM1AVX2_t1_whole
-	MOVQ    $0x0000001c, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowM1AVX2_t1_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -9421,9 +9421,9 @@ dwRowM1AVX2_t2_line:
 dwRowM1AVX2_t2_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowM1AVX2_t2_whole
-	MOVQ    $0x0000001a, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowM1AVX2_t2_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -10057,9 +10057,9 @@ dwRowM1AVX2_t3_line:
 dwRowM1AVX2_t3_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowM1AVX2_t3_whole
-	MOVQ    $0x00000018, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowM1AVX2_t3_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -10742,9 +10742,9 @@ dwRowM1AVX2_t4_line:
 dwRowM1AVX2_t4_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowM1AVX2_t4_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowM1AVX2_t4_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -11297,9 +11297,9 @@ dwRowM1AVX2_t5_line:
 dwRowM1AVX2_t5_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowM1AVX2_t5_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowM1AVX2_t5_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -11878,7 +11878,7 @@ dwRowM1AVX2_done:
 	VZEROUPPER
 	RET
 
-// func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 // Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
 TEXT ·dwRowAVX512(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
@@ -11946,9 +11946,9 @@ dwRowAVX512_t1_line:
 dwRowAVX512_t1_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowAVX512_t1_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowAVX512_t1_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -12641,9 +12641,9 @@ dwRowAVX512_t2_line:
 dwRowAVX512_t2_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowAVX512_t2_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowAVX512_t2_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -13410,9 +13410,9 @@ dwRowAVX512_t3_line:
 dwRowAVX512_t3_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowAVX512_t3_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowAVX512_t3_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -14245,9 +14245,9 @@ dwRowAVX512_t4_line:
 dwRowAVX512_t4_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowAVX512_t4_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowAVX512_t4_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -15140,9 +15140,9 @@ dwRowAVX512_t5_line:
 dwRowAVX512_t5_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowAVX512_t5_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowAVX512_t5_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -16085,7 +16085,7 @@ dwRowAVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 // Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
 TEXT ·dwRowS1AVX512(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
@@ -16154,9 +16154,9 @@ dwRowS1AVX512_t1_line:
 dwRowS1AVX512_t1_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS1AVX512_t1_whole
-	MOVQ    $0x0000001c, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS1AVX512_t1_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -17202,9 +17202,9 @@ dwRowS1AVX512_t2_line:
 dwRowS1AVX512_t2_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS1AVX512_t2_whole
-	MOVQ    $0x0000001a, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS1AVX512_t2_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -18362,9 +18362,9 @@ dwRowS1AVX512_t3_line:
 dwRowS1AVX512_t3_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS1AVX512_t3_whole
-	MOVQ    $0x00000018, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS1AVX512_t3_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -19624,9 +19624,9 @@ dwRowS1AVX512_t4_line:
 dwRowS1AVX512_t4_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS1AVX512_t4_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS1AVX512_t4_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -20589,9 +20589,9 @@ dwRowS1AVX512_t5_line:
 dwRowS1AVX512_t5_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS1AVX512_t5_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS1AVX512_t5_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -21611,7 +21611,7 @@ dwRowS1AVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 // Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
 TEXT ·dwRowS2AVX512(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
@@ -21680,9 +21680,9 @@ dwRowS2AVX512_t1_line:
 dwRowS2AVX512_t1_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS2AVX512_t1_whole
-	MOVQ    $0x0000001c, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS2AVX512_t1_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -22828,9 +22828,9 @@ dwRowS2AVX512_t2_line:
 dwRowS2AVX512_t2_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS2AVX512_t2_whole
-	MOVQ    $0x0000001a, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS2AVX512_t2_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -24086,9 +24086,9 @@ dwRowS2AVX512_t3_line:
 dwRowS2AVX512_t3_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS2AVX512_t3_whole
-	MOVQ    $0x00000018, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS2AVX512_t3_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -25444,9 +25444,9 @@ dwRowS2AVX512_t4_line:
 dwRowS2AVX512_t4_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS2AVX512_t4_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS2AVX512_t4_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -26453,9 +26453,9 @@ dwRowS2AVX512_t5_line:
 dwRowS2AVX512_t5_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowS2AVX512_t5_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowS2AVX512_t5_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -27519,7 +27519,7 @@ dwRowS2AVX512_done:
 	VZEROUPPER
 	RET
 
-// func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+// func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 // Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
 TEXT ·dwRowM1AVX512(SB), NOSPLIT, $64-328
 	MOVQ  n+216(FP), AX
@@ -27589,9 +27589,9 @@ dwRowM1AVX512_t1_line:
 dwRowM1AVX512_t1_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowM1AVX512_t1_whole
-	MOVQ    $0x0000001c, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowM1AVX512_t1_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -28653,9 +28653,9 @@ dwRowM1AVX512_t2_line:
 dwRowM1AVX512_t2_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowM1AVX512_t2_whole
-	MOVQ    $0x0000001a, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowM1AVX512_t2_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -29829,9 +29829,9 @@ dwRowM1AVX512_t3_line:
 dwRowM1AVX512_t3_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowM1AVX512_t3_whole
-	MOVQ    $0x00000018, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowM1AVX512_t3_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -31107,9 +31107,9 @@ dwRowM1AVX512_t4_line:
 dwRowM1AVX512_t4_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowM1AVX512_t4_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowM1AVX512_t4_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 
@@ -32084,9 +32084,9 @@ dwRowM1AVX512_t5_line:
 dwRowM1AVX512_t5_tile:
 	MOVQ    AX, CX
 	SUBQ    16(SP), CX
-	CMPQ    tiled+320(FP), $0x00
-	JE      dwRowM1AVX512_t5_whole
-	MOVQ    $0x00000010, BX
+	MOVQ    tile+320(FP), BX
+	TESTQ   BX, BX
+	JZ      dwRowM1AVX512_t5_whole
 	CMPQ    CX, BX
 	CMOVQGT BX, CX
 

@@ -7,80 +7,80 @@ package kernels
 // dwRowAVX2 is dwRowGo in AVX2 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds;
 // pf is prefetched, 512 bytes per pixel block, while the blocks run;
-// with tiled != 0 each row's pixels go through all the channels in tiles
-// of two of the widest pixel blocks (see rowTile in the generator).
+// with tile > 0 each row's pixels go through all the channels tile pixels
+// at a time.
 //
 //go:noescape
-func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 
 // dwRowS1AVX2 is dwRowGo in AVX2 for xpix = 1*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
 // pf is prefetched, 512 bytes per pixel block, while the blocks run;
-// with tiled != 0 each row's pixels go through all the channels in tiles
-// of two of the widest pixel blocks (see rowTile in the generator).
+// with tile > 0 each row's pixels go through all the channels tile pixels
+// at a time.
 //
 //go:noescape
-func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 
 // dwRowS2AVX2 is dwRowGo in AVX2 for xpix = 2*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
 // pf is prefetched, 512 bytes per pixel block, while the blocks run;
-// with tiled != 0 each row's pixels go through all the channels in tiles
-// of two of the widest pixel blocks (see rowTile in the generator).
+// with tile > 0 each row's pixels go through all the channels tile pixels
+// at a time.
 //
 //go:noescape
-func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 
 // dwRowM1AVX2 is dwRowGo in AVX2 for xpix = 1*u and xtap = -1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
 // pf is prefetched, 512 bytes per pixel block, while the blocks run;
-// with tiled != 0 each row's pixels go through all the channels in tiles
-// of two of the widest pixel blocks (see rowTile in the generator).
+// with tile > 0 each row's pixels go through all the channels tile pixels
+// at a time.
 //
 //go:noescape
-func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 
 // dwRowAVX512 is dwRowGo in AVX512 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds;
 // pf is prefetched, 512 bytes per pixel block, while the blocks run;
-// with tiled != 0 each row's pixels go through all the channels in tiles
-// of two of the widest pixel blocks (see rowTile in the generator).
+// with tile > 0 each row's pixels go through all the channels tile pixels
+// at a time.
 //
 //go:noescape
-func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 
 // dwRowS1AVX512 is dwRowGo in AVX512 for xpix = 1*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
 // pf is prefetched, 512 bytes per pixel block, while the blocks run;
-// with tiled != 0 each row's pixels go through all the channels in tiles
-// of two of the widest pixel blocks (see rowTile in the generator).
+// with tile > 0 each row's pixels go through all the channels tile pixels
+// at a time.
 //
 //go:noescape
-func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 
 // dwRowS2AVX512 is dwRowGo in AVX512 for xpix = 2*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
 // pf is prefetched, 512 bytes per pixel block, while the blocks run;
-// with tiled != 0 each row's pixels go through all the channels in tiles
-// of two of the widest pixel blocks (see rowTile in the generator).
+// with tile > 0 each row's pixels go through all the channels tile pixels
+// at a time.
 //
 //go:noescape
-func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 
 // dwRowM1AVX512 is dwRowGo in AVX512 for xpix = 1*u and xtap = -1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
 // pf is prefetched, 512 bytes per pixel block, while the blocks run;
-// with tiled != 0 each row's pixels go through all the channels in tiles
-// of two of the widest pixel blocks (see rowTile in the generator).
+// with tile > 0 each row's pixels go through all the channels tile pixels
+// at a time.
 //
 //go:noescape
-func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tiled int)
+func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, acc int, nr int, xrow int, yrow int, pf []float32, tile int)
 
 // dwWgtAVX2 is dwWgtGo in AVX2 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds.

@@ -315,8 +315,8 @@ func TestDepthwiseThreadCountInvariant(t *testing.T) {
 // those: 43 = 12·3+4+2+1 for 3 taps), every channel count up to 35 (16-
 // and 8-lane steps and scalar tails), negative source steps, overwrite
 // and accumulate, 1 to 3 output rows a call with a gap between them that
-// must stay as it is, whole rows and rows in tiles (tiled), and guard
-// bands around every output.
+// must stay as it is, whole rows and rows in tiles of 5, 12 and 24
+// pixels, and guard bands around every output.
 func TestDepthwiseRowKernels(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		k := dwSIMD
@@ -365,15 +365,15 @@ func TestDepthwiseRowKernels(t *testing.T) {
 			y0 := dwRand(r, ytot)
 			want := append([]float32(nil), y0...)
 			dwRowGo(taps, xr, w, want, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, lines, xlen, yrow, nil, 0)
-			tiled := (trial / 3) % 2 // tiles of 16 to 24 pixels: n up to 43 takes one to three
+			tile := []int{0, 12, 24, 5}[(trial/3)%4] // n up to 43: one to nine tiles
 			off := trial % 4
 			y, check := guarded(t, ytot, off, 99)
 			copy(y, y0)
-			k.row(taps, xr, w, y, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, lines, xlen, yrow, xr, tiled)
+			k.row(taps, xr, w, y, offs, rows, n, c, xpix, xtap, wtap, ypix, acc, lines, xlen, yrow, xr, tile)
 			check()
 			for i := range y {
 				if !closeEnough(y[i], want[i], 1e-5) {
-					t.Fatalf("row taps %d rows %d n %d c %d acc %d lines %d tiled %d: y[%d] = %v, want %v", taps, rows, n, c, acc, lines, tiled, i, y[i], want[i])
+					t.Fatalf("row taps %d rows %d n %d c %d acc %d lines %d tile %d: y[%d] = %v, want %v", taps, rows, n, c, acc, lines, tile, i, y[i], want[i])
 				}
 			}
 			x := xr[:xlen]
@@ -402,11 +402,11 @@ func TestDepthwiseRowKernels(t *testing.T) {
 				dwRowGo(taps, mx, w, mwant, mo, rows, n, c, xp, xt, wtap, ypix, acc, lines, mlen, yrow, nil, 0)
 				my, mcheck := guarded(t, ytot, (off+1)%4, 98)
 				copy(my, y0)
-				mk.f(taps, mx, w, my, mo, rows, n, c, xp, xt, wtap, ypix, acc, lines, mlen, yrow, mx[:len(mx)/2], tiled)
+				mk.f(taps, mx, w, my, mo, rows, n, c, xp, xt, wtap, ypix, acc, lines, mlen, yrow, mx[:len(mx)/2], tile)
 				mcheck()
 				for i := range my {
 					if !closeEnough(my[i], mwant[i], 1e-5) {
-						t.Fatalf("row%s taps %d rows %d n %d c %d u %d acc %d lines %d tiled %d: y[%d] = %v, want %v", mk.name, taps, rows, n, c, u, acc, lines, tiled, i, my[i], mwant[i])
+						t.Fatalf("row%s taps %d rows %d n %d c %d u %d acc %d lines %d tile %d: y[%d] = %v, want %v", mk.name, taps, rows, n, c, u, acc, lines, tile, i, my[i], mwant[i])
 					}
 				}
 			}
@@ -477,15 +477,17 @@ func FuzzDepthwise(f *testing.F) {
 	})
 }
 
-func TestDwTiled(t *testing.T) {
-	for _, c := range []struct{ c, kh, w, want int }{
+func TestDwTile(t *testing.T) {
+	for _, c := range []struct{ c, k, w, want int }{
 		{144, 3, 56, 0}, {240, 5, 28, 0}, {56, 3, 64, 0}, // strides that spread over L1's sets
-		{64, 3, 64, 1}, {32, 3, 112, 1}, {128, 3, 56, 1}, {64, 3, 50, 1}, {128, 3, 45, 1}, // 16, 32 and 8 sets
+		{64, 3, 64, 24}, {32, 3, 112, 24}, {64, 3, 50, 24}, // 16 and 32 sets
+		{128, 3, 56, 12}, {128, 3, 45, 12}, // 8 sets: small tiles
+		{256, 5, 28, 0}, {256, 3, 56, 0}, // 4 sets: not even 12 pixels fit
 		{64, 3, 32, 0}, {1152, 5, 7, 0}, {288, 5, 33, 0}, // few enough lines
 	} {
-		p := ConvParams{C: c.c, KH: c.kh}
-		if got := p.dwTiled(c.w); got != c.want {
-			t.Errorf("C=%d KH=%d over %d pixels: dwTiled %d, want %d", c.c, c.kh, c.w, got, c.want)
+		p := ConvParams{C: c.c, KH: c.k, KW: c.k}
+		if got := p.dwTile(c.w); got != c.want {
+			t.Errorf("C=%d %dx%d over %d pixels: dwTile %d, want %d", c.c, c.k, c.k, c.w, got, c.want)
 		}
 	}
 }

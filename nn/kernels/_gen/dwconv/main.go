@@ -229,12 +229,12 @@ func row(is isa, m *colMap) {
 			"source column is loaded once per pixel block and window row.",
 		}
 	}
-	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, acc, nr, xrow, yrow int, pf []float32, tiled int)")
+	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, acc, nr, xrow, yrow int, pf []float32, tile int)")
 	Pragma("noescape")
 	Doc(append(doc, "The caller guarantees every element it reads or writes is in bounds;",
 		"pf is prefetched, 512 bytes per pixel block, while the blocks run;",
-		"with tiled != 0 each row's pixels go through all the channels in tiles",
-		"of two of the widest pixel blocks (see rowTile in the generator).")...)
+		"with tile > 0 each row's pixels go through all the channels tile pixels",
+		"at a time.")...)
 	done := name + "_done"
 	n := GP64()
 	MOVQ(param("n"), n)
@@ -298,9 +298,9 @@ func row(is isa, m *colMap) {
 			t, tile := GP64(), GP64()
 			MOVQ(n, t)
 			SUBQ(tdone, t)
-			CMPQ(param("tiled"), U8(0))
-			JE(LabelRef(sect + "_whole"))
-			MOVQ(U32(rowTile(m, taps)), tile)
+			MOVQ(param("tile"), tile)
+			TESTQ(tile, tile)
+			JZ(LabelRef(sect + "_whole"))
 			CMPQ(t, tile)
 			CMOVQGT(tile, t)
 			Label(sect + "_whole")
@@ -437,17 +437,6 @@ func advance(ptr, step reg.Register, p int) {
 		IMUL3Q(U32(p), step, t)
 		ADDQ(t, ptr)
 	}
-}
-
-// rowTile is the number of pixels of a row that a row kernel with taps
-// taps per window row runs through all its channels before the next, when
-// the caller asks for tiles (tiled != 0; see dwRowGo): two of its widest
-// YMM blocks.
-func rowTile(m *colMap, taps int) int {
-	if m == nil {
-		return 16
-	}
-	return 2 * mappedBlock(16, taps)
 }
 
 // mappedBlock returns the widest pixel block of a column-mapped row kernel
