@@ -207,8 +207,9 @@ func pixAddr(p int, base, b5, i1, i3 reg.Register) Mem {
 }
 
 // row emits dwRow<ISA>(taps, x, w, y, offs, rows, n, c, xpix, xtap, wtap,
-// ypix, acc, nr, xrow, yrow, pf): see dwRowGo. The nr output rows one
-// after the other (outermost loop), each one's channels in steps of
+// ypix, acc, nr, xrow, yrow, pf, tile): see dwRowGo. The nr output rows
+// one after the other (outermost loop), each one's pixels in tiles of tile
+// pixels (the whole row if tile is 0), each tile's channels in steps of
 // is.widths lanes, each step's pixels in blocks of is.pix pixels, widest
 // first (inner loop; the column-map kernels start with a wider block, see
 // mappedBlock); per block one register accumulator per pixel, the window
