@@ -1,6 +1,7 @@
 package efficientdet
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
@@ -159,33 +160,45 @@ func Detect(out Output, a *Anchors, infos []ImageInfo, o DetectOptions) ([][]Det
 	return res, nil
 }
 
-// candidate is one (anchor, class) pair: its logit and flat index
-// anchor·K + class over all levels.
-type candidate struct {
-	logit float32
-	idx   int
-}
+// candidate is one (anchor, class) pair as one key: the bits of its logit,
+// made to order as an unsigned integer, above the complement of its flat
+// index anchor·K + class over all levels. A larger key is a better
+// candidate: a higher logit, or the same logit and a lower index. −0 is
+// folded into +0 (they tie, as float comparison has it); NaN never
+// becomes a candidate.
+type candidate uint64
 
-// worse orders candidates: a lower logit, or the same logit and a higher
-// index.
-func worse(a, b candidate) bool { return a.logit < b.logit || (a.logit == b.logit && a.idx > b.idx) }
-
-// bestFirst is worse as a comparison for package slices: the better
-// candidate first.
-func bestFirst(a, b candidate) int {
-	switch {
-	case worse(b, a):
-		return -1
-	case worse(a, b):
-		return 1
+func newCandidate(logit float32, idx int) candidate {
+	b := math.Float32bits(logit + 0) // −0 + 0 = +0
+	if b>>31 != 0 {
+		b = ^b // negative: a larger magnitude orders lower
+	} else {
+		b |= 1 << 31
 	}
-	return 0
+	return candidate(uint64(b)<<32 | uint64(^uint32(idx)))
 }
 
-// selectBest reorders c so that its n best candidates (by worse) come
-// first, in no particular order: quickselect on median-of-three pivots,
-// sorting outright a range that has not shrunk after 2·log2 len(c) steps.
-// The candidates differ by index, so the n best are a unique set.
+func (c candidate) logit() float32 {
+	b := uint32(c >> 32)
+	if b>>31 != 0 {
+		b &^= 1 << 31
+	} else {
+		b = ^b
+	}
+	return math.Float32frombits(b)
+}
+
+func (c candidate) idx() int { return int(^uint32(c)) }
+
+// bestFirst orders candidates for package slices: the better first.
+func bestFirst(a, b candidate) int { return cmp.Compare(b, a) }
+
+// selectBest reorders c so that its n best candidates (the largest keys)
+// come first, in no particular order: quickselect on median-of-three
+// pivots, sorting outright a range that has not shrunk after 2·log2 len(c)
+// steps. The candidates differ by index, so the n best are a unique set.
+// The partition swaps every element and advances only past the better
+// ones, which leaves nothing for the branch predictor to miss.
 func selectBest(c []candidate, n int) {
 	if n <= 0 || n >= len(c) {
 		return
@@ -198,13 +211,13 @@ func selectBest(c []candidate, n int) {
 		}
 		// Median of three as the pivot, moved to hi-1.
 		m := lo + (hi-lo)/2
-		if worse(c[m], c[hi-1]) {
+		if c[m] < c[hi-1] {
 			c[m], c[hi-1] = c[hi-1], c[m]
 		}
-		if worse(c[lo], c[hi-1]) {
+		if c[lo] < c[hi-1] {
 			c[lo], c[hi-1] = c[hi-1], c[lo]
 		}
-		if worse(c[m], c[lo]) {
+		if c[m] < c[lo] {
 			c[m], c[lo] = c[lo], c[m]
 		}
 		c[lo], c[hi-1] = c[hi-1], c[lo] // c[hi-1] is now the median
@@ -212,10 +225,10 @@ func selectBest(c []candidate, n int) {
 		// Partition: better than the pivot to the front.
 		i := lo
 		for j := lo; j < hi-1; j++ {
-			if worse(pv, c[j]) {
-				c[i], c[j] = c[j], c[i]
-				i++
-			}
+			cj := c[j]
+			c[j] = c[i]
+			c[i] = cj
+			i += b2i(cj > pv)
 		}
 		c[i], c[hi-1] = c[hi-1], c[i] // the pivot's final place
 		switch {
@@ -227,6 +240,13 @@ func selectBest(c []candidate, n int) {
 			hi = i
 		}
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // topCandidates returns the n best (anchor, class) logits of image img
@@ -248,13 +268,13 @@ func topCandidates(out Output, a *Anchors, img, k, n int, minLogit float32) []ca
 		d := out.Class[l].Value.Data()[img*per : (img+1)*per]
 		base := lv.Start * k
 		for j := nn.NextAbove(d, thr, orEqual); j < len(d); j += 1 + nn.NextAbove(d[j+1:], thr, orEqual) {
-			buf = append(buf, candidate{d[j], base + j})
+			buf = append(buf, newCandidate(d[j], base+j))
 			if len(buf) == cap(buf) {
 				selectBest(buf, n)
 				buf = buf[:n]
 				// Later indices lose ties, so only a higher logit beats
 				// the worst candidate kept.
-				thr, orEqual = slices.MaxFunc(buf, bestFirst).logit, false
+				thr, orEqual = slices.Min(buf).logit(), false
 			}
 		}
 	}
@@ -287,7 +307,7 @@ func detectImage(out Output, a *Anchors, img, k int, info ImageInfo, o DetectOpt
 	scores := make([]float64, 0, len(cands))
 	classes := make([]int, 0, len(cands))
 	for _, c := range cands {
-		anchor := c.idx / k
+		anchor := c.idx() / k
 		lv := levelOf(a, anchor)
 		bd := out.Box[lv].Value.Data()
 		off := (img*a.Levels[lv].Count + anchor - a.Levels[lv].Start) * 4
@@ -304,8 +324,8 @@ func detectImage(out Output, a *Anchors, img, k int, info ImageInfo, o DetectOpt
 			continue
 		}
 		boxes = append(boxes, box)
-		scores = append(scores, sigmoid(float64(c.logit)/o.Temperature))
-		classes = append(classes, c.idx%k)
+		scores = append(scores, sigmoid(float64(c.logit())/o.Temperature))
+		classes = append(classes, c.idx()%k)
 	}
 
 	// 3. NMS.

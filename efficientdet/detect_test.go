@@ -227,7 +227,11 @@ func TestTopCandidates(t *testing.T) {
 	inf := float32(math.Inf(1))
 	for _, fill := range []string{"ties", "special", "ascending", "descending"} {
 		o := fakeOutput(a, n, k, 0)
-		var all [n][]candidate // per image, every logit with its flat index
+		type pair struct {
+			logit float32
+			idx   int
+		}
+		var all [n][]pair // per image, every logit with its flat index
 		i := 0
 		for l, lv := range a.Levels {
 			d := o.Class[l].Value.Data()
@@ -238,6 +242,9 @@ func TestTopCandidates(t *testing.T) {
 					switch fill {
 					case "ties":
 						v = float32(rng.IntN(7)) - 3
+						if v == 0 && rng.IntN(2) == 0 {
+							v = float32(math.Copysign(0, -1)) // ties with +0
+						}
 					case "special":
 						v = float32(rng.NormFloat64())
 						switch rng.IntN(20) {
@@ -255,19 +262,27 @@ func TestTopCandidates(t *testing.T) {
 					}
 					i++
 					d[img*per+j] = v
-					all[img] = append(all[img], candidate{v, lv.Start*k + j})
+					all[img] = append(all[img], pair{v, lv.Start*k + j})
 				}
 			}
 		}
 		for img := range n {
 			for _, minLogit := range []float32{-inf, 0.5} {
-				var want []candidate
+				var want []pair
 				for _, c := range all[img] {
 					if c.logit >= minLogit {
 						want = append(want, c)
 					}
 				}
-				slices.SortFunc(want, bestFirst)
+				slices.SortFunc(want, func(a, b pair) int { // logit descending, then index
+					switch {
+					case a.logit > b.logit:
+						return -1
+					case a.logit < b.logit:
+						return 1
+					}
+					return a.idx - b.idx
+				})
 				for _, cnt := range []int{0, 1, 2, 7, 100, total / 3, total - 1, total, total + 5} {
 					got := topCandidates(o, a, img, k, cnt, minLogit)
 					w := want[:min(cnt, len(want))]
@@ -275,11 +290,40 @@ func TestTopCandidates(t *testing.T) {
 						t.Fatalf("%s img %d min %v n %d: %d candidates, want %d", fill, img, minLogit, cnt, len(got), len(w))
 					}
 					for j := range w {
-						if got[j] != w[j] {
-							t.Fatalf("%s img %d min %v n %d: [%d] = %+v, want %+v", fill, img, minLogit, cnt, j, got[j], w[j])
+						if got[j].logit() != w[j].logit || got[j].idx() != w[j].idx {
+							t.Fatalf("%s img %d min %v n %d: [%d] = %v at %d, want %v at %d", fill, img, minLogit, cnt, j, got[j].logit(), got[j].idx(), w[j].logit, w[j].idx)
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestCandidateKeys: the keys order as (logit descending, index
+// ascending) does, with −0 tying +0, and give back logit and index.
+func TestCandidateKeys(t *testing.T) {
+	inf := float32(math.Inf(1))
+	negZero := float32(math.Copysign(0, -1))
+	logits := []float32{-inf, -3.5, -1e-40, negZero, 0, 1e-40, 2, 3e38, inf}
+	var cs []candidate
+	for i, l := range logits {
+		for _, idx := range []int{0, 7, 1 << 30} {
+			c := newCandidate(l, idx+i)
+			if got := c.logit(); got != l || math.Signbit(float64(got)) && l == 0 {
+				t.Fatalf("newCandidate(%v, %d).logit() = %v", l, idx+i, got)
+			}
+			if c.idx() != idx+i {
+				t.Fatalf("newCandidate(%v, %d).idx() = %d", l, idx+i, c.idx())
+			}
+			cs = append(cs, c)
+		}
+	}
+	for _, a := range cs {
+		for _, b := range cs {
+			better := a.logit() > b.logit() || a.logit() == b.logit() && a.idx() < b.idx()
+			if (a > b) != better {
+				t.Fatalf("(%v, %d) > (%v, %d) = %v, want %v", a.logit(), a.idx(), b.logit(), b.idx(), a > b, better)
 			}
 		}
 	}
