@@ -42,12 +42,7 @@ func main() {
 		"The caller checks that every element it reads or writes is in bounds.")
 	yp := Load(Param("y").Base(), GP64())
 	xb := Load(Param("x").Base(), GP64())
-	op := GP64() // the window offsets, in the argument frame
-	if b, err := Param("offs").Index(0).Resolve(); err != nil {
-		panic(err)
-	} else {
-		LEAQ(b.Addr, op)
-	}
+	op := offsAddr()
 	nk := Load(Param("k"), GP64())
 	n := Load(Param("n"), GP64())
 	xpix := Load(Param("xpix"), GP64())
@@ -119,6 +114,18 @@ func main() {
 	Generate()
 }
 
+// offsAddr returns a register holding the address of the window offsets
+// (the offs argument) in the argument frame.
+func offsAddr() reg.GPVirtual {
+	b, err := Param("offs").Index(0).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	op := GP64()
+	LEAQ(b.Addr, op)
+	return op
+}
+
 // channelSteps emits a pixel's loops over its channel vectors, first in
 // steps of group vectors, then of one, each while enough remain: co (unit
 // per vector, cb in all) advances after body(g, lbl) has emitted a step of
@@ -163,12 +170,7 @@ func argRun() {
 	yp := Load(Param("y").Base(), GP64())
 	ap := Load(Param("am").Base(), GP64())
 	xb := Load(Param("x").Base(), GP64())
-	op := GP64()
-	if b, err := Param("offs").Index(0).Resolve(); err != nil {
-		panic(err)
-	} else {
-		LEAQ(b.Addr, op)
-	}
+	op := offsAddr()
 	nk := Load(Param("k"), GP64())
 	n := Load(Param("n"), GP64())
 	pe := GP64() // the pixel's element offset in x: i*xpix
