@@ -31,10 +31,7 @@ func WeightedSum(xs []*Var, w *Var) *Var {
 	yd, wd := y.data, w.Value.data
 	forChunks(len(yd), func(lo, hi int) {
 		dst := yd[lo:hi]
-		w0 := wd[0]
-		for j, v := range xs[0].Value.data[lo:hi] {
-			dst[j] = v * w0
-		}
+		setMul(dst, xs[0].Value.data[lo:hi], wd, 0)
 		for i, x := range xs[1:] {
 			wi := wd[i+1]
 			for j, v := range x.Value.data[lo:hi] {
@@ -52,18 +49,13 @@ func WeightedSum(xs []*Var, w *Var) *Var {
 			if !x.requiresGrad {
 				continue
 			}
+			// Mul's backward pass for a weight broadcast from [1].
 			gx, fresh := x.gradOut()
-			wi := wd[i]
 			forChunks(len(g), func(lo, hi int) {
-				dst := gx[lo:hi]
 				if fresh {
-					for j, v := range g[lo:hi] {
-						dst[j] = v * wi
-					}
-					return
-				}
-				for j, v := range g[lo:hi] {
-					dst[j] += float32(v * wi)
+					setMul(gx[lo:hi], g[lo:hi], wd[i:], 0)
+				} else {
+					accMul(gx[lo:hi], 1, g[lo:hi], wd[i:], 0)
 				}
 			})
 		}
