@@ -319,7 +319,7 @@ func forSteps(name string, is isa, a accs, body func(st step, lbl string, co reg
 
 // reduceRows emits the reduction loop for wide rows: rows outer, and in
 // each row the channel steps in order, each loading its accumulators from
-// the outputs (zeros for the first row unless fromOut), adding the row's
+// the outputs (a.fromOut: the kernels add to them), adding the row's
 // terms and storing them back. The data are read in memory order, which
 // the hardware prefetchers follow; reduceCols on wide rows reads one line
 // per row at the row stride, the other steps' lines gone from L1 by the
@@ -330,21 +330,16 @@ func forSteps(name string, is isa, a accs, body func(st step, lbl string, co reg
 // row's stores).
 func reduceRows(name string, is isa, a accs, x reg.GPVirtual,
 	body func(k kind, n int, row, co reg.GPVirtual, acc [][]reg.VecVirtual)) {
+	if !a.fromOut {
+		panic(name + ": reduceRows adds to the outputs (fromOut)")
+	}
 	stride := Load(Param("stride"), GP64())
 	SHLQ(U8(2), stride)
 	left := Load(Param("rows"), GP64()) // rows not yet added, this one included
 	Label(name + "_row")
 	forSteps(name, is, a, func(st step, lbl string, co reg.GPVirtual, acc [][]reg.VecVirtual) {
-		if !a.fromOut {
-			CMPQ(left, param("rows"))
-			JNE(LabelRef(lbl + "_load"))
-			zeroAccs(st.k, acc)
-			JMP(LabelRef(lbl + "_add"))
-		}
-		Label(lbl + "_load")
 		a.load(st, co, acc)
-		Label(lbl + "_add")
-		TESTQ(left, left) // no rows: the outputs are set
+		TESTQ(left, left) // no rows: the outputs stay as they are
 		JZ(LabelRef(lbl + "_store"))
 		body(st.k, st.n, x, co, acc)
 		Label(lbl + "_store")
