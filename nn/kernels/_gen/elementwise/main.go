@@ -106,6 +106,18 @@ func c(name string) Mem {
 	return m
 }
 
+// bcastParam returns a YMM register holding the float32 argument name in
+// every lane.
+func bcastParam(name string) reg.VecVirtual {
+	a, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	v := YMM()
+	VBROADCASTSS(a.Addr, v) // VEX: a legacy-SSE MOVSS here costs a state transition
+	return v
+}
+
 // vk is a vector kind: 16 lanes (ZMM) or 8 (YMM).
 type vk int
 
@@ -533,16 +545,7 @@ func focalNeg(is isa) {
 	n := Load(Param("x").Len(), GP64())
 	sp := Load(Param("sum"), GP64())
 	code := Load(Param("code"), GP64())
-	bcast := func(p string) reg.VecVirtual {
-		a, err := Param(p).Resolve()
-		if err != nil {
-			panic(err)
-		}
-		v := YMM()
-		VBROADCASTSS(a.Addr, v) // VEX: a legacy-SSE MOVSS here costs a state transition
-		return v
-	}
-	at, ts, w := bcast("at"), bcast("ts"), bcast("w")
+	at, ts, w := bcastParam("at"), bcastParam("ts"), bcastParam("w")
 	k := regs{lo: vk(8).load("lo"), one: vk(8).load("one")}
 	zero := YMM()
 	VXORPS(zero, zero, zero)
@@ -738,12 +741,7 @@ func nextAbove() {
 	Doc(name + " is nextAboveGeneric for len(x) a multiple of 8 (see search.go).")
 	xp := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	ta, err := Param("t").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	tv := YMM()
-	VBROADCASTSS(ta.Addr, tv)
+	tv := bcastParam("t")
 	oe := Load(Param("orEqual"), GP8())
 	i := GP64() // elements before the current block
 	XORQ(i, i)
