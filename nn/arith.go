@@ -66,9 +66,9 @@ func binary(op binop, a, b *Var) *Var {
 					case opAdd, opSub:
 						copy(da, gr)
 					case opMul:
-						setMul(da, gr, bd[bo+lo*sb:], sb)
+						binaryRun(opMul, da[:hi-lo], gr, 1, bd[bo+lo*sb:], sb)
 					case opDiv:
-						setDiv(da, gr, bd[bo+lo*sb:], sb)
+						binaryRun(opDiv, da[:hi-lo], gr, 1, bd[bo+lo*sb:], sb)
 					}
 					return
 				}
@@ -93,7 +93,7 @@ func binary(op binop, a, b *Var) *Var {
 					case opSub:
 						setNeg(db, gr)
 					case opMul:
-						setMul(db, gr, ad[ao+lo*sa:], sa)
+						binaryRun(opMul, db[:hi-lo], gr, 1, ad[ao+lo*sa:], sa)
 					case opDiv:
 						setDivB(db, gr, yd[o+lo:o+hi], bd[bo+lo*sb:])
 					}
@@ -215,45 +215,14 @@ func binaryRun(op binop, y, a []float32, sa int, b []float32, sb int) {
 
 // The set functions write, for a fresh gradient buffer (Var.gradOut), what
 // the acc functions below add to d with sd = 1: the same values as adding
-// to zeros, up to the sign of zero.
+// to zeros, up to the sign of zero. (Products and quotients with a
+// broadcast operand are binaryRun's.)
 
 // setNeg sets d[i] = -g[i].
 func setNeg(d, g []float32) {
 	d = d[:len(g)]
 	for i, x := range g {
 		d[i] = -x
-	}
-}
-
-// setMul sets d[i] = g[i]*y[i*sy], sy in {0, 1}.
-func setMul(d, g, y []float32, sy int) {
-	d = d[:len(g)]
-	if sy == 0 {
-		c := y[0]
-		for i, x := range g {
-			d[i] = x * c
-		}
-		return
-	}
-	y = y[:len(g)]
-	for i, x := range g {
-		d[i] = x * y[i]
-	}
-}
-
-// setDiv sets d[i] = g[i]/b[i*sb], sb in {0, 1}.
-func setDiv(d, g, b []float32, sb int) {
-	d = d[:len(g)]
-	if sb == 0 {
-		c := b[0]
-		for i, x := range g {
-			d[i] = x / c
-		}
-		return
-	}
-	b = b[:len(g)]
-	for i, x := range g {
-		d[i] = x / b[i]
 	}
 }
 

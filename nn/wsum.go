@@ -31,7 +31,7 @@ func WeightedSum(xs []*Var, w *Var) *Var {
 	yd, wd := y.data, w.Value.data
 	forChunks(len(yd), func(lo, hi int) {
 		dst := yd[lo:hi]
-		setMul(dst, xs[0].Value.data[lo:hi], wd, 0)
+		binaryRun(opMul, dst, xs[0].Value.data[lo:hi], 1, wd, 0)
 		for i, x := range xs[1:] {
 			wi := wd[i+1]
 			for j, v := range x.Value.data[lo:hi] {
@@ -53,7 +53,7 @@ func WeightedSum(xs []*Var, w *Var) *Var {
 			gx, fresh := x.gradOut()
 			forChunks(len(g), func(lo, hi int) {
 				if fresh {
-					setMul(gx[lo:hi], g[lo:hi], wd[i:], 0)
+					binaryRun(opMul, gx[lo:hi], g[lo:hi], 1, wd[i:], 0)
 				} else {
 					accMul(gx[lo:hi], 1, g[lo:hi], wd[i:], 0)
 				}
