@@ -151,7 +151,7 @@ func TestBNBackward(t *testing.T) {
 		BNBackwardInput(dx, dy, x, m, c, mean, a, b, d)
 		for i := range dx {
 			j := i % c
-			if want := dx0[i] + (a[j]*dy[i] + b[j]*(x[i]-mean[j]) + d[j]); dx[i] != want {
+			if want := dx0[i] + (float32(a[j]*dy[i]) + float32(b[j]*(x[i]-mean[j])) + d[j]); dx[i] != want {
 				t.Fatalf("m%d c%d: dx[%d] = %v, want %v", m, c, i, dx[i], want)
 			}
 		}
@@ -163,7 +163,7 @@ func TestBNBackward(t *testing.T) {
 		BNBackwardInputSet(dx, dy, x, m, c, mean, a, b, d)
 		for i := range dx {
 			j := i % c
-			if want := 0 + (a[j]*dy[i] + b[j]*(x[i]-mean[j]) + d[j]); dx[i] != want {
+			if want := 0 + (float32(a[j]*dy[i]) + float32(b[j]*(x[i]-mean[j])) + d[j]); dx[i] != want {
 				t.Fatalf("m%d c%d: Set: dx[%d] = %v, want %v", m, c, i, dx[i], want)
 			}
 		}

@@ -3,8 +3,9 @@ package kernels
 // The generic per-channel loops (see channel.go): the specification of the
 // SIMD kernels of _gen/channel and _gen/elementwise (bnApply), which must
 // give the same bits. Rows are r < rows, channels j < c, element (r, j) is
-// at r*stride + j. The float32() conversions keep the compiler from fusing
-// a multiply and an add.
+// at r*stride + j. The float32() and float64() conversions keep the
+// compiler from fusing a multiply and an add (it may where GOAMD64 is v3
+// or above; .ci/run runs the bit-identity tests in such a build).
 
 // chanMomentsGeneric adds d to s1[j] and d·d to s2[j] for the rows in
 // order, with d = float64(x[r, j]) - float64(shift[j]). The running sums
@@ -16,7 +17,7 @@ func chanMomentsGeneric(x []float32, rows, stride, c int, shift []float32, s1, s
 		for j, v := range row {
 			d := float64(v) - float64(shift[j])
 			s1[j] += d
-			s2[j] += d * d
+			s2[j] += float64(d * d)
 		}
 	}
 }

@@ -162,8 +162,8 @@ func logisticParts(x, e, p, q []float32) {
 		if t < expLo {                       // false for NaN, which passes through
 			t = expLo
 		}
-		a := t * expLog2e
-		sr := a + expRound // n in the low mantissa bits
+		a := float32(t * expLog2e) // VMULPS, then VADDPS: not fused
+		sr := a + expRound         // n in the low mantissa bits
 		nf := sr - expRound
 		y, sure := expPoly(t, nf)
 		if !sure {

@@ -65,7 +65,7 @@ func TestFMA32(t *testing.T) {
 func TestExpPolyPaths(t *testing.T) {
 	unsure := 0
 	for x := float32(-88); x <= 0; x = math.Nextafter32(x, 1) + 3e-4 {
-		a := x * expLog2e
+		a := float32(x * expLog2e)
 		sr := a + expRound
 		nf := sr - expRound
 		y, sure := expPoly(x, nf)

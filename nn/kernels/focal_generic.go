@@ -51,7 +51,7 @@ func focalMath(x, e, p, q float32, pos bool, at, ts, gamma float32, g int) (loss
 	poly = float32(poly*z) + l1p2
 	poly = float32(poly*z) + l1p1
 	poly = float32(poly*z) + 1
-	l1p := (s + s) * poly
+	l1p := float32((s + s) * poly)
 	var xm float32 // max(x, 0), 0 for NaN as VMAXPS gives it
 	if x > 0 {
 		xm = x
