@@ -121,7 +121,7 @@ func (e *EMA) Update() {
 		}
 		w = w[:len(s)]
 		for j := range s {
-			s[j] = float32(a*s[j]) + b*w[j]
+			s[j] = float32(a*s[j]) + float32(b*w[j])
 		}
 	}
 	e.updates++

@@ -159,20 +159,20 @@ func (r rmsStep) update(w, g, ms, buf, ga []float32) {
 	for i := range w {
 		gi := g[i]
 		if r.wd != 0 {
-			gi += r.wd * w[i]
+			gi += float32(r.wd * w[i])
 		}
-		ms[i] = float32(ms[i]*r.alpha) + float32(r.c*gi)*gi
+		ms[i] = float32(ms[i]*r.alpha) + float32(float32(r.c*gi)*gi)
 		var d float32
 		if ga != nil {
-			ga[i] = float32(ga[i]*r.alpha) + r.c*gi
-			d = sqrt32(ms[i] + float32(-ga[i])*ga[i])
+			ga[i] = float32(ga[i]*r.alpha) + float32(r.c*gi)
+			d = sqrt32(ms[i] + float32(float32(-ga[i])*ga[i]))
 		} else {
 			d = sqrt32(ms[i])
 		}
 		d += r.eps
 		if buf != nil {
 			buf[i] = float32(buf[i]*r.mom) + gi/d
-			w[i] += r.negLR * buf[i]
+			w[i] += float32(r.negLR * buf[i])
 		} else {
 			w[i] += float32(r.negLR*gi) / d
 		}
@@ -187,13 +187,13 @@ func (r rmsStep) updateTF(w, g, ms, buf, ga []float32) {
 	for i := range w {
 		gi := g[i]
 		if r.wd != 0 {
-			gi += r.wd * w[i]
+			gi += float32(r.wd * w[i])
 		}
-		ms[i] += r.c * (gi*gi - ms[i])
+		ms[i] += float32(r.c * (float32(gi*gi) - ms[i]))
 		var d float32
 		if ga != nil {
-			ga[i] += r.c * (gi - ga[i])
-			d = sqrt32(float32(ms[i]+float32(-ga[i])*ga[i]) + r.eps)
+			ga[i] += float32(r.c * (gi - ga[i]))
+			d = sqrt32(float32(ms[i]+float32(float32(-ga[i])*ga[i])) + r.eps)
 		} else {
 			d = sqrt32(ms[i] + r.eps)
 		}

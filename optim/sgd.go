@@ -97,20 +97,20 @@ func sgdUpdate(w, g, buf []float32, negLR, wd, mom, damp float32, nesterov, firs
 	for i := range w {
 		d := g[i]
 		if wd != 0 {
-			d += wd * w[i]
+			d += float32(wd * w[i])
 		}
 		if buf != nil {
 			if first {
 				buf[i] = d
 			} else {
-				buf[i] = float32(buf[i]*mom) + damp*d
+				buf[i] = float32(buf[i]*mom) + float32(damp*d)
 			}
 			if nesterov {
-				d += mom * buf[i]
+				d += float32(mom * buf[i])
 			} else {
 				d = buf[i]
 			}
 		}
-		w[i] += negLR * d
+		w[i] += float32(negLR * d)
 	}
 }
