@@ -60,7 +60,7 @@ func LoadStateDict(m *Model, sd map[string]*nn.Tensor, opts LoadOptions) error {
 		return loadBackbone(m, sd, opts)
 	}
 	for _, p := range []string{"module.", "model."} {
-		sd = stripPrefix(sd, p)
+		sd = layers.TrimStatePrefix(sd, p)
 	}
 	if _, ok := sd["anchors.boxes"]; ok {
 		cp := make(map[string]*nn.Tensor, len(sd))
@@ -78,7 +78,7 @@ func LoadStateDict(m *Model, sd map[string]*nn.Tensor, opts LoadOptions) error {
 	own := layers.StateDict(m)
 	skip := func(name string) bool { return opts.NewHead && strings.HasPrefix(name, "class_net.") }
 	var missing, unexpected, shapes []string
-	for _, name := range stateOrder(m) {
+	for _, name := range layers.StateNames(m) {
 		if skip(name) {
 			continue
 		}
@@ -142,7 +142,7 @@ const flavourHint = " (only conv biases: a tf_efficientdet_dX checkpoint needs F
 // backbone through a scratch classifier of the same architecture.
 func loadBackbone(m *Model, sd map[string]*nn.Tensor, opts LoadOptions) error {
 	for _, p := range []string{"module.", "model."} {
-		sd = stripPrefix(sd, p)
+		sd = layers.TrimStatePrefix(sd, p)
 	}
 	conv, _, err := efficientnet.ConvertStateDict(sd)
 	if err != nil {
@@ -201,44 +201,6 @@ func (m *Model) describe() string {
 		v = fmt.Sprintf("%d channels, %d cells", c.FPNChannels, c.FPNCells)
 	}
 	return fmt.Sprintf("%s, %s flavour, %d classes", v, c.Flavour, c.NumClasses)
-}
-
-// stateOrder lists m's state-dict names in module order.
-func stateOrder(m layers.Module) []string {
-	var names []string
-	layers.Walk(m, func(path string, mod layers.Module) {
-		mem := mod.Members()
-		for _, p := range mem.Params {
-			names = append(names, join(path, p.Name))
-		}
-		for _, b := range mem.Buffers {
-			names = append(names, join(path, b.Name))
-		}
-	})
-	return names
-}
-
-func join(prefix, name string) string {
-	if prefix == "" {
-		return name
-	}
-	return prefix + "." + name
-}
-
-func stripPrefix(sd map[string]*nn.Tensor, prefix string) map[string]*nn.Tensor {
-	if len(sd) == 0 {
-		return sd
-	}
-	for name := range sd {
-		if !strings.HasPrefix(name, prefix) {
-			return sd
-		}
-	}
-	out := make(map[string]*nn.Tensor, len(sd))
-	for name, t := range sd {
-		out[strings.TrimPrefix(name, prefix)] = t
-	}
-	return out
 }
 
 func allPrefixed(names []string, prefix string) bool {

@@ -81,7 +81,7 @@ func LoadStateDict(m *Model, sd map[string]*nn.Tensor, opts LoadOptions) error {
 	own := layers.StateDict(m)
 	isHead := func(name string) bool { return strings.HasPrefix(name, "classifier.") }
 	var missing, unexpected, shapes []string
-	for _, name := range modelOrder(m) {
+	for _, name := range layers.StateNames(m) {
 		t := own[name]
 		if opts.NewHead && isHead(name) {
 			continue
@@ -141,29 +141,6 @@ func allHead(shapes []string) bool {
 	return true
 }
 
-// modelOrder lists m's state-dict names in module order, each module's
-// parameters before its buffers.
-func modelOrder(m layers.Module) []string {
-	var names []string
-	layers.Walk(m, func(path string, mod layers.Module) {
-		mem := mod.Members()
-		for _, p := range mem.Params {
-			names = append(names, joinName(path, p.Name))
-		}
-		for _, b := range mem.Buffers {
-			names = append(names, joinName(path, b.Name))
-		}
-	})
-	return names
-}
-
-func joinName(prefix, name string) string {
-	if prefix == "" {
-		return name
-	}
-	return prefix + "." + name
-}
-
 // list shows at most 8 names.
 func list(names []string) string {
 	if len(names) > 8 {
@@ -187,7 +164,7 @@ func describe(c Config) string {
 // prefix on every name is removed. Converted tensors are new, the others
 // are shared with sd; sd itself is not changed.
 func ConvertStateDict(sd map[string]*nn.Tensor) (out map[string]*nn.Tensor, origin map[string]string, err error) {
-	sd = stripPrefix(sd, "module.")
+	sd = layers.TrimStatePrefix(sd, "module.")
 	torchvision := false
 	pytorch := false
 	for name, t := range sd {
@@ -230,22 +207,6 @@ func ConvertStateDict(sd map[string]*nn.Tensor) (out map[string]*nn.Tensor, orig
 		origin[to] = name
 	}
 	return out, origin, nil
-}
-
-func stripPrefix(sd map[string]*nn.Tensor, prefix string) map[string]*nn.Tensor {
-	if len(sd) == 0 {
-		return sd
-	}
-	for name := range sd {
-		if !strings.HasPrefix(name, prefix) {
-			return sd
-		}
-	}
-	out := make(map[string]*nn.Tensor, len(sd))
-	for name, t := range sd {
-		out[strings.TrimPrefix(name, prefix)] = t
-	}
-	return out
 }
 
 // fromPyTorch converts one tensor from PyTorch's layout to sortnet's, by

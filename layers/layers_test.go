@@ -204,6 +204,40 @@ func TestStateDictRoundTrip(t *testing.T) {
 	}
 }
 
+func TestStateNames(t *testing.T) {
+	conv := layers.NewConv2d(3, 4, 3, layers.ConvConfig{Bias: true}, rng(1))
+	m := layers.NewSequential(conv, layers.NewBatchNorm2d(4, layers.BNConfig{}), conv)
+	// Module order, parameters before buffers, the shared conv once (as
+	// StateDict has it).
+	want := []string{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"}
+	got := layers.StateNames(m)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("StateNames = %v, want %v", got, want)
+	}
+	if sd := layers.StateDict(m); len(sd) != len(got) {
+		t.Fatalf("StateDict has %d names, StateNames %d", len(sd), len(got))
+	}
+}
+
+func TestTrimStatePrefix(t *testing.T) {
+	a, b := nn.New(1), nn.New(2)
+	sd := map[string]*nn.Tensor{"module.x": a, "module.y.z": b}
+	got := layers.TrimStatePrefix(sd, "module.")
+	if len(got) != 2 || got["x"] != a || got["y.z"] != b {
+		t.Fatalf("trimmed %v", got)
+	}
+	if _, ok := sd["module.x"]; !ok || len(sd) != 2 {
+		t.Fatal("the input changed")
+	}
+	sd["other"] = a // not every name has the prefix: unchanged
+	if got := layers.TrimStatePrefix(sd, "module."); len(got) != 3 || got["module.x"] != a {
+		t.Fatalf("partly prefixed: %v", got)
+	}
+	if got := layers.TrimStatePrefix(nil, "module."); got != nil {
+		t.Fatalf("nil: %v", got)
+	}
+}
+
 func TestSharedParametersListedOnce(t *testing.T) {
 	shared := layers.NewConv2d(2, 2, 1, layers.ConvConfig{}, rng(1))
 	m := layers.NewSequential(shared, layers.ReLU{}, shared)

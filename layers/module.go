@@ -158,6 +158,52 @@ func StateDict(m Module) map[string]*nn.Tensor {
 	return sd
 }
 
+// StateNames returns the names of StateDict(m) in module order: depth
+// first, each module's parameters before its buffers (the order of
+// PyTorch's state_dict), so that reports about a checkpoint read like the
+// model.
+func StateNames(m Module) []string {
+	var names []string
+	seenV := map[*nn.Var]bool{}
+	seenT := map[*nn.Tensor]bool{}
+	Walk(m, func(path string, m Module) {
+		mem := m.Members()
+		for _, p := range mem.Params {
+			if !seenV[p.Var] {
+				seenV[p.Var] = true
+				names = append(names, join(path, p.Name))
+			}
+		}
+		for _, b := range mem.Buffers {
+			if !seenT[b.Tensor] {
+				seenT[b.Tensor] = true
+				names = append(names, join(path, b.Name))
+			}
+		}
+	})
+	return names
+}
+
+// TrimStatePrefix returns sd with prefix removed from every name when
+// every name has it (a checkpoint saved from a wrapper such as
+// DataParallel's "module."), else sd itself. sd is not changed; the
+// tensors are shared.
+func TrimStatePrefix(sd map[string]*nn.Tensor, prefix string) map[string]*nn.Tensor {
+	if len(sd) == 0 {
+		return sd
+	}
+	for name := range sd {
+		if !strings.HasPrefix(name, prefix) {
+			return sd
+		}
+	}
+	out := make(map[string]*nn.Tensor, len(sd))
+	for name, t := range sd {
+		out[strings.TrimPrefix(name, prefix)] = t
+	}
+	return out
+}
+
 // LoadStateDict copies the tensors of sd into m's parameters and buffers.
 // Shapes must match exactly. With strict, names of m missing from sd and
 // names in sd that m does not have are errors; without strict they are
