@@ -214,44 +214,76 @@ func TestConv2dMatchesReference(t *testing.T) {
 			if err := p.Validate(); err != nil {
 				t.Fatalf("test case invalid: %v", err)
 			}
-			r := rand.New(rand.NewPCG(uint64(ci), 3))
-			nx, nw, ny := p.N*p.H*p.W*p.C, p.KH*p.KW*(p.C/p.Groups)*p.OutC, p.N*p.OutH*p.OutW*p.OutC
-			x, w, dy := randSlice(r, nx), randSlice(r, nw), randSlice(r, ny)
-			off := ci % 4
-
-			// Forward overwrites y: NaNs already there must not leak.
-			y, yok := guarded(ny, off, float32(math.NaN()))
-			kernels.Conv2d(&p, x, w, y)
-			want, mag := refConv(&p, x, w)
-			checkClose(t, "y", y, nil, want, mag)
-			if !yok() {
-				t.Errorf("Conv2d wrote outside y")
-			}
-
-			// Backward passes accumulate onto what is there.
-			dx0, dw0 := randSlice(r, nx), randSlice(r, nw)
-			dx, dxok := guarded(nx, (off+1)%4, 0)
-			dw, dwok := guarded(nw, (off+2)%4, 0)
-			copy(dx, dx0)
-			copy(dw, dw0)
-			kernels.Conv2dBackwardInput(&p, dy, w, dx)
-			kernels.Conv2dBackwardWeight(&p, x, dy, dw)
-			wdx, dxMag, wdw, dwMag := refConvGrads(&p, x, w, dy)
-			checkClose(t, "dx", dx, dx0, wdx, dxMag)
-			checkClose(t, "dw", dw, dw0, wdw, dwMag)
-			if !dxok() || !dwok() {
-				t.Errorf("backward wrote outside dx or dw")
-			}
-
-			// The Set variant overwrites dx, NaNs there included.
-			dxs, dxsok := guarded(nx, (off+3)%4, float32(math.NaN()))
-			kernels.Conv2dBackwardInputSet(&p, dy, w, dxs)
-			checkClose(t, "dx (Set)", dxs, nil, wdx, dxMag)
-			if !dxsok() {
-				t.Errorf("Conv2dBackwardInputSet wrote outside dx")
-			}
+			checkConv(t, &p, rand.New(rand.NewPCG(uint64(ci), 3)), ci%4)
 		})
 	}
+}
+
+// checkConv runs the forward pass and both gradients of p under the
+// selected implementation against the float64 reference, with random
+// inputs from r, outputs in guard bands off elements from an allocation's
+// start.
+func checkConv(t *testing.T, p *kernels.ConvParams, r *rand.Rand, off int) {
+	t.Helper()
+	nx, nw, ny := p.N*p.H*p.W*p.C, p.KH*p.KW*(p.C/p.Groups)*p.OutC, p.N*p.OutH*p.OutW*p.OutC
+	x, w, dy := randSlice(r, nx), randSlice(r, nw), randSlice(r, ny)
+
+	// Forward overwrites y: NaNs already there must not leak.
+	y, yok := guarded(ny, off, float32(math.NaN()))
+	kernels.Conv2d(p, x, w, y)
+	want, mag := refConv(p, x, w)
+	checkClose(t, "y", y, nil, want, mag)
+	if !yok() {
+		t.Errorf("Conv2d wrote outside y")
+	}
+
+	// Backward passes accumulate onto what is there.
+	dx0, dw0 := randSlice(r, nx), randSlice(r, nw)
+	dx, dxok := guarded(nx, (off+1)%4, 0)
+	dw, dwok := guarded(nw, (off+2)%4, 0)
+	copy(dx, dx0)
+	copy(dw, dw0)
+	kernels.Conv2dBackwardInput(p, dy, w, dx)
+	kernels.Conv2dBackwardWeight(p, x, dy, dw)
+	wdx, dxMag, wdw, dwMag := refConvGrads(p, x, w, dy)
+	checkClose(t, "dx", dx, dx0, wdx, dxMag)
+	checkClose(t, "dw", dw, dw0, wdw, dwMag)
+	if !dxok() || !dwok() {
+		t.Errorf("backward wrote outside dx or dw")
+	}
+
+	// The Set variant overwrites dx, NaNs there included.
+	dxs, dxsok := guarded(nx, (off+3)%4, float32(math.NaN()))
+	kernels.Conv2dBackwardInputSet(p, dy, w, dxs)
+	checkClose(t, "dx (Set)", dxs, nil, wdx, dxMag)
+	if !dxsok() {
+		t.Errorf("Conv2dBackwardInputSet wrote outside dx")
+	}
+}
+
+// FuzzConv2d checks random convolutions (groups, kernel sizes, strides,
+// dilations, asymmetric paddings; depthwise has its own fuzz test) under
+// the selected implementation against the float64 reference.
+func FuzzConv2d(f *testing.F) {
+	f.Add(uint64(1), uint8(3), uint8(3), uint8(1), uint8(5))
+	f.Add(uint64(2), uint8(0), uint8(12), uint8(2), uint8(40))
+	f.Add(uint64(3), uint8(4), uint8(24), uint8(7), uint8(200))
+	f.Fuzz(func(t *testing.T, seed uint64, kh, kw, sd, pad uint8) {
+		r := rand.New(rand.NewPCG(seed, 2))
+		g := 1 + r.IntN(3)
+		gm := geom{
+			n: 1 + r.IntN(2), h: 1 + r.IntN(12), w: 1 + r.IntN(12),
+			c: g * (1 + r.IntN(6)), oc: g * (1 + r.IntN(6)),
+			kh: 1 + int(kh%5), kw: 1 + int(kw%5),
+			s: 1 + int(sd%3), d: 1 + int((sd/3)%2), g: g,
+			pt: int(pad % 4), pb: int(pad/4) % 4, pl: int(pad/16) % 4, pr: int(pad/64) % 4,
+		}
+		p := gm.params()
+		if p.Validate() != nil || p.OutH < 1 || p.OutW < 1 {
+			return
+		}
+		checkConv(t, &p, r, int(seed%4))
+	})
 }
 
 func TestConv2dEmptyBatch(t *testing.T) {
