@@ -21,10 +21,11 @@ import (
 // long k cannot amortise. Otherwise — a transposed B, or rows a
 // multiple of 512 bytes apart, which crowd into a few cache sets, unless
 // C has few rows (sgemmDirectBRows) — B is packed once per call (per nc
-// block) into k×nr column panels shared by the threads, and A per task and kc block into mr×kc row panels. A final
-// partial panel is always packed and zero-padded, so the micro-kernel never
-// reads past A or B; tiles of C cut by m or n are computed into a small
-// mr×nr buffer and copied out, so it never writes past C either.
+// block) into k×nr column panels shared by the threads, and A per task
+// and kc block into mr×kc row panels. A final partial panel is always
+// packed and zero-padded, so the micro-kernel never reads past A or B;
+// tiles of C cut by m or n are computed into a small mr×nr buffer and
+// copied out, so it never writes past C either.
 //
 // Parallelism and determinism. C is split into tasks of whole tiles (row
 // blocks of at most mc rows, times groups of column panels); one task
@@ -190,7 +191,7 @@ type sgemmPacking struct{ directA, directB bool }
 // 80, m=196 74 → 65; k=1152 n=384 m=49 43 → 60; k=112 n=640 m=98 66 →
 // 80, m=196 86 → 82. Rows 2048 bytes apart share one set: k=96 n=1024 in
 // place ran 0.97× at m=49 and 0.67× at m=98. B0's inference at batch 1
-// went from 53 to 57 img/s (five interleaved pairs).
+// went from 53.5 to 55.3 img/s (means of five interleaved pairs).
 const sgemmDirectBRows = 96
 
 // sgemmSwapMax bounds m·n for computing Aᵀ·B as (Bᵀ·A)ᵀ.
