@@ -57,7 +57,8 @@ func binary(op binop, a, b *Var) *Var {
 	}
 	out.backward = func() {
 		g := out.Grad.data
-		if a.requiresGrad {
+		take := p.takesGrad(op, a, b, out)
+		if a.requiresGrad && take != a {
 			ga, fresh := p.operandGrad(a, p.sa, sa)
 			p.accumulate(ga, p.sa, func(ga []float32, o, ao, bo, lo, hi int) {
 				gr, da := g[o+lo:o+hi], ga[ao+lo*sa:]
@@ -82,7 +83,7 @@ func binary(op binop, a, b *Var) *Var {
 				}
 			})
 		}
-		if b.requiresGrad {
+		if b.requiresGrad && take != b {
 			gb, fresh := p.operandGrad(b, p.sb, sb)
 			p.accumulate(gb, p.sb, func(gb []float32, o, ao, bo, lo, hi int) {
 				gr, db := g[o+lo:o+hi], gb[bo+lo*sb:]
@@ -112,8 +113,35 @@ func binary(op binop, a, b *Var) *Var {
 				}
 			})
 		}
+		if take != nil { // its gradient is out's: hand the buffer over
+			take.Grad, out.Grad = out.Grad, nil
+		}
 	}
 	return out
+}
+
+// takesGrad returns the operand of a sum or difference whose gradient is
+// the output's gradient itself and can take its buffer instead of a copy
+// (Backward recycles out.Grad otherwise): an operand of the output's shape
+// that has no gradient yet and is not a leaf (a leaf's gradient is the
+// caller's to keep), a for Add and Sub, else b for Add; nil where neither
+// can, where a and b are the same Var (it gets both contributions), or
+// where out.Grad is not the graph's own (a tensor the caller set, which
+// must not become an operand's gradient and be added to).
+func (p *bplan) takesGrad(op binop, a, b, out *Var) *Var {
+	if a == b || !out.Grad.pooled || (op != opAdd && op != opSub) {
+		return nil
+	}
+	can := func(v *Var) bool {
+		return v.requiresGrad && v.Grad == nil && !v.IsLeaf() && slices.Equal(v.Value.shape, p.shape)
+	}
+	switch {
+	case can(a):
+		return a
+	case op == opAdd && can(b):
+		return b
+	}
+	return nil
 }
 
 // operandGrad returns the gradient buffer of operand v (strides s,

@@ -44,6 +44,46 @@ func TestBinaryGrad(t *testing.T) {
 	}
 }
 
+// Add and Sub hand the output's gradient buffer to an operand instead of
+// copying it (takesGrad); these graphs add to that operand's gradient
+// afterwards, take both contributions in one Var, or chain handovers.
+func TestSumGradHandover(t *testing.T) {
+	r := rng(9)
+	x := nn.Param(nntest.Rand(r, -2, 2, 2, 3, 4))
+	y := nn.Param(nntest.Rand(r, -2, 2, 2, 3, 4))
+	for name, f := range map[string]func() *nn.Var{
+		"add then more": func() *nn.Var { u := nn.MulScalar(x, 2); return nn.Add(u, nn.MulScalar(u, 3)) },
+		"sub then more": func() *nn.Var { u := nn.MulScalar(x, 2); return nn.Sub(u, nn.Mul(u, y)) },
+		"same operand":  func() *nn.Var { u := nn.MulScalar(x, 2); return nn.Add(u, u) },
+		"chain":         func() *nn.Var { u := nn.MulScalar(x, 2); z := nn.Add(u, nn.MulScalar(y, 1)); return nn.Add(z, u) },
+		"leaf operand":  func() *nn.Var { return nn.Sub(x, nn.MulScalar(y, 3)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			nntest.CheckGrad(t, f, []*nn.Var{x, y}, nntest.Options{})
+		})
+	}
+
+	// A gradient the caller sets is not the graph's: it must come back
+	// unchanged, though an operand that took it would be added to.
+	dy := nntest.Rand(r, -1, 1, 2, 3, 4)
+	want := append([]float32(nil), dy.Data()...)
+	x.ZeroGrad()
+	u := nn.MulScalar(x, 2)
+	out := nn.Add(u, nn.MulScalar(u, 3))
+	seed := nn.Custom("Seed", nn.New(1), func(*nn.Tensor) { out.Grad = dy }, out)
+	seed.Backward()
+	for i, v := range dy.Data() {
+		if v != want[i] {
+			t.Fatalf("the caller's gradient changed: dy[%d] = %v, was %v", i, v, want[i])
+		}
+	}
+	for i, g := range x.Grad.Data() {
+		if w := 8 * want[i]; math.Abs(float64(g-w)) > 1e-5 {
+			t.Fatalf("x.Grad[%d] = %v, want %v", i, g, w)
+		}
+	}
+}
+
 func TestBinaryValues(t *testing.T) {
 	a := nn.NewVar(nn.FromData([]float32{1, 2, 3, 4, 5, 6}, 2, 3))
 	b := nn.NewVar(nn.FromData([]float32{10, 20, 30}, 3))
