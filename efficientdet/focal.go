@@ -64,8 +64,9 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 	// level whose gradient is wanted writes them into a tensor of its own
 	// that the backward pass hands to the logits as their gradient, so
 	// every element is written (ignored anchors get zeros); the others
-	// share a scratch buffer whose contents do not matter (the kernel
-	// writes derivatives whether or not they are wanted).
+	// write into a scratch buffer whose contents do not matter (the kernel
+	// writes derivatives whether or not they are wanted), each level into
+	// its own part: the spans of different levels run in parallel.
 	deriv := make([][]float32, len(logits))
 	grads := make([]*nn.Tensor, len(logits))
 	spare := 0
@@ -74,15 +75,16 @@ func focalLoss(logits []*nn.Var, starts []int, classes [][]int32, weights []floa
 			grads[l] = nn.Empty(x.Shape()...)
 			deriv[l] = grads[l].Data()
 		} else {
-			spare = max(spare, x.Value.Len())
+			spare += x.Value.Len()
 		}
 	}
 	var scratchBuf []float32
 	if spare > 0 {
 		scratchBuf = getScratch(spare)
+		rest := scratchBuf
 		for l, x := range logits {
 			if grads[l] == nil {
-				deriv[l] = scratchBuf[:x.Value.Len()]
+				deriv[l], rest = rest[:x.Value.Len()], rest[x.Value.Len():]
 			}
 		}
 	}
