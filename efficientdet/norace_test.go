@@ -1,0 +1,5 @@
+//go:build !race
+
+package efficientdet_test
+
+const raceBuild = false

@@ -1,0 +1,5 @@
+//go:build !race
+
+package efficientnet_test
+
+const raceBuild = false
