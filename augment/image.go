@@ -63,8 +63,6 @@ func (m *Image) Set(y, x, c int, v uint8) { m.Pix[(y*m.W+x)*m.C+c] = v }
 // Row returns the pixels of row y (W*C values), shared with the image.
 func (m *Image) Row(y int) []uint8 { return m.Pix[y*m.W*m.C : (y+1)*m.W*m.C] }
 
-func (m *Image) sizeString() string { return fmt.Sprintf("%dx%d", m.W, m.H) }
-
 // Color is a fill value, one entry per channel. A shorter Color repeats its
 // last entry over the remaining channels and an empty one means 0, so
 // Color{128} is mid-grey for any channel count.
