@@ -123,8 +123,7 @@ func binary(op binop, a, b *Var) *Var {
 // takesGrad returns the operand of a sum or difference whose gradient is
 // the output's gradient itself and can take its buffer instead of a copy
 // (Backward recycles out.Grad otherwise): an operand of the output's shape
-// that has no gradient yet and is not a leaf (a leaf's gradient is the
-// caller's to keep), a for Add and Sub, else b for Add; nil where neither
+// that is gradFree, a for Add and Sub, else b for Add; nil where neither
 // can, where a and b are the same Var (it gets both contributions), or
 // where out.Grad is not the graph's own (a tensor the caller set, which
 // must not become an operand's gradient and be added to).
@@ -133,7 +132,7 @@ func (p *bplan) takesGrad(op binop, a, b, out *Var) *Var {
 		return nil
 	}
 	can := func(v *Var) bool {
-		return v.requiresGrad && v.Grad == nil && !v.IsLeaf() && slices.Equal(v.Value.shape, p.shape)
+		return v.requiresGrad && v.gradFree() && slices.Equal(v.Value.shape, p.shape)
 	}
 	switch {
 	case can(a):

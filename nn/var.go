@@ -99,12 +99,17 @@ func (v *Var) gradData() []float32 {
 // buffer and reading it back: for an EfficientNet training step, whose
 // activation gradients are most of what it writes, a tenth of its time.
 func (v *Var) gradOut() (g []float32, fresh bool) {
-	if v.Grad != nil || v.IsLeaf() {
+	if !v.gradFree() {
 		return v.gradData(), false
 	}
 	v.Grad = newPooled(v.Value.shape...)
 	return v.Grad.data, true
 }
+
+// gradFree reports whether v has no gradient yet and may take a buffer as
+// its gradient (gradOut's fresh one, or one handed over): v is not a leaf,
+// whose gradient is the caller's to keep.
+func (v *Var) gradFree() bool { return v.Grad == nil && !v.IsLeaf() }
 
 // AccumulateGrad adds g (same number of elements as v) to v's gradient. It
 // is the hook for code outside this package that defines its own op with
@@ -134,7 +139,7 @@ func (v *Var) AccumulateGradTensor(g *Tensor) {
 	if !slices.Equal(g.shape, v.Value.shape) {
 		panic(fmt.Sprintf("nn.Var.AccumulateGradTensor: gradient of shape %v for shape %v", g.shape, v.Value.shape))
 	}
-	if v.Grad == nil && !v.IsLeaf() {
+	if v.gradFree() {
 		v.Grad = g
 		return
 	}
