@@ -1,7 +1,5 @@
 package kernels
 
-import "fmt"
-
 // Elementwise arithmetic on same-length slices: the same-shape case of
 // nn's Add and Mul, whose generic loops ran about a third as fast as a
 // copy of the same data. y may be a or b (in place); any other overlap is
@@ -10,20 +8,14 @@ import "fmt"
 
 // Add sets y[i] = a[i] + b[i].
 func Add(y, a, b []float32) {
-	checkArith("Add", y, a, b)
+	checkLens3("Add", "y, a and b", y, a, b)
 	addImpl(y, a, b)
 }
 
 // Mul sets y[i] = a[i] * b[i].
 func Mul(y, a, b []float32) {
-	checkArith("Mul", y, a, b)
+	checkLens3("Mul", "y, a and b", y, a, b)
 	mulImpl(y, a, b)
-}
-
-func checkArith(op string, y, a, b []float32) {
-	if len(a) != len(y) || len(b) != len(y) {
-		panic(fmt.Sprintf("kernels.%s: y, a and b have %d, %d and %d elements", op, len(y), len(a), len(b)))
-	}
 }
 
 func addGeneric(y, a, b []float32) {

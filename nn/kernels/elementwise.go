@@ -167,8 +167,12 @@ func check2(op string, dst, src []float32) {
 	}
 }
 
-func check3(op string, dx, v, dy []float32) {
-	if len(dx) != len(v) || len(dx) != len(dy) {
-		panic(fmt.Sprintf("kernels.%s: dx, value and dy have %d, %d and %d elements", op, len(dx), len(v), len(dy)))
+func check3(op string, dx, v, dy []float32) { checkLens3(op, "dx, value and dy", dx, v, dy) }
+
+// checkLens3 panics unless a, b and c, called names in the message, have
+// the same length.
+func checkLens3(op, names string, a, b, c []float32) {
+	if len(a) != len(b) || len(a) != len(c) {
+		panic(fmt.Sprintf("kernels.%s: %s have %d, %d and %d elements", op, names, len(a), len(b), len(c)))
 	}
 }
