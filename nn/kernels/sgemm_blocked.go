@@ -129,13 +129,15 @@ type sgemmCall struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 
-	kcb      int  // k is split into blocks of kcb (the last may be shorter)
-	directA  bool // micro-kernels read A in place (but a partial row panel)
-	directB  bool // micro-kernels read B in place (but a partial column panel)
-	mcT, nbM int  // rows per task, row blocks
-	pnT, nbN int  // column panels per task, column groups
-	ncur     int  // columns per nc block
-	j0       int  // first column of the block being computed
+	kcb      int       // k is split into blocks of kcb (the last may be shorter)
+	kcT, nbK int       // steps of k per task (whole kc blocks), k chunks
+	part     []float32 // k chunks 1…nbK-1's partial C, m×n each
+	directA  bool      // micro-kernels read A in place (but a partial row panel)
+	directB  bool      // micro-kernels read B in place (but a partial column panel)
+	mcT, nbM int       // rows per task, row blocks
+	pnT, nbN int       // column panels per task, column groups
+	ncur     int       // columns per nc block
+	j0       int       // first column of the block being computed
 	bp       []float32
 
 	pack, task func(lo, hi int)
@@ -194,6 +196,14 @@ type sgemmPacking struct{ directA, directB bool }
 // went from 53.5 to 55.3 img/s (means of five interleaved pairs).
 const sgemmDirectBRows = 96
 
+// Products with at most sgemmChunkTiles tiles of C and at least
+// 2·sgemmChunkBlocks kc blocks of k are computed in chunks of k of
+// sgemmChunkBlocks kc blocks (see plan).
+const (
+	sgemmChunkTiles  = 16
+	sgemmChunkBlocks = 8
+)
+
 // sgemmSwapMax bounds m·n for computing Aᵀ·B as (Bᵀ·A)ᵀ.
 const sgemmSwapMax = 1 << 16
 
@@ -243,6 +253,15 @@ func (g *sgemmArch) runBlocked(transA, transB bool, m, n, k int, alpha float32, 
 	if bufp == nil {
 		bufp = new([]float32)
 	}
+	var partp *[]float32
+	if call.nbK > 1 {
+		partp, _ = sgemmBufs.Get().(*[]float32)
+		if partp == nil {
+			partp = new([]float32)
+		}
+		*partp = growF32(*partp, (call.nbK-1)*m*n)
+		call.part = *partp
+	}
 	nr := g.nr
 	for j0 := 0; j0 < n; j0 += call.ncur {
 		call.j0 = j0
@@ -258,9 +277,13 @@ func (g *sgemmArch) runBlocked(transA, transB bool, m, n, k int, alpha float32, 
 			call.packB(panels-1, panels)
 		}
 		call.nbN = (panels + call.pnT - 1) / call.pnT
-		parallel.For(call.nbM*call.nbN, 1, call.task)
+		parallel.For(call.nbK*call.nbM*call.nbN, 1, call.task)
 	}
 	sgemmBufs.Put(bufp)
+	if call.nbK > 1 {
+		call.addParts()
+		sgemmBufs.Put(partp)
+	}
 	*call = sgemmCall{pack: call.pack, task: call.task}
 	sgemmCalls.Put(call)
 }
@@ -272,6 +295,18 @@ func (call *sgemmCall) plan() {
 	// Near-equal kc blocks, so no block is a sliver.
 	nkb := (k + g.kc - 1) / g.kc
 	call.kcb = (k + nkb - 1) / nkb
+	// A long k with few tiles of C (a weight gradient, whose k is
+	// N·H·W) is cut into chunks of sgemmChunkBlocks kc blocks, each a
+	// task of its own that sums into a partial C, added up in order at
+	// the end: tiles alone would leave threads idle or unbalanced (three
+	// column panels on two threads). The chunks depend on the shape only,
+	// so the result does not depend on the thread count.
+	call.kcT, call.nbK = k, 1
+	tiles := ((m + mr - 1) / mr) * ((n + nr - 1) / nr)
+	if tiles <= sgemmChunkTiles && nkb >= 2*sgemmChunkBlocks {
+		call.kcT = sgemmChunkBlocks * call.kcb
+		call.nbK = (k + call.kcT - 1) / call.kcT
+	}
 
 	call.directB = !call.transB && (call.ldb%128 != 0 || m <= sgemmDirectBRows && call.ldb%512 != 0)
 	if f := sgemmForce; f != nil {
@@ -290,10 +325,10 @@ func (call *sgemmCall) plan() {
 	// least 8 per thread, and no task smaller than sgemmMinTaskMACs. The
 	// split never changes the result.
 	threads := parallel.Threads()
-	maxTasks := max(1, m*n*k/sgemmMinTaskMACs)
+	maxTasks := max(1, m*n*call.kcT/sgemmMinTaskMACs)
 	rowPanels := (m + mr - 1) / mr
 	nbM := (rowPanels + g.mc/mr - 1) / (g.mc / mr)
-	if threads > 1 {
+	if threads > 1 && call.nbK < 8*threads {
 		nbM = max(nbM, min(threads, max(1, rowPanels/4), maxTasks))
 	}
 	per := (rowPanels + nbM - 1) / nbM
@@ -302,7 +337,7 @@ func (call *sgemmCall) plan() {
 	call.pnT = colPanels
 	for groups := 1; threads > 1 && groups <= colPanels; groups++ {
 		pnT := (colPanels + groups - 1) / groups
-		tasks := call.nbM * ((colPanels + pnT - 1) / pnT)
+		tasks := call.nbK * call.nbM * ((colPanels + pnT - 1) / pnT)
 		if tasks > maxTasks {
 			break
 		}
@@ -485,6 +520,7 @@ func (call *sgemmCall) runTasks(lo, hi int) {
 func (call *sgemmCall) runTask(t int, s *sgemmScratch) {
 	g := call.g
 	mr, nr := g.mr, g.nr
+	kt, t := t/(call.nbM*call.nbN), t%(call.nbM*call.nbN)
 	ib, jb := t/call.nbN, t%call.nbN
 	i0 := ib * call.mcT
 	i1 := min(call.m, i0+call.mcT)
@@ -492,10 +528,16 @@ func (call *sgemmCall) runTask(t int, s *sgemmScratch) {
 	q0 := jb * call.pnT
 	q1 := min(panels, q0+call.pnT)
 	full := i0 + (i1-i0)/mr*mr // rows [i0, full) form whole panels
-	for kb0 := 0; kb0 < call.k; kb0 += call.kcb {
-		kb := min(call.kcb, call.k-kb0)
-		beta := call.beta
-		if kb0 > 0 {
+	c, ldc, beta0 := call.c, call.ldc, call.beta
+	if kt > 0 {
+		c, ldc, beta0 = call.part[(kt-1)*call.m*call.n:], call.n, 0
+	}
+	k0 := kt * call.kcT
+	k1 := min(call.k, k0+call.kcT)
+	for kb0 := k0; kb0 < k1; kb0 += call.kcb {
+		kb := min(call.kcb, k1-kb0)
+		beta := beta0
+		if kb0 > k0 {
 			beta = 1 // later kc blocks add onto the earlier ones
 		}
 		if !call.directA {
@@ -516,9 +558,9 @@ func (call *sgemmCall) runTask(t int, s *sgemmScratch) {
 		for g0 := i0; g0 < i1; g0 += group {
 			g1 := min(i1, g0+group)
 			for q := q0; q < q1; q++ {
-				i := call.down(s, i0, g0, min(g1, full), q, kb0, kb, beta)
+				i := call.down(s, c, ldc, i0, g0, min(g1, full), q, kb0, kb, beta)
 				for ; i < g1; i += mr {
-					call.tile(s, i0, i1, i, q, kb0, kb, beta)
+					call.tile(s, c, ldc, i0, i1, i, q, kb0, kb, beta)
 				}
 			}
 		}
@@ -543,8 +585,8 @@ func (call *sgemmCall) aTile(s *sgemmScratch, i0, i, kb0, kb int) (as []float32,
 // down computes the tiles of column panel q at rows [from, to) (whole row
 // tiles) of the task with rows from i0 on in one kernel call, if the panel
 // is one the kernels take whole, and returns the first row it did not
-// compute.
-func (call *sgemmCall) down(s *sgemmScratch, i0, from, to, q, kb0, kb int, beta float32) int {
+// compute. C is c with rows ldc apart (call.c, or a k chunk's part).
+func (call *sgemmCall) down(s *sgemmScratch, c []float32, ldc, i0, from, to, q, kb0, kb int, beta float32) int {
 	g := call.g
 	mr, nr := g.mr, g.nr
 	j := call.j0 + q*nr
@@ -556,16 +598,15 @@ func (call *sgemmCall) down(s *sgemmScratch, i0, from, to, q, kb0, kb int, beta 
 	as, rsA, csA, tileA := call.aTile(s, i0, from, kb0, kb)
 	bq, rsB := call.panelB(q, kb0)
 	n := (to - from) / mr
-	g.tiles(half, kb, as, rsA, csA, bq, rsB, call.c[from*call.ldc+j:], call.ldc, call.alpha, beta, n, tileA, 0, mr*call.ldc)
+	g.tiles(half, kb, as, rsA, csA, bq, rsB, c[from*ldc+j:], ldc, call.alpha, beta, n, tileA, 0, mr*ldc)
 	return from + n*mr
 }
 
 // tile computes the tile of C at row i and column panel q for steps
-// [kb0, kb0+kb) of the task with rows [i0, i1).
-func (call *sgemmCall) tile(s *sgemmScratch, i0, i1, i, q, kb0, kb int, beta float32) {
+// [kb0, kb0+kb) of the task with rows [i0, i1), into c as down does.
+func (call *sgemmCall) tile(s *sgemmScratch, c []float32, ldc, i0, i1, i, q, kb0, kb int, beta float32) {
 	g := call.g
 	mr, nr := g.mr, g.nr
-	c, ldc := call.c, call.ldc
 	j := call.j0 + q*nr
 	w := min(nr, call.n-j)
 	half := g.half != nil && w <= nr/2
@@ -589,5 +630,19 @@ func (call *sgemmCall) tile(s *sgemmScratch, i0, i1, i, q, kb0, kb int, beta flo
 	g.tiles(half, kb, as, rsA, csA, bq, rsB, ct, nr, call.alpha, beta, 1, 0, 0, 0)
 	for ii := 0; ii < r; ii++ {
 		copy(c[(i+ii)*ldc+j:(i+ii)*ldc+j+w], ct[ii*nr:])
+	}
+}
+
+// addParts adds the partial products of k chunks 1…nbK-1 onto C, in order.
+func (call *sgemmCall) addParts() {
+	m, n := call.m, call.n
+	for i := 0; i < m; i++ {
+		row := call.c[i*call.ldc : i*call.ldc+n]
+		for kt := 1; kt < call.nbK; kt++ {
+			p := call.part[(kt-1)*m*n+i*n:][:len(row)]
+			for j, v := range p {
+				row[j] += v
+			}
+		}
 	}
 }

@@ -295,7 +295,10 @@ func TestSgemmNaNInf(t *testing.T) {
 
 // TestSgemmBlocking shrinks kc, mc and nc so that small products cross
 // every block boundary: several kc blocks (later ones add onto C), several
-// row blocks and column groups per task grid, several packed nc blocks.
+// row blocks and column groups per task grid, several packed nc blocks,
+// and chunks of k (products of few tiles: 13×40 and 30×20 have 2 and 3
+// with either geometry, and k = 300 and 129 make 38 and 17 blocks of 8,
+// so 5 chunks and 2, the last of one step).
 func TestSgemmBlocking(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 6))
 	forEachPacking(t, func(t *testing.T) {
@@ -303,7 +306,7 @@ func TestSgemmBlocking(t *testing.T) {
 		defer func() { *sgemmImpl = saved }()
 		g := sgemmImpl
 		g.kc, g.mc = 8, 2*g.mr
-		for _, sz := range []struct{ m, n, k int }{{37, 50, 29}, {5, 200, 17}, {200, 7, 64}, {45, 97, 9}} {
+		for _, sz := range []struct{ m, n, k int }{{37, 50, 29}, {5, 200, 17}, {200, 7, 64}, {45, 97, 9}, {13, 40, 300}, {30, 20, 129}} {
 			g.bmax = sz.k * g.nr * 2 // two panels per nc block
 			for tr := 0; tr < 4; tr++ {
 				for _, beta := range []float32{0, 0.5} {
@@ -386,7 +389,7 @@ func TestSgemmTileGeometries(t *testing.T) {
 // bits (each element of C is summed by one thread in a fixed order).
 func TestSgemmThreadsBitIdentical(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
-		for _, sz := range []struct{ m, n, k int }{{300, 129, 300}, {1000, 24, 96}, {96, 24, 3000}, {8, 500, 700}} {
+		for _, sz := range []struct{ m, n, k int }{{300, 129, 300}, {1000, 24, 96}, {96, 24, 3000}, {8, 500, 700}, {24, 96, 25088}} {
 			for tr := 0; tr < 4; tr++ {
 				var res [2][]float32
 				for x, threads := range []int{1, 3} {
