@@ -78,8 +78,8 @@ func (g *sgemmArch) pick(n int) *sgemmArch {
 // cache sizes, in BLIS terms:
 //
 //   - kc: the kc×nr micro-panel of B, reused by every micro-panel of A in
-//     an mc block, takes half of L1d (the rest streams A and C):
-//     kc = L1d / (2·nr·4 bytes);
+//     an mc block, takes two thirds of L1d (the rest streams A and C):
+//     kc = 2·L1d / (3·nr·4 bytes);
 //   - mc: the mc×kc block of A, reused by every micro-panel of B of the
 //     task, takes a quarter of L2 (the rest holds the B micro-panels
 //     streaming through and C): mc = L2 / (4·kc·4 bytes), rounded down to
@@ -88,15 +88,18 @@ func (g *sgemmArch) pick(n int) *sgemmArch {
 //     half of L3 (nc = L3 / (2·k·4 bytes), computed per call since B is
 //     packed for all of k at once).
 //
-// On the AMD EPYC (Zen 3) these kernels were tuned on — 32 KiB L1d and
+// On the AMD EPYC (Zen 3) the AVX2 kernel was tuned on — 32 KiB L1d and
 // 512 KiB L2 per core, 32 MiB L3 — the AVX2 kernel (mr = 6, nr = 16) gets
-// kc = 256, mc = 126 and nc up to 16 MiB / (4·k) (4096 columns for
-// k = 1024); the AVX-512 kernel (mr = 14, nr = 32) would get kc = 128 and
-// mc = 252. kc = 128 or 384 and mc = 60 or 252 moved 1024³ and the 1×1
-// convolution shapes there by less than the run-to-run noise.
+// kc = 336, mc = 96 and nc up to 16 MiB / (4·k) (4096 columns for
+// k = 1024); kc = 128, 256 or 384 and mc = 60 to 252 moved 1024³ and the
+// 1×1 convolution shapes there by less than the run-to-run noise. On the
+// Intel Xeon (48 KiB L1d, 2 MiB L2) the AVX-512 kernel (mr = 14, nr = 32)
+// gets kc = 256 and mc = 504; with half of L1d (kc = 192) 1024³ ran 5 %
+// slower on one thread (148–163 GFLOP/s against 160–170 in interleaved
+// runs), and mc from 168 to 672 made no difference.
 func newSgemmArch(mr, nr int, kern, half sgemmKernel) *sgemmArch {
 	l1, l2, l3 := sgemmCaches.l1, sgemmCaches.l2, sgemmCaches.l3
-	kc := min(512, max(64, l1/(2*nr*4))) &^ 7
+	kc := min(512, max(64, l1*2/3/(nr*4))) &^ 7
 	mc := max(mr, l2/(4*kc*4)/mr*mr)
 	return &sgemmArch{mr: mr, nr: nr, kern: kern, half: half, kc: kc, mc: mc, bmax: max(1<<16, l3/2/4)}
 }
@@ -201,7 +204,7 @@ const sgemmDirectBRows = 96
 // sgemmChunkBlocks kc blocks (see plan).
 const (
 	sgemmChunkTiles  = 16
-	sgemmChunkBlocks = 8
+	sgemmChunkBlocks = 4
 )
 
 // sgemmSwapMax bounds m·n for computing Aᵀ·B as (Bᵀ·A)ᵀ.
@@ -342,7 +345,7 @@ func (call *sgemmCall) plan() {
 			break
 		}
 		call.pnT = pnT
-		if tasks >= threads && tasks%threads == 0 || tasks >= 8*threads {
+		if tasks >= threads && tasks%threads == 0 || tasks >= 8*threads || call.nbK >= 4*threads {
 			break
 		}
 	}

@@ -298,7 +298,7 @@ func TestSgemmNaNInf(t *testing.T) {
 // row blocks and column groups per task grid, several packed nc blocks,
 // and chunks of k (products of few tiles: 13×40 and 30×20 have 2 and 3
 // with either geometry, and k = 300 and 129 make 38 and 17 blocks of 8,
-// so 5 chunks and 2, the last of one step).
+// so 10 chunks and 5, the last of one step).
 func TestSgemmBlocking(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 6))
 	forEachPacking(t, func(t *testing.T) {
