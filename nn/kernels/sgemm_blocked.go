@@ -545,7 +545,7 @@ func (call *sgemmCall) runTask(t int, s *sgemmScratch) {
 		}
 		if !call.directA {
 			call.packA(s.a, i0, i1, kb0, kb)
-		} else if full < i1 {
+		} else if full < i1 && !call.overreadA(full, kb0, kb) {
 			call.packA(s.a, full, i1, kb0, kb)
 		}
 		// BLIS order: a kc×nr micro-panel of B stays in L1 while the
@@ -585,6 +585,21 @@ func (call *sgemmCall) aTile(s *sgemmScratch, i0, i, kb0, kb int) (as []float32,
 	}
 }
 
+// overreadA reports whether the partial row panel at row i, steps
+// [kb0, kb0+kb), can be read in place: A is read in place and the rows
+// past m that a whole tile reads still lie inside a. Those rows hold other
+// elements of A (op(A) = Aᵀ: the next step's) or whatever follows it; they
+// only reach rows of the edge tile that are not copied out, so the panel
+// need not be packed. With op(A) = Aᵀ, as for weight gradients Xᵀ·dY, it
+// always can but at the very end of a.
+func (call *sgemmCall) overreadA(i, kb0, kb int) bool {
+	mr := call.g.mr
+	if call.transA {
+		return kb0*call.lda+i+(kb-1)*call.lda+mr <= len(call.a)
+	}
+	return (i+mr-1)*call.lda+kb0+kb <= len(call.a)
+}
+
 // down computes the tiles of column panel q at rows [from, to) (whole row
 // tiles) of the task with rows from i0 on in one kernel call, if the panel
 // is one the kernels take whole, and returns the first row it did not
@@ -616,7 +631,7 @@ func (call *sgemmCall) tile(s *sgemmScratch, c []float32, ldc, i0, i1, i, q, kb0
 	bq, rsB := call.panelB(q, kb0)
 	r := min(mr, i1-i)
 	as, rsA, csA, _ := call.aTile(s, i0, i, kb0, kb)
-	if r < mr && call.directA {
+	if r < mr && call.directA && !call.overreadA(i, kb0, kb) {
 		as, rsA, csA = s.a, 1, mr // the partial row panel, packed
 	}
 	if r == mr && (w == nr || half && w == nr/2) {

@@ -318,6 +318,45 @@ func TestSgemmBlocking(t *testing.T) {
 	})
 }
 
+// TestSgemmPartialPanelOverread runs products whose A is a view into a
+// larger buffer of NaN: rows past m (below A, or in the gap between the
+// columns of Aᵀ) that a partial row panel read in place takes in must
+// reach only rows of C that are not stored.
+func TestSgemmPartialPanelOverread(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 8))
+	nan := float32(math.NaN())
+	forEachPacking(t, func(t *testing.T) {
+		for _, sz := range []struct{ m, n, k int }{{3, 20, 7}, {17, 40, 33}, {24, 96, 300}, {10, 5, 2}} {
+			for _, transA := range []bool{false, true} {
+				// A: m×k (or k×m) in a buffer with 15 more NaN rows (or
+				// 15 more NaN columns), so that any row tile fits.
+				ar, ac, lda := sz.m, sz.k, sz.k
+				if transA {
+					ar, ac, lda = sz.k, sz.m, sz.m+15
+				}
+				buf := make([]float32, (ar+15)*lda)
+				for i := range buf {
+					buf[i] = nan
+				}
+				for i := 0; i < ar; i++ {
+					for j := 0; j < ac; j++ {
+						buf[i*lda+j] = rng.Float32()*2 - 1
+					}
+				}
+				b := fillMat(rng, sz.k, sz.n, sz.n, 0)
+				c := fillMat(rng, sz.m, sz.n, sz.n, 0)
+				want, tol := sgemmRef(transA, false, sz.m, sz.n, sz.k, 1.5, buf, lda, b, sz.n, 0.5, c, sz.n)
+				Sgemm(transA, false, sz.m, sz.n, sz.k, 1.5, buf, lda, b, sz.n, 0.5, c, sz.n)
+				for i, w := range want {
+					if g := c[i]; !(math.Abs(float64(g)-float64(w)) <= tol[i]+1e-30) {
+						t.Fatalf("%dx%dx%d transA=%v: c[%d] = %v, want %v", sz.m, sz.n, sz.k, transA, i, g, w)
+					}
+				}
+			}
+		}
+	})
+}
+
 // sgemmRefKernel is a micro-kernel in plain Go for any mr×nr tile, with
 // which the driver can run the tile geometries of kernels this machine
 // cannot execute.
