@@ -52,6 +52,10 @@ type implicitArch struct {
 	mr, nr int
 	kern   implicitKernel
 	half   implicitKernel
+	// short, if not nil, has fewer rows (and the same nr and half-ness):
+	// the weight gradient uses it when a window row's KW·C rows fit it
+	// (see implicitWeightChunk).
+	short *implicitArch
 }
 
 // implicitImpl is the implementation in use, installed by use (dispatch.go).
@@ -412,8 +416,13 @@ func (a *convWeightArgs) implicitRows(u0, u1 int, acc []float32) {
 // implicitWeightChunk adds the weight gradient of output rows [oh0, oh1)
 // of image n to acc.
 func implicitWeightChunk(g *implicitArch, p *ConvParams, x, dy []float32, n, oh0, oh1 int, cols []implicitSpan, acc, ct []float32) {
-	mr, nr := g.mr, g.nr
 	m := p.KW * p.C // rows of dw per window row
+	if g.short != nil && m <= g.short.mr {
+		// A window row narrower than a tile fills one tile whose other
+		// rows are computed and dropped: fewer rows waste less.
+		g = g.short
+	}
+	mr, nr := g.mr, g.nr
 	owLo, owHi := p.interiorCols()
 	csA, jumpA := p.StrideW*p.C, p.StrideH*p.W*p.C
 	jumpB := p.OutW * p.OutC

@@ -60,3 +60,26 @@ func implicitKernel14x32AVX512(tiles int, segs int, seg int, a []float32, rsA in
 //
 //go:noescape
 func implicitKernel14x16AVX512(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int)
+
+// implicitKernel9x32AVX512 computes tiles 9×32 tiles of C: for u < tiles, i < 9, j < 32,
+//
+//	c[u*tileC+i*ldc+j] = Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
+//
+// with the sum in s, t order (one FMA per step). C is not read.
+// The caller checks every index is in range; all counts, strides and
+// jumps are >= 0.
+//
+//go:noescape
+func implicitKernel9x32AVX512(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int)
+
+// implicitKernel9x16AVX512 computes tiles 9×16 tiles of C: for u < tiles, i < 9, j < 16,
+//
+//	c[u*tileC+i*ldc+j] = Σ_{s<segs} Σ_{t<seg} a[u*tileA+i*rsA+s*jumpA+t*csA]·b[s*jumpB+t*rsB+j]
+//
+// summing the steps in two interleaved chains (one FMA per step; the
+// split depends on seg only), then adding the two. C is not read.
+// The caller checks every index is in range; all counts, strides and
+// jumps are >= 0.
+//
+//go:noescape
+func implicitKernel9x16AVX512(tiles int, segs int, seg int, a []float32, rsA int, csA int, jumpA int, tileA int, b []float32, rsB int, jumpB int, c []float32, ldc int, tileC int)

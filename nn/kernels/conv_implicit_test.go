@@ -38,7 +38,8 @@ var implicitGeometries = []struct {
 	name string
 	arch *implicitArch
 }{
-	{"go14x32", &implicitArch{mr: 14, nr: 32, kern: implicitRefKernel(14, 32), half: implicitRefKernel(14, 16)}},
+	{"go14x32", &implicitArch{mr: 14, nr: 32, kern: implicitRefKernel(14, 32), half: implicitRefKernel(14, 16),
+		short: &implicitArch{mr: 9, nr: 32, kern: implicitRefKernel(9, 32), half: implicitRefKernel(9, 16)}}},
 	{"go6x16", &implicitArch{mr: 6, nr: 16, kern: implicitRefKernel(6, 16), half: implicitRefKernel(6, 8)}},
 }
 
@@ -52,6 +53,15 @@ func forEachImplicit(t *testing.T, f func(t *testing.T, g *implicitArch)) {
 		implicitImpl = geo.arch
 		t.Run(geo.name, func(t *testing.T) { f(t, geo.arch) })
 	}
+}
+
+// withShort returns g and, if it has one, its short geometry: the kernel
+// tests run both.
+func (g *implicitArch) withShort() []*implicitArch {
+	if g.short == nil {
+		return []*implicitArch{g}
+	}
+	return []*implicitArch{g, g.short}
 }
 
 // implicitCase is one strip-kernel call with hostile layout: strides and
@@ -156,16 +166,18 @@ func (tc implicitCase) run(t *testing.T, g *implicitArch, rng *rand.Rand, mutate
 func TestImplicitKernelShapes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 1))
 	forEachImplicit(t, func(t *testing.T, g *implicitArch) {
-		for _, half := range []bool{false, true} {
-			if half && g.half == nil {
-				continue
-			}
-			for tiles := 0; tiles <= 3; tiles++ {
-				for segs := 0; segs <= 3; segs++ {
-					for seg := 0; seg <= 9; seg++ {
-						tc := implicitCase{tiles: tiles, segs: segs, seg: seg, rsA: 1 + seg%3, csA: 1 + segs%2,
-							pad: (tiles + seg) % 3, off: (segs + seg) % 4, half: half}
-						tc.run(t, g, rng, nil)
+		for _, g := range g.withShort() {
+			for _, half := range []bool{false, true} {
+				if half && g.half == nil {
+					continue
+				}
+				for tiles := 0; tiles <= 3; tiles++ {
+					for segs := 0; segs <= 3; segs++ {
+						for seg := 0; seg <= 9; seg++ {
+							tc := implicitCase{tiles: tiles, segs: segs, seg: seg, rsA: 1 + seg%3, csA: 1 + segs%2,
+								pad: (tiles + seg) % 3, off: (segs + seg) % 4, half: half}
+							tc.run(t, g, rng, nil)
+						}
 					}
 				}
 			}
@@ -179,14 +191,16 @@ func TestImplicitKernelNaNInf(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 3))
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))
 	forEachImplicit(t, func(t *testing.T, g *implicitArch) {
-		for trial := 0; trial < 4; trial++ {
-			tc := implicitCase{tiles: 2, segs: 2, seg: 6, rsA: 3, csA: 1, pad: 2, off: trial, half: trial%2 == 1 && g.half != nil}
-			tc.run(t, g, rng, func(a, b []float32) {
-				a[rng.IntN(len(a))] = nan
-				a[rng.IntN(len(a))] = inf
-				b[rng.IntN(len(b))] = -inf
-				b[rng.IntN(len(b))] = nan
-			})
+		for _, g := range g.withShort() {
+			for trial := 0; trial < 4; trial++ {
+				tc := implicitCase{tiles: 2, segs: 2, seg: 6, rsA: 3, csA: 1, pad: 2, off: trial, half: trial%2 == 1 && g.half != nil}
+				tc.run(t, g, rng, func(a, b []float32) {
+					a[rng.IntN(len(a))] = nan
+					a[rng.IntN(len(a))] = inf
+					b[rng.IntN(len(b))] = -inf
+					b[rng.IntN(len(b))] = nan
+				})
+			}
 		}
 	})
 }

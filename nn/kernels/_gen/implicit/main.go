@@ -27,6 +27,11 @@ func main() {
 	strip{name: "implicitKernel14x8AVX2", lanes: 8, mr: 14, nv: 1, sets: 1, vec: ymm}.emit()
 	strip{name: "implicitKernel14x32AVX512", lanes: 16, mr: 14, nv: 2, sets: 1, vec: zmm}.emit()
 	strip{name: "implicitKernel14x16AVX512", lanes: 16, mr: 14, nv: 1, sets: 2, vec: zmm}.emit()
+	// Nine rows for weight gradients whose window rows are KW·C = 9 wide
+	// (the stem: 3×3 over RGB), which waste 5 of 14 rows: 18 accumulators
+	// (two sets of 9 for the half tile) still hide the FMA latency.
+	strip{name: "implicitKernel9x32AVX512", lanes: 16, mr: 9, nv: 2, sets: 1, vec: zmm}.emit()
+	strip{name: "implicitKernel9x16AVX512", lanes: 16, mr: 9, nv: 1, sets: 2, vec: zmm}.emit()
 	Generate()
 }
 
