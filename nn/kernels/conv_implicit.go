@@ -508,10 +508,7 @@ func implicitWeightScalar(p *ConvParams, x, dy []float32, n, oh0, oh1, kh, ow0, 
 				xs = xs[:p.C]
 				for ci, xv := range xs {
 					row := acc[((kh*p.KW+kw)*p.C+ci)*p.OutC:]
-					row = row[:len(d)]
-					for o, dv := range d {
-						row[o] += xv * dv
-					}
+					axpyImpl(xv, d, row[:len(d)])
 				}
 			}
 		}
