@@ -74,6 +74,7 @@ func dwCases() []dwCase {
 		dwCase{1, 16, 15, 24, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3},  // k7 stride 2 symmetric
 		dwCase{2, 6, 6, 8, 4, 4, 3, 3, 1, 1, 1, 2, 1, 2},     // stride 3, even k
 		dwCase{1, 5, 40, 3, 6, 6, 1, 1, 1, 1, 2, 3, 2, 3},    // k6: taps split 5+1
+		dwCase{1, 6, 39, 57, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},   // k5, 35 interior pixels: 16-pixel blocks (AVX-512) and remainders at 16, 8, 1 lanes
 		dwCase{1, 20, 20, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // partials of the weight gradient
 		dwCase{1, 5, 50, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   // rows in tiles (dwTiled): 3 tiles a row
 		dwCase{1, 6, 45, 128, 3, 3, 2, 2, 1, 1, 0, 1, 0, 1},  // tiles, stride 2
