@@ -333,6 +333,12 @@ func (call *sgemmCall) plan() {
 	nbM := (rowPanels + g.mc/mr - 1) / (g.mc / mr)
 	if threads > 1 && call.nbK < 8*threads {
 		nbM = max(nbM, min(threads, max(1, rowPanels/4), maxTasks))
+		// Column groups of one row block each pack its A: a multiple of
+		// the thread count in row blocks, if they keep 4 panels each,
+		// needs none.
+		if r := (nbM + threads - 1) / threads * threads; r <= rowPanels/4 && r <= maxTasks {
+			nbM = r
+		}
 	}
 	per := (rowPanels + nbM - 1) / nbM
 	call.mcT, call.nbM = per*mr, (rowPanels+per-1)/per
