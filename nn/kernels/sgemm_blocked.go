@@ -479,6 +479,10 @@ func (call *sgemmCall) packA(dst []float32, i0, i1, p0, kb int) {
 			packRows6(d, a[i*lda+p0:], lda, kb)
 			continue
 		}
+		if mr == 14 && r == 14 {
+			packRows14(d, a[i*lda+p0:], lda, kb)
+			continue
+		}
 		for ii := 0; ii < r; ii++ {
 			src := a[(i+ii)*lda+p0 : (i+ii)*lda+p0+kb]
 			for p, v := range src {
@@ -507,6 +511,30 @@ func packRows6(d, a []float32, lda, kb int) {
 	for p := range r0 {
 		o := d[p*6 : p*6+6 : p*6+6]
 		o[0], o[1], o[2], o[3], o[4], o[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+	}
+}
+
+// packRows14 is packRows6 for the AVX-512 kernel's fourteen rows.
+func packRows14(d, a []float32, lda, kb int) {
+	d = d[:14*kb]
+	r0 := a[:kb]
+	r1 := a[lda : lda+kb][:len(r0)]
+	r2 := a[2*lda : 2*lda+kb][:len(r0)]
+	r3 := a[3*lda : 3*lda+kb][:len(r0)]
+	r4 := a[4*lda : 4*lda+kb][:len(r0)]
+	r5 := a[5*lda : 5*lda+kb][:len(r0)]
+	r6 := a[6*lda : 6*lda+kb][:len(r0)]
+	r7 := a[7*lda : 7*lda+kb][:len(r0)]
+	r8 := a[8*lda : 8*lda+kb][:len(r0)]
+	r9 := a[9*lda : 9*lda+kb][:len(r0)]
+	r10 := a[10*lda : 10*lda+kb][:len(r0)]
+	r11 := a[11*lda : 11*lda+kb][:len(r0)]
+	r12 := a[12*lda : 12*lda+kb][:len(r0)]
+	r13 := a[13*lda : 13*lda+kb][:len(r0)]
+	for p := range r0 {
+		o := d[p*14 : p*14+14 : p*14+14]
+		o[0], o[1], o[2], o[3], o[4], o[5], o[6] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p], r6[p]
+		o[7], o[8], o[9], o[10], o[11], o[12], o[13] = r7[p], r8[p], r9[p], r10[p], r11[p], r12[p], r13[p]
 	}
 }
 
