@@ -16,7 +16,14 @@ import (
 // after 256-bit code that costs a state transition or a merge with the
 // upper half, and one MOVD in the argmax max-pool loop made it 50× slower
 // on Zen 3.
+//
+// The exception is evexYMM: AVX-512 kernels whose YMM registers are part
+// of the AVX-512 design, not code shared with an AVX2 twin.
 func TestAsmVectorRegisters(t *testing.T) {
+	// The 14×24 SGEMM tile holds a zmm and a ymm accumulator per row: 28
+	// accumulators, two B vectors and the broadcast need registers above
+	// 15 for its ymm halves (EVEX, AVX512VL, which dispatch requires).
+	evexYMM := map[string]bool{"·sgemmKernel14x24AVX512": true}
 	files, err := os.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +52,7 @@ func TestAsmVectorRegisters(t *testing.T) {
 				continue
 			}
 			checked++
-			if m := highXY.FindString(line); m != "" {
+			if m := highXY.FindString(line); m != "" && !evexYMM[strings.TrimSuffix(strings.Fields(fn)[1], "(SB),")] {
 				t.Errorf("%s:%d: %s uses %s (EVEX only): %s", f.Name(), i+1, fn, m, strings.TrimSpace(line))
 			}
 			if m := legacySSE.FindStringSubmatch(line); m != nil {

@@ -22,5 +22,9 @@ var (
 		sgemmImpl = newSgemmArch(6, 16, sgemmKernel6x16AVX2, sgemmKernel6x8AVX2)
 		sgemmImpl.narrow = newSgemmArch(4, 24, sgemmKernel4x24AVX2, nil)
 	})
-	_ = onImpl(AVX512, func() { sgemmImpl = newSgemmArch(14, 32, sgemmKernel14x32AVX512, sgemmKernel14x16AVX512) })
+	_ = onImpl(AVX512, func() {
+		sgemmImpl = newSgemmArch(14, 32, sgemmKernel14x32AVX512, sgemmKernel14x16AVX512)
+		sgemmImpl.narrow = newSgemmArch(14, 24, sgemmKernel14x24AVX512, nil)
+		sgemmImpl.keepHalf = true
+	})
 )

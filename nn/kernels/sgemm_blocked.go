@@ -58,17 +58,22 @@ type sgemmArch struct {
 	mc     int         // most rows of C per task
 	bmax   int         // most float32s of packed B (k × nc)
 	// narrow, if not nil, is the geometry for products whose n is a
-	// multiple of narrow.nr but not of nr (see pick).
-	narrow *sgemmArch
+	// multiple of narrow.nr but not of nr (see pick); with keepHalf, not
+	// where the half tile finishes n either.
+	narrow   *sgemmArch
+	keepHalf bool
 }
 
 // pick returns the geometry for products n columns wide: g, or g.narrow
 // when n is a multiple of its nr but not of g's. On AVX2 that is n = 24,
 // a 1×1 convolution to 24 channels: the 6×16 tile leaves a third of the
 // columns to its 6×8 half tile, which loads a B vector and 6 broadcasts
-// for 6 FMAs, where a 4×24 tile loads 3 and 4 for 12.
+// for 6 FMAs, where a 4×24 tile loads 3 and 4 for 12. On AVX-512 the
+// 14×16 half tile runs as fast as the 14×32 one (keepHalf), and the 14×24
+// tile takes n = 24, 72, 120, …, which would otherwise end in a panel of
+// 8 columns computed 32 wide through the edge buffer.
 func (g *sgemmArch) pick(n int) *sgemmArch {
-	if g.narrow != nil && n%g.narrow.nr == 0 && n%g.nr != 0 {
+	if g.narrow != nil && n%g.narrow.nr == 0 && n%g.nr != 0 && !(g.keepHalf && n%(g.nr/2) == 0) {
 		return g.narrow
 	}
 	return g

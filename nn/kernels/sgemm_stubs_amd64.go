@@ -77,3 +77,15 @@ func sgemmKernel14x32AVX512(k int, a []float32, rsA int, csA int, b []float32, r
 //
 //go:noescape
 func sgemmKernel14x16AVX512(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)
+
+// sgemmKernel14x24AVX512 computes one 14×24 tile of C: for i < 14, j < 24,
+//
+//	c[i*ldc+j] = alpha·Σ_{p<k} a[i*rsA+p*csA]·b[p*rsB+j] + beta·c[i*ldc+j]
+//
+// with the sum in p order (one FMA per step); beta == 0 (either sign)
+// does not read c. It does so for tiles ≥ 1 tiles, the t-th with a, b and c
+// advanced by t·tileA, t·tileB and t·tileC elements (one call for a row or
+// column of tiles). The caller checks every index is in range; k >= 0.
+//
+//go:noescape
+func sgemmKernel14x24AVX512(k int, a []float32, rsA int, csA int, b []float32, rsB int, c []float32, ldc int, alpha float32, beta float32, tiles int, tileA int, tileB int, tileC int)

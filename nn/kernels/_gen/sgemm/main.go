@@ -35,6 +35,11 @@ func main() {
 	// half-width tile: 2 sets of 14).
 	tile{name: "sgemmKernel14x32AVX512", lanes: 16, mr: 14, nv: 2, sets: 1, vec: zmm}.emit()
 	tile{name: "sgemmKernel14x16AVX512", lanes: 16, mr: 14, nv: 1, sets: 2, vec: zmm}.emit()
+	// For products 24 columns wide (a multiple of 24 but not of 16): a zmm
+	// and a ymm per row, 14×2 accumulators, 2 B vectors and the broadcast,
+	// so that no column is computed to be dropped and the tiles need not
+	// go through an edge buffer.
+	tile{name: "sgemmKernel14x24AVX512", lanes: 16, mr: 14, nv: 2, tail: 8, sets: 1, vec: zmm}.emit()
 	Generate()
 }
 
@@ -49,8 +54,36 @@ type tile struct {
 	lanes int // float32 lanes per vector register
 	mr    int // rows of C per tile
 	nv    int // vectors per row of C: nr = nv·lanes
-	sets  int // accumulator sets (1 or 2)
-	vec   func() reg.VecVirtual
+	// tail, if not 0, is the lanes of the last of the nv vectors, a ymm
+	// register (8) where the others are zmm: nr = (nv-1)·lanes + tail.
+	tail int
+	sets int // accumulator sets (1 or 2)
+	vec  func() reg.VecVirtual
+}
+
+// width returns the lanes of vector v of a row.
+func (t tile) width(v int) int {
+	if t.tail != 0 && v == t.nv-1 {
+		return t.tail
+	}
+	return t.lanes
+}
+
+// vecOf returns a register for vector v of a row.
+func (t tile) vecOf(v int) reg.VecVirtual {
+	if t.width(v) == 8 && t.lanes != 8 {
+		return YMM()
+	}
+	return t.vec()
+}
+
+// as returns r at vector v's width (the broadcast, alpha and beta
+// registers are full width).
+func (t tile) as(v int, r reg.VecVirtual) reg.Register {
+	if t.width(v) == 8 && t.lanes != 8 {
+		return r.AsY()
+	}
+	return r
 }
 
 // rowsPerBase is how many rows of A one base register reaches: offsets
@@ -58,7 +91,10 @@ type tile struct {
 const rowsPerBase = 5
 
 func (t tile) emit() {
-	nr := t.nv * t.lanes
+	nr := 0
+	for v := 0; v < t.nv; v++ {
+		nr += t.width(v)
+	}
 	TEXT(t.name, NOSPLIT, "func(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32, tiles, tileA, tileB, tileC int)")
 	Pragma("noescape")
 	order := []string{"with the sum in p order (one FMA per step); beta == 0 (either sign)"}
@@ -149,14 +185,14 @@ func (t tile) emit() {
 		for i := range acc[q] {
 			acc[q][i] = make([]reg.VecVirtual, t.nv)
 			for v := range acc[q][i] {
-				acc[q][i][v] = t.vec()
+				acc[q][i][v] = t.vecOf(v)
 				VXORPS(acc[q][i][v], acc[q][i][v], acc[q][i][v])
 			}
 		}
 	}
 	bv := make([]reg.VecVirtual, t.nv)
 	for v := range bv {
-		bv[v] = t.vec()
+		bv[v] = t.vecOf(v)
 	}
 	av := t.vec()
 
@@ -168,7 +204,7 @@ func (t tile) emit() {
 		for i := 0; i < t.mr; i++ {
 			VBROADCASTSS(rowA(i), av)
 			for v := range bv {
-				VFMADD231PS(bv[v], av, acc[q][i][v])
+				VFMADD231PS(bv[v], t.as(v, av), acc[q][i][v])
 			}
 		}
 		for q := range base {
@@ -231,7 +267,7 @@ func (t tile) emit() {
 	VBROADCASTSS(paramAddr("alpha"), alpha)
 	for i := range sum {
 		for v := range sum[i] {
-			VMULPS(sum[i][v], alpha, sum[i][v])
+			VMULPS(sum[i][v], t.as(v, alpha), sum[i][v])
 		}
 	}
 	Label(t.name + "_scaled")
@@ -251,12 +287,12 @@ func (t tile) emit() {
 
 	// storeC stores the tile row by row, each vector after combine(m, s)
 	// has merged C's vector at m into the sum s (nil: C is not read).
-	storeC := func(combine func(m Mem, s reg.VecVirtual)) {
+	storeC := func(combine func(m Mem, v int, s reg.VecVirtual)) {
 		for i := range sum {
 			for v := range sum[i] {
 				m := Mem{Base: cp, Disp: 4 * t.lanes * v}
 				if combine != nil {
-					combine(m, sum[i][v])
+					combine(m, v, sum[i][v])
 				}
 				VMOVUPS(sum[i][v], m)
 			}
@@ -267,11 +303,11 @@ func (t tile) emit() {
 	}
 	beta := av
 	VBROADCASTSS(paramAddr("beta"), beta)
-	storeC(func(m Mem, s reg.VecVirtual) { VFMADD231PS(m, beta, s) })
+	storeC(func(m Mem, v int, s reg.VecVirtual) { VFMADD231PS(m, t.as(v, beta), s) })
 	JMP(LabelRef(t.name + "_next"))
 
 	Label(t.name + "_beta1")
-	storeC(func(m Mem, s reg.VecVirtual) { VADDPS(m, s, s) })
+	storeC(func(m Mem, _ int, s reg.VecVirtual) { VADDPS(m, s, s) })
 	JMP(LabelRef(t.name + "_next"))
 
 	Label(t.name + "_beta0")
