@@ -27,7 +27,9 @@ import (
 // then odd bands) whose bands never overlap within a phase. The weight
 // gradient sums over all output pixels: blocks of rows are split into a
 // number of contiguous groups that depends on the shapes only; each group
-// sums into its own partial and the partials are added in group order.
+// sums into its own partial and the partials are added in group order. (A
+// pointwise convolution of one group is a single Sgemm, whose chunks of k
+// are likewise fixed by the shapes.)
 const (
 	colBudget    = 1 << 16 // float32s in one im2col block (256 KiB)
 	minBlockRows = 16      // fewest output pixels per im2col block
@@ -422,6 +424,12 @@ func (a *im2colBwdArgs) bands(lo, hi int) {
 func gemmBackwardWeight(p *ConvParams, x, dy, dw []float32) {
 	k := p.KH * p.KW * p.C / p.Groups
 	rows := p.N * p.OutH * p.OutW
+	if p.pointwise() && p.Groups == 1 {
+		// x is the [rows, C] matrix itself: one product, whose long k
+		// Sgemm splits into chunks of its own (see sgemmCall.plan).
+		Sgemm(true, false, p.C, p.OutC, rows, 1, x, p.C, dy, p.OutC, 1, dw, p.OutC)
+		return
+	}
 	nb := convCeilDiv(rows, convBlockRows(k, rows))
 	runConvReduction(convWeightTasks, convReduction[convWeightArgs]{
 		args: convWeightArgs{p: *p, x: x, dy: dy}, sum: (*convWeightArgs).gemmBlocks,
