@@ -487,9 +487,16 @@ const dwTileUnit = 12
 // dwChunked reports whether the forward pass runs its wide runs in
 // channel chunks (and, with StrideH 1, the input gradient too: 3–4 %
 // faster on the same 5×5 layer): where each source element takes part in
-// at least dwChunkIntensity multiply-adds, KH·KW/(StrideH·StrideW).
+// at least dwChunkIntensity multiply-adds, KH·KW/(StrideH·StrideW), and
+// the window rows of all channels (KH rows of W·C) take more than an
+// eighth of L2. With a large L2 they come from there fast enough, and
+// the chunks' strided first touches cost more: on the Intel Xeon (2 MiB
+// L2, where the 5×5 layer's 134 KB are a fifteenth) the layer ran 104 →
+// 111–113 GFLOP/s forward and 81 → 90–95 forward+backward on one thread
+// without chunks (AVX2 there: 80–82 → 82–85 and 60–61 → 62–67); the
+// Zen 3 figures above (512 KiB L2: a quarter) are with them.
 func (p *ConvParams) dwChunked() bool {
-	return p.KH*p.KW >= dwChunkIntensity*p.StrideH*p.StrideW
+	return p.KH*p.KW >= dwChunkIntensity*p.StrideH*p.StrideW && p.KH*p.W*p.C*4 > cacheSizes.l2/8
 }
 
 // nextRows returns the input rows that output row u+1 reads and row u

@@ -199,9 +199,11 @@ func runDepthwise(t *testing.T, d dwCase, seed uint64, off int) {
 
 func TestDepthwiseMatchesReference(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
-		for i, d := range dwCases() {
-			t.Run(d.String(), func(t *testing.T) { runDepthwise(t, d, uint64(i), i%4) })
-		}
+		forEachChunking(t, func(t *testing.T) {
+			for i, d := range dwCases() {
+				t.Run(d.String(), func(t *testing.T) { runDepthwise(t, d, uint64(i), i%4) })
+			}
+		})
 	})
 }
 
@@ -212,9 +214,22 @@ func TestDepthwiseDriversOnGoKernels(t *testing.T) {
 	prev := dwSIMD
 	defer func() { dwSIMD = prev }()
 	dwSIMD = dwGo
-	for i, d := range dwCases() {
-		t.Run(d.String(), func(t *testing.T) { runDepthwise(t, d, uint64(i), i%4) })
-	}
+	forEachChunking(t, func(t *testing.T) {
+		for i, d := range dwCases() {
+			t.Run(d.String(), func(t *testing.T) { runDepthwise(t, d, uint64(i), i%4) })
+		}
+	})
+}
+
+// forEachChunking runs f as the machine's L2 size decides dwChunked, and
+// with an L2 of 0, which sends every pass intense enough through channel
+// chunks: the test shapes' window rows are smaller than any L2's eighth.
+func forEachChunking(t *testing.T, f func(t *testing.T)) {
+	saved := cacheSizes.l2
+	defer func() { cacheSizes.l2 = saved }()
+	t.Run("auto", f)
+	cacheSizes.l2 = 0
+	t.Run("chunked", f)
 }
 
 // TestDepthwiseSpecialValues: a NaN or Inf in the input or the weights

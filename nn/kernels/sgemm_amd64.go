@@ -8,13 +8,13 @@ var (
 	_ = func() bool {
 		c := cpuid.CPU.Cache
 		if c.L1D > 0 {
-			sgemmCaches.l1 = c.L1D
+			cacheSizes.l1 = c.L1D
 		}
 		if c.L2 > 0 {
-			sgemmCaches.l2 = c.L2
+			cacheSizes.l2 = c.L2
 		}
 		if c.L3 > 0 {
-			sgemmCaches.l3 = c.L3
+			cacheSizes.l3 = c.L3
 		}
 		return true
 	}()

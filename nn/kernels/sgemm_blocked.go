@@ -45,9 +45,10 @@ import (
 // arguments: sgemmArch.tiles checks them first.
 type sgemmKernel func(k int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32, tiles, tileA, tileB, tileC int)
 
-// sgemmCaches holds the data cache sizes in bytes (per core for L1 and L2);
-// the amd64 build reads them with cpuid (sgemm_amd64.go).
-var sgemmCaches = struct{ l1, l2, l3 int }{32 << 10, 512 << 10, 8 << 20}
+// cacheSizes holds the data cache sizes in bytes (per core for L1 and L2),
+// for SGEMM's blocking and the depthwise passes' choices; the amd64 build
+// reads them with cpuid (sgemm_amd64.go).
+var cacheSizes = struct{ l1, l2, l3 int }{32 << 10, 512 << 10, 8 << 20}
 
 // sgemmArch is one implementation: its micro-kernel, tile and blocking.
 type sgemmArch struct {
@@ -103,7 +104,7 @@ func (g *sgemmArch) pick(n int) *sgemmArch {
 // slower on one thread (148–163 GFLOP/s against 160–170 in interleaved
 // runs), and mc from 168 to 672 made no difference.
 func newSgemmArch(mr, nr int, kern, half sgemmKernel) *sgemmArch {
-	l1, l2, l3 := sgemmCaches.l1, sgemmCaches.l2, sgemmCaches.l3
+	l1, l2, l3 := cacheSizes.l1, cacheSizes.l2, cacheSizes.l3
 	kc := min(512, max(64, l1*2/3/(nr*4))) &^ 7
 	mc := max(mr, l2/(4*kc*4)/mr*mr)
 	return &sgemmArch{mr: mr, nr: nr, kern: kern, half: half, kc: kc, mc: mc, bmax: max(1<<16, l3/2/4)}
@@ -594,8 +595,8 @@ func (call *sgemmCall) runTask(t int, s *sgemmScratch) {
 		// fills the rest of L1, so that A is read from memory once and
 		// from L1 for every further panel.
 		group := i1 - i0
-		if bBytes := (q1 - q0) * kb * nr * 4; bBytes <= sgemmCaches.l1/2 {
-			group = max(1, (sgemmCaches.l1-bBytes)/(mr*kb*4)) * mr
+		if bBytes := (q1 - q0) * kb * nr * 4; bBytes <= cacheSizes.l1/2 {
+			group = max(1, (cacheSizes.l1-bBytes)/(mr*kb*4)) * mr
 		}
 		for g0 := i0; g0 < i1; g0 += group {
 			g1 := min(i1, g0+group)
