@@ -205,11 +205,11 @@ type sgemmPacking struct{ directA, directB bool }
 // went from 53.5 to 55.3 img/s (means of five interleaved pairs).
 const sgemmDirectBRows = 96
 
-// Products with at most sgemmChunkTiles tiles of C and at least
+// Products with at most sgemmChunkC elements of C and at least
 // 2·sgemmChunkBlocks kc blocks of k are computed in chunks of k of
 // sgemmChunkBlocks kc blocks (see plan).
 const (
-	sgemmChunkTiles  = 16
+	sgemmChunkC      = 1 << 13
 	sgemmChunkBlocks = 4
 )
 
@@ -304,15 +304,15 @@ func (call *sgemmCall) plan() {
 	// Near-equal kc blocks, so no block is a sliver.
 	nkb := (k + g.kc - 1) / g.kc
 	call.kcb = (k + nkb - 1) / nkb
-	// A long k with few tiles of C (a weight gradient, whose k is
-	// N·H·W) is cut into chunks of sgemmChunkBlocks kc blocks, each a
-	// task of its own that sums into a partial C, added up in order at
-	// the end: tiles alone would leave threads idle or unbalanced (three
-	// column panels on two threads). The chunks depend on the shape only,
-	// so the result does not depend on the thread count.
+	// A long k with a small C (a weight gradient, whose k is N·H·W) is
+	// cut into chunks of sgemmChunkBlocks kc blocks, each a task of its
+	// own that sums into a partial C, added up in order at the end: tiles
+	// alone would leave threads idle or unbalanced (three column panels
+	// on two threads), or each thread would read all of A for its columns.
+	// The chunks depend on the shape only, so the result does not depend
+	// on the thread count.
 	call.kcT, call.nbK = k, 1
-	tiles := ((m + mr - 1) / mr) * ((n + nr - 1) / nr)
-	if tiles <= sgemmChunkTiles && nkb >= 2*sgemmChunkBlocks {
+	if m*n <= sgemmChunkC && nkb >= 2*sgemmChunkBlocks {
 		call.kcT = sgemmChunkBlocks * call.kcb
 		call.nbK = (k + call.kcT - 1) / call.kcT
 	}

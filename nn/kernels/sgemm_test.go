@@ -296,9 +296,9 @@ func TestSgemmNaNInf(t *testing.T) {
 // TestSgemmBlocking shrinks kc, mc and nc so that small products cross
 // every block boundary: several kc blocks (later ones add onto C), several
 // row blocks and column groups per task grid, several packed nc blocks,
-// and chunks of k (products of few tiles: 13×40 and 30×20 have 2 and 3
-// with either geometry, and k = 300 and 129 make 38 and 17 blocks of 8,
-// so 10 chunks and 5, the last of one step).
+// and chunks of k (products with a small C, 13×40 and 30×20, where k =
+// 300 and 129 make 38 and 17 blocks of 8, so 10 chunks and 5, the last of
+// one step; 200×7 with k = 64 makes 2).
 func TestSgemmBlocking(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 6))
 	forEachPacking(t, func(t *testing.T) {
