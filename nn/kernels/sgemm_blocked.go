@@ -94,8 +94,8 @@ func (g *sgemmArch) pick(n int) *sgemmArch {
 //     half of L3 (nc = L3 / (2·k·4 bytes), computed per call since B is
 //     packed for all of k at once).
 //
-// On the AMD EPYC (Zen 3) the AVX2 kernel was tuned on — 32 KiB L1d and
-// 512 KiB L2 per core, 32 MiB L3 — the AVX2 kernel (mr = 6, nr = 16) gets
+// On the AMD EPYC (Zen 3) the AVX2 kernel was tuned on (32 KiB L1d and
+// 512 KiB L2 per core, 32 MiB L3) it (mr = 6, nr = 16) gets
 // kc = 336, mc = 96 and nc up to 16 MiB / (4·k) (4096 columns for
 // k = 1024); kc = 128, 256 or 384 and mc = 60 to 252 moved 1024³ and the
 // 1×1 convolution shapes there by less than the run-to-run noise. On the
@@ -626,12 +626,12 @@ func (call *sgemmCall) aTile(s *sgemmScratch, i0, i, kb0, kb int) (as []float32,
 }
 
 // overreadA reports whether the partial row panel at row i, steps
-// [kb0, kb0+kb), can be read in place: A is read in place and the rows
-// past m that a whole tile reads still lie inside a. Those rows hold other
-// elements of A (op(A) = Aᵀ: the next step's) or whatever follows it; they
-// only reach rows of the edge tile that are not copied out, so the panel
-// need not be packed. With op(A) = Aᵀ, as for weight gradients Xᵀ·dY, it
-// always can but at the very end of a.
+// [kb0, kb0+kb), of an A read in place can itself be read in place: the
+// rows past m that a whole tile reads still lie inside a. Those rows hold
+// other elements of A (op(A) = Aᵀ: the next step's) or whatever follows
+// it; they only reach rows of the edge tile that are not copied out, so
+// the panel need not be packed. With op(A) = Aᵀ, as for weight gradients
+// Xᵀ·dY, it always can but at the very end of a.
 func (call *sgemmCall) overreadA(i, kb0, kb int) bool {
 	mr := call.g.mr
 	if call.transA {
