@@ -61,9 +61,12 @@ type tile struct {
 	vec  func() reg.VecVirtual
 }
 
+// isTail reports whether vector v of a row is the ymm tail.
+func (t tile) isTail(v int) bool { return t.tail != 0 && v == t.nv-1 }
+
 // width returns the lanes of vector v of a row.
 func (t tile) width(v int) int {
-	if t.tail != 0 && v == t.nv-1 {
+	if t.isTail(v) {
 		return t.tail
 	}
 	return t.lanes
@@ -71,7 +74,7 @@ func (t tile) width(v int) int {
 
 // vecOf returns a register for vector v of a row.
 func (t tile) vecOf(v int) reg.VecVirtual {
-	if t.width(v) == 8 && t.lanes != 8 {
+	if t.isTail(v) {
 		return YMM()
 	}
 	return t.vec()
@@ -80,7 +83,7 @@ func (t tile) vecOf(v int) reg.VecVirtual {
 // as returns r at vector v's width (the broadcast, alpha and beta
 // registers are full width).
 func (t tile) as(v int, r reg.VecVirtual) reg.Register {
-	if t.width(v) == 8 && t.lanes != 8 {
+	if t.isTail(v) {
 		return r.AsY()
 	}
 	return r
