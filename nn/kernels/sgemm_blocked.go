@@ -331,13 +331,15 @@ func (call *sgemmCall) plan() {
 	// Tasks: row blocks of at most mc rows, as equal as possible; with
 	// several threads, enough row blocks (of at least 4 panels) and column
 	// groups that the task count is a multiple of the thread count or at
-	// least 8 per thread, and no task smaller than sgemmMinTaskMACs. The
-	// split never changes the result.
+	// least 8 per thread, and no task smaller than sgemmMinTaskMACs; none
+	// of either where 4 chunks of k per thread already make enough tasks.
+	// The split never changes the result.
 	threads := parallel.Threads()
+	enoughChunks := call.nbK >= 4*threads
 	maxTasks := max(1, m*n*call.kcT/sgemmMinTaskMACs)
 	rowPanels := (m + mr - 1) / mr
 	nbM := (rowPanels + g.mc/mr - 1) / (g.mc / mr)
-	if threads > 1 && call.nbK < 8*threads {
+	if threads > 1 && !enoughChunks {
 		nbM = max(nbM, min(threads, max(1, rowPanels/4), maxTasks))
 		// Column groups of one row block each pack its A: a multiple of
 		// the thread count in row blocks, if they keep 4 panels each,
@@ -357,7 +359,7 @@ func (call *sgemmCall) plan() {
 			break
 		}
 		call.pnT = pnT
-		if tasks >= threads && tasks%threads == 0 || tasks >= 8*threads || call.nbK >= 4*threads {
+		if tasks >= threads && tasks%threads == 0 || tasks >= 8*threads || enoughChunks {
 			break
 		}
 	}
