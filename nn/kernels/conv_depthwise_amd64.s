@@ -122,16 +122,16 @@ dwRowAVX2_t1_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowAVX2_t1_w8_p8_rows
 
 dwRowAVX2_t1_w8_p8_zero:
@@ -171,16 +171,16 @@ dwRowAVX2_t1_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -526,16 +526,16 @@ dwRowAVX2_t2_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowAVX2_t2_w8_p8_rows
 
 dwRowAVX2_t2_w8_p8_zero:
@@ -587,16 +587,16 @@ dwRowAVX2_t2_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -970,16 +970,16 @@ dwRowAVX2_t3_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowAVX2_t3_w8_p8_rows
 
 dwRowAVX2_t3_w8_p8_zero:
@@ -1043,16 +1043,16 @@ dwRowAVX2_t3_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -1450,16 +1450,16 @@ dwRowAVX2_t4_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowAVX2_t4_w8_p8_rows
 
 dwRowAVX2_t4_w8_p8_zero:
@@ -1535,16 +1535,16 @@ dwRowAVX2_t4_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -1962,16 +1962,16 @@ dwRowAVX2_t5_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowAVX2_t5_w8_p8_rows
 
 dwRowAVX2_t5_w8_p8_zero:
@@ -2059,16 +2059,16 @@ dwRowAVX2_t5_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -2565,24 +2565,24 @@ dwRowS1AVX2_t1_w8_p14_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
-	VMOVUPS (R15)(R12*1), Y13
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
+	VMOVUPS (R13)(R12*1), Y13
 	JMP     dwRowS1AVX2_t1_w8_p14_rows
 
 dwRowS1AVX2_t1_w8_p14_zero:
@@ -2659,24 +2659,24 @@ dwRowS1AVX2_t1_w8_p14_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
-	VMOVUPS     Y13, (R15)(R12*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
+	VMOVUPS     Y13, (R13)(R12*1)
 	IMUL3Q      $0x0000000e, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -2709,16 +2709,16 @@ dwRowS1AVX2_t1_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS1AVX2_t1_w8_p8_rows
 
 dwRowS1AVX2_t1_w8_p8_zero:
@@ -2771,16 +2771,16 @@ dwRowS1AVX2_t1_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -3138,23 +3138,23 @@ dwRowS1AVX2_t2_w8_p13_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
 	JMP     dwRowS1AVX2_t2_w8_p13_rows
 
 dwRowS1AVX2_t2_w8_p13_zero:
@@ -3244,23 +3244,23 @@ dwRowS1AVX2_t2_w8_p13_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
 	IMUL3Q      $0x0000000d, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -3293,16 +3293,16 @@ dwRowS1AVX2_t2_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS1AVX2_t2_w8_p8_rows
 
 dwRowS1AVX2_t2_w8_p8_zero:
@@ -3367,16 +3367,16 @@ dwRowS1AVX2_t2_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -3766,22 +3766,22 @@ dwRowS1AVX2_t3_w8_p12_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
 	JMP     dwRowS1AVX2_t3_w8_p12_rows
 
 dwRowS1AVX2_t3_w8_p12_zero:
@@ -3882,22 +3882,22 @@ dwRowS1AVX2_t3_w8_p12_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
 	IMUL3Q      $0x0000000c, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -3930,16 +3930,16 @@ dwRowS1AVX2_t3_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS1AVX2_t3_w8_p8_rows
 
 dwRowS1AVX2_t3_w8_p8_zero:
@@ -4016,16 +4016,16 @@ dwRowS1AVX2_t3_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -4443,16 +4443,16 @@ dwRowS1AVX2_t4_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS1AVX2_t4_w8_p8_rows
 
 dwRowS1AVX2_t4_w8_p8_zero:
@@ -4541,16 +4541,16 @@ dwRowS1AVX2_t4_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -4992,16 +4992,16 @@ dwRowS1AVX2_t5_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS1AVX2_t5_w8_p8_rows
 
 dwRowS1AVX2_t5_w8_p8_zero:
@@ -5102,16 +5102,16 @@ dwRowS1AVX2_t5_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -5636,24 +5636,24 @@ dwRowS2AVX2_t1_w8_p14_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
-	VMOVUPS (R15)(R12*1), Y13
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
+	VMOVUPS (R13)(R12*1), Y13
 	JMP     dwRowS2AVX2_t1_w8_p14_rows
 
 dwRowS2AVX2_t1_w8_p14_zero:
@@ -5756,24 +5756,24 @@ dwRowS2AVX2_t1_w8_p14_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
-	VMOVUPS     Y13, (R15)(R12*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
+	VMOVUPS     Y13, (R13)(R12*1)
 	IMUL3Q      $0x0000000e, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -5806,16 +5806,16 @@ dwRowS2AVX2_t1_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS2AVX2_t1_w8_p8_rows
 
 dwRowS2AVX2_t1_w8_p8_zero:
@@ -5882,16 +5882,16 @@ dwRowS2AVX2_t1_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -6257,23 +6257,23 @@ dwRowS2AVX2_t2_w8_p13_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
 	JMP     dwRowS2AVX2_t2_w8_p13_rows
 
 dwRowS2AVX2_t2_w8_p13_zero:
@@ -6387,23 +6387,23 @@ dwRowS2AVX2_t2_w8_p13_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
 	IMUL3Q      $0x0000000d, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -6436,16 +6436,16 @@ dwRowS2AVX2_t2_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS2AVX2_t2_w8_p8_rows
 
 dwRowS2AVX2_t2_w8_p8_zero:
@@ -6524,16 +6524,16 @@ dwRowS2AVX2_t2_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -6931,22 +6931,22 @@ dwRowS2AVX2_t3_w8_p12_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
 	JMP     dwRowS2AVX2_t3_w8_p12_rows
 
 dwRowS2AVX2_t3_w8_p12_zero:
@@ -7069,22 +7069,22 @@ dwRowS2AVX2_t3_w8_p12_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
 	IMUL3Q      $0x0000000c, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -7117,16 +7117,16 @@ dwRowS2AVX2_t3_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS2AVX2_t3_w8_p8_rows
 
 dwRowS2AVX2_t3_w8_p8_zero:
@@ -7217,16 +7217,16 @@ dwRowS2AVX2_t3_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -7652,16 +7652,16 @@ dwRowS2AVX2_t4_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS2AVX2_t4_w8_p8_rows
 
 dwRowS2AVX2_t4_w8_p8_zero:
@@ -7764,16 +7764,16 @@ dwRowS2AVX2_t4_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -8223,16 +8223,16 @@ dwRowS2AVX2_t5_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS2AVX2_t5_w8_p8_rows
 
 dwRowS2AVX2_t5_w8_p8_zero:
@@ -8347,16 +8347,16 @@ dwRowS2AVX2_t5_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -8890,24 +8890,24 @@ dwRowM1AVX2_t1_w8_p14_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
-	VMOVUPS (R15)(R12*1), Y13
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
+	VMOVUPS (R13)(R12*1), Y13
 	JMP     dwRowM1AVX2_t1_w8_p14_rows
 
 dwRowM1AVX2_t1_w8_p14_zero:
@@ -8986,24 +8986,24 @@ dwRowM1AVX2_t1_w8_p14_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
-	VMOVUPS     Y13, (R15)(R12*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
+	VMOVUPS     Y13, (R13)(R12*1)
 	IMUL3Q      $0x0000000e, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -9036,16 +9036,16 @@ dwRowM1AVX2_t1_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowM1AVX2_t1_w8_p8_rows
 
 dwRowM1AVX2_t1_w8_p8_zero:
@@ -9100,16 +9100,16 @@ dwRowM1AVX2_t1_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -9471,23 +9471,23 @@ dwRowM1AVX2_t2_w8_p13_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
 	JMP     dwRowM1AVX2_t2_w8_p13_rows
 
 dwRowM1AVX2_t2_w8_p13_zero:
@@ -9579,23 +9579,23 @@ dwRowM1AVX2_t2_w8_p13_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
 	IMUL3Q      $0x0000000d, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -9628,16 +9628,16 @@ dwRowM1AVX2_t2_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowM1AVX2_t2_w8_p8_rows
 
 dwRowM1AVX2_t2_w8_p8_zero:
@@ -9704,16 +9704,16 @@ dwRowM1AVX2_t2_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -10107,22 +10107,22 @@ dwRowM1AVX2_t3_w8_p12_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
 	JMP     dwRowM1AVX2_t3_w8_p12_rows
 
 dwRowM1AVX2_t3_w8_p12_zero:
@@ -10225,22 +10225,22 @@ dwRowM1AVX2_t3_w8_p12_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
 	IMUL3Q      $0x0000000c, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -10273,16 +10273,16 @@ dwRowM1AVX2_t3_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowM1AVX2_t3_w8_p8_rows
 
 dwRowM1AVX2_t3_w8_p8_zero:
@@ -10361,16 +10361,16 @@ dwRowM1AVX2_t3_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -10792,16 +10792,16 @@ dwRowM1AVX2_t4_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowM1AVX2_t4_w8_p8_rows
 
 dwRowM1AVX2_t4_w8_p8_zero:
@@ -10892,16 +10892,16 @@ dwRowM1AVX2_t4_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -11347,16 +11347,16 @@ dwRowM1AVX2_t5_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowM1AVX2_t5_w8_p8_rows
 
 dwRowM1AVX2_t5_w8_p8_zero:
@@ -11459,16 +11459,16 @@ dwRowM1AVX2_t5_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -11996,16 +11996,16 @@ dwRowAVX512_t1_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowAVX512_t1_w16_p8_rows
 
 dwRowAVX512_t1_w16_p8_zero:
@@ -12045,16 +12045,16 @@ dwRowAVX512_t1_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -12287,16 +12287,16 @@ dwRowAVX512_t1_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowAVX512_t1_w8_p8_rows
 
 dwRowAVX512_t1_w8_p8_zero:
@@ -12336,16 +12336,16 @@ dwRowAVX512_t1_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -12691,16 +12691,16 @@ dwRowAVX512_t2_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowAVX512_t2_w16_p8_rows
 
 dwRowAVX512_t2_w16_p8_zero:
@@ -12752,16 +12752,16 @@ dwRowAVX512_t2_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -13016,16 +13016,16 @@ dwRowAVX512_t2_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowAVX512_t2_w8_p8_rows
 
 dwRowAVX512_t2_w8_p8_zero:
@@ -13077,16 +13077,16 @@ dwRowAVX512_t2_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -13460,16 +13460,16 @@ dwRowAVX512_t3_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowAVX512_t3_w16_p8_rows
 
 dwRowAVX512_t3_w16_p8_zero:
@@ -13533,16 +13533,16 @@ dwRowAVX512_t3_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -13815,16 +13815,16 @@ dwRowAVX512_t3_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowAVX512_t3_w8_p8_rows
 
 dwRowAVX512_t3_w8_p8_zero:
@@ -13888,16 +13888,16 @@ dwRowAVX512_t3_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -14295,16 +14295,16 @@ dwRowAVX512_t4_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowAVX512_t4_w16_p8_rows
 
 dwRowAVX512_t4_w16_p8_zero:
@@ -14380,16 +14380,16 @@ dwRowAVX512_t4_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -14678,16 +14678,16 @@ dwRowAVX512_t4_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowAVX512_t4_w8_p8_rows
 
 dwRowAVX512_t4_w8_p8_zero:
@@ -14763,16 +14763,16 @@ dwRowAVX512_t4_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -15190,16 +15190,16 @@ dwRowAVX512_t5_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowAVX512_t5_w16_p8_rows
 
 dwRowAVX512_t5_w16_p8_zero:
@@ -15287,16 +15287,16 @@ dwRowAVX512_t5_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -15601,16 +15601,16 @@ dwRowAVX512_t5_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowAVX512_t5_w8_p8_rows
 
 dwRowAVX512_t5_w8_p8_zero:
@@ -15698,16 +15698,16 @@ dwRowAVX512_t5_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -16181,6 +16181,218 @@ dwRowS1AVX512_t1_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowS1AVX512_t1_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowS1AVX512_t1_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowS1AVX512_t1_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowS1AVX512_t1_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t1_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowS1AVX512_t1_w16_p24_rows
+
+dwRowS1AVX512_t1_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowS1AVX512_t1_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t1_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z23
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t1_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowS1AVX512_t1_w16_p24
+
+dwRowS1AVX512_t1_w16_p24_end:
 dwRowS1AVX512_t1_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t1_w16_p16_end
@@ -16204,28 +16416,28 @@ dwRowS1AVX512_t1_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowS1AVX512_t1_w16_p16_rows
 
 dwRowS1AVX512_t1_w16_p16_zero:
@@ -16310,28 +16522,28 @@ dwRowS1AVX512_t1_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -16364,16 +16576,16 @@ dwRowS1AVX512_t1_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowS1AVX512_t1_w16_p8_rows
 
 dwRowS1AVX512_t1_w16_p8_zero:
@@ -16426,16 +16638,16 @@ dwRowS1AVX512_t1_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -16679,24 +16891,24 @@ dwRowS1AVX512_t1_w8_p14_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
-	VMOVUPS (R15)(R12*1), Y13
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
+	VMOVUPS (R13)(R12*1), Y13
 	JMP     dwRowS1AVX512_t1_w8_p14_rows
 
 dwRowS1AVX512_t1_w8_p14_zero:
@@ -16773,24 +16985,24 @@ dwRowS1AVX512_t1_w8_p14_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
-	VMOVUPS     Y13, (R15)(R12*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
+	VMOVUPS     Y13, (R13)(R12*1)
 	IMUL3Q      $0x0000000e, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -16823,16 +17035,16 @@ dwRowS1AVX512_t1_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS1AVX512_t1_w8_p8_rows
 
 dwRowS1AVX512_t1_w8_p8_zero:
@@ -16885,16 +17097,16 @@ dwRowS1AVX512_t1_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -17229,6 +17441,246 @@ dwRowS1AVX512_t2_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowS1AVX512_t2_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowS1AVX512_t2_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowS1AVX512_t2_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowS1AVX512_t2_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t2_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowS1AVX512_t2_w16_p24_rows
+
+dwRowS1AVX512_t2_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowS1AVX512_t2_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t2_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z0
+	VFMADD231PS Z24, Z26, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z1
+	VFMADD231PS Z24, Z26, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z2
+	VFMADD231PS Z24, Z26, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z3
+	VFMADD231PS Z24, Z26, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z4
+	VFMADD231PS Z24, Z26, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z5
+	VFMADD231PS Z24, Z26, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z6
+	VFMADD231PS Z24, Z26, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z7
+	VFMADD231PS Z24, Z26, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z8
+	VFMADD231PS Z24, Z26, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z9
+	VFMADD231PS Z24, Z26, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z10
+	VFMADD231PS Z24, Z26, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z11
+	VFMADD231PS Z24, Z26, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z12
+	VFMADD231PS Z24, Z26, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z13
+	VFMADD231PS Z24, Z26, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z14
+	VFMADD231PS Z24, Z26, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z15
+	VFMADD231PS Z24, Z26, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z16
+	VFMADD231PS Z24, Z26, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z17
+	VFMADD231PS Z24, Z26, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z18
+	VFMADD231PS Z24, Z26, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z19
+	VFMADD231PS Z24, Z26, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z20
+	VFMADD231PS Z24, Z26, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z21
+	VFMADD231PS Z24, Z26, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z22
+	VFMADD231PS Z24, Z26, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z23
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t2_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowS1AVX512_t2_w16_p24
+
+dwRowS1AVX512_t2_w16_p24_end:
 dwRowS1AVX512_t2_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t2_w16_p16_end
@@ -17252,28 +17704,28 @@ dwRowS1AVX512_t2_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowS1AVX512_t2_w16_p16_rows
 
 dwRowS1AVX512_t2_w16_p16_zero:
@@ -17378,28 +17830,28 @@ dwRowS1AVX512_t2_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -17432,16 +17884,16 @@ dwRowS1AVX512_t2_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowS1AVX512_t2_w16_p8_rows
 
 dwRowS1AVX512_t2_w16_p8_zero:
@@ -17506,16 +17958,16 @@ dwRowS1AVX512_t2_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -17784,23 +18236,23 @@ dwRowS1AVX512_t2_w8_p13_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
 	JMP     dwRowS1AVX512_t2_w8_p13_rows
 
 dwRowS1AVX512_t2_w8_p13_zero:
@@ -17890,23 +18342,23 @@ dwRowS1AVX512_t2_w8_p13_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
 	IMUL3Q      $0x0000000d, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -17939,16 +18391,16 @@ dwRowS1AVX512_t2_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS1AVX512_t2_w8_p8_rows
 
 dwRowS1AVX512_t2_w8_p8_zero:
@@ -18013,16 +18465,16 @@ dwRowS1AVX512_t2_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -18389,6 +18841,274 @@ dwRowS1AVX512_t3_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowS1AVX512_t3_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowS1AVX512_t3_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowS1AVX512_t3_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowS1AVX512_t3_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t3_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowS1AVX512_t3_w16_p24_rows
+
+dwRowS1AVX512_t3_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowS1AVX512_t3_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t3_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z26
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z0
+	VFMADD231PS Z24, Z27, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z0
+	VFMADD231PS Z25, Z27, Z1
+	VFMADD231PS Z24, Z27, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z1
+	VFMADD231PS Z25, Z27, Z2
+	VFMADD231PS Z24, Z27, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z2
+	VFMADD231PS Z25, Z27, Z3
+	VFMADD231PS Z24, Z27, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z3
+	VFMADD231PS Z25, Z27, Z4
+	VFMADD231PS Z24, Z27, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z4
+	VFMADD231PS Z25, Z27, Z5
+	VFMADD231PS Z24, Z27, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z5
+	VFMADD231PS Z25, Z27, Z6
+	VFMADD231PS Z24, Z27, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z6
+	VFMADD231PS Z25, Z27, Z7
+	VFMADD231PS Z24, Z27, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z7
+	VFMADD231PS Z25, Z27, Z8
+	VFMADD231PS Z24, Z27, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z8
+	VFMADD231PS Z25, Z27, Z9
+	VFMADD231PS Z24, Z27, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z9
+	VFMADD231PS Z25, Z27, Z10
+	VFMADD231PS Z24, Z27, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z10
+	VFMADD231PS Z25, Z27, Z11
+	VFMADD231PS Z24, Z27, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z11
+	VFMADD231PS Z25, Z27, Z12
+	VFMADD231PS Z24, Z27, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z12
+	VFMADD231PS Z25, Z27, Z13
+	VFMADD231PS Z24, Z27, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z13
+	VFMADD231PS Z25, Z27, Z14
+	VFMADD231PS Z24, Z27, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z14
+	VFMADD231PS Z25, Z27, Z15
+	VFMADD231PS Z24, Z27, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z15
+	VFMADD231PS Z25, Z27, Z16
+	VFMADD231PS Z24, Z27, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z16
+	VFMADD231PS Z25, Z27, Z17
+	VFMADD231PS Z24, Z27, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z17
+	VFMADD231PS Z25, Z27, Z18
+	VFMADD231PS Z24, Z27, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z18
+	VFMADD231PS Z25, Z27, Z19
+	VFMADD231PS Z24, Z27, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z19
+	VFMADD231PS Z25, Z27, Z20
+	VFMADD231PS Z24, Z27, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z20
+	VFMADD231PS Z25, Z27, Z21
+	VFMADD231PS Z24, Z27, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z21
+	VFMADD231PS Z25, Z27, Z22
+	VFMADD231PS Z24, Z27, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z22
+	VFMADD231PS Z25, Z27, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z23
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t3_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowS1AVX512_t3_w16_p24
+
+dwRowS1AVX512_t3_w16_p24_end:
 dwRowS1AVX512_t3_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t3_w16_p16_end
@@ -18412,28 +19132,28 @@ dwRowS1AVX512_t3_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowS1AVX512_t3_w16_p16_rows
 
 dwRowS1AVX512_t3_w16_p16_zero:
@@ -18558,28 +19278,28 @@ dwRowS1AVX512_t3_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -18612,16 +19332,16 @@ dwRowS1AVX512_t3_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowS1AVX512_t3_w16_p8_rows
 
 dwRowS1AVX512_t3_w16_p8_zero:
@@ -18698,16 +19418,16 @@ dwRowS1AVX512_t3_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -18997,22 +19717,22 @@ dwRowS1AVX512_t3_w8_p12_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
 	JMP     dwRowS1AVX512_t3_w8_p12_rows
 
 dwRowS1AVX512_t3_w8_p12_zero:
@@ -19113,22 +19833,22 @@ dwRowS1AVX512_t3_w8_p12_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
 	IMUL3Q      $0x0000000c, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -19161,16 +19881,16 @@ dwRowS1AVX512_t3_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS1AVX512_t3_w8_p8_rows
 
 dwRowS1AVX512_t3_w8_p8_zero:
@@ -19247,16 +19967,16 @@ dwRowS1AVX512_t3_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -19651,6 +20371,302 @@ dwRowS1AVX512_t4_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowS1AVX512_t4_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowS1AVX512_t4_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowS1AVX512_t4_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowS1AVX512_t4_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t4_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowS1AVX512_t4_w16_p24_rows
+
+dwRowS1AVX512_t4_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowS1AVX512_t4_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t4_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z26
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z27
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z25, Z28, Z0
+	VFMADD231PS Z24, Z28, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z25, Z28, Z1
+	VFMADD231PS Z24, Z28, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z0
+	VFMADD231PS Z26, Z28, Z1
+	VFMADD231PS Z25, Z28, Z2
+	VFMADD231PS Z24, Z28, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z1
+	VFMADD231PS Z26, Z28, Z2
+	VFMADD231PS Z25, Z28, Z3
+	VFMADD231PS Z24, Z28, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z2
+	VFMADD231PS Z26, Z28, Z3
+	VFMADD231PS Z25, Z28, Z4
+	VFMADD231PS Z24, Z28, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z3
+	VFMADD231PS Z26, Z28, Z4
+	VFMADD231PS Z25, Z28, Z5
+	VFMADD231PS Z24, Z28, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z4
+	VFMADD231PS Z26, Z28, Z5
+	VFMADD231PS Z25, Z28, Z6
+	VFMADD231PS Z24, Z28, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z5
+	VFMADD231PS Z26, Z28, Z6
+	VFMADD231PS Z25, Z28, Z7
+	VFMADD231PS Z24, Z28, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z6
+	VFMADD231PS Z26, Z28, Z7
+	VFMADD231PS Z25, Z28, Z8
+	VFMADD231PS Z24, Z28, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z7
+	VFMADD231PS Z26, Z28, Z8
+	VFMADD231PS Z25, Z28, Z9
+	VFMADD231PS Z24, Z28, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z8
+	VFMADD231PS Z26, Z28, Z9
+	VFMADD231PS Z25, Z28, Z10
+	VFMADD231PS Z24, Z28, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z9
+	VFMADD231PS Z26, Z28, Z10
+	VFMADD231PS Z25, Z28, Z11
+	VFMADD231PS Z24, Z28, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z10
+	VFMADD231PS Z26, Z28, Z11
+	VFMADD231PS Z25, Z28, Z12
+	VFMADD231PS Z24, Z28, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z11
+	VFMADD231PS Z26, Z28, Z12
+	VFMADD231PS Z25, Z28, Z13
+	VFMADD231PS Z24, Z28, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z12
+	VFMADD231PS Z26, Z28, Z13
+	VFMADD231PS Z25, Z28, Z14
+	VFMADD231PS Z24, Z28, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z13
+	VFMADD231PS Z26, Z28, Z14
+	VFMADD231PS Z25, Z28, Z15
+	VFMADD231PS Z24, Z28, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z14
+	VFMADD231PS Z26, Z28, Z15
+	VFMADD231PS Z25, Z28, Z16
+	VFMADD231PS Z24, Z28, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z15
+	VFMADD231PS Z26, Z28, Z16
+	VFMADD231PS Z25, Z28, Z17
+	VFMADD231PS Z24, Z28, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z16
+	VFMADD231PS Z26, Z28, Z17
+	VFMADD231PS Z25, Z28, Z18
+	VFMADD231PS Z24, Z28, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z17
+	VFMADD231PS Z26, Z28, Z18
+	VFMADD231PS Z25, Z28, Z19
+	VFMADD231PS Z24, Z28, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z18
+	VFMADD231PS Z26, Z28, Z19
+	VFMADD231PS Z25, Z28, Z20
+	VFMADD231PS Z24, Z28, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z19
+	VFMADD231PS Z26, Z28, Z20
+	VFMADD231PS Z25, Z28, Z21
+	VFMADD231PS Z24, Z28, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z20
+	VFMADD231PS Z26, Z28, Z21
+	VFMADD231PS Z25, Z28, Z22
+	VFMADD231PS Z24, Z28, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z21
+	VFMADD231PS Z26, Z28, Z22
+	VFMADD231PS Z25, Z28, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z22
+	VFMADD231PS Z26, Z28, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z23
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t4_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowS1AVX512_t4_w16_p24
+
+dwRowS1AVX512_t4_w16_p24_end:
 dwRowS1AVX512_t4_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t4_w16_p16_end
@@ -19674,28 +20690,28 @@ dwRowS1AVX512_t4_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowS1AVX512_t4_w16_p16_rows
 
 dwRowS1AVX512_t4_w16_p16_zero:
@@ -19840,28 +20856,28 @@ dwRowS1AVX512_t4_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -19894,16 +20910,16 @@ dwRowS1AVX512_t4_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowS1AVX512_t4_w16_p8_rows
 
 dwRowS1AVX512_t4_w16_p8_zero:
@@ -19992,16 +21008,16 @@ dwRowS1AVX512_t4_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -20310,16 +21326,16 @@ dwRowS1AVX512_t4_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS1AVX512_t4_w8_p8_rows
 
 dwRowS1AVX512_t4_w8_p8_zero:
@@ -20408,16 +21424,16 @@ dwRowS1AVX512_t4_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -20836,6 +21852,330 @@ dwRowS1AVX512_t5_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowS1AVX512_t5_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowS1AVX512_t5_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowS1AVX512_t5_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowS1AVX512_t5_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS1AVX512_t5_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowS1AVX512_t5_w16_p24_rows
+
+dwRowS1AVX512_t5_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowS1AVX512_t5_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowS1AVX512_t5_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z26
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z27
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z28
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z25, Z29, Z0
+	VFMADD231PS Z24, Z29, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z26, Z29, Z0
+	VFMADD231PS Z25, Z29, Z1
+	VFMADD231PS Z24, Z29, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z0
+	VFMADD231PS Z26, Z29, Z1
+	VFMADD231PS Z25, Z29, Z2
+	VFMADD231PS Z24, Z29, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z0
+	VFMADD231PS Z27, Z29, Z1
+	VFMADD231PS Z26, Z29, Z2
+	VFMADD231PS Z25, Z29, Z3
+	VFMADD231PS Z24, Z29, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z1
+	VFMADD231PS Z27, Z29, Z2
+	VFMADD231PS Z26, Z29, Z3
+	VFMADD231PS Z25, Z29, Z4
+	VFMADD231PS Z24, Z29, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z2
+	VFMADD231PS Z27, Z29, Z3
+	VFMADD231PS Z26, Z29, Z4
+	VFMADD231PS Z25, Z29, Z5
+	VFMADD231PS Z24, Z29, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z3
+	VFMADD231PS Z27, Z29, Z4
+	VFMADD231PS Z26, Z29, Z5
+	VFMADD231PS Z25, Z29, Z6
+	VFMADD231PS Z24, Z29, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z4
+	VFMADD231PS Z27, Z29, Z5
+	VFMADD231PS Z26, Z29, Z6
+	VFMADD231PS Z25, Z29, Z7
+	VFMADD231PS Z24, Z29, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z5
+	VFMADD231PS Z27, Z29, Z6
+	VFMADD231PS Z26, Z29, Z7
+	VFMADD231PS Z25, Z29, Z8
+	VFMADD231PS Z24, Z29, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z6
+	VFMADD231PS Z27, Z29, Z7
+	VFMADD231PS Z26, Z29, Z8
+	VFMADD231PS Z25, Z29, Z9
+	VFMADD231PS Z24, Z29, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z7
+	VFMADD231PS Z27, Z29, Z8
+	VFMADD231PS Z26, Z29, Z9
+	VFMADD231PS Z25, Z29, Z10
+	VFMADD231PS Z24, Z29, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z8
+	VFMADD231PS Z27, Z29, Z9
+	VFMADD231PS Z26, Z29, Z10
+	VFMADD231PS Z25, Z29, Z11
+	VFMADD231PS Z24, Z29, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z9
+	VFMADD231PS Z27, Z29, Z10
+	VFMADD231PS Z26, Z29, Z11
+	VFMADD231PS Z25, Z29, Z12
+	VFMADD231PS Z24, Z29, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z10
+	VFMADD231PS Z27, Z29, Z11
+	VFMADD231PS Z26, Z29, Z12
+	VFMADD231PS Z25, Z29, Z13
+	VFMADD231PS Z24, Z29, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z11
+	VFMADD231PS Z27, Z29, Z12
+	VFMADD231PS Z26, Z29, Z13
+	VFMADD231PS Z25, Z29, Z14
+	VFMADD231PS Z24, Z29, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z12
+	VFMADD231PS Z27, Z29, Z13
+	VFMADD231PS Z26, Z29, Z14
+	VFMADD231PS Z25, Z29, Z15
+	VFMADD231PS Z24, Z29, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z13
+	VFMADD231PS Z27, Z29, Z14
+	VFMADD231PS Z26, Z29, Z15
+	VFMADD231PS Z25, Z29, Z16
+	VFMADD231PS Z24, Z29, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z14
+	VFMADD231PS Z27, Z29, Z15
+	VFMADD231PS Z26, Z29, Z16
+	VFMADD231PS Z25, Z29, Z17
+	VFMADD231PS Z24, Z29, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z15
+	VFMADD231PS Z27, Z29, Z16
+	VFMADD231PS Z26, Z29, Z17
+	VFMADD231PS Z25, Z29, Z18
+	VFMADD231PS Z24, Z29, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z16
+	VFMADD231PS Z27, Z29, Z17
+	VFMADD231PS Z26, Z29, Z18
+	VFMADD231PS Z25, Z29, Z19
+	VFMADD231PS Z24, Z29, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z17
+	VFMADD231PS Z27, Z29, Z18
+	VFMADD231PS Z26, Z29, Z19
+	VFMADD231PS Z25, Z29, Z20
+	VFMADD231PS Z24, Z29, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z18
+	VFMADD231PS Z27, Z29, Z19
+	VFMADD231PS Z26, Z29, Z20
+	VFMADD231PS Z25, Z29, Z21
+	VFMADD231PS Z24, Z29, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z19
+	VFMADD231PS Z27, Z29, Z20
+	VFMADD231PS Z26, Z29, Z21
+	VFMADD231PS Z25, Z29, Z22
+	VFMADD231PS Z24, Z29, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z20
+	VFMADD231PS Z27, Z29, Z21
+	VFMADD231PS Z26, Z29, Z22
+	VFMADD231PS Z25, Z29, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z21
+	VFMADD231PS Z27, Z29, Z22
+	VFMADD231PS Z26, Z29, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z22
+	VFMADD231PS Z27, Z29, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z23
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS1AVX512_t5_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowS1AVX512_t5_w16_p24
+
+dwRowS1AVX512_t5_w16_p24_end:
 dwRowS1AVX512_t5_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS1AVX512_t5_w16_p16_end
@@ -20859,28 +22199,28 @@ dwRowS1AVX512_t5_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowS1AVX512_t5_w16_p16_rows
 
 dwRowS1AVX512_t5_w16_p16_zero:
@@ -21045,28 +22385,28 @@ dwRowS1AVX512_t5_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -21099,16 +22439,16 @@ dwRowS1AVX512_t5_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowS1AVX512_t5_w16_p8_rows
 
 dwRowS1AVX512_t5_w16_p8_zero:
@@ -21209,16 +22549,16 @@ dwRowS1AVX512_t5_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -21546,16 +22886,16 @@ dwRowS1AVX512_t5_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS1AVX512_t5_w8_p8_rows
 
 dwRowS1AVX512_t5_w8_p8_zero:
@@ -21656,16 +22996,16 @@ dwRowS1AVX512_t5_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -22167,6 +23507,264 @@ dwRowS2AVX512_t1_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowS2AVX512_t1_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowS2AVX512_t1_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowS2AVX512_t1_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowS2AVX512_t1_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t1_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowS2AVX512_t1_w16_p24_rows
+
+dwRowS2AVX512_t1_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowS2AVX512_t1_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t1_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z23
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t1_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowS2AVX512_t1_w16_p24
+
+dwRowS2AVX512_t1_w16_p24_end:
 dwRowS2AVX512_t1_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t1_w16_p16_end
@@ -22190,28 +23788,28 @@ dwRowS2AVX512_t1_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowS2AVX512_t1_w16_p16_rows
 
 dwRowS2AVX512_t1_w16_p16_zero:
@@ -22326,28 +23924,28 @@ dwRowS2AVX512_t1_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -22380,16 +23978,16 @@ dwRowS2AVX512_t1_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowS2AVX512_t1_w16_p8_rows
 
 dwRowS2AVX512_t1_w16_p8_zero:
@@ -22456,16 +24054,16 @@ dwRowS2AVX512_t1_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -22717,24 +24315,24 @@ dwRowS2AVX512_t1_w8_p14_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
-	VMOVUPS (R15)(R12*1), Y13
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
+	VMOVUPS (R13)(R12*1), Y13
 	JMP     dwRowS2AVX512_t1_w8_p14_rows
 
 dwRowS2AVX512_t1_w8_p14_zero:
@@ -22837,24 +24435,24 @@ dwRowS2AVX512_t1_w8_p14_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
-	VMOVUPS     Y13, (R15)(R12*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
+	VMOVUPS     Y13, (R13)(R12*1)
 	IMUL3Q      $0x0000000e, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -22887,16 +24485,16 @@ dwRowS2AVX512_t1_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS2AVX512_t1_w8_p8_rows
 
 dwRowS2AVX512_t1_w8_p8_zero:
@@ -22963,16 +24561,16 @@ dwRowS2AVX512_t1_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -23315,6 +24913,292 @@ dwRowS2AVX512_t2_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowS2AVX512_t2_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowS2AVX512_t2_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowS2AVX512_t2_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowS2AVX512_t2_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t2_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowS2AVX512_t2_w16_p24_rows
+
+dwRowS2AVX512_t2_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowS2AVX512_t2_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t2_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z23
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t2_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowS2AVX512_t2_w16_p24
+
+dwRowS2AVX512_t2_w16_p24_end:
 dwRowS2AVX512_t2_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t2_w16_p16_end
@@ -23338,28 +25222,28 @@ dwRowS2AVX512_t2_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowS2AVX512_t2_w16_p16_rows
 
 dwRowS2AVX512_t2_w16_p16_zero:
@@ -23494,28 +25378,28 @@ dwRowS2AVX512_t2_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -23548,16 +25432,16 @@ dwRowS2AVX512_t2_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowS2AVX512_t2_w16_p8_rows
 
 dwRowS2AVX512_t2_w16_p8_zero:
@@ -23636,16 +25520,16 @@ dwRowS2AVX512_t2_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -23922,23 +25806,23 @@ dwRowS2AVX512_t2_w8_p13_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
 	JMP     dwRowS2AVX512_t2_w8_p13_rows
 
 dwRowS2AVX512_t2_w8_p13_zero:
@@ -24052,23 +25936,23 @@ dwRowS2AVX512_t2_w8_p13_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
 	IMUL3Q      $0x0000000d, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -24101,16 +25985,16 @@ dwRowS2AVX512_t2_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS2AVX512_t2_w8_p8_rows
 
 dwRowS2AVX512_t2_w8_p8_zero:
@@ -24189,16 +26073,16 @@ dwRowS2AVX512_t2_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -24573,6 +26457,320 @@ dwRowS2AVX512_t3_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowS2AVX512_t3_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowS2AVX512_t3_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowS2AVX512_t3_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowS2AVX512_t3_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t3_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowS2AVX512_t3_w16_p24_rows
+
+dwRowS2AVX512_t3_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowS2AVX512_t3_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t3_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z26
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z0
+	VFMADD231PS Z24, Z27, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z1
+	VFMADD231PS Z24, Z27, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z2
+	VFMADD231PS Z24, Z27, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z3
+	VFMADD231PS Z24, Z27, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z4
+	VFMADD231PS Z24, Z27, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z5
+	VFMADD231PS Z24, Z27, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z6
+	VFMADD231PS Z24, Z27, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z7
+	VFMADD231PS Z24, Z27, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z8
+	VFMADD231PS Z24, Z27, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z9
+	VFMADD231PS Z24, Z27, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z10
+	VFMADD231PS Z24, Z27, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z11
+	VFMADD231PS Z24, Z27, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z12
+	VFMADD231PS Z24, Z27, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z13
+	VFMADD231PS Z24, Z27, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z14
+	VFMADD231PS Z24, Z27, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z15
+	VFMADD231PS Z24, Z27, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z16
+	VFMADD231PS Z24, Z27, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z17
+	VFMADD231PS Z24, Z27, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z18
+	VFMADD231PS Z24, Z27, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z19
+	VFMADD231PS Z24, Z27, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z20
+	VFMADD231PS Z24, Z27, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z21
+	VFMADD231PS Z24, Z27, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z22
+	VFMADD231PS Z24, Z27, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z23
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t3_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowS2AVX512_t3_w16_p24
+
+dwRowS2AVX512_t3_w16_p24_end:
 dwRowS2AVX512_t3_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t3_w16_p16_end
@@ -24596,28 +26794,28 @@ dwRowS2AVX512_t3_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowS2AVX512_t3_w16_p16_rows
 
 dwRowS2AVX512_t3_w16_p16_zero:
@@ -24772,28 +26970,28 @@ dwRowS2AVX512_t3_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -24826,16 +27024,16 @@ dwRowS2AVX512_t3_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowS2AVX512_t3_w16_p8_rows
 
 dwRowS2AVX512_t3_w16_p8_zero:
@@ -24926,16 +27124,16 @@ dwRowS2AVX512_t3_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -25233,22 +27431,22 @@ dwRowS2AVX512_t3_w8_p12_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
 	JMP     dwRowS2AVX512_t3_w8_p12_rows
 
 dwRowS2AVX512_t3_w8_p12_zero:
@@ -25371,22 +27569,22 @@ dwRowS2AVX512_t3_w8_p12_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
 	IMUL3Q      $0x0000000c, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -25419,16 +27617,16 @@ dwRowS2AVX512_t3_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS2AVX512_t3_w8_p8_rows
 
 dwRowS2AVX512_t3_w8_p8_zero:
@@ -25519,16 +27717,16 @@ dwRowS2AVX512_t3_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -25931,6 +28129,348 @@ dwRowS2AVX512_t4_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowS2AVX512_t4_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowS2AVX512_t4_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowS2AVX512_t4_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowS2AVX512_t4_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t4_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowS2AVX512_t4_w16_p24_rows
+
+dwRowS2AVX512_t4_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowS2AVX512_t4_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t4_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z26
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z27
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z25, Z28, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z24, Z28, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z0
+	VFMADD231PS Z25, Z28, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z1
+	VFMADD231PS Z24, Z28, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z1
+	VFMADD231PS Z25, Z28, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z2
+	VFMADD231PS Z24, Z28, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z2
+	VFMADD231PS Z25, Z28, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z3
+	VFMADD231PS Z24, Z28, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z3
+	VFMADD231PS Z25, Z28, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z4
+	VFMADD231PS Z24, Z28, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z4
+	VFMADD231PS Z25, Z28, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z5
+	VFMADD231PS Z24, Z28, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z5
+	VFMADD231PS Z25, Z28, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z6
+	VFMADD231PS Z24, Z28, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z6
+	VFMADD231PS Z25, Z28, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z7
+	VFMADD231PS Z24, Z28, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z7
+	VFMADD231PS Z25, Z28, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z8
+	VFMADD231PS Z24, Z28, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z8
+	VFMADD231PS Z25, Z28, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z9
+	VFMADD231PS Z24, Z28, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z9
+	VFMADD231PS Z25, Z28, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z10
+	VFMADD231PS Z24, Z28, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z10
+	VFMADD231PS Z25, Z28, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z11
+	VFMADD231PS Z24, Z28, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z11
+	VFMADD231PS Z25, Z28, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z12
+	VFMADD231PS Z24, Z28, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z12
+	VFMADD231PS Z25, Z28, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z13
+	VFMADD231PS Z24, Z28, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z13
+	VFMADD231PS Z25, Z28, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z14
+	VFMADD231PS Z24, Z28, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z14
+	VFMADD231PS Z25, Z28, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z15
+	VFMADD231PS Z24, Z28, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z15
+	VFMADD231PS Z25, Z28, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z16
+	VFMADD231PS Z24, Z28, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z16
+	VFMADD231PS Z25, Z28, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z17
+	VFMADD231PS Z24, Z28, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z17
+	VFMADD231PS Z25, Z28, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z18
+	VFMADD231PS Z24, Z28, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z18
+	VFMADD231PS Z25, Z28, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z19
+	VFMADD231PS Z24, Z28, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z19
+	VFMADD231PS Z25, Z28, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z20
+	VFMADD231PS Z24, Z28, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z20
+	VFMADD231PS Z25, Z28, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z21
+	VFMADD231PS Z24, Z28, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z21
+	VFMADD231PS Z25, Z28, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z22
+	VFMADD231PS Z24, Z28, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z22
+	VFMADD231PS Z25, Z28, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z23
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t4_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowS2AVX512_t4_w16_p24
+
+dwRowS2AVX512_t4_w16_p24_end:
 dwRowS2AVX512_t4_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t4_w16_p16_end
@@ -25954,28 +28494,28 @@ dwRowS2AVX512_t4_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowS2AVX512_t4_w16_p16_rows
 
 dwRowS2AVX512_t4_w16_p16_zero:
@@ -26150,28 +28690,28 @@ dwRowS2AVX512_t4_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -26204,16 +28744,16 @@ dwRowS2AVX512_t4_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowS2AVX512_t4_w16_p8_rows
 
 dwRowS2AVX512_t4_w16_p8_zero:
@@ -26316,16 +28856,16 @@ dwRowS2AVX512_t4_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -26642,16 +29182,16 @@ dwRowS2AVX512_t4_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS2AVX512_t4_w8_p8_rows
 
 dwRowS2AVX512_t4_w8_p8_zero:
@@ -26754,16 +29294,16 @@ dwRowS2AVX512_t4_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -27190,6 +29730,376 @@ dwRowS2AVX512_t5_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowS2AVX512_t5_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowS2AVX512_t5_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowS2AVX512_t5_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowS2AVX512_t5_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowS2AVX512_t5_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowS2AVX512_t5_w16_p24_rows
+
+dwRowS2AVX512_t5_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowS2AVX512_t5_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowS2AVX512_t5_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z26
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z27
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z28
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z25, Z29, Z0
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z26, Z29, Z0
+	VFMADD231PS Z24, Z29, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z0
+	VFMADD231PS Z25, Z29, Z1
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z0
+	VFMADD231PS Z26, Z29, Z1
+	VFMADD231PS Z24, Z29, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z1
+	VFMADD231PS Z25, Z29, Z2
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z1
+	VFMADD231PS Z26, Z29, Z2
+	VFMADD231PS Z24, Z29, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z2
+	VFMADD231PS Z25, Z29, Z3
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z2
+	VFMADD231PS Z26, Z29, Z3
+	VFMADD231PS Z24, Z29, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z3
+	VFMADD231PS Z25, Z29, Z4
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z3
+	VFMADD231PS Z26, Z29, Z4
+	VFMADD231PS Z24, Z29, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z4
+	VFMADD231PS Z25, Z29, Z5
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z4
+	VFMADD231PS Z26, Z29, Z5
+	VFMADD231PS Z24, Z29, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z5
+	VFMADD231PS Z25, Z29, Z6
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z5
+	VFMADD231PS Z26, Z29, Z6
+	VFMADD231PS Z24, Z29, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z6
+	VFMADD231PS Z25, Z29, Z7
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z6
+	VFMADD231PS Z26, Z29, Z7
+	VFMADD231PS Z24, Z29, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z7
+	VFMADD231PS Z25, Z29, Z8
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z7
+	VFMADD231PS Z26, Z29, Z8
+	VFMADD231PS Z24, Z29, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z8
+	VFMADD231PS Z25, Z29, Z9
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z8
+	VFMADD231PS Z26, Z29, Z9
+	VFMADD231PS Z24, Z29, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z9
+	VFMADD231PS Z25, Z29, Z10
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z9
+	VFMADD231PS Z26, Z29, Z10
+	VFMADD231PS Z24, Z29, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z10
+	VFMADD231PS Z25, Z29, Z11
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z10
+	VFMADD231PS Z26, Z29, Z11
+	VFMADD231PS Z24, Z29, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z11
+	VFMADD231PS Z25, Z29, Z12
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z11
+	VFMADD231PS Z26, Z29, Z12
+	VFMADD231PS Z24, Z29, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z12
+	VFMADD231PS Z25, Z29, Z13
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z12
+	VFMADD231PS Z26, Z29, Z13
+	VFMADD231PS Z24, Z29, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z13
+	VFMADD231PS Z25, Z29, Z14
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z13
+	VFMADD231PS Z26, Z29, Z14
+	VFMADD231PS Z24, Z29, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z14
+	VFMADD231PS Z25, Z29, Z15
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z14
+	VFMADD231PS Z26, Z29, Z15
+	VFMADD231PS Z24, Z29, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z15
+	VFMADD231PS Z25, Z29, Z16
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z15
+	VFMADD231PS Z26, Z29, Z16
+	VFMADD231PS Z24, Z29, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z16
+	VFMADD231PS Z25, Z29, Z17
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z16
+	VFMADD231PS Z26, Z29, Z17
+	VFMADD231PS Z24, Z29, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z17
+	VFMADD231PS Z25, Z29, Z18
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z17
+	VFMADD231PS Z26, Z29, Z18
+	VFMADD231PS Z24, Z29, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z18
+	VFMADD231PS Z25, Z29, Z19
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z18
+	VFMADD231PS Z26, Z29, Z19
+	VFMADD231PS Z24, Z29, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z19
+	VFMADD231PS Z25, Z29, Z20
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z19
+	VFMADD231PS Z26, Z29, Z20
+	VFMADD231PS Z24, Z29, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z20
+	VFMADD231PS Z25, Z29, Z21
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z20
+	VFMADD231PS Z26, Z29, Z21
+	VFMADD231PS Z24, Z29, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z21
+	VFMADD231PS Z25, Z29, Z22
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z21
+	VFMADD231PS Z26, Z29, Z22
+	VFMADD231PS Z24, Z29, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z22
+	VFMADD231PS Z25, Z29, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z22
+	VFMADD231PS Z26, Z29, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z23
+	ADDQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z23
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowS2AVX512_t5_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowS2AVX512_t5_w16_p24
+
+dwRowS2AVX512_t5_w16_p24_end:
 dwRowS2AVX512_t5_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowS2AVX512_t5_w16_p16_end
@@ -27213,28 +30123,28 @@ dwRowS2AVX512_t5_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowS2AVX512_t5_w16_p16_rows
 
 dwRowS2AVX512_t5_w16_p16_zero:
@@ -27429,28 +30339,28 @@ dwRowS2AVX512_t5_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -27483,16 +30393,16 @@ dwRowS2AVX512_t5_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowS2AVX512_t5_w16_p8_rows
 
 dwRowS2AVX512_t5_w16_p8_zero:
@@ -27607,16 +30517,16 @@ dwRowS2AVX512_t5_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -27952,16 +30862,16 @@ dwRowS2AVX512_t5_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowS2AVX512_t5_w8_p8_rows
 
 dwRowS2AVX512_t5_w8_p8_zero:
@@ -28076,16 +30986,16 @@ dwRowS2AVX512_t5_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -28596,6 +31506,220 @@ dwRowM1AVX512_t1_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowM1AVX512_t1_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowM1AVX512_t1_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowM1AVX512_t1_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowM1AVX512_t1_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t1_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowM1AVX512_t1_w16_p24_rows
+
+dwRowM1AVX512_t1_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowM1AVX512_t1_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t1_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000017, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z22
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z21
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z20
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z19
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z18
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z17
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z16
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z14
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z13
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t1_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowM1AVX512_t1_w16_p24
+
+dwRowM1AVX512_t1_w16_p24_end:
 dwRowM1AVX512_t1_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t1_w16_p16_end
@@ -28619,28 +31743,28 @@ dwRowM1AVX512_t1_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowM1AVX512_t1_w16_p16_rows
 
 dwRowM1AVX512_t1_w16_p16_zero:
@@ -28727,28 +31851,28 @@ dwRowM1AVX512_t1_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -28781,16 +31905,16 @@ dwRowM1AVX512_t1_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowM1AVX512_t1_w16_p8_rows
 
 dwRowM1AVX512_t1_w16_p8_zero:
@@ -28845,16 +31969,16 @@ dwRowM1AVX512_t1_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -29102,24 +32226,24 @@ dwRowM1AVX512_t1_w8_p14_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
-	VMOVUPS (R15)(R12*1), Y13
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
+	VMOVUPS (R13)(R12*1), Y13
 	JMP     dwRowM1AVX512_t1_w8_p14_rows
 
 dwRowM1AVX512_t1_w8_p14_zero:
@@ -29198,24 +32322,24 @@ dwRowM1AVX512_t1_w8_p14_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
-	VMOVUPS     Y13, (R15)(R12*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
+	VMOVUPS     Y13, (R13)(R12*1)
 	IMUL3Q      $0x0000000e, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -29248,16 +32372,16 @@ dwRowM1AVX512_t1_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowM1AVX512_t1_w8_p8_rows
 
 dwRowM1AVX512_t1_w8_p8_zero:
@@ -29312,16 +32436,16 @@ dwRowM1AVX512_t1_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -29660,6 +32784,248 @@ dwRowM1AVX512_t2_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowM1AVX512_t2_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowM1AVX512_t2_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowM1AVX512_t2_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowM1AVX512_t2_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t2_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowM1AVX512_t2_w16_p24_rows
+
+dwRowM1AVX512_t2_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowM1AVX512_t2_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t2_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000017, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z22
+	VFMADD231PS Z25, Z26, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z21
+	VFMADD231PS Z25, Z26, Z22
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z20
+	VFMADD231PS Z25, Z26, Z21
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z19
+	VFMADD231PS Z25, Z26, Z20
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z18
+	VFMADD231PS Z25, Z26, Z19
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z17
+	VFMADD231PS Z25, Z26, Z18
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z16
+	VFMADD231PS Z25, Z26, Z17
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z15
+	VFMADD231PS Z25, Z26, Z16
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z14
+	VFMADD231PS Z25, Z26, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z13
+	VFMADD231PS Z25, Z26, Z14
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z12
+	VFMADD231PS Z25, Z26, Z13
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z11
+	VFMADD231PS Z25, Z26, Z12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z10
+	VFMADD231PS Z25, Z26, Z11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z9
+	VFMADD231PS Z25, Z26, Z10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z8
+	VFMADD231PS Z25, Z26, Z9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z7
+	VFMADD231PS Z25, Z26, Z8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z6
+	VFMADD231PS Z25, Z26, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z5
+	VFMADD231PS Z25, Z26, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z4
+	VFMADD231PS Z25, Z26, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z3
+	VFMADD231PS Z25, Z26, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z2
+	VFMADD231PS Z25, Z26, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z1
+	VFMADD231PS Z25, Z26, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z0
+	VFMADD231PS Z25, Z26, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t2_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowM1AVX512_t2_w16_p24
+
+dwRowM1AVX512_t2_w16_p24_end:
 dwRowM1AVX512_t2_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t2_w16_p16_end
@@ -29683,28 +33049,28 @@ dwRowM1AVX512_t2_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowM1AVX512_t2_w16_p16_rows
 
 dwRowM1AVX512_t2_w16_p16_zero:
@@ -29811,28 +33177,28 @@ dwRowM1AVX512_t2_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -29865,16 +33231,16 @@ dwRowM1AVX512_t2_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowM1AVX512_t2_w16_p8_rows
 
 dwRowM1AVX512_t2_w16_p8_zero:
@@ -29941,16 +33307,16 @@ dwRowM1AVX512_t2_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -30223,23 +33589,23 @@ dwRowM1AVX512_t2_w8_p13_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
-	VMOVUPS (R15)(R11*2), Y12
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
+	VMOVUPS (R13)(R11*2), Y12
 	JMP     dwRowM1AVX512_t2_w8_p13_rows
 
 dwRowM1AVX512_t2_w8_p13_zero:
@@ -30331,23 +33697,23 @@ dwRowM1AVX512_t2_w8_p13_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
-	VMOVUPS     Y12, (R15)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
+	VMOVUPS     Y12, (R13)(R11*2)
 	IMUL3Q      $0x0000000d, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -30380,16 +33746,16 @@ dwRowM1AVX512_t2_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowM1AVX512_t2_w8_p8_rows
 
 dwRowM1AVX512_t2_w8_p8_zero:
@@ -30456,16 +33822,16 @@ dwRowM1AVX512_t2_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -30836,6 +34202,276 @@ dwRowM1AVX512_t3_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowM1AVX512_t3_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowM1AVX512_t3_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowM1AVX512_t3_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowM1AVX512_t3_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t3_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowM1AVX512_t3_w16_p24_rows
+
+dwRowM1AVX512_t3_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowM1AVX512_t3_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t3_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z26
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000017, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z22
+	VFMADD231PS Z25, Z27, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z21
+	VFMADD231PS Z25, Z27, Z22
+	VFMADD231PS Z26, Z27, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z20
+	VFMADD231PS Z25, Z27, Z21
+	VFMADD231PS Z26, Z27, Z22
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z19
+	VFMADD231PS Z25, Z27, Z20
+	VFMADD231PS Z26, Z27, Z21
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z18
+	VFMADD231PS Z25, Z27, Z19
+	VFMADD231PS Z26, Z27, Z20
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z17
+	VFMADD231PS Z25, Z27, Z18
+	VFMADD231PS Z26, Z27, Z19
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z16
+	VFMADD231PS Z25, Z27, Z17
+	VFMADD231PS Z26, Z27, Z18
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z15
+	VFMADD231PS Z25, Z27, Z16
+	VFMADD231PS Z26, Z27, Z17
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z14
+	VFMADD231PS Z25, Z27, Z15
+	VFMADD231PS Z26, Z27, Z16
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z13
+	VFMADD231PS Z25, Z27, Z14
+	VFMADD231PS Z26, Z27, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z12
+	VFMADD231PS Z25, Z27, Z13
+	VFMADD231PS Z26, Z27, Z14
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z11
+	VFMADD231PS Z25, Z27, Z12
+	VFMADD231PS Z26, Z27, Z13
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z10
+	VFMADD231PS Z25, Z27, Z11
+	VFMADD231PS Z26, Z27, Z12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z9
+	VFMADD231PS Z25, Z27, Z10
+	VFMADD231PS Z26, Z27, Z11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z8
+	VFMADD231PS Z25, Z27, Z9
+	VFMADD231PS Z26, Z27, Z10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z7
+	VFMADD231PS Z25, Z27, Z8
+	VFMADD231PS Z26, Z27, Z9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z6
+	VFMADD231PS Z25, Z27, Z7
+	VFMADD231PS Z26, Z27, Z8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z5
+	VFMADD231PS Z25, Z27, Z6
+	VFMADD231PS Z26, Z27, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z4
+	VFMADD231PS Z25, Z27, Z5
+	VFMADD231PS Z26, Z27, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z3
+	VFMADD231PS Z25, Z27, Z4
+	VFMADD231PS Z26, Z27, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z2
+	VFMADD231PS Z25, Z27, Z3
+	VFMADD231PS Z26, Z27, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z1
+	VFMADD231PS Z25, Z27, Z2
+	VFMADD231PS Z26, Z27, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z24, Z27, Z0
+	VFMADD231PS Z25, Z27, Z1
+	VFMADD231PS Z26, Z27, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z25, Z27, Z0
+	VFMADD231PS Z26, Z27, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z27
+	VFMADD231PS Z26, Z27, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t3_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowM1AVX512_t3_w16_p24
+
+dwRowM1AVX512_t3_w16_p24_end:
 dwRowM1AVX512_t3_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t3_w16_p16_end
@@ -30859,28 +34495,28 @@ dwRowM1AVX512_t3_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowM1AVX512_t3_w16_p16_rows
 
 dwRowM1AVX512_t3_w16_p16_zero:
@@ -31007,28 +34643,28 @@ dwRowM1AVX512_t3_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -31061,16 +34697,16 @@ dwRowM1AVX512_t3_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowM1AVX512_t3_w16_p8_rows
 
 dwRowM1AVX512_t3_w16_p8_zero:
@@ -31149,16 +34785,16 @@ dwRowM1AVX512_t3_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -31452,22 +35088,22 @@ dwRowM1AVX512_t3_w8_p12_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
-	VMOVUPS (R14)(R12*1), Y8
-	VMOVUPS (R14)(R11*4), Y9
-	VMOVUPS (R15), Y10
-	VMOVUPS (R15)(R11*1), Y11
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
+	VMOVUPS (R13)(R12*1), Y8
+	VMOVUPS (R13)(R11*4), Y9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y10
+	VMOVUPS (R13)(R11*1), Y11
 	JMP     dwRowM1AVX512_t3_w8_p12_rows
 
 dwRowM1AVX512_t3_w8_p12_zero:
@@ -31570,22 +35206,22 @@ dwRowM1AVX512_t3_w8_p12_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
-	VMOVUPS     Y8, (R14)(R12*1)
-	VMOVUPS     Y9, (R14)(R11*4)
-	VMOVUPS     Y10, (R15)
-	VMOVUPS     Y11, (R15)(R11*1)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
+	VMOVUPS     Y8, (R13)(R12*1)
+	VMOVUPS     Y9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y10, (R13)
+	VMOVUPS     Y11, (R13)(R11*1)
 	IMUL3Q      $0x0000000c, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -31618,16 +35254,16 @@ dwRowM1AVX512_t3_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowM1AVX512_t3_w8_p8_rows
 
 dwRowM1AVX512_t3_w8_p8_zero:
@@ -31706,16 +35342,16 @@ dwRowM1AVX512_t3_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -32114,6 +35750,304 @@ dwRowM1AVX512_t4_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowM1AVX512_t4_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowM1AVX512_t4_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowM1AVX512_t4_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowM1AVX512_t4_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t4_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowM1AVX512_t4_w16_p24_rows
+
+dwRowM1AVX512_t4_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowM1AVX512_t4_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t4_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z26
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z27
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000017, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z22
+	VFMADD231PS Z25, Z28, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z21
+	VFMADD231PS Z25, Z28, Z22
+	VFMADD231PS Z26, Z28, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z20
+	VFMADD231PS Z25, Z28, Z21
+	VFMADD231PS Z26, Z28, Z22
+	VFMADD231PS Z27, Z28, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z19
+	VFMADD231PS Z25, Z28, Z20
+	VFMADD231PS Z26, Z28, Z21
+	VFMADD231PS Z27, Z28, Z22
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z18
+	VFMADD231PS Z25, Z28, Z19
+	VFMADD231PS Z26, Z28, Z20
+	VFMADD231PS Z27, Z28, Z21
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z17
+	VFMADD231PS Z25, Z28, Z18
+	VFMADD231PS Z26, Z28, Z19
+	VFMADD231PS Z27, Z28, Z20
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z16
+	VFMADD231PS Z25, Z28, Z17
+	VFMADD231PS Z26, Z28, Z18
+	VFMADD231PS Z27, Z28, Z19
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z15
+	VFMADD231PS Z25, Z28, Z16
+	VFMADD231PS Z26, Z28, Z17
+	VFMADD231PS Z27, Z28, Z18
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z14
+	VFMADD231PS Z25, Z28, Z15
+	VFMADD231PS Z26, Z28, Z16
+	VFMADD231PS Z27, Z28, Z17
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z13
+	VFMADD231PS Z25, Z28, Z14
+	VFMADD231PS Z26, Z28, Z15
+	VFMADD231PS Z27, Z28, Z16
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z12
+	VFMADD231PS Z25, Z28, Z13
+	VFMADD231PS Z26, Z28, Z14
+	VFMADD231PS Z27, Z28, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z11
+	VFMADD231PS Z25, Z28, Z12
+	VFMADD231PS Z26, Z28, Z13
+	VFMADD231PS Z27, Z28, Z14
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z10
+	VFMADD231PS Z25, Z28, Z11
+	VFMADD231PS Z26, Z28, Z12
+	VFMADD231PS Z27, Z28, Z13
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z9
+	VFMADD231PS Z25, Z28, Z10
+	VFMADD231PS Z26, Z28, Z11
+	VFMADD231PS Z27, Z28, Z12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z8
+	VFMADD231PS Z25, Z28, Z9
+	VFMADD231PS Z26, Z28, Z10
+	VFMADD231PS Z27, Z28, Z11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z7
+	VFMADD231PS Z25, Z28, Z8
+	VFMADD231PS Z26, Z28, Z9
+	VFMADD231PS Z27, Z28, Z10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z6
+	VFMADD231PS Z25, Z28, Z7
+	VFMADD231PS Z26, Z28, Z8
+	VFMADD231PS Z27, Z28, Z9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z5
+	VFMADD231PS Z25, Z28, Z6
+	VFMADD231PS Z26, Z28, Z7
+	VFMADD231PS Z27, Z28, Z8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z4
+	VFMADD231PS Z25, Z28, Z5
+	VFMADD231PS Z26, Z28, Z6
+	VFMADD231PS Z27, Z28, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z3
+	VFMADD231PS Z25, Z28, Z4
+	VFMADD231PS Z26, Z28, Z5
+	VFMADD231PS Z27, Z28, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z2
+	VFMADD231PS Z25, Z28, Z3
+	VFMADD231PS Z26, Z28, Z4
+	VFMADD231PS Z27, Z28, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z1
+	VFMADD231PS Z25, Z28, Z2
+	VFMADD231PS Z26, Z28, Z3
+	VFMADD231PS Z27, Z28, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z24, Z28, Z0
+	VFMADD231PS Z25, Z28, Z1
+	VFMADD231PS Z26, Z28, Z2
+	VFMADD231PS Z27, Z28, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z25, Z28, Z0
+	VFMADD231PS Z26, Z28, Z1
+	VFMADD231PS Z27, Z28, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z27, Z28, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z28
+	VFMADD231PS Z27, Z28, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t4_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowM1AVX512_t4_w16_p24
+
+dwRowM1AVX512_t4_w16_p24_end:
 dwRowM1AVX512_t4_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t4_w16_p16_end
@@ -32137,28 +36071,28 @@ dwRowM1AVX512_t4_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowM1AVX512_t4_w16_p16_rows
 
 dwRowM1AVX512_t4_w16_p16_zero:
@@ -32305,28 +36239,28 @@ dwRowM1AVX512_t4_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -32359,16 +36293,16 @@ dwRowM1AVX512_t4_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowM1AVX512_t4_w16_p8_rows
 
 dwRowM1AVX512_t4_w16_p8_zero:
@@ -32459,16 +36393,16 @@ dwRowM1AVX512_t4_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -32781,16 +36715,16 @@ dwRowM1AVX512_t4_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowM1AVX512_t4_w8_p8_rows
 
 dwRowM1AVX512_t4_w8_p8_zero:
@@ -32881,16 +36815,16 @@ dwRowM1AVX512_t4_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -33313,6 +37247,332 @@ dwRowM1AVX512_t5_w16:
 	MOVQ  24(SP), R11
 	MOVQ  R11, (SP)
 
+dwRowM1AVX512_t5_w16_p24:
+	CMPQ       (SP), $0x18
+	JL         dwRowM1AVX512_t5_w16_p24_end
+	MOVQ       48(SP), R11
+	CMPQ       R11, 56(SP)
+	JAE        dwRowM1AVX512_t5_w16_p24_nopf
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	PREFETCHT0 256(R11)
+	PREFETCHT0 320(R11)
+	PREFETCHT0 384(R11)
+	PREFETCHT0 448(R11)
+	ADDQ       $0x00000200, R11
+	MOVQ       R11, 48(SP)
+
+dwRowM1AVX512_t5_w16_p24_nopf:
+	CMPQ    acc+264(FP), $0x00
+	JEQ     dwRowM1AVX512_t5_w16_p24_zero
+	MOVQ    ypix+256(FP), R11
+	LEAQ    (R11)(R11*2), R12
+	LEAQ    (BX)(R9*1), R13
+	VMOVUPS (R13), Z0
+	VMOVUPS (R13)(R11*1), Z1
+	VMOVUPS (R13)(R11*2), Z2
+	VMOVUPS (R13)(R12*1), Z3
+	VMOVUPS (R13)(R11*4), Z4
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
+	VMOVUPS (R13)(R11*1), Z16
+	VMOVUPS (R13)(R11*2), Z17
+	VMOVUPS (R13)(R12*1), Z18
+	VMOVUPS (R13)(R11*4), Z19
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z20
+	VMOVUPS (R13)(R11*1), Z21
+	VMOVUPS (R13)(R11*2), Z22
+	VMOVUPS (R13)(R12*1), Z23
+	JMP     dwRowM1AVX512_t5_w16_p24_rows
+
+dwRowM1AVX512_t5_w16_p24_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+
+dwRowM1AVX512_t5_w16_p24_rows:
+	XORQ R11, R11
+
+dwRowM1AVX512_t5_w16_p24_row:
+	MOVQ        64(SI)(R11*8), R12
+	ADDQ        DX, R12
+	ADDQ        R9, R12
+	VMOVUPS     (R12), Z24
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z25
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z26
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z27
+	ADDQ        wtap+248(FP), R12
+	VMOVUPS     (R12), Z28
+	MOVQ        (SI)(R11*8), R12
+	ADDQ        CX, R12
+	ADDQ        R9, R12
+	IMUL3Q      $0x00000017, R8, R13
+	ADDQ        R13, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z22
+	VFMADD231PS Z25, Z29, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z21
+	VFMADD231PS Z25, Z29, Z22
+	VFMADD231PS Z26, Z29, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z20
+	VFMADD231PS Z25, Z29, Z21
+	VFMADD231PS Z26, Z29, Z22
+	VFMADD231PS Z27, Z29, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z19
+	VFMADD231PS Z25, Z29, Z20
+	VFMADD231PS Z26, Z29, Z21
+	VFMADD231PS Z27, Z29, Z22
+	VFMADD231PS Z28, Z29, Z23
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z18
+	VFMADD231PS Z25, Z29, Z19
+	VFMADD231PS Z26, Z29, Z20
+	VFMADD231PS Z27, Z29, Z21
+	VFMADD231PS Z28, Z29, Z22
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z17
+	VFMADD231PS Z25, Z29, Z18
+	VFMADD231PS Z26, Z29, Z19
+	VFMADD231PS Z27, Z29, Z20
+	VFMADD231PS Z28, Z29, Z21
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z16
+	VFMADD231PS Z25, Z29, Z17
+	VFMADD231PS Z26, Z29, Z18
+	VFMADD231PS Z27, Z29, Z19
+	VFMADD231PS Z28, Z29, Z20
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z15
+	VFMADD231PS Z25, Z29, Z16
+	VFMADD231PS Z26, Z29, Z17
+	VFMADD231PS Z27, Z29, Z18
+	VFMADD231PS Z28, Z29, Z19
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z14
+	VFMADD231PS Z25, Z29, Z15
+	VFMADD231PS Z26, Z29, Z16
+	VFMADD231PS Z27, Z29, Z17
+	VFMADD231PS Z28, Z29, Z18
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z13
+	VFMADD231PS Z25, Z29, Z14
+	VFMADD231PS Z26, Z29, Z15
+	VFMADD231PS Z27, Z29, Z16
+	VFMADD231PS Z28, Z29, Z17
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z12
+	VFMADD231PS Z25, Z29, Z13
+	VFMADD231PS Z26, Z29, Z14
+	VFMADD231PS Z27, Z29, Z15
+	VFMADD231PS Z28, Z29, Z16
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z11
+	VFMADD231PS Z25, Z29, Z12
+	VFMADD231PS Z26, Z29, Z13
+	VFMADD231PS Z27, Z29, Z14
+	VFMADD231PS Z28, Z29, Z15
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z10
+	VFMADD231PS Z25, Z29, Z11
+	VFMADD231PS Z26, Z29, Z12
+	VFMADD231PS Z27, Z29, Z13
+	VFMADD231PS Z28, Z29, Z14
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z9
+	VFMADD231PS Z25, Z29, Z10
+	VFMADD231PS Z26, Z29, Z11
+	VFMADD231PS Z27, Z29, Z12
+	VFMADD231PS Z28, Z29, Z13
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z8
+	VFMADD231PS Z25, Z29, Z9
+	VFMADD231PS Z26, Z29, Z10
+	VFMADD231PS Z27, Z29, Z11
+	VFMADD231PS Z28, Z29, Z12
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z7
+	VFMADD231PS Z25, Z29, Z8
+	VFMADD231PS Z26, Z29, Z9
+	VFMADD231PS Z27, Z29, Z10
+	VFMADD231PS Z28, Z29, Z11
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z6
+	VFMADD231PS Z25, Z29, Z7
+	VFMADD231PS Z26, Z29, Z8
+	VFMADD231PS Z27, Z29, Z9
+	VFMADD231PS Z28, Z29, Z10
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z5
+	VFMADD231PS Z25, Z29, Z6
+	VFMADD231PS Z26, Z29, Z7
+	VFMADD231PS Z27, Z29, Z8
+	VFMADD231PS Z28, Z29, Z9
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z4
+	VFMADD231PS Z25, Z29, Z5
+	VFMADD231PS Z26, Z29, Z6
+	VFMADD231PS Z27, Z29, Z7
+	VFMADD231PS Z28, Z29, Z8
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z3
+	VFMADD231PS Z25, Z29, Z4
+	VFMADD231PS Z26, Z29, Z5
+	VFMADD231PS Z27, Z29, Z6
+	VFMADD231PS Z28, Z29, Z7
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z2
+	VFMADD231PS Z25, Z29, Z3
+	VFMADD231PS Z26, Z29, Z4
+	VFMADD231PS Z27, Z29, Z5
+	VFMADD231PS Z28, Z29, Z6
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z1
+	VFMADD231PS Z25, Z29, Z2
+	VFMADD231PS Z26, Z29, Z3
+	VFMADD231PS Z27, Z29, Z4
+	VFMADD231PS Z28, Z29, Z5
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z24, Z29, Z0
+	VFMADD231PS Z25, Z29, Z1
+	VFMADD231PS Z26, Z29, Z2
+	VFMADD231PS Z27, Z29, Z3
+	VFMADD231PS Z28, Z29, Z4
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z25, Z29, Z0
+	VFMADD231PS Z26, Z29, Z1
+	VFMADD231PS Z27, Z29, Z2
+	VFMADD231PS Z28, Z29, Z3
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z26, Z29, Z0
+	VFMADD231PS Z27, Z29, Z1
+	VFMADD231PS Z28, Z29, Z2
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z27, Z29, Z0
+	VFMADD231PS Z28, Z29, Z1
+	SUBQ        R8, R12
+	VMOVUPS     (R12), Z29
+	VFMADD231PS Z28, Z29, Z0
+	INCQ        R11
+	CMPQ        R11, rows+208(FP)
+	JL          dwRowM1AVX512_t5_w16_p24_row
+	MOVQ        ypix+256(FP), R11
+	LEAQ        (R11)(R11*2), R12
+	LEAQ        (BX)(R9*1), R13
+	VMOVUPS     Z0, (R13)
+	VMOVUPS     Z1, (R13)(R11*1)
+	VMOVUPS     Z2, (R13)(R11*2)
+	VMOVUPS     Z3, (R13)(R12*1)
+	VMOVUPS     Z4, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
+	VMOVUPS     Z16, (R13)(R11*1)
+	VMOVUPS     Z17, (R13)(R11*2)
+	VMOVUPS     Z18, (R13)(R12*1)
+	VMOVUPS     Z19, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z20, (R13)
+	VMOVUPS     Z21, (R13)(R11*1)
+	VMOVUPS     Z22, (R13)(R11*2)
+	VMOVUPS     Z23, (R13)(R12*1)
+	IMUL3Q      $0x00000018, DI, R11
+	ADDQ        R11, CX
+	MOVQ        ypix+256(FP), R11
+	IMUL3Q      $0x00000018, R11, R11
+	ADDQ        R11, BX
+	SUBQ        $0x18, (SP)
+	JMP         dwRowM1AVX512_t5_w16_p24
+
+dwRowM1AVX512_t5_w16_p24_end:
 dwRowM1AVX512_t5_w16_p16:
 	CMPQ       (SP), $0x10
 	JL         dwRowM1AVX512_t5_w16_p16_end
@@ -33336,28 +37596,28 @@ dwRowM1AVX512_t5_w16_p16_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
-	LEAQ    (R14)(R11*4), R15
-	ADDQ    R11, R15
-	LEAQ    (R15)(R11*4), BP
-	ADDQ    R11, BP
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
-	VMOVUPS (R14)(R12*1), Z8
-	VMOVUPS (R14)(R11*4), Z9
-	VMOVUPS (R15), Z10
-	VMOVUPS (R15)(R11*1), Z11
-	VMOVUPS (R15)(R11*2), Z12
-	VMOVUPS (R15)(R12*1), Z13
-	VMOVUPS (R15)(R11*4), Z14
-	VMOVUPS (BP), Z15
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
+	VMOVUPS (R13)(R12*1), Z8
+	VMOVUPS (R13)(R11*4), Z9
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z10
+	VMOVUPS (R13)(R11*1), Z11
+	VMOVUPS (R13)(R11*2), Z12
+	VMOVUPS (R13)(R12*1), Z13
+	VMOVUPS (R13)(R11*4), Z14
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z15
 	JMP     dwRowM1AVX512_t5_w16_p16_rows
 
 dwRowM1AVX512_t5_w16_p16_zero:
@@ -33524,28 +37784,28 @@ dwRowM1AVX512_t5_w16_p16_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
-	LEAQ        (R14)(R11*4), R15
-	ADDQ        R11, R15
-	LEAQ        (R15)(R11*4), BP
-	ADDQ        R11, BP
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
-	VMOVUPS     Z8, (R14)(R12*1)
-	VMOVUPS     Z9, (R14)(R11*4)
-	VMOVUPS     Z10, (R15)
-	VMOVUPS     Z11, (R15)(R11*1)
-	VMOVUPS     Z12, (R15)(R11*2)
-	VMOVUPS     Z13, (R15)(R12*1)
-	VMOVUPS     Z14, (R15)(R11*4)
-	VMOVUPS     Z15, (BP)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
+	VMOVUPS     Z8, (R13)(R12*1)
+	VMOVUPS     Z9, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z10, (R13)
+	VMOVUPS     Z11, (R13)(R11*1)
+	VMOVUPS     Z12, (R13)(R11*2)
+	VMOVUPS     Z13, (R13)(R12*1)
+	VMOVUPS     Z14, (R13)(R11*4)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z15, (R13)
 	IMUL3Q      $0x00000010, DI, R11
 	ADDQ        R11, CX
 	MOVQ        ypix+256(FP), R11
@@ -33578,16 +37838,16 @@ dwRowM1AVX512_t5_w16_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Z0
 	VMOVUPS (R13)(R11*1), Z1
 	VMOVUPS (R13)(R11*2), Z2
 	VMOVUPS (R13)(R12*1), Z3
 	VMOVUPS (R13)(R11*4), Z4
-	VMOVUPS (R14), Z5
-	VMOVUPS (R14)(R11*1), Z6
-	VMOVUPS (R14)(R11*2), Z7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Z5
+	VMOVUPS (R13)(R11*1), Z6
+	VMOVUPS (R13)(R11*2), Z7
 	JMP     dwRowM1AVX512_t5_w16_p8_rows
 
 dwRowM1AVX512_t5_w16_p8_zero:
@@ -33690,16 +37950,16 @@ dwRowM1AVX512_t5_w16_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Z0, (R13)
 	VMOVUPS     Z1, (R13)(R11*1)
 	VMOVUPS     Z2, (R13)(R11*2)
 	VMOVUPS     Z3, (R13)(R12*1)
 	VMOVUPS     Z4, (R13)(R11*4)
-	VMOVUPS     Z5, (R14)
-	VMOVUPS     Z6, (R14)(R11*1)
-	VMOVUPS     Z7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Z5, (R13)
+	VMOVUPS     Z6, (R13)(R11*1)
+	VMOVUPS     Z7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX
@@ -34031,16 +38291,16 @@ dwRowM1AVX512_t5_w8_p8_nopf:
 	MOVQ    ypix+256(FP), R11
 	LEAQ    (R11)(R11*2), R12
 	LEAQ    (BX)(R9*1), R13
-	LEAQ    (R13)(R11*4), R14
-	ADDQ    R11, R14
 	VMOVUPS (R13), Y0
 	VMOVUPS (R13)(R11*1), Y1
 	VMOVUPS (R13)(R11*2), Y2
 	VMOVUPS (R13)(R12*1), Y3
 	VMOVUPS (R13)(R11*4), Y4
-	VMOVUPS (R14), Y5
-	VMOVUPS (R14)(R11*1), Y6
-	VMOVUPS (R14)(R11*2), Y7
+	LEAQ    (R13)(R11*4), R13
+	ADDQ    R11, R13
+	VMOVUPS (R13), Y5
+	VMOVUPS (R13)(R11*1), Y6
+	VMOVUPS (R13)(R11*2), Y7
 	JMP     dwRowM1AVX512_t5_w8_p8_rows
 
 dwRowM1AVX512_t5_w8_p8_zero:
@@ -34143,16 +38403,16 @@ dwRowM1AVX512_t5_w8_p8_row:
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (R11)(R11*2), R12
 	LEAQ        (BX)(R9*1), R13
-	LEAQ        (R13)(R11*4), R14
-	ADDQ        R11, R14
 	VMOVUPS     Y0, (R13)
 	VMOVUPS     Y1, (R13)(R11*1)
 	VMOVUPS     Y2, (R13)(R11*2)
 	VMOVUPS     Y3, (R13)(R12*1)
 	VMOVUPS     Y4, (R13)(R11*4)
-	VMOVUPS     Y5, (R14)
-	VMOVUPS     Y6, (R14)(R11*1)
-	VMOVUPS     Y7, (R14)(R11*2)
+	LEAQ        (R13)(R11*4), R13
+	ADDQ        R11, R13
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(R11*1)
+	VMOVUPS     Y7, (R13)(R11*2)
 	LEAQ        (CX)(DI*8), CX
 	MOVQ        ypix+256(FP), R11
 	LEAQ        (BX)(R11*8), BX

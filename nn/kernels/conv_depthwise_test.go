@@ -74,7 +74,7 @@ func dwCases() []dwCase {
 		dwCase{1, 16, 15, 24, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3},  // k7 stride 2 symmetric
 		dwCase{2, 6, 6, 8, 4, 4, 3, 3, 1, 1, 1, 2, 1, 2},     // stride 3, even k
 		dwCase{1, 5, 40, 3, 6, 6, 1, 1, 1, 1, 2, 3, 2, 3},    // k6: taps split 5+1
-		dwCase{1, 6, 39, 57, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},   // k5, 35 interior pixels: 16-pixel blocks (AVX-512) and remainders at 16, 8, 1 lanes
+		dwCase{1, 6, 39, 57, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},   // k5, 35 interior pixels: 24-pixel blocks (AVX-512) and remainders at 16, 8, 1 lanes
 		dwCase{1, 20, 20, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // partials of the weight gradient
 		dwCase{1, 5, 50, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   // rows in tiles (dwTiled): 3 tiles a row
 		dwCase{1, 6, 45, 128, 3, 3, 2, 2, 1, 1, 0, 1, 0, 1},  // tiles, stride 2
@@ -327,8 +327,9 @@ func TestDepthwiseThreadCountInvariant(t *testing.T) {
 // column-map versions) directly against their Go references: taps 1…5,
 // window rows 1…8, every pixel count from 1 to 43 with every tap count
 // (the general kernel's blocks of 8, 4, 2 and 1 pixels, 43 = 8·5+2+1;
-// the column-map kernels' wide blocks of 10 to 14 pixels, by taps, before
-// those: 43 = 12·3+4+2+1 for 3 taps), every channel count up to 35 (16-
+// the column-map kernels' wide blocks before those, AVX2's of 12 to 14
+// pixels by taps, 43 = 12·3+4+2+1 for 3 taps, and AVX-512's of 24 and 16
+// at 16 lanes, 43 = 24+16+2+1), every channel count up to 35 (16-
 // and 8-lane steps and scalar tails), negative source steps, overwrite
 // and accumulate, 1 to 3 output rows a call with a gap between them that
 // must stay as it is, whole rows and rows in tiles of 5, 12 and 24

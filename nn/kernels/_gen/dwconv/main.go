@@ -211,8 +211,8 @@ func pixAddr(p int, base, b5, i1, i3 reg.Register) Mem {
 // one after the other (outermost loop), each one's pixels in tiles of tile
 // pixels (the whole row if tile is 0), each tile's channels in steps of
 // is.widths lanes, each step's pixels in blocks of is.pix pixels, widest
-// first (inner loop; the column-map kernels start with a wider block, see
-// mappedBlock); per block one register accumulator per pixel, the window
+// first (inner loop; the column-map kernels start with wider blocks, see
+// mappedBlocks); per block one register accumulator per pixel, the window
 // rows in a run-time loop and the taps unrolled, each tap's weights
 // loaded once for the whole block.
 //
@@ -339,9 +339,7 @@ func row(is isa, m *colMap) {
 				if w == 16 {
 					vregs = is.vregs
 				}
-				if b := mappedBlock(vregs, taps); b > pix[0] {
-					pix = append([]int{b}, pix...)
-				}
+				pix = append(mappedBlocks(vregs, taps), pix...)
 			}
 			if w == 1 {
 				pix = []int{1} // scalar channel tails: single pixels
@@ -405,27 +403,24 @@ func row(is isa, m *colMap) {
 	RET()
 }
 
-// yAddrs returns the addresses of the p pixels of the output block at
-// yp+co: pixel i is at base[i/5] + (i%5)*ypix, with a base register for
-// every 5 pixels.
-func yAddrs(p int, yp, co reg.Register) []Mem {
+// yAddrs calls f with each of the p pixels of the output block at yp+co,
+// in order: pixel i is at b + (i%5)*ypix, where one base register b steps
+// 5 pixels at a time (a register per 5 pixels ran out of registers in a
+// 24-pixel block).
+func yAddrs(p int, yp, co reg.Register, f func(i int, m Mem)) {
 	y1 := GP64()
 	MOVQ(param("ypix"), y1)
 	y3 := GP64()
 	LEAQ(Mem{Base: y1, Index: y1, Scale: 2}, y3)
-	bases := []reg.Register{GP64()}
-	LEAQ(Mem{Base: yp, Index: co, Scale: 1}, bases[0])
-	for len(bases)*5 < p {
-		b := GP64()
-		LEAQ(Mem{Base: bases[len(bases)-1], Index: y1, Scale: 4}, b)
-		ADDQ(y1, b)
-		bases = append(bases, b)
+	b := GP64()
+	LEAQ(Mem{Base: yp, Index: co, Scale: 1}, b)
+	for i := 0; i < p; i++ {
+		if i > 0 && i%5 == 0 {
+			LEAQ(Mem{Base: b, Index: y1, Scale: 4}, b)
+			ADDQ(y1, b)
+		}
+		f(i, pixAddr(i%5, b, nil, y1, y3))
 	}
-	out := make([]Mem, p)
-	for i := range out {
-		out[i] = pixAddr(i%5, bases[i/5], nil, y1, y3)
-	}
-	return out
 }
 
 // advance adds p*step to ptr (p pixels of step bytes each).
@@ -440,22 +435,30 @@ func advance(ptr, step reg.Register, p int) {
 	}
 }
 
-// mappedBlock returns the widest pixel block of a column-mapped row kernel
-// with taps taps per window row and vregs vector registers: one
-// accumulator per pixel beside the taps' weights and the source column,
-// so that enough independent FMA chains are in flight to hide the FMA
-// latency (8 pixels of 9 chained FMAs each, the 3×3 case, leave the FMA
-// units idle about a fifth of the time). With 4 or 5 taps in 16 registers
-// (AVX2) it stays at 8: the 10 pixels that fit, and 5 with two partials
-// each, measured no faster on the 5×5 layers (AMD Zen 3). With 32
-// (AVX-512) it is 16: on the Intel Xeon, one thread, three interleaved
-// runs, dw5x5_240_28 went 89.6–90.8 → 89.1–96.6 GFLOP/s forward and
-// 73.9–74.0 → 80.2–84.4 for the input gradient.
-func mappedBlock(vregs, taps int) int {
-	if taps > 3 && vregs < 32 {
-		return 8
+// mappedBlocks returns the pixel blocks of a column-mapped row kernel
+// wider than the 8 of is.pix, widest first, for taps taps per window row
+// and vregs vector registers: one accumulator per pixel beside the taps'
+// weights and the source column, so that enough independent FMA chains
+// are in flight to hide the FMA latency (8 pixels of 9 chained FMAs each,
+// the 3×3 case, leave the FMA units idle about a fifth of the time), and
+// each window row's taps-1 extra source columns are shared by more
+// pixels. With 4 or 5 taps in 16 registers (AVX2) there are none: the 10
+// pixels that fit, and 5 with two partials each, measured no faster on
+// the 5×5 layers (AMD Zen 3). With 32 (AVX-512) they are 24 and 16: a
+// 5×5 layer's 28-pixel rows have 24 interior pixels, which 16 + 8 ran with
+// the 8-pixel block a third slower per pixel. On the Intel Xeon, one
+// thread, interleaved runs, GFLOP/s: 16 (from 8) took dw5x5_240_28 from
+// 89.6–90.8 to 89.1–96.6 forward and 73.9–74.0 to 80.2–84.4 for the input
+// gradient; 24 then 108.2 → 111.2 and 89.1 → 93.6 (medians of four; two
+// threads 105.5 → 109.6 for the input gradient; 3×3 layers unchanged).
+func mappedBlocks(vregs, taps int) []int {
+	if vregs < 32 {
+		if taps > 3 {
+			return nil
+		}
+		return []int{vregs - taps - 1}
 	}
-	return min(16, vregs-taps-1)
+	return []int{min(24, vregs-taps-1), 16}
 }
 
 func rowBody(lbl string, l lanes, taps, p int, xp, wb, yp, offp, i1, i3, co reg.Register) {
@@ -502,9 +505,7 @@ func rowBody(lbl string, l lanes, taps, p int, xp, wb, yp, offp, i1, i3, co reg.
 	JL(LabelRef(lbl + "_row"))
 
 	sumPartials(l, acc, part, taps)
-	for i, m := range yAddrs(p, yp, co) {
-		l.store(acc[i], m)
-	}
+	yAddrs(p, yp, co, func(i int, m Mem) { l.store(acc[i], m) })
 }
 
 // partials sets up the extra partial accumulators of splitAcc and returns
@@ -564,9 +565,7 @@ func splitAcc(p, taps int) int {
 func accInit(lbl string, l lanes, acc []reg.VecVirtual, yp, co reg.Register) {
 	CMPQ(param("acc"), U8(0))
 	JEQ(LabelRef(lbl + "_zero"))
-	for i, m := range yAddrs(len(acc), yp, co) {
-		l.load(m, acc[i])
-	}
+	yAddrs(len(acc), yp, co, func(i int, m Mem) { l.load(m, acc[i]) })
 	JMP(LabelRef(lbl + "_rows"))
 	Label(lbl + "_zero")
 	for i := range acc {
@@ -653,9 +652,7 @@ func rowBodyMapped(lbl string, l lanes, taps, p int, m colMap, xp, wb, yp, offp,
 	JL(LabelRef(lbl + "_row"))
 
 	sumPartials(l, acc, part, taps)
-	for i, a := range yAddrs(p, yp, co) {
-		l.store(acc[i], a)
-	}
+	yAddrs(p, yp, co, func(i int, m Mem) { l.store(acc[i], m) })
 }
 
 // wgt emits dwWgt<ISA>(taps, x, w, y, offs, rows, n, c, xpix, xtap, wtap,
