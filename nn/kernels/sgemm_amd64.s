@@ -8,65 +8,58 @@
 // Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-152
 sgemmKernel6x16AVX2_tile:
-	MOVQ k+0(FP), AX
-	MOVQ rsA+32(FP), CX
-	MOVQ csA+40(FP), DX
-	MOVQ rsB+72(FP), BX
-	SHLQ $0x02, CX
-	SHLQ $0x02, DX
-	SHLQ $0x02, BX
-	MOVQ b_base+48(FP), SI
-	MOVQ a_base+8(FP), DI
-	LEAQ (DI)(CX*4), R8
-	ADDQ CX, R8
-	LEAQ (CX)(CX*2), R9
-
-	// Prefetch the rows of the next tile of C.
-	MOVQ       c_base+80(FP), R10
-	MOVQ       tileC+144(FP), R11
-	SHLQ       $0x02, R11
-	ADDQ       R11, R10
-	MOVQ       ldc+104(FP), R11
-	SHLQ       $0x02, R11
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
-	VXORPS     Y7, Y7, Y7
-	VXORPS     Y8, Y8, Y8
-	VXORPS     Y9, Y9, Y9
-	VXORPS     Y10, Y10, Y10
-	VXORPS     Y11, Y11, Y11
-	IMUL3Q     $0x06, CX, R10
-	ADDQ       DI, R10
+	MOVQ   k+0(FP), AX
+	MOVQ   rsA+32(FP), CX
+	MOVQ   csA+40(FP), DX
+	MOVQ   rsB+72(FP), BX
+	SHLQ   $0x02, CX
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, BX
+	MOVQ   b_base+48(FP), SI
+	MOVQ   a_base+8(FP), DI
+	LEAQ   (DI)(CX*4), R8
+	ADDQ   CX, R8
+	LEAQ   (CX)(CX*2), R9
+	MOVQ   c_base+80(FP), R10
+	MOVQ   tileC+144(FP), R11
+	SHLQ   $0x02, R11
+	ADDQ   R11, R10
+	MOVQ   ldc+104(FP), R11
+	SHLQ   $0x02, R11
+	MOVQ   $0x00000006, R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	IMUL3Q $0x06, CX, R13
+	ADDQ   DI, R13
 
 	// Steps of k, 4 at a time.
 sgemmKernel6x16AVX2_loop4:
-	CMPQ         AX, $0x04
-	JL           sgemmKernel6x16AVX2_loop1
-	PREFETCHT0   (R10)
-	PREFETCHT0   64(R10)
-	ADDQ         $0x80, R10
+	CMPQ       AX, $0x04
+	JL         sgemmKernel6x16AVX2_crest
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	ADDQ       $0x80, R13
+	TESTQ      R12, R12
+	JLE        sgemmKernel6x16AVX2_cdone
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	SUBQ       $0x03, R12
+
+sgemmKernel6x16AVX2_cdone:
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VBROADCASTSS (DI), Y14
@@ -161,6 +154,15 @@ sgemmKernel6x16AVX2_loop4:
 	ADDQ         BX, SI
 	SUBQ         $0x04, AX
 	JMP          sgemmKernel6x16AVX2_loop4
+
+sgemmKernel6x16AVX2_crest:
+	TESTQ      R12, R12
+	JLE        sgemmKernel6x16AVX2_loop1
+	PREFETCHT0 (R10)
+	PREFETCHT0 60(R10)
+	ADDQ       R11, R10
+	DECQ       R12
+	JMP        sgemmKernel6x16AVX2_crest
 
 sgemmKernel6x16AVX2_loop1:
 	TESTQ        AX, AX
@@ -323,65 +325,58 @@ sgemmKernel6x16AVX2_next:
 // Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKernel6x8AVX2(SB), NOSPLIT, $0-152
 sgemmKernel6x8AVX2_tile:
-	MOVQ k+0(FP), AX
-	MOVQ rsA+32(FP), CX
-	MOVQ csA+40(FP), DX
-	MOVQ rsB+72(FP), BX
-	SHLQ $0x02, CX
-	SHLQ $0x02, DX
-	SHLQ $0x02, BX
-	MOVQ b_base+48(FP), SI
-	MOVQ a_base+8(FP), DI
-	LEAQ (DI)(CX*4), R8
-	ADDQ CX, R8
-	LEAQ (CX)(CX*2), R9
-
-	// Prefetch the rows of the next tile of C.
-	MOVQ       c_base+80(FP), R10
-	MOVQ       tileC+144(FP), R11
-	SHLQ       $0x02, R11
-	ADDQ       R11, R10
-	MOVQ       ldc+104(FP), R11
-	SHLQ       $0x02, R11
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
-	VXORPS     Y7, Y7, Y7
-	VXORPS     Y8, Y8, Y8
-	VXORPS     Y9, Y9, Y9
-	VXORPS     Y10, Y10, Y10
-	VXORPS     Y11, Y11, Y11
-	IMUL3Q     $0x06, CX, R10
-	ADDQ       DI, R10
+	MOVQ   k+0(FP), AX
+	MOVQ   rsA+32(FP), CX
+	MOVQ   csA+40(FP), DX
+	MOVQ   rsB+72(FP), BX
+	SHLQ   $0x02, CX
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, BX
+	MOVQ   b_base+48(FP), SI
+	MOVQ   a_base+8(FP), DI
+	LEAQ   (DI)(CX*4), R8
+	ADDQ   CX, R8
+	LEAQ   (CX)(CX*2), R9
+	MOVQ   c_base+80(FP), R10
+	MOVQ   tileC+144(FP), R11
+	SHLQ   $0x02, R11
+	ADDQ   R11, R10
+	MOVQ   ldc+104(FP), R11
+	SHLQ   $0x02, R11
+	MOVQ   $0x00000006, R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	IMUL3Q $0x06, CX, R13
+	ADDQ   DI, R13
 
 	// Steps of k, 4 at a time.
 sgemmKernel6x8AVX2_loop4:
-	CMPQ         AX, $0x04
-	JL           sgemmKernel6x8AVX2_loop1
-	PREFETCHT0   (R10)
-	PREFETCHT0   64(R10)
-	ADDQ         $0x80, R10
+	CMPQ       AX, $0x04
+	JL         sgemmKernel6x8AVX2_crest
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	ADDQ       $0x80, R13
+	TESTQ      R12, R12
+	JLE        sgemmKernel6x8AVX2_cdone
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	SUBQ       $0x03, R12
+
+sgemmKernel6x8AVX2_cdone:
 	VMOVUPS      (SI), Y12
 	VBROADCASTSS (DI), Y13
 	VFMADD231PS  Y12, Y13, Y0
@@ -448,6 +443,15 @@ sgemmKernel6x8AVX2_loop4:
 	ADDQ         BX, SI
 	SUBQ         $0x04, AX
 	JMP          sgemmKernel6x8AVX2_loop4
+
+sgemmKernel6x8AVX2_crest:
+	TESTQ      R12, R12
+	JLE        sgemmKernel6x8AVX2_loop1
+	PREFETCHT0 (R10)
+	PREFETCHT0 28(R10)
+	ADDQ       R11, R10
+	DECQ       R12
+	JMP        sgemmKernel6x8AVX2_crest
 
 sgemmKernel6x8AVX2_loop1:
 	TESTQ        AX, AX
@@ -574,57 +578,59 @@ sgemmKernel6x8AVX2_next:
 // Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKernel4x24AVX2(SB), NOSPLIT, $0-152
 sgemmKernel4x24AVX2_tile:
-	MOVQ k+0(FP), AX
-	MOVQ rsA+32(FP), CX
-	MOVQ csA+40(FP), DX
-	MOVQ rsB+72(FP), BX
-	SHLQ $0x02, CX
-	SHLQ $0x02, DX
-	SHLQ $0x02, BX
-	MOVQ b_base+48(FP), SI
-	MOVQ a_base+8(FP), DI
-	LEAQ (CX)(CX*2), R8
-
-	// Prefetch the rows of the next tile of C.
-	MOVQ       c_base+80(FP), R9
-	MOVQ       tileC+144(FP), R10
-	SHLQ       $0x02, R10
-	ADDQ       R10, R9
-	MOVQ       ldc+104(FP), R10
-	SHLQ       $0x02, R10
-	PREFETCHT0 (R9)
-	PREFETCHT0 92(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 92(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 92(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 92(R9)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
-	VXORPS     Y7, Y7, Y7
-	VXORPS     Y8, Y8, Y8
-	VXORPS     Y9, Y9, Y9
-	VXORPS     Y10, Y10, Y10
-	VXORPS     Y11, Y11, Y11
-	IMUL3Q     $0x04, CX, R9
-	ADDQ       DI, R9
+	MOVQ   k+0(FP), AX
+	MOVQ   rsA+32(FP), CX
+	MOVQ   csA+40(FP), DX
+	MOVQ   rsB+72(FP), BX
+	SHLQ   $0x02, CX
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, BX
+	MOVQ   b_base+48(FP), SI
+	MOVQ   a_base+8(FP), DI
+	LEAQ   (CX)(CX*2), R8
+	MOVQ   c_base+80(FP), R9
+	MOVQ   tileC+144(FP), R10
+	SHLQ   $0x02, R10
+	ADDQ   R10, R9
+	MOVQ   ldc+104(FP), R10
+	SHLQ   $0x02, R10
+	MOVQ   $0x00000004, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	IMUL3Q $0x04, CX, R12
+	ADDQ   DI, R12
 
 	// Steps of k, 4 at a time.
 sgemmKernel4x24AVX2_loop4:
-	CMPQ         AX, $0x04
-	JL           sgemmKernel4x24AVX2_loop1
-	PREFETCHT0   (R9)
-	PREFETCHT0   64(R9)
-	ADDQ         $0x80, R9
+	CMPQ       AX, $0x04
+	JL         sgemmKernel4x24AVX2_crest
+	PREFETCHT0 (R12)
+	PREFETCHT0 64(R12)
+	ADDQ       $0x80, R12
+	TESTQ      R11, R11
+	JLE        sgemmKernel4x24AVX2_cdone
+	PREFETCHT0 (R9)
+	PREFETCHT0 92(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 92(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 92(R9)
+	ADDQ       R10, R9
+	SUBQ       $0x03, R11
+
+sgemmKernel4x24AVX2_cdone:
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VMOVUPS      64(SI), Y14
@@ -711,6 +717,15 @@ sgemmKernel4x24AVX2_loop4:
 	ADDQ         BX, SI
 	SUBQ         $0x04, AX
 	JMP          sgemmKernel4x24AVX2_loop4
+
+sgemmKernel4x24AVX2_crest:
+	TESTQ      R11, R11
+	JLE        sgemmKernel4x24AVX2_loop1
+	PREFETCHT0 (R9)
+	PREFETCHT0 92(R9)
+	ADDQ       R10, R9
+	DECQ       R11
+	JMP        sgemmKernel4x24AVX2_crest
 
 sgemmKernel4x24AVX2_loop1:
 	TESTQ        AX, AX
@@ -865,93 +880,62 @@ sgemmKernel4x24AVX2_next:
 // Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKernel14x8AVX2(SB), NOSPLIT, $0-152
 sgemmKernel14x8AVX2_tile:
-	MOVQ k+0(FP), AX
-	MOVQ rsA+32(FP), CX
-	MOVQ csA+40(FP), DX
-	MOVQ rsB+72(FP), BX
-	SHLQ $0x02, CX
-	SHLQ $0x02, DX
-	SHLQ $0x02, BX
-	MOVQ b_base+48(FP), SI
-	MOVQ a_base+8(FP), DI
-	LEAQ (DI)(CX*4), R8
-	ADDQ CX, R8
-	LEAQ (R8)(CX*4), R9
-	ADDQ CX, R9
-	LEAQ (CX)(CX*2), R10
-
-	// Prefetch the rows of the next tile of C.
-	MOVQ       c_base+80(FP), R11
-	MOVQ       tileC+144(FP), R12
-	SHLQ       $0x02, R12
-	ADDQ       R12, R11
-	MOVQ       ldc+104(FP), R12
-	SHLQ       $0x02, R12
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
-	VXORPS     Y7, Y7, Y7
-	VXORPS     Y8, Y8, Y8
-	VXORPS     Y9, Y9, Y9
-	VXORPS     Y10, Y10, Y10
-	VXORPS     Y11, Y11, Y11
-	VXORPS     Y12, Y12, Y12
-	VXORPS     Y13, Y13, Y13
-	IMUL3Q     $0x0e, CX, R11
-	ADDQ       DI, R11
+	MOVQ   k+0(FP), AX
+	MOVQ   rsA+32(FP), CX
+	MOVQ   csA+40(FP), DX
+	MOVQ   rsB+72(FP), BX
+	SHLQ   $0x02, CX
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, BX
+	MOVQ   b_base+48(FP), SI
+	MOVQ   a_base+8(FP), DI
+	LEAQ   (DI)(CX*4), R8
+	ADDQ   CX, R8
+	LEAQ   (R8)(CX*4), R9
+	ADDQ   CX, R9
+	LEAQ   (CX)(CX*2), R10
+	MOVQ   c_base+80(FP), R11
+	MOVQ   tileC+144(FP), R12
+	SHLQ   $0x02, R12
+	ADDQ   R12, R11
+	MOVQ   ldc+104(FP), R12
+	SHLQ   $0x02, R12
+	MOVQ   $0x0000000e, R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	IMUL3Q $0x0e, CX, R14
+	ADDQ   DI, R14
 
 	// Steps of k, 4 at a time.
 sgemmKernel14x8AVX2_loop4:
-	CMPQ         AX, $0x04
-	JL           sgemmKernel14x8AVX2_loop1
-	PREFETCHT0   (R11)
-	PREFETCHT0   64(R11)
-	ADDQ         $0x80, R11
+	CMPQ       AX, $0x04
+	JL         sgemmKernel14x8AVX2_crest
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
+	ADDQ       $0x80, R14
+	TESTQ      R13, R13
+	JLE        sgemmKernel14x8AVX2_cdone
+	PREFETCHT0 (R11)
+	ADDQ       R12, R11
+	PREFETCHT0 (R11)
+	ADDQ       R12, R11
+	PREFETCHT0 (R11)
+	ADDQ       R12, R11
+	SUBQ       $0x03, R13
+
+sgemmKernel14x8AVX2_cdone:
 	VMOVUPS      (SI), Y14
 	VBROADCASTSS (DI), Y15
 	VFMADD231PS  Y14, Y15, Y0
@@ -1086,6 +1070,15 @@ sgemmKernel14x8AVX2_loop4:
 	ADDQ         BX, SI
 	SUBQ         $0x04, AX
 	JMP          sgemmKernel14x8AVX2_loop4
+
+sgemmKernel14x8AVX2_crest:
+	TESTQ      R13, R13
+	JLE        sgemmKernel14x8AVX2_loop1
+	PREFETCHT0 (R11)
+	PREFETCHT0 28(R11)
+	ADDQ       R12, R11
+	DECQ       R13
+	JMP        sgemmKernel14x8AVX2_crest
 
 sgemmKernel14x8AVX2_loop1:
 	TESTQ        AX, AX
@@ -1294,107 +1287,79 @@ sgemmKernel14x8AVX2_next:
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·sgemmKernel14x32AVX512(SB), NOSPLIT, $0-152
 sgemmKernel14x32AVX512_tile:
-	MOVQ k+0(FP), AX
-	MOVQ rsA+32(FP), CX
-	MOVQ csA+40(FP), DX
-	MOVQ rsB+72(FP), BX
-	SHLQ $0x02, CX
-	SHLQ $0x02, DX
-	SHLQ $0x02, BX
-	MOVQ b_base+48(FP), SI
-	MOVQ a_base+8(FP), DI
-	LEAQ (DI)(CX*4), R8
-	ADDQ CX, R8
-	LEAQ (R8)(CX*4), R9
-	ADDQ CX, R9
-	LEAQ (CX)(CX*2), R10
-
-	// Prefetch the rows of the next tile of C.
-	MOVQ       c_base+80(FP), R11
-	MOVQ       tileC+144(FP), R12
-	SHLQ       $0x02, R12
-	ADDQ       R12, R11
-	MOVQ       ldc+104(FP), R12
-	SHLQ       $0x02, R12
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 124(R11)
-	VXORPS     Z0, Z0, Z0
-	VXORPS     Z1, Z1, Z1
-	VXORPS     Z2, Z2, Z2
-	VXORPS     Z3, Z3, Z3
-	VXORPS     Z4, Z4, Z4
-	VXORPS     Z5, Z5, Z5
-	VXORPS     Z6, Z6, Z6
-	VXORPS     Z7, Z7, Z7
-	VXORPS     Z8, Z8, Z8
-	VXORPS     Z9, Z9, Z9
-	VXORPS     Z10, Z10, Z10
-	VXORPS     Z11, Z11, Z11
-	VXORPS     Z12, Z12, Z12
-	VXORPS     Z13, Z13, Z13
-	VXORPS     Z14, Z14, Z14
-	VXORPS     Z15, Z15, Z15
-	VXORPS     Z16, Z16, Z16
-	VXORPS     Z17, Z17, Z17
-	VXORPS     Z18, Z18, Z18
-	VXORPS     Z19, Z19, Z19
-	VXORPS     Z20, Z20, Z20
-	VXORPS     Z21, Z21, Z21
-	VXORPS     Z22, Z22, Z22
-	VXORPS     Z23, Z23, Z23
-	VXORPS     Z24, Z24, Z24
-	VXORPS     Z25, Z25, Z25
-	VXORPS     Z26, Z26, Z26
-	VXORPS     Z27, Z27, Z27
-	IMUL3Q     $0x0e, CX, R11
-	ADDQ       DI, R11
+	MOVQ   k+0(FP), AX
+	MOVQ   rsA+32(FP), CX
+	MOVQ   csA+40(FP), DX
+	MOVQ   rsB+72(FP), BX
+	SHLQ   $0x02, CX
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, BX
+	MOVQ   b_base+48(FP), SI
+	MOVQ   a_base+8(FP), DI
+	LEAQ   (DI)(CX*4), R8
+	ADDQ   CX, R8
+	LEAQ   (R8)(CX*4), R9
+	ADDQ   CX, R9
+	LEAQ   (CX)(CX*2), R10
+	MOVQ   c_base+80(FP), R11
+	MOVQ   tileC+144(FP), R12
+	SHLQ   $0x02, R12
+	ADDQ   R12, R11
+	MOVQ   ldc+104(FP), R12
+	SHLQ   $0x02, R12
+	MOVQ   $0x0000000e, R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	IMUL3Q $0x0e, CX, R14
+	ADDQ   DI, R14
 
 	// Steps of k, 4 at a time.
 sgemmKernel14x32AVX512_loop4:
-	CMPQ         AX, $0x04
-	JL           sgemmKernel14x32AVX512_loop1
-	PREFETCHT0   (R11)
-	PREFETCHT0   64(R11)
-	ADDQ         $0x80, R11
+	CMPQ       AX, $0x04
+	JL         sgemmKernel14x32AVX512_crest
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
+	ADDQ       $0x80, R14
+	TESTQ      R13, R13
+	JLE        sgemmKernel14x32AVX512_cdone
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ       R12, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ       R12, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ       R12, R11
+	SUBQ       $0x03, R13
+
+sgemmKernel14x32AVX512_cdone:
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Z29
 	VBROADCASTSS (DI), Z30
@@ -1589,6 +1554,15 @@ sgemmKernel14x32AVX512_loop4:
 	ADDQ         BX, SI
 	SUBQ         $0x04, AX
 	JMP          sgemmKernel14x32AVX512_loop4
+
+sgemmKernel14x32AVX512_crest:
+	TESTQ      R13, R13
+	JLE        sgemmKernel14x32AVX512_loop1
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ       R12, R11
+	DECQ       R13
+	JMP        sgemmKernel14x32AVX512_crest
 
 sgemmKernel14x32AVX512_loop1:
 	TESTQ        AX, AX
@@ -1896,107 +1870,76 @@ sgemmKernel14x32AVX512_next:
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·sgemmKernel14x16AVX512(SB), NOSPLIT, $0-152
 sgemmKernel14x16AVX512_tile:
-	MOVQ k+0(FP), AX
-	MOVQ rsA+32(FP), CX
-	MOVQ csA+40(FP), DX
-	MOVQ rsB+72(FP), BX
-	SHLQ $0x02, CX
-	SHLQ $0x02, DX
-	SHLQ $0x02, BX
-	MOVQ b_base+48(FP), SI
-	MOVQ a_base+8(FP), DI
-	LEAQ (DI)(CX*4), R8
-	ADDQ CX, R8
-	LEAQ (R8)(CX*4), R9
-	ADDQ CX, R9
-	LEAQ (CX)(CX*2), R10
-
-	// Prefetch the rows of the next tile of C.
-	MOVQ       c_base+80(FP), R11
-	MOVQ       tileC+144(FP), R12
-	SHLQ       $0x02, R12
-	ADDQ       R12, R11
-	MOVQ       ldc+104(FP), R12
-	SHLQ       $0x02, R12
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
-	VXORPS     Z0, Z0, Z0
-	VXORPS     Z1, Z1, Z1
-	VXORPS     Z2, Z2, Z2
-	VXORPS     Z3, Z3, Z3
-	VXORPS     Z4, Z4, Z4
-	VXORPS     Z5, Z5, Z5
-	VXORPS     Z6, Z6, Z6
-	VXORPS     Z7, Z7, Z7
-	VXORPS     Z8, Z8, Z8
-	VXORPS     Z9, Z9, Z9
-	VXORPS     Z10, Z10, Z10
-	VXORPS     Z11, Z11, Z11
-	VXORPS     Z12, Z12, Z12
-	VXORPS     Z13, Z13, Z13
-	VXORPS     Z14, Z14, Z14
-	VXORPS     Z15, Z15, Z15
-	VXORPS     Z16, Z16, Z16
-	VXORPS     Z17, Z17, Z17
-	VXORPS     Z18, Z18, Z18
-	VXORPS     Z19, Z19, Z19
-	VXORPS     Z20, Z20, Z20
-	VXORPS     Z21, Z21, Z21
-	VXORPS     Z22, Z22, Z22
-	VXORPS     Z23, Z23, Z23
-	VXORPS     Z24, Z24, Z24
-	VXORPS     Z25, Z25, Z25
-	VXORPS     Z26, Z26, Z26
-	VXORPS     Z27, Z27, Z27
-	IMUL3Q     $0x0e, CX, R11
-	ADDQ       DI, R11
+	MOVQ   k+0(FP), AX
+	MOVQ   rsA+32(FP), CX
+	MOVQ   csA+40(FP), DX
+	MOVQ   rsB+72(FP), BX
+	SHLQ   $0x02, CX
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, BX
+	MOVQ   b_base+48(FP), SI
+	MOVQ   a_base+8(FP), DI
+	LEAQ   (DI)(CX*4), R8
+	ADDQ   CX, R8
+	LEAQ   (R8)(CX*4), R9
+	ADDQ   CX, R9
+	LEAQ   (CX)(CX*2), R10
+	MOVQ   c_base+80(FP), R11
+	MOVQ   tileC+144(FP), R12
+	SHLQ   $0x02, R12
+	ADDQ   R12, R11
+	MOVQ   ldc+104(FP), R12
+	SHLQ   $0x02, R12
+	MOVQ   $0x0000000e, R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	IMUL3Q $0x0e, CX, R14
+	ADDQ   DI, R14
 
 	// Steps of k, 4 at a time.
 sgemmKernel14x16AVX512_loop4:
-	CMPQ         AX, $0x04
-	JL           sgemmKernel14x16AVX512_loop1
-	PREFETCHT0   (R11)
-	PREFETCHT0   64(R11)
-	ADDQ         $0x80, R11
+	CMPQ       AX, $0x04
+	JL         sgemmKernel14x16AVX512_crest
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
+	ADDQ       $0x80, R14
+	TESTQ      R13, R13
+	JLE        sgemmKernel14x16AVX512_cdone
+	PREFETCHT0 (R11)
+	ADDQ       R12, R11
+	PREFETCHT0 (R11)
+	ADDQ       R12, R11
+	PREFETCHT0 (R11)
+	ADDQ       R12, R11
+	SUBQ       $0x03, R13
+
+sgemmKernel14x16AVX512_cdone:
 	VMOVUPS      (SI), Z28
 	VBROADCASTSS (DI), Z29
 	VFMADD231PS  Z28, Z29, Z0
@@ -2131,6 +2074,15 @@ sgemmKernel14x16AVX512_loop4:
 	ADDQ         BX, SI
 	SUBQ         $0x04, AX
 	JMP          sgemmKernel14x16AVX512_loop4
+
+sgemmKernel14x16AVX512_crest:
+	TESTQ      R13, R13
+	JLE        sgemmKernel14x16AVX512_loop1
+	PREFETCHT0 (R11)
+	PREFETCHT0 60(R11)
+	ADDQ       R12, R11
+	DECQ       R13
+	JMP        sgemmKernel14x16AVX512_crest
 
 sgemmKernel14x16AVX512_loop1:
 	TESTQ        AX, AX
@@ -2354,107 +2306,79 @@ sgemmKernel14x16AVX512_next:
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
 TEXT ·sgemmKernel14x24AVX512(SB), NOSPLIT, $0-152
 sgemmKernel14x24AVX512_tile:
-	MOVQ k+0(FP), AX
-	MOVQ rsA+32(FP), CX
-	MOVQ csA+40(FP), DX
-	MOVQ rsB+72(FP), BX
-	SHLQ $0x02, CX
-	SHLQ $0x02, DX
-	SHLQ $0x02, BX
-	MOVQ b_base+48(FP), SI
-	MOVQ a_base+8(FP), DI
-	LEAQ (DI)(CX*4), R8
-	ADDQ CX, R8
-	LEAQ (R8)(CX*4), R9
-	ADDQ CX, R9
-	LEAQ (CX)(CX*2), R10
-
-	// Prefetch the rows of the next tile of C.
-	MOVQ       c_base+80(FP), R11
-	MOVQ       tileC+144(FP), R12
-	SHLQ       $0x02, R12
-	ADDQ       R12, R11
-	MOVQ       ldc+104(FP), R12
-	SHLQ       $0x02, R12
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	ADDQ       R12, R11
-	PREFETCHT0 (R11)
-	PREFETCHT0 92(R11)
-	VXORPS     Z0, Z0, Z0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Z2, Z2, Z2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Z4, Z4, Z4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Z6, Z6, Z6
-	VXORPS     Y7, Y7, Y7
-	VXORPS     Z8, Z8, Z8
-	VXORPS     Y9, Y9, Y9
-	VXORPS     Z10, Z10, Z10
-	VXORPS     Y11, Y11, Y11
-	VXORPS     Z12, Z12, Z12
-	VXORPS     Y13, Y13, Y13
-	VXORPS     Z14, Z14, Z14
-	VXORPS     Y15, Y15, Y15
-	VXORPS     Z16, Z16, Z16
-	VXORPS     Y17, Y17, Y17
-	VXORPS     Z18, Z18, Z18
-	VXORPS     Y19, Y19, Y19
-	VXORPS     Z20, Z20, Z20
-	VXORPS     Y21, Y21, Y21
-	VXORPS     Z22, Z22, Z22
-	VXORPS     Y23, Y23, Y23
-	VXORPS     Z24, Z24, Z24
-	VXORPS     Y25, Y25, Y25
-	VXORPS     Z26, Z26, Z26
-	VXORPS     Y27, Y27, Y27
-	IMUL3Q     $0x0e, CX, R11
-	ADDQ       DI, R11
+	MOVQ   k+0(FP), AX
+	MOVQ   rsA+32(FP), CX
+	MOVQ   csA+40(FP), DX
+	MOVQ   rsB+72(FP), BX
+	SHLQ   $0x02, CX
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, BX
+	MOVQ   b_base+48(FP), SI
+	MOVQ   a_base+8(FP), DI
+	LEAQ   (DI)(CX*4), R8
+	ADDQ   CX, R8
+	LEAQ   (R8)(CX*4), R9
+	ADDQ   CX, R9
+	LEAQ   (CX)(CX*2), R10
+	MOVQ   c_base+80(FP), R11
+	MOVQ   tileC+144(FP), R12
+	SHLQ   $0x02, R12
+	ADDQ   R12, R11
+	MOVQ   ldc+104(FP), R12
+	SHLQ   $0x02, R12
+	MOVQ   $0x0000000e, R13
+	VXORPS Z0, Z0, Z0
+	VXORPS Y1, Y1, Y1
+	VXORPS Z2, Z2, Z2
+	VXORPS Y3, Y3, Y3
+	VXORPS Z4, Z4, Z4
+	VXORPS Y5, Y5, Y5
+	VXORPS Z6, Z6, Z6
+	VXORPS Y7, Y7, Y7
+	VXORPS Z8, Z8, Z8
+	VXORPS Y9, Y9, Y9
+	VXORPS Z10, Z10, Z10
+	VXORPS Y11, Y11, Y11
+	VXORPS Z12, Z12, Z12
+	VXORPS Y13, Y13, Y13
+	VXORPS Z14, Z14, Z14
+	VXORPS Y15, Y15, Y15
+	VXORPS Z16, Z16, Z16
+	VXORPS Y17, Y17, Y17
+	VXORPS Z18, Z18, Z18
+	VXORPS Y19, Y19, Y19
+	VXORPS Z20, Z20, Z20
+	VXORPS Y21, Y21, Y21
+	VXORPS Z22, Z22, Z22
+	VXORPS Y23, Y23, Y23
+	VXORPS Z24, Z24, Z24
+	VXORPS Y25, Y25, Y25
+	VXORPS Z26, Z26, Z26
+	VXORPS Y27, Y27, Y27
+	IMUL3Q $0x0e, CX, R14
+	ADDQ   DI, R14
 
 	// Steps of k, 4 at a time.
 sgemmKernel14x24AVX512_loop4:
-	CMPQ         AX, $0x04
-	JL           sgemmKernel14x24AVX512_loop1
-	PREFETCHT0   (R11)
-	PREFETCHT0   64(R11)
-	ADDQ         $0x80, R11
+	CMPQ       AX, $0x04
+	JL         sgemmKernel14x24AVX512_crest
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
+	ADDQ       $0x80, R14
+	TESTQ      R13, R13
+	JLE        sgemmKernel14x24AVX512_cdone
+	PREFETCHT0 (R11)
+	PREFETCHT0 92(R11)
+	ADDQ       R12, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 92(R11)
+	ADDQ       R12, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 92(R11)
+	ADDQ       R12, R11
+	SUBQ       $0x03, R13
+
+sgemmKernel14x24AVX512_cdone:
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Y29
 	VBROADCASTSS (DI), Z30
@@ -2649,6 +2573,15 @@ sgemmKernel14x24AVX512_loop4:
 	ADDQ         BX, SI
 	SUBQ         $0x04, AX
 	JMP          sgemmKernel14x24AVX512_loop4
+
+sgemmKernel14x24AVX512_crest:
+	TESTQ      R13, R13
+	JLE        sgemmKernel14x24AVX512_loop1
+	PREFETCHT0 (R11)
+	PREFETCHT0 92(R11)
+	ADDQ       R12, R11
+	DECQ       R13
+	JMP        sgemmKernel14x24AVX512_crest
 
 sgemmKernel14x24AVX512_loop1:
 	TESTQ        AX, AX

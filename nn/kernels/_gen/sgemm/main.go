@@ -93,6 +93,10 @@ func (t tile) as(v int, r reg.VecVirtual) reg.Register {
 // 0, rs, 2·rs, 3·rs (via rs3) and 4·rs.
 const rowsPerBase = 5
 
+// cpfRows is how many rows of the next tile's C each unrolled group of
+// 4 steps of k prefetches.
+const cpfRows = 3
+
 func (t tile) emit() {
 	nr := 0
 	for v := 0; v < t.nv; v++ {
@@ -164,23 +168,19 @@ func (t tile) emit() {
 	// call's last one is often the next call's first; prefetches do not
 	// fault): with the current tile's, the lines of an accumulated C
 	// (beta 1, k = 24) arrived too late, 10 % of a 1×1 convolution's
-	// input gradient.
-	Comment("Prefetch the rows of the next tile of C.")
+	// input gradient. The prefetches are spread over the steps of k,
+	// cpfRows rows per 4 steps: issued all at once, 2·mr of them waited
+	// for fill buffers behind the previous tile's stores.
+	cpf := Load(Param("c").Base(), GP64())
 	{
-		cp := Load(Param("c").Base(), GP64())
 		tc := Load(Param("tileC"), GP64())
 		SHLQ(U8(2), tc)
-		ADDQ(tc, cp)
-		ldc := Load(Param("ldc"), GP64())
-		SHLQ(U8(2), ldc)
-		for i := 0; i < t.mr; i++ {
-			PREFETCHT0(Mem{Base: cp})
-			PREFETCHT0(Mem{Base: cp, Disp: 4*nr - 4})
-			if i < t.mr-1 {
-				ADDQ(ldc, cp)
-			}
-		}
+		ADDQ(tc, cpf)
 	}
+	cldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), cldc)
+	crows := GP64()
+	MOVQ(U32(t.mr), crows)
 
 	acc := make([][][]reg.VecVirtual, t.sets) // [set][row][vector]
 	for q := range acc {
@@ -230,15 +230,36 @@ func (t tile) emit() {
 	Comment(fmt.Sprintf("Steps of k, %d at a time.", unroll))
 	Label(t.name + "_loop4")
 	CMPQ(k, U8(unroll))
-	JL(LabelRef(t.name + "_loop1"))
+	JL(LabelRef(t.name + "_crest"))
 	PREFETCHT0(Mem{Base: pf})
 	PREFETCHT0(Mem{Base: pf, Disp: 64})
 	ADDQ(U8(128), pf)
+	TESTQ(crows, crows)
+	JLE(LabelRef(t.name + "_cdone"))
+	for r := 0; r < cpfRows; r++ {
+		PREFETCHT0(Mem{Base: cpf})
+		if 4*nr > 64 {
+			PREFETCHT0(Mem{Base: cpf, Disp: 4*nr - 4})
+		}
+		ADDQ(cldc, cpf)
+	}
+	SUBQ(U8(cpfRows), crows)
+	Label(t.name + "_cdone")
 	for u := 0; u < unroll; u++ {
 		step(u % t.sets)
 	}
 	SUBQ(U8(unroll), k)
 	JMP(LabelRef(t.name + "_loop4"))
+
+	// Rows the groups of 4 steps did not reach (k < 4·⌈mr/cpfRows⌉).
+	Label(t.name + "_crest")
+	TESTQ(crows, crows)
+	JLE(LabelRef(t.name + "_loop1"))
+	PREFETCHT0(Mem{Base: cpf})
+	PREFETCHT0(Mem{Base: cpf, Disp: 4*nr - 4})
+	ADDQ(cldc, cpf)
+	DECQ(crows)
+	JMP(LabelRef(t.name + "_crest"))
 
 	Label(t.name + "_loop1")
 	TESTQ(k, k)
