@@ -812,6 +812,14 @@ func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, 
 	MOVQ(param("n"), npix)
 	dv := l.vec()
 	Label(lbl + "_pix")
+	if l == 16 {
+		// The next channel step's lines of this pixel's newest taps and
+		// of its y.
+		PREFETCHT0(Mem{Base: yq, Disp: 64})
+		for j := range base {
+			PREFETCHT0(tapAddr(taps-1, base[j], xt, xt3).Offset(64))
+		}
+	}
 	l.load(Mem{Base: yq}, dv)
 	for j := range acc {
 		for t := range acc[j] {
