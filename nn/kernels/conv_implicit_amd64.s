@@ -36,54 +36,39 @@ TEXT ·implicitKernel6x16AVX2(SB), NOSPLIT, $40-160
 	LEAQ  (AX)(AX*2), BX
 
 implicitKernel6x16AVX2_tile:
-	MOVQ a_base+24(FP), SI
-	ADDQ 16(SP), SI
-	LEAQ (SI)(AX*4), DI
-	ADDQ AX, DI
-	MOVQ b_base+80(FP), R8
-
-	// Warm the tile of C while the products run.
-	MOVQ       c_base+120(FP), R9
-	ADDQ       24(SP), R9
-	MOVQ       ldc+144(FP), R10
-	SHLQ       $0x02, R10
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
-	VXORPS     Y7, Y7, Y7
-	VXORPS     Y8, Y8, Y8
-	VXORPS     Y9, Y9, Y9
-	VXORPS     Y10, Y10, Y10
-	VXORPS     Y11, Y11, Y11
-	MOVQ       segs+8(FP), R9
-	TESTQ      R9, R9
-	JZ         implicitKernel6x16AVX2_store
+	MOVQ   a_base+24(FP), SI
+	ADDQ   16(SP), SI
+	LEAQ   (SI)(AX*4), DI
+	ADDQ   AX, DI
+	MOVQ   b_base+80(FP), R8
+	MOVQ   c_base+120(FP), R9
+	ADDQ   24(SP), R9
+	MOVQ   ldc+144(FP), R10
+	SHLQ   $0x02, R10
+	MOVQ   tileC+152(FP), R11
+	SHLQ   $0x02, R11
+	ADDQ   R11, R9
+	MOVQ   $0x00000006, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   segs+8(FP), R12
+	TESTQ  R12, R12
+	JZ     implicitKernel6x16AVX2_store
 
 implicitKernel6x16AVX2_seg:
 	// The first seg%4 steps of a segment.
-	MOVQ         seg+16(FP), R10
-	ANDQ         $0x03, R10
+	MOVQ         seg+16(FP), R13
+	ANDQ         $0x03, R13
 	JZ           implicitKernel6x16AVX2_quads
 	VMOVUPS      (R8), Y12
 	VMOVUPS      32(R8), Y13
@@ -108,7 +93,7 @@ implicitKernel6x16AVX2_seg:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JZ           implicitKernel6x16AVX2_quads
 	VMOVUPS      (R8), Y12
 	VMOVUPS      32(R8), Y13
@@ -133,7 +118,7 @@ implicitKernel6x16AVX2_seg:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JZ           implicitKernel6x16AVX2_quads
 	VMOVUPS      (R8), Y12
 	VMOVUPS      32(R8), Y13
@@ -161,11 +146,22 @@ implicitKernel6x16AVX2_seg:
 
 implicitKernel6x16AVX2_quads:
 	// The rest, 4 steps at a time.
-	MOVQ seg+16(FP), R10
-	SHRQ $0x02, R10
+	MOVQ seg+16(FP), R13
+	SHRQ $0x02, R13
 	JZ   implicitKernel6x16AVX2_segend
 
 implicitKernel6x16AVX2_loop4:
+	TESTQ      R11, R11
+	JLE        implicitKernel6x16AVX2_cdone
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	SUBQ       $0x03, R11
+
+implicitKernel6x16AVX2_cdone:
 	VMOVUPS      (R8), Y12
 	VMOVUPS      32(R8), Y13
 	VBROADCASTSS (SI), Y14
@@ -258,17 +254,26 @@ implicitKernel6x16AVX2_loop4:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JNZ          implicitKernel6x16AVX2_loop4
 
 implicitKernel6x16AVX2_segend:
 	ADDQ (SP), SI
 	ADDQ (SP), DI
 	ADDQ 8(SP), R8
-	DECQ R9
+	DECQ R12
 	JNZ  implicitKernel6x16AVX2_seg
 
 implicitKernel6x16AVX2_store:
+implicitKernel6x16AVX2_crest:
+	TESTQ      R11, R11
+	JLE        implicitKernel6x16AVX2_sum
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	DECQ       R11
+	JMP        implicitKernel6x16AVX2_crest
+
+implicitKernel6x16AVX2_sum:
 	MOVQ    c_base+120(FP), SI
 	ADDQ    24(SP), SI
 	MOVQ    ldc+144(FP), DI
@@ -335,54 +340,39 @@ TEXT ·implicitKernel6x8AVX2(SB), NOSPLIT, $40-160
 	LEAQ  (AX)(AX*2), BX
 
 implicitKernel6x8AVX2_tile:
-	MOVQ a_base+24(FP), SI
-	ADDQ 16(SP), SI
-	LEAQ (SI)(AX*4), DI
-	ADDQ AX, DI
-	MOVQ b_base+80(FP), R8
-
-	// Warm the tile of C while the products run.
-	MOVQ       c_base+120(FP), R9
-	ADDQ       24(SP), R9
-	MOVQ       ldc+144(FP), R10
-	SHLQ       $0x02, R10
-	PREFETCHT0 (R9)
-	PREFETCHT0 28(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 28(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 28(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 28(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 28(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 28(R9)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
-	VXORPS     Y7, Y7, Y7
-	VXORPS     Y8, Y8, Y8
-	VXORPS     Y9, Y9, Y9
-	VXORPS     Y10, Y10, Y10
-	VXORPS     Y11, Y11, Y11
-	MOVQ       segs+8(FP), R9
-	TESTQ      R9, R9
-	JZ         implicitKernel6x8AVX2_store
+	MOVQ   a_base+24(FP), SI
+	ADDQ   16(SP), SI
+	LEAQ   (SI)(AX*4), DI
+	ADDQ   AX, DI
+	MOVQ   b_base+80(FP), R8
+	MOVQ   c_base+120(FP), R9
+	ADDQ   24(SP), R9
+	MOVQ   ldc+144(FP), R10
+	SHLQ   $0x02, R10
+	MOVQ   tileC+152(FP), R11
+	SHLQ   $0x02, R11
+	ADDQ   R11, R9
+	MOVQ   $0x00000006, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   segs+8(FP), R12
+	TESTQ  R12, R12
+	JZ     implicitKernel6x8AVX2_store
 
 implicitKernel6x8AVX2_seg:
 	// The first seg%4 steps of a segment.
-	MOVQ         seg+16(FP), R10
-	ANDQ         $0x03, R10
+	MOVQ         seg+16(FP), R13
+	ANDQ         $0x03, R13
 	JZ           implicitKernel6x8AVX2_quads
 	VMOVUPS      (R8), Y12
 	VBROADCASTSS (SI), Y13
@@ -400,7 +390,7 @@ implicitKernel6x8AVX2_seg:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JZ           implicitKernel6x8AVX2_quads
 	VMOVUPS      (R8), Y12
 	VBROADCASTSS (SI), Y13
@@ -418,7 +408,7 @@ implicitKernel6x8AVX2_seg:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JZ           implicitKernel6x8AVX2_quads
 	VMOVUPS      (R8), Y12
 	VBROADCASTSS (SI), Y13
@@ -439,11 +429,22 @@ implicitKernel6x8AVX2_seg:
 
 implicitKernel6x8AVX2_quads:
 	// The rest, 4 steps at a time.
-	MOVQ seg+16(FP), R10
-	SHRQ $0x02, R10
+	MOVQ seg+16(FP), R13
+	SHRQ $0x02, R13
 	JZ   implicitKernel6x8AVX2_segend
 
 implicitKernel6x8AVX2_loop4:
+	TESTQ      R11, R11
+	JLE        implicitKernel6x8AVX2_cdone
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	SUBQ       $0x03, R11
+
+implicitKernel6x8AVX2_cdone:
 	VMOVUPS      (R8), Y12
 	VBROADCASTSS (SI), Y13
 	VFMADD231PS  Y12, Y13, Y0
@@ -508,17 +509,26 @@ implicitKernel6x8AVX2_loop4:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JNZ          implicitKernel6x8AVX2_loop4
 
 implicitKernel6x8AVX2_segend:
 	ADDQ (SP), SI
 	ADDQ (SP), DI
 	ADDQ 8(SP), R8
-	DECQ R9
+	DECQ R12
 	JNZ  implicitKernel6x8AVX2_seg
 
 implicitKernel6x8AVX2_store:
+implicitKernel6x8AVX2_crest:
+	TESTQ      R11, R11
+	JLE        implicitKernel6x8AVX2_sum
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	DECQ       R11
+	JMP        implicitKernel6x8AVX2_crest
+
+implicitKernel6x8AVX2_sum:
 	VADDPS  Y6, Y0, Y0
 	VADDPS  Y7, Y1, Y1
 	VADDPS  Y8, Y2, Y2
@@ -585,82 +595,43 @@ TEXT ·implicitKernel14x8AVX2(SB), NOSPLIT, $40-160
 	LEAQ  (AX)(AX*2), BX
 
 implicitKernel14x8AVX2_tile:
-	MOVQ a_base+24(FP), SI
-	ADDQ 16(SP), SI
-	LEAQ (SI)(AX*4), DI
-	ADDQ AX, DI
-	LEAQ (DI)(AX*4), R8
-	ADDQ AX, R8
-	MOVQ b_base+80(FP), R9
-
-	// Warm the tile of C while the products run.
-	MOVQ       c_base+120(FP), R10
-	ADDQ       24(SP), R10
-	MOVQ       ldc+144(FP), R11
-	SHLQ       $0x02, R11
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
-	VXORPS     Y7, Y7, Y7
-	VXORPS     Y8, Y8, Y8
-	VXORPS     Y9, Y9, Y9
-	VXORPS     Y10, Y10, Y10
-	VXORPS     Y11, Y11, Y11
-	VXORPS     Y12, Y12, Y12
-	VXORPS     Y13, Y13, Y13
-	MOVQ       segs+8(FP), R10
-	TESTQ      R10, R10
-	JZ         implicitKernel14x8AVX2_store
+	MOVQ   a_base+24(FP), SI
+	ADDQ   16(SP), SI
+	LEAQ   (SI)(AX*4), DI
+	ADDQ   AX, DI
+	LEAQ   (DI)(AX*4), R8
+	ADDQ   AX, R8
+	MOVQ   b_base+80(FP), R9
+	MOVQ   c_base+120(FP), R10
+	ADDQ   24(SP), R10
+	MOVQ   ldc+144(FP), R11
+	SHLQ   $0x02, R11
+	MOVQ   tileC+152(FP), R12
+	SHLQ   $0x02, R12
+	ADDQ   R12, R10
+	MOVQ   $0x0000000e, R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	MOVQ   segs+8(FP), R13
+	TESTQ  R13, R13
+	JZ     implicitKernel14x8AVX2_store
 
 implicitKernel14x8AVX2_seg:
 	// The first seg%4 steps of a segment.
-	MOVQ         seg+16(FP), R11
-	ANDQ         $0x03, R11
+	MOVQ         seg+16(FP), R14
+	ANDQ         $0x03, R14
 	JZ           implicitKernel14x8AVX2_quads
 	VMOVUPS      (R9), Y14
 	VBROADCASTSS (SI), Y15
@@ -695,7 +666,7 @@ implicitKernel14x8AVX2_seg:
 	ADDQ         CX, DI
 	ADDQ         CX, R8
 	ADDQ         DX, R9
-	DECQ         R11
+	DECQ         R14
 	JZ           implicitKernel14x8AVX2_quads
 	VMOVUPS      (R9), Y14
 	VBROADCASTSS (SI), Y15
@@ -730,7 +701,7 @@ implicitKernel14x8AVX2_seg:
 	ADDQ         CX, DI
 	ADDQ         CX, R8
 	ADDQ         DX, R9
-	DECQ         R11
+	DECQ         R14
 	JZ           implicitKernel14x8AVX2_quads
 	VMOVUPS      (R9), Y14
 	VBROADCASTSS (SI), Y15
@@ -768,11 +739,22 @@ implicitKernel14x8AVX2_seg:
 
 implicitKernel14x8AVX2_quads:
 	// The rest, 4 steps at a time.
-	MOVQ seg+16(FP), R11
-	SHRQ $0x02, R11
+	MOVQ seg+16(FP), R14
+	SHRQ $0x02, R14
 	JZ   implicitKernel14x8AVX2_segend
 
 implicitKernel14x8AVX2_loop4:
+	TESTQ      R12, R12
+	JLE        implicitKernel14x8AVX2_cdone
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	SUBQ       $0x03, R12
+
+implicitKernel14x8AVX2_cdone:
 	VMOVUPS      (R9), Y14
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS  Y14, Y15, Y0
@@ -905,7 +887,7 @@ implicitKernel14x8AVX2_loop4:
 	ADDQ         CX, DI
 	ADDQ         CX, R8
 	ADDQ         DX, R9
-	DECQ         R11
+	DECQ         R14
 	JNZ          implicitKernel14x8AVX2_loop4
 
 implicitKernel14x8AVX2_segend:
@@ -913,10 +895,19 @@ implicitKernel14x8AVX2_segend:
 	ADDQ (SP), DI
 	ADDQ (SP), R8
 	ADDQ 8(SP), R9
-	DECQ R10
+	DECQ R13
 	JNZ  implicitKernel14x8AVX2_seg
 
 implicitKernel14x8AVX2_store:
+implicitKernel14x8AVX2_crest:
+	TESTQ      R12, R12
+	JLE        implicitKernel14x8AVX2_sum
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	DECQ       R12
+	JMP        implicitKernel14x8AVX2_crest
+
+implicitKernel14x8AVX2_sum:
 	MOVQ    c_base+120(FP), SI
 	ADDQ    24(SP), SI
 	MOVQ    ldc+144(FP), DI
@@ -993,96 +984,57 @@ TEXT ·implicitKernel14x32AVX512(SB), NOSPLIT, $40-160
 	LEAQ  (AX)(AX*2), BX
 
 implicitKernel14x32AVX512_tile:
-	MOVQ a_base+24(FP), SI
-	ADDQ 16(SP), SI
-	LEAQ (SI)(AX*4), DI
-	ADDQ AX, DI
-	LEAQ (DI)(AX*4), R8
-	ADDQ AX, R8
-	MOVQ b_base+80(FP), R9
-
-	// Warm the tile of C while the products run.
-	MOVQ       c_base+120(FP), R10
-	ADDQ       24(SP), R10
-	MOVQ       ldc+144(FP), R11
-	SHLQ       $0x02, R11
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 124(R10)
-	VXORPS     Z0, Z0, Z0
-	VXORPS     Z1, Z1, Z1
-	VXORPS     Z2, Z2, Z2
-	VXORPS     Z3, Z3, Z3
-	VXORPS     Z4, Z4, Z4
-	VXORPS     Z5, Z5, Z5
-	VXORPS     Z6, Z6, Z6
-	VXORPS     Z7, Z7, Z7
-	VXORPS     Z8, Z8, Z8
-	VXORPS     Z9, Z9, Z9
-	VXORPS     Z10, Z10, Z10
-	VXORPS     Z11, Z11, Z11
-	VXORPS     Z12, Z12, Z12
-	VXORPS     Z13, Z13, Z13
-	VXORPS     Z14, Z14, Z14
-	VXORPS     Z15, Z15, Z15
-	VXORPS     Z16, Z16, Z16
-	VXORPS     Z17, Z17, Z17
-	VXORPS     Z18, Z18, Z18
-	VXORPS     Z19, Z19, Z19
-	VXORPS     Z20, Z20, Z20
-	VXORPS     Z21, Z21, Z21
-	VXORPS     Z22, Z22, Z22
-	VXORPS     Z23, Z23, Z23
-	VXORPS     Z24, Z24, Z24
-	VXORPS     Z25, Z25, Z25
-	VXORPS     Z26, Z26, Z26
-	VXORPS     Z27, Z27, Z27
-	MOVQ       segs+8(FP), R10
-	TESTQ      R10, R10
-	JZ         implicitKernel14x32AVX512_store
+	MOVQ   a_base+24(FP), SI
+	ADDQ   16(SP), SI
+	LEAQ   (SI)(AX*4), DI
+	ADDQ   AX, DI
+	LEAQ   (DI)(AX*4), R8
+	ADDQ   AX, R8
+	MOVQ   b_base+80(FP), R9
+	MOVQ   c_base+120(FP), R10
+	ADDQ   24(SP), R10
+	MOVQ   ldc+144(FP), R11
+	SHLQ   $0x02, R11
+	MOVQ   tileC+152(FP), R12
+	SHLQ   $0x02, R12
+	ADDQ   R12, R10
+	MOVQ   $0x0000000e, R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	MOVQ   segs+8(FP), R13
+	TESTQ  R13, R13
+	JZ     implicitKernel14x32AVX512_store
 
 implicitKernel14x32AVX512_seg:
 	// The first seg%4 steps of a segment.
-	MOVQ         seg+16(FP), R11
-	ANDQ         $0x03, R11
+	MOVQ         seg+16(FP), R14
+	ANDQ         $0x03, R14
 	JZ           implicitKernel14x32AVX512_quads
 	VMOVUPS      (R9), Z28
 	VMOVUPS      64(R9), Z29
@@ -1132,7 +1084,7 @@ implicitKernel14x32AVX512_seg:
 	ADDQ         CX, DI
 	ADDQ         CX, R8
 	ADDQ         DX, R9
-	DECQ         R11
+	DECQ         R14
 	JZ           implicitKernel14x32AVX512_quads
 	VMOVUPS      (R9), Z28
 	VMOVUPS      64(R9), Z29
@@ -1182,7 +1134,7 @@ implicitKernel14x32AVX512_seg:
 	ADDQ         CX, DI
 	ADDQ         CX, R8
 	ADDQ         DX, R9
-	DECQ         R11
+	DECQ         R14
 	JZ           implicitKernel14x32AVX512_quads
 	VMOVUPS      (R9), Z28
 	VMOVUPS      64(R9), Z29
@@ -1235,11 +1187,25 @@ implicitKernel14x32AVX512_seg:
 
 implicitKernel14x32AVX512_quads:
 	// The rest, 4 steps at a time.
-	MOVQ seg+16(FP), R11
-	SHRQ $0x02, R11
+	MOVQ seg+16(FP), R14
+	SHRQ $0x02, R14
 	JZ   implicitKernel14x32AVX512_segend
 
 implicitKernel14x32AVX512_loop4:
+	TESTQ      R12, R12
+	JLE        implicitKernel14x32AVX512_cdone
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R11, R10
+	SUBQ       $0x03, R12
+
+implicitKernel14x32AVX512_cdone:
 	VMOVUPS      (R9), Z28
 	VMOVUPS      64(R9), Z29
 	VBROADCASTSS (SI), Z30
@@ -1432,7 +1398,7 @@ implicitKernel14x32AVX512_loop4:
 	ADDQ         CX, DI
 	ADDQ         CX, R8
 	ADDQ         DX, R9
-	DECQ         R11
+	DECQ         R14
 	JNZ          implicitKernel14x32AVX512_loop4
 
 implicitKernel14x32AVX512_segend:
@@ -1440,10 +1406,20 @@ implicitKernel14x32AVX512_segend:
 	ADDQ (SP), DI
 	ADDQ (SP), R8
 	ADDQ 8(SP), R9
-	DECQ R10
+	DECQ R13
 	JNZ  implicitKernel14x32AVX512_seg
 
 implicitKernel14x32AVX512_store:
+implicitKernel14x32AVX512_crest:
+	TESTQ      R12, R12
+	JLE        implicitKernel14x32AVX512_sum
+	PREFETCHT0 (R10)
+	PREFETCHT0 124(R10)
+	ADDQ       R11, R10
+	DECQ       R12
+	JMP        implicitKernel14x32AVX512_crest
+
+implicitKernel14x32AVX512_sum:
 	MOVQ    c_base+120(FP), SI
 	ADDQ    24(SP), SI
 	MOVQ    ldc+144(FP), DI
@@ -1534,96 +1510,57 @@ TEXT ·implicitKernel14x16AVX512(SB), NOSPLIT, $40-160
 	LEAQ  (AX)(AX*2), BX
 
 implicitKernel14x16AVX512_tile:
-	MOVQ a_base+24(FP), SI
-	ADDQ 16(SP), SI
-	LEAQ (SI)(AX*4), DI
-	ADDQ AX, DI
-	LEAQ (DI)(AX*4), R8
-	ADDQ AX, R8
-	MOVQ b_base+80(FP), R9
-
-	// Warm the tile of C while the products run.
-	MOVQ       c_base+120(FP), R10
-	ADDQ       24(SP), R10
-	MOVQ       ldc+144(FP), R11
-	SHLQ       $0x02, R11
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	ADDQ       R11, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	VXORPS     Z0, Z0, Z0
-	VXORPS     Z1, Z1, Z1
-	VXORPS     Z2, Z2, Z2
-	VXORPS     Z3, Z3, Z3
-	VXORPS     Z4, Z4, Z4
-	VXORPS     Z5, Z5, Z5
-	VXORPS     Z6, Z6, Z6
-	VXORPS     Z7, Z7, Z7
-	VXORPS     Z8, Z8, Z8
-	VXORPS     Z9, Z9, Z9
-	VXORPS     Z10, Z10, Z10
-	VXORPS     Z11, Z11, Z11
-	VXORPS     Z12, Z12, Z12
-	VXORPS     Z13, Z13, Z13
-	VXORPS     Z14, Z14, Z14
-	VXORPS     Z15, Z15, Z15
-	VXORPS     Z16, Z16, Z16
-	VXORPS     Z17, Z17, Z17
-	VXORPS     Z18, Z18, Z18
-	VXORPS     Z19, Z19, Z19
-	VXORPS     Z20, Z20, Z20
-	VXORPS     Z21, Z21, Z21
-	VXORPS     Z22, Z22, Z22
-	VXORPS     Z23, Z23, Z23
-	VXORPS     Z24, Z24, Z24
-	VXORPS     Z25, Z25, Z25
-	VXORPS     Z26, Z26, Z26
-	VXORPS     Z27, Z27, Z27
-	MOVQ       segs+8(FP), R10
-	TESTQ      R10, R10
-	JZ         implicitKernel14x16AVX512_store
+	MOVQ   a_base+24(FP), SI
+	ADDQ   16(SP), SI
+	LEAQ   (SI)(AX*4), DI
+	ADDQ   AX, DI
+	LEAQ   (DI)(AX*4), R8
+	ADDQ   AX, R8
+	MOVQ   b_base+80(FP), R9
+	MOVQ   c_base+120(FP), R10
+	ADDQ   24(SP), R10
+	MOVQ   ldc+144(FP), R11
+	SHLQ   $0x02, R11
+	MOVQ   tileC+152(FP), R12
+	SHLQ   $0x02, R12
+	ADDQ   R12, R10
+	MOVQ   $0x0000000e, R12
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	MOVQ   segs+8(FP), R13
+	TESTQ  R13, R13
+	JZ     implicitKernel14x16AVX512_store
 
 implicitKernel14x16AVX512_seg:
 	// The first seg%4 steps of a segment.
-	MOVQ         seg+16(FP), R11
-	ANDQ         $0x03, R11
+	MOVQ         seg+16(FP), R14
+	ANDQ         $0x03, R14
 	JZ           implicitKernel14x16AVX512_quads
 	VMOVUPS      (R9), Z28
 	VBROADCASTSS (SI), Z29
@@ -1658,7 +1595,7 @@ implicitKernel14x16AVX512_seg:
 	ADDQ         CX, DI
 	ADDQ         CX, R8
 	ADDQ         DX, R9
-	DECQ         R11
+	DECQ         R14
 	JZ           implicitKernel14x16AVX512_quads
 	VMOVUPS      (R9), Z28
 	VBROADCASTSS (SI), Z29
@@ -1693,7 +1630,7 @@ implicitKernel14x16AVX512_seg:
 	ADDQ         CX, DI
 	ADDQ         CX, R8
 	ADDQ         DX, R9
-	DECQ         R11
+	DECQ         R14
 	JZ           implicitKernel14x16AVX512_quads
 	VMOVUPS      (R9), Z28
 	VBROADCASTSS (SI), Z29
@@ -1731,11 +1668,22 @@ implicitKernel14x16AVX512_seg:
 
 implicitKernel14x16AVX512_quads:
 	// The rest, 4 steps at a time.
-	MOVQ seg+16(FP), R11
-	SHRQ $0x02, R11
+	MOVQ seg+16(FP), R14
+	SHRQ $0x02, R14
 	JZ   implicitKernel14x16AVX512_segend
 
 implicitKernel14x16AVX512_loop4:
+	TESTQ      R12, R12
+	JLE        implicitKernel14x16AVX512_cdone
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	SUBQ       $0x03, R12
+
+implicitKernel14x16AVX512_cdone:
 	VMOVUPS      (R9), Z28
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS  Z28, Z29, Z0
@@ -1868,7 +1816,7 @@ implicitKernel14x16AVX512_loop4:
 	ADDQ         CX, DI
 	ADDQ         CX, R8
 	ADDQ         DX, R9
-	DECQ         R11
+	DECQ         R14
 	JNZ          implicitKernel14x16AVX512_loop4
 
 implicitKernel14x16AVX512_segend:
@@ -1876,10 +1824,19 @@ implicitKernel14x16AVX512_segend:
 	ADDQ (SP), DI
 	ADDQ (SP), R8
 	ADDQ 8(SP), R9
-	DECQ R10
+	DECQ R13
 	JNZ  implicitKernel14x16AVX512_seg
 
 implicitKernel14x16AVX512_store:
+implicitKernel14x16AVX512_crest:
+	TESTQ      R12, R12
+	JLE        implicitKernel14x16AVX512_sum
+	PREFETCHT0 (R10)
+	ADDQ       R11, R10
+	DECQ       R12
+	JMP        implicitKernel14x16AVX512_crest
+
+implicitKernel14x16AVX512_sum:
 	VADDPS  Z14, Z0, Z0
 	VADDPS  Z15, Z1, Z1
 	VADDPS  Z16, Z2, Z2
@@ -1970,69 +1927,45 @@ TEXT ·implicitKernel9x32AVX512(SB), NOSPLIT, $40-160
 	LEAQ  (AX)(AX*2), BX
 
 implicitKernel9x32AVX512_tile:
-	MOVQ a_base+24(FP), SI
-	ADDQ 16(SP), SI
-	LEAQ (SI)(AX*4), DI
-	ADDQ AX, DI
-	MOVQ b_base+80(FP), R8
-
-	// Warm the tile of C while the products run.
-	MOVQ       c_base+120(FP), R9
-	ADDQ       24(SP), R9
-	MOVQ       ldc+144(FP), R10
-	SHLQ       $0x02, R10
-	PREFETCHT0 (R9)
-	PREFETCHT0 124(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 124(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 124(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 124(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 124(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 124(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 124(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 124(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 124(R9)
-	VXORPS     Z0, Z0, Z0
-	VXORPS     Z1, Z1, Z1
-	VXORPS     Z2, Z2, Z2
-	VXORPS     Z3, Z3, Z3
-	VXORPS     Z4, Z4, Z4
-	VXORPS     Z5, Z5, Z5
-	VXORPS     Z6, Z6, Z6
-	VXORPS     Z7, Z7, Z7
-	VXORPS     Z8, Z8, Z8
-	VXORPS     Z9, Z9, Z9
-	VXORPS     Z10, Z10, Z10
-	VXORPS     Z11, Z11, Z11
-	VXORPS     Z12, Z12, Z12
-	VXORPS     Z13, Z13, Z13
-	VXORPS     Z14, Z14, Z14
-	VXORPS     Z15, Z15, Z15
-	VXORPS     Z16, Z16, Z16
-	VXORPS     Z17, Z17, Z17
-	MOVQ       segs+8(FP), R9
-	TESTQ      R9, R9
-	JZ         implicitKernel9x32AVX512_store
+	MOVQ   a_base+24(FP), SI
+	ADDQ   16(SP), SI
+	LEAQ   (SI)(AX*4), DI
+	ADDQ   AX, DI
+	MOVQ   b_base+80(FP), R8
+	MOVQ   c_base+120(FP), R9
+	ADDQ   24(SP), R9
+	MOVQ   ldc+144(FP), R10
+	SHLQ   $0x02, R10
+	MOVQ   tileC+152(FP), R11
+	SHLQ   $0x02, R11
+	ADDQ   R11, R9
+	MOVQ   $0x00000009, R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	MOVQ   segs+8(FP), R12
+	TESTQ  R12, R12
+	JZ     implicitKernel9x32AVX512_store
 
 implicitKernel9x32AVX512_seg:
 	// The first seg%4 steps of a segment.
-	MOVQ         seg+16(FP), R10
-	ANDQ         $0x03, R10
+	MOVQ         seg+16(FP), R13
+	ANDQ         $0x03, R13
 	JZ           implicitKernel9x32AVX512_quads
 	VMOVUPS      (R8), Z18
 	VMOVUPS      64(R8), Z19
@@ -2066,7 +1999,7 @@ implicitKernel9x32AVX512_seg:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JZ           implicitKernel9x32AVX512_quads
 	VMOVUPS      (R8), Z18
 	VMOVUPS      64(R8), Z19
@@ -2100,7 +2033,7 @@ implicitKernel9x32AVX512_seg:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JZ           implicitKernel9x32AVX512_quads
 	VMOVUPS      (R8), Z18
 	VMOVUPS      64(R8), Z19
@@ -2137,11 +2070,25 @@ implicitKernel9x32AVX512_seg:
 
 implicitKernel9x32AVX512_quads:
 	// The rest, 4 steps at a time.
-	MOVQ seg+16(FP), R10
-	SHRQ $0x02, R10
+	MOVQ seg+16(FP), R13
+	SHRQ $0x02, R13
 	JZ   implicitKernel9x32AVX512_segend
 
 implicitKernel9x32AVX512_loop4:
+	TESTQ      R11, R11
+	JLE        implicitKernel9x32AVX512_cdone
+	PREFETCHT0 (R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	SUBQ       $0x03, R11
+
+implicitKernel9x32AVX512_cdone:
 	VMOVUPS      (R8), Z18
 	VMOVUPS      64(R8), Z19
 	VBROADCASTSS (SI), Z20
@@ -2270,17 +2217,27 @@ implicitKernel9x32AVX512_loop4:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JNZ          implicitKernel9x32AVX512_loop4
 
 implicitKernel9x32AVX512_segend:
 	ADDQ (SP), SI
 	ADDQ (SP), DI
 	ADDQ 8(SP), R8
-	DECQ R9
+	DECQ R12
 	JNZ  implicitKernel9x32AVX512_seg
 
 implicitKernel9x32AVX512_store:
+implicitKernel9x32AVX512_crest:
+	TESTQ      R11, R11
+	JLE        implicitKernel9x32AVX512_sum
+	PREFETCHT0 (R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	DECQ       R11
+	JMP        implicitKernel9x32AVX512_crest
+
+implicitKernel9x32AVX512_sum:
 	MOVQ    c_base+120(FP), SI
 	ADDQ    24(SP), SI
 	MOVQ    ldc+144(FP), DI
@@ -2356,69 +2313,45 @@ TEXT ·implicitKernel9x16AVX512(SB), NOSPLIT, $40-160
 	LEAQ  (AX)(AX*2), BX
 
 implicitKernel9x16AVX512_tile:
-	MOVQ a_base+24(FP), SI
-	ADDQ 16(SP), SI
-	LEAQ (SI)(AX*4), DI
-	ADDQ AX, DI
-	MOVQ b_base+80(FP), R8
-
-	// Warm the tile of C while the products run.
-	MOVQ       c_base+120(FP), R9
-	ADDQ       24(SP), R9
-	MOVQ       ldc+144(FP), R10
-	SHLQ       $0x02, R10
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	ADDQ       R10, R9
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	VXORPS     Z0, Z0, Z0
-	VXORPS     Z1, Z1, Z1
-	VXORPS     Z2, Z2, Z2
-	VXORPS     Z3, Z3, Z3
-	VXORPS     Z4, Z4, Z4
-	VXORPS     Z5, Z5, Z5
-	VXORPS     Z6, Z6, Z6
-	VXORPS     Z7, Z7, Z7
-	VXORPS     Z8, Z8, Z8
-	VXORPS     Z9, Z9, Z9
-	VXORPS     Z10, Z10, Z10
-	VXORPS     Z11, Z11, Z11
-	VXORPS     Z12, Z12, Z12
-	VXORPS     Z13, Z13, Z13
-	VXORPS     Z14, Z14, Z14
-	VXORPS     Z15, Z15, Z15
-	VXORPS     Z16, Z16, Z16
-	VXORPS     Z17, Z17, Z17
-	MOVQ       segs+8(FP), R9
-	TESTQ      R9, R9
-	JZ         implicitKernel9x16AVX512_store
+	MOVQ   a_base+24(FP), SI
+	ADDQ   16(SP), SI
+	LEAQ   (SI)(AX*4), DI
+	ADDQ   AX, DI
+	MOVQ   b_base+80(FP), R8
+	MOVQ   c_base+120(FP), R9
+	ADDQ   24(SP), R9
+	MOVQ   ldc+144(FP), R10
+	SHLQ   $0x02, R10
+	MOVQ   tileC+152(FP), R11
+	SHLQ   $0x02, R11
+	ADDQ   R11, R9
+	MOVQ   $0x00000009, R11
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	MOVQ   segs+8(FP), R12
+	TESTQ  R12, R12
+	JZ     implicitKernel9x16AVX512_store
 
 implicitKernel9x16AVX512_seg:
 	// The first seg%4 steps of a segment.
-	MOVQ         seg+16(FP), R10
-	ANDQ         $0x03, R10
+	MOVQ         seg+16(FP), R13
+	ANDQ         $0x03, R13
 	JZ           implicitKernel9x16AVX512_quads
 	VMOVUPS      (R8), Z18
 	VBROADCASTSS (SI), Z19
@@ -2442,7 +2375,7 @@ implicitKernel9x16AVX512_seg:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JZ           implicitKernel9x16AVX512_quads
 	VMOVUPS      (R8), Z18
 	VBROADCASTSS (SI), Z19
@@ -2466,7 +2399,7 @@ implicitKernel9x16AVX512_seg:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JZ           implicitKernel9x16AVX512_quads
 	VMOVUPS      (R8), Z18
 	VBROADCASTSS (SI), Z19
@@ -2493,11 +2426,22 @@ implicitKernel9x16AVX512_seg:
 
 implicitKernel9x16AVX512_quads:
 	// The rest, 4 steps at a time.
-	MOVQ seg+16(FP), R10
-	SHRQ $0x02, R10
+	MOVQ seg+16(FP), R13
+	SHRQ $0x02, R13
 	JZ   implicitKernel9x16AVX512_segend
 
 implicitKernel9x16AVX512_loop4:
+	TESTQ      R11, R11
+	JLE        implicitKernel9x16AVX512_cdone
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	SUBQ       $0x03, R11
+
+implicitKernel9x16AVX512_cdone:
 	VMOVUPS      (R8), Z18
 	VBROADCASTSS (SI), Z19
 	VFMADD231PS  Z18, Z19, Z0
@@ -2586,17 +2530,26 @@ implicitKernel9x16AVX512_loop4:
 	ADDQ         CX, SI
 	ADDQ         CX, DI
 	ADDQ         DX, R8
-	DECQ         R10
+	DECQ         R13
 	JNZ          implicitKernel9x16AVX512_loop4
 
 implicitKernel9x16AVX512_segend:
 	ADDQ (SP), SI
 	ADDQ (SP), DI
 	ADDQ 8(SP), R8
-	DECQ R9
+	DECQ R12
 	JNZ  implicitKernel9x16AVX512_seg
 
 implicitKernel9x16AVX512_store:
+implicitKernel9x16AVX512_crest:
+	TESTQ      R11, R11
+	JLE        implicitKernel9x16AVX512_sum
+	PREFETCHT0 (R9)
+	ADDQ       R10, R9
+	DECQ       R11
+	JMP        implicitKernel9x16AVX512_crest
+
+implicitKernel9x16AVX512_sum:
 	VADDPS  Z9, Z0, Z0
 	VADDPS  Z10, Z1, Z1
 	VADDPS  Z11, Z2, Z2

@@ -58,6 +58,10 @@ type strip struct {
 // 0, rs, 2·rs, 3·rs (via rs3) and 4·rs.
 const rowsPerBase = 5
 
+// cpfRows is how many rows of the next tile's C each group of 4 steps
+// prefetches.
+const cpfRows = 3
+
 func (t strip) emit() {
 	nr := t.nv * t.lanes
 	TEXT(t.name, NOSPLIT, "func(tiles, segs, seg int, a []float32, rsA, csA, jumpA, tileA int, b []float32, rsB, jumpB int, c []float32, ldc, tileC int)")
@@ -163,18 +167,28 @@ func (t strip) emit() {
 	}
 	bp := Load(Param("b").Base(), GP64())
 
-	Comment("Warm the tile of C while the products run.")
+	// Warm the next tile's C while the products run, cpfRows rows per
+	// group of 4 steps (the rest before the stores): the current tile's
+	// 2·mr lines all at once, at its start, waited for fill buffers behind
+	// the previous tile's stores (a sixth of the stem's forward pass).
+	cpf := Load(Param("c").Base(), GP64())
+	ADDQ(offC, cpf)
+	cldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), cldc)
 	{
-		cp := Load(Param("c").Base(), GP64())
-		ADDQ(offC, cp)
-		ldc := Load(Param("ldc"), GP64())
-		SHLQ(U8(2), ldc)
-		for i := 0; i < t.mr; i++ {
-			PREFETCHT0(Mem{Base: cp})
-			PREFETCHT0(Mem{Base: cp, Disp: 4*nr - 4})
-			if i < t.mr-1 {
-				ADDQ(ldc, cp)
+		tc := Load(Param("tileC"), GP64())
+		SHLQ(U8(2), tc)
+		ADDQ(tc, cpf)
+	}
+	crows := GP64()
+	MOVQ(U32(t.mr), crows)
+	prefetchRows := func(rows int) {
+		for r := 0; r < rows; r++ {
+			PREFETCHT0(Mem{Base: cpf})
+			if 4*nr > 64 {
+				PREFETCHT0(Mem{Base: cpf, Disp: 4*nr - 4})
 			}
+			ADDQ(cldc, cpf)
 		}
 	}
 	for q := range acc {
@@ -228,6 +242,11 @@ func (t strip) emit() {
 	SHRQ(U8(2), k)
 	JZ(LabelRef(t.name + "_segend"))
 	Label(t.name + "_loop4")
+	TESTQ(crows, crows)
+	JLE(LabelRef(t.name + "_cdone"))
+	prefetchRows(cpfRows)
+	SUBQ(U8(cpfRows), crows)
+	Label(t.name + "_cdone")
 	for u := 0; u < unroll; u++ {
 		step(u % t.sets)
 	}
@@ -243,6 +262,13 @@ func (t strip) emit() {
 	JNZ(LabelRef(t.name + "_seg"))
 
 	Label(t.name + "_store")
+	Label(t.name + "_crest")
+	TESTQ(crows, crows)
+	JLE(LabelRef(t.name + "_sum"))
+	prefetchRows(1)
+	DECQ(crows)
+	JMP(LabelRef(t.name + "_crest"))
+	Label(t.name + "_sum")
 	sum := acc[0]
 	for q := 1; q < t.sets; q++ {
 		for i := range sum {
