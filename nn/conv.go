@@ -179,14 +179,19 @@ func conv2d(op string, x, w *Var, ws [4]int, o Conv2dOpts) *Var {
 	if out.requiresGrad {
 		out.backward = func() {
 			g := out.Grad.data
-			if x.requiresGrad {
+			switch {
+			case x.requiresGrad && w.requiresGrad:
+				// Both in one call, which a depthwise layer runs in one
+				// pass over g.
+				gx, fresh := x.gradOut()
+				kernels.Conv2dBackward(p, x.Value.data, w.Value.data, g, gx, w.gradData(), fresh)
+			case x.requiresGrad:
 				if gx, fresh := x.gradOut(); fresh {
 					kernels.Conv2dBackwardInputSet(p, g, w.Value.data, gx)
 				} else {
 					kernels.Conv2dBackwardInput(p, g, w.Value.data, gx)
 				}
-			}
-			if w.requiresGrad {
+			case w.requiresGrad:
 				kernels.Conv2dBackwardWeight(p, x.Value.data, g, w.gradData())
 			}
 		}

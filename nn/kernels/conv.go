@@ -149,6 +149,32 @@ func conv2dBackwardInput(op string, p *ConvParams, dy, w, dx []float32, set bool
 	conv2dBackwardInputGeneric(p, dy, w, dx, set)
 }
 
+// Conv2dBackward computes both gradients of Conv2d: it adds the input
+// gradient to dx as Conv2dBackwardInput does (with setDx, writes it as
+// Conv2dBackwardInputSet does) and the weight gradient to dw as
+// Conv2dBackwardWeight does, with those calls' results bit for bit. A
+// depthwise convolution of stride 1 down the columns whose output is as
+// tall as its input (TF "SAME" padding) runs both in one pass over the
+// rows on the SIMD paths, so that the weight gradient finds dy in cache
+// where the two calls would each read it from memory.
+func Conv2dBackward(p *ConvParams, x, w, dy, dx, dw []float32, setDx bool) {
+	p.check("kernels.Conv2dBackward", x, w, dy, "x", "w", "dy")
+	p.check("kernels.Conv2dBackward", dx, dw, dy, "dx", "dw", "dy")
+	if p.N == 0 {
+		return
+	}
+	if k := dwSIMD; k != nil && p.depthwise() && p.dwFused() {
+		dwBackwardRows(k, p, x, w, dy, dx, dw, setDx)
+		return
+	}
+	if setDx {
+		Conv2dBackwardInputSet(p, dy, w, dx)
+	} else {
+		Conv2dBackwardInput(p, dy, w, dx)
+	}
+	Conv2dBackwardWeight(p, x, dy, dw)
+}
+
 // Conv2dBackwardWeight adds the gradient of Conv2d with respect to its
 // weight to dw: dw[kh, kw, ci, o] += Σ x[n, ih, iw, g*cg+ci] · dy[n, oh, ow, o]
 // over n, oh, ow (ih, iw as in Conv2d, padding cells contribute nothing).

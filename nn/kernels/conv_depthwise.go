@@ -38,10 +38,11 @@ import (
 // Threads and determinism are as in the generic loops: forward rows and
 // input-gradient rows are each written by one chunk; the weight gradient
 // runs over fixed groups of output rows into partials that are added in
-// group order (convPartialPlan, convSumPartials), so the result does not
-// depend on the thread count. The SIMD kernels use FMA and sum each
-// pixel's products in registers, so their results differ from the generic
-// loops' by float32 rounding.
+// group order (dwWgtPer, convSumPartials), so the result does not depend
+// on the thread count. The SIMD kernels use FMA and sum each pixel's
+// products in registers, so their results differ from the generic loops'
+// by float32 rounding. Conv2dBackward runs both gradients group by group
+// of those partials (dwBackwardRows), with the standalone passes' results.
 
 const (
 	dwMaxRows = 8 // window rows per kernel call (offs holds 2*dwMaxRows offsets)
@@ -609,6 +610,13 @@ func (a *dwRowArgs) forwardColumn(offs *dwOffs, r *dwRun, u, n, col int) {
 func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32, set bool) {
 	pl := dwPlans.Get().(*dwPlan)
 	units := p.N * p.H
+	dwBwdTasks.For(units, dwBandGrain(units, p.W*p.C*p.KH*p.KW), dwBwdArgs(k, p, dy, w, dx, set, pl))
+	dwPlans.Put(pl)
+}
+
+// dwBwdArgs returns the input gradient's driver arguments, its column
+// runs planned in pl.
+func dwBwdArgs(k *dwKernels, p *ConvParams, dy, w, dx []float32, set bool, pl *dwPlan) dwRowArgs {
 	// Along a row: dy moves 1 column per pixel and -DilW (stride 1) or -1
 	// (dilation 1) columns per tap; the weights move 1 (stride 1) or StrideW
 	// (dilation 1) taps per tap; dx moves StrideW columns per pixel.
@@ -616,9 +624,7 @@ func dwBackwardInputRows(k *dwKernels, p *ConvParams, dy, w, dx []float32, set b
 	if p.StrideW > 1 {
 		xtap = -p.C
 	}
-	dwBwdTasks.For(units, dwBandGrain(units, p.W*p.C*p.KH*p.KW),
-		dwRowArgs{k: k, p: *p, x: dy, w: w, y: dx, cols: pl.bwdCols(p), kr: k.bwdRow(p), xtap: xtap, set: set, tile: p.dwTile(p.OutW)})
-	dwPlans.Put(pl)
+	return dwRowArgs{k: k, p: *p, x: dy, w: w, y: dx, cols: pl.bwdCols(p), kr: k.bwdRow(p), xtap: xtap, set: set, tile: p.dwTile(p.OutW)}
 }
 
 // backwardInput adds the input gradient of rows [lo, hi) of dx (a.y) from
@@ -800,14 +806,78 @@ func (a *dwRowArgs) backwardColumn(offs *dwOffs, r *dwRun, u, n, col int) {
 }
 
 // dwBackwardWeightRows is the weight gradient on the row kernels of k,
-// with the generic loops' partition of output rows into partials.
+// with the generic loops' partition of output rows into partials, in
+// whole bands where they are half a band or more (dwWgtPer).
 func dwBackwardWeightRows(k *dwKernels, p *ConvParams, x, dy, dw []float32) {
 	pl := dwPlans.Get().(*dwPlan)
+	units, ws := p.N*p.OutH, p.KH*p.KW*p.C
 	runConvReduction(dwWgtTasks, convReduction[dwRowArgs]{
-		args: dwRowArgs{k: k, p: *p, x: x, y: dy, cols: pl.fwdCols(p), xrow: p.StrideH * p.W * p.C, yr: p.OutW * p.C},
-		sum:  (*dwRowArgs).weightRows, units: p.N * p.OutH, ws: p.KH * p.KW * p.C,
+		args: dwWgtArgs(k, p, x, dy, pl), sum: (*dwRowArgs).weightRows,
+		units: units, ws: ws, per: dwWgtPer(units, ws),
 	}, dw)
 	dwPlans.Put(pl)
+}
+
+// dwWgtArgs returns the weight gradient's driver arguments, its column
+// runs planned in pl.
+func dwWgtArgs(k *dwKernels, p *ConvParams, x, dy []float32, pl *dwPlan) dwRowArgs {
+	return dwRowArgs{k: k, p: *p, x: x, y: dy, cols: pl.fwdCols(p), xrow: p.StrideH * p.W * p.C, yr: p.OutW * p.C}
+}
+
+// dwWgtPer returns the output rows of each of the weight gradient's
+// partial groups: convPartialPlan's, rounded up to whole bands (dwBand)
+// where they are half a band or more, so that the fused backward pass
+// (dwBackwardRows) can run the input gradient of a group's rows in the
+// bands dwBackwardInputRows runs them in, and give the standalone passes'
+// results bit for bit. Smaller groups stay as they are: rounding them up
+// would leave too few groups to share among the threads.
+func dwWgtPer(units, ws int) int {
+	per, _ := convPartialPlan(units, ws)
+	if 2*per < dwBand {
+		return per
+	}
+	return convCeilDiv(per, dwBand) * dwBand
+}
+
+// dwFused reports whether dwBackwardRows handles p (a depthwise
+// convolution): both row-kernel drivers do, the input gradient's rows are
+// the output rows (stride 1 down the columns, an output as tall as the
+// input), and the weight gradient's partial groups are whole bands.
+func (p *ConvParams) dwFused() bool {
+	return p.dwRowsOK(true) && p.dwRowsOK(false) && p.StrideH == 1 && p.OutH == p.H &&
+		dwWgtPer(p.N*p.OutH, p.KH*p.KW*p.C)%dwBand == 0
+}
+
+// dwBoth is the fused backward pass's arguments: the input gradient's and
+// the weight gradient's drivers.
+type dwBoth struct{ in, wgt dwRowArgs }
+
+var dwBothTasks = parallel.NewTasks((*convReduction[dwBoth]).groups)
+
+// rows runs the input gradient of rows [u0, u1) and then adds their
+// weight gradient to acc, while the dy rows the first read are still in
+// L2 for the second.
+func (a *dwBoth) rows(u0, u1 int, acc []float32) {
+	a.in.backwardInput(u0, u1)
+	a.wgt.weightRows(u0, u1, acc)
+}
+
+// dwBackwardRows is dwBackwardInputRows and dwBackwardWeightRows in one
+// pass (p.dwFused): group by group of the weight gradient's partials,
+// each group's input-gradient rows, then its weight-gradient rows. The
+// standalone passes read dy once each; here the second read finds it in
+// L2, a sixth less memory traffic for a layer's forward and backward
+// passes. The groups are whole bands (dwWgtPer), so the results are the
+// standalone passes' bit for bit.
+func dwBackwardRows(k *dwKernels, p *ConvParams, x, w, dy, dx, dw []float32, set bool) {
+	in, wp := dwPlans.Get().(*dwPlan), dwPlans.Get().(*dwPlan)
+	both := dwBoth{in: dwBwdArgs(k, p, dy, w, dx, set, in), wgt: dwWgtArgs(k, p, x, dy, wp)}
+	units, ws := p.N*p.OutH, p.KH*p.KW*p.C
+	runConvReduction(dwBothTasks, convReduction[dwBoth]{
+		args: both, sum: (*dwBoth).rows, units: units, ws: ws, per: dwWgtPer(units, ws),
+	}, dw)
+	dwPlans.Put(in)
+	dwPlans.Put(wp)
 }
 
 // weightRows adds the weight gradient of output rows [u0, u1) from x

@@ -34,8 +34,9 @@ func dwBenchParams(n, h, c, k, s int) ConvParams {
 }
 
 // BenchmarkDepthwise times the depthwise convolution per implementation:
-// forward, input gradient, weight gradient, and all three (fwdbwd, counted
-// as 3× the forward FLOPs). GFLOP/s counts 2·N·OutH·OutW·C·KH·KW per pass;
+// forward, input gradient, weight gradient, both gradients through
+// Conv2dBackward (bwd, 2× the forward FLOPs; fused where dwFused), and
+// the forward pass and Conv2dBackward (fwdbwd, 3×). GFLOP/s counts 2·N·OutH·OutW·C·KH·KW per pass;
 // GFLOP/cpu-s divides by the process's CPU time instead of wall time (per
 // core, and not inflated by waiting for other processes).
 // The worker pool runs GOMAXPROCS threads: run with GOMAXPROCS=1 or =2 in
@@ -72,10 +73,10 @@ func BenchmarkDepthwise(b *testing.B) {
 				{"fwd", 1, func() { Conv2d(&p, x, w, y) }},
 				{"bwdinput", 1, func() { Conv2dBackwardInput(&p, y, w, dx) }},
 				{"bwdweight", 1, func() { Conv2dBackwardWeight(&p, x, y, dw) }},
+				{"bwd", 2, func() { Conv2dBackward(&p, x, w, y, dx, dw, false) }},
 				{"fwdbwd", 3, func() {
 					Conv2d(&p, x, w, y)
-					Conv2dBackwardInput(&p, y, w, dx)
-					Conv2dBackwardWeight(&p, x, y, dw)
+					Conv2dBackward(&p, x, w, y, dx, dw, false)
 				}},
 			} {
 				b.Run(impl+"/"+bc.name+"/"+pass.name, func(b *testing.B) {

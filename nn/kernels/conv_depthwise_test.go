@@ -78,6 +78,11 @@ func dwCases() []dwCase {
 		dwCase{1, 20, 20, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // partials of the weight gradient
 		dwCase{1, 5, 50, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   // rows in tiles (dwTiled): 3 tiles a row
 		dwCase{1, 6, 45, 128, 3, 3, 2, 2, 1, 1, 0, 1, 0, 1},  // tiles, stride 2
+		// Enough rows for weight-gradient partials of whole bands, which
+		// Conv2dBackward fuses (dwFused), with images of a band and a
+		// half (28 rows) and of 6.5 bands.
+		dwCase{4, 28, 9, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+		dwCase{2, 52, 7, 19, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},
 	)
 }
 
@@ -195,9 +200,49 @@ func runDepthwise(t *testing.T, d dwCase, seed uint64, off int) {
 	Conv2dBackwardInputSet(&p, dy, w, dxs)
 	dxsok()
 	dwCheck(t, "dx (Set)", dxs, nil, wdx, dxmag)
+
+	// Conv2dBackward, which fuses the two passes where p.dwFused, gives
+	// their results bit for bit, adding to dx and writing it.
+	for _, set := range []bool{false, true} {
+		fdx, fdxok := guarded(t, nx, (off+1)%4, -9)
+		fdw, fdwok := guarded(t, nw, (off+2)%4, -11)
+		copy(fdw, dw0)
+		want := dx
+		if set {
+			for i := range fdx {
+				fdx[i] = float32(math.NaN())
+			}
+			want = dxs
+		} else {
+			copy(fdx, dx0)
+		}
+		Conv2dBackward(&p, x, w, dy, fdx, fdw, set)
+		fdxok()
+		fdwok()
+		for _, o := range []struct {
+			name      string
+			got, want []float32
+		}{{"dx", fdx, want}, {"dw", fdw, dw}} {
+			for i := range o.got {
+				if math.Float32bits(o.got[i]) != math.Float32bits(o.want[i]) {
+					t.Fatalf("Conv2dBackward (setDx %v, fused %v): %s[%d] = %v, the standalone pass gives %v",
+						set, p.dwFused(), o.name, i, o.got[i], o.want[i])
+				}
+			}
+		}
+	}
 }
 
 func TestDepthwiseMatchesReference(t *testing.T) {
+	fused := 0
+	for _, d := range dwCases() {
+		if p := d.params(); p.dwFused() && dwWgtPer(p.N*p.OutH, p.KH*p.KW*p.C) < p.N*p.OutH {
+			fused++
+		}
+	}
+	if fused < 2 {
+		t.Errorf("%d cases run Conv2dBackward fused with more than one partial group: the test is void", fused)
+	}
 	forEachImpl(t, func(t *testing.T) {
 		forEachChunking(t, func(t *testing.T) {
 			for i, d := range dwCases() {
@@ -299,15 +344,17 @@ func TestDepthwiseThreadCountInvariant(t *testing.T) {
 		nx, nw, ny := p.N*p.H*p.W*p.C, p.KH*p.KW*p.C, p.N*p.OutH*p.OutW*p.C
 		x, w, dy := dwRand(r, nx), dwRand(r, nw), dwRand(r, ny)
 		forEachImpl(t, func(t *testing.T) {
-			var first [3][]float32
+			var first [5][]float32 // y, dx, dw, and dx, dw from Conv2dBackward
 			for _, th := range []int{1, 2, 3} {
 				prev := parallel.SetThreads(th)
 				y, dx, dw := make([]float32, ny), make([]float32, nx), make([]float32, nw)
+				fdx, fdw := make([]float32, nx), make([]float32, nw)
 				Conv2d(&p, x, w, y)
 				Conv2dBackwardInput(&p, dy, w, dx)
 				Conv2dBackwardWeight(&p, x, dy, dw)
+				Conv2dBackward(&p, x, w, dy, fdx, fdw, false)
 				parallel.SetThreads(prev)
-				for k, out := range [3][]float32{y, dx, dw} {
+				for k, out := range [5][]float32{y, dx, dw, fdx, fdw} {
 					if th == 1 {
 						first[k] = out
 						continue

@@ -111,7 +111,7 @@ type convReduction[A any] struct {
 	args      A
 	sum       func(a *A, u0, u1 int, acc []float32)
 	units, ws int
-	per       int
+	per       int // units per group: 0 for convPartialPlan's
 	acc       []float32
 }
 
@@ -122,14 +122,17 @@ func (r *convReduction[A]) groups(lo, hi int) {
 	}
 }
 
-// runConvReduction runs r (args, sum, units and ws set) on t, a
-// package-level parallel.NewTasks((*convReduction[A]).groups), adding
-// into dw. With one partial it adds into dw directly; otherwise each group
-// of units fills its own zeroed partial in parallel and the partials are
-// added to dw in group order (convPartialPlan fixes the groups, so the
-// result does not depend on the thread count).
+// runConvReduction runs r (args, sum, units, ws and optionally per set)
+// on t, a package-level parallel.NewTasks((*convReduction[A]).groups),
+// adding into dw. With one partial it adds into dw directly; otherwise
+// each group of units fills its own zeroed partial in parallel and the
+// partials are added to dw in group order (the groups depend on the
+// shapes only, so the result does not depend on the thread count).
 func runConvReduction[A any](t *parallel.Tasks[convReduction[A]], r convReduction[A], dw []float32) {
 	per, parts := convPartialPlan(r.units, r.ws)
+	if r.per > 0 {
+		per, parts = r.per, convCeilDiv(r.units, r.per)
+	}
 	r.per = per
 	if parts == 1 {
 		r.acc = dw
