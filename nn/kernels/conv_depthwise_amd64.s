@@ -40433,9 +40433,11 @@ dwWgtAVX2_t1_w8_g5_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t1_w8_g4_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t1_w8_g4_pix:
 	VMOVUPS     (R8), Y4
@@ -40443,12 +40445,12 @@ dwWgtAVX2_t1_w8_g4_pix:
 	VFMADD231PS (SI), Y4, Y1
 	VFMADD231PS (DI), Y4, Y2
 	VFMADD231PS (DX), Y4, Y3
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, BX
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, DX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX2_t1_w8_g4_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), SI
@@ -40503,20 +40505,22 @@ dwWgtAVX2_t1_w8_g4_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t1_w8_g3_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t1_w8_g3_pix:
 	VMOVUPS     (DI), Y3
 	VFMADD231PS (BX), Y3, Y0
 	VFMADD231PS (SI), Y3, Y1
 	VFMADD231PS (DX), Y3, Y2
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, BX
+	ADDQ        R8, SI
+	ADDQ        R8, DX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX2_t1_w8_g3_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), SI
@@ -40561,18 +40565,20 @@ dwWgtAVX2_t1_w8_g3_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t1_w8_g2_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t1_w8_g2_pix:
 	VMOVUPS     (SI), Y2
 	VFMADD231PS (BX), Y2, Y0
 	VFMADD231PS (DX), Y2, Y1
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        DI, DX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX2_t1_w8_g2_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), DX
@@ -40607,16 +40613,18 @@ dwWgtAVX2_t1_w8_g2_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), BX
 	ADDQ   AX, BX
+	MOVQ   xpix+232(FP), SI
+	MOVQ   ypix+256(FP), DI
 
 dwWgtAVX2_t1_w8_g1_q:
-	MOVQ n+216(FP), SI
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t1_w8_g1_pix:
 	VMOVUPS     (BX), Y1
 	VFMADD231PS (DX), Y1, Y0
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), BX
-	DECQ        SI
+	ADDQ        SI, DX
+	ADDQ        DI, BX
+	DECQ        R8
 	JNZ         dwWgtAVX2_t1_w8_g1_pix
 	ADDQ        16(SP), DX
 	ADDQ        24(SP), BX
@@ -40852,9 +40860,11 @@ dwWgtAVX2_t1_w1_g5_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t1_w1_g4_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t1_w1_g4_pix:
 	VMOVSS      (R8), X4
@@ -40862,12 +40872,12 @@ dwWgtAVX2_t1_w1_g4_pix:
 	VFMADD231SS (SI), X4, X1
 	VFMADD231SS (DI), X4, X2
 	VFMADD231SS (DX), X4, X3
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, BX
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, DX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX2_t1_w1_g4_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), SI
@@ -40922,20 +40932,22 @@ dwWgtAVX2_t1_w1_g4_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t1_w1_g3_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t1_w1_g3_pix:
 	VMOVSS      (DI), X3
 	VFMADD231SS (BX), X3, X0
 	VFMADD231SS (SI), X3, X1
 	VFMADD231SS (DX), X3, X2
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, BX
+	ADDQ        R8, SI
+	ADDQ        R8, DX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX2_t1_w1_g3_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), SI
@@ -40980,18 +40992,20 @@ dwWgtAVX2_t1_w1_g3_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t1_w1_g2_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t1_w1_g2_pix:
 	VMOVSS      (SI), X2
 	VFMADD231SS (BX), X2, X0
 	VFMADD231SS (DX), X2, X1
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        DI, DX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX2_t1_w1_g2_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), DX
@@ -41026,16 +41040,18 @@ dwWgtAVX2_t1_w1_g2_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), BX
 	ADDQ   AX, BX
+	MOVQ   xpix+232(FP), SI
+	MOVQ   ypix+256(FP), DI
 
 dwWgtAVX2_t1_w1_g1_q:
-	MOVQ n+216(FP), SI
+	MOVQ n+216(FP), R8
 
 dwWgtAVX2_t1_w1_g1_pix:
 	VMOVSS      (BX), X1
 	VFMADD231SS (DX), X1, X0
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), BX
-	DECQ        SI
+	ADDQ        SI, DX
+	ADDQ        DI, BX
+	DECQ        R8
 	JNZ         dwWgtAVX2_t1_w1_g1_pix
 	ADDQ        16(SP), DX
 	ADDQ        24(SP), BX
@@ -41337,9 +41353,11 @@ dwWgtAVX2_t2_w8_g5_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t2_w8_g4_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX2_t2_w8_g4_pix:
 	VMOVUPS     (R9), Y8
@@ -41351,12 +41369,12 @@ dwWgtAVX2_t2_w8_g4_pix:
 	VFMADD231PS (R8)(DX*1), Y8, Y5
 	VFMADD231PS (BX), Y8, Y6
 	VFMADD231PS (BX)(DX*1), Y8, Y7
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX2_t2_w8_g4_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -41426,9 +41444,11 @@ dwWgtAVX2_t2_w8_g4_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t2_w8_g3_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t2_w8_g3_pix:
 	VMOVUPS     (R8), Y6
@@ -41438,11 +41458,11 @@ dwWgtAVX2_t2_w8_g3_pix:
 	VFMADD231PS (DI)(DX*1), Y6, Y3
 	VFMADD231PS (BX), Y6, Y4
 	VFMADD231PS (BX)(DX*1), Y6, Y5
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX2_t2_w8_g3_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -41498,9 +41518,11 @@ dwWgtAVX2_t2_w8_g3_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t2_w8_g2_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t2_w8_g2_pix:
 	VMOVUPS     (DI), Y4
@@ -41508,10 +41530,10 @@ dwWgtAVX2_t2_w8_g2_pix:
 	VFMADD231PS (SI)(DX*1), Y4, Y1
 	VFMADD231PS (BX), Y4, Y2
 	VFMADD231PS (BX)(DX*1), Y4, Y3
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX2_t2_w8_g2_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), BX
@@ -41553,17 +41575,19 @@ dwWgtAVX2_t2_w8_g2_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t2_w8_g1_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t2_w8_g1_pix:
 	VMOVUPS     (SI), Y2
 	VFMADD231PS (BX), Y2, Y0
 	VFMADD231PS (BX)(DX*1), Y2, Y1
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX2_t2_w8_g1_pix
 	ADDQ        16(SP), BX
 	ADDQ        24(SP), SI
@@ -41861,9 +41885,11 @@ dwWgtAVX2_t2_w1_g5_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t2_w1_g4_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX2_t2_w1_g4_pix:
 	VMOVSS      (R9), X8
@@ -41875,12 +41901,12 @@ dwWgtAVX2_t2_w1_g4_pix:
 	VFMADD231SS (R8)(DX*1), X8, X5
 	VFMADD231SS (BX), X8, X6
 	VFMADD231SS (BX)(DX*1), X8, X7
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX2_t2_w1_g4_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -41950,9 +41976,11 @@ dwWgtAVX2_t2_w1_g4_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t2_w1_g3_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t2_w1_g3_pix:
 	VMOVSS      (R8), X6
@@ -41962,11 +41990,11 @@ dwWgtAVX2_t2_w1_g3_pix:
 	VFMADD231SS (DI)(DX*1), X6, X3
 	VFMADD231SS (BX), X6, X4
 	VFMADD231SS (BX)(DX*1), X6, X5
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX2_t2_w1_g3_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -42022,9 +42050,11 @@ dwWgtAVX2_t2_w1_g3_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t2_w1_g2_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t2_w1_g2_pix:
 	VMOVSS      (DI), X4
@@ -42032,10 +42062,10 @@ dwWgtAVX2_t2_w1_g2_pix:
 	VFMADD231SS (SI)(DX*1), X4, X1
 	VFMADD231SS (BX), X4, X2
 	VFMADD231SS (BX)(DX*1), X4, X3
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX2_t2_w1_g2_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), BX
@@ -42077,17 +42107,19 @@ dwWgtAVX2_t2_w1_g2_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t2_w1_g1_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t2_w1_g1_pix:
 	VMOVSS      (SI), X2
 	VFMADD231SS (BX), X2, X0
 	VFMADD231SS (BX)(DX*1), X2, X1
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX2_t2_w1_g1_pix
 	ADDQ        16(SP), BX
 	ADDQ        24(SP), SI
@@ -42157,9 +42189,11 @@ dwWgtAVX2_t3_w8_g4:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t3_w8_g4_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX2_t3_w8_g4_pix:
 	VMOVUPS     (R9), Y12
@@ -42175,12 +42209,12 @@ dwWgtAVX2_t3_w8_g4_pix:
 	VFMADD231PS (BX), Y12, Y9
 	VFMADD231PS (BX)(DX*1), Y12, Y10
 	VFMADD231PS (BX)(DX*2), Y12, Y11
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX2_t3_w8_g4_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -42265,9 +42299,11 @@ dwWgtAVX2_t3_w8_g4_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t3_w8_g3_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t3_w8_g3_pix:
 	VMOVUPS     (R8), Y9
@@ -42280,11 +42316,11 @@ dwWgtAVX2_t3_w8_g3_pix:
 	VFMADD231PS (BX), Y9, Y6
 	VFMADD231PS (BX)(DX*1), Y9, Y7
 	VFMADD231PS (BX)(DX*2), Y9, Y8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX2_t3_w8_g3_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -42351,9 +42387,11 @@ dwWgtAVX2_t3_w8_g3_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t3_w8_g2_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t3_w8_g2_pix:
 	VMOVUPS     (DI), Y6
@@ -42363,10 +42401,10 @@ dwWgtAVX2_t3_w8_g2_pix:
 	VFMADD231PS (BX), Y6, Y3
 	VFMADD231PS (BX)(DX*1), Y6, Y4
 	VFMADD231PS (BX)(DX*2), Y6, Y5
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX2_t3_w8_g2_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), BX
@@ -42415,18 +42453,20 @@ dwWgtAVX2_t3_w8_g2_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t3_w8_g1_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t3_w8_g1_pix:
 	VMOVUPS     (SI), Y3
 	VFMADD231PS (BX), Y3, Y0
 	VFMADD231PS (BX)(DX*1), Y3, Y1
 	VFMADD231PS (BX)(DX*2), Y3, Y2
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX2_t3_w8_g1_pix
 	ADDQ        16(SP), BX
 	ADDQ        24(SP), SI
@@ -42492,9 +42532,11 @@ dwWgtAVX2_t3_w1_g4:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t3_w1_g4_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX2_t3_w1_g4_pix:
 	VMOVSS      (R9), X12
@@ -42510,12 +42552,12 @@ dwWgtAVX2_t3_w1_g4_pix:
 	VFMADD231SS (BX), X12, X9
 	VFMADD231SS (BX)(DX*1), X12, X10
 	VFMADD231SS (BX)(DX*2), X12, X11
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX2_t3_w1_g4_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -42600,9 +42642,11 @@ dwWgtAVX2_t3_w1_g4_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t3_w1_g3_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t3_w1_g3_pix:
 	VMOVSS      (R8), X9
@@ -42615,11 +42659,11 @@ dwWgtAVX2_t3_w1_g3_pix:
 	VFMADD231SS (BX), X9, X6
 	VFMADD231SS (BX)(DX*1), X9, X7
 	VFMADD231SS (BX)(DX*2), X9, X8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX2_t3_w1_g3_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -42686,9 +42730,11 @@ dwWgtAVX2_t3_w1_g3_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t3_w1_g2_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t3_w1_g2_pix:
 	VMOVSS      (DI), X6
@@ -42698,10 +42744,10 @@ dwWgtAVX2_t3_w1_g2_pix:
 	VFMADD231SS (BX), X6, X3
 	VFMADD231SS (BX)(DX*1), X6, X4
 	VFMADD231SS (BX)(DX*2), X6, X5
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX2_t3_w1_g2_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), BX
@@ -42750,18 +42796,20 @@ dwWgtAVX2_t3_w1_g2_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t3_w1_g1_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX2_t3_w1_g1_pix:
 	VMOVSS      (SI), X3
 	VFMADD231SS (BX), X3, X0
 	VFMADD231SS (BX)(DX*1), X3, X1
 	VFMADD231SS (BX)(DX*2), X3, X2
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX2_t3_w1_g1_pix
 	ADDQ        16(SP), BX
 	ADDQ        24(SP), SI
@@ -42831,9 +42879,11 @@ dwWgtAVX2_t4_w8_g3:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t4_w8_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX2_t4_w8_g3_pix:
 	VMOVUPS     (R9), Y12
@@ -42849,11 +42899,11 @@ dwWgtAVX2_t4_w8_g3_pix:
 	VFMADD231PS (SI)(DX*1), Y12, Y9
 	VFMADD231PS (SI)(DX*2), Y12, Y10
 	VFMADD231PS (SI)(BX*1), Y12, Y11
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX2_t4_w8_g3_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), R8
@@ -42931,9 +42981,11 @@ dwWgtAVX2_t4_w8_g3_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t4_w8_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t4_w8_g2_pix:
 	VMOVUPS     (R8), Y8
@@ -42945,10 +42997,10 @@ dwWgtAVX2_t4_w8_g2_pix:
 	VFMADD231PS (SI)(DX*1), Y8, Y5
 	VFMADD231PS (SI)(DX*2), Y8, Y6
 	VFMADD231PS (SI)(BX*1), Y8, Y7
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX2_t4_w8_g2_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), SI
@@ -43004,9 +43056,11 @@ dwWgtAVX2_t4_w8_g2_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t4_w8_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t4_w8_g1_pix:
 	VMOVUPS     (DI), Y4
@@ -43014,9 +43068,9 @@ dwWgtAVX2_t4_w8_g1_pix:
 	VFMADD231PS (SI)(DX*1), Y4, Y1
 	VFMADD231PS (SI)(DX*2), Y4, Y2
 	VFMADD231PS (SI)(BX*1), Y4, Y3
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX2_t4_w8_g1_pix
 	ADDQ        16(SP), SI
 	ADDQ        24(SP), DI
@@ -43082,9 +43136,11 @@ dwWgtAVX2_t4_w1_g3:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t4_w1_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX2_t4_w1_g3_pix:
 	VMOVSS      (R9), X12
@@ -43100,11 +43156,11 @@ dwWgtAVX2_t4_w1_g3_pix:
 	VFMADD231SS (SI)(DX*1), X12, X9
 	VFMADD231SS (SI)(DX*2), X12, X10
 	VFMADD231SS (SI)(BX*1), X12, X11
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX2_t4_w1_g3_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), R8
@@ -43182,9 +43238,11 @@ dwWgtAVX2_t4_w1_g3_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t4_w1_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t4_w1_g2_pix:
 	VMOVSS      (R8), X8
@@ -43196,10 +43254,10 @@ dwWgtAVX2_t4_w1_g2_pix:
 	VFMADD231SS (SI)(DX*1), X8, X5
 	VFMADD231SS (SI)(DX*2), X8, X6
 	VFMADD231SS (SI)(BX*1), X8, X7
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX2_t4_w1_g2_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), SI
@@ -43255,9 +43313,11 @@ dwWgtAVX2_t4_w1_g2_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t4_w1_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t4_w1_g1_pix:
 	VMOVSS      (DI), X4
@@ -43265,9 +43325,9 @@ dwWgtAVX2_t4_w1_g1_pix:
 	VFMADD231SS (SI)(DX*1), X4, X1
 	VFMADD231SS (SI)(DX*2), X4, X2
 	VFMADD231SS (SI)(BX*1), X4, X3
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX2_t4_w1_g1_pix
 	ADDQ        16(SP), SI
 	ADDQ        24(SP), DI
@@ -43335,9 +43395,11 @@ dwWgtAVX2_t5_w8_g2:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t5_w8_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t5_w8_g2_pix:
 	VMOVUPS     (R8), Y10
@@ -43351,10 +43413,10 @@ dwWgtAVX2_t5_w8_g2_pix:
 	VFMADD231PS (SI)(DX*2), Y10, Y7
 	VFMADD231PS (SI)(BX*1), Y10, Y8
 	VFMADD231PS (SI)(DX*4), Y10, Y9
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX2_t5_w8_g2_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), SI
@@ -43417,9 +43479,11 @@ dwWgtAVX2_t5_w8_g2_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t5_w8_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t5_w8_g1_pix:
 	VMOVUPS     (DI), Y5
@@ -43428,9 +43492,9 @@ dwWgtAVX2_t5_w8_g1_pix:
 	VFMADD231PS (SI)(DX*2), Y5, Y2
 	VFMADD231PS (SI)(BX*1), Y5, Y3
 	VFMADD231PS (SI)(DX*4), Y5, Y4
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX2_t5_w8_g1_pix
 	ADDQ        16(SP), SI
 	ADDQ        24(SP), DI
@@ -43494,9 +43558,11 @@ dwWgtAVX2_t5_w1_g2:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t5_w1_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX2_t5_w1_g2_pix:
 	VMOVSS      (R8), X10
@@ -43510,10 +43576,10 @@ dwWgtAVX2_t5_w1_g2_pix:
 	VFMADD231SS (SI)(DX*2), X10, X7
 	VFMADD231SS (SI)(BX*1), X10, X8
 	VFMADD231SS (SI)(DX*4), X10, X9
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX2_t5_w1_g2_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), SI
@@ -43576,9 +43642,11 @@ dwWgtAVX2_t5_w1_g2_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t5_w1_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX2_t5_w1_g1_pix:
 	VMOVSS      (DI), X5
@@ -43587,9 +43655,9 @@ dwWgtAVX2_t5_w1_g1_pix:
 	VFMADD231SS (SI)(DX*2), X5, X2
 	VFMADD231SS (SI)(BX*1), X5, X3
 	VFMADD231SS (SI)(DX*4), X5, X4
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX2_t5_w1_g1_pix
 	ADDQ        16(SP), SI
 	ADDQ        24(SP), DI
@@ -43915,9 +43983,11 @@ dwWgtAVX512_t1_w16_g5_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t1_w16_g4_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t1_w16_g4_pix:
 	PREFETCHT0  64(R8)
@@ -43930,12 +44000,12 @@ dwWgtAVX512_t1_w16_g4_pix:
 	VFMADD231PS (SI), Z4, Z1
 	VFMADD231PS (DI), Z4, Z2
 	VFMADD231PS (DX), Z4, Z3
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, BX
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, DX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w16_g4_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), SI
@@ -43990,9 +44060,11 @@ dwWgtAVX512_t1_w16_g4_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t1_w16_g3_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t1_w16_g3_pix:
 	PREFETCHT0  64(DI)
@@ -44003,11 +44075,11 @@ dwWgtAVX512_t1_w16_g3_pix:
 	VFMADD231PS (BX), Z3, Z0
 	VFMADD231PS (SI), Z3, Z1
 	VFMADD231PS (DX), Z3, Z2
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, BX
+	ADDQ        R8, SI
+	ADDQ        R8, DX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w16_g3_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), SI
@@ -44052,9 +44124,11 @@ dwWgtAVX512_t1_w16_g3_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t1_w16_g2_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t1_w16_g2_pix:
 	PREFETCHT0  64(SI)
@@ -44063,10 +44137,10 @@ dwWgtAVX512_t1_w16_g2_pix:
 	VMOVUPS     (SI), Z2
 	VFMADD231PS (BX), Z2, Z0
 	VFMADD231PS (DX), Z2, Z1
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        DI, DX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX512_t1_w16_g2_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), DX
@@ -44101,18 +44175,20 @@ dwWgtAVX512_t1_w16_g2_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), BX
 	ADDQ   AX, BX
+	MOVQ   xpix+232(FP), SI
+	MOVQ   ypix+256(FP), DI
 
 dwWgtAVX512_t1_w16_g1_q:
-	MOVQ n+216(FP), SI
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t1_w16_g1_pix:
 	PREFETCHT0  64(BX)
 	PREFETCHT0  64(DX)
 	VMOVUPS     (BX), Z1
 	VFMADD231PS (DX), Z1, Z0
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), BX
-	DECQ        SI
+	ADDQ        SI, DX
+	ADDQ        DI, BX
+	DECQ        R8
 	JNZ         dwWgtAVX512_t1_w16_g1_pix
 	ADDQ        16(SP), DX
 	ADDQ        24(SP), BX
@@ -44348,9 +44424,11 @@ dwWgtAVX512_t1_w8_g5_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t1_w8_g4_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t1_w8_g4_pix:
 	VMOVUPS     (R8), Y4
@@ -44358,12 +44436,12 @@ dwWgtAVX512_t1_w8_g4_pix:
 	VFMADD231PS (SI), Y4, Y1
 	VFMADD231PS (DI), Y4, Y2
 	VFMADD231PS (DX), Y4, Y3
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, BX
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, DX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w8_g4_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), SI
@@ -44418,20 +44496,22 @@ dwWgtAVX512_t1_w8_g4_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t1_w8_g3_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t1_w8_g3_pix:
 	VMOVUPS     (DI), Y3
 	VFMADD231PS (BX), Y3, Y0
 	VFMADD231PS (SI), Y3, Y1
 	VFMADD231PS (DX), Y3, Y2
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, BX
+	ADDQ        R8, SI
+	ADDQ        R8, DX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w8_g3_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), SI
@@ -44476,18 +44556,20 @@ dwWgtAVX512_t1_w8_g3_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t1_w8_g2_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t1_w8_g2_pix:
 	VMOVUPS     (SI), Y2
 	VFMADD231PS (BX), Y2, Y0
 	VFMADD231PS (DX), Y2, Y1
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        DI, DX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX512_t1_w8_g2_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), DX
@@ -44522,16 +44604,18 @@ dwWgtAVX512_t1_w8_g2_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), BX
 	ADDQ   AX, BX
+	MOVQ   xpix+232(FP), SI
+	MOVQ   ypix+256(FP), DI
 
 dwWgtAVX512_t1_w8_g1_q:
-	MOVQ n+216(FP), SI
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t1_w8_g1_pix:
 	VMOVUPS     (BX), Y1
 	VFMADD231PS (DX), Y1, Y0
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), BX
-	DECQ        SI
+	ADDQ        SI, DX
+	ADDQ        DI, BX
+	DECQ        R8
 	JNZ         dwWgtAVX512_t1_w8_g1_pix
 	ADDQ        16(SP), DX
 	ADDQ        24(SP), BX
@@ -44767,9 +44851,11 @@ dwWgtAVX512_t1_w1_g5_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t1_w1_g4_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t1_w1_g4_pix:
 	VMOVSS      (R8), X4
@@ -44777,12 +44863,12 @@ dwWgtAVX512_t1_w1_g4_pix:
 	VFMADD231SS (SI), X4, X1
 	VFMADD231SS (DI), X4, X2
 	VFMADD231SS (DX), X4, X3
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, BX
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, DX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w1_g4_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), SI
@@ -44837,20 +44923,22 @@ dwWgtAVX512_t1_w1_g4_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t1_w1_g3_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t1_w1_g3_pix:
 	VMOVSS      (DI), X3
 	VFMADD231SS (BX), X3, X0
 	VFMADD231SS (SI), X3, X1
 	VFMADD231SS (DX), X3, X2
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, BX
+	ADDQ        R8, SI
+	ADDQ        R8, DX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w1_g3_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), SI
@@ -44895,18 +44983,20 @@ dwWgtAVX512_t1_w1_g3_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t1_w1_g2_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t1_w1_g2_pix:
 	VMOVSS      (SI), X2
 	VFMADD231SS (BX), X2, X0
 	VFMADD231SS (DX), X2, X1
-	ADDQ        xpix+232(FP), BX
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        DI, DX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX512_t1_w1_g2_pix
 	ADDQ        16(SP), BX
 	ADDQ        16(SP), DX
@@ -44941,16 +45031,18 @@ dwWgtAVX512_t1_w1_g2_end:
 	ADDQ   AX, DX
 	MOVQ   y_base+56(FP), BX
 	ADDQ   AX, BX
+	MOVQ   xpix+232(FP), SI
+	MOVQ   ypix+256(FP), DI
 
 dwWgtAVX512_t1_w1_g1_q:
-	MOVQ n+216(FP), SI
+	MOVQ n+216(FP), R8
 
 dwWgtAVX512_t1_w1_g1_pix:
 	VMOVSS      (BX), X1
 	VFMADD231SS (DX), X1, X0
-	ADDQ        xpix+232(FP), DX
-	ADDQ        ypix+256(FP), BX
-	DECQ        SI
+	ADDQ        SI, DX
+	ADDQ        DI, BX
+	DECQ        R8
 	JNZ         dwWgtAVX512_t1_w1_g1_pix
 	ADDQ        16(SP), DX
 	ADDQ        24(SP), BX
@@ -45265,9 +45357,11 @@ dwWgtAVX512_t2_w16_g5_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t2_w16_g4_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t2_w16_g4_pix:
 	PREFETCHT0  64(R9)
@@ -45284,12 +45378,12 @@ dwWgtAVX512_t2_w16_g4_pix:
 	VFMADD231PS (R8)(DX*1), Z8, Z5
 	VFMADD231PS (BX), Z8, Z6
 	VFMADD231PS (BX)(DX*1), Z8, Z7
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w16_g4_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -45359,9 +45453,11 @@ dwWgtAVX512_t2_w16_g4_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t2_w16_g3_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t2_w16_g3_pix:
 	PREFETCHT0  64(R8)
@@ -45375,11 +45471,11 @@ dwWgtAVX512_t2_w16_g3_pix:
 	VFMADD231PS (DI)(DX*1), Z6, Z3
 	VFMADD231PS (BX), Z6, Z4
 	VFMADD231PS (BX)(DX*1), Z6, Z5
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w16_g3_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -45435,9 +45531,11 @@ dwWgtAVX512_t2_w16_g3_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t2_w16_g2_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t2_w16_g2_pix:
 	PREFETCHT0  64(DI)
@@ -45448,10 +45546,10 @@ dwWgtAVX512_t2_w16_g2_pix:
 	VFMADD231PS (SI)(DX*1), Z4, Z1
 	VFMADD231PS (BX), Z4, Z2
 	VFMADD231PS (BX)(DX*1), Z4, Z3
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t2_w16_g2_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), BX
@@ -45493,9 +45591,11 @@ dwWgtAVX512_t2_w16_g2_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t2_w16_g1_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t2_w16_g1_pix:
 	PREFETCHT0  64(SI)
@@ -45503,9 +45603,9 @@ dwWgtAVX512_t2_w16_g1_pix:
 	VMOVUPS     (SI), Z2
 	VFMADD231PS (BX), Z2, Z0
 	VFMADD231PS (BX)(DX*1), Z2, Z1
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX512_t2_w16_g1_pix
 	ADDQ        16(SP), BX
 	ADDQ        24(SP), SI
@@ -45803,9 +45903,11 @@ dwWgtAVX512_t2_w8_g5_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t2_w8_g4_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t2_w8_g4_pix:
 	VMOVUPS     (R9), Y8
@@ -45817,12 +45919,12 @@ dwWgtAVX512_t2_w8_g4_pix:
 	VFMADD231PS (R8)(DX*1), Y8, Y5
 	VFMADD231PS (BX), Y8, Y6
 	VFMADD231PS (BX)(DX*1), Y8, Y7
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w8_g4_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -45892,9 +45994,11 @@ dwWgtAVX512_t2_w8_g4_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t2_w8_g3_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t2_w8_g3_pix:
 	VMOVUPS     (R8), Y6
@@ -45904,11 +46008,11 @@ dwWgtAVX512_t2_w8_g3_pix:
 	VFMADD231PS (DI)(DX*1), Y6, Y3
 	VFMADD231PS (BX), Y6, Y4
 	VFMADD231PS (BX)(DX*1), Y6, Y5
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w8_g3_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -45964,9 +46068,11 @@ dwWgtAVX512_t2_w8_g3_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t2_w8_g2_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t2_w8_g2_pix:
 	VMOVUPS     (DI), Y4
@@ -45974,10 +46080,10 @@ dwWgtAVX512_t2_w8_g2_pix:
 	VFMADD231PS (SI)(DX*1), Y4, Y1
 	VFMADD231PS (BX), Y4, Y2
 	VFMADD231PS (BX)(DX*1), Y4, Y3
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t2_w8_g2_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), BX
@@ -46019,17 +46125,19 @@ dwWgtAVX512_t2_w8_g2_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t2_w8_g1_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t2_w8_g1_pix:
 	VMOVUPS     (SI), Y2
 	VFMADD231PS (BX), Y2, Y0
 	VFMADD231PS (BX)(DX*1), Y2, Y1
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX512_t2_w8_g1_pix
 	ADDQ        16(SP), BX
 	ADDQ        24(SP), SI
@@ -46327,9 +46435,11 @@ dwWgtAVX512_t2_w1_g5_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t2_w1_g4_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t2_w1_g4_pix:
 	VMOVSS      (R9), X8
@@ -46341,12 +46451,12 @@ dwWgtAVX512_t2_w1_g4_pix:
 	VFMADD231SS (R8)(DX*1), X8, X5
 	VFMADD231SS (BX), X8, X6
 	VFMADD231SS (BX)(DX*1), X8, X7
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w1_g4_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -46416,9 +46526,11 @@ dwWgtAVX512_t2_w1_g4_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t2_w1_g3_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t2_w1_g3_pix:
 	VMOVSS      (R8), X6
@@ -46428,11 +46540,11 @@ dwWgtAVX512_t2_w1_g3_pix:
 	VFMADD231SS (DI)(DX*1), X6, X3
 	VFMADD231SS (BX), X6, X4
 	VFMADD231SS (BX)(DX*1), X6, X5
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w1_g3_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -46488,9 +46600,11 @@ dwWgtAVX512_t2_w1_g3_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t2_w1_g2_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t2_w1_g2_pix:
 	VMOVSS      (DI), X4
@@ -46498,10 +46612,10 @@ dwWgtAVX512_t2_w1_g2_pix:
 	VFMADD231SS (SI)(DX*1), X4, X1
 	VFMADD231SS (BX), X4, X2
 	VFMADD231SS (BX)(DX*1), X4, X3
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t2_w1_g2_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), BX
@@ -46543,17 +46657,19 @@ dwWgtAVX512_t2_w1_g2_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t2_w1_g1_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t2_w1_g1_pix:
 	VMOVSS      (SI), X2
 	VFMADD231SS (BX), X2, X0
 	VFMADD231SS (BX)(DX*1), X2, X1
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX512_t2_w1_g1_pix
 	ADDQ        16(SP), BX
 	ADDQ        24(SP), SI
@@ -46930,9 +47046,11 @@ dwWgtAVX512_t3_w16_g5_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t3_w16_g4_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t3_w16_g4_pix:
 	PREFETCHT0  64(R9)
@@ -46953,12 +47071,12 @@ dwWgtAVX512_t3_w16_g4_pix:
 	VFMADD231PS (BX), Z12, Z9
 	VFMADD231PS (BX)(DX*1), Z12, Z10
 	VFMADD231PS (BX)(DX*2), Z12, Z11
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX512_t3_w16_g4_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -47043,9 +47161,11 @@ dwWgtAVX512_t3_w16_g4_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t3_w16_g3_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t3_w16_g3_pix:
 	PREFETCHT0  64(R8)
@@ -47062,11 +47182,11 @@ dwWgtAVX512_t3_w16_g3_pix:
 	VFMADD231PS (BX), Z9, Z6
 	VFMADD231PS (BX)(DX*1), Z9, Z7
 	VFMADD231PS (BX)(DX*2), Z9, Z8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t3_w16_g3_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -47133,9 +47253,11 @@ dwWgtAVX512_t3_w16_g3_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t3_w16_g2_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t3_w16_g2_pix:
 	PREFETCHT0  64(DI)
@@ -47148,10 +47270,10 @@ dwWgtAVX512_t3_w16_g2_pix:
 	VFMADD231PS (BX), Z6, Z3
 	VFMADD231PS (BX)(DX*1), Z6, Z4
 	VFMADD231PS (BX)(DX*2), Z6, Z5
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t3_w16_g2_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), BX
@@ -47200,9 +47322,11 @@ dwWgtAVX512_t3_w16_g2_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t3_w16_g1_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t3_w16_g1_pix:
 	PREFETCHT0  64(SI)
@@ -47211,9 +47335,9 @@ dwWgtAVX512_t3_w16_g1_pix:
 	VFMADD231PS (BX), Z3, Z0
 	VFMADD231PS (BX)(DX*1), Z3, Z1
 	VFMADD231PS (BX)(DX*2), Z3, Z2
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX512_t3_w16_g1_pix
 	ADDQ        16(SP), BX
 	ADDQ        24(SP), SI
@@ -47279,9 +47403,11 @@ dwWgtAVX512_t3_w8_g4:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t3_w8_g4_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t3_w8_g4_pix:
 	VMOVUPS     (R9), Y12
@@ -47297,12 +47423,12 @@ dwWgtAVX512_t3_w8_g4_pix:
 	VFMADD231PS (BX), Y12, Y9
 	VFMADD231PS (BX)(DX*1), Y12, Y10
 	VFMADD231PS (BX)(DX*2), Y12, Y11
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX512_t3_w8_g4_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -47387,9 +47513,11 @@ dwWgtAVX512_t3_w8_g4_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t3_w8_g3_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t3_w8_g3_pix:
 	VMOVUPS     (R8), Y9
@@ -47402,11 +47530,11 @@ dwWgtAVX512_t3_w8_g3_pix:
 	VFMADD231PS (BX), Y9, Y6
 	VFMADD231PS (BX)(DX*1), Y9, Y7
 	VFMADD231PS (BX)(DX*2), Y9, Y8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t3_w8_g3_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -47473,9 +47601,11 @@ dwWgtAVX512_t3_w8_g3_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t3_w8_g2_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t3_w8_g2_pix:
 	VMOVUPS     (DI), Y6
@@ -47485,10 +47615,10 @@ dwWgtAVX512_t3_w8_g2_pix:
 	VFMADD231PS (BX), Y6, Y3
 	VFMADD231PS (BX)(DX*1), Y6, Y4
 	VFMADD231PS (BX)(DX*2), Y6, Y5
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t3_w8_g2_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), BX
@@ -47537,18 +47667,20 @@ dwWgtAVX512_t3_w8_g2_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t3_w8_g1_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t3_w8_g1_pix:
 	VMOVUPS     (SI), Y3
 	VFMADD231PS (BX), Y3, Y0
 	VFMADD231PS (BX)(DX*1), Y3, Y1
 	VFMADD231PS (BX)(DX*2), Y3, Y2
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX512_t3_w8_g1_pix
 	ADDQ        16(SP), BX
 	ADDQ        24(SP), SI
@@ -47614,9 +47746,11 @@ dwWgtAVX512_t3_w1_g4:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t3_w1_g4_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t3_w1_g4_pix:
 	VMOVSS      (R9), X12
@@ -47632,12 +47766,12 @@ dwWgtAVX512_t3_w1_g4_pix:
 	VFMADD231SS (BX), X12, X9
 	VFMADD231SS (BX)(DX*1), X12, X10
 	VFMADD231SS (BX)(DX*2), X12, X11
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX512_t3_w1_g4_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -47722,9 +47856,11 @@ dwWgtAVX512_t3_w1_g4_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t3_w1_g3_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t3_w1_g3_pix:
 	VMOVSS      (R8), X9
@@ -47737,11 +47873,11 @@ dwWgtAVX512_t3_w1_g3_pix:
 	VFMADD231SS (BX), X9, X6
 	VFMADD231SS (BX)(DX*1), X9, X7
 	VFMADD231SS (BX)(DX*2), X9, X8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t3_w1_g3_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), DI
@@ -47808,9 +47944,11 @@ dwWgtAVX512_t3_w1_g3_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t3_w1_g2_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t3_w1_g2_pix:
 	VMOVSS      (DI), X6
@@ -47820,10 +47958,10 @@ dwWgtAVX512_t3_w1_g2_pix:
 	VFMADD231SS (BX), X6, X3
 	VFMADD231SS (BX)(DX*1), X6, X4
 	VFMADD231SS (BX)(DX*2), X6, X5
-	ADDQ        xpix+232(FP), SI
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t3_w1_g2_pix
 	ADDQ        16(SP), SI
 	ADDQ        16(SP), BX
@@ -47872,18 +48010,20 @@ dwWgtAVX512_t3_w1_g2_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), SI
 	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t3_w1_g1_q:
-	MOVQ n+216(FP), DI
+	MOVQ n+216(FP), R9
 
 dwWgtAVX512_t3_w1_g1_pix:
 	VMOVSS      (SI), X3
 	VFMADD231SS (BX), X3, X0
 	VFMADD231SS (BX)(DX*1), X3, X1
 	VFMADD231SS (BX)(DX*2), X3, X2
-	ADDQ        xpix+232(FP), BX
-	ADDQ        ypix+256(FP), SI
-	DECQ        DI
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
 	JNZ         dwWgtAVX512_t3_w1_g1_pix
 	ADDQ        16(SP), BX
 	ADDQ        24(SP), SI
@@ -48322,9 +48462,11 @@ dwWgtAVX512_t4_w16_g5_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R10
 	ADDQ   AX, R10
+	MOVQ   xpix+232(FP), R11
+	MOVQ   ypix+256(FP), R12
 
 dwWgtAVX512_t4_w16_g4_q:
-	MOVQ n+216(FP), R11
+	MOVQ n+216(FP), R13
 
 dwWgtAVX512_t4_w16_g4_pix:
 	PREFETCHT0  64(R10)
@@ -48349,12 +48491,12 @@ dwWgtAVX512_t4_w16_g4_pix:
 	VFMADD231PS (SI)(DX*1), Z16, Z13
 	VFMADD231PS (SI)(DX*2), Z16, Z14
 	VFMADD231PS (SI)(BX*1), Z16, Z15
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), R9
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R10
-	DECQ        R11
+	ADDQ        R11, DI
+	ADDQ        R11, R8
+	ADDQ        R11, R9
+	ADDQ        R11, SI
+	ADDQ        R12, R10
+	DECQ        R13
 	JNZ         dwWgtAVX512_t4_w16_g4_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), R8
@@ -48454,9 +48596,11 @@ dwWgtAVX512_t4_w16_g4_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t4_w16_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t4_w16_g3_pix:
 	PREFETCHT0  64(R9)
@@ -48476,11 +48620,11 @@ dwWgtAVX512_t4_w16_g3_pix:
 	VFMADD231PS (SI)(DX*1), Z12, Z9
 	VFMADD231PS (SI)(DX*2), Z12, Z10
 	VFMADD231PS (SI)(BX*1), Z12, Z11
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX512_t4_w16_g3_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), R8
@@ -48558,9 +48702,11 @@ dwWgtAVX512_t4_w16_g3_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t4_w16_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t4_w16_g2_pix:
 	PREFETCHT0  64(R8)
@@ -48575,10 +48721,10 @@ dwWgtAVX512_t4_w16_g2_pix:
 	VFMADD231PS (SI)(DX*1), Z8, Z5
 	VFMADD231PS (SI)(DX*2), Z8, Z6
 	VFMADD231PS (SI)(BX*1), Z8, Z7
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t4_w16_g2_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), SI
@@ -48634,9 +48780,11 @@ dwWgtAVX512_t4_w16_g2_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t4_w16_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t4_w16_g1_pix:
 	PREFETCHT0  64(DI)
@@ -48646,9 +48794,9 @@ dwWgtAVX512_t4_w16_g1_pix:
 	VFMADD231PS (SI)(DX*1), Z4, Z1
 	VFMADD231PS (SI)(DX*2), Z4, Z2
 	VFMADD231PS (SI)(BX*1), Z4, Z3
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t4_w16_g1_pix
 	ADDQ        16(SP), SI
 	ADDQ        24(SP), DI
@@ -48714,9 +48862,11 @@ dwWgtAVX512_t4_w8_g3:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t4_w8_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t4_w8_g3_pix:
 	VMOVUPS     (R9), Y12
@@ -48732,11 +48882,11 @@ dwWgtAVX512_t4_w8_g3_pix:
 	VFMADD231PS (SI)(DX*1), Y12, Y9
 	VFMADD231PS (SI)(DX*2), Y12, Y10
 	VFMADD231PS (SI)(BX*1), Y12, Y11
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX512_t4_w8_g3_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), R8
@@ -48814,9 +48964,11 @@ dwWgtAVX512_t4_w8_g3_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t4_w8_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t4_w8_g2_pix:
 	VMOVUPS     (R8), Y8
@@ -48828,10 +48980,10 @@ dwWgtAVX512_t4_w8_g2_pix:
 	VFMADD231PS (SI)(DX*1), Y8, Y5
 	VFMADD231PS (SI)(DX*2), Y8, Y6
 	VFMADD231PS (SI)(BX*1), Y8, Y7
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t4_w8_g2_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), SI
@@ -48887,9 +49039,11 @@ dwWgtAVX512_t4_w8_g2_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t4_w8_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t4_w8_g1_pix:
 	VMOVUPS     (DI), Y4
@@ -48897,9 +49051,9 @@ dwWgtAVX512_t4_w8_g1_pix:
 	VFMADD231PS (SI)(DX*1), Y4, Y1
 	VFMADD231PS (SI)(DX*2), Y4, Y2
 	VFMADD231PS (SI)(BX*1), Y4, Y3
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t4_w8_g1_pix
 	ADDQ        16(SP), SI
 	ADDQ        24(SP), DI
@@ -48965,9 +49119,11 @@ dwWgtAVX512_t4_w1_g3:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t4_w1_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t4_w1_g3_pix:
 	VMOVSS      (R9), X12
@@ -48983,11 +49139,11 @@ dwWgtAVX512_t4_w1_g3_pix:
 	VFMADD231SS (SI)(DX*1), X12, X9
 	VFMADD231SS (SI)(DX*2), X12, X10
 	VFMADD231SS (SI)(BX*1), X12, X11
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX512_t4_w1_g3_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), R8
@@ -49065,9 +49221,11 @@ dwWgtAVX512_t4_w1_g3_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t4_w1_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t4_w1_g2_pix:
 	VMOVSS      (R8), X8
@@ -49079,10 +49237,10 @@ dwWgtAVX512_t4_w1_g2_pix:
 	VFMADD231SS (SI)(DX*1), X8, X5
 	VFMADD231SS (SI)(DX*2), X8, X6
 	VFMADD231SS (SI)(BX*1), X8, X7
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t4_w1_g2_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), SI
@@ -49138,9 +49296,11 @@ dwWgtAVX512_t4_w1_g2_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t4_w1_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t4_w1_g1_pix:
 	VMOVSS      (DI), X4
@@ -49148,9 +49308,9 @@ dwWgtAVX512_t4_w1_g1_pix:
 	VFMADD231SS (SI)(DX*1), X4, X1
 	VFMADD231SS (SI)(DX*2), X4, X2
 	VFMADD231SS (SI)(BX*1), X4, X3
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t4_w1_g1_pix
 	ADDQ        16(SP), SI
 	ADDQ        24(SP), DI
@@ -49651,9 +49811,11 @@ dwWgtAVX512_t5_w16_g5_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R10
 	ADDQ   AX, R10
+	MOVQ   xpix+232(FP), R11
+	MOVQ   ypix+256(FP), R12
 
 dwWgtAVX512_t5_w16_g4_q:
-	MOVQ n+216(FP), R11
+	MOVQ n+216(FP), R13
 
 dwWgtAVX512_t5_w16_g4_pix:
 	PREFETCHT0  64(R10)
@@ -49682,12 +49844,12 @@ dwWgtAVX512_t5_w16_g4_pix:
 	VFMADD231PS (SI)(DX*2), Z20, Z17
 	VFMADD231PS (SI)(BX*1), Z20, Z18
 	VFMADD231PS (SI)(DX*4), Z20, Z19
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), R9
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R10
-	DECQ        R11
+	ADDQ        R11, DI
+	ADDQ        R11, R8
+	ADDQ        R11, R9
+	ADDQ        R11, SI
+	ADDQ        R12, R10
+	DECQ        R13
 	JNZ         dwWgtAVX512_t5_w16_g4_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), R8
@@ -49802,9 +49964,11 @@ dwWgtAVX512_t5_w16_g4_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R9
 	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t5_w16_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ n+216(FP), R12
 
 dwWgtAVX512_t5_w16_g3_pix:
 	PREFETCHT0  64(R9)
@@ -49827,11 +49991,11 @@ dwWgtAVX512_t5_w16_g3_pix:
 	VFMADD231PS (SI)(DX*2), Z15, Z12
 	VFMADD231PS (SI)(BX*1), Z15, Z13
 	VFMADD231PS (SI)(DX*4), Z15, Z14
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), R8
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R9
-	DECQ        R10
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
 	JNZ         dwWgtAVX512_t5_w16_g3_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), R8
@@ -49920,9 +50084,11 @@ dwWgtAVX512_t5_w16_g3_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t5_w16_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t5_w16_g2_pix:
 	PREFETCHT0  64(R8)
@@ -49939,10 +50105,10 @@ dwWgtAVX512_t5_w16_g2_pix:
 	VFMADD231PS (SI)(DX*2), Z10, Z7
 	VFMADD231PS (SI)(BX*1), Z10, Z8
 	VFMADD231PS (SI)(DX*4), Z10, Z9
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t5_w16_g2_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), SI
@@ -50005,9 +50171,11 @@ dwWgtAVX512_t5_w16_g2_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t5_w16_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t5_w16_g1_pix:
 	PREFETCHT0  64(DI)
@@ -50018,9 +50186,9 @@ dwWgtAVX512_t5_w16_g1_pix:
 	VFMADD231PS (SI)(DX*2), Z5, Z2
 	VFMADD231PS (SI)(BX*1), Z5, Z3
 	VFMADD231PS (SI)(DX*4), Z5, Z4
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t5_w16_g1_pix
 	ADDQ        16(SP), SI
 	ADDQ        24(SP), DI
@@ -50084,9 +50252,11 @@ dwWgtAVX512_t5_w8_g2:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t5_w8_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t5_w8_g2_pix:
 	VMOVUPS     (R8), Y10
@@ -50100,10 +50270,10 @@ dwWgtAVX512_t5_w8_g2_pix:
 	VFMADD231PS (SI)(DX*2), Y10, Y7
 	VFMADD231PS (SI)(BX*1), Y10, Y8
 	VFMADD231PS (SI)(DX*4), Y10, Y9
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t5_w8_g2_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), SI
@@ -50166,9 +50336,11 @@ dwWgtAVX512_t5_w8_g2_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t5_w8_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t5_w8_g1_pix:
 	VMOVUPS     (DI), Y5
@@ -50177,9 +50349,9 @@ dwWgtAVX512_t5_w8_g1_pix:
 	VFMADD231PS (SI)(DX*2), Y5, Y2
 	VFMADD231PS (SI)(BX*1), Y5, Y3
 	VFMADD231PS (SI)(DX*4), Y5, Y4
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t5_w8_g1_pix
 	ADDQ        16(SP), SI
 	ADDQ        24(SP), DI
@@ -50243,9 +50415,11 @@ dwWgtAVX512_t5_w1_g2:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R8
 	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t5_w1_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ n+216(FP), R11
 
 dwWgtAVX512_t5_w1_g2_pix:
 	VMOVSS      (R8), X10
@@ -50259,10 +50433,10 @@ dwWgtAVX512_t5_w1_g2_pix:
 	VFMADD231SS (SI)(DX*2), X10, X7
 	VFMADD231SS (SI)(BX*1), X10, X8
 	VFMADD231SS (SI)(DX*4), X10, X9
-	ADDQ        xpix+232(FP), DI
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), R8
-	DECQ        R9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
 	JNZ         dwWgtAVX512_t5_w1_g2_pix
 	ADDQ        16(SP), DI
 	ADDQ        16(SP), SI
@@ -50325,9 +50499,11 @@ dwWgtAVX512_t5_w1_g2_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), DI
 	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t5_w1_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ n+216(FP), R10
 
 dwWgtAVX512_t5_w1_g1_pix:
 	VMOVSS      (DI), X5
@@ -50336,9 +50512,9 @@ dwWgtAVX512_t5_w1_g1_pix:
 	VFMADD231SS (SI)(DX*2), X5, X2
 	VFMADD231SS (SI)(BX*1), X5, X3
 	VFMADD231SS (SI)(DX*4), X5, X4
-	ADDQ        xpix+232(FP), SI
-	ADDQ        ypix+256(FP), DI
-	DECQ        R8
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
 	JNZ         dwWgtAVX512_t5_w1_g1_pix
 	ADDQ        16(SP), SI
 	ADDQ        24(SP), DI

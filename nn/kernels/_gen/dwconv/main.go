@@ -807,6 +807,15 @@ func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, 
 	yq := GP64()
 	MOVQ(sliceBase("y"), yq)
 	ADDQ(co, yq)
+	// The pixel steps in registers where they fit beside the group's base
+	// pointers, else read from the frame each pixel.
+	var xs, ys Op = param("xpix"), param("ypix")
+	if g <= 4 {
+		xr, yr := GP64(), GP64()
+		MOVQ(param("xpix"), xr)
+		MOVQ(param("ypix"), yr)
+		xs, ys = xr, yr
+	}
 	Label(lbl + "_q")
 	npix := GP64()
 	MOVQ(param("n"), npix)
@@ -827,9 +836,9 @@ func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, 
 		}
 	}
 	for j := range base {
-		ADDQ(param("xpix"), base[j])
+		ADDQ(xs, base[j])
 	}
-	ADDQ(param("ypix"), yq)
+	ADDQ(ys, yq)
 	DECQ(npix)
 	JNZ(LabelRef(lbl + "_pix"))
 	for j := range base {
