@@ -133,11 +133,15 @@ type dwRowFunc = func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix
 // xpix = xtap = u (forward, stride 1), rowS2 for xpix = 2u, xtap = u
 // (forward, stride 2) and rowM1 for xpix = u, xtap = -u (input gradient)
 // — which load each source column once per pixel block and window row
-// instead of once per tap.
+// instead of once per tap; the same for the weight gradient: wgt, and
+// wgtS1 for xpix = xtap = u.
 type dwKernels struct {
 	row, rowS1, rowS2, rowM1 dwRowFunc
-	wgt                      func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, nr, xrow, yrow int)
+	wgt, wgtS1               dwWgtFunc
 }
+
+// dwWgtFunc is the signature of the weight-gradient kernels (see dwWgtGo).
+type dwWgtFunc = func(taps int, x, w, y []float32, offs dwOffs, rows, n, c, xpix, xtap, wtap, ypix, nr, xrow, yrow int)
 
 // fwdRow returns the row kernel for the forward pass of p.
 func (k *dwKernels) fwdRow(p *ConvParams) dwRowFunc {
@@ -148,6 +152,14 @@ func (k *dwKernels) fwdRow(p *ConvParams) dwRowFunc {
 		return k.rowS2
 	}
 	return k.row
+}
+
+// wgtRow returns the weight-gradient kernel of p.
+func (k *dwKernels) wgtRow(p *ConvParams) dwWgtFunc {
+	if p.DilW == 1 && p.StrideW == 1 {
+		return k.wgtS1
+	}
+	return k.wgt
 }
 
 // bwdRow returns the row kernel for the input gradient of p.
@@ -164,7 +176,7 @@ var dwSIMD *dwKernels
 
 // dwGo runs the row-kernel drivers on the Go reference kernels: a test
 // oracle for the drivers' planning, never selected for real work.
-var dwGo = &dwKernels{row: dwRowGo, rowS1: dwRowGo, rowS2: dwRowGo, rowM1: dwRowGo, wgt: dwWgtGo}
+var dwGo = &dwKernels{row: dwRowGo, rowS1: dwRowGo, rowS2: dwRowGo, rowM1: dwRowGo, wgt: dwWgtGo, wgtS1: dwWgtGo}
 
 var _ = onImpl(Generic, func() { dwSIMD = nil })
 
@@ -888,6 +900,7 @@ func dwBackwardRows(k *dwKernels, p *ConvParams, x, w, dy, dx, dw []float32, set
 func (a *dwRowArgs) weightRows(u0, u1 int, acc []float32) {
 	p := &a.p
 	c := p.C
+	kw := a.k.wgtRow(p)
 	var offs dwOffs
 	for u := u0; u < u1; {
 		n, oh := u/p.OutH, u%p.OutH
@@ -909,7 +922,7 @@ func (a *dwRowArgs) weightRows(u0, u1 int, acc []float32) {
 						offs[j] = ((n*p.H+ih0+j*p.DilH)*p.W + r.q0 + t*p.DilW) * c
 						offs[dwMaxRows+j] = ((kh0+j)*p.KW + r.k0 + t) * c
 					}
-					a.k.wgt(min(dwMaxTaps, r.nt-t), a.x, acc, a.y[(u*p.OutW+r.p0)*c:], offs, nh, r.n, c,
+					kw(min(dwMaxTaps, r.nt-t), a.x, acc, a.y[(u*p.OutW+r.p0)*c:], offs, nh, r.n, c,
 						p.StrideW*c, p.DilW*c, c, c, nr, a.xrow, a.yr)
 				}
 			}

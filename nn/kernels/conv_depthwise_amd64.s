@@ -40259,7 +40259,9 @@ dwWgtAVX2_t1_w8_g6:
 	ADDQ   AX, R10
 
 dwWgtAVX2_t1_w8_g6_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t1_w8_g6_rowend
 
 dwWgtAVX2_t1_w8_g6_pix:
 	VMOVUPS     (R10), Y6
@@ -40278,48 +40280,50 @@ dwWgtAVX2_t1_w8_g6_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX2_t1_w8_g6_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w8_g6_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y2, Y2
-	VMOVUPS     Y2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y3, Y3
-	VMOVUPS     Y3, (BX)
-	MOVQ        96(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y4, Y4
-	VMOVUPS     Y4, (BX)
-	MOVQ        104(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y5, Y5
-	VMOVUPS     Y5, (BX)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX2_t1_w8_g6
+
+dwWgtAVX2_t1_w8_g6_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t1_w8_g6_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y4, Y4
+	VMOVUPS Y4, (BX)
+	MOVQ    104(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y5, Y5
+	VMOVUPS Y5, (BX)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtAVX2_t1_w8_g6
 
 dwWgtAVX2_t1_w8_g6_end:
 	MOVQ   rows+208(FP), DX
@@ -40353,7 +40357,9 @@ dwWgtAVX2_t1_w8_g6_end:
 	ADDQ   AX, R9
 
 dwWgtAVX2_t1_w8_g5_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t1_w8_g5_rowend
 
 dwWgtAVX2_t1_w8_g5_pix:
 	VMOVUPS     (R9), Y5
@@ -40370,42 +40376,44 @@ dwWgtAVX2_t1_w8_g5_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX2_t1_w8_g5_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w8_g5_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y2, Y2
-	VMOVUPS     Y2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y3, Y3
-	VMOVUPS     Y3, (BX)
-	MOVQ        96(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y4, Y4
-	VMOVUPS     Y4, (BX)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX2_t1_w8_g6
+
+dwWgtAVX2_t1_w8_g5_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t1_w8_g5_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y4, Y4
+	VMOVUPS Y4, (BX)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtAVX2_t1_w8_g6
 
 dwWgtAVX2_t1_w8_g5_end:
 	MOVQ   rows+208(FP), DX
@@ -40437,7 +40445,9 @@ dwWgtAVX2_t1_w8_g5_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t1_w8_g4_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t1_w8_g4_rowend
 
 dwWgtAVX2_t1_w8_g4_pix:
 	VMOVUPS     (R8), Y4
@@ -40452,36 +40462,38 @@ dwWgtAVX2_t1_w8_g4_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX2_t1_w8_g4_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w8_g4_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y2, Y2
-	VMOVUPS     Y2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y3, Y3
-	VMOVUPS     Y3, (BX)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX2_t1_w8_g6
+
+dwWgtAVX2_t1_w8_g4_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t1_w8_g4_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX2_t1_w8_g6
 
 dwWgtAVX2_t1_w8_g4_end:
 	MOVQ   rows+208(FP), DX
@@ -40509,7 +40521,9 @@ dwWgtAVX2_t1_w8_g4_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t1_w8_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t1_w8_g3_rowend
 
 dwWgtAVX2_t1_w8_g3_pix:
 	VMOVUPS     (DI), Y3
@@ -40522,30 +40536,32 @@ dwWgtAVX2_t1_w8_g3_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX2_t1_w8_g3_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w8_g3_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y2, Y2
-	VMOVUPS     Y2, (BX)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX2_t1_w8_g6
+
+dwWgtAVX2_t1_w8_g3_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t1_w8_g3_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX2_t1_w8_g6
 
 dwWgtAVX2_t1_w8_g3_end:
 	MOVQ   rows+208(FP), DX
@@ -40569,7 +40585,9 @@ dwWgtAVX2_t1_w8_g3_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t1_w8_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX2_t1_w8_g2_rowend
 
 dwWgtAVX2_t1_w8_g2_pix:
 	VMOVUPS     (SI), Y2
@@ -40580,24 +40598,26 @@ dwWgtAVX2_t1_w8_g2_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX2_t1_w8_g2_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w8_g2_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX2_t1_w8_g6
+
+dwWgtAVX2_t1_w8_g2_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t1_w8_g2_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX2_t1_w8_g6
 
 dwWgtAVX2_t1_w8_g2_end:
 	MOVQ   rows+208(FP), DX
@@ -40617,7 +40637,9 @@ dwWgtAVX2_t1_w8_g2_end:
 	MOVQ   ypix+256(FP), DI
 
 dwWgtAVX2_t1_w8_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ  n+216(FP), R8
+	TESTQ R8, R8
+	JZ    dwWgtAVX2_t1_w8_g1_rowend
 
 dwWgtAVX2_t1_w8_g1_pix:
 	VMOVUPS     (BX), Y1
@@ -40626,18 +40648,20 @@ dwWgtAVX2_t1_w8_g1_pix:
 	ADDQ        DI, BX
 	DECQ        R8
 	JNZ         dwWgtAVX2_t1_w8_g1_pix
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), BX
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w8_g1_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), DX
-	ADDQ        w_base+32(FP), DX
-	ADDQ        AX, DX
-	VADDPS      (DX), Y0, Y0
-	VMOVUPS     Y0, (DX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX2_t1_w8_g6
+
+dwWgtAVX2_t1_w8_g1_rowend:
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), BX
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t1_w8_g1_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), DX
+	ADDQ    w_base+32(FP), DX
+	ADDQ    AX, DX
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX2_t1_w8_g6
 
 dwWgtAVX2_t1_w8_g1_end:
 	ADDQ $0x00000020, AX
@@ -40686,7 +40710,9 @@ dwWgtAVX2_t1_w1_g6:
 	ADDQ   AX, R10
 
 dwWgtAVX2_t1_w1_g6_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t1_w1_g6_rowend
 
 dwWgtAVX2_t1_w1_g6_pix:
 	VMOVSS      (R10), X6
@@ -40705,48 +40731,50 @@ dwWgtAVX2_t1_w1_g6_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX2_t1_w1_g6_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w1_g6_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X2, X2
-	VMOVSS      X2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X3, X3
-	VMOVSS      X3, (BX)
-	MOVQ        96(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X4, X4
-	VMOVSS      X4, (BX)
-	MOVQ        104(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X5, X5
-	VMOVSS      X5, (BX)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX2_t1_w1_g6
+
+dwWgtAVX2_t1_w1_g6_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R10
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t1_w1_g6_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	MOVQ   96(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X4, X4
+	VMOVSS X4, (BX)
+	MOVQ   104(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X5, X5
+	VMOVSS X5, (BX)
+	ADDQ   $0x06, (SP)
+	JMP    dwWgtAVX2_t1_w1_g6
 
 dwWgtAVX2_t1_w1_g6_end:
 	MOVQ   rows+208(FP), DX
@@ -40780,7 +40808,9 @@ dwWgtAVX2_t1_w1_g6_end:
 	ADDQ   AX, R9
 
 dwWgtAVX2_t1_w1_g5_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t1_w1_g5_rowend
 
 dwWgtAVX2_t1_w1_g5_pix:
 	VMOVSS      (R9), X5
@@ -40797,42 +40827,44 @@ dwWgtAVX2_t1_w1_g5_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX2_t1_w1_g5_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w1_g5_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X2, X2
-	VMOVSS      X2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X3, X3
-	VMOVSS      X3, (BX)
-	MOVQ        96(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X4, X4
-	VMOVSS      X4, (BX)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX2_t1_w1_g6
+
+dwWgtAVX2_t1_w1_g5_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t1_w1_g5_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	MOVQ   96(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X4, X4
+	VMOVSS X4, (BX)
+	ADDQ   $0x05, (SP)
+	JMP    dwWgtAVX2_t1_w1_g6
 
 dwWgtAVX2_t1_w1_g5_end:
 	MOVQ   rows+208(FP), DX
@@ -40864,7 +40896,9 @@ dwWgtAVX2_t1_w1_g5_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t1_w1_g4_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t1_w1_g4_rowend
 
 dwWgtAVX2_t1_w1_g4_pix:
 	VMOVSS      (R8), X4
@@ -40879,36 +40913,38 @@ dwWgtAVX2_t1_w1_g4_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX2_t1_w1_g4_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w1_g4_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X2, X2
-	VMOVSS      X2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X3, X3
-	VMOVSS      X3, (BX)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX2_t1_w1_g6
+
+dwWgtAVX2_t1_w1_g4_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t1_w1_g4_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtAVX2_t1_w1_g6
 
 dwWgtAVX2_t1_w1_g4_end:
 	MOVQ   rows+208(FP), DX
@@ -40936,7 +40972,9 @@ dwWgtAVX2_t1_w1_g4_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t1_w1_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t1_w1_g3_rowend
 
 dwWgtAVX2_t1_w1_g3_pix:
 	VMOVSS      (DI), X3
@@ -40949,30 +40987,32 @@ dwWgtAVX2_t1_w1_g3_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX2_t1_w1_g3_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w1_g3_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X2, X2
-	VMOVSS      X2, (BX)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX2_t1_w1_g6
+
+dwWgtAVX2_t1_w1_g3_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t1_w1_g3_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtAVX2_t1_w1_g6
 
 dwWgtAVX2_t1_w1_g3_end:
 	MOVQ   rows+208(FP), DX
@@ -40996,7 +41036,9 @@ dwWgtAVX2_t1_w1_g3_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t1_w1_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX2_t1_w1_g2_rowend
 
 dwWgtAVX2_t1_w1_g2_pix:
 	VMOVSS      (SI), X2
@@ -41007,24 +41049,26 @@ dwWgtAVX2_t1_w1_g2_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX2_t1_w1_g2_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w1_g2_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX2_t1_w1_g6
+
+dwWgtAVX2_t1_w1_g2_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t1_w1_g2_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtAVX2_t1_w1_g6
 
 dwWgtAVX2_t1_w1_g2_end:
 	MOVQ   rows+208(FP), DX
@@ -41044,7 +41088,9 @@ dwWgtAVX2_t1_w1_g2_end:
 	MOVQ   ypix+256(FP), DI
 
 dwWgtAVX2_t1_w1_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ  n+216(FP), R8
+	TESTQ R8, R8
+	JZ    dwWgtAVX2_t1_w1_g1_rowend
 
 dwWgtAVX2_t1_w1_g1_pix:
 	VMOVSS      (BX), X1
@@ -41053,18 +41099,20 @@ dwWgtAVX2_t1_w1_g1_pix:
 	ADDQ        DI, BX
 	DECQ        R8
 	JNZ         dwWgtAVX2_t1_w1_g1_pix
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), BX
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t1_w1_g1_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), DX
-	ADDQ        w_base+32(FP), DX
-	ADDQ        AX, DX
-	VADDSS      (DX), X0, X0
-	VMOVSS      X0, (DX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX2_t1_w1_g6
+
+dwWgtAVX2_t1_w1_g1_rowend:
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), BX
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t1_w1_g1_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), DX
+	ADDQ   w_base+32(FP), DX
+	ADDQ   AX, DX
+	VADDSS (DX), X0, X0
+	VMOVSS X0, (DX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtAVX2_t1_w1_g6
 
 dwWgtAVX2_t1_w1_g1_end:
 	ADDQ $0x00000004, AX
@@ -41126,7 +41174,9 @@ dwWgtAVX2_t2_w8_g6:
 	ADDQ   AX, R11
 
 dwWgtAVX2_t2_w8_g6_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX2_t2_w8_g6_rowend
 
 dwWgtAVX2_t2_w8_g6_pix:
 	VMOVUPS     (R11), Y12
@@ -41151,66 +41201,68 @@ dwWgtAVX2_t2_w8_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX2_t2_w8_g6_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), R10
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R11
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w8_g6_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y6, Y6
-	VMOVUPS     Y6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y7, Y7
-	VMOVUPS     Y7, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y8, Y8
-	VMOVUPS     Y8, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y9, Y9
-	VMOVUPS     Y9, (SI)
-	MOVQ        104(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y10, Y10
-	VMOVUPS     Y10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y11, Y11
-	VMOVUPS     Y11, (SI)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX2_t2_w8_g6
+
+dwWgtAVX2_t2_w8_g6_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t2_w8_g6_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	MOVQ    104(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y10, Y10
+	VMOVUPS Y10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y11, Y11
+	VMOVUPS Y11, (SI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtAVX2_t2_w8_g6
 
 dwWgtAVX2_t2_w8_g6_end:
 	MOVQ   rows+208(FP), BX
@@ -41249,7 +41301,9 @@ dwWgtAVX2_t2_w8_g6_end:
 	ADDQ   AX, R10
 
 dwWgtAVX2_t2_w8_g5_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t2_w8_g5_rowend
 
 dwWgtAVX2_t2_w8_g5_pix:
 	VMOVUPS     (R10), Y10
@@ -41271,57 +41325,59 @@ dwWgtAVX2_t2_w8_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX2_t2_w8_g5_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w8_g5_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y6, Y6
-	VMOVUPS     Y6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y7, Y7
-	VMOVUPS     Y7, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y8, Y8
-	VMOVUPS     Y8, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y9, Y9
-	VMOVUPS     Y9, (SI)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX2_t2_w8_g6
+
+dwWgtAVX2_t2_w8_g5_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t2_w8_g5_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtAVX2_t2_w8_g6
 
 dwWgtAVX2_t2_w8_g5_end:
 	MOVQ   rows+208(FP), BX
@@ -41357,7 +41413,9 @@ dwWgtAVX2_t2_w8_g5_end:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t2_w8_g4_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX2_t2_w8_g4_rowend
 
 dwWgtAVX2_t2_w8_g4_pix:
 	VMOVUPS     (R9), Y8
@@ -41376,48 +41434,50 @@ dwWgtAVX2_t2_w8_g4_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX2_t2_w8_g4_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w8_g4_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y6, Y6
-	VMOVUPS     Y6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y7, Y7
-	VMOVUPS     Y7, (SI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX2_t2_w8_g6
+
+dwWgtAVX2_t2_w8_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t2_w8_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX2_t2_w8_g6
 
 dwWgtAVX2_t2_w8_g4_end:
 	MOVQ   rows+208(FP), BX
@@ -41448,7 +41508,9 @@ dwWgtAVX2_t2_w8_g4_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t2_w8_g3_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t2_w8_g3_rowend
 
 dwWgtAVX2_t2_w8_g3_pix:
 	VMOVUPS     (R8), Y6
@@ -41464,39 +41526,41 @@ dwWgtAVX2_t2_w8_g3_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX2_t2_w8_g3_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w8_g3_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX2_t2_w8_g6
+
+dwWgtAVX2_t2_w8_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t2_w8_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX2_t2_w8_g6
 
 dwWgtAVX2_t2_w8_g3_end:
 	MOVQ   rows+208(FP), BX
@@ -41522,7 +41586,9 @@ dwWgtAVX2_t2_w8_g3_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t2_w8_g2_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t2_w8_g2_rowend
 
 dwWgtAVX2_t2_w8_g2_pix:
 	VMOVUPS     (DI), Y4
@@ -41535,30 +41601,32 @@ dwWgtAVX2_t2_w8_g2_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX2_t2_w8_g2_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w8_g2_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX2_t2_w8_g6
+
+dwWgtAVX2_t2_w8_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t2_w8_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX2_t2_w8_g6
 
 dwWgtAVX2_t2_w8_g2_end:
 	MOVQ   rows+208(FP), BX
@@ -41579,7 +41647,9 @@ dwWgtAVX2_t2_w8_g2_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t2_w8_g1_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX2_t2_w8_g1_rowend
 
 dwWgtAVX2_t2_w8_g1_pix:
 	VMOVUPS     (SI), Y2
@@ -41589,21 +41659,23 @@ dwWgtAVX2_t2_w8_g1_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX2_t2_w8_g1_pix
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w8_g1_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX2_t2_w8_g6
+
+dwWgtAVX2_t2_w8_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t2_w8_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX2_t2_w8_g6
 
 dwWgtAVX2_t2_w8_g1_end:
 	ADDQ $0x00000020, AX
@@ -41658,7 +41730,9 @@ dwWgtAVX2_t2_w1_g6:
 	ADDQ   AX, R11
 
 dwWgtAVX2_t2_w1_g6_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX2_t2_w1_g6_rowend
 
 dwWgtAVX2_t2_w1_g6_pix:
 	VMOVSS      (R11), X12
@@ -41683,66 +41757,68 @@ dwWgtAVX2_t2_w1_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX2_t2_w1_g6_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), R10
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R11
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w1_g6_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X6, X6
-	VMOVSS      X6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X7, X7
-	VMOVSS      X7, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X8, X8
-	VMOVSS      X8, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X9, X9
-	VMOVSS      X9, (SI)
-	MOVQ        104(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X10, X10
-	VMOVSS      X10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X11, X11
-	VMOVSS      X11, (SI)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX2_t2_w1_g6
+
+dwWgtAVX2_t2_w1_g6_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), R10
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R11
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t2_w1_g6_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	MOVQ   96(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	MOVQ   104(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X10, X10
+	VMOVSS X10, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X11, X11
+	VMOVSS X11, (SI)
+	ADDQ   $0x06, (SP)
+	JMP    dwWgtAVX2_t2_w1_g6
 
 dwWgtAVX2_t2_w1_g6_end:
 	MOVQ   rows+208(FP), BX
@@ -41781,7 +41857,9 @@ dwWgtAVX2_t2_w1_g6_end:
 	ADDQ   AX, R10
 
 dwWgtAVX2_t2_w1_g5_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t2_w1_g5_rowend
 
 dwWgtAVX2_t2_w1_g5_pix:
 	VMOVSS      (R10), X10
@@ -41803,57 +41881,59 @@ dwWgtAVX2_t2_w1_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX2_t2_w1_g5_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w1_g5_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X6, X6
-	VMOVSS      X6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X7, X7
-	VMOVSS      X7, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X8, X8
-	VMOVSS      X8, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X9, X9
-	VMOVSS      X9, (SI)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX2_t2_w1_g6
+
+dwWgtAVX2_t2_w1_g5_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R10
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t2_w1_g5_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	MOVQ   96(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	ADDQ   $0x05, (SP)
+	JMP    dwWgtAVX2_t2_w1_g6
 
 dwWgtAVX2_t2_w1_g5_end:
 	MOVQ   rows+208(FP), BX
@@ -41889,7 +41969,9 @@ dwWgtAVX2_t2_w1_g5_end:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t2_w1_g4_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX2_t2_w1_g4_rowend
 
 dwWgtAVX2_t2_w1_g4_pix:
 	VMOVSS      (R9), X8
@@ -41908,48 +41990,50 @@ dwWgtAVX2_t2_w1_g4_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX2_t2_w1_g4_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w1_g4_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X6, X6
-	VMOVSS      X6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X7, X7
-	VMOVSS      X7, (SI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX2_t2_w1_g6
+
+dwWgtAVX2_t2_w1_g4_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t2_w1_g4_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtAVX2_t2_w1_g6
 
 dwWgtAVX2_t2_w1_g4_end:
 	MOVQ   rows+208(FP), BX
@@ -41980,7 +42064,9 @@ dwWgtAVX2_t2_w1_g4_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t2_w1_g3_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t2_w1_g3_rowend
 
 dwWgtAVX2_t2_w1_g3_pix:
 	VMOVSS      (R8), X6
@@ -41996,39 +42082,41 @@ dwWgtAVX2_t2_w1_g3_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX2_t2_w1_g3_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w1_g3_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX2_t2_w1_g6
+
+dwWgtAVX2_t2_w1_g3_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t2_w1_g3_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtAVX2_t2_w1_g6
 
 dwWgtAVX2_t2_w1_g3_end:
 	MOVQ   rows+208(FP), BX
@@ -42054,7 +42142,9 @@ dwWgtAVX2_t2_w1_g3_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t2_w1_g2_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t2_w1_g2_rowend
 
 dwWgtAVX2_t2_w1_g2_pix:
 	VMOVSS      (DI), X4
@@ -42067,30 +42157,32 @@ dwWgtAVX2_t2_w1_g2_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX2_t2_w1_g2_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w1_g2_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX2_t2_w1_g6
+
+dwWgtAVX2_t2_w1_g2_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t2_w1_g2_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtAVX2_t2_w1_g6
 
 dwWgtAVX2_t2_w1_g2_end:
 	MOVQ   rows+208(FP), BX
@@ -42111,7 +42203,9 @@ dwWgtAVX2_t2_w1_g2_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t2_w1_g1_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX2_t2_w1_g1_rowend
 
 dwWgtAVX2_t2_w1_g1_pix:
 	VMOVSS      (SI), X2
@@ -42121,21 +42215,23 @@ dwWgtAVX2_t2_w1_g1_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX2_t2_w1_g1_pix
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t2_w1_g1_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX2_t2_w1_g6
+
+dwWgtAVX2_t2_w1_g1_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t2_w1_g1_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtAVX2_t2_w1_g6
 
 dwWgtAVX2_t2_w1_g1_end:
 	ADDQ $0x00000004, AX
@@ -42193,7 +42289,9 @@ dwWgtAVX2_t3_w8_g4:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t3_w8_g4_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX2_t3_w8_g4_rowend
 
 dwWgtAVX2_t3_w8_g4_pix:
 	VMOVUPS     (R9), Y12
@@ -42216,60 +42314,62 @@ dwWgtAVX2_t3_w8_g4_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX2_t3_w8_g4_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t3_w8_g4_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y6, Y6
-	VMOVUPS     Y6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y7, Y7
-	VMOVUPS     Y7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y8, Y8
-	VMOVUPS     Y8, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y9, Y9
-	VMOVUPS     Y9, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y10, Y10
-	VMOVUPS     Y10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y11, Y11
-	VMOVUPS     Y11, (SI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX2_t3_w8_g4
+
+dwWgtAVX2_t3_w8_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t3_w8_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y10, Y10
+	VMOVUPS Y10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y11, Y11
+	VMOVUPS Y11, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX2_t3_w8_g4
 
 dwWgtAVX2_t3_w8_g4_end:
 	MOVQ   rows+208(FP), BX
@@ -42303,7 +42403,9 @@ dwWgtAVX2_t3_w8_g4_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t3_w8_g3_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t3_w8_g3_rowend
 
 dwWgtAVX2_t3_w8_g3_pix:
 	VMOVUPS     (R8), Y9
@@ -42322,48 +42424,50 @@ dwWgtAVX2_t3_w8_g3_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX2_t3_w8_g3_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t3_w8_g3_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y6, Y6
-	VMOVUPS     Y6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y7, Y7
-	VMOVUPS     Y7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y8, Y8
-	VMOVUPS     Y8, (SI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX2_t3_w8_g4
+
+dwWgtAVX2_t3_w8_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t3_w8_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX2_t3_w8_g4
 
 dwWgtAVX2_t3_w8_g3_end:
 	MOVQ   rows+208(FP), BX
@@ -42391,7 +42495,9 @@ dwWgtAVX2_t3_w8_g3_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t3_w8_g2_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t3_w8_g2_rowend
 
 dwWgtAVX2_t3_w8_g2_pix:
 	VMOVUPS     (DI), Y6
@@ -42406,36 +42512,38 @@ dwWgtAVX2_t3_w8_g2_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX2_t3_w8_g2_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t3_w8_g2_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX2_t3_w8_g4
+
+dwWgtAVX2_t3_w8_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t3_w8_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX2_t3_w8_g4
 
 dwWgtAVX2_t3_w8_g2_end:
 	MOVQ   rows+208(FP), BX
@@ -42457,7 +42565,9 @@ dwWgtAVX2_t3_w8_g2_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t3_w8_g1_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX2_t3_w8_g1_rowend
 
 dwWgtAVX2_t3_w8_g1_pix:
 	VMOVUPS     (SI), Y3
@@ -42468,24 +42578,26 @@ dwWgtAVX2_t3_w8_g1_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX2_t3_w8_g1_pix
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t3_w8_g1_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDPS      (BX), Y2, Y2
-	VMOVUPS     Y2, (BX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX2_t3_w8_g4
+
+dwWgtAVX2_t3_w8_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t3_w8_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX2_t3_w8_g4
 
 dwWgtAVX2_t3_w8_g1_end:
 	ADDQ $0x00000020, AX
@@ -42536,7 +42648,9 @@ dwWgtAVX2_t3_w1_g4:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t3_w1_g4_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX2_t3_w1_g4_rowend
 
 dwWgtAVX2_t3_w1_g4_pix:
 	VMOVSS      (R9), X12
@@ -42559,60 +42673,62 @@ dwWgtAVX2_t3_w1_g4_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX2_t3_w1_g4_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t3_w1_g4_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X6, X6
-	VMOVSS      X6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X7, X7
-	VMOVSS      X7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X8, X8
-	VMOVSS      X8, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X9, X9
-	VMOVSS      X9, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X10, X10
-	VMOVSS      X10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X11, X11
-	VMOVSS      X11, (SI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX2_t3_w1_g4
+
+dwWgtAVX2_t3_w1_g4_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t3_w1_g4_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X10, X10
+	VMOVSS X10, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X11, X11
+	VMOVSS X11, (SI)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtAVX2_t3_w1_g4
 
 dwWgtAVX2_t3_w1_g4_end:
 	MOVQ   rows+208(FP), BX
@@ -42646,7 +42762,9 @@ dwWgtAVX2_t3_w1_g4_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t3_w1_g3_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t3_w1_g3_rowend
 
 dwWgtAVX2_t3_w1_g3_pix:
 	VMOVSS      (R8), X9
@@ -42665,48 +42783,50 @@ dwWgtAVX2_t3_w1_g3_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX2_t3_w1_g3_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t3_w1_g3_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X6, X6
-	VMOVSS      X6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X7, X7
-	VMOVSS      X7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X8, X8
-	VMOVSS      X8, (SI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX2_t3_w1_g4
+
+dwWgtAVX2_t3_w1_g3_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t3_w1_g3_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtAVX2_t3_w1_g4
 
 dwWgtAVX2_t3_w1_g3_end:
 	MOVQ   rows+208(FP), BX
@@ -42734,7 +42854,9 @@ dwWgtAVX2_t3_w1_g3_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t3_w1_g2_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t3_w1_g2_rowend
 
 dwWgtAVX2_t3_w1_g2_pix:
 	VMOVSS      (DI), X6
@@ -42749,36 +42871,38 @@ dwWgtAVX2_t3_w1_g2_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX2_t3_w1_g2_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t3_w1_g2_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX2_t3_w1_g4
+
+dwWgtAVX2_t3_w1_g2_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t3_w1_g2_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtAVX2_t3_w1_g4
 
 dwWgtAVX2_t3_w1_g2_end:
 	MOVQ   rows+208(FP), BX
@@ -42800,7 +42924,9 @@ dwWgtAVX2_t3_w1_g2_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX2_t3_w1_g1_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX2_t3_w1_g1_rowend
 
 dwWgtAVX2_t3_w1_g1_pix:
 	VMOVSS      (SI), X3
@@ -42811,24 +42937,26 @@ dwWgtAVX2_t3_w1_g1_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX2_t3_w1_g1_pix
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t3_w1_g1_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDSS      (BX), X2, X2
-	VMOVSS      X2, (BX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX2_t3_w1_g4
+
+dwWgtAVX2_t3_w1_g1_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t3_w1_g1_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtAVX2_t3_w1_g4
 
 dwWgtAVX2_t3_w1_g1_end:
 	ADDQ $0x00000004, AX
@@ -42883,7 +43011,9 @@ dwWgtAVX2_t4_w8_g3:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t4_w8_g3_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX2_t4_w8_g3_rowend
 
 dwWgtAVX2_t4_w8_g3_pix:
 	VMOVUPS     (R9), Y12
@@ -42905,57 +43035,59 @@ dwWgtAVX2_t4_w8_g3_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX2_t4_w8_g3_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t4_w8_g3_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y0, Y0
-	VMOVUPS     Y0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y1, Y1
-	VMOVUPS     Y1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y2, Y2
-	VMOVUPS     Y2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y3, Y3
-	VMOVUPS     Y3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y4, Y4
-	VMOVUPS     Y4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y5, Y5
-	VMOVUPS     Y5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y6, Y6
-	VMOVUPS     Y6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y7, Y7
-	VMOVUPS     Y7, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y8, Y8
-	VMOVUPS     Y8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y9, Y9
-	VMOVUPS     Y9, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y10, Y10
-	VMOVUPS     Y10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y11, Y11
-	VMOVUPS     Y11, (DI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX2_t4_w8_g3
+
+dwWgtAVX2_t4_w8_g3_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t4_w8_g3_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y8, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y10, Y10
+	VMOVUPS Y10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y11, Y11
+	VMOVUPS Y11, (DI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX2_t4_w8_g3
 
 dwWgtAVX2_t4_w8_g3_end:
 	MOVQ   rows+208(FP), SI
@@ -42985,7 +43117,9 @@ dwWgtAVX2_t4_w8_g3_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t4_w8_g2_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t4_w8_g2_rowend
 
 dwWgtAVX2_t4_w8_g2_pix:
 	VMOVUPS     (R8), Y8
@@ -43002,42 +43136,44 @@ dwWgtAVX2_t4_w8_g2_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX2_t4_w8_g2_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t4_w8_g2_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y0, Y0
-	VMOVUPS     Y0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y1, Y1
-	VMOVUPS     Y1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y2, Y2
-	VMOVUPS     Y2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y3, Y3
-	VMOVUPS     Y3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y4, Y4
-	VMOVUPS     Y4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y5, Y5
-	VMOVUPS     Y5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y6, Y6
-	VMOVUPS     Y6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y7, Y7
-	VMOVUPS     Y7, (DI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX2_t4_w8_g3
+
+dwWgtAVX2_t4_w8_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t4_w8_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX2_t4_w8_g3
 
 dwWgtAVX2_t4_w8_g2_end:
 	MOVQ   rows+208(FP), SI
@@ -43060,7 +43196,9 @@ dwWgtAVX2_t4_w8_g2_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t4_w8_g1_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t4_w8_g1_rowend
 
 dwWgtAVX2_t4_w8_g1_pix:
 	VMOVUPS     (DI), Y4
@@ -43072,27 +43210,29 @@ dwWgtAVX2_t4_w8_g1_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX2_t4_w8_g1_pix
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t4_w8_g1_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX2_t4_w8_g3
+
+dwWgtAVX2_t4_w8_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t4_w8_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX2_t4_w8_g3
 
 dwWgtAVX2_t4_w8_g1_end:
 	ADDQ $0x00000020, AX
@@ -43140,7 +43280,9 @@ dwWgtAVX2_t4_w1_g3:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX2_t4_w1_g3_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX2_t4_w1_g3_rowend
 
 dwWgtAVX2_t4_w1_g3_pix:
 	VMOVSS      (R9), X12
@@ -43162,57 +43304,59 @@ dwWgtAVX2_t4_w1_g3_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX2_t4_w1_g3_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t4_w1_g3_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X0, X0
-	VMOVSS      X0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X1, X1
-	VMOVSS      X1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X2, X2
-	VMOVSS      X2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X3, X3
-	VMOVSS      X3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X4, X4
-	VMOVSS      X4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X5, X5
-	VMOVSS      X5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X6, X6
-	VMOVSS      X6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X7, X7
-	VMOVSS      X7, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X8, X8
-	VMOVSS      X8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X9, X9
-	VMOVSS      X9, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X10, X10
-	VMOVSS      X10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X11, X11
-	VMOVSS      X11, (DI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX2_t4_w1_g3
+
+dwWgtAVX2_t4_w1_g3_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t4_w1_g3_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	MOVQ   80(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X8, X8
+	VMOVSS X8, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X9, X9
+	VMOVSS X9, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X10, X10
+	VMOVSS X10, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X11, X11
+	VMOVSS X11, (DI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtAVX2_t4_w1_g3
 
 dwWgtAVX2_t4_w1_g3_end:
 	MOVQ   rows+208(FP), SI
@@ -43242,7 +43386,9 @@ dwWgtAVX2_t4_w1_g3_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t4_w1_g2_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t4_w1_g2_rowend
 
 dwWgtAVX2_t4_w1_g2_pix:
 	VMOVSS      (R8), X8
@@ -43259,42 +43405,44 @@ dwWgtAVX2_t4_w1_g2_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX2_t4_w1_g2_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t4_w1_g2_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X0, X0
-	VMOVSS      X0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X1, X1
-	VMOVSS      X1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X2, X2
-	VMOVSS      X2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X3, X3
-	VMOVSS      X3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X4, X4
-	VMOVSS      X4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X5, X5
-	VMOVSS      X5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X6, X6
-	VMOVSS      X6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X7, X7
-	VMOVSS      X7, (DI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX2_t4_w1_g3
+
+dwWgtAVX2_t4_w1_g2_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t4_w1_g2_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtAVX2_t4_w1_g3
 
 dwWgtAVX2_t4_w1_g2_end:
 	MOVQ   rows+208(FP), SI
@@ -43317,7 +43465,9 @@ dwWgtAVX2_t4_w1_g2_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t4_w1_g1_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t4_w1_g1_rowend
 
 dwWgtAVX2_t4_w1_g1_pix:
 	VMOVSS      (DI), X4
@@ -43329,27 +43479,29 @@ dwWgtAVX2_t4_w1_g1_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX2_t4_w1_g1_pix
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t4_w1_g1_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX2_t4_w1_g3
+
+dwWgtAVX2_t4_w1_g1_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t4_w1_g1_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtAVX2_t4_w1_g3
 
 dwWgtAVX2_t4_w1_g1_end:
 	ADDQ $0x00000004, AX
@@ -43399,7 +43551,9 @@ dwWgtAVX2_t5_w8_g2:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t5_w8_g2_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t5_w8_g2_rowend
 
 dwWgtAVX2_t5_w8_g2_pix:
 	VMOVUPS     (R8), Y10
@@ -43418,48 +43572,50 @@ dwWgtAVX2_t5_w8_g2_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX2_t5_w8_g2_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t5_w8_g2_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y0, Y0
-	VMOVUPS     Y0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y1, Y1
-	VMOVUPS     Y1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y2, Y2
-	VMOVUPS     Y2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y3, Y3
-	VMOVUPS     Y3, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y4, Y4
-	VMOVUPS     Y4, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y5, Y5
-	VMOVUPS     Y5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y6, Y6
-	VMOVUPS     Y6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y7, Y7
-	VMOVUPS     Y7, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y8, Y8
-	VMOVUPS     Y8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y9, Y9
-	VMOVUPS     Y9, (DI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX2_t5_w8_g2
+
+dwWgtAVX2_t5_w8_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t5_w8_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y8, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX2_t5_w8_g2
 
 dwWgtAVX2_t5_w8_g2_end:
 	MOVQ   rows+208(FP), SI
@@ -43483,7 +43639,9 @@ dwWgtAVX2_t5_w8_g2_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t5_w8_g1_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t5_w8_g1_rowend
 
 dwWgtAVX2_t5_w8_g1_pix:
 	VMOVUPS     (DI), Y5
@@ -43496,30 +43654,32 @@ dwWgtAVX2_t5_w8_g1_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX2_t5_w8_g1_pix
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t5_w8_g1_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX2_t5_w8_g2
+
+dwWgtAVX2_t5_w8_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX2_t5_w8_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX2_t5_w8_g2
 
 dwWgtAVX2_t5_w8_g1_end:
 	ADDQ $0x00000020, AX
@@ -43562,7 +43722,9 @@ dwWgtAVX2_t5_w1_g2:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX2_t5_w1_g2_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX2_t5_w1_g2_rowend
 
 dwWgtAVX2_t5_w1_g2_pix:
 	VMOVSS      (R8), X10
@@ -43581,48 +43743,50 @@ dwWgtAVX2_t5_w1_g2_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX2_t5_w1_g2_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t5_w1_g2_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X0, X0
-	VMOVSS      X0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X1, X1
-	VMOVSS      X1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X2, X2
-	VMOVSS      X2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X3, X3
-	VMOVSS      X3, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X4, X4
-	VMOVSS      X4, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X5, X5
-	VMOVSS      X5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X6, X6
-	VMOVSS      X6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X7, X7
-	VMOVSS      X7, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X8, X8
-	VMOVSS      X8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X9, X9
-	VMOVSS      X9, (DI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX2_t5_w1_g2
+
+dwWgtAVX2_t5_w1_g2_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t5_w1_g2_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X8, X8
+	VMOVSS X8, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X9, X9
+	VMOVSS X9, (DI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtAVX2_t5_w1_g2
 
 dwWgtAVX2_t5_w1_g2_end:
 	MOVQ   rows+208(FP), SI
@@ -43646,7 +43810,9 @@ dwWgtAVX2_t5_w1_g2_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX2_t5_w1_g1_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX2_t5_w1_g1_rowend
 
 dwWgtAVX2_t5_w1_g1_pix:
 	VMOVSS      (DI), X5
@@ -43659,30 +43825,32 @@ dwWgtAVX2_t5_w1_g1_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX2_t5_w1_g1_pix
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX2_t5_w1_g1_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX2_t5_w1_g2
+
+dwWgtAVX2_t5_w1_g1_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX2_t5_w1_g1_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtAVX2_t5_w1_g2
 
 dwWgtAVX2_t5_w1_g1_end:
 	ADDQ $0x00000004, AX
@@ -43691,6 +43859,5427 @@ dwWgtAVX2_t5_w1_g1_end:
 
 dwWgtAVX2_t5_w1_end:
 dwWgtAVX2_done:
+	VZEROUPPER
+	RET
+
+// func dwWgtS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, nr int, xrow int, yrow int)
+// Requires: AVX, FMA3
+TEXT ·dwWgtS1AVX2(SB), NOSPLIT, $88-288
+	MOVQ  n+216(FP), AX
+	TESTQ AX, AX
+	JZ    dwWgtS1AVX2_done
+	CMPQ  nr+264(FP), $0x01
+	JL    dwWgtS1AVX2_done
+	SHLQ  $0x02, offs_0+80(FP)
+	SHLQ  $0x02, offs_1+88(FP)
+	SHLQ  $0x02, offs_2+96(FP)
+	SHLQ  $0x02, offs_3+104(FP)
+	SHLQ  $0x02, offs_4+112(FP)
+	SHLQ  $0x02, offs_5+120(FP)
+	SHLQ  $0x02, offs_6+128(FP)
+	SHLQ  $0x02, offs_7+136(FP)
+	SHLQ  $0x02, offs_8+144(FP)
+	SHLQ  $0x02, offs_9+152(FP)
+	SHLQ  $0x02, offs_10+160(FP)
+	SHLQ  $0x02, offs_11+168(FP)
+	SHLQ  $0x02, offs_12+176(FP)
+	SHLQ  $0x02, offs_13+184(FP)
+	SHLQ  $0x02, offs_14+192(FP)
+	SHLQ  $0x02, offs_15+200(FP)
+	SHLQ  $0x02, xpix+232(FP)
+	SHLQ  $0x02, xtap+240(FP)
+	SHLQ  $0x02, wtap+248(FP)
+	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+272(FP)
+	SHLQ  $0x02, yrow+280(FP)
+	LEAQ  offs_0+80(FP), CX
+	MOVQ  xtap+240(FP), DX
+	LEAQ  (DX)(DX*2), BX
+	MOVQ  xpix+232(FP), DI
+	IMULQ AX, DI
+	MOVQ  xrow+272(FP), SI
+	SUBQ  DI, SI
+	MOVQ  SI, 16(SP)
+	MOVQ  ypix+256(FP), SI
+	IMULQ AX, SI
+	MOVQ  yrow+280(FP), AX
+	SUBQ  SI, AX
+	MOVQ  AX, 24(SP)
+	MOVQ  taps+0(FP), AX
+	CMPQ  AX, $0x01
+	JEQ   dwWgtS1AVX2_t1
+	CMPQ  AX, $0x02
+	JEQ   dwWgtS1AVX2_t2
+	CMPQ  AX, $0x03
+	JEQ   dwWgtS1AVX2_t3
+	CMPQ  AX, $0x04
+	JEQ   dwWgtS1AVX2_t4
+	CMPQ  AX, $0x05
+	JEQ   dwWgtS1AVX2_t5
+	JMP   dwWgtS1AVX2_done
+
+dwWgtS1AVX2_t1:
+	XORQ AX, AX
+	MOVQ c+224(FP), DX
+	MOVQ DX, 8(SP)
+
+dwWgtS1AVX2_t1_w8:
+	CMPQ 8(SP), $0x08
+	JL   dwWgtS1AVX2_t1_w8_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX2_t1_w8_g6:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x06
+	JL     dwWgtS1AVX2_t1_w8_g6_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   40(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+
+dwWgtS1AVX2_t1_w8_g6_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t1_w8_g6_rowend
+
+dwWgtS1AVX2_t1_w8_g6_pix:
+	VMOVUPS     (R10), Y6
+	VFMADD231PS (BX), Y6, Y0
+	VFMADD231PS (SI), Y6, Y1
+	VFMADD231PS (DI), Y6, Y2
+	VFMADD231PS (R8), Y6, Y3
+	VFMADD231PS (R9), Y6, Y4
+	VFMADD231PS (DX), Y6, Y5
+	ADDQ        xpix+232(FP), BX
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), DX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t1_w8_g6_pix
+
+dwWgtS1AVX2_t1_w8_g6_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t1_w8_g6_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y4, Y4
+	VMOVUPS Y4, (BX)
+	MOVQ    104(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y5, Y5
+	VMOVUPS Y5, (BX)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtS1AVX2_t1_w8_g6
+
+dwWgtS1AVX2_t1_w8_g6_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x05
+	JL     dwWgtS1AVX2_t1_w8_g5_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+
+dwWgtS1AVX2_t1_w8_g5_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t1_w8_g5_rowend
+
+dwWgtS1AVX2_t1_w8_g5_pix:
+	VMOVUPS     (R9), Y5
+	VFMADD231PS (BX), Y5, Y0
+	VFMADD231PS (SI), Y5, Y1
+	VFMADD231PS (DI), Y5, Y2
+	VFMADD231PS (R8), Y5, Y3
+	VFMADD231PS (DX), Y5, Y4
+	ADDQ        xpix+232(FP), BX
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), DX
+	ADDQ        ypix+256(FP), R9
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t1_w8_g5_pix
+
+dwWgtS1AVX2_t1_w8_g5_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t1_w8_g5_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y4, Y4
+	VMOVUPS Y4, (BX)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtS1AVX2_t1_w8_g6
+
+dwWgtS1AVX2_t1_w8_g5_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x04
+	JL     dwWgtS1AVX2_t1_w8_g4_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX2_t1_w8_g4_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t1_w8_g4_rowend
+
+dwWgtS1AVX2_t1_w8_g4_pix:
+	VMOVUPS     (R8), Y4
+	VFMADD231PS (BX), Y4, Y0
+	VFMADD231PS (SI), Y4, Y1
+	VFMADD231PS (DI), Y4, Y2
+	VFMADD231PS (DX), Y4, Y3
+	ADDQ        R9, BX
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, DX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t1_w8_g4_pix
+
+dwWgtS1AVX2_t1_w8_g4_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t1_w8_g4_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX2_t1_w8_g6
+
+dwWgtS1AVX2_t1_w8_g4_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x03
+	JL     dwWgtS1AVX2_t1_w8_g3_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX2_t1_w8_g3_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t1_w8_g3_rowend
+
+dwWgtS1AVX2_t1_w8_g3_pix:
+	VMOVUPS     (DI), Y3
+	VFMADD231PS (BX), Y3, Y0
+	VFMADD231PS (SI), Y3, Y1
+	VFMADD231PS (DX), Y3, Y2
+	ADDQ        R8, BX
+	ADDQ        R8, SI
+	ADDQ        R8, DX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t1_w8_g3_pix
+
+dwWgtS1AVX2_t1_w8_g3_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t1_w8_g3_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX2_t1_w8_g6
+
+dwWgtS1AVX2_t1_w8_g3_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x02
+	JL     dwWgtS1AVX2_t1_w8_g2_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX2_t1_w8_g2_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX2_t1_w8_g2_rowend
+
+dwWgtS1AVX2_t1_w8_g2_pix:
+	VMOVUPS     (SI), Y2
+	VFMADD231PS (BX), Y2, Y0
+	VFMADD231PS (DX), Y2, Y1
+	ADDQ        DI, BX
+	ADDQ        DI, DX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX2_t1_w8_g2_pix
+
+dwWgtS1AVX2_t1_w8_g2_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t1_w8_g2_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX2_t1_w8_g6
+
+dwWgtS1AVX2_t1_w8_g2_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x01
+	JL     dwWgtS1AVX2_t1_w8_g1_end
+	VXORPS Y0, Y0, Y0
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), BX
+	ADDQ   AX, BX
+	MOVQ   xpix+232(FP), SI
+	MOVQ   ypix+256(FP), DI
+
+dwWgtS1AVX2_t1_w8_g1_q:
+	MOVQ  n+216(FP), R8
+	TESTQ R8, R8
+	JZ    dwWgtS1AVX2_t1_w8_g1_rowend
+
+dwWgtS1AVX2_t1_w8_g1_pix:
+	VMOVUPS     (BX), Y1
+	VFMADD231PS (DX), Y1, Y0
+	ADDQ        SI, DX
+	ADDQ        DI, BX
+	DECQ        R8
+	JNZ         dwWgtS1AVX2_t1_w8_g1_pix
+
+dwWgtS1AVX2_t1_w8_g1_rowend:
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), BX
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t1_w8_g1_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), DX
+	ADDQ    w_base+32(FP), DX
+	ADDQ    AX, DX
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX2_t1_w8_g6
+
+dwWgtS1AVX2_t1_w8_g1_end:
+	ADDQ $0x00000020, AX
+	SUBQ $0x08, 8(SP)
+	JMP  dwWgtS1AVX2_t1_w8
+
+dwWgtS1AVX2_t1_w8_end:
+dwWgtS1AVX2_t1_w1:
+	CMPQ 8(SP), $0x01
+	JL   dwWgtS1AVX2_t1_w1_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX2_t1_w1_g6:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x06
+	JL     dwWgtS1AVX2_t1_w1_g6_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   40(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+
+dwWgtS1AVX2_t1_w1_g6_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t1_w1_g6_rowend
+
+dwWgtS1AVX2_t1_w1_g6_pix:
+	VMOVSS      (R10), X6
+	VFMADD231SS (BX), X6, X0
+	VFMADD231SS (SI), X6, X1
+	VFMADD231SS (DI), X6, X2
+	VFMADD231SS (R8), X6, X3
+	VFMADD231SS (R9), X6, X4
+	VFMADD231SS (DX), X6, X5
+	ADDQ        xpix+232(FP), BX
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), DX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t1_w1_g6_pix
+
+dwWgtS1AVX2_t1_w1_g6_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R10
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t1_w1_g6_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	MOVQ   96(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X4, X4
+	VMOVSS X4, (BX)
+	MOVQ   104(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X5, X5
+	VMOVSS X5, (BX)
+	ADDQ   $0x06, (SP)
+	JMP    dwWgtS1AVX2_t1_w1_g6
+
+dwWgtS1AVX2_t1_w1_g6_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x05
+	JL     dwWgtS1AVX2_t1_w1_g5_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+
+dwWgtS1AVX2_t1_w1_g5_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t1_w1_g5_rowend
+
+dwWgtS1AVX2_t1_w1_g5_pix:
+	VMOVSS      (R9), X5
+	VFMADD231SS (BX), X5, X0
+	VFMADD231SS (SI), X5, X1
+	VFMADD231SS (DI), X5, X2
+	VFMADD231SS (R8), X5, X3
+	VFMADD231SS (DX), X5, X4
+	ADDQ        xpix+232(FP), BX
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), DX
+	ADDQ        ypix+256(FP), R9
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t1_w1_g5_pix
+
+dwWgtS1AVX2_t1_w1_g5_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t1_w1_g5_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	MOVQ   96(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X4, X4
+	VMOVSS X4, (BX)
+	ADDQ   $0x05, (SP)
+	JMP    dwWgtS1AVX2_t1_w1_g6
+
+dwWgtS1AVX2_t1_w1_g5_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x04
+	JL     dwWgtS1AVX2_t1_w1_g4_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX2_t1_w1_g4_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t1_w1_g4_rowend
+
+dwWgtS1AVX2_t1_w1_g4_pix:
+	VMOVSS      (R8), X4
+	VFMADD231SS (BX), X4, X0
+	VFMADD231SS (SI), X4, X1
+	VFMADD231SS (DI), X4, X2
+	VFMADD231SS (DX), X4, X3
+	ADDQ        R9, BX
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, DX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t1_w1_g4_pix
+
+dwWgtS1AVX2_t1_w1_g4_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t1_w1_g4_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtS1AVX2_t1_w1_g6
+
+dwWgtS1AVX2_t1_w1_g4_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x03
+	JL     dwWgtS1AVX2_t1_w1_g3_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX2_t1_w1_g3_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t1_w1_g3_rowend
+
+dwWgtS1AVX2_t1_w1_g3_pix:
+	VMOVSS      (DI), X3
+	VFMADD231SS (BX), X3, X0
+	VFMADD231SS (SI), X3, X1
+	VFMADD231SS (DX), X3, X2
+	ADDQ        R8, BX
+	ADDQ        R8, SI
+	ADDQ        R8, DX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t1_w1_g3_pix
+
+dwWgtS1AVX2_t1_w1_g3_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t1_w1_g3_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtS1AVX2_t1_w1_g6
+
+dwWgtS1AVX2_t1_w1_g3_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x02
+	JL     dwWgtS1AVX2_t1_w1_g2_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX2_t1_w1_g2_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX2_t1_w1_g2_rowend
+
+dwWgtS1AVX2_t1_w1_g2_pix:
+	VMOVSS      (SI), X2
+	VFMADD231SS (BX), X2, X0
+	VFMADD231SS (DX), X2, X1
+	ADDQ        DI, BX
+	ADDQ        DI, DX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX2_t1_w1_g2_pix
+
+dwWgtS1AVX2_t1_w1_g2_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t1_w1_g2_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtS1AVX2_t1_w1_g6
+
+dwWgtS1AVX2_t1_w1_g2_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x01
+	JL     dwWgtS1AVX2_t1_w1_g1_end
+	VXORPS X0, X0, X0
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), BX
+	ADDQ   AX, BX
+	MOVQ   xpix+232(FP), SI
+	MOVQ   ypix+256(FP), DI
+
+dwWgtS1AVX2_t1_w1_g1_q:
+	MOVQ  n+216(FP), R8
+	TESTQ R8, R8
+	JZ    dwWgtS1AVX2_t1_w1_g1_rowend
+
+dwWgtS1AVX2_t1_w1_g1_pix:
+	VMOVSS      (BX), X1
+	VFMADD231SS (DX), X1, X0
+	ADDQ        SI, DX
+	ADDQ        DI, BX
+	DECQ        R8
+	JNZ         dwWgtS1AVX2_t1_w1_g1_pix
+
+dwWgtS1AVX2_t1_w1_g1_rowend:
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), BX
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t1_w1_g1_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), DX
+	ADDQ   w_base+32(FP), DX
+	ADDQ   AX, DX
+	VADDSS (DX), X0, X0
+	VMOVSS X0, (DX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtS1AVX2_t1_w1_g6
+
+dwWgtS1AVX2_t1_w1_g1_end:
+	ADDQ $0x00000004, AX
+	SUBQ $0x01, 8(SP)
+	JMP  dwWgtS1AVX2_t1_w1
+
+dwWgtS1AVX2_t1_w1_end:
+	JMP dwWgtS1AVX2_done
+
+dwWgtS1AVX2_t2:
+	XORQ AX, AX
+	MOVQ c+224(FP), BX
+	MOVQ BX, 8(SP)
+
+dwWgtS1AVX2_t2_w8:
+	CMPQ 8(SP), $0x08
+	JL   dwWgtS1AVX2_t2_w8_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX2_t2_w8_g6:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x06
+	JL     dwWgtS1AVX2_t2_w8_g6_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
+	ADDQ   x_base+8(FP), R10
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R11
+	ADDQ   AX, R11
+
+dwWgtS1AVX2_t2_w8_g6_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX2_t2_w8_g6_rowend
+
+dwWgtS1AVX2_t2_w8_g6_pix:
+	VMOVUPS     (R11), Y12
+	VFMADD231PS (SI), Y12, Y0
+	VFMADD231PS (SI)(DX*1), Y12, Y1
+	VFMADD231PS (DI), Y12, Y2
+	VFMADD231PS (DI)(DX*1), Y12, Y3
+	VFMADD231PS (R8), Y12, Y4
+	VFMADD231PS (R8)(DX*1), Y12, Y5
+	VFMADD231PS (R9), Y12, Y6
+	VFMADD231PS (R9)(DX*1), Y12, Y7
+	VFMADD231PS (R10), Y12, Y8
+	VFMADD231PS (R10)(DX*1), Y12, Y9
+	VFMADD231PS (BX), Y12, Y10
+	VFMADD231PS (BX)(DX*1), Y12, Y11
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), R10
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R11
+	DECQ        R12
+	JNZ         dwWgtS1AVX2_t2_w8_g6_pix
+
+dwWgtS1AVX2_t2_w8_g6_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t2_w8_g6_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	MOVQ    104(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y10, Y10
+	VMOVUPS Y10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y11, Y11
+	VMOVUPS Y11, (SI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtS1AVX2_t2_w8_g6
+
+dwWgtS1AVX2_t2_w8_g6_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x05
+	JL     dwWgtS1AVX2_t2_w8_g5_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+
+dwWgtS1AVX2_t2_w8_g5_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t2_w8_g5_rowend
+
+dwWgtS1AVX2_t2_w8_g5_pix:
+	VMOVUPS     (R10), Y10
+	VFMADD231PS (SI), Y10, Y0
+	VFMADD231PS (SI)(DX*1), Y10, Y1
+	VFMADD231PS (DI), Y10, Y2
+	VFMADD231PS (DI)(DX*1), Y10, Y3
+	VFMADD231PS (R8), Y10, Y4
+	VFMADD231PS (R8)(DX*1), Y10, Y5
+	VFMADD231PS (R9), Y10, Y6
+	VFMADD231PS (R9)(DX*1), Y10, Y7
+	VFMADD231PS (BX), Y10, Y8
+	VFMADD231PS (BX)(DX*1), Y10, Y9
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t2_w8_g5_pix
+
+dwWgtS1AVX2_t2_w8_g5_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t2_w8_g5_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtS1AVX2_t2_w8_g6
+
+dwWgtS1AVX2_t2_w8_g5_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x04
+	JL     dwWgtS1AVX2_t2_w8_g4_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX2_t2_w8_g4_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX2_t2_w8_g4_rowend
+
+dwWgtS1AVX2_t2_w8_g4_pix:
+	VMOVUPS     (R9), Y8
+	VFMADD231PS (SI), Y8, Y0
+	VFMADD231PS (SI)(DX*1), Y8, Y1
+	VFMADD231PS (DI), Y8, Y2
+	VFMADD231PS (DI)(DX*1), Y8, Y3
+	VFMADD231PS (R8), Y8, Y4
+	VFMADD231PS (R8)(DX*1), Y8, Y5
+	VFMADD231PS (BX), Y8, Y6
+	VFMADD231PS (BX)(DX*1), Y8, Y7
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX2_t2_w8_g4_pix
+
+dwWgtS1AVX2_t2_w8_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t2_w8_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX2_t2_w8_g6
+
+dwWgtS1AVX2_t2_w8_g4_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x03
+	JL     dwWgtS1AVX2_t2_w8_g3_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX2_t2_w8_g3_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t2_w8_g3_rowend
+
+dwWgtS1AVX2_t2_w8_g3_pix:
+	VMOVUPS     (R8), Y6
+	VFMADD231PS (SI), Y6, Y0
+	VFMADD231PS (SI)(DX*1), Y6, Y1
+	VFMADD231PS (DI), Y6, Y2
+	VFMADD231PS (DI)(DX*1), Y6, Y3
+	VFMADD231PS (BX), Y6, Y4
+	VFMADD231PS (BX)(DX*1), Y6, Y5
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t2_w8_g3_pix
+
+dwWgtS1AVX2_t2_w8_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t2_w8_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX2_t2_w8_g6
+
+dwWgtS1AVX2_t2_w8_g3_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x02
+	JL     dwWgtS1AVX2_t2_w8_g2_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX2_t2_w8_g2_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t2_w8_g2_rowend
+
+dwWgtS1AVX2_t2_w8_g2_pix:
+	VMOVUPS     (DI), Y4
+	VFMADD231PS (SI), Y4, Y0
+	VFMADD231PS (SI)(DX*1), Y4, Y1
+	VFMADD231PS (BX), Y4, Y2
+	VFMADD231PS (BX)(DX*1), Y4, Y3
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t2_w8_g2_pix
+
+dwWgtS1AVX2_t2_w8_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t2_w8_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX2_t2_w8_g6
+
+dwWgtS1AVX2_t2_w8_g2_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x01
+	JL     dwWgtS1AVX2_t2_w8_g1_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX2_t2_w8_g1_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX2_t2_w8_g1_rowend
+
+dwWgtS1AVX2_t2_w8_g1_pix:
+	VMOVUPS     (SI), Y2
+	VFMADD231PS (BX), Y2, Y0
+	VFMADD231PS (BX)(DX*1), Y2, Y1
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX2_t2_w8_g1_pix
+
+dwWgtS1AVX2_t2_w8_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t2_w8_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX2_t2_w8_g6
+
+dwWgtS1AVX2_t2_w8_g1_end:
+	ADDQ $0x00000020, AX
+	SUBQ $0x08, 8(SP)
+	JMP  dwWgtS1AVX2_t2_w8
+
+dwWgtS1AVX2_t2_w8_end:
+dwWgtS1AVX2_t2_w1:
+	CMPQ 8(SP), $0x01
+	JL   dwWgtS1AVX2_t2_w1_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX2_t2_w1_g6:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x06
+	JL     dwWgtS1AVX2_t2_w1_g6_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	VXORPS X10, X10, X10
+	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
+	ADDQ   x_base+8(FP), R10
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R11
+	ADDQ   AX, R11
+
+dwWgtS1AVX2_t2_w1_g6_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX2_t2_w1_g6_rowend
+
+dwWgtS1AVX2_t2_w1_g6_pix:
+	VMOVSS      (R11), X12
+	VFMADD231SS (SI), X12, X0
+	VFMADD231SS (SI)(DX*1), X12, X1
+	VFMADD231SS (DI), X12, X2
+	VFMADD231SS (DI)(DX*1), X12, X3
+	VFMADD231SS (R8), X12, X4
+	VFMADD231SS (R8)(DX*1), X12, X5
+	VFMADD231SS (R9), X12, X6
+	VFMADD231SS (R9)(DX*1), X12, X7
+	VFMADD231SS (R10), X12, X8
+	VFMADD231SS (R10)(DX*1), X12, X9
+	VFMADD231SS (BX), X12, X10
+	VFMADD231SS (BX)(DX*1), X12, X11
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), R10
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R11
+	DECQ        R12
+	JNZ         dwWgtS1AVX2_t2_w1_g6_pix
+
+dwWgtS1AVX2_t2_w1_g6_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), R10
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R11
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t2_w1_g6_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	MOVQ   96(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	MOVQ   104(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X10, X10
+	VMOVSS X10, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X11, X11
+	VMOVSS X11, (SI)
+	ADDQ   $0x06, (SP)
+	JMP    dwWgtS1AVX2_t2_w1_g6
+
+dwWgtS1AVX2_t2_w1_g6_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x05
+	JL     dwWgtS1AVX2_t2_w1_g5_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+
+dwWgtS1AVX2_t2_w1_g5_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t2_w1_g5_rowend
+
+dwWgtS1AVX2_t2_w1_g5_pix:
+	VMOVSS      (R10), X10
+	VFMADD231SS (SI), X10, X0
+	VFMADD231SS (SI)(DX*1), X10, X1
+	VFMADD231SS (DI), X10, X2
+	VFMADD231SS (DI)(DX*1), X10, X3
+	VFMADD231SS (R8), X10, X4
+	VFMADD231SS (R8)(DX*1), X10, X5
+	VFMADD231SS (R9), X10, X6
+	VFMADD231SS (R9)(DX*1), X10, X7
+	VFMADD231SS (BX), X10, X8
+	VFMADD231SS (BX)(DX*1), X10, X9
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t2_w1_g5_pix
+
+dwWgtS1AVX2_t2_w1_g5_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R10
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t2_w1_g5_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	MOVQ   96(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	ADDQ   $0x05, (SP)
+	JMP    dwWgtS1AVX2_t2_w1_g6
+
+dwWgtS1AVX2_t2_w1_g5_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x04
+	JL     dwWgtS1AVX2_t2_w1_g4_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX2_t2_w1_g4_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX2_t2_w1_g4_rowend
+
+dwWgtS1AVX2_t2_w1_g4_pix:
+	VMOVSS      (R9), X8
+	VFMADD231SS (SI), X8, X0
+	VFMADD231SS (SI)(DX*1), X8, X1
+	VFMADD231SS (DI), X8, X2
+	VFMADD231SS (DI)(DX*1), X8, X3
+	VFMADD231SS (R8), X8, X4
+	VFMADD231SS (R8)(DX*1), X8, X5
+	VFMADD231SS (BX), X8, X6
+	VFMADD231SS (BX)(DX*1), X8, X7
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX2_t2_w1_g4_pix
+
+dwWgtS1AVX2_t2_w1_g4_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t2_w1_g4_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtS1AVX2_t2_w1_g6
+
+dwWgtS1AVX2_t2_w1_g4_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x03
+	JL     dwWgtS1AVX2_t2_w1_g3_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX2_t2_w1_g3_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t2_w1_g3_rowend
+
+dwWgtS1AVX2_t2_w1_g3_pix:
+	VMOVSS      (R8), X6
+	VFMADD231SS (SI), X6, X0
+	VFMADD231SS (SI)(DX*1), X6, X1
+	VFMADD231SS (DI), X6, X2
+	VFMADD231SS (DI)(DX*1), X6, X3
+	VFMADD231SS (BX), X6, X4
+	VFMADD231SS (BX)(DX*1), X6, X5
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t2_w1_g3_pix
+
+dwWgtS1AVX2_t2_w1_g3_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t2_w1_g3_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtS1AVX2_t2_w1_g6
+
+dwWgtS1AVX2_t2_w1_g3_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x02
+	JL     dwWgtS1AVX2_t2_w1_g2_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX2_t2_w1_g2_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t2_w1_g2_rowend
+
+dwWgtS1AVX2_t2_w1_g2_pix:
+	VMOVSS      (DI), X4
+	VFMADD231SS (SI), X4, X0
+	VFMADD231SS (SI)(DX*1), X4, X1
+	VFMADD231SS (BX), X4, X2
+	VFMADD231SS (BX)(DX*1), X4, X3
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t2_w1_g2_pix
+
+dwWgtS1AVX2_t2_w1_g2_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t2_w1_g2_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtS1AVX2_t2_w1_g6
+
+dwWgtS1AVX2_t2_w1_g2_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x01
+	JL     dwWgtS1AVX2_t2_w1_g1_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX2_t2_w1_g1_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX2_t2_w1_g1_rowend
+
+dwWgtS1AVX2_t2_w1_g1_pix:
+	VMOVSS      (SI), X2
+	VFMADD231SS (BX), X2, X0
+	VFMADD231SS (BX)(DX*1), X2, X1
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX2_t2_w1_g1_pix
+
+dwWgtS1AVX2_t2_w1_g1_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t2_w1_g1_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtS1AVX2_t2_w1_g6
+
+dwWgtS1AVX2_t2_w1_g1_end:
+	ADDQ $0x00000004, AX
+	SUBQ $0x01, 8(SP)
+	JMP  dwWgtS1AVX2_t2_w1
+
+dwWgtS1AVX2_t2_w1_end:
+	JMP dwWgtS1AVX2_done
+
+dwWgtS1AVX2_t3:
+	XORQ AX, AX
+	MOVQ c+224(FP), BX
+	MOVQ BX, 8(SP)
+
+dwWgtS1AVX2_t3_w8:
+	CMPQ 8(SP), $0x08
+	JL   dwWgtS1AVX2_t3_w8_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX2_t3_w8_g4:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x04
+	JL     dwWgtS1AVX2_t3_w8_g4_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX2_t3_w8_g4_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX2_t3_w8_g4_rowend
+
+dwWgtS1AVX2_t3_w8_g4_pix:
+	VMOVUPS     (R9), Y12
+	VFMADD231PS (SI), Y12, Y0
+	VFMADD231PS (SI)(DX*1), Y12, Y1
+	VFMADD231PS (SI)(DX*2), Y12, Y2
+	VFMADD231PS (DI), Y12, Y3
+	VFMADD231PS (DI)(DX*1), Y12, Y4
+	VFMADD231PS (DI)(DX*2), Y12, Y5
+	VFMADD231PS (R8), Y12, Y6
+	VFMADD231PS (R8)(DX*1), Y12, Y7
+	VFMADD231PS (R8)(DX*2), Y12, Y8
+	VFMADD231PS (BX), Y12, Y9
+	VFMADD231PS (BX)(DX*1), Y12, Y10
+	VFMADD231PS (BX)(DX*2), Y12, Y11
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX2_t3_w8_g4_pix
+
+dwWgtS1AVX2_t3_w8_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t3_w8_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y10, Y10
+	VMOVUPS Y10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y11, Y11
+	VMOVUPS Y11, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX2_t3_w8_g4
+
+dwWgtS1AVX2_t3_w8_g4_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x03
+	JL     dwWgtS1AVX2_t3_w8_g3_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x06, R11, R11
+	MOVQ   R11, 40(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x06, R11, R11
+	MOVQ   R11, 48(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 56(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 64(SP)
+
+dwWgtS1AVX2_t3_w8_g3_q:
+	MOVQ n+216(FP), R11
+
+dwWgtS1AVX2_t3_w8_g3_b6_blk:
+	CMPQ        R11, $0x06
+	JL          dwWgtS1AVX2_t3_w8_g3_b6_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y9, Y15, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y9, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y3
+	VFMADD231PS Y9, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y3
+	VFMADD231PS Y10, Y15, Y4
+	VFMADD231PS Y9, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y11, Y15, Y4
+	VFMADD231PS Y10, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y11, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	MOVQ        BX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y9, Y15, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y6
+	VFMADD231PS Y9, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y6
+	VFMADD231PS Y10, Y15, Y7
+	VFMADD231PS Y9, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y11, Y15, Y7
+	VFMADD231PS Y10, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y12, Y15, Y7
+	VFMADD231PS Y11, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y12, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y13, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	ADDQ        40(SP), SI
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), R8
+	SUBQ        $0x06, R11
+	JMP         dwWgtS1AVX2_t3_w8_g3_b6_blk
+
+dwWgtS1AVX2_t3_w8_g3_b6_blkend:
+dwWgtS1AVX2_t3_w8_g3_b4_blk:
+	CMPQ        R11, $0x04
+	JL          dwWgtS1AVX2_t3_w8_g3_b4_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y12
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y0
+	VFMADD231PS Y9, Y13, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y9, Y13, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y0
+	VFMADD231PS Y11, Y13, Y1
+	VFMADD231PS Y10, Y13, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y1
+	VFMADD231PS Y11, Y13, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y2
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y3
+	VFMADD231PS Y9, Y13, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y3
+	VFMADD231PS Y10, Y13, Y4
+	VFMADD231PS Y9, Y13, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y3
+	VFMADD231PS Y11, Y13, Y4
+	VFMADD231PS Y10, Y13, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y4
+	VFMADD231PS Y11, Y13, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y5
+	MOVQ        BX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y6
+	VFMADD231PS Y10, Y13, Y7
+	VFMADD231PS Y9, Y13, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y6
+	VFMADD231PS Y11, Y13, Y7
+	VFMADD231PS Y10, Y13, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y7
+	VFMADD231PS Y11, Y13, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y8
+	ADDQ        56(SP), SI
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), R8
+	SUBQ        $0x04, R11
+	JMP         dwWgtS1AVX2_t3_w8_g3_b4_blk
+
+dwWgtS1AVX2_t3_w8_g3_b4_blkend:
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t3_w8_g3_rowend
+
+dwWgtS1AVX2_t3_w8_g3_pix:
+	VMOVUPS     (R8), Y9
+	VFMADD231PS (SI), Y9, Y0
+	VFMADD231PS (SI)(DX*1), Y9, Y1
+	VFMADD231PS (SI)(DX*2), Y9, Y2
+	VFMADD231PS (DI), Y9, Y3
+	VFMADD231PS (DI)(DX*1), Y9, Y4
+	VFMADD231PS (DI)(DX*2), Y9, Y5
+	VFMADD231PS (BX), Y9, Y6
+	VFMADD231PS (BX)(DX*1), Y9, Y7
+	VFMADD231PS (BX)(DX*2), Y9, Y8
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t3_w8_g3_pix
+
+dwWgtS1AVX2_t3_w8_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t3_w8_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX2_t3_w8_g4
+
+dwWgtS1AVX2_t3_w8_g3_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x02
+	JL     dwWgtS1AVX2_t3_w8_g2_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x09, R10, R10
+	MOVQ   R10, 40(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x09, R10, R10
+	MOVQ   R10, 48(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 56(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 64(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 72(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 80(SP)
+
+dwWgtS1AVX2_t3_w8_g2_q:
+	MOVQ n+216(FP), R10
+
+dwWgtS1AVX2_t3_w8_g2_b9_blk:
+	CMPQ        R10, $0x09
+	JL          dwWgtS1AVX2_t3_w8_g2_b9_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y12
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y13
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y14
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y6, Y15, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y7, Y15, Y0
+	VFMADD231PS Y6, Y15, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y8, Y15, Y0
+	VFMADD231PS Y7, Y15, Y1
+	VFMADD231PS Y6, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y9, Y15, Y0
+	VFMADD231PS Y8, Y15, Y1
+	VFMADD231PS Y7, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	VFMADD231PS Y8, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y2
+	MOVQ        BX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y6, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y7, Y15, Y3
+	VFMADD231PS Y6, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y8, Y15, Y3
+	VFMADD231PS Y7, Y15, Y4
+	VFMADD231PS Y6, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y9, Y15, Y3
+	VFMADD231PS Y8, Y15, Y4
+	VFMADD231PS Y7, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y10, Y15, Y3
+	VFMADD231PS Y9, Y15, Y4
+	VFMADD231PS Y8, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y11, Y15, Y3
+	VFMADD231PS Y10, Y15, Y4
+	VFMADD231PS Y9, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y11, Y15, Y4
+	VFMADD231PS Y10, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y11, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y5
+	ADDQ        40(SP), SI
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), DI
+	SUBQ        $0x09, R10
+	JMP         dwWgtS1AVX2_t3_w8_g2_b9_blk
+
+dwWgtS1AVX2_t3_w8_g2_b9_blkend:
+dwWgtS1AVX2_t3_w8_g2_b8_blk:
+	CMPQ        R10, $0x08
+	JL          dwWgtS1AVX2_t3_w8_g2_b8_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y12
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y13
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y6, Y14, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y7, Y14, Y0
+	VFMADD231PS Y6, Y14, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y8, Y14, Y0
+	VFMADD231PS Y7, Y14, Y1
+	VFMADD231PS Y6, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y9, Y14, Y0
+	VFMADD231PS Y8, Y14, Y1
+	VFMADD231PS Y7, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y10, Y14, Y0
+	VFMADD231PS Y9, Y14, Y1
+	VFMADD231PS Y8, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y11, Y14, Y0
+	VFMADD231PS Y10, Y14, Y1
+	VFMADD231PS Y9, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y11, Y14, Y1
+	VFMADD231PS Y10, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y0
+	VFMADD231PS Y12, Y14, Y1
+	VFMADD231PS Y11, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y1
+	VFMADD231PS Y12, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y2
+	MOVQ        BX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y6, Y14, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y7, Y14, Y3
+	VFMADD231PS Y6, Y14, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y8, Y14, Y3
+	VFMADD231PS Y7, Y14, Y4
+	VFMADD231PS Y6, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y9, Y14, Y3
+	VFMADD231PS Y8, Y14, Y4
+	VFMADD231PS Y7, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y10, Y14, Y3
+	VFMADD231PS Y9, Y14, Y4
+	VFMADD231PS Y8, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y11, Y14, Y3
+	VFMADD231PS Y10, Y14, Y4
+	VFMADD231PS Y9, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VFMADD231PS Y11, Y14, Y4
+	VFMADD231PS Y10, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y3
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y11, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y4
+	VFMADD231PS Y12, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ        56(SP), SI
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), DI
+	SUBQ        $0x08, R10
+	JMP         dwWgtS1AVX2_t3_w8_g2_b8_blk
+
+dwWgtS1AVX2_t3_w8_g2_b8_blkend:
+dwWgtS1AVX2_t3_w8_g2_b4_blk:
+	CMPQ        R10, $0x04
+	JL          dwWgtS1AVX2_t3_w8_g2_b4_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y6, Y10, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y7, Y10, Y0
+	VFMADD231PS Y6, Y10, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y7, Y10, Y1
+	VFMADD231PS Y6, Y10, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y0
+	VFMADD231PS Y8, Y10, Y1
+	VFMADD231PS Y7, Y10, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y1
+	VFMADD231PS Y8, Y10, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y2
+	MOVQ        BX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y6, Y10, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y7, Y10, Y3
+	VFMADD231PS Y6, Y10, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y8, Y10, Y3
+	VFMADD231PS Y7, Y10, Y4
+	VFMADD231PS Y6, Y10, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y3
+	VFMADD231PS Y8, Y10, Y4
+	VFMADD231PS Y7, Y10, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y4
+	VFMADD231PS Y8, Y10, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y5
+	ADDQ        72(SP), SI
+	ADDQ        72(SP), BX
+	ADDQ        80(SP), DI
+	SUBQ        $0x04, R10
+	JMP         dwWgtS1AVX2_t3_w8_g2_b4_blk
+
+dwWgtS1AVX2_t3_w8_g2_b4_blkend:
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t3_w8_g2_rowend
+
+dwWgtS1AVX2_t3_w8_g2_pix:
+	VMOVUPS     (DI), Y6
+	VFMADD231PS (SI), Y6, Y0
+	VFMADD231PS (SI)(DX*1), Y6, Y1
+	VFMADD231PS (SI)(DX*2), Y6, Y2
+	VFMADD231PS (BX), Y6, Y3
+	VFMADD231PS (BX)(DX*1), Y6, Y4
+	VFMADD231PS (BX)(DX*2), Y6, Y5
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t3_w8_g2_pix
+
+dwWgtS1AVX2_t3_w8_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t3_w8_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX2_t3_w8_g4
+
+dwWgtS1AVX2_t3_w8_g2_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x01
+	JL     dwWgtS1AVX2_t3_w8_g1_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+	MOVQ   xpix+232(FP), R9
+	IMUL3Q $0x0c, R9, R9
+	MOVQ   R9, 40(SP)
+	MOVQ   ypix+256(FP), R9
+	IMUL3Q $0x0c, R9, R9
+	MOVQ   R9, 48(SP)
+	MOVQ   xpix+232(FP), R9
+	IMUL3Q $0x08, R9, R9
+	MOVQ   R9, 56(SP)
+	MOVQ   ypix+256(FP), R9
+	IMUL3Q $0x08, R9, R9
+	MOVQ   R9, 64(SP)
+	MOVQ   xpix+232(FP), R9
+	IMUL3Q $0x04, R9, R9
+	MOVQ   R9, 72(SP)
+	MOVQ   ypix+256(FP), R9
+	IMUL3Q $0x04, R9, R9
+	MOVQ   R9, 80(SP)
+
+dwWgtS1AVX2_t3_w8_g1_q:
+	MOVQ n+216(FP), R9
+
+dwWgtS1AVX2_t3_w8_g1_b12_blk:
+	CMPQ        R9, $0x0c
+	JL          dwWgtS1AVX2_t3_w8_g1_b12_blkend
+	MOVQ        SI, R10
+	VMOVUPS     (R10), Y3
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y4
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y5
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y6
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y7
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y8
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y9
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y10
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y11
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y12
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y13
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y14
+	MOVQ        BX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y3, Y15, Y0
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y4, Y15, Y0
+	VFMADD231PS Y3, Y15, Y1
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y5, Y15, Y0
+	VFMADD231PS Y4, Y15, Y1
+	VFMADD231PS Y3, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y6, Y15, Y0
+	VFMADD231PS Y5, Y15, Y1
+	VFMADD231PS Y4, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y7, Y15, Y0
+	VFMADD231PS Y6, Y15, Y1
+	VFMADD231PS Y5, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y8, Y15, Y0
+	VFMADD231PS Y7, Y15, Y1
+	VFMADD231PS Y6, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y9, Y15, Y0
+	VFMADD231PS Y8, Y15, Y1
+	VFMADD231PS Y7, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	VFMADD231PS Y8, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y14, Y15, Y2
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), SI
+	SUBQ        $0x0c, R9
+	JMP         dwWgtS1AVX2_t3_w8_g1_b12_blk
+
+dwWgtS1AVX2_t3_w8_g1_b12_blkend:
+dwWgtS1AVX2_t3_w8_g1_b8_blk:
+	CMPQ        R9, $0x08
+	JL          dwWgtS1AVX2_t3_w8_g1_b8_blkend
+	MOVQ        SI, R10
+	VMOVUPS     (R10), Y3
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y4
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y5
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y6
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y7
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y8
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y9
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y10
+	MOVQ        BX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y3, Y11, Y0
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y4, Y11, Y0
+	VFMADD231PS Y3, Y11, Y1
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y5, Y11, Y0
+	VFMADD231PS Y4, Y11, Y1
+	VFMADD231PS Y3, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y6, Y11, Y0
+	VFMADD231PS Y5, Y11, Y1
+	VFMADD231PS Y4, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y7, Y11, Y0
+	VFMADD231PS Y6, Y11, Y1
+	VFMADD231PS Y5, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y8, Y11, Y0
+	VFMADD231PS Y7, Y11, Y1
+	VFMADD231PS Y6, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y9, Y11, Y0
+	VFMADD231PS Y8, Y11, Y1
+	VFMADD231PS Y7, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y10, Y11, Y0
+	VFMADD231PS Y9, Y11, Y1
+	VFMADD231PS Y8, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y10, Y11, Y1
+	VFMADD231PS Y9, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y10, Y11, Y2
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), SI
+	SUBQ        $0x08, R9
+	JMP         dwWgtS1AVX2_t3_w8_g1_b8_blk
+
+dwWgtS1AVX2_t3_w8_g1_b8_blkend:
+dwWgtS1AVX2_t3_w8_g1_b4_blk:
+	CMPQ        R9, $0x04
+	JL          dwWgtS1AVX2_t3_w8_g1_b4_blkend
+	MOVQ        SI, R10
+	VMOVUPS     (R10), Y3
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y4
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y5
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y6
+	MOVQ        BX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y3, Y7, Y0
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y4, Y7, Y0
+	VFMADD231PS Y3, Y7, Y1
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y4, Y7, Y1
+	VFMADD231PS Y3, Y7, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y6, Y7, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VFMADD231PS Y4, Y7, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y6, Y7, Y1
+	VFMADD231PS Y5, Y7, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y6, Y7, Y2
+	ADDQ        72(SP), BX
+	ADDQ        80(SP), SI
+	SUBQ        $0x04, R9
+	JMP         dwWgtS1AVX2_t3_w8_g1_b4_blk
+
+dwWgtS1AVX2_t3_w8_g1_b4_blkend:
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX2_t3_w8_g1_rowend
+
+dwWgtS1AVX2_t3_w8_g1_pix:
+	VMOVUPS     (SI), Y3
+	VFMADD231PS (BX), Y3, Y0
+	VFMADD231PS (BX)(DX*1), Y3, Y1
+	VFMADD231PS (BX)(DX*2), Y3, Y2
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX2_t3_w8_g1_pix
+
+dwWgtS1AVX2_t3_w8_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t3_w8_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX2_t3_w8_g4
+
+dwWgtS1AVX2_t3_w8_g1_end:
+	ADDQ $0x00000020, AX
+	SUBQ $0x08, 8(SP)
+	JMP  dwWgtS1AVX2_t3_w8
+
+dwWgtS1AVX2_t3_w8_end:
+dwWgtS1AVX2_t3_w1:
+	CMPQ 8(SP), $0x01
+	JL   dwWgtS1AVX2_t3_w1_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX2_t3_w1_g4:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x04
+	JL     dwWgtS1AVX2_t3_w1_g4_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	VXORPS X10, X10, X10
+	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX2_t3_w1_g4_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX2_t3_w1_g4_rowend
+
+dwWgtS1AVX2_t3_w1_g4_pix:
+	VMOVSS      (R9), X12
+	VFMADD231SS (SI), X12, X0
+	VFMADD231SS (SI)(DX*1), X12, X1
+	VFMADD231SS (SI)(DX*2), X12, X2
+	VFMADD231SS (DI), X12, X3
+	VFMADD231SS (DI)(DX*1), X12, X4
+	VFMADD231SS (DI)(DX*2), X12, X5
+	VFMADD231SS (R8), X12, X6
+	VFMADD231SS (R8)(DX*1), X12, X7
+	VFMADD231SS (R8)(DX*2), X12, X8
+	VFMADD231SS (BX), X12, X9
+	VFMADD231SS (BX)(DX*1), X12, X10
+	VFMADD231SS (BX)(DX*2), X12, X11
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX2_t3_w1_g4_pix
+
+dwWgtS1AVX2_t3_w1_g4_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t3_w1_g4_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X10, X10
+	VMOVSS X10, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X11, X11
+	VMOVSS X11, (SI)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtS1AVX2_t3_w1_g4
+
+dwWgtS1AVX2_t3_w1_g4_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x03
+	JL     dwWgtS1AVX2_t3_w1_g3_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX2_t3_w1_g3_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t3_w1_g3_rowend
+
+dwWgtS1AVX2_t3_w1_g3_pix:
+	VMOVSS      (R8), X9
+	VFMADD231SS (SI), X9, X0
+	VFMADD231SS (SI)(DX*1), X9, X1
+	VFMADD231SS (SI)(DX*2), X9, X2
+	VFMADD231SS (DI), X9, X3
+	VFMADD231SS (DI)(DX*1), X9, X4
+	VFMADD231SS (DI)(DX*2), X9, X5
+	VFMADD231SS (BX), X9, X6
+	VFMADD231SS (BX)(DX*1), X9, X7
+	VFMADD231SS (BX)(DX*2), X9, X8
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t3_w1_g3_pix
+
+dwWgtS1AVX2_t3_w1_g3_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t3_w1_g3_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtS1AVX2_t3_w1_g4
+
+dwWgtS1AVX2_t3_w1_g3_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x02
+	JL     dwWgtS1AVX2_t3_w1_g2_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX2_t3_w1_g2_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t3_w1_g2_rowend
+
+dwWgtS1AVX2_t3_w1_g2_pix:
+	VMOVSS      (DI), X6
+	VFMADD231SS (SI), X6, X0
+	VFMADD231SS (SI)(DX*1), X6, X1
+	VFMADD231SS (SI)(DX*2), X6, X2
+	VFMADD231SS (BX), X6, X3
+	VFMADD231SS (BX)(DX*1), X6, X4
+	VFMADD231SS (BX)(DX*2), X6, X5
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t3_w1_g2_pix
+
+dwWgtS1AVX2_t3_w1_g2_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t3_w1_g2_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtS1AVX2_t3_w1_g4
+
+dwWgtS1AVX2_t3_w1_g2_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x01
+	JL     dwWgtS1AVX2_t3_w1_g1_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX2_t3_w1_g1_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX2_t3_w1_g1_rowend
+
+dwWgtS1AVX2_t3_w1_g1_pix:
+	VMOVSS      (SI), X3
+	VFMADD231SS (BX), X3, X0
+	VFMADD231SS (BX)(DX*1), X3, X1
+	VFMADD231SS (BX)(DX*2), X3, X2
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX2_t3_w1_g1_pix
+
+dwWgtS1AVX2_t3_w1_g1_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t3_w1_g1_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtS1AVX2_t3_w1_g4
+
+dwWgtS1AVX2_t3_w1_g1_end:
+	ADDQ $0x00000004, AX
+	SUBQ $0x01, 8(SP)
+	JMP  dwWgtS1AVX2_t3_w1
+
+dwWgtS1AVX2_t3_w1_end:
+	JMP dwWgtS1AVX2_done
+
+dwWgtS1AVX2_t4:
+	XORQ AX, AX
+	MOVQ c+224(FP), SI
+	MOVQ SI, 8(SP)
+
+dwWgtS1AVX2_t4_w8:
+	CMPQ 8(SP), $0x08
+	JL   dwWgtS1AVX2_t4_w8_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX2_t4_w8_g3:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x03
+	JL     dwWgtS1AVX2_t4_w8_g3_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX2_t4_w8_g3_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX2_t4_w8_g3_rowend
+
+dwWgtS1AVX2_t4_w8_g3_pix:
+	VMOVUPS     (R9), Y12
+	VFMADD231PS (DI), Y12, Y0
+	VFMADD231PS (DI)(DX*1), Y12, Y1
+	VFMADD231PS (DI)(DX*2), Y12, Y2
+	VFMADD231PS (DI)(BX*1), Y12, Y3
+	VFMADD231PS (R8), Y12, Y4
+	VFMADD231PS (R8)(DX*1), Y12, Y5
+	VFMADD231PS (R8)(DX*2), Y12, Y6
+	VFMADD231PS (R8)(BX*1), Y12, Y7
+	VFMADD231PS (SI), Y12, Y8
+	VFMADD231PS (SI)(DX*1), Y12, Y9
+	VFMADD231PS (SI)(DX*2), Y12, Y10
+	VFMADD231PS (SI)(BX*1), Y12, Y11
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX2_t4_w8_g3_pix
+
+dwWgtS1AVX2_t4_w8_g3_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t4_w8_g3_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y8, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y10, Y10
+	VMOVUPS Y10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y11, Y11
+	VMOVUPS Y11, (DI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX2_t4_w8_g3
+
+dwWgtS1AVX2_t4_w8_g3_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x02
+	JL     dwWgtS1AVX2_t4_w8_g2_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x07, R11, R11
+	MOVQ   R11, 40(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x07, R11, R11
+	MOVQ   R11, 48(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 56(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 64(SP)
+
+dwWgtS1AVX2_t4_w8_g2_q:
+	MOVQ n+216(FP), R11
+
+dwWgtS1AVX2_t4_w8_g2_b7_blk:
+	CMPQ        R11, $0x07
+	JL          dwWgtS1AVX2_t4_w8_g2_b7_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y8, Y15, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y9, Y15, Y0
+	VFMADD231PS Y8, Y15, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	VFMADD231PS Y8, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	VFMADD231PS Y8, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	VFMADD231PS Y9, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	VFMADD231PS Y10, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y11, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y8, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y9, Y15, Y4
+	VFMADD231PS Y8, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y4
+	VFMADD231PS Y9, Y15, Y5
+	VFMADD231PS Y8, Y15, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y4
+	VFMADD231PS Y10, Y15, Y5
+	VFMADD231PS Y9, Y15, Y6
+	VFMADD231PS Y8, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y11, Y15, Y5
+	VFMADD231PS Y10, Y15, Y6
+	VFMADD231PS Y9, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y12, Y15, Y5
+	VFMADD231PS Y11, Y15, Y6
+	VFMADD231PS Y10, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y11, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y12, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R8
+	SUBQ        $0x07, R11
+	JMP         dwWgtS1AVX2_t4_w8_g2_b7_blk
+
+dwWgtS1AVX2_t4_w8_g2_b7_blkend:
+dwWgtS1AVX2_t4_w8_g2_b4_blk:
+	CMPQ        R11, $0x04
+	JL          dwWgtS1AVX2_t4_w8_g2_b4_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y9, Y12, Y0
+	VFMADD231PS Y8, Y12, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y8, Y12, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y0
+	VFMADD231PS Y10, Y12, Y1
+	VFMADD231PS Y9, Y12, Y2
+	VFMADD231PS Y8, Y12, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y9, Y12, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y2
+	VFMADD231PS Y10, Y12, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y3
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y9, Y12, Y4
+	VFMADD231PS Y8, Y12, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VFMADD231PS Y8, Y12, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y4
+	VFMADD231PS Y10, Y12, Y5
+	VFMADD231PS Y9, Y12, Y6
+	VFMADD231PS Y8, Y12, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y5
+	VFMADD231PS Y10, Y12, Y6
+	VFMADD231PS Y9, Y12, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y6
+	VFMADD231PS Y10, Y12, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y7
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R8
+	SUBQ        $0x04, R11
+	JMP         dwWgtS1AVX2_t4_w8_g2_b4_blk
+
+dwWgtS1AVX2_t4_w8_g2_b4_blkend:
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t4_w8_g2_rowend
+
+dwWgtS1AVX2_t4_w8_g2_pix:
+	VMOVUPS     (R8), Y8
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS (DI)(DX*1), Y8, Y1
+	VFMADD231PS (DI)(DX*2), Y8, Y2
+	VFMADD231PS (DI)(BX*1), Y8, Y3
+	VFMADD231PS (SI), Y8, Y4
+	VFMADD231PS (SI)(DX*1), Y8, Y5
+	VFMADD231PS (SI)(DX*2), Y8, Y6
+	VFMADD231PS (SI)(BX*1), Y8, Y7
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t4_w8_g2_pix
+
+dwWgtS1AVX2_t4_w8_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t4_w8_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX2_t4_w8_g3
+
+dwWgtS1AVX2_t4_w8_g2_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x01
+	JL     dwWgtS1AVX2_t4_w8_g1_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x0b, R10, R10
+	MOVQ   R10, 40(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x0b, R10, R10
+	MOVQ   R10, 48(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 56(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 64(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 72(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 80(SP)
+
+dwWgtS1AVX2_t4_w8_g1_q:
+	MOVQ n+216(FP), R10
+
+dwWgtS1AVX2_t4_w8_g1_b11_blk:
+	CMPQ        R10, $0x0b
+	JL          dwWgtS1AVX2_t4_w8_g1_b11_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y4
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y12
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y13
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y14
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y4, Y15, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y5, Y15, Y0
+	VFMADD231PS Y4, Y15, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y6, Y15, Y0
+	VFMADD231PS Y5, Y15, Y1
+	VFMADD231PS Y4, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y7, Y15, Y0
+	VFMADD231PS Y6, Y15, Y1
+	VFMADD231PS Y5, Y15, Y2
+	VFMADD231PS Y4, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y8, Y15, Y0
+	VFMADD231PS Y7, Y15, Y1
+	VFMADD231PS Y6, Y15, Y2
+	VFMADD231PS Y5, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y9, Y15, Y0
+	VFMADD231PS Y8, Y15, Y1
+	VFMADD231PS Y7, Y15, Y2
+	VFMADD231PS Y6, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	VFMADD231PS Y8, Y15, Y2
+	VFMADD231PS Y7, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	VFMADD231PS Y8, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	VFMADD231PS Y9, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	VFMADD231PS Y10, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y11, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y3
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), DI
+	SUBQ        $0x0b, R10
+	JMP         dwWgtS1AVX2_t4_w8_g1_b11_blk
+
+dwWgtS1AVX2_t4_w8_g1_b11_blkend:
+dwWgtS1AVX2_t4_w8_g1_b8_blk:
+	CMPQ        R10, $0x08
+	JL          dwWgtS1AVX2_t4_w8_g1_b8_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y4
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y4, Y12, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y5, Y12, Y0
+	VFMADD231PS Y4, Y12, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y6, Y12, Y0
+	VFMADD231PS Y5, Y12, Y1
+	VFMADD231PS Y4, Y12, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y7, Y12, Y0
+	VFMADD231PS Y6, Y12, Y1
+	VFMADD231PS Y5, Y12, Y2
+	VFMADD231PS Y4, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y8, Y12, Y0
+	VFMADD231PS Y7, Y12, Y1
+	VFMADD231PS Y6, Y12, Y2
+	VFMADD231PS Y5, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y9, Y12, Y0
+	VFMADD231PS Y8, Y12, Y1
+	VFMADD231PS Y7, Y12, Y2
+	VFMADD231PS Y6, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y8, Y12, Y2
+	VFMADD231PS Y7, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y11, Y12, Y0
+	VFMADD231PS Y10, Y12, Y1
+	VFMADD231PS Y9, Y12, Y2
+	VFMADD231PS Y8, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y11, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y9, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y11, Y12, Y2
+	VFMADD231PS Y10, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y11, Y12, Y3
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), DI
+	SUBQ        $0x08, R10
+	JMP         dwWgtS1AVX2_t4_w8_g1_b8_blk
+
+dwWgtS1AVX2_t4_w8_g1_b8_blkend:
+dwWgtS1AVX2_t4_w8_g1_b4_blk:
+	CMPQ        R10, $0x04
+	JL          dwWgtS1AVX2_t4_w8_g1_b4_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y4
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y5, Y8, Y0
+	VFMADD231PS Y4, Y8, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y5, Y8, Y1
+	VFMADD231PS Y4, Y8, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y7, Y8, Y0
+	VFMADD231PS Y6, Y8, Y1
+	VFMADD231PS Y5, Y8, Y2
+	VFMADD231PS Y4, Y8, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y7, Y8, Y1
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VFMADD231PS Y6, Y8, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y7, Y8, Y3
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), DI
+	SUBQ        $0x04, R10
+	JMP         dwWgtS1AVX2_t4_w8_g1_b4_blk
+
+dwWgtS1AVX2_t4_w8_g1_b4_blkend:
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t4_w8_g1_rowend
+
+dwWgtS1AVX2_t4_w8_g1_pix:
+	VMOVUPS     (DI), Y4
+	VFMADD231PS (SI), Y4, Y0
+	VFMADD231PS (SI)(DX*1), Y4, Y1
+	VFMADD231PS (SI)(DX*2), Y4, Y2
+	VFMADD231PS (SI)(BX*1), Y4, Y3
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t4_w8_g1_pix
+
+dwWgtS1AVX2_t4_w8_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t4_w8_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX2_t4_w8_g3
+
+dwWgtS1AVX2_t4_w8_g1_end:
+	ADDQ $0x00000020, AX
+	SUBQ $0x08, 8(SP)
+	JMP  dwWgtS1AVX2_t4_w8
+
+dwWgtS1AVX2_t4_w8_end:
+dwWgtS1AVX2_t4_w1:
+	CMPQ 8(SP), $0x01
+	JL   dwWgtS1AVX2_t4_w1_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX2_t4_w1_g3:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x03
+	JL     dwWgtS1AVX2_t4_w1_g3_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	VXORPS X10, X10, X10
+	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX2_t4_w1_g3_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX2_t4_w1_g3_rowend
+
+dwWgtS1AVX2_t4_w1_g3_pix:
+	VMOVSS      (R9), X12
+	VFMADD231SS (DI), X12, X0
+	VFMADD231SS (DI)(DX*1), X12, X1
+	VFMADD231SS (DI)(DX*2), X12, X2
+	VFMADD231SS (DI)(BX*1), X12, X3
+	VFMADD231SS (R8), X12, X4
+	VFMADD231SS (R8)(DX*1), X12, X5
+	VFMADD231SS (R8)(DX*2), X12, X6
+	VFMADD231SS (R8)(BX*1), X12, X7
+	VFMADD231SS (SI), X12, X8
+	VFMADD231SS (SI)(DX*1), X12, X9
+	VFMADD231SS (SI)(DX*2), X12, X10
+	VFMADD231SS (SI)(BX*1), X12, X11
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX2_t4_w1_g3_pix
+
+dwWgtS1AVX2_t4_w1_g3_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t4_w1_g3_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	MOVQ   80(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X8, X8
+	VMOVSS X8, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X9, X9
+	VMOVSS X9, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X10, X10
+	VMOVSS X10, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X11, X11
+	VMOVSS X11, (DI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtS1AVX2_t4_w1_g3
+
+dwWgtS1AVX2_t4_w1_g3_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x02
+	JL     dwWgtS1AVX2_t4_w1_g2_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX2_t4_w1_g2_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t4_w1_g2_rowend
+
+dwWgtS1AVX2_t4_w1_g2_pix:
+	VMOVSS      (R8), X8
+	VFMADD231SS (DI), X8, X0
+	VFMADD231SS (DI)(DX*1), X8, X1
+	VFMADD231SS (DI)(DX*2), X8, X2
+	VFMADD231SS (DI)(BX*1), X8, X3
+	VFMADD231SS (SI), X8, X4
+	VFMADD231SS (SI)(DX*1), X8, X5
+	VFMADD231SS (SI)(DX*2), X8, X6
+	VFMADD231SS (SI)(BX*1), X8, X7
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t4_w1_g2_pix
+
+dwWgtS1AVX2_t4_w1_g2_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t4_w1_g2_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtS1AVX2_t4_w1_g3
+
+dwWgtS1AVX2_t4_w1_g2_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x01
+	JL     dwWgtS1AVX2_t4_w1_g1_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX2_t4_w1_g1_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t4_w1_g1_rowend
+
+dwWgtS1AVX2_t4_w1_g1_pix:
+	VMOVSS      (DI), X4
+	VFMADD231SS (SI), X4, X0
+	VFMADD231SS (SI)(DX*1), X4, X1
+	VFMADD231SS (SI)(DX*2), X4, X2
+	VFMADD231SS (SI)(BX*1), X4, X3
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t4_w1_g1_pix
+
+dwWgtS1AVX2_t4_w1_g1_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t4_w1_g1_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtS1AVX2_t4_w1_g3
+
+dwWgtS1AVX2_t4_w1_g1_end:
+	ADDQ $0x00000004, AX
+	SUBQ $0x01, 8(SP)
+	JMP  dwWgtS1AVX2_t4_w1
+
+dwWgtS1AVX2_t4_w1_end:
+	JMP dwWgtS1AVX2_done
+
+dwWgtS1AVX2_t5:
+	XORQ AX, AX
+	MOVQ c+224(FP), SI
+	MOVQ SI, 8(SP)
+
+dwWgtS1AVX2_t5_w8:
+	CMPQ 8(SP), $0x08
+	JL   dwWgtS1AVX2_t5_w8_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX2_t5_w8_g2:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x02
+	JL     dwWgtS1AVX2_t5_w8_g2_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x05, R11, R11
+	MOVQ   R11, 40(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x05, R11, R11
+	MOVQ   R11, 48(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 56(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 64(SP)
+
+dwWgtS1AVX2_t5_w8_g2_q:
+	MOVQ n+216(FP), R11
+
+dwWgtS1AVX2_t5_w8_g2_b5_blk:
+	CMPQ        R11, $0x05
+	JL          dwWgtS1AVX2_t5_w8_g2_b5_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	VFMADD231PS Y10, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y11, Y15, Y3
+	VFMADD231PS Y10, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y11, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y5
+	VFMADD231PS Y10, Y15, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y5
+	VFMADD231PS Y11, Y15, Y6
+	VFMADD231PS Y10, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y11, Y15, Y7
+	VFMADD231PS Y10, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y12, Y15, Y7
+	VFMADD231PS Y11, Y15, Y8
+	VFMADD231PS Y10, Y15, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y12, Y15, Y8
+	VFMADD231PS Y11, Y15, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y13, Y15, Y8
+	VFMADD231PS Y12, Y15, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	VFMADD231PS Y13, Y15, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R8
+	SUBQ        $0x05, R11
+	JMP         dwWgtS1AVX2_t5_w8_g2_b5_blk
+
+dwWgtS1AVX2_t5_w8_g2_b5_blkend:
+dwWgtS1AVX2_t5_w8_g2_b4_blk:
+	CMPQ        R11, $0x04
+	JL          dwWgtS1AVX2_t5_w8_g2_b4_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y13
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y10, Y14, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y11, Y14, Y0
+	VFMADD231PS Y10, Y14, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y11, Y14, Y1
+	VFMADD231PS Y10, Y14, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y0
+	VFMADD231PS Y12, Y14, Y1
+	VFMADD231PS Y11, Y14, Y2
+	VFMADD231PS Y10, Y14, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y1
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y11, Y14, Y3
+	VFMADD231PS Y10, Y14, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y2
+	VFMADD231PS Y12, Y14, Y3
+	VFMADD231PS Y11, Y14, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y3
+	VFMADD231PS Y12, Y14, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y4
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y10, Y14, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y11, Y14, Y5
+	VFMADD231PS Y10, Y14, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y12, Y14, Y5
+	VFMADD231PS Y11, Y14, Y6
+	VFMADD231PS Y10, Y14, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y5
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y11, Y14, Y7
+	VFMADD231PS Y10, Y14, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y6
+	VFMADD231PS Y12, Y14, Y7
+	VFMADD231PS Y11, Y14, Y8
+	VFMADD231PS Y10, Y14, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y7
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y11, Y14, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y8
+	VFMADD231PS Y12, Y14, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y9
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R8
+	SUBQ        $0x04, R11
+	JMP         dwWgtS1AVX2_t5_w8_g2_b4_blk
+
+dwWgtS1AVX2_t5_w8_g2_b4_blkend:
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t5_w8_g2_rowend
+
+dwWgtS1AVX2_t5_w8_g2_pix:
+	VMOVUPS     (R8), Y10
+	VFMADD231PS (DI), Y10, Y0
+	VFMADD231PS (DI)(DX*1), Y10, Y1
+	VFMADD231PS (DI)(DX*2), Y10, Y2
+	VFMADD231PS (DI)(BX*1), Y10, Y3
+	VFMADD231PS (DI)(DX*4), Y10, Y4
+	VFMADD231PS (SI), Y10, Y5
+	VFMADD231PS (SI)(DX*1), Y10, Y6
+	VFMADD231PS (SI)(DX*2), Y10, Y7
+	VFMADD231PS (SI)(BX*1), Y10, Y8
+	VFMADD231PS (SI)(DX*4), Y10, Y9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t5_w8_g2_pix
+
+dwWgtS1AVX2_t5_w8_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t5_w8_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y8, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX2_t5_w8_g2
+
+dwWgtS1AVX2_t5_w8_g2_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x01
+	JL     dwWgtS1AVX2_t5_w8_g1_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x0a, R10, R10
+	MOVQ   R10, 40(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x0a, R10, R10
+	MOVQ   R10, 48(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 56(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 64(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 72(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 80(SP)
+
+dwWgtS1AVX2_t5_w8_g1_q:
+	MOVQ n+216(FP), R10
+
+dwWgtS1AVX2_t5_w8_g1_b10_blk:
+	CMPQ        R10, $0x0a
+	JL          dwWgtS1AVX2_t5_w8_g1_b10_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y12
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y13
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y14
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y5, Y15, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y6, Y15, Y0
+	VFMADD231PS Y5, Y15, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y7, Y15, Y0
+	VFMADD231PS Y6, Y15, Y1
+	VFMADD231PS Y5, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y8, Y15, Y0
+	VFMADD231PS Y7, Y15, Y1
+	VFMADD231PS Y6, Y15, Y2
+	VFMADD231PS Y5, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y9, Y15, Y0
+	VFMADD231PS Y8, Y15, Y1
+	VFMADD231PS Y7, Y15, Y2
+	VFMADD231PS Y6, Y15, Y3
+	VFMADD231PS Y5, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	VFMADD231PS Y8, Y15, Y2
+	VFMADD231PS Y7, Y15, Y3
+	VFMADD231PS Y6, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	VFMADD231PS Y8, Y15, Y3
+	VFMADD231PS Y7, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	VFMADD231PS Y9, Y15, Y3
+	VFMADD231PS Y8, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	VFMADD231PS Y10, Y15, Y3
+	VFMADD231PS Y9, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y11, Y15, Y3
+	VFMADD231PS Y10, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y11, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y4
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), DI
+	SUBQ        $0x0a, R10
+	JMP         dwWgtS1AVX2_t5_w8_g1_b10_blk
+
+dwWgtS1AVX2_t5_w8_g1_b10_blkend:
+dwWgtS1AVX2_t5_w8_g1_b8_blk:
+	CMPQ        R10, $0x08
+	JL          dwWgtS1AVX2_t5_w8_g1_b8_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y12
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y5, Y13, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y6, Y13, Y0
+	VFMADD231PS Y5, Y13, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y7, Y13, Y0
+	VFMADD231PS Y6, Y13, Y1
+	VFMADD231PS Y5, Y13, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y8, Y13, Y0
+	VFMADD231PS Y7, Y13, Y1
+	VFMADD231PS Y6, Y13, Y2
+	VFMADD231PS Y5, Y13, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y9, Y13, Y0
+	VFMADD231PS Y8, Y13, Y1
+	VFMADD231PS Y7, Y13, Y2
+	VFMADD231PS Y6, Y13, Y3
+	VFMADD231PS Y5, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y10, Y13, Y0
+	VFMADD231PS Y9, Y13, Y1
+	VFMADD231PS Y8, Y13, Y2
+	VFMADD231PS Y7, Y13, Y3
+	VFMADD231PS Y6, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y11, Y13, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y9, Y13, Y2
+	VFMADD231PS Y8, Y13, Y3
+	VFMADD231PS Y7, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y12, Y13, Y0
+	VFMADD231PS Y11, Y13, Y1
+	VFMADD231PS Y10, Y13, Y2
+	VFMADD231PS Y9, Y13, Y3
+	VFMADD231PS Y8, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y12, Y13, Y1
+	VFMADD231PS Y11, Y13, Y2
+	VFMADD231PS Y10, Y13, Y3
+	VFMADD231PS Y9, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y12, Y13, Y2
+	VFMADD231PS Y11, Y13, Y3
+	VFMADD231PS Y10, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y12, Y13, Y3
+	VFMADD231PS Y11, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y12, Y13, Y4
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), DI
+	SUBQ        $0x08, R10
+	JMP         dwWgtS1AVX2_t5_w8_g1_b8_blk
+
+dwWgtS1AVX2_t5_w8_g1_b8_blkend:
+dwWgtS1AVX2_t5_w8_g1_b4_blk:
+	CMPQ        R10, $0x04
+	JL          dwWgtS1AVX2_t5_w8_g1_b4_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y5, Y9, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y5, Y9, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y7, Y9, Y0
+	VFMADD231PS Y6, Y9, Y1
+	VFMADD231PS Y5, Y9, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y7, Y9, Y1
+	VFMADD231PS Y6, Y9, Y2
+	VFMADD231PS Y5, Y9, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y8, Y9, Y1
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y6, Y9, Y3
+	VFMADD231PS Y5, Y9, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y8, Y9, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VFMADD231PS Y6, Y9, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y8, Y9, Y3
+	VFMADD231PS Y7, Y9, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y8, Y9, Y4
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), DI
+	SUBQ        $0x04, R10
+	JMP         dwWgtS1AVX2_t5_w8_g1_b4_blk
+
+dwWgtS1AVX2_t5_w8_g1_b4_blkend:
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t5_w8_g1_rowend
+
+dwWgtS1AVX2_t5_w8_g1_pix:
+	VMOVUPS     (DI), Y5
+	VFMADD231PS (SI), Y5, Y0
+	VFMADD231PS (SI)(DX*1), Y5, Y1
+	VFMADD231PS (SI)(DX*2), Y5, Y2
+	VFMADD231PS (SI)(BX*1), Y5, Y3
+	VFMADD231PS (SI)(DX*4), Y5, Y4
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t5_w8_g1_pix
+
+dwWgtS1AVX2_t5_w8_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX2_t5_w8_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX2_t5_w8_g2
+
+dwWgtS1AVX2_t5_w8_g1_end:
+	ADDQ $0x00000020, AX
+	SUBQ $0x08, 8(SP)
+	JMP  dwWgtS1AVX2_t5_w8
+
+dwWgtS1AVX2_t5_w8_end:
+dwWgtS1AVX2_t5_w1:
+	CMPQ 8(SP), $0x01
+	JL   dwWgtS1AVX2_t5_w1_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX2_t5_w1_g2:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x02
+	JL     dwWgtS1AVX2_t5_w1_g2_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX2_t5_w1_g2_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX2_t5_w1_g2_rowend
+
+dwWgtS1AVX2_t5_w1_g2_pix:
+	VMOVSS      (R8), X10
+	VFMADD231SS (DI), X10, X0
+	VFMADD231SS (DI)(DX*1), X10, X1
+	VFMADD231SS (DI)(DX*2), X10, X2
+	VFMADD231SS (DI)(BX*1), X10, X3
+	VFMADD231SS (DI)(DX*4), X10, X4
+	VFMADD231SS (SI), X10, X5
+	VFMADD231SS (SI)(DX*1), X10, X6
+	VFMADD231SS (SI)(DX*2), X10, X7
+	VFMADD231SS (SI)(BX*1), X10, X8
+	VFMADD231SS (SI)(DX*4), X10, X9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX2_t5_w1_g2_pix
+
+dwWgtS1AVX2_t5_w1_g2_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t5_w1_g2_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X8, X8
+	VMOVSS X8, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X9, X9
+	VMOVSS X9, (DI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtS1AVX2_t5_w1_g2
+
+dwWgtS1AVX2_t5_w1_g2_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x01
+	JL     dwWgtS1AVX2_t5_w1_g1_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX2_t5_w1_g1_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX2_t5_w1_g1_rowend
+
+dwWgtS1AVX2_t5_w1_g1_pix:
+	VMOVSS      (DI), X5
+	VFMADD231SS (SI), X5, X0
+	VFMADD231SS (SI)(DX*1), X5, X1
+	VFMADD231SS (SI)(DX*2), X5, X2
+	VFMADD231SS (SI)(BX*1), X5, X3
+	VFMADD231SS (SI)(DX*4), X5, X4
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX2_t5_w1_g1_pix
+
+dwWgtS1AVX2_t5_w1_g1_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX2_t5_w1_g1_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtS1AVX2_t5_w1_g2
+
+dwWgtS1AVX2_t5_w1_g1_end:
+	ADDQ $0x00000004, AX
+	SUBQ $0x01, 8(SP)
+	JMP  dwWgtS1AVX2_t5_w1
+
+dwWgtS1AVX2_t5_w1_end:
+dwWgtS1AVX2_done:
 	VZEROUPPER
 	RET
 
@@ -43796,7 +49385,9 @@ dwWgtAVX512_t1_w16_g6:
 	ADDQ   AX, R10
 
 dwWgtAVX512_t1_w16_g6_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t1_w16_g6_rowend
 
 dwWgtAVX512_t1_w16_g6_pix:
 	PREFETCHT0  64(R10)
@@ -43822,48 +49413,50 @@ dwWgtAVX512_t1_w16_g6_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w16_g6_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w16_g6_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z0, Z0
-	VMOVUPS     Z0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z1, Z1
-	VMOVUPS     Z1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z2, Z2
-	VMOVUPS     Z2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z3, Z3
-	VMOVUPS     Z3, (BX)
-	MOVQ        96(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z4, Z4
-	VMOVUPS     Z4, (BX)
-	MOVQ        104(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z5, Z5
-	VMOVUPS     Z5, (BX)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX512_t1_w16_g6
+
+dwWgtAVX512_t1_w16_g6_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w16_g6_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z2, Z2
+	VMOVUPS Z2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z3, Z3
+	VMOVUPS Z3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z4, Z4
+	VMOVUPS Z4, (BX)
+	MOVQ    104(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z5, Z5
+	VMOVUPS Z5, (BX)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtAVX512_t1_w16_g6
 
 dwWgtAVX512_t1_w16_g6_end:
 	MOVQ   rows+208(FP), DX
@@ -43897,7 +49490,9 @@ dwWgtAVX512_t1_w16_g6_end:
 	ADDQ   AX, R9
 
 dwWgtAVX512_t1_w16_g5_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t1_w16_g5_rowend
 
 dwWgtAVX512_t1_w16_g5_pix:
 	PREFETCHT0  64(R9)
@@ -43920,42 +49515,44 @@ dwWgtAVX512_t1_w16_g5_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w16_g5_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w16_g5_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z0, Z0
-	VMOVUPS     Z0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z1, Z1
-	VMOVUPS     Z1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z2, Z2
-	VMOVUPS     Z2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z3, Z3
-	VMOVUPS     Z3, (BX)
-	MOVQ        96(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z4, Z4
-	VMOVUPS     Z4, (BX)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX512_t1_w16_g6
+
+dwWgtAVX512_t1_w16_g5_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w16_g5_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z2, Z2
+	VMOVUPS Z2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z3, Z3
+	VMOVUPS Z3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z4, Z4
+	VMOVUPS Z4, (BX)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtAVX512_t1_w16_g6
 
 dwWgtAVX512_t1_w16_g5_end:
 	MOVQ   rows+208(FP), DX
@@ -43987,7 +49584,9 @@ dwWgtAVX512_t1_w16_g5_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t1_w16_g4_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t1_w16_g4_rowend
 
 dwWgtAVX512_t1_w16_g4_pix:
 	PREFETCHT0  64(R8)
@@ -44007,36 +49606,38 @@ dwWgtAVX512_t1_w16_g4_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w16_g4_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w16_g4_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z0, Z0
-	VMOVUPS     Z0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z1, Z1
-	VMOVUPS     Z1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z2, Z2
-	VMOVUPS     Z2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z3, Z3
-	VMOVUPS     Z3, (BX)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t1_w16_g6
+
+dwWgtAVX512_t1_w16_g4_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w16_g4_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z2, Z2
+	VMOVUPS Z2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z3, Z3
+	VMOVUPS Z3, (BX)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX512_t1_w16_g6
 
 dwWgtAVX512_t1_w16_g4_end:
 	MOVQ   rows+208(FP), DX
@@ -44064,7 +49665,9 @@ dwWgtAVX512_t1_w16_g4_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t1_w16_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t1_w16_g3_rowend
 
 dwWgtAVX512_t1_w16_g3_pix:
 	PREFETCHT0  64(DI)
@@ -44081,30 +49684,32 @@ dwWgtAVX512_t1_w16_g3_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w16_g3_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w16_g3_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z0, Z0
-	VMOVUPS     Z0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z1, Z1
-	VMOVUPS     Z1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z2, Z2
-	VMOVUPS     Z2, (BX)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t1_w16_g6
+
+dwWgtAVX512_t1_w16_g3_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w16_g3_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z2, Z2
+	VMOVUPS Z2, (BX)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX512_t1_w16_g6
 
 dwWgtAVX512_t1_w16_g3_end:
 	MOVQ   rows+208(FP), DX
@@ -44128,7 +49733,9 @@ dwWgtAVX512_t1_w16_g3_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t1_w16_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX512_t1_w16_g2_rowend
 
 dwWgtAVX512_t1_w16_g2_pix:
 	PREFETCHT0  64(SI)
@@ -44142,24 +49749,26 @@ dwWgtAVX512_t1_w16_g2_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX512_t1_w16_g2_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w16_g2_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z0, Z0
-	VMOVUPS     Z0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z1, Z1
-	VMOVUPS     Z1, (BX)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t1_w16_g6
+
+dwWgtAVX512_t1_w16_g2_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w16_g2_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX512_t1_w16_g6
 
 dwWgtAVX512_t1_w16_g2_end:
 	MOVQ   rows+208(FP), DX
@@ -44179,7 +49788,9 @@ dwWgtAVX512_t1_w16_g2_end:
 	MOVQ   ypix+256(FP), DI
 
 dwWgtAVX512_t1_w16_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ  n+216(FP), R8
+	TESTQ R8, R8
+	JZ    dwWgtAVX512_t1_w16_g1_rowend
 
 dwWgtAVX512_t1_w16_g1_pix:
 	PREFETCHT0  64(BX)
@@ -44190,18 +49801,20 @@ dwWgtAVX512_t1_w16_g1_pix:
 	ADDQ        DI, BX
 	DECQ        R8
 	JNZ         dwWgtAVX512_t1_w16_g1_pix
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), BX
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w16_g1_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), DX
-	ADDQ        w_base+32(FP), DX
-	ADDQ        AX, DX
-	VADDPS      (DX), Z0, Z0
-	VMOVUPS     Z0, (DX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t1_w16_g6
+
+dwWgtAVX512_t1_w16_g1_rowend:
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), BX
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w16_g1_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), DX
+	ADDQ    w_base+32(FP), DX
+	ADDQ    AX, DX
+	VADDPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX512_t1_w16_g6
 
 dwWgtAVX512_t1_w16_g1_end:
 	ADDQ $0x00000040, AX
@@ -44250,7 +49863,9 @@ dwWgtAVX512_t1_w8_g6:
 	ADDQ   AX, R10
 
 dwWgtAVX512_t1_w8_g6_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t1_w8_g6_rowend
 
 dwWgtAVX512_t1_w8_g6_pix:
 	VMOVUPS     (R10), Y6
@@ -44269,48 +49884,50 @@ dwWgtAVX512_t1_w8_g6_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w8_g6_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w8_g6_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y2, Y2
-	VMOVUPS     Y2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y3, Y3
-	VMOVUPS     Y3, (BX)
-	MOVQ        96(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y4, Y4
-	VMOVUPS     Y4, (BX)
-	MOVQ        104(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y5, Y5
-	VMOVUPS     Y5, (BX)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX512_t1_w8_g6
+
+dwWgtAVX512_t1_w8_g6_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w8_g6_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y4, Y4
+	VMOVUPS Y4, (BX)
+	MOVQ    104(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y5, Y5
+	VMOVUPS Y5, (BX)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtAVX512_t1_w8_g6
 
 dwWgtAVX512_t1_w8_g6_end:
 	MOVQ   rows+208(FP), DX
@@ -44344,7 +49961,9 @@ dwWgtAVX512_t1_w8_g6_end:
 	ADDQ   AX, R9
 
 dwWgtAVX512_t1_w8_g5_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t1_w8_g5_rowend
 
 dwWgtAVX512_t1_w8_g5_pix:
 	VMOVUPS     (R9), Y5
@@ -44361,42 +49980,44 @@ dwWgtAVX512_t1_w8_g5_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w8_g5_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w8_g5_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y2, Y2
-	VMOVUPS     Y2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y3, Y3
-	VMOVUPS     Y3, (BX)
-	MOVQ        96(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y4, Y4
-	VMOVUPS     Y4, (BX)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX512_t1_w8_g6
+
+dwWgtAVX512_t1_w8_g5_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w8_g5_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y4, Y4
+	VMOVUPS Y4, (BX)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtAVX512_t1_w8_g6
 
 dwWgtAVX512_t1_w8_g5_end:
 	MOVQ   rows+208(FP), DX
@@ -44428,7 +50049,9 @@ dwWgtAVX512_t1_w8_g5_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t1_w8_g4_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t1_w8_g4_rowend
 
 dwWgtAVX512_t1_w8_g4_pix:
 	VMOVUPS     (R8), Y4
@@ -44443,36 +50066,38 @@ dwWgtAVX512_t1_w8_g4_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w8_g4_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w8_g4_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y2, Y2
-	VMOVUPS     Y2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y3, Y3
-	VMOVUPS     Y3, (BX)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t1_w8_g6
+
+dwWgtAVX512_t1_w8_g4_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w8_g4_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX512_t1_w8_g6
 
 dwWgtAVX512_t1_w8_g4_end:
 	MOVQ   rows+208(FP), DX
@@ -44500,7 +50125,9 @@ dwWgtAVX512_t1_w8_g4_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t1_w8_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t1_w8_g3_rowend
 
 dwWgtAVX512_t1_w8_g3_pix:
 	VMOVUPS     (DI), Y3
@@ -44513,30 +50140,32 @@ dwWgtAVX512_t1_w8_g3_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w8_g3_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w8_g3_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y2, Y2
-	VMOVUPS     Y2, (BX)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t1_w8_g6
+
+dwWgtAVX512_t1_w8_g3_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w8_g3_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX512_t1_w8_g6
 
 dwWgtAVX512_t1_w8_g3_end:
 	MOVQ   rows+208(FP), DX
@@ -44560,7 +50189,9 @@ dwWgtAVX512_t1_w8_g3_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t1_w8_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX512_t1_w8_g2_rowend
 
 dwWgtAVX512_t1_w8_g2_pix:
 	VMOVUPS     (SI), Y2
@@ -44571,24 +50202,26 @@ dwWgtAVX512_t1_w8_g2_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX512_t1_w8_g2_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w8_g2_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t1_w8_g6
+
+dwWgtAVX512_t1_w8_g2_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w8_g2_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX512_t1_w8_g6
 
 dwWgtAVX512_t1_w8_g2_end:
 	MOVQ   rows+208(FP), DX
@@ -44608,7 +50241,9 @@ dwWgtAVX512_t1_w8_g2_end:
 	MOVQ   ypix+256(FP), DI
 
 dwWgtAVX512_t1_w8_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ  n+216(FP), R8
+	TESTQ R8, R8
+	JZ    dwWgtAVX512_t1_w8_g1_rowend
 
 dwWgtAVX512_t1_w8_g1_pix:
 	VMOVUPS     (BX), Y1
@@ -44617,18 +50252,20 @@ dwWgtAVX512_t1_w8_g1_pix:
 	ADDQ        DI, BX
 	DECQ        R8
 	JNZ         dwWgtAVX512_t1_w8_g1_pix
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), BX
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w8_g1_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), DX
-	ADDQ        w_base+32(FP), DX
-	ADDQ        AX, DX
-	VADDPS      (DX), Y0, Y0
-	VMOVUPS     Y0, (DX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t1_w8_g6
+
+dwWgtAVX512_t1_w8_g1_rowend:
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), BX
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t1_w8_g1_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), DX
+	ADDQ    w_base+32(FP), DX
+	ADDQ    AX, DX
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX512_t1_w8_g6
 
 dwWgtAVX512_t1_w8_g1_end:
 	ADDQ $0x00000020, AX
@@ -44677,7 +50314,9 @@ dwWgtAVX512_t1_w1_g6:
 	ADDQ   AX, R10
 
 dwWgtAVX512_t1_w1_g6_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t1_w1_g6_rowend
 
 dwWgtAVX512_t1_w1_g6_pix:
 	VMOVSS      (R10), X6
@@ -44696,48 +50335,50 @@ dwWgtAVX512_t1_w1_g6_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w1_g6_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w1_g6_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X2, X2
-	VMOVSS      X2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X3, X3
-	VMOVSS      X3, (BX)
-	MOVQ        96(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X4, X4
-	VMOVSS      X4, (BX)
-	MOVQ        104(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X5, X5
-	VMOVSS      X5, (BX)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX512_t1_w1_g6
+
+dwWgtAVX512_t1_w1_g6_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R10
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t1_w1_g6_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	MOVQ   96(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X4, X4
+	VMOVSS X4, (BX)
+	MOVQ   104(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X5, X5
+	VMOVSS X5, (BX)
+	ADDQ   $0x06, (SP)
+	JMP    dwWgtAVX512_t1_w1_g6
 
 dwWgtAVX512_t1_w1_g6_end:
 	MOVQ   rows+208(FP), DX
@@ -44771,7 +50412,9 @@ dwWgtAVX512_t1_w1_g6_end:
 	ADDQ   AX, R9
 
 dwWgtAVX512_t1_w1_g5_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t1_w1_g5_rowend
 
 dwWgtAVX512_t1_w1_g5_pix:
 	VMOVSS      (R9), X5
@@ -44788,42 +50431,44 @@ dwWgtAVX512_t1_w1_g5_pix:
 	ADDQ        ypix+256(FP), R9
 	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w1_g5_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w1_g5_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X2, X2
-	VMOVSS      X2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X3, X3
-	VMOVSS      X3, (BX)
-	MOVQ        96(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X4, X4
-	VMOVSS      X4, (BX)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX512_t1_w1_g6
+
+dwWgtAVX512_t1_w1_g5_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t1_w1_g5_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	MOVQ   96(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X4, X4
+	VMOVSS X4, (BX)
+	ADDQ   $0x05, (SP)
+	JMP    dwWgtAVX512_t1_w1_g6
 
 dwWgtAVX512_t1_w1_g5_end:
 	MOVQ   rows+208(FP), DX
@@ -44855,7 +50500,9 @@ dwWgtAVX512_t1_w1_g5_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t1_w1_g4_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t1_w1_g4_rowend
 
 dwWgtAVX512_t1_w1_g4_pix:
 	VMOVSS      (R8), X4
@@ -44870,36 +50517,38 @@ dwWgtAVX512_t1_w1_g4_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t1_w1_g4_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w1_g4_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X2, X2
-	VMOVSS      X2, (BX)
-	MOVQ        88(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X3, X3
-	VMOVSS      X3, (BX)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t1_w1_g6
+
+dwWgtAVX512_t1_w1_g4_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t1_w1_g4_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtAVX512_t1_w1_g6
 
 dwWgtAVX512_t1_w1_g4_end:
 	MOVQ   rows+208(FP), DX
@@ -44927,7 +50576,9 @@ dwWgtAVX512_t1_w1_g4_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t1_w1_g3_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t1_w1_g3_rowend
 
 dwWgtAVX512_t1_w1_g3_pix:
 	VMOVSS      (DI), X3
@@ -44940,30 +50591,32 @@ dwWgtAVX512_t1_w1_g3_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t1_w1_g3_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w1_g3_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	MOVQ        80(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X2, X2
-	VMOVSS      X2, (BX)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t1_w1_g6
+
+dwWgtAVX512_t1_w1_g3_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t1_w1_g3_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtAVX512_t1_w1_g6
 
 dwWgtAVX512_t1_w1_g3_end:
 	MOVQ   rows+208(FP), DX
@@ -44987,7 +50640,9 @@ dwWgtAVX512_t1_w1_g3_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t1_w1_g2_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX512_t1_w1_g2_rowend
 
 dwWgtAVX512_t1_w1_g2_pix:
 	VMOVSS      (SI), X2
@@ -44998,24 +50653,26 @@ dwWgtAVX512_t1_w1_g2_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX512_t1_w1_g2_pix
-	ADDQ        16(SP), BX
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w1_g2_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	MOVQ        72(CX)(DX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t1_w1_g6
+
+dwWgtAVX512_t1_w1_g2_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t1_w1_g2_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtAVX512_t1_w1_g6
 
 dwWgtAVX512_t1_w1_g2_end:
 	MOVQ   rows+208(FP), DX
@@ -45035,7 +50692,9 @@ dwWgtAVX512_t1_w1_g2_end:
 	MOVQ   ypix+256(FP), DI
 
 dwWgtAVX512_t1_w1_g1_q:
-	MOVQ n+216(FP), R8
+	MOVQ  n+216(FP), R8
+	TESTQ R8, R8
+	JZ    dwWgtAVX512_t1_w1_g1_rowend
 
 dwWgtAVX512_t1_w1_g1_pix:
 	VMOVSS      (BX), X1
@@ -45044,18 +50703,20 @@ dwWgtAVX512_t1_w1_g1_pix:
 	ADDQ        DI, BX
 	DECQ        R8
 	JNZ         dwWgtAVX512_t1_w1_g1_pix
-	ADDQ        16(SP), DX
-	ADDQ        24(SP), BX
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t1_w1_g1_q
-	MOVQ        (SP), DX
-	MOVQ        64(CX)(DX*8), DX
-	ADDQ        w_base+32(FP), DX
-	ADDQ        AX, DX
-	VADDSS      (DX), X0, X0
-	VMOVSS      X0, (DX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t1_w1_g6
+
+dwWgtAVX512_t1_w1_g1_rowend:
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), BX
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t1_w1_g1_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), DX
+	ADDQ   w_base+32(FP), DX
+	ADDQ   AX, DX
+	VADDSS (DX), X0, X0
+	VMOVSS X0, (DX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtAVX512_t1_w1_g6
 
 dwWgtAVX512_t1_w1_g1_end:
 	ADDQ $0x00000004, AX
@@ -45117,7 +50778,9 @@ dwWgtAVX512_t2_w16_g6:
 	ADDQ   AX, R11
 
 dwWgtAVX512_t2_w16_g6_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t2_w16_g6_rowend
 
 dwWgtAVX512_t2_w16_g6_pix:
 	PREFETCHT0  64(R11)
@@ -45149,66 +50812,68 @@ dwWgtAVX512_t2_w16_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w16_g6_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), R10
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R11
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w16_g6_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z4, Z4
-	VMOVUPS     Z4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z5, Z5
-	VMOVUPS     Z5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z6, Z6
-	VMOVUPS     Z6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z7, Z7
-	VMOVUPS     Z7, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z8, Z8
-	VMOVUPS     Z8, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z9, Z9
-	VMOVUPS     Z9, (SI)
-	MOVQ        104(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z10, Z10
-	VMOVUPS     Z10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z11, Z11
-	VMOVUPS     Z11, (SI)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX512_t2_w16_g6
+
+dwWgtAVX512_t2_w16_g6_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w16_g6_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z9, Z9
+	VMOVUPS Z9, (SI)
+	MOVQ    104(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z10, Z10
+	VMOVUPS Z10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z11, Z11
+	VMOVUPS Z11, (SI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtAVX512_t2_w16_g6
 
 dwWgtAVX512_t2_w16_g6_end:
 	MOVQ   rows+208(FP), BX
@@ -45247,7 +50912,9 @@ dwWgtAVX512_t2_w16_g6_end:
 	ADDQ   AX, R10
 
 dwWgtAVX512_t2_w16_g5_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t2_w16_g5_rowend
 
 dwWgtAVX512_t2_w16_g5_pix:
 	PREFETCHT0  64(R10)
@@ -45275,57 +50942,59 @@ dwWgtAVX512_t2_w16_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w16_g5_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w16_g5_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z4, Z4
-	VMOVUPS     Z4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z5, Z5
-	VMOVUPS     Z5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z6, Z6
-	VMOVUPS     Z6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z7, Z7
-	VMOVUPS     Z7, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z8, Z8
-	VMOVUPS     Z8, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z9, Z9
-	VMOVUPS     Z9, (SI)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX512_t2_w16_g6
+
+dwWgtAVX512_t2_w16_g5_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w16_g5_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z9, Z9
+	VMOVUPS Z9, (SI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtAVX512_t2_w16_g6
 
 dwWgtAVX512_t2_w16_g5_end:
 	MOVQ   rows+208(FP), BX
@@ -45361,7 +51030,9 @@ dwWgtAVX512_t2_w16_g5_end:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t2_w16_g4_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t2_w16_g4_rowend
 
 dwWgtAVX512_t2_w16_g4_pix:
 	PREFETCHT0  64(R9)
@@ -45385,48 +51056,50 @@ dwWgtAVX512_t2_w16_g4_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w16_g4_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w16_g4_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z4, Z4
-	VMOVUPS     Z4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z5, Z5
-	VMOVUPS     Z5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z6, Z6
-	VMOVUPS     Z6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z7, Z7
-	VMOVUPS     Z7, (SI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t2_w16_g6
+
+dwWgtAVX512_t2_w16_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w16_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX512_t2_w16_g6
 
 dwWgtAVX512_t2_w16_g4_end:
 	MOVQ   rows+208(FP), BX
@@ -45457,7 +51130,9 @@ dwWgtAVX512_t2_w16_g4_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t2_w16_g3_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t2_w16_g3_rowend
 
 dwWgtAVX512_t2_w16_g3_pix:
 	PREFETCHT0  64(R8)
@@ -45477,39 +51152,41 @@ dwWgtAVX512_t2_w16_g3_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w16_g3_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w16_g3_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z4, Z4
-	VMOVUPS     Z4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z5, Z5
-	VMOVUPS     Z5, (SI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t2_w16_g6
+
+dwWgtAVX512_t2_w16_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w16_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX512_t2_w16_g6
 
 dwWgtAVX512_t2_w16_g3_end:
 	MOVQ   rows+208(FP), BX
@@ -45535,7 +51212,9 @@ dwWgtAVX512_t2_w16_g3_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t2_w16_g2_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t2_w16_g2_rowend
 
 dwWgtAVX512_t2_w16_g2_pix:
 	PREFETCHT0  64(DI)
@@ -45551,30 +51230,32 @@ dwWgtAVX512_t2_w16_g2_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t2_w16_g2_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w16_g2_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t2_w16_g6
+
+dwWgtAVX512_t2_w16_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w16_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX512_t2_w16_g6
 
 dwWgtAVX512_t2_w16_g2_end:
 	MOVQ   rows+208(FP), BX
@@ -45595,7 +51276,9 @@ dwWgtAVX512_t2_w16_g2_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t2_w16_g1_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX512_t2_w16_g1_rowend
 
 dwWgtAVX512_t2_w16_g1_pix:
 	PREFETCHT0  64(SI)
@@ -45607,21 +51290,23 @@ dwWgtAVX512_t2_w16_g1_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX512_t2_w16_g1_pix
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w16_g1_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z0, Z0
-	VMOVUPS     Z0, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDPS      (BX), Z1, Z1
-	VMOVUPS     Z1, (BX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t2_w16_g6
+
+dwWgtAVX512_t2_w16_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w16_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX512_t2_w16_g6
 
 dwWgtAVX512_t2_w16_g1_end:
 	ADDQ $0x00000040, AX
@@ -45676,7 +51361,9 @@ dwWgtAVX512_t2_w8_g6:
 	ADDQ   AX, R11
 
 dwWgtAVX512_t2_w8_g6_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t2_w8_g6_rowend
 
 dwWgtAVX512_t2_w8_g6_pix:
 	VMOVUPS     (R11), Y12
@@ -45701,66 +51388,68 @@ dwWgtAVX512_t2_w8_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w8_g6_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), R10
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R11
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w8_g6_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y6, Y6
-	VMOVUPS     Y6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y7, Y7
-	VMOVUPS     Y7, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y8, Y8
-	VMOVUPS     Y8, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y9, Y9
-	VMOVUPS     Y9, (SI)
-	MOVQ        104(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y10, Y10
-	VMOVUPS     Y10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y11, Y11
-	VMOVUPS     Y11, (SI)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX512_t2_w8_g6
+
+dwWgtAVX512_t2_w8_g6_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w8_g6_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	MOVQ    104(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y10, Y10
+	VMOVUPS Y10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y11, Y11
+	VMOVUPS Y11, (SI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtAVX512_t2_w8_g6
 
 dwWgtAVX512_t2_w8_g6_end:
 	MOVQ   rows+208(FP), BX
@@ -45799,7 +51488,9 @@ dwWgtAVX512_t2_w8_g6_end:
 	ADDQ   AX, R10
 
 dwWgtAVX512_t2_w8_g5_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t2_w8_g5_rowend
 
 dwWgtAVX512_t2_w8_g5_pix:
 	VMOVUPS     (R10), Y10
@@ -45821,57 +51512,59 @@ dwWgtAVX512_t2_w8_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w8_g5_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w8_g5_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y6, Y6
-	VMOVUPS     Y6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y7, Y7
-	VMOVUPS     Y7, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y8, Y8
-	VMOVUPS     Y8, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y9, Y9
-	VMOVUPS     Y9, (SI)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX512_t2_w8_g6
+
+dwWgtAVX512_t2_w8_g5_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w8_g5_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtAVX512_t2_w8_g6
 
 dwWgtAVX512_t2_w8_g5_end:
 	MOVQ   rows+208(FP), BX
@@ -45907,7 +51600,9 @@ dwWgtAVX512_t2_w8_g5_end:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t2_w8_g4_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t2_w8_g4_rowend
 
 dwWgtAVX512_t2_w8_g4_pix:
 	VMOVUPS     (R9), Y8
@@ -45926,48 +51621,50 @@ dwWgtAVX512_t2_w8_g4_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w8_g4_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w8_g4_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y6, Y6
-	VMOVUPS     Y6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y7, Y7
-	VMOVUPS     Y7, (SI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t2_w8_g6
+
+dwWgtAVX512_t2_w8_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w8_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX512_t2_w8_g6
 
 dwWgtAVX512_t2_w8_g4_end:
 	MOVQ   rows+208(FP), BX
@@ -45998,7 +51695,9 @@ dwWgtAVX512_t2_w8_g4_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t2_w8_g3_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t2_w8_g3_rowend
 
 dwWgtAVX512_t2_w8_g3_pix:
 	VMOVUPS     (R8), Y6
@@ -46014,39 +51713,41 @@ dwWgtAVX512_t2_w8_g3_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w8_g3_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w8_g3_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t2_w8_g6
+
+dwWgtAVX512_t2_w8_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w8_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX512_t2_w8_g6
 
 dwWgtAVX512_t2_w8_g3_end:
 	MOVQ   rows+208(FP), BX
@@ -46072,7 +51773,9 @@ dwWgtAVX512_t2_w8_g3_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t2_w8_g2_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t2_w8_g2_rowend
 
 dwWgtAVX512_t2_w8_g2_pix:
 	VMOVUPS     (DI), Y4
@@ -46085,30 +51788,32 @@ dwWgtAVX512_t2_w8_g2_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t2_w8_g2_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w8_g2_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t2_w8_g6
+
+dwWgtAVX512_t2_w8_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w8_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX512_t2_w8_g6
 
 dwWgtAVX512_t2_w8_g2_end:
 	MOVQ   rows+208(FP), BX
@@ -46129,7 +51834,9 @@ dwWgtAVX512_t2_w8_g2_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t2_w8_g1_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX512_t2_w8_g1_rowend
 
 dwWgtAVX512_t2_w8_g1_pix:
 	VMOVUPS     (SI), Y2
@@ -46139,21 +51846,23 @@ dwWgtAVX512_t2_w8_g1_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX512_t2_w8_g1_pix
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w8_g1_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t2_w8_g6
+
+dwWgtAVX512_t2_w8_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t2_w8_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX512_t2_w8_g6
 
 dwWgtAVX512_t2_w8_g1_end:
 	ADDQ $0x00000020, AX
@@ -46208,7 +51917,9 @@ dwWgtAVX512_t2_w1_g6:
 	ADDQ   AX, R11
 
 dwWgtAVX512_t2_w1_g6_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t2_w1_g6_rowend
 
 dwWgtAVX512_t2_w1_g6_pix:
 	VMOVSS      (R11), X12
@@ -46233,66 +51944,68 @@ dwWgtAVX512_t2_w1_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w1_g6_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), R10
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R11
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w1_g6_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X6, X6
-	VMOVSS      X6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X7, X7
-	VMOVSS      X7, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X8, X8
-	VMOVSS      X8, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X9, X9
-	VMOVSS      X9, (SI)
-	MOVQ        104(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X10, X10
-	VMOVSS      X10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X11, X11
-	VMOVSS      X11, (SI)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX512_t2_w1_g6
+
+dwWgtAVX512_t2_w1_g6_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), R10
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R11
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t2_w1_g6_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	MOVQ   96(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	MOVQ   104(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X10, X10
+	VMOVSS X10, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X11, X11
+	VMOVSS X11, (SI)
+	ADDQ   $0x06, (SP)
+	JMP    dwWgtAVX512_t2_w1_g6
 
 dwWgtAVX512_t2_w1_g6_end:
 	MOVQ   rows+208(FP), BX
@@ -46331,7 +52044,9 @@ dwWgtAVX512_t2_w1_g6_end:
 	ADDQ   AX, R10
 
 dwWgtAVX512_t2_w1_g5_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t2_w1_g5_rowend
 
 dwWgtAVX512_t2_w1_g5_pix:
 	VMOVSS      (R10), X10
@@ -46353,57 +52068,59 @@ dwWgtAVX512_t2_w1_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w1_g5_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w1_g5_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X6, X6
-	VMOVSS      X6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X7, X7
-	VMOVSS      X7, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X8, X8
-	VMOVSS      X8, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X9, X9
-	VMOVSS      X9, (SI)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX512_t2_w1_g6
+
+dwWgtAVX512_t2_w1_g5_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R10
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t2_w1_g5_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	MOVQ   96(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	ADDQ   $0x05, (SP)
+	JMP    dwWgtAVX512_t2_w1_g6
 
 dwWgtAVX512_t2_w1_g5_end:
 	MOVQ   rows+208(FP), BX
@@ -46439,7 +52156,9 @@ dwWgtAVX512_t2_w1_g5_end:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t2_w1_g4_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t2_w1_g4_rowend
 
 dwWgtAVX512_t2_w1_g4_pix:
 	VMOVSS      (R9), X8
@@ -46458,48 +52177,50 @@ dwWgtAVX512_t2_w1_g4_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX512_t2_w1_g4_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w1_g4_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X6, X6
-	VMOVSS      X6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X7, X7
-	VMOVSS      X7, (SI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t2_w1_g6
+
+dwWgtAVX512_t2_w1_g4_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t2_w1_g4_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtAVX512_t2_w1_g6
 
 dwWgtAVX512_t2_w1_g4_end:
 	MOVQ   rows+208(FP), BX
@@ -46530,7 +52251,9 @@ dwWgtAVX512_t2_w1_g4_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t2_w1_g3_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t2_w1_g3_rowend
 
 dwWgtAVX512_t2_w1_g3_pix:
 	VMOVSS      (R8), X6
@@ -46546,39 +52269,41 @@ dwWgtAVX512_t2_w1_g3_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t2_w1_g3_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w1_g3_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t2_w1_g6
+
+dwWgtAVX512_t2_w1_g3_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t2_w1_g3_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtAVX512_t2_w1_g6
 
 dwWgtAVX512_t2_w1_g3_end:
 	MOVQ   rows+208(FP), BX
@@ -46604,7 +52329,9 @@ dwWgtAVX512_t2_w1_g3_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t2_w1_g2_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t2_w1_g2_rowend
 
 dwWgtAVX512_t2_w1_g2_pix:
 	VMOVSS      (DI), X4
@@ -46617,30 +52344,32 @@ dwWgtAVX512_t2_w1_g2_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t2_w1_g2_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w1_g2_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t2_w1_g6
+
+dwWgtAVX512_t2_w1_g2_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t2_w1_g2_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtAVX512_t2_w1_g6
 
 dwWgtAVX512_t2_w1_g2_end:
 	MOVQ   rows+208(FP), BX
@@ -46661,7 +52390,9 @@ dwWgtAVX512_t2_w1_g2_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t2_w1_g1_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX512_t2_w1_g1_rowend
 
 dwWgtAVX512_t2_w1_g1_pix:
 	VMOVSS      (SI), X2
@@ -46671,21 +52402,23 @@ dwWgtAVX512_t2_w1_g1_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX512_t2_w1_g1_pix
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t2_w1_g1_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t2_w1_g6
+
+dwWgtAVX512_t2_w1_g1_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t2_w1_g1_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtAVX512_t2_w1_g6
 
 dwWgtAVX512_t2_w1_g1_end:
 	ADDQ $0x00000004, AX
@@ -46753,7 +52486,9 @@ dwWgtAVX512_t3_w16_g6:
 	ADDQ   AX, R11
 
 dwWgtAVX512_t3_w16_g6_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t3_w16_g6_rowend
 
 dwWgtAVX512_t3_w16_g6_pix:
 	PREFETCHT0  64(R11)
@@ -46791,84 +52526,86 @@ dwWgtAVX512_t3_w16_g6_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t3_w16_g6_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), R10
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R11
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w16_g6_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z4, Z4
-	VMOVUPS     Z4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z5, Z5
-	VMOVUPS     Z5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z6, Z6
-	VMOVUPS     Z6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z7, Z7
-	VMOVUPS     Z7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z8, Z8
-	VMOVUPS     Z8, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z9, Z9
-	VMOVUPS     Z9, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z10, Z10
-	VMOVUPS     Z10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z11, Z11
-	VMOVUPS     Z11, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z12, Z12
-	VMOVUPS     Z12, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z13, Z13
-	VMOVUPS     Z13, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z14, Z14
-	VMOVUPS     Z14, (SI)
-	MOVQ        104(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z15, Z15
-	VMOVUPS     Z15, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z16, Z16
-	VMOVUPS     Z16, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z17, Z17
-	VMOVUPS     Z17, (SI)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX512_t3_w16_g6
+
+dwWgtAVX512_t3_w16_g6_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t3_w16_g6_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z9, Z9
+	VMOVUPS Z9, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z10, Z10
+	VMOVUPS Z10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z11, Z11
+	VMOVUPS Z11, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z12, Z12
+	VMOVUPS Z12, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z13, Z13
+	VMOVUPS Z13, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z14, Z14
+	VMOVUPS Z14, (SI)
+	MOVQ    104(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z15, Z15
+	VMOVUPS Z15, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z16, Z16
+	VMOVUPS Z16, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z17, Z17
+	VMOVUPS Z17, (SI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtAVX512_t3_w16_g6
 
 dwWgtAVX512_t3_w16_g6_end:
 	MOVQ   rows+208(FP), BX
@@ -46912,7 +52649,9 @@ dwWgtAVX512_t3_w16_g6_end:
 	ADDQ   AX, R10
 
 dwWgtAVX512_t3_w16_g5_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t3_w16_g5_rowend
 
 dwWgtAVX512_t3_w16_g5_pix:
 	PREFETCHT0  64(R10)
@@ -46945,72 +52684,74 @@ dwWgtAVX512_t3_w16_g5_pix:
 	ADDQ        ypix+256(FP), R10
 	DECQ        R11
 	JNZ         dwWgtAVX512_t3_w16_g5_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w16_g5_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z4, Z4
-	VMOVUPS     Z4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z5, Z5
-	VMOVUPS     Z5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z6, Z6
-	VMOVUPS     Z6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z7, Z7
-	VMOVUPS     Z7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z8, Z8
-	VMOVUPS     Z8, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z9, Z9
-	VMOVUPS     Z9, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z10, Z10
-	VMOVUPS     Z10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z11, Z11
-	VMOVUPS     Z11, (SI)
-	MOVQ        96(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z12, Z12
-	VMOVUPS     Z12, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z13, Z13
-	VMOVUPS     Z13, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z14, Z14
-	VMOVUPS     Z14, (SI)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX512_t3_w16_g6
+
+dwWgtAVX512_t3_w16_g5_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t3_w16_g5_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z9, Z9
+	VMOVUPS Z9, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z10, Z10
+	VMOVUPS Z10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z11, Z11
+	VMOVUPS Z11, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z12, Z12
+	VMOVUPS Z12, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z13, Z13
+	VMOVUPS Z13, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z14, Z14
+	VMOVUPS Z14, (SI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtAVX512_t3_w16_g6
 
 dwWgtAVX512_t3_w16_g5_end:
 	MOVQ   rows+208(FP), BX
@@ -47050,7 +52791,9 @@ dwWgtAVX512_t3_w16_g5_end:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t3_w16_g4_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t3_w16_g4_rowend
 
 dwWgtAVX512_t3_w16_g4_pix:
 	PREFETCHT0  64(R9)
@@ -47078,60 +52821,62 @@ dwWgtAVX512_t3_w16_g4_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX512_t3_w16_g4_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w16_g4_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z4, Z4
-	VMOVUPS     Z4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z5, Z5
-	VMOVUPS     Z5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z6, Z6
-	VMOVUPS     Z6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z7, Z7
-	VMOVUPS     Z7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z8, Z8
-	VMOVUPS     Z8, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z9, Z9
-	VMOVUPS     Z9, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z10, Z10
-	VMOVUPS     Z10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z11, Z11
-	VMOVUPS     Z11, (SI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t3_w16_g6
+
+dwWgtAVX512_t3_w16_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t3_w16_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z9, Z9
+	VMOVUPS Z9, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z10, Z10
+	VMOVUPS Z10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z11, Z11
+	VMOVUPS Z11, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX512_t3_w16_g6
 
 dwWgtAVX512_t3_w16_g4_end:
 	MOVQ   rows+208(FP), BX
@@ -47165,7 +52910,9 @@ dwWgtAVX512_t3_w16_g4_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t3_w16_g3_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t3_w16_g3_rowend
 
 dwWgtAVX512_t3_w16_g3_pix:
 	PREFETCHT0  64(R8)
@@ -47188,48 +52935,50 @@ dwWgtAVX512_t3_w16_g3_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t3_w16_g3_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w16_g3_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z4, Z4
-	VMOVUPS     Z4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z5, Z5
-	VMOVUPS     Z5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z6, Z6
-	VMOVUPS     Z6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z7, Z7
-	VMOVUPS     Z7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z8, Z8
-	VMOVUPS     Z8, (SI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t3_w16_g6
+
+dwWgtAVX512_t3_w16_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t3_w16_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX512_t3_w16_g6
 
 dwWgtAVX512_t3_w16_g3_end:
 	MOVQ   rows+208(FP), BX
@@ -47257,7 +53006,9 @@ dwWgtAVX512_t3_w16_g3_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t3_w16_g2_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t3_w16_g2_rowend
 
 dwWgtAVX512_t3_w16_g2_pix:
 	PREFETCHT0  64(DI)
@@ -47275,36 +53026,38 @@ dwWgtAVX512_t3_w16_g2_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t3_w16_g2_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w16_g2_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z4, Z4
-	VMOVUPS     Z4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z5, Z5
-	VMOVUPS     Z5, (SI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t3_w16_g6
+
+dwWgtAVX512_t3_w16_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t3_w16_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX512_t3_w16_g6
 
 dwWgtAVX512_t3_w16_g2_end:
 	MOVQ   rows+208(FP), BX
@@ -47326,7 +53079,9 @@ dwWgtAVX512_t3_w16_g2_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t3_w16_g1_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX512_t3_w16_g1_rowend
 
 dwWgtAVX512_t3_w16_g1_pix:
 	PREFETCHT0  64(SI)
@@ -47339,24 +53094,26 @@ dwWgtAVX512_t3_w16_g1_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX512_t3_w16_g1_pix
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w16_g1_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Z0, Z0
-	VMOVUPS     Z0, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDPS      (BX), Z1, Z1
-	VMOVUPS     Z1, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDPS      (BX), Z2, Z2
-	VMOVUPS     Z2, (BX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t3_w16_g6
+
+dwWgtAVX512_t3_w16_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t3_w16_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Z2, Z2
+	VMOVUPS Z2, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX512_t3_w16_g6
 
 dwWgtAVX512_t3_w16_g1_end:
 	ADDQ $0x00000040, AX
@@ -47407,7 +53164,9 @@ dwWgtAVX512_t3_w8_g4:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t3_w8_g4_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t3_w8_g4_rowend
 
 dwWgtAVX512_t3_w8_g4_pix:
 	VMOVUPS     (R9), Y12
@@ -47430,60 +53189,62 @@ dwWgtAVX512_t3_w8_g4_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX512_t3_w8_g4_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w8_g4_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y6, Y6
-	VMOVUPS     Y6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y7, Y7
-	VMOVUPS     Y7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y8, Y8
-	VMOVUPS     Y8, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y9, Y9
-	VMOVUPS     Y9, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y10, Y10
-	VMOVUPS     Y10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y11, Y11
-	VMOVUPS     Y11, (SI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t3_w8_g4
+
+dwWgtAVX512_t3_w8_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t3_w8_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y10, Y10
+	VMOVUPS Y10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y11, Y11
+	VMOVUPS Y11, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX512_t3_w8_g4
 
 dwWgtAVX512_t3_w8_g4_end:
 	MOVQ   rows+208(FP), BX
@@ -47517,7 +53278,9 @@ dwWgtAVX512_t3_w8_g4_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t3_w8_g3_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t3_w8_g3_rowend
 
 dwWgtAVX512_t3_w8_g3_pix:
 	VMOVUPS     (R8), Y9
@@ -47536,48 +53299,50 @@ dwWgtAVX512_t3_w8_g3_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t3_w8_g3_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w8_g3_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y6, Y6
-	VMOVUPS     Y6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y7, Y7
-	VMOVUPS     Y7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y8, Y8
-	VMOVUPS     Y8, (SI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t3_w8_g4
+
+dwWgtAVX512_t3_w8_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t3_w8_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX512_t3_w8_g4
 
 dwWgtAVX512_t3_w8_g3_end:
 	MOVQ   rows+208(FP), BX
@@ -47605,7 +53370,9 @@ dwWgtAVX512_t3_w8_g3_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t3_w8_g2_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t3_w8_g2_rowend
 
 dwWgtAVX512_t3_w8_g2_pix:
 	VMOVUPS     (DI), Y6
@@ -47620,36 +53387,38 @@ dwWgtAVX512_t3_w8_g2_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t3_w8_g2_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w8_g2_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y5, Y5
-	VMOVUPS     Y5, (SI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t3_w8_g4
+
+dwWgtAVX512_t3_w8_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t3_w8_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX512_t3_w8_g4
 
 dwWgtAVX512_t3_w8_g2_end:
 	MOVQ   rows+208(FP), BX
@@ -47671,7 +53440,9 @@ dwWgtAVX512_t3_w8_g2_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t3_w8_g1_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX512_t3_w8_g1_rowend
 
 dwWgtAVX512_t3_w8_g1_pix:
 	VMOVUPS     (SI), Y3
@@ -47682,24 +53453,26 @@ dwWgtAVX512_t3_w8_g1_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX512_t3_w8_g1_pix
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w8_g1_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDPS      (BX), Y0, Y0
-	VMOVUPS     Y0, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDPS      (BX), Y1, Y1
-	VMOVUPS     Y1, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDPS      (BX), Y2, Y2
-	VMOVUPS     Y2, (BX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t3_w8_g4
+
+dwWgtAVX512_t3_w8_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t3_w8_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX512_t3_w8_g4
 
 dwWgtAVX512_t3_w8_g1_end:
 	ADDQ $0x00000020, AX
@@ -47750,7 +53523,9 @@ dwWgtAVX512_t3_w1_g4:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t3_w1_g4_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t3_w1_g4_rowend
 
 dwWgtAVX512_t3_w1_g4_pix:
 	VMOVSS      (R9), X12
@@ -47773,60 +53548,62 @@ dwWgtAVX512_t3_w1_g4_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX512_t3_w1_g4_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w1_g4_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X6, X6
-	VMOVSS      X6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X7, X7
-	VMOVSS      X7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X8, X8
-	VMOVSS      X8, (SI)
-	MOVQ        88(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X9, X9
-	VMOVSS      X9, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X10, X10
-	VMOVSS      X10, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X11, X11
-	VMOVSS      X11, (SI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t3_w1_g4
+
+dwWgtAVX512_t3_w1_g4_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t3_w1_g4_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X10, X10
+	VMOVSS X10, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X11, X11
+	VMOVSS X11, (SI)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtAVX512_t3_w1_g4
 
 dwWgtAVX512_t3_w1_g4_end:
 	MOVQ   rows+208(FP), BX
@@ -47860,7 +53637,9 @@ dwWgtAVX512_t3_w1_g4_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t3_w1_g3_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t3_w1_g3_rowend
 
 dwWgtAVX512_t3_w1_g3_pix:
 	VMOVSS      (R8), X9
@@ -47879,48 +53658,50 @@ dwWgtAVX512_t3_w1_g3_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t3_w1_g3_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w1_g3_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	MOVQ        80(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X6, X6
-	VMOVSS      X6, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X7, X7
-	VMOVSS      X7, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X8, X8
-	VMOVSS      X8, (SI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t3_w1_g4
+
+dwWgtAVX512_t3_w1_g3_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t3_w1_g3_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtAVX512_t3_w1_g4
 
 dwWgtAVX512_t3_w1_g3_end:
 	MOVQ   rows+208(FP), BX
@@ -47948,7 +53729,9 @@ dwWgtAVX512_t3_w1_g3_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t3_w1_g2_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t3_w1_g2_rowend
 
 dwWgtAVX512_t3_w1_g2_pix:
 	VMOVSS      (DI), X6
@@ -47963,36 +53746,38 @@ dwWgtAVX512_t3_w1_g2_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t3_w1_g2_pix
-	ADDQ        16(SP), SI
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w1_g2_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	MOVQ        72(CX)(BX*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X5, X5
-	VMOVSS      X5, (SI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t3_w1_g4
+
+dwWgtAVX512_t3_w1_g2_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t3_w1_g2_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtAVX512_t3_w1_g4
 
 dwWgtAVX512_t3_w1_g2_end:
 	MOVQ   rows+208(FP), BX
@@ -48014,7 +53799,9 @@ dwWgtAVX512_t3_w1_g2_end:
 	MOVQ   ypix+256(FP), R8
 
 dwWgtAVX512_t3_w1_g1_q:
-	MOVQ n+216(FP), R9
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtAVX512_t3_w1_g1_rowend
 
 dwWgtAVX512_t3_w1_g1_pix:
 	VMOVSS      (SI), X3
@@ -48025,24 +53812,26 @@ dwWgtAVX512_t3_w1_g1_pix:
 	ADDQ        R8, SI
 	DECQ        R9
 	JNZ         dwWgtAVX512_t3_w1_g1_pix
-	ADDQ        16(SP), BX
-	ADDQ        24(SP), SI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t3_w1_g1_q
-	MOVQ        (SP), BX
-	MOVQ        64(CX)(BX*8), BX
-	ADDQ        w_base+32(FP), BX
-	ADDQ        AX, BX
-	VADDSS      (BX), X0, X0
-	VMOVSS      X0, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDSS      (BX), X1, X1
-	VMOVSS      X1, (BX)
-	ADDQ        wtap+248(FP), BX
-	VADDSS      (BX), X2, X2
-	VMOVSS      X2, (BX)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t3_w1_g4
+
+dwWgtAVX512_t3_w1_g1_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t3_w1_g1_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtAVX512_t3_w1_g4
 
 dwWgtAVX512_t3_w1_g1_end:
 	ADDQ $0x00000004, AX
@@ -48116,7 +53905,9 @@ dwWgtAVX512_t4_w16_g6:
 	ADDQ   AX, R12
 
 dwWgtAVX512_t4_w16_g6_q:
-	MOVQ n+216(FP), R13
+	MOVQ  n+216(FP), R13
+	TESTQ R13, R13
+	JZ    dwWgtAVX512_t4_w16_g6_rowend
 
 dwWgtAVX512_t4_w16_g6_pix:
 	PREFETCHT0  64(R12)
@@ -48160,102 +53951,104 @@ dwWgtAVX512_t4_w16_g6_pix:
 	ADDQ        ypix+256(FP), R12
 	DECQ        R13
 	JNZ         dwWgtAVX512_t4_w16_g6_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), R10
-	ADDQ        16(SP), R11
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R12
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w16_g6_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z0, Z0
-	VMOVUPS     Z0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z1, Z1
-	VMOVUPS     Z1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z2, Z2
-	VMOVUPS     Z2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z3, Z3
-	VMOVUPS     Z3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z4, Z4
-	VMOVUPS     Z4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z5, Z5
-	VMOVUPS     Z5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z6, Z6
-	VMOVUPS     Z6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z7, Z7
-	VMOVUPS     Z7, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z8, Z8
-	VMOVUPS     Z8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z9, Z9
-	VMOVUPS     Z9, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z10, Z10
-	VMOVUPS     Z10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z11, Z11
-	VMOVUPS     Z11, (DI)
-	MOVQ        88(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z12, Z12
-	VMOVUPS     Z12, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z13, Z13
-	VMOVUPS     Z13, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z14, Z14
-	VMOVUPS     Z14, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z15, Z15
-	VMOVUPS     Z15, (DI)
-	MOVQ        96(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z16, Z16
-	VMOVUPS     Z16, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z17, Z17
-	VMOVUPS     Z17, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z18, Z18
-	VMOVUPS     Z18, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z19, Z19
-	VMOVUPS     Z19, (DI)
-	MOVQ        104(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z20, Z20
-	VMOVUPS     Z20, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z21, Z21
-	VMOVUPS     Z21, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z22, Z22
-	VMOVUPS     Z22, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z23, Z23
-	VMOVUPS     Z23, (DI)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX512_t4_w16_g6
+
+dwWgtAVX512_t4_w16_g6_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), R11
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R12
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t4_w16_g6_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	MOVQ    96(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z16, Z16
+	VMOVUPS Z16, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z17, Z17
+	VMOVUPS Z17, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z18, Z18
+	VMOVUPS Z18, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z19, Z19
+	VMOVUPS Z19, (DI)
+	MOVQ    104(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z20, Z20
+	VMOVUPS Z20, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z21, Z21
+	VMOVUPS Z21, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z22, Z22
+	VMOVUPS Z22, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z23, Z23
+	VMOVUPS Z23, (DI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtAVX512_t4_w16_g6
 
 dwWgtAVX512_t4_w16_g6_end:
 	MOVQ   rows+208(FP), SI
@@ -48304,7 +54097,9 @@ dwWgtAVX512_t4_w16_g6_end:
 	ADDQ   AX, R11
 
 dwWgtAVX512_t4_w16_g5_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t4_w16_g5_rowend
 
 dwWgtAVX512_t4_w16_g5_pix:
 	PREFETCHT0  64(R11)
@@ -48342,87 +54137,89 @@ dwWgtAVX512_t4_w16_g5_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t4_w16_g5_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), R10
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R11
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w16_g5_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z0, Z0
-	VMOVUPS     Z0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z1, Z1
-	VMOVUPS     Z1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z2, Z2
-	VMOVUPS     Z2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z3, Z3
-	VMOVUPS     Z3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z4, Z4
-	VMOVUPS     Z4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z5, Z5
-	VMOVUPS     Z5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z6, Z6
-	VMOVUPS     Z6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z7, Z7
-	VMOVUPS     Z7, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z8, Z8
-	VMOVUPS     Z8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z9, Z9
-	VMOVUPS     Z9, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z10, Z10
-	VMOVUPS     Z10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z11, Z11
-	VMOVUPS     Z11, (DI)
-	MOVQ        88(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z12, Z12
-	VMOVUPS     Z12, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z13, Z13
-	VMOVUPS     Z13, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z14, Z14
-	VMOVUPS     Z14, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z15, Z15
-	VMOVUPS     Z15, (DI)
-	MOVQ        96(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z16, Z16
-	VMOVUPS     Z16, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z17, Z17
-	VMOVUPS     Z17, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z18, Z18
-	VMOVUPS     Z18, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z19, Z19
-	VMOVUPS     Z19, (DI)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX512_t4_w16_g6
+
+dwWgtAVX512_t4_w16_g5_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t4_w16_g5_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	MOVQ    96(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z16, Z16
+	VMOVUPS Z16, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z17, Z17
+	VMOVUPS Z17, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z18, Z18
+	VMOVUPS Z18, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z19, Z19
+	VMOVUPS Z19, (DI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtAVX512_t4_w16_g6
 
 dwWgtAVX512_t4_w16_g5_end:
 	MOVQ   rows+208(FP), SI
@@ -48466,7 +54263,9 @@ dwWgtAVX512_t4_w16_g5_end:
 	MOVQ   ypix+256(FP), R12
 
 dwWgtAVX512_t4_w16_g4_q:
-	MOVQ n+216(FP), R13
+	MOVQ  n+216(FP), R13
+	TESTQ R13, R13
+	JZ    dwWgtAVX512_t4_w16_g4_rowend
 
 dwWgtAVX512_t4_w16_g4_pix:
 	PREFETCHT0  64(R10)
@@ -48498,72 +54297,74 @@ dwWgtAVX512_t4_w16_g4_pix:
 	ADDQ        R12, R10
 	DECQ        R13
 	JNZ         dwWgtAVX512_t4_w16_g4_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w16_g4_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z0, Z0
-	VMOVUPS     Z0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z1, Z1
-	VMOVUPS     Z1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z2, Z2
-	VMOVUPS     Z2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z3, Z3
-	VMOVUPS     Z3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z4, Z4
-	VMOVUPS     Z4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z5, Z5
-	VMOVUPS     Z5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z6, Z6
-	VMOVUPS     Z6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z7, Z7
-	VMOVUPS     Z7, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z8, Z8
-	VMOVUPS     Z8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z9, Z9
-	VMOVUPS     Z9, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z10, Z10
-	VMOVUPS     Z10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z11, Z11
-	VMOVUPS     Z11, (DI)
-	MOVQ        88(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z12, Z12
-	VMOVUPS     Z12, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z13, Z13
-	VMOVUPS     Z13, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z14, Z14
-	VMOVUPS     Z14, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z15, Z15
-	VMOVUPS     Z15, (DI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t4_w16_g6
+
+dwWgtAVX512_t4_w16_g4_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t4_w16_g4_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX512_t4_w16_g6
 
 dwWgtAVX512_t4_w16_g4_end:
 	MOVQ   rows+208(FP), SI
@@ -48600,7 +54401,9 @@ dwWgtAVX512_t4_w16_g4_end:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t4_w16_g3_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t4_w16_g3_rowend
 
 dwWgtAVX512_t4_w16_g3_pix:
 	PREFETCHT0  64(R9)
@@ -48626,57 +54429,59 @@ dwWgtAVX512_t4_w16_g3_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX512_t4_w16_g3_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w16_g3_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z0, Z0
-	VMOVUPS     Z0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z1, Z1
-	VMOVUPS     Z1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z2, Z2
-	VMOVUPS     Z2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z3, Z3
-	VMOVUPS     Z3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z4, Z4
-	VMOVUPS     Z4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z5, Z5
-	VMOVUPS     Z5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z6, Z6
-	VMOVUPS     Z6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z7, Z7
-	VMOVUPS     Z7, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z8, Z8
-	VMOVUPS     Z8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z9, Z9
-	VMOVUPS     Z9, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z10, Z10
-	VMOVUPS     Z10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z11, Z11
-	VMOVUPS     Z11, (DI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t4_w16_g6
+
+dwWgtAVX512_t4_w16_g3_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t4_w16_g3_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX512_t4_w16_g6
 
 dwWgtAVX512_t4_w16_g3_end:
 	MOVQ   rows+208(FP), SI
@@ -48706,7 +54511,9 @@ dwWgtAVX512_t4_w16_g3_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t4_w16_g2_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t4_w16_g2_rowend
 
 dwWgtAVX512_t4_w16_g2_pix:
 	PREFETCHT0  64(R8)
@@ -48726,42 +54533,44 @@ dwWgtAVX512_t4_w16_g2_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t4_w16_g2_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w16_g2_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z0, Z0
-	VMOVUPS     Z0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z1, Z1
-	VMOVUPS     Z1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z2, Z2
-	VMOVUPS     Z2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z3, Z3
-	VMOVUPS     Z3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z4, Z4
-	VMOVUPS     Z4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z5, Z5
-	VMOVUPS     Z5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z6, Z6
-	VMOVUPS     Z6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z7, Z7
-	VMOVUPS     Z7, (DI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t4_w16_g6
+
+dwWgtAVX512_t4_w16_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t4_w16_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX512_t4_w16_g6
 
 dwWgtAVX512_t4_w16_g2_end:
 	MOVQ   rows+208(FP), SI
@@ -48784,7 +54593,9 @@ dwWgtAVX512_t4_w16_g2_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t4_w16_g1_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t4_w16_g1_rowend
 
 dwWgtAVX512_t4_w16_g1_pix:
 	PREFETCHT0  64(DI)
@@ -48798,27 +54609,29 @@ dwWgtAVX512_t4_w16_g1_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t4_w16_g1_pix
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w16_g1_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t4_w16_g6
+
+dwWgtAVX512_t4_w16_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t4_w16_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX512_t4_w16_g6
 
 dwWgtAVX512_t4_w16_g1_end:
 	ADDQ $0x00000040, AX
@@ -48866,7 +54679,9 @@ dwWgtAVX512_t4_w8_g3:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t4_w8_g3_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t4_w8_g3_rowend
 
 dwWgtAVX512_t4_w8_g3_pix:
 	VMOVUPS     (R9), Y12
@@ -48888,57 +54703,59 @@ dwWgtAVX512_t4_w8_g3_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX512_t4_w8_g3_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w8_g3_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y0, Y0
-	VMOVUPS     Y0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y1, Y1
-	VMOVUPS     Y1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y2, Y2
-	VMOVUPS     Y2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y3, Y3
-	VMOVUPS     Y3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y4, Y4
-	VMOVUPS     Y4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y5, Y5
-	VMOVUPS     Y5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y6, Y6
-	VMOVUPS     Y6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y7, Y7
-	VMOVUPS     Y7, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y8, Y8
-	VMOVUPS     Y8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y9, Y9
-	VMOVUPS     Y9, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y10, Y10
-	VMOVUPS     Y10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y11, Y11
-	VMOVUPS     Y11, (DI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t4_w8_g3
+
+dwWgtAVX512_t4_w8_g3_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t4_w8_g3_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y8, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y10, Y10
+	VMOVUPS Y10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y11, Y11
+	VMOVUPS Y11, (DI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX512_t4_w8_g3
 
 dwWgtAVX512_t4_w8_g3_end:
 	MOVQ   rows+208(FP), SI
@@ -48968,7 +54785,9 @@ dwWgtAVX512_t4_w8_g3_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t4_w8_g2_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t4_w8_g2_rowend
 
 dwWgtAVX512_t4_w8_g2_pix:
 	VMOVUPS     (R8), Y8
@@ -48985,42 +54804,44 @@ dwWgtAVX512_t4_w8_g2_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t4_w8_g2_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w8_g2_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y0, Y0
-	VMOVUPS     Y0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y1, Y1
-	VMOVUPS     Y1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y2, Y2
-	VMOVUPS     Y2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y3, Y3
-	VMOVUPS     Y3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y4, Y4
-	VMOVUPS     Y4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y5, Y5
-	VMOVUPS     Y5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y6, Y6
-	VMOVUPS     Y6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y7, Y7
-	VMOVUPS     Y7, (DI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t4_w8_g3
+
+dwWgtAVX512_t4_w8_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t4_w8_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX512_t4_w8_g3
 
 dwWgtAVX512_t4_w8_g2_end:
 	MOVQ   rows+208(FP), SI
@@ -49043,7 +54864,9 @@ dwWgtAVX512_t4_w8_g2_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t4_w8_g1_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t4_w8_g1_rowend
 
 dwWgtAVX512_t4_w8_g1_pix:
 	VMOVUPS     (DI), Y4
@@ -49055,27 +54878,29 @@ dwWgtAVX512_t4_w8_g1_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t4_w8_g1_pix
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w8_g1_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t4_w8_g3
+
+dwWgtAVX512_t4_w8_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t4_w8_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX512_t4_w8_g3
 
 dwWgtAVX512_t4_w8_g1_end:
 	ADDQ $0x00000020, AX
@@ -49123,7 +54948,9 @@ dwWgtAVX512_t4_w1_g3:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t4_w1_g3_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t4_w1_g3_rowend
 
 dwWgtAVX512_t4_w1_g3_pix:
 	VMOVSS      (R9), X12
@@ -49145,57 +54972,59 @@ dwWgtAVX512_t4_w1_g3_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX512_t4_w1_g3_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w1_g3_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X0, X0
-	VMOVSS      X0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X1, X1
-	VMOVSS      X1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X2, X2
-	VMOVSS      X2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X3, X3
-	VMOVSS      X3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X4, X4
-	VMOVSS      X4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X5, X5
-	VMOVSS      X5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X6, X6
-	VMOVSS      X6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X7, X7
-	VMOVSS      X7, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X8, X8
-	VMOVSS      X8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X9, X9
-	VMOVSS      X9, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X10, X10
-	VMOVSS      X10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X11, X11
-	VMOVSS      X11, (DI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t4_w1_g3
+
+dwWgtAVX512_t4_w1_g3_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t4_w1_g3_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	MOVQ   80(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X8, X8
+	VMOVSS X8, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X9, X9
+	VMOVSS X9, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X10, X10
+	VMOVSS X10, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X11, X11
+	VMOVSS X11, (DI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtAVX512_t4_w1_g3
 
 dwWgtAVX512_t4_w1_g3_end:
 	MOVQ   rows+208(FP), SI
@@ -49225,7 +55054,9 @@ dwWgtAVX512_t4_w1_g3_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t4_w1_g2_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t4_w1_g2_rowend
 
 dwWgtAVX512_t4_w1_g2_pix:
 	VMOVSS      (R8), X8
@@ -49242,42 +55073,44 @@ dwWgtAVX512_t4_w1_g2_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t4_w1_g2_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w1_g2_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X0, X0
-	VMOVSS      X0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X1, X1
-	VMOVSS      X1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X2, X2
-	VMOVSS      X2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X3, X3
-	VMOVSS      X3, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X4, X4
-	VMOVSS      X4, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X5, X5
-	VMOVSS      X5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X6, X6
-	VMOVSS      X6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X7, X7
-	VMOVSS      X7, (DI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t4_w1_g3
+
+dwWgtAVX512_t4_w1_g2_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t4_w1_g2_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtAVX512_t4_w1_g3
 
 dwWgtAVX512_t4_w1_g2_end:
 	MOVQ   rows+208(FP), SI
@@ -49300,7 +55133,9 @@ dwWgtAVX512_t4_w1_g2_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t4_w1_g1_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t4_w1_g1_rowend
 
 dwWgtAVX512_t4_w1_g1_pix:
 	VMOVSS      (DI), X4
@@ -49312,27 +55147,29 @@ dwWgtAVX512_t4_w1_g1_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t4_w1_g1_pix
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t4_w1_g1_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t4_w1_g3
+
+dwWgtAVX512_t4_w1_g1_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t4_w1_g1_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtAVX512_t4_w1_g3
 
 dwWgtAVX512_t4_w1_g1_end:
 	ADDQ $0x00000004, AX
@@ -49412,7 +55249,9 @@ dwWgtAVX512_t5_w16_g6:
 	ADDQ   AX, R12
 
 dwWgtAVX512_t5_w16_g6_q:
-	MOVQ n+216(FP), R13
+	MOVQ  n+216(FP), R13
+	TESTQ R13, R13
+	JZ    dwWgtAVX512_t5_w16_g6_rowend
 
 dwWgtAVX512_t5_w16_g6_pix:
 	PREFETCHT0  64(R12)
@@ -49462,120 +55301,122 @@ dwWgtAVX512_t5_w16_g6_pix:
 	ADDQ        ypix+256(FP), R12
 	DECQ        R13
 	JNZ         dwWgtAVX512_t5_w16_g6_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), R10
-	ADDQ        16(SP), R11
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R12
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t5_w16_g6_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z0, Z0
-	VMOVUPS     Z0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z1, Z1
-	VMOVUPS     Z1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z2, Z2
-	VMOVUPS     Z2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z3, Z3
-	VMOVUPS     Z3, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z4, Z4
-	VMOVUPS     Z4, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z5, Z5
-	VMOVUPS     Z5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z6, Z6
-	VMOVUPS     Z6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z7, Z7
-	VMOVUPS     Z7, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z8, Z8
-	VMOVUPS     Z8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z9, Z9
-	VMOVUPS     Z9, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z10, Z10
-	VMOVUPS     Z10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z11, Z11
-	VMOVUPS     Z11, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z12, Z12
-	VMOVUPS     Z12, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z13, Z13
-	VMOVUPS     Z13, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z14, Z14
-	VMOVUPS     Z14, (DI)
-	MOVQ        88(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z15, Z15
-	VMOVUPS     Z15, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z16, Z16
-	VMOVUPS     Z16, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z17, Z17
-	VMOVUPS     Z17, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z18, Z18
-	VMOVUPS     Z18, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z19, Z19
-	VMOVUPS     Z19, (DI)
-	MOVQ        96(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z20, Z20
-	VMOVUPS     Z20, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z21, Z21
-	VMOVUPS     Z21, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z22, Z22
-	VMOVUPS     Z22, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z23, Z23
-	VMOVUPS     Z23, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z24, Z24
-	VMOVUPS     Z24, (DI)
-	MOVQ        104(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z25, Z25
-	VMOVUPS     Z25, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z26, Z26
-	VMOVUPS     Z26, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z27, Z27
-	VMOVUPS     Z27, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z28, Z28
-	VMOVUPS     Z28, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z29, Z29
-	VMOVUPS     Z29, (DI)
-	ADDQ        $0x06, (SP)
-	JMP         dwWgtAVX512_t5_w16_g6
+
+dwWgtAVX512_t5_w16_g6_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), R11
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R12
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t5_w16_g6_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z16, Z16
+	VMOVUPS Z16, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z17, Z17
+	VMOVUPS Z17, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z18, Z18
+	VMOVUPS Z18, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z19, Z19
+	VMOVUPS Z19, (DI)
+	MOVQ    96(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z20, Z20
+	VMOVUPS Z20, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z21, Z21
+	VMOVUPS Z21, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z22, Z22
+	VMOVUPS Z22, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z23, Z23
+	VMOVUPS Z23, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z24, Z24
+	VMOVUPS Z24, (DI)
+	MOVQ    104(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z25, Z25
+	VMOVUPS Z25, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z26, Z26
+	VMOVUPS Z26, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z27, Z27
+	VMOVUPS Z27, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z28, Z28
+	VMOVUPS Z28, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z29, Z29
+	VMOVUPS Z29, (DI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtAVX512_t5_w16_g6
 
 dwWgtAVX512_t5_w16_g6_end:
 	MOVQ   rows+208(FP), SI
@@ -49629,7 +55470,9 @@ dwWgtAVX512_t5_w16_g6_end:
 	ADDQ   AX, R11
 
 dwWgtAVX512_t5_w16_g5_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t5_w16_g5_rowend
 
 dwWgtAVX512_t5_w16_g5_pix:
 	PREFETCHT0  64(R11)
@@ -49672,102 +55515,104 @@ dwWgtAVX512_t5_w16_g5_pix:
 	ADDQ        ypix+256(FP), R11
 	DECQ        R12
 	JNZ         dwWgtAVX512_t5_w16_g5_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), R10
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R11
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t5_w16_g5_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z0, Z0
-	VMOVUPS     Z0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z1, Z1
-	VMOVUPS     Z1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z2, Z2
-	VMOVUPS     Z2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z3, Z3
-	VMOVUPS     Z3, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z4, Z4
-	VMOVUPS     Z4, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z5, Z5
-	VMOVUPS     Z5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z6, Z6
-	VMOVUPS     Z6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z7, Z7
-	VMOVUPS     Z7, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z8, Z8
-	VMOVUPS     Z8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z9, Z9
-	VMOVUPS     Z9, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z10, Z10
-	VMOVUPS     Z10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z11, Z11
-	VMOVUPS     Z11, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z12, Z12
-	VMOVUPS     Z12, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z13, Z13
-	VMOVUPS     Z13, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z14, Z14
-	VMOVUPS     Z14, (DI)
-	MOVQ        88(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z15, Z15
-	VMOVUPS     Z15, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z16, Z16
-	VMOVUPS     Z16, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z17, Z17
-	VMOVUPS     Z17, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z18, Z18
-	VMOVUPS     Z18, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z19, Z19
-	VMOVUPS     Z19, (DI)
-	MOVQ        96(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z20, Z20
-	VMOVUPS     Z20, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z21, Z21
-	VMOVUPS     Z21, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z22, Z22
-	VMOVUPS     Z22, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z23, Z23
-	VMOVUPS     Z23, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z24, Z24
-	VMOVUPS     Z24, (DI)
-	ADDQ        $0x05, (SP)
-	JMP         dwWgtAVX512_t5_w16_g6
+
+dwWgtAVX512_t5_w16_g5_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t5_w16_g5_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z16, Z16
+	VMOVUPS Z16, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z17, Z17
+	VMOVUPS Z17, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z18, Z18
+	VMOVUPS Z18, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z19, Z19
+	VMOVUPS Z19, (DI)
+	MOVQ    96(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z20, Z20
+	VMOVUPS Z20, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z21, Z21
+	VMOVUPS Z21, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z22, Z22
+	VMOVUPS Z22, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z23, Z23
+	VMOVUPS Z23, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z24, Z24
+	VMOVUPS Z24, (DI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtAVX512_t5_w16_g6
 
 dwWgtAVX512_t5_w16_g5_end:
 	MOVQ   rows+208(FP), SI
@@ -49815,7 +55660,9 @@ dwWgtAVX512_t5_w16_g5_end:
 	MOVQ   ypix+256(FP), R12
 
 dwWgtAVX512_t5_w16_g4_q:
-	MOVQ n+216(FP), R13
+	MOVQ  n+216(FP), R13
+	TESTQ R13, R13
+	JZ    dwWgtAVX512_t5_w16_g4_rowend
 
 dwWgtAVX512_t5_w16_g4_pix:
 	PREFETCHT0  64(R10)
@@ -49851,84 +55698,86 @@ dwWgtAVX512_t5_w16_g4_pix:
 	ADDQ        R12, R10
 	DECQ        R13
 	JNZ         dwWgtAVX512_t5_w16_g4_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), R9
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R10
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t5_w16_g4_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z0, Z0
-	VMOVUPS     Z0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z1, Z1
-	VMOVUPS     Z1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z2, Z2
-	VMOVUPS     Z2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z3, Z3
-	VMOVUPS     Z3, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z4, Z4
-	VMOVUPS     Z4, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z5, Z5
-	VMOVUPS     Z5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z6, Z6
-	VMOVUPS     Z6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z7, Z7
-	VMOVUPS     Z7, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z8, Z8
-	VMOVUPS     Z8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z9, Z9
-	VMOVUPS     Z9, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z10, Z10
-	VMOVUPS     Z10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z11, Z11
-	VMOVUPS     Z11, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z12, Z12
-	VMOVUPS     Z12, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z13, Z13
-	VMOVUPS     Z13, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z14, Z14
-	VMOVUPS     Z14, (DI)
-	MOVQ        88(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z15, Z15
-	VMOVUPS     Z15, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z16, Z16
-	VMOVUPS     Z16, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z17, Z17
-	VMOVUPS     Z17, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z18, Z18
-	VMOVUPS     Z18, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z19, Z19
-	VMOVUPS     Z19, (DI)
-	ADDQ        $0x04, (SP)
-	JMP         dwWgtAVX512_t5_w16_g6
+
+dwWgtAVX512_t5_w16_g4_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t5_w16_g4_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z16, Z16
+	VMOVUPS Z16, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z17, Z17
+	VMOVUPS Z17, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z18, Z18
+	VMOVUPS Z18, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z19, Z19
+	VMOVUPS Z19, (DI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtAVX512_t5_w16_g6
 
 dwWgtAVX512_t5_w16_g4_end:
 	MOVQ   rows+208(FP), SI
@@ -49968,7 +55817,9 @@ dwWgtAVX512_t5_w16_g4_end:
 	MOVQ   ypix+256(FP), R11
 
 dwWgtAVX512_t5_w16_g3_q:
-	MOVQ n+216(FP), R12
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtAVX512_t5_w16_g3_rowend
 
 dwWgtAVX512_t5_w16_g3_pix:
 	PREFETCHT0  64(R9)
@@ -49997,66 +55848,68 @@ dwWgtAVX512_t5_w16_g3_pix:
 	ADDQ        R11, R9
 	DECQ        R12
 	JNZ         dwWgtAVX512_t5_w16_g3_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), R8
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R9
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t5_w16_g3_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z0, Z0
-	VMOVUPS     Z0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z1, Z1
-	VMOVUPS     Z1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z2, Z2
-	VMOVUPS     Z2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z3, Z3
-	VMOVUPS     Z3, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z4, Z4
-	VMOVUPS     Z4, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z5, Z5
-	VMOVUPS     Z5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z6, Z6
-	VMOVUPS     Z6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z7, Z7
-	VMOVUPS     Z7, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z8, Z8
-	VMOVUPS     Z8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z9, Z9
-	VMOVUPS     Z9, (DI)
-	MOVQ        80(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z10, Z10
-	VMOVUPS     Z10, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z11, Z11
-	VMOVUPS     Z11, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z12, Z12
-	VMOVUPS     Z12, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z13, Z13
-	VMOVUPS     Z13, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z14, Z14
-	VMOVUPS     Z14, (DI)
-	ADDQ        $0x03, (SP)
-	JMP         dwWgtAVX512_t5_w16_g6
+
+dwWgtAVX512_t5_w16_g3_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t5_w16_g3_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtAVX512_t5_w16_g6
 
 dwWgtAVX512_t5_w16_g3_end:
 	MOVQ   rows+208(FP), SI
@@ -50088,7 +55941,9 @@ dwWgtAVX512_t5_w16_g3_end:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t5_w16_g2_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t5_w16_g2_rowend
 
 dwWgtAVX512_t5_w16_g2_pix:
 	PREFETCHT0  64(R8)
@@ -50110,48 +55965,50 @@ dwWgtAVX512_t5_w16_g2_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t5_w16_g2_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t5_w16_g2_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z0, Z0
-	VMOVUPS     Z0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z1, Z1
-	VMOVUPS     Z1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z2, Z2
-	VMOVUPS     Z2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z3, Z3
-	VMOVUPS     Z3, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z4, Z4
-	VMOVUPS     Z4, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Z5, Z5
-	VMOVUPS     Z5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z6, Z6
-	VMOVUPS     Z6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z7, Z7
-	VMOVUPS     Z7, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z8, Z8
-	VMOVUPS     Z8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Z9, Z9
-	VMOVUPS     Z9, (DI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t5_w16_g6
+
+dwWgtAVX512_t5_w16_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t5_w16_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX512_t5_w16_g6
 
 dwWgtAVX512_t5_w16_g2_end:
 	MOVQ   rows+208(FP), SI
@@ -50175,7 +56032,9 @@ dwWgtAVX512_t5_w16_g2_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t5_w16_g1_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t5_w16_g1_rowend
 
 dwWgtAVX512_t5_w16_g1_pix:
 	PREFETCHT0  64(DI)
@@ -50190,30 +56049,32 @@ dwWgtAVX512_t5_w16_g1_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t5_w16_g1_pix
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t5_w16_g1_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Z0, Z0
-	VMOVUPS     Z0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z1, Z1
-	VMOVUPS     Z1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z2, Z2
-	VMOVUPS     Z2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z3, Z3
-	VMOVUPS     Z3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Z4, Z4
-	VMOVUPS     Z4, (SI)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t5_w16_g6
+
+dwWgtAVX512_t5_w16_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t5_w16_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX512_t5_w16_g6
 
 dwWgtAVX512_t5_w16_g1_end:
 	ADDQ $0x00000040, AX
@@ -50256,7 +56117,9 @@ dwWgtAVX512_t5_w8_g2:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t5_w8_g2_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t5_w8_g2_rowend
 
 dwWgtAVX512_t5_w8_g2_pix:
 	VMOVUPS     (R8), Y10
@@ -50275,48 +56138,50 @@ dwWgtAVX512_t5_w8_g2_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t5_w8_g2_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t5_w8_g2_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y0, Y0
-	VMOVUPS     Y0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y1, Y1
-	VMOVUPS     Y1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y2, Y2
-	VMOVUPS     Y2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y3, Y3
-	VMOVUPS     Y3, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y4, Y4
-	VMOVUPS     Y4, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDPS      (DI), Y5, Y5
-	VMOVUPS     Y5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y6, Y6
-	VMOVUPS     Y6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y7, Y7
-	VMOVUPS     Y7, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y8, Y8
-	VMOVUPS     Y8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDPS      (DI), Y9, Y9
-	VMOVUPS     Y9, (DI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t5_w8_g2
+
+dwWgtAVX512_t5_w8_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t5_w8_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y8, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtAVX512_t5_w8_g2
 
 dwWgtAVX512_t5_w8_g2_end:
 	MOVQ   rows+208(FP), SI
@@ -50340,7 +56205,9 @@ dwWgtAVX512_t5_w8_g2_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t5_w8_g1_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t5_w8_g1_rowend
 
 dwWgtAVX512_t5_w8_g1_pix:
 	VMOVUPS     (DI), Y5
@@ -50353,30 +56220,32 @@ dwWgtAVX512_t5_w8_g1_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t5_w8_g1_pix
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t5_w8_g1_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDPS      (SI), Y0, Y0
-	VMOVUPS     Y0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y1, Y1
-	VMOVUPS     Y1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y2, Y2
-	VMOVUPS     Y2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y3, Y3
-	VMOVUPS     Y3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDPS      (SI), Y4, Y4
-	VMOVUPS     Y4, (SI)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t5_w8_g2
+
+dwWgtAVX512_t5_w8_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtAVX512_t5_w8_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtAVX512_t5_w8_g2
 
 dwWgtAVX512_t5_w8_g1_end:
 	ADDQ $0x00000020, AX
@@ -50419,7 +56288,9 @@ dwWgtAVX512_t5_w1_g2:
 	MOVQ   ypix+256(FP), R10
 
 dwWgtAVX512_t5_w1_g2_q:
-	MOVQ n+216(FP), R11
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtAVX512_t5_w1_g2_rowend
 
 dwWgtAVX512_t5_w1_g2_pix:
 	VMOVSS      (R8), X10
@@ -50438,48 +56309,50 @@ dwWgtAVX512_t5_w1_g2_pix:
 	ADDQ        R10, R8
 	DECQ        R11
 	JNZ         dwWgtAVX512_t5_w1_g2_pix
-	ADDQ        16(SP), DI
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), R8
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t5_w1_g2_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X0, X0
-	VMOVSS      X0, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X1, X1
-	VMOVSS      X1, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X2, X2
-	VMOVSS      X2, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X3, X3
-	VMOVSS      X3, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X4, X4
-	VMOVSS      X4, (DI)
-	MOVQ        72(CX)(SI*8), DI
-	ADDQ        w_base+32(FP), DI
-	ADDQ        AX, DI
-	VADDSS      (DI), X5, X5
-	VMOVSS      X5, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X6, X6
-	VMOVSS      X6, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X7, X7
-	VMOVSS      X7, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X8, X8
-	VMOVSS      X8, (DI)
-	ADDQ        wtap+248(FP), DI
-	VADDSS      (DI), X9, X9
-	VMOVSS      X9, (DI)
-	ADDQ        $0x02, (SP)
-	JMP         dwWgtAVX512_t5_w1_g2
+
+dwWgtAVX512_t5_w1_g2_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t5_w1_g2_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X8, X8
+	VMOVSS X8, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X9, X9
+	VMOVSS X9, (DI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtAVX512_t5_w1_g2
 
 dwWgtAVX512_t5_w1_g2_end:
 	MOVQ   rows+208(FP), SI
@@ -50503,7 +56376,9 @@ dwWgtAVX512_t5_w1_g2_end:
 	MOVQ   ypix+256(FP), R9
 
 dwWgtAVX512_t5_w1_g1_q:
-	MOVQ n+216(FP), R10
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtAVX512_t5_w1_g1_rowend
 
 dwWgtAVX512_t5_w1_g1_pix:
 	VMOVSS      (DI), X5
@@ -50516,30 +56391,32 @@ dwWgtAVX512_t5_w1_g1_pix:
 	ADDQ        R9, DI
 	DECQ        R10
 	JNZ         dwWgtAVX512_t5_w1_g1_pix
-	ADDQ        16(SP), SI
-	ADDQ        24(SP), DI
-	DECQ        32(SP)
-	JNZ         dwWgtAVX512_t5_w1_g1_q
-	MOVQ        (SP), SI
-	MOVQ        64(CX)(SI*8), SI
-	ADDQ        w_base+32(FP), SI
-	ADDQ        AX, SI
-	VADDSS      (SI), X0, X0
-	VMOVSS      X0, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X1, X1
-	VMOVSS      X1, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X2, X2
-	VMOVSS      X2, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X3, X3
-	VMOVSS      X3, (SI)
-	ADDQ        wtap+248(FP), SI
-	VADDSS      (SI), X4, X4
-	VMOVSS      X4, (SI)
-	ADDQ        $0x01, (SP)
-	JMP         dwWgtAVX512_t5_w1_g2
+
+dwWgtAVX512_t5_w1_g1_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtAVX512_t5_w1_g1_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtAVX512_t5_w1_g2
 
 dwWgtAVX512_t5_w1_g1_end:
 	ADDQ $0x00000004, AX
@@ -50548,5 +56425,21023 @@ dwWgtAVX512_t5_w1_g1_end:
 
 dwWgtAVX512_t5_w1_end:
 dwWgtAVX512_done:
+	VZEROUPPER
+	RET
+
+// func dwWgtS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, nr int, xrow int, yrow int)
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
+TEXT ·dwWgtS1AVX512(SB), NOSPLIT, $88-288
+	MOVQ  n+216(FP), AX
+	TESTQ AX, AX
+	JZ    dwWgtS1AVX512_done
+	CMPQ  nr+264(FP), $0x01
+	JL    dwWgtS1AVX512_done
+	SHLQ  $0x02, offs_0+80(FP)
+	SHLQ  $0x02, offs_1+88(FP)
+	SHLQ  $0x02, offs_2+96(FP)
+	SHLQ  $0x02, offs_3+104(FP)
+	SHLQ  $0x02, offs_4+112(FP)
+	SHLQ  $0x02, offs_5+120(FP)
+	SHLQ  $0x02, offs_6+128(FP)
+	SHLQ  $0x02, offs_7+136(FP)
+	SHLQ  $0x02, offs_8+144(FP)
+	SHLQ  $0x02, offs_9+152(FP)
+	SHLQ  $0x02, offs_10+160(FP)
+	SHLQ  $0x02, offs_11+168(FP)
+	SHLQ  $0x02, offs_12+176(FP)
+	SHLQ  $0x02, offs_13+184(FP)
+	SHLQ  $0x02, offs_14+192(FP)
+	SHLQ  $0x02, offs_15+200(FP)
+	SHLQ  $0x02, xpix+232(FP)
+	SHLQ  $0x02, xtap+240(FP)
+	SHLQ  $0x02, wtap+248(FP)
+	SHLQ  $0x02, ypix+256(FP)
+	SHLQ  $0x02, xrow+272(FP)
+	SHLQ  $0x02, yrow+280(FP)
+	LEAQ  offs_0+80(FP), CX
+	MOVQ  xtap+240(FP), DX
+	LEAQ  (DX)(DX*2), BX
+	MOVQ  xpix+232(FP), DI
+	IMULQ AX, DI
+	MOVQ  xrow+272(FP), SI
+	SUBQ  DI, SI
+	MOVQ  SI, 16(SP)
+	MOVQ  ypix+256(FP), SI
+	IMULQ AX, SI
+	MOVQ  yrow+280(FP), AX
+	SUBQ  SI, AX
+	MOVQ  AX, 24(SP)
+	MOVQ  taps+0(FP), AX
+	CMPQ  AX, $0x01
+	JEQ   dwWgtS1AVX512_t1
+	CMPQ  AX, $0x02
+	JEQ   dwWgtS1AVX512_t2
+	CMPQ  AX, $0x03
+	JEQ   dwWgtS1AVX512_t3
+	CMPQ  AX, $0x04
+	JEQ   dwWgtS1AVX512_t4
+	CMPQ  AX, $0x05
+	JEQ   dwWgtS1AVX512_t5
+	JMP   dwWgtS1AVX512_done
+
+dwWgtS1AVX512_t1:
+	XORQ AX, AX
+	MOVQ c+224(FP), DX
+	MOVQ DX, 8(SP)
+
+dwWgtS1AVX512_t1_w16:
+	CMPQ 8(SP), $0x10
+	JL   dwWgtS1AVX512_t1_w16_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t1_w16_g6:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x06
+	JL     dwWgtS1AVX512_t1_w16_g6_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   40(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+
+dwWgtS1AVX512_t1_w16_g6_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t1_w16_g6_rowend
+
+dwWgtS1AVX512_t1_w16_g6_pix:
+	PREFETCHT0  64(R10)
+	PREFETCHT0  64(BX)
+	PREFETCHT0  64(SI)
+	PREFETCHT0  64(DI)
+	PREFETCHT0  64(R8)
+	PREFETCHT0  64(R9)
+	PREFETCHT0  64(DX)
+	VMOVUPS     (R10), Z6
+	VFMADD231PS (BX), Z6, Z0
+	VFMADD231PS (SI), Z6, Z1
+	VFMADD231PS (DI), Z6, Z2
+	VFMADD231PS (R8), Z6, Z3
+	VFMADD231PS (R9), Z6, Z4
+	VFMADD231PS (DX), Z6, Z5
+	ADDQ        xpix+232(FP), BX
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), DX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t1_w16_g6_pix
+
+dwWgtS1AVX512_t1_w16_g6_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w16_g6_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z2, Z2
+	VMOVUPS Z2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z3, Z3
+	VMOVUPS Z3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z4, Z4
+	VMOVUPS Z4, (BX)
+	MOVQ    104(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z5, Z5
+	VMOVUPS Z5, (BX)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtS1AVX512_t1_w16_g6
+
+dwWgtS1AVX512_t1_w16_g6_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x05
+	JL     dwWgtS1AVX512_t1_w16_g5_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+
+dwWgtS1AVX512_t1_w16_g5_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t1_w16_g5_rowend
+
+dwWgtS1AVX512_t1_w16_g5_pix:
+	PREFETCHT0  64(R9)
+	PREFETCHT0  64(BX)
+	PREFETCHT0  64(SI)
+	PREFETCHT0  64(DI)
+	PREFETCHT0  64(R8)
+	PREFETCHT0  64(DX)
+	VMOVUPS     (R9), Z5
+	VFMADD231PS (BX), Z5, Z0
+	VFMADD231PS (SI), Z5, Z1
+	VFMADD231PS (DI), Z5, Z2
+	VFMADD231PS (R8), Z5, Z3
+	VFMADD231PS (DX), Z5, Z4
+	ADDQ        xpix+232(FP), BX
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), DX
+	ADDQ        ypix+256(FP), R9
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t1_w16_g5_pix
+
+dwWgtS1AVX512_t1_w16_g5_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w16_g5_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z2, Z2
+	VMOVUPS Z2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z3, Z3
+	VMOVUPS Z3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z4, Z4
+	VMOVUPS Z4, (BX)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtS1AVX512_t1_w16_g6
+
+dwWgtS1AVX512_t1_w16_g5_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x04
+	JL     dwWgtS1AVX512_t1_w16_g4_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX512_t1_w16_g4_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t1_w16_g4_rowend
+
+dwWgtS1AVX512_t1_w16_g4_pix:
+	PREFETCHT0  64(R8)
+	PREFETCHT0  64(BX)
+	PREFETCHT0  64(SI)
+	PREFETCHT0  64(DI)
+	PREFETCHT0  64(DX)
+	VMOVUPS     (R8), Z4
+	VFMADD231PS (BX), Z4, Z0
+	VFMADD231PS (SI), Z4, Z1
+	VFMADD231PS (DI), Z4, Z2
+	VFMADD231PS (DX), Z4, Z3
+	ADDQ        R9, BX
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, DX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t1_w16_g4_pix
+
+dwWgtS1AVX512_t1_w16_g4_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w16_g4_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z2, Z2
+	VMOVUPS Z2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z3, Z3
+	VMOVUPS Z3, (BX)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX512_t1_w16_g6
+
+dwWgtS1AVX512_t1_w16_g4_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x03
+	JL     dwWgtS1AVX512_t1_w16_g3_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX512_t1_w16_g3_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t1_w16_g3_rowend
+
+dwWgtS1AVX512_t1_w16_g3_pix:
+	PREFETCHT0  64(DI)
+	PREFETCHT0  64(BX)
+	PREFETCHT0  64(SI)
+	PREFETCHT0  64(DX)
+	VMOVUPS     (DI), Z3
+	VFMADD231PS (BX), Z3, Z0
+	VFMADD231PS (SI), Z3, Z1
+	VFMADD231PS (DX), Z3, Z2
+	ADDQ        R8, BX
+	ADDQ        R8, SI
+	ADDQ        R8, DX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t1_w16_g3_pix
+
+dwWgtS1AVX512_t1_w16_g3_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w16_g3_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z2, Z2
+	VMOVUPS Z2, (BX)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX512_t1_w16_g6
+
+dwWgtS1AVX512_t1_w16_g3_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x02
+	JL     dwWgtS1AVX512_t1_w16_g2_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX512_t1_w16_g2_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX512_t1_w16_g2_rowend
+
+dwWgtS1AVX512_t1_w16_g2_pix:
+	PREFETCHT0  64(SI)
+	PREFETCHT0  64(BX)
+	PREFETCHT0  64(DX)
+	VMOVUPS     (SI), Z2
+	VFMADD231PS (BX), Z2, Z0
+	VFMADD231PS (DX), Z2, Z1
+	ADDQ        DI, BX
+	ADDQ        DI, DX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX512_t1_w16_g2_pix
+
+dwWgtS1AVX512_t1_w16_g2_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w16_g2_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX512_t1_w16_g6
+
+dwWgtS1AVX512_t1_w16_g2_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x01
+	JL     dwWgtS1AVX512_t1_w16_g1_end
+	VXORPS Z0, Z0, Z0
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), BX
+	ADDQ   AX, BX
+	MOVQ   xpix+232(FP), SI
+	MOVQ   ypix+256(FP), DI
+
+dwWgtS1AVX512_t1_w16_g1_q:
+	MOVQ  n+216(FP), R8
+	TESTQ R8, R8
+	JZ    dwWgtS1AVX512_t1_w16_g1_rowend
+
+dwWgtS1AVX512_t1_w16_g1_pix:
+	PREFETCHT0  64(BX)
+	PREFETCHT0  64(DX)
+	VMOVUPS     (BX), Z1
+	VFMADD231PS (DX), Z1, Z0
+	ADDQ        SI, DX
+	ADDQ        DI, BX
+	DECQ        R8
+	JNZ         dwWgtS1AVX512_t1_w16_g1_pix
+
+dwWgtS1AVX512_t1_w16_g1_rowend:
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), BX
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w16_g1_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), DX
+	ADDQ    w_base+32(FP), DX
+	ADDQ    AX, DX
+	VADDPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX512_t1_w16_g6
+
+dwWgtS1AVX512_t1_w16_g1_end:
+	ADDQ $0x00000040, AX
+	SUBQ $0x10, 8(SP)
+	JMP  dwWgtS1AVX512_t1_w16
+
+dwWgtS1AVX512_t1_w16_end:
+dwWgtS1AVX512_t1_w8:
+	CMPQ 8(SP), $0x08
+	JL   dwWgtS1AVX512_t1_w8_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t1_w8_g6:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x06
+	JL     dwWgtS1AVX512_t1_w8_g6_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   40(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+
+dwWgtS1AVX512_t1_w8_g6_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t1_w8_g6_rowend
+
+dwWgtS1AVX512_t1_w8_g6_pix:
+	VMOVUPS     (R10), Y6
+	VFMADD231PS (BX), Y6, Y0
+	VFMADD231PS (SI), Y6, Y1
+	VFMADD231PS (DI), Y6, Y2
+	VFMADD231PS (R8), Y6, Y3
+	VFMADD231PS (R9), Y6, Y4
+	VFMADD231PS (DX), Y6, Y5
+	ADDQ        xpix+232(FP), BX
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), DX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t1_w8_g6_pix
+
+dwWgtS1AVX512_t1_w8_g6_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w8_g6_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y4, Y4
+	VMOVUPS Y4, (BX)
+	MOVQ    104(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y5, Y5
+	VMOVUPS Y5, (BX)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtS1AVX512_t1_w8_g6
+
+dwWgtS1AVX512_t1_w8_g6_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x05
+	JL     dwWgtS1AVX512_t1_w8_g5_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+
+dwWgtS1AVX512_t1_w8_g5_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t1_w8_g5_rowend
+
+dwWgtS1AVX512_t1_w8_g5_pix:
+	VMOVUPS     (R9), Y5
+	VFMADD231PS (BX), Y5, Y0
+	VFMADD231PS (SI), Y5, Y1
+	VFMADD231PS (DI), Y5, Y2
+	VFMADD231PS (R8), Y5, Y3
+	VFMADD231PS (DX), Y5, Y4
+	ADDQ        xpix+232(FP), BX
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), DX
+	ADDQ        ypix+256(FP), R9
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t1_w8_g5_pix
+
+dwWgtS1AVX512_t1_w8_g5_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w8_g5_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	MOVQ    96(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y4, Y4
+	VMOVUPS Y4, (BX)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtS1AVX512_t1_w8_g6
+
+dwWgtS1AVX512_t1_w8_g5_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x04
+	JL     dwWgtS1AVX512_t1_w8_g4_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX512_t1_w8_g4_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t1_w8_g4_rowend
+
+dwWgtS1AVX512_t1_w8_g4_pix:
+	VMOVUPS     (R8), Y4
+	VFMADD231PS (BX), Y4, Y0
+	VFMADD231PS (SI), Y4, Y1
+	VFMADD231PS (DI), Y4, Y2
+	VFMADD231PS (DX), Y4, Y3
+	ADDQ        R9, BX
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, DX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t1_w8_g4_pix
+
+dwWgtS1AVX512_t1_w8_g4_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w8_g4_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	MOVQ    88(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (BX)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX512_t1_w8_g6
+
+dwWgtS1AVX512_t1_w8_g4_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x03
+	JL     dwWgtS1AVX512_t1_w8_g3_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX512_t1_w8_g3_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t1_w8_g3_rowend
+
+dwWgtS1AVX512_t1_w8_g3_pix:
+	VMOVUPS     (DI), Y3
+	VFMADD231PS (BX), Y3, Y0
+	VFMADD231PS (SI), Y3, Y1
+	VFMADD231PS (DX), Y3, Y2
+	ADDQ        R8, BX
+	ADDQ        R8, SI
+	ADDQ        R8, DX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t1_w8_g3_pix
+
+dwWgtS1AVX512_t1_w8_g3_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w8_g3_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	MOVQ    80(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX512_t1_w8_g6
+
+dwWgtS1AVX512_t1_w8_g3_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x02
+	JL     dwWgtS1AVX512_t1_w8_g2_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX512_t1_w8_g2_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX512_t1_w8_g2_rowend
+
+dwWgtS1AVX512_t1_w8_g2_pix:
+	VMOVUPS     (SI), Y2
+	VFMADD231PS (BX), Y2, Y0
+	VFMADD231PS (DX), Y2, Y1
+	ADDQ        DI, BX
+	ADDQ        DI, DX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX512_t1_w8_g2_pix
+
+dwWgtS1AVX512_t1_w8_g2_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w8_g2_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	MOVQ    72(CX)(DX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX512_t1_w8_g6
+
+dwWgtS1AVX512_t1_w8_g2_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x01
+	JL     dwWgtS1AVX512_t1_w8_g1_end
+	VXORPS Y0, Y0, Y0
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), BX
+	ADDQ   AX, BX
+	MOVQ   xpix+232(FP), SI
+	MOVQ   ypix+256(FP), DI
+
+dwWgtS1AVX512_t1_w8_g1_q:
+	MOVQ  n+216(FP), R8
+	TESTQ R8, R8
+	JZ    dwWgtS1AVX512_t1_w8_g1_rowend
+
+dwWgtS1AVX512_t1_w8_g1_pix:
+	VMOVUPS     (BX), Y1
+	VFMADD231PS (DX), Y1, Y0
+	ADDQ        SI, DX
+	ADDQ        DI, BX
+	DECQ        R8
+	JNZ         dwWgtS1AVX512_t1_w8_g1_pix
+
+dwWgtS1AVX512_t1_w8_g1_rowend:
+	ADDQ    16(SP), DX
+	ADDQ    24(SP), BX
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t1_w8_g1_q
+	MOVQ    (SP), DX
+	MOVQ    64(CX)(DX*8), DX
+	ADDQ    w_base+32(FP), DX
+	ADDQ    AX, DX
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX512_t1_w8_g6
+
+dwWgtS1AVX512_t1_w8_g1_end:
+	ADDQ $0x00000020, AX
+	SUBQ $0x08, 8(SP)
+	JMP  dwWgtS1AVX512_t1_w8
+
+dwWgtS1AVX512_t1_w8_end:
+dwWgtS1AVX512_t1_w1:
+	CMPQ 8(SP), $0x01
+	JL   dwWgtS1AVX512_t1_w1_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t1_w1_g6:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x06
+	JL     dwWgtS1AVX512_t1_w1_g6_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   40(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+
+dwWgtS1AVX512_t1_w1_g6_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t1_w1_g6_rowend
+
+dwWgtS1AVX512_t1_w1_g6_pix:
+	VMOVSS      (R10), X6
+	VFMADD231SS (BX), X6, X0
+	VFMADD231SS (SI), X6, X1
+	VFMADD231SS (DI), X6, X2
+	VFMADD231SS (R8), X6, X3
+	VFMADD231SS (R9), X6, X4
+	VFMADD231SS (DX), X6, X5
+	ADDQ        xpix+232(FP), BX
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), DX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t1_w1_g6_pix
+
+dwWgtS1AVX512_t1_w1_g6_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R10
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t1_w1_g6_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	MOVQ   96(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X4, X4
+	VMOVSS X4, (BX)
+	MOVQ   104(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X5, X5
+	VMOVSS X5, (BX)
+	ADDQ   $0x06, (SP)
+	JMP    dwWgtS1AVX512_t1_w1_g6
+
+dwWgtS1AVX512_t1_w1_g6_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x05
+	JL     dwWgtS1AVX512_t1_w1_g5_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   32(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+
+dwWgtS1AVX512_t1_w1_g5_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t1_w1_g5_rowend
+
+dwWgtS1AVX512_t1_w1_g5_pix:
+	VMOVSS      (R9), X5
+	VFMADD231SS (BX), X5, X0
+	VFMADD231SS (SI), X5, X1
+	VFMADD231SS (DI), X5, X2
+	VFMADD231SS (R8), X5, X3
+	VFMADD231SS (DX), X5, X4
+	ADDQ        xpix+232(FP), BX
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), DX
+	ADDQ        ypix+256(FP), R9
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t1_w1_g5_pix
+
+dwWgtS1AVX512_t1_w1_g5_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t1_w1_g5_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	MOVQ   96(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X4, X4
+	VMOVSS X4, (BX)
+	ADDQ   $0x05, (SP)
+	JMP    dwWgtS1AVX512_t1_w1_g6
+
+dwWgtS1AVX512_t1_w1_g5_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x04
+	JL     dwWgtS1AVX512_t1_w1_g4_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   24(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX512_t1_w1_g4_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t1_w1_g4_rowend
+
+dwWgtS1AVX512_t1_w1_g4_pix:
+	VMOVSS      (R8), X4
+	VFMADD231SS (BX), X4, X0
+	VFMADD231SS (SI), X4, X1
+	VFMADD231SS (DI), X4, X2
+	VFMADD231SS (DX), X4, X3
+	ADDQ        R9, BX
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, DX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t1_w1_g4_pix
+
+dwWgtS1AVX512_t1_w1_g4_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t1_w1_g4_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	MOVQ   88(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X3, X3
+	VMOVSS X3, (BX)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtS1AVX512_t1_w1_g6
+
+dwWgtS1AVX512_t1_w1_g4_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x03
+	JL     dwWgtS1AVX512_t1_w1_g3_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   16(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX512_t1_w1_g3_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t1_w1_g3_rowend
+
+dwWgtS1AVX512_t1_w1_g3_pix:
+	VMOVSS      (DI), X3
+	VFMADD231SS (BX), X3, X0
+	VFMADD231SS (SI), X3, X1
+	VFMADD231SS (DX), X3, X2
+	ADDQ        R8, BX
+	ADDQ        R8, SI
+	ADDQ        R8, DX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t1_w1_g3_pix
+
+dwWgtS1AVX512_t1_w1_g3_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t1_w1_g3_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	MOVQ   80(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtS1AVX512_t1_w1_g6
+
+dwWgtS1AVX512_t1_w1_g3_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x02
+	JL     dwWgtS1AVX512_t1_w1_g2_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   8(CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX512_t1_w1_g2_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX512_t1_w1_g2_rowend
+
+dwWgtS1AVX512_t1_w1_g2_pix:
+	VMOVSS      (SI), X2
+	VFMADD231SS (BX), X2, X0
+	VFMADD231SS (DX), X2, X1
+	ADDQ        DI, BX
+	ADDQ        DI, DX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX512_t1_w1_g2_pix
+
+dwWgtS1AVX512_t1_w1_g2_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t1_w1_g2_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	MOVQ   72(CX)(DX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtS1AVX512_t1_w1_g6
+
+dwWgtS1AVX512_t1_w1_g2_end:
+	MOVQ   rows+208(FP), DX
+	SUBQ   (SP), DX
+	CMPQ   DX, $0x01
+	JL     dwWgtS1AVX512_t1_w1_g1_end
+	VXORPS X0, X0, X0
+	MOVQ   nr+264(FP), DX
+	MOVQ   DX, 32(SP)
+	MOVQ   (SP), DX
+	MOVQ   (CX)(DX*8), DX
+	ADDQ   x_base+8(FP), DX
+	ADDQ   AX, DX
+	MOVQ   y_base+56(FP), BX
+	ADDQ   AX, BX
+	MOVQ   xpix+232(FP), SI
+	MOVQ   ypix+256(FP), DI
+
+dwWgtS1AVX512_t1_w1_g1_q:
+	MOVQ  n+216(FP), R8
+	TESTQ R8, R8
+	JZ    dwWgtS1AVX512_t1_w1_g1_rowend
+
+dwWgtS1AVX512_t1_w1_g1_pix:
+	VMOVSS      (BX), X1
+	VFMADD231SS (DX), X1, X0
+	ADDQ        SI, DX
+	ADDQ        DI, BX
+	DECQ        R8
+	JNZ         dwWgtS1AVX512_t1_w1_g1_pix
+
+dwWgtS1AVX512_t1_w1_g1_rowend:
+	ADDQ   16(SP), DX
+	ADDQ   24(SP), BX
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t1_w1_g1_q
+	MOVQ   (SP), DX
+	MOVQ   64(CX)(DX*8), DX
+	ADDQ   w_base+32(FP), DX
+	ADDQ   AX, DX
+	VADDSS (DX), X0, X0
+	VMOVSS X0, (DX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtS1AVX512_t1_w1_g6
+
+dwWgtS1AVX512_t1_w1_g1_end:
+	ADDQ $0x00000004, AX
+	SUBQ $0x01, 8(SP)
+	JMP  dwWgtS1AVX512_t1_w1
+
+dwWgtS1AVX512_t1_w1_end:
+	JMP dwWgtS1AVX512_done
+
+dwWgtS1AVX512_t2:
+	XORQ AX, AX
+	MOVQ c+224(FP), BX
+	MOVQ BX, 8(SP)
+
+dwWgtS1AVX512_t2_w16:
+	CMPQ 8(SP), $0x10
+	JL   dwWgtS1AVX512_t2_w16_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t2_w16_g6:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x06
+	JL     dwWgtS1AVX512_t2_w16_g6_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
+	ADDQ   x_base+8(FP), R10
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R11
+	ADDQ   AX, R11
+
+dwWgtS1AVX512_t2_w16_g6_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t2_w16_g6_rowend
+
+dwWgtS1AVX512_t2_w16_g6_pix:
+	PREFETCHT0  64(R11)
+	PREFETCHT0  64(SI)(DX*1)
+	PREFETCHT0  64(DI)(DX*1)
+	PREFETCHT0  64(R8)(DX*1)
+	PREFETCHT0  64(R9)(DX*1)
+	PREFETCHT0  64(R10)(DX*1)
+	PREFETCHT0  64(BX)(DX*1)
+	VMOVUPS     (R11), Z12
+	VFMADD231PS (SI), Z12, Z0
+	VFMADD231PS (SI)(DX*1), Z12, Z1
+	VFMADD231PS (DI), Z12, Z2
+	VFMADD231PS (DI)(DX*1), Z12, Z3
+	VFMADD231PS (R8), Z12, Z4
+	VFMADD231PS (R8)(DX*1), Z12, Z5
+	VFMADD231PS (R9), Z12, Z6
+	VFMADD231PS (R9)(DX*1), Z12, Z7
+	VFMADD231PS (R10), Z12, Z8
+	VFMADD231PS (R10)(DX*1), Z12, Z9
+	VFMADD231PS (BX), Z12, Z10
+	VFMADD231PS (BX)(DX*1), Z12, Z11
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), R10
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R11
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t2_w16_g6_pix
+
+dwWgtS1AVX512_t2_w16_g6_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w16_g6_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z9, Z9
+	VMOVUPS Z9, (SI)
+	MOVQ    104(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z10, Z10
+	VMOVUPS Z10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z11, Z11
+	VMOVUPS Z11, (SI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtS1AVX512_t2_w16_g6
+
+dwWgtS1AVX512_t2_w16_g6_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x05
+	JL     dwWgtS1AVX512_t2_w16_g5_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+
+dwWgtS1AVX512_t2_w16_g5_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t2_w16_g5_rowend
+
+dwWgtS1AVX512_t2_w16_g5_pix:
+	PREFETCHT0  64(R10)
+	PREFETCHT0  64(SI)(DX*1)
+	PREFETCHT0  64(DI)(DX*1)
+	PREFETCHT0  64(R8)(DX*1)
+	PREFETCHT0  64(R9)(DX*1)
+	PREFETCHT0  64(BX)(DX*1)
+	VMOVUPS     (R10), Z10
+	VFMADD231PS (SI), Z10, Z0
+	VFMADD231PS (SI)(DX*1), Z10, Z1
+	VFMADD231PS (DI), Z10, Z2
+	VFMADD231PS (DI)(DX*1), Z10, Z3
+	VFMADD231PS (R8), Z10, Z4
+	VFMADD231PS (R8)(DX*1), Z10, Z5
+	VFMADD231PS (R9), Z10, Z6
+	VFMADD231PS (R9)(DX*1), Z10, Z7
+	VFMADD231PS (BX), Z10, Z8
+	VFMADD231PS (BX)(DX*1), Z10, Z9
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t2_w16_g5_pix
+
+dwWgtS1AVX512_t2_w16_g5_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w16_g5_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z9, Z9
+	VMOVUPS Z9, (SI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtS1AVX512_t2_w16_g6
+
+dwWgtS1AVX512_t2_w16_g5_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x04
+	JL     dwWgtS1AVX512_t2_w16_g4_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX512_t2_w16_g4_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t2_w16_g4_rowend
+
+dwWgtS1AVX512_t2_w16_g4_pix:
+	PREFETCHT0  64(R9)
+	PREFETCHT0  64(SI)(DX*1)
+	PREFETCHT0  64(DI)(DX*1)
+	PREFETCHT0  64(R8)(DX*1)
+	PREFETCHT0  64(BX)(DX*1)
+	VMOVUPS     (R9), Z8
+	VFMADD231PS (SI), Z8, Z0
+	VFMADD231PS (SI)(DX*1), Z8, Z1
+	VFMADD231PS (DI), Z8, Z2
+	VFMADD231PS (DI)(DX*1), Z8, Z3
+	VFMADD231PS (R8), Z8, Z4
+	VFMADD231PS (R8)(DX*1), Z8, Z5
+	VFMADD231PS (BX), Z8, Z6
+	VFMADD231PS (BX)(DX*1), Z8, Z7
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t2_w16_g4_pix
+
+dwWgtS1AVX512_t2_w16_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w16_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX512_t2_w16_g6
+
+dwWgtS1AVX512_t2_w16_g4_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x03
+	JL     dwWgtS1AVX512_t2_w16_g3_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX512_t2_w16_g3_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t2_w16_g3_rowend
+
+dwWgtS1AVX512_t2_w16_g3_pix:
+	PREFETCHT0  64(R8)
+	PREFETCHT0  64(SI)(DX*1)
+	PREFETCHT0  64(DI)(DX*1)
+	PREFETCHT0  64(BX)(DX*1)
+	VMOVUPS     (R8), Z6
+	VFMADD231PS (SI), Z6, Z0
+	VFMADD231PS (SI)(DX*1), Z6, Z1
+	VFMADD231PS (DI), Z6, Z2
+	VFMADD231PS (DI)(DX*1), Z6, Z3
+	VFMADD231PS (BX), Z6, Z4
+	VFMADD231PS (BX)(DX*1), Z6, Z5
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t2_w16_g3_pix
+
+dwWgtS1AVX512_t2_w16_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w16_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX512_t2_w16_g6
+
+dwWgtS1AVX512_t2_w16_g3_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x02
+	JL     dwWgtS1AVX512_t2_w16_g2_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX512_t2_w16_g2_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t2_w16_g2_rowend
+
+dwWgtS1AVX512_t2_w16_g2_pix:
+	PREFETCHT0  64(DI)
+	PREFETCHT0  64(SI)(DX*1)
+	PREFETCHT0  64(BX)(DX*1)
+	VMOVUPS     (DI), Z4
+	VFMADD231PS (SI), Z4, Z0
+	VFMADD231PS (SI)(DX*1), Z4, Z1
+	VFMADD231PS (BX), Z4, Z2
+	VFMADD231PS (BX)(DX*1), Z4, Z3
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t2_w16_g2_pix
+
+dwWgtS1AVX512_t2_w16_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w16_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX512_t2_w16_g6
+
+dwWgtS1AVX512_t2_w16_g2_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x01
+	JL     dwWgtS1AVX512_t2_w16_g1_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX512_t2_w16_g1_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX512_t2_w16_g1_rowend
+
+dwWgtS1AVX512_t2_w16_g1_pix:
+	PREFETCHT0  64(SI)
+	PREFETCHT0  64(BX)(DX*1)
+	VMOVUPS     (SI), Z2
+	VFMADD231PS (BX), Z2, Z0
+	VFMADD231PS (BX)(DX*1), Z2, Z1
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX512_t2_w16_g1_pix
+
+dwWgtS1AVX512_t2_w16_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w16_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX512_t2_w16_g6
+
+dwWgtS1AVX512_t2_w16_g1_end:
+	ADDQ $0x00000040, AX
+	SUBQ $0x10, 8(SP)
+	JMP  dwWgtS1AVX512_t2_w16
+
+dwWgtS1AVX512_t2_w16_end:
+dwWgtS1AVX512_t2_w8:
+	CMPQ 8(SP), $0x08
+	JL   dwWgtS1AVX512_t2_w8_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t2_w8_g6:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x06
+	JL     dwWgtS1AVX512_t2_w8_g6_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
+	ADDQ   x_base+8(FP), R10
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R11
+	ADDQ   AX, R11
+
+dwWgtS1AVX512_t2_w8_g6_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t2_w8_g6_rowend
+
+dwWgtS1AVX512_t2_w8_g6_pix:
+	VMOVUPS     (R11), Y12
+	VFMADD231PS (SI), Y12, Y0
+	VFMADD231PS (SI)(DX*1), Y12, Y1
+	VFMADD231PS (DI), Y12, Y2
+	VFMADD231PS (DI)(DX*1), Y12, Y3
+	VFMADD231PS (R8), Y12, Y4
+	VFMADD231PS (R8)(DX*1), Y12, Y5
+	VFMADD231PS (R9), Y12, Y6
+	VFMADD231PS (R9)(DX*1), Y12, Y7
+	VFMADD231PS (R10), Y12, Y8
+	VFMADD231PS (R10)(DX*1), Y12, Y9
+	VFMADD231PS (BX), Y12, Y10
+	VFMADD231PS (BX)(DX*1), Y12, Y11
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), R10
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R11
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t2_w8_g6_pix
+
+dwWgtS1AVX512_t2_w8_g6_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w8_g6_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	MOVQ    104(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y10, Y10
+	VMOVUPS Y10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y11, Y11
+	VMOVUPS Y11, (SI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtS1AVX512_t2_w8_g6
+
+dwWgtS1AVX512_t2_w8_g6_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x05
+	JL     dwWgtS1AVX512_t2_w8_g5_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+
+dwWgtS1AVX512_t2_w8_g5_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t2_w8_g5_rowend
+
+dwWgtS1AVX512_t2_w8_g5_pix:
+	VMOVUPS     (R10), Y10
+	VFMADD231PS (SI), Y10, Y0
+	VFMADD231PS (SI)(DX*1), Y10, Y1
+	VFMADD231PS (DI), Y10, Y2
+	VFMADD231PS (DI)(DX*1), Y10, Y3
+	VFMADD231PS (R8), Y10, Y4
+	VFMADD231PS (R8)(DX*1), Y10, Y5
+	VFMADD231PS (R9), Y10, Y6
+	VFMADD231PS (R9)(DX*1), Y10, Y7
+	VFMADD231PS (BX), Y10, Y8
+	VFMADD231PS (BX)(DX*1), Y10, Y9
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t2_w8_g5_pix
+
+dwWgtS1AVX512_t2_w8_g5_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w8_g5_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtS1AVX512_t2_w8_g6
+
+dwWgtS1AVX512_t2_w8_g5_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x04
+	JL     dwWgtS1AVX512_t2_w8_g4_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX512_t2_w8_g4_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t2_w8_g4_rowend
+
+dwWgtS1AVX512_t2_w8_g4_pix:
+	VMOVUPS     (R9), Y8
+	VFMADD231PS (SI), Y8, Y0
+	VFMADD231PS (SI)(DX*1), Y8, Y1
+	VFMADD231PS (DI), Y8, Y2
+	VFMADD231PS (DI)(DX*1), Y8, Y3
+	VFMADD231PS (R8), Y8, Y4
+	VFMADD231PS (R8)(DX*1), Y8, Y5
+	VFMADD231PS (BX), Y8, Y6
+	VFMADD231PS (BX)(DX*1), Y8, Y7
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t2_w8_g4_pix
+
+dwWgtS1AVX512_t2_w8_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w8_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX512_t2_w8_g6
+
+dwWgtS1AVX512_t2_w8_g4_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x03
+	JL     dwWgtS1AVX512_t2_w8_g3_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX512_t2_w8_g3_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t2_w8_g3_rowend
+
+dwWgtS1AVX512_t2_w8_g3_pix:
+	VMOVUPS     (R8), Y6
+	VFMADD231PS (SI), Y6, Y0
+	VFMADD231PS (SI)(DX*1), Y6, Y1
+	VFMADD231PS (DI), Y6, Y2
+	VFMADD231PS (DI)(DX*1), Y6, Y3
+	VFMADD231PS (BX), Y6, Y4
+	VFMADD231PS (BX)(DX*1), Y6, Y5
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t2_w8_g3_pix
+
+dwWgtS1AVX512_t2_w8_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w8_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX512_t2_w8_g6
+
+dwWgtS1AVX512_t2_w8_g3_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x02
+	JL     dwWgtS1AVX512_t2_w8_g2_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX512_t2_w8_g2_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t2_w8_g2_rowend
+
+dwWgtS1AVX512_t2_w8_g2_pix:
+	VMOVUPS     (DI), Y4
+	VFMADD231PS (SI), Y4, Y0
+	VFMADD231PS (SI)(DX*1), Y4, Y1
+	VFMADD231PS (BX), Y4, Y2
+	VFMADD231PS (BX)(DX*1), Y4, Y3
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t2_w8_g2_pix
+
+dwWgtS1AVX512_t2_w8_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w8_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX512_t2_w8_g6
+
+dwWgtS1AVX512_t2_w8_g2_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x01
+	JL     dwWgtS1AVX512_t2_w8_g1_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX512_t2_w8_g1_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX512_t2_w8_g1_rowend
+
+dwWgtS1AVX512_t2_w8_g1_pix:
+	VMOVUPS     (SI), Y2
+	VFMADD231PS (BX), Y2, Y0
+	VFMADD231PS (BX)(DX*1), Y2, Y1
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX512_t2_w8_g1_pix
+
+dwWgtS1AVX512_t2_w8_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t2_w8_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX512_t2_w8_g6
+
+dwWgtS1AVX512_t2_w8_g1_end:
+	ADDQ $0x00000020, AX
+	SUBQ $0x08, 8(SP)
+	JMP  dwWgtS1AVX512_t2_w8
+
+dwWgtS1AVX512_t2_w8_end:
+dwWgtS1AVX512_t2_w1:
+	CMPQ 8(SP), $0x01
+	JL   dwWgtS1AVX512_t2_w1_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t2_w1_g6:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x06
+	JL     dwWgtS1AVX512_t2_w1_g6_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	VXORPS X10, X10, X10
+	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
+	ADDQ   x_base+8(FP), R10
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R11
+	ADDQ   AX, R11
+
+dwWgtS1AVX512_t2_w1_g6_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t2_w1_g6_rowend
+
+dwWgtS1AVX512_t2_w1_g6_pix:
+	VMOVSS      (R11), X12
+	VFMADD231SS (SI), X12, X0
+	VFMADD231SS (SI)(DX*1), X12, X1
+	VFMADD231SS (DI), X12, X2
+	VFMADD231SS (DI)(DX*1), X12, X3
+	VFMADD231SS (R8), X12, X4
+	VFMADD231SS (R8)(DX*1), X12, X5
+	VFMADD231SS (R9), X12, X6
+	VFMADD231SS (R9)(DX*1), X12, X7
+	VFMADD231SS (R10), X12, X8
+	VFMADD231SS (R10)(DX*1), X12, X9
+	VFMADD231SS (BX), X12, X10
+	VFMADD231SS (BX)(DX*1), X12, X11
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), R10
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R11
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t2_w1_g6_pix
+
+dwWgtS1AVX512_t2_w1_g6_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), R10
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R11
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t2_w1_g6_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	MOVQ   96(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	MOVQ   104(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X10, X10
+	VMOVSS X10, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X11, X11
+	VMOVSS X11, (SI)
+	ADDQ   $0x06, (SP)
+	JMP    dwWgtS1AVX512_t2_w1_g6
+
+dwWgtS1AVX512_t2_w1_g6_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x05
+	JL     dwWgtS1AVX512_t2_w1_g5_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+
+dwWgtS1AVX512_t2_w1_g5_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t2_w1_g5_rowend
+
+dwWgtS1AVX512_t2_w1_g5_pix:
+	VMOVSS      (R10), X10
+	VFMADD231SS (SI), X10, X0
+	VFMADD231SS (SI)(DX*1), X10, X1
+	VFMADD231SS (DI), X10, X2
+	VFMADD231SS (DI)(DX*1), X10, X3
+	VFMADD231SS (R8), X10, X4
+	VFMADD231SS (R8)(DX*1), X10, X5
+	VFMADD231SS (R9), X10, X6
+	VFMADD231SS (R9)(DX*1), X10, X7
+	VFMADD231SS (BX), X10, X8
+	VFMADD231SS (BX)(DX*1), X10, X9
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t2_w1_g5_pix
+
+dwWgtS1AVX512_t2_w1_g5_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), R9
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R10
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t2_w1_g5_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	MOVQ   96(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	ADDQ   $0x05, (SP)
+	JMP    dwWgtS1AVX512_t2_w1_g6
+
+dwWgtS1AVX512_t2_w1_g5_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x04
+	JL     dwWgtS1AVX512_t2_w1_g4_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX512_t2_w1_g4_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t2_w1_g4_rowend
+
+dwWgtS1AVX512_t2_w1_g4_pix:
+	VMOVSS      (R9), X8
+	VFMADD231SS (SI), X8, X0
+	VFMADD231SS (SI)(DX*1), X8, X1
+	VFMADD231SS (DI), X8, X2
+	VFMADD231SS (DI)(DX*1), X8, X3
+	VFMADD231SS (R8), X8, X4
+	VFMADD231SS (R8)(DX*1), X8, X5
+	VFMADD231SS (BX), X8, X6
+	VFMADD231SS (BX)(DX*1), X8, X7
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t2_w1_g4_pix
+
+dwWgtS1AVX512_t2_w1_g4_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t2_w1_g4_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtS1AVX512_t2_w1_g6
+
+dwWgtS1AVX512_t2_w1_g4_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x03
+	JL     dwWgtS1AVX512_t2_w1_g3_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX512_t2_w1_g3_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t2_w1_g3_rowend
+
+dwWgtS1AVX512_t2_w1_g3_pix:
+	VMOVSS      (R8), X6
+	VFMADD231SS (SI), X6, X0
+	VFMADD231SS (SI)(DX*1), X6, X1
+	VFMADD231SS (DI), X6, X2
+	VFMADD231SS (DI)(DX*1), X6, X3
+	VFMADD231SS (BX), X6, X4
+	VFMADD231SS (BX)(DX*1), X6, X5
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t2_w1_g3_pix
+
+dwWgtS1AVX512_t2_w1_g3_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t2_w1_g3_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtS1AVX512_t2_w1_g6
+
+dwWgtS1AVX512_t2_w1_g3_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x02
+	JL     dwWgtS1AVX512_t2_w1_g2_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX512_t2_w1_g2_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t2_w1_g2_rowend
+
+dwWgtS1AVX512_t2_w1_g2_pix:
+	VMOVSS      (DI), X4
+	VFMADD231SS (SI), X4, X0
+	VFMADD231SS (SI)(DX*1), X4, X1
+	VFMADD231SS (BX), X4, X2
+	VFMADD231SS (BX)(DX*1), X4, X3
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t2_w1_g2_pix
+
+dwWgtS1AVX512_t2_w1_g2_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t2_w1_g2_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtS1AVX512_t2_w1_g6
+
+dwWgtS1AVX512_t2_w1_g2_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x01
+	JL     dwWgtS1AVX512_t2_w1_g1_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX512_t2_w1_g1_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX512_t2_w1_g1_rowend
+
+dwWgtS1AVX512_t2_w1_g1_pix:
+	VMOVSS      (SI), X2
+	VFMADD231SS (BX), X2, X0
+	VFMADD231SS (BX)(DX*1), X2, X1
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX512_t2_w1_g1_pix
+
+dwWgtS1AVX512_t2_w1_g1_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t2_w1_g1_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtS1AVX512_t2_w1_g6
+
+dwWgtS1AVX512_t2_w1_g1_end:
+	ADDQ $0x00000004, AX
+	SUBQ $0x01, 8(SP)
+	JMP  dwWgtS1AVX512_t2_w1
+
+dwWgtS1AVX512_t2_w1_end:
+	JMP dwWgtS1AVX512_done
+
+dwWgtS1AVX512_t3:
+	XORQ AX, AX
+	MOVQ c+224(FP), BX
+	MOVQ BX, 8(SP)
+
+dwWgtS1AVX512_t3_w16:
+	CMPQ 8(SP), $0x10
+	JL   dwWgtS1AVX512_t3_w16_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t3_w16_g6:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x06
+	JL     dwWgtS1AVX512_t3_w16_g6_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), R10
+	ADDQ   x_base+8(FP), R10
+	ADDQ   AX, R10
+	MOVQ   40(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R11
+	ADDQ   AX, R11
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x0d, R12, R12
+	MOVQ   R12, 40(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x0d, R12, R12
+	MOVQ   R12, 48(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x08, R12, R12
+	MOVQ   R12, 56(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x08, R12, R12
+	MOVQ   R12, 64(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 72(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 80(SP)
+
+dwWgtS1AVX512_t3_w16_g6_q:
+	MOVQ n+216(FP), R12
+
+dwWgtS1AVX512_t3_w16_g6_b13_blk:
+	CMPQ        R12, $0x0d
+	JL          dwWgtS1AVX512_t3_w16_g6_b13_blkend
+	MOVQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z18
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z21
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z25
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z27
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z30
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z18, Z31, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z19, Z31, Z0
+	VFMADD231PS Z18, Z31, Z1
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z0
+	VFMADD231PS Z19, Z31, Z1
+	VFMADD231PS Z18, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z0
+	VFMADD231PS Z20, Z31, Z1
+	VFMADD231PS Z19, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z0
+	VFMADD231PS Z21, Z31, Z1
+	VFMADD231PS Z20, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z0
+	VFMADD231PS Z22, Z31, Z1
+	VFMADD231PS Z21, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z0
+	VFMADD231PS Z23, Z31, Z1
+	VFMADD231PS Z22, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z0
+	VFMADD231PS Z24, Z31, Z1
+	VFMADD231PS Z23, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z0
+	VFMADD231PS Z25, Z31, Z1
+	VFMADD231PS Z24, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z0
+	VFMADD231PS Z26, Z31, Z1
+	VFMADD231PS Z25, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z0
+	VFMADD231PS Z27, Z31, Z1
+	VFMADD231PS Z26, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z0
+	VFMADD231PS Z28, Z31, Z1
+	VFMADD231PS Z27, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z0
+	VFMADD231PS Z29, Z31, Z1
+	VFMADD231PS Z28, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z1
+	VFMADD231PS Z29, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z2
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z18, Z31, Z3
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z19, Z31, Z3
+	VFMADD231PS Z18, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z3
+	VFMADD231PS Z19, Z31, Z4
+	VFMADD231PS Z18, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z3
+	VFMADD231PS Z20, Z31, Z4
+	VFMADD231PS Z19, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z3
+	VFMADD231PS Z21, Z31, Z4
+	VFMADD231PS Z20, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z3
+	VFMADD231PS Z22, Z31, Z4
+	VFMADD231PS Z21, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z3
+	VFMADD231PS Z23, Z31, Z4
+	VFMADD231PS Z22, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z3
+	VFMADD231PS Z24, Z31, Z4
+	VFMADD231PS Z23, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z3
+	VFMADD231PS Z25, Z31, Z4
+	VFMADD231PS Z24, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z3
+	VFMADD231PS Z26, Z31, Z4
+	VFMADD231PS Z25, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z3
+	VFMADD231PS Z27, Z31, Z4
+	VFMADD231PS Z26, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z3
+	VFMADD231PS Z28, Z31, Z4
+	VFMADD231PS Z27, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z3
+	VFMADD231PS Z29, Z31, Z4
+	VFMADD231PS Z28, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z4
+	VFMADD231PS Z29, Z31, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z5
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z18, Z31, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z19, Z31, Z6
+	VFMADD231PS Z18, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z6
+	VFMADD231PS Z19, Z31, Z7
+	VFMADD231PS Z18, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z6
+	VFMADD231PS Z20, Z31, Z7
+	VFMADD231PS Z19, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z6
+	VFMADD231PS Z21, Z31, Z7
+	VFMADD231PS Z20, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z6
+	VFMADD231PS Z22, Z31, Z7
+	VFMADD231PS Z21, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z6
+	VFMADD231PS Z23, Z31, Z7
+	VFMADD231PS Z22, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z6
+	VFMADD231PS Z24, Z31, Z7
+	VFMADD231PS Z23, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z6
+	VFMADD231PS Z25, Z31, Z7
+	VFMADD231PS Z24, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z6
+	VFMADD231PS Z26, Z31, Z7
+	VFMADD231PS Z25, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z27, Z31, Z7
+	VFMADD231PS Z26, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z6
+	VFMADD231PS Z28, Z31, Z7
+	VFMADD231PS Z27, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VFMADD231PS Z28, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z7
+	VFMADD231PS Z29, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z8
+	MOVQ        R9, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z18, Z31, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z19, Z31, Z9
+	VFMADD231PS Z18, Z31, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z9
+	VFMADD231PS Z19, Z31, Z10
+	VFMADD231PS Z18, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z9
+	VFMADD231PS Z20, Z31, Z10
+	VFMADD231PS Z19, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z9
+	VFMADD231PS Z21, Z31, Z10
+	VFMADD231PS Z20, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z9
+	VFMADD231PS Z22, Z31, Z10
+	VFMADD231PS Z21, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z9
+	VFMADD231PS Z23, Z31, Z10
+	VFMADD231PS Z22, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z9
+	VFMADD231PS Z24, Z31, Z10
+	VFMADD231PS Z23, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z9
+	VFMADD231PS Z25, Z31, Z10
+	VFMADD231PS Z24, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z9
+	VFMADD231PS Z26, Z31, Z10
+	VFMADD231PS Z25, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z9
+	VFMADD231PS Z27, Z31, Z10
+	VFMADD231PS Z26, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z9
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z27, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z9
+	VFMADD231PS Z29, Z31, Z10
+	VFMADD231PS Z28, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z11
+	MOVQ        R10, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z18, Z31, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z19, Z31, Z12
+	VFMADD231PS Z18, Z31, Z13
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z12
+	VFMADD231PS Z19, Z31, Z13
+	VFMADD231PS Z18, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z12
+	VFMADD231PS Z20, Z31, Z13
+	VFMADD231PS Z19, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z12
+	VFMADD231PS Z21, Z31, Z13
+	VFMADD231PS Z20, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z12
+	VFMADD231PS Z22, Z31, Z13
+	VFMADD231PS Z21, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z12
+	VFMADD231PS Z23, Z31, Z13
+	VFMADD231PS Z22, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z12
+	VFMADD231PS Z24, Z31, Z13
+	VFMADD231PS Z23, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z12
+	VFMADD231PS Z25, Z31, Z13
+	VFMADD231PS Z24, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z12
+	VFMADD231PS Z26, Z31, Z13
+	VFMADD231PS Z25, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z12
+	VFMADD231PS Z27, Z31, Z13
+	VFMADD231PS Z26, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z12
+	VFMADD231PS Z28, Z31, Z13
+	VFMADD231PS Z27, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z12
+	VFMADD231PS Z29, Z31, Z13
+	VFMADD231PS Z28, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z13
+	VFMADD231PS Z29, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z14
+	MOVQ        BX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z18, Z31, Z15
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z19, Z31, Z15
+	VFMADD231PS Z18, Z31, Z16
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z15
+	VFMADD231PS Z19, Z31, Z16
+	VFMADD231PS Z18, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z15
+	VFMADD231PS Z20, Z31, Z16
+	VFMADD231PS Z19, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z15
+	VFMADD231PS Z21, Z31, Z16
+	VFMADD231PS Z20, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z15
+	VFMADD231PS Z22, Z31, Z16
+	VFMADD231PS Z21, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z15
+	VFMADD231PS Z23, Z31, Z16
+	VFMADD231PS Z22, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z15
+	VFMADD231PS Z24, Z31, Z16
+	VFMADD231PS Z23, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z15
+	VFMADD231PS Z25, Z31, Z16
+	VFMADD231PS Z24, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z15
+	VFMADD231PS Z26, Z31, Z16
+	VFMADD231PS Z25, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z15
+	VFMADD231PS Z27, Z31, Z16
+	VFMADD231PS Z26, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z15
+	VFMADD231PS Z28, Z31, Z16
+	VFMADD231PS Z27, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z15
+	VFMADD231PS Z29, Z31, Z16
+	VFMADD231PS Z28, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z16
+	VFMADD231PS Z29, Z31, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z17
+	ADDQ        40(SP), SI
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), R8
+	ADDQ        40(SP), R9
+	ADDQ        40(SP), R10
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), R11
+	SUBQ        $0x0d, R12
+	JMP         dwWgtS1AVX512_t3_w16_g6_b13_blk
+
+dwWgtS1AVX512_t3_w16_g6_b13_blkend:
+dwWgtS1AVX512_t3_w16_g6_b8_blk:
+	CMPQ        R12, $0x08
+	JL          dwWgtS1AVX512_t3_w16_g6_b8_blkend
+	MOVQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z18
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z21
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z25
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z18, Z26, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z19, Z26, Z0
+	VFMADD231PS Z18, Z26, Z1
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z20, Z26, Z0
+	VFMADD231PS Z19, Z26, Z1
+	VFMADD231PS Z18, Z26, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z21, Z26, Z0
+	VFMADD231PS Z20, Z26, Z1
+	VFMADD231PS Z19, Z26, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z22, Z26, Z0
+	VFMADD231PS Z21, Z26, Z1
+	VFMADD231PS Z20, Z26, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z23, Z26, Z0
+	VFMADD231PS Z22, Z26, Z1
+	VFMADD231PS Z21, Z26, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z24, Z26, Z0
+	VFMADD231PS Z23, Z26, Z1
+	VFMADD231PS Z22, Z26, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z0
+	VFMADD231PS Z24, Z26, Z1
+	VFMADD231PS Z23, Z26, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z1
+	VFMADD231PS Z24, Z26, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z2
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z18, Z26, Z3
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z19, Z26, Z3
+	VFMADD231PS Z18, Z26, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z20, Z26, Z3
+	VFMADD231PS Z19, Z26, Z4
+	VFMADD231PS Z18, Z26, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z21, Z26, Z3
+	VFMADD231PS Z20, Z26, Z4
+	VFMADD231PS Z19, Z26, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z22, Z26, Z3
+	VFMADD231PS Z21, Z26, Z4
+	VFMADD231PS Z20, Z26, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z23, Z26, Z3
+	VFMADD231PS Z22, Z26, Z4
+	VFMADD231PS Z21, Z26, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z24, Z26, Z3
+	VFMADD231PS Z23, Z26, Z4
+	VFMADD231PS Z22, Z26, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z3
+	VFMADD231PS Z24, Z26, Z4
+	VFMADD231PS Z23, Z26, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z4
+	VFMADD231PS Z24, Z26, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z5
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z18, Z26, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z19, Z26, Z6
+	VFMADD231PS Z18, Z26, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z20, Z26, Z6
+	VFMADD231PS Z19, Z26, Z7
+	VFMADD231PS Z18, Z26, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z21, Z26, Z6
+	VFMADD231PS Z20, Z26, Z7
+	VFMADD231PS Z19, Z26, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z22, Z26, Z6
+	VFMADD231PS Z21, Z26, Z7
+	VFMADD231PS Z20, Z26, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z23, Z26, Z6
+	VFMADD231PS Z22, Z26, Z7
+	VFMADD231PS Z21, Z26, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z24, Z26, Z6
+	VFMADD231PS Z23, Z26, Z7
+	VFMADD231PS Z22, Z26, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z6
+	VFMADD231PS Z24, Z26, Z7
+	VFMADD231PS Z23, Z26, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z7
+	VFMADD231PS Z24, Z26, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z8
+	MOVQ        R9, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z18, Z26, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z19, Z26, Z9
+	VFMADD231PS Z18, Z26, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z20, Z26, Z9
+	VFMADD231PS Z19, Z26, Z10
+	VFMADD231PS Z18, Z26, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z21, Z26, Z9
+	VFMADD231PS Z20, Z26, Z10
+	VFMADD231PS Z19, Z26, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z22, Z26, Z9
+	VFMADD231PS Z21, Z26, Z10
+	VFMADD231PS Z20, Z26, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z23, Z26, Z9
+	VFMADD231PS Z22, Z26, Z10
+	VFMADD231PS Z21, Z26, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z24, Z26, Z9
+	VFMADD231PS Z23, Z26, Z10
+	VFMADD231PS Z22, Z26, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z9
+	VFMADD231PS Z24, Z26, Z10
+	VFMADD231PS Z23, Z26, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z10
+	VFMADD231PS Z24, Z26, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z11
+	MOVQ        R10, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z18, Z26, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z19, Z26, Z12
+	VFMADD231PS Z18, Z26, Z13
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z20, Z26, Z12
+	VFMADD231PS Z19, Z26, Z13
+	VFMADD231PS Z18, Z26, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z21, Z26, Z12
+	VFMADD231PS Z20, Z26, Z13
+	VFMADD231PS Z19, Z26, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z22, Z26, Z12
+	VFMADD231PS Z21, Z26, Z13
+	VFMADD231PS Z20, Z26, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z23, Z26, Z12
+	VFMADD231PS Z22, Z26, Z13
+	VFMADD231PS Z21, Z26, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z24, Z26, Z12
+	VFMADD231PS Z23, Z26, Z13
+	VFMADD231PS Z22, Z26, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z12
+	VFMADD231PS Z24, Z26, Z13
+	VFMADD231PS Z23, Z26, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z13
+	VFMADD231PS Z24, Z26, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z14
+	MOVQ        BX, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z18, Z26, Z15
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z19, Z26, Z15
+	VFMADD231PS Z18, Z26, Z16
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z20, Z26, Z15
+	VFMADD231PS Z19, Z26, Z16
+	VFMADD231PS Z18, Z26, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z21, Z26, Z15
+	VFMADD231PS Z20, Z26, Z16
+	VFMADD231PS Z19, Z26, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z22, Z26, Z15
+	VFMADD231PS Z21, Z26, Z16
+	VFMADD231PS Z20, Z26, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z23, Z26, Z15
+	VFMADD231PS Z22, Z26, Z16
+	VFMADD231PS Z21, Z26, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z24, Z26, Z15
+	VFMADD231PS Z23, Z26, Z16
+	VFMADD231PS Z22, Z26, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z15
+	VFMADD231PS Z24, Z26, Z16
+	VFMADD231PS Z23, Z26, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z16
+	VFMADD231PS Z24, Z26, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	VFMADD231PS Z25, Z26, Z17
+	ADDQ        56(SP), SI
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), R8
+	ADDQ        56(SP), R9
+	ADDQ        56(SP), R10
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), R11
+	SUBQ        $0x08, R12
+	JMP         dwWgtS1AVX512_t3_w16_g6_b8_blk
+
+dwWgtS1AVX512_t3_w16_g6_b8_blkend:
+dwWgtS1AVX512_t3_w16_g6_b4_blk:
+	CMPQ        R12, $0x04
+	JL          dwWgtS1AVX512_t3_w16_g6_b4_blkend
+	MOVQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z18
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z21
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z18, Z22, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z19, Z22, Z0
+	VFMADD231PS Z18, Z22, Z1
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z20, Z22, Z0
+	VFMADD231PS Z19, Z22, Z1
+	VFMADD231PS Z18, Z22, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z0
+	VFMADD231PS Z20, Z22, Z1
+	VFMADD231PS Z19, Z22, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z1
+	VFMADD231PS Z20, Z22, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z2
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z18, Z22, Z3
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z19, Z22, Z3
+	VFMADD231PS Z18, Z22, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z20, Z22, Z3
+	VFMADD231PS Z19, Z22, Z4
+	VFMADD231PS Z18, Z22, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z3
+	VFMADD231PS Z20, Z22, Z4
+	VFMADD231PS Z19, Z22, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z4
+	VFMADD231PS Z20, Z22, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z5
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z18, Z22, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z19, Z22, Z6
+	VFMADD231PS Z18, Z22, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z20, Z22, Z6
+	VFMADD231PS Z19, Z22, Z7
+	VFMADD231PS Z18, Z22, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z6
+	VFMADD231PS Z20, Z22, Z7
+	VFMADD231PS Z19, Z22, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z7
+	VFMADD231PS Z20, Z22, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z8
+	MOVQ        R9, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z18, Z22, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z19, Z22, Z9
+	VFMADD231PS Z18, Z22, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z20, Z22, Z9
+	VFMADD231PS Z19, Z22, Z10
+	VFMADD231PS Z18, Z22, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z9
+	VFMADD231PS Z20, Z22, Z10
+	VFMADD231PS Z19, Z22, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z10
+	VFMADD231PS Z20, Z22, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z11
+	MOVQ        R10, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z18, Z22, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z19, Z22, Z12
+	VFMADD231PS Z18, Z22, Z13
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z20, Z22, Z12
+	VFMADD231PS Z19, Z22, Z13
+	VFMADD231PS Z18, Z22, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z12
+	VFMADD231PS Z20, Z22, Z13
+	VFMADD231PS Z19, Z22, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z13
+	VFMADD231PS Z20, Z22, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z14
+	MOVQ        BX, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z18, Z22, Z15
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z19, Z22, Z15
+	VFMADD231PS Z18, Z22, Z16
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z20, Z22, Z15
+	VFMADD231PS Z19, Z22, Z16
+	VFMADD231PS Z18, Z22, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z15
+	VFMADD231PS Z20, Z22, Z16
+	VFMADD231PS Z19, Z22, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z16
+	VFMADD231PS Z20, Z22, Z17
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	VFMADD231PS Z21, Z22, Z17
+	ADDQ        72(SP), SI
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), R8
+	ADDQ        72(SP), R9
+	ADDQ        72(SP), R10
+	ADDQ        72(SP), BX
+	ADDQ        80(SP), R11
+	SUBQ        $0x04, R12
+	JMP         dwWgtS1AVX512_t3_w16_g6_b4_blk
+
+dwWgtS1AVX512_t3_w16_g6_b4_blkend:
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t3_w16_g6_rowend
+
+dwWgtS1AVX512_t3_w16_g6_pix:
+	PREFETCHT0  64(R11)
+	PREFETCHT0  64(SI)(DX*2)
+	PREFETCHT0  64(DI)(DX*2)
+	PREFETCHT0  64(R8)(DX*2)
+	PREFETCHT0  64(R9)(DX*2)
+	PREFETCHT0  64(R10)(DX*2)
+	PREFETCHT0  64(BX)(DX*2)
+	VMOVUPS     (R11), Z18
+	VFMADD231PS (SI), Z18, Z0
+	VFMADD231PS (SI)(DX*1), Z18, Z1
+	VFMADD231PS (SI)(DX*2), Z18, Z2
+	VFMADD231PS (DI), Z18, Z3
+	VFMADD231PS (DI)(DX*1), Z18, Z4
+	VFMADD231PS (DI)(DX*2), Z18, Z5
+	VFMADD231PS (R8), Z18, Z6
+	VFMADD231PS (R8)(DX*1), Z18, Z7
+	VFMADD231PS (R8)(DX*2), Z18, Z8
+	VFMADD231PS (R9), Z18, Z9
+	VFMADD231PS (R9)(DX*1), Z18, Z10
+	VFMADD231PS (R9)(DX*2), Z18, Z11
+	VFMADD231PS (R10), Z18, Z12
+	VFMADD231PS (R10)(DX*1), Z18, Z13
+	VFMADD231PS (R10)(DX*2), Z18, Z14
+	VFMADD231PS (BX), Z18, Z15
+	VFMADD231PS (BX)(DX*1), Z18, Z16
+	VFMADD231PS (BX)(DX*2), Z18, Z17
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), R10
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R11
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t3_w16_g6_pix
+
+dwWgtS1AVX512_t3_w16_g6_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t3_w16_g6_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z9, Z9
+	VMOVUPS Z9, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z10, Z10
+	VMOVUPS Z10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z11, Z11
+	VMOVUPS Z11, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z12, Z12
+	VMOVUPS Z12, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z13, Z13
+	VMOVUPS Z13, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z14, Z14
+	VMOVUPS Z14, (SI)
+	MOVQ    104(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z15, Z15
+	VMOVUPS Z15, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z16, Z16
+	VMOVUPS Z16, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z17, Z17
+	VMOVUPS Z17, (SI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtS1AVX512_t3_w16_g6
+
+dwWgtS1AVX512_t3_w16_g6_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x05
+	JL     dwWgtS1AVX512_t3_w16_g5_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   32(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x10, R11, R11
+	MOVQ   R11, 40(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x10, R11, R11
+	MOVQ   R11, 48(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x08, R11, R11
+	MOVQ   R11, 56(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x08, R11, R11
+	MOVQ   R11, 64(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 72(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 80(SP)
+
+dwWgtS1AVX512_t3_w16_g5_q:
+	MOVQ n+216(FP), R11
+
+dwWgtS1AVX512_t3_w16_g5_b16_blk:
+	CMPQ        R11, $0x10
+	JL          dwWgtS1AVX512_t3_w16_g5_b16_blkend
+	MOVQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z15
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z20
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z21
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z22
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z27
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z28
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z29
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z30
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z15, Z31, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z16, Z31, Z0
+	VFMADD231PS Z15, Z31, Z1
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z17, Z31, Z0
+	VFMADD231PS Z16, Z31, Z1
+	VFMADD231PS Z15, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z18, Z31, Z0
+	VFMADD231PS Z17, Z31, Z1
+	VFMADD231PS Z16, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z19, Z31, Z0
+	VFMADD231PS Z18, Z31, Z1
+	VFMADD231PS Z17, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z20, Z31, Z0
+	VFMADD231PS Z19, Z31, Z1
+	VFMADD231PS Z18, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z21, Z31, Z0
+	VFMADD231PS Z20, Z31, Z1
+	VFMADD231PS Z19, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z22, Z31, Z0
+	VFMADD231PS Z21, Z31, Z1
+	VFMADD231PS Z20, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z23, Z31, Z0
+	VFMADD231PS Z22, Z31, Z1
+	VFMADD231PS Z21, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z24, Z31, Z0
+	VFMADD231PS Z23, Z31, Z1
+	VFMADD231PS Z22, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z25, Z31, Z0
+	VFMADD231PS Z24, Z31, Z1
+	VFMADD231PS Z23, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z26, Z31, Z0
+	VFMADD231PS Z25, Z31, Z1
+	VFMADD231PS Z24, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z27, Z31, Z0
+	VFMADD231PS Z26, Z31, Z1
+	VFMADD231PS Z25, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z28, Z31, Z0
+	VFMADD231PS Z27, Z31, Z1
+	VFMADD231PS Z26, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z29, Z31, Z0
+	VFMADD231PS Z28, Z31, Z1
+	VFMADD231PS Z27, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z0
+	VFMADD231PS Z29, Z31, Z1
+	VFMADD231PS Z28, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z1
+	VFMADD231PS Z29, Z31, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z2
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z15, Z31, Z3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z16, Z31, Z3
+	VFMADD231PS Z15, Z31, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z17, Z31, Z3
+	VFMADD231PS Z16, Z31, Z4
+	VFMADD231PS Z15, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z18, Z31, Z3
+	VFMADD231PS Z17, Z31, Z4
+	VFMADD231PS Z16, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z19, Z31, Z3
+	VFMADD231PS Z18, Z31, Z4
+	VFMADD231PS Z17, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z20, Z31, Z3
+	VFMADD231PS Z19, Z31, Z4
+	VFMADD231PS Z18, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z21, Z31, Z3
+	VFMADD231PS Z20, Z31, Z4
+	VFMADD231PS Z19, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z22, Z31, Z3
+	VFMADD231PS Z21, Z31, Z4
+	VFMADD231PS Z20, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z23, Z31, Z3
+	VFMADD231PS Z22, Z31, Z4
+	VFMADD231PS Z21, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z24, Z31, Z3
+	VFMADD231PS Z23, Z31, Z4
+	VFMADD231PS Z22, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z25, Z31, Z3
+	VFMADD231PS Z24, Z31, Z4
+	VFMADD231PS Z23, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z26, Z31, Z3
+	VFMADD231PS Z25, Z31, Z4
+	VFMADD231PS Z24, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z27, Z31, Z3
+	VFMADD231PS Z26, Z31, Z4
+	VFMADD231PS Z25, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z28, Z31, Z3
+	VFMADD231PS Z27, Z31, Z4
+	VFMADD231PS Z26, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z29, Z31, Z3
+	VFMADD231PS Z28, Z31, Z4
+	VFMADD231PS Z27, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z3
+	VFMADD231PS Z29, Z31, Z4
+	VFMADD231PS Z28, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z4
+	VFMADD231PS Z29, Z31, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z5
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z15, Z31, Z6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z16, Z31, Z6
+	VFMADD231PS Z15, Z31, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z17, Z31, Z6
+	VFMADD231PS Z16, Z31, Z7
+	VFMADD231PS Z15, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z18, Z31, Z6
+	VFMADD231PS Z17, Z31, Z7
+	VFMADD231PS Z16, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z19, Z31, Z6
+	VFMADD231PS Z18, Z31, Z7
+	VFMADD231PS Z17, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z20, Z31, Z6
+	VFMADD231PS Z19, Z31, Z7
+	VFMADD231PS Z18, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z21, Z31, Z6
+	VFMADD231PS Z20, Z31, Z7
+	VFMADD231PS Z19, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z22, Z31, Z6
+	VFMADD231PS Z21, Z31, Z7
+	VFMADD231PS Z20, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z23, Z31, Z6
+	VFMADD231PS Z22, Z31, Z7
+	VFMADD231PS Z21, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z24, Z31, Z6
+	VFMADD231PS Z23, Z31, Z7
+	VFMADD231PS Z22, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z25, Z31, Z6
+	VFMADD231PS Z24, Z31, Z7
+	VFMADD231PS Z23, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z26, Z31, Z6
+	VFMADD231PS Z25, Z31, Z7
+	VFMADD231PS Z24, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z27, Z31, Z6
+	VFMADD231PS Z26, Z31, Z7
+	VFMADD231PS Z25, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z27, Z31, Z7
+	VFMADD231PS Z26, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z29, Z31, Z6
+	VFMADD231PS Z28, Z31, Z7
+	VFMADD231PS Z27, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VFMADD231PS Z28, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z7
+	VFMADD231PS Z29, Z31, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z8
+	MOVQ        R9, R12
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z15, Z31, Z9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z16, Z31, Z9
+	VFMADD231PS Z15, Z31, Z10
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z17, Z31, Z9
+	VFMADD231PS Z16, Z31, Z10
+	VFMADD231PS Z15, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z18, Z31, Z9
+	VFMADD231PS Z17, Z31, Z10
+	VFMADD231PS Z16, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z19, Z31, Z9
+	VFMADD231PS Z18, Z31, Z10
+	VFMADD231PS Z17, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z20, Z31, Z9
+	VFMADD231PS Z19, Z31, Z10
+	VFMADD231PS Z18, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z21, Z31, Z9
+	VFMADD231PS Z20, Z31, Z10
+	VFMADD231PS Z19, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z22, Z31, Z9
+	VFMADD231PS Z21, Z31, Z10
+	VFMADD231PS Z20, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z23, Z31, Z9
+	VFMADD231PS Z22, Z31, Z10
+	VFMADD231PS Z21, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z24, Z31, Z9
+	VFMADD231PS Z23, Z31, Z10
+	VFMADD231PS Z22, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z25, Z31, Z9
+	VFMADD231PS Z24, Z31, Z10
+	VFMADD231PS Z23, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z26, Z31, Z9
+	VFMADD231PS Z25, Z31, Z10
+	VFMADD231PS Z24, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z27, Z31, Z9
+	VFMADD231PS Z26, Z31, Z10
+	VFMADD231PS Z25, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z28, Z31, Z9
+	VFMADD231PS Z27, Z31, Z10
+	VFMADD231PS Z26, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z29, Z31, Z9
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z27, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z9
+	VFMADD231PS Z29, Z31, Z10
+	VFMADD231PS Z28, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z11
+	MOVQ        BX, R12
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z15, Z31, Z12
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z16, Z31, Z12
+	VFMADD231PS Z15, Z31, Z13
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z17, Z31, Z12
+	VFMADD231PS Z16, Z31, Z13
+	VFMADD231PS Z15, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z18, Z31, Z12
+	VFMADD231PS Z17, Z31, Z13
+	VFMADD231PS Z16, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z19, Z31, Z12
+	VFMADD231PS Z18, Z31, Z13
+	VFMADD231PS Z17, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z20, Z31, Z12
+	VFMADD231PS Z19, Z31, Z13
+	VFMADD231PS Z18, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z21, Z31, Z12
+	VFMADD231PS Z20, Z31, Z13
+	VFMADD231PS Z19, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z22, Z31, Z12
+	VFMADD231PS Z21, Z31, Z13
+	VFMADD231PS Z20, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z23, Z31, Z12
+	VFMADD231PS Z22, Z31, Z13
+	VFMADD231PS Z21, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z24, Z31, Z12
+	VFMADD231PS Z23, Z31, Z13
+	VFMADD231PS Z22, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z25, Z31, Z12
+	VFMADD231PS Z24, Z31, Z13
+	VFMADD231PS Z23, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z26, Z31, Z12
+	VFMADD231PS Z25, Z31, Z13
+	VFMADD231PS Z24, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z27, Z31, Z12
+	VFMADD231PS Z26, Z31, Z13
+	VFMADD231PS Z25, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z28, Z31, Z12
+	VFMADD231PS Z27, Z31, Z13
+	VFMADD231PS Z26, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z29, Z31, Z12
+	VFMADD231PS Z28, Z31, Z13
+	VFMADD231PS Z27, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z12
+	VFMADD231PS Z29, Z31, Z13
+	VFMADD231PS Z28, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z13
+	VFMADD231PS Z29, Z31, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z31
+	VFMADD231PS Z30, Z31, Z14
+	ADDQ        40(SP), SI
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), R8
+	ADDQ        40(SP), R9
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), R10
+	SUBQ        $0x10, R11
+	JMP         dwWgtS1AVX512_t3_w16_g5_b16_blk
+
+dwWgtS1AVX512_t3_w16_g5_b16_blkend:
+dwWgtS1AVX512_t3_w16_g5_b8_blk:
+	CMPQ        R11, $0x08
+	JL          dwWgtS1AVX512_t3_w16_g5_b8_blkend
+	MOVQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z15
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z20
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z21
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z22
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z15, Z23, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z16, Z23, Z0
+	VFMADD231PS Z15, Z23, Z1
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z17, Z23, Z0
+	VFMADD231PS Z16, Z23, Z1
+	VFMADD231PS Z15, Z23, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z18, Z23, Z0
+	VFMADD231PS Z17, Z23, Z1
+	VFMADD231PS Z16, Z23, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z19, Z23, Z0
+	VFMADD231PS Z18, Z23, Z1
+	VFMADD231PS Z17, Z23, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z20, Z23, Z0
+	VFMADD231PS Z19, Z23, Z1
+	VFMADD231PS Z18, Z23, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z21, Z23, Z0
+	VFMADD231PS Z20, Z23, Z1
+	VFMADD231PS Z19, Z23, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z0
+	VFMADD231PS Z21, Z23, Z1
+	VFMADD231PS Z20, Z23, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z1
+	VFMADD231PS Z21, Z23, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z2
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z15, Z23, Z3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z16, Z23, Z3
+	VFMADD231PS Z15, Z23, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z17, Z23, Z3
+	VFMADD231PS Z16, Z23, Z4
+	VFMADD231PS Z15, Z23, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z18, Z23, Z3
+	VFMADD231PS Z17, Z23, Z4
+	VFMADD231PS Z16, Z23, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z19, Z23, Z3
+	VFMADD231PS Z18, Z23, Z4
+	VFMADD231PS Z17, Z23, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z20, Z23, Z3
+	VFMADD231PS Z19, Z23, Z4
+	VFMADD231PS Z18, Z23, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z21, Z23, Z3
+	VFMADD231PS Z20, Z23, Z4
+	VFMADD231PS Z19, Z23, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z3
+	VFMADD231PS Z21, Z23, Z4
+	VFMADD231PS Z20, Z23, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z4
+	VFMADD231PS Z21, Z23, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z5
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z15, Z23, Z6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z16, Z23, Z6
+	VFMADD231PS Z15, Z23, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z17, Z23, Z6
+	VFMADD231PS Z16, Z23, Z7
+	VFMADD231PS Z15, Z23, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z18, Z23, Z6
+	VFMADD231PS Z17, Z23, Z7
+	VFMADD231PS Z16, Z23, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z19, Z23, Z6
+	VFMADD231PS Z18, Z23, Z7
+	VFMADD231PS Z17, Z23, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z20, Z23, Z6
+	VFMADD231PS Z19, Z23, Z7
+	VFMADD231PS Z18, Z23, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z21, Z23, Z6
+	VFMADD231PS Z20, Z23, Z7
+	VFMADD231PS Z19, Z23, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z6
+	VFMADD231PS Z21, Z23, Z7
+	VFMADD231PS Z20, Z23, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z7
+	VFMADD231PS Z21, Z23, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z8
+	MOVQ        R9, R12
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z15, Z23, Z9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z16, Z23, Z9
+	VFMADD231PS Z15, Z23, Z10
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z17, Z23, Z9
+	VFMADD231PS Z16, Z23, Z10
+	VFMADD231PS Z15, Z23, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z18, Z23, Z9
+	VFMADD231PS Z17, Z23, Z10
+	VFMADD231PS Z16, Z23, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z19, Z23, Z9
+	VFMADD231PS Z18, Z23, Z10
+	VFMADD231PS Z17, Z23, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z20, Z23, Z9
+	VFMADD231PS Z19, Z23, Z10
+	VFMADD231PS Z18, Z23, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z21, Z23, Z9
+	VFMADD231PS Z20, Z23, Z10
+	VFMADD231PS Z19, Z23, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z9
+	VFMADD231PS Z21, Z23, Z10
+	VFMADD231PS Z20, Z23, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z10
+	VFMADD231PS Z21, Z23, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z11
+	MOVQ        BX, R12
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z15, Z23, Z12
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z16, Z23, Z12
+	VFMADD231PS Z15, Z23, Z13
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z17, Z23, Z12
+	VFMADD231PS Z16, Z23, Z13
+	VFMADD231PS Z15, Z23, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z18, Z23, Z12
+	VFMADD231PS Z17, Z23, Z13
+	VFMADD231PS Z16, Z23, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z19, Z23, Z12
+	VFMADD231PS Z18, Z23, Z13
+	VFMADD231PS Z17, Z23, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z20, Z23, Z12
+	VFMADD231PS Z19, Z23, Z13
+	VFMADD231PS Z18, Z23, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z21, Z23, Z12
+	VFMADD231PS Z20, Z23, Z13
+	VFMADD231PS Z19, Z23, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z12
+	VFMADD231PS Z21, Z23, Z13
+	VFMADD231PS Z20, Z23, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z13
+	VFMADD231PS Z21, Z23, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	VFMADD231PS Z22, Z23, Z14
+	ADDQ        56(SP), SI
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), R8
+	ADDQ        56(SP), R9
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), R10
+	SUBQ        $0x08, R11
+	JMP         dwWgtS1AVX512_t3_w16_g5_b8_blk
+
+dwWgtS1AVX512_t3_w16_g5_b8_blkend:
+dwWgtS1AVX512_t3_w16_g5_b4_blk:
+	CMPQ        R11, $0x04
+	JL          dwWgtS1AVX512_t3_w16_g5_b4_blkend
+	MOVQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z15
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	ADDQ        ypix+256(FP), R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z15, Z19, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z0
+	VFMADD231PS Z15, Z19, Z1
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z0
+	VFMADD231PS Z16, Z19, Z1
+	VFMADD231PS Z15, Z19, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z0
+	VFMADD231PS Z17, Z19, Z1
+	VFMADD231PS Z16, Z19, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VFMADD231PS Z17, Z19, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z2
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z15, Z19, Z3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z3
+	VFMADD231PS Z15, Z19, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z3
+	VFMADD231PS Z16, Z19, Z4
+	VFMADD231PS Z15, Z19, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z3
+	VFMADD231PS Z17, Z19, Z4
+	VFMADD231PS Z16, Z19, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z4
+	VFMADD231PS Z17, Z19, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z5
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z15, Z19, Z6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z6
+	VFMADD231PS Z15, Z19, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z6
+	VFMADD231PS Z16, Z19, Z7
+	VFMADD231PS Z15, Z19, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z6
+	VFMADD231PS Z17, Z19, Z7
+	VFMADD231PS Z16, Z19, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z7
+	VFMADD231PS Z17, Z19, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z8
+	MOVQ        R9, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z15, Z19, Z9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z9
+	VFMADD231PS Z15, Z19, Z10
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z9
+	VFMADD231PS Z16, Z19, Z10
+	VFMADD231PS Z15, Z19, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z9
+	VFMADD231PS Z17, Z19, Z10
+	VFMADD231PS Z16, Z19, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z10
+	VFMADD231PS Z17, Z19, Z11
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z11
+	MOVQ        BX, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z15, Z19, Z12
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z16, Z19, Z12
+	VFMADD231PS Z15, Z19, Z13
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z17, Z19, Z12
+	VFMADD231PS Z16, Z19, Z13
+	VFMADD231PS Z15, Z19, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z12
+	VFMADD231PS Z17, Z19, Z13
+	VFMADD231PS Z16, Z19, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z13
+	VFMADD231PS Z17, Z19, Z14
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	VFMADD231PS Z18, Z19, Z14
+	ADDQ        72(SP), SI
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), R8
+	ADDQ        72(SP), R9
+	ADDQ        72(SP), BX
+	ADDQ        80(SP), R10
+	SUBQ        $0x04, R11
+	JMP         dwWgtS1AVX512_t3_w16_g5_b4_blk
+
+dwWgtS1AVX512_t3_w16_g5_b4_blkend:
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t3_w16_g5_rowend
+
+dwWgtS1AVX512_t3_w16_g5_pix:
+	PREFETCHT0  64(R10)
+	PREFETCHT0  64(SI)(DX*2)
+	PREFETCHT0  64(DI)(DX*2)
+	PREFETCHT0  64(R8)(DX*2)
+	PREFETCHT0  64(R9)(DX*2)
+	PREFETCHT0  64(BX)(DX*2)
+	VMOVUPS     (R10), Z15
+	VFMADD231PS (SI), Z15, Z0
+	VFMADD231PS (SI)(DX*1), Z15, Z1
+	VFMADD231PS (SI)(DX*2), Z15, Z2
+	VFMADD231PS (DI), Z15, Z3
+	VFMADD231PS (DI)(DX*1), Z15, Z4
+	VFMADD231PS (DI)(DX*2), Z15, Z5
+	VFMADD231PS (R8), Z15, Z6
+	VFMADD231PS (R8)(DX*1), Z15, Z7
+	VFMADD231PS (R8)(DX*2), Z15, Z8
+	VFMADD231PS (R9), Z15, Z9
+	VFMADD231PS (R9)(DX*1), Z15, Z10
+	VFMADD231PS (R9)(DX*2), Z15, Z11
+	VFMADD231PS (BX), Z15, Z12
+	VFMADD231PS (BX)(DX*1), Z15, Z13
+	VFMADD231PS (BX)(DX*2), Z15, Z14
+	ADDQ        xpix+232(FP), SI
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), BX
+	ADDQ        ypix+256(FP), R10
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t3_w16_g5_pix
+
+dwWgtS1AVX512_t3_w16_g5_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t3_w16_g5_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z9, Z9
+	VMOVUPS Z9, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z10, Z10
+	VMOVUPS Z10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z11, Z11
+	VMOVUPS Z11, (SI)
+	MOVQ    96(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z12, Z12
+	VMOVUPS Z12, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z13, Z13
+	VMOVUPS Z13, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z14, Z14
+	VMOVUPS Z14, (SI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtS1AVX512_t3_w16_g6
+
+dwWgtS1AVX512_t3_w16_g5_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x04
+	JL     dwWgtS1AVX512_t3_w16_g4_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x10, R12, R12
+	MOVQ   R12, 40(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x10, R12, R12
+	MOVQ   R12, 48(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x08, R12, R12
+	MOVQ   R12, 56(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x08, R12, R12
+	MOVQ   R12, 64(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 72(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 80(SP)
+
+dwWgtS1AVX512_t3_w16_g4_q:
+	MOVQ n+216(FP), R12
+
+dwWgtS1AVX512_t3_w16_g4_b16_blk:
+	CMPQ        R12, $0x10
+	JL          dwWgtS1AVX512_t3_w16_g4_b16_blkend
+	MOVQ        R9, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z12
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z13
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z14
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z15
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z17
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z18
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z21
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z25
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z27
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z12, Z28, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z13, Z28, Z0
+	VFMADD231PS Z12, Z28, Z1
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z14, Z28, Z0
+	VFMADD231PS Z13, Z28, Z1
+	VFMADD231PS Z12, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z15, Z28, Z0
+	VFMADD231PS Z14, Z28, Z1
+	VFMADD231PS Z13, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z16, Z28, Z0
+	VFMADD231PS Z15, Z28, Z1
+	VFMADD231PS Z14, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z17, Z28, Z0
+	VFMADD231PS Z16, Z28, Z1
+	VFMADD231PS Z15, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z18, Z28, Z0
+	VFMADD231PS Z17, Z28, Z1
+	VFMADD231PS Z16, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z19, Z28, Z0
+	VFMADD231PS Z18, Z28, Z1
+	VFMADD231PS Z17, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z0
+	VFMADD231PS Z19, Z28, Z1
+	VFMADD231PS Z18, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z0
+	VFMADD231PS Z20, Z28, Z1
+	VFMADD231PS Z19, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z0
+	VFMADD231PS Z21, Z28, Z1
+	VFMADD231PS Z20, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z0
+	VFMADD231PS Z22, Z28, Z1
+	VFMADD231PS Z21, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z0
+	VFMADD231PS Z23, Z28, Z1
+	VFMADD231PS Z22, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z0
+	VFMADD231PS Z24, Z28, Z1
+	VFMADD231PS Z23, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z25, Z28, Z1
+	VFMADD231PS Z24, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z0
+	VFMADD231PS Z26, Z28, Z1
+	VFMADD231PS Z25, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z1
+	VFMADD231PS Z26, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z2
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z12, Z28, Z3
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z13, Z28, Z3
+	VFMADD231PS Z12, Z28, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z14, Z28, Z3
+	VFMADD231PS Z13, Z28, Z4
+	VFMADD231PS Z12, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z15, Z28, Z3
+	VFMADD231PS Z14, Z28, Z4
+	VFMADD231PS Z13, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z16, Z28, Z3
+	VFMADD231PS Z15, Z28, Z4
+	VFMADD231PS Z14, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z17, Z28, Z3
+	VFMADD231PS Z16, Z28, Z4
+	VFMADD231PS Z15, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z18, Z28, Z3
+	VFMADD231PS Z17, Z28, Z4
+	VFMADD231PS Z16, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z19, Z28, Z3
+	VFMADD231PS Z18, Z28, Z4
+	VFMADD231PS Z17, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z3
+	VFMADD231PS Z19, Z28, Z4
+	VFMADD231PS Z18, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z3
+	VFMADD231PS Z20, Z28, Z4
+	VFMADD231PS Z19, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z3
+	VFMADD231PS Z21, Z28, Z4
+	VFMADD231PS Z20, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z3
+	VFMADD231PS Z22, Z28, Z4
+	VFMADD231PS Z21, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z3
+	VFMADD231PS Z23, Z28, Z4
+	VFMADD231PS Z22, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z3
+	VFMADD231PS Z24, Z28, Z4
+	VFMADD231PS Z23, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z3
+	VFMADD231PS Z25, Z28, Z4
+	VFMADD231PS Z24, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z3
+	VFMADD231PS Z26, Z28, Z4
+	VFMADD231PS Z25, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z4
+	VFMADD231PS Z26, Z28, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z5
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z12, Z28, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z13, Z28, Z6
+	VFMADD231PS Z12, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z14, Z28, Z6
+	VFMADD231PS Z13, Z28, Z7
+	VFMADD231PS Z12, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z15, Z28, Z6
+	VFMADD231PS Z14, Z28, Z7
+	VFMADD231PS Z13, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z16, Z28, Z6
+	VFMADD231PS Z15, Z28, Z7
+	VFMADD231PS Z14, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z17, Z28, Z6
+	VFMADD231PS Z16, Z28, Z7
+	VFMADD231PS Z15, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z18, Z28, Z6
+	VFMADD231PS Z17, Z28, Z7
+	VFMADD231PS Z16, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z19, Z28, Z6
+	VFMADD231PS Z18, Z28, Z7
+	VFMADD231PS Z17, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z6
+	VFMADD231PS Z19, Z28, Z7
+	VFMADD231PS Z18, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z6
+	VFMADD231PS Z20, Z28, Z7
+	VFMADD231PS Z19, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z6
+	VFMADD231PS Z21, Z28, Z7
+	VFMADD231PS Z20, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z6
+	VFMADD231PS Z22, Z28, Z7
+	VFMADD231PS Z21, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z6
+	VFMADD231PS Z23, Z28, Z7
+	VFMADD231PS Z22, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z6
+	VFMADD231PS Z24, Z28, Z7
+	VFMADD231PS Z23, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z6
+	VFMADD231PS Z25, Z28, Z7
+	VFMADD231PS Z24, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z6
+	VFMADD231PS Z26, Z28, Z7
+	VFMADD231PS Z25, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z7
+	VFMADD231PS Z26, Z28, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z8
+	MOVQ        BX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z12, Z28, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z13, Z28, Z9
+	VFMADD231PS Z12, Z28, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z14, Z28, Z9
+	VFMADD231PS Z13, Z28, Z10
+	VFMADD231PS Z12, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z15, Z28, Z9
+	VFMADD231PS Z14, Z28, Z10
+	VFMADD231PS Z13, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z16, Z28, Z9
+	VFMADD231PS Z15, Z28, Z10
+	VFMADD231PS Z14, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z17, Z28, Z9
+	VFMADD231PS Z16, Z28, Z10
+	VFMADD231PS Z15, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z18, Z28, Z9
+	VFMADD231PS Z17, Z28, Z10
+	VFMADD231PS Z16, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z19, Z28, Z9
+	VFMADD231PS Z18, Z28, Z10
+	VFMADD231PS Z17, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z9
+	VFMADD231PS Z19, Z28, Z10
+	VFMADD231PS Z18, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z9
+	VFMADD231PS Z20, Z28, Z10
+	VFMADD231PS Z19, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z9
+	VFMADD231PS Z21, Z28, Z10
+	VFMADD231PS Z20, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z9
+	VFMADD231PS Z22, Z28, Z10
+	VFMADD231PS Z21, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z9
+	VFMADD231PS Z23, Z28, Z10
+	VFMADD231PS Z22, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z9
+	VFMADD231PS Z24, Z28, Z10
+	VFMADD231PS Z23, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z9
+	VFMADD231PS Z25, Z28, Z10
+	VFMADD231PS Z24, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z9
+	VFMADD231PS Z26, Z28, Z10
+	VFMADD231PS Z25, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z10
+	VFMADD231PS Z26, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z11
+	ADDQ        40(SP), SI
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), R8
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), R9
+	SUBQ        $0x10, R12
+	JMP         dwWgtS1AVX512_t3_w16_g4_b16_blk
+
+dwWgtS1AVX512_t3_w16_g4_b16_blkend:
+dwWgtS1AVX512_t3_w16_g4_b8_blk:
+	CMPQ        R12, $0x08
+	JL          dwWgtS1AVX512_t3_w16_g4_b8_blkend
+	MOVQ        R9, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z12
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z13
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z14
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z15
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z17
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z18
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z12, Z20, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z13, Z20, Z0
+	VFMADD231PS Z12, Z20, Z1
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z14, Z20, Z0
+	VFMADD231PS Z13, Z20, Z1
+	VFMADD231PS Z12, Z20, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z15, Z20, Z0
+	VFMADD231PS Z14, Z20, Z1
+	VFMADD231PS Z13, Z20, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z15, Z20, Z1
+	VFMADD231PS Z14, Z20, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z17, Z20, Z0
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z15, Z20, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z18, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z16, Z20, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z0
+	VFMADD231PS Z18, Z20, Z1
+	VFMADD231PS Z17, Z20, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z2
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z12, Z20, Z3
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z13, Z20, Z3
+	VFMADD231PS Z12, Z20, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z14, Z20, Z3
+	VFMADD231PS Z13, Z20, Z4
+	VFMADD231PS Z12, Z20, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z15, Z20, Z3
+	VFMADD231PS Z14, Z20, Z4
+	VFMADD231PS Z13, Z20, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z16, Z20, Z3
+	VFMADD231PS Z15, Z20, Z4
+	VFMADD231PS Z14, Z20, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z17, Z20, Z3
+	VFMADD231PS Z16, Z20, Z4
+	VFMADD231PS Z15, Z20, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z18, Z20, Z3
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z16, Z20, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z3
+	VFMADD231PS Z18, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z4
+	VFMADD231PS Z18, Z20, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z5
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z12, Z20, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z13, Z20, Z6
+	VFMADD231PS Z12, Z20, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z14, Z20, Z6
+	VFMADD231PS Z13, Z20, Z7
+	VFMADD231PS Z12, Z20, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z15, Z20, Z6
+	VFMADD231PS Z14, Z20, Z7
+	VFMADD231PS Z13, Z20, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z16, Z20, Z6
+	VFMADD231PS Z15, Z20, Z7
+	VFMADD231PS Z14, Z20, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z16, Z20, Z7
+	VFMADD231PS Z15, Z20, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z18, Z20, Z6
+	VFMADD231PS Z17, Z20, Z7
+	VFMADD231PS Z16, Z20, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z6
+	VFMADD231PS Z18, Z20, Z7
+	VFMADD231PS Z17, Z20, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z7
+	VFMADD231PS Z18, Z20, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z8
+	MOVQ        BX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z12, Z20, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z13, Z20, Z9
+	VFMADD231PS Z12, Z20, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z14, Z20, Z9
+	VFMADD231PS Z13, Z20, Z10
+	VFMADD231PS Z12, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z15, Z20, Z9
+	VFMADD231PS Z14, Z20, Z10
+	VFMADD231PS Z13, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z16, Z20, Z9
+	VFMADD231PS Z15, Z20, Z10
+	VFMADD231PS Z14, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z17, Z20, Z9
+	VFMADD231PS Z16, Z20, Z10
+	VFMADD231PS Z15, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z17, Z20, Z10
+	VFMADD231PS Z16, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z9
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z17, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z10
+	VFMADD231PS Z18, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z11
+	ADDQ        56(SP), SI
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), R8
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), R9
+	SUBQ        $0x08, R12
+	JMP         dwWgtS1AVX512_t3_w16_g4_b8_blk
+
+dwWgtS1AVX512_t3_w16_g4_b8_blkend:
+dwWgtS1AVX512_t3_w16_g4_b4_blk:
+	CMPQ        R12, $0x04
+	JL          dwWgtS1AVX512_t3_w16_g4_b4_blkend
+	MOVQ        R9, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z12
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z13
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z14
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z15
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z12, Z16, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z13, Z16, Z0
+	VFMADD231PS Z12, Z16, Z1
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z14, Z16, Z0
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z12, Z16, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z0
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z13, Z16, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z1
+	VFMADD231PS Z14, Z16, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z2
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z12, Z16, Z3
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z12, Z16, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z14, Z16, Z3
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z12, Z16, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z3
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z13, Z16, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z4
+	VFMADD231PS Z14, Z16, Z5
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z5
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z12, Z16, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z12, Z16, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z12, Z16, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z6
+	VFMADD231PS Z14, Z16, Z7
+	VFMADD231PS Z13, Z16, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z7
+	VFMADD231PS Z14, Z16, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z8
+	MOVQ        BX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z12, Z16, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z12, Z16, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z14, Z16, Z9
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z12, Z16, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z9
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z13, Z16, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z10
+	VFMADD231PS Z14, Z16, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z11
+	ADDQ        72(SP), SI
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), R8
+	ADDQ        72(SP), BX
+	ADDQ        80(SP), R9
+	SUBQ        $0x04, R12
+	JMP         dwWgtS1AVX512_t3_w16_g4_b4_blk
+
+dwWgtS1AVX512_t3_w16_g4_b4_blkend:
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t3_w16_g4_rowend
+
+dwWgtS1AVX512_t3_w16_g4_pix:
+	PREFETCHT0  64(R9)
+	PREFETCHT0  64(SI)(DX*2)
+	PREFETCHT0  64(DI)(DX*2)
+	PREFETCHT0  64(R8)(DX*2)
+	PREFETCHT0  64(BX)(DX*2)
+	VMOVUPS     (R9), Z12
+	VFMADD231PS (SI), Z12, Z0
+	VFMADD231PS (SI)(DX*1), Z12, Z1
+	VFMADD231PS (SI)(DX*2), Z12, Z2
+	VFMADD231PS (DI), Z12, Z3
+	VFMADD231PS (DI)(DX*1), Z12, Z4
+	VFMADD231PS (DI)(DX*2), Z12, Z5
+	VFMADD231PS (R8), Z12, Z6
+	VFMADD231PS (R8)(DX*1), Z12, Z7
+	VFMADD231PS (R8)(DX*2), Z12, Z8
+	VFMADD231PS (BX), Z12, Z9
+	VFMADD231PS (BX)(DX*1), Z12, Z10
+	VFMADD231PS (BX)(DX*2), Z12, Z11
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t3_w16_g4_pix
+
+dwWgtS1AVX512_t3_w16_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t3_w16_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z9, Z9
+	VMOVUPS Z9, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z10, Z10
+	VMOVUPS Z10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z11, Z11
+	VMOVUPS Z11, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX512_t3_w16_g6
+
+dwWgtS1AVX512_t3_w16_g4_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x03
+	JL     dwWgtS1AVX512_t3_w16_g3_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x10, R11, R11
+	MOVQ   R11, 40(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x10, R11, R11
+	MOVQ   R11, 48(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x08, R11, R11
+	MOVQ   R11, 56(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x08, R11, R11
+	MOVQ   R11, 64(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 72(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 80(SP)
+
+dwWgtS1AVX512_t3_w16_g3_q:
+	MOVQ n+216(FP), R11
+
+dwWgtS1AVX512_t3_w16_g3_b16_blk:
+	CMPQ        R11, $0x10
+	JL          dwWgtS1AVX512_t3_w16_g3_b16_blkend
+	MOVQ        R8, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z9
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z10
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z11
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z15
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z20
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z21
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z22
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z9, Z25, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z10, Z25, Z0
+	VFMADD231PS Z9, Z25, Z1
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z11, Z25, Z0
+	VFMADD231PS Z10, Z25, Z1
+	VFMADD231PS Z9, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z12, Z25, Z0
+	VFMADD231PS Z11, Z25, Z1
+	VFMADD231PS Z10, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z13, Z25, Z0
+	VFMADD231PS Z12, Z25, Z1
+	VFMADD231PS Z11, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z14, Z25, Z0
+	VFMADD231PS Z13, Z25, Z1
+	VFMADD231PS Z12, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z15, Z25, Z0
+	VFMADD231PS Z14, Z25, Z1
+	VFMADD231PS Z13, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z16, Z25, Z0
+	VFMADD231PS Z15, Z25, Z1
+	VFMADD231PS Z14, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z17, Z25, Z0
+	VFMADD231PS Z16, Z25, Z1
+	VFMADD231PS Z15, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z18, Z25, Z0
+	VFMADD231PS Z17, Z25, Z1
+	VFMADD231PS Z16, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z19, Z25, Z0
+	VFMADD231PS Z18, Z25, Z1
+	VFMADD231PS Z17, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z20, Z25, Z0
+	VFMADD231PS Z19, Z25, Z1
+	VFMADD231PS Z18, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z21, Z25, Z0
+	VFMADD231PS Z20, Z25, Z1
+	VFMADD231PS Z19, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z22, Z25, Z0
+	VFMADD231PS Z21, Z25, Z1
+	VFMADD231PS Z20, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z23, Z25, Z0
+	VFMADD231PS Z22, Z25, Z1
+	VFMADD231PS Z21, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z0
+	VFMADD231PS Z23, Z25, Z1
+	VFMADD231PS Z22, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z1
+	VFMADD231PS Z23, Z25, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z2
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z9, Z25, Z3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z10, Z25, Z3
+	VFMADD231PS Z9, Z25, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z11, Z25, Z3
+	VFMADD231PS Z10, Z25, Z4
+	VFMADD231PS Z9, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z12, Z25, Z3
+	VFMADD231PS Z11, Z25, Z4
+	VFMADD231PS Z10, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z13, Z25, Z3
+	VFMADD231PS Z12, Z25, Z4
+	VFMADD231PS Z11, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z14, Z25, Z3
+	VFMADD231PS Z13, Z25, Z4
+	VFMADD231PS Z12, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z15, Z25, Z3
+	VFMADD231PS Z14, Z25, Z4
+	VFMADD231PS Z13, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z16, Z25, Z3
+	VFMADD231PS Z15, Z25, Z4
+	VFMADD231PS Z14, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z17, Z25, Z3
+	VFMADD231PS Z16, Z25, Z4
+	VFMADD231PS Z15, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z18, Z25, Z3
+	VFMADD231PS Z17, Z25, Z4
+	VFMADD231PS Z16, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z19, Z25, Z3
+	VFMADD231PS Z18, Z25, Z4
+	VFMADD231PS Z17, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z20, Z25, Z3
+	VFMADD231PS Z19, Z25, Z4
+	VFMADD231PS Z18, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z21, Z25, Z3
+	VFMADD231PS Z20, Z25, Z4
+	VFMADD231PS Z19, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z22, Z25, Z3
+	VFMADD231PS Z21, Z25, Z4
+	VFMADD231PS Z20, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z23, Z25, Z3
+	VFMADD231PS Z22, Z25, Z4
+	VFMADD231PS Z21, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z3
+	VFMADD231PS Z23, Z25, Z4
+	VFMADD231PS Z22, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z4
+	VFMADD231PS Z23, Z25, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z5
+	MOVQ        BX, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z9, Z25, Z6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z10, Z25, Z6
+	VFMADD231PS Z9, Z25, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z11, Z25, Z6
+	VFMADD231PS Z10, Z25, Z7
+	VFMADD231PS Z9, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z12, Z25, Z6
+	VFMADD231PS Z11, Z25, Z7
+	VFMADD231PS Z10, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z13, Z25, Z6
+	VFMADD231PS Z12, Z25, Z7
+	VFMADD231PS Z11, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z14, Z25, Z6
+	VFMADD231PS Z13, Z25, Z7
+	VFMADD231PS Z12, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z15, Z25, Z6
+	VFMADD231PS Z14, Z25, Z7
+	VFMADD231PS Z13, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z16, Z25, Z6
+	VFMADD231PS Z15, Z25, Z7
+	VFMADD231PS Z14, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z17, Z25, Z6
+	VFMADD231PS Z16, Z25, Z7
+	VFMADD231PS Z15, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z18, Z25, Z6
+	VFMADD231PS Z17, Z25, Z7
+	VFMADD231PS Z16, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z19, Z25, Z6
+	VFMADD231PS Z18, Z25, Z7
+	VFMADD231PS Z17, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z20, Z25, Z6
+	VFMADD231PS Z19, Z25, Z7
+	VFMADD231PS Z18, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z21, Z25, Z6
+	VFMADD231PS Z20, Z25, Z7
+	VFMADD231PS Z19, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z22, Z25, Z6
+	VFMADD231PS Z21, Z25, Z7
+	VFMADD231PS Z20, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z23, Z25, Z6
+	VFMADD231PS Z22, Z25, Z7
+	VFMADD231PS Z21, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z6
+	VFMADD231PS Z23, Z25, Z7
+	VFMADD231PS Z22, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z7
+	VFMADD231PS Z23, Z25, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	VFMADD231PS Z24, Z25, Z8
+	ADDQ        40(SP), SI
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), R8
+	SUBQ        $0x10, R11
+	JMP         dwWgtS1AVX512_t3_w16_g3_b16_blk
+
+dwWgtS1AVX512_t3_w16_g3_b16_blkend:
+dwWgtS1AVX512_t3_w16_g3_b8_blk:
+	CMPQ        R11, $0x08
+	JL          dwWgtS1AVX512_t3_w16_g3_b8_blkend
+	MOVQ        R8, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z9
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z10
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z11
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z15
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z9, Z17, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z10, Z17, Z0
+	VFMADD231PS Z9, Z17, Z1
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z11, Z17, Z0
+	VFMADD231PS Z10, Z17, Z1
+	VFMADD231PS Z9, Z17, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z12, Z17, Z0
+	VFMADD231PS Z11, Z17, Z1
+	VFMADD231PS Z10, Z17, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z13, Z17, Z0
+	VFMADD231PS Z12, Z17, Z1
+	VFMADD231PS Z11, Z17, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z14, Z17, Z0
+	VFMADD231PS Z13, Z17, Z1
+	VFMADD231PS Z12, Z17, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z15, Z17, Z0
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z13, Z17, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z0
+	VFMADD231PS Z15, Z17, Z1
+	VFMADD231PS Z14, Z17, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z1
+	VFMADD231PS Z15, Z17, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z2
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z9, Z17, Z3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z10, Z17, Z3
+	VFMADD231PS Z9, Z17, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z11, Z17, Z3
+	VFMADD231PS Z10, Z17, Z4
+	VFMADD231PS Z9, Z17, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z12, Z17, Z3
+	VFMADD231PS Z11, Z17, Z4
+	VFMADD231PS Z10, Z17, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z13, Z17, Z3
+	VFMADD231PS Z12, Z17, Z4
+	VFMADD231PS Z11, Z17, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z13, Z17, Z4
+	VFMADD231PS Z12, Z17, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z15, Z17, Z3
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z13, Z17, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z3
+	VFMADD231PS Z15, Z17, Z4
+	VFMADD231PS Z14, Z17, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z4
+	VFMADD231PS Z15, Z17, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z5
+	MOVQ        BX, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z9, Z17, Z6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z10, Z17, Z6
+	VFMADD231PS Z9, Z17, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z11, Z17, Z6
+	VFMADD231PS Z10, Z17, Z7
+	VFMADD231PS Z9, Z17, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z12, Z17, Z6
+	VFMADD231PS Z11, Z17, Z7
+	VFMADD231PS Z10, Z17, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z13, Z17, Z6
+	VFMADD231PS Z12, Z17, Z7
+	VFMADD231PS Z11, Z17, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z13, Z17, Z7
+	VFMADD231PS Z12, Z17, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z15, Z17, Z6
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z13, Z17, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z6
+	VFMADD231PS Z15, Z17, Z7
+	VFMADD231PS Z14, Z17, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z7
+	VFMADD231PS Z15, Z17, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	VFMADD231PS Z16, Z17, Z8
+	ADDQ        56(SP), SI
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), R8
+	SUBQ        $0x08, R11
+	JMP         dwWgtS1AVX512_t3_w16_g3_b8_blk
+
+dwWgtS1AVX512_t3_w16_g3_b8_blkend:
+dwWgtS1AVX512_t3_w16_g3_b4_blk:
+	CMPQ        R11, $0x04
+	JL          dwWgtS1AVX512_t3_w16_g3_b4_blkend
+	MOVQ        R8, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z9
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z10
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z11
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z9, Z13, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z10, Z13, Z0
+	VFMADD231PS Z9, Z13, Z1
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z0
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z9, Z13, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z0
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z10, Z13, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z1
+	VFMADD231PS Z11, Z13, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z2
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z9, Z13, Z3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z9, Z13, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z9, Z13, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z3
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z10, Z13, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z4
+	VFMADD231PS Z11, Z13, Z5
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z5
+	MOVQ        BX, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z9, Z13, Z6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z9, Z13, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z9, Z13, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z6
+	VFMADD231PS Z11, Z13, Z7
+	VFMADD231PS Z10, Z13, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z7
+	VFMADD231PS Z11, Z13, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	VFMADD231PS Z12, Z13, Z8
+	ADDQ        72(SP), SI
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), BX
+	ADDQ        80(SP), R8
+	SUBQ        $0x04, R11
+	JMP         dwWgtS1AVX512_t3_w16_g3_b4_blk
+
+dwWgtS1AVX512_t3_w16_g3_b4_blkend:
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t3_w16_g3_rowend
+
+dwWgtS1AVX512_t3_w16_g3_pix:
+	PREFETCHT0  64(R8)
+	PREFETCHT0  64(SI)(DX*2)
+	PREFETCHT0  64(DI)(DX*2)
+	PREFETCHT0  64(BX)(DX*2)
+	VMOVUPS     (R8), Z9
+	VFMADD231PS (SI), Z9, Z0
+	VFMADD231PS (SI)(DX*1), Z9, Z1
+	VFMADD231PS (SI)(DX*2), Z9, Z2
+	VFMADD231PS (DI), Z9, Z3
+	VFMADD231PS (DI)(DX*1), Z9, Z4
+	VFMADD231PS (DI)(DX*2), Z9, Z5
+	VFMADD231PS (BX), Z9, Z6
+	VFMADD231PS (BX)(DX*1), Z9, Z7
+	VFMADD231PS (BX)(DX*2), Z9, Z8
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t3_w16_g3_pix
+
+dwWgtS1AVX512_t3_w16_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t3_w16_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z6, Z6
+	VMOVUPS Z6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z8, Z8
+	VMOVUPS Z8, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX512_t3_w16_g6
+
+dwWgtS1AVX512_t3_w16_g3_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x02
+	JL     dwWgtS1AVX512_t3_w16_g2_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x10, R10, R10
+	MOVQ   R10, 40(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x10, R10, R10
+	MOVQ   R10, 48(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 56(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 64(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 72(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 80(SP)
+
+dwWgtS1AVX512_t3_w16_g2_q:
+	MOVQ n+216(FP), R10
+
+dwWgtS1AVX512_t3_w16_g2_b16_blk:
+	CMPQ        R10, $0x10
+	JL          dwWgtS1AVX512_t3_w16_g2_b16_blkend
+	MOVQ        DI, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z6
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z7
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z11
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z15
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z16
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z17
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z18
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z19
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z6, Z22, Z0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z7, Z22, Z0
+	VFMADD231PS Z6, Z22, Z1
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z8, Z22, Z0
+	VFMADD231PS Z7, Z22, Z1
+	VFMADD231PS Z6, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z9, Z22, Z0
+	VFMADD231PS Z8, Z22, Z1
+	VFMADD231PS Z7, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z10, Z22, Z0
+	VFMADD231PS Z9, Z22, Z1
+	VFMADD231PS Z8, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z11, Z22, Z0
+	VFMADD231PS Z10, Z22, Z1
+	VFMADD231PS Z9, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z12, Z22, Z0
+	VFMADD231PS Z11, Z22, Z1
+	VFMADD231PS Z10, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z13, Z22, Z0
+	VFMADD231PS Z12, Z22, Z1
+	VFMADD231PS Z11, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z14, Z22, Z0
+	VFMADD231PS Z13, Z22, Z1
+	VFMADD231PS Z12, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z15, Z22, Z0
+	VFMADD231PS Z14, Z22, Z1
+	VFMADD231PS Z13, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z16, Z22, Z0
+	VFMADD231PS Z15, Z22, Z1
+	VFMADD231PS Z14, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z17, Z22, Z0
+	VFMADD231PS Z16, Z22, Z1
+	VFMADD231PS Z15, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z18, Z22, Z0
+	VFMADD231PS Z17, Z22, Z1
+	VFMADD231PS Z16, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z19, Z22, Z0
+	VFMADD231PS Z18, Z22, Z1
+	VFMADD231PS Z17, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z20, Z22, Z0
+	VFMADD231PS Z19, Z22, Z1
+	VFMADD231PS Z18, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z21, Z22, Z0
+	VFMADD231PS Z20, Z22, Z1
+	VFMADD231PS Z19, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z21, Z22, Z1
+	VFMADD231PS Z20, Z22, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z21, Z22, Z2
+	MOVQ        BX, R11
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z6, Z22, Z3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z7, Z22, Z3
+	VFMADD231PS Z6, Z22, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z8, Z22, Z3
+	VFMADD231PS Z7, Z22, Z4
+	VFMADD231PS Z6, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z9, Z22, Z3
+	VFMADD231PS Z8, Z22, Z4
+	VFMADD231PS Z7, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z10, Z22, Z3
+	VFMADD231PS Z9, Z22, Z4
+	VFMADD231PS Z8, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z11, Z22, Z3
+	VFMADD231PS Z10, Z22, Z4
+	VFMADD231PS Z9, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z12, Z22, Z3
+	VFMADD231PS Z11, Z22, Z4
+	VFMADD231PS Z10, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z13, Z22, Z3
+	VFMADD231PS Z12, Z22, Z4
+	VFMADD231PS Z11, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z14, Z22, Z3
+	VFMADD231PS Z13, Z22, Z4
+	VFMADD231PS Z12, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z15, Z22, Z3
+	VFMADD231PS Z14, Z22, Z4
+	VFMADD231PS Z13, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z16, Z22, Z3
+	VFMADD231PS Z15, Z22, Z4
+	VFMADD231PS Z14, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z17, Z22, Z3
+	VFMADD231PS Z16, Z22, Z4
+	VFMADD231PS Z15, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z18, Z22, Z3
+	VFMADD231PS Z17, Z22, Z4
+	VFMADD231PS Z16, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z19, Z22, Z3
+	VFMADD231PS Z18, Z22, Z4
+	VFMADD231PS Z17, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z20, Z22, Z3
+	VFMADD231PS Z19, Z22, Z4
+	VFMADD231PS Z18, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z21, Z22, Z3
+	VFMADD231PS Z20, Z22, Z4
+	VFMADD231PS Z19, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z21, Z22, Z4
+	VFMADD231PS Z20, Z22, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z22
+	VFMADD231PS Z21, Z22, Z5
+	ADDQ        40(SP), SI
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), DI
+	SUBQ        $0x10, R10
+	JMP         dwWgtS1AVX512_t3_w16_g2_b16_blk
+
+dwWgtS1AVX512_t3_w16_g2_b16_blkend:
+dwWgtS1AVX512_t3_w16_g2_b8_blk:
+	CMPQ        R10, $0x08
+	JL          dwWgtS1AVX512_t3_w16_g2_b8_blkend
+	MOVQ        DI, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z6
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z7
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z11
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z6, Z14, Z0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z7, Z14, Z0
+	VFMADD231PS Z6, Z14, Z1
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z8, Z14, Z0
+	VFMADD231PS Z7, Z14, Z1
+	VFMADD231PS Z6, Z14, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z9, Z14, Z0
+	VFMADD231PS Z8, Z14, Z1
+	VFMADD231PS Z7, Z14, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z10, Z14, Z0
+	VFMADD231PS Z9, Z14, Z1
+	VFMADD231PS Z8, Z14, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z11, Z14, Z0
+	VFMADD231PS Z10, Z14, Z1
+	VFMADD231PS Z9, Z14, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z10, Z14, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z13, Z14, Z0
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z11, Z14, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z13, Z14, Z1
+	VFMADD231PS Z12, Z14, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z13, Z14, Z2
+	MOVQ        BX, R11
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z6, Z14, Z3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z7, Z14, Z3
+	VFMADD231PS Z6, Z14, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z8, Z14, Z3
+	VFMADD231PS Z7, Z14, Z4
+	VFMADD231PS Z6, Z14, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z9, Z14, Z3
+	VFMADD231PS Z8, Z14, Z4
+	VFMADD231PS Z7, Z14, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z10, Z14, Z3
+	VFMADD231PS Z9, Z14, Z4
+	VFMADD231PS Z8, Z14, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z10, Z14, Z4
+	VFMADD231PS Z9, Z14, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z10, Z14, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z13, Z14, Z3
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z11, Z14, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z13, Z14, Z4
+	VFMADD231PS Z12, Z14, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	VFMADD231PS Z13, Z14, Z5
+	ADDQ        56(SP), SI
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), DI
+	SUBQ        $0x08, R10
+	JMP         dwWgtS1AVX512_t3_w16_g2_b8_blk
+
+dwWgtS1AVX512_t3_w16_g2_b8_blkend:
+dwWgtS1AVX512_t3_w16_g2_b4_blk:
+	CMPQ        R10, $0x04
+	JL          dwWgtS1AVX512_t3_w16_g2_b4_blkend
+	MOVQ        DI, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z6
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z7
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z6, Z10, Z0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z7, Z10, Z0
+	VFMADD231PS Z6, Z10, Z1
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z6, Z10, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z9, Z10, Z0
+	VFMADD231PS Z8, Z10, Z1
+	VFMADD231PS Z7, Z10, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z9, Z10, Z1
+	VFMADD231PS Z8, Z10, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z9, Z10, Z2
+	MOVQ        BX, R11
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z6, Z10, Z3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z6, Z10, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z8, Z10, Z3
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z6, Z10, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z9, Z10, Z3
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z7, Z10, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z9, Z10, Z4
+	VFMADD231PS Z8, Z10, Z5
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	VFMADD231PS Z9, Z10, Z5
+	ADDQ        72(SP), SI
+	ADDQ        72(SP), BX
+	ADDQ        80(SP), DI
+	SUBQ        $0x04, R10
+	JMP         dwWgtS1AVX512_t3_w16_g2_b4_blk
+
+dwWgtS1AVX512_t3_w16_g2_b4_blkend:
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t3_w16_g2_rowend
+
+dwWgtS1AVX512_t3_w16_g2_pix:
+	PREFETCHT0  64(DI)
+	PREFETCHT0  64(SI)(DX*2)
+	PREFETCHT0  64(BX)(DX*2)
+	VMOVUPS     (DI), Z6
+	VFMADD231PS (SI), Z6, Z0
+	VFMADD231PS (SI)(DX*1), Z6, Z1
+	VFMADD231PS (SI)(DX*2), Z6, Z2
+	VFMADD231PS (BX), Z6, Z3
+	VFMADD231PS (BX)(DX*1), Z6, Z4
+	VFMADD231PS (BX)(DX*2), Z6, Z5
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t3_w16_g2_pix
+
+dwWgtS1AVX512_t3_w16_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t3_w16_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z5, Z5
+	VMOVUPS Z5, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX512_t3_w16_g6
+
+dwWgtS1AVX512_t3_w16_g2_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x01
+	JL     dwWgtS1AVX512_t3_w16_g1_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+	MOVQ   xpix+232(FP), R9
+	IMUL3Q $0x10, R9, R9
+	MOVQ   R9, 40(SP)
+	MOVQ   ypix+256(FP), R9
+	IMUL3Q $0x10, R9, R9
+	MOVQ   R9, 48(SP)
+	MOVQ   xpix+232(FP), R9
+	IMUL3Q $0x08, R9, R9
+	MOVQ   R9, 56(SP)
+	MOVQ   ypix+256(FP), R9
+	IMUL3Q $0x08, R9, R9
+	MOVQ   R9, 64(SP)
+	MOVQ   xpix+232(FP), R9
+	IMUL3Q $0x04, R9, R9
+	MOVQ   R9, 72(SP)
+	MOVQ   ypix+256(FP), R9
+	IMUL3Q $0x04, R9, R9
+	MOVQ   R9, 80(SP)
+
+dwWgtS1AVX512_t3_w16_g1_q:
+	MOVQ n+216(FP), R9
+
+dwWgtS1AVX512_t3_w16_g1_b16_blk:
+	CMPQ        R9, $0x10
+	JL          dwWgtS1AVX512_t3_w16_g1_b16_blkend
+	MOVQ        SI, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z3
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z4
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z5
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z6
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z7
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z8
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z9
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z10
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z11
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z12
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z13
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z14
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z15
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z16
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z17
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z18
+	MOVQ        BX, R10
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z3, Z19, Z0
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z4, Z19, Z0
+	VFMADD231PS Z3, Z19, Z1
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z5, Z19, Z0
+	VFMADD231PS Z4, Z19, Z1
+	VFMADD231PS Z3, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z6, Z19, Z0
+	VFMADD231PS Z5, Z19, Z1
+	VFMADD231PS Z4, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z7, Z19, Z0
+	VFMADD231PS Z6, Z19, Z1
+	VFMADD231PS Z5, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z8, Z19, Z0
+	VFMADD231PS Z7, Z19, Z1
+	VFMADD231PS Z6, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z9, Z19, Z0
+	VFMADD231PS Z8, Z19, Z1
+	VFMADD231PS Z7, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z10, Z19, Z0
+	VFMADD231PS Z9, Z19, Z1
+	VFMADD231PS Z8, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z11, Z19, Z0
+	VFMADD231PS Z10, Z19, Z1
+	VFMADD231PS Z9, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z12, Z19, Z0
+	VFMADD231PS Z11, Z19, Z1
+	VFMADD231PS Z10, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z13, Z19, Z0
+	VFMADD231PS Z12, Z19, Z1
+	VFMADD231PS Z11, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z14, Z19, Z0
+	VFMADD231PS Z13, Z19, Z1
+	VFMADD231PS Z12, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z15, Z19, Z0
+	VFMADD231PS Z14, Z19, Z1
+	VFMADD231PS Z13, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z16, Z19, Z0
+	VFMADD231PS Z15, Z19, Z1
+	VFMADD231PS Z14, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z17, Z19, Z0
+	VFMADD231PS Z16, Z19, Z1
+	VFMADD231PS Z15, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z18, Z19, Z0
+	VFMADD231PS Z17, Z19, Z1
+	VFMADD231PS Z16, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VFMADD231PS Z17, Z19, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z19
+	VFMADD231PS Z18, Z19, Z2
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), SI
+	SUBQ        $0x10, R9
+	JMP         dwWgtS1AVX512_t3_w16_g1_b16_blk
+
+dwWgtS1AVX512_t3_w16_g1_b16_blkend:
+dwWgtS1AVX512_t3_w16_g1_b8_blk:
+	CMPQ        R9, $0x08
+	JL          dwWgtS1AVX512_t3_w16_g1_b8_blkend
+	MOVQ        SI, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z3
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z4
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z5
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z6
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z7
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z8
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z9
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z10
+	MOVQ        BX, R10
+	VMOVUPS     (R10), Z11
+	VFMADD231PS Z3, Z11, Z0
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Z11
+	VFMADD231PS Z4, Z11, Z0
+	VFMADD231PS Z3, Z11, Z1
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z11
+	VFMADD231PS Z5, Z11, Z0
+	VFMADD231PS Z4, Z11, Z1
+	VFMADD231PS Z3, Z11, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z11
+	VFMADD231PS Z6, Z11, Z0
+	VFMADD231PS Z5, Z11, Z1
+	VFMADD231PS Z4, Z11, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z11
+	VFMADD231PS Z7, Z11, Z0
+	VFMADD231PS Z6, Z11, Z1
+	VFMADD231PS Z5, Z11, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z11
+	VFMADD231PS Z8, Z11, Z0
+	VFMADD231PS Z7, Z11, Z1
+	VFMADD231PS Z6, Z11, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z11
+	VFMADD231PS Z9, Z11, Z0
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z7, Z11, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z11
+	VFMADD231PS Z10, Z11, Z0
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z8, Z11, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VFMADD231PS Z9, Z11, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z11
+	VFMADD231PS Z10, Z11, Z2
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), SI
+	SUBQ        $0x08, R9
+	JMP         dwWgtS1AVX512_t3_w16_g1_b8_blk
+
+dwWgtS1AVX512_t3_w16_g1_b8_blkend:
+dwWgtS1AVX512_t3_w16_g1_b4_blk:
+	CMPQ        R9, $0x04
+	JL          dwWgtS1AVX512_t3_w16_g1_b4_blkend
+	MOVQ        SI, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z3
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z4
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z5
+	ADDQ        R8, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z6
+	MOVQ        BX, R10
+	VMOVUPS     (R10), Z7
+	VFMADD231PS Z3, Z7, Z0
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Z7
+	VFMADD231PS Z4, Z7, Z0
+	VFMADD231PS Z3, Z7, Z1
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z7
+	VFMADD231PS Z5, Z7, Z0
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z3, Z7, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z7
+	VFMADD231PS Z6, Z7, Z0
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z4, Z7, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VFMADD231PS Z5, Z7, Z2
+	ADDQ        DX, R10
+	PREFETCHT0  64(R10)
+	VMOVUPS     (R10), Z7
+	VFMADD231PS Z6, Z7, Z2
+	ADDQ        72(SP), BX
+	ADDQ        80(SP), SI
+	SUBQ        $0x04, R9
+	JMP         dwWgtS1AVX512_t3_w16_g1_b4_blk
+
+dwWgtS1AVX512_t3_w16_g1_b4_blkend:
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX512_t3_w16_g1_rowend
+
+dwWgtS1AVX512_t3_w16_g1_pix:
+	PREFETCHT0  64(SI)
+	PREFETCHT0  64(BX)(DX*2)
+	VMOVUPS     (SI), Z3
+	VFMADD231PS (BX), Z3, Z0
+	VFMADD231PS (BX)(DX*1), Z3, Z1
+	VFMADD231PS (BX)(DX*2), Z3, Z2
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX512_t3_w16_g1_pix
+
+dwWgtS1AVX512_t3_w16_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t3_w16_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Z1, Z1
+	VMOVUPS Z1, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Z2, Z2
+	VMOVUPS Z2, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX512_t3_w16_g6
+
+dwWgtS1AVX512_t3_w16_g1_end:
+	ADDQ $0x00000040, AX
+	SUBQ $0x10, 8(SP)
+	JMP  dwWgtS1AVX512_t3_w16
+
+dwWgtS1AVX512_t3_w16_end:
+dwWgtS1AVX512_t3_w8:
+	CMPQ 8(SP), $0x08
+	JL   dwWgtS1AVX512_t3_w8_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t3_w8_g4:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x04
+	JL     dwWgtS1AVX512_t3_w8_g4_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX512_t3_w8_g4_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t3_w8_g4_rowend
+
+dwWgtS1AVX512_t3_w8_g4_pix:
+	VMOVUPS     (R9), Y12
+	VFMADD231PS (SI), Y12, Y0
+	VFMADD231PS (SI)(DX*1), Y12, Y1
+	VFMADD231PS (SI)(DX*2), Y12, Y2
+	VFMADD231PS (DI), Y12, Y3
+	VFMADD231PS (DI)(DX*1), Y12, Y4
+	VFMADD231PS (DI)(DX*2), Y12, Y5
+	VFMADD231PS (R8), Y12, Y6
+	VFMADD231PS (R8)(DX*1), Y12, Y7
+	VFMADD231PS (R8)(DX*2), Y12, Y8
+	VFMADD231PS (BX), Y12, Y9
+	VFMADD231PS (BX)(DX*1), Y12, Y10
+	VFMADD231PS (BX)(DX*2), Y12, Y11
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t3_w8_g4_pix
+
+dwWgtS1AVX512_t3_w8_g4_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t3_w8_g4_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	MOVQ    88(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y9, Y9
+	VMOVUPS Y9, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y10, Y10
+	VMOVUPS Y10, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y11, Y11
+	VMOVUPS Y11, (SI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX512_t3_w8_g4
+
+dwWgtS1AVX512_t3_w8_g4_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x03
+	JL     dwWgtS1AVX512_t3_w8_g3_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x06, R11, R11
+	MOVQ   R11, 40(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x06, R11, R11
+	MOVQ   R11, 48(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 56(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 64(SP)
+
+dwWgtS1AVX512_t3_w8_g3_q:
+	MOVQ n+216(FP), R11
+
+dwWgtS1AVX512_t3_w8_g3_b6_blk:
+	CMPQ        R11, $0x06
+	JL          dwWgtS1AVX512_t3_w8_g3_b6_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y9, Y15, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y9, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y3
+	VFMADD231PS Y9, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y3
+	VFMADD231PS Y10, Y15, Y4
+	VFMADD231PS Y9, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y11, Y15, Y4
+	VFMADD231PS Y10, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y11, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	MOVQ        BX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y9, Y15, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y6
+	VFMADD231PS Y9, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y6
+	VFMADD231PS Y10, Y15, Y7
+	VFMADD231PS Y9, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y11, Y15, Y7
+	VFMADD231PS Y10, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y12, Y15, Y7
+	VFMADD231PS Y11, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y12, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y13, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	ADDQ        40(SP), SI
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), R8
+	SUBQ        $0x06, R11
+	JMP         dwWgtS1AVX512_t3_w8_g3_b6_blk
+
+dwWgtS1AVX512_t3_w8_g3_b6_blkend:
+dwWgtS1AVX512_t3_w8_g3_b4_blk:
+	CMPQ        R11, $0x04
+	JL          dwWgtS1AVX512_t3_w8_g3_b4_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y12
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y0
+	VFMADD231PS Y9, Y13, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y9, Y13, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y0
+	VFMADD231PS Y11, Y13, Y1
+	VFMADD231PS Y10, Y13, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y1
+	VFMADD231PS Y11, Y13, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y2
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y3
+	VFMADD231PS Y9, Y13, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y3
+	VFMADD231PS Y10, Y13, Y4
+	VFMADD231PS Y9, Y13, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y3
+	VFMADD231PS Y11, Y13, Y4
+	VFMADD231PS Y10, Y13, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y4
+	VFMADD231PS Y11, Y13, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y5
+	MOVQ        BX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y9, Y13, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y10, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y11, Y13, Y6
+	VFMADD231PS Y10, Y13, Y7
+	VFMADD231PS Y9, Y13, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y6
+	VFMADD231PS Y11, Y13, Y7
+	VFMADD231PS Y10, Y13, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y7
+	VFMADD231PS Y11, Y13, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y13
+	VFMADD231PS Y12, Y13, Y8
+	ADDQ        56(SP), SI
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), R8
+	SUBQ        $0x04, R11
+	JMP         dwWgtS1AVX512_t3_w8_g3_b4_blk
+
+dwWgtS1AVX512_t3_w8_g3_b4_blkend:
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t3_w8_g3_rowend
+
+dwWgtS1AVX512_t3_w8_g3_pix:
+	VMOVUPS     (R8), Y9
+	VFMADD231PS (SI), Y9, Y0
+	VFMADD231PS (SI)(DX*1), Y9, Y1
+	VFMADD231PS (SI)(DX*2), Y9, Y2
+	VFMADD231PS (DI), Y9, Y3
+	VFMADD231PS (DI)(DX*1), Y9, Y4
+	VFMADD231PS (DI)(DX*2), Y9, Y5
+	VFMADD231PS (BX), Y9, Y6
+	VFMADD231PS (BX)(DX*1), Y9, Y7
+	VFMADD231PS (BX)(DX*2), Y9, Y8
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t3_w8_g3_pix
+
+dwWgtS1AVX512_t3_w8_g3_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t3_w8_g3_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	MOVQ    80(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y6, Y6
+	VMOVUPS Y6, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y7, Y7
+	VMOVUPS Y7, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y8, Y8
+	VMOVUPS Y8, (SI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX512_t3_w8_g4
+
+dwWgtS1AVX512_t3_w8_g3_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x02
+	JL     dwWgtS1AVX512_t3_w8_g2_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x09, R10, R10
+	MOVQ   R10, 40(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x09, R10, R10
+	MOVQ   R10, 48(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 56(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 64(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 72(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 80(SP)
+
+dwWgtS1AVX512_t3_w8_g2_q:
+	MOVQ n+216(FP), R10
+
+dwWgtS1AVX512_t3_w8_g2_b9_blk:
+	CMPQ        R10, $0x09
+	JL          dwWgtS1AVX512_t3_w8_g2_b9_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y12
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y13
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y14
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y6, Y15, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y7, Y15, Y0
+	VFMADD231PS Y6, Y15, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y8, Y15, Y0
+	VFMADD231PS Y7, Y15, Y1
+	VFMADD231PS Y6, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y9, Y15, Y0
+	VFMADD231PS Y8, Y15, Y1
+	VFMADD231PS Y7, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	VFMADD231PS Y8, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y2
+	MOVQ        BX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y6, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y7, Y15, Y3
+	VFMADD231PS Y6, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y8, Y15, Y3
+	VFMADD231PS Y7, Y15, Y4
+	VFMADD231PS Y6, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y9, Y15, Y3
+	VFMADD231PS Y8, Y15, Y4
+	VFMADD231PS Y7, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y10, Y15, Y3
+	VFMADD231PS Y9, Y15, Y4
+	VFMADD231PS Y8, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y11, Y15, Y3
+	VFMADD231PS Y10, Y15, Y4
+	VFMADD231PS Y9, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y11, Y15, Y4
+	VFMADD231PS Y10, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y11, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y5
+	ADDQ        40(SP), SI
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), DI
+	SUBQ        $0x09, R10
+	JMP         dwWgtS1AVX512_t3_w8_g2_b9_blk
+
+dwWgtS1AVX512_t3_w8_g2_b9_blkend:
+dwWgtS1AVX512_t3_w8_g2_b8_blk:
+	CMPQ        R10, $0x08
+	JL          dwWgtS1AVX512_t3_w8_g2_b8_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y12
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y13
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y6, Y14, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y7, Y14, Y0
+	VFMADD231PS Y6, Y14, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y8, Y14, Y0
+	VFMADD231PS Y7, Y14, Y1
+	VFMADD231PS Y6, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y9, Y14, Y0
+	VFMADD231PS Y8, Y14, Y1
+	VFMADD231PS Y7, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y10, Y14, Y0
+	VFMADD231PS Y9, Y14, Y1
+	VFMADD231PS Y8, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y11, Y14, Y0
+	VFMADD231PS Y10, Y14, Y1
+	VFMADD231PS Y9, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y11, Y14, Y1
+	VFMADD231PS Y10, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y0
+	VFMADD231PS Y12, Y14, Y1
+	VFMADD231PS Y11, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y1
+	VFMADD231PS Y12, Y14, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y2
+	MOVQ        BX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y6, Y14, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y7, Y14, Y3
+	VFMADD231PS Y6, Y14, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y8, Y14, Y3
+	VFMADD231PS Y7, Y14, Y4
+	VFMADD231PS Y6, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y9, Y14, Y3
+	VFMADD231PS Y8, Y14, Y4
+	VFMADD231PS Y7, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y10, Y14, Y3
+	VFMADD231PS Y9, Y14, Y4
+	VFMADD231PS Y8, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y11, Y14, Y3
+	VFMADD231PS Y10, Y14, Y4
+	VFMADD231PS Y9, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VFMADD231PS Y11, Y14, Y4
+	VFMADD231PS Y10, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y3
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y11, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y4
+	VFMADD231PS Y12, Y14, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y14
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ        56(SP), SI
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), DI
+	SUBQ        $0x08, R10
+	JMP         dwWgtS1AVX512_t3_w8_g2_b8_blk
+
+dwWgtS1AVX512_t3_w8_g2_b8_blkend:
+dwWgtS1AVX512_t3_w8_g2_b4_blk:
+	CMPQ        R10, $0x04
+	JL          dwWgtS1AVX512_t3_w8_g2_b4_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y6, Y10, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y7, Y10, Y0
+	VFMADD231PS Y6, Y10, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y7, Y10, Y1
+	VFMADD231PS Y6, Y10, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y0
+	VFMADD231PS Y8, Y10, Y1
+	VFMADD231PS Y7, Y10, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y1
+	VFMADD231PS Y8, Y10, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y2
+	MOVQ        BX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y6, Y10, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y7, Y10, Y3
+	VFMADD231PS Y6, Y10, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y8, Y10, Y3
+	VFMADD231PS Y7, Y10, Y4
+	VFMADD231PS Y6, Y10, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y3
+	VFMADD231PS Y8, Y10, Y4
+	VFMADD231PS Y7, Y10, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y4
+	VFMADD231PS Y8, Y10, Y5
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y9, Y10, Y5
+	ADDQ        72(SP), SI
+	ADDQ        72(SP), BX
+	ADDQ        80(SP), DI
+	SUBQ        $0x04, R10
+	JMP         dwWgtS1AVX512_t3_w8_g2_b4_blk
+
+dwWgtS1AVX512_t3_w8_g2_b4_blkend:
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t3_w8_g2_rowend
+
+dwWgtS1AVX512_t3_w8_g2_pix:
+	VMOVUPS     (DI), Y6
+	VFMADD231PS (SI), Y6, Y0
+	VFMADD231PS (SI)(DX*1), Y6, Y1
+	VFMADD231PS (SI)(DX*2), Y6, Y2
+	VFMADD231PS (BX), Y6, Y3
+	VFMADD231PS (BX)(DX*1), Y6, Y4
+	VFMADD231PS (BX)(DX*2), Y6, Y5
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t3_w8_g2_pix
+
+dwWgtS1AVX512_t3_w8_g2_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t3_w8_g2_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	MOVQ    72(CX)(BX*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y5, Y5
+	VMOVUPS Y5, (SI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX512_t3_w8_g4
+
+dwWgtS1AVX512_t3_w8_g2_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x01
+	JL     dwWgtS1AVX512_t3_w8_g1_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+	MOVQ   xpix+232(FP), R9
+	IMUL3Q $0x0c, R9, R9
+	MOVQ   R9, 40(SP)
+	MOVQ   ypix+256(FP), R9
+	IMUL3Q $0x0c, R9, R9
+	MOVQ   R9, 48(SP)
+	MOVQ   xpix+232(FP), R9
+	IMUL3Q $0x08, R9, R9
+	MOVQ   R9, 56(SP)
+	MOVQ   ypix+256(FP), R9
+	IMUL3Q $0x08, R9, R9
+	MOVQ   R9, 64(SP)
+	MOVQ   xpix+232(FP), R9
+	IMUL3Q $0x04, R9, R9
+	MOVQ   R9, 72(SP)
+	MOVQ   ypix+256(FP), R9
+	IMUL3Q $0x04, R9, R9
+	MOVQ   R9, 80(SP)
+
+dwWgtS1AVX512_t3_w8_g1_q:
+	MOVQ n+216(FP), R9
+
+dwWgtS1AVX512_t3_w8_g1_b12_blk:
+	CMPQ        R9, $0x0c
+	JL          dwWgtS1AVX512_t3_w8_g1_b12_blkend
+	MOVQ        SI, R10
+	VMOVUPS     (R10), Y3
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y4
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y5
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y6
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y7
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y8
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y9
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y10
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y11
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y12
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y13
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y14
+	MOVQ        BX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y3, Y15, Y0
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y4, Y15, Y0
+	VFMADD231PS Y3, Y15, Y1
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y5, Y15, Y0
+	VFMADD231PS Y4, Y15, Y1
+	VFMADD231PS Y3, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y6, Y15, Y0
+	VFMADD231PS Y5, Y15, Y1
+	VFMADD231PS Y4, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y7, Y15, Y0
+	VFMADD231PS Y6, Y15, Y1
+	VFMADD231PS Y5, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y8, Y15, Y0
+	VFMADD231PS Y7, Y15, Y1
+	VFMADD231PS Y6, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y9, Y15, Y0
+	VFMADD231PS Y8, Y15, Y1
+	VFMADD231PS Y7, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	VFMADD231PS Y8, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y15
+	VFMADD231PS Y14, Y15, Y2
+	ADDQ        40(SP), BX
+	ADDQ        48(SP), SI
+	SUBQ        $0x0c, R9
+	JMP         dwWgtS1AVX512_t3_w8_g1_b12_blk
+
+dwWgtS1AVX512_t3_w8_g1_b12_blkend:
+dwWgtS1AVX512_t3_w8_g1_b8_blk:
+	CMPQ        R9, $0x08
+	JL          dwWgtS1AVX512_t3_w8_g1_b8_blkend
+	MOVQ        SI, R10
+	VMOVUPS     (R10), Y3
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y4
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y5
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y6
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y7
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y8
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y9
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y10
+	MOVQ        BX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y3, Y11, Y0
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y4, Y11, Y0
+	VFMADD231PS Y3, Y11, Y1
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y5, Y11, Y0
+	VFMADD231PS Y4, Y11, Y1
+	VFMADD231PS Y3, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y6, Y11, Y0
+	VFMADD231PS Y5, Y11, Y1
+	VFMADD231PS Y4, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y7, Y11, Y0
+	VFMADD231PS Y6, Y11, Y1
+	VFMADD231PS Y5, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y8, Y11, Y0
+	VFMADD231PS Y7, Y11, Y1
+	VFMADD231PS Y6, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y9, Y11, Y0
+	VFMADD231PS Y8, Y11, Y1
+	VFMADD231PS Y7, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y10, Y11, Y0
+	VFMADD231PS Y9, Y11, Y1
+	VFMADD231PS Y8, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y10, Y11, Y1
+	VFMADD231PS Y9, Y11, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y11
+	VFMADD231PS Y10, Y11, Y2
+	ADDQ        56(SP), BX
+	ADDQ        64(SP), SI
+	SUBQ        $0x08, R9
+	JMP         dwWgtS1AVX512_t3_w8_g1_b8_blk
+
+dwWgtS1AVX512_t3_w8_g1_b8_blkend:
+dwWgtS1AVX512_t3_w8_g1_b4_blk:
+	CMPQ        R9, $0x04
+	JL          dwWgtS1AVX512_t3_w8_g1_b4_blkend
+	MOVQ        SI, R10
+	VMOVUPS     (R10), Y3
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y4
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y5
+	ADDQ        R8, R10
+	VMOVUPS     (R10), Y6
+	MOVQ        BX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y3, Y7, Y0
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y4, Y7, Y0
+	VFMADD231PS Y3, Y7, Y1
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y5, Y7, Y0
+	VFMADD231PS Y4, Y7, Y1
+	VFMADD231PS Y3, Y7, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y6, Y7, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VFMADD231PS Y4, Y7, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y6, Y7, Y1
+	VFMADD231PS Y5, Y7, Y2
+	ADDQ        DX, R10
+	VMOVUPS     (R10), Y7
+	VFMADD231PS Y6, Y7, Y2
+	ADDQ        72(SP), BX
+	ADDQ        80(SP), SI
+	SUBQ        $0x04, R9
+	JMP         dwWgtS1AVX512_t3_w8_g1_b4_blk
+
+dwWgtS1AVX512_t3_w8_g1_b4_blkend:
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX512_t3_w8_g1_rowend
+
+dwWgtS1AVX512_t3_w8_g1_pix:
+	VMOVUPS     (SI), Y3
+	VFMADD231PS (BX), Y3, Y0
+	VFMADD231PS (BX)(DX*1), Y3, Y1
+	VFMADD231PS (BX)(DX*2), Y3, Y2
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX512_t3_w8_g1_pix
+
+dwWgtS1AVX512_t3_w8_g1_rowend:
+	ADDQ    16(SP), BX
+	ADDQ    24(SP), SI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t3_w8_g1_q
+	MOVQ    (SP), BX
+	MOVQ    64(CX)(BX*8), BX
+	ADDQ    w_base+32(FP), BX
+	ADDQ    AX, BX
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    wtap+248(FP), BX
+	VADDPS  (BX), Y2, Y2
+	VMOVUPS Y2, (BX)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX512_t3_w8_g4
+
+dwWgtS1AVX512_t3_w8_g1_end:
+	ADDQ $0x00000020, AX
+	SUBQ $0x08, 8(SP)
+	JMP  dwWgtS1AVX512_t3_w8
+
+dwWgtS1AVX512_t3_w8_end:
+dwWgtS1AVX512_t3_w1:
+	CMPQ 8(SP), $0x01
+	JL   dwWgtS1AVX512_t3_w1_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t3_w1_g4:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x04
+	JL     dwWgtS1AVX512_t3_w1_g4_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	VXORPS X10, X10, X10
+	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   24(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX512_t3_w1_g4_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t3_w1_g4_rowend
+
+dwWgtS1AVX512_t3_w1_g4_pix:
+	VMOVSS      (R9), X12
+	VFMADD231SS (SI), X12, X0
+	VFMADD231SS (SI)(DX*1), X12, X1
+	VFMADD231SS (SI)(DX*2), X12, X2
+	VFMADD231SS (DI), X12, X3
+	VFMADD231SS (DI)(DX*1), X12, X4
+	VFMADD231SS (DI)(DX*2), X12, X5
+	VFMADD231SS (R8), X12, X6
+	VFMADD231SS (R8)(DX*1), X12, X7
+	VFMADD231SS (R8)(DX*2), X12, X8
+	VFMADD231SS (BX), X12, X9
+	VFMADD231SS (BX)(DX*1), X12, X10
+	VFMADD231SS (BX)(DX*2), X12, X11
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, BX
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t3_w1_g4_pix
+
+dwWgtS1AVX512_t3_w1_g4_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t3_w1_g4_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	MOVQ   88(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X9, X9
+	VMOVSS X9, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X10, X10
+	VMOVSS X10, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X11, X11
+	VMOVSS X11, (SI)
+	ADDQ   $0x04, (SP)
+	JMP    dwWgtS1AVX512_t3_w1_g4
+
+dwWgtS1AVX512_t3_w1_g4_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x03
+	JL     dwWgtS1AVX512_t3_w1_g3_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   16(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX512_t3_w1_g3_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t3_w1_g3_rowend
+
+dwWgtS1AVX512_t3_w1_g3_pix:
+	VMOVSS      (R8), X9
+	VFMADD231SS (SI), X9, X0
+	VFMADD231SS (SI)(DX*1), X9, X1
+	VFMADD231SS (SI)(DX*2), X9, X2
+	VFMADD231SS (DI), X9, X3
+	VFMADD231SS (DI)(DX*1), X9, X4
+	VFMADD231SS (DI)(DX*2), X9, X5
+	VFMADD231SS (BX), X9, X6
+	VFMADD231SS (BX)(DX*1), X9, X7
+	VFMADD231SS (BX)(DX*2), X9, X8
+	ADDQ        R9, SI
+	ADDQ        R9, DI
+	ADDQ        R9, BX
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t3_w1_g3_pix
+
+dwWgtS1AVX512_t3_w1_g3_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t3_w1_g3_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	MOVQ   80(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X6, X6
+	VMOVSS X6, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X7, X7
+	VMOVSS X7, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X8, X8
+	VMOVSS X8, (SI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtS1AVX512_t3_w1_g4
+
+dwWgtS1AVX512_t3_w1_g3_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x02
+	JL     dwWgtS1AVX512_t3_w1_g2_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   8(CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX512_t3_w1_g2_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t3_w1_g2_rowend
+
+dwWgtS1AVX512_t3_w1_g2_pix:
+	VMOVSS      (DI), X6
+	VFMADD231SS (SI), X6, X0
+	VFMADD231SS (SI)(DX*1), X6, X1
+	VFMADD231SS (SI)(DX*2), X6, X2
+	VFMADD231SS (BX), X6, X3
+	VFMADD231SS (BX)(DX*1), X6, X4
+	VFMADD231SS (BX)(DX*2), X6, X5
+	ADDQ        R8, SI
+	ADDQ        R8, BX
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t3_w1_g2_pix
+
+dwWgtS1AVX512_t3_w1_g2_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t3_w1_g2_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	MOVQ   72(CX)(BX*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X5, X5
+	VMOVSS X5, (SI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtS1AVX512_t3_w1_g4
+
+dwWgtS1AVX512_t3_w1_g2_end:
+	MOVQ   rows+208(FP), BX
+	SUBQ   (SP), BX
+	CMPQ   BX, $0x01
+	JL     dwWgtS1AVX512_t3_w1_g1_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	MOVQ   nr+264(FP), BX
+	MOVQ   BX, 32(SP)
+	MOVQ   (SP), BX
+	MOVQ   (CX)(BX*8), BX
+	ADDQ   x_base+8(FP), BX
+	ADDQ   AX, BX
+	MOVQ   y_base+56(FP), SI
+	ADDQ   AX, SI
+	MOVQ   xpix+232(FP), DI
+	MOVQ   ypix+256(FP), R8
+
+dwWgtS1AVX512_t3_w1_g1_q:
+	MOVQ  n+216(FP), R9
+	TESTQ R9, R9
+	JZ    dwWgtS1AVX512_t3_w1_g1_rowend
+
+dwWgtS1AVX512_t3_w1_g1_pix:
+	VMOVSS      (SI), X3
+	VFMADD231SS (BX), X3, X0
+	VFMADD231SS (BX)(DX*1), X3, X1
+	VFMADD231SS (BX)(DX*2), X3, X2
+	ADDQ        DI, BX
+	ADDQ        R8, SI
+	DECQ        R9
+	JNZ         dwWgtS1AVX512_t3_w1_g1_pix
+
+dwWgtS1AVX512_t3_w1_g1_rowend:
+	ADDQ   16(SP), BX
+	ADDQ   24(SP), SI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t3_w1_g1_q
+	MOVQ   (SP), BX
+	MOVQ   64(CX)(BX*8), BX
+	ADDQ   w_base+32(FP), BX
+	ADDQ   AX, BX
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X1, X1
+	VMOVSS X1, (BX)
+	ADDQ   wtap+248(FP), BX
+	VADDSS (BX), X2, X2
+	VMOVSS X2, (BX)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtS1AVX512_t3_w1_g4
+
+dwWgtS1AVX512_t3_w1_g1_end:
+	ADDQ $0x00000004, AX
+	SUBQ $0x01, 8(SP)
+	JMP  dwWgtS1AVX512_t3_w1
+
+dwWgtS1AVX512_t3_w1_end:
+	JMP dwWgtS1AVX512_done
+
+dwWgtS1AVX512_t4:
+	XORQ AX, AX
+	MOVQ c+224(FP), SI
+	MOVQ SI, 8(SP)
+
+dwWgtS1AVX512_t4_w16:
+	CMPQ 8(SP), $0x10
+	JL   dwWgtS1AVX512_t4_w16_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t4_w16_g6:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x06
+	JL     dwWgtS1AVX512_t4_w16_g6_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), R10
+	ADDQ   x_base+8(FP), R10
+	ADDQ   AX, R10
+	MOVQ   32(CX)(SI*8), R11
+	ADDQ   x_base+8(FP), R11
+	ADDQ   AX, R11
+	MOVQ   40(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R12
+	ADDQ   AX, R12
+	MOVQ   xpix+232(FP), R13
+	IMUL3Q $0x07, R13, R13
+	MOVQ   R13, 40(SP)
+	MOVQ   ypix+256(FP), R13
+	IMUL3Q $0x07, R13, R13
+	MOVQ   R13, 48(SP)
+	MOVQ   xpix+232(FP), R13
+	IMUL3Q $0x04, R13, R13
+	MOVQ   R13, 56(SP)
+	MOVQ   ypix+256(FP), R13
+	IMUL3Q $0x04, R13, R13
+	MOVQ   R13, 64(SP)
+
+dwWgtS1AVX512_t4_w16_g6_q:
+	MOVQ n+216(FP), R13
+
+dwWgtS1AVX512_t4_w16_g6_b7_blk:
+	CMPQ        R13, $0x07
+	JL          dwWgtS1AVX512_t4_w16_g6_b7_blkend
+	MOVQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	ADDQ        ypix+256(FP), R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z25
+	ADDQ        ypix+256(FP), R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z26
+	ADDQ        ypix+256(FP), R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z27
+	ADDQ        ypix+256(FP), R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	ADDQ        ypix+256(FP), R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z29
+	ADDQ        ypix+256(FP), R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z30
+	MOVQ        DI, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z0
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z0
+	VFMADD231PS Z24, Z31, Z1
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z0
+	VFMADD231PS Z25, Z31, Z1
+	VFMADD231PS Z24, Z31, Z2
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z0
+	VFMADD231PS Z26, Z31, Z1
+	VFMADD231PS Z25, Z31, Z2
+	VFMADD231PS Z24, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z0
+	VFMADD231PS Z27, Z31, Z1
+	VFMADD231PS Z26, Z31, Z2
+	VFMADD231PS Z25, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z0
+	VFMADD231PS Z28, Z31, Z1
+	VFMADD231PS Z27, Z31, Z2
+	VFMADD231PS Z26, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z0
+	VFMADD231PS Z29, Z31, Z1
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z27, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z1
+	VFMADD231PS Z29, Z31, Z2
+	VFMADD231PS Z28, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z3
+	MOVQ        R8, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z4
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z4
+	VFMADD231PS Z24, Z31, Z5
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z4
+	VFMADD231PS Z25, Z31, Z5
+	VFMADD231PS Z24, Z31, Z6
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z4
+	VFMADD231PS Z26, Z31, Z5
+	VFMADD231PS Z25, Z31, Z6
+	VFMADD231PS Z24, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z4
+	VFMADD231PS Z27, Z31, Z5
+	VFMADD231PS Z26, Z31, Z6
+	VFMADD231PS Z25, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z4
+	VFMADD231PS Z28, Z31, Z5
+	VFMADD231PS Z27, Z31, Z6
+	VFMADD231PS Z26, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z4
+	VFMADD231PS Z29, Z31, Z5
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z27, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z5
+	VFMADD231PS Z29, Z31, Z6
+	VFMADD231PS Z28, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z7
+	MOVQ        R9, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z8
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z8
+	VFMADD231PS Z24, Z31, Z9
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z8
+	VFMADD231PS Z25, Z31, Z9
+	VFMADD231PS Z24, Z31, Z10
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z8
+	VFMADD231PS Z26, Z31, Z9
+	VFMADD231PS Z25, Z31, Z10
+	VFMADD231PS Z24, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z8
+	VFMADD231PS Z27, Z31, Z9
+	VFMADD231PS Z26, Z31, Z10
+	VFMADD231PS Z25, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z8
+	VFMADD231PS Z28, Z31, Z9
+	VFMADD231PS Z27, Z31, Z10
+	VFMADD231PS Z26, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z8
+	VFMADD231PS Z29, Z31, Z9
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z27, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z9
+	VFMADD231PS Z29, Z31, Z10
+	VFMADD231PS Z28, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z11
+	MOVQ        R10, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z12
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z12
+	VFMADD231PS Z24, Z31, Z13
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z12
+	VFMADD231PS Z25, Z31, Z13
+	VFMADD231PS Z24, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z12
+	VFMADD231PS Z26, Z31, Z13
+	VFMADD231PS Z25, Z31, Z14
+	VFMADD231PS Z24, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z12
+	VFMADD231PS Z27, Z31, Z13
+	VFMADD231PS Z26, Z31, Z14
+	VFMADD231PS Z25, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z12
+	VFMADD231PS Z28, Z31, Z13
+	VFMADD231PS Z27, Z31, Z14
+	VFMADD231PS Z26, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z12
+	VFMADD231PS Z29, Z31, Z13
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z27, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z13
+	VFMADD231PS Z29, Z31, Z14
+	VFMADD231PS Z28, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z15
+	MOVQ        R11, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z16
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z16
+	VFMADD231PS Z24, Z31, Z17
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z16
+	VFMADD231PS Z25, Z31, Z17
+	VFMADD231PS Z24, Z31, Z18
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z16
+	VFMADD231PS Z26, Z31, Z17
+	VFMADD231PS Z25, Z31, Z18
+	VFMADD231PS Z24, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z16
+	VFMADD231PS Z27, Z31, Z17
+	VFMADD231PS Z26, Z31, Z18
+	VFMADD231PS Z25, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z16
+	VFMADD231PS Z28, Z31, Z17
+	VFMADD231PS Z27, Z31, Z18
+	VFMADD231PS Z26, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z16
+	VFMADD231PS Z29, Z31, Z17
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z27, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z17
+	VFMADD231PS Z29, Z31, Z18
+	VFMADD231PS Z28, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z19
+	MOVQ        SI, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z20
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z20
+	VFMADD231PS Z24, Z31, Z21
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z20
+	VFMADD231PS Z25, Z31, Z21
+	VFMADD231PS Z24, Z31, Z22
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z20
+	VFMADD231PS Z26, Z31, Z21
+	VFMADD231PS Z25, Z31, Z22
+	VFMADD231PS Z24, Z31, Z23
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z20
+	VFMADD231PS Z27, Z31, Z21
+	VFMADD231PS Z26, Z31, Z22
+	VFMADD231PS Z25, Z31, Z23
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z20
+	VFMADD231PS Z28, Z31, Z21
+	VFMADD231PS Z27, Z31, Z22
+	VFMADD231PS Z26, Z31, Z23
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z20
+	VFMADD231PS Z29, Z31, Z21
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z27, Z31, Z23
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z21
+	VFMADD231PS Z29, Z31, Z22
+	VFMADD231PS Z28, Z31, Z23
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z23
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), R8
+	ADDQ        40(SP), R9
+	ADDQ        40(SP), R10
+	ADDQ        40(SP), R11
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R12
+	SUBQ        $0x07, R13
+	JMP         dwWgtS1AVX512_t4_w16_g6_b7_blk
+
+dwWgtS1AVX512_t4_w16_g6_b7_blkend:
+dwWgtS1AVX512_t4_w16_g6_b4_blk:
+	CMPQ        R13, $0x04
+	JL          dwWgtS1AVX512_t4_w16_g6_b4_blkend
+	MOVQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	ADDQ        ypix+256(FP), R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z25
+	ADDQ        ypix+256(FP), R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z26
+	ADDQ        ypix+256(FP), R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z27
+	MOVQ        DI, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z24, Z28, Z0
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z25, Z28, Z0
+	VFMADD231PS Z24, Z28, Z1
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z25, Z28, Z1
+	VFMADD231PS Z24, Z28, Z2
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z0
+	VFMADD231PS Z26, Z28, Z1
+	VFMADD231PS Z25, Z28, Z2
+	VFMADD231PS Z24, Z28, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z1
+	VFMADD231PS Z26, Z28, Z2
+	VFMADD231PS Z25, Z28, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z2
+	VFMADD231PS Z26, Z28, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z3
+	MOVQ        R8, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z24, Z28, Z4
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z25, Z28, Z4
+	VFMADD231PS Z24, Z28, Z5
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z26, Z28, Z4
+	VFMADD231PS Z25, Z28, Z5
+	VFMADD231PS Z24, Z28, Z6
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z4
+	VFMADD231PS Z26, Z28, Z5
+	VFMADD231PS Z25, Z28, Z6
+	VFMADD231PS Z24, Z28, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z5
+	VFMADD231PS Z26, Z28, Z6
+	VFMADD231PS Z25, Z28, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z6
+	VFMADD231PS Z26, Z28, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z7
+	MOVQ        R9, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z24, Z28, Z8
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z25, Z28, Z8
+	VFMADD231PS Z24, Z28, Z9
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z26, Z28, Z8
+	VFMADD231PS Z25, Z28, Z9
+	VFMADD231PS Z24, Z28, Z10
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z8
+	VFMADD231PS Z26, Z28, Z9
+	VFMADD231PS Z25, Z28, Z10
+	VFMADD231PS Z24, Z28, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z9
+	VFMADD231PS Z26, Z28, Z10
+	VFMADD231PS Z25, Z28, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z10
+	VFMADD231PS Z26, Z28, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z11
+	MOVQ        R10, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z24, Z28, Z12
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z25, Z28, Z12
+	VFMADD231PS Z24, Z28, Z13
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z26, Z28, Z12
+	VFMADD231PS Z25, Z28, Z13
+	VFMADD231PS Z24, Z28, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z12
+	VFMADD231PS Z26, Z28, Z13
+	VFMADD231PS Z25, Z28, Z14
+	VFMADD231PS Z24, Z28, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z13
+	VFMADD231PS Z26, Z28, Z14
+	VFMADD231PS Z25, Z28, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z14
+	VFMADD231PS Z26, Z28, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z15
+	MOVQ        R11, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z24, Z28, Z16
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z25, Z28, Z16
+	VFMADD231PS Z24, Z28, Z17
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z26, Z28, Z16
+	VFMADD231PS Z25, Z28, Z17
+	VFMADD231PS Z24, Z28, Z18
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z16
+	VFMADD231PS Z26, Z28, Z17
+	VFMADD231PS Z25, Z28, Z18
+	VFMADD231PS Z24, Z28, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z17
+	VFMADD231PS Z26, Z28, Z18
+	VFMADD231PS Z25, Z28, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z18
+	VFMADD231PS Z26, Z28, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z19
+	MOVQ        SI, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z24, Z28, Z20
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z25, Z28, Z20
+	VFMADD231PS Z24, Z28, Z21
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z26, Z28, Z20
+	VFMADD231PS Z25, Z28, Z21
+	VFMADD231PS Z24, Z28, Z22
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z20
+	VFMADD231PS Z26, Z28, Z21
+	VFMADD231PS Z25, Z28, Z22
+	VFMADD231PS Z24, Z28, Z23
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z21
+	VFMADD231PS Z26, Z28, Z22
+	VFMADD231PS Z25, Z28, Z23
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z22
+	VFMADD231PS Z26, Z28, Z23
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z23
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), R8
+	ADDQ        56(SP), R9
+	ADDQ        56(SP), R10
+	ADDQ        56(SP), R11
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R12
+	SUBQ        $0x04, R13
+	JMP         dwWgtS1AVX512_t4_w16_g6_b4_blk
+
+dwWgtS1AVX512_t4_w16_g6_b4_blkend:
+	TESTQ R13, R13
+	JZ    dwWgtS1AVX512_t4_w16_g6_rowend
+
+dwWgtS1AVX512_t4_w16_g6_pix:
+	PREFETCHT0  64(R12)
+	PREFETCHT0  64(DI)(BX*1)
+	PREFETCHT0  64(R8)(BX*1)
+	PREFETCHT0  64(R9)(BX*1)
+	PREFETCHT0  64(R10)(BX*1)
+	PREFETCHT0  64(R11)(BX*1)
+	PREFETCHT0  64(SI)(BX*1)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS (DI), Z24, Z0
+	VFMADD231PS (DI)(DX*1), Z24, Z1
+	VFMADD231PS (DI)(DX*2), Z24, Z2
+	VFMADD231PS (DI)(BX*1), Z24, Z3
+	VFMADD231PS (R8), Z24, Z4
+	VFMADD231PS (R8)(DX*1), Z24, Z5
+	VFMADD231PS (R8)(DX*2), Z24, Z6
+	VFMADD231PS (R8)(BX*1), Z24, Z7
+	VFMADD231PS (R9), Z24, Z8
+	VFMADD231PS (R9)(DX*1), Z24, Z9
+	VFMADD231PS (R9)(DX*2), Z24, Z10
+	VFMADD231PS (R9)(BX*1), Z24, Z11
+	VFMADD231PS (R10), Z24, Z12
+	VFMADD231PS (R10)(DX*1), Z24, Z13
+	VFMADD231PS (R10)(DX*2), Z24, Z14
+	VFMADD231PS (R10)(BX*1), Z24, Z15
+	VFMADD231PS (R11), Z24, Z16
+	VFMADD231PS (R11)(DX*1), Z24, Z17
+	VFMADD231PS (R11)(DX*2), Z24, Z18
+	VFMADD231PS (R11)(BX*1), Z24, Z19
+	VFMADD231PS (SI), Z24, Z20
+	VFMADD231PS (SI)(DX*1), Z24, Z21
+	VFMADD231PS (SI)(DX*2), Z24, Z22
+	VFMADD231PS (SI)(BX*1), Z24, Z23
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), R10
+	ADDQ        xpix+232(FP), R11
+	ADDQ        xpix+232(FP), SI
+	ADDQ        ypix+256(FP), R12
+	DECQ        R13
+	JNZ         dwWgtS1AVX512_t4_w16_g6_pix
+
+dwWgtS1AVX512_t4_w16_g6_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), R11
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R12
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t4_w16_g6_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	MOVQ    96(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z16, Z16
+	VMOVUPS Z16, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z17, Z17
+	VMOVUPS Z17, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z18, Z18
+	VMOVUPS Z18, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z19, Z19
+	VMOVUPS Z19, (DI)
+	MOVQ    104(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z20, Z20
+	VMOVUPS Z20, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z21, Z21
+	VMOVUPS Z21, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z22, Z22
+	VMOVUPS Z22, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z23, Z23
+	VMOVUPS Z23, (DI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtS1AVX512_t4_w16_g6
+
+dwWgtS1AVX512_t4_w16_g6_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x05
+	JL     dwWgtS1AVX512_t4_w16_g5_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), R10
+	ADDQ   x_base+8(FP), R10
+	ADDQ   AX, R10
+	MOVQ   32(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R11
+	ADDQ   AX, R11
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x0b, R12, R12
+	MOVQ   R12, 40(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x0b, R12, R12
+	MOVQ   R12, 48(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x08, R12, R12
+	MOVQ   R12, 56(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x08, R12, R12
+	MOVQ   R12, 64(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 72(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 80(SP)
+
+dwWgtS1AVX512_t4_w16_g5_q:
+	MOVQ n+216(FP), R12
+
+dwWgtS1AVX512_t4_w16_g5_b11_blk:
+	CMPQ        R12, $0x0b
+	JL          dwWgtS1AVX512_t4_w16_g5_b11_blkend
+	MOVQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z21
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z25
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z27
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z30
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z0
+	VFMADD231PS Z20, Z31, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z0
+	VFMADD231PS Z21, Z31, Z1
+	VFMADD231PS Z20, Z31, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z0
+	VFMADD231PS Z22, Z31, Z1
+	VFMADD231PS Z21, Z31, Z2
+	VFMADD231PS Z20, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z0
+	VFMADD231PS Z23, Z31, Z1
+	VFMADD231PS Z22, Z31, Z2
+	VFMADD231PS Z21, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z0
+	VFMADD231PS Z24, Z31, Z1
+	VFMADD231PS Z23, Z31, Z2
+	VFMADD231PS Z22, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z0
+	VFMADD231PS Z25, Z31, Z1
+	VFMADD231PS Z24, Z31, Z2
+	VFMADD231PS Z23, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z0
+	VFMADD231PS Z26, Z31, Z1
+	VFMADD231PS Z25, Z31, Z2
+	VFMADD231PS Z24, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z0
+	VFMADD231PS Z27, Z31, Z1
+	VFMADD231PS Z26, Z31, Z2
+	VFMADD231PS Z25, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z0
+	VFMADD231PS Z28, Z31, Z1
+	VFMADD231PS Z27, Z31, Z2
+	VFMADD231PS Z26, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z0
+	VFMADD231PS Z29, Z31, Z1
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z27, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z1
+	VFMADD231PS Z29, Z31, Z2
+	VFMADD231PS Z28, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z3
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z4
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z4
+	VFMADD231PS Z20, Z31, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z4
+	VFMADD231PS Z21, Z31, Z5
+	VFMADD231PS Z20, Z31, Z6
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z4
+	VFMADD231PS Z22, Z31, Z5
+	VFMADD231PS Z21, Z31, Z6
+	VFMADD231PS Z20, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z4
+	VFMADD231PS Z23, Z31, Z5
+	VFMADD231PS Z22, Z31, Z6
+	VFMADD231PS Z21, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z4
+	VFMADD231PS Z24, Z31, Z5
+	VFMADD231PS Z23, Z31, Z6
+	VFMADD231PS Z22, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z4
+	VFMADD231PS Z25, Z31, Z5
+	VFMADD231PS Z24, Z31, Z6
+	VFMADD231PS Z23, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z4
+	VFMADD231PS Z26, Z31, Z5
+	VFMADD231PS Z25, Z31, Z6
+	VFMADD231PS Z24, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z4
+	VFMADD231PS Z27, Z31, Z5
+	VFMADD231PS Z26, Z31, Z6
+	VFMADD231PS Z25, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z4
+	VFMADD231PS Z28, Z31, Z5
+	VFMADD231PS Z27, Z31, Z6
+	VFMADD231PS Z26, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z4
+	VFMADD231PS Z29, Z31, Z5
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z27, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z5
+	VFMADD231PS Z29, Z31, Z6
+	VFMADD231PS Z28, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z7
+	MOVQ        R9, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z8
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z8
+	VFMADD231PS Z20, Z31, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z8
+	VFMADD231PS Z21, Z31, Z9
+	VFMADD231PS Z20, Z31, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z8
+	VFMADD231PS Z22, Z31, Z9
+	VFMADD231PS Z21, Z31, Z10
+	VFMADD231PS Z20, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z8
+	VFMADD231PS Z23, Z31, Z9
+	VFMADD231PS Z22, Z31, Z10
+	VFMADD231PS Z21, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z8
+	VFMADD231PS Z24, Z31, Z9
+	VFMADD231PS Z23, Z31, Z10
+	VFMADD231PS Z22, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z8
+	VFMADD231PS Z25, Z31, Z9
+	VFMADD231PS Z24, Z31, Z10
+	VFMADD231PS Z23, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z8
+	VFMADD231PS Z26, Z31, Z9
+	VFMADD231PS Z25, Z31, Z10
+	VFMADD231PS Z24, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z8
+	VFMADD231PS Z27, Z31, Z9
+	VFMADD231PS Z26, Z31, Z10
+	VFMADD231PS Z25, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z8
+	VFMADD231PS Z28, Z31, Z9
+	VFMADD231PS Z27, Z31, Z10
+	VFMADD231PS Z26, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z8
+	VFMADD231PS Z29, Z31, Z9
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z27, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z9
+	VFMADD231PS Z29, Z31, Z10
+	VFMADD231PS Z28, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z11
+	MOVQ        R10, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z12
+	VFMADD231PS Z20, Z31, Z13
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z12
+	VFMADD231PS Z21, Z31, Z13
+	VFMADD231PS Z20, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z12
+	VFMADD231PS Z22, Z31, Z13
+	VFMADD231PS Z21, Z31, Z14
+	VFMADD231PS Z20, Z31, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z12
+	VFMADD231PS Z23, Z31, Z13
+	VFMADD231PS Z22, Z31, Z14
+	VFMADD231PS Z21, Z31, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z12
+	VFMADD231PS Z24, Z31, Z13
+	VFMADD231PS Z23, Z31, Z14
+	VFMADD231PS Z22, Z31, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z12
+	VFMADD231PS Z25, Z31, Z13
+	VFMADD231PS Z24, Z31, Z14
+	VFMADD231PS Z23, Z31, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z12
+	VFMADD231PS Z26, Z31, Z13
+	VFMADD231PS Z25, Z31, Z14
+	VFMADD231PS Z24, Z31, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z12
+	VFMADD231PS Z27, Z31, Z13
+	VFMADD231PS Z26, Z31, Z14
+	VFMADD231PS Z25, Z31, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z12
+	VFMADD231PS Z28, Z31, Z13
+	VFMADD231PS Z27, Z31, Z14
+	VFMADD231PS Z26, Z31, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z12
+	VFMADD231PS Z29, Z31, Z13
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z27, Z31, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z13
+	VFMADD231PS Z29, Z31, Z14
+	VFMADD231PS Z28, Z31, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z15
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z16
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z16
+	VFMADD231PS Z20, Z31, Z17
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z16
+	VFMADD231PS Z21, Z31, Z17
+	VFMADD231PS Z20, Z31, Z18
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z16
+	VFMADD231PS Z22, Z31, Z17
+	VFMADD231PS Z21, Z31, Z18
+	VFMADD231PS Z20, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z16
+	VFMADD231PS Z23, Z31, Z17
+	VFMADD231PS Z22, Z31, Z18
+	VFMADD231PS Z21, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z16
+	VFMADD231PS Z24, Z31, Z17
+	VFMADD231PS Z23, Z31, Z18
+	VFMADD231PS Z22, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z16
+	VFMADD231PS Z25, Z31, Z17
+	VFMADD231PS Z24, Z31, Z18
+	VFMADD231PS Z23, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z16
+	VFMADD231PS Z26, Z31, Z17
+	VFMADD231PS Z25, Z31, Z18
+	VFMADD231PS Z24, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z16
+	VFMADD231PS Z27, Z31, Z17
+	VFMADD231PS Z26, Z31, Z18
+	VFMADD231PS Z25, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z16
+	VFMADD231PS Z28, Z31, Z17
+	VFMADD231PS Z27, Z31, Z18
+	VFMADD231PS Z26, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z16
+	VFMADD231PS Z29, Z31, Z17
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z27, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z17
+	VFMADD231PS Z29, Z31, Z18
+	VFMADD231PS Z28, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z19
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), R8
+	ADDQ        40(SP), R9
+	ADDQ        40(SP), R10
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R11
+	SUBQ        $0x0b, R12
+	JMP         dwWgtS1AVX512_t4_w16_g5_b11_blk
+
+dwWgtS1AVX512_t4_w16_g5_b11_blkend:
+dwWgtS1AVX512_t4_w16_g5_b8_blk:
+	CMPQ        R12, $0x08
+	JL          dwWgtS1AVX512_t4_w16_g5_b8_blkend
+	MOVQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z21
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z25
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z27
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z0
+	VFMADD231PS Z20, Z28, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z0
+	VFMADD231PS Z21, Z28, Z1
+	VFMADD231PS Z20, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z0
+	VFMADD231PS Z22, Z28, Z1
+	VFMADD231PS Z21, Z28, Z2
+	VFMADD231PS Z20, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z0
+	VFMADD231PS Z23, Z28, Z1
+	VFMADD231PS Z22, Z28, Z2
+	VFMADD231PS Z21, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z0
+	VFMADD231PS Z24, Z28, Z1
+	VFMADD231PS Z23, Z28, Z2
+	VFMADD231PS Z22, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z25, Z28, Z1
+	VFMADD231PS Z24, Z28, Z2
+	VFMADD231PS Z23, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z0
+	VFMADD231PS Z26, Z28, Z1
+	VFMADD231PS Z25, Z28, Z2
+	VFMADD231PS Z24, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z1
+	VFMADD231PS Z26, Z28, Z2
+	VFMADD231PS Z25, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z2
+	VFMADD231PS Z26, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z3
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z4
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z4
+	VFMADD231PS Z20, Z28, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z4
+	VFMADD231PS Z21, Z28, Z5
+	VFMADD231PS Z20, Z28, Z6
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z4
+	VFMADD231PS Z22, Z28, Z5
+	VFMADD231PS Z21, Z28, Z6
+	VFMADD231PS Z20, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z4
+	VFMADD231PS Z23, Z28, Z5
+	VFMADD231PS Z22, Z28, Z6
+	VFMADD231PS Z21, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z4
+	VFMADD231PS Z24, Z28, Z5
+	VFMADD231PS Z23, Z28, Z6
+	VFMADD231PS Z22, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z4
+	VFMADD231PS Z25, Z28, Z5
+	VFMADD231PS Z24, Z28, Z6
+	VFMADD231PS Z23, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z4
+	VFMADD231PS Z26, Z28, Z5
+	VFMADD231PS Z25, Z28, Z6
+	VFMADD231PS Z24, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z5
+	VFMADD231PS Z26, Z28, Z6
+	VFMADD231PS Z25, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z6
+	VFMADD231PS Z26, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z7
+	MOVQ        R9, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z8
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z8
+	VFMADD231PS Z20, Z28, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z8
+	VFMADD231PS Z21, Z28, Z9
+	VFMADD231PS Z20, Z28, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z8
+	VFMADD231PS Z22, Z28, Z9
+	VFMADD231PS Z21, Z28, Z10
+	VFMADD231PS Z20, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z8
+	VFMADD231PS Z23, Z28, Z9
+	VFMADD231PS Z22, Z28, Z10
+	VFMADD231PS Z21, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z8
+	VFMADD231PS Z24, Z28, Z9
+	VFMADD231PS Z23, Z28, Z10
+	VFMADD231PS Z22, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z8
+	VFMADD231PS Z25, Z28, Z9
+	VFMADD231PS Z24, Z28, Z10
+	VFMADD231PS Z23, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z8
+	VFMADD231PS Z26, Z28, Z9
+	VFMADD231PS Z25, Z28, Z10
+	VFMADD231PS Z24, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z9
+	VFMADD231PS Z26, Z28, Z10
+	VFMADD231PS Z25, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z10
+	VFMADD231PS Z26, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z11
+	MOVQ        R10, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z12
+	VFMADD231PS Z20, Z28, Z13
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z12
+	VFMADD231PS Z21, Z28, Z13
+	VFMADD231PS Z20, Z28, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z12
+	VFMADD231PS Z22, Z28, Z13
+	VFMADD231PS Z21, Z28, Z14
+	VFMADD231PS Z20, Z28, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z12
+	VFMADD231PS Z23, Z28, Z13
+	VFMADD231PS Z22, Z28, Z14
+	VFMADD231PS Z21, Z28, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z12
+	VFMADD231PS Z24, Z28, Z13
+	VFMADD231PS Z23, Z28, Z14
+	VFMADD231PS Z22, Z28, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z12
+	VFMADD231PS Z25, Z28, Z13
+	VFMADD231PS Z24, Z28, Z14
+	VFMADD231PS Z23, Z28, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z12
+	VFMADD231PS Z26, Z28, Z13
+	VFMADD231PS Z25, Z28, Z14
+	VFMADD231PS Z24, Z28, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z13
+	VFMADD231PS Z26, Z28, Z14
+	VFMADD231PS Z25, Z28, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z14
+	VFMADD231PS Z26, Z28, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z15
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z16
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z16
+	VFMADD231PS Z20, Z28, Z17
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z16
+	VFMADD231PS Z21, Z28, Z17
+	VFMADD231PS Z20, Z28, Z18
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z16
+	VFMADD231PS Z22, Z28, Z17
+	VFMADD231PS Z21, Z28, Z18
+	VFMADD231PS Z20, Z28, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z16
+	VFMADD231PS Z23, Z28, Z17
+	VFMADD231PS Z22, Z28, Z18
+	VFMADD231PS Z21, Z28, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z16
+	VFMADD231PS Z24, Z28, Z17
+	VFMADD231PS Z23, Z28, Z18
+	VFMADD231PS Z22, Z28, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z16
+	VFMADD231PS Z25, Z28, Z17
+	VFMADD231PS Z24, Z28, Z18
+	VFMADD231PS Z23, Z28, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z16
+	VFMADD231PS Z26, Z28, Z17
+	VFMADD231PS Z25, Z28, Z18
+	VFMADD231PS Z24, Z28, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z17
+	VFMADD231PS Z26, Z28, Z18
+	VFMADD231PS Z25, Z28, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z18
+	VFMADD231PS Z26, Z28, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z19
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), R8
+	ADDQ        56(SP), R9
+	ADDQ        56(SP), R10
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R11
+	SUBQ        $0x08, R12
+	JMP         dwWgtS1AVX512_t4_w16_g5_b8_blk
+
+dwWgtS1AVX512_t4_w16_g5_b8_blkend:
+dwWgtS1AVX512_t4_w16_g5_b4_blk:
+	CMPQ        R12, $0x04
+	JL          dwWgtS1AVX512_t4_w16_g5_b4_blkend
+	MOVQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z21
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z20, Z24, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z21, Z24, Z0
+	VFMADD231PS Z20, Z24, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z22, Z24, Z0
+	VFMADD231PS Z21, Z24, Z1
+	VFMADD231PS Z20, Z24, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z0
+	VFMADD231PS Z22, Z24, Z1
+	VFMADD231PS Z21, Z24, Z2
+	VFMADD231PS Z20, Z24, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z1
+	VFMADD231PS Z22, Z24, Z2
+	VFMADD231PS Z21, Z24, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z2
+	VFMADD231PS Z22, Z24, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z3
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z20, Z24, Z4
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z21, Z24, Z4
+	VFMADD231PS Z20, Z24, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z22, Z24, Z4
+	VFMADD231PS Z21, Z24, Z5
+	VFMADD231PS Z20, Z24, Z6
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z4
+	VFMADD231PS Z22, Z24, Z5
+	VFMADD231PS Z21, Z24, Z6
+	VFMADD231PS Z20, Z24, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z5
+	VFMADD231PS Z22, Z24, Z6
+	VFMADD231PS Z21, Z24, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z6
+	VFMADD231PS Z22, Z24, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z7
+	MOVQ        R9, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z20, Z24, Z8
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z21, Z24, Z8
+	VFMADD231PS Z20, Z24, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z22, Z24, Z8
+	VFMADD231PS Z21, Z24, Z9
+	VFMADD231PS Z20, Z24, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z8
+	VFMADD231PS Z22, Z24, Z9
+	VFMADD231PS Z21, Z24, Z10
+	VFMADD231PS Z20, Z24, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z9
+	VFMADD231PS Z22, Z24, Z10
+	VFMADD231PS Z21, Z24, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z10
+	VFMADD231PS Z22, Z24, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z11
+	MOVQ        R10, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z20, Z24, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z21, Z24, Z12
+	VFMADD231PS Z20, Z24, Z13
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z22, Z24, Z12
+	VFMADD231PS Z21, Z24, Z13
+	VFMADD231PS Z20, Z24, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z12
+	VFMADD231PS Z22, Z24, Z13
+	VFMADD231PS Z21, Z24, Z14
+	VFMADD231PS Z20, Z24, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z13
+	VFMADD231PS Z22, Z24, Z14
+	VFMADD231PS Z21, Z24, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z14
+	VFMADD231PS Z22, Z24, Z15
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z15
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z20, Z24, Z16
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z21, Z24, Z16
+	VFMADD231PS Z20, Z24, Z17
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z22, Z24, Z16
+	VFMADD231PS Z21, Z24, Z17
+	VFMADD231PS Z20, Z24, Z18
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z16
+	VFMADD231PS Z22, Z24, Z17
+	VFMADD231PS Z21, Z24, Z18
+	VFMADD231PS Z20, Z24, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z17
+	VFMADD231PS Z22, Z24, Z18
+	VFMADD231PS Z21, Z24, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z18
+	VFMADD231PS Z22, Z24, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	VFMADD231PS Z23, Z24, Z19
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), R8
+	ADDQ        72(SP), R9
+	ADDQ        72(SP), R10
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), R11
+	SUBQ        $0x04, R12
+	JMP         dwWgtS1AVX512_t4_w16_g5_b4_blk
+
+dwWgtS1AVX512_t4_w16_g5_b4_blkend:
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t4_w16_g5_rowend
+
+dwWgtS1AVX512_t4_w16_g5_pix:
+	PREFETCHT0  64(R11)
+	PREFETCHT0  64(DI)(BX*1)
+	PREFETCHT0  64(R8)(BX*1)
+	PREFETCHT0  64(R9)(BX*1)
+	PREFETCHT0  64(R10)(BX*1)
+	PREFETCHT0  64(SI)(BX*1)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS (DI), Z20, Z0
+	VFMADD231PS (DI)(DX*1), Z20, Z1
+	VFMADD231PS (DI)(DX*2), Z20, Z2
+	VFMADD231PS (DI)(BX*1), Z20, Z3
+	VFMADD231PS (R8), Z20, Z4
+	VFMADD231PS (R8)(DX*1), Z20, Z5
+	VFMADD231PS (R8)(DX*2), Z20, Z6
+	VFMADD231PS (R8)(BX*1), Z20, Z7
+	VFMADD231PS (R9), Z20, Z8
+	VFMADD231PS (R9)(DX*1), Z20, Z9
+	VFMADD231PS (R9)(DX*2), Z20, Z10
+	VFMADD231PS (R9)(BX*1), Z20, Z11
+	VFMADD231PS (R10), Z20, Z12
+	VFMADD231PS (R10)(DX*1), Z20, Z13
+	VFMADD231PS (R10)(DX*2), Z20, Z14
+	VFMADD231PS (R10)(BX*1), Z20, Z15
+	VFMADD231PS (SI), Z20, Z16
+	VFMADD231PS (SI)(DX*1), Z20, Z17
+	VFMADD231PS (SI)(DX*2), Z20, Z18
+	VFMADD231PS (SI)(BX*1), Z20, Z19
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), R10
+	ADDQ        xpix+232(FP), SI
+	ADDQ        ypix+256(FP), R11
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t4_w16_g5_pix
+
+dwWgtS1AVX512_t4_w16_g5_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t4_w16_g5_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	MOVQ    96(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z16, Z16
+	VMOVUPS Z16, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z17, Z17
+	VMOVUPS Z17, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z18, Z18
+	VMOVUPS Z18, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z19, Z19
+	VMOVUPS Z19, (DI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtS1AVX512_t4_w16_g6
+
+dwWgtS1AVX512_t4_w16_g5_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x04
+	JL     dwWgtS1AVX512_t4_w16_g4_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+	MOVQ   xpix+232(FP), R11
+	MOVQ   ypix+256(FP), R12
+	MOVQ   xpix+232(FP), R13
+	IMUL3Q $0x0f, R13, R13
+	MOVQ   R13, 40(SP)
+	MOVQ   ypix+256(FP), R13
+	IMUL3Q $0x0f, R13, R13
+	MOVQ   R13, 48(SP)
+	MOVQ   xpix+232(FP), R13
+	IMUL3Q $0x08, R13, R13
+	MOVQ   R13, 56(SP)
+	MOVQ   ypix+256(FP), R13
+	IMUL3Q $0x08, R13, R13
+	MOVQ   R13, 64(SP)
+	MOVQ   xpix+232(FP), R13
+	IMUL3Q $0x04, R13, R13
+	MOVQ   R13, 72(SP)
+	MOVQ   ypix+256(FP), R13
+	IMUL3Q $0x04, R13, R13
+	MOVQ   R13, 80(SP)
+
+dwWgtS1AVX512_t4_w16_g4_q:
+	MOVQ n+216(FP), R13
+
+dwWgtS1AVX512_t4_w16_g4_b15_blk:
+	CMPQ        R13, $0x0f
+	JL          dwWgtS1AVX512_t4_w16_g4_b15_blkend
+	MOVQ        R10, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z16
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z17
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z18
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z19
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z21
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z22
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z23
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z25
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z26
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z27
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z29
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z30
+	MOVQ        DI, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z16, Z31, Z0
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z17, Z31, Z0
+	VFMADD231PS Z16, Z31, Z1
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z18, Z31, Z0
+	VFMADD231PS Z17, Z31, Z1
+	VFMADD231PS Z16, Z31, Z2
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z19, Z31, Z0
+	VFMADD231PS Z18, Z31, Z1
+	VFMADD231PS Z17, Z31, Z2
+	VFMADD231PS Z16, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z20, Z31, Z0
+	VFMADD231PS Z19, Z31, Z1
+	VFMADD231PS Z18, Z31, Z2
+	VFMADD231PS Z17, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z21, Z31, Z0
+	VFMADD231PS Z20, Z31, Z1
+	VFMADD231PS Z19, Z31, Z2
+	VFMADD231PS Z18, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z22, Z31, Z0
+	VFMADD231PS Z21, Z31, Z1
+	VFMADD231PS Z20, Z31, Z2
+	VFMADD231PS Z19, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z23, Z31, Z0
+	VFMADD231PS Z22, Z31, Z1
+	VFMADD231PS Z21, Z31, Z2
+	VFMADD231PS Z20, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z0
+	VFMADD231PS Z23, Z31, Z1
+	VFMADD231PS Z22, Z31, Z2
+	VFMADD231PS Z21, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z0
+	VFMADD231PS Z24, Z31, Z1
+	VFMADD231PS Z23, Z31, Z2
+	VFMADD231PS Z22, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z0
+	VFMADD231PS Z25, Z31, Z1
+	VFMADD231PS Z24, Z31, Z2
+	VFMADD231PS Z23, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z0
+	VFMADD231PS Z26, Z31, Z1
+	VFMADD231PS Z25, Z31, Z2
+	VFMADD231PS Z24, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z0
+	VFMADD231PS Z27, Z31, Z1
+	VFMADD231PS Z26, Z31, Z2
+	VFMADD231PS Z25, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z0
+	VFMADD231PS Z28, Z31, Z1
+	VFMADD231PS Z27, Z31, Z2
+	VFMADD231PS Z26, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z0
+	VFMADD231PS Z29, Z31, Z1
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z27, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z1
+	VFMADD231PS Z29, Z31, Z2
+	VFMADD231PS Z28, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z3
+	MOVQ        R8, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z16, Z31, Z4
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z17, Z31, Z4
+	VFMADD231PS Z16, Z31, Z5
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z18, Z31, Z4
+	VFMADD231PS Z17, Z31, Z5
+	VFMADD231PS Z16, Z31, Z6
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z19, Z31, Z4
+	VFMADD231PS Z18, Z31, Z5
+	VFMADD231PS Z17, Z31, Z6
+	VFMADD231PS Z16, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z20, Z31, Z4
+	VFMADD231PS Z19, Z31, Z5
+	VFMADD231PS Z18, Z31, Z6
+	VFMADD231PS Z17, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z21, Z31, Z4
+	VFMADD231PS Z20, Z31, Z5
+	VFMADD231PS Z19, Z31, Z6
+	VFMADD231PS Z18, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z22, Z31, Z4
+	VFMADD231PS Z21, Z31, Z5
+	VFMADD231PS Z20, Z31, Z6
+	VFMADD231PS Z19, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z23, Z31, Z4
+	VFMADD231PS Z22, Z31, Z5
+	VFMADD231PS Z21, Z31, Z6
+	VFMADD231PS Z20, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z4
+	VFMADD231PS Z23, Z31, Z5
+	VFMADD231PS Z22, Z31, Z6
+	VFMADD231PS Z21, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z4
+	VFMADD231PS Z24, Z31, Z5
+	VFMADD231PS Z23, Z31, Z6
+	VFMADD231PS Z22, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z4
+	VFMADD231PS Z25, Z31, Z5
+	VFMADD231PS Z24, Z31, Z6
+	VFMADD231PS Z23, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z4
+	VFMADD231PS Z26, Z31, Z5
+	VFMADD231PS Z25, Z31, Z6
+	VFMADD231PS Z24, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z4
+	VFMADD231PS Z27, Z31, Z5
+	VFMADD231PS Z26, Z31, Z6
+	VFMADD231PS Z25, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z4
+	VFMADD231PS Z28, Z31, Z5
+	VFMADD231PS Z27, Z31, Z6
+	VFMADD231PS Z26, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z4
+	VFMADD231PS Z29, Z31, Z5
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z27, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z5
+	VFMADD231PS Z29, Z31, Z6
+	VFMADD231PS Z28, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z7
+	MOVQ        R9, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z16, Z31, Z8
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z17, Z31, Z8
+	VFMADD231PS Z16, Z31, Z9
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z18, Z31, Z8
+	VFMADD231PS Z17, Z31, Z9
+	VFMADD231PS Z16, Z31, Z10
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z19, Z31, Z8
+	VFMADD231PS Z18, Z31, Z9
+	VFMADD231PS Z17, Z31, Z10
+	VFMADD231PS Z16, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z20, Z31, Z8
+	VFMADD231PS Z19, Z31, Z9
+	VFMADD231PS Z18, Z31, Z10
+	VFMADD231PS Z17, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z21, Z31, Z8
+	VFMADD231PS Z20, Z31, Z9
+	VFMADD231PS Z19, Z31, Z10
+	VFMADD231PS Z18, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z22, Z31, Z8
+	VFMADD231PS Z21, Z31, Z9
+	VFMADD231PS Z20, Z31, Z10
+	VFMADD231PS Z19, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z23, Z31, Z8
+	VFMADD231PS Z22, Z31, Z9
+	VFMADD231PS Z21, Z31, Z10
+	VFMADD231PS Z20, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z8
+	VFMADD231PS Z23, Z31, Z9
+	VFMADD231PS Z22, Z31, Z10
+	VFMADD231PS Z21, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z8
+	VFMADD231PS Z24, Z31, Z9
+	VFMADD231PS Z23, Z31, Z10
+	VFMADD231PS Z22, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z8
+	VFMADD231PS Z25, Z31, Z9
+	VFMADD231PS Z24, Z31, Z10
+	VFMADD231PS Z23, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z8
+	VFMADD231PS Z26, Z31, Z9
+	VFMADD231PS Z25, Z31, Z10
+	VFMADD231PS Z24, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z8
+	VFMADD231PS Z27, Z31, Z9
+	VFMADD231PS Z26, Z31, Z10
+	VFMADD231PS Z25, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z8
+	VFMADD231PS Z28, Z31, Z9
+	VFMADD231PS Z27, Z31, Z10
+	VFMADD231PS Z26, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z8
+	VFMADD231PS Z29, Z31, Z9
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z27, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z9
+	VFMADD231PS Z29, Z31, Z10
+	VFMADD231PS Z28, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z11
+	MOVQ        SI, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z16, Z31, Z12
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z17, Z31, Z12
+	VFMADD231PS Z16, Z31, Z13
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z18, Z31, Z12
+	VFMADD231PS Z17, Z31, Z13
+	VFMADD231PS Z16, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z19, Z31, Z12
+	VFMADD231PS Z18, Z31, Z13
+	VFMADD231PS Z17, Z31, Z14
+	VFMADD231PS Z16, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z20, Z31, Z12
+	VFMADD231PS Z19, Z31, Z13
+	VFMADD231PS Z18, Z31, Z14
+	VFMADD231PS Z17, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z21, Z31, Z12
+	VFMADD231PS Z20, Z31, Z13
+	VFMADD231PS Z19, Z31, Z14
+	VFMADD231PS Z18, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z22, Z31, Z12
+	VFMADD231PS Z21, Z31, Z13
+	VFMADD231PS Z20, Z31, Z14
+	VFMADD231PS Z19, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z23, Z31, Z12
+	VFMADD231PS Z22, Z31, Z13
+	VFMADD231PS Z21, Z31, Z14
+	VFMADD231PS Z20, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z12
+	VFMADD231PS Z23, Z31, Z13
+	VFMADD231PS Z22, Z31, Z14
+	VFMADD231PS Z21, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z12
+	VFMADD231PS Z24, Z31, Z13
+	VFMADD231PS Z23, Z31, Z14
+	VFMADD231PS Z22, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z12
+	VFMADD231PS Z25, Z31, Z13
+	VFMADD231PS Z24, Z31, Z14
+	VFMADD231PS Z23, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z12
+	VFMADD231PS Z26, Z31, Z13
+	VFMADD231PS Z25, Z31, Z14
+	VFMADD231PS Z24, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z12
+	VFMADD231PS Z27, Z31, Z13
+	VFMADD231PS Z26, Z31, Z14
+	VFMADD231PS Z25, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z12
+	VFMADD231PS Z28, Z31, Z13
+	VFMADD231PS Z27, Z31, Z14
+	VFMADD231PS Z26, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z12
+	VFMADD231PS Z29, Z31, Z13
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z27, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z13
+	VFMADD231PS Z29, Z31, Z14
+	VFMADD231PS Z28, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z15
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), R8
+	ADDQ        40(SP), R9
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R10
+	SUBQ        $0x0f, R13
+	JMP         dwWgtS1AVX512_t4_w16_g4_b15_blk
+
+dwWgtS1AVX512_t4_w16_g4_b15_blkend:
+dwWgtS1AVX512_t4_w16_g4_b8_blk:
+	CMPQ        R13, $0x08
+	JL          dwWgtS1AVX512_t4_w16_g4_b8_blkend
+	MOVQ        R10, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z16
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z17
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z18
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z19
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z21
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z22
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z23
+	MOVQ        DI, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z16, Z24, Z0
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z17, Z24, Z0
+	VFMADD231PS Z16, Z24, Z1
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z18, Z24, Z0
+	VFMADD231PS Z17, Z24, Z1
+	VFMADD231PS Z16, Z24, Z2
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z19, Z24, Z0
+	VFMADD231PS Z18, Z24, Z1
+	VFMADD231PS Z17, Z24, Z2
+	VFMADD231PS Z16, Z24, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z20, Z24, Z0
+	VFMADD231PS Z19, Z24, Z1
+	VFMADD231PS Z18, Z24, Z2
+	VFMADD231PS Z17, Z24, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z21, Z24, Z0
+	VFMADD231PS Z20, Z24, Z1
+	VFMADD231PS Z19, Z24, Z2
+	VFMADD231PS Z18, Z24, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z22, Z24, Z0
+	VFMADD231PS Z21, Z24, Z1
+	VFMADD231PS Z20, Z24, Z2
+	VFMADD231PS Z19, Z24, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z0
+	VFMADD231PS Z22, Z24, Z1
+	VFMADD231PS Z21, Z24, Z2
+	VFMADD231PS Z20, Z24, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z1
+	VFMADD231PS Z22, Z24, Z2
+	VFMADD231PS Z21, Z24, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z2
+	VFMADD231PS Z22, Z24, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z3
+	MOVQ        R8, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z16, Z24, Z4
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z17, Z24, Z4
+	VFMADD231PS Z16, Z24, Z5
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z18, Z24, Z4
+	VFMADD231PS Z17, Z24, Z5
+	VFMADD231PS Z16, Z24, Z6
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z19, Z24, Z4
+	VFMADD231PS Z18, Z24, Z5
+	VFMADD231PS Z17, Z24, Z6
+	VFMADD231PS Z16, Z24, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z20, Z24, Z4
+	VFMADD231PS Z19, Z24, Z5
+	VFMADD231PS Z18, Z24, Z6
+	VFMADD231PS Z17, Z24, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z21, Z24, Z4
+	VFMADD231PS Z20, Z24, Z5
+	VFMADD231PS Z19, Z24, Z6
+	VFMADD231PS Z18, Z24, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z22, Z24, Z4
+	VFMADD231PS Z21, Z24, Z5
+	VFMADD231PS Z20, Z24, Z6
+	VFMADD231PS Z19, Z24, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z4
+	VFMADD231PS Z22, Z24, Z5
+	VFMADD231PS Z21, Z24, Z6
+	VFMADD231PS Z20, Z24, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z5
+	VFMADD231PS Z22, Z24, Z6
+	VFMADD231PS Z21, Z24, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z6
+	VFMADD231PS Z22, Z24, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z7
+	MOVQ        R9, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z16, Z24, Z8
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z17, Z24, Z8
+	VFMADD231PS Z16, Z24, Z9
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z18, Z24, Z8
+	VFMADD231PS Z17, Z24, Z9
+	VFMADD231PS Z16, Z24, Z10
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z19, Z24, Z8
+	VFMADD231PS Z18, Z24, Z9
+	VFMADD231PS Z17, Z24, Z10
+	VFMADD231PS Z16, Z24, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z20, Z24, Z8
+	VFMADD231PS Z19, Z24, Z9
+	VFMADD231PS Z18, Z24, Z10
+	VFMADD231PS Z17, Z24, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z21, Z24, Z8
+	VFMADD231PS Z20, Z24, Z9
+	VFMADD231PS Z19, Z24, Z10
+	VFMADD231PS Z18, Z24, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z22, Z24, Z8
+	VFMADD231PS Z21, Z24, Z9
+	VFMADD231PS Z20, Z24, Z10
+	VFMADD231PS Z19, Z24, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z8
+	VFMADD231PS Z22, Z24, Z9
+	VFMADD231PS Z21, Z24, Z10
+	VFMADD231PS Z20, Z24, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z9
+	VFMADD231PS Z22, Z24, Z10
+	VFMADD231PS Z21, Z24, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z10
+	VFMADD231PS Z22, Z24, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z11
+	MOVQ        SI, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z16, Z24, Z12
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z17, Z24, Z12
+	VFMADD231PS Z16, Z24, Z13
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z18, Z24, Z12
+	VFMADD231PS Z17, Z24, Z13
+	VFMADD231PS Z16, Z24, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z19, Z24, Z12
+	VFMADD231PS Z18, Z24, Z13
+	VFMADD231PS Z17, Z24, Z14
+	VFMADD231PS Z16, Z24, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z20, Z24, Z12
+	VFMADD231PS Z19, Z24, Z13
+	VFMADD231PS Z18, Z24, Z14
+	VFMADD231PS Z17, Z24, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z21, Z24, Z12
+	VFMADD231PS Z20, Z24, Z13
+	VFMADD231PS Z19, Z24, Z14
+	VFMADD231PS Z18, Z24, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z22, Z24, Z12
+	VFMADD231PS Z21, Z24, Z13
+	VFMADD231PS Z20, Z24, Z14
+	VFMADD231PS Z19, Z24, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z12
+	VFMADD231PS Z22, Z24, Z13
+	VFMADD231PS Z21, Z24, Z14
+	VFMADD231PS Z20, Z24, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z13
+	VFMADD231PS Z22, Z24, Z14
+	VFMADD231PS Z21, Z24, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z14
+	VFMADD231PS Z22, Z24, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z15
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), R8
+	ADDQ        56(SP), R9
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R10
+	SUBQ        $0x08, R13
+	JMP         dwWgtS1AVX512_t4_w16_g4_b8_blk
+
+dwWgtS1AVX512_t4_w16_g4_b8_blkend:
+dwWgtS1AVX512_t4_w16_g4_b4_blk:
+	CMPQ        R13, $0x04
+	JL          dwWgtS1AVX512_t4_w16_g4_b4_blkend
+	MOVQ        R10, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z16
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z17
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z18
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z19
+	MOVQ        DI, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z16, Z20, Z0
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z17, Z20, Z0
+	VFMADD231PS Z16, Z20, Z1
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z18, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z16, Z20, Z2
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z0
+	VFMADD231PS Z18, Z20, Z1
+	VFMADD231PS Z17, Z20, Z2
+	VFMADD231PS Z16, Z20, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z17, Z20, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z2
+	VFMADD231PS Z18, Z20, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z3
+	MOVQ        R8, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z16, Z20, Z4
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z16, Z20, Z5
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z18, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z16, Z20, Z6
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z4
+	VFMADD231PS Z18, Z20, Z5
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z16, Z20, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z5
+	VFMADD231PS Z18, Z20, Z6
+	VFMADD231PS Z17, Z20, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z6
+	VFMADD231PS Z18, Z20, Z7
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z7
+	MOVQ        R9, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z16, Z20, Z8
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z17, Z20, Z8
+	VFMADD231PS Z16, Z20, Z9
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z17, Z20, Z9
+	VFMADD231PS Z16, Z20, Z10
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z8
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z17, Z20, Z10
+	VFMADD231PS Z16, Z20, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z9
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z17, Z20, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z10
+	VFMADD231PS Z18, Z20, Z11
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z11
+	MOVQ        SI, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z16, Z20, Z12
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z17, Z20, Z12
+	VFMADD231PS Z16, Z20, Z13
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z18, Z20, Z12
+	VFMADD231PS Z17, Z20, Z13
+	VFMADD231PS Z16, Z20, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z12
+	VFMADD231PS Z18, Z20, Z13
+	VFMADD231PS Z17, Z20, Z14
+	VFMADD231PS Z16, Z20, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z13
+	VFMADD231PS Z18, Z20, Z14
+	VFMADD231PS Z17, Z20, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z14
+	VFMADD231PS Z18, Z20, Z15
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	VFMADD231PS Z19, Z20, Z15
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), R8
+	ADDQ        72(SP), R9
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), R10
+	SUBQ        $0x04, R13
+	JMP         dwWgtS1AVX512_t4_w16_g4_b4_blk
+
+dwWgtS1AVX512_t4_w16_g4_b4_blkend:
+	TESTQ R13, R13
+	JZ    dwWgtS1AVX512_t4_w16_g4_rowend
+
+dwWgtS1AVX512_t4_w16_g4_pix:
+	PREFETCHT0  64(R10)
+	PREFETCHT0  64(DI)(BX*1)
+	PREFETCHT0  64(R8)(BX*1)
+	PREFETCHT0  64(R9)(BX*1)
+	PREFETCHT0  64(SI)(BX*1)
+	VMOVUPS     (R10), Z16
+	VFMADD231PS (DI), Z16, Z0
+	VFMADD231PS (DI)(DX*1), Z16, Z1
+	VFMADD231PS (DI)(DX*2), Z16, Z2
+	VFMADD231PS (DI)(BX*1), Z16, Z3
+	VFMADD231PS (R8), Z16, Z4
+	VFMADD231PS (R8)(DX*1), Z16, Z5
+	VFMADD231PS (R8)(DX*2), Z16, Z6
+	VFMADD231PS (R8)(BX*1), Z16, Z7
+	VFMADD231PS (R9), Z16, Z8
+	VFMADD231PS (R9)(DX*1), Z16, Z9
+	VFMADD231PS (R9)(DX*2), Z16, Z10
+	VFMADD231PS (R9)(BX*1), Z16, Z11
+	VFMADD231PS (SI), Z16, Z12
+	VFMADD231PS (SI)(DX*1), Z16, Z13
+	VFMADD231PS (SI)(DX*2), Z16, Z14
+	VFMADD231PS (SI)(BX*1), Z16, Z15
+	ADDQ        R11, DI
+	ADDQ        R11, R8
+	ADDQ        R11, R9
+	ADDQ        R11, SI
+	ADDQ        R12, R10
+	DECQ        R13
+	JNZ         dwWgtS1AVX512_t4_w16_g4_pix
+
+dwWgtS1AVX512_t4_w16_g4_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t4_w16_g4_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX512_t4_w16_g6
+
+dwWgtS1AVX512_t4_w16_g4_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x03
+	JL     dwWgtS1AVX512_t4_w16_g3_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x10, R12, R12
+	MOVQ   R12, 40(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x10, R12, R12
+	MOVQ   R12, 48(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x08, R12, R12
+	MOVQ   R12, 56(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x08, R12, R12
+	MOVQ   R12, 64(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 72(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 80(SP)
+
+dwWgtS1AVX512_t4_w16_g3_q:
+	MOVQ n+216(FP), R12
+
+dwWgtS1AVX512_t4_w16_g3_b16_blk:
+	CMPQ        R12, $0x10
+	JL          dwWgtS1AVX512_t4_w16_g3_b16_blkend
+	MOVQ        R9, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z12
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z13
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z14
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z15
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z17
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z18
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z21
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z25
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z27
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z12, Z28, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z13, Z28, Z0
+	VFMADD231PS Z12, Z28, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z14, Z28, Z0
+	VFMADD231PS Z13, Z28, Z1
+	VFMADD231PS Z12, Z28, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z15, Z28, Z0
+	VFMADD231PS Z14, Z28, Z1
+	VFMADD231PS Z13, Z28, Z2
+	VFMADD231PS Z12, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z16, Z28, Z0
+	VFMADD231PS Z15, Z28, Z1
+	VFMADD231PS Z14, Z28, Z2
+	VFMADD231PS Z13, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z17, Z28, Z0
+	VFMADD231PS Z16, Z28, Z1
+	VFMADD231PS Z15, Z28, Z2
+	VFMADD231PS Z14, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z18, Z28, Z0
+	VFMADD231PS Z17, Z28, Z1
+	VFMADD231PS Z16, Z28, Z2
+	VFMADD231PS Z15, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z19, Z28, Z0
+	VFMADD231PS Z18, Z28, Z1
+	VFMADD231PS Z17, Z28, Z2
+	VFMADD231PS Z16, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z0
+	VFMADD231PS Z19, Z28, Z1
+	VFMADD231PS Z18, Z28, Z2
+	VFMADD231PS Z17, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z0
+	VFMADD231PS Z20, Z28, Z1
+	VFMADD231PS Z19, Z28, Z2
+	VFMADD231PS Z18, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z0
+	VFMADD231PS Z21, Z28, Z1
+	VFMADD231PS Z20, Z28, Z2
+	VFMADD231PS Z19, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z0
+	VFMADD231PS Z22, Z28, Z1
+	VFMADD231PS Z21, Z28, Z2
+	VFMADD231PS Z20, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z0
+	VFMADD231PS Z23, Z28, Z1
+	VFMADD231PS Z22, Z28, Z2
+	VFMADD231PS Z21, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z0
+	VFMADD231PS Z24, Z28, Z1
+	VFMADD231PS Z23, Z28, Z2
+	VFMADD231PS Z22, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z25, Z28, Z1
+	VFMADD231PS Z24, Z28, Z2
+	VFMADD231PS Z23, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z0
+	VFMADD231PS Z26, Z28, Z1
+	VFMADD231PS Z25, Z28, Z2
+	VFMADD231PS Z24, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z1
+	VFMADD231PS Z26, Z28, Z2
+	VFMADD231PS Z25, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z2
+	VFMADD231PS Z26, Z28, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z3
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z12, Z28, Z4
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z13, Z28, Z4
+	VFMADD231PS Z12, Z28, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z14, Z28, Z4
+	VFMADD231PS Z13, Z28, Z5
+	VFMADD231PS Z12, Z28, Z6
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z15, Z28, Z4
+	VFMADD231PS Z14, Z28, Z5
+	VFMADD231PS Z13, Z28, Z6
+	VFMADD231PS Z12, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z16, Z28, Z4
+	VFMADD231PS Z15, Z28, Z5
+	VFMADD231PS Z14, Z28, Z6
+	VFMADD231PS Z13, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z17, Z28, Z4
+	VFMADD231PS Z16, Z28, Z5
+	VFMADD231PS Z15, Z28, Z6
+	VFMADD231PS Z14, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z18, Z28, Z4
+	VFMADD231PS Z17, Z28, Z5
+	VFMADD231PS Z16, Z28, Z6
+	VFMADD231PS Z15, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z19, Z28, Z4
+	VFMADD231PS Z18, Z28, Z5
+	VFMADD231PS Z17, Z28, Z6
+	VFMADD231PS Z16, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z4
+	VFMADD231PS Z19, Z28, Z5
+	VFMADD231PS Z18, Z28, Z6
+	VFMADD231PS Z17, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z4
+	VFMADD231PS Z20, Z28, Z5
+	VFMADD231PS Z19, Z28, Z6
+	VFMADD231PS Z18, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z4
+	VFMADD231PS Z21, Z28, Z5
+	VFMADD231PS Z20, Z28, Z6
+	VFMADD231PS Z19, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z4
+	VFMADD231PS Z22, Z28, Z5
+	VFMADD231PS Z21, Z28, Z6
+	VFMADD231PS Z20, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z4
+	VFMADD231PS Z23, Z28, Z5
+	VFMADD231PS Z22, Z28, Z6
+	VFMADD231PS Z21, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z4
+	VFMADD231PS Z24, Z28, Z5
+	VFMADD231PS Z23, Z28, Z6
+	VFMADD231PS Z22, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z4
+	VFMADD231PS Z25, Z28, Z5
+	VFMADD231PS Z24, Z28, Z6
+	VFMADD231PS Z23, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z4
+	VFMADD231PS Z26, Z28, Z5
+	VFMADD231PS Z25, Z28, Z6
+	VFMADD231PS Z24, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z5
+	VFMADD231PS Z26, Z28, Z6
+	VFMADD231PS Z25, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z6
+	VFMADD231PS Z26, Z28, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z7
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z12, Z28, Z8
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z13, Z28, Z8
+	VFMADD231PS Z12, Z28, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z14, Z28, Z8
+	VFMADD231PS Z13, Z28, Z9
+	VFMADD231PS Z12, Z28, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z15, Z28, Z8
+	VFMADD231PS Z14, Z28, Z9
+	VFMADD231PS Z13, Z28, Z10
+	VFMADD231PS Z12, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z16, Z28, Z8
+	VFMADD231PS Z15, Z28, Z9
+	VFMADD231PS Z14, Z28, Z10
+	VFMADD231PS Z13, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z17, Z28, Z8
+	VFMADD231PS Z16, Z28, Z9
+	VFMADD231PS Z15, Z28, Z10
+	VFMADD231PS Z14, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z18, Z28, Z8
+	VFMADD231PS Z17, Z28, Z9
+	VFMADD231PS Z16, Z28, Z10
+	VFMADD231PS Z15, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z19, Z28, Z8
+	VFMADD231PS Z18, Z28, Z9
+	VFMADD231PS Z17, Z28, Z10
+	VFMADD231PS Z16, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z20, Z28, Z8
+	VFMADD231PS Z19, Z28, Z9
+	VFMADD231PS Z18, Z28, Z10
+	VFMADD231PS Z17, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z21, Z28, Z8
+	VFMADD231PS Z20, Z28, Z9
+	VFMADD231PS Z19, Z28, Z10
+	VFMADD231PS Z18, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z22, Z28, Z8
+	VFMADD231PS Z21, Z28, Z9
+	VFMADD231PS Z20, Z28, Z10
+	VFMADD231PS Z19, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z23, Z28, Z8
+	VFMADD231PS Z22, Z28, Z9
+	VFMADD231PS Z21, Z28, Z10
+	VFMADD231PS Z20, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z24, Z28, Z8
+	VFMADD231PS Z23, Z28, Z9
+	VFMADD231PS Z22, Z28, Z10
+	VFMADD231PS Z21, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z25, Z28, Z8
+	VFMADD231PS Z24, Z28, Z9
+	VFMADD231PS Z23, Z28, Z10
+	VFMADD231PS Z22, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z26, Z28, Z8
+	VFMADD231PS Z25, Z28, Z9
+	VFMADD231PS Z24, Z28, Z10
+	VFMADD231PS Z23, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z8
+	VFMADD231PS Z26, Z28, Z9
+	VFMADD231PS Z25, Z28, Z10
+	VFMADD231PS Z24, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z9
+	VFMADD231PS Z26, Z28, Z10
+	VFMADD231PS Z25, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z10
+	VFMADD231PS Z26, Z28, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	VFMADD231PS Z27, Z28, Z11
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), R8
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R9
+	SUBQ        $0x10, R12
+	JMP         dwWgtS1AVX512_t4_w16_g3_b16_blk
+
+dwWgtS1AVX512_t4_w16_g3_b16_blkend:
+dwWgtS1AVX512_t4_w16_g3_b8_blk:
+	CMPQ        R12, $0x08
+	JL          dwWgtS1AVX512_t4_w16_g3_b8_blkend
+	MOVQ        R9, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z12
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z13
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z14
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z15
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z17
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z18
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z12, Z20, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z13, Z20, Z0
+	VFMADD231PS Z12, Z20, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z14, Z20, Z0
+	VFMADD231PS Z13, Z20, Z1
+	VFMADD231PS Z12, Z20, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z15, Z20, Z0
+	VFMADD231PS Z14, Z20, Z1
+	VFMADD231PS Z13, Z20, Z2
+	VFMADD231PS Z12, Z20, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z15, Z20, Z1
+	VFMADD231PS Z14, Z20, Z2
+	VFMADD231PS Z13, Z20, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z17, Z20, Z0
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z15, Z20, Z2
+	VFMADD231PS Z14, Z20, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z18, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z15, Z20, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z0
+	VFMADD231PS Z18, Z20, Z1
+	VFMADD231PS Z17, Z20, Z2
+	VFMADD231PS Z16, Z20, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z17, Z20, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z2
+	VFMADD231PS Z18, Z20, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z3
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z12, Z20, Z4
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z13, Z20, Z4
+	VFMADD231PS Z12, Z20, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z14, Z20, Z4
+	VFMADD231PS Z13, Z20, Z5
+	VFMADD231PS Z12, Z20, Z6
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z15, Z20, Z4
+	VFMADD231PS Z14, Z20, Z5
+	VFMADD231PS Z13, Z20, Z6
+	VFMADD231PS Z12, Z20, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z16, Z20, Z4
+	VFMADD231PS Z15, Z20, Z5
+	VFMADD231PS Z14, Z20, Z6
+	VFMADD231PS Z13, Z20, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z17, Z20, Z4
+	VFMADD231PS Z16, Z20, Z5
+	VFMADD231PS Z15, Z20, Z6
+	VFMADD231PS Z14, Z20, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z18, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z16, Z20, Z6
+	VFMADD231PS Z15, Z20, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z4
+	VFMADD231PS Z18, Z20, Z5
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z16, Z20, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z5
+	VFMADD231PS Z18, Z20, Z6
+	VFMADD231PS Z17, Z20, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z6
+	VFMADD231PS Z18, Z20, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z7
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z12, Z20, Z8
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z13, Z20, Z8
+	VFMADD231PS Z12, Z20, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z14, Z20, Z8
+	VFMADD231PS Z13, Z20, Z9
+	VFMADD231PS Z12, Z20, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z15, Z20, Z8
+	VFMADD231PS Z14, Z20, Z9
+	VFMADD231PS Z13, Z20, Z10
+	VFMADD231PS Z12, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z16, Z20, Z8
+	VFMADD231PS Z15, Z20, Z9
+	VFMADD231PS Z14, Z20, Z10
+	VFMADD231PS Z13, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z17, Z20, Z8
+	VFMADD231PS Z16, Z20, Z9
+	VFMADD231PS Z15, Z20, Z10
+	VFMADD231PS Z14, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z18, Z20, Z8
+	VFMADD231PS Z17, Z20, Z9
+	VFMADD231PS Z16, Z20, Z10
+	VFMADD231PS Z15, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z8
+	VFMADD231PS Z18, Z20, Z9
+	VFMADD231PS Z17, Z20, Z10
+	VFMADD231PS Z16, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z9
+	VFMADD231PS Z18, Z20, Z10
+	VFMADD231PS Z17, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z10
+	VFMADD231PS Z18, Z20, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	VFMADD231PS Z19, Z20, Z11
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), R8
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R9
+	SUBQ        $0x08, R12
+	JMP         dwWgtS1AVX512_t4_w16_g3_b8_blk
+
+dwWgtS1AVX512_t4_w16_g3_b8_blkend:
+dwWgtS1AVX512_t4_w16_g3_b4_blk:
+	CMPQ        R12, $0x04
+	JL          dwWgtS1AVX512_t4_w16_g3_b4_blkend
+	MOVQ        R9, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z12
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z13
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z14
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z15
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z12, Z16, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z13, Z16, Z0
+	VFMADD231PS Z12, Z16, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z14, Z16, Z0
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z12, Z16, Z2
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z0
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z12, Z16, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z1
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z13, Z16, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z2
+	VFMADD231PS Z14, Z16, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z3
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z12, Z16, Z4
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z12, Z16, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z12, Z16, Z6
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z4
+	VFMADD231PS Z14, Z16, Z5
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z12, Z16, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z5
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z13, Z16, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z6
+	VFMADD231PS Z14, Z16, Z7
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z7
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z12, Z16, Z8
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z12, Z16, Z9
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z12, Z16, Z10
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z8
+	VFMADD231PS Z14, Z16, Z9
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z12, Z16, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z9
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z13, Z16, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z10
+	VFMADD231PS Z14, Z16, Z11
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	VFMADD231PS Z15, Z16, Z11
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), R8
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), R9
+	SUBQ        $0x04, R12
+	JMP         dwWgtS1AVX512_t4_w16_g3_b4_blk
+
+dwWgtS1AVX512_t4_w16_g3_b4_blkend:
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t4_w16_g3_rowend
+
+dwWgtS1AVX512_t4_w16_g3_pix:
+	PREFETCHT0  64(R9)
+	PREFETCHT0  64(DI)(BX*1)
+	PREFETCHT0  64(R8)(BX*1)
+	PREFETCHT0  64(SI)(BX*1)
+	VMOVUPS     (R9), Z12
+	VFMADD231PS (DI), Z12, Z0
+	VFMADD231PS (DI)(DX*1), Z12, Z1
+	VFMADD231PS (DI)(DX*2), Z12, Z2
+	VFMADD231PS (DI)(BX*1), Z12, Z3
+	VFMADD231PS (R8), Z12, Z4
+	VFMADD231PS (R8)(DX*1), Z12, Z5
+	VFMADD231PS (R8)(DX*2), Z12, Z6
+	VFMADD231PS (R8)(BX*1), Z12, Z7
+	VFMADD231PS (SI), Z12, Z8
+	VFMADD231PS (SI)(DX*1), Z12, Z9
+	VFMADD231PS (SI)(DX*2), Z12, Z10
+	VFMADD231PS (SI)(BX*1), Z12, Z11
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t4_w16_g3_pix
+
+dwWgtS1AVX512_t4_w16_g3_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t4_w16_g3_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX512_t4_w16_g6
+
+dwWgtS1AVX512_t4_w16_g3_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x02
+	JL     dwWgtS1AVX512_t4_w16_g2_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x10, R11, R11
+	MOVQ   R11, 40(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x10, R11, R11
+	MOVQ   R11, 48(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x08, R11, R11
+	MOVQ   R11, 56(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x08, R11, R11
+	MOVQ   R11, 64(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 72(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 80(SP)
+
+dwWgtS1AVX512_t4_w16_g2_q:
+	MOVQ n+216(FP), R11
+
+dwWgtS1AVX512_t4_w16_g2_b16_blk:
+	CMPQ        R11, $0x10
+	JL          dwWgtS1AVX512_t4_w16_g2_b16_blkend
+	MOVQ        R8, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z8
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z9
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z10
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z11
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z15
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z20
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z21
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z22
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z8, Z24, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z9, Z24, Z0
+	VFMADD231PS Z8, Z24, Z1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z10, Z24, Z0
+	VFMADD231PS Z9, Z24, Z1
+	VFMADD231PS Z8, Z24, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z11, Z24, Z0
+	VFMADD231PS Z10, Z24, Z1
+	VFMADD231PS Z9, Z24, Z2
+	VFMADD231PS Z8, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z12, Z24, Z0
+	VFMADD231PS Z11, Z24, Z1
+	VFMADD231PS Z10, Z24, Z2
+	VFMADD231PS Z9, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z13, Z24, Z0
+	VFMADD231PS Z12, Z24, Z1
+	VFMADD231PS Z11, Z24, Z2
+	VFMADD231PS Z10, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z14, Z24, Z0
+	VFMADD231PS Z13, Z24, Z1
+	VFMADD231PS Z12, Z24, Z2
+	VFMADD231PS Z11, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z15, Z24, Z0
+	VFMADD231PS Z14, Z24, Z1
+	VFMADD231PS Z13, Z24, Z2
+	VFMADD231PS Z12, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z16, Z24, Z0
+	VFMADD231PS Z15, Z24, Z1
+	VFMADD231PS Z14, Z24, Z2
+	VFMADD231PS Z13, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z17, Z24, Z0
+	VFMADD231PS Z16, Z24, Z1
+	VFMADD231PS Z15, Z24, Z2
+	VFMADD231PS Z14, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z18, Z24, Z0
+	VFMADD231PS Z17, Z24, Z1
+	VFMADD231PS Z16, Z24, Z2
+	VFMADD231PS Z15, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z19, Z24, Z0
+	VFMADD231PS Z18, Z24, Z1
+	VFMADD231PS Z17, Z24, Z2
+	VFMADD231PS Z16, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z20, Z24, Z0
+	VFMADD231PS Z19, Z24, Z1
+	VFMADD231PS Z18, Z24, Z2
+	VFMADD231PS Z17, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z21, Z24, Z0
+	VFMADD231PS Z20, Z24, Z1
+	VFMADD231PS Z19, Z24, Z2
+	VFMADD231PS Z18, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z22, Z24, Z0
+	VFMADD231PS Z21, Z24, Z1
+	VFMADD231PS Z20, Z24, Z2
+	VFMADD231PS Z19, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z23, Z24, Z0
+	VFMADD231PS Z22, Z24, Z1
+	VFMADD231PS Z21, Z24, Z2
+	VFMADD231PS Z20, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z23, Z24, Z1
+	VFMADD231PS Z22, Z24, Z2
+	VFMADD231PS Z21, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z23, Z24, Z2
+	VFMADD231PS Z22, Z24, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z23, Z24, Z3
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z8, Z24, Z4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z9, Z24, Z4
+	VFMADD231PS Z8, Z24, Z5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z10, Z24, Z4
+	VFMADD231PS Z9, Z24, Z5
+	VFMADD231PS Z8, Z24, Z6
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z11, Z24, Z4
+	VFMADD231PS Z10, Z24, Z5
+	VFMADD231PS Z9, Z24, Z6
+	VFMADD231PS Z8, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z12, Z24, Z4
+	VFMADD231PS Z11, Z24, Z5
+	VFMADD231PS Z10, Z24, Z6
+	VFMADD231PS Z9, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z13, Z24, Z4
+	VFMADD231PS Z12, Z24, Z5
+	VFMADD231PS Z11, Z24, Z6
+	VFMADD231PS Z10, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z14, Z24, Z4
+	VFMADD231PS Z13, Z24, Z5
+	VFMADD231PS Z12, Z24, Z6
+	VFMADD231PS Z11, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z15, Z24, Z4
+	VFMADD231PS Z14, Z24, Z5
+	VFMADD231PS Z13, Z24, Z6
+	VFMADD231PS Z12, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z16, Z24, Z4
+	VFMADD231PS Z15, Z24, Z5
+	VFMADD231PS Z14, Z24, Z6
+	VFMADD231PS Z13, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z17, Z24, Z4
+	VFMADD231PS Z16, Z24, Z5
+	VFMADD231PS Z15, Z24, Z6
+	VFMADD231PS Z14, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z18, Z24, Z4
+	VFMADD231PS Z17, Z24, Z5
+	VFMADD231PS Z16, Z24, Z6
+	VFMADD231PS Z15, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z19, Z24, Z4
+	VFMADD231PS Z18, Z24, Z5
+	VFMADD231PS Z17, Z24, Z6
+	VFMADD231PS Z16, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z20, Z24, Z4
+	VFMADD231PS Z19, Z24, Z5
+	VFMADD231PS Z18, Z24, Z6
+	VFMADD231PS Z17, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z21, Z24, Z4
+	VFMADD231PS Z20, Z24, Z5
+	VFMADD231PS Z19, Z24, Z6
+	VFMADD231PS Z18, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z22, Z24, Z4
+	VFMADD231PS Z21, Z24, Z5
+	VFMADD231PS Z20, Z24, Z6
+	VFMADD231PS Z19, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z23, Z24, Z4
+	VFMADD231PS Z22, Z24, Z5
+	VFMADD231PS Z21, Z24, Z6
+	VFMADD231PS Z20, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z23, Z24, Z5
+	VFMADD231PS Z22, Z24, Z6
+	VFMADD231PS Z21, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z23, Z24, Z6
+	VFMADD231PS Z22, Z24, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	VFMADD231PS Z23, Z24, Z7
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R8
+	SUBQ        $0x10, R11
+	JMP         dwWgtS1AVX512_t4_w16_g2_b16_blk
+
+dwWgtS1AVX512_t4_w16_g2_b16_blkend:
+dwWgtS1AVX512_t4_w16_g2_b8_blk:
+	CMPQ        R11, $0x08
+	JL          dwWgtS1AVX512_t4_w16_g2_b8_blkend
+	MOVQ        R8, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z8
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z9
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z10
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z11
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z15
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z8, Z16, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z9, Z16, Z0
+	VFMADD231PS Z8, Z16, Z1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z10, Z16, Z0
+	VFMADD231PS Z9, Z16, Z1
+	VFMADD231PS Z8, Z16, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z11, Z16, Z0
+	VFMADD231PS Z10, Z16, Z1
+	VFMADD231PS Z9, Z16, Z2
+	VFMADD231PS Z8, Z16, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z12, Z16, Z0
+	VFMADD231PS Z11, Z16, Z1
+	VFMADD231PS Z10, Z16, Z2
+	VFMADD231PS Z9, Z16, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z13, Z16, Z0
+	VFMADD231PS Z12, Z16, Z1
+	VFMADD231PS Z11, Z16, Z2
+	VFMADD231PS Z10, Z16, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z14, Z16, Z0
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z12, Z16, Z2
+	VFMADD231PS Z11, Z16, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z15, Z16, Z0
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z12, Z16, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z15, Z16, Z1
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z13, Z16, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z15, Z16, Z2
+	VFMADD231PS Z14, Z16, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z15, Z16, Z3
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z8, Z16, Z4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z9, Z16, Z4
+	VFMADD231PS Z8, Z16, Z5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z10, Z16, Z4
+	VFMADD231PS Z9, Z16, Z5
+	VFMADD231PS Z8, Z16, Z6
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z11, Z16, Z4
+	VFMADD231PS Z10, Z16, Z5
+	VFMADD231PS Z9, Z16, Z6
+	VFMADD231PS Z8, Z16, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z12, Z16, Z4
+	VFMADD231PS Z11, Z16, Z5
+	VFMADD231PS Z10, Z16, Z6
+	VFMADD231PS Z9, Z16, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z12, Z16, Z5
+	VFMADD231PS Z11, Z16, Z6
+	VFMADD231PS Z10, Z16, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z12, Z16, Z6
+	VFMADD231PS Z11, Z16, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z15, Z16, Z4
+	VFMADD231PS Z14, Z16, Z5
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z12, Z16, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z15, Z16, Z5
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z13, Z16, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z15, Z16, Z6
+	VFMADD231PS Z14, Z16, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	VFMADD231PS Z15, Z16, Z7
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R8
+	SUBQ        $0x08, R11
+	JMP         dwWgtS1AVX512_t4_w16_g2_b8_blk
+
+dwWgtS1AVX512_t4_w16_g2_b8_blkend:
+dwWgtS1AVX512_t4_w16_g2_b4_blk:
+	CMPQ        R11, $0x04
+	JL          dwWgtS1AVX512_t4_w16_g2_b4_blkend
+	MOVQ        R8, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z8
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z9
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z10
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z11
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z9, Z12, Z0
+	VFMADD231PS Z8, Z12, Z1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z0
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z8, Z12, Z2
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z0
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z8, Z12, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z1
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z9, Z12, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z2
+	VFMADD231PS Z10, Z12, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z3
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z8, Z12, Z4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z8, Z12, Z5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z8, Z12, Z6
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z4
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z8, Z12, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z5
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z9, Z12, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z6
+	VFMADD231PS Z10, Z12, Z7
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	VFMADD231PS Z11, Z12, Z7
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), R8
+	SUBQ        $0x04, R11
+	JMP         dwWgtS1AVX512_t4_w16_g2_b4_blk
+
+dwWgtS1AVX512_t4_w16_g2_b4_blkend:
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t4_w16_g2_rowend
+
+dwWgtS1AVX512_t4_w16_g2_pix:
+	PREFETCHT0  64(R8)
+	PREFETCHT0  64(DI)(BX*1)
+	PREFETCHT0  64(SI)(BX*1)
+	VMOVUPS     (R8), Z8
+	VFMADD231PS (DI), Z8, Z0
+	VFMADD231PS (DI)(DX*1), Z8, Z1
+	VFMADD231PS (DI)(DX*2), Z8, Z2
+	VFMADD231PS (DI)(BX*1), Z8, Z3
+	VFMADD231PS (SI), Z8, Z4
+	VFMADD231PS (SI)(DX*1), Z8, Z5
+	VFMADD231PS (SI)(DX*2), Z8, Z6
+	VFMADD231PS (SI)(BX*1), Z8, Z7
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t4_w16_g2_pix
+
+dwWgtS1AVX512_t4_w16_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t4_w16_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX512_t4_w16_g6
+
+dwWgtS1AVX512_t4_w16_g2_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x01
+	JL     dwWgtS1AVX512_t4_w16_g1_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x10, R10, R10
+	MOVQ   R10, 40(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x10, R10, R10
+	MOVQ   R10, 48(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 56(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 64(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 72(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 80(SP)
+
+dwWgtS1AVX512_t4_w16_g1_q:
+	MOVQ n+216(FP), R10
+
+dwWgtS1AVX512_t4_w16_g1_b16_blk:
+	CMPQ        R10, $0x10
+	JL          dwWgtS1AVX512_t4_w16_g1_b16_blkend
+	MOVQ        DI, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z4
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z5
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z6
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z7
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z11
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z15
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z16
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z17
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z18
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z19
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z4, Z20, Z0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z5, Z20, Z0
+	VFMADD231PS Z4, Z20, Z1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z6, Z20, Z0
+	VFMADD231PS Z5, Z20, Z1
+	VFMADD231PS Z4, Z20, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z7, Z20, Z0
+	VFMADD231PS Z6, Z20, Z1
+	VFMADD231PS Z5, Z20, Z2
+	VFMADD231PS Z4, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z8, Z20, Z0
+	VFMADD231PS Z7, Z20, Z1
+	VFMADD231PS Z6, Z20, Z2
+	VFMADD231PS Z5, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z9, Z20, Z0
+	VFMADD231PS Z8, Z20, Z1
+	VFMADD231PS Z7, Z20, Z2
+	VFMADD231PS Z6, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z10, Z20, Z0
+	VFMADD231PS Z9, Z20, Z1
+	VFMADD231PS Z8, Z20, Z2
+	VFMADD231PS Z7, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z11, Z20, Z0
+	VFMADD231PS Z10, Z20, Z1
+	VFMADD231PS Z9, Z20, Z2
+	VFMADD231PS Z8, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z12, Z20, Z0
+	VFMADD231PS Z11, Z20, Z1
+	VFMADD231PS Z10, Z20, Z2
+	VFMADD231PS Z9, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z13, Z20, Z0
+	VFMADD231PS Z12, Z20, Z1
+	VFMADD231PS Z11, Z20, Z2
+	VFMADD231PS Z10, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z14, Z20, Z0
+	VFMADD231PS Z13, Z20, Z1
+	VFMADD231PS Z12, Z20, Z2
+	VFMADD231PS Z11, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z15, Z20, Z0
+	VFMADD231PS Z14, Z20, Z1
+	VFMADD231PS Z13, Z20, Z2
+	VFMADD231PS Z12, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z15, Z20, Z1
+	VFMADD231PS Z14, Z20, Z2
+	VFMADD231PS Z13, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z17, Z20, Z0
+	VFMADD231PS Z16, Z20, Z1
+	VFMADD231PS Z15, Z20, Z2
+	VFMADD231PS Z14, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z18, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z15, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z19, Z20, Z0
+	VFMADD231PS Z18, Z20, Z1
+	VFMADD231PS Z17, Z20, Z2
+	VFMADD231PS Z16, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z19, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z17, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z19, Z20, Z2
+	VFMADD231PS Z18, Z20, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	VFMADD231PS Z19, Z20, Z3
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), DI
+	SUBQ        $0x10, R10
+	JMP         dwWgtS1AVX512_t4_w16_g1_b16_blk
+
+dwWgtS1AVX512_t4_w16_g1_b16_blkend:
+dwWgtS1AVX512_t4_w16_g1_b8_blk:
+	CMPQ        R10, $0x08
+	JL          dwWgtS1AVX512_t4_w16_g1_b8_blkend
+	MOVQ        DI, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z4
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z5
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z6
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z7
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z11
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z4, Z12, Z0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z5, Z12, Z0
+	VFMADD231PS Z4, Z12, Z1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z6, Z12, Z0
+	VFMADD231PS Z5, Z12, Z1
+	VFMADD231PS Z4, Z12, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z7, Z12, Z0
+	VFMADD231PS Z6, Z12, Z1
+	VFMADD231PS Z5, Z12, Z2
+	VFMADD231PS Z4, Z12, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z8, Z12, Z0
+	VFMADD231PS Z7, Z12, Z1
+	VFMADD231PS Z6, Z12, Z2
+	VFMADD231PS Z5, Z12, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z9, Z12, Z0
+	VFMADD231PS Z8, Z12, Z1
+	VFMADD231PS Z7, Z12, Z2
+	VFMADD231PS Z6, Z12, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z10, Z12, Z0
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z8, Z12, Z2
+	VFMADD231PS Z7, Z12, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z11, Z12, Z0
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z8, Z12, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z11, Z12, Z1
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z9, Z12, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z11, Z12, Z2
+	VFMADD231PS Z10, Z12, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	VFMADD231PS Z11, Z12, Z3
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), DI
+	SUBQ        $0x08, R10
+	JMP         dwWgtS1AVX512_t4_w16_g1_b8_blk
+
+dwWgtS1AVX512_t4_w16_g1_b8_blkend:
+dwWgtS1AVX512_t4_w16_g1_b4_blk:
+	CMPQ        R10, $0x04
+	JL          dwWgtS1AVX512_t4_w16_g1_b4_blkend
+	MOVQ        DI, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z4
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z5
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z6
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z7
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Z8
+	VFMADD231PS Z4, Z8, Z0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z8
+	VFMADD231PS Z5, Z8, Z0
+	VFMADD231PS Z4, Z8, Z1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z8
+	VFMADD231PS Z6, Z8, Z0
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z4, Z8, Z2
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	VFMADD231PS Z7, Z8, Z0
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z4, Z8, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	VFMADD231PS Z7, Z8, Z1
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z5, Z8, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	VFMADD231PS Z7, Z8, Z2
+	VFMADD231PS Z6, Z8, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	VFMADD231PS Z7, Z8, Z3
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), DI
+	SUBQ        $0x04, R10
+	JMP         dwWgtS1AVX512_t4_w16_g1_b4_blk
+
+dwWgtS1AVX512_t4_w16_g1_b4_blkend:
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t4_w16_g1_rowend
+
+dwWgtS1AVX512_t4_w16_g1_pix:
+	PREFETCHT0  64(DI)
+	PREFETCHT0  64(SI)(BX*1)
+	VMOVUPS     (DI), Z4
+	VFMADD231PS (SI), Z4, Z0
+	VFMADD231PS (SI)(DX*1), Z4, Z1
+	VFMADD231PS (SI)(DX*2), Z4, Z2
+	VFMADD231PS (SI)(BX*1), Z4, Z3
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t4_w16_g1_pix
+
+dwWgtS1AVX512_t4_w16_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t4_w16_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX512_t4_w16_g6
+
+dwWgtS1AVX512_t4_w16_g1_end:
+	ADDQ $0x00000040, AX
+	SUBQ $0x10, 8(SP)
+	JMP  dwWgtS1AVX512_t4_w16
+
+dwWgtS1AVX512_t4_w16_end:
+dwWgtS1AVX512_t4_w8:
+	CMPQ 8(SP), $0x08
+	JL   dwWgtS1AVX512_t4_w8_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t4_w8_g3:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x03
+	JL     dwWgtS1AVX512_t4_w8_g3_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX512_t4_w8_g3_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t4_w8_g3_rowend
+
+dwWgtS1AVX512_t4_w8_g3_pix:
+	VMOVUPS     (R9), Y12
+	VFMADD231PS (DI), Y12, Y0
+	VFMADD231PS (DI)(DX*1), Y12, Y1
+	VFMADD231PS (DI)(DX*2), Y12, Y2
+	VFMADD231PS (DI)(BX*1), Y12, Y3
+	VFMADD231PS (R8), Y12, Y4
+	VFMADD231PS (R8)(DX*1), Y12, Y5
+	VFMADD231PS (R8)(DX*2), Y12, Y6
+	VFMADD231PS (R8)(BX*1), Y12, Y7
+	VFMADD231PS (SI), Y12, Y8
+	VFMADD231PS (SI)(DX*1), Y12, Y9
+	VFMADD231PS (SI)(DX*2), Y12, Y10
+	VFMADD231PS (SI)(BX*1), Y12, Y11
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t4_w8_g3_pix
+
+dwWgtS1AVX512_t4_w8_g3_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t4_w8_g3_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y8, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y10, Y10
+	VMOVUPS Y10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y11, Y11
+	VMOVUPS Y11, (DI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX512_t4_w8_g3
+
+dwWgtS1AVX512_t4_w8_g3_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x02
+	JL     dwWgtS1AVX512_t4_w8_g2_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x07, R11, R11
+	MOVQ   R11, 40(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x07, R11, R11
+	MOVQ   R11, 48(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 56(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 64(SP)
+
+dwWgtS1AVX512_t4_w8_g2_q:
+	MOVQ n+216(FP), R11
+
+dwWgtS1AVX512_t4_w8_g2_b7_blk:
+	CMPQ        R11, $0x07
+	JL          dwWgtS1AVX512_t4_w8_g2_b7_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y8, Y15, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y9, Y15, Y0
+	VFMADD231PS Y8, Y15, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	VFMADD231PS Y8, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	VFMADD231PS Y8, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	VFMADD231PS Y9, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	VFMADD231PS Y10, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y11, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y8, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y9, Y15, Y4
+	VFMADD231PS Y8, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y4
+	VFMADD231PS Y9, Y15, Y5
+	VFMADD231PS Y8, Y15, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y4
+	VFMADD231PS Y10, Y15, Y5
+	VFMADD231PS Y9, Y15, Y6
+	VFMADD231PS Y8, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y4
+	VFMADD231PS Y11, Y15, Y5
+	VFMADD231PS Y10, Y15, Y6
+	VFMADD231PS Y9, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y12, Y15, Y5
+	VFMADD231PS Y11, Y15, Y6
+	VFMADD231PS Y10, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y11, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y12, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R8
+	SUBQ        $0x07, R11
+	JMP         dwWgtS1AVX512_t4_w8_g2_b7_blk
+
+dwWgtS1AVX512_t4_w8_g2_b7_blkend:
+dwWgtS1AVX512_t4_w8_g2_b4_blk:
+	CMPQ        R11, $0x04
+	JL          dwWgtS1AVX512_t4_w8_g2_b4_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y8
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y9
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y9, Y12, Y0
+	VFMADD231PS Y8, Y12, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y8, Y12, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y0
+	VFMADD231PS Y10, Y12, Y1
+	VFMADD231PS Y9, Y12, Y2
+	VFMADD231PS Y8, Y12, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y9, Y12, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y2
+	VFMADD231PS Y10, Y12, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y3
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y8, Y12, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y9, Y12, Y4
+	VFMADD231PS Y8, Y12, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y10, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VFMADD231PS Y8, Y12, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y4
+	VFMADD231PS Y10, Y12, Y5
+	VFMADD231PS Y9, Y12, Y6
+	VFMADD231PS Y8, Y12, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y5
+	VFMADD231PS Y10, Y12, Y6
+	VFMADD231PS Y9, Y12, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y6
+	VFMADD231PS Y10, Y12, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y12
+	VFMADD231PS Y11, Y12, Y7
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R8
+	SUBQ        $0x04, R11
+	JMP         dwWgtS1AVX512_t4_w8_g2_b4_blk
+
+dwWgtS1AVX512_t4_w8_g2_b4_blkend:
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t4_w8_g2_rowend
+
+dwWgtS1AVX512_t4_w8_g2_pix:
+	VMOVUPS     (R8), Y8
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS (DI)(DX*1), Y8, Y1
+	VFMADD231PS (DI)(DX*2), Y8, Y2
+	VFMADD231PS (DI)(BX*1), Y8, Y3
+	VFMADD231PS (SI), Y8, Y4
+	VFMADD231PS (SI)(DX*1), Y8, Y5
+	VFMADD231PS (SI)(DX*2), Y8, Y6
+	VFMADD231PS (SI)(BX*1), Y8, Y7
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t4_w8_g2_pix
+
+dwWgtS1AVX512_t4_w8_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t4_w8_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX512_t4_w8_g3
+
+dwWgtS1AVX512_t4_w8_g2_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x01
+	JL     dwWgtS1AVX512_t4_w8_g1_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x0b, R10, R10
+	MOVQ   R10, 40(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x0b, R10, R10
+	MOVQ   R10, 48(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 56(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 64(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 72(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 80(SP)
+
+dwWgtS1AVX512_t4_w8_g1_q:
+	MOVQ n+216(FP), R10
+
+dwWgtS1AVX512_t4_w8_g1_b11_blk:
+	CMPQ        R10, $0x0b
+	JL          dwWgtS1AVX512_t4_w8_g1_b11_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y4
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y12
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y13
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y14
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y4, Y15, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y5, Y15, Y0
+	VFMADD231PS Y4, Y15, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y6, Y15, Y0
+	VFMADD231PS Y5, Y15, Y1
+	VFMADD231PS Y4, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y7, Y15, Y0
+	VFMADD231PS Y6, Y15, Y1
+	VFMADD231PS Y5, Y15, Y2
+	VFMADD231PS Y4, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y8, Y15, Y0
+	VFMADD231PS Y7, Y15, Y1
+	VFMADD231PS Y6, Y15, Y2
+	VFMADD231PS Y5, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y9, Y15, Y0
+	VFMADD231PS Y8, Y15, Y1
+	VFMADD231PS Y7, Y15, Y2
+	VFMADD231PS Y6, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	VFMADD231PS Y8, Y15, Y2
+	VFMADD231PS Y7, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	VFMADD231PS Y8, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	VFMADD231PS Y9, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	VFMADD231PS Y10, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y11, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y3
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), DI
+	SUBQ        $0x0b, R10
+	JMP         dwWgtS1AVX512_t4_w8_g1_b11_blk
+
+dwWgtS1AVX512_t4_w8_g1_b11_blkend:
+dwWgtS1AVX512_t4_w8_g1_b8_blk:
+	CMPQ        R10, $0x08
+	JL          dwWgtS1AVX512_t4_w8_g1_b8_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y4
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y4, Y12, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y5, Y12, Y0
+	VFMADD231PS Y4, Y12, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y6, Y12, Y0
+	VFMADD231PS Y5, Y12, Y1
+	VFMADD231PS Y4, Y12, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y7, Y12, Y0
+	VFMADD231PS Y6, Y12, Y1
+	VFMADD231PS Y5, Y12, Y2
+	VFMADD231PS Y4, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y8, Y12, Y0
+	VFMADD231PS Y7, Y12, Y1
+	VFMADD231PS Y6, Y12, Y2
+	VFMADD231PS Y5, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y9, Y12, Y0
+	VFMADD231PS Y8, Y12, Y1
+	VFMADD231PS Y7, Y12, Y2
+	VFMADD231PS Y6, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y9, Y12, Y1
+	VFMADD231PS Y8, Y12, Y2
+	VFMADD231PS Y7, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y11, Y12, Y0
+	VFMADD231PS Y10, Y12, Y1
+	VFMADD231PS Y9, Y12, Y2
+	VFMADD231PS Y8, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y11, Y12, Y1
+	VFMADD231PS Y10, Y12, Y2
+	VFMADD231PS Y9, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y11, Y12, Y2
+	VFMADD231PS Y10, Y12, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y12
+	VFMADD231PS Y11, Y12, Y3
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), DI
+	SUBQ        $0x08, R10
+	JMP         dwWgtS1AVX512_t4_w8_g1_b8_blk
+
+dwWgtS1AVX512_t4_w8_g1_b8_blkend:
+dwWgtS1AVX512_t4_w8_g1_b4_blk:
+	CMPQ        R10, $0x04
+	JL          dwWgtS1AVX512_t4_w8_g1_b4_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y4
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y5, Y8, Y0
+	VFMADD231PS Y4, Y8, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y6, Y8, Y0
+	VFMADD231PS Y5, Y8, Y1
+	VFMADD231PS Y4, Y8, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y7, Y8, Y0
+	VFMADD231PS Y6, Y8, Y1
+	VFMADD231PS Y5, Y8, Y2
+	VFMADD231PS Y4, Y8, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y7, Y8, Y1
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VFMADD231PS Y6, Y8, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y8
+	VFMADD231PS Y7, Y8, Y3
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), DI
+	SUBQ        $0x04, R10
+	JMP         dwWgtS1AVX512_t4_w8_g1_b4_blk
+
+dwWgtS1AVX512_t4_w8_g1_b4_blkend:
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t4_w8_g1_rowend
+
+dwWgtS1AVX512_t4_w8_g1_pix:
+	VMOVUPS     (DI), Y4
+	VFMADD231PS (SI), Y4, Y0
+	VFMADD231PS (SI)(DX*1), Y4, Y1
+	VFMADD231PS (SI)(DX*2), Y4, Y2
+	VFMADD231PS (SI)(BX*1), Y4, Y3
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t4_w8_g1_pix
+
+dwWgtS1AVX512_t4_w8_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t4_w8_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX512_t4_w8_g3
+
+dwWgtS1AVX512_t4_w8_g1_end:
+	ADDQ $0x00000020, AX
+	SUBQ $0x08, 8(SP)
+	JMP  dwWgtS1AVX512_t4_w8
+
+dwWgtS1AVX512_t4_w8_end:
+dwWgtS1AVX512_t4_w1:
+	CMPQ 8(SP), $0x01
+	JL   dwWgtS1AVX512_t4_w1_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t4_w1_g3:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x03
+	JL     dwWgtS1AVX512_t4_w1_g3_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	VXORPS X10, X10, X10
+	VXORPS X11, X11, X11
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+
+dwWgtS1AVX512_t4_w1_g3_q:
+	MOVQ  n+216(FP), R12
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t4_w1_g3_rowend
+
+dwWgtS1AVX512_t4_w1_g3_pix:
+	VMOVSS      (R9), X12
+	VFMADD231SS (DI), X12, X0
+	VFMADD231SS (DI)(DX*1), X12, X1
+	VFMADD231SS (DI)(DX*2), X12, X2
+	VFMADD231SS (DI)(BX*1), X12, X3
+	VFMADD231SS (R8), X12, X4
+	VFMADD231SS (R8)(DX*1), X12, X5
+	VFMADD231SS (R8)(DX*2), X12, X6
+	VFMADD231SS (R8)(BX*1), X12, X7
+	VFMADD231SS (SI), X12, X8
+	VFMADD231SS (SI)(DX*1), X12, X9
+	VFMADD231SS (SI)(DX*2), X12, X10
+	VFMADD231SS (SI)(BX*1), X12, X11
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t4_w1_g3_pix
+
+dwWgtS1AVX512_t4_w1_g3_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), R8
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R9
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t4_w1_g3_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	MOVQ   80(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X8, X8
+	VMOVSS X8, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X9, X9
+	VMOVSS X9, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X10, X10
+	VMOVSS X10, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X11, X11
+	VMOVSS X11, (DI)
+	ADDQ   $0x03, (SP)
+	JMP    dwWgtS1AVX512_t4_w1_g3
+
+dwWgtS1AVX512_t4_w1_g3_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x02
+	JL     dwWgtS1AVX512_t4_w1_g2_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX512_t4_w1_g2_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t4_w1_g2_rowend
+
+dwWgtS1AVX512_t4_w1_g2_pix:
+	VMOVSS      (R8), X8
+	VFMADD231SS (DI), X8, X0
+	VFMADD231SS (DI)(DX*1), X8, X1
+	VFMADD231SS (DI)(DX*2), X8, X2
+	VFMADD231SS (DI)(BX*1), X8, X3
+	VFMADD231SS (SI), X8, X4
+	VFMADD231SS (SI)(DX*1), X8, X5
+	VFMADD231SS (SI)(DX*2), X8, X6
+	VFMADD231SS (SI)(BX*1), X8, X7
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t4_w1_g2_pix
+
+dwWgtS1AVX512_t4_w1_g2_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t4_w1_g2_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtS1AVX512_t4_w1_g3
+
+dwWgtS1AVX512_t4_w1_g2_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x01
+	JL     dwWgtS1AVX512_t4_w1_g1_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX512_t4_w1_g1_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t4_w1_g1_rowend
+
+dwWgtS1AVX512_t4_w1_g1_pix:
+	VMOVSS      (DI), X4
+	VFMADD231SS (SI), X4, X0
+	VFMADD231SS (SI)(DX*1), X4, X1
+	VFMADD231SS (SI)(DX*2), X4, X2
+	VFMADD231SS (SI)(BX*1), X4, X3
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t4_w1_g1_pix
+
+dwWgtS1AVX512_t4_w1_g1_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t4_w1_g1_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtS1AVX512_t4_w1_g3
+
+dwWgtS1AVX512_t4_w1_g1_end:
+	ADDQ $0x00000004, AX
+	SUBQ $0x01, 8(SP)
+	JMP  dwWgtS1AVX512_t4_w1
+
+dwWgtS1AVX512_t4_w1_end:
+	JMP dwWgtS1AVX512_done
+
+dwWgtS1AVX512_t5:
+	XORQ AX, AX
+	MOVQ c+224(FP), SI
+	MOVQ SI, 8(SP)
+
+dwWgtS1AVX512_t5_w16:
+	CMPQ 8(SP), $0x10
+	JL   dwWgtS1AVX512_t5_w16_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t5_w16_g6:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x06
+	JL     dwWgtS1AVX512_t5_w16_g6_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	VXORPS Z28, Z28, Z28
+	VXORPS Z29, Z29, Z29
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), R10
+	ADDQ   x_base+8(FP), R10
+	ADDQ   AX, R10
+	MOVQ   32(CX)(SI*8), R11
+	ADDQ   x_base+8(FP), R11
+	ADDQ   AX, R11
+	MOVQ   40(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R12
+	ADDQ   AX, R12
+
+dwWgtS1AVX512_t5_w16_g6_q:
+	MOVQ  n+216(FP), R13
+	TESTQ R13, R13
+	JZ    dwWgtS1AVX512_t5_w16_g6_rowend
+
+dwWgtS1AVX512_t5_w16_g6_pix:
+	PREFETCHT0  64(R12)
+	PREFETCHT0  64(DI)(DX*4)
+	PREFETCHT0  64(R8)(DX*4)
+	PREFETCHT0  64(R9)(DX*4)
+	PREFETCHT0  64(R10)(DX*4)
+	PREFETCHT0  64(R11)(DX*4)
+	PREFETCHT0  64(SI)(DX*4)
+	VMOVUPS     (R12), Z30
+	VFMADD231PS (DI), Z30, Z0
+	VFMADD231PS (DI)(DX*1), Z30, Z1
+	VFMADD231PS (DI)(DX*2), Z30, Z2
+	VFMADD231PS (DI)(BX*1), Z30, Z3
+	VFMADD231PS (DI)(DX*4), Z30, Z4
+	VFMADD231PS (R8), Z30, Z5
+	VFMADD231PS (R8)(DX*1), Z30, Z6
+	VFMADD231PS (R8)(DX*2), Z30, Z7
+	VFMADD231PS (R8)(BX*1), Z30, Z8
+	VFMADD231PS (R8)(DX*4), Z30, Z9
+	VFMADD231PS (R9), Z30, Z10
+	VFMADD231PS (R9)(DX*1), Z30, Z11
+	VFMADD231PS (R9)(DX*2), Z30, Z12
+	VFMADD231PS (R9)(BX*1), Z30, Z13
+	VFMADD231PS (R9)(DX*4), Z30, Z14
+	VFMADD231PS (R10), Z30, Z15
+	VFMADD231PS (R10)(DX*1), Z30, Z16
+	VFMADD231PS (R10)(DX*2), Z30, Z17
+	VFMADD231PS (R10)(BX*1), Z30, Z18
+	VFMADD231PS (R10)(DX*4), Z30, Z19
+	VFMADD231PS (R11), Z30, Z20
+	VFMADD231PS (R11)(DX*1), Z30, Z21
+	VFMADD231PS (R11)(DX*2), Z30, Z22
+	VFMADD231PS (R11)(BX*1), Z30, Z23
+	VFMADD231PS (R11)(DX*4), Z30, Z24
+	VFMADD231PS (SI), Z30, Z25
+	VFMADD231PS (SI)(DX*1), Z30, Z26
+	VFMADD231PS (SI)(DX*2), Z30, Z27
+	VFMADD231PS (SI)(BX*1), Z30, Z28
+	VFMADD231PS (SI)(DX*4), Z30, Z29
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), R10
+	ADDQ        xpix+232(FP), R11
+	ADDQ        xpix+232(FP), SI
+	ADDQ        ypix+256(FP), R12
+	DECQ        R13
+	JNZ         dwWgtS1AVX512_t5_w16_g6_pix
+
+dwWgtS1AVX512_t5_w16_g6_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), R11
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R12
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t5_w16_g6_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z16, Z16
+	VMOVUPS Z16, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z17, Z17
+	VMOVUPS Z17, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z18, Z18
+	VMOVUPS Z18, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z19, Z19
+	VMOVUPS Z19, (DI)
+	MOVQ    96(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z20, Z20
+	VMOVUPS Z20, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z21, Z21
+	VMOVUPS Z21, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z22, Z22
+	VMOVUPS Z22, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z23, Z23
+	VMOVUPS Z23, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z24, Z24
+	VMOVUPS Z24, (DI)
+	MOVQ    104(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z25, Z25
+	VMOVUPS Z25, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z26, Z26
+	VMOVUPS Z26, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z27, Z27
+	VMOVUPS Z27, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z28, Z28
+	VMOVUPS Z28, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z29, Z29
+	VMOVUPS Z29, (DI)
+	ADDQ    $0x06, (SP)
+	JMP     dwWgtS1AVX512_t5_w16_g6
+
+dwWgtS1AVX512_t5_w16_g6_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x05
+	JL     dwWgtS1AVX512_t5_w16_g5_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), R10
+	ADDQ   x_base+8(FP), R10
+	ADDQ   AX, R10
+	MOVQ   32(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R11
+	ADDQ   AX, R11
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x06, R12, R12
+	MOVQ   R12, 40(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x06, R12, R12
+	MOVQ   R12, 48(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 56(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 64(SP)
+
+dwWgtS1AVX512_t5_w16_g5_q:
+	MOVQ n+216(FP), R12
+
+dwWgtS1AVX512_t5_w16_g5_b6_blk:
+	CMPQ        R12, $0x06
+	JL          dwWgtS1AVX512_t5_w16_g5_b6_blkend
+	MOVQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z25
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z27
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z30
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z0
+	VFMADD231PS Z25, Z31, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z0
+	VFMADD231PS Z26, Z31, Z1
+	VFMADD231PS Z25, Z31, Z2
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z0
+	VFMADD231PS Z27, Z31, Z1
+	VFMADD231PS Z26, Z31, Z2
+	VFMADD231PS Z25, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z0
+	VFMADD231PS Z28, Z31, Z1
+	VFMADD231PS Z27, Z31, Z2
+	VFMADD231PS Z26, Z31, Z3
+	VFMADD231PS Z25, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z0
+	VFMADD231PS Z29, Z31, Z1
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z27, Z31, Z3
+	VFMADD231PS Z26, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z1
+	VFMADD231PS Z29, Z31, Z2
+	VFMADD231PS Z28, Z31, Z3
+	VFMADD231PS Z27, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VFMADD231PS Z28, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z3
+	VFMADD231PS Z29, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z4
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z5
+	VFMADD231PS Z25, Z31, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z5
+	VFMADD231PS Z26, Z31, Z6
+	VFMADD231PS Z25, Z31, Z7
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z5
+	VFMADD231PS Z27, Z31, Z6
+	VFMADD231PS Z26, Z31, Z7
+	VFMADD231PS Z25, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z5
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z27, Z31, Z7
+	VFMADD231PS Z26, Z31, Z8
+	VFMADD231PS Z25, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z5
+	VFMADD231PS Z29, Z31, Z6
+	VFMADD231PS Z28, Z31, Z7
+	VFMADD231PS Z27, Z31, Z8
+	VFMADD231PS Z26, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VFMADD231PS Z28, Z31, Z8
+	VFMADD231PS Z27, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z7
+	VFMADD231PS Z29, Z31, Z8
+	VFMADD231PS Z28, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z8
+	VFMADD231PS Z29, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z9
+	MOVQ        R9, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z10
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z10
+	VFMADD231PS Z25, Z31, Z11
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z10
+	VFMADD231PS Z26, Z31, Z11
+	VFMADD231PS Z25, Z31, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z27, Z31, Z11
+	VFMADD231PS Z26, Z31, Z12
+	VFMADD231PS Z25, Z31, Z13
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z10
+	VFMADD231PS Z28, Z31, Z11
+	VFMADD231PS Z27, Z31, Z12
+	VFMADD231PS Z26, Z31, Z13
+	VFMADD231PS Z25, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VFMADD231PS Z28, Z31, Z12
+	VFMADD231PS Z27, Z31, Z13
+	VFMADD231PS Z26, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z11
+	VFMADD231PS Z29, Z31, Z12
+	VFMADD231PS Z28, Z31, Z13
+	VFMADD231PS Z27, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z12
+	VFMADD231PS Z29, Z31, Z13
+	VFMADD231PS Z28, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z13
+	VFMADD231PS Z29, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z14
+	MOVQ        R10, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z15
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z15
+	VFMADD231PS Z25, Z31, Z16
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z15
+	VFMADD231PS Z26, Z31, Z16
+	VFMADD231PS Z25, Z31, Z17
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z15
+	VFMADD231PS Z27, Z31, Z16
+	VFMADD231PS Z26, Z31, Z17
+	VFMADD231PS Z25, Z31, Z18
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z15
+	VFMADD231PS Z28, Z31, Z16
+	VFMADD231PS Z27, Z31, Z17
+	VFMADD231PS Z26, Z31, Z18
+	VFMADD231PS Z25, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z15
+	VFMADD231PS Z29, Z31, Z16
+	VFMADD231PS Z28, Z31, Z17
+	VFMADD231PS Z27, Z31, Z18
+	VFMADD231PS Z26, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z16
+	VFMADD231PS Z29, Z31, Z17
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z27, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z17
+	VFMADD231PS Z29, Z31, Z18
+	VFMADD231PS Z28, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z19
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z20
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z20
+	VFMADD231PS Z25, Z31, Z21
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z20
+	VFMADD231PS Z26, Z31, Z21
+	VFMADD231PS Z25, Z31, Z22
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z20
+	VFMADD231PS Z27, Z31, Z21
+	VFMADD231PS Z26, Z31, Z22
+	VFMADD231PS Z25, Z31, Z23
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z20
+	VFMADD231PS Z28, Z31, Z21
+	VFMADD231PS Z27, Z31, Z22
+	VFMADD231PS Z26, Z31, Z23
+	VFMADD231PS Z25, Z31, Z24
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z20
+	VFMADD231PS Z29, Z31, Z21
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z27, Z31, Z23
+	VFMADD231PS Z26, Z31, Z24
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z21
+	VFMADD231PS Z29, Z31, Z22
+	VFMADD231PS Z28, Z31, Z23
+	VFMADD231PS Z27, Z31, Z24
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VFMADD231PS Z28, Z31, Z24
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z23
+	VFMADD231PS Z29, Z31, Z24
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z24
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), R8
+	ADDQ        40(SP), R9
+	ADDQ        40(SP), R10
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R11
+	SUBQ        $0x06, R12
+	JMP         dwWgtS1AVX512_t5_w16_g5_b6_blk
+
+dwWgtS1AVX512_t5_w16_g5_b6_blkend:
+dwWgtS1AVX512_t5_w16_g5_b4_blk:
+	CMPQ        R12, $0x04
+	JL          dwWgtS1AVX512_t5_w16_g5_b4_blkend
+	MOVQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z25
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z27
+	ADDQ        ypix+256(FP), R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z25, Z29, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z26, Z29, Z0
+	VFMADD231PS Z25, Z29, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z27, Z29, Z0
+	VFMADD231PS Z26, Z29, Z1
+	VFMADD231PS Z25, Z29, Z2
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z0
+	VFMADD231PS Z27, Z29, Z1
+	VFMADD231PS Z26, Z29, Z2
+	VFMADD231PS Z25, Z29, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z1
+	VFMADD231PS Z27, Z29, Z2
+	VFMADD231PS Z26, Z29, Z3
+	VFMADD231PS Z25, Z29, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z2
+	VFMADD231PS Z27, Z29, Z3
+	VFMADD231PS Z26, Z29, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z3
+	VFMADD231PS Z27, Z29, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z4
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z25, Z29, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z26, Z29, Z5
+	VFMADD231PS Z25, Z29, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z27, Z29, Z5
+	VFMADD231PS Z26, Z29, Z6
+	VFMADD231PS Z25, Z29, Z7
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z5
+	VFMADD231PS Z27, Z29, Z6
+	VFMADD231PS Z26, Z29, Z7
+	VFMADD231PS Z25, Z29, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z6
+	VFMADD231PS Z27, Z29, Z7
+	VFMADD231PS Z26, Z29, Z8
+	VFMADD231PS Z25, Z29, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z7
+	VFMADD231PS Z27, Z29, Z8
+	VFMADD231PS Z26, Z29, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z8
+	VFMADD231PS Z27, Z29, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z9
+	MOVQ        R9, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z25, Z29, Z10
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z26, Z29, Z10
+	VFMADD231PS Z25, Z29, Z11
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z27, Z29, Z10
+	VFMADD231PS Z26, Z29, Z11
+	VFMADD231PS Z25, Z29, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z10
+	VFMADD231PS Z27, Z29, Z11
+	VFMADD231PS Z26, Z29, Z12
+	VFMADD231PS Z25, Z29, Z13
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z11
+	VFMADD231PS Z27, Z29, Z12
+	VFMADD231PS Z26, Z29, Z13
+	VFMADD231PS Z25, Z29, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z12
+	VFMADD231PS Z27, Z29, Z13
+	VFMADD231PS Z26, Z29, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z13
+	VFMADD231PS Z27, Z29, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z14
+	MOVQ        R10, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z25, Z29, Z15
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z26, Z29, Z15
+	VFMADD231PS Z25, Z29, Z16
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z27, Z29, Z15
+	VFMADD231PS Z26, Z29, Z16
+	VFMADD231PS Z25, Z29, Z17
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z15
+	VFMADD231PS Z27, Z29, Z16
+	VFMADD231PS Z26, Z29, Z17
+	VFMADD231PS Z25, Z29, Z18
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z16
+	VFMADD231PS Z27, Z29, Z17
+	VFMADD231PS Z26, Z29, Z18
+	VFMADD231PS Z25, Z29, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z17
+	VFMADD231PS Z27, Z29, Z18
+	VFMADD231PS Z26, Z29, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z18
+	VFMADD231PS Z27, Z29, Z19
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z19
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z25, Z29, Z20
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z26, Z29, Z20
+	VFMADD231PS Z25, Z29, Z21
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z27, Z29, Z20
+	VFMADD231PS Z26, Z29, Z21
+	VFMADD231PS Z25, Z29, Z22
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z20
+	VFMADD231PS Z27, Z29, Z21
+	VFMADD231PS Z26, Z29, Z22
+	VFMADD231PS Z25, Z29, Z23
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z21
+	VFMADD231PS Z27, Z29, Z22
+	VFMADD231PS Z26, Z29, Z23
+	VFMADD231PS Z25, Z29, Z24
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z22
+	VFMADD231PS Z27, Z29, Z23
+	VFMADD231PS Z26, Z29, Z24
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z23
+	VFMADD231PS Z27, Z29, Z24
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	VFMADD231PS Z28, Z29, Z24
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), R8
+	ADDQ        56(SP), R9
+	ADDQ        56(SP), R10
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R11
+	SUBQ        $0x04, R12
+	JMP         dwWgtS1AVX512_t5_w16_g5_b4_blk
+
+dwWgtS1AVX512_t5_w16_g5_b4_blkend:
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t5_w16_g5_rowend
+
+dwWgtS1AVX512_t5_w16_g5_pix:
+	PREFETCHT0  64(R11)
+	PREFETCHT0  64(DI)(DX*4)
+	PREFETCHT0  64(R8)(DX*4)
+	PREFETCHT0  64(R9)(DX*4)
+	PREFETCHT0  64(R10)(DX*4)
+	PREFETCHT0  64(SI)(DX*4)
+	VMOVUPS     (R11), Z25
+	VFMADD231PS (DI), Z25, Z0
+	VFMADD231PS (DI)(DX*1), Z25, Z1
+	VFMADD231PS (DI)(DX*2), Z25, Z2
+	VFMADD231PS (DI)(BX*1), Z25, Z3
+	VFMADD231PS (DI)(DX*4), Z25, Z4
+	VFMADD231PS (R8), Z25, Z5
+	VFMADD231PS (R8)(DX*1), Z25, Z6
+	VFMADD231PS (R8)(DX*2), Z25, Z7
+	VFMADD231PS (R8)(BX*1), Z25, Z8
+	VFMADD231PS (R8)(DX*4), Z25, Z9
+	VFMADD231PS (R9), Z25, Z10
+	VFMADD231PS (R9)(DX*1), Z25, Z11
+	VFMADD231PS (R9)(DX*2), Z25, Z12
+	VFMADD231PS (R9)(BX*1), Z25, Z13
+	VFMADD231PS (R9)(DX*4), Z25, Z14
+	VFMADD231PS (R10), Z25, Z15
+	VFMADD231PS (R10)(DX*1), Z25, Z16
+	VFMADD231PS (R10)(DX*2), Z25, Z17
+	VFMADD231PS (R10)(BX*1), Z25, Z18
+	VFMADD231PS (R10)(DX*4), Z25, Z19
+	VFMADD231PS (SI), Z25, Z20
+	VFMADD231PS (SI)(DX*1), Z25, Z21
+	VFMADD231PS (SI)(DX*2), Z25, Z22
+	VFMADD231PS (SI)(BX*1), Z25, Z23
+	VFMADD231PS (SI)(DX*4), Z25, Z24
+	ADDQ        xpix+232(FP), DI
+	ADDQ        xpix+232(FP), R8
+	ADDQ        xpix+232(FP), R9
+	ADDQ        xpix+232(FP), R10
+	ADDQ        xpix+232(FP), SI
+	ADDQ        ypix+256(FP), R11
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t5_w16_g5_pix
+
+dwWgtS1AVX512_t5_w16_g5_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), R10
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R11
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t5_w16_g5_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z16, Z16
+	VMOVUPS Z16, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z17, Z17
+	VMOVUPS Z17, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z18, Z18
+	VMOVUPS Z18, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z19, Z19
+	VMOVUPS Z19, (DI)
+	MOVQ    96(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z20, Z20
+	VMOVUPS Z20, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z21, Z21
+	VMOVUPS Z21, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z22, Z22
+	VMOVUPS Z22, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z23, Z23
+	VMOVUPS Z23, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z24, Z24
+	VMOVUPS Z24, (DI)
+	ADDQ    $0x05, (SP)
+	JMP     dwWgtS1AVX512_t5_w16_g6
+
+dwWgtS1AVX512_t5_w16_g5_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x04
+	JL     dwWgtS1AVX512_t5_w16_g4_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), R9
+	ADDQ   x_base+8(FP), R9
+	ADDQ   AX, R9
+	MOVQ   24(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R10
+	ADDQ   AX, R10
+	MOVQ   xpix+232(FP), R11
+	MOVQ   ypix+256(FP), R12
+	MOVQ   xpix+232(FP), R13
+	IMUL3Q $0x0b, R13, R13
+	MOVQ   R13, 40(SP)
+	MOVQ   ypix+256(FP), R13
+	IMUL3Q $0x0b, R13, R13
+	MOVQ   R13, 48(SP)
+	MOVQ   xpix+232(FP), R13
+	IMUL3Q $0x08, R13, R13
+	MOVQ   R13, 56(SP)
+	MOVQ   ypix+256(FP), R13
+	IMUL3Q $0x08, R13, R13
+	MOVQ   R13, 64(SP)
+	MOVQ   xpix+232(FP), R13
+	IMUL3Q $0x04, R13, R13
+	MOVQ   R13, 72(SP)
+	MOVQ   ypix+256(FP), R13
+	IMUL3Q $0x04, R13, R13
+	MOVQ   R13, 80(SP)
+
+dwWgtS1AVX512_t5_w16_g4_q:
+	MOVQ n+216(FP), R13
+
+dwWgtS1AVX512_t5_w16_g4_b11_blk:
+	CMPQ        R13, $0x0b
+	JL          dwWgtS1AVX512_t5_w16_g4_b11_blkend
+	MOVQ        R10, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z21
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z22
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z23
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z25
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z26
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z27
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z29
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z30
+	MOVQ        DI, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z20, Z31, Z0
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z21, Z31, Z0
+	VFMADD231PS Z20, Z31, Z1
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z22, Z31, Z0
+	VFMADD231PS Z21, Z31, Z1
+	VFMADD231PS Z20, Z31, Z2
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z23, Z31, Z0
+	VFMADD231PS Z22, Z31, Z1
+	VFMADD231PS Z21, Z31, Z2
+	VFMADD231PS Z20, Z31, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z0
+	VFMADD231PS Z23, Z31, Z1
+	VFMADD231PS Z22, Z31, Z2
+	VFMADD231PS Z21, Z31, Z3
+	VFMADD231PS Z20, Z31, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z0
+	VFMADD231PS Z24, Z31, Z1
+	VFMADD231PS Z23, Z31, Z2
+	VFMADD231PS Z22, Z31, Z3
+	VFMADD231PS Z21, Z31, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z0
+	VFMADD231PS Z25, Z31, Z1
+	VFMADD231PS Z24, Z31, Z2
+	VFMADD231PS Z23, Z31, Z3
+	VFMADD231PS Z22, Z31, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z0
+	VFMADD231PS Z26, Z31, Z1
+	VFMADD231PS Z25, Z31, Z2
+	VFMADD231PS Z24, Z31, Z3
+	VFMADD231PS Z23, Z31, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z0
+	VFMADD231PS Z27, Z31, Z1
+	VFMADD231PS Z26, Z31, Z2
+	VFMADD231PS Z25, Z31, Z3
+	VFMADD231PS Z24, Z31, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z0
+	VFMADD231PS Z28, Z31, Z1
+	VFMADD231PS Z27, Z31, Z2
+	VFMADD231PS Z26, Z31, Z3
+	VFMADD231PS Z25, Z31, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z0
+	VFMADD231PS Z29, Z31, Z1
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z27, Z31, Z3
+	VFMADD231PS Z26, Z31, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z1
+	VFMADD231PS Z29, Z31, Z2
+	VFMADD231PS Z28, Z31, Z3
+	VFMADD231PS Z27, Z31, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VFMADD231PS Z28, Z31, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z3
+	VFMADD231PS Z29, Z31, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z4
+	MOVQ        R8, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z20, Z31, Z5
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z21, Z31, Z5
+	VFMADD231PS Z20, Z31, Z6
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z22, Z31, Z5
+	VFMADD231PS Z21, Z31, Z6
+	VFMADD231PS Z20, Z31, Z7
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z23, Z31, Z5
+	VFMADD231PS Z22, Z31, Z6
+	VFMADD231PS Z21, Z31, Z7
+	VFMADD231PS Z20, Z31, Z8
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z5
+	VFMADD231PS Z23, Z31, Z6
+	VFMADD231PS Z22, Z31, Z7
+	VFMADD231PS Z21, Z31, Z8
+	VFMADD231PS Z20, Z31, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z5
+	VFMADD231PS Z24, Z31, Z6
+	VFMADD231PS Z23, Z31, Z7
+	VFMADD231PS Z22, Z31, Z8
+	VFMADD231PS Z21, Z31, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z5
+	VFMADD231PS Z25, Z31, Z6
+	VFMADD231PS Z24, Z31, Z7
+	VFMADD231PS Z23, Z31, Z8
+	VFMADD231PS Z22, Z31, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z5
+	VFMADD231PS Z26, Z31, Z6
+	VFMADD231PS Z25, Z31, Z7
+	VFMADD231PS Z24, Z31, Z8
+	VFMADD231PS Z23, Z31, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z5
+	VFMADD231PS Z27, Z31, Z6
+	VFMADD231PS Z26, Z31, Z7
+	VFMADD231PS Z25, Z31, Z8
+	VFMADD231PS Z24, Z31, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z5
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z27, Z31, Z7
+	VFMADD231PS Z26, Z31, Z8
+	VFMADD231PS Z25, Z31, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z5
+	VFMADD231PS Z29, Z31, Z6
+	VFMADD231PS Z28, Z31, Z7
+	VFMADD231PS Z27, Z31, Z8
+	VFMADD231PS Z26, Z31, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VFMADD231PS Z28, Z31, Z8
+	VFMADD231PS Z27, Z31, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z7
+	VFMADD231PS Z29, Z31, Z8
+	VFMADD231PS Z28, Z31, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z8
+	VFMADD231PS Z29, Z31, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z9
+	MOVQ        R9, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z20, Z31, Z10
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z21, Z31, Z10
+	VFMADD231PS Z20, Z31, Z11
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z22, Z31, Z10
+	VFMADD231PS Z21, Z31, Z11
+	VFMADD231PS Z20, Z31, Z12
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z23, Z31, Z10
+	VFMADD231PS Z22, Z31, Z11
+	VFMADD231PS Z21, Z31, Z12
+	VFMADD231PS Z20, Z31, Z13
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z10
+	VFMADD231PS Z23, Z31, Z11
+	VFMADD231PS Z22, Z31, Z12
+	VFMADD231PS Z21, Z31, Z13
+	VFMADD231PS Z20, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z10
+	VFMADD231PS Z24, Z31, Z11
+	VFMADD231PS Z23, Z31, Z12
+	VFMADD231PS Z22, Z31, Z13
+	VFMADD231PS Z21, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z10
+	VFMADD231PS Z25, Z31, Z11
+	VFMADD231PS Z24, Z31, Z12
+	VFMADD231PS Z23, Z31, Z13
+	VFMADD231PS Z22, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z10
+	VFMADD231PS Z26, Z31, Z11
+	VFMADD231PS Z25, Z31, Z12
+	VFMADD231PS Z24, Z31, Z13
+	VFMADD231PS Z23, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z27, Z31, Z11
+	VFMADD231PS Z26, Z31, Z12
+	VFMADD231PS Z25, Z31, Z13
+	VFMADD231PS Z24, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z10
+	VFMADD231PS Z28, Z31, Z11
+	VFMADD231PS Z27, Z31, Z12
+	VFMADD231PS Z26, Z31, Z13
+	VFMADD231PS Z25, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VFMADD231PS Z28, Z31, Z12
+	VFMADD231PS Z27, Z31, Z13
+	VFMADD231PS Z26, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z11
+	VFMADD231PS Z29, Z31, Z12
+	VFMADD231PS Z28, Z31, Z13
+	VFMADD231PS Z27, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z12
+	VFMADD231PS Z29, Z31, Z13
+	VFMADD231PS Z28, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z13
+	VFMADD231PS Z29, Z31, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z14
+	MOVQ        SI, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z20, Z31, Z15
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z21, Z31, Z15
+	VFMADD231PS Z20, Z31, Z16
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z22, Z31, Z15
+	VFMADD231PS Z21, Z31, Z16
+	VFMADD231PS Z20, Z31, Z17
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z23, Z31, Z15
+	VFMADD231PS Z22, Z31, Z16
+	VFMADD231PS Z21, Z31, Z17
+	VFMADD231PS Z20, Z31, Z18
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z24, Z31, Z15
+	VFMADD231PS Z23, Z31, Z16
+	VFMADD231PS Z22, Z31, Z17
+	VFMADD231PS Z21, Z31, Z18
+	VFMADD231PS Z20, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z25, Z31, Z15
+	VFMADD231PS Z24, Z31, Z16
+	VFMADD231PS Z23, Z31, Z17
+	VFMADD231PS Z22, Z31, Z18
+	VFMADD231PS Z21, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z26, Z31, Z15
+	VFMADD231PS Z25, Z31, Z16
+	VFMADD231PS Z24, Z31, Z17
+	VFMADD231PS Z23, Z31, Z18
+	VFMADD231PS Z22, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z27, Z31, Z15
+	VFMADD231PS Z26, Z31, Z16
+	VFMADD231PS Z25, Z31, Z17
+	VFMADD231PS Z24, Z31, Z18
+	VFMADD231PS Z23, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z28, Z31, Z15
+	VFMADD231PS Z27, Z31, Z16
+	VFMADD231PS Z26, Z31, Z17
+	VFMADD231PS Z25, Z31, Z18
+	VFMADD231PS Z24, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z29, Z31, Z15
+	VFMADD231PS Z28, Z31, Z16
+	VFMADD231PS Z27, Z31, Z17
+	VFMADD231PS Z26, Z31, Z18
+	VFMADD231PS Z25, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z15
+	VFMADD231PS Z29, Z31, Z16
+	VFMADD231PS Z28, Z31, Z17
+	VFMADD231PS Z27, Z31, Z18
+	VFMADD231PS Z26, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z16
+	VFMADD231PS Z29, Z31, Z17
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z27, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z17
+	VFMADD231PS Z29, Z31, Z18
+	VFMADD231PS Z28, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z31
+	VFMADD231PS Z30, Z31, Z19
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), R8
+	ADDQ        40(SP), R9
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R10
+	SUBQ        $0x0b, R13
+	JMP         dwWgtS1AVX512_t5_w16_g4_b11_blk
+
+dwWgtS1AVX512_t5_w16_g4_b11_blkend:
+dwWgtS1AVX512_t5_w16_g4_b8_blk:
+	CMPQ        R13, $0x08
+	JL          dwWgtS1AVX512_t5_w16_g4_b8_blkend
+	MOVQ        R10, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z21
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z22
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z23
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z25
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z26
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z27
+	MOVQ        DI, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z20, Z28, Z0
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z21, Z28, Z0
+	VFMADD231PS Z20, Z28, Z1
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z22, Z28, Z0
+	VFMADD231PS Z21, Z28, Z1
+	VFMADD231PS Z20, Z28, Z2
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z23, Z28, Z0
+	VFMADD231PS Z22, Z28, Z1
+	VFMADD231PS Z21, Z28, Z2
+	VFMADD231PS Z20, Z28, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z24, Z28, Z0
+	VFMADD231PS Z23, Z28, Z1
+	VFMADD231PS Z22, Z28, Z2
+	VFMADD231PS Z21, Z28, Z3
+	VFMADD231PS Z20, Z28, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z25, Z28, Z0
+	VFMADD231PS Z24, Z28, Z1
+	VFMADD231PS Z23, Z28, Z2
+	VFMADD231PS Z22, Z28, Z3
+	VFMADD231PS Z21, Z28, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z25, Z28, Z1
+	VFMADD231PS Z24, Z28, Z2
+	VFMADD231PS Z23, Z28, Z3
+	VFMADD231PS Z22, Z28, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z0
+	VFMADD231PS Z26, Z28, Z1
+	VFMADD231PS Z25, Z28, Z2
+	VFMADD231PS Z24, Z28, Z3
+	VFMADD231PS Z23, Z28, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z1
+	VFMADD231PS Z26, Z28, Z2
+	VFMADD231PS Z25, Z28, Z3
+	VFMADD231PS Z24, Z28, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z2
+	VFMADD231PS Z26, Z28, Z3
+	VFMADD231PS Z25, Z28, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z3
+	VFMADD231PS Z26, Z28, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z4
+	MOVQ        R8, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z20, Z28, Z5
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z21, Z28, Z5
+	VFMADD231PS Z20, Z28, Z6
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z22, Z28, Z5
+	VFMADD231PS Z21, Z28, Z6
+	VFMADD231PS Z20, Z28, Z7
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z23, Z28, Z5
+	VFMADD231PS Z22, Z28, Z6
+	VFMADD231PS Z21, Z28, Z7
+	VFMADD231PS Z20, Z28, Z8
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z24, Z28, Z5
+	VFMADD231PS Z23, Z28, Z6
+	VFMADD231PS Z22, Z28, Z7
+	VFMADD231PS Z21, Z28, Z8
+	VFMADD231PS Z20, Z28, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z25, Z28, Z5
+	VFMADD231PS Z24, Z28, Z6
+	VFMADD231PS Z23, Z28, Z7
+	VFMADD231PS Z22, Z28, Z8
+	VFMADD231PS Z21, Z28, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z26, Z28, Z5
+	VFMADD231PS Z25, Z28, Z6
+	VFMADD231PS Z24, Z28, Z7
+	VFMADD231PS Z23, Z28, Z8
+	VFMADD231PS Z22, Z28, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z5
+	VFMADD231PS Z26, Z28, Z6
+	VFMADD231PS Z25, Z28, Z7
+	VFMADD231PS Z24, Z28, Z8
+	VFMADD231PS Z23, Z28, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z6
+	VFMADD231PS Z26, Z28, Z7
+	VFMADD231PS Z25, Z28, Z8
+	VFMADD231PS Z24, Z28, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z7
+	VFMADD231PS Z26, Z28, Z8
+	VFMADD231PS Z25, Z28, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z8
+	VFMADD231PS Z26, Z28, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z9
+	MOVQ        R9, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z20, Z28, Z10
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z21, Z28, Z10
+	VFMADD231PS Z20, Z28, Z11
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z22, Z28, Z10
+	VFMADD231PS Z21, Z28, Z11
+	VFMADD231PS Z20, Z28, Z12
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z23, Z28, Z10
+	VFMADD231PS Z22, Z28, Z11
+	VFMADD231PS Z21, Z28, Z12
+	VFMADD231PS Z20, Z28, Z13
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z24, Z28, Z10
+	VFMADD231PS Z23, Z28, Z11
+	VFMADD231PS Z22, Z28, Z12
+	VFMADD231PS Z21, Z28, Z13
+	VFMADD231PS Z20, Z28, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z25, Z28, Z10
+	VFMADD231PS Z24, Z28, Z11
+	VFMADD231PS Z23, Z28, Z12
+	VFMADD231PS Z22, Z28, Z13
+	VFMADD231PS Z21, Z28, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z26, Z28, Z10
+	VFMADD231PS Z25, Z28, Z11
+	VFMADD231PS Z24, Z28, Z12
+	VFMADD231PS Z23, Z28, Z13
+	VFMADD231PS Z22, Z28, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z10
+	VFMADD231PS Z26, Z28, Z11
+	VFMADD231PS Z25, Z28, Z12
+	VFMADD231PS Z24, Z28, Z13
+	VFMADD231PS Z23, Z28, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z11
+	VFMADD231PS Z26, Z28, Z12
+	VFMADD231PS Z25, Z28, Z13
+	VFMADD231PS Z24, Z28, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z12
+	VFMADD231PS Z26, Z28, Z13
+	VFMADD231PS Z25, Z28, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z13
+	VFMADD231PS Z26, Z28, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z14
+	MOVQ        SI, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z20, Z28, Z15
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z21, Z28, Z15
+	VFMADD231PS Z20, Z28, Z16
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z22, Z28, Z15
+	VFMADD231PS Z21, Z28, Z16
+	VFMADD231PS Z20, Z28, Z17
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z23, Z28, Z15
+	VFMADD231PS Z22, Z28, Z16
+	VFMADD231PS Z21, Z28, Z17
+	VFMADD231PS Z20, Z28, Z18
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z24, Z28, Z15
+	VFMADD231PS Z23, Z28, Z16
+	VFMADD231PS Z22, Z28, Z17
+	VFMADD231PS Z21, Z28, Z18
+	VFMADD231PS Z20, Z28, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z25, Z28, Z15
+	VFMADD231PS Z24, Z28, Z16
+	VFMADD231PS Z23, Z28, Z17
+	VFMADD231PS Z22, Z28, Z18
+	VFMADD231PS Z21, Z28, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z26, Z28, Z15
+	VFMADD231PS Z25, Z28, Z16
+	VFMADD231PS Z24, Z28, Z17
+	VFMADD231PS Z23, Z28, Z18
+	VFMADD231PS Z22, Z28, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z15
+	VFMADD231PS Z26, Z28, Z16
+	VFMADD231PS Z25, Z28, Z17
+	VFMADD231PS Z24, Z28, Z18
+	VFMADD231PS Z23, Z28, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z16
+	VFMADD231PS Z26, Z28, Z17
+	VFMADD231PS Z25, Z28, Z18
+	VFMADD231PS Z24, Z28, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z17
+	VFMADD231PS Z26, Z28, Z18
+	VFMADD231PS Z25, Z28, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z18
+	VFMADD231PS Z26, Z28, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z28
+	VFMADD231PS Z27, Z28, Z19
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), R8
+	ADDQ        56(SP), R9
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R10
+	SUBQ        $0x08, R13
+	JMP         dwWgtS1AVX512_t5_w16_g4_b8_blk
+
+dwWgtS1AVX512_t5_w16_g4_b8_blkend:
+dwWgtS1AVX512_t5_w16_g4_b4_blk:
+	CMPQ        R13, $0x04
+	JL          dwWgtS1AVX512_t5_w16_g4_b4_blkend
+	MOVQ        R10, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z20
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z21
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z22
+	ADDQ        R12, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z23
+	MOVQ        DI, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z20, Z24, Z0
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z21, Z24, Z0
+	VFMADD231PS Z20, Z24, Z1
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z22, Z24, Z0
+	VFMADD231PS Z21, Z24, Z1
+	VFMADD231PS Z20, Z24, Z2
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z0
+	VFMADD231PS Z22, Z24, Z1
+	VFMADD231PS Z21, Z24, Z2
+	VFMADD231PS Z20, Z24, Z3
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z1
+	VFMADD231PS Z22, Z24, Z2
+	VFMADD231PS Z21, Z24, Z3
+	VFMADD231PS Z20, Z24, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z2
+	VFMADD231PS Z22, Z24, Z3
+	VFMADD231PS Z21, Z24, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z3
+	VFMADD231PS Z22, Z24, Z4
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z4
+	MOVQ        R8, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z20, Z24, Z5
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z21, Z24, Z5
+	VFMADD231PS Z20, Z24, Z6
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z22, Z24, Z5
+	VFMADD231PS Z21, Z24, Z6
+	VFMADD231PS Z20, Z24, Z7
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z5
+	VFMADD231PS Z22, Z24, Z6
+	VFMADD231PS Z21, Z24, Z7
+	VFMADD231PS Z20, Z24, Z8
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z6
+	VFMADD231PS Z22, Z24, Z7
+	VFMADD231PS Z21, Z24, Z8
+	VFMADD231PS Z20, Z24, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z7
+	VFMADD231PS Z22, Z24, Z8
+	VFMADD231PS Z21, Z24, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z8
+	VFMADD231PS Z22, Z24, Z9
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z9
+	MOVQ        R9, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z20, Z24, Z10
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z21, Z24, Z10
+	VFMADD231PS Z20, Z24, Z11
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z22, Z24, Z10
+	VFMADD231PS Z21, Z24, Z11
+	VFMADD231PS Z20, Z24, Z12
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z10
+	VFMADD231PS Z22, Z24, Z11
+	VFMADD231PS Z21, Z24, Z12
+	VFMADD231PS Z20, Z24, Z13
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z11
+	VFMADD231PS Z22, Z24, Z12
+	VFMADD231PS Z21, Z24, Z13
+	VFMADD231PS Z20, Z24, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z12
+	VFMADD231PS Z22, Z24, Z13
+	VFMADD231PS Z21, Z24, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z13
+	VFMADD231PS Z22, Z24, Z14
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z14
+	MOVQ        SI, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z20, Z24, Z15
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z21, Z24, Z15
+	VFMADD231PS Z20, Z24, Z16
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z22, Z24, Z15
+	VFMADD231PS Z21, Z24, Z16
+	VFMADD231PS Z20, Z24, Z17
+	ADDQ        DX, R14
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z15
+	VFMADD231PS Z22, Z24, Z16
+	VFMADD231PS Z21, Z24, Z17
+	VFMADD231PS Z20, Z24, Z18
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z16
+	VFMADD231PS Z22, Z24, Z17
+	VFMADD231PS Z21, Z24, Z18
+	VFMADD231PS Z20, Z24, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z17
+	VFMADD231PS Z22, Z24, Z18
+	VFMADD231PS Z21, Z24, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z18
+	VFMADD231PS Z22, Z24, Z19
+	ADDQ        DX, R14
+	PREFETCHT0  64(R14)
+	VMOVUPS     (R14), Z24
+	VFMADD231PS Z23, Z24, Z19
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), R8
+	ADDQ        72(SP), R9
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), R10
+	SUBQ        $0x04, R13
+	JMP         dwWgtS1AVX512_t5_w16_g4_b4_blk
+
+dwWgtS1AVX512_t5_w16_g4_b4_blkend:
+	TESTQ R13, R13
+	JZ    dwWgtS1AVX512_t5_w16_g4_rowend
+
+dwWgtS1AVX512_t5_w16_g4_pix:
+	PREFETCHT0  64(R10)
+	PREFETCHT0  64(DI)(DX*4)
+	PREFETCHT0  64(R8)(DX*4)
+	PREFETCHT0  64(R9)(DX*4)
+	PREFETCHT0  64(SI)(DX*4)
+	VMOVUPS     (R10), Z20
+	VFMADD231PS (DI), Z20, Z0
+	VFMADD231PS (DI)(DX*1), Z20, Z1
+	VFMADD231PS (DI)(DX*2), Z20, Z2
+	VFMADD231PS (DI)(BX*1), Z20, Z3
+	VFMADD231PS (DI)(DX*4), Z20, Z4
+	VFMADD231PS (R8), Z20, Z5
+	VFMADD231PS (R8)(DX*1), Z20, Z6
+	VFMADD231PS (R8)(DX*2), Z20, Z7
+	VFMADD231PS (R8)(BX*1), Z20, Z8
+	VFMADD231PS (R8)(DX*4), Z20, Z9
+	VFMADD231PS (R9), Z20, Z10
+	VFMADD231PS (R9)(DX*1), Z20, Z11
+	VFMADD231PS (R9)(DX*2), Z20, Z12
+	VFMADD231PS (R9)(BX*1), Z20, Z13
+	VFMADD231PS (R9)(DX*4), Z20, Z14
+	VFMADD231PS (SI), Z20, Z15
+	VFMADD231PS (SI)(DX*1), Z20, Z16
+	VFMADD231PS (SI)(DX*2), Z20, Z17
+	VFMADD231PS (SI)(BX*1), Z20, Z18
+	VFMADD231PS (SI)(DX*4), Z20, Z19
+	ADDQ        R11, DI
+	ADDQ        R11, R8
+	ADDQ        R11, R9
+	ADDQ        R11, SI
+	ADDQ        R12, R10
+	DECQ        R13
+	JNZ         dwWgtS1AVX512_t5_w16_g4_pix
+
+dwWgtS1AVX512_t5_w16_g4_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), R9
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R10
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t5_w16_g4_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	MOVQ    88(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z15, Z15
+	VMOVUPS Z15, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z16, Z16
+	VMOVUPS Z16, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z17, Z17
+	VMOVUPS Z17, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z18, Z18
+	VMOVUPS Z18, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z19, Z19
+	VMOVUPS Z19, (DI)
+	ADDQ    $0x04, (SP)
+	JMP     dwWgtS1AVX512_t5_w16_g6
+
+dwWgtS1AVX512_t5_w16_g4_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x03
+	JL     dwWgtS1AVX512_t5_w16_g3_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), R8
+	ADDQ   x_base+8(FP), R8
+	ADDQ   AX, R8
+	MOVQ   16(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R9
+	ADDQ   AX, R9
+	MOVQ   xpix+232(FP), R10
+	MOVQ   ypix+256(FP), R11
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x10, R12, R12
+	MOVQ   R12, 40(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x10, R12, R12
+	MOVQ   R12, 48(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x08, R12, R12
+	MOVQ   R12, 56(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x08, R12, R12
+	MOVQ   R12, 64(SP)
+	MOVQ   xpix+232(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 72(SP)
+	MOVQ   ypix+256(FP), R12
+	IMUL3Q $0x04, R12, R12
+	MOVQ   R12, 80(SP)
+
+dwWgtS1AVX512_t5_w16_g3_q:
+	MOVQ n+216(FP), R12
+
+dwWgtS1AVX512_t5_w16_g3_b16_blk:
+	CMPQ        R12, $0x10
+	JL          dwWgtS1AVX512_t5_w16_g3_b16_blkend
+	MOVQ        R9, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z15
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z17
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z18
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z21
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z24
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z25
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z26
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z27
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z28
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z29
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z30
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z15, Z31, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z16, Z31, Z0
+	VFMADD231PS Z15, Z31, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z17, Z31, Z0
+	VFMADD231PS Z16, Z31, Z1
+	VFMADD231PS Z15, Z31, Z2
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z18, Z31, Z0
+	VFMADD231PS Z17, Z31, Z1
+	VFMADD231PS Z16, Z31, Z2
+	VFMADD231PS Z15, Z31, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z19, Z31, Z0
+	VFMADD231PS Z18, Z31, Z1
+	VFMADD231PS Z17, Z31, Z2
+	VFMADD231PS Z16, Z31, Z3
+	VFMADD231PS Z15, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z0
+	VFMADD231PS Z19, Z31, Z1
+	VFMADD231PS Z18, Z31, Z2
+	VFMADD231PS Z17, Z31, Z3
+	VFMADD231PS Z16, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z0
+	VFMADD231PS Z20, Z31, Z1
+	VFMADD231PS Z19, Z31, Z2
+	VFMADD231PS Z18, Z31, Z3
+	VFMADD231PS Z17, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z0
+	VFMADD231PS Z21, Z31, Z1
+	VFMADD231PS Z20, Z31, Z2
+	VFMADD231PS Z19, Z31, Z3
+	VFMADD231PS Z18, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z0
+	VFMADD231PS Z22, Z31, Z1
+	VFMADD231PS Z21, Z31, Z2
+	VFMADD231PS Z20, Z31, Z3
+	VFMADD231PS Z19, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z0
+	VFMADD231PS Z23, Z31, Z1
+	VFMADD231PS Z22, Z31, Z2
+	VFMADD231PS Z21, Z31, Z3
+	VFMADD231PS Z20, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z0
+	VFMADD231PS Z24, Z31, Z1
+	VFMADD231PS Z23, Z31, Z2
+	VFMADD231PS Z22, Z31, Z3
+	VFMADD231PS Z21, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z0
+	VFMADD231PS Z25, Z31, Z1
+	VFMADD231PS Z24, Z31, Z2
+	VFMADD231PS Z23, Z31, Z3
+	VFMADD231PS Z22, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z0
+	VFMADD231PS Z26, Z31, Z1
+	VFMADD231PS Z25, Z31, Z2
+	VFMADD231PS Z24, Z31, Z3
+	VFMADD231PS Z23, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z0
+	VFMADD231PS Z27, Z31, Z1
+	VFMADD231PS Z26, Z31, Z2
+	VFMADD231PS Z25, Z31, Z3
+	VFMADD231PS Z24, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z0
+	VFMADD231PS Z28, Z31, Z1
+	VFMADD231PS Z27, Z31, Z2
+	VFMADD231PS Z26, Z31, Z3
+	VFMADD231PS Z25, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z0
+	VFMADD231PS Z29, Z31, Z1
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z27, Z31, Z3
+	VFMADD231PS Z26, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z1
+	VFMADD231PS Z29, Z31, Z2
+	VFMADD231PS Z28, Z31, Z3
+	VFMADD231PS Z27, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VFMADD231PS Z28, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z3
+	VFMADD231PS Z29, Z31, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z4
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z15, Z31, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z16, Z31, Z5
+	VFMADD231PS Z15, Z31, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z17, Z31, Z5
+	VFMADD231PS Z16, Z31, Z6
+	VFMADD231PS Z15, Z31, Z7
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z18, Z31, Z5
+	VFMADD231PS Z17, Z31, Z6
+	VFMADD231PS Z16, Z31, Z7
+	VFMADD231PS Z15, Z31, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z19, Z31, Z5
+	VFMADD231PS Z18, Z31, Z6
+	VFMADD231PS Z17, Z31, Z7
+	VFMADD231PS Z16, Z31, Z8
+	VFMADD231PS Z15, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z5
+	VFMADD231PS Z19, Z31, Z6
+	VFMADD231PS Z18, Z31, Z7
+	VFMADD231PS Z17, Z31, Z8
+	VFMADD231PS Z16, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z5
+	VFMADD231PS Z20, Z31, Z6
+	VFMADD231PS Z19, Z31, Z7
+	VFMADD231PS Z18, Z31, Z8
+	VFMADD231PS Z17, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z5
+	VFMADD231PS Z21, Z31, Z6
+	VFMADD231PS Z20, Z31, Z7
+	VFMADD231PS Z19, Z31, Z8
+	VFMADD231PS Z18, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z5
+	VFMADD231PS Z22, Z31, Z6
+	VFMADD231PS Z21, Z31, Z7
+	VFMADD231PS Z20, Z31, Z8
+	VFMADD231PS Z19, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z5
+	VFMADD231PS Z23, Z31, Z6
+	VFMADD231PS Z22, Z31, Z7
+	VFMADD231PS Z21, Z31, Z8
+	VFMADD231PS Z20, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z5
+	VFMADD231PS Z24, Z31, Z6
+	VFMADD231PS Z23, Z31, Z7
+	VFMADD231PS Z22, Z31, Z8
+	VFMADD231PS Z21, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z5
+	VFMADD231PS Z25, Z31, Z6
+	VFMADD231PS Z24, Z31, Z7
+	VFMADD231PS Z23, Z31, Z8
+	VFMADD231PS Z22, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z5
+	VFMADD231PS Z26, Z31, Z6
+	VFMADD231PS Z25, Z31, Z7
+	VFMADD231PS Z24, Z31, Z8
+	VFMADD231PS Z23, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z5
+	VFMADD231PS Z27, Z31, Z6
+	VFMADD231PS Z26, Z31, Z7
+	VFMADD231PS Z25, Z31, Z8
+	VFMADD231PS Z24, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z5
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z27, Z31, Z7
+	VFMADD231PS Z26, Z31, Z8
+	VFMADD231PS Z25, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z5
+	VFMADD231PS Z29, Z31, Z6
+	VFMADD231PS Z28, Z31, Z7
+	VFMADD231PS Z27, Z31, Z8
+	VFMADD231PS Z26, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VFMADD231PS Z28, Z31, Z8
+	VFMADD231PS Z27, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z7
+	VFMADD231PS Z29, Z31, Z8
+	VFMADD231PS Z28, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z8
+	VFMADD231PS Z29, Z31, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z9
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z15, Z31, Z10
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z16, Z31, Z10
+	VFMADD231PS Z15, Z31, Z11
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z17, Z31, Z10
+	VFMADD231PS Z16, Z31, Z11
+	VFMADD231PS Z15, Z31, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z18, Z31, Z10
+	VFMADD231PS Z17, Z31, Z11
+	VFMADD231PS Z16, Z31, Z12
+	VFMADD231PS Z15, Z31, Z13
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z19, Z31, Z10
+	VFMADD231PS Z18, Z31, Z11
+	VFMADD231PS Z17, Z31, Z12
+	VFMADD231PS Z16, Z31, Z13
+	VFMADD231PS Z15, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z20, Z31, Z10
+	VFMADD231PS Z19, Z31, Z11
+	VFMADD231PS Z18, Z31, Z12
+	VFMADD231PS Z17, Z31, Z13
+	VFMADD231PS Z16, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z21, Z31, Z10
+	VFMADD231PS Z20, Z31, Z11
+	VFMADD231PS Z19, Z31, Z12
+	VFMADD231PS Z18, Z31, Z13
+	VFMADD231PS Z17, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z22, Z31, Z10
+	VFMADD231PS Z21, Z31, Z11
+	VFMADD231PS Z20, Z31, Z12
+	VFMADD231PS Z19, Z31, Z13
+	VFMADD231PS Z18, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z23, Z31, Z10
+	VFMADD231PS Z22, Z31, Z11
+	VFMADD231PS Z21, Z31, Z12
+	VFMADD231PS Z20, Z31, Z13
+	VFMADD231PS Z19, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z24, Z31, Z10
+	VFMADD231PS Z23, Z31, Z11
+	VFMADD231PS Z22, Z31, Z12
+	VFMADD231PS Z21, Z31, Z13
+	VFMADD231PS Z20, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z25, Z31, Z10
+	VFMADD231PS Z24, Z31, Z11
+	VFMADD231PS Z23, Z31, Z12
+	VFMADD231PS Z22, Z31, Z13
+	VFMADD231PS Z21, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z26, Z31, Z10
+	VFMADD231PS Z25, Z31, Z11
+	VFMADD231PS Z24, Z31, Z12
+	VFMADD231PS Z23, Z31, Z13
+	VFMADD231PS Z22, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z27, Z31, Z10
+	VFMADD231PS Z26, Z31, Z11
+	VFMADD231PS Z25, Z31, Z12
+	VFMADD231PS Z24, Z31, Z13
+	VFMADD231PS Z23, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z27, Z31, Z11
+	VFMADD231PS Z26, Z31, Z12
+	VFMADD231PS Z25, Z31, Z13
+	VFMADD231PS Z24, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z29, Z31, Z10
+	VFMADD231PS Z28, Z31, Z11
+	VFMADD231PS Z27, Z31, Z12
+	VFMADD231PS Z26, Z31, Z13
+	VFMADD231PS Z25, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VFMADD231PS Z28, Z31, Z12
+	VFMADD231PS Z27, Z31, Z13
+	VFMADD231PS Z26, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z11
+	VFMADD231PS Z29, Z31, Z12
+	VFMADD231PS Z28, Z31, Z13
+	VFMADD231PS Z27, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z12
+	VFMADD231PS Z29, Z31, Z13
+	VFMADD231PS Z28, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z13
+	VFMADD231PS Z29, Z31, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z31
+	VFMADD231PS Z30, Z31, Z14
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), R8
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R9
+	SUBQ        $0x10, R12
+	JMP         dwWgtS1AVX512_t5_w16_g3_b16_blk
+
+dwWgtS1AVX512_t5_w16_g3_b16_blkend:
+dwWgtS1AVX512_t5_w16_g3_b8_blk:
+	CMPQ        R12, $0x08
+	JL          dwWgtS1AVX512_t5_w16_g3_b8_blkend
+	MOVQ        R9, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z15
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z17
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z18
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z20
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z21
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z22
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z15, Z23, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z16, Z23, Z0
+	VFMADD231PS Z15, Z23, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z17, Z23, Z0
+	VFMADD231PS Z16, Z23, Z1
+	VFMADD231PS Z15, Z23, Z2
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z18, Z23, Z0
+	VFMADD231PS Z17, Z23, Z1
+	VFMADD231PS Z16, Z23, Z2
+	VFMADD231PS Z15, Z23, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z19, Z23, Z0
+	VFMADD231PS Z18, Z23, Z1
+	VFMADD231PS Z17, Z23, Z2
+	VFMADD231PS Z16, Z23, Z3
+	VFMADD231PS Z15, Z23, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z20, Z23, Z0
+	VFMADD231PS Z19, Z23, Z1
+	VFMADD231PS Z18, Z23, Z2
+	VFMADD231PS Z17, Z23, Z3
+	VFMADD231PS Z16, Z23, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z21, Z23, Z0
+	VFMADD231PS Z20, Z23, Z1
+	VFMADD231PS Z19, Z23, Z2
+	VFMADD231PS Z18, Z23, Z3
+	VFMADD231PS Z17, Z23, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z0
+	VFMADD231PS Z21, Z23, Z1
+	VFMADD231PS Z20, Z23, Z2
+	VFMADD231PS Z19, Z23, Z3
+	VFMADD231PS Z18, Z23, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z1
+	VFMADD231PS Z21, Z23, Z2
+	VFMADD231PS Z20, Z23, Z3
+	VFMADD231PS Z19, Z23, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z2
+	VFMADD231PS Z21, Z23, Z3
+	VFMADD231PS Z20, Z23, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z3
+	VFMADD231PS Z21, Z23, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z4
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z15, Z23, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z16, Z23, Z5
+	VFMADD231PS Z15, Z23, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z17, Z23, Z5
+	VFMADD231PS Z16, Z23, Z6
+	VFMADD231PS Z15, Z23, Z7
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z18, Z23, Z5
+	VFMADD231PS Z17, Z23, Z6
+	VFMADD231PS Z16, Z23, Z7
+	VFMADD231PS Z15, Z23, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z19, Z23, Z5
+	VFMADD231PS Z18, Z23, Z6
+	VFMADD231PS Z17, Z23, Z7
+	VFMADD231PS Z16, Z23, Z8
+	VFMADD231PS Z15, Z23, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z20, Z23, Z5
+	VFMADD231PS Z19, Z23, Z6
+	VFMADD231PS Z18, Z23, Z7
+	VFMADD231PS Z17, Z23, Z8
+	VFMADD231PS Z16, Z23, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z21, Z23, Z5
+	VFMADD231PS Z20, Z23, Z6
+	VFMADD231PS Z19, Z23, Z7
+	VFMADD231PS Z18, Z23, Z8
+	VFMADD231PS Z17, Z23, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z5
+	VFMADD231PS Z21, Z23, Z6
+	VFMADD231PS Z20, Z23, Z7
+	VFMADD231PS Z19, Z23, Z8
+	VFMADD231PS Z18, Z23, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z6
+	VFMADD231PS Z21, Z23, Z7
+	VFMADD231PS Z20, Z23, Z8
+	VFMADD231PS Z19, Z23, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z7
+	VFMADD231PS Z21, Z23, Z8
+	VFMADD231PS Z20, Z23, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z8
+	VFMADD231PS Z21, Z23, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z9
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z15, Z23, Z10
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z16, Z23, Z10
+	VFMADD231PS Z15, Z23, Z11
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z17, Z23, Z10
+	VFMADD231PS Z16, Z23, Z11
+	VFMADD231PS Z15, Z23, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z18, Z23, Z10
+	VFMADD231PS Z17, Z23, Z11
+	VFMADD231PS Z16, Z23, Z12
+	VFMADD231PS Z15, Z23, Z13
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z19, Z23, Z10
+	VFMADD231PS Z18, Z23, Z11
+	VFMADD231PS Z17, Z23, Z12
+	VFMADD231PS Z16, Z23, Z13
+	VFMADD231PS Z15, Z23, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z20, Z23, Z10
+	VFMADD231PS Z19, Z23, Z11
+	VFMADD231PS Z18, Z23, Z12
+	VFMADD231PS Z17, Z23, Z13
+	VFMADD231PS Z16, Z23, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z21, Z23, Z10
+	VFMADD231PS Z20, Z23, Z11
+	VFMADD231PS Z19, Z23, Z12
+	VFMADD231PS Z18, Z23, Z13
+	VFMADD231PS Z17, Z23, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z10
+	VFMADD231PS Z21, Z23, Z11
+	VFMADD231PS Z20, Z23, Z12
+	VFMADD231PS Z19, Z23, Z13
+	VFMADD231PS Z18, Z23, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z11
+	VFMADD231PS Z21, Z23, Z12
+	VFMADD231PS Z20, Z23, Z13
+	VFMADD231PS Z19, Z23, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z12
+	VFMADD231PS Z21, Z23, Z13
+	VFMADD231PS Z20, Z23, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z13
+	VFMADD231PS Z21, Z23, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z23
+	VFMADD231PS Z22, Z23, Z14
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), R8
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R9
+	SUBQ        $0x08, R12
+	JMP         dwWgtS1AVX512_t5_w16_g3_b8_blk
+
+dwWgtS1AVX512_t5_w16_g3_b8_blkend:
+dwWgtS1AVX512_t5_w16_g3_b4_blk:
+	CMPQ        R12, $0x04
+	JL          dwWgtS1AVX512_t5_w16_g3_b4_blkend
+	MOVQ        R9, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z15
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z16
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z17
+	ADDQ        R11, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z18
+	MOVQ        DI, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z15, Z19, Z0
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z16, Z19, Z0
+	VFMADD231PS Z15, Z19, Z1
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z17, Z19, Z0
+	VFMADD231PS Z16, Z19, Z1
+	VFMADD231PS Z15, Z19, Z2
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z0
+	VFMADD231PS Z17, Z19, Z1
+	VFMADD231PS Z16, Z19, Z2
+	VFMADD231PS Z15, Z19, Z3
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VFMADD231PS Z17, Z19, Z2
+	VFMADD231PS Z16, Z19, Z3
+	VFMADD231PS Z15, Z19, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z2
+	VFMADD231PS Z17, Z19, Z3
+	VFMADD231PS Z16, Z19, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z3
+	VFMADD231PS Z17, Z19, Z4
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z4
+	MOVQ        R8, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z15, Z19, Z5
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z16, Z19, Z5
+	VFMADD231PS Z15, Z19, Z6
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z17, Z19, Z5
+	VFMADD231PS Z16, Z19, Z6
+	VFMADD231PS Z15, Z19, Z7
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z5
+	VFMADD231PS Z17, Z19, Z6
+	VFMADD231PS Z16, Z19, Z7
+	VFMADD231PS Z15, Z19, Z8
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z6
+	VFMADD231PS Z17, Z19, Z7
+	VFMADD231PS Z16, Z19, Z8
+	VFMADD231PS Z15, Z19, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z7
+	VFMADD231PS Z17, Z19, Z8
+	VFMADD231PS Z16, Z19, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z8
+	VFMADD231PS Z17, Z19, Z9
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z9
+	MOVQ        SI, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z15, Z19, Z10
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z16, Z19, Z10
+	VFMADD231PS Z15, Z19, Z11
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z17, Z19, Z10
+	VFMADD231PS Z16, Z19, Z11
+	VFMADD231PS Z15, Z19, Z12
+	ADDQ        DX, R13
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z10
+	VFMADD231PS Z17, Z19, Z11
+	VFMADD231PS Z16, Z19, Z12
+	VFMADD231PS Z15, Z19, Z13
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z11
+	VFMADD231PS Z17, Z19, Z12
+	VFMADD231PS Z16, Z19, Z13
+	VFMADD231PS Z15, Z19, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z12
+	VFMADD231PS Z17, Z19, Z13
+	VFMADD231PS Z16, Z19, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z13
+	VFMADD231PS Z17, Z19, Z14
+	ADDQ        DX, R13
+	PREFETCHT0  64(R13)
+	VMOVUPS     (R13), Z19
+	VFMADD231PS Z18, Z19, Z14
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), R8
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), R9
+	SUBQ        $0x04, R12
+	JMP         dwWgtS1AVX512_t5_w16_g3_b4_blk
+
+dwWgtS1AVX512_t5_w16_g3_b4_blkend:
+	TESTQ R12, R12
+	JZ    dwWgtS1AVX512_t5_w16_g3_rowend
+
+dwWgtS1AVX512_t5_w16_g3_pix:
+	PREFETCHT0  64(R9)
+	PREFETCHT0  64(DI)(DX*4)
+	PREFETCHT0  64(R8)(DX*4)
+	PREFETCHT0  64(SI)(DX*4)
+	VMOVUPS     (R9), Z15
+	VFMADD231PS (DI), Z15, Z0
+	VFMADD231PS (DI)(DX*1), Z15, Z1
+	VFMADD231PS (DI)(DX*2), Z15, Z2
+	VFMADD231PS (DI)(BX*1), Z15, Z3
+	VFMADD231PS (DI)(DX*4), Z15, Z4
+	VFMADD231PS (R8), Z15, Z5
+	VFMADD231PS (R8)(DX*1), Z15, Z6
+	VFMADD231PS (R8)(DX*2), Z15, Z7
+	VFMADD231PS (R8)(BX*1), Z15, Z8
+	VFMADD231PS (R8)(DX*4), Z15, Z9
+	VFMADD231PS (SI), Z15, Z10
+	VFMADD231PS (SI)(DX*1), Z15, Z11
+	VFMADD231PS (SI)(DX*2), Z15, Z12
+	VFMADD231PS (SI)(BX*1), Z15, Z13
+	VFMADD231PS (SI)(DX*4), Z15, Z14
+	ADDQ        R10, DI
+	ADDQ        R10, R8
+	ADDQ        R10, SI
+	ADDQ        R11, R9
+	DECQ        R12
+	JNZ         dwWgtS1AVX512_t5_w16_g3_pix
+
+dwWgtS1AVX512_t5_w16_g3_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), R8
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R9
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t5_w16_g3_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	MOVQ    80(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z12, Z12
+	VMOVUPS Z12, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z13, Z13
+	VMOVUPS Z13, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ    $0x03, (SP)
+	JMP     dwWgtS1AVX512_t5_w16_g6
+
+dwWgtS1AVX512_t5_w16_g3_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x02
+	JL     dwWgtS1AVX512_t5_w16_g2_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x10, R11, R11
+	MOVQ   R11, 40(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x10, R11, R11
+	MOVQ   R11, 48(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x08, R11, R11
+	MOVQ   R11, 56(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x08, R11, R11
+	MOVQ   R11, 64(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 72(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 80(SP)
+
+dwWgtS1AVX512_t5_w16_g2_q:
+	MOVQ n+216(FP), R11
+
+dwWgtS1AVX512_t5_w16_g2_b16_blk:
+	CMPQ        R11, $0x10
+	JL          dwWgtS1AVX512_t5_w16_g2_b16_blkend
+	MOVQ        R8, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z10
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z11
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z15
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z19
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z20
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z21
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z22
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z23
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z24
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z25
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z10, Z26, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z11, Z26, Z0
+	VFMADD231PS Z10, Z26, Z1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z12, Z26, Z0
+	VFMADD231PS Z11, Z26, Z1
+	VFMADD231PS Z10, Z26, Z2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z13, Z26, Z0
+	VFMADD231PS Z12, Z26, Z1
+	VFMADD231PS Z11, Z26, Z2
+	VFMADD231PS Z10, Z26, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z14, Z26, Z0
+	VFMADD231PS Z13, Z26, Z1
+	VFMADD231PS Z12, Z26, Z2
+	VFMADD231PS Z11, Z26, Z3
+	VFMADD231PS Z10, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z15, Z26, Z0
+	VFMADD231PS Z14, Z26, Z1
+	VFMADD231PS Z13, Z26, Z2
+	VFMADD231PS Z12, Z26, Z3
+	VFMADD231PS Z11, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z16, Z26, Z0
+	VFMADD231PS Z15, Z26, Z1
+	VFMADD231PS Z14, Z26, Z2
+	VFMADD231PS Z13, Z26, Z3
+	VFMADD231PS Z12, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z17, Z26, Z0
+	VFMADD231PS Z16, Z26, Z1
+	VFMADD231PS Z15, Z26, Z2
+	VFMADD231PS Z14, Z26, Z3
+	VFMADD231PS Z13, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z18, Z26, Z0
+	VFMADD231PS Z17, Z26, Z1
+	VFMADD231PS Z16, Z26, Z2
+	VFMADD231PS Z15, Z26, Z3
+	VFMADD231PS Z14, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z19, Z26, Z0
+	VFMADD231PS Z18, Z26, Z1
+	VFMADD231PS Z17, Z26, Z2
+	VFMADD231PS Z16, Z26, Z3
+	VFMADD231PS Z15, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z20, Z26, Z0
+	VFMADD231PS Z19, Z26, Z1
+	VFMADD231PS Z18, Z26, Z2
+	VFMADD231PS Z17, Z26, Z3
+	VFMADD231PS Z16, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z21, Z26, Z0
+	VFMADD231PS Z20, Z26, Z1
+	VFMADD231PS Z19, Z26, Z2
+	VFMADD231PS Z18, Z26, Z3
+	VFMADD231PS Z17, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z22, Z26, Z0
+	VFMADD231PS Z21, Z26, Z1
+	VFMADD231PS Z20, Z26, Z2
+	VFMADD231PS Z19, Z26, Z3
+	VFMADD231PS Z18, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z23, Z26, Z0
+	VFMADD231PS Z22, Z26, Z1
+	VFMADD231PS Z21, Z26, Z2
+	VFMADD231PS Z20, Z26, Z3
+	VFMADD231PS Z19, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z0
+	VFMADD231PS Z23, Z26, Z1
+	VFMADD231PS Z22, Z26, Z2
+	VFMADD231PS Z21, Z26, Z3
+	VFMADD231PS Z20, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z0
+	VFMADD231PS Z24, Z26, Z1
+	VFMADD231PS Z23, Z26, Z2
+	VFMADD231PS Z22, Z26, Z3
+	VFMADD231PS Z21, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z1
+	VFMADD231PS Z24, Z26, Z2
+	VFMADD231PS Z23, Z26, Z3
+	VFMADD231PS Z22, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z2
+	VFMADD231PS Z24, Z26, Z3
+	VFMADD231PS Z23, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z3
+	VFMADD231PS Z24, Z26, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z4
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z10, Z26, Z5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z11, Z26, Z5
+	VFMADD231PS Z10, Z26, Z6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z12, Z26, Z5
+	VFMADD231PS Z11, Z26, Z6
+	VFMADD231PS Z10, Z26, Z7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z13, Z26, Z5
+	VFMADD231PS Z12, Z26, Z6
+	VFMADD231PS Z11, Z26, Z7
+	VFMADD231PS Z10, Z26, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z14, Z26, Z5
+	VFMADD231PS Z13, Z26, Z6
+	VFMADD231PS Z12, Z26, Z7
+	VFMADD231PS Z11, Z26, Z8
+	VFMADD231PS Z10, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z15, Z26, Z5
+	VFMADD231PS Z14, Z26, Z6
+	VFMADD231PS Z13, Z26, Z7
+	VFMADD231PS Z12, Z26, Z8
+	VFMADD231PS Z11, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z16, Z26, Z5
+	VFMADD231PS Z15, Z26, Z6
+	VFMADD231PS Z14, Z26, Z7
+	VFMADD231PS Z13, Z26, Z8
+	VFMADD231PS Z12, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z17, Z26, Z5
+	VFMADD231PS Z16, Z26, Z6
+	VFMADD231PS Z15, Z26, Z7
+	VFMADD231PS Z14, Z26, Z8
+	VFMADD231PS Z13, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z18, Z26, Z5
+	VFMADD231PS Z17, Z26, Z6
+	VFMADD231PS Z16, Z26, Z7
+	VFMADD231PS Z15, Z26, Z8
+	VFMADD231PS Z14, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z19, Z26, Z5
+	VFMADD231PS Z18, Z26, Z6
+	VFMADD231PS Z17, Z26, Z7
+	VFMADD231PS Z16, Z26, Z8
+	VFMADD231PS Z15, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z20, Z26, Z5
+	VFMADD231PS Z19, Z26, Z6
+	VFMADD231PS Z18, Z26, Z7
+	VFMADD231PS Z17, Z26, Z8
+	VFMADD231PS Z16, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z21, Z26, Z5
+	VFMADD231PS Z20, Z26, Z6
+	VFMADD231PS Z19, Z26, Z7
+	VFMADD231PS Z18, Z26, Z8
+	VFMADD231PS Z17, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z22, Z26, Z5
+	VFMADD231PS Z21, Z26, Z6
+	VFMADD231PS Z20, Z26, Z7
+	VFMADD231PS Z19, Z26, Z8
+	VFMADD231PS Z18, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z23, Z26, Z5
+	VFMADD231PS Z22, Z26, Z6
+	VFMADD231PS Z21, Z26, Z7
+	VFMADD231PS Z20, Z26, Z8
+	VFMADD231PS Z19, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z24, Z26, Z5
+	VFMADD231PS Z23, Z26, Z6
+	VFMADD231PS Z22, Z26, Z7
+	VFMADD231PS Z21, Z26, Z8
+	VFMADD231PS Z20, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z5
+	VFMADD231PS Z24, Z26, Z6
+	VFMADD231PS Z23, Z26, Z7
+	VFMADD231PS Z22, Z26, Z8
+	VFMADD231PS Z21, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z6
+	VFMADD231PS Z24, Z26, Z7
+	VFMADD231PS Z23, Z26, Z8
+	VFMADD231PS Z22, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z7
+	VFMADD231PS Z24, Z26, Z8
+	VFMADD231PS Z23, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z8
+	VFMADD231PS Z24, Z26, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z26
+	VFMADD231PS Z25, Z26, Z9
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R8
+	SUBQ        $0x10, R11
+	JMP         dwWgtS1AVX512_t5_w16_g2_b16_blk
+
+dwWgtS1AVX512_t5_w16_g2_b16_blkend:
+dwWgtS1AVX512_t5_w16_g2_b8_blk:
+	CMPQ        R11, $0x08
+	JL          dwWgtS1AVX512_t5_w16_g2_b8_blkend
+	MOVQ        R8, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z10
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z11
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z15
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z16
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z17
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z10, Z18, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z11, Z18, Z0
+	VFMADD231PS Z10, Z18, Z1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z12, Z18, Z0
+	VFMADD231PS Z11, Z18, Z1
+	VFMADD231PS Z10, Z18, Z2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z13, Z18, Z0
+	VFMADD231PS Z12, Z18, Z1
+	VFMADD231PS Z11, Z18, Z2
+	VFMADD231PS Z10, Z18, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z14, Z18, Z0
+	VFMADD231PS Z13, Z18, Z1
+	VFMADD231PS Z12, Z18, Z2
+	VFMADD231PS Z11, Z18, Z3
+	VFMADD231PS Z10, Z18, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z15, Z18, Z0
+	VFMADD231PS Z14, Z18, Z1
+	VFMADD231PS Z13, Z18, Z2
+	VFMADD231PS Z12, Z18, Z3
+	VFMADD231PS Z11, Z18, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z15, Z18, Z1
+	VFMADD231PS Z14, Z18, Z2
+	VFMADD231PS Z13, Z18, Z3
+	VFMADD231PS Z12, Z18, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z0
+	VFMADD231PS Z16, Z18, Z1
+	VFMADD231PS Z15, Z18, Z2
+	VFMADD231PS Z14, Z18, Z3
+	VFMADD231PS Z13, Z18, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z1
+	VFMADD231PS Z16, Z18, Z2
+	VFMADD231PS Z15, Z18, Z3
+	VFMADD231PS Z14, Z18, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z2
+	VFMADD231PS Z16, Z18, Z3
+	VFMADD231PS Z15, Z18, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z3
+	VFMADD231PS Z16, Z18, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z4
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z10, Z18, Z5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z11, Z18, Z5
+	VFMADD231PS Z10, Z18, Z6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z12, Z18, Z5
+	VFMADD231PS Z11, Z18, Z6
+	VFMADD231PS Z10, Z18, Z7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z13, Z18, Z5
+	VFMADD231PS Z12, Z18, Z6
+	VFMADD231PS Z11, Z18, Z7
+	VFMADD231PS Z10, Z18, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z14, Z18, Z5
+	VFMADD231PS Z13, Z18, Z6
+	VFMADD231PS Z12, Z18, Z7
+	VFMADD231PS Z11, Z18, Z8
+	VFMADD231PS Z10, Z18, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z15, Z18, Z5
+	VFMADD231PS Z14, Z18, Z6
+	VFMADD231PS Z13, Z18, Z7
+	VFMADD231PS Z12, Z18, Z8
+	VFMADD231PS Z11, Z18, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z16, Z18, Z5
+	VFMADD231PS Z15, Z18, Z6
+	VFMADD231PS Z14, Z18, Z7
+	VFMADD231PS Z13, Z18, Z8
+	VFMADD231PS Z12, Z18, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z5
+	VFMADD231PS Z16, Z18, Z6
+	VFMADD231PS Z15, Z18, Z7
+	VFMADD231PS Z14, Z18, Z8
+	VFMADD231PS Z13, Z18, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z6
+	VFMADD231PS Z16, Z18, Z7
+	VFMADD231PS Z15, Z18, Z8
+	VFMADD231PS Z14, Z18, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z7
+	VFMADD231PS Z16, Z18, Z8
+	VFMADD231PS Z15, Z18, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z8
+	VFMADD231PS Z16, Z18, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z18
+	VFMADD231PS Z17, Z18, Z9
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R8
+	SUBQ        $0x08, R11
+	JMP         dwWgtS1AVX512_t5_w16_g2_b8_blk
+
+dwWgtS1AVX512_t5_w16_g2_b8_blkend:
+dwWgtS1AVX512_t5_w16_g2_b4_blk:
+	CMPQ        R11, $0x04
+	JL          dwWgtS1AVX512_t5_w16_g2_b4_blkend
+	MOVQ        R8, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z10
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z11
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z12
+	ADDQ        R10, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z13
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z10, Z14, Z0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z11, Z14, Z0
+	VFMADD231PS Z10, Z14, Z1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z10, Z14, Z2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z13, Z14, Z0
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z10, Z14, Z3
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z13, Z14, Z1
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z10, Z14, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z13, Z14, Z2
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z11, Z14, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z13, Z14, Z3
+	VFMADD231PS Z12, Z14, Z4
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z13, Z14, Z4
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z10, Z14, Z5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z10, Z14, Z6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z12, Z14, Z5
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z10, Z14, Z7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z13, Z14, Z5
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z10, Z14, Z8
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z13, Z14, Z6
+	VFMADD231PS Z12, Z14, Z7
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z10, Z14, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z13, Z14, Z7
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z11, Z14, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z13, Z14, Z8
+	VFMADD231PS Z12, Z14, Z9
+	ADDQ        DX, R12
+	PREFETCHT0  64(R12)
+	VMOVUPS     (R12), Z14
+	VFMADD231PS Z13, Z14, Z9
+	ADDQ        72(SP), DI
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), R8
+	SUBQ        $0x04, R11
+	JMP         dwWgtS1AVX512_t5_w16_g2_b4_blk
+
+dwWgtS1AVX512_t5_w16_g2_b4_blkend:
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t5_w16_g2_rowend
+
+dwWgtS1AVX512_t5_w16_g2_pix:
+	PREFETCHT0  64(R8)
+	PREFETCHT0  64(DI)(DX*4)
+	PREFETCHT0  64(SI)(DX*4)
+	VMOVUPS     (R8), Z10
+	VFMADD231PS (DI), Z10, Z0
+	VFMADD231PS (DI)(DX*1), Z10, Z1
+	VFMADD231PS (DI)(DX*2), Z10, Z2
+	VFMADD231PS (DI)(BX*1), Z10, Z3
+	VFMADD231PS (DI)(DX*4), Z10, Z4
+	VFMADD231PS (SI), Z10, Z5
+	VFMADD231PS (SI)(DX*1), Z10, Z6
+	VFMADD231PS (SI)(DX*2), Z10, Z7
+	VFMADD231PS (SI)(BX*1), Z10, Z8
+	VFMADD231PS (SI)(DX*4), Z10, Z9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t5_w16_g2_pix
+
+dwWgtS1AVX512_t5_w16_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t5_w16_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z4, Z4
+	VMOVUPS Z4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z8, Z8
+	VMOVUPS Z8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Z9, Z9
+	VMOVUPS Z9, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX512_t5_w16_g6
+
+dwWgtS1AVX512_t5_w16_g2_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x01
+	JL     dwWgtS1AVX512_t5_w16_g1_end
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x10, R10, R10
+	MOVQ   R10, 40(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x10, R10, R10
+	MOVQ   R10, 48(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 56(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 64(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 72(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 80(SP)
+
+dwWgtS1AVX512_t5_w16_g1_q:
+	MOVQ n+216(FP), R10
+
+dwWgtS1AVX512_t5_w16_g1_b16_blk:
+	CMPQ        R10, $0x10
+	JL          dwWgtS1AVX512_t5_w16_g1_b16_blkend
+	MOVQ        DI, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z5
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z6
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z7
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z11
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z14
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z15
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z16
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z17
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z18
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z19
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z20
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z5, Z21, Z0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z6, Z21, Z0
+	VFMADD231PS Z5, Z21, Z1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z7, Z21, Z0
+	VFMADD231PS Z6, Z21, Z1
+	VFMADD231PS Z5, Z21, Z2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z8, Z21, Z0
+	VFMADD231PS Z7, Z21, Z1
+	VFMADD231PS Z6, Z21, Z2
+	VFMADD231PS Z5, Z21, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z9, Z21, Z0
+	VFMADD231PS Z8, Z21, Z1
+	VFMADD231PS Z7, Z21, Z2
+	VFMADD231PS Z6, Z21, Z3
+	VFMADD231PS Z5, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z10, Z21, Z0
+	VFMADD231PS Z9, Z21, Z1
+	VFMADD231PS Z8, Z21, Z2
+	VFMADD231PS Z7, Z21, Z3
+	VFMADD231PS Z6, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z11, Z21, Z0
+	VFMADD231PS Z10, Z21, Z1
+	VFMADD231PS Z9, Z21, Z2
+	VFMADD231PS Z8, Z21, Z3
+	VFMADD231PS Z7, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z12, Z21, Z0
+	VFMADD231PS Z11, Z21, Z1
+	VFMADD231PS Z10, Z21, Z2
+	VFMADD231PS Z9, Z21, Z3
+	VFMADD231PS Z8, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z13, Z21, Z0
+	VFMADD231PS Z12, Z21, Z1
+	VFMADD231PS Z11, Z21, Z2
+	VFMADD231PS Z10, Z21, Z3
+	VFMADD231PS Z9, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z14, Z21, Z0
+	VFMADD231PS Z13, Z21, Z1
+	VFMADD231PS Z12, Z21, Z2
+	VFMADD231PS Z11, Z21, Z3
+	VFMADD231PS Z10, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z15, Z21, Z0
+	VFMADD231PS Z14, Z21, Z1
+	VFMADD231PS Z13, Z21, Z2
+	VFMADD231PS Z12, Z21, Z3
+	VFMADD231PS Z11, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z16, Z21, Z0
+	VFMADD231PS Z15, Z21, Z1
+	VFMADD231PS Z14, Z21, Z2
+	VFMADD231PS Z13, Z21, Z3
+	VFMADD231PS Z12, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z17, Z21, Z0
+	VFMADD231PS Z16, Z21, Z1
+	VFMADD231PS Z15, Z21, Z2
+	VFMADD231PS Z14, Z21, Z3
+	VFMADD231PS Z13, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z18, Z21, Z0
+	VFMADD231PS Z17, Z21, Z1
+	VFMADD231PS Z16, Z21, Z2
+	VFMADD231PS Z15, Z21, Z3
+	VFMADD231PS Z14, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z19, Z21, Z0
+	VFMADD231PS Z18, Z21, Z1
+	VFMADD231PS Z17, Z21, Z2
+	VFMADD231PS Z16, Z21, Z3
+	VFMADD231PS Z15, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z20, Z21, Z0
+	VFMADD231PS Z19, Z21, Z1
+	VFMADD231PS Z18, Z21, Z2
+	VFMADD231PS Z17, Z21, Z3
+	VFMADD231PS Z16, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z20, Z21, Z1
+	VFMADD231PS Z19, Z21, Z2
+	VFMADD231PS Z18, Z21, Z3
+	VFMADD231PS Z17, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z20, Z21, Z2
+	VFMADD231PS Z19, Z21, Z3
+	VFMADD231PS Z18, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z20, Z21, Z3
+	VFMADD231PS Z19, Z21, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z21
+	VFMADD231PS Z20, Z21, Z4
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), DI
+	SUBQ        $0x10, R10
+	JMP         dwWgtS1AVX512_t5_w16_g1_b16_blk
+
+dwWgtS1AVX512_t5_w16_g1_b16_blkend:
+dwWgtS1AVX512_t5_w16_g1_b8_blk:
+	CMPQ        R10, $0x08
+	JL          dwWgtS1AVX512_t5_w16_g1_b8_blkend
+	MOVQ        DI, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z5
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z6
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z7
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z10
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z11
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z12
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z5, Z13, Z0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z6, Z13, Z0
+	VFMADD231PS Z5, Z13, Z1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z7, Z13, Z0
+	VFMADD231PS Z6, Z13, Z1
+	VFMADD231PS Z5, Z13, Z2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z8, Z13, Z0
+	VFMADD231PS Z7, Z13, Z1
+	VFMADD231PS Z6, Z13, Z2
+	VFMADD231PS Z5, Z13, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z9, Z13, Z0
+	VFMADD231PS Z8, Z13, Z1
+	VFMADD231PS Z7, Z13, Z2
+	VFMADD231PS Z6, Z13, Z3
+	VFMADD231PS Z5, Z13, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z10, Z13, Z0
+	VFMADD231PS Z9, Z13, Z1
+	VFMADD231PS Z8, Z13, Z2
+	VFMADD231PS Z7, Z13, Z3
+	VFMADD231PS Z6, Z13, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z11, Z13, Z0
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z9, Z13, Z2
+	VFMADD231PS Z8, Z13, Z3
+	VFMADD231PS Z7, Z13, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z12, Z13, Z0
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z9, Z13, Z3
+	VFMADD231PS Z8, Z13, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z12, Z13, Z1
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z9, Z13, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z12, Z13, Z2
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z10, Z13, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z12, Z13, Z3
+	VFMADD231PS Z11, Z13, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z13
+	VFMADD231PS Z12, Z13, Z4
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), DI
+	SUBQ        $0x08, R10
+	JMP         dwWgtS1AVX512_t5_w16_g1_b8_blk
+
+dwWgtS1AVX512_t5_w16_g1_b8_blkend:
+dwWgtS1AVX512_t5_w16_g1_b4_blk:
+	CMPQ        R10, $0x04
+	JL          dwWgtS1AVX512_t5_w16_g1_b4_blkend
+	MOVQ        DI, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z5
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z6
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z7
+	ADDQ        R9, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z8
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Z9
+	VFMADD231PS Z5, Z9, Z0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z9
+	VFMADD231PS Z6, Z9, Z0
+	VFMADD231PS Z5, Z9, Z1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z9
+	VFMADD231PS Z7, Z9, Z0
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z5, Z9, Z2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Z9
+	VFMADD231PS Z8, Z9, Z0
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z5, Z9, Z3
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z5, Z9, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	VFMADD231PS Z8, Z9, Z2
+	VFMADD231PS Z7, Z9, Z3
+	VFMADD231PS Z6, Z9, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	VFMADD231PS Z8, Z9, Z3
+	VFMADD231PS Z7, Z9, Z4
+	ADDQ        DX, R11
+	PREFETCHT0  64(R11)
+	VMOVUPS     (R11), Z9
+	VFMADD231PS Z8, Z9, Z4
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), DI
+	SUBQ        $0x04, R10
+	JMP         dwWgtS1AVX512_t5_w16_g1_b4_blk
+
+dwWgtS1AVX512_t5_w16_g1_b4_blkend:
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t5_w16_g1_rowend
+
+dwWgtS1AVX512_t5_w16_g1_pix:
+	PREFETCHT0  64(DI)
+	PREFETCHT0  64(SI)(DX*4)
+	VMOVUPS     (DI), Z5
+	VFMADD231PS (SI), Z5, Z0
+	VFMADD231PS (SI)(DX*1), Z5, Z1
+	VFMADD231PS (SI)(DX*2), Z5, Z2
+	VFMADD231PS (SI)(BX*1), Z5, Z3
+	VFMADD231PS (SI)(DX*4), Z5, Z4
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t5_w16_g1_pix
+
+dwWgtS1AVX512_t5_w16_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t5_w16_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z1, Z1
+	VMOVUPS Z1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z2, Z2
+	VMOVUPS Z2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Z4, Z4
+	VMOVUPS Z4, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX512_t5_w16_g6
+
+dwWgtS1AVX512_t5_w16_g1_end:
+	ADDQ $0x00000040, AX
+	SUBQ $0x10, 8(SP)
+	JMP  dwWgtS1AVX512_t5_w16
+
+dwWgtS1AVX512_t5_w16_end:
+dwWgtS1AVX512_t5_w8:
+	CMPQ 8(SP), $0x08
+	JL   dwWgtS1AVX512_t5_w8_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t5_w8_g2:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x02
+	JL     dwWgtS1AVX512_t5_w8_g2_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x05, R11, R11
+	MOVQ   R11, 40(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x05, R11, R11
+	MOVQ   R11, 48(SP)
+	MOVQ   xpix+232(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 56(SP)
+	MOVQ   ypix+256(FP), R11
+	IMUL3Q $0x04, R11, R11
+	MOVQ   R11, 64(SP)
+
+dwWgtS1AVX512_t5_w8_g2_q:
+	MOVQ n+216(FP), R11
+
+dwWgtS1AVX512_t5_w8_g2_b5_blk:
+	CMPQ        R11, $0x05
+	JL          dwWgtS1AVX512_t5_w8_g2_b5_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y13
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y14
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	VFMADD231PS Y10, Y15, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y11, Y15, Y3
+	VFMADD231PS Y10, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y11, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y4
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y10, Y15, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y11, Y15, Y5
+	VFMADD231PS Y10, Y15, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y12, Y15, Y5
+	VFMADD231PS Y11, Y15, Y6
+	VFMADD231PS Y10, Y15, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y11, Y15, Y7
+	VFMADD231PS Y10, Y15, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y5
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y12, Y15, Y7
+	VFMADD231PS Y11, Y15, Y8
+	VFMADD231PS Y10, Y15, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y12, Y15, Y8
+	VFMADD231PS Y11, Y15, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y7
+	VFMADD231PS Y13, Y15, Y8
+	VFMADD231PS Y12, Y15, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y8
+	VFMADD231PS Y13, Y15, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y14, Y15, Y9
+	ADDQ        40(SP), DI
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), R8
+	SUBQ        $0x05, R11
+	JMP         dwWgtS1AVX512_t5_w8_g2_b5_blk
+
+dwWgtS1AVX512_t5_w8_g2_b5_blkend:
+dwWgtS1AVX512_t5_w8_g2_b4_blk:
+	CMPQ        R11, $0x04
+	JL          dwWgtS1AVX512_t5_w8_g2_b4_blkend
+	MOVQ        R8, R12
+	VMOVUPS     (R12), Y10
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y11
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y12
+	ADDQ        R10, R12
+	VMOVUPS     (R12), Y13
+	MOVQ        DI, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y10, Y14, Y0
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y11, Y14, Y0
+	VFMADD231PS Y10, Y14, Y1
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y11, Y14, Y1
+	VFMADD231PS Y10, Y14, Y2
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y0
+	VFMADD231PS Y12, Y14, Y1
+	VFMADD231PS Y11, Y14, Y2
+	VFMADD231PS Y10, Y14, Y3
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y1
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y11, Y14, Y3
+	VFMADD231PS Y10, Y14, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y2
+	VFMADD231PS Y12, Y14, Y3
+	VFMADD231PS Y11, Y14, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y3
+	VFMADD231PS Y12, Y14, Y4
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y4
+	MOVQ        SI, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y10, Y14, Y5
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y11, Y14, Y5
+	VFMADD231PS Y10, Y14, Y6
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y12, Y14, Y5
+	VFMADD231PS Y11, Y14, Y6
+	VFMADD231PS Y10, Y14, Y7
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y5
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y11, Y14, Y7
+	VFMADD231PS Y10, Y14, Y8
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y6
+	VFMADD231PS Y12, Y14, Y7
+	VFMADD231PS Y11, Y14, Y8
+	VFMADD231PS Y10, Y14, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y7
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y11, Y14, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y8
+	VFMADD231PS Y12, Y14, Y9
+	ADDQ        DX, R12
+	VMOVUPS     (R12), Y14
+	VFMADD231PS Y13, Y14, Y9
+	ADDQ        56(SP), DI
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), R8
+	SUBQ        $0x04, R11
+	JMP         dwWgtS1AVX512_t5_w8_g2_b4_blk
+
+dwWgtS1AVX512_t5_w8_g2_b4_blkend:
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t5_w8_g2_rowend
+
+dwWgtS1AVX512_t5_w8_g2_pix:
+	VMOVUPS     (R8), Y10
+	VFMADD231PS (DI), Y10, Y0
+	VFMADD231PS (DI)(DX*1), Y10, Y1
+	VFMADD231PS (DI)(DX*2), Y10, Y2
+	VFMADD231PS (DI)(BX*1), Y10, Y3
+	VFMADD231PS (DI)(DX*4), Y10, Y4
+	VFMADD231PS (SI), Y10, Y5
+	VFMADD231PS (SI)(DX*1), Y10, Y6
+	VFMADD231PS (SI)(DX*2), Y10, Y7
+	VFMADD231PS (SI)(BX*1), Y10, Y8
+	VFMADD231PS (SI)(DX*4), Y10, Y9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t5_w8_g2_pix
+
+dwWgtS1AVX512_t5_w8_g2_rowend:
+	ADDQ    16(SP), DI
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), R8
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t5_w8_g2_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y4, Y4
+	VMOVUPS Y4, (DI)
+	MOVQ    72(CX)(SI*8), DI
+	ADDQ    w_base+32(FP), DI
+	ADDQ    AX, DI
+	VADDPS  (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y7, Y7
+	VMOVUPS Y7, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y8, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ    wtap+248(FP), DI
+	VADDPS  (DI), Y9, Y9
+	VMOVUPS Y9, (DI)
+	ADDQ    $0x02, (SP)
+	JMP     dwWgtS1AVX512_t5_w8_g2
+
+dwWgtS1AVX512_t5_w8_g2_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x01
+	JL     dwWgtS1AVX512_t5_w8_g1_end
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x0a, R10, R10
+	MOVQ   R10, 40(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x0a, R10, R10
+	MOVQ   R10, 48(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 56(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x08, R10, R10
+	MOVQ   R10, 64(SP)
+	MOVQ   xpix+232(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 72(SP)
+	MOVQ   ypix+256(FP), R10
+	IMUL3Q $0x04, R10, R10
+	MOVQ   R10, 80(SP)
+
+dwWgtS1AVX512_t5_w8_g1_q:
+	MOVQ n+216(FP), R10
+
+dwWgtS1AVX512_t5_w8_g1_b10_blk:
+	CMPQ        R10, $0x0a
+	JL          dwWgtS1AVX512_t5_w8_g1_b10_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y12
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y13
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y14
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y5, Y15, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y6, Y15, Y0
+	VFMADD231PS Y5, Y15, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y7, Y15, Y0
+	VFMADD231PS Y6, Y15, Y1
+	VFMADD231PS Y5, Y15, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y8, Y15, Y0
+	VFMADD231PS Y7, Y15, Y1
+	VFMADD231PS Y6, Y15, Y2
+	VFMADD231PS Y5, Y15, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y9, Y15, Y0
+	VFMADD231PS Y8, Y15, Y1
+	VFMADD231PS Y7, Y15, Y2
+	VFMADD231PS Y6, Y15, Y3
+	VFMADD231PS Y5, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y10, Y15, Y0
+	VFMADD231PS Y9, Y15, Y1
+	VFMADD231PS Y8, Y15, Y2
+	VFMADD231PS Y7, Y15, Y3
+	VFMADD231PS Y6, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y11, Y15, Y0
+	VFMADD231PS Y10, Y15, Y1
+	VFMADD231PS Y9, Y15, Y2
+	VFMADD231PS Y8, Y15, Y3
+	VFMADD231PS Y7, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y11, Y15, Y1
+	VFMADD231PS Y10, Y15, Y2
+	VFMADD231PS Y9, Y15, Y3
+	VFMADD231PS Y8, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y13, Y15, Y0
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y11, Y15, Y2
+	VFMADD231PS Y10, Y15, Y3
+	VFMADD231PS Y9, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y11, Y15, Y3
+	VFMADD231PS Y10, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y1
+	VFMADD231PS Y13, Y15, Y2
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y11, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VFMADD231PS Y12, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y15
+	VFMADD231PS Y14, Y15, Y4
+	ADDQ        40(SP), SI
+	ADDQ        48(SP), DI
+	SUBQ        $0x0a, R10
+	JMP         dwWgtS1AVX512_t5_w8_g1_b10_blk
+
+dwWgtS1AVX512_t5_w8_g1_b10_blkend:
+dwWgtS1AVX512_t5_w8_g1_b8_blk:
+	CMPQ        R10, $0x08
+	JL          dwWgtS1AVX512_t5_w8_g1_b8_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y9
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y10
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y11
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y12
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y5, Y13, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y6, Y13, Y0
+	VFMADD231PS Y5, Y13, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y7, Y13, Y0
+	VFMADD231PS Y6, Y13, Y1
+	VFMADD231PS Y5, Y13, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y8, Y13, Y0
+	VFMADD231PS Y7, Y13, Y1
+	VFMADD231PS Y6, Y13, Y2
+	VFMADD231PS Y5, Y13, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y9, Y13, Y0
+	VFMADD231PS Y8, Y13, Y1
+	VFMADD231PS Y7, Y13, Y2
+	VFMADD231PS Y6, Y13, Y3
+	VFMADD231PS Y5, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y10, Y13, Y0
+	VFMADD231PS Y9, Y13, Y1
+	VFMADD231PS Y8, Y13, Y2
+	VFMADD231PS Y7, Y13, Y3
+	VFMADD231PS Y6, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y11, Y13, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y9, Y13, Y2
+	VFMADD231PS Y8, Y13, Y3
+	VFMADD231PS Y7, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y12, Y13, Y0
+	VFMADD231PS Y11, Y13, Y1
+	VFMADD231PS Y10, Y13, Y2
+	VFMADD231PS Y9, Y13, Y3
+	VFMADD231PS Y8, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y12, Y13, Y1
+	VFMADD231PS Y11, Y13, Y2
+	VFMADD231PS Y10, Y13, Y3
+	VFMADD231PS Y9, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y12, Y13, Y2
+	VFMADD231PS Y11, Y13, Y3
+	VFMADD231PS Y10, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y12, Y13, Y3
+	VFMADD231PS Y11, Y13, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y13
+	VFMADD231PS Y12, Y13, Y4
+	ADDQ        56(SP), SI
+	ADDQ        64(SP), DI
+	SUBQ        $0x08, R10
+	JMP         dwWgtS1AVX512_t5_w8_g1_b8_blk
+
+dwWgtS1AVX512_t5_w8_g1_b8_blkend:
+dwWgtS1AVX512_t5_w8_g1_b4_blk:
+	CMPQ        R10, $0x04
+	JL          dwWgtS1AVX512_t5_w8_g1_b4_blkend
+	MOVQ        DI, R11
+	VMOVUPS     (R11), Y5
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y6
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y7
+	ADDQ        R9, R11
+	VMOVUPS     (R11), Y8
+	MOVQ        SI, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y5, Y9, Y0
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y6, Y9, Y0
+	VFMADD231PS Y5, Y9, Y1
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y7, Y9, Y0
+	VFMADD231PS Y6, Y9, Y1
+	VFMADD231PS Y5, Y9, Y2
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VFMADD231PS Y7, Y9, Y1
+	VFMADD231PS Y6, Y9, Y2
+	VFMADD231PS Y5, Y9, Y3
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y8, Y9, Y1
+	VFMADD231PS Y7, Y9, Y2
+	VFMADD231PS Y6, Y9, Y3
+	VFMADD231PS Y5, Y9, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y8, Y9, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VFMADD231PS Y6, Y9, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y8, Y9, Y3
+	VFMADD231PS Y7, Y9, Y4
+	ADDQ        DX, R11
+	VMOVUPS     (R11), Y9
+	VFMADD231PS Y8, Y9, Y4
+	ADDQ        72(SP), SI
+	ADDQ        80(SP), DI
+	SUBQ        $0x04, R10
+	JMP         dwWgtS1AVX512_t5_w8_g1_b4_blk
+
+dwWgtS1AVX512_t5_w8_g1_b4_blkend:
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t5_w8_g1_rowend
+
+dwWgtS1AVX512_t5_w8_g1_pix:
+	VMOVUPS     (DI), Y5
+	VFMADD231PS (SI), Y5, Y0
+	VFMADD231PS (SI)(DX*1), Y5, Y1
+	VFMADD231PS (SI)(DX*2), Y5, Y2
+	VFMADD231PS (SI)(BX*1), Y5, Y3
+	VFMADD231PS (SI)(DX*4), Y5, Y4
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t5_w8_g1_pix
+
+dwWgtS1AVX512_t5_w8_g1_rowend:
+	ADDQ    16(SP), SI
+	ADDQ    24(SP), DI
+	DECQ    32(SP)
+	JNZ     dwWgtS1AVX512_t5_w8_g1_q
+	MOVQ    (SP), SI
+	MOVQ    64(CX)(SI*8), SI
+	ADDQ    w_base+32(FP), SI
+	ADDQ    AX, SI
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y2, Y2
+	VMOVUPS Y2, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ    wtap+248(FP), SI
+	VADDPS  (SI), Y4, Y4
+	VMOVUPS Y4, (SI)
+	ADDQ    $0x01, (SP)
+	JMP     dwWgtS1AVX512_t5_w8_g2
+
+dwWgtS1AVX512_t5_w8_g1_end:
+	ADDQ $0x00000020, AX
+	SUBQ $0x08, 8(SP)
+	JMP  dwWgtS1AVX512_t5_w8
+
+dwWgtS1AVX512_t5_w8_end:
+dwWgtS1AVX512_t5_w1:
+	CMPQ 8(SP), $0x01
+	JL   dwWgtS1AVX512_t5_w1_end
+	MOVQ $0x00000000, (SP)
+
+dwWgtS1AVX512_t5_w1_g2:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x02
+	JL     dwWgtS1AVX512_t5_w1_g2_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), DI
+	ADDQ   x_base+8(FP), DI
+	ADDQ   AX, DI
+	MOVQ   8(CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), R8
+	ADDQ   AX, R8
+	MOVQ   xpix+232(FP), R9
+	MOVQ   ypix+256(FP), R10
+
+dwWgtS1AVX512_t5_w1_g2_q:
+	MOVQ  n+216(FP), R11
+	TESTQ R11, R11
+	JZ    dwWgtS1AVX512_t5_w1_g2_rowend
+
+dwWgtS1AVX512_t5_w1_g2_pix:
+	VMOVSS      (R8), X10
+	VFMADD231SS (DI), X10, X0
+	VFMADD231SS (DI)(DX*1), X10, X1
+	VFMADD231SS (DI)(DX*2), X10, X2
+	VFMADD231SS (DI)(BX*1), X10, X3
+	VFMADD231SS (DI)(DX*4), X10, X4
+	VFMADD231SS (SI), X10, X5
+	VFMADD231SS (SI)(DX*1), X10, X6
+	VFMADD231SS (SI)(DX*2), X10, X7
+	VFMADD231SS (SI)(BX*1), X10, X8
+	VFMADD231SS (SI)(DX*4), X10, X9
+	ADDQ        R9, DI
+	ADDQ        R9, SI
+	ADDQ        R10, R8
+	DECQ        R11
+	JNZ         dwWgtS1AVX512_t5_w1_g2_pix
+
+dwWgtS1AVX512_t5_w1_g2_rowend:
+	ADDQ   16(SP), DI
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), R8
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t5_w1_g2_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X2, X2
+	VMOVSS X2, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X3, X3
+	VMOVSS X3, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X4, X4
+	VMOVSS X4, (DI)
+	MOVQ   72(CX)(SI*8), DI
+	ADDQ   w_base+32(FP), DI
+	ADDQ   AX, DI
+	VADDSS (DI), X5, X5
+	VMOVSS X5, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X6, X6
+	VMOVSS X6, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X7, X7
+	VMOVSS X7, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X8, X8
+	VMOVSS X8, (DI)
+	ADDQ   wtap+248(FP), DI
+	VADDSS (DI), X9, X9
+	VMOVSS X9, (DI)
+	ADDQ   $0x02, (SP)
+	JMP    dwWgtS1AVX512_t5_w1_g2
+
+dwWgtS1AVX512_t5_w1_g2_end:
+	MOVQ   rows+208(FP), SI
+	SUBQ   (SP), SI
+	CMPQ   SI, $0x01
+	JL     dwWgtS1AVX512_t5_w1_g1_end
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	MOVQ   nr+264(FP), SI
+	MOVQ   SI, 32(SP)
+	MOVQ   (SP), SI
+	MOVQ   (CX)(SI*8), SI
+	ADDQ   x_base+8(FP), SI
+	ADDQ   AX, SI
+	MOVQ   y_base+56(FP), DI
+	ADDQ   AX, DI
+	MOVQ   xpix+232(FP), R8
+	MOVQ   ypix+256(FP), R9
+
+dwWgtS1AVX512_t5_w1_g1_q:
+	MOVQ  n+216(FP), R10
+	TESTQ R10, R10
+	JZ    dwWgtS1AVX512_t5_w1_g1_rowend
+
+dwWgtS1AVX512_t5_w1_g1_pix:
+	VMOVSS      (DI), X5
+	VFMADD231SS (SI), X5, X0
+	VFMADD231SS (SI)(DX*1), X5, X1
+	VFMADD231SS (SI)(DX*2), X5, X2
+	VFMADD231SS (SI)(BX*1), X5, X3
+	VFMADD231SS (SI)(DX*4), X5, X4
+	ADDQ        R8, SI
+	ADDQ        R9, DI
+	DECQ        R10
+	JNZ         dwWgtS1AVX512_t5_w1_g1_pix
+
+dwWgtS1AVX512_t5_w1_g1_rowend:
+	ADDQ   16(SP), SI
+	ADDQ   24(SP), DI
+	DECQ   32(SP)
+	JNZ    dwWgtS1AVX512_t5_w1_g1_q
+	MOVQ   (SP), SI
+	MOVQ   64(CX)(SI*8), SI
+	ADDQ   w_base+32(FP), SI
+	ADDQ   AX, SI
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X2, X2
+	VMOVSS X2, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X3, X3
+	VMOVSS X3, (SI)
+	ADDQ   wtap+248(FP), SI
+	VADDSS (SI), X4, X4
+	VMOVSS X4, (SI)
+	ADDQ   $0x01, (SP)
+	JMP    dwWgtS1AVX512_t5_w1_g2
+
+dwWgtS1AVX512_t5_w1_g1_end:
+	ADDQ $0x00000004, AX
+	SUBQ $0x01, 8(SP)
+	JMP  dwWgtS1AVX512_t5_w1
+
+dwWgtS1AVX512_t5_w1_end:
+dwWgtS1AVX512_done:
 	VZEROUPPER
 	RET

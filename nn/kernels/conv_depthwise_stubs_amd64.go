@@ -88,8 +88,22 @@ func dwRowM1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int
 //go:noescape
 func dwWgtAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, nr int, xrow int, yrow int)
 
+// dwWgtS1AVX2 is dwWgtGo in AVX2 for xpix = xtap > 0: each source
+// column is loaded once per pixel block and window row.
+// The caller guarantees every element it reads or writes is in bounds.
+//
+//go:noescape
+func dwWgtS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, nr int, xrow int, yrow int)
+
 // dwWgtAVX512 is dwWgtGo in AVX512 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds.
 //
 //go:noescape
 func dwWgtAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, nr int, xrow int, yrow int)
+
+// dwWgtS1AVX512 is dwWgtGo in AVX512 for xpix = xtap > 0: each source
+// column is loaded once per pixel block and window row.
+// The caller guarantees every element it reads or writes is in bounds.
+//
+//go:noescape
+func dwWgtS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, nr int, xrow int, yrow int)

@@ -503,6 +503,32 @@ func TestDepthwiseRowKernels(t *testing.T) {
 					t.Fatalf("wgt taps %d rows %d n %d c %d nr %d: w[%d] = %v, want %v", taps, rows, n, c, nr, i, wg[i], wwant[i])
 				}
 			}
+
+			// wgtS1: pixels and taps one column u apart (u may be below
+			// c, as above). Its blocks sum each weight's pixels in the
+			// order wgt does, so the two agree bit for bit.
+			var so dwOffs
+			sspan := (n+taps-2)*u + c
+			for j := 0; j < rows; j++ {
+				so[j] = j*sspan + 1
+				so[dwMaxRows+j] = offs[dwMaxRows+j]
+			}
+			slen := rows*sspan + 2
+			sx := dwRand(r, nr*slen)
+			sy := dwRand(r, nr*ylen)
+			swant := append([]float32(nil), w0...)
+			k.wgt(taps, sx, swant, sy, so, rows, n, c, u, u, wtap, ypix, nr, slen, ylen)
+			sref := append([]float32(nil), w0...)
+			dwWgtGo(taps, sx, sref, sy, so, rows, n, c, u, u, wtap, ypix, nr, slen, ylen)
+			sg, scheck := guarded(t, wl, (off+2)%4, 76)
+			copy(sg, w0)
+			k.wgtS1(taps, sx, sg, sy, so, rows, n, c, u, u, wtap, ypix, nr, slen, ylen)
+			scheck()
+			for i := range sg {
+				if math.Float32bits(sg[i]) != math.Float32bits(swant[i]) || !closeEnough(sg[i], sref[i], 1e-5) {
+					t.Fatalf("wgtS1 taps %d rows %d n %d c %d u %d nr %d: w[%d] = %v, wgt %v, reference %v", taps, rows, n, c, u, nr, i, sg[i], swant[i], sref[i])
+				}
+			}
 		}
 	})
 }

@@ -12,6 +12,10 @@
 //   - dwWgt<ISA>: the weight gradient of a run of output pixels for the
 //     given window rows and taps.
 //
+// Each has versions for the column patterns of dilation 1 (colMaps;
+// dwWgtS1<ISA> for stride 1), which load each source column once per
+// pixel block and window row rather than once per tap.
+//
 // The semantics are those of dwRowGo and dwWgtGo in conv_depthwise.go.
 //
 // One template serves both instruction sets: the channel loop steps through
@@ -78,7 +82,8 @@ func main() {
 		}
 	}
 	for _, is := range isas {
-		wgt(is)
+		wgt(is, false)
+		wgt(is, true)
 	}
 	Generate()
 }
@@ -673,12 +678,21 @@ func rowBodyMapped(lbl string, l lanes, taps, p int, m colMap, xp, wb, yp, offp,
 // (outer loop), window rows in groups whose rows×taps accumulators fit in
 // registers, then the nr output rows and their pixels: per pixel one load
 // of y and rows×taps FMAs, the accumulators added to w once per group.
-func wgt(is isa) {
+// With mapped, dwWgtS1<ISA> for xpix = xtap (stride and dilation 1 along
+// the row) takes the pixels in blocks first (wgtBlock).
+func wgt(is isa, mapped bool) {
 	name := "dwWgt" + is.name
+	doc := []string{name + " is dwWgtGo in " + is.name + " (see conv_depthwise.go)."}
+	if mapped {
+		name = "dwWgtS1" + is.name
+		doc = []string{
+			name + " is dwWgtGo in " + is.name + " for xpix = xtap > 0: each source",
+			"column is loaded once per pixel block and window row.",
+		}
+	}
 	TEXT(name, NOSPLIT, "func(taps int, x, w, y []float32, offs [16]int, rows, n, c, xpix, xtap, wtap, ypix, nr, xrow, yrow int)")
 	Pragma("noescape")
-	Doc(name+" is dwWgtGo in "+is.name+" (see conv_depthwise.go).",
-		"The caller guarantees every element it reads or writes is in bounds.")
+	Doc(append(doc, "The caller guarantees every element it reads or writes is in bounds.")...)
 	done := name + "_done"
 	n := GP64()
 	MOVQ(param("n"), n)
@@ -696,6 +710,13 @@ func wgt(is isa) {
 	rLocal := AllocLocal(8)  // first row of the current group
 	crLocal := AllocLocal(8) // channels left
 	q := qLocals{AllocLocal(8), AllocLocal(8), AllocLocal(8)}
+	var blk blockLocals
+	if mapped {
+		for range 3 { // len(wgtBlocks(…)) <= 3
+			blk.x = append(blk.x, AllocLocal(8))
+			blk.y = append(blk.y, AllocLocal(8))
+		}
+	}
 	for _, d := range []struct {
 		dst        Mem
 		row, pixel string
@@ -741,7 +762,14 @@ func wgt(is isa) {
 				SUBQ(rLocal, left)
 				CMPQ(left, U8(g))
 				JL(LabelRef(grp + "_end"))
-				wgtGroup(grp, lanes(w), taps, g, offp, xt, xt3, co, rLocal, q)
+				// Pixel blocks (mapped), widest first: for runs of 3 taps
+				// or more (a window row's interior pixels; fewer taps are
+				// border pixels, one at a time).
+				var blocks []int
+				if mapped && w > 1 && taps >= 3 {
+					blocks = wgtBlocks(vregs - g*taps - 1)
+				}
+				wgtGroup(grp, lanes(w), taps, g, blocks, offp, xt, xt3, co, rLocal, q, blk)
 				ADDQ(U8(g), rLocal)
 				JMP(LabelRef(fmt.Sprintf("%s_g%d", step, gmax)))
 				Label(grp + "_end")
@@ -778,7 +806,30 @@ func tapAddr(t int, base, xt, xt3 reg.Register) Mem {
 // qLocals are the stack slots of the output-row loop of dwWgt.
 type qLocals struct{ x, y, n Mem }
 
-func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, rLocal Mem, q qLocals) {
+// blockLocals are the stack slots of dwWgtS1's pixel blocks: the x and y
+// steps of each block size.
+type blockLocals struct{ x, y []Mem }
+
+// maxWgtBlock bounds the pixels of a dwWgtS1 block.
+const maxWgtBlock = 16
+
+// wgtBlocks returns dwWgtS1's pixel blocks, widest first, with free
+// vector registers beside the accumulators and the source column: the
+// widest that fit (at most maxWgtBlock), then 8 and 4 where narrower.
+func wgtBlocks(free int) []int {
+	var b []int
+	for _, p := range []int{min(maxWgtBlock, free), 8, 4} {
+		if p >= 4 && p <= free && (len(b) == 0 || p < b[len(b)-1]) {
+			b = append(b, p)
+		}
+	}
+	return b
+}
+
+// wgtGroup emits a group of g window rows' weight gradient over the nr
+// output rows. With blocks (dwWgtS1), each row's pixels go first in those
+// blocks, widest first (wgtBlock), then one by one.
+func wgtGroup(lbl string, l lanes, taps, g int, blocks []int, offp, xt, xt3, co reg.Register, rLocal Mem, q qLocals, blk blockLocals) {
 	acc := make([][]reg.VecVirtual, g)
 	for j := range acc {
 		acc[j] = make([]reg.VecVirtual, taps)
@@ -816,9 +867,23 @@ func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, 
 		MOVQ(param("ypix"), yr)
 		xs, ys = xr, yr
 	}
+	for i, p := range blocks {
+		t := GP64()
+		MOVQ(param("xpix"), t)
+		IMUL3Q(U8(p), t, t)
+		MOVQ(t, blk.x[i])
+		MOVQ(param("ypix"), t)
+		IMUL3Q(U8(p), t, t)
+		MOVQ(t, blk.y[i])
+	}
 	Label(lbl + "_q")
 	npix := GP64()
 	MOVQ(param("n"), npix)
+	for i, p := range blocks {
+		wgtBlock(fmt.Sprintf("%s_b%d", lbl, p), l, taps, p, acc, base, yq, npix, xt, ys, blk.x[i], blk.y[i])
+	}
+	TESTQ(npix, npix)
+	JZ(LabelRef(lbl + "_rowend"))
 	dv := l.vec()
 	Label(lbl + "_pix")
 	if l == 16 {
@@ -841,6 +906,7 @@ func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, 
 	ADDQ(ys, yq)
 	DECQ(npix)
 	JNZ(LabelRef(lbl + "_pix"))
+	Label(lbl + "_rowend")
 	for j := range base {
 		ADDQ(q.x, base[j])
 	}
@@ -863,4 +929,54 @@ func wgtGroup(lbl string, l lanes, taps, g int, offp, xt, xt3, co reg.Register, 
 			}
 		}
 	}
+}
+
+// wgtBlock emits dwWgtS1's blocks of p pixels along a row, while npix >=
+// p: the block's y pixels go into registers, then per window row each
+// source column is loaded once and multiplied into the accumulators of
+// the taps that read it against those pixels (column j is tap t of pixel
+// j-t). Every accumulator still takes its pixels in ascending order, as
+// one pixel at a time does.
+func wgtBlock(lbl string, l lanes, taps, p int, acc [][]reg.VecVirtual, base []reg.GPVirtual, yq, npix, xt reg.Register, ys Op, xstep, ystep Mem) {
+	dy := make([]reg.VecVirtual, p)
+	for i := range dy {
+		dy[i] = l.vec()
+	}
+	xv := l.vec()
+	t := GP64()
+	Label(lbl + "_blk")
+	CMPQ(npix, U8(p))
+	JL(LabelRef(lbl + "_blkend"))
+	MOVQ(yq, t)
+	for i := range dy {
+		if l == 16 {
+			PREFETCHT0(Mem{Base: t, Disp: 64}) // the next channel step's line
+		}
+		l.load(Mem{Base: t}, dy[i])
+		if i < p-1 {
+			ADDQ(ys, t)
+		}
+	}
+	for j := range acc {
+		MOVQ(base[j], t)
+		for col := 0; col < p+taps-1; col++ {
+			if l == 16 && col >= taps-1 {
+				PREFETCHT0(Mem{Base: t, Disp: 64})
+			}
+			l.load(Mem{Base: t}, xv)
+			for tap := max(0, col-p+1); tap <= min(taps-1, col); tap++ {
+				l.fmaReg(dy[col-tap], xv, acc[j][tap])
+			}
+			if col < p+taps-2 {
+				ADDQ(xt, t)
+			}
+		}
+	}
+	for j := range base {
+		ADDQ(xstep, base[j])
+	}
+	ADDQ(ystep, yq)
+	SUBQ(U8(p), npix)
+	JMP(LabelRef(lbl + "_blk"))
+	Label(lbl + "_blkend")
 }
