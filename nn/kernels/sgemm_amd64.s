@@ -60,6 +60,7 @@ sgemmKernel6x16AVX2_loop4:
 	SUBQ       $0x03, R12
 
 sgemmKernel6x16AVX2_cdone:
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VBROADCASTSS (DI), Y14
@@ -83,6 +84,7 @@ sgemmKernel6x16AVX2_cdone:
 	ADDQ         DX, DI
 	ADDQ         DX, R8
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VBROADCASTSS (DI), Y14
@@ -106,6 +108,7 @@ sgemmKernel6x16AVX2_cdone:
 	ADDQ         DX, DI
 	ADDQ         DX, R8
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VBROADCASTSS (DI), Y14
@@ -129,6 +132,7 @@ sgemmKernel6x16AVX2_cdone:
 	ADDQ         DX, DI
 	ADDQ         DX, R8
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VBROADCASTSS (DI), Y14
@@ -167,6 +171,7 @@ sgemmKernel6x16AVX2_crest:
 sgemmKernel6x16AVX2_loop1:
 	TESTQ        AX, AX
 	JZ           sgemmKernel6x16AVX2_store
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VBROADCASTSS (DI), Y14
@@ -377,6 +382,7 @@ sgemmKernel6x8AVX2_loop4:
 	SUBQ       $0x03, R12
 
 sgemmKernel6x8AVX2_cdone:
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VBROADCASTSS (DI), Y13
 	VFMADD231PS  Y12, Y13, Y0
@@ -393,6 +399,7 @@ sgemmKernel6x8AVX2_cdone:
 	ADDQ         DX, DI
 	ADDQ         DX, R8
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VBROADCASTSS (DI), Y13
 	VFMADD231PS  Y12, Y13, Y6
@@ -409,6 +416,7 @@ sgemmKernel6x8AVX2_cdone:
 	ADDQ         DX, DI
 	ADDQ         DX, R8
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VBROADCASTSS (DI), Y13
 	VFMADD231PS  Y12, Y13, Y0
@@ -425,6 +433,7 @@ sgemmKernel6x8AVX2_cdone:
 	ADDQ         DX, DI
 	ADDQ         DX, R8
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VBROADCASTSS (DI), Y13
 	VFMADD231PS  Y12, Y13, Y6
@@ -456,6 +465,7 @@ sgemmKernel6x8AVX2_crest:
 sgemmKernel6x8AVX2_loop1:
 	TESTQ        AX, AX
 	JZ           sgemmKernel6x8AVX2_store
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VBROADCASTSS (DI), Y13
 	VFMADD231PS  Y12, Y13, Y0
@@ -631,6 +641,8 @@ sgemmKernel4x24AVX2_loop4:
 	SUBQ       $0x03, R11
 
 sgemmKernel4x24AVX2_cdone:
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   92(SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VMOVUPS      64(SI), Y14
@@ -652,6 +664,8 @@ sgemmKernel4x24AVX2_cdone:
 	VFMADD231PS  Y14, Y15, Y11
 	ADDQ         DX, DI
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   92(SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VMOVUPS      64(SI), Y14
@@ -673,6 +687,8 @@ sgemmKernel4x24AVX2_cdone:
 	VFMADD231PS  Y14, Y15, Y11
 	ADDQ         DX, DI
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   92(SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VMOVUPS      64(SI), Y14
@@ -694,6 +710,8 @@ sgemmKernel4x24AVX2_cdone:
 	VFMADD231PS  Y14, Y15, Y11
 	ADDQ         DX, DI
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   92(SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VMOVUPS      64(SI), Y14
@@ -730,6 +748,8 @@ sgemmKernel4x24AVX2_crest:
 sgemmKernel4x24AVX2_loop1:
 	TESTQ        AX, AX
 	JZ           sgemmKernel4x24AVX2_store
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   92(SI)(BX*8)
 	VMOVUPS      (SI), Y12
 	VMOVUPS      32(SI), Y13
 	VMOVUPS      64(SI), Y14
@@ -936,6 +956,7 @@ sgemmKernel14x8AVX2_loop4:
 	SUBQ       $0x03, R13
 
 sgemmKernel14x8AVX2_cdone:
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y14
 	VBROADCASTSS (DI), Y15
 	VFMADD231PS  Y14, Y15, Y0
@@ -969,6 +990,7 @@ sgemmKernel14x8AVX2_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y14
 	VBROADCASTSS (DI), Y15
 	VFMADD231PS  Y14, Y15, Y0
@@ -1002,6 +1024,7 @@ sgemmKernel14x8AVX2_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y14
 	VBROADCASTSS (DI), Y15
 	VFMADD231PS  Y14, Y15, Y0
@@ -1035,6 +1058,7 @@ sgemmKernel14x8AVX2_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y14
 	VBROADCASTSS (DI), Y15
 	VFMADD231PS  Y14, Y15, Y0
@@ -1083,6 +1107,7 @@ sgemmKernel14x8AVX2_crest:
 sgemmKernel14x8AVX2_loop1:
 	TESTQ        AX, AX
 	JZ           sgemmKernel14x8AVX2_store
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Y14
 	VBROADCASTSS (DI), Y15
 	VFMADD231PS  Y14, Y15, Y0
@@ -1360,6 +1385,8 @@ sgemmKernel14x32AVX512_loop4:
 	SUBQ       $0x03, R13
 
 sgemmKernel14x32AVX512_cdone:
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   124(SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Z29
 	VBROADCASTSS (DI), Z30
@@ -1408,6 +1435,8 @@ sgemmKernel14x32AVX512_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   124(SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Z29
 	VBROADCASTSS (DI), Z30
@@ -1456,6 +1485,8 @@ sgemmKernel14x32AVX512_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   124(SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Z29
 	VBROADCASTSS (DI), Z30
@@ -1504,6 +1535,8 @@ sgemmKernel14x32AVX512_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   124(SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Z29
 	VBROADCASTSS (DI), Z30
@@ -1567,6 +1600,8 @@ sgemmKernel14x32AVX512_crest:
 sgemmKernel14x32AVX512_loop1:
 	TESTQ        AX, AX
 	JZ           sgemmKernel14x32AVX512_store
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   124(SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Z29
 	VBROADCASTSS (DI), Z30
@@ -1940,6 +1975,7 @@ sgemmKernel14x16AVX512_loop4:
 	SUBQ       $0x03, R13
 
 sgemmKernel14x16AVX512_cdone:
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VBROADCASTSS (DI), Z29
 	VFMADD231PS  Z28, Z29, Z0
@@ -1973,6 +2009,7 @@ sgemmKernel14x16AVX512_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VBROADCASTSS (DI), Z29
 	VFMADD231PS  Z28, Z29, Z14
@@ -2006,6 +2043,7 @@ sgemmKernel14x16AVX512_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VBROADCASTSS (DI), Z29
 	VFMADD231PS  Z28, Z29, Z0
@@ -2039,6 +2077,7 @@ sgemmKernel14x16AVX512_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VBROADCASTSS (DI), Z29
 	VFMADD231PS  Z28, Z29, Z14
@@ -2087,6 +2126,7 @@ sgemmKernel14x16AVX512_crest:
 sgemmKernel14x16AVX512_loop1:
 	TESTQ        AX, AX
 	JZ           sgemmKernel14x16AVX512_store
+	PREFETCHT0   (SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VBROADCASTSS (DI), Z29
 	VFMADD231PS  Z28, Z29, Z0
@@ -2379,6 +2419,8 @@ sgemmKernel14x24AVX512_loop4:
 	SUBQ       $0x03, R13
 
 sgemmKernel14x24AVX512_cdone:
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   92(SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Y29
 	VBROADCASTSS (DI), Z30
@@ -2427,6 +2469,8 @@ sgemmKernel14x24AVX512_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   92(SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Y29
 	VBROADCASTSS (DI), Z30
@@ -2475,6 +2519,8 @@ sgemmKernel14x24AVX512_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   92(SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Y29
 	VBROADCASTSS (DI), Z30
@@ -2523,6 +2569,8 @@ sgemmKernel14x24AVX512_cdone:
 	ADDQ         DX, R8
 	ADDQ         DX, R9
 	ADDQ         BX, SI
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   92(SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Y29
 	VBROADCASTSS (DI), Z30
@@ -2586,6 +2634,8 @@ sgemmKernel14x24AVX512_crest:
 sgemmKernel14x24AVX512_loop1:
 	TESTQ        AX, AX
 	JZ           sgemmKernel14x24AVX512_store
+	PREFETCHT0   (SI)(BX*8)
+	PREFETCHT0   92(SI)(BX*8)
 	VMOVUPS      (SI), Z28
 	VMOVUPS      64(SI), Y29
 	VBROADCASTSS (DI), Z30
