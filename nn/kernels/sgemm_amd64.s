@@ -163,7 +163,6 @@ sgemmKernel6x16AVX2_crest:
 	TESTQ      R12, R12
 	JLE        sgemmKernel6x16AVX2_loop1
 	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
 	ADDQ       R11, R10
 	DECQ       R12
 	JMP        sgemmKernel6x16AVX2_crest
@@ -457,7 +456,6 @@ sgemmKernel6x8AVX2_crest:
 	TESTQ      R12, R12
 	JLE        sgemmKernel6x8AVX2_loop1
 	PREFETCHT0 (R10)
-	PREFETCHT0 28(R10)
 	ADDQ       R11, R10
 	DECQ       R12
 	JMP        sgemmKernel6x8AVX2_crest
@@ -1099,7 +1097,6 @@ sgemmKernel14x8AVX2_crest:
 	TESTQ      R13, R13
 	JLE        sgemmKernel14x8AVX2_loop1
 	PREFETCHT0 (R11)
-	PREFETCHT0 28(R11)
 	ADDQ       R12, R11
 	DECQ       R13
 	JMP        sgemmKernel14x8AVX2_crest
@@ -2118,7 +2115,6 @@ sgemmKernel14x16AVX512_crest:
 	TESTQ      R13, R13
 	JLE        sgemmKernel14x16AVX512_loop1
 	PREFETCHT0 (R11)
-	PREFETCHT0 60(R11)
 	ADDQ       R12, R11
 	DECQ       R13
 	JMP        sgemmKernel14x16AVX512_crest

@@ -265,7 +265,9 @@ func (t tile) emit() {
 	TESTQ(crows, crows)
 	JLE(LabelRef(t.name + "_loop1"))
 	PREFETCHT0(Mem{Base: cpf})
-	PREFETCHT0(Mem{Base: cpf, Disp: 4*nr - 4})
+	if 4*nr > 64 {
+		PREFETCHT0(Mem{Base: cpf, Disp: 4*nr - 4})
+	}
 	ADDQ(cldc, cpf)
 	DECQ(crows)
 	JMP(LabelRef(t.name + "_crest"))
