@@ -265,13 +265,12 @@ implicitKernel6x16AVX2_segend:
 	JNZ  implicitKernel6x16AVX2_seg
 
 implicitKernel6x16AVX2_store:
-implicitKernel6x16AVX2_crest:
 	TESTQ      R11, R11
 	JLE        implicitKernel6x16AVX2_sum
 	PREFETCHT0 (R9)
 	ADDQ       R10, R9
 	DECQ       R11
-	JMP        implicitKernel6x16AVX2_crest
+	JMP        implicitKernel6x16AVX2_store
 
 implicitKernel6x16AVX2_sum:
 	MOVQ    c_base+120(FP), SI
@@ -520,13 +519,12 @@ implicitKernel6x8AVX2_segend:
 	JNZ  implicitKernel6x8AVX2_seg
 
 implicitKernel6x8AVX2_store:
-implicitKernel6x8AVX2_crest:
 	TESTQ      R11, R11
 	JLE        implicitKernel6x8AVX2_sum
 	PREFETCHT0 (R9)
 	ADDQ       R10, R9
 	DECQ       R11
-	JMP        implicitKernel6x8AVX2_crest
+	JMP        implicitKernel6x8AVX2_store
 
 implicitKernel6x8AVX2_sum:
 	VADDPS  Y6, Y0, Y0
@@ -899,13 +897,12 @@ implicitKernel14x8AVX2_segend:
 	JNZ  implicitKernel14x8AVX2_seg
 
 implicitKernel14x8AVX2_store:
-implicitKernel14x8AVX2_crest:
 	TESTQ      R12, R12
 	JLE        implicitKernel14x8AVX2_sum
 	PREFETCHT0 (R10)
 	ADDQ       R11, R10
 	DECQ       R12
-	JMP        implicitKernel14x8AVX2_crest
+	JMP        implicitKernel14x8AVX2_store
 
 implicitKernel14x8AVX2_sum:
 	MOVQ    c_base+120(FP), SI
@@ -1410,14 +1407,13 @@ implicitKernel14x32AVX512_segend:
 	JNZ  implicitKernel14x32AVX512_seg
 
 implicitKernel14x32AVX512_store:
-implicitKernel14x32AVX512_crest:
 	TESTQ      R12, R12
 	JLE        implicitKernel14x32AVX512_sum
 	PREFETCHT0 (R10)
 	PREFETCHT0 124(R10)
 	ADDQ       R11, R10
 	DECQ       R12
-	JMP        implicitKernel14x32AVX512_crest
+	JMP        implicitKernel14x32AVX512_store
 
 implicitKernel14x32AVX512_sum:
 	MOVQ    c_base+120(FP), SI
@@ -1828,13 +1824,12 @@ implicitKernel14x16AVX512_segend:
 	JNZ  implicitKernel14x16AVX512_seg
 
 implicitKernel14x16AVX512_store:
-implicitKernel14x16AVX512_crest:
 	TESTQ      R12, R12
 	JLE        implicitKernel14x16AVX512_sum
 	PREFETCHT0 (R10)
 	ADDQ       R11, R10
 	DECQ       R12
-	JMP        implicitKernel14x16AVX512_crest
+	JMP        implicitKernel14x16AVX512_store
 
 implicitKernel14x16AVX512_sum:
 	VADDPS  Z14, Z0, Z0
@@ -2228,14 +2223,13 @@ implicitKernel9x32AVX512_segend:
 	JNZ  implicitKernel9x32AVX512_seg
 
 implicitKernel9x32AVX512_store:
-implicitKernel9x32AVX512_crest:
 	TESTQ      R11, R11
 	JLE        implicitKernel9x32AVX512_sum
 	PREFETCHT0 (R9)
 	PREFETCHT0 124(R9)
 	ADDQ       R10, R9
 	DECQ       R11
-	JMP        implicitKernel9x32AVX512_crest
+	JMP        implicitKernel9x32AVX512_store
 
 implicitKernel9x32AVX512_sum:
 	MOVQ    c_base+120(FP), SI
@@ -2541,13 +2535,12 @@ implicitKernel9x16AVX512_segend:
 	JNZ  implicitKernel9x16AVX512_seg
 
 implicitKernel9x16AVX512_store:
-implicitKernel9x16AVX512_crest:
 	TESTQ      R11, R11
 	JLE        implicitKernel9x16AVX512_sum
 	PREFETCHT0 (R9)
 	ADDQ       R10, R9
 	DECQ       R11
-	JMP        implicitKernel9x16AVX512_crest
+	JMP        implicitKernel9x16AVX512_store
 
 implicitKernel9x16AVX512_sum:
 	VADDPS  Z9, Z0, Z0

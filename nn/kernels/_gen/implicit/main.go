@@ -262,12 +262,11 @@ func (t strip) emit() {
 	JNZ(LabelRef(t.name + "_seg"))
 
 	Label(t.name + "_store")
-	Label(t.name + "_crest")
 	TESTQ(crows, crows)
 	JLE(LabelRef(t.name + "_sum"))
 	prefetchRows(1)
 	DECQ(crows)
-	JMP(LabelRef(t.name + "_crest"))
+	JMP(LabelRef(t.name + "_store"))
 	Label(t.name + "_sum")
 	sum := acc[0]
 	for q := 1; q < t.sets; q++ {

@@ -181,6 +181,15 @@ func (t tile) emit() {
 	SHLQ(U8(2), cldc)
 	crows := GP64()
 	MOVQ(U32(t.mr), crows)
+	prefetchRows := func(rows int) {
+		for r := 0; r < rows; r++ {
+			PREFETCHT0(Mem{Base: cpf})
+			if 4*nr > 64 {
+				PREFETCHT0(Mem{Base: cpf, Disp: 4*nr - 4})
+			}
+			ADDQ(cldc, cpf)
+		}
+	}
 
 	acc := make([][][]reg.VecVirtual, t.sets) // [set][row][vector]
 	for q := range acc {
@@ -245,13 +254,7 @@ func (t tile) emit() {
 	ADDQ(U8(128), pf)
 	TESTQ(crows, crows)
 	JLE(LabelRef(t.name + "_cdone"))
-	for r := 0; r < cpfRows; r++ {
-		PREFETCHT0(Mem{Base: cpf})
-		if 4*nr > 64 {
-			PREFETCHT0(Mem{Base: cpf, Disp: 4*nr - 4})
-		}
-		ADDQ(cldc, cpf)
-	}
+	prefetchRows(cpfRows)
 	SUBQ(U8(cpfRows), crows)
 	Label(t.name + "_cdone")
 	for u := 0; u < unroll; u++ {
@@ -264,11 +267,7 @@ func (t tile) emit() {
 	Label(t.name + "_crest")
 	TESTQ(crows, crows)
 	JLE(LabelRef(t.name + "_loop1"))
-	PREFETCHT0(Mem{Base: cpf})
-	if 4*nr > 64 {
-		PREFETCHT0(Mem{Base: cpf, Disp: 4*nr - 4})
-	}
-	ADDQ(cldc, cpf)
+	prefetchRows(1)
 	DECQ(crows)
 	JMP(LabelRef(t.name + "_crest"))
 
