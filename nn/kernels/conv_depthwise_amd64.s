@@ -43864,7 +43864,7 @@ dwWgtAVX2_done:
 
 // func dwWgtS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, nr int, xrow int, yrow int)
 // Requires: AVX, FMA3
-TEXT ·dwWgtS1AVX2(SB), NOSPLIT, $88-288
+TEXT ·dwWgtS1AVX2(SB), NOSPLIT, $40-288
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwWgtS1AVX2_done
@@ -46106,18 +46106,6 @@ dwWgtS1AVX2_t3_w8_g4_end:
 	ADDQ   AX, R8
 	MOVQ   xpix+232(FP), R9
 	MOVQ   ypix+256(FP), R10
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x06, R11, R11
-	MOVQ   R11, 40(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x06, R11, R11
-	MOVQ   R11, 48(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 56(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 64(SP)
 
 dwWgtS1AVX2_t3_w8_g3_q:
 	MOVQ n+216(FP), R11
@@ -46239,10 +46227,13 @@ dwWgtS1AVX2_t3_w8_g3_b6_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y15
 	VFMADD231PS Y14, Y15, Y8
-	ADDQ        40(SP), SI
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), R8
+	IMUL3Q      $0x06, DX, R12
+	ADDQ        R12, SI
+	ADDQ        R12, DI
+	ADDQ        R12, BX
+	MOVQ        R10, R12
+	IMUL3Q      $0x06, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x06, R11
 	JMP         dwWgtS1AVX2_t3_w8_g3_b6_blk
 
@@ -46330,10 +46321,13 @@ dwWgtS1AVX2_t3_w8_g3_b4_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y13
 	VFMADD231PS Y12, Y13, Y8
-	ADDQ        56(SP), SI
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), R8
+	IMUL3Q      $0x04, DX, R12
+	ADDQ        R12, SI
+	ADDQ        R12, DI
+	ADDQ        R12, BX
+	MOVQ        R10, R12
+	IMUL3Q      $0x04, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x04, R11
 	JMP         dwWgtS1AVX2_t3_w8_g3_b4_blk
 
@@ -46427,24 +46421,6 @@ dwWgtS1AVX2_t3_w8_g3_end:
 	ADDQ   AX, DI
 	MOVQ   xpix+232(FP), R8
 	MOVQ   ypix+256(FP), R9
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x09, R10, R10
-	MOVQ   R10, 40(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x09, R10, R10
-	MOVQ   R10, 48(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 56(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 64(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 72(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 80(SP)
 
 dwWgtS1AVX2_t3_w8_g2_q:
 	MOVQ n+216(FP), R10
@@ -46568,9 +46544,12 @@ dwWgtS1AVX2_t3_w8_g2_b9_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y15
 	VFMADD231PS Y14, Y15, Y5
-	ADDQ        40(SP), SI
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), DI
+	IMUL3Q      $0x09, DX, R11
+	ADDQ        R11, SI
+	ADDQ        R11, BX
+	MOVQ        R9, R11
+	IMUL3Q      $0x09, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x09, R10
 	JMP         dwWgtS1AVX2_t3_w8_g2_b9_blk
 
@@ -46682,9 +46661,12 @@ dwWgtS1AVX2_t3_w8_g2_b8_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y14
 	VFMADD231PS Y13, Y14, Y5
-	ADDQ        56(SP), SI
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), DI
+	IMUL3Q      $0x08, DX, R11
+	ADDQ        R11, SI
+	ADDQ        R11, BX
+	MOVQ        R9, R11
+	IMUL3Q      $0x08, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x08, R10
 	JMP         dwWgtS1AVX2_t3_w8_g2_b8_blk
 
@@ -46748,9 +46730,12 @@ dwWgtS1AVX2_t3_w8_g2_b4_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y10
 	VFMADD231PS Y9, Y10, Y5
-	ADDQ        72(SP), SI
-	ADDQ        72(SP), BX
-	ADDQ        80(SP), DI
+	IMUL3Q      $0x04, DX, R11
+	ADDQ        R11, SI
+	ADDQ        R11, BX
+	MOVQ        R9, R11
+	IMUL3Q      $0x04, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x04, R10
 	JMP         dwWgtS1AVX2_t3_w8_g2_b4_blk
 
@@ -46822,24 +46807,6 @@ dwWgtS1AVX2_t3_w8_g2_end:
 	ADDQ   AX, SI
 	MOVQ   xpix+232(FP), DI
 	MOVQ   ypix+256(FP), R8
-	MOVQ   xpix+232(FP), R9
-	IMUL3Q $0x0c, R9, R9
-	MOVQ   R9, 40(SP)
-	MOVQ   ypix+256(FP), R9
-	IMUL3Q $0x0c, R9, R9
-	MOVQ   R9, 48(SP)
-	MOVQ   xpix+232(FP), R9
-	IMUL3Q $0x08, R9, R9
-	MOVQ   R9, 56(SP)
-	MOVQ   ypix+256(FP), R9
-	IMUL3Q $0x08, R9, R9
-	MOVQ   R9, 64(SP)
-	MOVQ   xpix+232(FP), R9
-	IMUL3Q $0x04, R9, R9
-	MOVQ   R9, 72(SP)
-	MOVQ   ypix+256(FP), R9
-	IMUL3Q $0x04, R9, R9
-	MOVQ   R9, 80(SP)
 
 dwWgtS1AVX2_t3_w8_g1_q:
 	MOVQ n+216(FP), R9
@@ -46935,8 +46902,11 @@ dwWgtS1AVX2_t3_w8_g1_b12_blk:
 	ADDQ        DX, R10
 	VMOVUPS     (R10), Y15
 	VFMADD231PS Y14, Y15, Y2
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), SI
+	IMUL3Q      $0x0c, DX, R10
+	ADDQ        R10, BX
+	MOVQ        R8, R10
+	IMUL3Q      $0x0c, R10, R10
+	ADDQ        R10, SI
 	SUBQ        $0x0c, R9
 	JMP         dwWgtS1AVX2_t3_w8_g1_b12_blk
 
@@ -47004,8 +46974,11 @@ dwWgtS1AVX2_t3_w8_g1_b8_blk:
 	ADDQ        DX, R10
 	VMOVUPS     (R10), Y11
 	VFMADD231PS Y10, Y11, Y2
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), SI
+	IMUL3Q      $0x08, DX, R10
+	ADDQ        R10, BX
+	MOVQ        R8, R10
+	IMUL3Q      $0x08, R10, R10
+	ADDQ        R10, SI
 	SUBQ        $0x08, R9
 	JMP         dwWgtS1AVX2_t3_w8_g1_b8_blk
 
@@ -47045,8 +47018,11 @@ dwWgtS1AVX2_t3_w8_g1_b4_blk:
 	ADDQ        DX, R10
 	VMOVUPS     (R10), Y7
 	VFMADD231PS Y6, Y7, Y2
-	ADDQ        72(SP), BX
-	ADDQ        80(SP), SI
+	IMUL3Q      $0x04, DX, R10
+	ADDQ        R10, BX
+	MOVQ        R8, R10
+	IMUL3Q      $0x04, R10, R10
+	ADDQ        R10, SI
 	SUBQ        $0x04, R9
 	JMP         dwWgtS1AVX2_t3_w8_g1_b4_blk
 
@@ -47600,18 +47576,6 @@ dwWgtS1AVX2_t4_w8_g3_end:
 	ADDQ   AX, R8
 	MOVQ   xpix+232(FP), R9
 	MOVQ   ypix+256(FP), R10
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x07, R11, R11
-	MOVQ   R11, 40(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x07, R11, R11
-	MOVQ   R11, 48(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 56(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 64(SP)
 
 dwWgtS1AVX2_t4_w8_g2_q:
 	MOVQ n+216(FP), R11
@@ -47729,9 +47693,12 @@ dwWgtS1AVX2_t4_w8_g2_b7_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y15
 	VFMADD231PS Y14, Y15, Y7
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R8
+	IMUL3Q      $0x07, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x07, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x07, R11
 	JMP         dwWgtS1AVX2_t4_w8_g2_b7_blk
 
@@ -47807,9 +47774,12 @@ dwWgtS1AVX2_t4_w8_g2_b4_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y12
 	VFMADD231PS Y11, Y12, Y7
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R8
+	IMUL3Q      $0x04, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x04, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x04, R11
 	JMP         dwWgtS1AVX2_t4_w8_g2_b4_blk
 
@@ -47890,24 +47860,6 @@ dwWgtS1AVX2_t4_w8_g2_end:
 	ADDQ   AX, DI
 	MOVQ   xpix+232(FP), R8
 	MOVQ   ypix+256(FP), R9
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x0b, R10, R10
-	MOVQ   R10, 40(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x0b, R10, R10
-	MOVQ   R10, 48(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 56(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 64(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 72(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 80(SP)
 
 dwWgtS1AVX2_t4_w8_g1_q:
 	MOVQ n+216(FP), R10
@@ -48009,8 +47961,11 @@ dwWgtS1AVX2_t4_w8_g1_b11_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y15
 	VFMADD231PS Y14, Y15, Y3
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), DI
+	IMUL3Q      $0x0b, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x0b, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x0b, R10
 	JMP         dwWgtS1AVX2_t4_w8_g1_b11_blk
 
@@ -48088,8 +48043,11 @@ dwWgtS1AVX2_t4_w8_g1_b8_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y12
 	VFMADD231PS Y11, Y12, Y3
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), DI
+	IMUL3Q      $0x08, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x08, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x08, R10
 	JMP         dwWgtS1AVX2_t4_w8_g1_b8_blk
 
@@ -48135,8 +48093,11 @@ dwWgtS1AVX2_t4_w8_g1_b4_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y8
 	VFMADD231PS Y7, Y8, Y3
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), DI
+	IMUL3Q      $0x04, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x04, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x04, R10
 	JMP         dwWgtS1AVX2_t4_w8_g1_b4_blk
 
@@ -48493,18 +48454,6 @@ dwWgtS1AVX2_t5_w8_g2:
 	ADDQ   AX, R8
 	MOVQ   xpix+232(FP), R9
 	MOVQ   ypix+256(FP), R10
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x05, R11, R11
-	MOVQ   R11, 40(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x05, R11, R11
-	MOVQ   R11, 48(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 56(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 64(SP)
 
 dwWgtS1AVX2_t5_w8_g2_q:
 	MOVQ n+216(FP), R11
@@ -48608,9 +48557,12 @@ dwWgtS1AVX2_t5_w8_g2_b5_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y15
 	VFMADD231PS Y14, Y15, Y9
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R8
+	IMUL3Q      $0x05, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x05, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x05, R11
 	JMP         dwWgtS1AVX2_t5_w8_g2_b5_blk
 
@@ -48698,9 +48650,12 @@ dwWgtS1AVX2_t5_w8_g2_b4_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y14
 	VFMADD231PS Y13, Y14, Y9
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R8
+	IMUL3Q      $0x04, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x04, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x04, R11
 	JMP         dwWgtS1AVX2_t5_w8_g2_b4_blk
 
@@ -48790,24 +48745,6 @@ dwWgtS1AVX2_t5_w8_g2_end:
 	ADDQ   AX, DI
 	MOVQ   xpix+232(FP), R8
 	MOVQ   ypix+256(FP), R9
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x0a, R10, R10
-	MOVQ   R10, 40(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x0a, R10, R10
-	MOVQ   R10, 48(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 56(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 64(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 72(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 80(SP)
 
 dwWgtS1AVX2_t5_w8_g1_q:
 	MOVQ n+216(FP), R10
@@ -48913,8 +48850,11 @@ dwWgtS1AVX2_t5_w8_g1_b10_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y15
 	VFMADD231PS Y14, Y15, Y4
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), DI
+	IMUL3Q      $0x0a, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x0a, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x0a, R10
 	JMP         dwWgtS1AVX2_t5_w8_g1_b10_blk
 
@@ -49002,8 +48942,11 @@ dwWgtS1AVX2_t5_w8_g1_b8_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y13
 	VFMADD231PS Y12, Y13, Y4
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), DI
+	IMUL3Q      $0x08, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x08, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x08, R10
 	JMP         dwWgtS1AVX2_t5_w8_g1_b8_blk
 
@@ -49055,8 +48998,11 @@ dwWgtS1AVX2_t5_w8_g1_b4_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y9
 	VFMADD231PS Y8, Y9, Y4
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), DI
+	IMUL3Q      $0x04, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x04, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x04, R10
 	JMP         dwWgtS1AVX2_t5_w8_g1_b4_blk
 
@@ -56430,7 +56376,7 @@ dwWgtAVX512_done:
 
 // func dwWgtS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, rows int, n int, c int, xpix int, xtap int, wtap int, ypix int, nr int, xrow int, yrow int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
-TEXT ·dwWgtS1AVX512(SB), NOSPLIT, $88-288
+TEXT ·dwWgtS1AVX512(SB), NOSPLIT, $40-288
 	MOVQ  n+216(FP), AX
 	TESTQ AX, AX
 	JZ    dwWgtS1AVX512_done
@@ -59629,24 +59575,6 @@ dwWgtS1AVX512_t3_w16_g6:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R11
 	ADDQ   AX, R11
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x0d, R12, R12
-	MOVQ   R12, 40(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x0d, R12, R12
-	MOVQ   R12, 48(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x08, R12, R12
-	MOVQ   R12, 56(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x08, R12, R12
-	MOVQ   R12, 64(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 72(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 80(SP)
 
 dwWgtS1AVX512_t3_w16_g6_q:
 	MOVQ n+216(FP), R12
@@ -60185,13 +60113,16 @@ dwWgtS1AVX512_t3_w16_g6_b13_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z31
 	VFMADD231PS Z30, Z31, Z17
-	ADDQ        40(SP), SI
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), R8
-	ADDQ        40(SP), R9
-	ADDQ        40(SP), R10
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), R11
+	IMUL3Q      $0x0d, DX, R13
+	ADDQ        R13, SI
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, R9
+	ADDQ        R13, R10
+	ADDQ        R13, BX
+	MOVQ        ypix+256(FP), R13
+	IMUL3Q      $0x0d, R13, R13
+	ADDQ        R13, R11
 	SUBQ        $0x0d, R12
 	JMP         dwWgtS1AVX512_t3_w16_g6_b13_blk
 
@@ -60535,13 +60466,16 @@ dwWgtS1AVX512_t3_w16_g6_b8_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z26
 	VFMADD231PS Z25, Z26, Z17
-	ADDQ        56(SP), SI
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), R8
-	ADDQ        56(SP), R9
-	ADDQ        56(SP), R10
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), R11
+	IMUL3Q      $0x08, DX, R13
+	ADDQ        R13, SI
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, R9
+	ADDQ        R13, R10
+	ADDQ        R13, BX
+	MOVQ        ypix+256(FP), R13
+	IMUL3Q      $0x08, R13, R13
+	ADDQ        R13, R11
 	SUBQ        $0x08, R12
 	JMP         dwWgtS1AVX512_t3_w16_g6_b8_blk
 
@@ -60729,13 +60663,16 @@ dwWgtS1AVX512_t3_w16_g6_b4_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z22
 	VFMADD231PS Z21, Z22, Z17
-	ADDQ        72(SP), SI
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), R8
-	ADDQ        72(SP), R9
-	ADDQ        72(SP), R10
-	ADDQ        72(SP), BX
-	ADDQ        80(SP), R11
+	IMUL3Q      $0x04, DX, R13
+	ADDQ        R13, SI
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, R9
+	ADDQ        R13, R10
+	ADDQ        R13, BX
+	MOVQ        ypix+256(FP), R13
+	IMUL3Q      $0x04, R13, R13
+	ADDQ        R13, R11
 	SUBQ        $0x04, R12
 	JMP         dwWgtS1AVX512_t3_w16_g6_b4_blk
 
@@ -60900,24 +60837,6 @@ dwWgtS1AVX512_t3_w16_g6_end:
 	ADDQ   AX, BX
 	MOVQ   y_base+56(FP), R10
 	ADDQ   AX, R10
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x10, R11, R11
-	MOVQ   R11, 40(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x10, R11, R11
-	MOVQ   R11, 48(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x08, R11, R11
-	MOVQ   R11, 56(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x08, R11, R11
-	MOVQ   R11, 64(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 72(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 80(SP)
 
 dwWgtS1AVX512_t3_w16_g5_q:
 	MOVQ n+216(FP), R11
@@ -61473,12 +61392,15 @@ dwWgtS1AVX512_t3_w16_g5_b16_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z31
 	VFMADD231PS Z30, Z31, Z14
-	ADDQ        40(SP), SI
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), R8
-	ADDQ        40(SP), R9
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), R10
+	IMUL3Q      $0x10, DX, R12
+	ADDQ        R12, SI
+	ADDQ        R12, DI
+	ADDQ        R12, R8
+	ADDQ        R12, R9
+	ADDQ        R12, BX
+	MOVQ        ypix+256(FP), R12
+	IMUL3Q      $0x10, R12, R12
+	ADDQ        R12, R10
 	SUBQ        $0x10, R11
 	JMP         dwWgtS1AVX512_t3_w16_g5_b16_blk
 
@@ -61770,12 +61692,15 @@ dwWgtS1AVX512_t3_w16_g5_b8_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z23
 	VFMADD231PS Z22, Z23, Z14
-	ADDQ        56(SP), SI
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), R8
-	ADDQ        56(SP), R9
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), R10
+	IMUL3Q      $0x08, DX, R12
+	ADDQ        R12, SI
+	ADDQ        R12, DI
+	ADDQ        R12, R8
+	ADDQ        R12, R9
+	ADDQ        R12, BX
+	MOVQ        ypix+256(FP), R12
+	IMUL3Q      $0x08, R12, R12
+	ADDQ        R12, R10
 	SUBQ        $0x08, R11
 	JMP         dwWgtS1AVX512_t3_w16_g5_b8_blk
 
@@ -61935,12 +61860,15 @@ dwWgtS1AVX512_t3_w16_g5_b4_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z19
 	VFMADD231PS Z18, Z19, Z14
-	ADDQ        72(SP), SI
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), R8
-	ADDQ        72(SP), R9
-	ADDQ        72(SP), BX
-	ADDQ        80(SP), R10
+	IMUL3Q      $0x04, DX, R12
+	ADDQ        R12, SI
+	ADDQ        R12, DI
+	ADDQ        R12, R8
+	ADDQ        R12, R9
+	ADDQ        R12, BX
+	MOVQ        ypix+256(FP), R12
+	IMUL3Q      $0x04, R12, R12
+	ADDQ        R12, R10
 	SUBQ        $0x04, R11
 	JMP         dwWgtS1AVX512_t3_w16_g5_b4_blk
 
@@ -62084,24 +62012,6 @@ dwWgtS1AVX512_t3_w16_g5_end:
 	ADDQ   AX, R9
 	MOVQ   xpix+232(FP), R10
 	MOVQ   ypix+256(FP), R11
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x10, R12, R12
-	MOVQ   R12, 40(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x10, R12, R12
-	MOVQ   R12, 48(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x08, R12, R12
-	MOVQ   R12, 56(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x08, R12, R12
-	MOVQ   R12, 64(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 72(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 80(SP)
 
 dwWgtS1AVX512_t3_w16_g4_q:
 	MOVQ n+216(FP), R12
@@ -62557,11 +62467,14 @@ dwWgtS1AVX512_t3_w16_g4_b16_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z28
 	VFMADD231PS Z27, Z28, Z11
-	ADDQ        40(SP), SI
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), R8
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), R9
+	IMUL3Q      $0x10, DX, R13
+	ADDQ        R13, SI
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, BX
+	MOVQ        R11, R13
+	IMUL3Q      $0x10, R13, R13
+	ADDQ        R13, R9
 	SUBQ        $0x10, R12
 	JMP         dwWgtS1AVX512_t3_w16_g4_b16_blk
 
@@ -62801,11 +62714,14 @@ dwWgtS1AVX512_t3_w16_g4_b8_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z20
 	VFMADD231PS Z19, Z20, Z11
-	ADDQ        56(SP), SI
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), R8
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), R9
+	IMUL3Q      $0x08, DX, R13
+	ADDQ        R13, SI
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, BX
+	MOVQ        R11, R13
+	IMUL3Q      $0x08, R13, R13
+	ADDQ        R13, R9
 	SUBQ        $0x08, R12
 	JMP         dwWgtS1AVX512_t3_w16_g4_b8_blk
 
@@ -62937,11 +62853,14 @@ dwWgtS1AVX512_t3_w16_g4_b4_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z16
 	VFMADD231PS Z15, Z16, Z11
-	ADDQ        72(SP), SI
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), R8
-	ADDQ        72(SP), BX
-	ADDQ        80(SP), R9
+	IMUL3Q      $0x04, DX, R13
+	ADDQ        R13, SI
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, BX
+	MOVQ        R11, R13
+	IMUL3Q      $0x04, R13, R13
+	ADDQ        R13, R9
 	SUBQ        $0x04, R12
 	JMP         dwWgtS1AVX512_t3_w16_g4_b4_blk
 
@@ -63062,24 +62981,6 @@ dwWgtS1AVX512_t3_w16_g4_end:
 	ADDQ   AX, R8
 	MOVQ   xpix+232(FP), R9
 	MOVQ   ypix+256(FP), R10
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x10, R11, R11
-	MOVQ   R11, 40(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x10, R11, R11
-	MOVQ   R11, 48(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x08, R11, R11
-	MOVQ   R11, 56(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x08, R11, R11
-	MOVQ   R11, 64(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 72(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 80(SP)
 
 dwWgtS1AVX512_t3_w16_g3_q:
 	MOVQ n+216(FP), R11
@@ -63435,10 +63336,13 @@ dwWgtS1AVX512_t3_w16_g3_b16_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z25
 	VFMADD231PS Z24, Z25, Z8
-	ADDQ        40(SP), SI
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), R8
+	IMUL3Q      $0x10, DX, R12
+	ADDQ        R12, SI
+	ADDQ        R12, DI
+	ADDQ        R12, BX
+	MOVQ        R10, R12
+	IMUL3Q      $0x10, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x10, R11
 	JMP         dwWgtS1AVX512_t3_w16_g3_b16_blk
 
@@ -63626,10 +63530,13 @@ dwWgtS1AVX512_t3_w16_g3_b8_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z17
 	VFMADD231PS Z16, Z17, Z8
-	ADDQ        56(SP), SI
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), R8
+	IMUL3Q      $0x08, DX, R12
+	ADDQ        R12, SI
+	ADDQ        R12, DI
+	ADDQ        R12, BX
+	MOVQ        R10, R12
+	IMUL3Q      $0x08, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x08, R11
 	JMP         dwWgtS1AVX512_t3_w16_g3_b8_blk
 
@@ -63733,10 +63640,13 @@ dwWgtS1AVX512_t3_w16_g3_b4_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z13
 	VFMADD231PS Z12, Z13, Z8
-	ADDQ        72(SP), SI
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), BX
-	ADDQ        80(SP), R8
+	IMUL3Q      $0x04, DX, R12
+	ADDQ        R12, SI
+	ADDQ        R12, DI
+	ADDQ        R12, BX
+	MOVQ        R10, R12
+	IMUL3Q      $0x04, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x04, R11
 	JMP         dwWgtS1AVX512_t3_w16_g3_b4_blk
 
@@ -63834,24 +63744,6 @@ dwWgtS1AVX512_t3_w16_g3_end:
 	ADDQ   AX, DI
 	MOVQ   xpix+232(FP), R8
 	MOVQ   ypix+256(FP), R9
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x10, R10, R10
-	MOVQ   R10, 40(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x10, R10, R10
-	MOVQ   R10, 48(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 56(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 64(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 72(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 80(SP)
 
 dwWgtS1AVX512_t3_w16_g2_q:
 	MOVQ n+216(FP), R10
@@ -64107,9 +63999,12 @@ dwWgtS1AVX512_t3_w16_g2_b16_blk:
 	PREFETCHT0  64(R11)
 	VMOVUPS     (R11), Z22
 	VFMADD231PS Z21, Z22, Z5
-	ADDQ        40(SP), SI
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), DI
+	IMUL3Q      $0x10, DX, R11
+	ADDQ        R11, SI
+	ADDQ        R11, BX
+	MOVQ        R9, R11
+	IMUL3Q      $0x10, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x10, R10
 	JMP         dwWgtS1AVX512_t3_w16_g2_b16_blk
 
@@ -64245,9 +64140,12 @@ dwWgtS1AVX512_t3_w16_g2_b8_blk:
 	PREFETCHT0  64(R11)
 	VMOVUPS     (R11), Z14
 	VFMADD231PS Z13, Z14, Z5
-	ADDQ        56(SP), SI
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), DI
+	IMUL3Q      $0x08, DX, R11
+	ADDQ        R11, SI
+	ADDQ        R11, BX
+	MOVQ        R9, R11
+	IMUL3Q      $0x08, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x08, R10
 	JMP         dwWgtS1AVX512_t3_w16_g2_b8_blk
 
@@ -64323,9 +64221,12 @@ dwWgtS1AVX512_t3_w16_g2_b4_blk:
 	PREFETCHT0  64(R11)
 	VMOVUPS     (R11), Z10
 	VFMADD231PS Z9, Z10, Z5
-	ADDQ        72(SP), SI
-	ADDQ        72(SP), BX
-	ADDQ        80(SP), DI
+	IMUL3Q      $0x04, DX, R11
+	ADDQ        R11, SI
+	ADDQ        R11, BX
+	MOVQ        R9, R11
+	IMUL3Q      $0x04, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x04, R10
 	JMP         dwWgtS1AVX512_t3_w16_g2_b4_blk
 
@@ -64400,24 +64301,6 @@ dwWgtS1AVX512_t3_w16_g2_end:
 	ADDQ   AX, SI
 	MOVQ   xpix+232(FP), DI
 	MOVQ   ypix+256(FP), R8
-	MOVQ   xpix+232(FP), R9
-	IMUL3Q $0x10, R9, R9
-	MOVQ   R9, 40(SP)
-	MOVQ   ypix+256(FP), R9
-	IMUL3Q $0x10, R9, R9
-	MOVQ   R9, 48(SP)
-	MOVQ   xpix+232(FP), R9
-	IMUL3Q $0x08, R9, R9
-	MOVQ   R9, 56(SP)
-	MOVQ   ypix+256(FP), R9
-	IMUL3Q $0x08, R9, R9
-	MOVQ   R9, 64(SP)
-	MOVQ   xpix+232(FP), R9
-	IMUL3Q $0x04, R9, R9
-	MOVQ   R9, 72(SP)
-	MOVQ   ypix+256(FP), R9
-	IMUL3Q $0x04, R9, R9
-	MOVQ   R9, 80(SP)
 
 dwWgtS1AVX512_t3_w16_g1_q:
 	MOVQ n+216(FP), R9
@@ -64573,8 +64456,11 @@ dwWgtS1AVX512_t3_w16_g1_b16_blk:
 	PREFETCHT0  64(R10)
 	VMOVUPS     (R10), Z19
 	VFMADD231PS Z18, Z19, Z2
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), SI
+	IMUL3Q      $0x10, DX, R10
+	ADDQ        R10, BX
+	MOVQ        R8, R10
+	IMUL3Q      $0x10, R10, R10
+	ADDQ        R10, SI
 	SUBQ        $0x10, R9
 	JMP         dwWgtS1AVX512_t3_w16_g1_b16_blk
 
@@ -64658,8 +64544,11 @@ dwWgtS1AVX512_t3_w16_g1_b8_blk:
 	PREFETCHT0  64(R10)
 	VMOVUPS     (R10), Z11
 	VFMADD231PS Z10, Z11, Z2
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), SI
+	IMUL3Q      $0x08, DX, R10
+	ADDQ        R10, BX
+	MOVQ        R8, R10
+	IMUL3Q      $0x08, R10, R10
+	ADDQ        R10, SI
 	SUBQ        $0x08, R9
 	JMP         dwWgtS1AVX512_t3_w16_g1_b8_blk
 
@@ -64707,8 +64596,11 @@ dwWgtS1AVX512_t3_w16_g1_b4_blk:
 	PREFETCHT0  64(R10)
 	VMOVUPS     (R10), Z7
 	VFMADD231PS Z6, Z7, Z2
-	ADDQ        72(SP), BX
-	ADDQ        80(SP), SI
+	IMUL3Q      $0x04, DX, R10
+	ADDQ        R10, BX
+	MOVQ        R8, R10
+	IMUL3Q      $0x04, R10, R10
+	ADDQ        R10, SI
 	SUBQ        $0x04, R9
 	JMP         dwWgtS1AVX512_t3_w16_g1_b4_blk
 
@@ -64909,18 +64801,6 @@ dwWgtS1AVX512_t3_w8_g4_end:
 	ADDQ   AX, R8
 	MOVQ   xpix+232(FP), R9
 	MOVQ   ypix+256(FP), R10
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x06, R11, R11
-	MOVQ   R11, 40(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x06, R11, R11
-	MOVQ   R11, 48(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 56(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 64(SP)
 
 dwWgtS1AVX512_t3_w8_g3_q:
 	MOVQ n+216(FP), R11
@@ -65042,10 +64922,13 @@ dwWgtS1AVX512_t3_w8_g3_b6_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y15
 	VFMADD231PS Y14, Y15, Y8
-	ADDQ        40(SP), SI
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), R8
+	IMUL3Q      $0x06, DX, R12
+	ADDQ        R12, SI
+	ADDQ        R12, DI
+	ADDQ        R12, BX
+	MOVQ        R10, R12
+	IMUL3Q      $0x06, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x06, R11
 	JMP         dwWgtS1AVX512_t3_w8_g3_b6_blk
 
@@ -65133,10 +65016,13 @@ dwWgtS1AVX512_t3_w8_g3_b4_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y13
 	VFMADD231PS Y12, Y13, Y8
-	ADDQ        56(SP), SI
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), R8
+	IMUL3Q      $0x04, DX, R12
+	ADDQ        R12, SI
+	ADDQ        R12, DI
+	ADDQ        R12, BX
+	MOVQ        R10, R12
+	IMUL3Q      $0x04, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x04, R11
 	JMP         dwWgtS1AVX512_t3_w8_g3_b4_blk
 
@@ -65230,24 +65116,6 @@ dwWgtS1AVX512_t3_w8_g3_end:
 	ADDQ   AX, DI
 	MOVQ   xpix+232(FP), R8
 	MOVQ   ypix+256(FP), R9
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x09, R10, R10
-	MOVQ   R10, 40(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x09, R10, R10
-	MOVQ   R10, 48(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 56(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 64(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 72(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 80(SP)
 
 dwWgtS1AVX512_t3_w8_g2_q:
 	MOVQ n+216(FP), R10
@@ -65371,9 +65239,12 @@ dwWgtS1AVX512_t3_w8_g2_b9_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y15
 	VFMADD231PS Y14, Y15, Y5
-	ADDQ        40(SP), SI
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), DI
+	IMUL3Q      $0x09, DX, R11
+	ADDQ        R11, SI
+	ADDQ        R11, BX
+	MOVQ        R9, R11
+	IMUL3Q      $0x09, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x09, R10
 	JMP         dwWgtS1AVX512_t3_w8_g2_b9_blk
 
@@ -65485,9 +65356,12 @@ dwWgtS1AVX512_t3_w8_g2_b8_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y14
 	VFMADD231PS Y13, Y14, Y5
-	ADDQ        56(SP), SI
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), DI
+	IMUL3Q      $0x08, DX, R11
+	ADDQ        R11, SI
+	ADDQ        R11, BX
+	MOVQ        R9, R11
+	IMUL3Q      $0x08, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x08, R10
 	JMP         dwWgtS1AVX512_t3_w8_g2_b8_blk
 
@@ -65551,9 +65425,12 @@ dwWgtS1AVX512_t3_w8_g2_b4_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y10
 	VFMADD231PS Y9, Y10, Y5
-	ADDQ        72(SP), SI
-	ADDQ        72(SP), BX
-	ADDQ        80(SP), DI
+	IMUL3Q      $0x04, DX, R11
+	ADDQ        R11, SI
+	ADDQ        R11, BX
+	MOVQ        R9, R11
+	IMUL3Q      $0x04, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x04, R10
 	JMP         dwWgtS1AVX512_t3_w8_g2_b4_blk
 
@@ -65625,24 +65502,6 @@ dwWgtS1AVX512_t3_w8_g2_end:
 	ADDQ   AX, SI
 	MOVQ   xpix+232(FP), DI
 	MOVQ   ypix+256(FP), R8
-	MOVQ   xpix+232(FP), R9
-	IMUL3Q $0x0c, R9, R9
-	MOVQ   R9, 40(SP)
-	MOVQ   ypix+256(FP), R9
-	IMUL3Q $0x0c, R9, R9
-	MOVQ   R9, 48(SP)
-	MOVQ   xpix+232(FP), R9
-	IMUL3Q $0x08, R9, R9
-	MOVQ   R9, 56(SP)
-	MOVQ   ypix+256(FP), R9
-	IMUL3Q $0x08, R9, R9
-	MOVQ   R9, 64(SP)
-	MOVQ   xpix+232(FP), R9
-	IMUL3Q $0x04, R9, R9
-	MOVQ   R9, 72(SP)
-	MOVQ   ypix+256(FP), R9
-	IMUL3Q $0x04, R9, R9
-	MOVQ   R9, 80(SP)
 
 dwWgtS1AVX512_t3_w8_g1_q:
 	MOVQ n+216(FP), R9
@@ -65738,8 +65597,11 @@ dwWgtS1AVX512_t3_w8_g1_b12_blk:
 	ADDQ        DX, R10
 	VMOVUPS     (R10), Y15
 	VFMADD231PS Y14, Y15, Y2
-	ADDQ        40(SP), BX
-	ADDQ        48(SP), SI
+	IMUL3Q      $0x0c, DX, R10
+	ADDQ        R10, BX
+	MOVQ        R8, R10
+	IMUL3Q      $0x0c, R10, R10
+	ADDQ        R10, SI
 	SUBQ        $0x0c, R9
 	JMP         dwWgtS1AVX512_t3_w8_g1_b12_blk
 
@@ -65807,8 +65669,11 @@ dwWgtS1AVX512_t3_w8_g1_b8_blk:
 	ADDQ        DX, R10
 	VMOVUPS     (R10), Y11
 	VFMADD231PS Y10, Y11, Y2
-	ADDQ        56(SP), BX
-	ADDQ        64(SP), SI
+	IMUL3Q      $0x08, DX, R10
+	ADDQ        R10, BX
+	MOVQ        R8, R10
+	IMUL3Q      $0x08, R10, R10
+	ADDQ        R10, SI
 	SUBQ        $0x08, R9
 	JMP         dwWgtS1AVX512_t3_w8_g1_b8_blk
 
@@ -65848,8 +65713,11 @@ dwWgtS1AVX512_t3_w8_g1_b4_blk:
 	ADDQ        DX, R10
 	VMOVUPS     (R10), Y7
 	VFMADD231PS Y6, Y7, Y2
-	ADDQ        72(SP), BX
-	ADDQ        80(SP), SI
+	IMUL3Q      $0x04, DX, R10
+	ADDQ        R10, BX
+	MOVQ        R8, R10
+	IMUL3Q      $0x04, R10, R10
+	ADDQ        R10, SI
 	SUBQ        $0x04, R9
 	JMP         dwWgtS1AVX512_t3_w8_g1_b4_blk
 
@@ -66316,18 +66184,6 @@ dwWgtS1AVX512_t4_w16_g6:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R12
 	ADDQ   AX, R12
-	MOVQ   xpix+232(FP), R13
-	IMUL3Q $0x07, R13, R13
-	MOVQ   R13, 40(SP)
-	MOVQ   ypix+256(FP), R13
-	IMUL3Q $0x07, R13, R13
-	MOVQ   R13, 48(SP)
-	MOVQ   xpix+232(FP), R13
-	IMUL3Q $0x04, R13, R13
-	MOVQ   R13, 56(SP)
-	MOVQ   ypix+256(FP), R13
-	IMUL3Q $0x04, R13, R13
-	MOVQ   R13, 64(SP)
 
 dwWgtS1AVX512_t4_w16_g6_q:
 	MOVQ n+216(FP), R13
@@ -66686,13 +66542,16 @@ dwWgtS1AVX512_t4_w16_g6_b7_blk:
 	PREFETCHT0  64(R14)
 	VMOVUPS     (R14), Z31
 	VFMADD231PS Z30, Z31, Z23
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), R8
-	ADDQ        40(SP), R9
-	ADDQ        40(SP), R10
-	ADDQ        40(SP), R11
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R12
+	IMUL3Q      $0x07, DX, R14
+	ADDQ        R14, DI
+	ADDQ        R14, R8
+	ADDQ        R14, R9
+	ADDQ        R14, R10
+	ADDQ        R14, R11
+	ADDQ        R14, SI
+	MOVQ        ypix+256(FP), R14
+	IMUL3Q      $0x07, R14, R14
+	ADDQ        R14, R12
 	SUBQ        $0x07, R13
 	JMP         dwWgtS1AVX512_t4_w16_g6_b7_blk
 
@@ -66916,13 +66775,16 @@ dwWgtS1AVX512_t4_w16_g6_b4_blk:
 	PREFETCHT0  64(R14)
 	VMOVUPS     (R14), Z28
 	VFMADD231PS Z27, Z28, Z23
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), R8
-	ADDQ        56(SP), R9
-	ADDQ        56(SP), R10
-	ADDQ        56(SP), R11
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R12
+	IMUL3Q      $0x04, DX, R14
+	ADDQ        R14, DI
+	ADDQ        R14, R8
+	ADDQ        R14, R9
+	ADDQ        R14, R10
+	ADDQ        R14, R11
+	ADDQ        R14, SI
+	MOVQ        ypix+256(FP), R14
+	IMUL3Q      $0x04, R14, R14
+	ADDQ        R14, R12
 	SUBQ        $0x04, R13
 	JMP         dwWgtS1AVX512_t4_w16_g6_b4_blk
 
@@ -67116,24 +66978,6 @@ dwWgtS1AVX512_t4_w16_g6_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R11
 	ADDQ   AX, R11
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x0b, R12, R12
-	MOVQ   R12, 40(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x0b, R12, R12
-	MOVQ   R12, 48(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x08, R12, R12
-	MOVQ   R12, 56(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x08, R12, R12
-	MOVQ   R12, 64(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 72(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 80(SP)
 
 dwWgtS1AVX512_t4_w16_g5_q:
 	MOVQ n+216(FP), R12
@@ -67589,12 +67433,15 @@ dwWgtS1AVX512_t4_w16_g5_b11_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z31
 	VFMADD231PS Z30, Z31, Z19
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), R8
-	ADDQ        40(SP), R9
-	ADDQ        40(SP), R10
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R11
+	IMUL3Q      $0x0b, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, R9
+	ADDQ        R13, R10
+	ADDQ        R13, SI
+	MOVQ        ypix+256(FP), R13
+	IMUL3Q      $0x0b, R13, R13
+	ADDQ        R13, R11
 	SUBQ        $0x0b, R12
 	JMP         dwWgtS1AVX512_t4_w16_g5_b11_blk
 
@@ -67936,12 +67783,15 @@ dwWgtS1AVX512_t4_w16_g5_b8_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z28
 	VFMADD231PS Z27, Z28, Z19
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), R8
-	ADDQ        56(SP), R9
-	ADDQ        56(SP), R10
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R11
+	IMUL3Q      $0x08, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, R9
+	ADDQ        R13, R10
+	ADDQ        R13, SI
+	MOVQ        ypix+256(FP), R13
+	IMUL3Q      $0x08, R13, R13
+	ADDQ        R13, R11
 	SUBQ        $0x08, R12
 	JMP         dwWgtS1AVX512_t4_w16_g5_b8_blk
 
@@ -68131,12 +67981,15 @@ dwWgtS1AVX512_t4_w16_g5_b4_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z24
 	VFMADD231PS Z23, Z24, Z19
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), R8
-	ADDQ        72(SP), R9
-	ADDQ        72(SP), R10
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), R11
+	IMUL3Q      $0x04, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, R9
+	ADDQ        R13, R10
+	ADDQ        R13, SI
+	MOVQ        ypix+256(FP), R13
+	IMUL3Q      $0x04, R13, R13
+	ADDQ        R13, R11
 	SUBQ        $0x04, R12
 	JMP         dwWgtS1AVX512_t4_w16_g5_b4_blk
 
@@ -68304,24 +68157,6 @@ dwWgtS1AVX512_t4_w16_g5_end:
 	ADDQ   AX, R10
 	MOVQ   xpix+232(FP), R11
 	MOVQ   ypix+256(FP), R12
-	MOVQ   xpix+232(FP), R13
-	IMUL3Q $0x0f, R13, R13
-	MOVQ   R13, 40(SP)
-	MOVQ   ypix+256(FP), R13
-	IMUL3Q $0x0f, R13, R13
-	MOVQ   R13, 48(SP)
-	MOVQ   xpix+232(FP), R13
-	IMUL3Q $0x08, R13, R13
-	MOVQ   R13, 56(SP)
-	MOVQ   ypix+256(FP), R13
-	IMUL3Q $0x08, R13, R13
-	MOVQ   R13, 64(SP)
-	MOVQ   xpix+232(FP), R13
-	IMUL3Q $0x04, R13, R13
-	MOVQ   R13, 72(SP)
-	MOVQ   ypix+256(FP), R13
-	IMUL3Q $0x04, R13, R13
-	MOVQ   R13, 80(SP)
 
 dwWgtS1AVX512_t4_w16_g4_q:
 	MOVQ n+216(FP), R13
@@ -68818,11 +68653,14 @@ dwWgtS1AVX512_t4_w16_g4_b15_blk:
 	PREFETCHT0  64(R14)
 	VMOVUPS     (R14), Z31
 	VFMADD231PS Z30, Z31, Z15
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), R8
-	ADDQ        40(SP), R9
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R10
+	IMUL3Q      $0x0f, DX, R14
+	ADDQ        R14, DI
+	ADDQ        R14, R8
+	ADDQ        R14, R9
+	ADDQ        R14, SI
+	MOVQ        R12, R14
+	IMUL3Q      $0x0f, R14, R14
+	ADDQ        R14, R10
 	SUBQ        $0x0f, R13
 	JMP         dwWgtS1AVX512_t4_w16_g4_b15_blk
 
@@ -69102,11 +68940,14 @@ dwWgtS1AVX512_t4_w16_g4_b8_blk:
 	PREFETCHT0  64(R14)
 	VMOVUPS     (R14), Z24
 	VFMADD231PS Z23, Z24, Z15
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), R8
-	ADDQ        56(SP), R9
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R10
+	IMUL3Q      $0x08, DX, R14
+	ADDQ        R14, DI
+	ADDQ        R14, R8
+	ADDQ        R14, R9
+	ADDQ        R14, SI
+	MOVQ        R12, R14
+	IMUL3Q      $0x08, R14, R14
+	ADDQ        R14, R10
 	SUBQ        $0x08, R13
 	JMP         dwWgtS1AVX512_t4_w16_g4_b8_blk
 
@@ -69262,11 +69103,14 @@ dwWgtS1AVX512_t4_w16_g4_b4_blk:
 	PREFETCHT0  64(R14)
 	VMOVUPS     (R14), Z20
 	VFMADD231PS Z19, Z20, Z15
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), R8
-	ADDQ        72(SP), R9
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), R10
+	IMUL3Q      $0x04, DX, R14
+	ADDQ        R14, DI
+	ADDQ        R14, R8
+	ADDQ        R14, R9
+	ADDQ        R14, SI
+	MOVQ        R12, R14
+	IMUL3Q      $0x04, R14, R14
+	ADDQ        R14, R10
 	SUBQ        $0x04, R13
 	JMP         dwWgtS1AVX512_t4_w16_g4_b4_blk
 
@@ -69406,24 +69250,6 @@ dwWgtS1AVX512_t4_w16_g4_end:
 	ADDQ   AX, R9
 	MOVQ   xpix+232(FP), R10
 	MOVQ   ypix+256(FP), R11
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x10, R12, R12
-	MOVQ   R12, 40(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x10, R12, R12
-	MOVQ   R12, 48(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x08, R12, R12
-	MOVQ   R12, 56(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x08, R12, R12
-	MOVQ   R12, 64(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 72(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 80(SP)
 
 dwWgtS1AVX512_t4_w16_g3_q:
 	MOVQ n+216(FP), R12
@@ -69833,10 +69659,13 @@ dwWgtS1AVX512_t4_w16_g3_b16_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z28
 	VFMADD231PS Z27, Z28, Z11
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), R8
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R9
+	IMUL3Q      $0x10, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, SI
+	MOVQ        R11, R13
+	IMUL3Q      $0x10, R13, R13
+	ADDQ        R13, R9
 	SUBQ        $0x10, R12
 	JMP         dwWgtS1AVX512_t4_w16_g3_b16_blk
 
@@ -70054,10 +69883,13 @@ dwWgtS1AVX512_t4_w16_g3_b8_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z20
 	VFMADD231PS Z19, Z20, Z11
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), R8
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R9
+	IMUL3Q      $0x08, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, SI
+	MOVQ        R11, R13
+	IMUL3Q      $0x08, R13, R13
+	ADDQ        R13, R9
 	SUBQ        $0x08, R12
 	JMP         dwWgtS1AVX512_t4_w16_g3_b8_blk
 
@@ -70179,10 +70011,13 @@ dwWgtS1AVX512_t4_w16_g3_b4_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z16
 	VFMADD231PS Z15, Z16, Z11
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), R8
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), R9
+	IMUL3Q      $0x04, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, SI
+	MOVQ        R11, R13
+	IMUL3Q      $0x04, R13, R13
+	ADDQ        R13, R9
 	SUBQ        $0x04, R12
 	JMP         dwWgtS1AVX512_t4_w16_g3_b4_blk
 
@@ -70294,24 +70129,6 @@ dwWgtS1AVX512_t4_w16_g3_end:
 	ADDQ   AX, R8
 	MOVQ   xpix+232(FP), R9
 	MOVQ   ypix+256(FP), R10
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x10, R11, R11
-	MOVQ   R11, 40(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x10, R11, R11
-	MOVQ   R11, 48(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x08, R11, R11
-	MOVQ   R11, 56(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x08, R11, R11
-	MOVQ   R11, 64(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 72(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 80(SP)
 
 dwWgtS1AVX512_t4_w16_g2_q:
 	MOVQ n+216(FP), R11
@@ -70603,9 +70420,12 @@ dwWgtS1AVX512_t4_w16_g2_b16_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z24
 	VFMADD231PS Z23, Z24, Z7
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R8
+	IMUL3Q      $0x10, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x10, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x10, R11
 	JMP         dwWgtS1AVX512_t4_w16_g2_b16_blk
 
@@ -70761,9 +70581,12 @@ dwWgtS1AVX512_t4_w16_g2_b8_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z16
 	VFMADD231PS Z15, Z16, Z7
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R8
+	IMUL3Q      $0x08, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x08, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x08, R11
 	JMP         dwWgtS1AVX512_t4_w16_g2_b8_blk
 
@@ -70851,9 +70674,12 @@ dwWgtS1AVX512_t4_w16_g2_b4_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z12
 	VFMADD231PS Z11, Z12, Z7
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), R8
+	IMUL3Q      $0x04, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x04, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x04, R11
 	JMP         dwWgtS1AVX512_t4_w16_g2_b4_blk
 
@@ -70937,24 +70763,6 @@ dwWgtS1AVX512_t4_w16_g2_end:
 	ADDQ   AX, DI
 	MOVQ   xpix+232(FP), R8
 	MOVQ   ypix+256(FP), R9
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x10, R10, R10
-	MOVQ   R10, 40(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x10, R10, R10
-	MOVQ   R10, 48(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 56(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 64(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 72(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 80(SP)
 
 dwWgtS1AVX512_t4_w16_g1_q:
 	MOVQ n+216(FP), R10
@@ -71128,8 +70936,11 @@ dwWgtS1AVX512_t4_w16_g1_b16_blk:
 	PREFETCHT0  64(R11)
 	VMOVUPS     (R11), Z20
 	VFMADD231PS Z19, Z20, Z3
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), DI
+	IMUL3Q      $0x10, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x10, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x10, R10
 	JMP         dwWgtS1AVX512_t4_w16_g1_b16_blk
 
@@ -71223,8 +71034,11 @@ dwWgtS1AVX512_t4_w16_g1_b8_blk:
 	PREFETCHT0  64(R11)
 	VMOVUPS     (R11), Z12
 	VFMADD231PS Z11, Z12, Z3
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), DI
+	IMUL3Q      $0x08, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x08, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x08, R10
 	JMP         dwWgtS1AVX512_t4_w16_g1_b8_blk
 
@@ -71278,8 +71092,11 @@ dwWgtS1AVX512_t4_w16_g1_b4_blk:
 	PREFETCHT0  64(R11)
 	VMOVUPS     (R11), Z8
 	VFMADD231PS Z7, Z8, Z3
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), DI
+	IMUL3Q      $0x04, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x04, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x04, R10
 	JMP         dwWgtS1AVX512_t4_w16_g1_b4_blk
 
@@ -71473,18 +71290,6 @@ dwWgtS1AVX512_t4_w8_g3_end:
 	ADDQ   AX, R8
 	MOVQ   xpix+232(FP), R9
 	MOVQ   ypix+256(FP), R10
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x07, R11, R11
-	MOVQ   R11, 40(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x07, R11, R11
-	MOVQ   R11, 48(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 56(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 64(SP)
 
 dwWgtS1AVX512_t4_w8_g2_q:
 	MOVQ n+216(FP), R11
@@ -71602,9 +71407,12 @@ dwWgtS1AVX512_t4_w8_g2_b7_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y15
 	VFMADD231PS Y14, Y15, Y7
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R8
+	IMUL3Q      $0x07, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x07, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x07, R11
 	JMP         dwWgtS1AVX512_t4_w8_g2_b7_blk
 
@@ -71680,9 +71488,12 @@ dwWgtS1AVX512_t4_w8_g2_b4_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y12
 	VFMADD231PS Y11, Y12, Y7
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R8
+	IMUL3Q      $0x04, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x04, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x04, R11
 	JMP         dwWgtS1AVX512_t4_w8_g2_b4_blk
 
@@ -71763,24 +71574,6 @@ dwWgtS1AVX512_t4_w8_g2_end:
 	ADDQ   AX, DI
 	MOVQ   xpix+232(FP), R8
 	MOVQ   ypix+256(FP), R9
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x0b, R10, R10
-	MOVQ   R10, 40(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x0b, R10, R10
-	MOVQ   R10, 48(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 56(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 64(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 72(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 80(SP)
 
 dwWgtS1AVX512_t4_w8_g1_q:
 	MOVQ n+216(FP), R10
@@ -71882,8 +71675,11 @@ dwWgtS1AVX512_t4_w8_g1_b11_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y15
 	VFMADD231PS Y14, Y15, Y3
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), DI
+	IMUL3Q      $0x0b, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x0b, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x0b, R10
 	JMP         dwWgtS1AVX512_t4_w8_g1_b11_blk
 
@@ -71961,8 +71757,11 @@ dwWgtS1AVX512_t4_w8_g1_b8_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y12
 	VFMADD231PS Y11, Y12, Y3
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), DI
+	IMUL3Q      $0x08, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x08, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x08, R10
 	JMP         dwWgtS1AVX512_t4_w8_g1_b8_blk
 
@@ -72008,8 +71807,11 @@ dwWgtS1AVX512_t4_w8_g1_b4_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y8
 	VFMADD231PS Y7, Y8, Y3
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), DI
+	IMUL3Q      $0x04, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x04, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x04, R10
 	JMP         dwWgtS1AVX512_t4_w8_g1_b4_blk
 
@@ -72617,18 +72419,6 @@ dwWgtS1AVX512_t5_w16_g6_end:
 	ADDQ   AX, SI
 	MOVQ   y_base+56(FP), R11
 	ADDQ   AX, R11
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x06, R12, R12
-	MOVQ   R12, 40(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x06, R12, R12
-	MOVQ   R12, 48(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 56(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 64(SP)
 
 dwWgtS1AVX512_t5_w16_g5_q:
 	MOVQ n+216(FP), R12
@@ -72934,12 +72724,15 @@ dwWgtS1AVX512_t5_w16_g5_b6_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z31
 	VFMADD231PS Z30, Z31, Z24
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), R8
-	ADDQ        40(SP), R9
-	ADDQ        40(SP), R10
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R11
+	IMUL3Q      $0x06, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, R9
+	ADDQ        R13, R10
+	ADDQ        R13, SI
+	MOVQ        ypix+256(FP), R13
+	IMUL3Q      $0x06, R13, R13
+	ADDQ        R13, R11
 	SUBQ        $0x06, R12
 	JMP         dwWgtS1AVX512_t5_w16_g5_b6_blk
 
@@ -73159,12 +72952,15 @@ dwWgtS1AVX512_t5_w16_g5_b4_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z29
 	VFMADD231PS Z28, Z29, Z24
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), R8
-	ADDQ        56(SP), R9
-	ADDQ        56(SP), R10
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R11
+	IMUL3Q      $0x04, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, R9
+	ADDQ        R13, R10
+	ADDQ        R13, SI
+	MOVQ        ypix+256(FP), R13
+	IMUL3Q      $0x04, R13, R13
+	ADDQ        R13, R11
 	SUBQ        $0x04, R12
 	JMP         dwWgtS1AVX512_t5_w16_g5_b4_blk
 
@@ -73356,24 +73152,6 @@ dwWgtS1AVX512_t5_w16_g5_end:
 	ADDQ   AX, R10
 	MOVQ   xpix+232(FP), R11
 	MOVQ   ypix+256(FP), R12
-	MOVQ   xpix+232(FP), R13
-	IMUL3Q $0x0b, R13, R13
-	MOVQ   R13, 40(SP)
-	MOVQ   ypix+256(FP), R13
-	IMUL3Q $0x0b, R13, R13
-	MOVQ   R13, 48(SP)
-	MOVQ   xpix+232(FP), R13
-	IMUL3Q $0x08, R13, R13
-	MOVQ   R13, 56(SP)
-	MOVQ   ypix+256(FP), R13
-	IMUL3Q $0x08, R13, R13
-	MOVQ   R13, 64(SP)
-	MOVQ   xpix+232(FP), R13
-	IMUL3Q $0x04, R13, R13
-	MOVQ   R13, 72(SP)
-	MOVQ   ypix+256(FP), R13
-	IMUL3Q $0x04, R13, R13
-	MOVQ   R13, 80(SP)
 
 dwWgtS1AVX512_t5_w16_g4_q:
 	MOVQ n+216(FP), R13
@@ -73798,11 +73576,14 @@ dwWgtS1AVX512_t5_w16_g4_b11_blk:
 	PREFETCHT0  64(R14)
 	VMOVUPS     (R14), Z31
 	VFMADD231PS Z30, Z31, Z19
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), R8
-	ADDQ        40(SP), R9
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R10
+	IMUL3Q      $0x0b, DX, R14
+	ADDQ        R14, DI
+	ADDQ        R14, R8
+	ADDQ        R14, R9
+	ADDQ        R14, SI
+	MOVQ        R12, R14
+	IMUL3Q      $0x0b, R14, R14
+	ADDQ        R14, R10
 	SUBQ        $0x0b, R13
 	JMP         dwWgtS1AVX512_t5_w16_g4_b11_blk
 
@@ -74122,11 +73903,14 @@ dwWgtS1AVX512_t5_w16_g4_b8_blk:
 	PREFETCHT0  64(R14)
 	VMOVUPS     (R14), Z28
 	VFMADD231PS Z27, Z28, Z19
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), R8
-	ADDQ        56(SP), R9
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R10
+	IMUL3Q      $0x08, DX, R14
+	ADDQ        R14, DI
+	ADDQ        R14, R8
+	ADDQ        R14, R9
+	ADDQ        R14, SI
+	MOVQ        R12, R14
+	IMUL3Q      $0x08, R14, R14
+	ADDQ        R14, R10
 	SUBQ        $0x08, R13
 	JMP         dwWgtS1AVX512_t5_w16_g4_b8_blk
 
@@ -74306,11 +74090,14 @@ dwWgtS1AVX512_t5_w16_g4_b4_blk:
 	PREFETCHT0  64(R14)
 	VMOVUPS     (R14), Z24
 	VFMADD231PS Z23, Z24, Z19
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), R8
-	ADDQ        72(SP), R9
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), R10
+	IMUL3Q      $0x04, DX, R14
+	ADDQ        R14, DI
+	ADDQ        R14, R8
+	ADDQ        R14, R9
+	ADDQ        R14, SI
+	MOVQ        R12, R14
+	IMUL3Q      $0x04, R14, R14
+	ADDQ        R14, R10
 	SUBQ        $0x04, R13
 	JMP         dwWgtS1AVX512_t5_w16_g4_b4_blk
 
@@ -74469,24 +74256,6 @@ dwWgtS1AVX512_t5_w16_g4_end:
 	ADDQ   AX, R9
 	MOVQ   xpix+232(FP), R10
 	MOVQ   ypix+256(FP), R11
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x10, R12, R12
-	MOVQ   R12, 40(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x10, R12, R12
-	MOVQ   R12, 48(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x08, R12, R12
-	MOVQ   R12, 56(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x08, R12, R12
-	MOVQ   R12, 64(SP)
-	MOVQ   xpix+232(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 72(SP)
-	MOVQ   ypix+256(FP), R12
-	IMUL3Q $0x04, R12, R12
-	MOVQ   R12, 80(SP)
 
 dwWgtS1AVX512_t5_w16_g3_q:
 	MOVQ n+216(FP), R12
@@ -74950,10 +74719,13 @@ dwWgtS1AVX512_t5_w16_g3_b16_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z31
 	VFMADD231PS Z30, Z31, Z14
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), R8
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R9
+	IMUL3Q      $0x10, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, SI
+	MOVQ        R11, R13
+	IMUL3Q      $0x10, R13, R13
+	ADDQ        R13, R9
 	SUBQ        $0x10, R12
 	JMP         dwWgtS1AVX512_t5_w16_g3_b16_blk
 
@@ -75201,10 +74973,13 @@ dwWgtS1AVX512_t5_w16_g3_b8_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z23
 	VFMADD231PS Z22, Z23, Z14
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), R8
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R9
+	IMUL3Q      $0x08, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, SI
+	MOVQ        R11, R13
+	IMUL3Q      $0x08, R13, R13
+	ADDQ        R13, R9
 	SUBQ        $0x08, R12
 	JMP         dwWgtS1AVX512_t5_w16_g3_b8_blk
 
@@ -75344,10 +75119,13 @@ dwWgtS1AVX512_t5_w16_g3_b4_blk:
 	PREFETCHT0  64(R13)
 	VMOVUPS     (R13), Z19
 	VFMADD231PS Z18, Z19, Z14
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), R8
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), R9
+	IMUL3Q      $0x04, DX, R13
+	ADDQ        R13, DI
+	ADDQ        R13, R8
+	ADDQ        R13, SI
+	MOVQ        R11, R13
+	IMUL3Q      $0x04, R13, R13
+	ADDQ        R13, R9
 	SUBQ        $0x04, R12
 	JMP         dwWgtS1AVX512_t5_w16_g3_b4_blk
 
@@ -75473,24 +75251,6 @@ dwWgtS1AVX512_t5_w16_g3_end:
 	ADDQ   AX, R8
 	MOVQ   xpix+232(FP), R9
 	MOVQ   ypix+256(FP), R10
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x10, R11, R11
-	MOVQ   R11, 40(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x10, R11, R11
-	MOVQ   R11, 48(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x08, R11, R11
-	MOVQ   R11, 56(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x08, R11, R11
-	MOVQ   R11, 64(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 72(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 80(SP)
 
 dwWgtS1AVX512_t5_w16_g2_q:
 	MOVQ n+216(FP), R11
@@ -75818,9 +75578,12 @@ dwWgtS1AVX512_t5_w16_g2_b16_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z26
 	VFMADD231PS Z25, Z26, Z9
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R8
+	IMUL3Q      $0x10, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x10, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x10, R11
 	JMP         dwWgtS1AVX512_t5_w16_g2_b16_blk
 
@@ -75996,9 +75759,12 @@ dwWgtS1AVX512_t5_w16_g2_b8_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z18
 	VFMADD231PS Z17, Z18, Z9
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R8
+	IMUL3Q      $0x08, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x08, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x08, R11
 	JMP         dwWgtS1AVX512_t5_w16_g2_b8_blk
 
@@ -76098,9 +75864,12 @@ dwWgtS1AVX512_t5_w16_g2_b4_blk:
 	PREFETCHT0  64(R12)
 	VMOVUPS     (R12), Z14
 	VFMADD231PS Z13, Z14, Z9
-	ADDQ        72(SP), DI
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), R8
+	IMUL3Q      $0x04, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x04, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x04, R11
 	JMP         dwWgtS1AVX512_t5_w16_g2_b4_blk
 
@@ -76193,24 +75962,6 @@ dwWgtS1AVX512_t5_w16_g2_end:
 	ADDQ   AX, DI
 	MOVQ   xpix+232(FP), R8
 	MOVQ   ypix+256(FP), R9
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x10, R10, R10
-	MOVQ   R10, 40(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x10, R10, R10
-	MOVQ   R10, 48(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 56(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 64(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 72(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 80(SP)
 
 dwWgtS1AVX512_t5_w16_g1_q:
 	MOVQ n+216(FP), R10
@@ -76402,8 +76153,11 @@ dwWgtS1AVX512_t5_w16_g1_b16_blk:
 	PREFETCHT0  64(R11)
 	VMOVUPS     (R11), Z21
 	VFMADD231PS Z20, Z21, Z4
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), DI
+	IMUL3Q      $0x10, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x10, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x10, R10
 	JMP         dwWgtS1AVX512_t5_w16_g1_b16_blk
 
@@ -76507,8 +76261,11 @@ dwWgtS1AVX512_t5_w16_g1_b8_blk:
 	PREFETCHT0  64(R11)
 	VMOVUPS     (R11), Z13
 	VFMADD231PS Z12, Z13, Z4
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), DI
+	IMUL3Q      $0x08, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x08, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x08, R10
 	JMP         dwWgtS1AVX512_t5_w16_g1_b8_blk
 
@@ -76568,8 +76325,11 @@ dwWgtS1AVX512_t5_w16_g1_b4_blk:
 	PREFETCHT0  64(R11)
 	VMOVUPS     (R11), Z9
 	VFMADD231PS Z8, Z9, Z4
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), DI
+	IMUL3Q      $0x04, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x04, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x04, R10
 	JMP         dwWgtS1AVX512_t5_w16_g1_b4_blk
 
@@ -76656,18 +76416,6 @@ dwWgtS1AVX512_t5_w8_g2:
 	ADDQ   AX, R8
 	MOVQ   xpix+232(FP), R9
 	MOVQ   ypix+256(FP), R10
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x05, R11, R11
-	MOVQ   R11, 40(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x05, R11, R11
-	MOVQ   R11, 48(SP)
-	MOVQ   xpix+232(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 56(SP)
-	MOVQ   ypix+256(FP), R11
-	IMUL3Q $0x04, R11, R11
-	MOVQ   R11, 64(SP)
 
 dwWgtS1AVX512_t5_w8_g2_q:
 	MOVQ n+216(FP), R11
@@ -76771,9 +76519,12 @@ dwWgtS1AVX512_t5_w8_g2_b5_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y15
 	VFMADD231PS Y14, Y15, Y9
-	ADDQ        40(SP), DI
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), R8
+	IMUL3Q      $0x05, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x05, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x05, R11
 	JMP         dwWgtS1AVX512_t5_w8_g2_b5_blk
 
@@ -76861,9 +76612,12 @@ dwWgtS1AVX512_t5_w8_g2_b4_blk:
 	ADDQ        DX, R12
 	VMOVUPS     (R12), Y14
 	VFMADD231PS Y13, Y14, Y9
-	ADDQ        56(SP), DI
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), R8
+	IMUL3Q      $0x04, DX, R12
+	ADDQ        R12, DI
+	ADDQ        R12, SI
+	MOVQ        R10, R12
+	IMUL3Q      $0x04, R12, R12
+	ADDQ        R12, R8
 	SUBQ        $0x04, R11
 	JMP         dwWgtS1AVX512_t5_w8_g2_b4_blk
 
@@ -76953,24 +76707,6 @@ dwWgtS1AVX512_t5_w8_g2_end:
 	ADDQ   AX, DI
 	MOVQ   xpix+232(FP), R8
 	MOVQ   ypix+256(FP), R9
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x0a, R10, R10
-	MOVQ   R10, 40(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x0a, R10, R10
-	MOVQ   R10, 48(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 56(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x08, R10, R10
-	MOVQ   R10, 64(SP)
-	MOVQ   xpix+232(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 72(SP)
-	MOVQ   ypix+256(FP), R10
-	IMUL3Q $0x04, R10, R10
-	MOVQ   R10, 80(SP)
 
 dwWgtS1AVX512_t5_w8_g1_q:
 	MOVQ n+216(FP), R10
@@ -77076,8 +76812,11 @@ dwWgtS1AVX512_t5_w8_g1_b10_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y15
 	VFMADD231PS Y14, Y15, Y4
-	ADDQ        40(SP), SI
-	ADDQ        48(SP), DI
+	IMUL3Q      $0x0a, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x0a, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x0a, R10
 	JMP         dwWgtS1AVX512_t5_w8_g1_b10_blk
 
@@ -77165,8 +76904,11 @@ dwWgtS1AVX512_t5_w8_g1_b8_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y13
 	VFMADD231PS Y12, Y13, Y4
-	ADDQ        56(SP), SI
-	ADDQ        64(SP), DI
+	IMUL3Q      $0x08, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x08, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x08, R10
 	JMP         dwWgtS1AVX512_t5_w8_g1_b8_blk
 
@@ -77218,8 +76960,11 @@ dwWgtS1AVX512_t5_w8_g1_b4_blk:
 	ADDQ        DX, R11
 	VMOVUPS     (R11), Y9
 	VFMADD231PS Y8, Y9, Y4
-	ADDQ        72(SP), SI
-	ADDQ        80(SP), DI
+	IMUL3Q      $0x04, DX, R11
+	ADDQ        R11, SI
+	MOVQ        R9, R11
+	IMUL3Q      $0x04, R11, R11
+	ADDQ        R11, DI
 	SUBQ        $0x04, R10
 	JMP         dwWgtS1AVX512_t5_w8_g1_b4_blk
 

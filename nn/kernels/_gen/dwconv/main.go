@@ -710,13 +710,6 @@ func wgt(is isa, mapped bool) {
 	rLocal := AllocLocal(8)  // first row of the current group
 	crLocal := AllocLocal(8) // channels left
 	q := qLocals{AllocLocal(8), AllocLocal(8), AllocLocal(8)}
-	var blk blockLocals
-	if mapped {
-		for range 3 { // len(wgtBlocks(…)) <= 3
-			blk.x = append(blk.x, AllocLocal(8))
-			blk.y = append(blk.y, AllocLocal(8))
-		}
-	}
 	for _, d := range []struct {
 		dst        Mem
 		row, pixel string
@@ -769,7 +762,7 @@ func wgt(is isa, mapped bool) {
 				if mapped && w > 1 && taps >= 3 {
 					blocks = wgtBlocks(vregs - g*taps - 1)
 				}
-				wgtGroup(grp, lanes(w), taps, g, blocks, offp, xt, xt3, co, rLocal, q, blk)
+				wgtGroup(grp, lanes(w), taps, g, blocks, offp, xt, xt3, co, rLocal, q)
 				ADDQ(U8(g), rLocal)
 				JMP(LabelRef(fmt.Sprintf("%s_g%d", step, gmax)))
 				Label(grp + "_end")
@@ -806,10 +799,6 @@ func tapAddr(t int, base, xt, xt3 reg.Register) Mem {
 // qLocals are the stack slots of the output-row loop of dwWgt.
 type qLocals struct{ x, y, n Mem }
 
-// blockLocals are the stack slots of dwWgtS1's pixel blocks: the x and y
-// steps of each block size.
-type blockLocals struct{ x, y []Mem }
-
 // maxWgtBlock bounds the pixels of a dwWgtS1 block.
 const maxWgtBlock = 16
 
@@ -829,7 +818,7 @@ func wgtBlocks(free int) []int {
 // wgtGroup emits a group of g window rows' weight gradient over the nr
 // output rows. With blocks (dwWgtS1), each row's pixels go first in those
 // blocks, widest first (wgtBlock), then one by one.
-func wgtGroup(lbl string, l lanes, taps, g int, blocks []int, offp, xt, xt3, co reg.Register, rLocal Mem, q qLocals, blk blockLocals) {
+func wgtGroup(lbl string, l lanes, taps, g int, blocks []int, offp, xt, xt3, co reg.Register, rLocal Mem, q qLocals) {
 	acc := make([][]reg.VecVirtual, g)
 	for j := range acc {
 		acc[j] = make([]reg.VecVirtual, taps)
@@ -867,20 +856,11 @@ func wgtGroup(lbl string, l lanes, taps, g int, blocks []int, offp, xt, xt3, co 
 		MOVQ(param("ypix"), yr)
 		xs, ys = xr, yr
 	}
-	for i, p := range blocks {
-		t := GP64()
-		MOVQ(param("xpix"), t)
-		IMUL3Q(U8(p), t, t)
-		MOVQ(t, blk.x[i])
-		MOVQ(param("ypix"), t)
-		IMUL3Q(U8(p), t, t)
-		MOVQ(t, blk.y[i])
-	}
 	Label(lbl + "_q")
 	npix := GP64()
 	MOVQ(param("n"), npix)
-	for i, p := range blocks {
-		wgtBlock(fmt.Sprintf("%s_b%d", lbl, p), l, taps, p, acc, base, yq, npix, xt, ys, blk.x[i], blk.y[i])
+	for _, p := range blocks {
+		wgtBlock(fmt.Sprintf("%s_b%d", lbl, p), l, taps, p, acc, base, yq, npix, xt, ys)
 	}
 	TESTQ(npix, npix)
 	JZ(LabelRef(lbl + "_rowend"))
@@ -937,7 +917,7 @@ func wgtGroup(lbl string, l lanes, taps, g int, blocks []int, offp, xt, xt3, co 
 // the taps that read it against those pixels (column j is tap t of pixel
 // j-t). Every accumulator still takes its pixels in ascending order, as
 // one pixel at a time does.
-func wgtBlock(lbl string, l lanes, taps, p int, acc [][]reg.VecVirtual, base []reg.GPVirtual, yq, npix, xt reg.Register, ys Op, xstep, ystep Mem) {
+func wgtBlock(lbl string, l lanes, taps, p int, acc [][]reg.VecVirtual, base []reg.GPVirtual, yq, npix, xt reg.Register, ys Op) {
 	dy := make([]reg.VecVirtual, p)
 	for i := range dy {
 		dy[i] = l.vec()
@@ -972,10 +952,14 @@ func wgtBlock(lbl string, l lanes, taps, p int, acc [][]reg.VecVirtual, base []r
 			}
 		}
 	}
+	// On by p pixels: p·xtap (= p·xpix) and p·ypix bytes.
+	IMUL3Q(U8(p), xt, t)
 	for j := range base {
-		ADDQ(xstep, base[j])
+		ADDQ(t, base[j])
 	}
-	ADDQ(ystep, yq)
+	MOVQ(ys, t)
+	IMUL3Q(U8(p), t, t)
+	ADDQ(t, yq)
 	SUBQ(U8(p), npix)
 	JMP(LabelRef(lbl + "_blk"))
 	Label(lbl + "_blkend")
