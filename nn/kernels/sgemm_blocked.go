@@ -693,16 +693,14 @@ func (call *sgemmCall) tile(s *sgemmScratch, c []float32, ldc, i0, i1, i, q, kb0
 	}
 }
 
-// addParts adds the partial products of k chunks 1…nbK-1 onto C, in order.
+// addParts adds the partial products of k chunks 1…nbK-1 onto C, in order
+// (chanK.add: plain adds, the same bits as a scalar loop).
 func (call *sgemmCall) addParts() {
 	m, n := call.m, call.n
 	for i := 0; i < m; i++ {
 		row := call.c[i*call.ldc : i*call.ldc+n]
 		for kt := 1; kt < call.nbK; kt++ {
-			p := call.part[(kt-1)*m*n+i*n:][:len(row)]
-			for j, v := range p {
-				row[j] += v
-			}
+			chanK.add(row, 1, n, n, call.part[(kt-1)*m*n+i*n:])
 		}
 	}
 }
