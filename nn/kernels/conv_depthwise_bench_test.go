@@ -36,9 +36,10 @@ func dwBenchParams(n, h, c, k, s int) ConvParams {
 // BenchmarkDepthwise times the depthwise convolution per implementation:
 // forward, input gradient, weight gradient, both gradients through
 // Conv2dBackward (bwd, 2× the forward FLOPs; fused where dwFused), and
-// the forward pass and Conv2dBackward (fwdbwd, 3×). GFLOP/s counts 2·N·OutH·OutW·C·KH·KW per pass;
-// GFLOP/cpu-s divides by the process's CPU time instead of wall time (per
-// core, and not inflated by waiting for other processes).
+// the forward pass and Conv2dBackward (fwdbwd, 3×). GFLOP/s counts
+// 2·N·OutH·OutW·C·KH·KW per pass; GFLOP/cpu-s divides by the process's
+// CPU time instead of wall time (per core, and not inflated by waiting
+// for other processes).
 // The worker pool runs GOMAXPROCS threads: run with GOMAXPROCS=1 or =2 in
 // the environment for the one- and two-thread figures (go test's -cpu
 // flag does not reach sub-benchmarks); tools/bench_depthwise_torch.py --go

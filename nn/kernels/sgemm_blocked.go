@@ -22,10 +22,12 @@ import (
 // multiple of 512 bytes apart, which crowd into a few cache sets, unless
 // C has few rows (sgemmDirectBRows) — B is packed once per call (per nc
 // block) into k×nr column panels shared by the threads, and A per task
-// and kc block into mr×kc row panels. A final partial panel is always
-// packed and zero-padded, so the micro-kernel never reads past A or B;
-// tiles of C cut by m or n are computed into a small mr×nr buffer and
-// copied out, so it never writes past C either.
+// and kc block into mr×kc row panels. A final partial panel is packed
+// and zero-padded, so the micro-kernel never reads past A or B, but for
+// a partial row panel of an A read in place whose whole tile still lies
+// inside a (overreadA): the extra rows only reach rows of the edge tile
+// that are not copied out. Tiles of C cut by m or n are computed into a
+// small mr×nr buffer and copied out, so it never writes past C.
 //
 // Parallelism and determinism. C is split into tasks of whole tiles (row
 // blocks of at most mc rows, times groups of column panels); one task

@@ -608,9 +608,10 @@ func rowBodyMapped(lbl string, l lanes, taps, p int, m colMap, xp, wb, yp, offp,
 		// GFLOP/s: dw3x3_144_56 forward 48.4 → 55.0, forward+backward
 		// 48.8 → 52.2, two threads forward 94.1 → 99.5; dw5x5_240_28's
 		// input gradient 86.3 → 94.1 with this and the 24-pixel blocks
-		// together (89.1 → 93.6 of it the blocks'); stride 2 unchanged. Two steps on, or three, gained less; at 8
-		// lanes (AVX2), where two steps share a line, nothing. Non-
-		// temporal stores instead lost 11 % on the 5×5 layer.
+		// together (89.1 → 93.6 of it the blocks'); stride 2 unchanged.
+		// Two steps on, or three, gained less; at 8 lanes (AVX2), where
+		// two steps share a line, nothing. Non-temporal stores instead
+		// lost 11 % on the 5×5 layer.
 		yAddrs(p, yp, co, func(i int, m Mem) { PREFETCHT0(m.Offset(64)) })
 	}
 
