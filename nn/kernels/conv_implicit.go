@@ -467,11 +467,7 @@ func implicitWeightChunk(g *implicitArch, p *ConvParams, x, dy []float32, n, oh0
 				g.run(c.half, 1, segs, seg, x[a0+r.at:], 1, csA, jumpA, 0, dy[b0+c.at:], p.OutC, jumpB, ct, nr, 0)
 				for ii := r.from; ii < r.to; ii++ {
 					d := acc[((kh*m)+ii)*p.OutC+c.from : ((kh*m)+ii)*p.OutC+c.to]
-					s := ct[(ii-r.at)*nr+c.from-c.at:]
-					s = s[:len(d)]
-					for j, v := range s {
-						d[j] += v
-					}
+					chanK.add(d, 1, len(d), len(d), ct[(ii-r.at)*nr+c.from-c.at:]) // d += the tile's row
 				}
 			}
 		}
