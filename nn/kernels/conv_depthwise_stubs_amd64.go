@@ -6,7 +6,7 @@ package kernels
 
 // dwRowAVX2 is dwRowGo in AVX2 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// pf is prefetched while the blocks run;
 // with tile > 0 each row's pixels go through all the channels tile pixels
 // at a time.
 //
@@ -16,7 +16,7 @@ func dwRowAVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, ro
 // dwRowS1AVX2 is dwRowGo in AVX2 for xpix = 1*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// pf is prefetched while the blocks run;
 // with tile > 0 each row's pixels go through all the channels tile pixels
 // at a time.
 //
@@ -26,7 +26,7 @@ func dwRowS1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, 
 // dwRowS2AVX2 is dwRowGo in AVX2 for xpix = 2*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// pf is prefetched while the blocks run;
 // with tile > 0 each row's pixels go through all the channels tile pixels
 // at a time.
 //
@@ -36,7 +36,7 @@ func dwRowS2AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, 
 // dwRowM1AVX2 is dwRowGo in AVX2 for xpix = 1*u and xtap = -1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// pf is prefetched while the blocks run;
 // with tile > 0 each row's pixels go through all the channels tile pixels
 // at a time.
 //
@@ -45,7 +45,7 @@ func dwRowM1AVX2(taps int, x []float32, w []float32, y []float32, offs [16]int, 
 
 // dwRowAVX512 is dwRowGo in AVX512 (see conv_depthwise.go).
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// pf is prefetched while the blocks run;
 // with tile > 0 each row's pixels go through all the channels tile pixels
 // at a time.
 //
@@ -55,7 +55,7 @@ func dwRowAVX512(taps int, x []float32, w []float32, y []float32, offs [16]int, 
 // dwRowS1AVX512 is dwRowGo in AVX512 for xpix = 1*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// pf is prefetched while the blocks run;
 // with tile > 0 each row's pixels go through all the channels tile pixels
 // at a time.
 //
@@ -65,7 +65,7 @@ func dwRowS1AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int
 // dwRowS2AVX512 is dwRowGo in AVX512 for xpix = 2*u and xtap = 1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// pf is prefetched while the blocks run;
 // with tile > 0 each row's pixels go through all the channels tile pixels
 // at a time.
 //
@@ -75,7 +75,7 @@ func dwRowS2AVX512(taps int, x []float32, w []float32, y []float32, offs [16]int
 // dwRowM1AVX512 is dwRowGo in AVX512 for xpix = 1*u and xtap = -1*u (u > 0): each
 // source column is loaded once per pixel block and window row.
 // The caller guarantees every element it reads or writes is in bounds;
-// pf is prefetched, 512 bytes per pixel block, while the blocks run;
+// pf is prefetched while the blocks run;
 // with tile > 0 each row's pixels go through all the channels tile pixels
 // at a time.
 //
