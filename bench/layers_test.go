@@ -77,7 +77,8 @@ func (c layerCase) layer(rng *rand.Rand) (x, w *nn.Var, apply func(x, w *nn.Var)
 // the nn ops (nn.Conv2d, nn.DepthwiseConv2d; NHWC, TF "SAME" padding),
 // forward only (fwd, under nn.NoGrad) and forward plus backward (fwdbwd:
 // Backward from a given gradient of the output, as PyTorch's
-// y.backward(grad), then Release). The names are fixed so that figures
+// y.backward(grad), then Release; the input gradient written fresh, as
+// PyTorch's with x.grad = None). The names are fixed so that figures
 // compare across runs and with PyTorch:
 //
 //	BenchmarkLayers/<layer>/<fwd|fwdbwd>
@@ -127,14 +128,27 @@ func layerForward(apply func(x, w *nn.Var) *nn.Var, x, w *nn.Var) {
 	nn.NoGrad(func() { nn.Recycle(apply(x, w).Value) })
 }
 
-// layerStep runs the layer forward, then backward from the output gradient
-// dy, and releases the graph. x and w are leaves, so their gradients stay
-// allocated and accumulate across steps: the kernels add onto them, as
-// they always add (PyTorch's side starts each step from grad = None).
+// layerStep runs the layer forward, then backward from the output
+// gradient dy, and releases the graph. The layer reads x as an activation
+// (activation), as a layer reads its input in a network, so the input
+// gradient is written fresh each step, as PyTorch's side (x.grad = None)
+// gets it; w is a leaf, whose gradient stays allocated and accumulates
+// across steps (the kernels add onto it).
 func layerStep(apply func(x, w *nn.Var) *nn.Var, x, w *nn.Var, dy *nn.Tensor) {
-	loss := seed(apply(x, w), dy)
+	loss := seed(apply(activation(x), w), dy)
 	loss.Backward()
 	loss.Release()
+}
+
+// activation returns x as the output of an op (the identity, whose
+// gradient is dropped) if x requires a gradient, else x. A leaf's
+// gradient belongs to the caller, so ops add onto it; an op's output's
+// gradient is a buffer the backward pass writes and Release recycles.
+func activation(x *nn.Var) *nn.Var {
+	if !x.RequiresGrad() {
+		return x
+	}
+	return nn.Custom("Activation", x.Value, func(*nn.Tensor) {}, x)
 }
 
 // seedOne is the value of every seed: Backward needs a single value.
@@ -206,6 +220,13 @@ func TestLayerCases(t *testing.T) {
 		refX, refW := grads(false)
 		if !slices.Equal(dx, refX) || !slices.Equal(dw, refW) {
 			t.Errorf("%s: gradients seeded with dy differ from those of Sum(y·dy)", c.name)
+		}
+		// layerStep reads x as an activation: its input gradient goes to
+		// a buffer of the graph, not onto x's.
+		x, w, apply := c.layer(rand.New(rand.NewPCG(1, 2)))
+		layerStep(apply, x, w, c.outGrad(rand.New(rand.NewPCG(3, 4))))
+		if x.Grad != nil || w.Grad == nil || !slices.Equal(w.Grad.Data(), dw) {
+			t.Errorf("%s: layerStep left x.Grad %v (want none), w.Grad %v (want the weight gradient)", c.name, x.Grad != nil, w.Grad != nil)
 		}
 	}
 }

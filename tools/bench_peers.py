@@ -31,8 +31,9 @@ variables) set to the same count. Both sides count FLOPs the same way:
 forward 2·N·OutH·OutW·Cout·K·K·Cin/groups, forward+backward 3× that (input
 and weight gradients), 2× for the stem, whose input (the image) needs no
 gradient. PyTorch's forward runs under torch.no_grad(); its backward
-starts from a given output gradient (y.backward(dy)), as BenchmarkLayers
-does; its stem pads symmetrically (torchvision's EfficientNet: same
+starts from a given output gradient (y.backward(dy)) and writes a fresh
+input gradient (x.grad = None before each step), as BenchmarkLayers does;
+its stem pads symmetrically (torchvision's EfficientNet: same
 output size and FLOPs as TF "SAME", without a padding copy), its
 depthwise layers are symmetric under TF "SAME" anyway.
 
