@@ -167,11 +167,7 @@ func Conv2dBackward(p *ConvParams, x, w, dy, dx, dw []float32, setDx bool) {
 		dwBackwardRows(k, p, x, w, dy, dx, dw, setDx)
 		return
 	}
-	if setDx {
-		Conv2dBackwardInputSet(p, dy, w, dx)
-	} else {
-		Conv2dBackwardInput(p, dy, w, dx)
-	}
+	conv2dBackwardInput("kernels.Conv2dBackward", p, dy, w, dx, setDx)
 	Conv2dBackwardWeight(p, x, dy, dw)
 }
 
