@@ -4,7 +4,9 @@
 // calls For always takes part in the work itself. A worker joins a call only
 // when it is idle, so nested calls (For inside For) never deadlock: the caller
 // can always finish every chunk on its own. Idle workers spin briefly before
-// they sleep, so that they join the next of a run of calls at once.
+// they sleep, so that they join the next of a run of calls at once, and a
+// caller whose chunks are done spins briefly for the workers still on
+// theirs before it sleeps.
 //
 // Results never depend on the thread count: For hands out chunks whose
 // boundaries depend only on n and grain, and code that reduces across chunks
@@ -25,6 +27,7 @@ type job struct {
 	chunks int
 	next   atomic.Int64
 	takers sync.WaitGroup // the workers that joined
+	busy   atomic.Int32   // the workers that joined and are not done
 }
 
 // run processes chunks until none are left.
@@ -96,6 +99,7 @@ func worker(g int) {
 			return
 		}
 		j.run()
+		j.busy.Add(-1) // before Done: j is not touched after it
 		j.takers.Done()
 	}
 }
@@ -104,19 +108,16 @@ func worker(g int) {
 // once SetThreads has started a new generation of workers. It spins for
 // spin after the last work before it sleeps.
 func take(g int) *job {
-	idle := time.Now()
-	for i := 1; ; i++ {
-		if pending.Load() > 0 {
-			if j, stop := open(g); stop || j != nil {
-				return j
-			}
+	var j *job
+	if spinFor(func() bool {
+		if pending.Load() == 0 {
+			return false
 		}
-		if i%64 == 0 {
-			if time.Since(idle) > spin {
-				break
-			}
-			runtime.Gosched() // let other goroutines (data loaders) run
-		}
+		var stop bool
+		j, stop = open(g)
+		return stop || j != nil
+	}) {
+		return j
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -126,6 +127,22 @@ func take(g int) *job {
 		}
 		wake.Wait()
 	}
+}
+
+// spinFor calls done until it returns true, for at most spin, and
+// reports whether it did; it yields the processor every 64 calls, so
+// that other goroutines (data loaders) run.
+func spinFor(done func() bool) bool {
+	start := time.Now()
+	for i := 1; !done(); i++ {
+		if i%64 == 0 {
+			if time.Since(start) > spin {
+				return false
+			}
+			runtime.Gosched()
+		}
+	}
+	return true
 }
 
 func open(g int) (*job, bool) {
@@ -145,6 +162,7 @@ func openLocked(g int) (j *job, stop bool) {
 	for _, j := range queue {
 		if j.next.Load() < int64(j.chunks) {
 			j.takers.Add(1)
+			j.busy.Add(1)
 			return j, false
 		}
 	}
@@ -203,6 +221,9 @@ func For(n, grain int, fn func(lo, hi int)) {
 	}
 	pending.Store(int32(len(queue)))
 	mu.Unlock()
+	// A worker still on its last chunk finishes soon: wait for it
+	// spinning, not parked, which would take a wake-up of this OS thread.
+	spinFor(func() bool { return j.busy.Load() == 0 })
 	j.takers.Wait()
 	// Every worker that joined j has returned from it: reuse it.
 	j.fn = nil
