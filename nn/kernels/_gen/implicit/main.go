@@ -180,14 +180,7 @@ func (t strip) emit() {
 	ADDQ(offC, cp)
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	for i := range sum {
-		for v := range sum[i] {
-			VMOVUPS(sum[i][v], Mem{Base: cp, Disp: 4 * t.Lanes * v})
-		}
-		if i < t.MR-1 {
-			ADDQ(ldc, cp)
-		}
-	}
+	t.Store(sum, cp, ldc, nil)
 
 	Label(t.name + "_next")
 	{

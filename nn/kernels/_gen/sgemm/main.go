@@ -187,22 +187,9 @@ func (t kernel) emit() {
 	CMPL(betaBits, U32(0x3f800000))
 	JEQ(LabelRef(t.name + "_beta1"))
 
-	// storeC stores the tile row by row, each vector after combine(m, s)
-	// has merged C's vector at m into the sum s (nil: C is not read).
-	storeC := func(combine func(m Mem, v int, s reg.VecVirtual)) {
-		for i := range sum {
-			for v := range sum[i] {
-				m := Mem{Base: cp, Disp: 4 * t.Lanes * v}
-				if combine != nil {
-					combine(m, v, sum[i][v])
-				}
-				VMOVUPS(sum[i][v], m)
-			}
-			if i < t.MR-1 {
-				ADDQ(ldc, cp)
-			}
-		}
-	}
+	// storeC stores the tile, C's vectors merged in by combine (nil: C
+	// is not read).
+	storeC := func(combine func(m Mem, v int, s reg.VecVirtual)) { t.Store(sum, cp, ldc, combine) }
 	beta := step.A
 	VBROADCASTSS(paramAddr("beta"), beta)
 	storeC(func(m Mem, v int, s reg.VecVirtual) { VFMADD231PS(m, t.As(v, beta), s) })

@@ -86,6 +86,24 @@ func Clear(set [][]reg.VecVirtual) {
 	}
 }
 
+// Store stores sum, the tile, row by row from cp, rows ldc bytes apart
+// (cp moves on to the last row), each vector after combine(m, v, s), if
+// not nil, has merged C's vector v at m into its sum s.
+func (s Shape) Store(sum [][]reg.VecVirtual, cp, ldc reg.Register, combine func(m Mem, v int, s reg.VecVirtual)) {
+	for i := range sum {
+		for v := range sum[i] {
+			m := Mem{Base: cp, Disp: 4 * s.Lanes * v}
+			if combine != nil {
+				combine(m, v, sum[i][v])
+			}
+			VMOVUPS(sum[i][v], m)
+		}
+		if i < s.MR-1 {
+			ADDQ(ldc, cp)
+		}
+	}
+}
+
 // Sum adds the other sets into the first and returns it.
 func Sum(acc [][][]reg.VecVirtual) [][]reg.VecVirtual {
 	sum := acc[0]
