@@ -822,10 +822,10 @@ func (a *dwRowArgs) backwardColumn(offs *dwOffs, r *dwRun, u, n, col int) {
 // whole bands where they are half a band or more (dwWgtPer).
 func dwBackwardWeightRows(k *dwKernels, p *ConvParams, x, dy, dw []float32) {
 	pl := dwPlans.Get().(*dwPlan)
-	units, ws := p.N*p.OutH, p.KH*p.KW*p.C
+	units, ws, per := p.dwWgtGroups()
 	runConvReduction(dwWgtTasks, convReduction[dwRowArgs]{
 		args: dwWgtArgs(k, p, x, dy, pl), sum: (*dwRowArgs).weightRows,
-		units: units, ws: ws, per: dwWgtPer(units, ws),
+		units: units, ws: ws, per: per,
 	}, dw)
 	dwPlans.Put(pl)
 }
@@ -834,6 +834,14 @@ func dwBackwardWeightRows(k *dwKernels, p *ConvParams, x, dy, dw []float32) {
 // runs planned in pl.
 func dwWgtArgs(k *dwKernels, p *ConvParams, x, dy []float32, pl *dwPlan) dwRowArgs {
 	return dwRowArgs{k: k, p: *p, x: x, y: dy, cols: pl.fwdCols(p), xrow: p.StrideH * p.W * p.C, yr: p.OutW * p.C}
+}
+
+// dwWgtGroups returns the weight gradient's output rows (units), the
+// weights each partial holds (ws) and the output rows of each partial
+// group (dwWgtPer).
+func (p *ConvParams) dwWgtGroups() (units, ws, per int) {
+	units, ws = p.N*p.OutH, p.KH*p.KW*p.C
+	return units, ws, dwWgtPer(units, ws)
 }
 
 // dwWgtPer returns the output rows of each of the weight gradient's
@@ -856,8 +864,8 @@ func dwWgtPer(units, ws int) int {
 // the output rows (stride 1 down the columns, an output as tall as the
 // input), and the weight gradient's partial groups are whole bands.
 func (p *ConvParams) dwFused() bool {
-	return p.dwRowsOK(true) && p.dwRowsOK(false) && p.StrideH == 1 && p.OutH == p.H &&
-		dwWgtPer(p.N*p.OutH, p.KH*p.KW*p.C)%dwBand == 0
+	_, _, per := p.dwWgtGroups()
+	return p.dwRowsOK(true) && p.dwRowsOK(false) && p.StrideH == 1 && p.OutH == p.H && per%dwBand == 0
 }
 
 // dwBoth is the fused backward pass's arguments: the input gradient's and
@@ -884,9 +892,9 @@ func (a *dwBoth) rows(u0, u1 int, acc []float32) {
 func dwBackwardRows(k *dwKernels, p *ConvParams, x, w, dy, dx, dw []float32, set bool) {
 	in, wp := dwPlans.Get().(*dwPlan), dwPlans.Get().(*dwPlan)
 	both := dwBoth{in: dwBwdArgs(k, p, dy, w, dx, set, in), wgt: dwWgtArgs(k, p, x, dy, wp)}
-	units, ws := p.N*p.OutH, p.KH*p.KW*p.C
+	units, ws, per := p.dwWgtGroups()
 	runConvReduction(dwBothTasks, convReduction[dwBoth]{
-		args: both, sum: (*dwBoth).rows, units: units, ws: ws, per: dwWgtPer(units, ws),
+		args: both, sum: (*dwBoth).rows, units: units, ws: ws, per: per,
 	}, dw)
 	dwPlans.Put(in)
 	dwPlans.Put(wp)

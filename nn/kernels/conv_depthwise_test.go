@@ -236,7 +236,8 @@ func runDepthwise(t *testing.T, d dwCase, seed uint64, off int) {
 func TestDepthwiseMatchesReference(t *testing.T) {
 	fused := 0
 	for _, d := range dwCases() {
-		if p := d.params(); p.dwFused() && dwWgtPer(p.N*p.OutH, p.KH*p.KW*p.C) < p.N*p.OutH {
+		p := d.params()
+		if units, _, per := p.dwWgtGroups(); p.dwFused() && per < units {
 			fused++
 		}
 	}
