@@ -407,7 +407,7 @@ func (a *dwRowArgs) forward(lo, hi int) {
 						clear(a.y[v*rowLen+r.p0*p.C : v*rowLen+(r.p0+r.n)*p.C])
 					}
 				case r.n <= dwNarrow: // down the rows below
-				case p.dwChunked():
+				case p.dwChunked(false):
 					a.forwardRows(&offs, r, u, e-u, dwChunk, nil)
 				default:
 					for v := u; v < e; v++ {
@@ -497,19 +497,33 @@ func (p *ConvParams) dwTile(w int) int {
 // 3-tap row kernels (AVX2).
 const dwTileUnit = 12
 
-// dwChunked reports whether the forward pass runs its wide runs in
-// channel chunks (and, with StrideH 1, the input gradient too: 3–4 %
-// faster on the same 5×5 layer): where each source element takes part in
-// at least dwChunkIntensity multiply-adds, KH·KW/(StrideH·StrideW), and
-// the window rows of all channels (KH rows of W·C) take more than an
-// eighth of L2. With a large L2 they come from there fast enough, and
-// the chunks' strided first touches cost more: on the Intel Xeon (2 MiB
-// L2, where the 5×5 layer's 134 KB are a fifteenth) the layer ran 104 →
-// 111–113 GFLOP/s forward and 81 → 90–95 forward+backward on one thread
-// without chunks (AVX2 there: 80–82 → 82–85 and 60–61 → 62–67); the
-// Zen 3 figures above (512 KiB L2: a quarter) are with them.
-func (p *ConvParams) dwChunked() bool {
-	return p.KH*p.KW >= dwChunkIntensity*p.StrideH*p.StrideW && p.KH*p.W*p.C*4 > cacheSizes.l2/8
+// dwChunked reports whether the forward pass (inputGrad false) or, with
+// StrideH 1, the input gradient runs its wide runs in channel chunks:
+// where each source element takes part in at least dwChunkIntensity
+// multiply-adds, KH·KW/(StrideH·StrideW), and for the input gradient only
+// where besides the window rows of all channels (KH rows of W·C) take
+// more than an eighth of L2.
+//
+// The input gradient ran 3–4 % faster in chunks on the Zen 3's 5×5 layer
+// above (512 KiB L2: its 134 KB are a quarter). With the Intel Xeon's
+// 2 MiB L2 (a fifteenth) the rows come from L2 fast enough, and the
+// chunks' strided first touches cost more: BenchmarkDepthwise's
+// dw5x5_240_28 input gradient, medians of six, whole rows → chunks, 94.7
+// → 87.4 GFLOP/s on one thread, 133.4 → 124.3 on two.
+//
+// The forward pass once measured the same on the Xeon (chunks → whole
+// rows 104 → 111–113 on one thread), but with its kernels as they are now
+// chunks are the faster there too. Whole rows → chunks, medians of eight
+// interleaved runs of BenchmarkLayers/dw5x5_240_28/fwd: 103.1 → 106.1,
+// 104.0 → 107.0 and 107.2 → 113.3 on one thread, 189.1 → 195.6, 189.0 →
+// 195.6 and 204.4 → 211.8 on two (forward+backward the same either way);
+// BenchmarkDepthwise's 5×5 at 14×14×672, medians of six, 75.5 → 79.7 and
+// 141.2 → 147.2, and at 7×7×1152 the same either way.
+func (p *ConvParams) dwChunked(inputGrad bool) bool {
+	if p.KH*p.KW < dwChunkIntensity*p.StrideH*p.StrideW {
+		return false
+	}
+	return !inputGrad || p.KH*p.W*p.C*4 > cacheSizes.l2/8
 }
 
 // nextRows returns the input rows that output row u+1 reads and row u
@@ -670,7 +684,7 @@ func (a *dwRowArgs) backwardInput(lo, hi int) {
 			// forward pass.
 			e, cc := u+1, c
 			var pf []float32
-			if p.StrideH == 1 && p.dwChunked() {
+			if p.StrideH == 1 && p.dwChunked(true) {
 				e, _ = a.bwdRowsEnd(u, b1)
 				cc = dwChunk
 			} else if u+1 < hi && ih+1 < p.H {

@@ -267,9 +267,10 @@ func TestDepthwiseDriversOnGoKernels(t *testing.T) {
 	})
 }
 
-// forEachChunking runs f as the machine's L2 size decides dwChunked, and
-// with an L2 of 0, which sends every pass intense enough through channel
-// chunks: the test shapes' window rows are smaller than any L2's eighth.
+// forEachChunking runs f as the machine's L2 size decides dwChunked for
+// the input gradient, and with an L2 of 0, which sends its passes intense
+// enough through channel chunks too, as the forward pass always does: the
+// test shapes' window rows are smaller than any L2's eighth.
 func forEachChunking(t *testing.T, f func(t *testing.T)) {
 	saved := cacheSizes.l2
 	defer func() { cacheSizes.l2 = saved }()
