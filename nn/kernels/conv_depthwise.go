@@ -500,8 +500,8 @@ const dwTileUnit = 12
 // dwChunked reports whether the forward pass (inputGrad false) or, with
 // StrideH 1, the input gradient runs its wide runs in channel chunks:
 // where each source element takes part in at least dwChunkIntensity
-// multiply-adds, KH·KW/(StrideH·StrideW), and for the input gradient only
-// where besides the window rows of all channels (KH rows of W·C) take
+// multiply-adds, KH·KW/(StrideH·StrideW), and, for the input gradient
+// only, where the window rows of all channels (KH rows of W·C) also take
 // more than an eighth of L2.
 //
 // The input gradient ran 3–4 % faster in chunks on the Zen 3's 5×5 layer
